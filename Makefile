@@ -1,0 +1,32 @@
+# Two commands (see README, Quick start):  make run   |   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SCENARIO ?= moscow_reference_center
+ARGS ?=
+
+.PHONY: run test test-all bench install clean
+
+$(BIN)/radsim: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(BIN)/radsim
+
+run: install  ## install, then run the default scenario (reference centre, 4 weeks, 5 replications)
+	$(BIN)/radsim run $(SCENARIO) --replications 5 $(ARGS)
+
+test: install  ## install, then run the test suite (the default run, < 10 min on 2 cores)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-all: install  ## the default suite plus the slow statistical checks
+	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
+
+bench: install  ## speed and memory benchmarks (see README)
+	$(BIN)/python benchmarks/bench_mmc.py
+	$(BIN)/python benchmarks/bench_city.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,60 @@
+"""AI scoring on an equal-variance binormal ROC.
+
+A non-diseased study's latent score is N(0, 1), a diseased one's N(d', 1); the service flags scores above
+a threshold t. So specificity = Phi(t), sensitivity = 1 - Phi(t - d'), and AUC = Phi(d' / sqrt 2).
+The score the worklist sees is the posterior probability of disease given the latent score and the
+study type's prevalence (Bayes' rule with the two normal densities).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from .scenario import AIService
+
+__all__ = ["OperatingPoint", "operating_point", "score"]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    separation: float  # d'
+    threshold: float  # t, on the latent scale
+    sensitivity: float
+    specificity: float
+    auc: float
+
+
+def operating_point(service: AIService) -> OperatingPoint:
+    """The binormal (d', t) of a service given as (Se, Sp), (AUC, Sp) or (AUC, Se)."""
+    if service.auc is None:
+        threshold = norm.ppf(service.specificity)
+        separation = threshold + norm.ppf(service.sensitivity)
+    else:
+        separation = math.sqrt(2.0) * norm.ppf(service.auc)
+        if service.specificity is not None:
+            threshold = norm.ppf(service.specificity)
+        else:
+            threshold = separation - norm.ppf(service.sensitivity)
+    return OperatingPoint(
+        separation=float(separation),
+        threshold=float(threshold),
+        sensitivity=float(norm.sf(threshold - separation)),
+        specificity=float(norm.cdf(threshold)),
+        auc=float(norm.cdf(separation / math.sqrt(2.0))),
+    )
+
+
+def score(
+    diseased: np.ndarray, point: OperatingPoint, prevalence: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(posterior probability of disease, flag) for each study, given its ground truth."""
+    latent = rng.standard_normal(diseased.shape[0]) + point.separation * diseased
+    positive = latent > point.threshold
+    if prevalence <= 0.0 or prevalence >= 1.0:
+        return np.full(latent.shape, float(prevalence >= 1.0)), positive
+    d = point.separation
+    log_odds = math.log(prevalence / (1.0 - prevalence)) + d * latent - d * d / 2.0
+    return 1.0 / (1.0 + np.exp(-log_odds)), positive

@@ -1,0 +1,74 @@
+"""Calendar arithmetic: hourly arrival bins and shift instances in minutes since the scenario start."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import DAYS, Scenario
+
+__all__ = ["hour_bins", "Duty", "duties"]
+
+
+def hour_bins(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hour-long bins from the start to the horizon: (start minute, length, weekday 0=Mon, hour of day).
+
+    The weekday and hour are those of the calendar time at the bin's start.
+    """
+    horizon = scenario.horizon_minutes
+    n = math.ceil(horizon / 60.0)
+    starts = np.arange(n, dtype=float) * 60.0
+    lengths = np.minimum(60.0, horizon - starts)
+    first = scenario.start
+    offset_hours = first.weekday() * 24 + first.hour  # hours since Monday 00:00 of the start's week
+    hours_since_monday = (offset_hours + np.arange(n)) % (7 * 24)
+    return starts, lengths, hours_since_monday // 24, hours_since_monday % 24
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    """One instance of a shift: `staff` readers of `pool` on duty from `start` to `end` (minutes)."""
+
+    pool: str
+    shift: int  # index in the pool's shifts
+    label: str
+    start: float
+    end: float
+    staff: int
+
+
+def duties(scenario: Scenario) -> list[Duty]:
+    """Every shift instance that overlaps the horizon, sorted by start.
+
+    Instances of one shift that follow each other without a gap (00:00-24:00 every day) are one duty: the
+    same readers carry on, as a 24/7 desk does, rather than handing over at midnight.
+    """
+    horizon = scenario.horizon_minutes
+    day0 = dt.datetime.combine(scenario.start.date(), dt.time())
+    base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
+    found: list[Duty] = []
+    for pool_name, pool in scenario.pools.items():
+        for index, shift in enumerate(pool.shifts):
+            days = {DAYS.index(d) for d in shift.days}
+            length = shift.length_minutes
+            current: list[float] | None = None
+            for day in range(-3, math.ceil(scenario.horizon_days) + 2):
+                weekday = (scenario.start.weekday() + day) % 7
+                if weekday not in days:
+                    continue
+                begin = base + day * 1440.0 + shift.start_minute
+                end = begin + length
+                if end <= 0 or begin >= horizon:
+                    continue
+                if current is not None and current[1] == begin:
+                    current[1] = end
+                    continue
+                if current is not None:
+                    found.append(Duty(pool_name, index, shift.label, current[0], current[1], shift.staff))
+                current = [begin, end]
+            if current is not None:
+                found.append(Duty(pool_name, index, shift.label, current[0], current[1], shift.staff))
+    found.sort(key=lambda d: (d.start, d.pool, d.shift))
+    return found

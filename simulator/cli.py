@@ -1,0 +1,190 @@
+"""The `radsim` command line. Exit codes: 0 ok, 1 internal error, 2 bad input, 3 a validation failed."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import ScenarioError
+from .experiment import Run, run_scenario
+from .loading import bundled_scenarios, load_scenario
+from .scenario import Scenario
+from .triage import PolicyError
+from .validation import validate_scenario
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="radsim: simulate a city teleradiology network: triage, routing, shifts, turnaround.")
+out_console = Console()
+err_console = Console(stderr=True)
+
+BAD_INPUT, INTERNAL, FAILED = 2, 1, 3
+
+
+class LateProgress:
+    """A progress bar that shows itself only once a run has taken more than `after` seconds."""
+
+    def __init__(self, label: str, after: float = 2.0) -> None:
+        self.label, self.after, self.started, self.bar, self.task = label, after, time.monotonic(), None, None
+
+    def __call__(self, fraction: float) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.started < self.after or not err_console.is_terminal and fraction >= 1:
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1.0)
+        self.bar.update(self.task, completed=fraction)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _load(path: str, overrides: list[str], policy: str | None = None) -> Scenario:
+    if policy:
+        overrides = [*overrides, f"policy.triage={policy}"]
+    return load_scenario(path, overrides)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _ci(row: dict | None, digits: int = 1, scale: float = 1.0) -> str:
+    if row is None or row["mean"] is None:
+        return "-"
+    text = _fmt(row["mean"] * scale, digits)
+    if row["ci_low"] is not None:
+        text += f" ±{(row['ci_high'] - row['ci_low']) / 2 * scale:,.{digits}f}"
+    return text
+
+
+def summary_table(run: Run) -> Table:
+    """Turnaround and targets per kind of work and per triage label, utilisation per pool."""
+    index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
+
+    def get(metric: str, where: dict) -> dict | None:
+        return index.get((metric, tuple(sorted(where.items()))))
+
+    table = Table(title=f"{run.scenario.name}: {run.replications} replication(s), seed {run.seed}, "
+                        f"policy {run.scenario.policy.triage} (mean ±95% CI half-width)")
+    for header in ("work", "items", "mean TAT min", "p95 TAT min", "mean wait min", "within target", "backlog"):
+        table.add_column(header, justify="left" if header == "work" else "right")
+    groups: list[tuple[str, dict]] = [("all", {})]
+    groups += [(f"kind={w['kind']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
+               if list(w) == ["kind"]]
+    groups += [(f"priority={w['priority']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
+               if list(w) == ["priority"]]
+    groups += [(f"diseased={w['diseased']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
+               if list(w) == ["diseased"]]
+    for name, where in groups:
+        table.add_row(name, _ci(get("count", where), 0), _ci(get("mean_tat_minutes", where)),
+                      _ci(get("p95_tat_minutes", where)), _ci(get("mean_wait_minutes", where)),
+                      _ci(get("sla_met_fraction", where), 1, 100.0) + ("%" if get("sla_met_fraction", where)
+                                                                    and get("sla_met_fraction", where)["mean"] is not None else ""),
+                      _ci(get("backlog_at_horizon", where), 0))
+    table.add_section()
+    for pool in run.scenario.pools:
+        table.add_row(f"pool {pool}: utilisation", "", "", "", "", _ci(get("utilization", {"pool": pool}), 1, 100.0) + "%",
+                      f"overtime {_fmt(get('overtime_hours', {'pool': pool})['mean'])} h")
+    return table
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")] = 1,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", min=0)] = None,
+    policy: Annotated[Optional[str], typer.Option(help="Triage policy: fifo, ai_priority, hierarchical or module:Class.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output directory (default out/<scenario name>/).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes for replications (default: all cores).")] = None,
+) -> None:
+    """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
+    from .output import write_run
+
+    try:
+        resolved = _load(scenario, set_ or [], policy)
+        from .experiment import policy_of
+
+        policy_of(resolved)  # a bad policy is bad input: fail before simulating
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc), BAD_INPUT)
+    progress = LateProgress(f"simulating {resolved.name}")
+    try:
+        result = run_scenario(resolved, replications, seed, workers, progress)
+    finally:
+        progress.close()
+    target = out or Path("out") / resolved.name
+    write_run(result, target)
+    out_console.print(summary_table(result))
+    out_console.print(f"wrote {target}/ (studies.parquet: {result.studies.num_rows:,} rows) in {result.wall_seconds:.1f} s")
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[Optional[list[str]], typer.Argument(help="Scenarios with expect: blocks (default: scenarios/validation/).")] = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="Replications per scenario.")] = 10,
+    workers: Annotated[Optional[int], typer.Option(min=1)] = None,
+) -> None:
+    """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
+    paths = scenarios or [str(p) for name, p in bundled_scenarios().items() if name.startswith("validation/")]
+    table = Table(title="validation")
+    for header in ("scenario", "metric", "where", "expected", "estimate", "95% CI", "tolerance", "verdict"):
+        table.add_column(header)
+    failed = 0
+    for path in paths:
+        try:
+            resolved = load_scenario(path)
+        except ScenarioError as exc:
+            _fail(str(exc), BAD_INPUT)
+        if not resolved.expect:
+            _fail(f"{path}: has no expect: block to validate", BAD_INPUT)
+        for check in validate_scenario(resolved, replications, workers):
+            failed += not check.passed
+            where = ", ".join(f"{k}={v}" for k, v in check.where.items()) or "all"
+            colour = "green" if check.passed else "red"
+            table.add_row(resolved.name, check.metric, where, f"{check.expected:.4g}", f"{check.estimate:.4g}",
+                          f"[{check.ci_low:.4g}, {check.ci_high:.4g}]", f"±{check.tolerance:.3g}",
+                          f"[{colour}]{check.verdict}[/]")
+    out_console.print(table)
+    raise typer.Exit(FAILED if failed else 0)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the scenarios bundled with radsim (usable by name)."""
+    for name, path in bundled_scenarios().items():
+        out_console.print(f"{name}  [dim]{path}[/]")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing was written")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # an internal error: say so plainly, without burying the user in a traceback
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+        err_console.print("please report it with the scenario file; set RADSIM_DEBUG=1 for the traceback")
+        import os
+
+        if os.environ.get("RADSIM_DEBUG"):
+            raise
+        sys.exit(INTERNAL)

@@ -1,0 +1,127 @@
+"""The studies of one replication, drawn up front in numpy blocks: arrivals, truth, AI, reading times.
+
+Everything here is independent of the triage policy and the staffing, which is what makes comparisons
+between policies paired: the model only decides who reads what, and when.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ai import operating_point, score
+from .calendar import hour_bins
+from .distributions import sample
+from .scenario import Scenario, Window
+from .streams import stream
+
+__all__ = ["Cohort", "REFERRALS", "draw_cohort", "arrival_times", "after_outages"]
+
+REFERRALS = ("stat", "urgent", "routine")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Columnar attributes of every study (and consultation) that arrives, sorted by arrival time.
+
+    `ai_scored` is False where the study type has no AI, the service failed or was out; there `ai_score`
+    is NaN. `second_opinion` says whether the primary report, once signed, is sent for a second opinion.
+    """
+
+    type_names: tuple[str, ...]
+    site_names: tuple[str, ...]
+    study_type: np.ndarray  # int index into type_names
+    site: np.ndarray  # int index into site_names
+    referral: np.ndarray  # int index into REFERRALS
+    diseased: np.ndarray  # bool
+    ai_scored: np.ndarray  # bool
+    ai_score: np.ndarray  # float, NaN when not scored
+    ai_positive: np.ndarray  # bool, meaningful where scored
+    arrived_at: np.ndarray
+    ready_at: np.ndarray
+    read_minutes: np.ndarray
+    second_opinion: np.ndarray  # bool
+    second_read_minutes: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.arrived_at.shape[0])
+
+
+def arrival_times(rates: Sequence[Sequence[float]], bins: tuple, rng: np.random.Generator) -> np.ndarray:
+    """A non-homogeneous Poisson process with piecewise-constant hourly rates (`rates[weekday][hour]`)."""
+    starts, lengths, weekday, hour = bins
+    per_hour = np.asarray(rates, dtype=float)[weekday, hour]
+    counts = rng.poisson(per_hour * lengths / 60.0)
+    times = np.repeat(starts, counts) + rng.random(int(counts.sum())) * np.repeat(lengths, counts)
+    times.sort()
+    return times
+
+
+def after_outages(times: np.ndarray, windows: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Times moved to the end of any outage window [a, b) they fall in (windows may chain)."""
+    times = times.copy()
+    for a, b in sorted(windows):
+        inside = (times >= a) & (times < b)
+        times[inside] = b
+    return times
+
+
+def _windows(scenario: Scenario, windows: list[Window]) -> list[tuple[float, float]]:
+    return [(scenario.minutes_at(w.start), scenario.minutes_at(w.start) + w.hours * 60.0) for w in windows]
+
+
+def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
+    """Every study of one replication. Pure function of (scenario, seed, replication)."""
+    bins = hour_bins(scenario)
+    site_names = tuple(scenario.sites)
+    ingest_outages = _windows(scenario, scenario.ingest.outages)
+    second = scenario.second_opinions
+    parts: list[dict[str, np.ndarray]] = []
+    for t, (name, study_type) in enumerate(scenario.study_types.items()):
+        def rng(purpose: str) -> np.random.Generator:
+            return stream(seed, replication, purpose, name)
+
+        arrived = arrival_times(study_type.arrivals.hourly_rates(), bins, rng("arrivals"))
+        n = arrived.shape[0]
+        shares = np.array([(study_type.sites or {}).get(s, 0.0) if study_type.sites is not None
+                           else scenario.sites[s].weight for s in site_names])
+        site = rng("sites").choice(len(site_names), n, p=shares / shares.sum())
+        u = rng("referral").random(n)
+        referral = np.where(u < study_type.referral.stat, 0, np.where(u < study_type.referral.stat + study_type.referral.urgent, 1, 2))
+        diseased = rng("truth").random(n) < study_type.prevalence
+        delivered = after_outages(arrived + sample(scenario.ingest.delay_minutes, rng("ingest"), n), ingest_outages)
+        scored = np.zeros(n, dtype=bool)
+        posterior = np.full(n, np.nan)
+        positive = np.zeros(n, dtype=bool)
+        ready = delivered
+        if study_type.ai is not None:
+            service = scenario.ai_services[study_type.ai]
+            ai_rng = rng("ai")
+            failed = ai_rng.random(n) < service.failure_rate
+            posterior, positive = score(diseased, operating_point(service), study_type.prevalence, ai_rng)
+            latency = sample(service.latency_minutes, ai_rng, n)
+            out = np.zeros(n, dtype=bool)
+            for a, b in _windows(scenario, service.outages):
+                out |= (delivered >= a) & (delivered < b)
+            scored = ~failed & ~out
+            posterior = np.where(scored, posterior, np.nan)
+            positive = positive & scored
+            # A failed or absent AI does not hold the study back: it goes to the worklist unscored.
+            ready = np.where(scored, delivered + latency, delivered)
+        read = sample(study_type.read_minutes, rng("reading"), n)
+        so_rng = rng("second_opinion")
+        eligible = second is not None and study_type.kind == "primary" and (second.of == "*" or name in second.of)
+        so_u = so_rng.random(n)
+        so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
+        parts.append(dict(
+            study_type=np.full(n, t, dtype=np.int32), site=site.astype(np.int32), referral=referral.astype(np.int8),
+            diseased=diseased, ai_scored=scored, ai_score=posterior, ai_positive=positive,
+            arrived_at=arrived, ready_at=ready, read_minutes=read,
+            second_opinion=(so_u < second.fraction) if eligible else np.zeros(n, dtype=bool),
+            second_read_minutes=so_minutes,
+        ))
+    columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    order = np.argsort(columns["arrived_at"], kind="stable")
+    return Cohort(type_names=tuple(scenario.study_types), site_names=site_names,
+                  **{key: value[order] for key, value in columns.items()})

@@ -1,0 +1,96 @@
+"""Replications of a scenario: each a pure function of (scenario, seed, replication), run in parallel."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from .cohort import draw_cohort
+from .metrics import summary_rows
+from .model import simulate_cohort
+from .records import duties_table, studies_table
+from .scenario import Scenario
+from .triage import TriagePolicy, make_policy
+
+__all__ = ["Replication", "Run", "run_replication", "run_scenario", "policy_of"]
+
+
+def policy_of(scenario: Scenario) -> TriagePolicy:
+    """The triage policy the scenario names, with its options."""
+    options = dict(scenario.policy.options)
+    if scenario.policy.triage == "hierarchical":
+        options.setdefault("order", scenario.policy.order)
+    return make_policy(scenario.policy.triage, options)
+
+
+@dataclass
+class Replication:
+    studies: pa.Table
+    duties: pa.Table
+    wall_seconds: float
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
+                    progress: Callable[[float], None] | None = None) -> Replication:
+    """Simulate one replication. The same (scenario, seed, replication) always gives the same tables."""
+    seed = scenario.seed if seed is None else seed
+    started = time.perf_counter()
+    cohort = draw_cohort(scenario, seed, replication)
+    outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
+    studies = studies_table(scenario, cohort, outcome, seed, replication)
+    duties = duties_table(outcome, replication)
+    return Replication(studies, duties, time.perf_counter() - started)
+
+
+def _replication_worker(args: tuple[Scenario, int, int]) -> Replication:
+    scenario, replication, seed = args
+    return run_replication(scenario, replication, seed)
+
+
+@dataclass
+class Run:
+    scenario: Scenario
+    seed: int
+    replications: int
+    studies: pa.Table
+    duties: pa.Table
+    wall_seconds: float
+    summary: list[dict] = field(default_factory=list)
+
+
+def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
+                 progress: Callable[[float], None] | None = None) -> Run:
+    """Run `replications` replications (in parallel on `workers` processes) and summarise them.
+
+    `progress` is called with the fraction done: per simulated day for a single replication, per finished
+    replication otherwise.
+    """
+    seed = scenario.seed if seed is None else seed
+    started = time.perf_counter()
+    workers = min(replications, workers or os.cpu_count() or 1)
+    if replications == 1 or workers <= 1:
+        results = []
+        for r in range(replications):
+            inner = None
+            if progress is not None:
+                inner = (lambda f, r=r: progress((r + f) / replications))
+            results.append(run_replication(scenario, r, seed, inner))
+            if progress is not None:
+                progress((r + 1) / replications)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_replication_worker, (scenario, r, seed)) for r in range(replications)]
+            results = []
+            for done, future in enumerate(futures, start=1):
+                results.append(future.result())
+                if progress is not None:
+                    progress(done / replications)
+    studies = pa.concat_tables([r.studies for r in results], promote_options="permissive")
+    duties = pa.concat_tables([r.duties for r in results])
+    run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started)
+    run.summary = summary_rows(studies, duties, scenario, replications)
+    return run

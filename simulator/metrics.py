@@ -1,0 +1,187 @@
+"""Metrics of a run, per replication, and their means over replications with 95% confidence intervals.
+
+Definitions (every metric leaves out work items that arrived in the warm-up):
+- count: work items that arrived (after the warm-up, before the horizon).
+- reported_fraction: share of them reported by the horizon.
+- mean/p50/p95/max_tat_minutes: turnaround `reported_at - arrived_at` of the reported items.
+- mean/p95_wait_minutes: time on the worklist, `reported_at - ready_at - read_minutes`, of reported items.
+- sla_met_fraction: of the items that have a target and whose fate is known at the horizon (reported, or
+  past their deadline), the share reported within target. An item's target is `targets[kind]` for second
+  opinions and consultations, else `targets[priority]`, else `targets[referral]`.
+- backlog_at_horizon: items ready but not yet reported at the horizon.
+- utilization (per pool, or all pools): minutes reading inside duty after the warm-up over minutes on duty
+  after the warm-up of readers present; overtime is left out of both, so it lies in [0, 1].
+- overtime_hours: hours spent finishing a study after the duty ended, summed over readers.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from .scenario import Scenario
+
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "StudyColumns", "study_metrics", "pool_metrics",
+           "per_replication", "confidence_interval", "summary_rows"]
+
+STUDY_METRICS = ("count", "reported_fraction", "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes",
+                 "max_tat_minutes", "mean_wait_minutes", "p95_wait_minutes", "sla_met_fraction",
+                 "backlog_at_horizon")
+POOL_METRICS = ("utilization", "overtime_hours")
+SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    column = table.column(name)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_floating(column.type):
+        return column.to_numpy()
+    return np.asarray(column.to_pylist(), dtype=object) if column.null_count else column.to_numpy(zero_copy_only=False)
+
+
+class StudyColumns:
+    """The columns metrics need, as numpy arrays, for the non-warm-up rows of a studies table."""
+
+    def __init__(self, table: pa.Table, scenario: Scenario) -> None:
+        table = table.filter(pa.compute.invert(table.column("in_warmup")))
+        self.table = table
+        self.horizon = scenario.horizon_minutes
+        self.replication = table.column("replication").to_numpy()
+        self.arrived = _column(table, "arrived_at")
+        self.ready = _column(table, "ready_at")
+        self.reported = _column(table, "reported_at")
+        self.tat = _column(table, "tat_minutes")
+        self.wait = _column(table, "wait_minutes")
+        self.target = self._targets(scenario)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _targets(self, scenario: Scenario) -> np.ndarray:
+        targets = {label: d.in_minutes for label, d in scenario.targets.items()}
+        kind, priority, referral = (_column(self.table, c) for c in ("kind", "priority", "referral"))
+        out = np.full(len(kind), np.nan)
+        for source in (referral, priority):
+            for value in np.unique(source.astype(str)):
+                if value in targets:
+                    out[source == value] = targets[value]
+        for value in np.unique(kind.astype(str)):
+            if value != "primary" and value in targets:
+                out[kind == value] = targets[value]
+        return out
+
+    def values(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = _column(self.table, name)
+        return self._cache[name]
+
+    def mask(self, where: Mapping[str, Any]) -> np.ndarray:
+        mask = np.ones(len(self.arrived), dtype=bool)
+        for key, value in where.items():
+            mask &= self.values(key) == value
+        return mask
+
+
+def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
+    """Every study metric over the rows in `mask` (one replication's, typically)."""
+    reported = mask & ~np.isnan(cols.reported)
+    tat = cols.tat[reported]
+    wait = cols.wait[reported]
+    count = int(mask.sum())
+    has_target = mask & ~np.isnan(cols.target)
+    deadline = cols.arrived + cols.target
+    known = has_target & (reported | (deadline <= cols.horizon))
+    met = known & reported & (cols.tat <= cols.target + 1e-9)
+    n_known = int(known.sum())
+    empty = tat.size == 0
+    return {
+        "count": float(count),
+        "reported_fraction": reported.sum() / count if count else np.nan,
+        "mean_tat_minutes": np.nan if empty else float(tat.mean()),
+        "p50_tat_minutes": np.nan if empty else float(np.quantile(tat, 0.5)),
+        "p95_tat_minutes": np.nan if empty else float(np.quantile(tat, 0.95)),
+        "max_tat_minutes": np.nan if empty else float(tat.max()),
+        "mean_wait_minutes": np.nan if empty else float(wait.mean()),
+        "p95_wait_minutes": np.nan if empty else float(np.quantile(wait, 0.95)),
+        "sla_met_fraction": met.sum() / n_known if n_known else np.nan,
+        "backlog_at_horizon": float((mask & ~np.isnan(cols.ready) & np.isnan(cols.reported)).sum()),
+    }
+
+
+def pool_metrics(duties: pa.Table, scenario: Scenario, mask: np.ndarray) -> dict[str, float]:
+    """Utilisation and overtime over the duty rows in `mask`."""
+    start = np.maximum(duties.column("start").to_numpy(), scenario.warmup_minutes)
+    end = np.minimum(duties.column("end").to_numpy(), scenario.horizon_minutes)
+    present = duties.column("present").to_numpy(zero_copy_only=False) & mask
+    available = np.clip(end - start, 0.0, None)[present].sum()
+    busy = duties.column("busy_minutes").to_numpy()[present].sum()
+    return {
+        "utilization": busy / available if available > 0 else np.nan,
+        "overtime_hours": duties.column("overtime_minutes").to_numpy()[present].sum() / 60.0,
+    }
+
+
+def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, metric: str,
+                    where: Mapping[str, Any], replications: Iterable[int]) -> np.ndarray:
+    """One value of `metric` restricted to `where`, per replication (NaN where undefined)."""
+    reps = list(replications)
+    if metric in POOL_METRICS:
+        rep = duties.column("replication").to_numpy()
+        base = np.ones(duties.num_rows, dtype=bool)
+        for key, value in where.items():
+            base &= np.asarray(duties.column(key).to_pylist(), dtype=object) == value
+        return np.array([pool_metrics(duties, scenario, base & (rep == r))[metric] for r in reps])
+    if metric not in STUDY_METRICS:
+        raise KeyError(f"unknown metric {metric!r}; known: {', '.join(STUDY_METRICS + POOL_METRICS)}")
+    cols = StudyColumns(studies, scenario)
+    base = cols.mask(where)
+    return np.array([study_metrics(cols, base & (cols.replication == r))[metric] for r in reps])
+
+
+def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, float | int | None]:
+    """Mean over replications and a Student-t interval; no interval from fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    n = int(values.size)
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "replications": 0}
+    mean = float(values.mean())
+    if n < 2:
+        return {"mean": mean, "ci_low": None, "ci_high": None, "replications": n}
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "replications": n}
+
+
+def _subgroups(cols: StudyColumns) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = [{}]
+    for split in SPLITS:
+        values = cols.values(split)
+        present = [v for v in values[: len(values)] if v is not None]
+        for value in sorted(set(present), key=str):
+            groups.append({split: value.item() if hasattr(value, "item") else value})
+    return groups
+
+
+def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario, replications: int) -> list[dict[str, Any]]:
+    """Every metric for all items and per subgroup (each value of each split), with CIs over replications."""
+    cols = StudyColumns(studies, scenario)
+    rows = []
+    for where in _subgroups(cols):
+        base = cols.mask(where)
+        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in range(replications)]
+        if not base.any():
+            continue
+        for metric in STUDY_METRICS:
+            values = np.array([p[metric] for p in per_rep], dtype=float)
+            rows.append({"metric": metric, "where": where, **confidence_interval(values)})
+    pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
+    rep = duties.column("replication").to_numpy()
+    for where in [{}] + [{"pool": p} for p in scenario.pools]:
+        base = np.ones(duties.num_rows, dtype=bool) if not where else pools == where["pool"]
+        per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in range(replications)]
+        for metric in POOL_METRICS:
+            values = np.array([p[metric] for p in per_rep], dtype=float)
+            rows.append({"metric": metric, "where": where, **confidence_interval(values)})
+    return rows

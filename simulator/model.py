@@ -1,0 +1,319 @@
+"""The network model: studies become ready, the worklist orders them, readers on shift read them.
+
+One `Tick` per study becoming ready and one per read finished: about two heap events per study. The
+random draws were made up front (`cohort`); the model only decides who reads what, and when.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .calendar import Duty, duties
+from .cohort import REFERRALS, Cohort
+from .kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
+from .scenario import SECOND_OPINION, Scenario
+from .streams import stream
+from .triage import TriagePolicy, WorkItem, Worklist
+
+__all__ = ["Outcome", "simulate_cohort"]
+
+NaN = math.nan
+
+
+class Reader:
+    """One rostered reader on one duty."""
+
+    __slots__ = ("code", "pool", "lanes", "duty", "off_at", "item", "resumed", "pending", "busy", "reads", "overtime", "gone")
+
+    def __init__(self, code: int, pool: "PoolState", duty: int, off_at: float) -> None:
+        self.code = code  # the reader's name index: one per pool x shift x slot
+        self.pool = pool
+        self.lanes = pool.lanes
+        self.duty = duty
+        self.off_at = off_at
+        self.item: WorkItem | None = None
+        self.resumed = 0.0
+        self.pending: Tick | None = None
+        self.busy = 0.0  # minutes reading inside the duty and after the warm-up
+        self.reads = 0
+        self.overtime = 0.0
+        self.gone = False
+
+
+class PoolState:
+    __slots__ = ("name", "lanes", "idle", "busy")
+
+    def __init__(self, name: str, lanes: tuple) -> None:
+        self.name = name
+        self.lanes = lanes
+        self.idle: dict[Reader, None] = {}  # insertion order: the longest idle is taken first
+        self.busy: dict[Reader, None] = {}
+
+
+@dataclass
+class Outcome:
+    """What the model adds to a cohort: per work item, and per reader duty."""
+
+    n_items: int  # cohort studies, then second opinions
+    parent: np.ndarray  # for a second opinion, the index of its primary study; -1 otherwise
+    ready_at: np.ndarray
+    read_start: np.ndarray
+    reported_at: np.ndarray
+    reader: np.ndarray  # code into reader_names, -1 when unread
+    label: list  # triage label per item ("" when it never reached the worklist)
+    exists: np.ndarray  # second opinions exist only once their primary is reported
+    reader_names: list[str]
+    duties: list[dict]
+
+
+class NetworkModel:
+    def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.scenario = scenario
+        self.cohort = cohort
+        self.env = simpy.Environment()
+        self.worklist = Worklist(policy)
+        self.preemptive = scenario.policy.preemptive
+        self.horizon = scenario.horizon_minutes
+        self.warmup = scenario.warmup_minutes
+        self.seed, self.replication = seed, replication
+        self.progress = progress
+        lanes_of = {name: scenario.lanes_of(pool) for name, pool in scenario.pools.items()}
+        self.pools = {name: PoolState(name, tuple(self.worklist.lane(l) for l in lanes))
+                      for name, lanes in lanes_of.items()}
+        # Which pools may take a lane's item, in the scenario's order (the first listed is asked first).
+        self.pools_for: dict[str, tuple[PoolState, ...]] = {}
+        for lane in list(scenario.study_types) + [SECOND_OPINION]:
+            self.pools_for[lane] = tuple(self.pools[p] for p, lanes in lanes_of.items() if lane in lanes)
+        n = len(cohort)
+        so_index = np.full(n, -1, dtype=np.int64)
+        flagged = np.flatnonzero(cohort.second_opinion)
+        so_index[flagged] = n + np.arange(flagged.shape[0])
+        self.so_index = so_index.tolist()
+        total = n + flagged.shape[0]
+        self.n_items = total
+        self.parent = np.full(total, -1, dtype=np.int64)
+        self.parent[n:] = flagged
+        self.ready_at = cohort.ready_at.tolist() + [NaN] * flagged.shape[0]
+        self.read_start = [NaN] * total
+        self.reported_at = [NaN] * total
+        self.reader_of = [-1] * total
+        self.label = [""] * total
+        self.read_minutes = cohort.read_minutes.tolist() + cohort.second_read_minutes[flagged].tolist()
+        self.reader_names: list[str] = []
+        self.reader_code: dict[tuple[str, int, int], int] = {}
+        self.duty_rows: list[dict] = []
+        self.duty_readers: list[list[Reader]] = []
+
+    # Studies becoming ready ---------------------------------------------------------------------------
+    def _start_arrivals(self) -> None:
+        c = self.cohort
+        self.order = np.argsort(c.ready_at, kind="stable").tolist()
+        self.types = list(self.scenario.study_types.values())
+        self.type_names = list(c.type_names)
+        self.site_names = list(c.site_names)
+        self.c_type = c.study_type.tolist()
+        self.c_site = c.site.tolist()
+        self.c_referral = [REFERRALS[r] for r in c.referral.tolist()]
+        self.c_score = c.ai_score.tolist()
+        self.c_scored = c.ai_scored.tolist()
+        self.c_positive = c.ai_positive.tolist()
+        self.c_arrived = c.arrived_at.tolist()
+        self.next_ready = 0
+        if self.order:
+            first = self.order[0]
+            Tick(self.env, self.ready_at[first], SEIZE, self._on_ready)
+
+    def _on_ready(self, tick: Tick) -> None:
+        now = self.env._now
+        i = self.order[self.next_ready]
+        t = self.c_type[i]
+        study_type = self.types[t]
+        scored = self.c_scored[i]
+        item = WorkItem(
+            i, self.type_names[t], study_type.kind, self.c_referral[i], study_type.modality,
+            self.site_names[self.c_site[i]], study_type.ai,
+            self.c_score[i] if scored else None, self.c_positive[i] if scored else None,
+            self.c_arrived[i], now, None, self.type_names[t], -1, "", 0, self.read_minutes[i],
+        )
+        self._enter(item, now)
+        self.next_ready += 1
+        if self.next_ready < len(self.order):
+            Tick(self.env, self.ready_at[self.order[self.next_ready]] - now, SEIZE, self._on_ready)
+
+    def _enter(self, item: WorkItem, now: float) -> None:
+        self.worklist.push(item, now)
+        self.label[item.index] = item.label
+        for pool in self.pools_for[item.lane]:
+            idle = pool.idle
+            if idle:
+                reader = next(iter(idle))
+                if reader.code == item.exclude_reader:
+                    reader = next((r for r in idle if r.code != item.exclude_reader), None)
+                    if reader is None:
+                        continue
+                del idle[reader]
+                self._next(reader, now)
+                return
+        if self.preemptive:
+            self._preempt_for(item, now)
+
+    # Readers ---------------------------------------------------------------------------------------------
+    def _next(self, reader: Reader, now: float) -> None:
+        item = self.worklist.pop_for(reader.lanes, now, reader.code)
+        if item is None:
+            reader.pool.idle[reader] = None
+            return
+        if self.read_start[item.index] != self.read_start[item.index]:  # NaN: first opened now
+            self.read_start[item.index] = now
+        reader.item = item
+        reader.resumed = now
+        reader.pool.busy[reader] = None
+        reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
+
+    def _count_busy(self, reader: Reader, now: float) -> None:
+        lo = max(reader.resumed, self.warmup)
+        hi = min(now, reader.off_at)
+        if hi > lo:
+            reader.busy += hi - lo
+
+    def _on_done(self, tick: Tick) -> None:
+        reader: Reader = tick.what
+        if reader.pending is not tick:  # pre-empted since this was scheduled
+            return
+        now = self.env._now
+        item = reader.item
+        i = item.index
+        self.reported_at[i] = now
+        self.reader_of[i] = reader.code
+        self._count_busy(reader, now)
+        reader.reads += 1
+        reader.item = reader.pending = None
+        del reader.pool.busy[reader]
+        j = self.so_index[i] if i < len(self.so_index) else -1
+        if j >= 0:
+            self._second_opinion(i, j, reader.code, now)
+        if now >= reader.off_at:
+            reader.overtime = now - reader.off_at
+            reader.gone = True
+        else:
+            self._next(reader, now)
+
+    def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
+        self.ready_at[j] = now
+        primary = self.c_type[i]
+        item = WorkItem(
+            j, self.type_names[primary], "second_opinion", "routine", self.types[primary].modality,
+            self.site_names[self.c_site[i]], None, None, None, now, now, None, SECOND_OPINION, first_reader,
+            "", 0, self.read_minutes[j],
+        )
+        self._enter(item, now)
+
+    def _preempt_for(self, item: WorkItem, now: float) -> None:
+        """Interrupt the lowest-class read in progress (the one started last) if `item` outranks it."""
+        victim = None
+        for pool in self.pools_for[item.lane]:
+            for reader in pool.busy:
+                current = reader.item
+                if reader.off_at <= now or current.cls <= item.cls or reader.code == item.exclude_reader:
+                    continue
+                if victim is None or (current.cls, reader.resumed) > (victim.item.cls, victim.resumed):
+                    victim = reader
+        if victim is None:
+            return
+        current = victim.item
+        current.remaining -= now - victim.resumed
+        current.preempted = True
+        self._count_busy(victim, now)
+        victim.item = victim.pending = None
+        del victim.pool.busy[victim]
+        self.worklist.push(current, now)
+        self._next(victim, now)
+
+    # Shifts ------------------------------------------------------------------------------------------------
+    def _start_shifts(self) -> None:
+        for number, duty in enumerate(duties(self.scenario)):
+            Tick(self.env, max(duty.start, 0.0), SHIFT_START, self._on_shift_start, (number, duty))
+            if duty.end < self.horizon:
+                Tick(self.env, duty.end, SHIFT_END, self._on_shift_end, number)
+        self.duty_readers = []
+
+    def _absences(self, duty: Duty) -> np.ndarray:
+        rate = self.scenario.pools[duty.pool].absence_rate
+        if rate <= 0 or duty.staff == 0:
+            return np.zeros(duty.staff, dtype=bool)
+        # One stream per pool, shift and duty start, so a slot's draw does not move when staff changes.
+        name = f"{duty.pool}/{duty.shift}/{duty.start:.3f}"
+        return stream(self.seed, self.replication, "absences", name).random(duty.staff) < rate
+
+    def _on_shift_start(self, tick: Tick) -> None:
+        number, duty = tick.what
+        now = self.env._now
+        pool = self.pools[duty.pool]
+        absent = self._absences(duty)
+        readers = []
+        for slot in range(duty.staff):
+            key = (duty.pool, duty.shift, slot)
+            code = self.reader_code.get(key)
+            if code is None:
+                code = self.reader_code[key] = len(self.reader_names)
+                self.reader_names.append(f"{duty.pool}/{duty.label}/{slot + 1}")
+            row = dict(pool=duty.pool, shift=duty.label, reader=self.reader_names[code],
+                       start=duty.start, end=duty.end, present=not absent[slot])
+            self.duty_rows.append(row)
+            reader = Reader(code, pool, len(self.duty_rows) - 1, duty.end)
+            readers.append(reader)
+            if absent[slot]:
+                reader.gone = True
+                continue
+            self._next(reader, now)
+        self.duty_readers.append(readers)
+
+    def _on_shift_end(self, tick: Tick) -> None:
+        for reader in self.duty_readers[tick.what]:
+            if not reader.gone and reader.item is None:
+                reader.pool.idle.pop(reader, None)
+                reader.gone = True
+
+    # Run -----------------------------------------------------------------------------------------------------
+    def _on_day(self, tick: Tick) -> None:
+        now = self.env._now
+        self.progress(now / self.horizon)  # type: ignore[misc]
+        if now + 1440.0 < self.horizon:
+            Tick(self.env, 1440.0, TICK, self._on_day)
+
+    def run(self) -> Outcome:
+        self._start_shifts()
+        self._start_arrivals()
+        if self.progress is not None:
+            Tick(self.env, 1440.0, TICK, self._on_day)
+        self.env.run(until=self.horizon)
+        for readers in self.duty_readers:
+            for reader in readers:
+                if reader.item is not None:
+                    self._count_busy(reader, self.horizon)
+                    if self.horizon > reader.off_at:
+                        reader.overtime = self.horizon - reader.off_at
+        for readers in self.duty_readers:
+            for reader in readers:
+                row = self.duty_rows[reader.duty]
+                row.update(busy_minutes=reader.busy, reads=reader.reads, overtime_minutes=reader.overtime)
+        ready = np.array(self.ready_at)
+        ready[ready > self.horizon] = NaN  # not on the worklist yet at the horizon
+        exists = np.ones(self.n_items, dtype=bool)
+        exists[len(self.cohort):] = ~np.isnan(ready[len(self.cohort):])
+        return Outcome(
+            n_items=self.n_items, parent=self.parent, ready_at=ready, read_start=np.array(self.read_start),
+            reported_at=np.array(self.reported_at), reader=np.array(self.reader_of, dtype=np.int64),
+            label=self.label, exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
+        )
+
+
+def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
+                    progress: Callable[[float], None] | None = None) -> Outcome:
+    """Run the model over one replication's cohort with one triage policy."""
+    return NetworkModel(scenario, cohort, policy, seed, replication, progress).run()

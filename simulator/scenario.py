@@ -1,0 +1,382 @@
+"""The scenario schema: every key a scenario file may hold, its type, its bounds and its default.
+
+Checks that span several fields (references between sections, a study type no pool reads) live in
+`check_references`, which names the dotted path of what is wrong, like pydantic does for single fields.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
+    "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION",
+    "check_references",
+]
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECOND_OPINION = "second_opinion"  # the lane of second opinions, named in pools' `reads`
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+# Distributions of durations in minutes ------------------------------------------------------------
+class Exponential(Strict):
+    dist: Literal["exponential"]
+    mean: Positive
+
+
+class Lognormal(Strict):
+    """Parameterised by its mean and coefficient of variation, as reading times are reported."""
+
+    dist: Literal["lognormal"]
+    mean: Positive
+    cv: Positive
+
+
+class Gamma(Strict):
+    dist: Literal["gamma"]
+    mean: Positive
+    cv: Positive
+
+
+class Fixed(Strict):
+    dist: Literal["fixed"]
+    value: NonNegative
+
+
+class Empirical(Strict):
+    """Resampled uniformly from the values given (e.g. RIS reading-time observations)."""
+
+    dist: Literal["empirical"]
+    values: list[NonNegative] = Field(min_length=1)
+
+
+Distribution = Annotated[Union[Exponential, Lognormal, Gamma, Fixed, Empirical], Field(discriminator="dist")]
+ZERO = Fixed(dist="fixed", value=0.0)
+
+
+class Duration(Strict):
+    """A span of time written in one unit: {minutes: 15}, {hours: 24} or {days: 2}."""
+
+    minutes: NonNegative | None = None
+    hours: NonNegative | None = None
+    days: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> "Duration":
+        given = [v for v in (self.minutes, self.hours, self.days) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of minutes, hours or days")
+        return self
+
+    @property
+    def in_minutes(self) -> float:
+        if self.minutes is not None:
+            return self.minutes
+        if self.hours is not None:
+            return self.hours * 60.0
+        return self.days * 1440.0  # type: ignore[operator]
+
+
+class Window(Strict):
+    """A calendar window, e.g. an outage: {start: "2026-02-03T10:00", hours: 4}."""
+
+    start: dt.datetime
+    hours: Positive
+
+
+# Sites, arrivals, study types ------------------------------------------------------------------------
+class Site(Strict):
+    name: str | None = None
+    kind: str = "polyclinic"  # polyclinic | hospital | ct_centre | ...: free text for people
+    weight: NonNegative = 1.0  # share of each study type's volume, unless the type lists its own shares
+
+
+class Arrivals(Strict):
+    """Either a constant Poisson rate, or a daily volume shaped by hour of day and weekday.
+
+    `per_day` is the mean over a week; `hourly` (24) and `weekday` (7, Monday first) are relative weights,
+    normalised here, so percentages and factors can be pasted as found.
+    """
+
+    rate_per_hour: NonNegative | None = None
+    per_day: NonNegative | None = None
+    hourly: list[NonNegative] | None = Field(default=None, min_length=24, max_length=24)
+    weekday: list[NonNegative] | None = Field(default=None, min_length=7, max_length=7)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Arrivals":
+        if (self.rate_per_hour is None) == (self.per_day is None):
+            raise ValueError("give exactly one of rate_per_hour or per_day")
+        if self.rate_per_hour is not None and (self.hourly or self.weekday):
+            raise ValueError("hourly and weekday weights go with per_day, not rate_per_hour")
+        if self.hourly is not None and sum(self.hourly) <= 0:
+            raise ValueError("hourly weights must not all be zero")
+        if self.weekday is not None and sum(self.weekday) <= 0:
+            raise ValueError("weekday weights must not all be zero")
+        return self
+
+    def hourly_rates(self) -> list[list[float]]:
+        """Expected arrivals per hour: 7 weekdays (Monday first) x 24 hours."""
+        if self.rate_per_hour is not None:
+            return [[self.rate_per_hour] * 24 for _ in range(7)]
+        hourly = self.hourly or [1.0] * 24
+        weekday = self.weekday or [1.0] * 7
+        h_total, w_mean = sum(hourly), sum(weekday) / 7.0
+        return [[self.per_day * (w / w_mean) * (h / h_total) for h in hourly] for w in weekday]  # type: ignore[operator]
+
+
+class Referral(Strict):
+    """Shares of clinical order priorities; the rest is routine."""
+
+    stat: Probability = 0.0
+    urgent: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> "Referral":
+        if self.stat + self.urgent > 1.0 + 1e-12:
+            raise ValueError(f"stat + urgent = {self.stat + self.urgent:g} exceeds 1")
+        return self
+
+
+class StudyType(Strict):
+    kind: Literal["primary", "consultation"] = "primary"
+    modality: str = "OT"  # DICOM Modality code; OT (other) for work that is not an imaging study
+    body_part: str | None = None
+    description: str | None = None
+    arrivals: Arrivals
+    sites: dict[str, NonNegative] | None = None  # shares per site; default: every site by its weight
+    prevalence: Probability = 0.0
+    referral: Referral = Referral()
+    read_minutes: Distribution
+    ai: str | None = None
+
+
+# AI, ingest -------------------------------------------------------------------------------------------
+class AIService(Strict):
+    """An AI service's operating point on an equal-variance binormal ROC.
+
+    Give sensitivity and specificity, or an AUC with one of them.
+    """
+
+    sensitivity: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    specificity: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    auc: Annotated[float, Field(gt=0.5, lt=1.0)] | None = None
+    latency_minutes: Distribution = ZERO
+    failure_rate: Probability = 0.0  # share of studies it never scores
+    outages: list[Window] = []
+    algorithm: str | None = None
+    version: str | None = None
+
+    @model_validator(mode="after")
+    def _operating_point(self) -> "AIService":
+        given = sum(v is not None for v in (self.sensitivity, self.specificity, self.auc))
+        if given != 2:
+            raise ValueError("give two of sensitivity, specificity and auc (an operating point, or an AUC and one of them)")
+        return self
+
+
+class Ingest(Strict):
+    """Transfer from the modality to the central archive. During an outage studies wait at the site."""
+
+    delay_minutes: Distribution = ZERO
+    outages: list[Window] = []
+
+
+# Readers ------------------------------------------------------------------------------------------------
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(\+1)?$")
+
+
+def clock_minutes(text: str) -> float:
+    """Minutes after midnight of 'HH:MM', or of the next day's 'HH:MM+1'."""
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day like '08:00' (or '08:00+1' for the next day)")
+    hours, minutes, next_day = int(match[1]), int(match[2]), bool(match[3])
+    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
+        raise ValueError(f"{text!r} is not a time of day")
+    return hours * 60.0 + minutes + (1440.0 if next_day else 0.0)
+
+
+class Shift(Strict):
+    """A shift starting on each of `days` at `start`, for `staff` readers.
+
+    A shift crossing midnight ends next day: end: "08:00+1", or give hours: 12 instead of end.
+    """
+
+    start: str
+    end: str | None = None
+    hours: Annotated[float, Field(gt=0.0, le=48.0)] | None = None
+    staff: Annotated[int, Field(ge=0)]
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
+    name: str | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if clock_minutes(value) >= 1440:
+            raise ValueError("a shift starts on its own day: before 24:00, without +1")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str | None) -> str | None:
+        if value is not None:
+            clock_minutes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _length(self) -> "Shift":
+        if (self.end is None) == (self.hours is None):
+            raise ValueError("give exactly one of end or hours")
+        if self.end is not None and clock_minutes(self.end) <= clock_minutes(self.start):
+            raise ValueError(
+                f"shift ends ({self.end}) before it starts ({self.start}); "
+                f"for a shift crossing midnight write end: '{self.end}+1' or give hours"
+            )
+        return self
+
+    @property
+    def start_minute(self) -> float:
+        return clock_minutes(self.start)
+
+    @property
+    def length_minutes(self) -> float:
+        if self.hours is not None:
+            return self.hours * 60.0
+        return clock_minutes(self.end) - self.start_minute  # type: ignore[arg-type]
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        end = self.end or f"+{self.hours:g}h"
+        return f"{self.start}-{end}"
+
+
+class Pool(Strict):
+    reads: list[str] = Field(min_length=1)  # study types, "second_opinion", or "*" for everything
+    shifts: list[Shift] = Field(min_length=1)
+    absence_rate: Probability = 0.0  # chance that a rostered reader does not show up for a shift
+
+
+class SecondOpinions(Strict):
+    """A share of primary reports sent for a second opinion, read by a different reader."""
+
+    fraction: Probability
+    of: list[str] | Literal["*"] = "*"  # study types whose reports may be sent
+    read_minutes: Distribution
+
+
+# Policy, targets, expectations --------------------------------------------------------------------------
+class Policy(Strict):
+    triage: str = "fifo"  # fifo | ai_priority | hierarchical | "package.module:Class"
+    preemptive: bool = False
+    order: list[str] = []  # hierarchical: AI services, most urgent first
+    options: dict[str, Any] = {}  # passed to a user policy's constructor
+
+
+class Expectation(Strict):
+    metric: str
+    where: dict[str, Union[bool, int, float, str]] = {}
+    value: float
+    rel_tol: NonNegative | None = None
+    abs_tol: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _one_tolerance(self) -> "Expectation":
+        if (self.rel_tol is None) == (self.abs_tol is None):
+            raise ValueError("give exactly one of rel_tol or abs_tol")
+        return self
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    start: dt.datetime
+    horizon_days: Annotated[float, Field(gt=0.0, le=3660.0)]
+    warmup_days: NonNegative = 0.0
+    seed: Annotated[int, Field(ge=0)] = 0
+    sites: dict[str, Site] = {"main": Site()}
+    study_types: dict[str, StudyType] = Field(min_length=1)
+    ai_services: dict[str, AIService] = {}
+    ingest: Ingest = Ingest()
+    pools: dict[str, Pool] = Field(min_length=1)
+    second_opinions: SecondOpinions | None = None
+    policy: Policy = Policy()
+    targets: dict[str, Duration] = {}
+    expect: list[Expectation] = []
+
+    @model_validator(mode="after")
+    def _warmup(self) -> "Scenario":
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(f"warmup_days ({self.warmup_days:g}) must be shorter than horizon_days ({self.horizon_days:g})")
+        return self
+
+    @property
+    def horizon_minutes(self) -> float:
+        return self.horizon_days * 1440.0
+
+    @property
+    def warmup_minutes(self) -> float:
+        return self.warmup_days * 1440.0
+
+    def minutes_at(self, when: dt.datetime) -> float:
+        """Minutes since the scenario start of a calendar time."""
+        return (when - self.start).total_seconds() / 60.0
+
+    def lanes_of(self, pool: Pool) -> list[str]:
+        """The lanes a pool reads, with "*" expanded, in the order of the scenario."""
+        every = list(self.study_types) + ([SECOND_OPINION] if self.second_opinions else [])
+        if "*" in pool.reads:
+            return every
+        return [lane for lane in every if lane in pool.reads]
+
+
+def check_references(scenario: Scenario) -> list[tuple[str, str]]:
+    """Problems that span sections, as (dotted path, message); empty when the scenario is consistent."""
+    problems: list[tuple[str, str]] = []
+    lanes = set(scenario.study_types) | {SECOND_OPINION}
+    for name, study_type in scenario.study_types.items():
+        if study_type.ai is not None and study_type.ai not in scenario.ai_services:
+            problems.append((f"study_types.{name}.ai", f"no AI service {study_type.ai!r} in ai_services"))
+        for site in study_type.sites or {}:
+            if site not in scenario.sites:
+                problems.append((f"study_types.{name}.sites.{site}", f"no site {site!r} in sites"))
+        if study_type.sites is not None and sum(study_type.sites.values()) <= 0:
+            problems.append((f"study_types.{name}.sites", "site shares must not all be zero"))
+        if study_type.sites is None and sum(s.weight for s in scenario.sites.values()) <= 0:
+            problems.append(("sites", "site weights must not all be zero"))
+    for pool_name, pool in scenario.pools.items():
+        for i, lane in enumerate(pool.reads):
+            if lane != "*" and lane not in lanes:
+                problems.append((f"pools.{pool_name}.reads.{i}", f"no study type {lane!r}"))
+    if scenario.second_opinions is not None and scenario.second_opinions.of != "*":
+        for i, name in enumerate(scenario.second_opinions.of):
+            if name not in scenario.study_types:
+                problems.append((f"second_opinions.of.{i}", f"no study type {name!r}"))
+    readable = {lane for pool in scenario.pools.values() for lane in scenario.lanes_of(pool)}
+    for name in scenario.study_types:
+        if name not in readable:
+            problems.append((f"study_types.{name}", "no pool reads this study type (add it to a pool's reads)"))
+    if scenario.second_opinions is not None and scenario.second_opinions.fraction > 0:
+        readers = [p for p in scenario.pools.values() if SECOND_OPINION in scenario.lanes_of(p)]
+        if not readers:
+            problems.append(("second_opinions", "no pool reads second_opinion (add it to a pool's reads)"))
+    for i, service in enumerate(scenario.policy.order):
+        if service not in scenario.ai_services:
+            problems.append((f"policy.order.{i}", f"no AI service {service!r} in ai_services"))
+    for i, expectation in enumerate(scenario.expect):
+        if not math.isfinite(expectation.value):
+            problems.append((f"expect.{i}.value", "must be a finite number"))
+    return problems
