@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -60,48 +61,49 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _ci(row: dict | None, digits: int = 1, scale: float = 1.0) -> str:
+def _cell(row: dict | None, digits: int = 1, scale: float = 1.0, unit: str = "") -> str:
+    """'mean±half-width' of a summary row, compact enough for an 80-column terminal."""
     if row is None or row["mean"] is None:
         return "-"
-    text = _fmt(row["mean"] * scale, digits)
+    text = f"{row['mean'] * scale:.{digits}f}{unit}"
     if row["ci_low"] is not None:
-        text += f" ±{(row['ci_high'] - row['ci_low']) / 2 * scale:,.{digits}f}"
+        text += f"[dim]±{(row['ci_high'] - row['ci_low']) / 2 * scale:.{digits}f}[/]"
     return text
 
 
-def summary_table(run: Run) -> Table:
-    """Turnaround and targets per kind of work and per triage label, utilisation per pool."""
+def summary_tables(run: Run) -> list[Table]:
+    """Turnaround and targets per kind of work, triage label and ground truth; utilisation per pool."""
     index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
 
     def get(metric: str, where: dict) -> dict | None:
         return index.get((metric, tuple(sorted(where.items()))))
 
-    table = Table(title=f"{run.scenario.name}: {run.replications} replication(s), seed {run.seed}, "
-                        f"policy {run.scenario.policy.triage} (mean ±95% CI half-width)")
-    for header in ("work", "items", "mean TAT min", "p95 TAT min", "mean wait min", "within target", "backlog"):
-        table.add_column(header, justify="left" if header == "work" else "right")
-    groups: list[tuple[str, dict]] = [("all", {})]
-    groups += [(f"kind={w['kind']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
-               if list(w) == ["kind"]]
-    groups += [(f"priority={w['priority']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
-               if list(w) == ["priority"]]
-    groups += [(f"diseased={w['diseased']}", w) for w in (r["where"] for r in run.summary if r["metric"] == "count")
-               if list(w) == ["diseased"]]
-    for name, where in groups:
-        table.add_row(name, _ci(get("count", where), 0), _ci(get("mean_tat_minutes", where)),
-                      _ci(get("p95_tat_minutes", where)), _ci(get("mean_wait_minutes", where)),
-                      _ci(get("sla_met_fraction", where), 1, 100.0) + ("%" if get("sla_met_fraction", where)
-                                                                    and get("sla_met_fraction", where)["mean"] is not None else ""),
-                      _ci(get("backlog_at_horizon", where), 0))
-    table.add_section()
+    caption = f"mean ±95% CI half-width over {run.replications} replication(s), seed {run.seed}"
+    work = Table(title=f"{run.scenario.name}: turnaround in minutes, policy {run.scenario.policy.triage}",
+                 caption=caption, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("work", "items", "mean TAT", "p95 TAT", "mean wait", "in target"):
+        work.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
+    splits = [r["where"] for r in run.summary if r["metric"] == "count" and len(r["where"]) == 1]
+    for split in ("", "kind", "priority", "diseased"):
+        groups = [{}] if not split else [w for w in splits if split in w]
+        if split:
+            work.add_row(f"[bold]by {split}[/]")
+        for where in groups:
+            name = "all" if not where else f"  {str(where[split]).lower()}"
+            count = get("count", where)
+            work.add_row(name, f"{count['mean']:.0f}" if count else "-", _cell(get("mean_tat_minutes", where)),
+                         _cell(get("p95_tat_minutes", where)), _cell(get("mean_wait_minutes", where)),
+                         _cell(get("sla_met_fraction", where), 1, 100.0, "%"))
+    pools = Table(title="readers", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("pool", "utilisation", "overtime h", "backlog at end"):
+        pools.add_column(header, justify="left" if header == "pool" else "right", no_wrap=True)
     for pool in run.scenario.pools:
-        table.add_row(f"pool {pool}: utilisation", "", "", "", "", _ci(get("utilization", {"pool": pool}), 1, 100.0) + "%",
-                      f"overtime {_fmt(get('overtime_hours', {'pool': pool})['mean'])} h")
-    return table
+        pools.add_row(pool, _cell(get("utilization", {"pool": pool}), 1, 100.0, "%"),
+                      _cell(get("overtime_hours", {"pool": pool})), "")
+    backlog = get("backlog_at_horizon", {})
+    pools.add_row("all", _cell(get("utilization", {}), 1, 100.0, "%"), _cell(get("overtime_hours", {})),
+                  _cell(backlog, 0))
+    return [work, pools]
 
 
 @app.command()
@@ -131,7 +133,8 @@ def run(
         progress.close()
     target = out or Path("out") / resolved.name
     write_run(result, target)
-    out_console.print(summary_table(result))
+    for table in summary_tables(result):
+        out_console.print(table)
     out_console.print(f"wrote {target}/ (studies.parquet: {result.studies.num_rows:,} rows) in {result.wall_seconds:.1f} s")
 
 

@@ -67,7 +67,9 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     """Validate already-parsed YAML data (a mapping), after applying `key.path=value` overrides."""
     if not isinstance(data, Mapping):
         raise ScenarioError(source, [("", "a scenario must be a mapping of keys (name, start, study_types, ...)")])
-    data = apply_overrides(data, overrides, source)
+    # Top-level keys starting with "x-" hold YAML anchors for reuse (as in compose files); they are not data.
+    data = {key: value for key, value in apply_overrides(data, overrides, source).items()
+            if not str(key).startswith("x-")}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -102,7 +102,7 @@ class NetworkModel:
         self.read_start = [NaN] * total
         self.reported_at = [NaN] * total
         self.reader_of = [-1] * total
-        self.label = [""] * total
+        self.label: list[str | None] = [None] * total
         self.read_minutes = cohort.read_minutes.tolist() + cohort.second_read_minutes[flagged].tolist()
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
@@ -112,42 +112,42 @@ class NetworkModel:
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
         c = self.cohort
-        self.order = np.argsort(c.ready_at, kind="stable").tolist()
-        self.types = list(self.scenario.study_types.values())
-        self.type_names = list(c.type_names)
-        self.site_names = list(c.site_names)
+        order = np.argsort(c.ready_at, kind="stable")
+        if order.shape[0] == 0:
+            return
+        kinds = {name: (name, t.kind, t.modality, t.ai) for name, t in self.scenario.study_types.items()}
+        per_type = [kinds[name] for name in c.type_names]
         self.c_type = c.study_type.tolist()
         self.c_site = c.site.tolist()
-        self.c_referral = [REFERRALS[r] for r in c.referral.tolist()]
-        self.c_score = c.ai_score.tolist()
-        self.c_scored = c.ai_scored.tolist()
-        self.c_positive = c.ai_positive.tolist()
-        self.c_arrived = c.arrived_at.tolist()
-        self.next_ready = 0
-        if self.order:
-            first = self.order[0]
-            Tick(self.env, self.ready_at[first], SEIZE, self._on_ready)
+        self.per_type = per_type
+        self.site_names = list(c.site_names)
+        scored = c.ai_scored[order].tolist()
+        ready = c.ready_at[order]
+        # One tuple per study in ready order: what a WorkItem needs, and when the next study is ready.
+        self.rows = iter(zip(
+            order.tolist(),
+            [per_type[t] for t in c.study_type[order].tolist()],
+            [REFERRALS[r] for r in c.referral[order].tolist()],
+            [self.site_names[s] for s in c.site[order].tolist()],
+            [v if ok else None for v, ok in zip(c.ai_score[order].tolist(), scored)],
+            [v if ok else None for v, ok in zip(c.ai_positive[order].tolist(), scored)],
+            c.arrived_at[order].tolist(),
+            c.read_minutes[order].tolist(),
+            np.append(ready[1:], np.inf).tolist(),
+        ))
+        Tick(self.env, float(ready[0]), SEIZE, self._on_ready)
 
     def _on_ready(self, tick: Tick) -> None:
         now = self.env._now
-        i = self.order[self.next_ready]
-        t = self.c_type[i]
-        study_type = self.types[t]
-        scored = self.c_scored[i]
-        item = WorkItem(
-            i, self.type_names[t], study_type.kind, self.c_referral[i], study_type.modality,
-            self.site_names[self.c_site[i]], study_type.ai,
-            self.c_score[i] if scored else None, self.c_positive[i] if scored else None,
-            self.c_arrived[i], now, None, self.type_names[t], -1, "", 0, self.read_minutes[i],
-        )
+        i, (name, kind, modality, ai), referral, site, score, positive, arrived, minutes, next_at = next(self.rows)
+        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, now, None, name,
+                        -1, "", 0, minutes)
         self._enter(item, now)
-        self.next_ready += 1
-        if self.next_ready < len(self.order):
-            Tick(self.env, self.ready_at[self.order[self.next_ready]] - now, SEIZE, self._on_ready)
+        if next_at != math.inf:
+            tick.callbacks = [self._on_ready]  # the one Tick of the ready chain is scheduled again
+            self.env.schedule(tick, SEIZE, next_at - now)
 
     def _enter(self, item: WorkItem, now: float) -> None:
-        self.worklist.push(item, now)
-        self.label[item.index] = item.label
         for pool in self.pools_for[item.lane]:
             idle = pool.idle
             if idle:
@@ -157,8 +157,14 @@ class NetworkModel:
                     if reader is None:
                         continue
                 del idle[reader]
-                self._next(reader, now)
+                # An idle reader has nothing on the worklist they may read, so the new item is theirs:
+                # it is ranked (for its label) but skips the heap.
+                self.worklist.admit(item, now)
+                self.label[item.index] = item.label
+                self._start(reader, item, now)
                 return
+        self.worklist.push(item, now)
+        self.label[item.index] = item.label
         if self.preemptive:
             self._preempt_for(item, now)
 
@@ -167,13 +173,22 @@ class NetworkModel:
         item = self.worklist.pop_for(reader.lanes, now, reader.code)
         if item is None:
             reader.pool.idle[reader] = None
-            return
-        if self.read_start[item.index] != self.read_start[item.index]:  # NaN: first opened now
+        else:
+            self._start(reader, item, now)
+
+    def _start(self, reader: Reader, item: WorkItem, now: float) -> None:
+        if not item.preempted:
             self.read_start[item.index] = now
         reader.item = item
         reader.resumed = now
-        reader.pool.busy[reader] = None
-        reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
+        if self.preemptive:  # only pre-emption needs to find busy readers
+            reader.pool.busy[reader] = None
+        tick = reader.pending
+        if tick is None:  # the reader's own Tick is reused between reads, unless a pre-emption orphaned it
+            tick = reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
+        else:
+            tick.callbacks = [self._on_done]
+            self.env.schedule(tick, RELEASE, item.remaining)
 
     def _count_busy(self, reader: Reader, now: float) -> None:
         lo = max(reader.resumed, self.warmup)
@@ -183,17 +198,21 @@ class NetworkModel:
 
     def _on_done(self, tick: Tick) -> None:
         reader: Reader = tick.what
-        if reader.pending is not tick:  # pre-empted since this was scheduled
+        if reader.pending is not tick or reader.item is None:  # orphaned by a pre-emption
             return
         now = self.env._now
         item = reader.item
         i = item.index
         self.reported_at[i] = now
         self.reader_of[i] = reader.code
-        self._count_busy(reader, now)
+        if reader.resumed >= self.warmup and now <= reader.off_at:
+            reader.busy += now - reader.resumed
+        else:
+            self._count_busy(reader, now)
         reader.reads += 1
-        reader.item = reader.pending = None
-        del reader.pool.busy[reader]
+        reader.item = None
+        if self.preemptive:
+            del reader.pool.busy[reader]
         j = self.so_index[i] if i < len(self.so_index) else -1
         if j >= 0:
             self._second_opinion(i, j, reader.code, now)
@@ -205,12 +224,9 @@ class NetworkModel:
 
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         self.ready_at[j] = now
-        primary = self.c_type[i]
-        item = WorkItem(
-            j, self.type_names[primary], "second_opinion", "routine", self.types[primary].modality,
-            self.site_names[self.c_site[i]], None, None, None, now, now, None, SECOND_OPINION, first_reader,
-            "", 0, self.read_minutes[j],
-        )
+        name, _, modality, _ = self.per_type[self.c_type[i]]
+        item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[self.c_site[i]], None,
+                        None, None, now, now, None, SECOND_OPINION, first_reader, "", 0, self.read_minutes[j])
         self._enter(item, now)
 
     def _preempt_for(self, item: WorkItem, now: float) -> None:
@@ -229,7 +245,7 @@ class NetworkModel:
         current.remaining -= now - victim.resumed
         current.preempted = True
         self._count_busy(victim, now)
-        victim.item = victim.pending = None
+        victim.item = victim.pending = None  # its Tick still fires, and is ignored
         del victim.pool.busy[victim]
         self.worklist.push(current, now)
         self._next(victim, now)

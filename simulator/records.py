@@ -46,10 +46,11 @@ def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: in
     source = np.where(rows < n, rows, outcome.parent[rows])  # the cohort study each row is about
     is_second = rows >= n
     types = list(scenario.study_types.values())
-    kind_of_type = np.array([t.kind for t in types])
-    modality_of_type = np.array([t.modality for t in types])
+    kinds = ["primary", "consultation", "second_opinion"]
+    modalities = sorted({t.modality for t in types})
     study_type = cohort.study_type[source]
-    kind = np.where(is_second, "second_opinion", kind_of_type[study_type])
+    kind = np.where(is_second, 2, np.array([kinds.index(t.kind) for t in types])[study_type])
+    modality = np.array([modalities.index(t.modality) for t in types])[study_type]
     scored = cohort.ai_scored[source] & ~is_second
     ai_score = np.where(scored, cohort.ai_score[source], np.nan)
     arrived = np.where(is_second, outcome.ready_at[rows], cohort.arrived_at[source])
@@ -62,34 +63,34 @@ def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: in
     tat = reported - arrived
     wait = reported - ready - read_minutes
     reader_code = outcome.reader[rows]
-    reader_names = np.array(outcome.reader_names + [""], dtype=object)
     referral = np.where(is_second, 2, cohort.referral[source])
     prefix = study_uid_prefix(scenario.name, seed, replication)
     study_id = _uids(prefix, rows)
-    parent_ids = _uids(prefix, source)
-    of_study = pc.if_else(pa.array(is_second), parent_ids, pa.nulls(len(rows), pa.string()))
-    labels = np.array(outcome.label, dtype=object)[rows]
+    of_study = pc.replace_with_mask(pa.nulls(len(rows), pa.string()), pa.array(is_second),
+                                    _uids(prefix, source[is_second]))
+    labels = pa.array(outcome.label, pa.string()).take(pa.array(rows)).dictionary_encode()
     return pa.table({
         "replication": pa.array(np.full(len(rows), replication, dtype=np.int32)),
         "study_id": study_id,
         "study_type": pa.DictionaryArray.from_arrays(study_type.astype(np.int32), list(cohort.type_names)),
         "site": pa.DictionaryArray.from_arrays(cohort.site[source].astype(np.int32), list(cohort.site_names)),
-        "modality": pa.array(modality_of_type[study_type]).dictionary_encode(),
+        "modality": pa.DictionaryArray.from_arrays(modality.astype(np.int32), modalities),
         "referral": pa.DictionaryArray.from_arrays(referral.astype(np.int32), list(REFERRALS)),
         "diseased": pa.array(cohort.diseased[source] & ~is_second),
         "ai_score": _nullable(ai_score),
         "ai_positive": pa.array(cohort.ai_positive[source], mask=~scored),
-        "priority": pa.array(labels, pa.string()).dictionary_encode(),
+        "priority": labels,
         "arrived_at": pa.array(arrived),
         "ready_at": _nullable(ready),
         "read_start": _nullable(start),
         "reported_at": _nullable(reported),
         "read_minutes": _nullable(read_minutes),
-        "reader": pa.array(reader_names[reader_code], pa.string(), mask=reader_code < 0).dictionary_encode(),
+        "reader": pa.DictionaryArray.from_arrays(pa.array(reader_code.astype(np.int32), mask=reader_code < 0),
+                                                 outcome.reader_names or [""]),
         "tat_minutes": _nullable(tat),
         "wait_minutes": _nullable(wait),
         "in_warmup": pa.array(arrived < scenario.warmup_minutes),
-        "kind": pa.array(kind).dictionary_encode(),
+        "kind": pa.DictionaryArray.from_arrays(kind.astype(np.int32), kinds),
         "of_study": of_study,
     })
 

@@ -60,6 +60,13 @@ class Worklist:
         self._size += 1
         self._insert(item, rank.cls, -math.inf if item.preempted else rank.key, rank.until)
 
+    def admit(self, item: WorkItem, now: float) -> None:
+        """Rank an item that is taken at once, without queueing it: it gets its label and class."""
+        rank = self.policy.rank(item, now)
+        if not item.label:
+            item.label = rank.label
+        item.cls = rank.cls
+
     def _insert(self, item: WorkItem, cls: int, key: float, until: float) -> None:
         self._seq += 1
         entry = [cls, key, self._seq, item]

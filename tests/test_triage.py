@@ -1,0 +1,156 @@
+"""The triage package on hand-built worklists: no model, no clock, just items and `now`."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from simulator.triage import AiPriority, Fifo, Hierarchical, PolicyError, Rank, WorkItem, Worklist, make_policy
+
+
+def item(i: int, ready: float, referral: str = "routine", positive: bool | None = None, service: str | None = "ai",
+         lane: str = "ct", kind: str = "primary", exclude: int = -1) -> WorkItem:
+    return WorkItem(index=i, study_type=lane, kind=kind, referral=referral, ai_service=service,
+                    ai_positive=positive, ai_score=None if positive is None else (0.9 if positive else 0.1),
+                    ready_at=ready, lane=lane, exclude_reader=exclude)
+
+
+def drain(worklist: Worklist, now: float = 100.0, lanes: tuple[str, ...] = ("ct",), reader: int = -1) -> list[int]:
+    heaps = [worklist.lane(name) for name in lanes]
+    out = []
+    while (taken := worklist.pop_for(heaps, now, reader)) is not None:
+        out.append(taken.index)
+    return out
+
+
+def test_fifo_orders_by_ready_time_with_stat_first() -> None:
+    wl = Worklist(Fifo())
+    for it in [item(0, 5.0), item(1, 1.0), item(2, 9.0, "stat"), item(3, 3.0, "urgent")]:
+        wl.push(it, it.ready_at)
+    assert drain(wl) == [2, 1, 3, 0]
+
+
+def test_ai_priority_puts_stat_then_flagged_then_the_rest() -> None:
+    wl = Worklist(AiPriority())
+    items = [item(0, 1.0, positive=False), item(1, 2.0, positive=True), item(2, 3.0, "stat", positive=False),
+             item(3, 4.0, positive=None), item(4, 0.5, positive=True)]
+    for it in items:
+        wl.push(it, it.ready_at)
+    assert drain(wl) == [2, 4, 1, 0, 3]
+    assert [it.label for it in items] == ["routine", "ai_positive", "stat", "routine", "ai_positive"]
+
+
+def test_unscored_studies_rank_with_the_rest_not_with_flagged() -> None:
+    rank = AiPriority().rank(item(0, 1.0, positive=None), 1.0)
+    assert rank.cls == 2 and rank.label == "routine"
+
+
+def test_hierarchical_follows_the_service_order() -> None:
+    policy = Hierarchical(order=["ct_ai", "cxr_ai"])
+    wl = Worklist(policy)
+    items = [item(0, 1.0, positive=True, service="cxr_ai"), item(1, 2.0, positive=True, service="ct_ai"),
+             item(2, 0.5, positive=True, service="mg_ai"), item(3, 3.0, "stat")]
+    for it in items:
+        wl.push(it, it.ready_at)
+    # mg_ai is not in the order: its flag counts for nothing.
+    assert drain(wl) == [3, 1, 0, 2]
+    with pytest.raises(PolicyError):
+        Hierarchical(order=[])
+
+
+def test_ties_go_to_the_item_that_entered_first() -> None:
+    wl = Worklist(Fifo())
+    for i in range(5):
+        wl.push(item(i, 1.0), 1.0)
+    assert drain(wl) == [0, 1, 2, 3, 4]
+
+
+def test_a_reader_takes_the_best_of_their_lanes_only() -> None:
+    wl = Worklist(Fifo())
+    wl.push(item(0, 3.0, lane="ct"), 3.0)
+    wl.push(item(1, 1.0, lane="mr"), 3.0)
+    wl.push(item(2, 2.0, lane="xr"), 3.0)
+    assert drain(wl, lanes=("ct", "mr")) == [1, 0]
+    assert len(wl) == 1
+
+
+def test_an_excluded_reader_gets_the_next_item_and_the_excluded_one_stays() -> None:
+    wl = Worklist(Fifo())
+    wl.push(item(0, 1.0, lane="so", exclude=7), 1.0)
+    wl.push(item(1, 2.0, lane="so"), 2.0)
+    heaps = [wl.lane("so")]
+    assert wl.pop_for(heaps, 5.0, reader=7).index == 1
+    assert wl.pop_for(heaps, 5.0, reader=7) is None
+    assert wl.pop_for(heaps, 5.0, reader=3).index == 0
+    assert len(wl) == 0
+
+
+def test_a_preempted_item_goes_to_the_head_of_its_class() -> None:
+    wl = Worklist(AiPriority())
+    wl.push(item(0, 1.0), 1.0)
+    resumed = item(1, 5.0)
+    resumed.preempted = True
+    wl.push(resumed, 6.0)
+    wl.push(item(2, 6.5, positive=True), 6.5)
+    assert drain(wl) == [2, 1, 0]
+
+
+class PromoteAfter:
+    """A test double of a time-dependent policy: routine items are promoted after `wait` minutes."""
+
+    name = "promote-after"
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self.calls = 0
+
+    def rank(self, it: WorkItem, now: float) -> Rank:
+        self.calls += 1
+        if it.ai_positive or now - it.ready_at >= self.wait:
+            return Rank(0, it.ready_at, "high")
+        return Rank(1, it.ready_at, "routine", until=it.ready_at + self.wait)
+
+
+def test_time_dependent_ranks_change_when_due_without_resorting_everything() -> None:
+    policy = PromoteAfter(wait=30.0)
+    wl = Worklist(policy)
+    old = item(0, 0.0)
+    wl.push(old, 0.0)
+    for i in range(1, 50):
+        wl.push(item(i, 10.0 + i * 0.1, positive=(i == 49)), 10.0 + i * 0.1)
+    calls = policy.calls
+    heaps = [wl.lane("ct")]
+    # At 20 nothing is due: the flagged item first, then the oldest routine.
+    assert wl.pop_for(heaps, 20.0).index == 49
+    assert wl.pop_for(heaps, 20.0).index == 0
+    assert policy.calls == calls  # nothing re-ranked before its time
+    # At 45 items 1..49 have waited >= 30 only if ready <= 15: 1..49 ready at 10.1..14.8 -> all promoted.
+    taken = wl.pop_for(heaps, 45.0)
+    assert taken.index == 1 and taken.cls == 0
+    assert policy.calls == calls + 48  # one re-rank per item that fell due, once
+    assert taken.label == "routine"  # the label is the one given on entry
+
+
+def test_make_policy_by_name_and_by_path_and_errors() -> None:
+    assert make_policy("fifo").name == "fifo"
+    assert make_policy("hierarchical", {"order": ["a"]}).name == "hierarchical"
+    assert make_policy("tests.test_triage:PromoteAfter", {"wait": 5}).wait == 5
+    with pytest.raises(PolicyError, match="unknown triage policy"):
+        make_policy("fastest")
+    with pytest.raises(PolicyError, match="cannot import"):
+        make_policy("no_such_module_xyz:Policy")
+    with pytest.raises(PolicyError, match="does not take"):
+        make_policy("fifo", {"colour": 1})
+
+
+def test_triage_package_imports_no_simulation() -> None:
+    import pathlib
+
+    root = pathlib.Path(__file__).parents[1] / "simulator" / "triage"
+    for path in root.glob("*.py"):
+        text = path.read_text()
+        assert "simpy" not in text and "import time" not in text and "from .." not in text, path
+
+
+def test_rank_until_defaults_to_never() -> None:
+    assert Rank(0, 1.0, "x").until == math.inf
