@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 from scipy.stats import norm
 
 from .scenario import AIService
@@ -57,4 +58,4 @@ def score(
         return np.full(latent.shape, float(prevalence >= 1.0)), positive
     d = point.separation
     log_odds = math.log(prevalence / (1.0 - prevalence)) + d * latent - d * d / 2.0
-    return 1.0 / (1.0 + np.exp(-log_odds)), positive
+    return expit(log_odds), positive
