@@ -16,6 +16,6 @@ PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading",
 
 
 def stream(seed: int, replication: int, purpose: str, name: str = "") -> np.random.Generator:
-    """The generator for one purpose; raises KeyError for an unknown purpose."""
+    """The generator for one purpose; raises ValueError for an unknown purpose."""
     key = (replication, PURPOSES.index(purpose), zlib.crc32(name.encode("utf-8")))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))

@@ -1,0 +1,114 @@
+"""The command line as a user meets it: outputs per CONTRACT.md, atomic writes, exit codes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from simulator import load_scenario
+from simulator.cli import app
+from simulator.output import atomic_directory
+
+from .conftest import base_dict
+
+runner = CliRunner()
+
+CONTRACT_COLUMNS = {
+    "replication": "int32", "study_id": "string", "study_type": "dictionary", "site": "dictionary",
+    "modality": "dictionary", "referral": "dictionary", "diseased": "bool", "ai_score": "double",
+    "ai_positive": "bool", "priority": "dictionary", "arrived_at": "double", "ready_at": "double",
+    "read_start": "double", "reported_at": "double", "read_minutes": "double", "reader": "dictionary",
+    "tat_minutes": "double", "wait_minutes": "double", "in_warmup": "bool", "kind": "dictionary",
+}
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    data = base_dict()
+    data["horizon_days"] = 4
+    path = tmp_path / "desk.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_run_writes_the_contract_outputs(tmp_path: Path, scenario_file: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scenario_file), "--replications", "2", "--seed", "5", "--out", str(out),
+                                 "--set", "pools.readers.shifts.0.staff=3", "--policy", "fifo", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "turnaround" in result.output and "utilisation" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["readers.parquet", "scenario.yaml", "studies.parquet", "summary.json"]
+    table = pq.read_table(out / "studies.parquet")
+    for column, kind in CONTRACT_COLUMNS.items():
+        assert str(table.schema.field(column).type).startswith(kind), column
+    assert set(table.column("replication").to_pylist()) == {0, 1}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 5 and summary["replications"] == 2 and summary["policy"] == "fifo"
+    assert {"scenario", "scenario_hash", "software", "wall_seconds", "metrics"} <= set(summary)
+    names = {(m["metric"], json.dumps(m["where"], sort_keys=True)) for m in summary["metrics"]}
+    for metric in ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction"):
+        assert (metric, "{}") in names
+        assert (metric, '{"ai_positive": true}') in names
+        assert (metric, '{"referral": "routine"}') in names
+    assert ("utilization", '{"pool": "readers"}') in names
+    some = next(m for m in summary["metrics"] if m["metric"] == "mean_tat_minutes" and m["where"] == {})
+    assert some["ci_low"] <= some["mean"] <= some["ci_high"]
+    resolved = load_scenario(out / "scenario.yaml")
+    assert resolved.pools["readers"].shifts[0].staff == 3 and resolved.policy.triage == "fifo"
+
+
+def test_the_resolved_scenario_reruns_to_the_same_studies(tmp_path: Path, scenario_file: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert runner.invoke(app, ["run", str(scenario_file), "--out", str(first)]).exit_code == 0
+    assert runner.invoke(app, ["run", str(first / "scenario.yaml"), "--out", str(second)]).exit_code == 0
+    assert pq.read_table(first / "studies.parquet").equals(pq.read_table(second / "studies.parquet"))
+
+
+def test_atomic_directory_keeps_the_previous_run_when_writing_fails(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "summary.json").write_text("old")
+
+    def fail(folder: Path) -> None:
+        (folder / "studies.parquet").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_directory(target, fail)
+    assert [p.name for p in target.iterdir()] == ["summary.json"]
+    assert (target / "summary.json").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
+    atomic_directory(target, lambda folder: (folder / "new.txt").write_text("new"))
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+
+
+def expecting(tmp_path: Path, value: float) -> Path:
+    data = base_dict()
+    data.update(horizon_days=20, warmup_days=2, policy={"triage": "fifo"})
+    data["study_types"]["chest_ct"]["ai"] = None
+    data["expect"] = [{"metric": "mean_wait_minutes", "value": value, "rel_tol": 0.15}]
+    path = tmp_path / f"expect_{value}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_validate_passes_and_fails_with_the_contract_exit_codes(tmp_path: Path) -> None:
+    right = runner.invoke(app, ["validate", str(expecting(tmp_path, 17.78)), "-r", "8", "--workers", "1"])
+    assert right.exit_code == 0, right.output
+    assert "pass" in right.output
+    wrong = runner.invoke(app, ["validate", str(expecting(tmp_path, 30.0)), "-r", "8", "--workers", "1"])
+    assert wrong.exit_code == 3, wrong.output
+    assert "FAIL" in wrong.output
+    bad = runner.invoke(app, ["validate", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 2
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "validate", "scenarios"):
+        assert command in result.output
