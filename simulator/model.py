@@ -5,8 +5,10 @@ random draws were made up front (`cohort`); the model only decides who reads wha
 """
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,20 +92,22 @@ class NetworkModel:
         for lane in list(scenario.study_types) + [SECOND_OPINION]:
             self.pools_for[lane] = tuple(self.pools[p] for p, lanes in lanes_of.items() if lane in lanes)
         n = len(cohort)
-        so_index = np.full(n, -1, dtype=np.int64)
         flagged = np.flatnonzero(cohort.second_opinion)
+        so_index = np.full(n, -1, dtype=np.int64)
         so_index[flagged] = n + np.arange(flagged.shape[0])
-        self.so_index = so_index.tolist()
         total = n + flagged.shape[0]
         self.n_items = total
+        self.n_cohort = n
+        # Per-item results in compact typed arrays: a city year has ~7 M items, and boxed floats in
+        # lists would cost gigabytes.
+        self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
         self.parent[n:] = flagged
-        self.ready_at = cohort.ready_at.tolist() + [NaN] * flagged.shape[0]
-        self.read_start = [NaN] * total
-        self.reported_at = [NaN] * total
-        self.reader_of = [-1] * total
+        self.ready_at = array("d", np.concatenate([cohort.ready_at, np.full(flagged.shape[0], NaN)]).tobytes())
+        self.read_start = array("d", np.full(total, NaN).tobytes())
+        self.reported_at = array("d", np.full(total, NaN).tobytes())
+        self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
         self.label: list[str | None] = [None] * total
-        self.read_minutes = cohort.read_minutes.tolist() + cohort.second_read_minutes[flagged].tolist()
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
         self.duty_rows: list[dict] = []
@@ -116,26 +120,34 @@ class NetworkModel:
         if order.shape[0] == 0:
             return
         kinds = {name: (name, t.kind, t.modality, t.ai) for name, t in self.scenario.study_types.items()}
-        per_type = [kinds[name] for name in c.type_names]
-        self.c_type = c.study_type.tolist()
-        self.c_site = c.site.tolist()
-        self.per_type = per_type
+        self.per_type = [kinds[name] for name in c.type_names]
         self.site_names = list(c.site_names)
-        scored = c.ai_scored[order].tolist()
+        self.rows = self._rows(order)
+        Tick(self.env, float(c.ready_at[order[0]]), SEIZE, self._on_ready)
+
+    def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
+        """One tuple per study in ready order: what a WorkItem needs, and when the next study is ready.
+
+        Built a block at a time, so that a year of a city never sits in memory as Python objects.
+        """
+        c = self.cohort
         ready = c.ready_at[order]
-        # One tuple per study in ready order: what a WorkItem needs, and when the next study is ready.
-        self.rows = iter(zip(
-            order.tolist(),
-            [per_type[t] for t in c.study_type[order].tolist()],
-            [REFERRALS[r] for r in c.referral[order].tolist()],
-            [self.site_names[s] for s in c.site[order].tolist()],
-            [v if ok else None for v, ok in zip(c.ai_score[order].tolist(), scored)],
-            [v if ok else None for v, ok in zip(c.ai_positive[order].tolist(), scored)],
-            c.arrived_at[order].tolist(),
-            c.read_minutes[order].tolist(),
-            np.append(ready[1:], np.inf).tolist(),
-        ))
-        Tick(self.env, float(ready[0]), SEIZE, self._on_ready)
+        following = np.append(ready[1:], math.inf)
+        per_type, site_names = self.per_type, self.site_names
+        for lo in range(0, order.shape[0], chunk):
+            block = order[lo:lo + chunk]
+            scored = c.ai_scored[block].tolist()
+            yield from zip(
+                block.tolist(),
+                [per_type[t] for t in c.study_type[block].tolist()],
+                [REFERRALS[r] for r in c.referral[block].tolist()],
+                [site_names[s] for s in c.site[block].tolist()],
+                [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
+                [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
+                c.arrived_at[block].tolist(),
+                c.read_minutes[block].tolist(),
+                following[lo:lo + chunk].tolist(),
+            )
 
     def _on_ready(self, tick: Tick) -> None:
         now = self.env._now
@@ -213,8 +225,8 @@ class NetworkModel:
         reader.item = None
         if self.preemptive:
             del reader.pool.busy[reader]
-        j = self.so_index[i] if i < len(self.so_index) else -1
-        if j >= 0:
+        if i < self.n_cohort and self.so_index[i] >= 0:
+            j = self.so_index[i]
             self._second_opinion(i, j, reader.code, now)
         if now >= reader.off_at:
             reader.overtime = now - reader.off_at
@@ -224,9 +236,11 @@ class NetworkModel:
 
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         self.ready_at[j] = now
-        name, _, modality, _ = self.per_type[self.c_type[i]]
-        item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[self.c_site[i]], None,
-                        None, None, now, now, None, SECOND_OPINION, first_reader, "", 0, self.read_minutes[j])
+        c = self.cohort
+        name, _, modality, _ = self.per_type[int(c.study_type[i])]
+        item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[int(c.site[i])], None,
+                        None, None, now, now, None, SECOND_OPINION, first_reader, "", 0,
+                        float(c.second_read_minutes[i]))
         self._enter(item, now)
 
     def _preempt_for(self, item: WorkItem, now: float) -> None:
@@ -307,7 +321,15 @@ class NetworkModel:
         self._start_arrivals()
         if self.progress is not None:
             Tick(self.env, 1440.0, TICK, self._on_day)
-        self.env.run(until=self.horizon)
+        # The run makes no reference cycles that outlive it, and with millions of short-lived items the
+        # cyclic collector's passes would cost more than they find.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=self.horizon)
+        finally:
+            if collecting:
+                gc.enable()
         for readers in self.duty_readers:
             for reader in readers:
                 if reader.item is not None:
@@ -318,13 +340,13 @@ class NetworkModel:
             for reader in readers:
                 row = self.duty_rows[reader.duty]
                 row.update(busy_minutes=reader.busy, reads=reader.reads, overtime_minutes=reader.overtime)
-        ready = np.array(self.ready_at)
+        ready = np.frombuffer(self.ready_at, dtype=float).copy()
         ready[ready > self.horizon] = NaN  # not on the worklist yet at the horizon
         exists = np.ones(self.n_items, dtype=bool)
         exists[len(self.cohort):] = ~np.isnan(ready[len(self.cohort):])
         return Outcome(
-            n_items=self.n_items, parent=self.parent, ready_at=ready, read_start=np.array(self.read_start),
-            reported_at=np.array(self.reported_at), reader=np.array(self.reader_of, dtype=np.int64),
+            n_items=self.n_items, parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
+            reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
             label=self.label, exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
         )
 

@@ -1,0 +1,52 @@
+"""City scale: moscow_city.yaml, one simulated year, one replication, one core.
+
+Reports wall time split into drawing the cohort, the model, building the studies table and computing the
+summary metrics; studies per second; and peak resident memory (ru_maxrss of this process).
+Targets (issue): under 60 s and under 2 GB.
+
+    python benchmarks/bench_city.py [--days 365]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+
+from simulator import load_scenario
+from simulator.cohort import draw_cohort
+from simulator.experiment import policy_of
+from simulator.metrics import summary_rows
+from simulator.model import simulate_cohort
+from simulator.records import duties_table, studies_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=float, default=365.0)
+    args = parser.parse_args()
+    scenario = load_scenario("moscow_city", [f"horizon_days={args.days}"])
+    seed = scenario.seed
+    t0 = time.perf_counter()
+    cohort = draw_cohort(scenario, seed, 0)
+    t1 = time.perf_counter()
+    outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, 0)
+    t2 = time.perf_counter()
+    studies = studies_table(scenario, cohort, outcome, seed, 0)
+    duties = duties_table(outcome, 0)
+    t3 = time.perf_counter()
+    summary_rows(studies, duties, scenario, 1)
+    t4 = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({
+        "benchmark": "city-year", "days": args.days, "studies": len(cohort), "work_items": studies.num_rows,
+        "cohort_s": round(t1 - t0, 2), "model_s": round(t2 - t1, 2), "table_s": round(t3 - t2, 2),
+        "summary_s": round(t4 - t3, 2), "simulate_s": round(t3 - t0, 2), "total_s": round(t4 - t0, 2),
+        "studies_per_s": round(studies.num_rows / (t3 - t0)), "peak_rss_mb": round(peak_mb),
+        "python": platform.python_version(), "machine": platform.machine(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

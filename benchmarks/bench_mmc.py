@@ -1,0 +1,68 @@
+"""Speed against the yardstick: the M/M/10 two-class queue of ../shared/bench/mmc_reference.py, 200 k
+customers, run by the plain heap loop and by radsim's real model (benchmarks/mmc10.yaml), alternately in
+one process, so that the ratio is measured under the same machine load.
+
+Reports customers per second of each and the ratio (radsim / reference), for the model alone and for a
+whole replication (drawing the cohort, the model, and the studies table). Target: ratio >= 1/3.
+
+    python benchmarks/bench_mmc.py [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import time
+from pathlib import Path
+
+from simulator import load_scenario
+from simulator.cohort import draw_cohort
+from simulator.experiment import policy_of
+from simulator.model import simulate_cohort
+from simulator.records import studies_table
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE.parent.parent / "shared" / "bench" / "mmc_reference.py"
+
+
+def load_reference():
+    spec = importlib.util.spec_from_file_location("mmc_reference", REFERENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    reference = load_reference()
+    scenario = load_scenario(HERE / "mmc10.yaml")
+    policy = policy_of(scenario)
+    ref_rates, model_rates, whole_rates = [], [], []
+    for round_ in range(args.rounds):
+        started = time.perf_counter()
+        served = reference.simulate(round_ + 1, 200_000, 10, 1.0, 8.5, 0.2)
+        ref_rates.append(len(served) / (time.perf_counter() - started))
+
+        started = time.perf_counter()
+        cohort = draw_cohort(scenario, round_ + 1, 0)
+        drawn = time.perf_counter()
+        outcome = simulate_cohort(scenario, cohort, policy, round_ + 1, 0)
+        simulated = time.perf_counter()
+        studies_table(scenario, cohort, outcome, round_ + 1, 0)
+        finished = time.perf_counter()
+        model_rates.append(len(cohort) / (simulated - drawn))
+        whole_rates.append(len(cohort) / (finished - started))
+    ref, model, whole = (statistics.median(r) for r in (ref_rates, model_rates, whole_rates))
+    print(json.dumps({
+        "benchmark": "mmc10-200k", "rounds": args.rounds, "studies": len(cohort),
+        "reference_per_s": round(ref), "model_per_s": round(model), "replication_per_s": round(whole),
+        "ratio_model": round(model / ref, 3), "ratio_replication": round(whole / ref, 3),
+        "ratios_per_round": [round(m / r, 3) for m, r in zip(model_rates, ref_rates)],
+    }))
+
+
+if __name__ == "__main__":
+    main()
