@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from .scenario import Scenario
@@ -34,53 +35,82 @@ POOL_METRICS = ("utilization", "overtime_hours")
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
 
 
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    column = table.column(name)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    if pa.types.is_floating(column.type):
-        return column.to_numpy()
-    return np.asarray(column.to_pylist(), dtype=object) if column.null_count else column.to_numpy(zero_copy_only=False)
+def _float(table: pa.Table, name: str) -> np.ndarray:
+    """A float column as numpy, nulls as NaN."""
+    return table.column(name).to_numpy().astype(float, copy=False) if table.num_rows else np.empty(0)
 
 
 class StudyColumns:
-    """The columns metrics need, as numpy arrays, for the non-warm-up rows of a studies table."""
+    """The columns metrics need, for the non-warm-up rows of a studies table.
+
+    Categorical columns are kept as integer codes (-1 for null) with a value -> code lookup, so that
+    subgroup masks over millions of rows are integer comparisons, not string ones.
+    """
 
     def __init__(self, table: pa.Table, scenario: Scenario) -> None:
-        table = table.filter(pa.compute.invert(table.column("in_warmup")))
+        table = table.filter(pc.invert(table.column("in_warmup"))).unify_dictionaries().combine_chunks()
         self.table = table
         self.horizon = scenario.horizon_minutes
-        self.replication = table.column("replication").to_numpy()
-        self.arrived = _column(table, "arrived_at")
-        self.ready = _column(table, "ready_at")
-        self.reported = _column(table, "reported_at")
-        self.tat = _column(table, "tat_minutes")
-        self.wait = _column(table, "wait_minutes")
+        self.replication = table.column("replication").to_numpy() if table.num_rows else np.empty(0, int)
+        self.arrived = _float(table, "arrived_at")
+        self.ready = _float(table, "ready_at")
+        self.reported = _float(table, "reported_at")
+        self.tat = _float(table, "tat_minutes")
+        self.wait = _float(table, "wait_minutes")
+        self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
         self.target = self._targets(scenario)
-        self._cache: dict[str, np.ndarray] = {}
+
+    def encoded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
+        """(codes, value -> code) of a column; numeric columns are their own codes."""
+        if name not in self._codes:
+            if name not in self.table.column_names:
+                raise KeyError(f"no column {name!r} in studies.parquet to filter on")
+            column = self.table.column(name).combine_chunks() if self.table.num_rows else None
+            if column is None:
+                self._codes[name] = (np.empty(0, int), {})
+            elif pa.types.is_dictionary(column.type):
+                codes = pc.fill_null(column.indices, -1).to_numpy()
+                self._codes[name] = (codes, {v: i for i, v in enumerate(column.dictionary.to_pylist())})
+            elif pa.types.is_boolean(column.type):
+                codes = pc.fill_null(column.cast(pa.int8()), -1).to_numpy()
+                self._codes[name] = (codes, {False: 0, True: 1})
+            elif pa.types.is_string(column.type):
+                encoded = column.dictionary_encode()
+                codes = pc.fill_null(encoded.indices, -1).to_numpy()
+                self._codes[name] = (codes, {v: i for i, v in enumerate(encoded.dictionary.to_pylist())})
+            else:
+                values = column.to_numpy(zero_copy_only=False)
+                self._codes[name] = (values, {})
+        return self._codes[name]
+
+    def distinct(self, name: str) -> list[Any]:
+        """The values present in a categorical column, nulls left out."""
+        codes, lookup = self.encoded(name)
+        present = set(np.unique(codes).tolist())
+        return sorted((v for v, c in lookup.items() if c in present), key=str)
 
     def _targets(self, scenario: Scenario) -> np.ndarray:
         targets = {label: d.in_minutes for label, d in scenario.targets.items()}
-        kind, priority, referral = (_column(self.table, c) for c in ("kind", "priority", "referral"))
-        out = np.full(len(kind), np.nan)
-        for source in (referral, priority):
-            for value in np.unique(source.astype(str)):
-                if value in targets:
-                    out[source == value] = targets[value]
-        for value in np.unique(kind.astype(str)):
-            if value != "primary" and value in targets:
-                out[kind == value] = targets[value]
+        out = np.full(self.table.num_rows, np.nan)
+        for name in ("referral", "priority", "kind"):
+            codes, lookup = self.encoded(name)
+            by_code = np.full(len(lookup) + 1, np.nan)  # the last slot serves code -1 (null)
+            for value, code in lookup.items():
+                if value in targets and not (name == "kind" and value == "primary"):
+                    by_code[code] = targets[value]
+            found = by_code[codes]
+            out = np.where(np.isnan(found), out, found)  # later sources take precedence
         return out
 
-    def values(self, name: str) -> np.ndarray:
-        if name not in self._cache:
-            self._cache[name] = _column(self.table, name)
-        return self._cache[name]
-
     def mask(self, where: Mapping[str, Any]) -> np.ndarray:
-        mask = np.ones(len(self.arrived), dtype=bool)
+        mask = np.ones(self.table.num_rows, dtype=bool)
         for key, value in where.items():
-            mask &= self.values(key) == value
+            codes, lookup = self.encoded(key)
+            if lookup:
+                code = lookup.get(value)
+                mask &= codes == (-2 if code is None else code)
+            else:
+                mask &= codes == value
         return mask
 
 
@@ -155,13 +185,7 @@ def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, fl
 
 
 def _subgroups(cols: StudyColumns) -> list[dict[str, Any]]:
-    groups: list[dict[str, Any]] = [{}]
-    for split in SPLITS:
-        values = cols.values(split)
-        present = [v for v in values[: len(values)] if v is not None]
-        for value in sorted(set(present), key=str):
-            groups.append({split: value.item() if hasattr(value, "item") else value})
-    return groups
+    return [{}] + [{split: value} for split in SPLITS for value in cols.distinct(split)]
 
 
 def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario, replications: int) -> list[dict[str, Any]]:
