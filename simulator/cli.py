@@ -141,30 +141,35 @@ def run(
 @app.command()
 def validate(
     scenarios: Annotated[Optional[list[str]], typer.Argument(help="Scenarios with expect: blocks (default: scenarios/validation/).")] = None,
-    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="Replications per scenario.")] = 10,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="Replications to start with.")] = 10,
+    max_replications: Annotated[int, typer.Option(min=2, help="Cap when doubling replications for tight CIs.")] = 80,
     workers: Annotated[Optional[int], typer.Option(min=1)] = None,
 ) -> None:
     """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
     paths = scenarios or [str(p) for name, p in bundled_scenarios().items() if name.startswith("validation/")]
-    table = Table(title="validation")
-    for header in ("scenario", "metric", "where", "expected", "estimate", "95% CI", "tolerance", "verdict"):
-        table.add_column(header)
-    failed = 0
-    for path in paths:
+    loaded = []
+    for path in paths:  # every file is checked before anything runs
         try:
             resolved = load_scenario(path)
         except ScenarioError as exc:
             _fail(str(exc), BAD_INPUT)
         if not resolved.expect:
             _fail(f"{path}: has no expect: block to validate", BAD_INPUT)
-        for check in validate_scenario(resolved, replications, workers):
+        loaded.append(resolved)
+    failed = 0
+    for resolved in loaded:
+        table = Table(title=f"{resolved.name}: expectations", title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False)
+        for header in ("expectation", "expected", "estimate", "95% CI", "tol", "R", "verdict"):
+            table.add_column(header, no_wrap=header != "expectation", overflow="fold")
+        for check in validate_scenario(resolved, replications, workers, max(max_replications, replications)):
             failed += not check.passed
-            where = ", ".join(f"{k}={v}" for k, v in check.where.items()) or "all"
+            where = ",".join(f"{k}={str(v).lower()}" for k, v in check.where.items())
             colour = "green" if check.passed else "red"
-            table.add_row(resolved.name, check.metric, where, f"{check.expected:.4g}", f"{check.estimate:.4g}",
-                          f"[{check.ci_low:.4g}, {check.ci_high:.4g}]", f"±{check.tolerance:.3g}",
-                          f"[{colour}]{check.verdict}[/]")
-    out_console.print(table)
+            table.add_row(check.metric + (f"[{where}]" if where else ""), f"{check.expected:.4g}", f"{check.estimate:.4g}",
+                          f"{check.ci_low:.4g}..{check.ci_high:.4g}", f"±{check.tolerance:.3g}",
+                          str(check.replications), f"[{colour}]{check.verdict}[/]")
+        out_console.print(table)
     raise typer.Exit(FAILED if failed else 0)
 
 

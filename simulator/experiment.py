@@ -63,8 +63,8 @@ class Run:
 
 
 def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
-                 progress: Callable[[float], None] | None = None) -> Run:
-    """Run `replications` replications (in parallel on `workers` processes) and summarise them.
+                 progress: Callable[[float], None] | None = None, first: int = 0, summarise: bool = True) -> Run:
+    """Run replications first..first+replications-1 (in parallel on `workers` processes); summarise them.
 
     `progress` is called with the fraction done: per simulated day for a single replication, per finished
     replication otherwise.
@@ -78,12 +78,12 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
             inner = None
             if progress is not None:
                 inner = (lambda f, r=r: progress((r + f) / replications))
-            results.append(run_replication(scenario, r, seed, inner))
+            results.append(run_replication(scenario, first + r, seed, inner))
             if progress is not None:
                 progress((r + 1) / replications)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_replication_worker, (scenario, r, seed)) for r in range(replications)]
+            futures = [pool.submit(_replication_worker, (scenario, first + r, seed)) for r in range(replications)]
             results = []
             for done, future in enumerate(futures, start=1):
                 results.append(future.result())
@@ -92,5 +92,6 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
     studies = pa.concat_tables([r.studies for r in results], promote_options="permissive")
     duties = pa.concat_tables([r.duties for r in results])
     run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started)
-    run.summary = summary_rows(studies, duties, scenario, replications)
+    if summarise:
+        run.summary = summary_rows(studies, duties, scenario, range(first, first + replications))
     return run

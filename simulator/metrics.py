@@ -188,13 +188,15 @@ def _subgroups(cols: StudyColumns) -> list[dict[str, Any]]:
     return [{}] + [{split: value} for split in SPLITS for value in cols.distinct(split)]
 
 
-def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario, replications: int) -> list[dict[str, Any]]:
+def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
+                 replications: int | Iterable[int]) -> list[dict[str, Any]]:
     """Every metric for all items and per subgroup (each value of each split), with CIs over replications."""
+    reps = list(range(replications)) if isinstance(replications, int) else list(replications)
     cols = StudyColumns(studies, scenario)
     rows = []
     for where in _subgroups(cols):
         base = cols.mask(where)
-        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in range(replications)]
+        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in reps]
         if not base.any():
             continue
         for metric in STUDY_METRICS:
@@ -204,7 +206,7 @@ def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario, replic
     rep = duties.column("replication").to_numpy()
     for where in [{}] + [{"pool": p} for p in scenario.pools]:
         base = np.ones(duties.num_rows, dtype=bool) if not where else pools == where["pool"]
-        per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in range(replications)]
+        per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in reps]
         for metric in POOL_METRICS:
             values = np.array([p[metric] for p in per_rep], dtype=float)
             rows.append({"metric": metric, "where": where, **confidence_interval(values)})

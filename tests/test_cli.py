@@ -112,3 +112,9 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("run", "validate", "scenarios"):
         assert command in result.output
+
+
+def test_bundled_validation_scenarios_pass() -> None:
+    result = runner.invoke(app, ["validate", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.output and "too wide" not in result.output
