@@ -161,12 +161,12 @@ def validate(
         table = Table(title=f"{resolved.name}: expectations", title_justify="left", box=box.SIMPLE_HEAD,
                       pad_edge=False)
         for header in ("expectation", "expected", "estimate", "95% CI", "tol", "R", "verdict"):
-            table.add_column(header, no_wrap=header != "expectation", overflow="fold")
+            table.add_column(header, no_wrap=True, min_width=20 if header == "expectation" else None)
         for check in validate_scenario(resolved, replications, workers, max(max_replications, replications)):
             failed += not check.passed
             where = ",".join(f"{k}={str(v).lower()}" for k, v in check.where.items())
             colour = "green" if check.passed else "red"
-            table.add_row(check.metric + (f"[{where}]" if where else ""), f"{check.expected:.4g}", f"{check.estimate:.4g}",
+            table.add_row(check.metric + (f"\n  [dim]{where}[/]" if where else ""), f"{check.expected:.4g}", f"{check.estimate:.4g}",
                           f"{check.ci_low:.4g}..{check.ci_high:.4g}", f"±{check.tolerance:.3g}",
                           str(check.replications), f"[{colour}]{check.verdict}[/]")
         out_console.print(table)
