@@ -173,6 +173,49 @@ def validate(
     raise typer.Exit(FAILED if failed else 0)
 
 
+@app.command()
+def compare(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    policy: Annotated[list[str], typer.Option("--policy", help="Two policies: A, then B.")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2)] = 10,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1)] = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
+) -> None:
+    """Policy B against A on the same random numbers: paired differences B - A with 95% CIs."""
+    from .comparison import compare_policies
+
+    if len(policy) != 2:
+        _fail("give exactly two policies: --policy A --policy B", BAD_INPUT)
+    try:
+        resolved = _load(scenario, set_ or [])
+        from .experiment import policy_of
+
+        for name in policy:
+            policy_of(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": name})}))
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc), BAD_INPUT)
+    differences = compare_policies(resolved, policy[0], policy[1], replications, workers)
+    table = Table(title=f"{resolved.name}: B = {policy[1]} against A = {policy[0]}, {replications} paired replications",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="B - A with 95% CI; better/worse only where the CI excludes 0")
+    for header in ("metric", "subgroup", "A", "B", "B - A", "95% CI", "B is"):
+        table.add_column(header, no_wrap=True)
+    colours = {"better": "green", "worse": "red"}
+    for d in differences:
+        if not all_rows and d.verdict != "better" and d.verdict != "worse" and d.where:
+            continue
+        where = ",".join(f"{k}={str(v).lower()}" for k, v in d.where.items()) or "all"
+        table.add_row(d.metric.removesuffix("_minutes"), where, _fmt(d.a), _fmt(d.b), _fmt(d.diff),
+                      "-" if d.ci_low is None else f"{d.ci_low:.3g}..{d.ci_high:.3g}",
+                      f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
+    out_console.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenarios bundled with radsim (usable by name)."""

@@ -146,13 +146,15 @@ class NetworkModel:
                 [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
                 c.arrived_at[block].tolist(),
                 c.read_minutes[block].tolist(),
+                ready[lo:lo + chunk].tolist(),
                 following[lo:lo + chunk].tolist(),
             )
 
     def _on_ready(self, tick: Tick) -> None:
         now = self.env._now
-        i, (name, kind, modality, ai), referral, site, score, positive, arrived, minutes, next_at = next(self.rows)
-        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, now, None, name,
+        i, (name, kind, modality, ai), referral, site, score, positive, arrived, minutes, ready, next_at = next(self.rows)
+        # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
+        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, name,
                         -1, "", 0, minutes)
         self._enter(item, now)
         if next_at != math.inf:
@@ -190,7 +192,7 @@ class NetworkModel:
 
     def _start(self, reader: Reader, item: WorkItem, now: float) -> None:
         if not item.preempted:
-            self.read_start[item.index] = now
+            self.read_start[item.index] = now if now > item.ready_at else item.ready_at
         reader.item = item
         reader.resumed = now
         if self.preemptive:  # only pre-emption needs to find busy readers

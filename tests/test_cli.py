@@ -118,3 +118,26 @@ def test_bundled_validation_scenarios_pass() -> None:
     result = runner.invoke(app, ["validate", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output and "too wide" not in result.output
+
+
+def test_compare_pairs_policies_on_common_random_numbers() -> None:
+    from simulator.comparison import compare_policies
+
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=20"])
+    differences = compare_policies(scenario, "fifo", "ai_priority", replications=6, workers=1)
+    verdict = {(d.metric, tuple(d.where.items())): d for d in differences}
+    # The published direction: AI priority helps diseased patients and costs the others a little.
+    assert verdict[("mean_wait_minutes", (("diseased", True),))].verdict == "better"
+    assert verdict[("mean_wait_minutes", (("diseased", False),))].verdict == "worse"
+    # Same policy twice: identical random numbers, so every difference is exactly zero.
+    same = compare_policies(scenario, "fifo", "fifo", replications=3, workers=1)
+    assert all(d.diff in (0.0, None) for d in same)
+
+
+def test_compare_cli_needs_two_policies_and_exits_0(scenario_file: Path) -> None:
+    result = runner.invoke(app, ["compare", str(scenario_file), "--policy", "fifo"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["compare", str(scenario_file), "--policy", "fifo", "--policy", "ai_priority",
+                                 "-r", "3", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "B - A" in result.output
