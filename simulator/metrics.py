@@ -35,11 +35,6 @@ POOL_METRICS = ("utilization", "overtime_hours")
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
 
 
-def _float(table: pa.Table, name: str) -> np.ndarray:
-    """A float column as numpy, nulls as NaN."""
-    return table.column(name).to_numpy().astype(float, copy=False) if table.num_rows else np.empty(0)
-
-
 class StudyColumns:
     """The columns metrics need, for the non-warm-up rows of a studies table.
 
@@ -48,24 +43,30 @@ class StudyColumns:
     """
 
     def __init__(self, table: pa.Table, scenario: Scenario) -> None:
-        table = table.filter(pc.invert(table.column("in_warmup"))).unify_dictionaries().combine_chunks()
-        self.table = table
+        # Columns are filtered one at a time, as they are needed: a city year's table is gigabytes, and
+        # its widest column (study_id) is never needed here.
+        self._source = table
+        self._keep = pc.invert(table.column("in_warmup"))
         self.horizon = scenario.horizon_minutes
-        self.replication = table.column("replication").to_numpy() if table.num_rows else np.empty(0, int)
-        self.arrived = _float(table, "arrived_at")
-        self.ready = _float(table, "ready_at")
-        self.reported = _float(table, "reported_at")
-        self.tat = _float(table, "tat_minutes")
-        self.wait = _float(table, "wait_minutes")
+        self.num_rows = int(pc.sum(self._keep.cast(pa.int64())).as_py() or 0)
+        self.replication = self._take("replication").to_numpy() if self.num_rows else np.empty(0, int)
+        self.arrived, self.ready, self.reported, self.tat, self.wait = (
+            self._floats(c) for c in ("arrived_at", "ready_at", "reported_at", "tat_minutes", "wait_minutes"))
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
         self.target = self._targets(scenario)
+
+    def _take(self, name: str) -> pa.ChunkedArray:
+        return self._source.column(name).filter(self._keep)
+
+    def _floats(self, name: str) -> np.ndarray:
+        return self._take(name).to_numpy().astype(float, copy=False) if self.num_rows else np.empty(0)
 
     def encoded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
         """(codes, value -> code) of a column; numeric columns are their own codes."""
         if name not in self._codes:
-            if name not in self.table.column_names:
+            if name not in self._source.column_names:
                 raise KeyError(f"no column {name!r} in studies.parquet to filter on")
-            column = self.table.column(name).combine_chunks() if self.table.num_rows else None
+            column = self._take(name).unify_dictionaries().combine_chunks() if self.num_rows else None
             if column is None:
                 self._codes[name] = (np.empty(0, int), {})
             elif pa.types.is_dictionary(column.type):
@@ -91,7 +92,7 @@ class StudyColumns:
 
     def _targets(self, scenario: Scenario) -> np.ndarray:
         targets = {label: d.in_minutes for label, d in scenario.targets.items()}
-        out = np.full(self.table.num_rows, np.nan)
+        out = np.full(self.num_rows, np.nan)
         for name in ("referral", "priority", "kind"):
             codes, lookup = self.encoded(name)
             by_code = np.full(len(lookup) + 1, np.nan)  # the last slot serves code -1 (null)
@@ -103,7 +104,7 @@ class StudyColumns:
         return out
 
     def mask(self, where: Mapping[str, Any]) -> np.ndarray:
-        mask = np.ones(self.table.num_rows, dtype=bool)
+        mask = np.ones(self.num_rows, dtype=bool)
         for key, value in where.items():
             codes, lookup = self.encoded(key)
             if lookup:

@@ -85,12 +85,18 @@ class NetworkModel:
         self.seed, self.replication = seed, replication
         self.progress = progress
         lanes_of = {name: scenario.lanes_of(pool) for name, pool in scenario.pools.items()}
-        self.pools = {name: PoolState(name, tuple(self.worklist.lane(l) for l in lanes))
+        # Study types read by the same pools share one worklist lane: a reader then looks at a heap or
+        # two rather than one per study type, and the order within the lane is the policy's alone.
+        readers_of = {lane: tuple(p for p, lanes in lanes_of.items() if lane in lanes)
+                      for lane in list(scenario.study_types) + [SECOND_OPINION]}
+        self.lane_of = {lane: "+".join(pools) + ":" + ("so" if lane == SECOND_OPINION else "reads")
+                        for lane, pools in readers_of.items()}
+        self.pools = {name: PoolState(name, tuple(self.worklist.lane(group) for group in
+                                                  dict.fromkeys(self.lane_of[lane] for lane in lanes)))
                       for name, lanes in lanes_of.items()}
         # Which pools may take a lane's item, in the scenario's order (the first listed is asked first).
-        self.pools_for: dict[str, tuple[PoolState, ...]] = {}
-        for lane in list(scenario.study_types) + [SECOND_OPINION]:
-            self.pools_for[lane] = tuple(self.pools[p] for p, lanes in lanes_of.items() if lane in lanes)
+        self.pools_for: dict[str, tuple[PoolState, ...]] = {
+            self.lane_of[lane]: tuple(self.pools[p] for p in pools) for lane, pools in readers_of.items()}
         n = len(cohort)
         flagged = np.flatnonzero(cohort.second_opinion)
         so_index = np.full(n, -1, dtype=np.int64)
@@ -119,7 +125,8 @@ class NetworkModel:
         order = np.argsort(c.ready_at, kind="stable")
         if order.shape[0] == 0:
             return
-        kinds = {name: (name, t.kind, t.modality, t.ai) for name, t in self.scenario.study_types.items()}
+        kinds = {name: (name, t.kind, t.modality, t.ai, self.lane_of[name])
+                 for name, t in self.scenario.study_types.items()}
         self.per_type = [kinds[name] for name in c.type_names]
         self.site_names = list(c.site_names)
         self.rows = self._rows(order)
@@ -152,9 +159,10 @@ class NetworkModel:
 
     def _on_ready(self, tick: Tick) -> None:
         now = self.env._now
-        i, (name, kind, modality, ai), referral, site, score, positive, arrived, minutes, ready, next_at = next(self.rows)
+        i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at = \
+            next(self.rows)
         # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
-        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, name,
+        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, lane,
                         -1, "", 0, minutes)
         self._enter(item, now)
         if next_at != math.inf:
@@ -239,9 +247,9 @@ class NetworkModel:
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         self.ready_at[j] = now
         c = self.cohort
-        name, _, modality, _ = self.per_type[int(c.study_type[i])]
+        name, _, modality, _, _ = self.per_type[int(c.study_type[i])]
         item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[int(c.site[i])], None,
-                        None, None, now, now, None, SECOND_OPINION, first_reader, "", 0,
+                        None, None, now, now, None, self.lane_of[SECOND_OPINION], first_reader, "", 0,
                         float(c.second_read_minutes[i]))
         self._enter(item, now)
 

@@ -26,7 +26,7 @@ class WorkItem:
     arrived_at: float = 0.0
     ready_at: float = 0.0
     patient_age: float | None = None
-    lane: str = ""  # which readers may take it: a study type name, or "second_opinion"
+    lane: str = ""  # the worklist lane: which readers may take it (a routing matter, not for policies)
     exclude_reader: int = -1  # a reader who must not read it (the primary reader, for a second opinion)
     # Set by the worklist and the model.
     label: str = ""
