@@ -104,6 +104,7 @@ class NetworkModel:
         total = n + flagged.shape[0]
         self.n_items = total
         self.n_cohort = n
+        self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
         # Per-item results in compact typed arrays: a city year has ~7 M items, and boxed floats in
         # lists would cost gigabytes.
         self.so_index = array("q", so_index.tobytes())
@@ -166,7 +167,7 @@ class NetworkModel:
                         -1, "", 0, minutes)
         self._enter(item, now)
         if next_at != math.inf:
-            tick.callbacks = [self._on_ready]  # the one Tick of the ready chain is scheduled again
+            tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
             self.env.schedule(tick, SEIZE, next_at - now)
 
     def _enter(self, item: WorkItem, now: float) -> None:
@@ -209,7 +210,7 @@ class NetworkModel:
         if tick is None:  # the reader's own Tick is reused between reads, unless a pre-emption orphaned it
             tick = reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
         else:
-            tick.callbacks = [self._on_done]
+            tick.callbacks = [self._done_callback]
             self.env.schedule(tick, RELEASE, item.remaining)
 
     def _count_busy(self, reader: Reader, now: float) -> None:
