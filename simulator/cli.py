@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from .errors import ScenarioError
-from .experiment import Run, run_scenario
+from .experiment import Run, policy_of, run_scenario
 from .loading import bundled_scenarios, load_scenario
 from .scenario import Scenario
 from .triage import PolicyError
@@ -121,8 +121,6 @@ def run(
 
     try:
         resolved = _load(scenario, set_ or [], policy)
-        from .experiment import policy_of
-
         policy_of(resolved)  # a bad policy is bad input: fail before simulating
     except (ScenarioError, PolicyError) as exc:
         _fail(str(exc), BAD_INPUT)
@@ -189,8 +187,6 @@ def compare(
         _fail("give exactly two policies: --policy A --policy B", BAD_INPUT)
     try:
         resolved = _load(scenario, set_ or [])
-        from .experiment import policy_of
-
         for name in policy:
             policy_of(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": name})}))
     except (ScenarioError, PolicyError) as exc:

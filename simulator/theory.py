@@ -6,7 +6,6 @@ classes with equal exponential service at c servers.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 __all__ = ["erlang_c", "mmc_mean_wait", "cobham_waits"]
