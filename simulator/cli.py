@@ -37,7 +37,7 @@ class LateProgress:
 
     def __call__(self, fraction: float) -> None:
         if self.bar is None:
-            if time.monotonic() - self.started < self.after or not err_console.is_terminal and fraction >= 1:
+            if time.monotonic() - self.started < self.after or fraction >= 1.0:
                 return
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                                 TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True)

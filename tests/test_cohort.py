@@ -116,3 +116,20 @@ def test_adding_a_study_type_leaves_the_others_draws_alone() -> None:
     assert np.array_equal(first.arrived_at, second.arrived_at[ct])
     assert np.array_equal(first.read_minutes, second.read_minutes[ct])
     assert np.array_equal(first.ai_score, second.ai_score[ct], equal_nan=True)
+
+
+@pytest.mark.parametrize("dist", [
+    {"dist": "exponential", "mean": 8}, {"dist": "lognormal", "mean": 16, "cv": 0.55},
+    {"dist": "gamma", "mean": 5, "cv": 1.5}, {"dist": "fixed", "value": 3}, {"dist": "empirical", "values": [1, 2, 9]},
+])
+def test_distributions_sample_their_stated_mean_and_variation(dist: dict) -> None:
+    from pydantic import TypeAdapter
+
+    from simulator.distributions import mean_of, sample, scv_of
+    from simulator.scenario import Distribution
+
+    parsed = TypeAdapter(Distribution).validate_python(dist)
+    draws = sample(parsed, np.random.default_rng(3), 400_000)
+    assert draws.min() >= 0
+    assert draws.mean() == pytest.approx(mean_of(parsed), rel=0.01)
+    assert draws.var() / draws.mean() ** 2 == pytest.approx(scv_of(parsed), rel=0.03, abs=1e-9)
