@@ -36,7 +36,7 @@ def bundled_scenarios() -> dict[str, Path]:
 def resolve_path(name: str | Path) -> Path:
     """A path as given, or the bundled scenario of that name when no such file exists."""
     path = Path(name)
-    if path.exists() or path.suffix in (".yaml", ".yml") and path.parent != Path("."):
+    if path.exists() or (path.suffix in (".yaml", ".yml") and path.parent != Path(".")):
         return path
     bundled = bundled_scenarios()
     key = path.with_suffix("").as_posix() if path.suffix in (".yaml", ".yml") else path.as_posix()

@@ -155,8 +155,12 @@ def pool_metrics(duties: pa.Table, scenario: Scenario, mask: np.ndarray) -> dict
 
 
 def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, metric: str,
-                    where: Mapping[str, Any], replications: Iterable[int]) -> np.ndarray:
-    """One value of `metric` restricted to `where`, per replication (NaN where undefined)."""
+                    where: Mapping[str, Any], replications: Iterable[int],
+                    columns: StudyColumns | None = None) -> np.ndarray:
+    """One value of `metric` restricted to `where`, per replication (NaN where undefined).
+
+    Pass `columns` (built once from `studies`) when asking for several metrics of one table.
+    """
     reps = list(replications)
     if metric in POOL_METRICS:
         rep = duties.column("replication").to_numpy()
@@ -166,7 +170,7 @@ def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, met
         return np.array([pool_metrics(duties, scenario, base & (rep == r))[metric] for r in reps])
     if metric not in STUDY_METRICS:
         raise KeyError(f"unknown metric {metric!r}; known: {', '.join(STUDY_METRICS + POOL_METRICS)}")
-    cols = StudyColumns(studies, scenario)
+    cols = columns if columns is not None else StudyColumns(studies, scenario)
     base = cols.mask(where)
     return np.array([study_metrics(cols, base & (cols.replication == r))[metric] for r in reps])
 

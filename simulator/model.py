@@ -60,7 +60,6 @@ class PoolState:
 class Outcome:
     """What the model adds to a cohort: per work item, and per reader duty."""
 
-    n_items: int  # cohort studies, then second opinions
     parent: np.ndarray  # for a second opinion, the index of its primary study; -1 otherwise
     ready_at: np.ndarray
     read_start: np.ndarray
@@ -118,7 +117,7 @@ class NetworkModel:
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
         self.duty_rows: list[dict] = []
-        self.duty_readers: list[list[Reader]] = []
+        self.duty_readers: dict[int, list[Reader]] = {}  # by duty number, once the duty has started
 
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
@@ -159,7 +158,7 @@ class NetworkModel:
             )
 
     def _on_ready(self, tick: Tick) -> None:
-        now = self.env._now
+        now = self.env._now  # the hot paths read the clock's slot, not the `now` property
         i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at = \
             next(self.rows)
         # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
@@ -281,7 +280,6 @@ class NetworkModel:
             Tick(self.env, max(duty.start, 0.0), SHIFT_START, self._on_shift_start, (number, duty))
             if duty.end < self.horizon:
                 Tick(self.env, duty.end, SHIFT_END, self._on_shift_end, number)
-        self.duty_readers = []
 
     def _absences(self, duty: Duty) -> np.ndarray:
         rate = self.scenario.pools[duty.pool].absence_rate
@@ -293,7 +291,7 @@ class NetworkModel:
 
     def _on_shift_start(self, tick: Tick) -> None:
         number, duty = tick.what
-        now = self.env._now
+        now = self.env.now
         pool = self.pools[duty.pool]
         absent = self._absences(duty)
         readers = []
@@ -312,7 +310,7 @@ class NetworkModel:
                 reader.gone = True
                 continue
             self._next(reader, now)
-        self.duty_readers.append(readers)
+        self.duty_readers[number] = readers
 
     def _on_shift_end(self, tick: Tick) -> None:
         for reader in self.duty_readers[tick.what]:
@@ -322,7 +320,7 @@ class NetworkModel:
 
     # Run -----------------------------------------------------------------------------------------------------
     def _on_day(self, tick: Tick) -> None:
-        now = self.env._now
+        now = self.env.now
         self.progress(now / self.horizon)  # type: ignore[misc]
         if now + 1440.0 < self.horizon:
             Tick(self.env, 1440.0, TICK, self._on_day)
@@ -341,13 +339,13 @@ class NetworkModel:
         finally:
             if collecting:
                 gc.enable()
-        for readers in self.duty_readers:
+        for readers in self.duty_readers.values():
             for reader in readers:
                 if reader.item is not None:
                     self._count_busy(reader, self.horizon)
                     if self.horizon > reader.off_at:
                         reader.overtime = self.horizon - reader.off_at
-        for readers in self.duty_readers:
+        for readers in self.duty_readers.values():
             for reader in readers:
                 row = self.duty_rows[reader.duty]
                 row.update(busy_minutes=reader.busy, reads=reader.reads, overtime_minutes=reader.overtime)
@@ -356,7 +354,7 @@ class NetworkModel:
         exists = np.ones(self.n_items, dtype=bool)
         exists[len(self.cohort):] = ~np.isnan(ready[len(self.cohort):])
         return Outcome(
-            n_items=self.n_items, parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
+            parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
             label=self.label, exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
         )

@@ -34,9 +34,9 @@ def _uids(prefix: str, index: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
-def _nullable(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    mask = np.isnan(values) if valid is None else ~valid
-    return pa.array(values, mask=mask)
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Floats with NaN as null."""
+    return pa.array(values, mask=np.isnan(values))
 
 
 def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int) -> pa.Table:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from .experiment import run_scenario
-from .metrics import confidence_interval, per_replication
+from .metrics import StudyColumns, confidence_interval, per_replication
 from .scenario import Scenario
 
 __all__ = ["Check", "validate_scenario"]
@@ -53,9 +53,10 @@ class Check:
 def _checks(scenario: Scenario, studies: pa.Table, duties: pa.Table, replications: int) -> list[Check]:
     checks = []
     nan = math.nan
+    columns = StudyColumns(studies, scenario)
     for expectation in scenario.expect:
         values = per_replication(studies, duties, scenario, expectation.metric, expectation.where,
-                                 range(replications))
+                                 range(replications), columns)
         ci = confidence_interval(np.asarray(values))
         tolerance = (expectation.abs_tol if expectation.abs_tol is not None
                      else expectation.rel_tol * abs(expectation.value))  # type: ignore[operator]

@@ -95,7 +95,7 @@ def test_conservation_every_arrival_is_reported_waiting_in_reading_or_in_transit
     # The partition agrees with the model's own state at the horizon.
     preempted_waiting = sum(1 for item in model.worklist if item.preempted)
     assert len(waiting) + preempted_waiting == len(model.worklist)
-    in_hand = sum(1 for duty in model.duty_readers for reader in duty if reader.item is not None)
+    in_hand = sum(1 for duty in model.duty_readers.values() for reader in duty if reader.item is not None)
     assert len(reading) == in_hand + preempted_waiting
     for r in rows:
         assert r["arrived_at"] < horizon
