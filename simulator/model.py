@@ -158,16 +158,27 @@ class NetworkModel:
             )
 
     def _on_ready(self, tick: Tick) -> None:
-        now = self.env._now  # the hot paths read the clock's slot, not the `now` property
-        i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at = \
-            next(self.rows)
-        # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
-        item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, lane,
-                        -1, "", 0, minutes)
-        self._enter(item, now)
-        if next_at != math.inf:
-            tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
-            self.env.schedule(tick, SEIZE, next_at - now)
+        env = self.env
+        queue = env._queue
+        now = env._now  # the hot paths read the clock's slot, not the `now` property
+        rows = self.rows
+        while True:
+            i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at = \
+                next(rows)
+            # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
+            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, lane,
+                            -1, "", 0, minutes)
+            self._enter(item, now)
+            if next_at == math.inf:
+                return
+            if queue and queue[0][0] <= next_at:
+                break
+            # Nothing is scheduled before the next study is ready: move the clock there without a heap round
+            # trip, as step() would (the run's own stop event at the horizon is in the queue, so this never
+            # passes it).
+            env._now = now = next_at
+        tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
+        env.schedule(tick, SEIZE, next_at - now)
 
     def _enter(self, item: WorkItem, now: float) -> None:
         for pool in self.pools_for[item.lane]:
