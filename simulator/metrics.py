@@ -54,6 +54,12 @@ class StudyColumns:
             self._floats(c) for c in ("arrived_at", "ready_at", "reported_at", "tat_minutes", "wait_minutes"))
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
         self.target = self._targets(scenario)
+        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication.
+        self.is_reported = ~np.isnan(self.reported)
+        fate_known = ~np.isnan(self.target) & (self.is_reported | (self.arrived + self.target <= self.horizon))
+        self.target_known = fate_known
+        self.target_met = fate_known & self.is_reported & (self.tat <= self.target + 1e-9)
+        self.in_backlog = ~np.isnan(self.ready) & ~self.is_reported
 
     def _take(self, name: str) -> pa.ChunkedArray:
         return self._source.column(name).filter(self._keep)
@@ -117,15 +123,11 @@ class StudyColumns:
 
 def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
     """Every study metric over the rows in `mask` (one replication's, typically)."""
-    reported = mask & ~np.isnan(cols.reported)
+    reported = mask & cols.is_reported
     tat = cols.tat[reported]
     wait = cols.wait[reported]
     count = int(mask.sum())
-    has_target = mask & ~np.isnan(cols.target)
-    deadline = cols.arrived + cols.target
-    known = has_target & (reported | (deadline <= cols.horizon))
-    met = known & reported & (cols.tat <= cols.target + 1e-9)
-    n_known = int(known.sum())
+    n_known = int((mask & cols.target_known).sum())
     empty = tat.size == 0
     return {
         "count": float(count),
@@ -136,8 +138,8 @@ def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
         "max_tat_minutes": np.nan if empty else float(tat.max()),
         "mean_wait_minutes": np.nan if empty else float(wait.mean()),
         "p95_wait_minutes": np.nan if empty else float(np.quantile(wait, 0.95)),
-        "sla_met_fraction": met.sum() / n_known if n_known else np.nan,
-        "backlog_at_horizon": float((mask & ~np.isnan(cols.ready) & np.isnan(cols.reported)).sum()),
+        "sla_met_fraction": (mask & cols.target_met).sum() / n_known if n_known else np.nan,
+        "backlog_at_horizon": float((mask & cols.in_backlog).sum()),
     }
 
 

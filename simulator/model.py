@@ -65,7 +65,8 @@ class Outcome:
     read_start: np.ndarray
     reported_at: np.ndarray
     reader: np.ndarray  # code into reader_names, -1 when unread
-    label: list  # triage label per item ("" when it never reached the worklist)
+    label: np.ndarray  # code into label_names of the triage label per item; -1 if it never reached the worklist
+    label_names: list[str]
     exists: np.ndarray  # second opinions exist only once their primary is reported
     reader_names: list[str]
     duties: list[dict]
@@ -113,7 +114,8 @@ class NetworkModel:
         self.read_start = array("d", np.full(total, NaN).tobytes())
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
-        self.label: list[str | None] = [None] * total
+        self.label = array("h", np.full(total, -1, dtype=np.int16).tobytes())
+        self.label_codes: dict[str, int] = {}
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
         self.duty_rows: list[dict] = []
@@ -193,13 +195,19 @@ class NetworkModel:
                 # An idle reader has nothing on the worklist they may read, so the new item is theirs:
                 # it is ranked (for its label) but skips the heap.
                 self.worklist.admit(item, now)
-                self.label[item.index] = item.label
+                self._record_label(item)
                 self._start(reader, item, now)
                 return
         self.worklist.push(item, now)
-        self.label[item.index] = item.label
+        self._record_label(item)
         if self.preemptive:
             self._preempt_for(item, now)
+
+    def _record_label(self, item: WorkItem) -> None:
+        code = self.label_codes.get(item.label)
+        if code is None:
+            code = self.label_codes[item.label] = len(self.label_codes)
+        self.label[item.index] = code
 
     # Readers ---------------------------------------------------------------------------------------------
     def _next(self, reader: Reader, now: float) -> None:
@@ -367,7 +375,7 @@ class NetworkModel:
         return Outcome(
             parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
-            label=self.label, exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
+            label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
         )
 
 

@@ -39,59 +39,65 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values))
 
 
+KINDS = ["primary", "consultation", "second_opinion"]
+
+
 def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int) -> pa.Table:
     """One row per work item that exists: cohort studies, then the second opinions requested."""
     n = len(cohort)
-    rows = np.flatnonzero(outcome.exists)
-    source = np.where(rows < n, rows, outcome.parent[rows])  # the cohort study each row is about
-    is_second = rows >= n
+    prefix = study_uid_prefix(scenario.name, seed, replication)
+    seconds = n + np.flatnonzero(outcome.exists[n:])
+    return pa.concat_tables([
+        _part(scenario, cohort, outcome, prefix, replication, slice(0, n), slice(0, n), second=False),
+        _part(scenario, cohort, outcome, prefix, replication, seconds, outcome.parent[seconds], second=True),
+    ])
+
+
+def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, replication: int,
+          rows: slice | np.ndarray, source: slice | np.ndarray, second: bool) -> pa.Table:
+    """The rows of the cohort's own studies (slices: views, no copies) or of the second opinions.
+
+    `rows` index the outcome's per-item arrays, `source` the cohort study each row is about.
+    """
     types = list(scenario.study_types.values())
-    kinds = ["primary", "consultation", "second_opinion"]
     modalities = sorted({t.modality for t in types})
     study_type = cohort.study_type[source]
-    kind = np.where(is_second, 2, np.array([kinds.index(t.kind) for t in types])[study_type])
-    modality = np.array([modalities.index(t.modality) for t in types])[study_type]
-    scored = cohort.ai_scored[source] & ~is_second
-    ai_score = np.where(scored, cohort.ai_score[source], np.nan)
-    arrived = np.where(is_second, outcome.ready_at[rows], cohort.arrived_at[source])
-    ready = outcome.ready_at[rows]
-    start = outcome.read_start[rows]
-    reported = outcome.reported_at[rows]
-    read_minutes = np.where(~np.isnan(reported),
-                            np.where(is_second, cohort.second_read_minutes[source], cohort.read_minutes[source]),
-                            np.nan)
-    tat = reported - arrived
-    wait = reported - ready - read_minutes
-    reader_code = outcome.reader[rows]
-    referral = np.where(is_second, 2, cohort.referral[source])
-    prefix = study_uid_prefix(scenario.name, seed, replication)
-    study_id = _uids(prefix, rows)
-    of_study = pc.replace_with_mask(pa.nulls(len(rows), pa.string()), pa.array(is_second),
-                                    _uids(prefix, source[is_second]))
-    labels = pa.array(outcome.label, pa.string()).take(pa.array(rows)).dictionary_encode()
+    m = study_type.shape[0]
+    ready, start, reported = outcome.ready_at[rows], outcome.read_start[rows], outcome.reported_at[rows]
+    arrived = ready if second else cohort.arrived_at[source]  # a second opinion arrives when requested
+    read = (cohort.second_read_minutes if second else cohort.read_minutes)[source]
+    read_minutes = np.where(np.isnan(reported), np.nan, read)
+    index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+    kind = np.full(m, KINDS.index("second_opinion"), np.int32) if second else \
+        np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
+    unscored = np.ones(m, dtype=bool) if second else ~cohort.ai_scored[source]
+    reader = outcome.reader[rows]
+    label = outcome.label[rows]
     return pa.table({
-        "replication": pa.array(np.full(len(rows), replication, dtype=np.int32)),
-        "study_id": study_id,
-        "study_type": pa.DictionaryArray.from_arrays(study_type.astype(np.int32), list(cohort.type_names)),
-        "site": pa.DictionaryArray.from_arrays(cohort.site[source].astype(np.int32), list(cohort.site_names)),
-        "modality": pa.DictionaryArray.from_arrays(modality.astype(np.int32), modalities),
-        "referral": pa.DictionaryArray.from_arrays(referral.astype(np.int32), list(REFERRALS)),
-        "diseased": pa.array(cohort.diseased[source] & ~is_second),
-        "ai_score": _nullable(ai_score),
-        "ai_positive": pa.array(cohort.ai_positive[source], mask=~scored),
-        "priority": labels,
+        "replication": pa.array(np.full(m, replication, dtype=np.int32)),
+        "study_id": _uids(prefix, index),
+        "study_type": pa.DictionaryArray.from_arrays(study_type, list(cohort.type_names)),
+        "site": pa.DictionaryArray.from_arrays(cohort.site[source], list(cohort.site_names)),
+        "modality": pa.DictionaryArray.from_arrays(
+            np.array([modalities.index(t.modality) for t in types], np.int32)[study_type], modalities),
+        "referral": pa.DictionaryArray.from_arrays(
+            np.full(m, REFERRALS.index("routine"), np.int8) if second else cohort.referral[source], list(REFERRALS)),
+        "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.diseased[source]),
+        "ai_score": pa.array(np.full(m, np.nan) if second else cohort.ai_score[source], mask=unscored),
+        "ai_positive": pa.array(np.zeros(m, dtype=bool) if second else cohort.ai_positive[source], mask=unscored),
+        "priority": pa.DictionaryArray.from_arrays(pa.array(label, mask=label < 0), outcome.label_names or [""]),
         "arrived_at": pa.array(arrived),
         "ready_at": _nullable(ready),
         "read_start": _nullable(start),
         "reported_at": _nullable(reported),
         "read_minutes": _nullable(read_minutes),
-        "reader": pa.DictionaryArray.from_arrays(pa.array(reader_code.astype(np.int32), mask=reader_code < 0),
+        "reader": pa.DictionaryArray.from_arrays(pa.array(reader.astype(np.int32), mask=reader < 0),
                                                  outcome.reader_names or [""]),
-        "tat_minutes": _nullable(tat),
-        "wait_minutes": _nullable(wait),
+        "tat_minutes": _nullable(reported - arrived),
+        "wait_minutes": _nullable(reported - ready - read_minutes),
         "in_warmup": pa.array(arrived < scenario.warmup_minutes),
-        "kind": pa.DictionaryArray.from_arrays(kind.astype(np.int32), kinds),
-        "of_study": of_study,
+        "kind": pa.DictionaryArray.from_arrays(kind, KINDS),
+        "of_study": _uids(prefix, source) if second else pa.nulls(m, pa.string()),
     })
 
 
