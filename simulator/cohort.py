@@ -121,7 +121,9 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
             second_opinion=(so_u < second.fraction) if eligible else np.zeros(n, dtype=bool),
             second_read_minutes=so_minutes,
         ))
-    columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.argsort(columns["arrived_at"], kind="stable")
-    return Cohort(type_names=tuple(scenario.study_types), site_names=site_names,
-                  **{key: value[order] for key, value in columns.items()})
+    order = np.argsort(np.concatenate([p["arrived_at"] for p in parts]), kind="stable")
+    columns = {}
+    for key in list(parts[0]):
+        # One column at a time, dropping the per-type pieces as it goes: a city year holds ~7 M studies.
+        columns[key] = np.concatenate([p.pop(key) for p in parts])[order]
+    return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)

@@ -36,64 +36,64 @@ SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type
 
 
 class StudyColumns:
-    """The columns metrics need, for the non-warm-up rows of a studies table.
+    """The columns metrics need from a studies table, and masks over its non-warm-up rows.
 
     Categorical columns are kept as integer codes (-1 for null) with a value -> code lookup, so that
-    subgroup masks over millions of rows are integer comparisons, not string ones.
+    subgroup masks over millions of rows are integer comparisons, not string ones. Columns stay full
+    length (no filtered copies); every mask starts from the rows outside the warm-up.
     """
 
     def __init__(self, table: pa.Table, scenario: Scenario) -> None:
-        # Columns are filtered one at a time, as they are needed: a city year's table is gigabytes, and
-        # its widest column (study_id) is never needed here.
+        # Columns are taken one at a time, as they are needed: a city year's table is a gigabyte, and its
+        # widest column (study_id) is never needed here.
         self._source = table
-        self._keep = pc.invert(table.column("in_warmup"))
+        self._keep = ~table.column("in_warmup").to_numpy()
         self.horizon = scenario.horizon_minutes
-        self.num_rows = int(pc.sum(self._keep.cast(pa.int64())).as_py() or 0)
-        self.replication = self._take("replication").to_numpy() if self.num_rows else np.empty(0, int)
-        self.arrived, self.ready, self.reported, self.tat, self.wait = (
-            self._floats(c) for c in ("arrived_at", "ready_at", "reported_at", "tat_minutes", "wait_minutes"))
+        self.num_rows = table.num_rows
+        self.replication = self._numbers("replication")
+        self.tat, self.wait = self._floats("tat_minutes"), self._floats("wait_minutes")
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
-        self.target = self._targets(scenario)
-        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication.
-        self.is_reported = ~np.isnan(self.reported)
-        fate_known = ~np.isnan(self.target) & (self.is_reported | (self.arrived + self.target <= self.horizon))
-        self.target_known = fate_known
-        self.target_met = fate_known & self.is_reported & (self.tat <= self.target + 1e-9)
-        self.in_backlog = ~np.isnan(self.ready) & ~self.is_reported
+        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication;
+        # the times they come from are not kept.
+        arrived, ready, reported = (self._floats(c) for c in ("arrived_at", "ready_at", "reported_at"))
+        target = self._targets(scenario)
+        self.is_reported = ~np.isnan(reported)
+        self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= self.horizon))
+        self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
+        self.in_backlog = ~np.isnan(ready) & ~self.is_reported
 
-    def _take(self, name: str) -> pa.ChunkedArray:
-        return self._source.column(name).filter(self._keep)
+    def _numbers(self, name: str) -> np.ndarray:
+        return self._source.column(name).to_numpy()
 
     def _floats(self, name: str) -> np.ndarray:
-        return self._take(name).to_numpy().astype(float, copy=False) if self.num_rows else np.empty(0)
+        return self._numbers(name).astype(float, copy=False)  # nulls arrive as NaN
 
     def encoded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
         """(codes, value -> code) of a column; numeric columns are their own codes."""
         if name not in self._codes:
             if name not in self._source.column_names:
                 raise KeyError(f"no column {name!r} in studies.parquet to filter on")
-            column = self._take(name).unify_dictionaries().combine_chunks() if self.num_rows else None
-            if column is None:
-                self._codes[name] = (np.empty(0, int), {})
-            elif pa.types.is_dictionary(column.type):
-                codes = pc.fill_null(column.indices, -1).to_numpy()
-                self._codes[name] = (codes, {v: i for i, v in enumerate(column.dictionary.to_pylist())})
+            column = self._source.column(name)
+            if pa.types.is_string(column.type):
+                column = column.dictionary_encode()
+            if pa.types.is_dictionary(column.type):
+                column = column.unify_dictionaries()
+                codes = [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in column.chunks]
+                values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
+                lookup = {v: i for i, v in enumerate(values)}
             elif pa.types.is_boolean(column.type):
-                codes = pc.fill_null(column.cast(pa.int8()), -1).to_numpy()
-                self._codes[name] = (codes, {False: 0, True: 1})
-            elif pa.types.is_string(column.type):
-                encoded = column.dictionary_encode()
-                codes = pc.fill_null(encoded.indices, -1).to_numpy()
-                self._codes[name] = (codes, {v: i for i, v in enumerate(encoded.dictionary.to_pylist())})
+                codes = [pc.fill_null(chunk.cast(pa.int8()), -1).to_numpy() for chunk in column.chunks]
+                lookup = {False: 0, True: 1}
             else:
-                values = column.to_numpy(zero_copy_only=False)
-                self._codes[name] = (values, {})
+                codes, lookup = [column.to_numpy()], {}
+            joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
+            self._codes[name] = (joined, lookup)
         return self._codes[name]
 
     def distinct(self, name: str) -> list[Any]:
         """The values present in a categorical column, nulls left out."""
         codes, lookup = self.encoded(name)
-        present = set(np.unique(codes).tolist())
+        present = set(np.unique(codes[self._keep]).tolist())
         return sorted((v for v, c in lookup.items() if c in present), key=str)
 
     def _targets(self, scenario: Scenario) -> np.ndarray:
@@ -110,7 +110,7 @@ class StudyColumns:
         return out
 
     def mask(self, where: Mapping[str, Any]) -> np.ndarray:
-        mask = np.ones(self.num_rows, dtype=bool)
+        mask = self._keep.copy()
         for key, value in where.items():
             codes, lookup = self.encoded(key)
             if lookup:
@@ -129,15 +129,20 @@ def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
     count = int(mask.sum())
     n_known = int((mask & cols.target_known).sum())
     empty = tat.size == 0
+    nan2 = (np.nan, np.nan)
+    # Means and maxima first: the quantiles may reorder their (already copied) input in place.
+    mean_tat, max_tat, mean_wait = (np.nan,) * 3 if empty else (float(tat.mean()), float(tat.max()), float(wait.mean()))
+    p50_tat, p95_tat = nan2 if empty else np.quantile(tat, [0.5, 0.95], overwrite_input=True).tolist()
+    p95_wait = np.nan if empty else float(np.quantile(wait, 0.95, overwrite_input=True))
     return {
         "count": float(count),
         "reported_fraction": reported.sum() / count if count else np.nan,
-        "mean_tat_minutes": np.nan if empty else float(tat.mean()),
-        "p50_tat_minutes": np.nan if empty else float(np.quantile(tat, 0.5)),
-        "p95_tat_minutes": np.nan if empty else float(np.quantile(tat, 0.95)),
-        "max_tat_minutes": np.nan if empty else float(tat.max()),
-        "mean_wait_minutes": np.nan if empty else float(wait.mean()),
-        "p95_wait_minutes": np.nan if empty else float(np.quantile(wait, 0.95)),
+        "mean_tat_minutes": mean_tat,
+        "p50_tat_minutes": p50_tat,
+        "p95_tat_minutes": p95_tat,
+        "max_tat_minutes": max_tat,
+        "mean_wait_minutes": mean_wait,
+        "p95_wait_minutes": p95_wait,
         "sla_met_fraction": (mask & cols.target_met).sum() / n_known if n_known else np.nan,
         "backlog_at_horizon": float((mask & cols.in_backlog).sum()),
     }
