@@ -53,14 +53,15 @@ class StudyColumns:
         self.replication = self._numbers("replication")
         self.tat, self.wait = self._floats("tat_minutes"), self._floats("wait_minutes")
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
-        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication;
-        # the times they come from are not kept.
-        arrived, ready, reported = (self._floats(c) for c in ("arrived_at", "ready_at", "reported_at"))
+        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication, one
+        # source column at a time; the times they come from are not kept.
+        self.is_reported = ~np.isnan(self._floats("reported_at"))
+        self.in_backlog = ~np.isnan(self._floats("ready_at")) & ~self.is_reported
         target = self._targets(scenario)
-        self.is_reported = ~np.isnan(reported)
-        self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= self.horizon))
+        past_deadline = self._floats("arrived_at") + target
+        self.target_known = ~np.isnan(target) & (self.is_reported | (past_deadline <= self.horizon))
+        del past_deadline
         self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
-        self.in_backlog = ~np.isnan(ready) & ~self.is_reported
 
     def _numbers(self, name: str) -> np.ndarray:
         return self._source.column(name).to_numpy()

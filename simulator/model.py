@@ -382,4 +382,8 @@ class NetworkModel:
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> Outcome:
     """Run the model over one replication's cohort with one triage policy."""
-    return NetworkModel(scenario, cohort, policy, seed, replication, progress).run()
+    outcome = NetworkModel(scenario, cohort, policy, seed, replication, progress).run()
+    # The model's callbacks (bound methods held by its Ticks and readers) make reference cycles, so the
+    # model and the cohort it holds would wait for a later collection: a city year's worth of arrays.
+    gc.collect()
+    return outcome
