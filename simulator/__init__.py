@@ -1,27 +1,42 @@
 """radsim: a discrete-event testbed of a city teleradiology network.
 
-The public facade; everything else is private to the package.
+The public facade; everything else is private to the package. Names are imported on first use, so that
+`import simulator.triage` (the real triage logic, for production services) loads no simulation code.
 """
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("radsim")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+source"
 
-from .errors import ScenarioError  # noqa: E402
-from .experiment import Run, run_replication, run_scenario  # noqa: E402
-from .loading import bundled_scenarios, load_scenario, parse_scenario  # noqa: E402
-from .scenario import Scenario  # noqa: E402
+if TYPE_CHECKING:
+    from .errors import ScenarioError
+    from .experiment import Run, run_replication, run_scenario
+    from .loading import bundled_scenarios, load_scenario, parse_scenario
+    from .scenario import Scenario
 
-__all__ = [
-    "__version__",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "parse_scenario",
-    "bundled_scenarios",
-    "run_scenario",
-    "run_replication",
-    "Run",
-]
+_WHERE = {
+    "Scenario": ".scenario",
+    "ScenarioError": ".errors",
+    "load_scenario": ".loading",
+    "parse_scenario": ".loading",
+    "bundled_scenarios": ".loading",
+    "run_scenario": ".experiment",
+    "run_replication": ".experiment",
+    "Run": ".experiment",
+}
+
+__all__ = ["__version__", *_WHERE]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value

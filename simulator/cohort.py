@@ -43,6 +43,7 @@ class Cohort:
     read_minutes: np.ndarray
     second_opinion: np.ndarray  # bool
     second_read_minutes: np.ndarray
+    patient_age: np.ndarray  # years, NaN where the study type draws no age
 
     def __len__(self) -> int:
         return int(self.arrived_at.shape[0])
@@ -114,12 +115,14 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
         eligible = second is not None and study_type.kind == "primary" and (second.of == "*" or name in second.of)
         so_u = so_rng.random(n)
         so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
+        age = np.full(n, np.nan) if study_type.patient_age is None else \
+            sample(study_type.patient_age, rng("age"), n)
         parts.append(dict(
             study_type=np.full(n, t, dtype=np.int32), site=site.astype(np.int32), referral=referral.astype(np.int8),
             diseased=diseased, ai_scored=scored, ai_score=posterior, ai_positive=positive,
             arrived_at=arrived, ready_at=ready, read_minutes=read,
             second_opinion=(so_u < second.fraction) if eligible else np.zeros(n, dtype=bool),
-            second_read_minutes=so_minutes,
+            second_read_minutes=so_minutes, patient_age=age,
         ))
     order = np.argsort(np.concatenate([p["arrived_at"] for p in parts]), kind="stable")
     columns = {}

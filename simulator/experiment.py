@@ -14,17 +14,9 @@ from .metrics import summary_rows
 from .model import simulate_cohort
 from .records import duties_table, studies_table
 from .scenario import Scenario
-from .triage import TriagePolicy, make_policy
+from .triage_config import policy_of
 
 __all__ = ["Replication", "Run", "run_replication", "run_scenario", "policy_of"]
-
-
-def policy_of(scenario: Scenario) -> TriagePolicy:
-    """The triage policy the scenario names, with its options."""
-    options = dict(scenario.policy.options)
-    if scenario.policy.triage == "hierarchical":
-        options.setdefault("order", scenario.policy.order)
-    return make_policy(scenario.policy.triage, options)
 
 
 @dataclass

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from .errors import ScenarioError
 from .scenario import Scenario, check_references
+from .triage import BUILT_IN, PolicyError
+from .triage_config import policy_of
 
 __all__ = ["load_scenario", "parse_scenario", "apply_overrides", "bundled_scenarios", "scenario_hash", "dump_scenario"]
 
@@ -77,6 +79,11 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     problems = check_references(scenario)
     if problems:
         raise ScenarioError(source, problems)
+    if scenario.policy.triage in BUILT_IN:  # user policies are imported by the command that runs them
+        try:
+            policy_of(scenario)
+        except PolicyError as exc:
+            raise ScenarioError(source, [(f"policy.{scenario.policy.triage}", str(exc))]) from None
     return scenario
 
 
@@ -155,11 +162,11 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML: defaults filled in, overrides applied."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
+    data = scenario.model_dump(mode="json", exclude_none=True, by_alias=True)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
 
 
 def scenario_hash(scenario: Scenario) -> str:
     """A short fingerprint of what is simulated (the resolved scenario)."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -7,7 +7,8 @@ Definitions (every metric leaves out work items that arrived in the warm-up):
 - mean/p95_wait_minutes: time on the worklist, `reported_at - ready_at - read_minutes`, of reported items.
 - sla_met_fraction: of the items that have a target and whose fate is known at the horizon (reported, or
   past their deadline), the share reported within target. An item's target is `targets[kind]` for second
-  opinions and consultations, else `targets[priority]`, else `targets[referral]`.
+  opinions and consultations, else `targets[priority]`, else `targets[referral]`; the targets of `rules`
+  classes count as `targets` entries.
 - backlog_at_horizon: items ready but not yet reported at the horizon.
 - utilization (per pool, or all pools): minutes reading inside duty after the warm-up over minutes on duty
   after the warm-up of readers present; overtime is left out of both, so it lies in [0, 1].
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from .scenario import Scenario
+from .triage_config import targets_of
 
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "StudyColumns", "study_metrics", "pool_metrics",
            "per_replication", "confidence_interval", "summary_rows"]
@@ -98,7 +100,7 @@ class StudyColumns:
         return sorted((v for v, c in lookup.items() if c in present), key=str)
 
     def _targets(self, scenario: Scenario) -> np.ndarray:
-        targets = {label: d.in_minutes for label, d in scenario.targets.items()}
+        targets = targets_of(scenario)
         out = np.full(self.num_rows, np.nan)
         for name in ("referral", "priority", "kind"):
             codes, lookup = self.encoded(name)

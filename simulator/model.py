@@ -10,6 +10,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import simpy
@@ -143,9 +144,11 @@ class NetworkModel:
         ready = c.ready_at[order]
         following = np.append(ready[1:], math.inf)
         per_type, site_names = self.per_type, self.site_names
+        aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
             scored = c.ai_scored[block].tolist()
+            ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
             yield from zip(
                 block.tolist(),
                 [per_type[t] for t in c.study_type[block].tolist()],
@@ -157,6 +160,7 @@ class NetworkModel:
                 c.read_minutes[block].tolist(),
                 ready[lo:lo + chunk].tolist(),
                 following[lo:lo + chunk].tolist(),
+                ages,
             )
 
     def _on_ready(self, tick: Tick) -> None:
@@ -165,10 +169,10 @@ class NetworkModel:
         now = env._now  # the hot paths read the clock's slot, not the `now` property
         rows = self.rows
         while True:
-            i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at = \
-                next(rows)
+            i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at, age \
+                = next(rows)
             # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
-            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, None, lane,
+            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, lane,
                             -1, "", 0, minutes)
             self._enter(item, now)
             if next_at == math.inf:
@@ -267,8 +271,10 @@ class NetworkModel:
         self.ready_at[j] = now
         c = self.cohort
         name, _, modality, _, _ = self.per_type[int(c.study_type[i])]
+        age = float(c.patient_age[i])
         item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[int(c.site[i])], None,
-                        None, None, now, now, None, self.lane_of[SECOND_OPINION], first_reader, "", 0,
+                        None, None, now, now, None if age != age else age, self.lane_of[SECOND_OPINION],
+                        first_reader, "", 0,
                         float(c.second_read_minutes[i]))
         self._enter(item, now)
 

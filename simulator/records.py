@@ -83,6 +83,7 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "referral": pa.DictionaryArray.from_arrays(
             np.full(m, REFERRALS.index("routine"), np.int8) if second else cohort.referral[source], list(REFERRALS)),
         "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.diseased[source]),
+        "patient_age": _nullable(cohort.patient_age[source]),
         "ai_score": pa.array(np.full(m, np.nan) if second else cohort.ai_score[source], mask=unscored),
         "ai_positive": pa.array(np.zeros(m, dtype=bool) if second else cohort.ai_positive[source], mask=unscored),
         "priority": pa.DictionaryArray.from_arrays(pa.array(label, mask=label < 0), outcome.label_names or [""]),

@@ -160,6 +160,7 @@ class StudyType(Strict):
     referral: Referral = Referral()
     read_minutes: Distribution
     ai: str | None = None
+    patient_age: Distribution | None = None  # years; drawn per study when rules look at age
 
 
 # AI, ingest -------------------------------------------------------------------------------------------
@@ -279,10 +280,86 @@ class SecondOpinions(Strict):
 
 
 # Policy, targets, expectations --------------------------------------------------------------------------
+class ScoreOptions(Strict):
+    """`score`: bands of the AI probability, highest first; each band's lowest score."""
+
+    bands: dict[str, Probability] = {"high": 0.5, "medium": 0.1, "low": 0.0}
+    unscored: str | None = None  # the band of unscored studies; default the second
+    within: Literal["ready", "score"] = "ready"  # order inside a band
+
+
+class AgingOptions(Strict):
+    """`aging`: promote one class per `promote_after` on the worklist; overdue at `max_wait`."""
+
+    base: str = "ai_priority"  # the order that aging lifts studies through (a built-in name)
+    promote_after: Duration | None = Duration(hours=1)
+    max_wait: Duration | None = Duration(hours=4)
+
+
+class DeadlineOptions(Strict):
+    """`sla_edf`: deadline = ready time (or arrival) + the target of the study's class."""
+
+    start: Literal["ready", "arrival"] = "ready"
+    default: Duration | None = None  # target of studies whose class has none
+
+
+OneOrMore = Union[str, list[str]]
+
+
+class Range(Strict):
+    lt: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    ge: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> "Range":
+        if all(v is None for v in (self.lt, self.le, self.gt, self.ge)):
+            raise ValueError("give at least one bound: lt, le, gt or ge")
+        return self
+
+
+class When(Strict):
+    """Conditions that must all hold; a list means any of its values."""
+
+    referral: Union[Literal["stat", "urgent", "routine"], list[Literal["stat", "urgent", "routine"]], None] = None
+    study_type: OneOrMore | None = None
+    modality: OneOrMore | None = None
+    site: OneOrMore | None = None
+    kind: OneOrMore | None = None
+    ai_service: OneOrMore | None = None
+    ai_score: Range | None = None
+    patient_age: Range | None = None
+    ai_positive: bool | None = None
+    scored: bool | None = None
+
+
+class Rule(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    when: When = When()
+    class_: str = Field(alias="class", min_length=1)
+    target: Duration | None = None
+
+
+class Otherwise(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_: str = Field(alias="class", min_length=1)
+    target: Duration | None = None
+
+
 class Policy(Strict):
-    triage: str = "fifo"  # fifo | ai_priority | hierarchical | "package.module:Class"
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    triage: str = "fifo"  # fifo | ai_priority | hierarchical | score | aging | sla_edf | rules | "package.module:Class"
     preemptive: bool = False
     order: list[str] = []  # hierarchical: AI services, most urgent first
+    score: ScoreOptions = ScoreOptions()
+    aging: AgingOptions = AgingOptions()
+    sla_edf: DeadlineOptions = DeadlineOptions()
+    rules: list[Rule] = []  # rules: first match wins
+    else_: Otherwise | None = Field(default=None, alias="else")
     options: dict[str, Any] = {}  # passed to a user policy's constructor
 
 
@@ -376,7 +453,36 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     for i, service in enumerate(scenario.policy.order):
         if service not in scenario.ai_services:
             problems.append((f"policy.order.{i}", f"no AI service {service!r} in ai_services"))
+    problems += _policy_problems(scenario)
     for i, expectation in enumerate(scenario.expect):
         if not math.isfinite(expectation.value):
             problems.append((f"expect.{i}.value", "must be a finite number"))
+    return problems
+
+
+def _policy_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    policy = scenario.policy
+    problems: list[tuple[str, str]] = []
+    if policy.triage == "rules" and policy.else_ is None:
+        problems.append(("policy.else", "triage: rules needs an else: {class: ...} for studies no rule matches"))
+    if policy.options and ":" not in policy.triage:
+        problems.append(("policy.options", "options go to a user policy ('package.module:Class'); built-in policies "
+                         "have their own sections (policy.score, policy.aging, policy.sla_edf, policy.rules)"))
+    known = {
+        "study_type": set(scenario.study_types), "site": set(scenario.sites), "ai_service": set(scenario.ai_services),
+        "modality": {t.modality for t in scenario.study_types.values()},
+        "kind": {"primary", "consultation", SECOND_OPINION},
+    }
+    targets = {label: d.in_minutes for label, d in scenario.targets.items()}
+    for i, rule in enumerate([*policy.rules, *([policy.else_] if policy.else_ else [])]):
+        where = f"policy.rules.{i}" if i < len(policy.rules) else "policy.else"
+        for field, names in known.items():
+            value = getattr(rule.when, field, None) if isinstance(rule, Rule) else None
+            for name in [value] if isinstance(value, str) else value or []:
+                if name not in names:
+                    problems.append((f"{where}.when.{field}", f"no {field.replace('_', ' ')} {name!r} in the scenario"))
+        if rule.target is not None:
+            given = targets.setdefault(rule.class_, rule.target.in_minutes)
+            if given != rule.target.in_minutes:
+                problems.append((f"{where}.target", f"class {rule.class_!r} already has a target of {given:g} minutes"))
     return problems

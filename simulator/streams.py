@@ -12,7 +12,8 @@ import numpy as np
 
 __all__ = ["PURPOSES", "stream"]
 
-PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading", "second_opinion", "absences")
+PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading", "second_opinion", "absences",
+            "age")
 
 
 def stream(seed: int, replication: int, purpose: str, name: str = "") -> np.random.Generator:

@@ -1,11 +1,15 @@
-"""The real triage logic: policies that rank reading work, and the worklist they drive.
+"""The real triage logic: policies that rank reading work, the worklist they drive, and routing rules.
 
 Pure Python: no simulation, no clock. Callers hand in `now` (minutes on any clock they like), so the same
 code can order a production worklist.
 """
+from .aging import Aging
+from .deadline import SlaEdf
 from .item import WorkItem
-from .policies import BUILT_IN, AiPriority, Fifo, Hierarchical, PolicyError, make_policy
-from .policy import Rank, TriagePolicy
+from .policies import AiPriority, Fifo, Hierarchical, ScoreBands
+from .policy import PolicyError, Rank, TriagePolicy
+from .registry import BUILT_IN, make_policy
+from .rules import Rules
 from .worklist import Worklist
 
 __all__ = [
@@ -16,6 +20,10 @@ __all__ = [
     "Fifo",
     "AiPriority",
     "Hierarchical",
+    "ScoreBands",
+    "Aging",
+    "SlaEdf",
+    "Rules",
     "BUILT_IN",
     "make_policy",
     "PolicyError",

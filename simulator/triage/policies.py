@@ -4,18 +4,12 @@ Every built-in keeps STAT referrals first: STAT is a clinical order, not a triag
 """
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from .item import WorkItem
-from .policy import Rank, TriagePolicy
+from .policy import PolicyError, Rank
 
-__all__ = ["Fifo", "AiPriority", "Hierarchical", "BUILT_IN", "make_policy", "PolicyError"]
-
-
-class PolicyError(ValueError):
-    """A policy name, path or option that cannot be used."""
+__all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label"]
 
 
 def rest_label(item: WorkItem) -> str:
@@ -71,39 +65,56 @@ class Hierarchical:
         return Rank(self.rest, item.ready_at, rest_label(item))
 
 
-BUILT_IN: dict[str, Callable[..., TriagePolicy]] = {
-    "fifo": Fifo,
-    "ai_priority": AiPriority,
-    "hierarchical": Hierarchical,
-}
+DEFAULT_BANDS = {"high": 0.5, "medium": 0.1, "low": 0.0}
 
 
-def make_policy(name: str, options: Mapping[str, Any] | None = None) -> TriagePolicy:
-    """A policy by built-in name or by `"package.module:Class"`, constructed with `options`."""
-    options = dict(options or {})
-    if ":" in name:
-        factory = _load(name)
-    elif name in BUILT_IN:
-        factory = BUILT_IN[name]
-    else:
-        known = ", ".join(sorted(BUILT_IN))
-        raise PolicyError(f"unknown triage policy {name!r}; built-in: {known}, or 'package.module:Class'")
-    try:
-        policy = factory(**options)
-    except TypeError as exc:
-        raise PolicyError(f"policy {name!r} does not take these options {sorted(options)}: {exc}") from exc
-    if not isinstance(policy, TriagePolicy):
-        raise PolicyError(f"{name!r} has no rank(item, now) method and name attribute")
-    return policy
+class ScoreBands:
+    """STAT first, then bands of the AI probability of pathology, highest band first.
 
+    `bands` maps a label to the lowest score of its band, highest first (the last band takes everything
+    below). Within a band items go by ready time, or with `within="score"` by score, highest first.
+    Unscored studies (AI failed, out, or absent) go to the band `unscored` names: by default the second,
+    i.e. below what the AI called likely and above what it called unlikely, which is where a study's prior
+    probability usually lies. Second opinions and consultations carry no score and go to the last band.
+    """
 
-def _load(path: str) -> Callable[..., TriagePolicy]:
-    module_name, _, attribute = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise PolicyError(f"cannot import policy module {module_name!r}: {exc}") from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise PolicyError(f"module {module_name!r} has no {attribute!r}") from None
+    name = "score"
+
+    def __init__(self, bands: Mapping[str, float] | None = None, unscored: str | None = None,
+                 within: str = "ready") -> None:
+        bands = dict(DEFAULT_BANDS if bands is None else bands)
+        if not bands:
+            raise PolicyError("score needs at least one band")
+        bounds = list(bands.values())
+        if any(not 0.0 <= b <= 1.0 for b in bounds) or any(a <= b for a, b in zip(bounds, bounds[1:])):
+            raise PolicyError(f"score bands must have lower bounds in [0, 1], strictly decreasing: {bands}")
+        if within not in ("ready", "score"):
+            raise PolicyError(f"score: within must be 'ready' or 'score', not {within!r}")
+        self.labels = list(bands)
+        self.bounds = bounds
+        if unscored is None:
+            unscored = self.labels[min(1, len(self.labels) - 1)]
+        if unscored not in bands:
+            raise PolicyError(f"score: unscored must name a band ({', '.join(self.labels)}), not {unscored!r}")
+        self.unscored = self.labels.index(unscored)
+        self.by_score = within == "score"
+
+    def band_of(self, score: float) -> int:
+        for position, bound in enumerate(self.bounds):
+            if score >= bound:
+                return position
+        return len(self.bounds) - 1
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        if item.referral == "stat":
+            return Rank(0, item.ready_at, "stat")
+        if item.kind != "primary":
+            return Rank(len(self.labels), item.ready_at, item.kind)
+        if item.ai_score is None:
+            band = self.unscored
+            # Below every scored study of the band when ordering by score: nothing says it is likelier.
+            key = -self.bounds[band] if self.by_score else item.ready_at
+        else:
+            band = self.band_of(item.ai_score)
+            key = -item.ai_score if self.by_score else item.ready_at
+        return Rank(1 + band, key, self.labels[band])

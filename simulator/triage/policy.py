@@ -10,7 +10,11 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from .item import WorkItem
 
-__all__ = ["Rank", "TriagePolicy"]
+__all__ = ["Rank", "TriagePolicy", "PolicyError"]
+
+
+class PolicyError(ValueError):
+    """A policy name, path or option that cannot be used."""
 
 
 class Rank(NamedTuple):

@@ -1,0 +1,52 @@
+"""Aging: a waiting study climbs one class per `promote_after` minutes, and at `max_wait` goes to the top.
+
+The maximum-waiting-time rule bounds the worst case that a pure priority order leaves open: under
+`ai_priority` a false-negative study can sink for as long as flagged work keeps arriving.
+"""
+from __future__ import annotations
+
+import math
+
+from .item import WorkItem
+from .policy import PolicyError, Rank, TriagePolicy
+
+__all__ = ["Aging"]
+
+OVERDUE = 1  # the class of studies past max_wait: below STAT (a clinical order), above everything else
+
+
+class Aging:
+    """Wraps a base policy. STAT (the base's class 0) stays first; base classes 1, 2, ... become 2, 3, ...
+    and each step of `promote_after` minutes on the worklist lifts a study one class, never above 2; from
+    `max_wait` minutes on it is overdue (class 1). Within a class, oldest first (the base's own order
+    within a class is not kept). Either rule may be None (off).
+    """
+
+    name = "aging"
+
+    def __init__(self, base: TriagePolicy, promote_after: float | None = 60.0, max_wait: float | None = 240.0) -> None:
+        if promote_after is not None and not promote_after > 0:
+            raise PolicyError(f"aging: promote_after must be positive minutes, not {promote_after!r}")
+        if max_wait is not None and not max_wait > 0:
+            raise PolicyError(f"aging: max_wait must be positive minutes, not {max_wait!r}")
+        self.base = base
+        self.promote_after = promote_after
+        self.max_wait = max_wait
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        base = self.base.rank(item, now)
+        if base.cls == 0:
+            return base
+        waited = now - item.ready_at
+        overdue_at = math.inf if self.max_wait is None else item.ready_at + self.max_wait
+        if now >= overdue_at:
+            return Rank(OVERDUE, item.ready_at, base.label)
+        cls = base.cls + 1
+        until = min(base.until, overdue_at)
+        if self.promote_after is not None and cls > OVERDUE + 1:
+            steps = math.floor(waited / self.promote_after) if waited > 0 else 0
+            cls = max(OVERDUE + 1, cls - steps)
+            if cls > OVERDUE + 1:
+                until = min(until, item.ready_at + (steps + 1) * self.promote_after)
+        # Oldest first within every class: a promoted study must be comparable with the class it joins.
+        return Rank(cls, item.ready_at, base.label, until)

@@ -1,0 +1,111 @@
+"""Declarative triage rules: ordered `when` conditions, first match wins, a required `else`.
+
+For people who do not write Python. A rule is plain data (what a scenario file or a production
+configuration holds):
+
+    {"when": {"referral": "stat"}, "class": "stat", "target": 15}
+    {"when": {"study_type": ["chest_ct", "ldct"], "ai_score": {"ge": 0.5}}, "class": "high", "target": 60}
+    {"when": {"patient_age": {"ge": 65}, "ai_positive": True}, "class": "elderly_flagged"}
+
+Classes rank in the order they first appear (the first rule's class is read first, `else` last unless it
+reuses an earlier class); within a class, by ready time. Targets are minutes, and are the turnaround
+targets of the class labels.
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .item import WorkItem
+from .policy import PolicyError, Rank
+
+__all__ = ["Rules", "CHOICE_FIELDS", "RANGE_FIELDS", "FLAG_FIELDS"]
+
+CHOICE_FIELDS = ("referral", "study_type", "modality", "site", "kind", "ai_service")  # a value or a list of values
+RANGE_FIELDS = ("ai_score", "patient_age")  # {lt, le, gt, ge}: all given bounds must hold; unknown -> no match
+FLAG_FIELDS = ("ai_positive", "scored")  # true / false; ai_positive is false for unscored studies
+COMPARISONS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+Test = Callable[[WorkItem], bool]
+
+
+def _choice(field: str, value: Any) -> Test:
+    allowed = frozenset(value) if isinstance(value, (list, tuple, set, frozenset)) else frozenset([value])
+    return lambda item: getattr(item, field) in allowed
+
+
+def _range(field: str, bounds: Mapping[str, float], where: str) -> Test:
+    if not isinstance(bounds, Mapping) or not bounds or set(bounds) - set(COMPARISONS):
+        raise PolicyError(f"{where}: give bounds as {{lt, le, gt, ge}}: numbers, e.g. {{ge: 0.5}}")
+    checks = [(COMPARISONS[op], float(limit)) for op, limit in bounds.items()]
+
+    def test(item: WorkItem) -> bool:
+        value = getattr(item, field)
+        return value is not None and all(compare(value, limit) for compare, limit in checks)
+
+    return test
+
+
+def _flag(field: str, value: Any, where: str) -> Test:
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where}: must be true or false")
+    if field == "scored":
+        return lambda item: (item.ai_score is not None) == value
+    return lambda item: bool(item.ai_positive) == value
+
+
+def compile_when(when: Mapping[str, Any], where: str) -> Test:
+    """One test from a `when` mapping: every condition must hold (an empty mapping always holds)."""
+    tests: list[Test] = []
+    for field, value in when.items():
+        path = f"{where}.{field}"
+        if field in CHOICE_FIELDS:
+            tests.append(_choice(field, value))
+        elif field in RANGE_FIELDS:
+            tests.append(_range(field, value, path))
+        elif field in FLAG_FIELDS:
+            tests.append(_flag(field, value, path))
+        else:
+            known = ", ".join(CHOICE_FIELDS + RANGE_FIELDS + FLAG_FIELDS)
+            raise PolicyError(f"{path}: unknown condition; known: {known}")
+    return lambda item: all(test(item) for test in tests)
+
+
+class Rules:
+    """First matching rule's class; `otherwise` (the `else` of the scenario) when none matches."""
+
+    name = "rules"
+
+    def __init__(self, rules: Sequence[Mapping[str, Any]], otherwise: Mapping[str, Any] | None) -> None:
+        if not otherwise or "class" not in otherwise:
+            raise PolicyError("rules need an else: {class: ...} for studies no rule matches")
+        self.order: dict[str, int] = {}
+        self.targets: dict[str, float] = {}
+        self._rules: list[tuple[Test, str]] = []
+        for position, rule in enumerate(rules):
+            where = f"rules.{position}"
+            if "class" not in rule:
+                raise PolicyError(f"{where}: a rule needs a class")
+            self._rules.append((compile_when(rule.get("when") or {}, f"{where}.when"), self._class(rule, where)))
+        self._else = self._class(otherwise, "else")
+
+    def _class(self, rule: Mapping[str, Any], where: str) -> str:
+        label = str(rule["class"])
+        self.order.setdefault(label, len(self.order))
+        target = rule.get("target")
+        if target is not None:
+            if self.targets.get(label, target) != target:
+                raise PolicyError(f"{where}.target: class {label!r} already has target {self.targets[label]:g}")
+            self.targets[label] = float(target)
+        return label
+
+    def classify(self, item: WorkItem) -> str:
+        for test, label in self._rules:
+            if test(item):
+                return label
+        return self._else
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        label = self.classify(item)
+        return Rank(self.order[label], item.ready_at, label)
