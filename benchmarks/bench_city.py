@@ -20,7 +20,7 @@ from bench_mmc import load_reference
 
 from simulator import load_scenario
 from simulator.cohort import draw_cohort
-from simulator.experiment import policy_of
+from simulator.triage_config import policy_of
 from simulator.metrics import summary_rows
 from simulator.model import simulate_cohort
 from simulator.records import duties_table, studies_table

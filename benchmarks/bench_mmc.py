@@ -18,7 +18,7 @@ from pathlib import Path
 
 from simulator import load_scenario
 from simulator.cohort import draw_cohort
-from simulator.experiment import policy_of
+from simulator.triage_config import policy_of
 from simulator.model import simulate_cohort
 from simulator.records import studies_table
 

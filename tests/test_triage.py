@@ -154,3 +154,19 @@ def test_triage_package_imports_no_simulation() -> None:
 
 def test_rank_until_defaults_to_never() -> None:
     assert Rank(0, 1.0, "x").until == math.inf
+
+
+class StaleUntil:
+    """A test double whose rank always names a time that has already come."""
+
+    name = "stale"
+
+    def rank(self, it: WorkItem, now: float) -> Rank:
+        return Rank(1, it.ready_at, "routine", until=now)
+
+
+def test_a_rank_due_at_once_is_asked_again_at_the_next_pick_not_forever() -> None:
+    wl = Worklist(StaleUntil())
+    for i in range(3):
+        wl.push(item(i, float(i)), 5.0)
+    assert drain(wl, now=10.0) == [0, 1, 2]

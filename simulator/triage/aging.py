@@ -45,6 +45,9 @@ class Aging:
         until = min(base.until, overdue_at)
         if self.promote_after is not None and cls > OVERDUE + 1:
             steps = math.floor(waited / self.promote_after) if waited > 0 else 0
+            # The division may round either way; the next step must lie strictly after `now`.
+            while item.ready_at + (steps + 1) * self.promote_after <= now:
+                steps += 1
             cls = max(OVERDUE + 1, cls - steps)
             if cls > OVERDUE + 1:
                 until = min(until, item.ready_at + (steps + 1) * self.promote_after)

@@ -83,7 +83,9 @@ class Worklist:
             item = entry[3]
             if item.entry is entry:  # still waiting with this rank
                 rank = self.policy.rank(item, now)
-                self._insert(item, rank.cls, -math.inf if item.preempted else rank.key, rank.until)
+                # A policy that names a time already past would be asked again forever; ask at the next pick.
+                until = rank.until if rank.until > now else math.nextafter(now, math.inf)
+                self._insert(item, rank.cls, -math.inf if item.preempted else rank.key, until)
 
     def pop_for(self, lanes: Sequence[Lane], now: float, reader: int = -1) -> WorkItem | None:
         """Take the best item of `lanes` that `reader` may read, or None."""
