@@ -9,11 +9,13 @@ from typing import Annotated, Optional
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .errors import ScenarioError
-from .experiment import Run, policy_of, run_scenario
+from .experiment import Run, run_scenario
+from .triage_config import policy_of
 from .loading import bundled_scenarios, load_scenario
 from .scenario import Scenario
 from .triage import PolicyError
@@ -111,7 +113,7 @@ def run(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
     replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Independent replications.")] = 1,
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", min=0)] = None,
-    policy: Annotated[Optional[str], typer.Option(help="Triage policy: fifo, ai_priority, hierarchical or module:Class.")] = None,
+    policy: Annotated[Optional[str], typer.Option(help="Triage policy: fifo, ai_priority, hierarchical, score, aging, sla_edf, rules or module:Class.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value (repeatable).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output directory (default out/<scenario name>/).")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Processes for replications (default: all cores).")] = None,
@@ -171,28 +173,41 @@ def validate(
     raise typer.Exit(FAILED if failed else 0)
 
 
+def _variant(scenario: str, policy: str, overrides: list[str]) -> tuple[str, Scenario]:
+    """A compared variant: a policy name or `module:Class`, or a scenario fragment file laid over the scenario."""
+    if policy.endswith((".yaml", ".yml")):
+        return Path(policy).stem, load_scenario(scenario, overrides, fragments=[policy])
+    resolved = _load(scenario, overrides, policy)
+    policy_of(resolved)  # a user policy is imported now: a bad path is bad input
+    return policy, resolved
+
+
 @app.command()
 def compare(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
-    policy: Annotated[list[str], typer.Option("--policy", help="Two policies: A, then B.")],
+    policy: Annotated[list[str], typer.Option("--policy", help="Two variants, A then B: a policy name, "
+                                              "'package.module:Class', or a scenario fragment file (.yaml).")],
     replications: Annotated[int, typer.Option("--replications", "-r", min=2)] = 10,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", min=0)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value in both: key.path=value.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1)] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
 ) -> None:
-    """Policy B against A on the same random numbers: paired differences B - A with 95% CIs."""
-    from .comparison import compare_policies
+    """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
+    from .comparison import compare_scenarios, summary_counts
 
     if len(policy) != 2:
-        _fail("give exactly two policies: --policy A --policy B", BAD_INPUT)
+        _fail("give exactly two variants: --policy A --policy B", BAD_INPUT)
     try:
-        resolved = _load(scenario, set_ or [])
-        for name in policy:
-            policy_of(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": name})}))
+        (name_a, a), (name_b, b) = (_variant(scenario, p, set_ or []) for p in policy)
     except (ScenarioError, PolicyError) as exc:
         _fail(str(exc), BAD_INPUT)
-    differences = compare_policies(resolved, policy[0], policy[1], replications, workers)
-    table = Table(title=f"{resolved.name}: B = {policy[1]} against A = {policy[0]}, {replications} paired replications",
+    progress = LateProgress("comparing")
+    try:
+        differences = compare_scenarios(a, b, replications, workers, seed)
+    finally:
+        progress.close()
+    table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="B - A with 95% CI; better/worse only where the CI excludes 0")
     for header in ("metric", "subgroup", "A", "B", "B - A", "95% CI", "B is"):
@@ -201,15 +216,106 @@ def compare(
     for d in differences:
         if not all_rows and d.verdict != "better" and d.verdict != "worse" and d.where:
             continue
-        where = ",".join(f"{k}={str(v).lower()}" for k, v in d.where.items()) or "all"
-        table.add_row(d.metric.removesuffix("_minutes"), where, _fmt(d.a), _fmt(d.b), _fmt(d.diff),
+        table.add_row(d.metric.removesuffix("_minutes"), _where(d.where), _fmt(d.a), _fmt(d.b), _fmt(d.diff),
                       "-" if d.ci_low is None else f"{d.ci_low:.3g}..{d.ci_high:.3g}",
                       f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
     out_console.print(table)
+    counts = summary_counts(differences)
+    out_console.print(f"B is [green]better[/] in {counts['better']}, [red]worse[/] in {counts['worse']}, "
+                      f"not distinguishable in {counts['same']} of {len(differences)} metric x subgroup pairs"
+                      + ("" if all_rows else " (--all shows every row)"))
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
+def _where(where: dict) -> str:
+    return escape(",".join(f"{k}={str(v).lower()}" for k, v in where.items()) or "all")
+
+
+def _fmt(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.3g}"
+
+
+baseline_app = typer.Typer(no_args_is_help=True, help="Save a run's metrics as a baseline; check later code against it.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("save")
+def baseline_save(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    to: Annotated[Path, typer.Option("--to", help="Baseline file to write.")] = Path("radsim-baseline.json"),
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2)] = 10,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", min=0)] = None,
+    policy: Annotated[Optional[str], typer.Option(help="Triage policy to run instead of the scenario's.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1)] = None,
+) -> None:
+    """Run the scenario and keep its metrics per subgroup and replication in a small JSON file."""
+    from .baseline import save_baseline
+
+    try:
+        resolved = _load(scenario, set_ or [], policy)
+        policy_of(resolved)
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc), BAD_INPUT)
+    progress = LateProgress(f"simulating {resolved.name}")
+    try:
+        result = run_scenario(resolved, replications, seed, workers, progress, summarise=False)
+    finally:
+        progress.close()
+    save_baseline(result, to)
+    out_console.print(f"wrote {to}: {resolved.name}, policy {resolved.policy.triage}, seed {result.seed}, "
+                      f"{replications} replications")
+
+
+@baseline_app.command("check")
+def baseline_check(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    baseline: Annotated[Path, typer.Option("--baseline", help="Baseline file from `baseline save`.")] = Path("radsim-baseline.json"),
+    tolerances: Annotated[Optional[Path], typer.Option(help="YAML of allowed changes per metric (default: 5%).")] = None,
+    policy: Annotated[Optional[str], typer.Option(help="Triage policy to run instead of the scenario's.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1)] = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every metric and subgroup, not only changes.")] = False,
+) -> None:
+    """Rerun with the baseline's seed and replications; exit 3 naming each metric and subgroup that regressed."""
+    from .baseline import check_baseline, load_baseline, load_tolerances
+    from .loading import scenario_hash
+
+    try:
+        resolved = _load(scenario, set_ or [], policy)
+        policy_of(resolved)
+        saved = load_baseline(baseline)
+        allowed = load_tolerances(tolerances)
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc), BAD_INPUT)
+    if saved.get("scenario_hash") != scenario_hash(resolved):
+        err_console.print(f"note: the scenario differs from the one {baseline} was saved with "
+                          f"({saved.get('scenario')}, policy {saved.get('policy')}); checking against it all the same")
+    progress = LateProgress(f"simulating {resolved.name}")
+    try:
+        findings = check_baseline(resolved, saved, allowed, workers)
+    finally:
+        progress.close()
+    table = Table(title=f"{resolved.name} against {baseline} ({saved['replications']} paired replications)",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="change = now - baseline (paired, ±95% CI); allowed = how much worse it may get")
+    for header in ("metric[subgroup]", "baseline", "now", "change", "allowed", "verdict"):
+        table.add_column(header, no_wrap=True, justify="left" if header[0] == "m" else "right",
+                         min_width=30 if header[0] == "m" else None)
+    colours = {"regression": "red", "missing": "red", "improved": "green"}
+    for f in findings:
+        if not all_rows and f.verdict in ("ok", "ignored"):
+            continue
+        change = _fmt(f.change, "+") + ("" if f.ci_low is None else f"[dim]±{(f.ci_high - f.ci_low) / 2:.2g}[/]")
+        table.add_row(escape(f.label.replace("_minutes", "")), _fmt(f.baseline), _fmt(f.current), change,
+                      "-" if f.allowed is None else f"{f.allowed:.3g}", f"[{colours.get(f.verdict, 'dim')}]{f.verdict}[/]")
+    if table.row_count:
+        out_console.print(table)
+    failed = [f for f in findings if f.failed]
+    for f in failed:
+        err_console.print(f"[bold red]regression:[/] {escape(f.label)}", highlight=False)
+    out_console.print(f"{len(failed)} regression(s), {sum(f.verdict == 'improved' for f in findings)} improvement(s) "
+                      f"in {len(findings)} metric x subgroup checks")
+    raise typer.Exit(FAILED if failed else 0)
 
 
 @app.command("scenarios")

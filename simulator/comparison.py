@@ -1,4 +1,4 @@
-"""Paired comparison of two policies on the same random numbers (common random numbers).
+"""Paired comparison of two variants of a scenario on the same random numbers (common random numbers).
 
 Each replication of A and of B sees the same studies, AI scores and reading times, so the per-replication
 differences B - A carry far less noise than two independent runs; their mean and Student-t CI say whether
@@ -9,17 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from .experiment import Run, run_scenario
-from .metrics import SPLITS, StudyColumns, confidence_interval, study_metrics
+from .metrics import BETTER, SPLITS, StudyColumns, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
-__all__ = ["Difference", "compare_runs", "compare_policies", "COMPARED", "LOWER_IS_BETTER"]
+__all__ = ["Difference", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
+           "COMPARED_SPLITS", "verdict"]
 
 COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction")
-LOWER_IS_BETTER = {"mean_tat_minutes": True, "p95_tat_minutes": True, "max_tat_minutes": True,
-                   "mean_wait_minutes": True, "p95_wait_minutes": True, "sla_met_fraction": False}
+# Triage labels differ between policies, so `priority` groups are not paired; the rest are the same studies.
+COMPARED_SPLITS = tuple(s for s in SPLITS if s != "priority")
+
+
+def verdict(metric: str, ci_low: float | None, ci_high: float | None) -> str:
+    """'better' or 'worse' for a change whose CI excludes 0, 'same' when it does not, 'n/a' without a CI."""
+    if ci_low is None or ci_high is None:
+        return "n/a"
+    if ci_low <= 0.0 <= ci_high or metric not in BETTER:
+        return "same"
+    up = ci_low > 0.0
+    return "better" if up == (BETTER[metric] == "higher") else "worse"
 
 
 @dataclass(frozen=True)
@@ -34,38 +44,52 @@ class Difference:
 
     @property
     def verdict(self) -> str:
-        """'better' or 'worse' for B when the CI of B - A excludes 0, else 'same'."""
-        if self.ci_low is None or self.ci_high is None:
-            return "n/a"
-        if self.ci_low <= 0.0 <= self.ci_high:
-            return "same"
-        lower = self.ci_high < 0.0
-        return "better" if lower == LOWER_IS_BETTER[self.metric] else "worse"
+        """For B: 'better' or 'worse' when the CI of B - A excludes 0, else 'same'."""
+        return verdict(self.metric, self.ci_low, self.ci_high)
 
 
 def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: tuple[str, ...] = COMPARED) -> list[Difference]:
+    """Paired differences B - A per metric, for all items and each subgroup of COMPARED_SPLITS."""
     cols_a, cols_b = StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+    groups = subgroups(cols_a, COMPARED_SPLITS, informative=True)
     reps = range(a.replications)
-    groups = [{}] + [{s: v} for s in SPLITS if s != "priority" for v in cols_a.distinct(s)]
+    values_a = replication_values(cols_a, groups, metrics, reps)
+    values_b = replication_values(cols_b, groups, metrics, reps)
     out = []
     for where in groups:
-        base_a, base_b = cols_a.mask(where), cols_b.mask(where)
-        per_a = [study_metrics(cols_a, base_a & (cols_a.replication == r)) for r in reps]
-        per_b = [study_metrics(cols_b, base_b & (cols_b.replication == r)) for r in reps]
         for metric in metrics:
-            va = np.array([p[metric] for p in per_a], dtype=float)
-            vb = np.array([p[metric] for p in per_b], dtype=float)
+            key = (metric, tuple(sorted(where.items())))
+            va, vb = values_a[key], values_b[key]
             ci = confidence_interval(vb - va)
             out.append(Difference(metric, where, confidence_interval(va)["mean"], confidence_interval(vb)["mean"],
                                   ci["mean"], ci["ci_low"], ci["ci_high"]))
     return out
 
 
+def compare_scenarios(a: Scenario, b: Scenario, replications: int, workers: int | None = None,
+                      seed: int | None = None) -> list[Difference]:
+    """Run two variants of a scenario on the same seed and replications, and pair them.
+
+    The variants must draw the same studies: they may differ in policy, routing and staffing, not in
+    arrivals or horizon (else the pairs would not be pairs).
+    """
+    seed = a.seed if seed is None else seed
+    runs = [run_scenario(variant, replications, seed, workers=workers, summarise=False) for variant in (a, b)]
+    return compare_runs(a, runs[0], runs[1])
+
+
 def compare_policies(scenario: Scenario, policy_a: str, policy_b: str, replications: int,
                      workers: int | None = None) -> list[Difference]:
-    """Run the scenario under two triage policies on the same seeds and pair the replications."""
-    runs = []
-    for policy in (policy_a, policy_b):
-        variant = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": policy})})
-        runs.append(run_scenario(variant, replications, workers=workers, summarise=False))
-    return compare_runs(scenario, runs[0], runs[1])
+    """The scenario under two triage policies (by name or `module:Class`), paired."""
+    a, b = (scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": p})})
+            for p in (policy_a, policy_b))
+    return compare_scenarios(a, b, replications, workers)
+
+
+def summary_counts(differences: list[Difference]) -> dict[str, int]:
+    counts = {"better": 0, "worse": 0, "same": 0, "n/a": 0}
+    for d in differences:
+        counts[d.verdict] += 1
+    return counts
+
+

@@ -16,7 +16,8 @@ from .scenario import Scenario, check_references
 from .triage import BUILT_IN, PolicyError
 from .triage_config import policy_of
 
-__all__ = ["load_scenario", "parse_scenario", "apply_overrides", "bundled_scenarios", "scenario_hash", "dump_scenario"]
+__all__ = ["load_scenario", "parse_scenario", "apply_overrides", "bundled_scenarios", "scenario_hash", "dump_scenario",
+           "read_yaml", "merge_fragment"]
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -48,20 +49,48 @@ def resolve_path(name: str | Path) -> Path:
     return by_stem[0] if len(by_stem) == 1 else path
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, override and validate a scenario file. Raises ScenarioError naming the file and the field."""
-    path = resolve_path(path)
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a file, or a ScenarioError naming the file."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, [("", "no such file (bundled scenarios: " + ", ".join(bundled_scenarios()) + ")")]) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError(source, [("", f"cannot read: {exc}")]) from None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [("", f"not valid YAML: {exc}")]) from None
+
+
+def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with a scenario fragment laid over it: mappings merge key by key, anything else is replaced."""
+    merged = dict(data)
+    for key, value in fragment.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_fragment(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = (), fragments: Iterable[str | Path] = ()) -> Scenario:
+    """Read, override and validate a scenario file. Raises ScenarioError naming the file and the field.
+
+    Each fragment (a YAML file holding part of a scenario, e.g. a `policy:` section) is laid over the
+    scenario in turn, before the `key.path=value` overrides.
+    """
+    path = resolve_path(path)
+    data = read_yaml(path)
+    source = str(path)
+    for fragment in fragments:
+        part = read_yaml(fragment)
+        if not isinstance(part, Mapping):
+            raise ScenarioError(str(fragment), [("", "a scenario fragment must be a mapping of keys (e.g. policy: ...)")])
+        if isinstance(data, Mapping):
+            data = merge_fragment(data, part)
+        source = f"{source} + {fragment}"
     return parse_scenario(data, source, overrides)
 
 

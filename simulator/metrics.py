@@ -27,14 +27,18 @@ from scipy import stats
 from .scenario import Scenario
 from .triage_config import targets_of
 
-__all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "StudyColumns", "study_metrics", "pool_metrics",
-           "per_replication", "confidence_interval", "summary_rows"]
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "BETTER", "StudyColumns", "study_metrics", "pool_metrics",
+           "per_replication", "replication_values", "subgroups", "confidence_interval", "summary_rows"]
 
 STUDY_METRICS = ("count", "reported_fraction", "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes",
                  "max_tat_minutes", "mean_wait_minutes", "p95_wait_minutes", "sla_met_fraction",
                  "backlog_at_horizon")
 POOL_METRICS = ("utilization", "overtime_hours")
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
+# Which way is better, for the metrics where one is: what comparisons and baselines judge by.
+BETTER = {"reported_fraction": "higher", "mean_tat_minutes": "lower", "p50_tat_minutes": "lower",
+          "p95_tat_minutes": "lower", "max_tat_minutes": "lower", "mean_wait_minutes": "lower",
+          "p95_wait_minutes": "lower", "sla_met_fraction": "higher", "backlog_at_horizon": "lower"}
 
 
 class StudyColumns:
@@ -199,8 +203,29 @@ def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, fl
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "replications": n}
 
 
-def _subgroups(cols: StudyColumns) -> list[dict[str, Any]]:
-    return [{}] + [{split: value} for split in SPLITS for value in cols.distinct(split)]
+def subgroups(cols: StudyColumns, splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
+    """All items, then one subgroup per value present of each split; `informative` leaves out splits with a
+    single value (their one subgroup is all items again)."""
+    groups: list[dict[str, Any]] = [{}]
+    for split in splits:
+        values = cols.distinct(split)
+        if not informative or len(values) > 1:
+            groups += [{split: value} for value in values]
+    return groups
+
+
+def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], metrics: Iterable[str],
+                       replications: Iterable[int]) -> dict[tuple[str, tuple], np.ndarray]:
+    """Per (metric, subgroup as sorted items), the metric's value in each replication (NaN where undefined)."""
+    reps = list(replications)
+    metrics = list(metrics)
+    out = {}
+    for where in groups:
+        base = cols.mask(where)
+        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in reps]
+        for metric in metrics:
+            out[(metric, tuple(sorted(where.items())))] = np.array([p[metric] for p in per_rep], dtype=float)
+    return out
 
 
 def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
@@ -209,7 +234,7 @@ def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
     cols = StudyColumns(studies, scenario)
     rows = []
-    for where in _subgroups(cols):
+    for where in subgroups(cols):
         base = cols.mask(where)
         per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in reps]
         if not base.any():

@@ -14,7 +14,7 @@ from . import __version__
 from .experiment import Run
 from .loading import dump_scenario, scenario_hash
 
-__all__ = ["write_run", "atomic_directory", "summary_document"]
+__all__ = ["write_run", "atomic_directory", "atomic_file", "summary_document"]
 
 
 def atomic_directory(target: Path, fill: Callable[[Path], None]) -> None:
@@ -60,3 +60,17 @@ def write_run(run: Run, out: Path) -> None:
         (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
 
     atomic_directory(out, fill)
+
+
+def atomic_file(target: Path, text: str) -> None:
+    """Write a text file so that it appears whole or not at all (a temporary sibling, then a rename)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
