@@ -44,6 +44,10 @@ class Cohort:
     second_opinion: np.ndarray  # bool
     second_read_minutes: np.ndarray
     patient_age: np.ndarray  # years, NaN where the study type draws no age
+    # Only where the scenario asks for them (else None): the second read of a double-read study type, and
+    # the audit of a study type in the autonomous-normal lane (NaN for other types).
+    double_read_minutes: np.ndarray | None = None
+    audit_minutes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.arrived_at.shape[0])
@@ -78,6 +82,8 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
     site_names = tuple(scenario.sites)
     ingest_outages = _windows(scenario, scenario.ingest.outages)
     second = scenario.second_opinions
+    autonomous = scenario.routing.autonomous_normal
+    any_double = any(t.double_reading is not None for t in scenario.study_types.values())
     parts: list[dict[str, np.ndarray]] = []
     for t, (name, study_type) in enumerate(scenario.study_types.items()):
         def rng(purpose: str) -> np.random.Generator:
@@ -117,7 +123,16 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
         so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
         age = np.full(n, np.nan) if study_type.patient_age is None else \
             sample(study_type.patient_age, rng("age"), n)
+        extra = {}
+        if any_double:
+            dual = study_type.double_reading
+            extra["double_read_minutes"] = np.full(n, np.nan) if dual is None else \
+                sample(dual.read_minutes or study_type.read_minutes, rng("double_reading"), n)
+        if autonomous is not None:
+            extra["audit_minutes"] = np.full(n, np.nan) if name not in autonomous.study_types else \
+                sample(autonomous.read_minutes or study_type.read_minutes, rng("audit"), n)
         parts.append(dict(
+            **extra,
             study_type=np.full(n, t, dtype=np.int32), site=site.astype(np.int32), referral=referral.astype(np.int8),
             diseased=diseased, ai_scored=scored, ai_score=posterior, ai_positive=positive,
             arrived_at=arrived, ready_at=ready, read_minutes=read,

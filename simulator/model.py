@@ -18,9 +18,13 @@ import simpy
 from .calendar import Duty, duties
 from .cohort import REFERRALS, Cohort
 from .kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
-from .scenario import SECOND_OPINION, Scenario
+from .distributions import mean_of
+from .scenario import AUDIT, SECOND_OPINION, Scenario
 from .streams import stream
 from .triage import TriagePolicy, WorkItem, Worklist
+from .triage.routing import CENTRAL, LOCAL, AutonomousNormal, LocalFirst, least_loaded
+
+DOUBLE_READ = "double_read"
 
 __all__ = ["Outcome", "simulate_cohort"]
 
@@ -30,12 +34,17 @@ NaN = math.nan
 class Reader:
     """One rostered reader on one duty."""
 
-    __slots__ = ("code", "pool", "lanes", "duty", "off_at", "item", "resumed", "pending", "busy", "reads", "overtime", "gone")
+    __slots__ = ("code", "pool", "lanes", "duty", "off_at", "item", "resumed", "pending", "busy", "reads", "overtime",
+                 "gone", "own", "load")
 
-    def __init__(self, code: int, pool: "PoolState", duty: int, off_at: float) -> None:
+    def __init__(self, code: int, pool: "PoolState", duty: int, off_at: float, own: str | None = None,
+                 own_heap: list | None = None) -> None:
         self.code = code  # the reader's name index: one per pool x shift x slot
         self.pool = pool
-        self.lanes = pool.lanes
+        # Push routing gives each reader a lane of their own, looked at before the pool's shared lanes.
+        self.own = own
+        self.lanes = pool.lanes if own_heap is None else (own_heap, *pool.lanes)
+        self.load = 0.0  # push: workload units assigned and not finished
         self.duty = duty
         self.off_at = off_at
         self.item: WorkItem | None = None
@@ -48,13 +57,14 @@ class Reader:
 
 
 class PoolState:
-    __slots__ = ("name", "lanes", "idle", "busy")
+    __slots__ = ("name", "lanes", "idle", "busy", "present")
 
     def __init__(self, name: str, lanes: tuple) -> None:
         self.name = name
         self.lanes = lanes
         self.idle: dict[Reader, None] = {}  # insertion order: the longest idle is taken first
         self.busy: dict[Reader, None] = {}
+        self.present: dict[Reader, None] = {}  # push: readers on shift, candidates for assignment
 
 
 @dataclass
@@ -71,6 +81,8 @@ class Outcome:
     exists: np.ndarray  # second opinions exist only once their primary is reported
     reader_names: list[str]
     duties: list[dict]
+    n_second: int  # items n..n+n_second-1 are second opinions; the rest after them are second (double) reads
+    audited: np.ndarray  # per cohort study: sent to the autonomous-normal audit lane instead of a primary read
 
 
 class NetworkModel:
@@ -85,33 +97,44 @@ class NetworkModel:
         self.warmup = scenario.warmup_minutes
         self.seed, self.replication = seed, replication
         self.progress = progress
-        lanes_of = {name: scenario.lanes_of(pool) for name, pool in scenario.pools.items()}
-        # Study types read by the same pools share one worklist lane: a reader then looks at a heap or
-        # two rather than one per study type, and the order within the lane is the policy's alone.
-        readers_of = {lane: tuple(p for p, lanes in lanes_of.items() if lane in lanes)
-                      for lane in list(scenario.study_types) + [SECOND_OPINION]}
-        self.lane_of = {lane: "+".join(pools) + ":" + ("so" if lane == SECOND_OPINION else "reads")
-                        for lane, pools in readers_of.items()}
-        self.pools = {name: PoolState(name, tuple(self.worklist.lane(group) for group in
-                                                  dict.fromkeys(self.lane_of[lane] for lane in lanes)))
-                      for name, lanes in lanes_of.items()}
-        # Which pools may take a lane's item, in the scenario's order (the first listed is asked first).
-        self.pools_for: dict[str, tuple[PoolState, ...]] = {
-            self.lane_of[lane]: tuple(self.pools[p] for p in pools) for lane, pools in readers_of.items()}
+        self._lanes(scenario)
+        routing = scenario.routing
+        self.push = routing.mode == "push"
+        self.units = {name: routing.workload.get(name, mean_of(t.read_minutes)) for name, t in scenario.study_types.items()}
+        night = routing.night_to_centre
+        self.router = LocalFirst(None if routing.overflow_after is None else routing.overflow_after.in_minutes,
+                                 None if night is None else night.minutes,
+                                 scenario.start.hour * 60.0 + scenario.start.minute)
+        lane = routing.autonomous_normal
+        self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
+        self.home: dict[int, str] = {}  # push: the shared lane of an item queued in a reader's own lane
         n = len(cohort)
         flagged = np.flatnonzero(cohort.second_opinion)
         so_index = np.full(n, -1, dtype=np.int64)
         so_index[flagged] = n + np.arange(flagged.shape[0])
-        total = n + flagged.shape[0]
+        # Double reading: a second human read of the same study, unless the AI stands in for it.
+        dual = np.zeros(n, dtype=bool)
+        if cohort.double_read_minutes is not None:
+            ai_second = np.array([t.double_reading is not None and t.double_reading.second_reader == "ai"
+                                  for t in scenario.study_types.values()])[cohort.study_type]
+            dual = ~np.isnan(cohort.double_read_minutes) & ~(ai_second & cohort.ai_scored)
+        doubled = np.flatnonzero(dual)
+        first_double = n + flagged.shape[0]
+        self.dual_index = np.full(n, -1, dtype=np.int64)
+        self.dual_index[doubled] = first_double + np.arange(doubled.shape[0])
+        total = first_double + doubled.shape[0]
         self.n_items = total
         self.n_cohort = n
+        self.n_second = flagged.shape[0]
+        self.audited = np.zeros(n, dtype=bool)
         self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
         # Per-item results in compact typed arrays: a city year has ~7 M items, and boxed floats in
         # lists would cost gigabytes.
         self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
-        self.parent[n:] = flagged
-        self.ready_at = array("d", np.concatenate([cohort.ready_at, np.full(flagged.shape[0], NaN)]).tobytes())
+        self.parent[n:first_double] = flagged
+        self.parent[first_double:] = doubled
+        self.ready_at = array("d", np.concatenate([cohort.ready_at, np.full(total - n, NaN)]).tobytes())
         self.read_start = array("d", np.full(total, NaN).tobytes())
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
@@ -122,14 +145,45 @@ class NetworkModel:
         self.duty_rows: list[dict] = []
         self.duty_readers: dict[int, list[Reader]] = {}  # by duty number, once the duty has started
 
+    def _lanes(self, scenario: Scenario) -> None:
+        """Worklist lanes: one per set of pools that may read an item, so a reader looks at a heap or two
+        rather than one per study type, and the order within a lane is the policy's alone."""
+        lanes_of = {name: scenario.lanes_of(pool) for name, pool in scenario.pools.items()}
+        central = {lane: tuple(p for p, lanes in lanes_of.items() if scenario.pools[p].site is None and lane in lanes)
+                   for lane in [*scenario.study_types, SECOND_OPINION, AUDIT]}
+        pools_of: dict[str, tuple[str, ...]] = {}
+
+        def group(pools: tuple[str, ...], suffix: str) -> str:
+            name = "+".join(pools) + ":" + suffix
+            pools_of[name] = pools
+            return name
+
+        self.so_lane, self.audit_lane = group(central[SECOND_OPINION], "so"), group(central[AUDIT], "audit")
+        # Per study type and site: a lane, or (local, central, both) when the router decides.
+        self.lane_table: list[list[str | tuple[str, str, str]]] = []
+        for name in scenario.study_types:
+            row: list[str | tuple[str, str, str]] = []
+            for site in scenario.sites:
+                local = tuple(p for p, lanes in lanes_of.items() if scenario.pools[p].site == site and name in lanes)
+                if local and central[name]:
+                    row.append((group(local, "reads"), group(central[name], "reads"),
+                                group(local + central[name], "reads")))
+                else:
+                    row.append(group(local or central[name], "reads"))
+            self.lane_table.append(row)
+        self.pools = {name: PoolState(name, tuple(self.worklist.lane(lane) for lane, pools in pools_of.items()
+                                                  if name in pools)) for name in scenario.pools}
+        # Which pools may take a lane's item, in the scenario's order (the first listed is asked first).
+        self.pools_for: dict[str, tuple[PoolState, ...]] = {
+            lane: tuple(self.pools[p] for p in pools) for lane, pools in pools_of.items()}
+
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
         c = self.cohort
         order = np.argsort(c.ready_at, kind="stable")
         if order.shape[0] == 0:
             return
-        kinds = {name: (name, t.kind, t.modality, t.ai, self.lane_of[name])
-                 for name, t in self.scenario.study_types.items()}
+        kinds = {name: (name, t.kind, t.modality, t.ai) for name, t in self.scenario.study_types.items()}
         self.per_type = [kinds[name] for name in c.type_names]
         self.site_names = list(c.site_names)
         self.rows = self._rows(order)
@@ -143,17 +197,19 @@ class NetworkModel:
         c = self.cohort
         ready = c.ready_at[order]
         following = np.append(ready[1:], math.inf)
-        per_type, site_names = self.per_type, self.site_names
+        per_type, site_names, table = self.per_type, self.site_names, self.lane_table
         aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
             scored = c.ai_scored[block].tolist()
+            types, sites = c.study_type[block].tolist(), c.site[block].tolist()
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
             yield from zip(
                 block.tolist(),
-                [per_type[t] for t in c.study_type[block].tolist()],
+                [per_type[t] for t in types],
+                [table[t][s] for t, s in zip(types, sites)],
                 [REFERRALS[r] for r in c.referral[block].tolist()],
-                [site_names[s] for s in c.site[block].tolist()],
+                [site_names[s] for s in sites],
                 [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
                 [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
                 c.arrived_at[block].tolist(),
@@ -168,13 +224,18 @@ class NetworkModel:
         queue = env._queue
         now = env._now  # the hot paths read the clock's slot, not the `now` property
         rows = self.rows
+        special = self.autonomous is not None or self.n_items > self.n_cohort + self.n_second
         while True:
-            i, (name, kind, modality, ai, lane), referral, site, score, positive, arrived, minutes, ready, next_at, age \
-                = next(rows)
+            i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
+                age = next(rows)
             # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
-            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, lane,
-                            -1, "", 0, minutes)
+            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age,
+                            lane, -1, "", 0, minutes)
+            if lane.__class__ is not str or special:
+                self._route(item, lane, now)
             self._enter(item, now)
+            if special and self.dual_index[i] >= 0 and item.kind != AUDIT:
+                self._double_read(item, lane, now)
             if next_at == math.inf:
                 return
             if queue and queue[0][0] <= next_at:
@@ -186,7 +247,84 @@ class NetworkModel:
         tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
         env.schedule(tick, SEIZE, next_at - now)
 
+    def _route(self, item: WorkItem, lane: str | tuple[str, str, str], now: float) -> None:
+        """Routing rules at entry: the autonomous-normal lane, then local readers or the centre."""
+        if self.autonomous is not None and self.autonomous.applies(item):
+            item.kind = AUDIT
+            item.lane = self.audit_lane
+            item.remaining = float(self.cohort.audit_minutes[item.index])  # type: ignore[index]
+            self.audited[item.index] = True
+            return
+        if lane.__class__ is str:
+            return
+        local, central, both = lane  # type: ignore[misc]
+        route = self.router.route(item, now)
+        item.lane = local if route.where == LOCAL else central if route.where == CENTRAL else both
+        if route.until != math.inf:
+            Tick(self.env, route.until - now, SEIZE, self._on_reroute, (item, both))
+
+    def _on_reroute(self, tick: Tick) -> None:
+        """A study still waiting for its site's readers is opened to the centre (overflow, or night)."""
+        item, both = tick.what
+        if item.entry is None or self.home.get(item.index, item.lane) == both:  # taken meanwhile, or open
+            return
+        self._withdraw(item)
+        item.lane = both
+        self._enter(item, self.env._now)
+
+    def _double_read(self, first: WorkItem, lane: str | tuple[str, str, str], now: float) -> None:
+        """The second, independent read of a double-read study: same study, a different reader."""
+        i = first.index
+        j = int(self.dual_index[i])
+        self.ready_at[j] = first.ready_at
+        second = WorkItem(j, first.study_type, DOUBLE_READ, first.referral, first.modality, first.site, first.ai_service,
+                          first.ai_score, first.ai_positive, first.arrived_at, first.ready_at, first.patient_age,
+                          lane if lane.__class__ is str else "", -1 if first.holder is None else first.holder.code,
+                          "", 0, float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
+        second.partner, first.partner = first, second
+        if lane.__class__ is not str:
+            self._route(second, lane, now)
+        self._enter(second, now)
+
+    def _withdraw(self, item: WorkItem) -> None:
+        """Take a waiting item off the worklist (to be entered again elsewhere), undoing a push assignment."""
+        self.worklist.withdraw(item)
+        if item.index in self.home:
+            item.holder.load -= item.units
+            item.holder = None
+            item.lane = self.home.pop(item.index)
+
+    def _assign(self, item: WorkItem, now: float) -> None:
+        """Push routing: the eligible reader on shift with the least outstanding work gets the item; it
+        waits in their own lane if they are busy. With nobody on shift it waits in the shared lane."""
+        candidates = [reader for pool in self.pools_for[item.lane] for reader in pool.present
+                      if reader.code != item.exclude_reader and reader.off_at > now]
+        chosen = least_loaded(reader.load for reader in candidates)
+        if chosen is None:
+            self.worklist.push(item, now)
+            self._record_label(item)
+            return
+        reader = candidates[chosen]
+        item.units = self.units[item.study_type]
+        reader.load += item.units
+        item.holder = reader
+        if reader in reader.pool.idle:
+            del reader.pool.idle[reader]
+            self.worklist.admit(item, now)
+            self._record_label(item)
+            self._start(reader, item, now)
+            return
+        self.home[item.index] = item.lane
+        item.lane = reader.own  # type: ignore[assignment]
+        self.worklist.push(item, now)
+        self._record_label(item)
+        if self.preemptive:
+            self._preempt_for(item, now)
+
     def _enter(self, item: WorkItem, now: float) -> None:
+        if self.push:
+            self._assign(item, now)
+            return
         for pool in self.pools_for[item.lane]:
             idle = pool.idle
             if idle:
@@ -224,6 +362,14 @@ class NetworkModel:
     def _start(self, reader: Reader, item: WorkItem, now: float) -> None:
         if not item.preempted:
             self.read_start[item.index] = now if now > item.ready_at else item.ready_at
+        if item.partner is not None:
+            item.partner.exclude_reader = reader.code  # the other read of a double-read study: someone else
+        if item.holder is not reader:
+            if self.push:  # taken from a shared lane: it is this reader's work now
+                self.home.pop(item.index, None)
+                item.units = self.units[item.study_type]
+                reader.load += item.units
+            item.holder = reader
         reader.item = item
         reader.resumed = now
         if self.preemptive:  # only pre-emption needs to find busy readers
@@ -256,6 +402,7 @@ class NetworkModel:
             self._count_busy(reader, now)
         reader.reads += 1
         reader.item = None
+        reader.load -= item.units
         if self.preemptive:
             del reader.pool.busy[reader]
         if i < self.n_cohort and self.so_index[i] >= 0:
@@ -270,10 +417,10 @@ class NetworkModel:
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         self.ready_at[j] = now
         c = self.cohort
-        name, _, modality, _, _ = self.per_type[int(c.study_type[i])]
+        name, _, modality, _ = self.per_type[int(c.study_type[i])]
         age = float(c.patient_age[i])
         item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[int(c.site[i])], None,
-                        None, None, now, now, None if age != age else age, self.lane_of[SECOND_OPINION],
+                        None, None, now, now, None if age != age else age, self.so_lane,
                         first_reader, "", 0,
                         float(c.second_read_minutes[i]))
         self._enter(item, now)
@@ -281,13 +428,18 @@ class NetworkModel:
     def _preempt_for(self, item: WorkItem, now: float) -> None:
         """Interrupt the lowest-class read in progress (the one started last) if `item` outranks it."""
         victim = None
-        for pool in self.pools_for[item.lane]:
-            for reader in pool.busy:
-                current = reader.item
-                if reader.off_at <= now or current.cls <= item.cls or reader.code == item.exclude_reader:
-                    continue
-                if victim is None or (current.cls, reader.resumed) > (victim.item.cls, victim.resumed):
-                    victim = reader
+        # Pushed work waits for its own reader: only that reader may be interrupted for it.
+        holder = item.holder
+        if self.push and holder is not None:
+            readers = [holder] if holder in holder.pool.busy else []
+        else:
+            readers = [reader for pool in self.pools_for[item.lane] for reader in pool.busy]
+        for reader in readers:
+            current = reader.item
+            if reader.off_at <= now or current.cls <= item.cls or reader.code == item.exclude_reader:
+                continue
+            if victim is None or (current.cls, reader.resumed) > (victim.item.cls, victim.resumed):
+                victim = reader
         if victim is None:
             return
         current = victim.item
@@ -296,6 +448,9 @@ class NetworkModel:
         self._count_busy(victim, now)
         victim.item = victim.pending = None  # its Tick still fires, and is ignored
         del victim.pool.busy[victim]
+        if self.push:  # it stays the victim's work, first in their own lane
+            self.home.setdefault(current.index, current.lane)
+            current.lane = victim.own  # type: ignore[assignment]
         self.worklist.push(current, now)
         self._next(victim, now)
 
@@ -329,19 +484,34 @@ class NetworkModel:
             row = dict(pool=duty.pool, shift=duty.label, reader=self.reader_names[code],
                        start=duty.start, end=duty.end, present=not absent[slot])
             self.duty_rows.append(row)
-            reader = Reader(code, pool, len(self.duty_rows) - 1, duty.end)
+            number_of_row = len(self.duty_rows) - 1
+            own = f"reader:{number_of_row}" if self.push else None
+            reader = Reader(code, pool, number_of_row, duty.end, own, None if own is None else self.worklist.lane(own))
             readers.append(reader)
             if absent[slot]:
                 reader.gone = True
                 continue
+            if self.push:
+                pool.present[reader] = None
             self._next(reader, now)
         self.duty_readers[number] = readers
 
     def _on_shift_end(self, tick: Tick) -> None:
-        for reader in self.duty_readers[tick.what]:
+        readers = self.duty_readers[tick.what]
+        for reader in readers:
             if not reader.gone and reader.item is None:
                 reader.pool.idle.pop(reader, None)
                 reader.gone = True
+        if self.push:
+            # Work pushed to a leaving reader and not started goes to the readers still on shift.
+            now = self.env._now
+            for reader in readers:
+                reader.pool.present.pop(reader, None)
+            for reader in readers:
+                if reader.own is not None:
+                    for item in self.worklist.waiting_in(reader.own):
+                        self._withdraw(item)
+                        self._enter(item, now)
 
     # Run -----------------------------------------------------------------------------------------------------
     def _on_day(self, tick: Tick) -> None:
@@ -378,11 +548,23 @@ class NetworkModel:
         ready[ready > self.horizon] = NaN  # not on the worklist yet at the horizon
         exists = np.ones(self.n_items, dtype=bool)
         exists[len(self.cohort):] = ~np.isnan(ready[len(self.cohort):])
+        self._sign_double_reads()
         return Outcome(
             parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
             label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
+            n_second=self.n_second, audited=self.audited,
         )
+
+    def _sign_double_reads(self) -> None:
+        """A double-read study's report is signed when both reads are done: the later of the two."""
+        first = np.flatnonzero(self.dual_index >= 0)
+        if first.shape[0] == 0:
+            return
+        reported = np.frombuffer(self.reported_at)
+        both = reported[first]
+        second = reported[self.dual_index[first]]
+        reported[first] = np.where(np.isnan(second), np.nan, np.maximum(both, second))
 
 
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,

@@ -39,23 +39,32 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values))
 
 
-KINDS = ["primary", "consultation", "second_opinion"]
+KINDS = ["primary", "consultation", "second_opinion", "audit", "double_read"]
+SECOND_OPINION, DOUBLE_READ = KINDS.index("second_opinion"), KINDS.index("double_read")
 
 
 def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int) -> pa.Table:
-    """One row per work item that exists: cohort studies, then the second opinions requested."""
+    """One row per work item that exists: cohort studies, the second opinions requested, the second reads of
+    double-read studies."""
     n = len(cohort)
     prefix = study_uid_prefix(scenario.name, seed, replication)
-    seconds = n + np.flatnonzero(outcome.exists[n:])
-    return pa.concat_tables([
-        _part(scenario, cohort, outcome, prefix, replication, slice(0, n), slice(0, n), second=False),
-        _part(scenario, cohort, outcome, prefix, replication, seconds, outcome.parent[seconds], second=True),
-    ])
+    extra = n + np.flatnonzero(outcome.exists[n:])
+    seconds = extra[extra < n + outcome.n_second]
+    doubles = extra[extra >= n + outcome.n_second]
+    parts = [_part(scenario, cohort, outcome, prefix, replication, slice(0, n), slice(0, n), None)]
+    if seconds.shape[0] or not doubles.shape[0]:
+        parts.append(_part(scenario, cohort, outcome, prefix, replication, seconds, outcome.parent[seconds],
+                           SECOND_OPINION))
+    if doubles.shape[0]:
+        parts.append(_part(scenario, cohort, outcome, prefix, replication, doubles, outcome.parent[doubles],
+                           DOUBLE_READ))
+    return pa.concat_tables(parts)
 
 
 def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, replication: int,
-          rows: slice | np.ndarray, source: slice | np.ndarray, second: bool) -> pa.Table:
-    """The rows of the cohort's own studies (slices: views, no copies) or of the second opinions.
+          rows: slice | np.ndarray, source: slice | np.ndarray, extra: int | None) -> pa.Table:
+    """The rows of the cohort's own studies (slices: views, no copies), or of extra work items about them:
+    second opinions or second reads (`extra` is their kind's code).
 
     `rows` index the outcome's per-item arrays, `source` the cohort study each row is about.
     """
@@ -63,13 +72,20 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     modalities = sorted({t.modality for t in types})
     study_type = cohort.study_type[source]
     m = study_type.shape[0]
+    second = extra == SECOND_OPINION  # about the report, not the images: no truth, no AI, routine
     ready, start, reported = outcome.ready_at[rows], outcome.read_start[rows], outcome.reported_at[rows]
     arrived = ready if second else cohort.arrived_at[source]  # a second opinion arrives when requested
-    read = (cohort.second_read_minutes if second else cohort.read_minutes)[source]
+    if extra is None:
+        read = cohort.read_minutes[source]
+        kind = np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
+        if outcome.audited.any():
+            read = np.where(outcome.audited, cohort.audit_minutes, read)  # type: ignore[arg-type]
+            kind = np.where(outcome.audited, KINDS.index("audit"), kind).astype(np.int32)
+    else:
+        read = (cohort.second_read_minutes if second else cohort.double_read_minutes)[source]  # type: ignore[index]
+        kind = np.full(m, extra, np.int32)
     read_minutes = np.where(np.isnan(reported), np.nan, read)
     index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
-    kind = np.full(m, KINDS.index("second_opinion"), np.int32) if second else \
-        np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
     unscored = np.ones(m, dtype=bool) if second else ~cohort.ai_scored[source]
     reader = outcome.reader[rows]
     label = outcome.label[rows]
@@ -98,7 +114,7 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "wait_minutes": _nullable(reported - ready - read_minutes),
         "in_warmup": pa.array(arrived < scenario.warmup_minutes),
         "kind": pa.DictionaryArray.from_arrays(kind, KINDS),
-        "of_study": _uids(prefix, source) if second else pa.nulls(m, pa.string()),
+        "of_study": _uids(prefix, source) if extra is not None else pa.nulls(m, pa.string()),
     })
 
 

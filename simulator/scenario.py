@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
-    "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION",
-    "check_references",
+    "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
+    "Routing", "DoubleReading", "check_references",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECOND_OPINION = "second_opinion"  # the lane of second opinions, named in pools' `reads`
+AUDIT = "audit"  # the lane of audits of autonomous AI-normal reports, named in pools' `reads`
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
@@ -149,6 +150,17 @@ class Referral(Strict):
         return self
 
 
+class DoubleReading(Strict):
+    """Two independent reads by different readers; the report is signed when both are done.
+
+    `second_reader: ai`: the AI replaces the second human reader wherever it scored the study; an unscored
+    study still gets a second human read.
+    """
+
+    second_reader: Literal["human", "ai"] = "human"
+    read_minutes: Distribution | None = None  # of the second read; default the study type's
+
+
 class StudyType(Strict):
     kind: Literal["primary", "consultation"] = "primary"
     modality: str = "OT"  # DICOM Modality code; OT (other) for work that is not an imaging study
@@ -161,6 +173,7 @@ class StudyType(Strict):
     read_minutes: Distribution
     ai: str | None = None
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
+    double_reading: DoubleReading | None = None
 
 
 # AI, ingest -------------------------------------------------------------------------------------------
@@ -266,7 +279,8 @@ class Shift(Strict):
 
 
 class Pool(Strict):
-    reads: list[str] = Field(min_length=1)  # study types, "second_opinion", or "*" for everything
+    reads: list[str] = Field(min_length=1)  # study types, "second_opinion", "audit", or "*" for everything
+    site: str | None = None  # a site's own readers: they read that site's studies only (routing.overflow_after)
     shifts: list[Shift] = Field(min_length=1)
     absence_rate: Probability = 0.0  # chance that a rostered reader does not show up for a shift
 
@@ -277,6 +291,44 @@ class SecondOpinions(Strict):
     fraction: Probability
     of: list[str] | Literal["*"] = "*"  # study types whose reports may be sent
     read_minutes: Distribution
+
+
+# Routing ------------------------------------------------------------------------------------------------
+class NightWindow(Strict):
+    """A daily window, e.g. {start: "20:00", end: "08:00"} (crossing midnight)."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if clock_minutes(value) > 1440:
+            raise ValueError("a time of day: 00:00 to 24:00, without +1")
+        return value
+
+    @property
+    def minutes(self) -> tuple[float, float]:
+        return clock_minutes(self.start), clock_minutes(self.end)
+
+
+class AutonomousNormalLane(Strict):
+    """AI-normal studies of `study_types` scored below `below` skip the primary read; a reader audits them."""
+
+    study_types: list[str] = Field(min_length=1)
+    below: Probability
+    target: Duration = Duration(hours=48)  # turnaround target of the audit
+    read_minutes: Distribution | None = None  # of an audit; default the study type's reading time
+
+
+class Routing(Strict):
+    """Who reads what: pull or push, local readers first, the autonomous-normal lane."""
+
+    mode: Literal["pull", "push"] = "pull"  # pull: a free reader takes the top study; push: assigned on arrival
+    workload: dict[str, Positive] = {}  # push: units per study type (default: its mean reading minutes)
+    overflow_after: Duration | None = None  # a study waiting this long at its site may be read centrally
+    night_to_centre: NightWindow | None = None  # in this window sites' studies go to the centre
+    autonomous_normal: AutonomousNormalLane | None = None
 
 
 # Policy, targets, expectations --------------------------------------------------------------------------
@@ -390,6 +442,7 @@ class Scenario(Strict):
     ingest: Ingest = Ingest()
     pools: dict[str, Pool] = Field(min_length=1)
     second_opinions: SecondOpinions | None = None
+    routing: Routing = Routing()
     policy: Policy = Policy()
     targets: dict[str, Duration] = {}
     expect: list[Expectation] = []
@@ -413,8 +466,12 @@ class Scenario(Strict):
         return (when - self.start).total_seconds() / 60.0
 
     def lanes_of(self, pool: Pool) -> list[str]:
-        """The lanes a pool reads, with "*" expanded, in the order of the scenario."""
-        every = list(self.study_types) + ([SECOND_OPINION] if self.second_opinions else [])
+        """The lanes a pool reads, with "*" expanded, in the order of the scenario. A site's own readers read
+        study types only (of their site); second opinions and audits are the centre's."""
+        every = list(self.study_types)
+        if pool.site is None:
+            every += ([SECOND_OPINION] if self.second_opinions else []) + \
+                ([AUDIT] if self.routing.autonomous_normal else [])
         if "*" in pool.reads:
             return every
         return [lane for lane in every if lane in pool.reads]
@@ -423,7 +480,7 @@ class Scenario(Strict):
 def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     """Problems that span sections, as (dotted path, message); empty when the scenario is consistent."""
     problems: list[tuple[str, str]] = []
-    lanes = set(scenario.study_types) | {SECOND_OPINION}
+    lanes = set(scenario.study_types) | {SECOND_OPINION, AUDIT}
     for name, study_type in scenario.study_types.items():
         if study_type.ai is not None and study_type.ai not in scenario.ai_services:
             problems.append((f"study_types.{name}.ai", f"no AI service {study_type.ai!r} in ai_services"))
@@ -442,10 +499,19 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         for i, name in enumerate(scenario.second_opinions.of):
             if name not in scenario.study_types:
                 problems.append((f"second_opinions.of.{i}", f"no study type {name!r}"))
-    readable = {lane for pool in scenario.pools.values() for lane in scenario.lanes_of(pool)}
-    for name in scenario.study_types:
-        if name not in readable:
-            problems.append((f"study_types.{name}", "no pool reads this study type (add it to a pool's reads)"))
+    for pool_name, pool in scenario.pools.items():
+        if pool.site is not None and pool.site not in scenario.sites:
+            problems.append((f"pools.{pool_name}.site", f"no site {pool.site!r} in sites"))
+    central = {lane for pool in scenario.pools.values() if pool.site is None for lane in scenario.lanes_of(pool)}
+    for name, study_type in scenario.study_types.items():
+        shares = study_type.sites if study_type.sites is not None else {s: v.weight for s, v in scenario.sites.items()}
+        for site, share in shares.items():
+            local = any(p.site == site and name in scenario.lanes_of(p) for p in scenario.pools.values())
+            if share > 0 and name not in central and not local:
+                problems.append((f"study_types.{name}", "no pool reads this study type" +
+                                 (f" from site {site!r}" if len(shares) > 1 else "") + " (add it to a pool's reads)"))
+                break
+    problems += _routing_problems(scenario, central)
     if scenario.second_opinions is not None and scenario.second_opinions.fraction > 0:
         readers = [p for p in scenario.pools.values() if SECOND_OPINION in scenario.lanes_of(p)]
         if not readers:
@@ -485,4 +551,22 @@ def _policy_problems(scenario: Scenario) -> list[tuple[str, str]]:
             given = targets.setdefault(rule.class_, rule.target.in_minutes)
             if given != rule.target.in_minutes:
                 problems.append((f"{where}.target", f"class {rule.class_!r} already has a target of {given:g} minutes"))
+    return problems
+
+
+def _routing_problems(scenario: Scenario, central: set[str]) -> list[tuple[str, str]]:
+    routing = scenario.routing
+    problems: list[tuple[str, str]] = []
+    for name in routing.workload:
+        if name not in scenario.study_types:
+            problems.append((f"routing.workload.{name}", f"no study type {name!r}"))
+    lane = routing.autonomous_normal
+    if lane is not None:
+        for i, name in enumerate(lane.study_types):
+            if name not in scenario.study_types:
+                problems.append((f"routing.autonomous_normal.study_types.{i}", f"no study type {name!r}"))
+            elif scenario.study_types[name].ai is None:
+                problems.append((f"routing.autonomous_normal.study_types.{i}", f"study type {name!r} has no AI"))
+        if AUDIT not in central:
+            problems.append(("routing.autonomous_normal", "no pool reads audit (add it to a central pool's reads)"))
     return problems

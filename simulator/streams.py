@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["PURPOSES", "stream"]
 
 PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading", "second_opinion", "absences",
-            "age")
+            "age", "double_reading", "audit")
 
 
 def stream(seed: int, replication: int, purpose: str, name: str = "") -> np.random.Generator:

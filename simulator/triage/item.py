@@ -34,3 +34,6 @@ class WorkItem:
     remaining: float = 0.0
     preempted: bool = False
     entry: list | None = field(default=None, repr=False)
+    partner: "WorkItem | None" = field(default=None, repr=False)  # the other read of a double-read study
+    holder: object | None = field(default=None, repr=False)  # the reader it is assigned to or read by
+    units: float = 0.0  # workload units counted against the holder (push routing)

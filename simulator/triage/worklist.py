@@ -67,6 +67,19 @@ class Worklist:
             item.label = rank.label
         item.cls = rank.cls
 
+    def withdraw(self, item: WorkItem) -> None:
+        """Take a waiting item off the worklist without reading it (to route it elsewhere). O(1): its heap
+        entry goes stale and is dropped when it reaches a head."""
+        if item.entry is None:
+            raise ValueError(f"item {item.index} is not waiting")
+        item.entry = None
+        self._size -= 1
+
+    def waiting_in(self, lane: str) -> list[WorkItem]:
+        """The items waiting in one lane, best first."""
+        heap = self._lanes.get(lane, [])
+        return [entry[3] for entry in sorted(heap) if entry[3].entry is entry]
+
     def _insert(self, item: WorkItem, cls: int, key: float, until: float) -> None:
         self._seq += 1
         entry = [cls, key, self._seq, item]

@@ -1,0 +1,85 @@
+"""Routing rules: where a study is read (its site's own readers or the reference centre), whether it needs
+a human primary read at all, and which reader a pushed study is assigned to.
+
+Pure functions of the item and `now`, like the triage policies. `now` is minutes on the caller's clock;
+`day_offset` says what time of day `now = 0` is, so night windows can be told.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable
+from typing import NamedTuple
+
+from .item import WorkItem
+
+__all__ = ["Route", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH"]
+
+LOCAL, CENTRAL, BOTH = "local", "central", "both"
+DAY = 1440.0
+
+
+class Route(NamedTuple):
+    """Which readers may take the study (`LOCAL`, `CENTRAL` or `BOTH`), and when to ask again."""
+
+    where: str
+    until: float = math.inf
+
+
+class LocalFirst:
+    """A study from a site with its own readers is read there first. After `overflow_after` minutes on the
+    worklist the reference centre may take it too; during the night window [night_start, night_end) (minutes
+    after midnight; the window may cross midnight) new studies go to the centre, and studies still waiting
+    locally when the night begins are opened to the centre.
+    """
+
+    def __init__(self, overflow_after: float | None = None, night: tuple[float, float] | None = None,
+                 day_offset: float = 0.0) -> None:
+        self.overflow_after = overflow_after
+        self.night = night
+        self.day_offset = day_offset
+
+    def is_night(self, now: float) -> bool:
+        if self.night is None:
+            return False
+        start, end = self.night
+        minute = (now + self.day_offset) % DAY
+        return start <= minute < end if start < end else (minute >= start or minute < end)
+
+    def next_night(self, now: float) -> float:
+        """The next time the night window begins, strictly after `now`."""
+        if self.night is None:
+            return math.inf
+        minute = (now + self.day_offset) % DAY
+        ahead = (self.night[0] - minute) % DAY
+        return now + (ahead if ahead > 0 else DAY)
+
+    def route(self, item: WorkItem, now: float) -> Route:
+        if self.is_night(now):
+            return Route(CENTRAL)
+        overflow = math.inf if self.overflow_after is None else item.ready_at + self.overflow_after
+        if now >= overflow:
+            return Route(BOTH)
+        return Route(LOCAL, min(overflow, self.next_night(now)))
+
+
+class AutonomousNormal:
+    """AI-normal studies of chosen types, scored below `below`, skip the primary read: the AI's normal report
+    stands, and a reader audits it later. STAT referrals and unscored studies are always read."""
+
+    def __init__(self, study_types: Collection[str], below: float) -> None:
+        self.study_types = frozenset(study_types)
+        self.below = below
+
+    def applies(self, item: WorkItem) -> bool:
+        return (item.kind == "primary" and item.referral != "stat" and item.study_type in self.study_types
+                and item.ai_score is not None and item.ai_score < self.below)
+
+
+def least_loaded(loads: Iterable[float]) -> int | None:
+    """Push routing: the position of the reader with the least outstanding work (in workload units: the
+    studies assigned and not yet finished); ties go to the first listed. None when there is no candidate."""
+    best, best_load = None, math.inf
+    for position, load in enumerate(loads):
+        if load < best_load:
+            best, best_load = position, load
+    return best
