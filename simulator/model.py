@@ -559,6 +559,8 @@ class NetworkModel:
     def _sign_double_reads(self) -> None:
         """A double-read study's report is signed when both reads are done: the later of the two."""
         first = np.flatnonzero(self.dual_index >= 0)
+        # Only where the second read was made (an audited study, or one not ready by the horizon, has none).
+        first = first[~np.isnan(np.frombuffer(self.ready_at)[self.dual_index[first]])]
         if first.shape[0] == 0:
             return
         reported = np.frombuffer(self.reported_at)
