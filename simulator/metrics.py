@@ -7,8 +7,9 @@ Definitions (every metric leaves out work items that arrived in the warm-up):
 - mean/p95_wait_minutes: time on the worklist, `reported_at - ready_at - read_minutes`, of reported items.
 - sla_met_fraction: of the items that have a target and whose fate is known at the horizon (reported, or
   past their deadline), the share reported within target. An item's target is `targets[kind]` for second
-  opinions and consultations, else `targets[priority]`, else `targets[referral]`; the targets of `rules`
-  classes count as `targets` entries.
+  opinions, consultations and audits, else `targets[priority]`, else `targets[referral]`; the targets of
+  `rules` classes and of the audit lane count as `targets` entries. A double-read study's primary row is
+  reported when both reads are done.
 - backlog_at_horizon: items ready but not yet reported at the horizon.
 - utilization (per pool, or all pools): minutes reading inside duty after the warm-up over minutes on duty
   after the warm-up of readers present; overtime is left out of both, so it lies in [0, 1].
@@ -25,6 +26,7 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from .scenario import Scenario
+from .triage import IMAGE_READS
 from .triage_config import targets_of
 
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "BETTER", "StudyColumns", "study_metrics", "pool_metrics",
@@ -110,7 +112,7 @@ class StudyColumns:
             codes, lookup = self.encoded(name)
             by_code = np.full(len(lookup) + 1, np.nan)  # the last slot serves code -1 (null)
             for value, code in lookup.items():
-                if value in targets and not (name == "kind" and value == "primary"):
+                if value in targets and not (name == "kind" and value in IMAGE_READS):
                     by_code[code] = targets[value]
             found = by_code[codes]
             out = np.where(np.isnan(found), out, found)  # later sources take precedence

@@ -18,13 +18,17 @@ def _minutes(duration: Any) -> float | None:
 
 
 def targets_of(scenario: Scenario) -> dict[str, float]:
-    """Turnaround targets in minutes per label: the `targets` section and the targets of `rules` classes."""
+    """Turnaround targets in minutes per label: the `targets` section, the targets of `rules` classes and
+    the audit lane's (where `targets` does not name them)."""
     targets = {label: d.in_minutes for label, d in scenario.targets.items()}
     policy = scenario.policy
     if policy.triage == "rules" or (policy.triage == "aging" and policy.aging.base == "rules"):
         for rule in [*policy.rules, *([policy.else_] if policy.else_ else [])]:
             if rule.target is not None:
                 targets.setdefault(rule.class_, rule.target.in_minutes)
+    lane = scenario.routing.autonomous_normal
+    if lane is not None:
+        targets.setdefault("audit", lane.target.in_minutes)
     return targets
 
 

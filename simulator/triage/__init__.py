@@ -5,7 +5,7 @@ code can order a production worklist.
 """
 from .aging import Aging
 from .deadline import SlaEdf
-from .item import WorkItem
+from .item import IMAGE_READS, WorkItem
 from .policies import AiPriority, Fifo, Hierarchical, ScoreBands
 from .policy import PolicyError, Rank, TriagePolicy
 from .registry import BUILT_IN, make_policy
@@ -14,6 +14,7 @@ from .worklist import Worklist
 
 __all__ = [
     "WorkItem",
+    "IMAGE_READS",
     "Rank",
     "TriagePolicy",
     "Worklist",

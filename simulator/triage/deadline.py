@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from .item import WorkItem
+from .item import IMAGE_READS, WorkItem
 from .policies import AiPriority
 from .policy import PolicyError, Rank, TriagePolicy
 
@@ -36,7 +36,7 @@ class SlaEdf:
         self.classify = classify or AiPriority()
 
     def target_of(self, item: WorkItem, label: str) -> float | None:
-        for key in (label, item.kind if item.kind != "primary" else None, item.referral):
+        for key in (label, None if item.kind in IMAGE_READS else item.kind, item.referral):
             if key is not None and key in self.targets:
                 return self.targets[key]
         return self.default

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["WorkItem"]
+__all__ = ["WorkItem", "IMAGE_READS"]
+
+# Kinds of work that read a study's images: ranked by the study's referral and AI result. The others
+# (second_opinion, consultation, audit) are ranked as their kind.
+IMAGE_READS = frozenset({"primary", "double_read"})
 
 
 @dataclass(slots=True, eq=False)
@@ -16,7 +20,7 @@ class WorkItem:
 
     index: int
     study_type: str
-    kind: str = "primary"  # primary | second_opinion | consultation
+    kind: str = "primary"  # primary | double_read | second_opinion | consultation | audit
     referral: str = "routine"  # stat | urgent | routine
     modality: str = ""
     site: str = ""

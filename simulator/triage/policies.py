@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .item import WorkItem
+from .item import IMAGE_READS, WorkItem
 from .policy import PolicyError, Rank
 
 __all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label"]
@@ -14,7 +14,7 @@ __all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label"]
 
 def rest_label(item: WorkItem) -> str:
     """The label of an item no rule singled out: its kind, or for a primary read its referral."""
-    return item.referral if item.kind == "primary" else item.kind
+    return item.referral if item.kind in IMAGE_READS else item.kind
 
 
 class Fifo:
@@ -75,7 +75,8 @@ class ScoreBands:
     below). Within a band items go by ready time, or with `within="score"` by score, highest first.
     Unscored studies (AI failed, out, or absent) go to the band `unscored` names: by default the second,
     i.e. below what the AI called likely and above what it called unlikely, which is where a study's prior
-    probability usually lies. Second opinions and consultations carry no score and go to the last band.
+    probability usually lies. Work that is not an image read (second opinions, consultations, audits)
+    goes to the last band.
     """
 
     name = "score"
@@ -108,7 +109,7 @@ class ScoreBands:
     def rank(self, item: WorkItem, now: float) -> Rank:
         if item.referral == "stat":
             return Rank(0, item.ready_at, "stat")
-        if item.kind != "primary":
+        if item.kind not in IMAGE_READS:
             return Rank(len(self.labels), item.ready_at, item.kind)
         if item.ai_score is None:
             band = self.unscored
