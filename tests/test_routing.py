@@ -13,7 +13,7 @@ from simulator.model import NetworkModel
 from simulator.records import studies_table
 from simulator.triage import WorkItem
 from simulator.triage.routing import BOTH, CENTRAL, LOCAL, AutonomousNormal, LocalFirst, least_loaded
-from simulator.triage_config import policy_of
+from simulator.triage_config import policy_of, targets_of
 
 from .conftest import base_dict, make
 
@@ -129,6 +129,7 @@ def test_autonomous_normal_studies_go_to_the_audit_lane_with_its_target() -> Non
     data["pools"]["readers"]["reads"] = ["chest_ct", "audit"]
     data["routing"] = {"autonomous_normal": {"study_types": ["chest_ct"], "below": 0.02, "target": {"hours": 48}}}
     scenario = make(data)
+    assert targets_of(scenario)["audit"] == 48 * 60.0
     run = run_scenario(scenario, 1, workers=1)
     rows = run.studies.to_pylist()
     audits = [r for r in rows if r["kind"] == "audit"]
