@@ -29,7 +29,7 @@ from .output import atomic_file
 from .scenario import Scenario
 
 __all__ = ["Tolerance", "Tolerances", "Finding", "baseline_document", "save_baseline", "load_baseline",
-           "load_tolerances", "check_run", "check_baseline", "subgroup_label", "FORMAT"]
+           "load_tolerances", "check_run", "check_baseline", "subgroup_label", "world_hash", "FORMAT"]
 
 FORMAT = "radsim-baseline/1"
 CHECKED = tuple(BETTER)
@@ -115,10 +115,16 @@ def baseline_document(run: Run) -> dict[str, Any]:
                         "values": [_json_value(v) for v in values]})
     return {
         "format": FORMAT, "scenario": run.scenario.name, "scenario_hash": scenario_hash(run.scenario),
+        "world_hash": world_hash(run.scenario),
         "policy": run.scenario.policy.triage, "seed": run.seed, "replications": run.replications,
         "radsim_version": __version__, "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "metrics": entries,
     }
+
+
+def world_hash(scenario: Scenario) -> str:
+    """A fingerprint of the scenario apart from its policy: what a policy change leaves alone."""
+    return scenario_hash(scenario.model_copy(update={"policy": type(scenario.policy)()}))
 
 
 def save_baseline(run: Run, path: Path) -> None:

@@ -277,8 +277,7 @@ def baseline_check(
     all_rows: Annotated[bool, typer.Option("--all", help="Show every metric and subgroup, not only changes.")] = False,
 ) -> None:
     """Rerun with the baseline's seed and replications; exit 3 naming each metric and subgroup that regressed."""
-    from .baseline import check_baseline, load_baseline, load_tolerances
-    from .loading import scenario_hash
+    from .baseline import check_baseline, load_baseline, load_tolerances, world_hash
 
     try:
         resolved = _load(scenario, set_ or [], policy)
@@ -287,9 +286,9 @@ def baseline_check(
         allowed = load_tolerances(tolerances)
     except (ScenarioError, PolicyError) as exc:
         _fail(str(exc), BAD_INPUT)
-    if saved.get("scenario_hash") != scenario_hash(resolved):
-        err_console.print(f"note: the scenario differs from the one {baseline} was saved with "
-                          f"({saved.get('scenario')}, policy {saved.get('policy')}); checking against it all the same")
+    if saved.get("world_hash") != world_hash(resolved):
+        err_console.print(f"note: beyond its policy, the scenario differs from the one {baseline} was saved with "
+                          f"({saved.get('scenario')}); checking against it all the same")
     progress = LateProgress(f"simulating {resolved.name}")
     try:
         findings = check_baseline(resolved, saved, allowed, workers)

@@ -560,6 +560,13 @@ def _routing_problems(scenario: Scenario, central: set[str]) -> list[tuple[str, 
     for name in routing.workload:
         if name not in scenario.study_types:
             problems.append((f"routing.workload.{name}", f"no study type {name!r}"))
+    for name, study_type in scenario.study_types.items():
+        if study_type.double_reading is not None:
+            most = sum(max(shift.staff for shift in pool.shifts) for pool in scenario.pools.values()
+                       if name in scenario.lanes_of(pool))
+            if most < 2:
+                problems.append((f"study_types.{name}.double_reading",
+                                 "two different readers read each study, but the pools reading it never have two"))
     lane = routing.autonomous_normal
     if lane is not None:
         for i, name in enumerate(lane.study_types):

@@ -85,6 +85,7 @@ def routing_options(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
     if draw(st.booleans()):
         dual = draw(st.sampled_from(names))
         data["study_types"][dual]["double_reading"] = {"second_reader": draw(st.sampled_from(["human", "ai"]))}
+        data["pools"]["catch_all"]["shifts"][0]["staff"] = 2  # two different readers per study
     scored = [n for n in names if data["study_types"][n]["ai"]]
     if scored and draw(st.booleans()):
         routing["autonomous_normal"] = {"study_types": scored, "below": draw(st.sampled_from([0.05, 0.3])),
@@ -208,7 +209,8 @@ def test_common_random_numbers_across_policies_and_staffing(data: dict[str, Any]
     """Same seed: same studies, truth, AI scores and reading times, whatever the policy or roster."""
     first = run_replication(make(data), 0).studies
     data = {**data, "policy": {**data["policy"], "triage": other}}
-    data["pools"]["catch_all"]["shifts"][0]["staff"] = staff
+    doubled = any("double_reading" in t for t in data["study_types"].values())
+    data["pools"]["catch_all"]["shifts"][0]["staff"] = max(staff, 2) if doubled else staff
     second = run_replication(make(data), 0).studies
     keep = pa.compute.not_equal(first.column("kind"), "second_opinion")
     a, b = first.filter(keep), second.filter(pa.compute.not_equal(second.column("kind"), "second_opinion"))

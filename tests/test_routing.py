@@ -185,6 +185,9 @@ def test_a_shared_worklist_beats_pushing_to_readers_on_mean_wait() -> None:
      "not a time of day"),
     (lambda d: (d["pools"].pop("centre"), d["pools"]["north_local"].update(reads=["chest_ct"])), "study_types.chest_ct",
      "from site 'south'"),
+    (lambda d: (d["pools"].pop("north_local"), d["pools"]["centre"]["shifts"][0].update(staff=1),
+                d["study_types"]["chest_ct"].update(double_reading={})), "study_types.chest_ct.double_reading",
+     "never have two"),
 ])
 def test_bad_routing_is_named(change, path: str, message: str) -> None:
     data = network()
