@@ -22,6 +22,7 @@ from simulator.model import NetworkModel
 from .conftest import base_dict, make
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+POLICIES = ["fifo", "ai_priority", "hierarchical", "score", "aging", "sla_edf"]
 
 
 @st.composite
@@ -59,7 +60,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "ai_services": {"ai": {"sensitivity": 0.8, "specificity": 0.85, "failure_rate": 0.1,
                                "latency_minutes": {"dist": "exponential", "mean": 3}}},
         "pools": pools,
-        "policy": {"triage": draw(st.sampled_from(["fifo", "ai_priority", "hierarchical"])), "order": ["ai"],
+        "policy": {"triage": draw(st.sampled_from(POLICIES)), "order": ["ai"],
                    "preemptive": draw(st.booleans())},
         "targets": {"stat": {"minutes": 15}, "routine": {"hours": 4}},
     }
@@ -204,7 +205,7 @@ def test_same_seed_same_parquet_bytes(data: dict[str, Any]) -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(scenarios(), st.sampled_from(["fifo", "ai_priority"]), st.integers(1, 4))
+@given(scenarios(), st.sampled_from(POLICIES), st.integers(1, 4))
 def test_common_random_numbers_across_policies_and_staffing(data: dict[str, Any], other: str, staff: int) -> None:
     """Same seed: same studies, truth, AI scores and reading times, whatever the policy or roster."""
     first = run_replication(make(data), 0).studies
