@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SCENARIO ?= moscow_reference_center
 ARGS ?=
 
-.PHONY: run test test-all bench install clean
+.PHONY: run test test-all validate bench install clean
 
 $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ test: install  ## install, then run the test suite (the default run, < 10 min on
 test-all: install  ## the default suite plus the slow statistical checks
 	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
 
+validate: install  ## every scenario under scenarios/validation/ against theory and the reference volumes
+	$(BIN)/radsim validate
+
 bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_mmc.py
 	$(BIN)/python benchmarks/bench_city.py
+	$(BIN)/python benchmarks/bench_worklist.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -156,20 +156,27 @@ def validate(
         if not resolved.expect:
             _fail(f"{path}: has no expect: block to validate", BAD_INPUT)
         loaded.append(resolved)
-    failed = 0
+    failed = total = 0
     for resolved in loaded:
         table = Table(title=f"{resolved.name}: expectations", title_justify="left", box=box.SIMPLE_HEAD,
                       pad_edge=False)
-        for header in ("expectation", "expected", "estimate", "95% CI", "tol", "R", "verdict"):
-            table.add_column(header, no_wrap=True, min_width=20 if header == "expectation" else None)
-        for check in validate_scenario(resolved, replications, workers, max(max_replications, replications)):
+        for header in ("expectation", "expected", "estimate ±95% CI", "tol", "R", "verdict"):
+            table.add_column(header, no_wrap=True, justify="left" if header == "expectation" else "right",
+                             min_width=24 if header == "expectation" else None)
+        for check, expectation in zip(validate_scenario(resolved, replications, workers,
+                                                        max(max_replications, replications)), resolved.expect):
+            total += 1
             failed += not check.passed
             where = ",".join(f"{k}={str(v).lower()}" for k, v in check.where.items())
+            source = getattr(expectation.value, "theory", None)
+            what = escape(check.metric) + (f"\n  [dim]{escape(where)}[/]" if where else "") + \
+                (f"\n  [dim]theory: {source}{'' if expectation.value.of is None else f'({expectation.value.of})'}[/]"
+                 if source else "")
             colour = "green" if check.passed else "red"
-            table.add_row(check.metric + (f"\n  [dim]{where}[/]" if where else ""), f"{check.expected:.4g}", f"{check.estimate:.4g}",
-                          f"{check.ci_low:.4g}..{check.ci_high:.4g}", f"±{check.tolerance:.3g}",
-                          str(check.replications), f"[{colour}]{check.verdict}[/]")
+            table.add_row(what, _number(check.expected), f"{_number(check.estimate)}[dim]±{_number(check.half_width, 3)}[/]",
+                          f"±{_number(check.tolerance, 3)}", str(check.replications), f"[{colour}]{check.verdict}[/]")
         out_console.print(table)
+    out_console.print(f"{total - failed} of {total} expectations pass" + (f", [red]{failed} fail[/]" if failed else ""))
     raise typer.Exit(FAILED if failed else 0)
 
 
@@ -224,6 +231,11 @@ def compare(
     out_console.print(f"B is [green]better[/] in {counts['better']}, [red]worse[/] in {counts['worse']}, "
                       f"not distinguishable in {counts['same']} of {len(differences)} metric x subgroup pairs"
                       + ("" if all_rows else " (--all shows every row)"))
+
+
+def _number(value: float, digits: int = 4) -> str:
+    """`digits` significant digits, or a whole number with thousands separators for large counts."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.{digits}g}"
 
 
 def _where(where: dict) -> str:

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
 from .scenario import Scenario, check_references
 from .triage import BUILT_IN, PolicyError
 from .triage_config import policy_of
+from .expectations import TheoryShapeError, expected_value
 
 __all__ = ["load_scenario", "parse_scenario", "apply_overrides", "bundled_scenarios", "scenario_hash", "dump_scenario",
            "read_yaml", "merge_fragment"]
@@ -75,14 +76,28 @@ def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
     return merged
 
 
+def _with_base(data: Any, path: Path, seen: tuple[Path, ...]) -> Any:
+    """A scenario that `extends: other.yaml` (a path relative to it) is that scenario with this one laid over."""
+    if not isinstance(data, Mapping) or "extends" not in data:
+        return data
+    base_path = path.parent / str(data["extends"])
+    if base_path.resolve() in seen:
+        raise ScenarioError(str(path), [("extends", f"{base_path} extends itself in a loop")])
+    base = _with_base(read_yaml(base_path), base_path, (*seen, path.resolve()))
+    if not isinstance(base, Mapping):
+        raise ScenarioError(str(base_path), [("", "the scenario it extends must be a mapping of keys")])
+    return merge_fragment(base, {k: v for k, v in data.items() if k != "extends"})
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = (), fragments: Iterable[str | Path] = ()) -> Scenario:
     """Read, override and validate a scenario file. Raises ScenarioError naming the file and the field.
 
-    Each fragment (a YAML file holding part of a scenario, e.g. a `policy:` section) is laid over the
-    scenario in turn, before the `key.path=value` overrides.
+    A scenario may start from another (`extends: base.yaml`, relative to its own file). Each fragment (a
+    YAML file holding part of a scenario, e.g. a `policy:` section) is laid over the scenario in turn,
+    before the `key.path=value` overrides.
     """
     path = resolve_path(path)
-    data = read_yaml(path)
+    data = _with_base(read_yaml(path), path, ())
     source = str(path)
     for fragment in fragments:
         part = read_yaml(fragment)
@@ -106,6 +121,14 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     except ValidationError as exc:
         raise ScenarioError(source, [(_dotted(data, err["loc"]), _message(err)) for err in exc.errors()]) from None
     problems = check_references(scenario)
+    if problems:
+        raise ScenarioError(source, problems)
+    problems = []
+    for i, expectation in enumerate(scenario.expect):
+        try:
+            expected_value(scenario, expectation)
+        except (TheoryShapeError, ValueError) as exc:
+            problems.append((f"expect.{i}.value", f"{getattr(expectation.value, 'theory', '')}: {exc}"))
     if problems:
         raise ScenarioError(source, problems)
     if scenario.policy.triage in BUILT_IN:  # user policies are imported by the command that runs them
@@ -191,8 +214,27 @@ def _message(err: Mapping[str, Any]) -> str:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML: defaults filled in, overrides applied."""
-    data = scenario.model_dump(mode="json", exclude_none=True, by_alias=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True, width=120)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like data of a model, leaving out None where None is the default anyway (keeping an explicit
+    null that switches a default off, such as `aging.max_wait: null`)."""
+    if isinstance(value, BaseModel):
+        out = {}
+        dumped = value.model_dump(mode="json", by_alias=True)
+        for name, field in type(value).model_fields.items():
+            key = field.alias or name
+            inner = getattr(value, name)
+            if inner is None and field.default is None:
+                continue
+            out[key] = _plain(inner) if isinstance(inner, (BaseModel, list, dict)) else dumped[key]
+        return out
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return json.loads(json.dumps(value, default=str))
 
 
 def scenario_hash(scenario: Scenario) -> str:

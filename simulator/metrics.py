@@ -2,6 +2,7 @@
 
 Definitions (every metric leaves out work items that arrived in the warm-up):
 - count: work items that arrived (after the warm-up, before the horizon).
+- count_per_year: count x 365 / the days observed (horizon - warm-up): yearly volume at this run's rates.
 - reported_fraction: share of them reported by the horizon.
 - mean/p50/p95/max_tat_minutes: turnaround `reported_at - arrived_at` of the reported items.
 - mean/p95_wait_minutes: time on the worklist, `reported_at - ready_at - read_minutes`, of reported items.
@@ -32,7 +33,7 @@ from .triage_config import targets_of
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "BETTER", "StudyColumns", "study_metrics", "pool_metrics",
            "per_replication", "replication_values", "subgroups", "confidence_interval", "summary_rows"]
 
-STUDY_METRICS = ("count", "reported_fraction", "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes",
+STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes",
                  "max_tat_minutes", "mean_wait_minutes", "p95_wait_minutes", "sla_met_fraction",
                  "backlog_at_horizon")
 POOL_METRICS = ("utilization", "overtime_hours")
@@ -57,6 +58,7 @@ class StudyColumns:
         self._source = table
         self._keep = ~table.column("in_warmup").to_numpy()
         self.horizon = scenario.horizon_minutes
+        self.observed_days = scenario.horizon_days - scenario.warmup_days
         self.num_rows = table.num_rows
         self.replication = self._numbers("replication")
         self.tat, self.wait = self._floats("tat_minutes"), self._floats("wait_minutes")
@@ -145,6 +147,7 @@ def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
     p95_wait = np.nan if empty else float(np.quantile(wait, 0.95, overwrite_input=True))
     return {
         "count": float(count),
+        "count_per_year": count * 365.0 / cols.observed_days,
         "reported_fraction": reported.sum() / count if count else np.nan,
         "mean_tat_minutes": mean_tat,
         "p50_tat_minutes": p50_tat,

@@ -415,10 +415,19 @@ class Policy(Strict):
     options: dict[str, Any] = {}  # passed to a user policy's constructor
 
 
+class TheoryValue(Strict):
+    """An expected value computed from the scenario itself by a closed form (docs/validation.md), so the
+    scenario's numbers and its expectation cannot drift apart. `of` picks one output: a class (0 highest)
+    for `priority`, a group (positive, negative, diseased, healthy, fifo) for `ai_triage`."""
+
+    theory: Literal["mmc_fifo", "priority", "ai_triage", "pk", "psa"]
+    of: Union[int, str, None] = None
+
+
 class Expectation(Strict):
     metric: str
     where: dict[str, Union[bool, int, float, str]] = {}
-    value: float
+    value: Union[float, TheoryValue]
     rel_tol: NonNegative | None = None
     abs_tol: NonNegative | None = None
 
@@ -521,7 +530,7 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append((f"policy.order.{i}", f"no AI service {service!r} in ai_services"))
     problems += _policy_problems(scenario)
     for i, expectation in enumerate(scenario.expect):
-        if not math.isfinite(expectation.value):
+        if isinstance(expectation.value, float) and not math.isfinite(expectation.value):
             problems.append((f"expect.{i}.value", "must be a finite number"))
     return problems
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .expectations import expected_value
 from .experiment import run_scenario
 from .metrics import StudyColumns, confidence_interval, per_replication
 from .scenario import Scenario
@@ -58,10 +59,11 @@ def _checks(scenario: Scenario, studies: pa.Table, duties: pa.Table, replication
         values = per_replication(studies, duties, scenario, expectation.metric, expectation.where,
                                  range(replications), columns)
         ci = confidence_interval(np.asarray(values))
+        expected = expected_value(scenario, expectation)
         tolerance = (expectation.abs_tol if expectation.abs_tol is not None
-                     else expectation.rel_tol * abs(expectation.value))  # type: ignore[operator]
+                     else expectation.rel_tol * abs(expected))  # type: ignore[operator]
         checks.append(Check(
-            expectation.metric, dict(expectation.where), expectation.value,
+            expectation.metric, dict(expectation.where), expected,
             nan if ci["mean"] is None else ci["mean"], nan if ci["ci_low"] is None else ci["ci_low"],
             nan if ci["ci_high"] is None else ci["ci_high"], tolerance, replications))
     return checks

@@ -114,10 +114,6 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
-def test_bundled_validation_scenarios_pass() -> None:
-    result = runner.invoke(app, ["validate", "--workers", "2"])
-    assert result.exit_code == 0, result.output
-    assert "FAIL" not in result.output and "too wide" not in result.output
 
 
 def test_compare_pairs_policies_on_common_random_numbers() -> None:
