@@ -28,7 +28,7 @@ def assert_no_regression(scenario: str | Path | Scenario, baseline: str | Path,
     """
     overrides = [*overrides, *([f"policy.triage={policy}"] if policy else [])]
     if isinstance(scenario, Scenario):
-        resolved = scenario if not overrides else load_scenario_from(scenario, overrides)
+        resolved = scenario if not overrides else _reparsed(scenario, overrides)
     else:
         resolved = load_scenario(scenario, overrides)
     if not isinstance(tolerances, Tolerances):
@@ -41,7 +41,7 @@ def assert_no_regression(scenario: str | Path | Scenario, baseline: str | Path,
     return findings
 
 
-def load_scenario_from(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
+def _reparsed(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
     from .loading import parse_scenario
 
     return parse_scenario(scenario.model_dump(mode="json", by_alias=True), scenario.name, overrides)
