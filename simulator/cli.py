@@ -329,6 +329,36 @@ def baseline_check(
     raise typer.Exit(FAILED if failed else 0)
 
 
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on localhost.")] = 8501,
+) -> None:
+    """Start the dashboard for administrators on http://localhost:PORT (Ctrl-C stops it)."""
+    import subprocess
+    from importlib import resources
+
+    app_path = resources.files("dashboard") / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    out_console.print(f"radsim dashboard on http://localhost:{port} (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(command))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by `radsim run`.")],
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default RUN_DIR/report.html).")] = None,
+) -> None:
+    """One self-contained HTML file of a run: turnaround, worklist over the week, waits, utilisation."""
+    from .report import write_report
+
+    try:
+        target = write_report(run_dir, out)
+    except ScenarioError as exc:
+        _fail(str(exc), BAD_INPUT)
+    out_console.print(f"wrote {target}")
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenarios bundled with radsim (usable by name)."""

@@ -70,6 +70,9 @@ def atomic_file(target: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's owner-only mode
         os.replace(staging, target)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
