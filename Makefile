@@ -31,6 +31,7 @@ bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_mmc.py
 	$(BIN)/python benchmarks/bench_city.py
 	$(BIN)/python benchmarks/bench_worklist.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -18,7 +18,7 @@ LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), heig
 
 
 def _measured(studies: pa.Table) -> np.ndarray:
-    return ~np.asarray(studies.column("in_warmup").to_pylist(), dtype=bool)
+    return ~column(studies, "in_warmup")
 
 
 def tat_ecdf(studies: pa.Table, by: str = "priority", points: int = 400) -> go.Figure:

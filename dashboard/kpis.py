@@ -37,7 +37,7 @@ def kpis(run: Run) -> Kpis:
     within = {row["where"]["priority"]: row["mean"] for row in run.summary
               if row["metric"] == "sla_met_fraction" and set(row["where"]) == {"priority"} and row["mean"] is not None}
     wait, ready = column(studies, "wait_minutes"), column(studies, "ready_at")
-    measured = ~np.asarray(studies.column("in_warmup").to_pylist(), dtype=bool)
+    measured = ~column(studies, "in_warmup")
     minute = minute_of_week(np.nan_to_num(ready), scenario) % 1440
     night = (minute >= NIGHT[0]) | (minute < NIGHT[1])
     chosen = measured & night & ~np.isnan(wait) & (column(studies, "kind") == "primary")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator.calendar import duties
 from simulator.scenario import Scenario
@@ -13,10 +14,22 @@ WEEK = 7 * 1440.0
 
 
 def column(table: pa.Table, name: str) -> np.ndarray:
-    """A numeric column as floats (nulls as NaN) or a categorical one as an object array."""
+    """A numeric column as floats (nulls as NaN), a boolean one as bools (nulls as None, object), a
+    categorical one as an object array (nulls as None)."""
     values = table.column(name)
     if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
         return values.to_numpy(zero_copy_only=False).astype(float)
+    if pa.types.is_boolean(values.type) and values.null_count == 0:
+        return values.to_numpy(zero_copy_only=False).astype(bool)
+    if pa.types.is_dictionary(values.type):
+        # Decode through the dictionary: one Python object per distinct value, not per row.
+        values = values.unify_dictionaries()
+        out = []
+        for chunk in values.chunks:
+            words = np.asarray(chunk.dictionary.to_pylist() + [None], dtype=object)
+            codes = pc.fill_null(chunk.indices, len(words) - 1).to_numpy()
+            out.append(words[codes])
+        return np.concatenate(out) if out else np.empty(0, dtype=object)
     return np.asarray(values.to_pylist(), dtype=object)
 
 

@@ -143,3 +143,21 @@ def test_app_runs_and_fewer_night_readers_mean_longer_night_waits() -> None:
     after = night_wait(at)
     assert after > 1.5 * before, (before, after)
     assert any(m.delta and m.delta.startswith("+") for m in at.metric if m.label.startswith("mean wait at night"))
+
+
+def test_report_writes_one_html_file_of_a_run(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "examples/cxr_day_night", "-r", "2", "--workers", "1", "--set",
+                                 "horizon_days=7", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    assert page.count("plotly-graph-div") == 5 and "mean wait at night" in page and "cxr-day-night" in page
+    missing = runner.invoke(app, ["report", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "not a run directory" in missing.output
