@@ -330,6 +330,66 @@ def baseline_check(
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", help="An axis: key.path=v1,v2,... or key.path=lo:hi (repeatable; the product is swept).")] = None,
+    grid_file: Annotated[Optional[Path], typer.Option(help="A YAML list of points {key.path: value}, for grids that are not cartesian.")] = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 10,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).", min=0)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value at every point: key.path=value.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Sweep directory (default out/<scenario name>-sweep/).")] = None,
+    cluster: Annotated[Optional[str], typer.Option(help="A Dask scheduler address (tcp://host:port) to run on.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Local processes (default: all cores).")] = None,
+) -> None:
+    """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
+    from .loading import apply_overrides, read_yaml, resolve_path, _with_base
+    from .sweep import parse_grid, read_grid_file, run_sweep
+
+    try:
+        path = resolve_path(scenario)
+        data = apply_overrides(_with_base(read_yaml(path), path, ()), set_ or [], str(path))
+        points = parse_grid(grid or []) if grid else []
+        if grid_file is not None:
+            points += read_grid_file(grid_file)
+        if not points:
+            _fail("give at least one --grid axis or a --grid-file", BAD_INPUT)
+        name = load_scenario(path, set_ or []).name
+    except ScenarioError as exc:
+        _fail(str(exc), BAD_INPUT)
+    target = out or Path("out") / f"{name}-sweep"
+    executor = client = None
+    if cluster:
+        from distributed import Client
+
+        client = Client(cluster, timeout="20s")
+        executor = client.get_executor()
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
+                   console=err_console, transient=True)
+    task = bar.add_task(f"sweeping {name}", total=len(points) * replications, failed=0)
+
+    def progress(done: int, failed: int, total: int) -> None:
+        bar.update(task, completed=done, failed=failed)
+
+    try:
+        with bar:
+            result = run_sweep(data, str(path), points, replications, target, seed, executor, workers, progress)
+    except ScenarioError as exc:
+        _fail(str(exc), BAD_INPUT)
+    finally:
+        if client is not None:
+            client.close()
+    out_console.print(f"wrote {target}/ (results.parquet, summary.parquet): {len(points)} points x {replications} "
+                      f"replications; {result.computed} computed now, {result.reused} found done")
+    if result.failures:
+        for failure in result.failures[:10]:
+            err_console.print(f"[bold red]failed:[/] {escape(str(failure['point']))} replication "
+                              f"{failure['replication']}: {escape(failure['error'])}", highlight=False)
+        err_console.print(f"{len(result.failures)} run(s) failed: see {target}/failures.json; run again to retry them")
+        raise typer.Exit(INTERNAL)
+
+
+@app.command()
 def dashboard(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on localhost.")] = 8501,
 ) -> None:
