@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from scipy import stats
 
 from .errors import ScenarioError
 from .experiment import run_replication
 from .loading import parse_scenario
-from .metrics import POOL_METRICS, STUDY_METRICS, StudyColumns, confidence_interval, pool_metrics, \
-    replication_values, subgroups
+from .metrics import POOL_METRICS, STUDY_METRICS, StudyColumns, pool_metrics, replication_values, subgroups
 from .output import atomic_file
 from .scenario import Scenario
 
@@ -128,12 +129,30 @@ def run_metrics(scenario: Scenario, replication: int, seed: int) -> pa.Table:
     return pa.table(rows)
 
 
-def _unit(args: tuple[Scenario, int, int]) -> bytes:
-    """What an executor runs: one (point, replication); returns Parquet bytes (small, and cheap to ship)."""
-    scenario, replication, seed = args
-    sink = pa.BufferOutputStream()
-    pq.write_table(run_metrics(scenario, replication, seed), sink)
-    return sink.getvalue().to_pybytes()
+def _chunk(args: tuple[Scenario, list[int], int]) -> list[tuple[int, bytes | None, str | None]]:
+    """What an executor runs: some replications of one point, each caught on its own, so a run that raises
+    loses nothing else. Returns (replication, Parquet bytes of its metrics, or None and the error)."""
+    scenario, replications, seed = args
+    out: list[tuple[int, bytes | None, str | None]] = []
+    for replication in replications:
+        try:
+            sink = pa.BufferOutputStream()
+            pq.write_table(run_metrics(scenario, replication, seed), sink)
+            out.append((replication, sink.getvalue().to_pybytes(), None))
+        except Exception as exc:
+            out.append((replication, None, f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))[-2000:]))
+    return out
+
+
+def _chunks(todo: list[tuple[GridPoint, int]], size: int) -> list[tuple[GridPoint, list[int]]]:
+    """Consecutive replications of one point, at most `size` together: one task, one pickled scenario."""
+    grouped: list[tuple[GridPoint, list[int]]] = []
+    for point, replication in todo:
+        if grouped and grouped[-1][0] is point and len(grouped[-1][1]) < size:
+            grouped[-1][1].append(replication)
+        else:
+            grouped.append((point, [replication]))
+    return grouped
 
 
 def _write_atomic(target: Path, payload: bytes) -> None:
@@ -189,6 +208,7 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
     total = len(points) * replications
     reused = total - len(todo)
     failures: list[dict[str, Any]] = []
+    fresh: dict[tuple[str, int], pa.Table] = {}  # runs computed now: no need to read their files back
     done = reused
     if progress:
         progress(done, 0, total)
@@ -196,23 +216,28 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
     while todo:
         own = executor is None
         pool = executor or ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-        futures: dict[Future, tuple[GridPoint, int]] = {
-            pool.submit(_unit, (scenarios[p.key], r, seed)): (p, r) for p, r in todo}
+        size = 4 if not own else max(1, min(8, len(todo) // (4 * (workers or os.cpu_count() or 1))))
+        futures: dict[Future, tuple[GridPoint, list[int]]] = {
+            pool.submit(_chunk, (scenarios[p.key], reps, seed)): (p, reps) for p, reps in _chunks(todo, size)}
         retry: list[tuple[GridPoint, int]] = []
         try:
             for future in as_completed(futures):
-                point, replication = futures[future]
+                point, replications_of_chunk = futures[future]
                 try:
-                    payload = future.result()
-                except BrokenProcessPool:
-                    retry.append((point, replication))
+                    finished = future.result()
+                except BrokenProcessPool:  # a worker died: the chunk is run again
+                    retry += [(point, r) for r in replications_of_chunk]
                     continue
-                except Exception as exc:  # a run that raises: report it with its grid point, go on
-                    failures.append({"point": dict(point.overrides), "replication": replication,
-                                     "error": f"{type(exc).__name__}: {exc}",
-                                     "traceback": "".join(traceback.format_exception(exc))[-2000:]})
-                else:
+                except Exception as exc:  # the task itself failed on the executor
+                    finished = [(r, None, f"{type(exc).__name__}: {exc}") for r in replications_of_chunk]
+                for replication, payload, error in finished:
+                    if payload is None:
+                        message, _, trace = (error or "").partition("\n")
+                        failures.append({"point": dict(point.overrides), "replication": replication,
+                                         "error": message, "traceback": trace})
+                        continue
                     _write_atomic(runs_dir / point.key / f"r{replication:04d}.parquet", payload)
+                    fresh[(point.key, replication)] = pq.read_table(pa.BufferReader(payload))
                     done += 1
                 if progress:
                     progress(done, len(failures), total)
@@ -229,11 +254,12 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
         atomic_file(out / "failures.json", json.dumps(failures, indent=1))
     elif (out / "failures.json").exists():
         (out / "failures.json").unlink()
-    results = collect(out, points, replications)
+    results = collect(out, points, replications, fresh)
     return SweepResult(out, total - reused - len(failures), reused, failures, results)
 
 
-def collect(out: Path, points: list[GridPoint], replications: int) -> pa.Table | None:
+def collect(out: Path, points: list[GridPoint], replications: int,
+            known: Mapping[tuple[str, int], pa.Table] | None = None) -> pa.Table | None:
     """results.parquet (point x replication x metric x subgroup) and summary.parquet (means and 95% CIs)."""
     paths = sorted({path for p in points for path, _ in p.overrides})
     parts = []
@@ -241,9 +267,11 @@ def collect(out: Path, points: list[GridPoint], replications: int) -> pa.Table |
         values = dict(point.overrides)
         for r in range(replications):
             file = out / "runs" / point.key / f"r{r:04d}.parquet"
-            if not file.exists():
-                continue
-            table = pq.read_table(file)
+            table = (known or {}).get((point.key, r))
+            if table is None:
+                if not file.exists():
+                    continue
+                table = pq.read_table(file)
             columns = {"point": pa.array([point.key] * table.num_rows)}
             for path in paths:
                 columns[path] = pa.array([_shown(values.get(path))] * table.num_rows)
@@ -263,21 +291,19 @@ def _shown(value: Any) -> str:
 
 
 def summarise(results: pa.Table, paths: list[str]) -> pa.Table:
-    """Mean and 95% CI over replications per grid point, metric and subgroup."""
+    """Mean and 95% Student-t CI over replications per grid point, metric and subgroup."""
     keys = ["point", *paths, "metric", "split", "value_of_split"]
-    columns = {k: results.column(k).to_pylist() for k in keys}
-    values = results.column("value").to_numpy()
-    groups: dict[tuple, list[float]] = {}
-    for i, key in enumerate(zip(*(columns[k] for k in keys))):
-        groups.setdefault(key, []).append(values[i])
-    rows: dict[str, list] = {k: [] for k in [*keys, "mean", "ci_low", "ci_high", "replications"]}
-    for key, vals in groups.items():
-        ci = confidence_interval(np.asarray(vals))
-        for k, v in zip(keys, key):
-            rows[k].append(v)
-        for k in ("mean", "ci_low", "ci_high", "replications"):
-            rows[k].append(ci[k])
-    return pa.table(rows)
+    finite = results.filter(pc.is_finite(results.column("value")))
+    grouped = finite.group_by(keys, use_threads=False).aggregate(
+        [("value", "mean"), ("value", "stddev", pc.VarianceOptions(ddof=1)), ("value", "count")])
+    n = grouped.column("value_count").to_numpy()
+    mean = grouped.column("value_mean").to_numpy()
+    sd = grouped.column("value_stddev").to_numpy(zero_copy_only=False).astype(float)
+    with np.errstate(invalid="ignore"):
+        half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n), np.nan)
+    return pa.table({**{k: grouped.column(k) for k in keys}, "mean": mean,
+                     "ci_low": pa.array(mean - half, mask=np.isnan(half)),
+                     "ci_high": pa.array(mean + half, mask=np.isnan(half)), "replications": n})
 
 
 def _write_table(table: pa.Table, target: Path) -> None:
