@@ -390,6 +390,66 @@ def sweep(
 
 
 @app.command()
+def staff(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled scenario's name.")],
+    target: Annotated[list[str], typer.Option("--target", help="metric[split=value] <= number (or >=); repeatable.")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2)] = 5,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value.")] = None,
+    cost: Annotated[str, typer.Option(help="What the roster minimises: reader_hours (a week).")] = "reader_hours",
+    out: Annotated[Optional[Path], typer.Option(help="Directory for roster.yaml and staffing.json.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1)] = None,
+) -> None:
+    """The smallest roster (staff per pool x shift) that meets every target with 95% confidence."""
+    import json
+
+    from .loading import dump_scenario
+    from .output import atomic_file
+    from .staffing import optimise, parse_target
+
+    if cost != "reader_hours":
+        _fail("--cost: only reader_hours is known", BAD_INPUT)
+    try:
+        resolved = _load(scenario, set_ or [])
+        policy_of(resolved)
+        targets = [parse_target(t) for t in target]
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc), BAD_INPUT)
+    with err_console.status("searching") as status:
+        result = optimise(resolved, targets, replications, workers, progress=lambda text: status.update(text))
+    roster = Table(title=f"{resolved.name}: {'smallest roster meeting every target' if result.feasible else 'NO roster found'}"
+                   f" ({result.evaluations} rosters simulated, {replications} replications each)",
+                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("pool", "shift", "days", "start estimate", "staff", "reader-hours/week"):
+        roster.add_column(header, justify="left" if header in ("pool", "shift", "days") else "right", no_wrap=True)
+    for slot, first, n in zip(result.slots, result.start, result.staff):
+        days = resolved.pools[slot.pool].shifts[slot.index].days
+        roster.add_row(slot.pool, slot.label, ",".join(days) if len(days) < 7 else "every day", str(first), str(n),
+                       f"{n * slot.hours_per_week:.0f}")
+    out_console.print(roster)
+    checks = Table(title="targets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("target", "estimate ±95% CI", "slack", "binds on (one reader less breaks it)"):
+        checks.add_column(header)
+    rows = []
+    for t in targets:
+        mean, low, high = result.evaluation.values[t.text]
+        slack = None if mean is None else (t.value - high if t.op == "<=" else low - t.value)
+        rows.append({"target": t.text, "mean": mean, "ci_low": low, "ci_high": high, "slack": slack,
+                     "binds_on": result.binding.get(t.text, [])})
+        checks.add_row(escape(t.text), "-" if mean is None else f"{mean:.4g} ({low:.4g}..{high:.4g})",
+                       "-" if slack is None else f"{slack:.3g}", escape(", ".join(result.binding.get(t.text, [])) or "-"))
+    out_console.print(checks)
+    target_dir = out or Path("out") / f"{resolved.name}-staffing"
+    atomic_file(target_dir / "roster.yaml", dump_scenario(result.scenario))
+    atomic_file(target_dir / "staffing.json", json.dumps({
+        "scenario": resolved.name, "replications": replications, "feasible": result.feasible,
+        "rosters_simulated": result.evaluations, "targets": rows,
+        "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
+                   for s, a, n in zip(result.slots, result.start, result.staff)]}, indent=1))
+    out_console.print(f"wrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json")
+    raise typer.Exit(0 if result.feasible else FAILED)
+
+
+@app.command()
 def dashboard(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on localhost.")] = 8501,
 ) -> None:

@@ -1,0 +1,85 @@
+"""The staffing optimiser: targets, the analytic start, a case whose answer Erlang C knows, and the
+reference centre (slow): the roster meets its targets and removing any one reader breaks one."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator import ScenarioError, load_scenario, run_scenario
+from simulator.cli import app
+from simulator.staffing import analytic_start, optimise, parse_target, slots
+from simulator.theory import mmc_mean_wait
+
+from .conftest import base_dict, make
+
+
+def desk(rate_per_hour: float = 30.0):
+    data = base_dict()
+    data.update(horizon_days=20, warmup_days=2, policy={"triage": "fifo"})
+    data["study_types"]["chest_ct"].update(arrivals={"rate_per_hour": rate_per_hour}, ai=None)
+    return make(data)
+
+
+def test_targets_parse_and_bad_ones_are_named() -> None:
+    target = parse_target("p95_tat_minutes[ai_positive=true, referral=routine] <= 60")
+    assert target.metric == "p95_tat_minutes" and target.where == (("ai_positive", True), ("referral", "routine"))
+    assert target.met(40.0, 59.9) and not target.met(40.0, 60.1)
+    assert parse_target("sla_met_fraction >= 0.95").met(0.951, 0.99)
+    for bad in ("p95 <= 3", "mean_wait_minutes < 3", "mean_wait_minutes[diseased] <= 3"):
+        with pytest.raises(ScenarioError):
+            parse_target(bad)
+
+
+def test_the_analytic_start_is_square_root_staffing_of_the_offered_load() -> None:
+    scenario = desk(30.0)  # a = 5 erlangs, round the clock
+    assert analytic_start(scenario) == [math.ceil(5 + math.sqrt(5))]
+    assert slots(scenario)[0].hours_per_week == 24 * 7
+
+
+def test_the_answer_is_erlang_cs_on_a_single_round_the_clock_desk() -> None:
+    """M/M/c, 30 studies an hour, 10-minute reads: the smallest c with an Erlang C mean wait <= 3 minutes."""
+    scenario = desk(30.0)
+    expected = next(c for c in range(6, 20) if mmc_mean_wait(c, 0.5, 0.1) <= 3.0)
+    # The target sits far from the waits of expected and expected - 1 (1.6 and 5.9 minutes), so 95%
+    # confidence from 5 replications separates them.
+    assert mmc_mean_wait(expected, 0.5, 0.1) < 2.0 < 3.0 < 5.0 < mmc_mean_wait(expected - 1, 0.5, 0.1)
+    result = optimise(scenario, [parse_target("mean_wait_minutes <= 3")], replications=5, workers=2)
+    assert result.feasible and result.staff == [expected]
+    assert result.binding["mean_wait_minutes <= 3"] == ["readers/00:00-24:00"]
+
+
+def test_the_cli_writes_the_roster_and_refuses_bad_targets(tmp_path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["staff", "examples/mmc_ai_triage", "--target", "mean_wait <= 3"])
+    assert result.exit_code == 2 and "mean_wait" in result.output
+    result = runner.invoke(app, ["staff", "examples/mmc_ai_triage", "--target", "mean_wait_minutes <= 10", "-r", "3",
+                                 "--set", "horizon_days=15", "--workers", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    roster = load_scenario(tmp_path / "roster.yaml")
+    assert roster.pools["readers"].shifts[0].staff == 3  # 2 readers wait ~17.8 min (Erlang C), 3 wait ~2
+    assert (tmp_path / "staffing.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_reference_centre_roster_meets_its_targets_and_every_reader_counts() -> None:
+    scenario = load_scenario("moscow_reference_center", ["horizon_days=14"])
+    targets = [parse_target("p95_tat_minutes[ai_positive=true] <= 60"),
+               parse_target("sla_met_fraction[referral=routine] >= 0.95"),
+               parse_target("p95_tat_minutes[kind=consultation] <= 180")]
+    result = optimise(scenario, targets, replications=3, workers=2)
+    assert result.feasible and result.evaluation.met(targets)
+    # Independently of the optimiser's own bookkeeping: one reader less on any staffed shift breaks a target.
+    base = result.scenario
+    for slot, n in zip(result.slots, result.staff):
+        if n == 0:
+            continue
+        shifts = [s.model_copy(update={"staff": s.staff - 1}) if i == slot.index else s
+                  for i, s in enumerate(base.pools[slot.pool].shifts)]
+        pools = {**base.pools, slot.pool: base.pools[slot.pool].model_copy(update={"shifts": shifts})}
+        run = run_scenario(base.model_copy(update={"pools": pools}), 3, workers=2)
+        index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
+        broken = [t for t in targets if not t.met(*(lambda r: (r["ci_low"], r["ci_high"]) if r else (None, None))(
+            index.get((t.metric, tuple(sorted(t.where))))))]
+        assert broken, f"{slot.pool}/{slot.label} could lose a reader"
