@@ -6,13 +6,14 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulator.comparison import Difference
 from simulator.scenario import DAYS, Scenario
 
 from .timeline import WEEK, column, minute_of_week, shift_changes, waiting_at
 
-__all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart"]
+__all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart", "sweep_chart"]
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=380)
 
@@ -111,3 +112,36 @@ def comparison_chart(differences: Sequence[Difference], metric: str = "mean_tat_
     fig.update_layout(title=f"{label_b} - {label_a}: {metric.replace('_', ' ')} (95% CI)", xaxis_title="difference",
                       yaxis=dict(autorange="reversed"), **{**LAYOUT, "height": max(300, 28 * len(rows) + 120)})
     return fig
+
+
+def sweep_chart(summary: pa.Table, axis: str, metric: str, split: str = "", value_of_split: str = "") -> go.Figure:
+    """A metric against one grid axis, mean and 95% CI per point; other axes' values as separate lines."""
+    data = summary.filter(pc.and_(pc.and_(pc.equal(summary.column("metric"), metric),
+                                          pc.equal(summary.column("split"), split)),
+                                  pc.equal(summary.column("value_of_split"), value_of_split))).to_pylist()
+    axes = [c for c in summary.column_names
+            if c not in ("point", "metric", "split", "value_of_split", "mean", "ci_low", "ci_high", "replications")]
+    others = [a for a in axes if a != axis]
+    fig = go.Figure()
+    lines: dict[tuple, list[dict]] = {}
+    for row in data:
+        lines.setdefault(tuple(row[a] for a in others), []).append(row)
+    for key, rows in sorted(lines.items(), key=lambda kv: str(kv[0])):
+        rows.sort(key=lambda r: _axis_order(r[axis]))
+        fig.add_trace(go.Scatter(
+            x=[r[axis] for r in rows], y=[r["mean"] for r in rows], mode="lines+markers",
+            name=", ".join(f"{a}={v}" for a, v in zip(others, key)) or metric,
+            error_y=dict(type="data", symmetric=False,
+                         array=[(r["ci_high"] - r["mean"]) if r["ci_high"] is not None else 0 for r in rows],
+                         arrayminus=[(r["mean"] - r["ci_low"]) if r["ci_low"] is not None else 0 for r in rows])))
+    where = f" [{split}={value_of_split}]" if split else ""
+    fig.update_layout(title=f"{metric}{where} against {axis} (mean, 95% CI)", xaxis_title=axis,
+                      yaxis_title=metric.replace("_", " "), **LAYOUT)
+    return fig
+
+
+def _axis_order(value: str) -> tuple:
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)

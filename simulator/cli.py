@@ -199,6 +199,7 @@ def compare(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value in both: key.path=value.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1)] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Also write DIR/comparison.json (for `radsim report DIR`).")] = None,
 ) -> None:
     """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
     from .comparison import compare_scenarios, summary_counts
@@ -227,6 +228,15 @@ def compare(
                       "-" if d.ci_low is None else f"{d.ci_low:.3g}..{d.ci_high:.3g}",
                       f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
     out_console.print(table)
+    if out is not None:
+        import dataclasses
+        import json
+
+        from .output import atomic_file
+
+        atomic_file(Path(out) / "comparison.json", json.dumps({
+            "scenario": a.name, "a": name_a, "b": name_b, "replications": replications,
+            "differences": [dataclasses.asdict(d) for d in differences]}, indent=1, default=str))
     counts = summary_counts(differences)
     out_console.print(f"B is [green]better[/] in {counts['better']}, [red]worse[/] in {counts['worse']}, "
                       f"not distinguishable in {counts['same']} of {len(differences)} metric x subgroup pairs"

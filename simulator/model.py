@@ -329,8 +329,10 @@ class NetworkModel:
             idle = pool.idle
             if idle:
                 reader = next(iter(idle))
-                if reader.code == item.exclude_reader:
-                    reader = next((r for r in idle if r.code != item.exclude_reader), None)
+                if reader.code == item.exclude_reader or reader.off_at <= now:
+                    # A reader whose shift ends this very minute is still idle until the shift-end event
+                    # (releases come first at equal times), but starts nothing more.
+                    reader = next((r for r in idle if r.code != item.exclude_reader and r.off_at > now), None)
                     if reader is None:
                         continue
                 del idle[reader]

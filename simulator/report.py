@@ -29,6 +29,28 @@ def read_run(run_dir: Path) -> Run:
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """report.html for a run directory (`radsim run`), a comparison (`radsim compare --out`) or a sweep
+    (`radsim sweep`)."""
+    run_dir = Path(run_dir)
+    if (run_dir / "sweep.json").is_file():
+        title, body = _sweep_page(run_dir)
+    elif (run_dir / "comparison.json").is_file():
+        title, body = _comparison_page(run_dir)
+    else:
+        title, body = _run_page(run_dir)
+    document = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>"
+                f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    target = Path(out) if out is not None else run_dir / "report.html"
+    atomic_file(target, document)
+    return target
+
+
+def _figures_html(figures: list) -> str:
+    return "".join(f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figures))
+
+
+def _run_page(run_dir: Path) -> tuple[str, str]:
     from dashboard.figures import tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week
     from dashboard.kpis import kpis
 
@@ -47,13 +69,34 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         rows += f"<tr><td>{label}</td><td>{'-' if value is None else f'{value:.1f}{unit}'}</td></tr>"
     if cards.utilisation is not None:
         rows += f"<tr><td>reader utilisation</td><td>{cards.utilisation:.1%}</td></tr>"
-    parts = [figure.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, figure in enumerate(figures)]
-    title = html.escape(f"radsim report: {run.scenario.name}")
-    document = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-                "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>"
-                f"<h1>{title}</h1><p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} "
-                f"replications, seed {run.seed}, {run.scenario.horizon_days:g} days</p>"
-                f"<table>{rows}</table>" + "".join(parts) + "</body></html>")
-    target = Path(out) if out is not None else Path(run_dir) / "report.html"
-    atomic_file(target, document)
-    return target
+    head = (f"<p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} replications, seed "
+            f"{run.seed}, {run.scenario.horizon_days:g} days</p><table>{rows}</table>")
+    return f"radsim report: {run.scenario.name}", head + _figures_html(figures)
+
+
+def _comparison_page(run_dir: Path) -> tuple[str, str]:
+    from dashboard.figures import comparison_chart
+    from .comparison import COMPARED, Difference
+
+    data = json.loads((run_dir / "comparison.json").read_text(encoding="utf-8"))
+    differences = [Difference(**d) for d in data["differences"]]
+    figures = [comparison_chart(differences, metric, data["a"], data["b"]) for metric in COMPARED]
+    head = (f"<p>B = {html.escape(data['b'])} against A = {html.escape(data['a'])}, {data['replications']} paired "
+            "replications (common random numbers); green: B better, red: B worse (the CI excludes 0)</p>")
+    return f"radsim comparison: {data['scenario']}", head + _figures_html(figures)
+
+
+def _sweep_page(run_dir: Path) -> tuple[str, str]:
+    from dashboard.figures import sweep_chart
+
+    if not (run_dir / "summary.parquet").is_file():
+        raise ScenarioError(str(run_dir), [("", "the sweep has no summary.parquet yet (run it to the end)")])
+    summary = pq.read_table(run_dir / "summary.parquet")
+    spec = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
+    axes = sorted({k for p in spec["points"] for k in p["overrides"]})
+    shown = [("mean_tat_minutes", "", ""), ("p95_tat_minutes", "diseased", "true"), ("sla_met_fraction", "", ""),
+             ("utilization", "", "")]
+    figures = [sweep_chart(summary, axis, metric, split, value) for axis in axes for metric, split, value in shown]
+    head = (f"<p>{len(spec['points'])} grid points x {spec['replications']} replications, seed {spec['seed']}; "
+            f"axes: {html.escape(', '.join(axes))}</p>")
+    return f"radsim sweep: {spec['scenario'].get('name', '')}", head + _figures_html(figures)

@@ -319,3 +319,30 @@ def test_warmup_flag_marks_early_arrivals() -> None:
 def test_continuous_shift_means_no_handover_at_midnight() -> None:
     _, _, _, duties = run_model(base_dict())
     assert len(duties) == 2  # two readers, one duty each over the whole horizon
+
+
+def test_a_reader_whose_shift_ends_this_minute_starts_nothing() -> None:
+    """Found by the shift property (this is its example, kept as a regression lock): a second opinion
+    requested at the very minute another pool's shift ends (the release comes first) must not go to that
+    pool's still-idle reader."""
+    data = {
+        "name": "prop", "start": "2026-02-04T06:30", "horizon_days": 1.5, "warmup_days": 0.25, "seed": 2,
+        "study_types": {"type0": {"modality": "CT", "arrivals": {"rate_per_hour": 5.0},
+                                  "read_minutes": {"dist": "fixed", "value": 6}}},
+        "pools": {
+            "pool0": {"reads": ["second_opinion"], "shifts": [{"start": "02:00", "hours": 8, "staff": 1,
+                                                              "days": ["mon", "tue", "wed", "thu"]}]},
+            "catch_all": {"reads": ["*"], "shifts": [{"start": "08:00", "end": "18:00", "staff": 1}]},
+        },
+        "policy": {"triage": "fifo"},
+        "second_opinions": {"fraction": 0.3, "read_minutes": {"dist": "exponential", "mean": 10}},
+    }
+    _, _, rows, duties = run_model(data)
+    ends = {d["end"] for d in duties if d["pool"] == "pool0"}
+    assert any(r["kind"] == "second_opinion" and r["ready_at"] in ends for r in rows), "the edge must occur"
+    on_duty: dict[str, list[tuple[float, float]]] = {}
+    for d in duties:
+        on_duty.setdefault(d["reader"], []).append((d["start"], d["end"]))
+    for r in rows:
+        if r["reader"] is not None and r["read_start"] == r["reported_at"] - r["read_minutes"]:
+            assert any(a <= r["read_start"] < b for a, b in on_duty[r["reader"]]), r

@@ -132,3 +132,20 @@ def test_a_worker_that_dies_is_retried(tmp_path: Path) -> None:
     result = run_sweep(data, "test.yaml", points, 2, tmp_path / "s", workers=2)
     assert (tmp_path / "marker").exists() and not result.failures
     assert result.computed == 4 and result.results.num_rows > 0
+
+
+def test_report_of_a_sweep_and_of_a_comparison(tmp_path: Path) -> None:
+    points = parse_grid(["policy.triage=fifo,ai_priority", "pools.readers.shifts.0.staff=2,3"])
+    run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=2)
+    result = runner.invoke(app, ["report", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "s" / "report.html").read_text()
+    assert page.count("plotly-graph-div") == 8 and "against pools.readers.shifts.0.staff" in page
+    scenario = tmp_path / "desk.yaml"
+    scenario.write_text(yaml.safe_dump(small()))
+    result = runner.invoke(app, ["compare", str(scenario), "--policy", "fifo", "--policy", "ai_priority", "-r", "2",
+                                 "--workers", "1", "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["report", str(tmp_path / "c")]).exit_code == 0
+    page = (tmp_path / "c" / "report.html").read_text()
+    assert page.count("plotly-graph-div") == 5 and "B = ai_priority against A = fifo" in page
