@@ -9,7 +9,7 @@ import numpy as np
 
 from .scenario import DAYS, Scenario
 
-__all__ = ["hour_bins", "Duty", "duties"]
+__all__ = ["hour_bins", "Duty", "duties", "shift_labels"]
 
 
 def hour_bins(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -39,6 +39,14 @@ class Duty:
     staff: int
 
 
+def shift_labels(pool) -> list[str]:
+    """Each shift entry's label, made unique within its pool ('13:00-+6h', '13:00-+6h#3'): reader names
+    are built from them and must not collide (and Parquet dictionaries with repeated values are written
+    differently from run to run)."""
+    labels = [shift.label for shift in pool.shifts]
+    return [label if labels.count(label) == 1 else f"{label}#{i + 1}" for i, label in enumerate(labels)]
+
+
 def duties(scenario: Scenario) -> list[Duty]:
     """Every shift instance that overlaps the horizon, sorted by start.
 
@@ -50,6 +58,7 @@ def duties(scenario: Scenario) -> list[Duty]:
     base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
     found: list[Duty] = []
     for pool_name, pool in scenario.pools.items():
+        labels = shift_labels(pool)
         for index, shift in enumerate(pool.shifts):
             days = {DAYS.index(d) for d in shift.days}
             length = shift.length_minutes
@@ -66,9 +75,9 @@ def duties(scenario: Scenario) -> list[Duty]:
                     current[1] = end
                     continue
                 if current is not None:
-                    found.append(Duty(pool_name, index, shift.label, current[0], current[1], shift.staff))
+                    found.append(Duty(pool_name, index, labels[index], current[0], current[1], shift.staff))
                 current = [begin, end]
             if current is not None:
-                found.append(Duty(pool_name, index, shift.label, current[0], current[1], shift.staff))
+                found.append(Duty(pool_name, index, labels[index], current[0], current[1], shift.staff))
     found.sort(key=lambda d: (d.start, d.pool, d.shift))
     return found

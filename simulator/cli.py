@@ -489,6 +489,65 @@ def report(
     out_console.print(f"wrote {target}")
 
 
+dicom_app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run; DICOM folders to study traces.")
+app.add_typer(dicom_app, name="dicom")
+
+
+@dicom_app.command("generate")
+def dicom_generate(
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by `radsim run` (studies.parquet, scenario.yaml).")],
+    out: Annotated[Path, typer.Option(help="Folder for the studies (one sub-folder per StudyInstanceUID).")],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many studies, in arrival order.")] = None,
+    size: Annotated[int, typer.Option(min=16, max=1024, help="Image rows and columns.")] = 64,
+) -> None:
+    """One DICOM Part-10 study per primary study of replication 0 (StudyInstanceUID = study_id)."""
+    import pyarrow.parquet as pq
+
+    from synthetic_dicom.generate import records_from_run, write_study
+
+    if not (run_dir / "studies.parquet").is_file() or not (run_dir / "scenario.yaml").is_file():
+        _fail(f"{run_dir}: not a run directory (needs studies.parquet and scenario.yaml; see `radsim run`)", BAD_INPUT)
+    try:
+        resolved = load_scenario(run_dir / "scenario.yaml")
+    except ScenarioError as exc:
+        _fail(str(exc), BAD_INPUT)
+    records = list(records_from_run(pq.read_table(run_dir / "studies.parquet"), resolved, limit))
+    files = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("writing studies", total=len(records))
+        for record in records:
+            files += len(write_study(record, out, size))
+            bar.advance(task)
+    out_console.print(f"wrote {len(records)} studies ({files} files) under {out}/")
+
+
+@dicom_app.command("trace")
+def dicom_trace(
+    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
+    out: Annotated[Path, typer.Option(help="The trace to write (Parquet); its quarantine goes beside it as .json.")],
+) -> None:
+    """Read headers only; one row per study (arrival, modality, body part, site, referral); bad files quarantined."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthetic_dicom.trace import trace_folder
+
+    from .output import atomic_bytes, atomic_file
+
+    if not folder.is_dir():
+        _fail(f"{folder}: no such folder", BAD_INPUT)
+    result = trace_folder(folder)
+    sink = pa.BufferOutputStream()
+    pq.write_table(result.studies, sink)
+    atomic_bytes(out, sink.getvalue().to_pybytes())
+    atomic_file(out.with_suffix(".quarantine.json"), json.dumps(result.quarantine, indent=1))
+    out_console.print(f"wrote {out}: {result.studies.num_rows} studies; {len(result.quarantine)} file(s) quarantined"
+                      + (f" (see {out.with_suffix('.quarantine.json')})" if result.quarantine else ""))
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenarios bundled with radsim (usable by name)."""

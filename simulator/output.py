@@ -14,7 +14,7 @@ from . import __version__
 from .experiment import Run
 from .loading import dump_scenario, scenario_hash
 
-__all__ = ["write_run", "atomic_directory", "atomic_file", "summary_document"]
+__all__ = ["write_run", "atomic_directory", "atomic_file", "atomic_bytes", "summary_document"]
 
 
 def atomic_directory(target: Path, fill: Callable[[Path], None]) -> None:
@@ -63,13 +63,18 @@ def write_run(run: Run, out: Path) -> None:
 
 
 def atomic_file(target: Path, text: str) -> None:
-    """Write a text file so that it appears whole or not at all (a temporary sibling, then a rename)."""
+    """Write a text file so that it appears whole or not at all."""
+    atomic_bytes(target, text.encode("utf-8"))
+
+
+def atomic_bytes(target: Path, payload: bytes) -> None:
+    """Write a file so that it appears whole or not at all (a temporary sibling, then a rename)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's owner-only mode

@@ -80,8 +80,11 @@ class ShiftSlot:
 
 
 def slots(scenario: Scenario) -> list[ShiftSlot]:
-    return [ShiftSlot(name, i, shift.label, shift.length_minutes / 60.0 * len(shift.days))
-            for name, pool in scenario.pools.items() for i, shift in enumerate(pool.shifts)]
+    from .calendar import shift_labels
+
+    return [ShiftSlot(name, i, label, shift.length_minutes / 60.0 * len(shift.days))
+            for name, pool in scenario.pools.items()
+            for i, (shift, label) in enumerate(zip(pool.shifts, shift_labels(pool)))]
 
 
 def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:

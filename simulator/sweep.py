@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import os
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -32,7 +31,7 @@ from .errors import ScenarioError
 from .experiment import run_replication
 from .loading import parse_scenario
 from .metrics import POOL_METRICS, STUDY_METRICS, StudyColumns, pool_metrics, replication_values, subgroups
-from .output import atomic_file
+from .output import atomic_bytes, atomic_file
 from .scenario import Scenario
 
 __all__ = ["GridPoint", "parse_grid", "read_grid_file", "plan", "run_sweep", "SweepResult", "point_key"]
@@ -155,18 +154,6 @@ def _chunks(todo: list[tuple[GridPoint, int]], size: int) -> list[tuple[GridPoin
     return grouped
 
 
-def _write_atomic(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-
-
 # The sweep ---------------------------------------------------------------------------------------------
 @dataclass
 class SweepResult:
@@ -236,7 +223,7 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
                         failures.append({"point": dict(point.overrides), "replication": replication,
                                          "error": message, "traceback": trace})
                         continue
-                    _write_atomic(runs_dir / point.key / f"r{replication:04d}.parquet", payload)
+                    atomic_bytes(runs_dir / point.key / f"r{replication:04d}.parquet", payload)
                     fresh[(point.key, replication)] = pq.read_table(pa.BufferReader(payload))
                     done += 1
                 if progress:
@@ -309,5 +296,5 @@ def summarise(results: pa.Table, paths: list[str]) -> pa.Table:
 def _write_table(table: pa.Table, target: Path) -> None:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
-    _write_atomic(target, sink.getvalue().to_pybytes())
+    atomic_bytes(target, sink.getvalue().to_pybytes())
 

@@ -346,3 +346,18 @@ def test_a_reader_whose_shift_ends_this_minute_starts_nothing() -> None:
     for r in rows:
         if r["reader"] is not None and r["read_start"] == r["reported_at"] - r["read_minutes"]:
             assert any(a <= r["read_start"] < b for a, b in on_duty[r["reader"]]), r
+
+
+def test_reader_names_are_unique_when_shift_entries_share_their_times() -> None:
+    """Two entries with the same times (e.g. written twice for different days) must not give two readers
+    one name: the output could not tell them apart, and Parquet writes repeated dictionary values
+    differently from run to run (found by the same-bytes property)."""
+    data = base_dict()
+    data["pools"]["readers"]["shifts"] = [{"start": "13:00", "hours": 6, "staff": 1, "days": ["mon", "tue"]},
+                                          {"start": "13:00", "hours": 6, "staff": 1, "days": ["mon", "wed"]}]
+    data["pools"]["helpers"] = {"reads": ["*"], "shifts": [{"start": "00:00", "end": "24:00", "staff": 1}]}
+    scenario = make(data, horizon_days=3, warmup_days=0)
+    result = run_replication(scenario, 0)
+    names = result.studies.column("reader").chunk(0).dictionary.to_pylist()
+    assert len(names) == len(set(names)) and any(name.endswith("#2/1") for name in names)
+    assert parquet_bytes(result.studies) == parquet_bytes(run_replication(scenario, 0).studies)

@@ -1,0 +1,1 @@
+"""Synthetic DICOM studies from simulated study records, and DICOM folders back to study traces."""

@@ -1,0 +1,132 @@
+"""Synthetic DICOM: generated studies carry the required attributes per IOD (strict pydicom checks; no
+dciodvfy here), generate -> trace gives back the same studies and times, bad files are quarantined, and
+a trace keeps nothing that identifies a patient."""
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from simulator import load_scenario, run_scenario
+from synthetic_dicom.generate import SOP_CLASSES, records_from_run, study_datasets, write_study
+from synthetic_dicom.trace import TRACE_COLUMNS, trace_folder
+
+REQUIRED = {  # a strict subset of the type 1 and 2 attributes of each IOD's modules
+    "all": ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
+            "StudyTime", "AccessionNumber", "ReferringPhysicianName", "StudyID", "SeriesInstanceUID", "Modality",
+            "SeriesNumber", "SOPClassUID", "SOPInstanceUID", "InstanceNumber", "Manufacturer", "Rows", "Columns",
+            "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "PhotometricInterpretation",
+            "SamplesPerPixel", "PixelData"],
+    "CT": ["FrameOfReferenceUID", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness",
+           "RescaleIntercept", "RescaleSlope", "ImageType", "KVP"],
+    "MR": ["FrameOfReferenceUID", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness",
+           "ScanningSequence", "SequenceVariant", "MRAcquisitionType", "EchoTrainLength"],
+    "MG": ["ImageLaterality", "ViewPosition", "PresentationIntentType", "BodyPartExamined"],
+    "DX": ["ViewPosition", "PresentationIntentType", "ImageType"],
+}
+
+
+@pytest.fixture(scope="module")
+def records():
+    scenario = load_scenario("moscow_reference_center", ["horizon_days=1", "warmup_days=0"])
+    run = run_scenario(scenario, 1, workers=1)
+    chosen, seen = [], set()
+    for record in records_from_run(run.studies, scenario):  # a few of each modality
+        if sum(r.modality == record.modality for r in chosen) < 3:
+            chosen.append(record)
+            seen.add(record.modality)
+    assert {"DX", "CT", "MG", "MR"} <= seen
+    return chosen
+
+
+def test_generated_objects_have_what_their_iod_requires(records, tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom warns on bad values: here they are errors
+        for record in records:
+            paths = write_study(record, tmp_path)
+            expected = {"CT": 8, "MR": 6, "MG": 4}.get(record.modality, 1)
+            assert len(paths) == expected
+            datasets = [pydicom.dcmread(p) for p in paths]
+            for ds in datasets:
+                assert ds.file_meta.TransferSyntaxUID and ds.SOPClassUID == SOP_CLASSES[ds.Modality]
+                for keyword in REQUIRED["all"] + REQUIRED.get(ds.Modality, []):
+                    assert keyword in ds, (ds.Modality, keyword)
+                assert ds.StudyInstanceUID == record.study_id and len(ds.SOPInstanceUID) <= 64
+                assert ds.pixel_array.shape == (ds.Rows, ds.Columns)
+            assert len({ds.SOPInstanceUID for ds in datasets}) == len(datasets)
+            if record.modality == "MG":
+                assert {(ds.ImageLaterality, ds.ViewPosition) for ds in datasets} == {
+                    ("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")}
+            if record.modality == "CT":
+                z = [float(ds.ImagePositionPatient[2]) for ds in datasets]
+                assert z == sorted(z) and len({ds.FrameOfReferenceUID for ds in datasets}) == 1
+
+
+def test_uids_are_deterministic(records) -> None:
+    first = [ds.SOPInstanceUID for ds in study_datasets(records[0])]
+    assert first == [ds.SOPInstanceUID for ds in study_datasets(records[0])]
+
+
+def test_generate_then_trace_gives_back_the_studies(records, tmp_path: Path) -> None:
+    for record in records:
+        write_study(record, tmp_path)
+    trace = trace_folder(tmp_path)
+    assert not trace.quarantine and trace.studies.column_names == TRACE_COLUMNS
+    rows = {r["study_id"]: r for r in trace.studies.to_pylist()}
+    assert set(rows) == {r.study_id for r in records}
+    for record in records:
+        row = rows[record.study_id]
+        assert row["modality"] == record.modality and row["site"] == record.site
+        assert row["referral"] == record.referral
+        assert abs(row["arrived"] - record.acquired) < dt.timedelta(milliseconds=1)
+
+
+def test_bad_files_are_quarantined_and_the_rest_is_read(records, tmp_path: Path) -> None:
+    good = write_study(records[0], tmp_path / "good")
+    (tmp_path / "notes.txt").write_text("not dicom")
+    truncated = tmp_path / "truncated.dcm"
+    truncated.write_bytes(good[0].read_bytes()[:200])
+    no_study = pydicom.dcmread(good[0])
+    del no_study.StudyInstanceUID
+    no_study.save_as(tmp_path / "no_study.dcm")
+    clash = pydicom.dcmread(good[0])
+    clash.StudyInstanceUID = "2.25.1"
+    clash.SOPInstanceUID = "2.25.2"
+    clash.save_as(tmp_path / "zz_clash.dcm")
+    trace = trace_folder(tmp_path)
+    reasons = {Path(q["file"]).name: q["reason"] for q in trace.quarantine}
+    assert set(reasons) == {"notes.txt", "truncated.dcm", "no_study.dcm", "zz_clash.dcm"}, reasons
+    assert "also in study" in reasons["zz_clash.dcm"] and "StudyInstanceUID" in reasons["no_study.dcm"]
+    assert trace.studies.num_rows == 1
+
+
+def test_a_trace_keeps_nothing_that_identifies_a_patient(records, tmp_path: Path) -> None:
+    write_study(records[0], tmp_path)
+    ds = pydicom.dcmread(next(tmp_path.rglob("*.dcm")))
+    table = trace_folder(tmp_path).studies
+    text = str(table.to_pylist())
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate"):
+        value = str(ds.get(keyword, ""))
+        assert not value or value not in text, keyword
+    assert not {"patient_name", "patient_id", "birth_date"} & set(table.column_names)
+
+
+def test_the_cli_generates_from_a_run_and_traces_the_folder(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", "moscow_reference_center", "--set", "horizon_days=1", "--set", "warmup_days=0",
+                               "--workers", "1", "--out", str(run)]).exit_code == 0
+    result = runner.invoke(app, ["dicom", "generate", str(run), "--out", str(tmp_path / "dcm"), "--limit", "12"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["dicom", "trace", str(tmp_path / "dcm"), "--out", str(tmp_path / "trace.parquet")])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "trace.parquet").num_rows == 12
+    assert runner.invoke(app, ["dicom", "generate", str(tmp_path), "--out", str(tmp_path / "x")]).exit_code == 2
