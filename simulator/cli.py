@@ -352,12 +352,12 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option(min=1, help="Local processes (default: all cores).")] = None,
 ) -> None:
     """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
-    from .loading import apply_overrides, read_yaml, resolve_path, _with_base
+    from .loading import apply_overrides, read_yaml, resolve_path, with_base
     from .sweep import parse_grid, read_grid_file, run_sweep
 
     try:
         path = resolve_path(scenario)
-        data = apply_overrides(_with_base(read_yaml(path), path, ()), set_ or [], str(path))
+        data = apply_overrides(with_base(read_yaml(path), path, ()), set_ or [], str(path))
         points = parse_grid(grid or []) if grid else []
         if grid_file is not None:
             points += read_grid_file(grid_file)

@@ -18,7 +18,7 @@ from .triage_config import policy_of
 from .expectations import TheoryShapeError, expected_value
 
 __all__ = ["load_scenario", "parse_scenario", "apply_overrides", "bundled_scenarios", "scenario_hash", "dump_scenario",
-           "read_yaml", "merge_fragment"]
+           "read_yaml", "merge_fragment", "with_base"]
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -76,14 +76,14 @@ def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
     return merged
 
 
-def _with_base(data: Any, path: Path, seen: tuple[Path, ...]) -> Any:
+def with_base(data: Any, path: Path, seen: tuple[Path, ...] = ()) -> Any:
     """A scenario that `extends: other.yaml` (a path relative to it) is that scenario with this one laid over."""
     if not isinstance(data, Mapping) or "extends" not in data:
         return data
     base_path = path.parent / str(data["extends"])
     if base_path.resolve() in seen:
         raise ScenarioError(str(path), [("extends", f"{base_path} extends itself in a loop")])
-    base = _with_base(read_yaml(base_path), base_path, (*seen, path.resolve()))
+    base = with_base(read_yaml(base_path), base_path, (*seen, path.resolve()))
     if not isinstance(base, Mapping):
         raise ScenarioError(str(base_path), [("", "the scenario it extends must be a mapping of keys")])
     return merge_fragment(base, {k: v for k, v in data.items() if k != "extends"})
@@ -97,7 +97,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = (), fragments: It
     before the `key.path=value` overrides.
     """
     path = resolve_path(path)
-    data = _with_base(read_yaml(path), path, ())
+    data = with_base(read_yaml(path), path, ())
     source = str(path)
     for fragment in fragments:
         part = read_yaml(fragment)
