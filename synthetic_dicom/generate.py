@@ -1,4 +1,5 @@
-"""One DICOM Part-10 study per simulated study record, with modality-specific objects.
+"""One DICOM Part-10 study per simulated study record, with modality-specific objects and, where the AI
+scored the study, its result as a structured report (report.py).
 
 UIDs are deterministic: the StudyInstanceUID is the record's `study_id`; series and instance UIDs are
 derived from it (`generate_uid` with entropy sources), so the same records give the same files.
@@ -49,6 +50,8 @@ class StudyRecord:
     ai_positive: bool | None
     acquired: dt.datetime  # when acquisition finished (arrived_at on the calendar)
     patient_age: float | None = None
+    algorithm: str | None = None  # the AI service that scored it: name and version for the SR
+    algorithm_version: str | None = None
 
 
 def _uid(record: StudyRecord, *parts: object) -> str:
@@ -140,6 +143,10 @@ def study_datasets(record: StudyRecord, size: int = 64) -> list[Dataset]:
             ds.ImageLaterality, ds.Laterality, ds.ViewPosition = side, side, view
             ds.PresentationIntentType, ds.PixelIntensityRelationship = "FOR PRESENTATION", "LIN"
             ds.BodyPartExamined = "BREAST"
+            ds.ImagerPixelSpacing = [1.0, 1.0]
+            # Row and column directions of each standard view (PS3.3 C.8.11.7, mammography).
+            ds.PatientOrientation = {("R", "CC"): ["P", "L"], ("L", "CC"): ["A", "R"],
+                                     ("R", "MLO"): ["P", "F"], ("L", "MLO"): ["A", "F"]}[(side, view)]
             lesion_side = "R" if _seed(record, "side") % 2 == 0 else "L"
             _pixels(ds, phantom(size, size, record.diseased and side == lesion_side, _seed(record, "lesion", side)))
             out.append(ds)
@@ -149,6 +156,7 @@ def study_datasets(record: StudyRecord, size: int = 64) -> list[Dataset]:
         ds.ImageType = ["ORIGINAL", "PRIMARY"]
         ds.ViewPosition = "PA"
         ds.PatientOrientation = ["L", "F"]
+        ds.ImagerPixelSpacing = [6.0, 6.0]  # a 64-pixel image of a 38 cm chest
         if modality == "DX":
             ds.PresentationIntentType, ds.PixelIntensityRelationship = "FOR PRESENTATION", "LIN"
         _pixels(ds, phantom(size, size, record.diseased, _seed(record, "lesion")))
@@ -161,13 +169,22 @@ def write_study(record: StudyRecord, folder: Path, size: int = 64) -> list[Path]
     target = Path(folder) / record.study_id
     target.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ds in study_datasets(record, size):
+    images = study_datasets(record, size)
+    for ds in images:
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
         meta.TransferSyntaxUID, meta.ImplementationClassUID = ExplicitVRLittleEndian, IMPLEMENTATION_UID
         ds.file_meta = meta
         path = target / f"{ds.Modality}{ds.SeriesNumber:02d}_{ds.InstanceNumber:03d}.dcm"
         ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    if record.ai_score is not None:  # unscored studies (no AI, failure, outage) have no AI report
+        from .report import ai_report
+
+        report = ai_report(images, record.ai_score, bool(record.ai_positive), record.algorithm or "ai",
+                           record.algorithm_version or "1", record.study_id)
+        path = target / "SR99_001.dcm"
+        report.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
 
@@ -177,6 +194,7 @@ def records_from_run(studies: Any, scenario: Any, limit: int | None = None) -> I
     table = studies.filter(_primary_first_replication(studies))
     rows = table.sort_by("arrived_at").to_pylist()[:limit]
     body = {name: t.body_part for name, t in scenario.study_types.items()}
+    services = {name: t.ai for name, t in scenario.study_types.items()}
     names: Mapping[str, Any] = scenario.sites
     for row in rows:
         site = row["site"]
@@ -185,7 +203,16 @@ def records_from_run(studies: Any, scenario: Any, limit: int | None = None) -> I
             body_part=body.get(row["study_type"]), site=site, institution=(names[site].name or site)[:64],
             referral=row["referral"], diseased=bool(row["diseased"]), ai_score=row["ai_score"],
             ai_positive=row["ai_positive"], acquired=scenario.start + dt.timedelta(minutes=row["arrived_at"]),
-            patient_age=row.get("patient_age"))
+            patient_age=row.get("patient_age"), algorithm=_algorithm(scenario, services.get(row["study_type"])),
+            algorithm_version=_version(scenario, services.get(row["study_type"])))
+
+
+def _algorithm(scenario: Any, service: str | None) -> str | None:
+    return None if service is None else (scenario.ai_services[service].algorithm or service)
+
+
+def _version(scenario: Any, service: str | None) -> str | None:
+    return None if service is None else (scenario.ai_services[service].version or "1")
 
 
 def _primary_first_replication(studies: Any) -> Any:

@@ -12,6 +12,7 @@ import pytest
 
 from simulator import load_scenario, run_scenario
 from synthetic_dicom.generate import SOP_CLASSES, records_from_run, study_datasets, write_study
+from synthetic_dicom.report import read_ai_result
 from synthetic_dicom.trace import TRACE_COLUMNS, trace_folder
 
 REQUIRED = {  # a strict subset of the type 1 and 2 attributes of each IOD's modules
@@ -39,6 +40,7 @@ def records():
             chosen.append(record)
             seen.add(record.modality)
     assert {"DX", "CT", "MG", "MR"} <= seen
+    assert any(r.ai_score is None for r in chosen) and any(r.ai_score is not None for r in chosen)
     return chosen
 
 
@@ -47,9 +49,17 @@ def test_generated_objects_have_what_their_iod_requires(records, tmp_path: Path)
         warnings.simplefilter("error")  # pydicom warns on bad values: here they are errors
         for record in records:
             paths = write_study(record, tmp_path)
-            expected = {"CT": 8, "MR": 6, "MG": 4}.get(record.modality, 1)
+            expected = {"CT": 8, "MR": 6, "MG": 4}.get(record.modality, 1) + (record.ai_score is not None)
             assert len(paths) == expected
-            datasets = [pydicom.dcmread(p) for p in paths]
+            reports = [pydicom.dcmread(p) for p in paths if p.name.startswith("SR")]
+            assert len(reports) == (record.ai_score is not None)
+            for report in reports:
+                assert report.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+                assert report.StudyInstanceUID == record.study_id
+                assert read_ai_result(report) == (pytest.approx(record.ai_score, abs=1e-6), bool(record.ai_positive))
+                evidence = report.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+                assert len(evidence.ReferencedSOPSequence) == expected - 1  # every image it read
+            datasets = [pydicom.dcmread(p) for p in paths if not p.name.startswith("SR")]
             for ds in datasets:
                 assert ds.file_meta.TransferSyntaxUID and ds.SOPClassUID == SOP_CLASSES[ds.Modality]
                 for keyword in REQUIRED["all"] + REQUIRED.get(ds.Modality, []):
@@ -82,10 +92,15 @@ def test_generate_then_trace_gives_back_the_studies(records, tmp_path: Path) -> 
         assert row["modality"] == record.modality and row["site"] == record.site
         assert row["referral"] == record.referral
         assert abs(row["arrived"] - record.acquired) < dt.timedelta(milliseconds=1)
+        if record.ai_score is None:
+            assert row["ai_score"] is None and row["ai_positive"] is None
+        else:
+            assert row["ai_score"] == pytest.approx(record.ai_score, abs=1e-6)
+            assert row["ai_positive"] == bool(record.ai_positive)
 
 
 def test_bad_files_are_quarantined_and_the_rest_is_read(records, tmp_path: Path) -> None:
-    good = write_study(records[0], tmp_path / "good")
+    good = [p for p in write_study(records[0], tmp_path / "good") if not p.name.startswith("SR")]
     (tmp_path / "notes.txt").write_text("not dicom")
     truncated = tmp_path / "truncated.dcm"
     truncated.write_bytes(good[0].read_bytes()[:200])
