@@ -548,6 +548,42 @@ def dicom_trace(
                       + (f" (see {out.with_suffix('.quarantine.json')})" if result.quarantine else ""))
 
 
+@dicom_app.command("send")
+def dicom_send(
+    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
+    to: Annotated[str, typer.Option("--to", help="The archive, HOST:PORT.")],
+    called: Annotated[str, typer.Option(help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+) -> None:
+    """Send every file by C-STORE, as a modality would; exit 1 if any could not be stored."""
+    from synthetic_dicom.network import send_folder
+
+    host, _, port = to.rpartition(":")
+    if not host or not port.isdigit():
+        _fail(f"--to {to!r}: give HOST:PORT", BAD_INPUT)
+    if not folder.is_dir():
+        _fail(f"{folder}: no such folder", BAD_INPUT)
+    started = time.perf_counter()
+    result = send_folder((p for p in folder.rglob("*") if p.is_file()), host, int(port), called=called)
+    seconds = time.perf_counter() - started
+    out_console.print(f"sent {result.sent} file(s) to {to} in {seconds:.1f} s ({result.sent / max(seconds, 1e-9):.0f}/s)")
+    for path, reason in result.failed[:10]:
+        err_console.print(f"[bold red]not stored:[/] {escape(path)}: {escape(reason)}", highlight=False)
+    raise typer.Exit(INTERNAL if result.failed else 0)
+
+
+@dicom_app.command("archive")
+def dicom_archive(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 11112,
+    dir_: Annotated[Path, typer.Option("--dir", help="Where received studies are filed.")] = Path("out/archive"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """A small receiving archive (C-STORE SCP): files each object under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
+    from synthetic_dicom.network import Archive
+
+    out_console.print(f"archive RADSIM_ARCHIVE on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)")
+    Archive(dir_, port, host).start(block=True)
+
+
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenarios bundled with radsim (usable by name)."""

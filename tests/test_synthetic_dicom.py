@@ -145,3 +145,26 @@ def test_the_cli_generates_from_a_run_and_traces_the_folder(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert pq.read_table(tmp_path / "trace.parquet").num_rows == 12
     assert runner.invoke(app, ["dicom", "generate", str(tmp_path), "--out", str(tmp_path / "x")]).exit_code == 2
+
+
+def test_send_to_the_archive_over_loopback_gives_back_the_same_content(records, tmp_path: Path) -> None:
+    import socket as sockets
+
+    from synthetic_dicom.network import Archive, send_folder
+
+    with sockets.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    archive = Archive(tmp_path / "archive", port)
+    archive.start()
+    try:
+        record = next(r for r in records if r.ai_score is not None and r.modality == "CT")
+        paths = write_study(record, tmp_path / "modality")
+        result = send_folder(paths, "127.0.0.1", port)
+    finally:
+        archive.stop()
+    assert result.sent == len(paths) and not result.failed and archive.received == len(paths)
+    for path in paths:
+        original = pydicom.dcmread(path)
+        stored = pydicom.dcmread(tmp_path / "archive" / record.study_id / f"{original.SOPInstanceUID}.dcm")
+        assert stored == original  # every data element equal (the file meta may differ: the archive wrote it)
