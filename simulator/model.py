@@ -100,7 +100,8 @@ class NetworkModel:
         self._lanes(scenario)
         routing = scenario.routing
         self.push = routing.mode == "push"
-        self.units = {name: routing.workload.get(name, mean_of(t.read_minutes)) for name, t in scenario.study_types.items()}
+        self.units = {name: routing.workload.get(name, mean_of(t.read_minutes))
+                      for name, t in scenario.study_types.items()}
         night = routing.night_to_centre
         self.router = LocalFirst(None if routing.overflow_after is None else routing.overflow_after.in_minutes,
                                  None if night is None else night.minutes,
@@ -127,6 +128,8 @@ class NetworkModel:
         self.n_cohort = n
         self.n_second = flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
+        # Whether any study may need more than the plain path (an audit, or a second read).
+        self.special = self.autonomous is not None or doubled.shape[0] > 0
         self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
         # Per-item results in compact typed arrays: a city year has ~7 M items, and boxed floats in
         # lists would cost gigabytes.
@@ -224,7 +227,7 @@ class NetworkModel:
         queue = env._queue
         now = env._now  # the hot paths read the clock's slot, not the `now` property
         rows = self.rows
-        special = self.autonomous is not None or self.n_items > self.n_cohort + self.n_second
+        special = self.special
         while True:
             i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
                 age = next(rows)
@@ -277,10 +280,11 @@ class NetworkModel:
         i = first.index
         j = int(self.dual_index[i])
         self.ready_at[j] = first.ready_at
-        second = WorkItem(j, first.study_type, DOUBLE_READ, first.referral, first.modality, first.site, first.ai_service,
-                          first.ai_score, first.ai_positive, first.arrived_at, first.ready_at, first.patient_age,
-                          lane if lane.__class__ is str else "", -1 if first.holder is None else first.holder.code,
-                          "", 0, float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
+        second = WorkItem(j, first.study_type, DOUBLE_READ, first.referral, first.modality, first.site,
+                          first.ai_service, first.ai_score, first.ai_positive, first.arrived_at, first.ready_at,
+                          first.patient_age, lane if lane.__class__ is str else "",
+                          -1 if first.holder is None else first.holder.code, "", 0,
+                          float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
         second.partner, first.partner = first, second
         if lane.__class__ is not str:
             self._route(second, lane, now)
@@ -300,9 +304,8 @@ class NetworkModel:
         candidates = [reader for pool in self.pools_for[item.lane] for reader in pool.present
                       if reader.code != item.exclude_reader and reader.off_at > now]
         chosen = least_loaded(reader.load for reader in candidates)
-        if chosen is None:
-            self.worklist.push(item, now)
-            self._record_label(item)
+        if chosen is None:  # nobody eligible on shift: whoever comes takes it from the shared lane
+            self._queue(item, now)
             return
         reader = candidates[chosen]
         item.units = self.units[item.study_type]
@@ -310,16 +313,11 @@ class NetworkModel:
         item.holder = reader
         if reader in reader.pool.idle:
             del reader.pool.idle[reader]
-            self.worklist.admit(item, now)
-            self._record_label(item)
-            self._start(reader, item, now)
+            self._give(reader, item, now)
             return
         self.home[item.index] = item.lane
         item.lane = reader.own  # type: ignore[assignment]
-        self.worklist.push(item, now)
-        self._record_label(item)
-        if self.preemptive:
-            self._preempt_for(item, now)
+        self._queue(item, now)
 
     def _enter(self, item: WorkItem, now: float) -> None:
         if self.push:
@@ -336,12 +334,19 @@ class NetworkModel:
                     if reader is None:
                         continue
                 del idle[reader]
-                # An idle reader has nothing on the worklist they may read, so the new item is theirs:
-                # it is ranked (for its label) but skips the heap.
-                self.worklist.admit(item, now)
-                self._record_label(item)
-                self._start(reader, item, now)
+                self._give(reader, item, now)
                 return
+        self._queue(item, now)
+
+    def _give(self, reader: Reader, item: WorkItem, now: float) -> None:
+        """An idle reader has nothing on the worklist they may read, so the new item is theirs: it is
+        ranked (for its label) but skips the heap."""
+        self.worklist.admit(item, now)
+        self._record_label(item)
+        self._start(reader, item, now)
+
+    def _queue(self, item: WorkItem, now: float) -> None:
+        """The item waits on the worklist (in its lane); with pre-emption it may interrupt a lower read."""
         self.worklist.push(item, now)
         self._record_label(item)
         if self.preemptive:
@@ -554,8 +559,8 @@ class NetworkModel:
         return Outcome(
             parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
-            label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists, reader_names=self.reader_names, duties=self.duty_rows,
-            n_second=self.n_second, audited=self.audited,
+            label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists,
+            reader_names=self.reader_names, duties=self.duty_rows, n_second=self.n_second, audited=self.audited,
         )
 
     def _sign_double_reads(self) -> None:

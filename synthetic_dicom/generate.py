@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -189,34 +191,21 @@ def write_study(record: StudyRecord, folder: Path, size: int = 64) -> list[Path]
     return paths
 
 
-def records_from_run(studies: Any, scenario: Any, limit: int | None = None) -> Iterator[StudyRecord]:
-    """Study records of the primary image reads of a run (replication 0), in arrival order."""
-    table = studies.filter(_primary_first_replication(studies))
-    rows = table.sort_by("arrived_at").to_pylist()[:limit]
+def records_from_run(studies: pa.Table, scenario: Any, limit: int | None = None) -> Iterator[StudyRecord]:
+    """Study records of the image studies of a run (primary reads and audits of replication 0), in
+    arrival order."""
+    chosen = pc.and_(pc.equal(studies.column("replication"), 0),
+                     pc.is_in(studies.column("kind"), value_set=pa.array(["primary", "audit"])))
+    rows = studies.filter(chosen).sort_by("arrived_at").to_pylist()[:limit]
     body = {name: t.body_part for name, t in scenario.study_types.items()}
     services = {name: t.ai for name, t in scenario.study_types.items()}
-    names: Mapping[str, Any] = scenario.sites
     for row in rows:
-        site = row["site"]
+        site, service = row["site"], services.get(row["study_type"])
         yield StudyRecord(
             study_id=row["study_id"], study_type=row["study_type"], modality=row["modality"],
-            body_part=body.get(row["study_type"]), site=site, institution=(names[site].name or site)[:64],
+            body_part=body.get(row["study_type"]), site=site, institution=(scenario.sites[site].name or site)[:64],
             referral=row["referral"], diseased=bool(row["diseased"]), ai_score=row["ai_score"],
             ai_positive=row["ai_positive"], acquired=scenario.start + dt.timedelta(minutes=row["arrived_at"]),
-            patient_age=row.get("patient_age"), algorithm=_algorithm(scenario, services.get(row["study_type"])),
-            algorithm_version=_version(scenario, services.get(row["study_type"])))
-
-
-def _algorithm(scenario: Any, service: str | None) -> str | None:
-    return None if service is None else (scenario.ai_services[service].algorithm or service)
-
-
-def _version(scenario: Any, service: str | None) -> str | None:
-    return None if service is None else (scenario.ai_services[service].version or "1")
-
-
-def _primary_first_replication(studies: Any) -> Any:
-    import pyarrow.compute as pc
-
-    return pc.and_(pc.equal(studies.column("replication"), 0),
-                   pc.is_in(studies.column("kind"), value_set=__import__("pyarrow").array(["primary", "audit"])))
+            patient_age=row.get("patient_age"),
+            algorithm=None if service is None else (scenario.ai_services[service].algorithm or service),
+            algorithm_version=None if service is None else (scenario.ai_services[service].version or "1"))
