@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 from .scenario import AIService
 
-__all__ = ["OperatingPoint", "operating_point", "score"]
+__all__ = ["OperatingPoint", "operating_point", "score", "flag_of_posterior"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,17 @@ def score(
     positive = latent > point.threshold
     if prevalence <= 0.0 or prevalence >= 1.0:
         return np.full(latent.shape, float(prevalence >= 1.0)), positive
+    return _posterior(latent, point, prevalence), positive
+
+
+def _posterior(latent: np.ndarray, point: OperatingPoint, prevalence: float) -> np.ndarray:
     d = point.separation
-    log_odds = math.log(prevalence / (1.0 - prevalence)) + d * latent - d * d / 2.0
-    return expit(log_odds), positive
+    return expit(math.log(prevalence / (1.0 - prevalence)) + d * latent - d * d / 2.0)
+
+
+def flag_of_posterior(posterior: np.ndarray, point: OperatingPoint, prevalence: float) -> np.ndarray:
+    """The flag of studies known only by their posterior (e.g. from a trace): the posterior rises with the
+    latent score, so the flag is the posterior above that of the threshold."""
+    if prevalence <= 0.0 or prevalence >= 1.0:
+        return posterior > 0.5
+    return posterior > _posterior(np.array([point.threshold]), point, prevalence)[0]

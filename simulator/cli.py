@@ -117,12 +117,14 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a value: key.path=value (repeatable).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output directory (default out/<scenario name>/).")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Processes for replications (default: all cores).")] = None,
+    trace: Annotated[Optional[Path], typer.Option(help="Replay the primary studies of a trace (radsim dicom trace) instead of drawing arrivals: the same as arrivals.trace in the scenario.")] = None,
 ) -> None:
     """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
     from .output import write_run
 
+    overrides = [*(set_ or []), *([f"arrivals.trace={trace.resolve()}"] if trace is not None else [])]
     try:
-        resolved = _load(scenario, set_ or [], policy)
+        resolved = _load(scenario, overrides, policy)
         policy_of(resolved)  # a bad policy is bad input: fail before simulating
     except (ScenarioError, PolicyError) as exc:
         _fail(str(exc), BAD_INPUT)

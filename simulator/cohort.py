@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ai import operating_point, score
+from .ai import flag_of_posterior, operating_point, score
 from .calendar import hour_bins
 from .distributions import sample
 from .scenario import Scenario, Window
 from .streams import stream
+from .trace_arrivals import trace_arrivals
 
 __all__ = ["Cohort", "REFERRALS", "draw_cohort", "arrival_times", "after_outages"]
 
@@ -84,19 +85,29 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
     second = scenario.second_opinions
     autonomous = scenario.routing.autonomous_normal
     any_double = any(t.double_reading is not None for t in scenario.study_types.values())
+    traced = trace_arrivals(scenario) if scenario.arrivals is not None else {}
     parts: list[dict[str, np.ndarray]] = []
     for t, (name, study_type) in enumerate(scenario.study_types.items()):
         def rng(purpose: str) -> np.random.Generator:
             return stream(seed, replication, purpose, name)
 
-        arrived = arrival_times(study_type.arrivals.hourly_rates(), bins, rng("arrivals"))
+        trace = traced.get(name)
+        arrived = arrival_times(study_type.arrivals.hourly_rates(), bins, rng("arrivals")) if trace is None \
+            else trace.arrived_at
         n = arrived.shape[0]
         shares = np.array([(study_type.sites or {}).get(s, 0.0) if study_type.sites is not None
                            else scenario.sites[s].weight for s in site_names])
         site = rng("sites").choice(len(site_names), n, p=shares / shares.sum())
         u = rng("referral").random(n)
         referral = np.where(u < study_type.referral.stat, 0, np.where(u < study_type.referral.stat + study_type.referral.urgent, 1, 2))
-        diseased = rng("truth").random(n) < study_type.prevalence
+        u = rng("truth").random(n)
+        diseased = u < study_type.prevalence
+        if trace is not None:
+            site = np.where(trace.site >= 0, trace.site, site)
+            referral = np.where(trace.referral >= 0, trace.referral, referral)
+            # A traced AI score is the posterior probability of disease: the truth is drawn from it.
+            diseased = np.where(np.isnan(trace.ai_score), diseased, u < np.nan_to_num(trace.ai_score))
+            diseased = np.where(trace.diseased >= 0, trace.diseased == 1, diseased)
         delivered = after_outages(arrived + sample(scenario.ingest.delay_minutes, rng("ingest"), n), ingest_outages)
         scored = np.zeros(n, dtype=bool)
         posterior = np.full(n, np.nan)
@@ -112,17 +123,27 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
             for a, b in _windows(scenario, service.outages):
                 out |= (delivered >= a) & (delivered < b)
             scored = ~failed & ~out
+            given = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
+            if given.any():  # the trace holds this type's AI results: a study without one was not scored
+                scored = given
+                positive = np.where(given, np.where(trace.ai_positive_given, trace.ai_positive, flag_of_posterior(
+                    trace.ai_score, operating_point(service), study_type.prevalence)), positive)
+                posterior = np.where(given, trace.ai_score, posterior)
             posterior = np.where(scored, posterior, np.nan)
             positive = positive & scored
             # A failed or absent AI does not hold the study back: it goes to the worklist unscored.
             ready = np.where(scored, delivered + latency, delivered)
         read = sample(study_type.read_minutes, rng("reading"), n)
+        if trace is not None:
+            read = np.where(np.isnan(trace.read_minutes), read, trace.read_minutes)
         so_rng = rng("second_opinion")
         eligible = second is not None and study_type.kind == "primary" and (second.of == "*" or name in second.of)
         so_u = so_rng.random(n)
         so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
         age = np.full(n, np.nan) if study_type.patient_age is None else \
             sample(study_type.patient_age, rng("age"), n)
+        if trace is not None:
+            age = np.where(np.isnan(trace.patient_age), age, trace.patient_age)
         extra = {}
         if any_double:
             dual = study_type.double_reading

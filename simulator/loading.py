@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import ScenarioError
 from .scenario import Scenario, check_references
 from .triage import BUILT_IN, PolicyError
+from .trace_arrivals import trace_arrivals, trace_digest
 from .triage_config import policy_of
 from .expectations import TheoryShapeError, expected_value
 
@@ -76,8 +77,20 @@ def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
     return merged
 
 
+def _anchored(data: Any, path: Path) -> Any:
+    """Data whose `arrivals.trace` (a path relative to the file it is written in) is made absolute."""
+    arrivals = data.get("arrivals") if isinstance(data, Mapping) else None
+    if isinstance(arrivals, Mapping) and isinstance(arrivals.get("trace"), str):
+        trace = Path(arrivals["trace"]).expanduser()
+        if not trace.is_absolute():
+            trace = (path.parent / trace).resolve()
+        data = {**data, "arrivals": {**arrivals, "trace": str(trace)}}
+    return data
+
+
 def with_base(data: Any, path: Path, seen: tuple[Path, ...] = ()) -> Any:
     """A scenario that `extends: other.yaml` (a path relative to it) is that scenario with this one laid over."""
+    data = _anchored(data, path)
     if not isinstance(data, Mapping) or "extends" not in data:
         return data
     base_path = path.parent / str(data["extends"])
@@ -100,7 +113,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = (), fragments: It
     data = with_base(read_yaml(path), path, ())
     source = str(path)
     for fragment in fragments:
-        part = read_yaml(fragment)
+        part = _anchored(read_yaml(fragment), Path(fragment))
         if not isinstance(part, Mapping):
             raise ScenarioError(str(fragment), [("", "a scenario fragment must be a mapping of keys (e.g. policy: ...)")])
         if isinstance(data, Mapping):
@@ -131,6 +144,8 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
             problems.append((f"expect.{i}.value", f"{getattr(expectation.value, 'theory', '')}: {exc}"))
     if problems:
         raise ScenarioError(source, problems)
+    if scenario.arrivals is not None:  # a bad trace is bad input too: found now, not mid-run
+        trace_arrivals(scenario)
     if scenario.policy.triage in BUILT_IN:  # user policies are imported by the command that runs them
         try:
             policy_of(scenario)
@@ -239,5 +254,8 @@ def _plain(value: Any) -> Any:
 
 def scenario_hash(scenario: Scenario) -> str:
     """A short fingerprint of what is simulated (the resolved scenario)."""
-    canonical = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    data = scenario.model_dump(mode="json", by_alias=True)
+    if scenario.arrivals is not None:
+        data["arrivals"]["content"] = trace_digest(scenario.arrivals.trace)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
-    "Routing", "DoubleReading", "check_references",
+    "Routing", "DoubleReading", "ArrivalTrace", "check_references",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -135,6 +135,15 @@ class Arrivals(Strict):
         weekday = self.weekday or [1.0] * 7
         h_total, w_mean = sum(hourly), sum(weekday) / 7.0
         return [[self.per_day * (w / w_mean) * (h / h_total) for h in hourly] for w in weekday]  # type: ignore[operator]
+
+
+class ArrivalTrace(Strict):
+    """`arrivals: {trace: trace.parquet}`: primary studies replayed from a trace instead of drawn
+    (trace_arrivals.py says how rows find their study type and what is still drawn). The path is relative
+    to the scenario's file."""
+
+    trace: str
+    unmatched: Literal["error", "drop"] = "error"
 
 
 class Referral(Strict):
@@ -449,6 +458,7 @@ class Scenario(Strict):
     study_types: dict[str, StudyType] = Field(min_length=1)
     ai_services: dict[str, AIService] = {}
     ingest: Ingest = Ingest()
+    arrivals: ArrivalTrace | None = None
     pools: dict[str, Pool] = Field(min_length=1)
     second_opinions: SecondOpinions | None = None
     routing: Routing = Routing()

@@ -1,0 +1,182 @@
+"""Arrivals replayed from a study trace (`arrivals: {trace: trace.parquet}`), e.g. one that
+`radsim dicom trace` made from a folder of real, de-identified studies.
+
+Each trace row is one imaging study. It is given a study type of the scenario, in this order: the row's
+`study_type` column if it has one; a `study_description` equal to a type's `description`, its name, or
+its name with spaces for underscores; else the one primary type with the row's modality and body part;
+else the one primary type with its modality. Rows no type takes are an error naming how many and of what
+kind, unless the scenario says `unmatched: drop`. Rows outside the horizon are left out (and counted).
+
+What the trace does not say is drawn as usual, per replication and with the usual random streams: the
+site where the row's is missing or not one of the scenario's, the referral, the truth, the AI, the
+reading time. Where the trace has AI scores for a study type, it is taken to hold that type's AI results:
+its studies without a score were not scored, and a score without a flag is flagged where it lies above the
+posterior at the service's threshold; where it has none, the scenario's AI scores them as usual. A study
+with a traced score is diseased with that probability: the score is the posterior probability of
+pathology, which is exactly what that draw needs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import ScenarioError
+from .scenario import Scenario
+
+__all__ = ["TraceArrivals", "trace_arrivals", "trace_digest", "REQUIRED_COLUMNS"]
+
+REQUIRED_COLUMNS = ("arrived", "modality")
+_OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
+             "site": pa.string(), "referral": pa.string(), "ai_score": pa.float64(), "ai_positive": pa.bool_(),
+             "diseased": pa.bool_(), "read_minutes": pa.float64(), "patient_age": pa.float64()}
+_REFERRALS = ("stat", "urgent", "routine")
+
+
+@dataclass(frozen=True)
+class TraceArrivals:
+    """The trace rows of one study type, in arrival order. Missing values: NaN, -1, or a False `has_*`."""
+
+    arrived_at: np.ndarray  # minutes since the scenario start
+    site: np.ndarray  # index into the scenario's sites, -1 where drawn
+    referral: np.ndarray  # index into stat/urgent/routine, -1 where drawn
+    ai_score: np.ndarray  # NaN where the trace has none
+    ai_positive: np.ndarray  # bool, meaningful where ai_positive_given
+    ai_positive_given: np.ndarray  # bool: the trace has the flag (else it follows from the score)
+    diseased: np.ndarray  # int8: 1, 0, or -1 where drawn
+    read_minutes: np.ndarray  # NaN where drawn
+    patient_age: np.ndarray  # NaN where drawn
+
+
+def _read(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), [("", "no such trace file (arrivals.trace)")]) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ScenarioError(str(path), [("", f"not a Parquet trace: {exc}")]) from None
+    problems = [(column, "missing column (a trace needs arrived and modality)")
+                for column in REQUIRED_COLUMNS if column not in table.column_names]
+    if not problems and not pa.types.is_timestamp(table.schema.field("arrived").type):
+        problems.append(("arrived", f"must be a timestamp, not {table.schema.field('arrived').type}"))
+    for column, kind in _OPTIONAL.items():
+        if column in table.column_names and not table.schema.field(column).type.equals(kind) \
+                and not pa.types.is_null(table.schema.field(column).type):
+            try:
+                table = table.set_column(table.column_names.index(column), column, table.column(column).cast(kind))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                problems.append((column, f"must be {kind}, not {table.schema.field(column).type}"))
+    if problems:
+        raise ScenarioError(str(path), problems)
+    if table.column("arrived").null_count:
+        first = pc.index(pc.is_null(table.column("arrived")), True).as_py()
+        raise ScenarioError(str(path), [(f"arrived[{first}]", "no arrival time")])
+    if "referral" in table.column_names:
+        bad = pc.invert(pc.fill_null(pc.is_in(table.column("referral"), pa.array(_REFERRALS)), True))
+        if pc.any(bad).as_py():
+            first = pc.index(bad, True).as_py()
+            raise ScenarioError(str(path), [(f"referral[{first}]", f"{table.column('referral')[first].as_py()!r} "
+                                             "is not one of stat, urgent, routine")])
+    return table
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, stamp: tuple[int, int]) -> pa.Table:
+    return _read(Path(path))
+
+
+def _table(path: str) -> pa.Table:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        raise ScenarioError(path, [("", "no such trace file (arrivals.trace)")]) from None
+    return _cached(path, (stat.st_mtime_ns, stat.st_size))
+
+
+def trace_digest(path: str) -> str:
+    """A fingerprint of the trace's content, so that a cache keyed by the scenario sees a changed trace."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _column(table: pa.Table, name: str) -> list:
+    return table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
+
+
+def _study_types(scenario: Scenario, table: pa.Table) -> list[str | None]:
+    primary = {name: t for name, t in scenario.study_types.items() if t.kind == "primary"}
+    by_description: dict[str, str] = {}
+    for name, t in primary.items():
+        for text in (t.description, name, name.replace("_", " ")):
+            if text:
+                by_description.setdefault(text.casefold(), name)
+    by_kind: dict[tuple, list[str]] = {}
+    for name, t in primary.items():
+        by_kind.setdefault((t.modality, (t.body_part or "").upper()), []).append(name)
+        by_kind.setdefault((t.modality, None), []).append(name)
+    chosen: list[str | None] = []
+    for given, description, modality, body in zip(_column(table, "study_type"), _column(table, "study_description"),
+                                                  _column(table, "modality"), _column(table, "body_part")):
+        if given in primary:
+            chosen.append(given)
+            continue
+        if description and description.casefold() in by_description:
+            chosen.append(by_description[description.casefold()])
+            continue
+        same = by_kind.get((modality, (body or "").upper()), []) if body else []
+        same = same if len(same) == 1 else by_kind.get((modality, None), [])
+        chosen.append(same[0] if len(same) == 1 else None)
+    return chosen
+
+
+def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
+    """Per primary study type, its trace rows (an empty set where the trace has none)."""
+    assert scenario.arrivals is not None
+    path = scenario.arrivals.trace
+    table = _table(path)
+    types = _study_types(scenario, table)
+    unmatched = [i for i, t in enumerate(types) if t is None]
+    if unmatched and scenario.arrivals.unmatched == "error":
+        kinds: dict[tuple, int] = {}
+        for i in unmatched:
+            key = (_column(table, "modality")[i], _column(table, "body_part")[i], _column(table, "study_description")[i])
+            kinds[key] = kinds.get(key, 0) + 1
+        listed = "; ".join(f"{n} x modality {m!r} body part {b!r} description {d!r}"
+                           for (m, b, d), n in sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
+        raise ScenarioError(path, [(f"row {unmatched[0]}", f"{len(unmatched)} studies match no primary study type of "
+                                    f"{scenario.name} ({listed}); add a study_type column, or set "
+                                    "arrivals.unmatched: drop")])
+    start = scenario.start
+    arrived = np.array([(when - start) / dt.timedelta(minutes=1) for when in _column(table, "arrived")], dtype=float)
+    sites = {name: i for i, name in enumerate(scenario.sites)}
+    site = np.array([sites.get(s, -1) for s in _column(table, "site")], dtype=np.int32)
+    referral = np.array([_REFERRALS.index(r) if r else -1 for r in _column(table, "referral")], dtype=np.int8)
+    score = np.array([np.nan if s is None else s for s in _column(table, "ai_score")], dtype=float)
+    flags = _column(table, "ai_positive")
+    positive = np.array([bool(p) for p in flags], dtype=bool)
+    flagged = np.array([p is not None for p in flags], dtype=bool)
+    diseased = np.array([-1 if d is None else int(d) for d in _column(table, "diseased")], dtype=np.int8)
+    read = np.array([np.nan if r is None else r for r in _column(table, "read_minutes")], dtype=float)
+    age = np.array([np.nan if a is None else a for a in _column(table, "patient_age")], dtype=float)
+    inside = (arrived >= 0.0) & (arrived < scenario.horizon_minutes)
+    if arrived.size and not inside.any():
+        first, last = min(_column(table, "arrived")), max(_column(table, "arrived"))
+        raise ScenarioError(path, [("arrived", f"no study falls within the scenario's horizon: the trace runs from "
+                                    f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, {scenario.name} from "
+                                    f"{start:%Y-%m-%d %H:%M} for {scenario.horizon_days:g} days (set start)")])
+    out: dict[str, TraceArrivals] = {}
+    for name, t in scenario.study_types.items():
+        if t.kind != "primary":
+            continue
+        rows = np.array([i for i, chosen in enumerate(types) if chosen == name], dtype=np.int64)
+        rows = rows[inside[rows]] if rows.size else rows
+        rows = rows[np.argsort(arrived[rows], kind="stable")]
+        out[name] = TraceArrivals(arrived[rows], site[rows], referral[rows], score[rows], positive[rows],
+                                  flagged[rows], diseased[rows], read[rows], age[rows])
+    return out
