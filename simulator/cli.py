@@ -495,33 +495,80 @@ dicom_app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from
 app.add_typer(dicom_app, name="dicom")
 
 
-@dicom_app.command("generate")
-def dicom_generate(
-    run_dir: Annotated[Path, typer.Argument(help="A directory written by `radsim run` (studies.parquet, scenario.yaml).")],
-    out: Annotated[Path, typer.Option(help="Folder for the studies (one sub-folder per StudyInstanceUID).")],
-    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many studies, in arrival order.")] = None,
-    size: Annotated[int, typer.Option(min=16, max=1024, help="Image rows and columns.")] = 64,
-) -> None:
-    """One DICOM Part-10 study per primary study of replication 0 (StudyInstanceUID = study_id)."""
-    import pyarrow.parquet as pq
+def _bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True)
 
-    from synthetic_dicom.generate import records_from_run, write_study
 
-    if not (run_dir / "studies.parquet").is_file() or not (run_dir / "scenario.yaml").is_file():
-        _fail(f"{run_dir}: not a run directory (needs studies.parquet and scenario.yaml; see `radsim run`)", BAD_INPUT)
+def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
+    """The first `studies` image studies of a scenario's run, run just long enough to have them."""
+    from synthetic_dicom.generate import records_from_run
+
     try:
-        resolved = load_scenario(run_dir / "scenario.yaml")
+        scenario = load_scenario(source)
     except ScenarioError as exc:
         _fail(str(exc), BAD_INPUT)
-    records = list(records_from_run(pq.read_table(run_dir / "studies.parquet"), resolved, limit))
-    files = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task("writing studies", total=len(records))
-        for record in records:
-            files += len(write_study(record, out, size))
-            bar.advance(task)
-    out_console.print(f"wrote {len(records)} studies ({files} files) under {out}/")
+    daily = sum(t.arrivals.per_day if t.arrivals.per_day is not None else 24.0 * (t.arrivals.rate_per_hour or 0.0)
+                for t in scenario.study_types.values() if t.kind == "primary")
+    if daily <= 0:
+        _fail(f"{source}: study_types: no primary study type has arrivals, so there are no studies to write", BAD_INPUT)
+    days = min(3660.0, studies / daily * 1.2 + 1.0)
+    resolved = scenario.model_copy(update={"horizon_days": days, "warmup_days": 0.0, "expect": []})
+    run = run_scenario(resolved, 1, seed, workers=1)
+    records = list(records_from_run(run.studies, resolved, studies))
+    if len(records) < studies:
+        err_console.print(f"{source}: only {len(records)} studies in {days:g} days; writing those")
+    return records
+
+
+@dicom_app.command("generate")
+def dicom_generate(
+    source: Annotated[str, typer.Argument(help="A run directory (`radsim run --out`), its studies.parquet, or, with --studies, a scenario (YAML file or bundled name).")],
+    out: Annotated[Path, typer.Option(help="Folder for the studies (one sub-folder per StudyInstanceUID); replaced whole.")],
+    studies: Annotated[Optional[int], typer.Option(min=1, help="From a scenario: this many studies, the first of its run.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="From a run: at most this many studies, in arrival order.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="From a scenario: root seed (default: the scenario's).")] = None,
+    size: Annotated[int, typer.Option(min=16, max=1024, help="Image rows and columns.")] = 64,
+) -> None:
+    """One DICOM Part-10 study per image study (StudyInstanceUID = study_id), with the AI result as a
+    structured report where the AI scored it."""
+    import pyarrow.parquet as pq
+
+    from synthetic_dicom.generate import StudyWriter, records_from_run
+
+    from .output import atomic_directory
+
+    path = Path(source)
+    if studies is not None:
+        records = _records_from_scenario(source, studies, seed)
+    else:
+        table = path / "studies.parquet" if path.is_dir() else path
+        scenario_file = table.parent / "scenario.yaml"
+        if table.suffix != ".parquet" or not table.is_file() or not scenario_file.is_file():
+            _fail(f"{source}: not a run (needs studies.parquet with scenario.yaml beside it; see `radsim run`), "
+                  "and no --studies N to generate from a scenario", BAD_INPUT)
+        try:
+            resolved = load_scenario(scenario_file)
+            records = list(records_from_run(pq.read_table(table), resolved, limit))
+        except ScenarioError as exc:
+            _fail(str(exc), BAD_INPUT)
+        except (KeyError, ValueError, OSError) as exc:
+            _fail(f"{table}: not a studies table of radsim: {exc}", BAD_INPUT)
+    writer, files = StudyWriter(size), 0
+
+    def fill(folder: Path) -> None:
+        nonlocal files
+        with _bar() as bar:
+            task = bar.add_task("writing studies", total=len(records))
+            for record in records:
+                files += len(writer.write(record, folder))
+                bar.advance(task)
+
+    started = time.perf_counter()
+    atomic_directory(out, fill)
+    seconds = time.perf_counter() - started
+    out_console.print(f"wrote {len(records)} studies ({files} files) under {out}/ in {seconds:.1f} s "
+                      f"({len(records) / max(seconds, 1e-9):.0f} studies/s)")
 
 
 @dicom_app.command("trace")
@@ -541,7 +588,12 @@ def dicom_trace(
 
     if not folder.is_dir():
         _fail(f"{folder}: no such folder", BAD_INPUT)
-    result = trace_folder(folder)
+    from synthetic_dicom.trace import folder_files
+
+    paths = folder_files(folder)
+    with _bar() as bar:
+        task = bar.add_task("reading headers", total=len(paths))
+        result = trace_folder(folder, paths, progress=lambda done: bar.update(task, completed=done))
     sink = pa.BufferOutputStream()
     pq.write_table(result.studies, sink)
     atomic_bytes(out, sink.getvalue().to_pybytes())
@@ -564,10 +616,18 @@ def dicom_send(
         _fail(f"--to {to!r}: give HOST:PORT", BAD_INPUT)
     if not folder.is_dir():
         _fail(f"{folder}: no such folder", BAD_INPUT)
+    from synthetic_dicom.trace import folder_files
+
+    paths = folder_files(folder)
     started = time.perf_counter()
-    result = send_folder((p for p in folder.rglob("*") if p.is_file()), host, int(port), called=called)
+    with _bar() as bar:
+        task = bar.add_task("sending", total=len(paths))
+        result = send_folder(paths, host, int(port), called=called,
+                             progress=lambda done: bar.update(task, completed=done))
     seconds = time.perf_counter() - started
-    out_console.print(f"sent {result.sent} file(s) to {to} in {seconds:.1f} s ({result.sent / max(seconds, 1e-9):.0f}/s)")
+    studies = len({Path(p).parent for p in paths})
+    out_console.print(f"sent {result.sent} file(s) of {studies} folder(s) to {to} in {seconds:.1f} s "
+                      f"({result.sent / max(seconds, 1e-9):.0f} files/s)")
     for path, reason in result.failed[:10]:
         err_console.print(f"[bold red]not stored:[/] {escape(path)}: {escape(reason)}", highlight=False)
     raise typer.Exit(INTERNAL if result.failed else 0)

@@ -8,7 +8,8 @@ else the one primary type with its modality. Rows no type takes are an error nam
 kind, unless the scenario says `unmatched: drop`. Rows outside the horizon are left out (and counted).
 
 What the trace does not say is drawn as usual, per replication and with the usual random streams: the
-site where the row's is missing or not one of the scenario's, the referral, the truth, the AI, the
+site where neither the row's site nor its institution is a site of the scenario (by key or name), the
+referral, the truth, the AI, the
 reading time. Where the trace has AI scores for a study type, it is taken to hold that type's AI results:
 its studies without a score were not scored, and a score without a flag is flagged where it lies above the
 posterior at the service's threshold; where it has none, the scenario's AI scores them as usual. A study
@@ -35,7 +36,7 @@ __all__ = ["TraceArrivals", "trace_arrivals", "trace_digest", "REQUIRED_COLUMNS"
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
-             "site": pa.string(), "referral": pa.string(), "ai_score": pa.float64(), "ai_positive": pa.bool_(),
+             "site": pa.string(), "institution": pa.string(), "referral": pa.string(), "ai_score": pa.float64(), "ai_positive": pa.bool_(),
              "diseased": pa.bool_(), "read_minutes": pa.float64(), "patient_age": pa.float64()}
 _REFERRALS = ("stat", "urgent", "routine")
 
@@ -155,7 +156,9 @@ def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
     start = scenario.start
     arrived = np.array([(when - start) / dt.timedelta(minutes=1) for when in _column(table, "arrived")], dtype=float)
     sites = {name: i for i, name in enumerate(scenario.sites)}
-    site = np.array([sites.get(s, -1) for s in _column(table, "site")], dtype=np.int32)
+    named = {site.name: i for i, site in enumerate(scenario.sites.values()) if site.name}
+    site = np.array([sites.get(s, named.get(s, named.get(institution, -1)))
+                     for s, institution in zip(_column(table, "site"), _column(table, "institution"))], dtype=np.int32)
     referral = np.array([_REFERRALS.index(r) if r else -1 for r in _column(table, "referral")], dtype=np.int8)
     score = np.array([np.nan if s is None else s for s in _column(table, "ai_score")], dtype=float)
     flags = _column(table, "ai_positive")

@@ -1,6 +1,11 @@
 """One DICOM Part-10 study per simulated study record, with modality-specific objects and, where the AI
 scored the study, its result as a structured report (report.py).
 
+A study is two things: its shape (modality, body part, how many images, whether and how the AI reported)
+and its values (UIDs, patient, times, site, priority, score, pixels: `study_values`). `study_datasets`
+builds the pydicom datasets of a record; `StudyWriter` writes the same bytes fast, from a template per
+shape (template.py).
+
 UIDs are deterministic: the StudyInstanceUID is the record's `study_id`; series and instance UIDs are
 derived from it (`generate_uid` with entropy sources), so the same records give the same files.
 Patients are synthetic: an ID and a name made from the study's UID, never from anything real.
@@ -9,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+import os
+import struct
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +24,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+from pydicom.uid import generate_uid
+from pydicom.valuerep import DS
 
 from .phantom import phantom
+from .template import Template, file_meta, part10, undefined_lengths
 
-__all__ = ["StudyRecord", "study_datasets", "write_study", "SOP_CLASSES", "PRIORITY"]
+__all__ = ["StudyRecord", "StudyWriter", "Shape", "shape_of", "study_datasets", "study_values", "write_study",
+           "SOP_CLASSES", "PRIORITY", "records_from_run", "encode_reference"]
 
 SOP_CLASSES = {
     "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
@@ -32,8 +43,12 @@ SOP_CLASSES = {
     "MG": "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray Image Storage - For Presentation
 }
 PRIORITY = {"stat": "STAT", "urgent": "HIGH", "routine": "ROUTINE"}  # RequestedProcedurePriority (0040,1003)
-IMPLEMENTATION_UID = "2.25.217405592437178347455153497296163839815"  # radsim's own, a fixed UUID-derived UID
 SLICES = {"CT": 8, "MR": 6}
+MG_VIEWS = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")]
+# Codes for what was imaged (CID 4031, 4010, 4014): shown by viewers, required by the DX and MG IODs.
+CHEST, BREAST = codes.SCT.Chest, codes.SCT.Breast
+VIEW_CODES = {"PA": ("399348003", "postero-anterior"), "CC": ("399162004", "cranio-caudal"),
+              "MLO": ("399368009", "medio-lateral oblique")}
 
 
 @dataclass(frozen=True)
@@ -54,49 +69,107 @@ class StudyRecord:
     patient_age: float | None = None
     algorithm: str | None = None  # the AI service that scored it: name and version for the SR
     algorithm_version: str | None = None
+    ai_reported: dt.datetime | None = None  # when the AI result was ready (default: at acquisition)
 
 
-def _uid(record: StudyRecord, *parts: object) -> str:
-    return generate_uid(entropy_srcs=[record.study_id, *map(str, parts)])
+@dataclass(frozen=True)
+class Shape:
+    """What two studies written from one template have in common."""
+
+    modality: str
+    body_part: str | None
+    scored: bool
+    positive: bool
+    size: int
+
+    @property
+    def images(self) -> int:
+        return SLICES.get(self.modality, 4 if self.modality == "MG" else 1)
 
 
-def _patient(record: StudyRecord) -> tuple[str, str]:
-    digest = hashlib.sha256(record.study_id.encode()).hexdigest()
-    return f"SYN{int(digest[:12], 16) % 10**10:010d}", f"SYNTHETIC^PATIENT{digest[:6].upper()}"
+def shape_of(record: StudyRecord, size: int) -> Shape:
+    modality = record.modality if record.modality in SOP_CLASSES else "DX"
+    return Shape(modality, record.body_part, record.ai_score is not None, bool(record.ai_positive), size)
 
 
-def _common(record: StudyRecord, series: int, instance: int, sop_class: str, sop_uid: str) -> Dataset:
-    ds = Dataset()
-    patient_id, patient_name = _patient(record)
-    ds.PatientName, ds.PatientID, ds.PatientSex = patient_name, patient_id, "O"
-    if record.patient_age is not None:
-        birth = record.acquired.date() - dt.timedelta(days=int(record.patient_age * 365.25))
-        ds.PatientBirthDate = birth.strftime("%Y%m%d")
+def _digest(record: StudyRecord) -> str:
+    return hashlib.sha256(record.study_id.encode()).hexdigest()
+
+
+def _seed(record: StudyRecord, *parts: object) -> int:
+    return int(hashlib.sha256("|".join([record.study_id, *map(str, parts)]).encode()).hexdigest()[:8], 16)
+
+
+def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
+    """Everything that differs between two studies of one shape: text values, the score, the pixels."""
+    shape = shape_of(record, size)
+    digest = _digest(record)
+    uid = lambda *parts: generate_uid(entropy_srcs=[record.study_id, *map(str, parts)])  # noqa: E731
+    when = record.acquired
+    birth = "" if record.patient_age is None else \
+        (when.date() - dt.timedelta(days=int(record.patient_age * 365.25))).strftime("%Y%m%d")
+    values: dict[str, Any] = {
+        "patient_name": f"SYNTHETIC^PATIENT{digest[:6].upper()}",
+        "patient_id": f"SYN{int(digest[:12], 16) % 10**10:010d}",
+        "birth_date": birth, "study_uid": record.study_id, "study_date": when.strftime("%Y%m%d"),
+        "study_time": when.strftime("%H%M%S.%f"), "acquired": when.strftime("%Y%m%d%H%M%S.%f"),
+        "accession": digest[:16].upper(), "study_number": digest[16:24].upper(),
+        "study_description": record.study_type.replace("_", " ")[:64], "institution": record.institution[:64],
+        "station": f"{record.site}-{shape.modality}"[:16], "priority": PRIORITY.get(record.referral, "ROUTINE"),
+        "series_uid": uid("series", 1),
+    }
+    if shape.modality in SLICES:
+        values["frame_uid"] = uid("frame")
+    for k in range(shape.images):
+        values[f"image_uid_{k}"] = uid("image", 1, k + 1)
+    if shape.modality in SLICES:
+        for k in range(shape.images):
+            values[f"pixels_{k}"] = phantom(size, size, record.diseased, _seed(record, "lesion"),
+                                            (k + 0.5) / shape.images)
+    elif shape.modality == "MG":
+        lesion_side = "R" if _seed(record, "side") % 2 == 0 else "L"
+        for k, (side, _) in enumerate(MG_VIEWS):
+            values[f"pixels_{k}"] = phantom(size, size, record.diseased and side == lesion_side,
+                                            _seed(record, "lesion", side))
     else:
-        ds.PatientBirthDate = ""
-    ds.StudyInstanceUID = record.study_id
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = record.acquired.strftime("%Y%m%d")
-    ds.StudyTime = ds.SeriesTime = ds.ContentTime = record.acquired.strftime("%H%M%S.%f")[:13]
-    ds.AcquisitionDateTime = record.acquired.strftime("%Y%m%d%H%M%S.%f")
-    ds.AccessionNumber = hashlib.sha256(record.study_id.encode()).hexdigest()[:16].upper()
-    ds.StudyID = ds.AccessionNumber[:16]
-    ds.StudyDescription = record.study_type.replace("_", " ")
-    ds.ReferringPhysicianName = ""
-    ds.SeriesInstanceUID = _uid(record, "series", series)
-    ds.SeriesNumber = series
-    ds.Modality = record.modality
-    if record.body_part:
-        ds.BodyPartExamined = record.body_part
+        values["pixels_0"] = phantom(size, size, record.diseased, _seed(record, "lesion"))
+    if shape.scored:
+        algorithm = record.algorithm or "ai"
+        reported = record.ai_reported or when
+        values.update(
+            ai_series_uid=uid("ai-series"), ai_uid=uid("ai-report"), ai_tracking_uid=uid("ai-tracking"),
+            ai_device_uid=generate_uid(entropy_srcs=["ai-device", algorithm]), algorithm=algorithm[:64],
+            algorithm_version=(record.algorithm_version or "1")[:64], ai_score=round(float(record.ai_score), 6),
+            ai_date=reported.strftime("%Y%m%d"), ai_time=reported.strftime("%H%M%S.%f"),
+            ai_datetime=reported.strftime("%Y%m%d%H%M%S.%f"))
+    return values
+
+
+def _common(shape: Shape, values: Mapping[str, Any], instance: int) -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: site names may be in any script
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.SOPClassUID, ds.SOPInstanceUID = SOP_CLASSES[shape.modality], values[f"image_uid_{instance - 1}"]
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = values["study_date"]
+    ds.StudyTime = ds.SeriesTime = ds.ContentTime = values["study_time"]
+    ds.AcquisitionDateTime = values["acquired"]
+    ds.AccessionNumber = values["accession"]
+    ds.Modality = shape.modality
     ds.Manufacturer = "radsim synthetic"
-    ds.InstitutionName = record.institution
-    ds.StationName = f"{record.site}-{record.modality}"[:16]
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
-    ds.InstanceNumber = instance
+    ds.InstitutionName = values["institution"]
+    ds.ReferringPhysicianName = ""
+    ds.StationName = values["station"]
+    ds.StudyDescription = values["study_description"]
+    ds.PatientName, ds.PatientID = values["patient_name"], values["patient_id"]
+    ds.PatientBirthDate, ds.PatientSex = values["birth_date"], "O"
+    if shape.body_part and shape.modality != "MG":
+        ds.BodyPartExamined = shape.body_part
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = values["study_uid"], values["series_uid"]
+    ds.StudyID, ds.SeriesNumber, ds.AcquisitionNumber, ds.InstanceNumber = values["study_number"], 1, 1, instance
     request = Dataset()
-    request.RequestedProcedurePriority = PRIORITY.get(record.referral, "ROUTINE")
-    request.RequestedProcedureDescription = ds.StudyDescription
+    request.RequestedProcedureDescription = values["study_description"]
+    request.RequestedProcedurePriority = values["priority"]
     ds.RequestAttributesSequence = [request]
-    ds.RequestedProcedurePriority = PRIORITY.get(record.referral, "ROUTINE")
     return ds
 
 
@@ -108,87 +181,202 @@ def _pixels(ds: Dataset, image: np.ndarray) -> None:
     ds["PixelData"].VR = "OW"
 
 
-def _seed(record: StudyRecord, *parts: object) -> int:
-    return int(hashlib.sha256("|".join([record.study_id, *map(str, parts)]).encode()).hexdigest()[:8], 16)
+def _code(value: str, meaning: str, scheme: str = "SCT") -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
 
 
-def study_datasets(record: StudyRecord, size: int = 64) -> list[Dataset]:
+def _projection(ds: Dataset, region: Any | None, view: str, positioner: str) -> None:
+    """What the DX and MG IODs require of a projection X-ray for presentation."""
+    ds.PresentationIntentType, ds.PixelIntensityRelationship, ds.PixelIntensityRelationshipSign = \
+        "FOR PRESENTATION", "LIN", 1
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    ds.WindowCenter, ds.WindowWidth = 1200, 2400
+    ds.PresentationLUTShape, ds.BurnedInAnnotation, ds.LossyImageCompression = "IDENTITY", "NO", "00"
+    ds.DetectorType, ds.PositionerType = "SCINTILLATOR", positioner
+    ds.AcquisitionContextSequence = []
+    ds.AnatomicRegionSequence = [] if region is None else [_code(region.value, region.meaning)]
+    ds.ViewCodeSequence = [_code(*VIEW_CODES[view])]
+
+
+def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
     """The image objects of one study: DX/CR one chest view, CT and MR a short series of slices with
-    consistent geometry, MG four views (R/L x CC/MLO); any other modality one DX-like image."""
-    modality = record.modality if record.modality in SOP_CLASSES else "DX"
-    sop_class = SOP_CLASSES[modality]
+    consistent geometry, MG four views (R/L x CC/MLO); any other modality one DX image."""
     out = []
-    if modality in ("CT", "MR"):
-        frame = _uid(record, "frame")
-        for k in range(SLICES[modality]):
-            ds = _common(record, 1, k + 1, sop_class, _uid(record, "image", 1, k + 1))
-            ds.FrameOfReferenceUID = frame
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    if shape.modality in SLICES:
+        for k in range(shape.images):
+            ds = _common(shape, values, k + 1)
+            ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = values["frame_uid"], ""
+            ds.PatientPosition = "HFS"
+            if not shape.body_part:
+                ds.Laterality = ""  # type 2C: whether the part imaged is paired is not known
             ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
             ds.ImagePositionPatient = [-160.0, -160.0, -40.0 + 10.0 * k]
             ds.SliceThickness, ds.SliceLocation = 10.0, -40.0 + 10.0 * k
             ds.PixelSpacing = [5.0, 5.0]
-            ds.PositionReferenceIndicator = ""
-            if modality == "CT":
+            if shape.modality == "CT":
+                ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
                 ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType, ds.KVP = -1024, 1, "HU", 120
             else:
+                ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
                 ds.ScanningSequence, ds.SequenceVariant, ds.ScanOptions, ds.MRAcquisitionType = "SE", "NONE", "", "2D"
                 ds.RepetitionTime, ds.EchoTime, ds.EchoTrainLength = 500.0, 15.0, 1
-            fraction = (k + 0.5) / SLICES[modality]
-            _pixels(ds, phantom(size, size, record.diseased, _seed(record, "lesion"), fraction))
+            _pixels(ds, values[f"pixels_{k}"])
             out.append(ds)
-    elif modality == "MG":
-        views = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")]
-        for k, (side, view) in enumerate(views):
-            ds = _common(record, 1, k + 1, sop_class, _uid(record, "image", 1, k + 1))
-            ds.ImageType = ["ORIGINAL", "PRIMARY"]
-            ds.ImageLaterality, ds.Laterality, ds.ViewPosition = side, side, view
-            ds.PresentationIntentType, ds.PixelIntensityRelationship = "FOR PRESENTATION", "LIN"
-            ds.BodyPartExamined = "BREAST"
+    elif shape.modality == "MG":
+        for k, (side, view) in enumerate(MG_VIEWS):
+            ds = _common(shape, values, k + 1)
+            ds.BodyPartExamined, ds.OrganExposed = "BREAST", "BREAST"
+            ds.ImageLaterality, ds.ViewPosition = side, view
+            _projection(ds, BREAST, view, "MAMMOGRAPHIC")
+            ds.ViewCodeSequence[0].ViewModifierCodeSequence = []  # type 2 in the mammography view
             ds.ImagerPixelSpacing = [1.0, 1.0]
             # Row and column directions of each standard view (PS3.3 C.8.11.7, mammography).
             ds.PatientOrientation = {("R", "CC"): ["P", "L"], ("L", "CC"): ["A", "R"],
                                      ("R", "MLO"): ["P", "F"], ("L", "MLO"): ["A", "F"]}[(side, view)]
-            lesion_side = "R" if _seed(record, "side") % 2 == 0 else "L"
-            _pixels(ds, phantom(size, size, record.diseased and side == lesion_side, _seed(record, "lesion", side)))
+            _pixels(ds, values[f"pixels_{k}"])
             out.append(ds)
     else:
-        ds = _common(record, 1, 1, sop_class, _uid(record, "image", 1, 1))
-        ds.Modality = modality
-        ds.ImageType = ["ORIGINAL", "PRIMARY"]
-        ds.ViewPosition = "PA"
-        ds.PatientOrientation = ["L", "F"]
+        ds = _common(shape, values, 1)
+        ds.ViewPosition, ds.PatientOrientation = "PA", ["L", "F"]
         ds.ImagerPixelSpacing = [6.0, 6.0]  # a 64-pixel image of a 38 cm chest
-        if modality == "DX":
-            ds.PresentationIntentType, ds.PixelIntensityRelationship = "FOR PRESENTATION", "LIN"
-        _pixels(ds, phantom(size, size, record.diseased, _seed(record, "lesion")))
+        if shape.modality == "DX":
+            ds.ImageLaterality = "U"  # the chest is unpaired
+            _projection(ds, CHEST if (shape.body_part or "").upper() == "CHEST" else None, "PA", "COLUMN")
+        _pixels(ds, values["pixels_0"])
         out.append(ds)
     return out
 
 
+def report_dataset(images: list[Dataset], shape: Shape, values: Mapping[str, Any]) -> Dataset:
+    from .report import ai_report
+
+    return ai_report(images, values["ai_score"], shape.positive, values["algorithm"], values["algorithm_version"],
+                     series_uid=values["ai_series_uid"], sop_uid=values["ai_uid"], device_uid=values["ai_device_uid"],
+                     tracking_uid=values["ai_tracking_uid"], date=values["ai_date"], time=values["ai_time"],
+                     date_time=values["ai_datetime"])
+
+
+def study_datasets(record: StudyRecord, size: int = 64) -> list[Dataset]:
+    """The pydicom datasets of a study: its images, then its AI report where it has one."""
+    shape, values = shape_of(record, size), study_values(record, size)
+    images = image_datasets(shape, values)
+    return [*images, report_dataset(images, shape, values)] if shape.scored else images
+
+
+def file_name(ds: Dataset) -> str:
+    return f"{ds.Modality}{ds.SeriesNumber:02d}_{ds.InstanceNumber:03d}.dcm"
+
+
+# Sentinels: values no real study has, one per slot, none part of another (template.py checks).
+_TEXT_SENTINELS = {"patient_name": "ZSLOTNAME^Z", "patient_id": "ZSLOTPIDZ", "birth_date": "19010102",
+                   "study_uid": "1.2.3.4.990001", "study_date": "19010101", "study_time": "060701.987654",
+                   "acquired": "18500102030405.987654", "accession": "ZSLOTACCZ", "study_number": "ZSLOTSIDZ",
+                   "study_description": "ZSLOTDESCZ", "institution": "ZSLOTINSTZ", "station": "ZSLOTSTATZ",
+                   "priority": "ZSLOTPRIZ", "series_uid": "1.2.3.4.990002", "frame_uid": "1.2.3.4.990003",
+                   "ai_series_uid": "1.2.3.4.990004", "ai_uid": "1.2.3.4.990005", "ai_tracking_uid": "1.2.3.4.990006",
+                   "ai_device_uid": "1.2.3.4.990007", "algorithm": "ZSLOTALGZ", "algorithm_version": "ZSLOTVERZ",
+                   "ai_date": "19010103", "ai_time": "060702.987654", "ai_datetime": "18500203040506.987654"}
+_SCORE_SENTINEL = 0.987654321
+
+
+def _sentinel_values(shape: Shape) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in _TEXT_SENTINELS.items()
+                              if (shape.scored or not k.startswith(("ai", "alg")))
+                              and (shape.modality in SLICES or k != "frame_uid")}
+    for k in range(shape.images):
+        values[f"image_uid_{k}"] = f"1.2.3.4.9901{k:02d}"
+        values[f"pixels_{k}"] = np.random.default_rng(1000 + k).integers(0, 4096, (shape.size, shape.size),
+                                                                           dtype=np.uint16)
+    if shape.scored:
+        values["ai_score"] = _SCORE_SENTINEL
+    return values
+
+
+def _slot_bytes(values: Mapping[str, Any]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for name, value in values.items():
+        if name == "ai_score":  # an SR numeric value is written twice: as decimal text and as a double
+            out["ai_score_text"] = str(DS(value, auto_format=True)).encode()
+            out["ai_score_binary"] = struct.pack("<d", value)
+        elif isinstance(value, np.ndarray):
+            out[name] = value.tobytes()
+        else:
+            out[name] = value.encode()
+    return out
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str
+    sop_class: str
+    uid_slot: str  # the slot holding this file's SOPInstanceUID
+    body: Template
+
+
+class StudyWriter:
+    """Writes studies as `study_datasets` would encode them, from one template per shape."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._templates: dict[Shape, list[_File]] = {}
+
+    def _compile(self, shape: Shape) -> list[_File]:
+        sentinels = _sentinel_values(shape)
+        slots = _slot_bytes(sentinels)
+        images = image_datasets(shape, sentinels)
+        files = [(ds, f"image_uid_{k}") for k, ds in enumerate(images)]
+        if shape.scored:
+            files.append((report_dataset(images, shape, sentinels), "ai_uid"))
+        compiled = [_File(file_name(ds), str(ds.SOPClassUID), uid, Template(ds, slots)) for ds, uid in files]
+        unused = set(slots) - set().union(*(f.body.names for f in compiled))
+        if unused:
+            raise ValueError(f"{shape}: values no file of the study holds: {sorted(unused)}")
+        return compiled
+
+    def files(self, record: StudyRecord) -> list[tuple[str, bytes]]:
+        """(file name, Part-10 bytes) of each file of the study."""
+        shape = shape_of(record, self.size)
+        template = self._templates.get(shape)
+        if template is None:
+            template = self._templates[shape] = self._compile(shape)
+        slots = _slot_bytes(study_values(record, self.size))
+        return [(f.name, part10(f.sop_class, slots[f.uid_slot].decode(), f.body.render(slots))) for f in template]
+
+    def write(self, record: StudyRecord, folder: Path) -> list[Path]:
+        """Write the study's files under folder/<StudyInstanceUID>/; returns their paths."""
+        target = Path(folder) / record.study_id
+        target.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, data in self.files(record):
+            path = target / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            paths.append(path)
+        return paths
+
+
+_WRITER = StudyWriter()
+
+
 def write_study(record: StudyRecord, folder: Path, size: int = 64) -> list[Path]:
     """Write the study's files as Part-10 under folder/<StudyInstanceUID>/; returns their paths."""
-    target = Path(folder) / record.study_id
-    target.mkdir(parents=True, exist_ok=True)
-    paths = []
-    images = study_datasets(record, size)
-    for ds in images:
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-        meta.TransferSyntaxUID, meta.ImplementationClassUID = ExplicitVRLittleEndian, IMPLEMENTATION_UID
-        ds.file_meta = meta
-        path = target / f"{ds.Modality}{ds.SeriesNumber:02d}_{ds.InstanceNumber:03d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    if record.ai_score is not None:  # unscored studies (no AI, failure, outage) have no AI report
-        from .report import ai_report
+    return (_WRITER if size == _WRITER.size else StudyWriter(size)).write(record, folder)
 
-        report = ai_report(images, record.ai_score, bool(record.ai_positive), record.algorithm or "ai",
-                           record.algorithm_version or "1", record.study_id)
-        path = target / "SR99_001.dcm"
-        report.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
+
+def encode_reference(ds: Dataset) -> bytes:
+    """A dataset as pydicom writes it with generated files' file meta: what StudyWriter must match."""
+    from pydicom.filebase import DicomBytesIO
+
+    ds = undefined_lengths(ds)
+    ds.file_meta = file_meta(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+    fp = DicomBytesIO()
+    ds.save_as(fp, enforce_file_format=True)
+    return fp.getvalue()
 
 
 def records_from_run(studies: pa.Table, scenario: Any, limit: int | None = None) -> Iterator[StudyRecord]:
@@ -201,6 +389,7 @@ def records_from_run(studies: pa.Table, scenario: Any, limit: int | None = None)
     services = {name: t.ai for name, t in scenario.study_types.items()}
     for row in rows:
         site, service = row["site"], services.get(row["study_type"])
+        scored = row["ai_score"] is not None
         yield StudyRecord(
             study_id=row["study_id"], study_type=row["study_type"], modality=row["modality"],
             body_part=body.get(row["study_type"]), site=site, institution=(scenario.sites[site].name or site)[:64],
@@ -208,4 +397,7 @@ def records_from_run(studies: pa.Table, scenario: Any, limit: int | None = None)
             ai_positive=row["ai_positive"], acquired=scenario.start + dt.timedelta(minutes=row["arrived_at"]),
             patient_age=row.get("patient_age"),
             algorithm=None if service is None else (scenario.ai_services[service].algorithm or service),
-            algorithm_version=None if service is None else (scenario.ai_services[service].version or "1"))
+            algorithm_version=None if service is None else (scenario.ai_services[service].version or "1"),
+            # A study whose AI result came after the horizon has no ready time: dated at acquisition.
+            ai_reported=scenario.start + dt.timedelta(minutes=row["ready_at"])
+            if scored and row["ready_at"] is not None else None)

@@ -1,26 +1,33 @@
 """DICOM over the network as a modality and an archive do it: C-STORE from a folder, and a small
 receiving archive (a C-STORE SCP) that files what it gets by study. pynetdicom on loopback or a LAN.
 
-Both ends switch off Nagle's algorithm on their sockets: with it, each C-STORE waits ~40 ms for a delayed
-acknowledgement (ECOSYSTEM.md).
+Neither end decodes the datasets: the sender streams each file's encoded dataset as it is (pynetdicom's
+chunked sending, so each file is sent in the transfer syntax it is written in), and the archive writes
+the encoded bytes it receives, reading only the header for the study's UID. Both ends switch off Nagle's
+algorithm on their sockets: with it, each C-STORE waits ~40 ms for a delayed acknowledgement
+(ECOSYSTEM.md).
 """
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydicom
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 from pynetdicom.presentation import StoragePresentationContexts
 
 from .generate import SOP_CLASSES
+from .header import HeaderError, header_of, read_header
 
 __all__ = ["Archive", "send_folder", "SendResult"]
 
 SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
 EXTRA_CLASSES = [SR_CLASS, *SOP_CLASSES.values()]
+SOP_CLASS, SOP_INSTANCE, STUDY_UID = 0x00080016, 0x00080018, 0x0020000D
+MAX_CONTEXTS = 128  # presentation contexts one association may propose (PS3.8)
 
 
 def _no_delay(event: evt.Event) -> None:
@@ -43,11 +50,19 @@ class Archive:
         self.received = 0
 
     def _on_store(self, event: evt.Event) -> int:
-        ds = event.dataset
-        ds.file_meta = event.file_meta
-        target = self.directory / str(ds.StudyInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
+        data = event.encoded_dataset(include_meta=True)
+        try:
+            header = header_of(data)
+        except HeaderError:
+            return 0xC000  # cannot understand
+        study = header.text(STUDY_UID) or "no-study"
+        instance = header.text(SOP_INSTANCE) or str(event.request.AffectedSOPInstanceUID)
+        target = self.directory / study / f"{instance}.dcm"
         target.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(target, enforce_file_format=True)
+        fd, staging = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        with os.fdopen(fd, "wb") as handle:  # a file appears whole or not at all
+            handle.write(data)
+        os.replace(staging, target)
         self.received += 1
         return 0x0000
 
@@ -68,29 +83,48 @@ class SendResult:
 
 
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
-                called: str = "RADSIM_ARCHIVE") -> SendResult:
-    """C-STORE every file over one association; a file that cannot be read or stored is reported."""
-    paths = sorted(files)
-    datasets, failed = [], []
-    for path in paths:
+                called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None) -> SendResult:
+    """C-STORE every file over one association, each as it is encoded; a file that cannot be read or
+    stored is reported, the rest is sent. `progress` is called with the number of files done."""
+    readable: list[tuple[Path, tuple[str, str]]] = []
+    failed: list[tuple[str, str]] = []
+    for path in sorted(files):
         try:
-            datasets.append((path, pydicom.dcmread(path)))
-        except Exception as exc:  # not DICOM: reported, the rest is sent
+            header = read_header(path)
+        except HeaderError as exc:
             failed.append((str(path), f"not readable: {exc}"))
+            continue
+        sop_class = header.text(SOP_CLASS)
+        if not sop_class:
+            failed.append((str(path), "no SOPClassUID"))
+            continue
+        readable.append((path, (sop_class, header.transfer_syntax)))
+    contexts = sorted({context for _, context in readable})
     ae = AE(ae_title=ae_title)
-    for uid in sorted({str(ds.SOPClassUID) for _, ds in datasets})[:128]:
-        ae.add_requested_context(uid)
+    for sop_class, syntax in contexts[:MAX_CONTEXTS]:
+        ae.add_requested_context(sop_class, [syntax])
+    failed += [(str(p), f"more than {MAX_CONTEXTS} kinds of object in one send") for p, c in readable
+               if c not in contexts[:MAX_CONTEXTS]]
+    readable = [(p, c) for p, c in readable if c in contexts[:MAX_CONTEXTS]]
     assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay)])
     if not assoc.is_established:
-        return SendResult(0, failed + [(str(p), "no association with the archive") for p, _ in datasets])
-    sent = 0
+        return SendResult(0, failed + [(str(p), "no association with the archive") for p, _ in readable])
+    sent, chunked = 0, _config.STORE_SEND_CHUNKED_DATASET
+    _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded file as it is, undecoded
     try:
-        for path, ds in datasets:
-            status = assoc.send_c_store(ds)
+        for done, (path, _) in enumerate(readable, 1):
+            try:
+                status = assoc.send_c_store(path)
+            except (ValueError, RuntimeError, OSError) as exc:  # no accepted context, dropped association
+                failed.append((str(path), f"not sent: {exc}"))
+                continue
             if status and status.Status == 0x0000:
                 sent += 1
             else:
                 failed.append((str(path), f"C-STORE status {getattr(status, 'Status', 'none')}"))
+            if progress is not None:
+                progress(done)
     finally:
+        _config.STORE_SEND_CHUNKED_DATASET = chunked
         assoc.release()
     return SendResult(sent, failed)

@@ -9,9 +9,9 @@ import highdicom as hd
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.uid import generate_uid
+from pydicom.valuerep import DA, TM
 
-__all__ = ["ai_report", "PROBABILITY", "FLAG", "read_ai_result"]
+__all__ = ["ai_report", "PROBABILITY", "FLAG"]
 
 # Private coding scheme of radsim for the two observations (no standard code says "probability of
 # significant pathology" for a triage AI); the scheme designator follows DICOM's 99 prefix rule.
@@ -20,19 +20,19 @@ PROBABILITY = Code("AI-PROB", SCHEME, "Probability of significant pathology")
 FLAG = Code("AI-FLAG", SCHEME, "Flagged at the operating point")
 
 
-def ai_report(images: Sequence[Dataset], score: float, positive: bool, algorithm: str, version: str,
-              study_id: str) -> Dataset:
-    """A Comprehensive 3D SR of the AI result over `images` (one study), with deterministic UIDs."""
+def ai_report(images: Sequence[Dataset], score: float, positive: bool, algorithm: str, version: str, *,
+              series_uid: str, sop_uid: str, device_uid: str, tracking_uid: str, date: str, time: str,
+              date_time: str) -> Dataset:
+    """A Comprehensive 3D SR of the AI result over `images` (one study), made at `date` `time` (also as one
+    `date_time`), when the result was ready: the report carries no clock time of its own, so the same
+    study gives the same file."""
     device = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=generate_uid(entropy_srcs=[study_id, "ai-device", algorithm]), name=algorithm))
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(uid=device_uid, name=algorithm))
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(entropy_srcs=[study_id, "ai-tracking"]),
-                                                     identifier="AI triage result"),
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid, identifier="AI triage result"),
         algorithm_id=hd.sr.AlgorithmIdentification(name=algorithm, version=version),
-        measurements=[hd.sr.Measurement(name=PROBABILITY, value=round(float(score), 6),
-                                        unit=codes.UCUM.NoUnits)],
+        measurements=[hd.sr.Measurement(name=PROBABILITY, value=float(score), unit=codes.UCUM.NoUnits)],
         qualitative_evaluations=[hd.sr.QualitativeEvaluation(
             name=FLAG, value=codes.SCT.Yes if positive else codes.SCT.No)])
     report = hd.sr.MeasurementReport(
@@ -40,24 +40,12 @@ def ai_report(images: Sequence[Dataset], score: float, positive: bool, algorithm
         procedure_reported=Code("RID10321", "RADLEX", "imaging procedure"),
         imaging_measurements=[group], referenced_images=list(images))
     first = images[0]
-    return hd.sr.Comprehensive3DSR(
-        evidence=list(images), content=report[0],
-        series_instance_uid=generate_uid(entropy_srcs=[study_id, "ai-series"]), series_number=99,
-        sop_instance_uid=generate_uid(entropy_srcs=[study_id, "ai-report"]), instance_number=1,
-        manufacturer=algorithm, institution_name=first.get("InstitutionName"), is_complete=True, is_final=True)
-
-
-def read_ai_result(ds: Dataset) -> tuple[float | None, bool | None]:
-    """(probability, flag) from a report made by `ai_report`, or (None, None) if it holds none."""
-    score = flag = None
-    stack = list(ds.get("ContentSequence", []))
-    while stack:
-        item = stack.pop()
-        name = item.get("ConceptNameCodeSequence")
-        code = name[0].CodeValue if name else None
-        if code == PROBABILITY.value and "MeasuredValueSequence" in item:
-            score = float(item.MeasuredValueSequence[0].NumericValue)
-        elif code == FLAG.value and "ConceptCodeSequence" in item:
-            flag = item.ConceptCodeSequence[0].CodeValue == codes.SCT.Yes.value
-        stack.extend(item.get("ContentSequence", []))
-    return score, flag
+    sr = hd.sr.Comprehensive3DSR(
+        evidence=list(images), content=report[0], series_instance_uid=series_uid, series_number=99,
+        sop_instance_uid=sop_uid, instance_number=1, manufacturer=algorithm,
+        institution_name=first.get("InstitutionName"), is_complete=True, is_final=True,
+        content_date=DA(date), content_time=TM(time), series_date=DA(date), series_time=TM(time))
+    sr.InstanceCreationDate, sr.InstanceCreationTime = date, time
+    for equipment in sr.get("ContributingEquipmentSequence", []):  # highdicom stamps its own clock here
+        equipment.ContributionDateTime = date_time
+    return sr

@@ -1,5 +1,5 @@
-"""A folder of DICOM files -> a study trace (one row per study), reading image headers only (and the small
-AI structured reports whole, for the AI score and flag).
+"""A folder of DICOM files -> a study trace (one row per study), reading headers only (header.py): the
+image headers, and the AI structured reports for the AI score and flag.
 
 Bad input never stops a trace: files that are not DICOM, are truncated, lack a StudyInstanceUID, or put
 one series in two studies go to a quarantine list with the reason; the rest is read. What a trace keeps
@@ -8,24 +8,32 @@ is pseudonymous: no patient names, birth dates or IDs leave the DICOM (only the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pydicom
-from pydicom.errors import InvalidDicomError
 
-from .report import read_ai_result
+from .header import Elements, Header, HeaderError, read_header
+from .report import FLAG, PROBABILITY
 
-__all__ = ["Trace", "trace_folder", "TRACE_COLUMNS"]
+__all__ = ["Trace", "trace_folder", "folder_files", "ai_result", "TRACE_COLUMNS"]
 
 PRIORITY_TO_REFERRAL = {"STAT": "stat", "HIGH": "urgent", "MEDIUM": "routine", "ROUTINE": "routine", "LOW": "routine"}
-HEADER_TAGS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality", "BodyPartExamined",
-               "StationName", "InstitutionName", "AcquisitionDateTime", "StudyDate", "StudyTime",
-               "RequestedProcedurePriority", "StudyDescription"]
-TRACE_COLUMNS = ["study_id", "arrived", "modality", "body_part", "site", "referral", "study_description",
-                 "ai_score", "ai_positive", "files"]
+TRACE_COLUMNS = ["study_id", "arrived", "modality", "body_part", "site", "institution", "referral",
+                 "study_description", "ai_score", "ai_positive", "files"]
+_SCHEMA = pa.schema([("study_id", pa.string()), ("arrived", pa.timestamp("us")), ("modality", pa.string()),
+                     ("body_part", pa.string()), ("site", pa.string()), ("institution", pa.string()),
+                     ("referral", pa.string()),
+                     ("study_description", pa.string()), ("ai_score", pa.float64()), ("ai_positive", pa.bool_()),
+                     ("files", pa.int64())])
+# Tags read from headers (group << 16 | element).
+STUDY_UID, SERIES_UID, MODALITY, BODY_PART = 0x0020000D, 0x0020000E, 0x00080060, 0x00180015
+STATION, INSTITUTION, ACQUIRED, STUDY_DATE, STUDY_TIME = 0x00081010, 0x00080080, 0x0008002A, 0x00080020, 0x00080030
+PRIORITY, REQUEST_ATTRIBUTES, DESCRIPTION = 0x00401003, 0x00400275, 0x00081030
+CONTENT, CONCEPT_NAME, CODE_VALUE, MEASURED, NUMERIC, CONCEPT_CODE = \
+    0x0040A730, 0x0040A043, 0x00080100, 0x0040A300, 0x0040A30A, 0x0040A168
+YES = "373066001"  # SNOMED CT "Yes"
 
 
 @dataclass
@@ -34,10 +42,8 @@ class Trace:
     quarantine: list[dict[str, str]] = field(default_factory=list)
 
 
-def _when(ds: pydicom.Dataset) -> dt.datetime | None:
-    text = str(ds.get("AcquisitionDateTime", "") or "")
-    if not text:
-        text = f"{ds.get('StudyDate', '')}{str(ds.get('StudyTime', '') or '')}"
+def _when(header: Header) -> dt.datetime | None:
+    text = header.text(ACQUIRED) or f"{header.text(STUDY_DATE) or ''}{header.text(STUDY_TIME) or ''}"
     digits = text.split("+")[0].split("-")[0]
     for pattern in ("%Y%m%d%H%M%S.%f", "%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d"):
         try:
@@ -47,43 +53,81 @@ def _when(ds: pydicom.Dataset) -> dt.datetime | None:
     return None
 
 
-def trace_folder(folder: Path, files: Iterable[Path] | None = None) -> Trace:
-    """Every file under `folder`, headers only; one row per study with its earliest acquisition time."""
+def _priority(header: Header) -> str | None:
+    """The order's priority: in the request attributes (where generated studies put it) or at the top."""
+    for item in header.elements.get(REQUEST_ATTRIBUTES) or []:
+        if isinstance(item, dict) and header.text(PRIORITY, item):
+            return header.text(PRIORITY, item)
+    return header.text(PRIORITY)
+
+
+def _code(item: Elements, sequence: int) -> str | None:
+    items = item.get(sequence)
+    if isinstance(items, list) and items and isinstance(items[0].get(CODE_VALUE), bytes):
+        return items[0][CODE_VALUE].rstrip(b" \0").decode("ascii", "replace")
+    return None
+
+
+def ai_result(elements: Elements) -> tuple[float | None, bool | None]:
+    """(probability, flag) from an AI report (report.py), or (None, None) if it holds none."""
+    score = flag = None
+    stack = list(elements.get(CONTENT) or [])
+    while stack:
+        item = stack.pop()
+        name = _code(item, CONCEPT_NAME)
+        if name == PROBABILITY.value and isinstance(item.get(MEASURED), list) and item[MEASURED]:
+            score = float(item[MEASURED][0][NUMERIC].decode("ascii"))
+        elif name == FLAG.value and _code(item, CONCEPT_CODE) is not None:
+            flag = _code(item, CONCEPT_CODE) == YES
+        stack.extend(item.get(CONTENT) or [])
+    return score, flag
+
+
+def folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file())
+
+
+def trace_folder(folder: Path, files: Iterable[Path] | None = None,
+                 progress: Callable[[int], None] | None = None) -> Trace:
+    """Every file under `folder`, headers only; one row per study with its last acquisition time.
+    `progress` is called with the number of files read so far, every 500 files."""
     studies: dict[str, dict] = {}
     ai: dict[str, tuple[float | None, bool | None]] = {}
     series_study: dict[str, str] = {}
     quarantine: list[dict[str, str]] = []
-    for path in sorted(files if files is not None else (p for p in Path(folder).rglob("*") if p.is_file())):
+    for count, path in enumerate(sorted(files) if files is not None else folder_files(folder), 1):
+        if progress is not None and count % 500 == 0:
+            progress(count)
         try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=HEADER_TAGS)
-        except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
-            quarantine.append({"file": str(path), "reason": f"not readable as DICOM: {type(exc).__name__}: {exc}"})
+            header = read_header(path)
+        except HeaderError as exc:
+            quarantine.append({"file": str(path), "reason": str(exc)})
             continue
-        study = str(ds.get("StudyInstanceUID", "") or "")
-        series = str(ds.get("SeriesInstanceUID", "") or "")
+        study, series = header.text(STUDY_UID), header.text(SERIES_UID)
         if not study:
             quarantine.append({"file": str(path), "reason": "no StudyInstanceUID"})
             continue
         if series and series_study.setdefault(series, study) != study:
             quarantine.append({"file": str(path), "reason": f"series {series} is also in study {series_study[series]}"})
             continue
-        if str(ds.get("Modality", "")) == "SR":  # an AI result: small, read whole for its content
+        modality = header.text(MODALITY) or ""
+        if modality == "SR":  # an AI result
             try:
-                score, flag = read_ai_result(pydicom.dcmread(path))
-            except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, AttributeError) as exc:
-                quarantine.append({"file": str(path), "reason": f"unreadable structured report: {exc}"})
-                continue
-            ai[study] = (score, flag)
+                ai[study] = ai_result(header.elements)
+            except (KeyError, ValueError, AttributeError) as exc:
+                quarantine.append({"file": str(path), "reason": f"unreadable structured report: {exc!r}"})
             continue
-        when = _when(ds)
-        row = studies.setdefault(study, {"study_id": study, "arrived": when, "modality": str(ds.get("Modality", "")),
-                                         "body_part": str(ds.get("BodyPartExamined", "") or "") or None,
-                                         "site": (str(ds.get("StationName", "") or "").rsplit("-", 1)[0] or
-                                                  str(ds.get("InstitutionName", "") or "")) or None,
-                                         "referral": PRIORITY_TO_REFERRAL.get(
-                                             str(ds.get("RequestedProcedurePriority", "") or "").upper(), "routine"),
-                                         "study_description": str(ds.get("StudyDescription", "") or "") or None,
-                                         "ai_score": None, "ai_positive": None, "files": 0})
+        when = _when(header)
+        row = studies.get(study)
+        if row is None:
+            station = header.text(STATION) or ""
+            priority = (_priority(header) or "").upper()
+            row = studies[study] = {
+                "study_id": study, "arrived": when, "modality": modality, "body_part": header.text(BODY_PART),
+                "site": (station.rsplit("-", 1)[0] if "-" in station else station) or None,
+                "institution": header.text(INSTITUTION),
+                "referral": PRIORITY_TO_REFERRAL.get(priority), "study_description": header.text(DESCRIPTION),
+                "ai_score": None, "ai_positive": None, "files": 0}
         row["files"] += 1
         if when is not None and (row["arrived"] is None or when > row["arrived"]):
             row["arrived"] = when  # acquisition finished: the last image's time
@@ -91,7 +135,4 @@ def trace_folder(folder: Path, files: Iterable[Path] | None = None) -> Trace:
         if study in studies:
             studies[study].update(ai_score=score, ai_positive=flag)
     rows = sorted(studies.values(), key=lambda r: (r["arrived"] or dt.datetime.max, r["study_id"]))
-    table = pa.table({c: [r[c] for r in rows] for c in TRACE_COLUMNS}) if rows else \
-        pa.table({c: pa.array([], {"arrived": pa.timestamp("us"), "files": pa.int64(), "ai_score": pa.float64(),
-                                   "ai_positive": pa.bool_()}.get(c, pa.string())) for c in TRACE_COLUMNS})
-    return Trace(table, quarantine)
+    return Trace(pa.Table.from_pylist(rows, schema=_SCHEMA), quarantine)

@@ -51,3 +51,30 @@ def make(data: dict[str, Any] | None = None, **top: Any) -> Scenario:
 @pytest.fixture
 def scenario() -> Scenario:
     return make()
+
+
+@pytest.fixture(scope="session")
+def dicom_records():
+    """Study records for DICOM tests: a few of each modality of the reference centre's first day (scored
+    and not, flagged and not), and the variants it lacks: a patient age, CR, a site name in Cyrillic, a
+    modality with no object of its own."""
+    import dataclasses
+
+    from simulator import load_scenario, run_scenario
+    from synthetic_dicom.generate import records_from_run
+
+    scenario = load_scenario("moscow_reference_center", ["horizon_days=1", "warmup_days=0"])
+    run = run_scenario(scenario, 1, workers=1)
+    chosen = []
+    for record in records_from_run(run.studies, scenario):
+        if sum(r.modality == record.modality and (r.ai_score is None) == (record.ai_score is None) and
+               r.ai_positive == record.ai_positive for r in chosen) < 2:
+            chosen.append(record)
+    assert {"DX", "CT", "MG", "MR"} <= {r.modality for r in chosen}
+    assert any(r.ai_score is None for r in chosen) and any(r.ai_positive for r in chosen)
+    dx = next(r for r in chosen if r.modality == "DX" and r.ai_score is not None)
+    chosen += [dataclasses.replace(dx, study_id=dx.study_id + "1", patient_age=63.5),
+               dataclasses.replace(dx, study_id=dx.study_id + "2", modality="CR", ai_score=None, ai_positive=None),
+               dataclasses.replace(dx, study_id=dx.study_id + "3", institution="Поликлиника № 5"),
+               dataclasses.replace(dx, study_id=dx.study_id + "4", modality="OT", body_part=None)]
+    return chosen

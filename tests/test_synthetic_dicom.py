@@ -1,6 +1,6 @@
-"""Synthetic DICOM: generated studies carry the required attributes per IOD (strict pydicom checks; no
-dciodvfy here), generate -> trace gives back the same studies and times, bad files are quarantined, and
-a trace keeps nothing that identifies a patient."""
+"""Synthetic DICOM: generated studies carry the required attributes per IOD (strict pydicom checks here,
+dciodvfy in test_dicom_validator.py), generate -> trace gives back the same studies and times, bad files
+are quarantined, and a trace keeps nothing that identifies a patient."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +10,9 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from simulator import load_scenario, run_scenario
-from synthetic_dicom.generate import SOP_CLASSES, records_from_run, study_datasets, write_study
-from synthetic_dicom.report import read_ai_result
-from synthetic_dicom.trace import TRACE_COLUMNS, trace_folder
+from synthetic_dicom.generate import SOP_CLASSES, shape_of, study_datasets, write_study
+from synthetic_dicom.header import read_header
+from synthetic_dicom.trace import TRACE_COLUMNS, ai_result, trace_folder
 
 REQUIRED = {  # a strict subset of the type 1 and 2 attributes of each IOD's modules
     "all": ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
@@ -31,17 +30,8 @@ REQUIRED = {  # a strict subset of the type 1 and 2 attributes of each IOD's mod
 
 
 @pytest.fixture(scope="module")
-def records():
-    scenario = load_scenario("moscow_reference_center", ["horizon_days=1", "warmup_days=0"])
-    run = run_scenario(scenario, 1, workers=1)
-    chosen, seen = [], set()
-    for record in records_from_run(run.studies, scenario):  # a few of each modality
-        if sum(r.modality == record.modality for r in chosen) < 3:
-            chosen.append(record)
-            seen.add(record.modality)
-    assert {"DX", "CT", "MG", "MR"} <= seen
-    assert any(r.ai_score is None for r in chosen) and any(r.ai_score is not None for r in chosen)
-    return chosen
+def records(dicom_records):
+    return dicom_records
 
 
 def test_generated_objects_have_what_their_iod_requires(records, tmp_path: Path) -> None:
@@ -56,7 +46,8 @@ def test_generated_objects_have_what_their_iod_requires(records, tmp_path: Path)
             for report in reports:
                 assert report.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
                 assert report.StudyInstanceUID == record.study_id
-                assert read_ai_result(report) == (pytest.approx(record.ai_score, abs=1e-6), bool(record.ai_positive))
+                assert ai_result(read_header(Path(report.filename)).elements) == (
+                    pytest.approx(record.ai_score, abs=1e-6), bool(record.ai_positive))
                 evidence = report.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
                 assert len(evidence.ReferencedSOPSequence) == expected - 1  # every image it read
             datasets = [pydicom.dcmread(p) for p in paths if not p.name.startswith("SR")]
@@ -89,7 +80,7 @@ def test_generate_then_trace_gives_back_the_studies(records, tmp_path: Path) -> 
     assert set(rows) == {r.study_id for r in records}
     for record in records:
         row = rows[record.study_id]
-        assert row["modality"] == record.modality and row["site"] == record.site
+        assert row["modality"] == shape_of(record, 64).modality and row["site"] == record.site
         assert row["referral"] == record.referral
         assert abs(row["arrived"] - record.acquired) < dt.timedelta(milliseconds=1)
         if record.ai_score is None:
@@ -168,3 +159,60 @@ def test_send_to_the_archive_over_loopback_gives_back_the_same_content(records, 
         original = pydicom.dcmread(path)
         stored = pydicom.dcmread(tmp_path / "archive" / record.study_id / f"{original.SOPInstanceUID}.dcm")
         assert stored == original  # every data element equal (the file meta may differ: the archive wrote it)
+
+
+def test_a_run_replayed_from_its_own_dicom_gives_back_its_studies(tmp_path: Path) -> None:
+    """run -> DICOM -> trace -> run: the same image studies, at the same times, with the same AI results."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from simulator import load_scenario, run_scenario
+    from synthetic_dicom.generate import StudyWriter, records_from_run
+
+    settings = ["horizon_days=0.5", "warmup_days=0"]
+    scenario = load_scenario("moscow_reference_center", settings)
+    studies = run_scenario(scenario, 1, workers=1).studies
+    writer = StudyWriter()
+    for record in records_from_run(studies, scenario):
+        writer.write(record, tmp_path / "dicom")
+    trace = trace_folder(tmp_path / "dicom")
+    assert not trace.quarantine
+    pq.write_table(trace.studies, tmp_path / "trace.parquet")
+    replayed = run_scenario(load_scenario("moscow_reference_center",
+                                          [*settings, f"arrivals.trace={tmp_path / 'trace.parquet'}", "seed=3"]),
+                            1, workers=1).studies
+
+    def primaries(table):
+        rows = table.filter(pc.equal(table.column("kind"), "primary")).to_pylist()
+        return sorted(rows, key=lambda r: r["arrived_at"])
+
+    before, after = primaries(studies), primaries(replayed)
+    assert len(before) == len(after) > 300
+    for a, b in zip(before, after):
+        assert (a["study_type"], a["site"], a["referral"]) == (b["study_type"], b["site"], b["referral"])
+        assert b["arrived_at"] == pytest.approx(a["arrived_at"], abs=1e-6)
+        if a["ai_score"] is None:
+            assert b["ai_score"] is None
+        else:
+            assert b["ai_score"] == pytest.approx(a["ai_score"], abs=1e-6) and b["ai_positive"] == a["ai_positive"]
+
+
+def test_the_cli_generates_from_a_scenario_and_a_count(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["dicom", "generate", "moscow_reference_center", "--studies", "40",
+                                 "--out", str(tmp_path / "dcm")])
+    assert result.exit_code == 0, result.output
+    folders = [p for p in (tmp_path / "dcm").iterdir() if p.is_dir()]
+    assert len(folders) == 40 and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+    again = runner.invoke(app, ["dicom", "generate", "moscow_reference_center", "--studies", "40",
+                                "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0
+    for folder in folders:  # a pure function of (scenario, seed): the same bytes
+        for path in folder.iterdir():
+            assert path.read_bytes() == (tmp_path / "again" / folder.name / path.name).read_bytes()
+    result = runner.invoke(app, ["dicom", "generate", "no_such_scenario", "--studies", "3", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and not (tmp_path / "x").exists()

@@ -1,0 +1,105 @@
+"""The bytes of generated DICOM files: the template writer writes exactly what pydicom writes for the
+same datasets, the header reader reads what pydicom reads, and dciodvfy (Debian's dicom3tools, installed
+by .ci/run) finds no error in any kind of object generated."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from synthetic_dicom.generate import StudyWriter, encode_reference, file_name, shape_of, study_datasets
+from synthetic_dicom.header import Elements, HeaderError, read_header
+
+
+def test_the_template_writer_writes_what_pydicom_writes(dicom_records) -> None:
+    writer = StudyWriter()
+    for record in dicom_records:
+        fast = writer.files(record)
+        reference = [(file_name(ds), encode_reference(ds)) for ds in study_datasets(record)]
+        assert [name for name, _ in fast] == [name for name, _ in reference], record.modality
+        for (name, ours), (_, theirs) in zip(fast, reference):
+            assert ours == theirs, (record.modality, name)
+    assert len(writer._templates) == len({shape_of(r, 64) for r in dicom_records})  # one template per shape
+
+
+def _same(elements: Elements, ds: pydicom.Dataset) -> None:
+    """Every element pydicom reads before the pixel data is in `elements` with the same value."""
+    for element in ds:
+        if element.tag == 0x7FE00010:
+            continue
+        assert int(element.tag) in elements, element.keyword
+        ours = elements[int(element.tag)]
+        if element.VR == "SQ":
+            assert len(ours) == len(element.value), element.keyword
+            for item, theirs in zip(ours, element.value):
+                _same(item, theirs)
+        else:
+            raw = ds.get_item(element.tag).value if not isinstance(ds.get_item(element.tag), pydicom.DataElement) \
+                else None
+            if isinstance(raw, bytes):
+                assert ours.rstrip(b" \0") == raw.rstrip(b" \0"), element.keyword
+
+
+def test_the_header_reader_reads_what_pydicom_reads(dicom_records, tmp_path: Path) -> None:
+    writer = StudyWriter()
+    paths = [p for record in dicom_records for p in writer.write(record, tmp_path / "explicit")]
+    # The same objects as other writers may send them: implicit VR, deflated, defined-length sequences.
+    for syntax in (ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian):
+        for path in paths[:12]:
+            ds = pydicom.dcmread(path)
+            ds.file_meta.TransferSyntaxUID = syntax
+            target = tmp_path / str(syntax) / path.name
+            target.parent.mkdir(exist_ok=True)
+            ds.save_as(target, enforce_file_format=True)
+            paths.append(target)
+    for path in paths:
+        ours = read_header(path)
+        theirs = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ours.transfer_syntax == theirs.file_meta.TransferSyntaxUID
+        _same(ours.elements, theirs)
+        assert ours.text(0x00080080) == theirs.InstitutionName  # decoded with the file's character set
+
+
+def test_a_file_cut_anywhere_in_its_header_is_reported_not_misread(dicom_records, tmp_path: Path) -> None:
+    record = next(r for r in dicom_records if r.modality == "CT" and r.ai_score is not None)
+    report = [p for p in StudyWriter().write(record, tmp_path) if p.name.startswith("SR")][0]
+    data = report.read_bytes()
+    cut = tmp_path / "cut.dcm"
+    for length in range(0, len(data) - 1, 97):
+        cut.write_bytes(data[:length])
+        with pytest.raises(HeaderError):
+            read_header(cut)
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (Debian's dicom3tools) is not installed; "
+                    ".ci/run installs it")
+def test_dciodvfy_finds_no_error_in_any_kind_of_object(dicom_records, tmp_path: Path) -> None:
+    writer, checked = StudyWriter(), set()
+    for record in dicom_records:
+        for path in writer.write(record, tmp_path):
+            kind = (record.modality, path.name[:2], record.patient_age is not None, record.ai_positive)
+            if kind in checked:
+                continue
+            checked.add(kind)
+            assert _dciodvfy_errors(path) == [], (record.modality, path.name)
+    assert {"DX", "CR", "CT", "MR", "MG", "SR"} <= {name for _, name, _, _ in checked} | {m for m, *_ in checked}
+
+
+def test_dciodvfy_does_find_errors(dicom_records, tmp_path: Path) -> None:
+    """The check above can fail: a DX object without a required attribute is an error."""
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy is not installed")
+    ds = study_datasets(next(r for r in dicom_records if r.modality == "DX"))[0]
+    del ds.PresentationLUTShape
+    path = tmp_path / "broken.dcm"
+    path.write_bytes(encode_reference(ds))
+    assert any("PresentationLUTShape" in line for line in _dciodvfy_errors(path))
