@@ -1,0 +1,121 @@
+"""Synthetic DICOM on one core: studies written per second (template writer against building and saving
+the same datasets with pydicom and highdicom, in the same run), files traced per second (header reader
+against pydicom's `dcmread(stop_before_pixels=True)`), and studies sent per second over loopback to the
+radsim archive running in another process.
+
+The studies are the reference centre's first day (64 x 64 images), written to a temporary folder.
+
+    python benchmarks/bench_dicom.py [--studies 600] [--send 200]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pydicom
+
+from simulator import load_scenario, run_scenario
+from synthetic_dicom.generate import StudyWriter, encode_reference, file_name, records_from_run, study_datasets
+from synthetic_dicom.network import send_folder
+from synthetic_dicom.trace import folder_files, trace_folder
+
+
+def per_second(count: int, seconds: float) -> float:
+    return round(count / seconds, 1)
+
+
+def generate(records: list, folder: Path, reference: int) -> dict:
+    """Studies per second of each modality; for chest X-rays also the pydicom + highdicom path."""
+    out = {}
+    writer = StudyWriter()
+    for modality in ("DX", "CT", "MG"):
+        chosen = [r for r in records if r.modality == modality]
+        for record in chosen[:3]:  # templates compiled before timing: a long run compiles each shape once
+            writer.files(record)
+        started = time.perf_counter()
+        for record in chosen:
+            writer.write(record, folder / modality)
+        seconds = time.perf_counter() - started
+        out[modality] = {"studies": len(chosen), "studies_per_s": per_second(len(chosen), seconds),
+                         "scored": sum(r.ai_score is not None for r in chosen)}
+    chest = [r for r in records if r.modality == "DX"][:reference]
+    started = time.perf_counter()
+    for record in chest:
+        target = folder.parent / "reference" / record.study_id
+        target.mkdir(parents=True, exist_ok=True)
+        for ds in study_datasets(record):
+            (target / file_name(ds)).write_bytes(encode_reference(ds))
+    seconds = time.perf_counter() - started
+    out["DX_pydicom_highdicom"] = {"studies": len(chest), "studies_per_s": per_second(len(chest), seconds)}
+    out["DX_speed_up"] = round(out["DX"]["studies_per_s"] / out["DX_pydicom_highdicom"]["studies_per_s"], 1)
+    return out
+
+
+def trace(folder: Path) -> dict:
+    files = folder_files(folder)
+    started = time.perf_counter()
+    result = trace_folder(folder, files)
+    seconds = time.perf_counter() - started
+    sample = files[:: max(1, len(files) // 500)]
+    started = time.perf_counter()
+    for path in sample:
+        pydicom.dcmread(path, stop_before_pixels=True)
+    pydicom_seconds = time.perf_counter() - started
+    ours = per_second(len(files), seconds)
+    theirs = per_second(len(sample), pydicom_seconds)
+    return {"files": len(files), "studies": result.studies.num_rows, "files_per_s": ours,
+            "pydicom_files_per_s": theirs, "speed_up": round(ours / theirs, 1)}
+
+
+def send(folder: Path, studies: int, archive: Path) -> dict:
+    chosen = sorted(p for p in folder.iterdir() if p.is_dir())[:studies]
+    files = [f for study in chosen for f in folder_files(study)]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "simulator", "dicom", "archive", "--port", str(port),
+                               "--dir", str(archive)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # wait for the archive to listen
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        started = time.perf_counter()
+        result = send_folder(files, "127.0.0.1", port)
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"studies": len(chosen), "files": len(files), "sent": result.sent, "failed": len(result.failed),
+            "studies_per_s": per_second(len(chosen), seconds), "files_per_s": per_second(result.sent, seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=600, help="chest X-ray studies at least (a day has ~600)")
+    parser.add_argument("--reference", type=int, default=60, help="chest X-rays through pydicom + highdicom")
+    parser.add_argument("--send", type=int, default=200, help="studies sent over loopback")
+    args = parser.parse_args()
+    days = max(1.0, args.studies / 600)
+    scenario = load_scenario("moscow_reference_center", [f"horizon_days={days}", "warmup_days=0"])
+    records = list(records_from_run(run_scenario(scenario, 1, workers=1).studies, scenario))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "studies"
+        report = {"cpu_count": os.cpu_count(), "generate": generate(records, folder, args.reference)}
+        os.sync()
+        report["trace"] = trace(folder / "DX")
+        report["trace_all_modalities"] = trace(folder)
+        report["send"] = send(folder / "DX", args.send, Path(tmp) / "archive")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
