@@ -114,7 +114,7 @@ def test_a_trace_keeps_nothing_that_identifies_a_patient(records, tmp_path: Path
     ds = pydicom.dcmread(next(tmp_path.rglob("*.dcm")))
     table = trace_folder(tmp_path).studies
     text = str(table.to_pylist())
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate"):
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "StudyID"):
         value = str(ds.get(keyword, ""))
         assert not value or value not in text, keyword
     assert not {"patient_name", "patient_id", "birth_date"} & set(table.column_names)
