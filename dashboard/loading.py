@@ -31,6 +31,10 @@ def load_upload(name: str, content: bytes, allowed: Iterable[str] | None = None)
         data = yaml.safe_load(content.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(name, [("", f"not a YAML text file: {exc}")]) from None
+    if isinstance(data, dict) and isinstance(data.get("arrivals"), dict) and "trace" in data["arrivals"]:
+        # The path would be read on the server's disk; traces are replayed from the command line.
+        raise ScenarioError(name, [("arrivals.trace", "refused in an upload: replay a trace with "
+                                    "`radsim run SCENARIO --trace FILE` (docs/dicom.md)")])
     scenario = parse_scenario(data, name)
     triage = scenario.policy.triage
     if ":" in triage:

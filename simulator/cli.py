@@ -491,7 +491,7 @@ def report(
     out_console.print(f"wrote {target}")
 
 
-dicom_app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run; DICOM folders to study traces.")
+dicom_app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run or a scenario; DICOM folders to study traces (to replay with run --trace); sending to an archive, and the archive. See docs/dicom.md.")
 app.add_typer(dicom_app, name="dicom")
 
 
@@ -576,7 +576,7 @@ def dicom_trace(
     folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
     out: Annotated[Path, typer.Option(help="The trace to write (Parquet); its quarantine goes beside it as .json.")],
 ) -> None:
-    """Read headers only; one row per study (arrival, modality, body part, site, referral); bad files quarantined."""
+    """Read headers only; one row per study (arrival, modality, body part, site, referral, AI score and flag); bad files quarantined."""
     import json
 
     import pyarrow as pa
@@ -622,8 +622,11 @@ def dicom_send(
     started = time.perf_counter()
     with _bar() as bar:
         task = bar.add_task("sending", total=len(paths))
-        result = send_folder(paths, host, int(port), called=called,
-                             progress=lambda done: bar.update(task, completed=done))
+        try:
+            result = send_folder(paths, host, int(port), called=called,
+                                 progress=lambda done: bar.update(task, completed=done))
+        except ConnectionError as exc:
+            _fail(str(exc), INTERNAL)
     seconds = time.perf_counter() - started
     studies = len({Path(p).parent for p in paths})
     out_console.print(f"sent {result.sent} file(s) of {studies} folder(s) to {to} in {seconds:.1f} s "

@@ -85,7 +85,8 @@ class SendResult:
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
                 called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None) -> SendResult:
     """C-STORE every file over one association, each as it is encoded; a file that cannot be read or
-    stored is reported, the rest is sent. `progress` is called with the number of files done."""
+    stored is reported, the rest is sent. `progress` is called with the number of files done.
+    ConnectionError when the archive does not take the association."""
     readable: list[tuple[Path, tuple[str, str]]] = []
     failed: list[tuple[str, str]] = []
     for path in sorted(files):
@@ -108,7 +109,8 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
     readable = [(p, c) for p, c in readable if c in contexts[:MAX_CONTEXTS]]
     assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay)])
     if not assoc.is_established:
-        return SendResult(0, failed + [(str(p), "no association with the archive") for p, _ in readable])
+        raise ConnectionError(f"no association with {called} at {host}:{port} (is the archive running, and does "
+                              "it accept these SOP classes?)")
     sent, chunked = 0, _config.STORE_SEND_CHUNKED_DATASET
     _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded file as it is, undecoded
     try:

@@ -101,6 +101,10 @@ def test_uploads_are_checked_like_files_and_run_no_code() -> None:
     data["policy"] = {"triage": "no_such_module:Policy"}
     with pytest.raises(ScenarioError, match="cannot import"):
         load_upload("mine.yaml", yaml.safe_dump(data).encode(), allowed=["no_such_module:Policy"])
+    data["policy"] = {"triage": "fifo"}
+    data["arrivals"] = {"trace": "/etc/some.parquet"}  # a path on the server's disk: never read from an upload
+    with pytest.raises(ScenarioError, match=r"mine.yaml: arrivals.trace: refused in an upload"):
+        load_upload("mine.yaml", yaml.safe_dump(data).encode())
     assert make(base_dict())  # the fixture helper still works beside these imports
 
 
