@@ -103,3 +103,35 @@ def test_dciodvfy_does_find_errors(dicom_records, tmp_path: Path) -> None:
     path = tmp_path / "broken.dcm"
     path.write_bytes(encode_reference(ds))
     assert any("PresentationLUTShape" in line for line in _dciodvfy_errors(path))
+
+
+def test_no_corruption_stops_a_trace(dicom_records, tmp_path_factory) -> None:
+    """Bytes overwritten anywhere in an image or a report: the trace still finishes, each bad file is
+    quarantined once, and no file is counted both ways."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from synthetic_dicom.trace import trace_folder
+
+    record = next(r for r in dicom_records if r.modality == "MG" and r.ai_score is not None)
+    folder = tmp_path_factory.mktemp("clean")
+    originals = [p.read_bytes() for p in StudyWriter().write(record, folder)]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.integers(0, len(originals) - 1), st.floats(0, 1), st.binary(min_size=1, max_size=8)),
+                    min_size=1, max_size=4))
+    def check(damage):
+        target = tmp_path_factory.mktemp("damaged")
+        files = [bytearray(data) for data in originals]
+        for which, where, junk in damage:
+            at = int(where * (len(files[which]) - len(junk)))
+            files[which][at:at + len(junk)] = junk
+        for k, data in enumerate(files):
+            (target / f"{k}.dcm").write_bytes(bytes(data))
+        trace = trace_folder(target)  # must not raise
+        quarantined = [q["file"] for q in trace.quarantine]
+        assert len(set(quarantined)) == len(quarantined)
+        assert set(quarantined) <= {str(target / f"{k}.dcm") for k in range(len(files))}
+        assert sum(trace.studies.column("files").to_pylist()) <= len(files) - len(quarantined)
+
+    check()
