@@ -76,6 +76,9 @@ def _read(path: Path) -> pa.Table:
                 problems.append((column, f"must be {kind}, not {table.schema.field(column).type}"))
     if problems:
         raise ScenarioError(str(path), problems)
+    if getattr(table.schema.field("arrived").type, "tz", None):  # the scenario's calendar is local time
+        table = table.set_column(table.column_names.index("arrived"), "arrived",
+                                 pc.local_timestamp(table.column("arrived")))
     if table.column("arrived").null_count:
         first = pc.index(pc.is_null(table.column("arrived")), True).as_py()
         raise ScenarioError(str(path), [(f"arrived[{first}]", "no arrival time")])
@@ -93,14 +96,6 @@ def _cached(path: str, stamp: tuple[int, int]) -> pa.Table:
     return _read(Path(path))
 
 
-def _table(path: str) -> pa.Table:
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        raise ScenarioError(path, [("", "no such trace file (arrivals.trace)")]) from None
-    return _cached(path, (stat.st_mtime_ns, stat.st_size))
-
-
 def trace_digest(path: str) -> str:
     """A fingerprint of the trace's content, so that a cache keyed by the scenario sees a changed trace."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
@@ -110,55 +105,87 @@ def _column(table: pa.Table, name: str) -> list:
     return table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
 
 
-def _study_types(scenario: Scenario, table: pa.Table) -> list[str | None]:
-    primary = {name: t for name, t in scenario.study_types.items() if t.kind == "primary"}
-    by_description: dict[str, str] = {}
-    for name, t in primary.items():
-        for text in (t.description, name, name.replace("_", " ")):
+@dataclass(frozen=True)
+class _Spec:
+    """What the assignment of trace rows depends on: a cache key, so that replications reuse it."""
+
+    name: str
+    start: dt.datetime
+    horizon_minutes: float
+    unmatched: str
+    types: tuple[tuple[str, str, str | None, str | None], ...]  # primary types: name, modality, body part, description
+    sites: tuple[tuple[str, str | None], ...]  # key, name
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> "_Spec":
+        assert scenario.arrivals is not None
+        return cls(scenario.name, scenario.start, scenario.horizon_minutes, scenario.arrivals.unmatched,
+                   tuple((name, t.modality, t.body_part, t.description) for name, t in scenario.study_types.items()
+                         if t.kind == "primary"),
+                   tuple((key, site.name) for key, site in scenario.sites.items()))
+
+
+def _study_types(spec: _Spec, table: pa.Table) -> np.ndarray:
+    """Per row, the index of its study type in `spec.types`, or -1."""
+    names = [name for name, *_ in spec.types]
+    by_description: dict[str, int] = {}
+    by_kind: dict[tuple, list[int]] = {}
+    for k, (name, modality, body_part, description) in enumerate(spec.types):
+        for text in (description, name, name.replace("_", " ")):
             if text:
-                by_description.setdefault(text.casefold(), name)
-    by_kind: dict[tuple, list[str]] = {}
-    for name, t in primary.items():
-        by_kind.setdefault((t.modality, (t.body_part or "").upper()), []).append(name)
-        by_kind.setdefault((t.modality, None), []).append(name)
-    chosen: list[str | None] = []
-    for given, description, modality, body in zip(_column(table, "study_type"), _column(table, "study_description"),
-                                                  _column(table, "modality"), _column(table, "body_part")):
-        if given in primary:
-            chosen.append(given)
-            continue
+                by_description.setdefault(text.casefold(), k)
+        by_kind.setdefault((modality, (body_part or "").upper()), []).append(k)
+        by_kind.setdefault((modality, None), []).append(k)
+    memo: dict[tuple, int] = {}  # rows repeat a few kinds many times
+
+    def assign(given: str | None, description: str | None, modality: str | None, body: str | None) -> int:
+        if given in names:
+            return names.index(given)
         if description and description.casefold() in by_description:
-            chosen.append(by_description[description.casefold()])
-            continue
+            return by_description[description.casefold()]
         same = by_kind.get((modality, (body or "").upper()), []) if body else []
         same = same if len(same) == 1 else by_kind.get((modality, None), [])
-        chosen.append(same[0] if len(same) == 1 else None)
-    return chosen
+        return same[0] if len(same) == 1 else -1
+
+    keys = zip(_column(table, "study_type"), _column(table, "study_description"), _column(table, "modality"),
+               _column(table, "body_part"))
+    return np.array([memo[key] if key in memo else memo.setdefault(key, assign(*key)) for key in keys],
+                    dtype=np.int64)
 
 
 def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
     """Per primary study type, its trace rows (an empty set where the trace has none)."""
     assert scenario.arrivals is not None
     path = scenario.arrivals.trace
-    table = _table(path)
-    types = _study_types(scenario, table)
-    unmatched = [i for i, t in enumerate(types) if t is None]
-    if unmatched and scenario.arrivals.unmatched == "error":
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        raise ScenarioError(path, [("", "no such trace file (arrivals.trace)")]) from None
+    return _assign(path, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))
+
+
+@lru_cache(maxsize=4)
+def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> dict[str, TraceArrivals]:
+    table = _cached(path, stamp)
+    types = _study_types(spec, table)
+    unmatched = np.flatnonzero(types < 0)
+    if unmatched.size and spec.unmatched == "error":
         kinds: dict[tuple, int] = {}
+        described = list(zip(_column(table, "modality"), _column(table, "body_part"),
+                             _column(table, "study_description")))
         for i in unmatched:
-            key = (_column(table, "modality")[i], _column(table, "body_part")[i], _column(table, "study_description")[i])
-            kinds[key] = kinds.get(key, 0) + 1
+            kinds[described[i]] = kinds.get(described[i], 0) + 1
         listed = "; ".join(f"{n} x modality {m!r} body part {b!r} description {d!r}"
                            for (m, b, d), n in sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
-        raise ScenarioError(path, [(f"row {unmatched[0]}", f"{len(unmatched)} studies match no primary study type of "
-                                    f"{scenario.name} ({listed}); add a study_type column, or set "
+        raise ScenarioError(path, [(f"row {unmatched[0]}", f"{unmatched.size} studies match no primary study type "
+                                    f"of {spec.name} ({listed}); add a study_type column, or set "
                                     "arrivals.unmatched: drop")])
-    start = scenario.start
+    start = spec.start
     arrived = np.array([(when - start) / dt.timedelta(minutes=1) for when in _column(table, "arrived")], dtype=float)
-    sites = {name: i for i, name in enumerate(scenario.sites)}
-    named = {site.name: i for i, site in enumerate(scenario.sites.values()) if site.name}
-    site = np.array([sites.get(s, named.get(s, named.get(institution, -1)))
-                     for s, institution in zip(_column(table, "site"), _column(table, "institution"))], dtype=np.int32)
+    known = {**{name: i for i, (_, name) in enumerate(spec.sites) if name},  # a site's key, else its name
+             **{key: i for i, (key, _) in enumerate(spec.sites)}}
+    site = np.array([known.get(s, known.get(i, -1))
+                     for s, i in zip(_column(table, "site"), _column(table, "institution"))], dtype=np.int32)
     referral = np.array([_REFERRALS.index(r) if r else -1 for r in _column(table, "referral")], dtype=np.int8)
     score = np.array([np.nan if s is None else s for s in _column(table, "ai_score")], dtype=float)
     flags = _column(table, "ai_positive")
@@ -167,19 +194,18 @@ def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
     diseased = np.array([-1 if d is None else int(d) for d in _column(table, "diseased")], dtype=np.int8)
     read = np.array([np.nan if r is None else r for r in _column(table, "read_minutes")], dtype=float)
     age = np.array([np.nan if a is None else a for a in _column(table, "patient_age")], dtype=float)
-    inside = (arrived >= 0.0) & (arrived < scenario.horizon_minutes)
+    inside = (arrived >= 0.0) & (arrived < spec.horizon_minutes)
     if arrived.size and not inside.any():
         first, last = min(_column(table, "arrived")), max(_column(table, "arrived"))
         raise ScenarioError(path, [("arrived", f"no study falls within the scenario's horizon: the trace runs from "
-                                    f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, {scenario.name} from "
-                                    f"{start:%Y-%m-%d %H:%M} for {scenario.horizon_days:g} days (set start)")])
+                                    f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, {spec.name} from "
+                                    f"{start:%Y-%m-%d %H:%M} for {spec.horizon_minutes / 1440:g} days (set start)")])
     out: dict[str, TraceArrivals] = {}
-    for name, t in scenario.study_types.items():
-        if t.kind != "primary":
-            continue
-        rows = np.array([i for i, chosen in enumerate(types) if chosen == name], dtype=np.int64)
-        rows = rows[inside[rows]] if rows.size else rows
+    for k, (name, *_) in enumerate(spec.types):
+        rows = np.flatnonzero((types == k) & inside)
         rows = rows[np.argsort(arrived[rows], kind="stable")]
-        out[name] = TraceArrivals(arrived[rows], site[rows], referral[rows], score[rows], positive[rows],
-                                  flagged[rows], diseased[rows], read[rows], age[rows])
+        columns = [c[rows] for c in (arrived, site, referral, score, positive, flagged, diseased, read, age)]
+        for column in columns:  # shared by every replication through the cache
+            column.setflags(write=False)
+        out[name] = TraceArrivals(*columns)
     return out

@@ -104,7 +104,10 @@ def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
     """Everything that differs between two studies of one shape: text values, the score, the pixels."""
     shape = shape_of(record, size)
     digest = _digest(record)
-    uid = lambda *parts: generate_uid(entropy_srcs=[record.study_id, *map(str, parts)])  # noqa: E731
+
+    def uid(*parts: object) -> str:
+        return generate_uid(entropy_srcs=[record.study_id, *map(str, parts)])
+
     when = record.acquired
     birth = "" if record.patient_age is None else \
         (when.date() - dt.timedelta(days=int(record.patient_age * 365.25))).strftime("%Y%m%d")

@@ -136,6 +136,15 @@ def test_a_bad_trace_is_bad_input(original, tmp_path: Path, change, field: str) 
     assert not (tmp_path / "out").exists()
 
 
+def test_arrival_times_with_a_time_zone_are_taken_as_local_times(original, tmp_path: Path) -> None:
+    scenario, studies = original
+    trace = _trace_of(studies, scenario.start, ["study_type"])
+    _, naive = _replay(tmp_path, trace)
+    moscow = trace.set_column(0, "arrived", pc.assume_timezone(trace.column("arrived"), "Europe/Moscow"))
+    _, zoned = _replay(tmp_path, moscow, name="zoned.parquet")
+    assert naive.column("arrived_at").equals(zoned.column("arrived_at"))
+
+
 def test_the_trace_path_is_relative_to_the_scenario_file(original, tmp_path: Path, monkeypatch) -> None:
     scenario, studies = original
     folder = tmp_path / "study"
