@@ -125,17 +125,18 @@ def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
         values["frame_uid"] = uid("frame")
     for k in range(shape.images):
         values[f"image_uid_{k}"] = uid("image", 1, k + 1)
+    anatomy = "chest" if (record.body_part or "").upper() == "CHEST" else "body"
     if shape.modality in SLICES:
         for k in range(shape.images):
             values[f"pixels_{k}"] = phantom(size, size, record.diseased, _seed(record, "lesion"),
-                                            (k + 0.5) / shape.images)
+                                            (k + 0.5) / shape.images, anatomy)
     elif shape.modality == "MG":
         lesion_side = "R" if _seed(record, "side") % 2 == 0 else "L"
         for k, (side, _) in enumerate(MG_VIEWS):
             values[f"pixels_{k}"] = phantom(size, size, record.diseased and side == lesion_side,
-                                            _seed(record, "lesion", side))
+                                            _seed(record, "lesion", side), anatomy=f"breast_{side}")
     else:
-        values["pixels_0"] = phantom(size, size, record.diseased, _seed(record, "lesion"))
+        values["pixels_0"] = phantom(size, size, record.diseased, _seed(record, "lesion"), anatomy=anatomy)
     if shape.scored:
         algorithm = record.algorithm or "ai"
         reported = record.ai_reported or when
