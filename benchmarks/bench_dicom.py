@@ -1,7 +1,7 @@
 """Synthetic DICOM on one core: studies written per second (template writer against building and saving
 the same datasets with pydicom and highdicom, in the same run), files traced per second (header reader
 against pydicom's `dcmread(stop_before_pixels=True)`), and studies sent per second over loopback to the
-radsim archive running in another process.
+radsim archive running in another process, over one association (as a modality sends) and over four.
 
 The studies are the reference centre's first day (64 x 64 images), written to a temporary folder.
 
@@ -82,7 +82,7 @@ def trace(folder: Path, rounds: int = 3) -> dict:
             "speed_up": round(ours_median / theirs_median, 1)}
 
 
-def send(folder: Path, studies: int, archive: Path) -> dict:
+def send(folder: Path, studies: int, archive: Path, associations: int) -> dict:
     chosen = sorted(p for p in folder.iterdir() if p.is_dir())[:studies]
     files = [f for study in chosen for f in folder_files(study)]
     with socket.socket() as s:
@@ -97,12 +97,13 @@ def send(folder: Path, studies: int, archive: Path) -> dict:
                     break
             time.sleep(0.1)
         started = time.perf_counter()
-        result = send_folder(files, "127.0.0.1", port)
+        result = send_folder(files, "127.0.0.1", port, associations=associations)
         seconds = time.perf_counter() - started
     finally:
         server.terminate()
         server.wait(timeout=10)
-    return {"studies": len(chosen), "files": len(files), "sent": result.sent, "failed": len(result.failed),
+    return {"associations": associations, "studies": len(chosen), "files": len(files), "sent": result.sent,
+            "failed": len(result.failed),
             "studies_per_s": per_second(len(chosen), seconds), "files_per_s": per_second(result.sent, seconds)}
 
 
@@ -121,7 +122,8 @@ def main() -> None:
         os.sync()
         report["trace_chest_xray"] = trace(folder / "chest_xray")
         report["trace_all_modalities"] = trace(folder)
-        report["send_chest_xray"] = send(folder / "chest_xray", args.send, Path(tmp) / "archive")
+        report["send_chest_xray"] = [send(folder / "chest_xray", args.send, Path(tmp) / f"archive{n}", n)
+                                     for n in (1, 4)]
     print(json.dumps(report, indent=1))
 
 

@@ -607,6 +607,7 @@ def dicom_send(
     folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
     to: Annotated[str, typer.Option("--to", help="The archive, HOST:PORT.")],
     called: Annotated[str, typer.Option(help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+    associations: Annotated[int, typer.Option(min=1, max=16, help="Parallel associations (a modality uses one; each study goes over one).")] = 1,
 ) -> None:
     """Send every file by C-STORE, as a modality would; exit 1 if any could not be stored."""
     from synthetic_dicom.network import send_folder
@@ -623,7 +624,7 @@ def dicom_send(
     with _bar() as bar:
         task = bar.add_task("sending", total=len(paths))
         try:
-            result = send_folder(paths, host, int(port), called=called,
+            result = send_folder(paths, host, int(port), called=called, associations=associations,
                                  progress=lambda done: bar.update(task, completed=done))
         except ConnectionError as exc:
             _fail(str(exc), INTERNAL)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,7 @@ class Archive:
                 self.ae.add_supported_context(uid)
         self.server = None
         self.received = 0
+        self._lock = threading.Lock()  # associations are served on threads of their own
 
     def _on_store(self, event: evt.Event) -> int:
         data = event.encoded_dataset(include_meta=True)
@@ -63,7 +66,8 @@ class Archive:
         with os.fdopen(fd, "wb") as handle:  # a file appears whole or not at all
             handle.write(data)
         os.replace(staging, target)
-        self.received += 1
+        with self._lock:
+            self.received += 1
         return 0x0000
 
     def start(self, block: bool = False):
@@ -82,13 +86,9 @@ class SendResult:
     failed: list[tuple[str, str]]  # (file, reason)
 
 
-def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
-                called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None) -> SendResult:
-    """C-STORE every file over one association, each as it is encoded; a file that cannot be read or
-    stored is reported, the rest is sent. `progress` is called with the number of files done.
-    ConnectionError when the archive does not take the association."""
-    readable: list[tuple[Path, tuple[str, str]]] = []
-    failed: list[tuple[str, str]] = []
+def _readable(files: Iterable[Path], failed: list[tuple[str, str]]) -> list[tuple[Path, tuple[str, str]]]:
+    """(file, (SOP class, transfer syntax)) of each file whose header reads; the others go to `failed`."""
+    readable = []
     for path in sorted(files):
         try:
             header = read_header(path)
@@ -100,21 +100,21 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
             failed.append((str(path), "no SOPClassUID"))
             continue
         readable.append((path, (sop_class, header.transfer_syntax)))
-    contexts = sorted({context for _, context in readable})
+    return readable
+
+
+def _send_over_one(files: list[Path], contexts: list[tuple[str, str]], host: str, port: int, ae_title: str,
+                   called: str, done: Callable[[], None]) -> tuple[int, list[tuple[str, str]]]:
     ae = AE(ae_title=ae_title)
-    for sop_class, syntax in contexts[:MAX_CONTEXTS]:
+    for sop_class, syntax in contexts:
         ae.add_requested_context(sop_class, [syntax])
-    failed += [(str(p), f"more than {MAX_CONTEXTS} kinds of object in one send") for p, c in readable
-               if c not in contexts[:MAX_CONTEXTS]]
-    readable = [(p, c) for p, c in readable if c in contexts[:MAX_CONTEXTS]]
     assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay)])
     if not assoc.is_established:
         raise ConnectionError(f"no association with {called} at {host}:{port} (is the archive running, and does "
                               "it accept these SOP classes?)")
-    sent, chunked = 0, _config.STORE_SEND_CHUNKED_DATASET
-    _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded file as it is, undecoded
+    sent, failed = 0, []
     try:
-        for done, (path, _) in enumerate(readable, 1):
+        for path in files:
             try:
                 status = assoc.send_c_store(path)
             except (ValueError, RuntimeError, OSError) as exc:  # no accepted context, dropped association
@@ -124,9 +124,43 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
                 sent += 1
             else:
                 failed.append((str(path), f"C-STORE status {getattr(status, 'Status', 'none')}"))
+            done()
+    finally:
+        assoc.release()
+    return sent, failed
+
+
+def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
+                called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None,
+                associations: int = 1) -> SendResult:
+    """C-STORE every file, each as it is encoded; a file that cannot be read or stored is reported, the
+    rest is sent. One association, as a modality sends, or several in parallel (each study's files over
+    one). `progress` is called with the number of files done. ConnectionError when the archive does not
+    take an association."""
+    failed: list[tuple[str, str]] = []
+    readable = _readable(files, failed)
+    contexts = sorted({context for _, context in readable})[:MAX_CONTEXTS]
+    failed += [(str(p), f"more than {MAX_CONTEXTS} kinds of object in one send") for p, c in readable
+               if c not in contexts]
+    studies: dict[Path, list[Path]] = {}
+    for path, context in readable:
+        if context in contexts:
+            studies.setdefault(path.parent, []).append(path)
+    shares = [[f for folder in list(studies)[k::associations] for f in studies[folder]] for k in range(associations)]
+    count, lock = [0], threading.Lock()
+
+    def done() -> None:
+        with lock:
+            count[0] += 1
             if progress is not None:
-                progress(done)
+                progress(count[0])
+
+    chunked = _config.STORE_SEND_CHUNKED_DATASET
+    _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded files as they are, undecoded
+    try:
+        with ThreadPoolExecutor(max_workers=associations) as pool:
+            outcomes = list(pool.map(lambda share: _send_over_one(share, contexts, host, port, ae_title, called, done),
+                                     [share for share in shares if share]))
     finally:
         _config.STORE_SEND_CHUNKED_DATASET = chunked
-        assoc.release()
-    return SendResult(sent, failed)
+    return SendResult(sum(sent for sent, _ in outcomes), failed + [f for _, more in outcomes for f in more])

@@ -152,12 +152,16 @@ def test_send_to_the_archive_over_loopback_gives_back_the_same_content(records, 
         record = next(r for r in records if r.ai_score is not None and r.modality == "CT")
         paths = write_study(record, tmp_path / "modality")
         result = send_folder(paths, "127.0.0.1", port)
+        others = [r for r in records if r.modality in ("MG", "DX")][:4]  # then four studies over two associations
+        more = [p for r in others for p in write_study(r, tmp_path / "modality")]
+        parallel = send_folder(more, "127.0.0.1", port, associations=2)
     finally:
         archive.stop()
-    assert result.sent == len(paths) and not result.failed and archive.received == len(paths)
-    for path in paths:
+    assert result.sent == len(paths) and not result.failed
+    assert parallel.sent == len(more) and not parallel.failed and archive.received == len(paths) + len(more)
+    for path in paths + more:
         original = pydicom.dcmread(path)
-        stored = pydicom.dcmread(tmp_path / "archive" / record.study_id / f"{original.SOPInstanceUID}.dcm")
+        stored = pydicom.dcmread(tmp_path / "archive" / original.StudyInstanceUID / f"{original.SOPInstanceUID}.dcm")
         assert stored == original  # every data element equal (the file meta may differ: the archive wrote it)
 
 
