@@ -647,7 +647,12 @@ def dicom_archive(
     from synthetic_dicom.network import Archive
 
     out_console.print(f"archive RADSIM_ARCHIVE on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)")
-    Archive(dir_, port, host).start(block=True)
+    archive = Archive(dir_, port, host)
+    try:
+        archive.start(block=True)
+    except OSError as exc:  # the port is taken, or not ours to listen on
+        _fail(f"cannot listen on {host}:{port}: {exc}", INTERNAL)
+    out_console.print(f"archive stopped: {archive.received} object(s) filed under {dir_}/")
 
 
 @app.command("scenarios")
