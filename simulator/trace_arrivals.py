@@ -98,6 +98,12 @@ def _cached(path: str, stamp: tuple[int, int]) -> pa.Table:
 
 def trace_digest(path: str) -> str:
     """A fingerprint of the trace's content, so that a cache keyed by the scenario sees a changed trace."""
+    stat = Path(path).stat()
+    return _digest(path, (stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=8)
+def _digest(path: str, stamp: tuple[int, int]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,11 +20,14 @@ from typing import Union
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR
 
-__all__ = ["Header", "HeaderError", "read_header", "header_of", "Elements"]
+__all__ = ["Header", "HeaderError", "read_header", "header_of", "Elements", "SOP_CLASS", "SOP_INSTANCE", "STUDY_UID",
+           "SERIES_UID"]
 
 Elements = dict[int, Union[bytes, list["Elements"]]]  # tag -> raw value, or the items of a sequence
 
 PIXEL_DATA = 0x7FE00010
+# Tags read by name across the package (group << 16 | element).
+SOP_CLASS, SOP_INSTANCE, STUDY_UID, SERIES_UID = 0x00080016, 0x00080018, 0x0020000D, 0x0020000E
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -155,14 +159,24 @@ def _from_bytes(buf: bytes) -> Header:
     return Header(syntax, elements)
 
 
-def header_of(data: bytes) -> Header:
-    """The header of a Part-10 file held in memory."""
+def _read(first: bytes, rest: Callable[[], bytes] | None) -> Header:
+    """The header from the first bytes, asking `rest` for the remainder if the header runs past them."""
     try:
-        header = _from_bytes(data)
+        try:
+            return _from_bytes(first)
+        except _Short:
+            if rest is None:
+                raise
+            return _from_bytes(first + rest())
     except _Short:
-        raise HeaderError("truncated: the data ends inside its header") from None
+        raise HeaderError("truncated: the file ends inside its header") from None
     except (struct.error, zlib.error, UnicodeDecodeError, LookupError) as exc:
         raise HeaderError(f"malformed header: {exc}") from None
+
+
+def header_of(data: bytes) -> Header:
+    """The header of a Part-10 file held in memory."""
+    header = _read(data, None)
     if header.transfer_syntax == _BIG_ENDIAN:
         raise HeaderError("big endian data: not read in memory")
     return header
@@ -172,19 +186,8 @@ def read_header(path: Path) -> Header:
     """The header of one file; HeaderError says why it cannot be read (not DICOM, truncated, ...)."""
     try:
         with open(path, "rb") as handle:
-            buf = handle.read(_FIRST_READ)
-            whole = len(buf) < _FIRST_READ
-            try:
-                header = _from_bytes(buf)
-            except _Short:
-                if whole:
-                    raise
-                buf += handle.read()
-                header = _from_bytes(buf)
-    except _Short:
-        raise HeaderError("truncated: the file ends inside its header") from None
-    except (struct.error, zlib.error, UnicodeDecodeError, LookupError) as exc:
-        raise HeaderError(f"malformed header: {exc}") from None
+            first = handle.read(_FIRST_READ)
+            header = _read(first, handle.read if len(first) == _FIRST_READ else None)
     except OSError as exc:
         raise HeaderError(f"cannot read: {exc}") from None
     if header.transfer_syntax == _BIG_ENDIAN:

@@ -22,13 +22,12 @@ from pynetdicom import AE, _config, evt
 from pynetdicom.presentation import StoragePresentationContexts
 
 from .generate import SOP_CLASSES
-from .header import HeaderError, header_of, read_header
+from .header import SOP_CLASS, SOP_INSTANCE, STUDY_UID, HeaderError, header_of, read_header
 
 __all__ = ["Archive", "send_folder", "SendResult"]
 
 SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
 EXTRA_CLASSES = [SR_CLASS, *SOP_CLASSES.values()]
-SOP_CLASS, SOP_INSTANCE, STUDY_UID = 0x00080016, 0x00080018, 0x0020000D
 MAX_CONTEXTS = 128  # presentation contexts one association may propose (PS3.8)
 
 

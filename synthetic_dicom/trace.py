@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .header import Elements, Header, HeaderError, read_header
+from .header import SERIES_UID, STUDY_UID, Elements, Header, HeaderError, read_header
 from .report import FLAG, PROBABILITY
 
 __all__ = ["Trace", "trace_folder", "folder_files", "ai_result", "TRACE_COLUMNS"]
@@ -28,7 +28,7 @@ _SCHEMA = pa.schema([("study_id", pa.string()), ("arrived", pa.timestamp("us")),
                      ("study_description", pa.string()), ("ai_score", pa.float64()), ("ai_positive", pa.bool_()),
                      ("files", pa.int64())])
 # Tags read from headers (group << 16 | element).
-STUDY_UID, SERIES_UID, MODALITY, BODY_PART = 0x0020000D, 0x0020000E, 0x00080060, 0x00180015
+MODALITY, BODY_PART = 0x00080060, 0x00180015
 STATION, INSTITUTION, ACQUIRED, STUDY_DATE, STUDY_TIME = 0x00081010, 0x00080080, 0x0008002A, 0x00080020, 0x00080030
 PRIORITY, REQUEST_ATTRIBUTES, DESCRIPTION = 0x00401003, 0x00400275, 0x00081030
 CONTENT, CONCEPT_NAME, CODE_VALUE, MEASURED, NUMERIC, CONCEPT_CODE = \
