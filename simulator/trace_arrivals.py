@@ -36,14 +36,15 @@ __all__ = ["TraceArrivals", "trace_arrivals", "trace_digest", "REQUIRED_COLUMNS"
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
-             "site": pa.string(), "institution": pa.string(), "referral": pa.string(), "ai_score": pa.float64(), "ai_positive": pa.bool_(),
-             "diseased": pa.bool_(), "read_minutes": pa.float64(), "patient_age": pa.float64()}
+             "site": pa.string(), "institution": pa.string(), "referral": pa.string(), "ai_score": pa.float64(),
+             "ai_positive": pa.bool_(), "diseased": pa.bool_(), "read_minutes": pa.float64(),
+             "patient_age": pa.float64()}
 _REFERRALS = ("stat", "urgent", "routine")
 
 
 @dataclass(frozen=True)
 class TraceArrivals:
-    """The trace rows of one study type, in arrival order. Missing values: NaN, -1, or a False `has_*`."""
+    """The trace rows of one study type, in arrival order; values the trace lacks are NaN or -1."""
 
     arrived_at: np.ndarray  # minutes since the scenario start
     site: np.ndarray  # index into the scenario's sites, -1 where drawn
