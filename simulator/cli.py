@@ -128,6 +128,13 @@ def run(
         policy_of(resolved)  # a bad policy is bad input: fail before simulating
     except (ScenarioError, PolicyError) as exc:
         _fail(str(exc), BAD_INPUT)
+    if resolved.arrivals is not None:
+        from .trace_arrivals import replay_counts
+
+        counts = replay_counts(resolved)
+        err_console.print(f"replaying {counts['replayed']:,} of the {counts['rows']:,} studies of "
+                          f"{resolved.arrivals.trace} ({counts['outside']:,} outside the horizon, "
+                          f"{counts['unmatched']:,} of no study type left out)", highlight=False)
     progress = LateProgress(f"simulating {resolved.name}")
     try:
         result = run_scenario(resolved, replications, seed, workers, progress)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from .errors import ScenarioError
 from .scenario import Scenario
 
-__all__ = ["TraceArrivals", "trace_arrivals", "trace_digest", "REQUIRED_COLUMNS"]
+__all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "REQUIRED_COLUMNS"]
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
@@ -168,11 +168,19 @@ def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
         stat = Path(path).stat()
     except OSError:
         raise ScenarioError(path, [("", "no such trace file (arrivals.trace)")]) from None
-    return _assign(path, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))
+    return _assign(path, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))[0]
+
+
+def replay_counts(scenario: Scenario) -> dict[str, int]:
+    """How the trace's rows were used: `rows` in the file, `replayed`, `outside` the horizon, `unmatched`
+    (dropped because no study type takes them). For the user to check a replay before trusting it."""
+    assert scenario.arrivals is not None
+    stat = Path(scenario.arrivals.trace).stat()
+    return _assign(scenario.arrivals.trace, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))[1]
 
 
 @lru_cache(maxsize=4)
-def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> dict[str, TraceArrivals]:
+def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, TraceArrivals], dict[str, int]]:
     table = _cached(path, stamp)
     types = _study_types(spec, table)
     unmatched = np.flatnonzero(types < 0)
@@ -215,4 +223,6 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> dict[str, TraceAr
         for column in columns:  # shared by every replication through the cache
             column.setflags(write=False)
         out[name] = TraceArrivals(*columns)
-    return out
+    counts = {"rows": int(table.num_rows), "replayed": sum(len(t.arrived_at) for t in out.values()),
+              "outside": int(np.sum(~inside & (types >= 0))), "unmatched": int(unmatched.size)}
+    return out, counts

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from simulator import ScenarioError, load_scenario, run_scenario
 from simulator.cli import app
 from simulator.loading import scenario_hash
+from simulator.trace_arrivals import replay_counts
 
 SCENARIO = "moscow_reference_center"
 ONE_DAY = ["horizon_days=1", "warmup_days=0"]
@@ -93,8 +94,21 @@ def test_study_types_found_by_description_then_modality_and_body_part(original, 
     dx = trace.filter(pc.equal(trace.column("modality"), "DX")).drop_columns(["study_description"])
     with pytest.raises(ScenarioError, match="match no primary study type"):
         _replay(tmp_path, dx, name="dx.parquet")
-    _, dropped = _replay(tmp_path, pa.concat_tables([mg, dx]), ["arrivals.unmatched=drop"], name="both.parquet")
+    scenario, dropped = _replay(tmp_path, pa.concat_tables([mg, dx]), ["arrivals.unmatched=drop"], name="both.parquet")
     assert _primaries(dropped).num_rows == mg.num_rows
+    assert replay_counts(scenario) == {"rows": mg.num_rows + dx.num_rows, "replayed": mg.num_rows, "outside": 0,
+                                       "unmatched": dx.num_rows}  # what `radsim run` reports before running
+
+
+def test_studies_outside_the_horizon_are_left_out_and_counted(original, tmp_path: Path) -> None:
+    scenario, studies = original
+    trace = _trace_of(studies, scenario.start, ["study_type"])
+    half, replayed = _replay(tmp_path, trace, ["horizon_days=0.5"])
+    late = sum(r["arrived_at"] >= 720.0 for r in _primaries(studies).to_pylist())
+    assert 0 < late < trace.num_rows
+    assert replay_counts(half) == {"rows": trace.num_rows, "replayed": trace.num_rows - late, "outside": late,
+                                   "unmatched": 0}
+    assert _primaries(replayed).num_rows == trace.num_rows - late
 
 
 def test_the_truth_follows_a_traced_score(tmp_path: Path) -> None:
