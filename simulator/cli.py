@@ -515,7 +515,7 @@ def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
         scenario = load_scenario(source)
     except ScenarioError as exc:
         _fail(str(exc), BAD_INPUT)
-    daily = sum(t.arrivals.per_day if t.arrivals.per_day is not None else 24.0 * (t.arrivals.rate_per_hour or 0.0)
+    daily = sum(sum(map(sum, t.arrivals.hourly_rates())) / 7.0
                 for t in scenario.study_types.values() if t.kind == "primary")
     if daily <= 0:
         _fail(f"{source}: study_types: no primary study type has arrivals, so there are no studies to write", BAD_INPUT)
@@ -606,16 +606,8 @@ def dicom_trace(
     atomic_file(out.with_suffix(".quarantine.json"), json.dumps(result.quarantine, indent=1))
     out_console.print(f"wrote {out}: {result.studies.num_rows} studies; {len(result.quarantine)} file(s) quarantined"
                       + (f" (see {out.with_suffix('.quarantine.json')})" if result.quarantine else ""))
-    rows = result.studies.to_pylist()
-    if rows:  # enough to check the trace before replaying it
-        modalities: dict[str, int] = {}
-        for row in rows:
-            modalities[row["modality"] or "?"] = modalities.get(row["modality"] or "?", 0) + 1
-        times = [row["arrived"] for row in rows if row["arrived"] is not None]
-        scored = sum(row["ai_score"] is not None for row in rows)
-        out_console.print(", ".join(f"{m} {n}" for m, n in sorted(modalities.items(), key=lambda kv: -kv[1]))
-                          + (f"; from {min(times):%Y-%m-%d %H:%M} to {max(times):%Y-%m-%d %H:%M}" if times else "")
-                          + f"; {scored / len(rows):.0%} with an AI result", highlight=False)
+    if result.studies.num_rows:  # enough to check the trace before replaying it
+        out_console.print(result.summary(), highlight=False)
 
 
 @dicom_app.command("send")

@@ -162,21 +162,23 @@ def _study_types(spec: _Spec, table: pa.Table) -> np.ndarray:
 
 def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
     """Per primary study type, its trace rows (an empty set where the trace has none)."""
+    return _replay(scenario)[0]
+
+
+def replay_counts(scenario: Scenario) -> dict[str, int]:
+    """How the trace's rows were used: `rows` in the file, `replayed`, `outside` the horizon, `unmatched`
+    (dropped because no study type takes them). For the user to check a replay before trusting it."""
+    return _replay(scenario)[1]
+
+
+def _replay(scenario: Scenario) -> tuple[dict[str, TraceArrivals], dict[str, int]]:
     assert scenario.arrivals is not None
     path = scenario.arrivals.trace
     try:
         stat = Path(path).stat()
     except OSError:
         raise ScenarioError(path, [("", "no such trace file (arrivals.trace)")]) from None
-    return _assign(path, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))[0]
-
-
-def replay_counts(scenario: Scenario) -> dict[str, int]:
-    """How the trace's rows were used: `rows` in the file, `replayed`, `outside` the horizon, `unmatched`
-    (dropped because no study type takes them). For the user to check a replay before trusting it."""
-    assert scenario.arrivals is not None
-    stat = Path(scenario.arrivals.trace).stat()
-    return _assign(scenario.arrivals.trace, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))[1]
+    return _assign(path, (stat.st_mtime_ns, stat.st_size), _Spec.of(scenario))
 
 
 @lru_cache(maxsize=4)

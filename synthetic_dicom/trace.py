@@ -8,6 +8,7 @@ is pseudonymous: no patient names, birth dates or IDs leave the DICOM (only the 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,16 @@ YES = "373066001"  # SNOMED CT "Yes"
 class Trace:
     studies: pa.Table
     quarantine: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Studies by modality, the time range and the share with an AI result, in one line."""
+        rows = self.studies.to_pylist()
+        modalities = Counter(row["modality"] or "?" for row in rows)
+        times = [row["arrived"] for row in rows if row["arrived"] is not None]
+        scored = sum(row["ai_score"] is not None for row in rows)
+        return (", ".join(f"{m} {n}" for m, n in modalities.most_common())
+                + (f"; from {min(times):%Y-%m-%d %H:%M} to {max(times):%Y-%m-%d %H:%M}" if times else "")
+                + f"; {scored / max(len(rows), 1):.0%} with an AI result")
 
 
 def _when(header: Header) -> dt.datetime | None:
