@@ -16,10 +16,10 @@ from .distributions import sample
 from .scenario import Scenario, Window
 from .streams import stream
 from .trace_arrivals import trace_arrivals
+from .triage import REFERRALS, Kind
 
 __all__ = ["Cohort", "REFERRALS", "draw_cohort", "arrival_times", "after_outages"]
 
-REFERRALS = ("stat", "urgent", "routine")
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
         if trace is not None:
             read = np.where(np.isnan(trace.read_minutes), read, trace.read_minutes)
         so_rng = rng("second_opinion")
-        eligible = second is not None and study_type.kind == "primary" and (second.of == "*" or name in second.of)
+        eligible = second is not None and study_type.kind == Kind.PRIMARY and (second.of == "*" or name in second.of)
         so_u = so_rng.random(n)
         so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
         age = np.full(n, np.nan) if study_type.patient_age is None else \

@@ -12,11 +12,12 @@ import pyarrow as pa
 from .cohort import draw_cohort
 from .metrics import summary_rows
 from .model import simulate_cohort
+from .overload import Overload, overloads
 from .records import duties_table, studies_table
 from .scenario import Scenario
 from .triage_config import policy_of
 
-__all__ = ["Replication", "Run", "run_replication", "run_scenario", "policy_of"]
+__all__ = ["Replication", "Run", "run_replication", "run_scenario", "summarise_run", "policy_of"]
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Run:
     duties: pa.Table
     wall_seconds: float
     summary: list[dict] = field(default_factory=list)
+    overloaded: list[Overload] = field(default_factory=list)
 
 
 def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
@@ -85,5 +87,13 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
     duties = pa.concat_tables([r.duties for r in results])
     run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started)
     if summarise:
-        run.summary = summary_rows(studies, duties, scenario, range(first, first + replications))
+        summarise_run(run, range(first, first + replications))
+    return run
+
+
+def summarise_run(run: Run, replications: range | None = None) -> Run:
+    """Fill in a run's summary rows and overload verdicts (a run made with `summarise=False`)."""
+    reps = replications if replications is not None else range(run.replications)
+    run.summary = summary_rows(run.studies, run.duties, run.scenario, reps)
+    run.overloaded = overloads(run.studies, run.duties, run.scenario, reps)
     return run

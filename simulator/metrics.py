@@ -1,77 +1,114 @@
 """Metrics of a run, per replication, and their means over replications with 95% confidence intervals.
 
-Definitions (every metric leaves out work items that arrived in the warm-up):
-- count: work items that arrived (after the warm-up, before the horizon).
-- count_per_year: count x 365 / the days observed (horizon - warm-up): yearly volume at this run's rates.
-- reported_fraction: share of them reported by the horizon.
-- mean/p50/p95/max_tat_minutes: turnaround `reported_at - arrived_at` of the reported items.
-- mean/p95_wait_minutes: time on the worklist, `reported_at - ready_at - read_minutes`, of reported items.
+Every definition is in docs/metrics.md; in short (every metric leaves out work items that arrived in the
+warm-up, except the two that describe the state at the horizon):
+- count: work items that arrived (after the warm-up, before the horizon); count_per_year: count x 365 / the
+  days observed.
+- reported_fraction: share of them reported by the horizon; unfinished: how many were not.
+  reported_fraction_before_last_day: the same over the items that arrived at least a day before the horizon.
+- mean/p50/p95/max_tat_minutes: turnaround of every item. An item not reported by the horizon is never
+  dropped: it enters with its TAT right-censored at the horizon (`horizon - arrived_at`, the least it will
+  be), so with unfinished work these are lower bounds.
+- mean/p95_wait_minutes: time on the worklist of every item that reached it: `reported_at - ready_at -
+  read_minutes` when reported, censored at the horizon (or at the start of its read) otherwise.
 - sla_met_fraction: of the items that have a target and whose fate is known at the horizon (reported, or
-  past their deadline), the share reported within target. An item's target is `targets[kind]` for second
-  opinions, consultations and audits, else `targets[priority]`, else `targets[referral]`; the targets of
-  `rules` classes and of the audit lane count as `targets` entries. A double-read study's primary row is
-  reported when both reads are done.
-- backlog_at_horizon: items ready but not yet reported at the horizon.
+  past their target), the share reported within target. The target comes from what an item is (kind, order
+  priority, AI flag, study type: `triage/targets.py`), never from a policy's label.
+- backlog_at_horizon: items not reported at the horizon, warm-up arrivals included (the work left over);
+  not_ready_at_horizon: those of them not yet on the worklist (in transfer or waiting out an outage).
 - utilization (per pool, or all pools): minutes reading inside duty after the warm-up over minutes on duty
   after the warm-up of readers present; overtime is left out of both, so it lies in [0, 1].
 - overtime_hours: hours spent finishing a study after the duty ended, summed over readers.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from .scenario import Scenario
-from .triage import IMAGE_READS
 from .triage_config import targets_of
 
-__all__ = ["STUDY_METRICS", "POOL_METRICS", "SPLITS", "BETTER", "StudyColumns", "study_metrics", "pool_metrics",
-           "per_replication", "replication_values", "subgroups", "confidence_interval", "summary_rows"]
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "study_metrics",
+           "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
+           "summary_rows", "check_metric", "UnknownMetric"]
 
-STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes",
-                 "max_tat_minutes", "mean_wait_minutes", "p95_wait_minutes", "sla_met_fraction",
-                 "backlog_at_horizon")
+STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "unfinished", "reported_fraction_before_last_day",
+                 "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes",
+                 "p95_wait_minutes", "sla_met_fraction", "backlog_at_horizon", "not_ready_at_horizon")
 POOL_METRICS = ("utilization", "overtime_hours")
+METRICS = STUDY_METRICS + POOL_METRICS
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
 # Which way is better, for the metrics where one is: what comparisons and baselines judge by.
-BETTER = {"reported_fraction": "higher", "mean_tat_minutes": "lower", "p50_tat_minutes": "lower",
-          "p95_tat_minutes": "lower", "max_tat_minutes": "lower", "mean_wait_minutes": "lower",
-          "p95_wait_minutes": "lower", "sla_met_fraction": "higher", "backlog_at_horizon": "lower"}
+BETTER = {"reported_fraction": "higher", "unfinished": "lower", "reported_fraction_before_last_day": "higher",
+          "mean_tat_minutes": "lower", "p50_tat_minutes": "lower", "p95_tat_minutes": "lower",
+          "max_tat_minutes": "lower", "mean_wait_minutes": "lower", "p95_wait_minutes": "lower",
+          "sla_met_fraction": "higher", "backlog_at_horizon": "lower", "not_ready_at_horizon": "lower"}
+# The values a metric can take: confidence intervals are clipped to them.
+RANGE = {name: (0.0, 1.0) if name.endswith("fraction") or name == "utilization" else (0.0, math.inf)
+         for name in METRICS}
+# Columns of studies.parquet one may filter study metrics by: the splits, and a few more for expect: blocks.
+_FILTERABLE = (*SPLITS, "site", "modality", "replication", "in_warmup", "reader")
+
+
+class UnknownMetric(KeyError):
+    """A metric name or a subgroup key that radsim does not know."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def check_metric(metric: str, where: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+    """UnknownMetric unless `metric` is a metric and every key of `where` a column one can split by."""
+    if metric not in METRICS:
+        raise UnknownMetric(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    keys = [k for k, _ in (where.items() if isinstance(where, Mapping) else where)]
+    allowed = ("pool",) if metric in POOL_METRICS else _FILTERABLE
+    for key in keys:
+        if key not in allowed:
+            raise UnknownMetric(f"{metric}: cannot split by {key!r}; by: {', '.join(allowed)}")
 
 
 class StudyColumns:
-    """The columns metrics need from a studies table, and masks over its non-warm-up rows.
+    """The columns metrics need from a studies table, per-row facts computed once, and masks.
 
     Categorical columns are kept as integer codes (-1 for null) with a value -> code lookup, so that
     subgroup masks over millions of rows are integer comparisons, not string ones. Columns stay full
-    length (no filtered copies); every mask starts from the rows outside the warm-up.
+    length (no filtered copies).
     """
 
     def __init__(self, table: pa.Table, scenario: Scenario) -> None:
         # Columns are taken one at a time, as they are needed: a city year's table is a gigabyte, and its
         # widest column (study_id) is never needed here.
         self._source = table
-        self._keep = ~table.column("in_warmup").to_numpy()
-        self.horizon = scenario.horizon_minutes
+        self.horizon = horizon = scenario.horizon_minutes
         self.observed_days = scenario.horizon_days - scenario.warmup_days
         self.num_rows = table.num_rows
         self.replication = self._numbers("replication")
-        self.tat, self.wait = self._floats("tat_minutes"), self._floats("wait_minutes")
+        self.in_warmup = table.column("in_warmup").to_numpy(zero_copy_only=False)
+        self._keep = ~self.in_warmup
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
-        # Per-row facts every subgroup needs, computed once rather than per subgroup and replication, one
-        # source column at a time; the times they come from are not kept.
-        self.is_reported = ~np.isnan(self._floats("reported_at"))
-        self.in_backlog = ~np.isnan(self._floats("ready_at")) & ~self.is_reported
+        arrived = self._floats("arrived_at")
+        reported = self._floats("reported_at")
+        ready = self._floats("ready_at")
+        self.is_reported = ~np.isnan(reported)
+        on_worklist = ~np.isnan(ready)
+        self.not_ready = ~on_worklist & ~self.is_reported
+        censored = horizon - arrived
+        self.tat = np.where(self.is_reported, self._floats("tat_minutes"), censored)
+        start = self._floats("read_start")
+        wait_so_far = np.where(np.isnan(start), horizon, start) - ready
+        self.wait = np.where(self.is_reported, self._floats("wait_minutes"), wait_so_far)  # NaN where not ready
+        self.before_last_day = arrived <= horizon - 1440.0
         target = self._targets(scenario)
-        past_deadline = self._floats("arrived_at") + target
-        self.target_known = ~np.isnan(target) & (self.is_reported | (past_deadline <= self.horizon))
-        del past_deadline
+        self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= horizon))
         self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
+        # Rows of each replication: a run's table is its replications one after the other, so each is a slice.
+        self._slices = _slices(self.replication)
 
     def _numbers(self, name: str) -> np.ndarray:
         return self._source.column(name).to_numpy()
@@ -83,7 +120,7 @@ class StudyColumns:
         """(codes, value -> code) of a column; numeric columns are their own codes."""
         if name not in self._codes:
             if name not in self._source.column_names:
-                raise KeyError(f"no column {name!r} in studies.parquet to filter on")
+                raise UnknownMetric(f"no column {name!r} in studies.parquet to filter on")
             column = self._source.column(name)
             if pa.types.is_string(column.type):
                 column = column.dictionary_encode()
@@ -108,20 +145,33 @@ class StudyColumns:
         return sorted((v for v, c in lookup.items() if c in present), key=str)
 
     def _targets(self, scenario: Scenario) -> np.ndarray:
+        """Each row's target in minutes (NaN: none), from what the item is, by `Targets`' precedence: worked
+        out once per combination of kind, referral, AI flag and study type, then looked up per row."""
         targets = targets_of(scenario)
         out = np.full(self.num_rows, np.nan)
-        for name in ("referral", "priority", "kind"):
-            codes, lookup = self.encoded(name)
-            by_code = np.full(len(lookup) + 1, np.nan)  # the last slot serves code -1 (null)
-            for value, code in lookup.items():
-                if value in targets and not (name == "kind" and value in IMAGE_READS):
-                    by_code[code] = targets[value]
-            found = by_code[codes]
-            out = np.where(np.isnan(found), out, found)  # later sources take precedence
-        return out
+        if not targets or not self.num_rows:
+            return out
+        fields = ("kind", "referral", "ai_positive", "study_type")
+        encoded = [self.encoded(name) for name in fields]
+        values = [[None] + [v for v, _ in sorted(lookup.items(), key=lambda kv: kv[1])] for _, lookup in encoded]
+        sizes = [len(v) for v in values]
+        combined = np.zeros(self.num_rows, dtype=np.int64)
+        for (codes, _), size in zip(encoded, sizes):
+            combined = combined * size + (codes.astype(np.int64) + 1)  # code -1 (null) becomes 0
+        table = np.full(int(np.prod(sizes)), np.nan)
+        for flat in np.unique(combined).tolist():
+            picked, rest = [], flat
+            for size, choices in zip(reversed(sizes), reversed(values)):
+                picked.append(choices[rest % size])
+                rest //= size
+            kind, referral, flagged, study_type = reversed(picked)
+            minutes = targets.of_fields(kind or "", referral, flagged, study_type)
+            table[flat] = np.nan if minutes is None else minutes
+        return table[combined]
 
-    def mask(self, where: Mapping[str, Any]) -> np.ndarray:
-        mask = self._keep.copy()
+    def mask(self, where: Mapping[str, Any], warmup: bool = False) -> np.ndarray:
+        """Rows matching every `column: value` of `where`; warm-up arrivals left out unless `warmup`."""
+        mask = np.ones(self.num_rows, dtype=bool) if warmup else self._keep.copy()
         for key, value in where.items():
             codes, lookup = self.encoded(key)
             if lookup:
@@ -131,32 +181,63 @@ class StudyColumns:
                 mask &= codes == value
         return mask
 
+    def rows_of(self, replication: int) -> slice | np.ndarray:
+        """The rows of one replication: a slice (tables are in replication order), else a mask."""
+        found = self._slices.get(replication)
+        if found is not None:
+            return found
+        return self.replication == replication if self._slices is _UNSORTED else slice(0, 0)
 
-def study_metrics(cols: StudyColumns, mask: np.ndarray) -> dict[str, float]:
-    """Every study metric over the rows in `mask` (one replication's, typically)."""
-    reported = mask & cols.is_reported
-    tat = cols.tat[reported]
-    wait = cols.wait[reported]
-    count = int(mask.sum())
-    n_known = int((mask & cols.target_known).sum())
-    empty = tat.size == 0
-    nan2 = (np.nan, np.nan)
+
+_UNSORTED: dict[int, slice] = {}
+
+
+def _slices(replication: np.ndarray) -> dict[int, slice]:
+    if replication.size and np.any(np.diff(replication) < 0):
+        return _UNSORTED
+    values, starts = np.unique(replication, return_index=True)
+    ends = [*starts[1:].tolist(), int(replication.size)]
+    return {int(v): slice(int(a), int(b)) for v, a, b in zip(values.tolist(), starts.tolist(), ends)}
+
+
+def study_metrics(cols: StudyColumns, mask: np.ndarray, state_mask: np.ndarray | None = None,
+                  rows: slice | np.ndarray = slice(None)) -> dict[str, float]:
+    """Every study metric over the rows `rows` of `mask` (one replication's, typically); `state_mask` picks
+    the rows of the two state-at-horizon metrics (default: `mask`)."""
+    keep = mask[rows]
+    state = keep if state_mask is None else state_mask[rows]
+    reported = cols.is_reported[rows]
+    count = int(keep.sum())
+    n_reported = int((keep & reported).sum())
+    tat = cols.tat[rows][keep]
+    wait = cols.wait[rows][keep]
+    wait = wait[~np.isnan(wait)]
+    known = cols.target_known[rows] & keep
+    n_known = int(known.sum())
+    settled = keep & cols.before_last_day[rows]
+    n_settled = int(settled.sum())
+    unreported = state & ~reported
+    nan2 = (math.nan, math.nan)
     # Means and maxima first: the quantiles may reorder their (already copied) input in place.
-    mean_tat, max_tat, mean_wait = (np.nan,) * 3 if empty else (float(tat.mean()), float(tat.max()), float(wait.mean()))
-    p50_tat, p95_tat = nan2 if empty else np.quantile(tat, [0.5, 0.95], overwrite_input=True).tolist()
-    p95_wait = np.nan if empty else float(np.quantile(wait, 0.95, overwrite_input=True))
+    mean_tat, max_tat = (math.nan, math.nan) if not tat.size else (float(tat.mean()), float(tat.max()))
+    mean_wait = float(wait.mean()) if wait.size else math.nan
+    p50_tat, p95_tat = nan2 if not tat.size else np.quantile(tat, [0.5, 0.95], overwrite_input=True).tolist()
+    p95_wait = math.nan if not wait.size else float(np.quantile(wait, 0.95, overwrite_input=True))
     return {
         "count": float(count),
         "count_per_year": count * 365.0 / cols.observed_days,
-        "reported_fraction": reported.sum() / count if count else np.nan,
+        "reported_fraction": n_reported / count if count else math.nan,
+        "unfinished": float(count - n_reported),
+        "reported_fraction_before_last_day": float((settled & reported).sum()) / n_settled if n_settled else math.nan,
         "mean_tat_minutes": mean_tat,
         "p50_tat_minutes": p50_tat,
         "p95_tat_minutes": p95_tat,
         "max_tat_minutes": max_tat,
         "mean_wait_minutes": mean_wait,
         "p95_wait_minutes": p95_wait,
-        "sla_met_fraction": (mask & cols.target_met).sum() / n_known if n_known else np.nan,
-        "backlog_at_horizon": float((mask & cols.in_backlog).sum()),
+        "sla_met_fraction": float((known & cols.target_met[rows]).sum()) / n_known if n_known else math.nan,
+        "backlog_at_horizon": float(unreported.sum()),
+        "not_ready_at_horizon": float((unreported & cols.not_ready[rows]).sum()),
     }
 
 
@@ -168,7 +249,7 @@ def pool_metrics(duties: pa.Table, scenario: Scenario, mask: np.ndarray) -> dict
     available = np.clip(end - start, 0.0, None)[present].sum()
     busy = duties.column("busy_minutes").to_numpy()[present].sum()
     return {
-        "utilization": busy / available if available > 0 else np.nan,
+        "utilization": busy / available if available > 0 else math.nan,
         "overtime_hours": duties.column("overtime_minutes").to_numpy()[present].sum() / 60.0,
     }
 
@@ -180,6 +261,7 @@ def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, met
 
     Pass `columns` (built once from `studies`) when asking for several metrics of one table.
     """
+    check_metric(metric, where)
     reps = list(replications)
     if metric in POOL_METRICS:
         rep = duties.column("replication").to_numpy()
@@ -187,15 +269,17 @@ def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, met
         for key, value in where.items():
             base &= np.asarray(duties.column(key).to_pylist(), dtype=object) == value
         return np.array([pool_metrics(duties, scenario, base & (rep == r))[metric] for r in reps])
-    if metric not in STUDY_METRICS:
-        raise KeyError(f"unknown metric {metric!r}; known: {', '.join(STUDY_METRICS + POOL_METRICS)}")
     cols = columns if columns is not None else StudyColumns(studies, scenario)
-    base = cols.mask(where)
-    return np.array([study_metrics(cols, base & (cols.replication == r))[metric] for r in reps])
+    values = replication_values(cols, [dict(where)], [metric], reps)
+    return values[(metric, tuple(sorted(where.items())))]
 
 
-def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, float | int | None]:
-    """Mean over replications and a Student-t interval; no interval from fewer than two values."""
+def confidence_interval(values: np.ndarray, level: float = 0.95,
+                        bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict[str, float | int | None]:
+    """Mean over replications and a Student-t interval, clipped to `bounds` (the values the metric can
+    take); no interval from fewer than two values."""
+    from scipy import stats
+
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     n = int(values.size)
@@ -205,7 +289,8 @@ def confidence_interval(values: np.ndarray, level: float = 0.95) -> dict[str, fl
     if n < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None, "replications": n}
     half = float(stats.t.ppf(0.5 + level / 2.0, n - 1) * values.std(ddof=1) / np.sqrt(n))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "replications": n}
+    low, high = bounds
+    return {"mean": mean, "ci_low": max(mean - half, low), "ci_high": min(mean + half, high), "replications": n}
 
 
 def subgroups(cols: StudyColumns, splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
@@ -226,8 +311,8 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     metrics = list(metrics)
     out = {}
     for where in groups:
-        base = cols.mask(where)
-        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in reps]
+        base, state = cols.mask(where), cols.mask(where, warmup=True)
+        per_rep = [study_metrics(cols, base, state, cols.rows_of(r)) for r in reps]
         for metric in metrics:
             out[(metric, tuple(sorted(where.items())))] = np.array([p[metric] for p in per_rep], dtype=float)
     return out
@@ -235,18 +320,20 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
 
 def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
                  replications: int | Iterable[int]) -> list[dict[str, Any]]:
-    """Every metric for all items and per subgroup (each value of each split), with CIs over replications."""
+    """Every metric for all items and per subgroup (each value of each split), with CIs over replications.
+
+    The all-items rows are there even when nothing arrived (a count of 0 says so)."""
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
     cols = StudyColumns(studies, scenario)
     rows = []
     for where in subgroups(cols):
-        base = cols.mask(where)
-        per_rep = [study_metrics(cols, base & (cols.replication == r)) for r in reps]
-        if not base.any():
+        base, state = cols.mask(where), cols.mask(where, warmup=True)
+        if where and not base.any() and not (state & ~cols.is_reported).any():
             continue
+        per_rep = [study_metrics(cols, base, state, cols.rows_of(r)) for r in reps]
         for metric in STUDY_METRICS:
             values = np.array([p[metric] for p in per_rep], dtype=float)
-            rows.append({"metric": metric, "where": where, **confidence_interval(values)})
+            rows.append({"metric": metric, "where": where, **confidence_interval(values, bounds=RANGE[metric])})
     pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
     rep = duties.column("replication").to_numpy()
     for where in [{}] + [{"pool": p} for p in scenario.pools]:
@@ -254,5 +341,6 @@ def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
         per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in reps]
         for metric in POOL_METRICS:
             values = np.array([p[metric] for p in per_rep], dtype=float)
-            rows.append({"metric": metric, "where": where, **confidence_interval(values)})
+            rows.append({"metric": metric, "where": where, **confidence_interval(values, bounds=RANGE[metric])})
     return rows
+

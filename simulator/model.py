@@ -16,15 +16,18 @@ import numpy as np
 import simpy
 
 from .calendar import Duty, duties
-from .cohort import REFERRALS, Cohort
+from .cohort import Cohort
 from .kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
 from .distributions import mean_of
 from .scenario import AUDIT, SECOND_OPINION, Scenario
 from .streams import stream
-from .triage import TriagePolicy, WorkItem, Worklist
+from .triage import REFERRALS, Kind, Referral, TriagePolicy, WorkItem, Worklist
 from .triage.routing import CENTRAL, LOCAL, AutonomousNormal, LocalFirst, least_loaded
 
-DOUBLE_READ = "double_read"
+# Plain strings, not the enum members: work items compare them at every rank.
+DOUBLE_READ, SECOND_OPINION_KIND = Kind.DOUBLE_READ.value, Kind.SECOND_OPINION.value
+ROUTINE = Referral.ROUTINE.value
+_REFERRALS = tuple(r.value for r in REFERRALS)
 
 __all__ = ["Outcome", "simulate_cohort"]
 
@@ -211,7 +214,7 @@ class NetworkModel:
                 block.tolist(),
                 [per_type[t] for t in types],
                 [table[t][s] for t, s in zip(types, sites)],
-                [REFERRALS[r] for r in c.referral[block].tolist()],
+                [_REFERRALS[r] for r in c.referral[block].tolist()],
                 [site_names[s] for s in sites],
                 [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
                 [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
@@ -426,7 +429,7 @@ class NetworkModel:
         c = self.cohort
         name, _, modality, _ = self.per_type[int(c.study_type[i])]
         age = float(c.patient_age[i])
-        item = WorkItem(j, name, "second_opinion", "routine", modality, self.site_names[int(c.site[i])], None,
+        item = WorkItem(j, name, SECOND_OPINION_KIND, ROUTINE, modality, self.site_names[int(c.site[i])], None,
                         None, None, now, now, None if age != age else age, self.so_lane,
                         first_reader, "", 0,
                         float(c.second_read_minutes[i]))

@@ -46,6 +46,7 @@ def summary_document(run: Run) -> dict:
         "wall_seconds": round(run.wall_seconds, 3),
         "policy": run.scenario.policy.triage,
         "preemptive": run.scenario.policy.preemptive,
+        "overloaded": [o.as_dict() for o in run.overloaded],
         "metrics": run.summary,
     }
 

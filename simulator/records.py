@@ -7,9 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cohort import REFERRALS, Cohort
+from .cohort import Cohort
 from .model import Outcome
 from .scenario import Scenario
+from .triage import KINDS, REFERRALS, Kind, Referral
 
 __all__ = ["studies_table", "duties_table", "study_uid_prefix"]
 
@@ -39,8 +40,9 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values))
 
 
-KINDS = ["primary", "consultation", "second_opinion", "audit", "double_read"]
-SECOND_OPINION, DOUBLE_READ = KINDS.index("second_opinion"), KINDS.index("double_read")
+SECOND_OPINION, DOUBLE_READ, AUDIT = KINDS.index(Kind.SECOND_OPINION), KINDS.index(Kind.DOUBLE_READ), KINDS.index(Kind.AUDIT)
+_KIND_NAMES = [k.value for k in KINDS]
+_REFERRAL_NAMES = [r.value for r in REFERRALS]
 
 
 def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int) -> pa.Table:
@@ -80,7 +82,7 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         kind = np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
         if outcome.audited.any():
             read = np.where(outcome.audited, cohort.audit_minutes, read)  # type: ignore[arg-type]
-            kind = np.where(outcome.audited, KINDS.index("audit"), kind).astype(np.int32)
+            kind = np.where(outcome.audited, AUDIT, kind).astype(np.int32)
     else:
         read = (cohort.second_read_minutes if second else cohort.double_read_minutes)[source]  # type: ignore[index]
         kind = np.full(m, extra, np.int32)
@@ -97,7 +99,8 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "modality": pa.DictionaryArray.from_arrays(
             np.array([modalities.index(t.modality) for t in types], np.int32)[study_type], modalities),
         "referral": pa.DictionaryArray.from_arrays(
-            np.full(m, REFERRALS.index("routine"), np.int8) if second else cohort.referral[source], list(REFERRALS)),
+            np.full(m, REFERRALS.index(Referral.ROUTINE), np.int8) if second else cohort.referral[source],
+            _REFERRAL_NAMES),
         "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.diseased[source]),
         "patient_age": _nullable(cohort.patient_age[source]),
         "ai_score": pa.array(np.full(m, np.nan) if second else cohort.ai_score[source], mask=unscored),
@@ -113,7 +116,7 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "tat_minutes": _nullable(reported - arrived),
         "wait_minutes": _nullable(reported - ready - read_minutes),
         "in_warmup": pa.array(arrived < scenario.warmup_minutes),
-        "kind": pa.DictionaryArray.from_arrays(kind, KINDS),
+        "kind": pa.DictionaryArray.from_arrays(kind, _KIND_NAMES),
         "of_study": _uids(prefix, source) if extra is not None else pa.nulls(m, pa.string()),
     })
 

@@ -7,23 +7,93 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from .triage.resolver import is_import_path
+from .triage.vocabulary import AI_POSITIVE, KINDS, REFERRALS, STUDY_TYPE_KINDS, Kind, Referral
 
 __all__ = [
     "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
-    "Routing", "DoubleReading", "ArrivalTrace", "check_references",
+    "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
+    "NAME_LENGTH",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SECOND_OPINION = "second_opinion"  # the lane of second opinions, named in pools' `reads`
-AUDIT = "audit"  # the lane of audits of autonomous AI-normal reports, named in pools' `reads`
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+SECOND_OPINION = Kind.SECOND_OPINION.value  # the lane of second opinions, named in pools' `reads`
+AUDIT = Kind.AUDIT.value  # the lane of audits of autonomous AI-normal reports, named in pools' `reads`
+_REFERRAL_NAMES = tuple(r.value for r in REFERRALS)
+MAX_MINUTES = 10 * 365 * 1440.0  # the longest duration a scenario may give: ten years, in minutes
+NAME_LENGTH = 100  # a scenario's name becomes a folder name: short enough for any file system
+
+
+def _number(value: Any) -> Any:
+    """Numbers only: YAML 1.1 readings such as `yes` -> True -> 1, or a quoted "3", are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"must be a number, not {_shown(value)}")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    value = _number(value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        raise ValueError("give a local time without a time zone, e.g. '2026-02-02T08:00' (the model's calendar "
+                         "has no time zones or DST)")
+    return value
+
+
+def _calendar_text(value: Any) -> Any:
+    if not isinstance(value, (str, dt.datetime, dt.date)):
+        raise ValueError(f"must be a calendar time like '2026-02-02T08:00', not {_shown(value)}")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
+Probability = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, BeforeValidator(_number), Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, BeforeValidator(_number), Field(gt=0.0, allow_inf_nan=False)]
+Minutes = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=MAX_MINUTES, allow_inf_nan=False)]
+PositiveMinutes = Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES, allow_inf_nan=False)]
+Variation = Annotated[float, BeforeValidator(_number), Field(ge=1e-3, le=100.0)]  # a coefficient of variation
+Whole = Annotated[int, BeforeValidator(_whole)]
+LocalTime = Annotated[dt.datetime, BeforeValidator(_calendar_text), AfterValidator(_local)]
+
+
+def _policy_name(value: str) -> str:
+    """A built-in policy's name, or text shaped like an import path (the resolver checks it further)."""
+    from .triage.registry import BUILT_IN
+
+    if value in BUILT_IN or is_import_path(value):
+        return value
+    raise ValueError(f"unknown triage policy {value!r}; built-in: {', '.join(sorted(BUILT_IN))}, or your own "
+                     "as 'package.module:Class'")
+
+
+class CodeMarker:
+    """Marks a field whose text may name code (`package.module:Class`): the resolver checks it."""
+
+
+CodePath = Annotated[str, CodeMarker()]
+# Every field that may name code, as dotted paths: the one list the resolver's callers and tests walk.
+CODE_PATHS = ("policy.triage", "policy.aging.base")
 
 
 class Strict(BaseModel):
@@ -33,33 +103,33 @@ class Strict(BaseModel):
 # Distributions of durations in minutes ------------------------------------------------------------
 class Exponential(Strict):
     dist: Literal["exponential"]
-    mean: Positive
+    mean: PositiveMinutes
 
 
 class Lognormal(Strict):
     """Parameterised by its mean and coefficient of variation, as reading times are reported."""
 
     dist: Literal["lognormal"]
-    mean: Positive
-    cv: Positive
+    mean: PositiveMinutes
+    cv: Variation
 
 
 class Gamma(Strict):
     dist: Literal["gamma"]
-    mean: Positive
-    cv: Positive
+    mean: PositiveMinutes
+    cv: Variation
 
 
 class Fixed(Strict):
     dist: Literal["fixed"]
-    value: NonNegative
+    value: Minutes
 
 
 class Empirical(Strict):
     """Resampled uniformly from the values given (e.g. RIS reading-time observations)."""
 
     dist: Literal["empirical"]
-    values: list[NonNegative] = Field(min_length=1)
+    values: list[Minutes] = Field(min_length=1, max_length=1_000_000)
 
 
 Distribution = Annotated[Union[Exponential, Lognormal, Gamma, Fixed, Empirical], Field(discriminator="dist")]
@@ -69,9 +139,9 @@ ZERO = Fixed(dist="fixed", value=0.0)
 class Duration(Strict):
     """A span of time written in one unit: {minutes: 15}, {hours: 24} or {days: 2}."""
 
-    minutes: NonNegative | None = None
-    hours: NonNegative | None = None
-    days: NonNegative | None = None
+    minutes: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=MAX_MINUTES)] | None = None
+    hours: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=MAX_MINUTES / 60.0)] | None = None
+    days: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=MAX_MINUTES / 1440.0)] | None = None
 
     @model_validator(mode="after")
     def _one_unit(self) -> "Duration":
@@ -92,8 +162,8 @@ class Duration(Strict):
 class Window(Strict):
     """A calendar window, e.g. an outage: {start: "2026-02-03T10:00", hours: 4}."""
 
-    start: dt.datetime
-    hours: Positive
+    start: LocalTime
+    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES / 60.0)]
 
 
 # Sites, arrivals, study types ------------------------------------------------------------------------
@@ -110,10 +180,12 @@ class Arrivals(Strict):
     normalised here, so percentages and factors can be pasted as found.
     """
 
-    rate_per_hour: NonNegative | None = None
-    per_day: NonNegative | None = None
-    hourly: list[NonNegative] | None = Field(default=None, min_length=24, max_length=24)
-    weekday: list[NonNegative] | None = Field(default=None, min_length=7, max_length=7)
+    rate_per_hour: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e6)] | None = None
+    per_day: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e8)] | None = None
+    hourly: list[Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e12)]] | None = Field(
+        default=None, min_length=24, max_length=24)
+    weekday: list[Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e12)]] | None = Field(
+        default=None, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _one_form(self) -> "Arrivals":
@@ -171,7 +243,7 @@ class DoubleReading(Strict):
 
 
 class StudyType(Strict):
-    kind: Literal["primary", "consultation"] = "primary"
+    kind: Literal[tuple(k.value for k in STUDY_TYPE_KINDS)] = Kind.PRIMARY.value  # type: ignore[valid-type]
     modality: str = "OT"  # DICOM Modality code; OT (other) for work that is not an imaging study
     body_part: str | None = None
     description: str | None = None
@@ -192,9 +264,9 @@ class AIService(Strict):
     Give sensitivity and specificity, or an AUC with one of them.
     """
 
-    sensitivity: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
-    specificity: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
-    auc: Annotated[float, Field(gt=0.5, lt=1.0)] | None = None
+    sensitivity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
+    specificity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
+    auc: Annotated[float, BeforeValidator(_number), Field(gt=0.5, lt=1.0)] | None = None
     latency_minutes: Distribution = ZERO
     failure_rate: Probability = 0.0  # share of studies it never scores
     outages: list[Window] = []
@@ -239,8 +311,8 @@ class Shift(Strict):
 
     start: str
     end: str | None = None
-    hours: Annotated[float, Field(gt=0.0, le=48.0)] | None = None
-    staff: Annotated[int, Field(ge=0)]
+    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=48.0)] | None = None
+    staff: Annotated[Whole, Field(ge=0, le=100_000)]
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
     name: str | None = None
 
@@ -352,7 +424,14 @@ class ScoreOptions(Strict):
 class AgingOptions(Strict):
     """`aging`: promote one class per `promote_after` on the worklist; overdue at `max_wait`."""
 
-    base: str = "ai_priority"  # the order that aging lifts studies through (a built-in name)
+    base: CodePath = "ai_priority"  # the order aging lifts studies through: a built-in other than aging, or code
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value == "aging":
+            raise ValueError("aging cannot age itself: give a base such as ai_priority, score or rules")
+        return _policy_name(value)
     promote_after: Duration | None = Duration(hours=1)
     max_wait: Duration | None = Duration(hours=4)
 
@@ -368,10 +447,10 @@ OneOrMore = Union[str, list[str]]
 
 
 class Range(Strict):
-    lt: float | None = None
-    le: float | None = None
-    gt: float | None = None
-    ge: float | None = None
+    lt: Number | None = None
+    le: Number | None = None
+    gt: Number | None = None
+    ge: Number | None = None
 
     @model_validator(mode="after")
     def _some_bound(self) -> "Range":
@@ -383,7 +462,7 @@ class Range(Strict):
 class When(Strict):
     """Conditions that must all hold; a list means any of its values."""
 
-    referral: Union[Literal["stat", "urgent", "routine"], list[Literal["stat", "urgent", "routine"]], None] = None
+    referral: Union[Literal[_REFERRAL_NAMES], list[Literal[_REFERRAL_NAMES]], None] = None  # type: ignore[valid-type]
     study_type: OneOrMore | None = None
     modality: OneOrMore | None = None
     site: OneOrMore | None = None
@@ -395,25 +474,39 @@ class When(Strict):
     scored: bool | None = None
 
 
+_NO_RULE_TARGETS = ("a rule sets no target: a study's target comes from what it is, whatever the policy "
+                    "(move it to the scenario's `targets`: stat, urgent, routine, ai_positive, a kind of work or "
+                    "a study type; see docs/metrics.md)")
+
+
 class Rule(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     when: When = When()
-    class_: str = Field(alias="class", min_length=1)
-    target: Duration | None = None
+    class_: str = Field(alias="class", min_length=1, max_length=100)
+    target: Any = None  # refused with a pointer to `targets` (rules once carried targets)
+
+    @field_validator("target")
+    @classmethod
+    def _no_target(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError(_NO_RULE_TARGETS)
+        return None
 
 
 class Otherwise(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    class_: str = Field(alias="class", min_length=1)
-    target: Duration | None = None
+    class_: str = Field(alias="class", min_length=1, max_length=100)
+    target: Any = None
+
+    _no_target = field_validator("target")(Rule._no_target.__func__)  # type: ignore[attr-defined]
 
 
 class Policy(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    triage: str = "fifo"  # fifo | ai_priority | hierarchical | score | aging | sla_edf | rules | "package.module:Class"
+    triage: CodePath = "fifo"  # fifo | ai_priority | hierarchical | score | aging | sla_edf | rules | "package.module:Class"
     preemptive: bool = False
     order: list[str] = []  # hierarchical: AI services, most urgent first
     score: ScoreOptions = ScoreOptions()
@@ -422,6 +515,11 @@ class Policy(Strict):
     rules: list[Rule] = []  # rules: first match wins
     else_: Otherwise | None = Field(default=None, alias="else")
     options: dict[str, Any] = {}  # passed to a user policy's constructor
+
+    @field_validator("triage")
+    @classmethod
+    def _triage(cls, value: str) -> str:
+        return _policy_name(value)
 
 
 class TheoryValue(Strict):
@@ -436,7 +534,7 @@ class TheoryValue(Strict):
 class Expectation(Strict):
     metric: str
     where: dict[str, Union[bool, int, float, str]] = {}
-    value: Union[float, TheoryValue]
+    value: Union[Number, TheoryValue]
     rel_tol: NonNegative | None = None
     abs_tol: NonNegative | None = None
 
@@ -448,12 +546,12 @@ class Expectation(Strict):
 
 
 class Scenario(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    start: dt.datetime
-    horizon_days: Annotated[float, Field(gt=0.0, le=3660.0)]
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)
+    description: str = Field(default="", max_length=10_000)
+    start: LocalTime
+    horizon_days: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=3660.0)]
     warmup_days: NonNegative = 0.0
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[Whole, Field(ge=0, le=2**63 - 1)] = 0
     sites: dict[str, Site] = {"main": Site()}
     study_types: dict[str, StudyType] = Field(min_length=1)
     ai_services: dict[str, AIService] = {}
@@ -539,6 +637,7 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         if service not in scenario.ai_services:
             problems.append((f"policy.order.{i}", f"no AI service {service!r} in ai_services"))
     problems += _policy_problems(scenario)
+    problems += _target_problems(scenario)
     for i, expectation in enumerate(scenario.expect):
         if isinstance(expectation.value, float) and not math.isfinite(expectation.value):
             problems.append((f"expect.{i}.value", "must be a finite number"))
@@ -556,9 +655,8 @@ def _policy_problems(scenario: Scenario) -> list[tuple[str, str]]:
     known = {
         "study_type": set(scenario.study_types), "site": set(scenario.sites), "ai_service": set(scenario.ai_services),
         "modality": {t.modality for t in scenario.study_types.values()},
-        "kind": {"primary", "consultation", SECOND_OPINION},
+        "kind": set(KINDS),
     }
-    targets = {label: d.in_minutes for label, d in scenario.targets.items()}
     for i, rule in enumerate([*policy.rules, *([policy.else_] if policy.else_ else [])]):
         where = f"policy.rules.{i}" if i < len(policy.rules) else "policy.else"
         for field, names in known.items():
@@ -566,11 +664,15 @@ def _policy_problems(scenario: Scenario) -> list[tuple[str, str]]:
             for name in [value] if isinstance(value, str) else value or []:
                 if name not in names:
                     problems.append((f"{where}.when.{field}", f"no {field.replace('_', ' ')} {name!r} in the scenario"))
-        if rule.target is not None:
-            given = targets.setdefault(rule.class_, rule.target.in_minutes)
-            if given != rule.target.in_minutes:
-                problems.append((f"{where}.target", f"class {rule.class_!r} already has a target of {given:g} minutes"))
     return problems
+
+
+def _target_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """`targets` keys name what a work item is: an order priority, `ai_positive`, a kind or a study type."""
+    names = {*REFERRALS, AI_POSITIVE, *KINDS, *scenario.study_types}
+    return [(f"targets.{key}", f"no order priority, kind of work or study type {key!r} (targets are given by what a "
+             f"work item is: {', '.join(REFERRALS)}, {AI_POSITIVE}, {', '.join(KINDS)} or a study type)")
+            for key in scenario.targets if key not in names]
 
 
 def _routing_problems(scenario: Scenario, central: set[str]) -> list[tuple[str, str]]:

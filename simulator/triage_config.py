@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .scenario import Scenario
-from .triage import BUILT_IN, TriagePolicy, make_policy
+from .scenario import AUDIT, Scenario
+from .triage import BUILT_IN, Targets, TriagePolicy, make_policy
 
 __all__ = ["policy_of", "targets_of", "policy_options"]
 
@@ -17,19 +17,14 @@ def _minutes(duration: Any) -> float | None:
     return None if duration is None else duration.in_minutes
 
 
-def targets_of(scenario: Scenario) -> dict[str, float]:
-    """Turnaround targets in minutes per label: the `targets` section, the targets of `rules` classes and
-    the audit lane's (where `targets` does not name them)."""
-    targets = {label: d.in_minutes for label, d in scenario.targets.items()}
-    policy = scenario.policy
-    if policy.triage == "rules" or (policy.triage == "aging" and policy.aging.base == "rules"):
-        for rule in [*policy.rules, *([policy.else_] if policy.else_ else [])]:
-            if rule.target is not None:
-                targets.setdefault(rule.class_, rule.target.in_minutes)
+def targets_of(scenario: Scenario) -> Targets:
+    """Turnaround targets by what a work item is: the `targets` section, and the audit lane's target where
+    `targets` does not name audits."""
+    minutes = {name: d.in_minutes for name, d in scenario.targets.items()}
     lane = scenario.routing.autonomous_normal
     if lane is not None:
-        targets.setdefault("audit", lane.target.in_minutes)
-    return targets
+        minutes.setdefault(AUDIT, lane.target.in_minutes)
+    return Targets(minutes)
 
 
 def policy_options(scenario: Scenario, name: str) -> dict[str, Any]:
@@ -46,16 +41,14 @@ def policy_options(scenario: Scenario, name: str) -> dict[str, Any]:
         return {"targets": targets_of(scenario), "default": _minutes(policy.sla_edf.default),
                 "start": policy.sla_edf.start}
     if name == "rules":
-        rules = [{"when": rule.when.model_dump(exclude_none=True), "class": rule.class_,
-                  "target": _minutes(rule.target)} for rule in policy.rules]
+        rules = [{"when": rule.when.model_dump(exclude_none=True), "class": rule.class_} for rule in policy.rules]
         otherwise = policy.else_
-        return {"rules": rules, "otherwise": None if otherwise is None else
-                {"class": otherwise.class_, "target": _minutes(otherwise.target)}}
+        return {"rules": rules, "otherwise": None if otherwise is None else {"class": otherwise.class_}}
     if name in BUILT_IN:
         return {}
     return dict(policy.options)
 
 
 def policy_of(scenario: Scenario) -> TriagePolicy:
-    """The triage policy the scenario names, configured from its sections."""
+    """The triage policy the scenario names, configured from its sections (user code through the resolver)."""
     return make_policy(scenario.policy.triage, policy_options(scenario, scenario.policy.triage))

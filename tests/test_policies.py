@@ -131,15 +131,15 @@ def test_sla_edf_can_count_from_arrival_and_puts_studies_without_target_last() -
 
 # rules ---------------------------------------------------------------------------------------------------
 RULES = [
-    {"when": {"referral": "stat"}, "class": "stat", "target": 15.0},
-    {"when": {"study_type": ["chest_ct", "ldct"], "ai_score": {"ge": 0.5}}, "class": "high", "target": 60.0},
-    {"when": {"patient_age": {"ge": 65}, "scored": False}, "class": "elderly_unscored", "target": 240.0},
+    {"when": {"referral": "stat"}, "class": "stat"},
+    {"when": {"study_type": ["chest_ct", "ldct"], "ai_score": {"ge": 0.5}}, "class": "high"},
+    {"when": {"patient_age": {"ge": 65}, "scored": False}, "class": "elderly_unscored"},
     {"when": {"ai_positive": True}, "class": "high"},
 ]
 
 
 def test_rules_first_match_wins_and_else_catches_the_rest() -> None:
-    policy = Rules(RULES, {"class": "routine", "target": 1440.0})
+    policy = Rules(RULES, {"class": "routine"})
     assert policy.classify(item(0, 0.0, "stat", score=0.9)) == "stat"
     assert policy.classify(item(0, 0.0, score=0.8)) == "high"
     assert policy.classify(item(0, 0.0, score=0.8, study_type="mg")) == "high"  # via the ai_positive rule
@@ -148,7 +148,6 @@ def test_rules_first_match_wins_and_else_catches_the_rest() -> None:
     assert policy.classify(item(0, 0.0, score=None, age=None)) == "routine"  # unknown age matches no range
     assert policy.classify(item(0, 0.0, score=0.1, age=70)) == "routine"
     assert policy.order == {"stat": 0, "high": 1, "elderly_unscored": 2, "routine": 3}
-    assert policy.targets == {"stat": 15.0, "high": 60.0, "elderly_unscored": 240.0, "routine": 1440.0}
 
 
 def test_rules_order_the_worklist_by_class_then_ready_time() -> None:
@@ -163,8 +162,8 @@ def test_rules_report_bad_conditions_with_their_place() -> None:
         Rules([{"when": {"ai_score": {"above": 0.5}}, "class": "x"}], {"class": "y"})
     with pytest.raises(PolicyError, match="else"):
         Rules([], None)
-    with pytest.raises(PolicyError, match="already has target"):
-        Rules([{"class": "x", "target": 10.0}], {"class": "x", "target": 20.0})
+    with pytest.raises(PolicyError, match=r"rules\.0\.target: a rule sets no target"):
+        Rules([{"class": "x", "target": 10.0}], {"class": "y"})
 
 
 # the package --------------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from tests.conftest import base_dict, make
 RULES = {
     "triage": "rules",
     "rules": [
-        {"when": {"referral": "stat"}, "class": "stat", "target": {"minutes": 15}},
-        {"when": {"ai_score": {"ge": 0.3}, "study_type": "chest_ct"}, "class": "likely", "target": {"minutes": 60}},
+        {"when": {"referral": "stat"}, "class": "stat"},
+        {"when": {"ai_score": {"ge": 0.3}, "study_type": "chest_ct"}, "class": "likely"},
         {"when": {"patient_age": {"ge": 70}}, "class": "elderly"},
     ],
-    "else": {"class": "rest", "target": {"hours": 24}},
+    "else": {"class": "rest"},
 }
 
 
@@ -47,14 +47,20 @@ def test_every_built_in_policy_runs_from_a_scenario_and_conserves_work(policy: d
     assert 45 < np.nanmean(ages) < 65
 
 
-def test_rules_targets_become_the_targets_of_their_classes() -> None:
+def test_rules_classes_label_studies_and_targets_stay_those_of_what_a_study_is() -> None:
     scenario = make(with_policy(RULES))
-    assert targets_of(scenario)["likely"] == 60.0 and targets_of(scenario)["rest"] == 1440.0
+    assert targets_of(scenario).minutes == {"stat": 15.0, "ai_positive": 60.0, "routine": 1440.0}
     run = run_scenario(scenario, 1, workers=1)
     labels = set(run.studies.column("priority").to_pylist())
     assert {"likely", "rest"} <= labels and "elderly" not in labels  # no ages drawn: the age rule never matches
     sla = [r for r in run.summary if r["metric"] == "sla_met_fraction" and r["where"] == {"priority": "likely"}]
     assert sla and sla[0]["mean"] is not None
+
+
+def test_a_rule_with_a_target_is_refused_with_a_pointer_to_targets() -> None:
+    policy = {**RULES, "rules": [{"when": {"referral": "stat"}, "class": "stat", "target": {"minutes": 15}}]}
+    with pytest.raises(ScenarioError, match=r"policy\.rules\.0\.target: a rule sets no target.*targets"):
+        make(with_policy(policy))
 
 
 @pytest.mark.parametrize("policy, path, message", [
@@ -63,7 +69,7 @@ def test_rules_targets_become_the_targets_of_their_classes() -> None:
      "no study type 'chest_xr'"),
     ({**RULES, "rules": [{"when": {"colour": "red"}, "class": "x"}]}, "policy.rules.0.when.colour", "unknown key"),
     ({**RULES, "rules": [{"when": {"ai_score": {}}, "class": "x"}]}, "policy.rules.0.when.ai_score", "at least one bound"),
-    ({**RULES, "rules": [{"class": "rest", "target": {"hours": 2}}]}, "policy.else.target", "already has a target"),
+    ({**RULES, "else": {"class": "rest", "target": {"hours": 2}}}, "policy.else.target", "sets no target"),
     ({"triage": "score", "score": {"bands": {"a": 0.2, "b": 0.6}}}, "policy.score", "decreasing"),
     ({"triage": "score", "score": {"unscored": "urgent"}}, "policy.score", "must name a band"),
     ({"triage": "aging", "aging": {"base": "fastest"}}, "policy.aging", "unknown triage policy"),

@@ -129,7 +129,7 @@ def test_autonomous_normal_studies_go_to_the_audit_lane_with_its_target() -> Non
     data["pools"]["readers"]["reads"] = ["chest_ct", "audit"]
     data["routing"] = {"autonomous_normal": {"study_types": ["chest_ct"], "below": 0.02, "target": {"hours": 48}}}
     scenario = make(data)
-    assert targets_of(scenario)["audit"] == 48 * 60.0
+    assert targets_of(scenario).minutes["audit"] == 48 * 60.0
     run = run_scenario(scenario, 1, workers=1)
     rows = run.studies.to_pylist()
     audits = [r for r in rows if r["kind"] == "audit"]

@@ -10,6 +10,8 @@ from .policies import AiPriority, Fifo, Hierarchical, ScoreBands
 from .policy import PolicyError, Rank, TriagePolicy
 from .registry import BUILT_IN, make_policy
 from .rules import Rules
+from .targets import Targets
+from .vocabulary import AI_POSITIVE, KINDS, REFERRALS, Kind, Referral
 from .worklist import Worklist
 
 __all__ = [
@@ -28,4 +30,10 @@ __all__ = [
     "BUILT_IN",
     "make_policy",
     "PolicyError",
+    "Targets",
+    "Kind",
+    "Referral",
+    "KINDS",
+    "REFERRALS",
+    "AI_POSITIVE",
 ]

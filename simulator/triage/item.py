@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["WorkItem", "IMAGE_READS"]
+from .vocabulary import IMAGE_READS, Kind, Referral
 
-# Kinds of work that read a study's images: ranked by the study's referral and AI result. The others
-# (second_opinion, consultation, audit) are ranked as their kind.
-IMAGE_READS = frozenset({"primary", "double_read"})
+__all__ = ["WorkItem", "IMAGE_READS"]
 
 
 @dataclass(slots=True, eq=False)
@@ -20,8 +18,8 @@ class WorkItem:
 
     index: int
     study_type: str
-    kind: str = "primary"  # primary | double_read | second_opinion | consultation | audit
-    referral: str = "routine"  # stat | urgent | routine
+    kind: str = Kind.PRIMARY  # a Kind: primary | double_read | second_opinion | consultation | audit
+    referral: str = Referral.ROUTINE  # a Referral: stat | urgent | routine
     modality: str = ""
     site: str = ""
     ai_service: str | None = None

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .item import IMAGE_READS, WorkItem
+from .item import WorkItem
 from .policy import PolicyError, Rank
+from .vocabulary import AI_POSITIVE, IMAGE_READS, Referral
 
-__all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label"]
+__all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label", "STAT"]
+
+STAT = Referral.STAT.value  # a plain string: ranks compare it for every study
 
 
 def rest_label(item: WorkItem) -> str:
@@ -23,8 +26,8 @@ class Fifo:
     name = "fifo"
 
     def rank(self, item: WorkItem, now: float) -> Rank:
-        if item.referral == "stat":
-            return Rank(0, item.ready_at, "stat")
+        if item.referral == STAT:
+            return Rank(0, item.ready_at, STAT)
         return Rank(1, item.ready_at, rest_label(item))
 
 
@@ -34,10 +37,10 @@ class AiPriority:
     name = "ai_priority"
 
     def rank(self, item: WorkItem, now: float) -> Rank:
-        if item.referral == "stat":
-            return Rank(0, item.ready_at, "stat")
+        if item.referral == STAT:
+            return Rank(0, item.ready_at, STAT)
         if item.ai_positive:
-            return Rank(1, item.ready_at, "ai_positive")
+            return Rank(1, item.ready_at, AI_POSITIVE)
         return Rank(2, item.ready_at, rest_label(item))
 
 
@@ -56,12 +59,12 @@ class Hierarchical:
         self.rest = len(self.order) + 1
 
     def rank(self, item: WorkItem, now: float) -> Rank:
-        if item.referral == "stat":
-            return Rank(0, item.ready_at, "stat")
+        if item.referral == STAT:
+            return Rank(0, item.ready_at, STAT)
         if item.ai_positive:
             position = self.order.get(item.ai_service)  # type: ignore[arg-type]
             if position is not None:
-                return Rank(1 + position, item.ready_at, "ai_positive")
+                return Rank(1 + position, item.ready_at, AI_POSITIVE)
         return Rank(self.rest, item.ready_at, rest_label(item))
 
 
@@ -107,8 +110,8 @@ class ScoreBands:
         return len(self.bounds) - 1
 
     def rank(self, item: WorkItem, now: float) -> Rank:
-        if item.referral == "stat":
-            return Rank(0, item.ready_at, "stat")
+        if item.referral == STAT:
+            return Rank(0, item.ready_at, STAT)
         if item.kind not in IMAGE_READS:
             return Rank(len(self.labels), item.ready_at, item.kind)
         if item.ai_score is None:

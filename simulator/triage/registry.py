@@ -1,7 +1,6 @@
-"""Policies by name: the built-ins, and user policies by `"package.module:Class"`."""
+"""Policies by name: the built-ins, and user policies by `"package.module:Class"` (through the resolver)."""
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -9,9 +8,10 @@ from .aging import Aging
 from .deadline import SlaEdf
 from .policies import AiPriority, Fifo, Hierarchical, ScoreBands
 from .policy import PolicyError, TriagePolicy
+from .resolver import resolve
 from .rules import Rules
 
-__all__ = ["BUILT_IN", "make_policy"]
+__all__ = ["BUILT_IN", "make_policy", "policy_class"]
 
 
 def _aging(base: str = "ai_priority", base_options: Mapping[str, Any] | None = None, **options: Any) -> Aging:
@@ -31,32 +31,24 @@ BUILT_IN: dict[str, Callable[..., TriagePolicy]] = {
 }
 
 
+def policy_class(name: str) -> Callable[..., TriagePolicy]:
+    """The factory of a policy: a built-in by name, or a user's class by `package.module:Class`, checked
+    by the resolver (import path, allow-list, a class with `rank`) before anything of it runs."""
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    if ":" in name:
+        return resolve(name, ("rank",), "triage policy")
+    known = ", ".join(sorted(BUILT_IN))
+    raise PolicyError(f"unknown triage policy {name!r}; built-in: {known}, or 'package.module:Class'")
+
+
 def make_policy(name: str, options: Mapping[str, Any] | None = None) -> TriagePolicy:
     """A policy by built-in name or by `"package.module:Class"`, constructed with `options`."""
-    options = dict(options or {})
-    if ":" in name:
-        factory = _load(name)
-    elif name in BUILT_IN:
-        factory = BUILT_IN[name]
-    else:
-        known = ", ".join(sorted(BUILT_IN))
-        raise PolicyError(f"unknown triage policy {name!r}; built-in: {known}, or 'package.module:Class'")
+    factory = policy_class(name)
     try:
-        policy = factory(**options)
+        policy = factory(**dict(options or {}))
     except TypeError as exc:
-        raise PolicyError(f"policy {name!r} does not take these options {sorted(options)}: {exc}") from exc
+        raise PolicyError(f"policy {name!r} does not take these options {sorted(options or {})}: {exc}") from exc
     if not isinstance(policy, TriagePolicy):
         raise PolicyError(f"{name!r} has no rank(item, now) method and name attribute")
     return policy
-
-
-def _load(path: str) -> Callable[..., TriagePolicy]:
-    module_name, _, attribute = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise PolicyError(f"cannot import policy module {module_name!r}: {exc}") from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise PolicyError(f"module {module_name!r} has no {attribute!r}") from None

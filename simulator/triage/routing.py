@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
 from .item import WorkItem
+from .vocabulary import Kind, Referral
 
 __all__ = ["Route", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH"]
 
@@ -71,7 +72,7 @@ class AutonomousNormal:
         self.below = below
 
     def applies(self, item: WorkItem) -> bool:
-        return (item.kind == "primary" and item.referral != "stat" and item.study_type in self.study_types
+        return (item.kind == Kind.PRIMARY and item.referral != Referral.STAT and item.study_type in self.study_types
                 and item.ai_score is not None and item.ai_score < self.below)
 
 

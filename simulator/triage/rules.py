@@ -3,13 +3,13 @@
 For people who do not write Python. A rule is plain data (what a scenario file or a production
 configuration holds):
 
-    {"when": {"referral": "stat"}, "class": "stat", "target": 15}
-    {"when": {"study_type": ["chest_ct", "ldct"], "ai_score": {"ge": 0.5}}, "class": "high", "target": 60}
+    {"when": {"referral": "stat"}, "class": "stat"}
+    {"when": {"study_type": ["chest_ct", "ldct"], "ai_score": {"ge": 0.5}}, "class": "high"}
     {"when": {"patient_age": {"ge": 65}, "ai_positive": True}, "class": "elderly_flagged"}
 
 Classes rank in the order they first appear (the first rule's class is read first, `else` last unless it
-reuses an earlier class); within a class, by ready time. Targets are minutes, and are the turnaround
-targets of the class labels.
+reuses an earlier class); within a class, by ready time. Turnaround targets are not the rules' business:
+they come from what a study is (`targets.py`), so a rules policy is judged like any other.
 """
 from __future__ import annotations
 
@@ -81,7 +81,6 @@ class Rules:
         if not otherwise or "class" not in otherwise:
             raise PolicyError("rules need an else: {class: ...} for studies no rule matches")
         self.order: dict[str, int] = {}
-        self.targets: dict[str, float] = {}
         self._rules: list[tuple[Test, str]] = []
         for position, rule in enumerate(rules):
             where = f"rules.{position}"
@@ -91,13 +90,11 @@ class Rules:
         self._else = self._class(otherwise, "else")
 
     def _class(self, rule: Mapping[str, Any], where: str) -> str:
+        if "target" in rule:
+            raise PolicyError(f"{where}.target: a rule sets no target; targets come from what a study is "
+                              "(the scenario's `targets`: stat, urgent, routine, ai_positive, a kind or a study type)")
         label = str(rule["class"])
         self.order.setdefault(label, len(self.order))
-        target = rule.get("target")
-        if target is not None:
-            if self.targets.get(label, target) != target:
-                raise PolicyError(f"{where}.target: class {label!r} already has target {self.targets[label]:g}")
-            self.targets[label] = float(target)
         return label
 
     def classify(self, item: WorkItem) -> str:
