@@ -22,7 +22,8 @@ from dashboard.roster import RosterError, apply_roster, roster_rows
 from simulator.comparison import compare_runs
 from simulator.errors import ScenarioError
 from simulator.experiment import Run, run_scenario
-from simulator.loading import bundled_scenarios, dump_scenario, parse_scenario, read_yaml, resolve_path
+from simulator.loading import bundled_scenarios, dump_scenario, read_yaml, resolve_path
+from simulator.prepare import parse_scenario
 from simulator.scenario import DAYS
 
 POLICIES = ["fifo", "ai_priority", "score", "aging", "sla_edf"]

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from simulator.errors import ScenarioError
-from simulator.loading import parse_scenario
+from simulator.prepare import parse_scenario
 from simulator.scenario import Scenario
 from simulator.triage import PolicyError
 from simulator.triage_config import policy_of

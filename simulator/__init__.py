@@ -17,14 +17,16 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 if TYPE_CHECKING:
     from .errors import ScenarioError
     from .experiment import Run, run_replication, run_scenario
-    from .loading import bundled_scenarios, load_scenario, parse_scenario
+    from .loading import bundled_scenarios
+    from .prepare import load_scenario, parse_scenario, prepare
     from .scenario import Scenario
 
 _WHERE = {
     "Scenario": ".scenario",
     "ScenarioError": ".errors",
-    "load_scenario": ".loading",
-    "parse_scenario": ".loading",
+    "load_scenario": ".prepare",
+    "parse_scenario": ".prepare",
+    "prepare": ".prepare",
     "bundled_scenarios": ".loading",
     "run_scenario": ".experiment",
     "run_replication": ".experiment",

@@ -16,7 +16,8 @@ from rich.table import Table
 from .errors import ScenarioError
 from .experiment import Run, run_scenario
 from .triage_config import policy_of
-from .loading import bundled_scenarios, load_scenario
+from .loading import bundled_scenarios
+from .prepare import load_scenario
 from .scenario import Scenario
 from .triage import PolicyError
 from .validation import validate_scenario
@@ -361,7 +362,8 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option(min=1, help="Local processes (default: all cores).")] = None,
 ) -> None:
     """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
-    from .loading import apply_overrides, read_yaml, resolve_path, with_base
+    from .loading import read_yaml, resolve_path, with_base
+    from .prepare import apply_overrides
     from .sweep import parse_grid, read_grid_file, run_sweep
 
     try:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from .errors import ScenarioError
 from .experiment import Run
-from .loading import load_scenario
+from .prepare import load_scenario
 from .output import atomic_file
 
 __all__ = ["write_report"]

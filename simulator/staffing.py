@@ -155,7 +155,7 @@ def optimise(scenario: Scenario, targets: Sequence[Target], replications: int = 
              max_staff: int = 200, progress: Callable[[str], None] | None = None,
              start: Sequence[int] | None = None) -> StaffingResult:
     """The smallest roster meeting every target with 95% confidence (minimal one reader at a time)."""
-    from .loading import apply_overrides, parse_scenario
+    from .prepare import apply_overrides, parse_scenario
 
     shift_slots = slots(scenario)
     base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -29,7 +29,7 @@ from scipy import stats
 
 from .errors import ScenarioError
 from .experiment import run_replication
-from .loading import parse_scenario
+from .prepare import parse_scenario
 from .metrics import STUDY_METRICS, StudyColumns, pool_metrics, replication_values, subgroups
 from .output import atomic_bytes, atomic_file
 from .scenario import Scenario

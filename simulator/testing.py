@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .baseline import Finding, Tolerances, check_baseline, load_baseline, load_tolerances
-from .loading import load_scenario
+from .prepare import load_scenario
 from .scenario import Scenario
 
 __all__ = ["assert_no_regression"]
@@ -42,7 +42,7 @@ def assert_no_regression(scenario: str | Path | Scenario, baseline: str | Path,
 
 
 def _reparsed(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
-    from .loading import parse_scenario
+    from .prepare import parse_scenario
 
     return parse_scenario(scenario.model_dump(mode="json", by_alias=True), scenario.name, overrides)
 

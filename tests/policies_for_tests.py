@@ -24,9 +24,16 @@ class Explodes:
         raise RuntimeError("bug in the rules")
 
 
+def _in_a_worker() -> bool:
+    """True in a pool's worker process (the commands build each policy once up front, in the main one)."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
 class DiesOnce:
-    """Kills its worker process the first time it runs (a marker file remembers), then reads first come,
-    first served: a worker that dies mid-sweep."""
+    """Kills its worker process the first time it runs in one (a marker file remembers), then reads first
+    come, first served: a worker that dies mid-sweep."""
 
     name = "dies-once"
 
@@ -34,9 +41,39 @@ class DiesOnce:
         import os
         from pathlib import Path
 
-        if not Path(marker).exists():
+        if _in_a_worker() and not Path(marker).exists():
             Path(marker).write_text("died")
             os._exit(1)
 
     def rank(self, item: WorkItem, now: float) -> Rank:
         return Rank(0 if item.referral == "stat" else 1, item.ready_at, item.referral)
+
+
+class AlwaysDies:
+    """Kills every worker process that runs it: one bad grid point."""
+
+    name = "always-dies"
+
+    def __init__(self) -> None:
+        import os
+
+        if _in_a_worker():
+            os._exit(3)
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        return Rank(0, item.ready_at, item.referral)
+
+
+class Hangs:
+    """Never finishes a run in a worker: a grid point that stalls."""
+
+    name = "hangs"
+
+    def __init__(self) -> None:
+        import time
+
+        while _in_a_worker():
+            time.sleep(1.0)
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        return Rank(0, item.ready_at, item.referral)

@@ -10,7 +10,8 @@ from dashboard.loading import load_upload
 from dashboard.roster import RosterError, apply_roster, roster_rows
 from simulator import ScenarioError, load_scenario, run_scenario
 from simulator.comparison import compare_runs
-from simulator.loading import parse_scenario, read_yaml, resolve_path
+from simulator.loading import read_yaml, resolve_path
+from simulator.prepare import parse_scenario
 
 from .conftest import base_dict, make
 

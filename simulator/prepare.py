@@ -1,0 +1,296 @@
+"""The one way in: from a scenario source (a file, a bundled name, or parsed data), fragments, a policy
+and `--set` overrides to a checked `Scenario`, or a `ScenarioError` that names the file (or the `--set`)
+and the dotted path of each bad field.
+
+Every command, the sweep planner, the staffing optimiser and the dashboard come through `prepare`, so a
+check added here holds everywhere:
+1. the YAML is read by `safe_yaml` (bounded, YAML 1.2 values, no duplicate keys);
+2. `extends:` and fragments are laid over, then the policy and the overrides (an override may not invent a
+   pool, study type, site or AI service by misspelling one: it is told which exist);
+3. the schema and the cross-references are checked; a problem a `--set` caused is blamed on that `--set`;
+4. code the scenario names goes through the resolver (allow-list, then "is it a policy class?") before
+   anything of it runs;
+5. the work the scenario asks for is estimated, and refused above `MAX_ITEMS` work items or
+   `MAX_READER_DUTIES` reader duties per replication unless `allow_large` (nothing may exhaust the machine).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import ScenarioError
+from .loading import _anchored, merge_fragment, read_yaml, resolve_path, with_base
+from .safe_yaml import load_text
+from .scenario import DAYS, Scenario, check_references
+
+__all__ = ["prepare", "load_scenario", "parse_scenario", "apply_overrides", "estimate", "Estimate", "MAX_ITEMS",
+           "MAX_READER_DUTIES", "NAMED"]
+
+MAX_ITEMS = 25_000_000  # work items per replication: a city year is ~7.3 M (~2 GB)
+MAX_READER_DUTIES = 2_000_000  # readers x shift instances per replication
+# Mappings whose keys the user names: an override may not create an entry by descending into a missing one.
+NAMED = {"pools": "pool", "study_types": "study type", "sites": "site", "ai_services": "AI service"}
+
+
+def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (), *,
+            fragments: Iterable[str | Path] = (), policy: str | None = None, name: str | None = None,
+            allow_large: bool = False) -> Scenario:
+    """A checked scenario from a file path or bundled name (or parsed data, labelled `name` in messages).
+
+    `policy` replaces `policy.triage` (the `--policy` option); `allow_large` lifts the size limits. Code
+    is checked against the allow-list of the environment (`triage/resolver.py`).
+    """
+    if isinstance(source, Mapping):
+        data: Any = source
+        label = name or "<scenario>"
+    else:
+        path = resolve_path(source)
+        data = with_base(read_yaml(path), path, ())
+        label = str(path)
+    for fragment in fragments:
+        part = _anchored(read_yaml(fragment), Path(fragment))
+        if not isinstance(part, Mapping):
+            raise ScenarioError(str(fragment), [("", "a scenario fragment must be a mapping of keys (e.g. policy: ...)")])
+        if isinstance(data, Mapping):
+            data = merge_fragment(data, part)
+        label = f"{label} + {fragment}"
+    if not isinstance(data, Mapping):
+        raise ScenarioError(label, [("", "a scenario must be a mapping of keys (name, start, study_types, ...)")])
+    overrides = [*overrides, *([f"policy.triage={policy}"] if policy is not None else [])]
+    blame = _Blame(label, overrides)
+    data = apply_overrides(data, overrides, label)
+    # Top-level keys starting with "x-" hold YAML anchors for reuse (as in compose files); they are not data.
+    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise blame.error([(_dotted(data, err["loc"]), _message(err)) for err in exc.errors()]) from None
+    problems = check_references(scenario)
+    if problems:
+        raise blame.error(problems)
+    _check_expectations(scenario, blame)
+    if scenario.arrivals is not None:  # a bad trace is bad input too: found now, not mid-run
+        from .trace_arrivals import trace_arrivals
+
+        trace_arrivals(scenario)
+    _check_code(scenario, blame)
+    if not allow_large:
+        _check_size(scenario, blame)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = (), fragments: Iterable[str | Path] = (),
+                  **options: Any) -> Scenario:
+    """Read, override and validate a scenario file (or bundled name): `prepare` for a path."""
+    return prepare(path, overrides, fragments=fragments, **options)
+
+
+def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[str] = (), **options: Any) -> Scenario:
+    """Validate already-parsed data (a mapping), after applying `key.path=value` overrides."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(source, [("", "a scenario must be a mapping of keys (name, start, study_types, ...)")])
+    return prepare(data, overrides, name=source, **options)
+
+
+# Overrides -----------------------------------------------------------------------------------------------
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], source: str = "--set") -> dict[str, Any]:
+    """A deep copy of `data` with each 'dotted.path=value' applied; values are read as YAML (safely)."""
+    result = copy.deepcopy(dict(data))
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        key = key.strip()
+        blamed = f"--set {override}"
+        if not sep or not key:
+            raise ScenarioError("--set", [("", f"{override!r} is not key.path=value")])
+        value = load_text(raw, blamed)
+        parts = key.split(".")
+        node: Any = result
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(blamed, [(where, f"no item {part} (the list has {len(node)}: 0 to {len(node) - 1})")])
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                    continue
+                if part not in node:
+                    collection = ".".join(parts[:depth])
+                    if collection in NAMED:
+                        known = ", ".join(map(str, node)) or "none"
+                        raise ScenarioError(blamed, [(where, f"no {NAMED[collection]} {part!r} "
+                                                      f"({collection}: {known})")])
+                    node[part] = {}
+                node = node[part]
+            else:
+                raise ScenarioError(blamed, [(where, "the value above this key is not a mapping or list")])
+    return result
+
+
+class _Blame:
+    """Which input a problem at a dotted path comes from: the `--set` (or `--policy`) that wrote there,
+    else the file."""
+
+    def __init__(self, label: str, overrides: Sequence[str]) -> None:
+        self.label = label
+        self.keys = [(o.partition("=")[0].strip(), o) for o in overrides]
+
+    def source_of(self, path: str) -> str:
+        for key, override in reversed(self.keys):
+            if path == key or path.startswith(key + ".") or key.startswith(path + "."):
+                return f"--set {override}"
+        return self.label
+
+    def error(self, problems: list[tuple[str, str]]) -> ScenarioError:
+        sources = {self.source_of(path) for path, _ in problems}
+        if len(sources) == 1:
+            return ScenarioError(sources.pop(), problems)
+        return ScenarioError(self.label, [(path, message if self.source_of(path) == self.label else
+                                           f"{message} (from {self.source_of(path)})") for path, message in problems])
+
+
+def _dotted(data: Any, loc: tuple) -> str:
+    """The dotted path of an error location, leaving out what pydantic adds that is not in the data
+    (union tags such as 'lognormal', type names such as 'int')."""
+    parts, node = [], data
+    for element in loc:
+        if isinstance(node, Mapping) and element in node:
+            node = node[element]
+        elif isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node):
+            node = node[element]
+        elif _is_tag(element, node):
+            continue
+        else:
+            node = None
+        parts.append(str(element))
+    return ".".join(parts)
+
+
+_TYPE_NAMES = {"bool", "int", "float", "str", "list", "dict", "none", "literal"}
+
+
+def _is_tag(element: Any, node: Any) -> bool:
+    if not isinstance(element, str):
+        return False
+    if isinstance(node, Mapping) and node.get("dist") == element:
+        return True
+    return element in _TYPE_NAMES or element[:1].isupper() or "[" in element or element.startswith("function-")
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling; docs/contract.md lists the keys)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    shown = err.get("input")
+    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(shown, (dict, list)) \
+            and "not " not in message:
+        text = repr(shown)
+        message += f" (got {text[:80] + '...' if len(text) > 80 else text})"
+    return message
+
+
+# Checks beyond the schema --------------------------------------------------------------------------------
+def _check_expectations(scenario: Scenario, blame: _Blame) -> None:
+    from .expectations import TheoryShapeError, expected_value
+    from .metrics import UnknownMetric, check_metric
+
+    problems = []
+    for i, expectation in enumerate(scenario.expect):
+        try:
+            check_metric(expectation.metric, expectation.where)
+            expected_value(scenario, expectation)
+        except UnknownMetric as exc:
+            problems.append((f"expect.{i}", str(exc)))
+        except (TheoryShapeError, ValueError) as exc:
+            problems.append((f"expect.{i}.value", f"{getattr(expectation.value, 'theory', '')}: {exc}"))
+    if problems:
+        raise blame.error(problems)
+
+
+def _check_code(scenario: Scenario, blame: _Blame) -> None:
+    """Every policy the scenario names is built once here, user code through the resolver (and its
+    allow-list), so a bad or refused path is bad input before anything runs."""
+    from .triage import PolicyError
+    from .triage_config import policy_of
+
+    try:
+        policy_of(scenario)
+    except PolicyError as exc:
+        triage = scenario.policy.triage
+        # A built-in's options live in its own section (policy.score, ...); user code is named by a path.
+        path = "policy.triage" if ":" in triage else \
+            "policy.aging.base" if triage == "aging" and ":" in scenario.policy.aging.base else f"policy.{triage}"
+        raise blame.error([(path, str(exc))]) from None
+
+
+class Estimate:
+    """What one replication of a scenario will hold, before it runs: expected work items and reader duties,
+    and the field that contributes most of each."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        days = scenario.horizon_days
+        per_type = {name: sum(map(sum, t.arrivals.hourly_rates())) / 7.0 * days
+                    for name, t in scenario.study_types.items()}
+        if scenario.arrivals is not None:
+            from .trace_arrivals import trace_arrivals
+
+            for name, trace in trace_arrivals(scenario).items():
+                per_type[name] = float(trace.arrived_at.shape[0])
+        primaries = sum(per_type.values())
+        second = scenario.second_opinions.fraction if scenario.second_opinions is not None else 0.0
+        doubled = sum(n for name, n in per_type.items() if scenario.study_types[name].double_reading is not None)
+        self.items = primaries * (1.0 + second) + doubled
+        self.biggest_type = max(per_type, key=per_type.get) if per_type else None
+        duties: dict[str, float] = {}
+        for pool_name, pool in scenario.pools.items():
+            for i, shift in enumerate(pool.shifts):
+                instances = days * len(shift.days) / len(DAYS) + 1
+                duties[f"pools.{pool_name}.shifts.{i}.staff"] = shift.staff * instances
+        self.reader_duties = sum(duties.values())
+        self.biggest_shift = max(duties, key=duties.get) if duties else None
+
+    @property
+    def gigabytes(self) -> float:
+        """Rough peak memory of one replication: ~300 bytes a work item, ~1 kB a reader duty (measured on a
+        city year, docs/performance.md)."""
+        return (self.items * 300.0 + self.reader_duties * 1000.0) / 1e9
+
+
+def estimate(scenario: Scenario) -> Estimate:
+    return Estimate(scenario)
+
+
+def _check_size(scenario: Scenario, blame: _Blame) -> None:
+    size = Estimate(scenario)
+    problems = []
+    if size.items > MAX_ITEMS:
+        where = f"study_types.{size.biggest_type}.arrivals" if size.biggest_type else "study_types"
+        problems.append((where, f"about {_count(size.items)} work items per replication (~{size.gigabytes:.0f} GB of "
+                         f"memory) over {scenario.horizon_days:g} days: over the limit of {_count(MAX_ITEMS)}; check "
+                         "the rates, or pass --allow-large to run it anyway"))
+    if size.reader_duties > MAX_READER_DUTIES:
+        problems.append((size.biggest_shift or "pools", f"about {_count(size.reader_duties)} reader duties per "
+                         f"replication: over the limit of {_count(MAX_READER_DUTIES)}; check the staff numbers, "
+                         "or pass --allow-large to run it anyway"))
+    if problems:
+        raise blame.error(problems)
+
+
+def _count(n: float) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} billion"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    return f"{math.ceil(n):,}"

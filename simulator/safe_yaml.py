@@ -1,0 +1,151 @@
+"""Reading YAML that anyone may have written: scenario files, uploads, grid and tolerance files, `--set`.
+
+- **Plain values read as people mean them** (YAML 1.2's core schema): only `true`/`false` are yes/no values
+  and only decimal numbers are numbers, so `staff: yes`, `end: 20:00` or `0x10` stay text (and a number field
+  then says so) instead of becoming True, 1200 or 16 as YAML 1.1 has it; `010` is ten; `1e-3` is a number.
+  Dates are text too: the scenario's schema reads them.
+- **Duplicate keys are refused**, naming the line: YAML would keep the last silently.
+- **Bounded**: a file over `MAX_BYTES` is refused before it is parsed, and a document whose aliases
+  would expand beyond `MAX_NODES` values (a "billion laughs" of a few kilobytes) or that refers to itself is
+  refused before anything copies it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import BaseResolver
+
+from .errors import ScenarioError
+
+__all__ = ["load_text", "MAX_BYTES", "MAX_NODES"]
+
+MAX_BYTES = 8 * 1024 * 1024  # a scenario with a million empirical reading times still fits
+MAX_NODES = 2_000_000  # values in the document once every alias is expanded
+
+try:
+    from yaml import CParser as _Parser  # libyaml: ~10x faster
+except ImportError:  # PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+
+class _CoreResolver(BaseResolver):
+    """YAML 1.2 core schema for plain scalars."""
+
+
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_CoreResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+
+class _Constructor(SafeConstructor):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # SafeConstructor reports unhashable keys itself
+            if key in seen:
+                raise ConstructorError("while reading a mapping", node.start_mark,
+                                       f"the key {key!r} is given twice (first on line "
+                                       f"{seen[key].line + 1}); YAML would keep only the last",
+                                       key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        return float(self.construct_scalar(node).replace(".inf", "inf").replace(".Inf", "inf").replace(
+            ".INF", "inf").replace(".nan", "nan").replace(".NaN", "nan").replace(".NAN", "nan"))
+
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        return int(self.construct_scalar(node), 10)  # "010" is ten, as in YAML 1.2, not eight
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+
+
+class _Loader(_Parser, _Constructor, _CoreResolver):
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _Constructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+def load_text(text: str | bytes, source: str, where: str = "") -> Any:
+    """The data of one YAML document, or a ScenarioError naming `source` (and `where` in it)."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise ScenarioError(source, [(where, f"{len(text):,} bytes: over the limit of {MAX_BYTES:,} for a file of radsim")])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(source, [(where, f"not a UTF-8 text file: {exc}")]) from None
+    if len(text) > MAX_BYTES:
+        raise ScenarioError(source, [(where, f"{len(text):,} characters: over the limit of {MAX_BYTES:,}")])
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [(where, f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError(source, [(where, "nested too deeply to read")]) from None
+    finally:
+        loader.dispose()
+    _bounded(data, source, where)
+    return data
+
+
+def _bounded(data: Any, source: str, where: str) -> None:
+    """Refuse documents that expand too far through aliases, or contain themselves, without expanding them:
+    the expanded size of each shared list or mapping is counted once and reused."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (list, dict)):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise ScenarioError(source, [(where, "a YAML alias refers to the value that holds it (a loop)")])
+        open_.add(key)
+        children = value.values() if isinstance(value, dict) else value
+        total = 1 + (len(value) if isinstance(value, dict) else 0) + sum(size(child) for child in children)
+        open_.discard(key)
+        if total > MAX_NODES:
+            raise ScenarioError(source, [(where, f"expands to over {MAX_NODES:,} values through YAML aliases "
+                                          "(refused: it would exhaust memory)")])
+        sizes[key] = total
+        return total
+
+    try:
+        size(data)
+    except RecursionError:
+        raise ScenarioError(source, [(where, "nested too deeply to read")]) from None
