@@ -25,8 +25,9 @@ from .errors import ScenarioError
 from .experiment import Run, run_scenario
 from .loading import read_yaml, scenario_hash
 from .metrics import BETTER, StudyColumns, confidence_interval, replication_values, subgroups
-from .output import atomic_file
+from .files import write_text
 from .scenario import Scenario
+from .triage import KINDS, REFERRALS
 
 __all__ = ["Tolerance", "Tolerances", "Finding", "baseline_document", "save_baseline", "load_baseline",
            "load_tolerances", "check_run", "check_baseline", "subgroup_label", "world_hash", "FORMAT"]
@@ -52,17 +53,23 @@ class Tolerance(BaseModel):
         return self.abs_tol if self.abs_tol is not None else self.rel_tol * abs(baseline)  # type: ignore[operator]
 
 
+DEFAULT_METRICS = {
+    "sla_met_fraction": Tolerance(abs_tol=0.01), "reported_fraction": Tolerance(abs_tol=0.005),
+    "max_tat_minutes": Tolerance(rel_tol=0.25),  # one study's fate: noisy by nature
+}
+
+
 class Tolerances(BaseModel):
     """How much worse each metric may get. The most specific entry wins: `subgroups` (keyed like
-    'p95_tat_minutes[ai_positive=true]'), then `metrics`, then `default`."""
+    'p95_tat_minutes[ai_positive=true]'), then `metrics`, then `default`.
+
+    A file is laid over the defaults: its `default` replaces the default's 5%, its `metrics` entries replace
+    those of the same metric and leave the others (`DEFAULT_METRICS`) as they are."""
 
     model_config = ConfigDict(extra="forbid")
 
     default: Tolerance = Tolerance(rel_tol=0.05)
-    metrics: dict[str, Tolerance] = {
-        "sla_met_fraction": Tolerance(abs_tol=0.01), "reported_fraction": Tolerance(abs_tol=0.005),
-        "max_tat_minutes": Tolerance(rel_tol=0.25),  # one study's fate: noisy by nature
-    }
+    metrics: dict[str, Tolerance] = dict(DEFAULT_METRICS)
     subgroups: dict[str, Tolerance] = {}
 
     def of(self, metric: str, where: dict[str, Any]) -> Tolerance:
@@ -127,8 +134,19 @@ def world_hash(scenario: Scenario) -> str:
     return scenario_hash(scenario.model_copy(update={"policy": type(scenario.policy)()}))
 
 
+def claim_baseline(path: Path) -> None:
+    """Check before running that `path` is new or an earlier baseline (exit 2 otherwise)."""
+    from .files import claim_file
+
+    claim_file(path, _is_baseline)
+
+
 def save_baseline(run: Run, path: Path) -> None:
-    atomic_file(path, json.dumps(baseline_document(run), indent=1) + "\n")
+    write_text(path, json.dumps(baseline_document(run), indent=1) + "\n", _is_baseline)
+
+
+def _is_baseline(path: Path) -> bool:
+    return json.loads(Path(path).read_text(encoding="utf-8")).get("format") == FORMAT
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
@@ -147,15 +165,56 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 
 def load_tolerances(path: Path | None) -> Tolerances:
+    """Tolerances from a YAML file laid over the defaults; an unknown metric or subgroup key is bad input
+    (exit 2, naming the file and the entry), never silently ignored."""
     if path is None:
         return Tolerances()
     data = read_yaml(path)
     try:
-        return Tolerances.model_validate(data or {})
+        given = Tolerances.model_validate(data or {})
     except ValidationError as exc:
         problems = [(".".join(str(p) for p in err["loc"]), str(err["msg"]).removeprefix("Value error, "))
                     for err in exc.errors()]
         raise ScenarioError(str(path), problems) from None
+    problems = []
+    for name in given.metrics:
+        if name not in CHECKED:
+            problems.append((f"metrics.{name}", f"not a metric a baseline checks; these are: {', '.join(CHECKED)}"))
+    for label in given.subgroups:
+        metric, where, problem = _parse_label(label)
+        if problem:
+            problems.append((f"subgroups.{label}", problem))
+    if problems:
+        raise ScenarioError(str(path), problems)
+    fields = (data or {}) if isinstance(data, dict) else {}
+    return Tolerances(default=given.default, subgroups=given.subgroups,
+                      metrics={**DEFAULT_METRICS, **(given.metrics if "metrics" in fields else {})})
+
+
+def _parse_label(label: str) -> tuple[str, dict[str, str], str | None]:
+    """'metric[split=value,...]' -> (metric, where, None), or a problem in words."""
+    metric, bracket, rest = label.partition("[")
+    if metric not in CHECKED:
+        return metric, {}, f"unknown metric {metric!r}; a baseline checks: {', '.join(CHECKED)}"
+    if not bracket:
+        return metric, {}, None
+    if not rest.endswith("]"):
+        return metric, {}, "write a subgroup as metric[split=value] (a closing ] is missing)"
+    where = {}
+    for part in filter(None, rest[:-1].split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or key.strip() not in COMPARED_SPLITS:
+            return metric, {}, f"{part.strip()!r}: split by one of {', '.join(COMPARED_SPLITS)} as split=value"
+        key, value = key.strip(), value.strip()
+        allowed = _SPLIT_VALUES.get(key)
+        if allowed is not None and value not in allowed:
+            return metric, {}, f"{key}={value}: {key} is one of {', '.join(allowed)}"
+        where[key] = value
+    return metric, where, None
+
+
+_SPLIT_VALUES = {"diseased": ("true", "false"), "ai_positive": ("true", "false"),
+                 "referral": tuple(r.value for r in REFERRALS), "kind": tuple(k.value for k in KINDS)}
 
 
 def check_run(baseline: dict[str, Any], run: Run, tolerances: Tolerances) -> list[Finding]:

@@ -1,35 +1,52 @@
 """Paired comparison of two variants of a scenario on the same random numbers (common random numbers).
 
 Each replication of A and of B sees the same studies, AI scores and reading times, so the per-replication
-differences B - A carry far less noise than two independent runs; their mean and Student-t CI say whether
-B is better, worse, or not distinguishable from A.
+differences B - A carry far less noise than two independent runs. A difference is called better or worse
+only when its 95% CI excludes zero **and** its mean passes a practical threshold (`threshold`): a change
+of 0.0005 in a share within target is no change anyone could act on, however sure it is.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
 
 from .experiment import Run, run_scenario
 from .metrics import BETTER, SPLITS, StudyColumns, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
 __all__ = ["Difference", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
-           "COMPARED_SPLITS", "verdict"]
+           "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE"]
 
-COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction")
+COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction",
+            "unfinished")
 # Triage labels differ between policies, so `priority` groups are not paired; the rest are the same studies.
 COMPARED_SPLITS = tuple(s for s in SPLITS if s != "priority")
+BETTER_, WORSE, NO_CLEAR_CHANGE, NOT_AVAILABLE = "better", "worse", "no clear change", "n/a"
+VERDICTS = (BETTER_, WORSE, NO_CLEAR_CHANGE, NOT_AVAILABLE)
 
 
-def verdict(metric: str, ci_low: float | None, ci_high: float | None) -> str:
-    """'better' or 'worse' for a change whose CI excludes 0, 'same' when it does not, 'n/a' without a CI."""
-    if ci_low is None or ci_high is None:
-        return "n/a"
-    if ci_low <= 0.0 <= ci_high or metric not in BETTER:
-        return "same"
-    up = ci_low > 0.0
-    return "better" if up == (BETTER[metric] == "higher") else "worse"
+def threshold(metric: str, a: float | None) -> float:
+    """The smallest change worth calling better or worse (docs/metrics.md): for times the larger of 1
+    minute and 1% of A; for shares 0.5 percentage points; for counts the larger of 1 item and 1% of A."""
+    size = abs(a) if a is not None and math.isfinite(a) else 0.0
+    if metric.endswith("_minutes"):
+        return max(1.0, 0.01 * size)
+    if metric.endswith("fraction"):
+        return 0.005
+    return max(1.0, 0.01 * size)
+
+
+def verdict(metric: str, diff: float | None, ci_low: float | None, ci_high: float | None,
+            a: float | None = None) -> str:
+    """B's verdict: better or worse when the CI of B - A excludes 0 and the change passes the metric's
+    threshold; no clear change otherwise; n/a without a CI (fewer than two replications)."""
+    if diff is None or ci_low is None or ci_high is None:
+        return NOT_AVAILABLE
+    if metric not in BETTER or ci_low <= 0.0 <= ci_high or abs(diff) < threshold(metric, a):
+        return NO_CLEAR_CHANGE
+    return BETTER_ if (diff > 0) == (BETTER[metric] == "higher") else WORSE
 
 
 @dataclass(frozen=True)
@@ -44,19 +61,25 @@ class Difference:
 
     @property
     def verdict(self) -> str:
-        """For B: 'better' or 'worse' when the CI of B - A excludes 0, else 'same'."""
-        return verdict(self.metric, self.ci_low, self.ci_high)
+        return verdict(self.metric, self.diff, self.ci_low, self.ci_high, self.a)
+
+    @property
+    def threshold(self) -> float:
+        return threshold(self.metric, self.a)
 
 
-def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: tuple[str, ...] = COMPARED) -> list[Difference]:
-    """Paired differences B - A per metric, for all items and each subgroup of COMPARED_SPLITS."""
+def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: Iterable[str] = COMPARED,
+                 groups: Iterable[Mapping[str, Any]] | None = None) -> list[Difference]:
+    """Paired differences B - A per metric, for all items and each subgroup of COMPARED_SPLITS (or the
+    `groups` given)."""
+    metrics = tuple(metrics)
     cols_a, cols_b = StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
-    groups = subgroups(cols_a, COMPARED_SPLITS, informative=True)
+    chosen = [dict(g) for g in groups] if groups is not None else subgroups(cols_a, COMPARED_SPLITS, informative=True)
     reps = range(a.replications)
-    values_a = replication_values(cols_a, groups, metrics, reps)
-    values_b = replication_values(cols_b, groups, metrics, reps)
+    values_a = replication_values(cols_a, chosen, metrics, reps)
+    values_b = replication_values(cols_b, chosen, metrics, reps)
     out = []
-    for where in groups:
+    for where in chosen:
         for metric in metrics:
             key = (metric, tuple(sorted(where.items())))
             va, vb = values_a[key], values_b[key]
@@ -67,14 +90,17 @@ def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: tuple[str, ...] = 
 
 
 def compare_scenarios(a: Scenario, b: Scenario, replications: int, workers: int | None = None,
-                      seed: int | None = None) -> list[Difference]:
+                      seed: int | None = None, progress: Any = None) -> list[Difference]:
     """Run two variants of a scenario on the same seed and replications, and pair them.
 
     The variants must draw the same studies: they may differ in policy, routing and staffing, not in
     arrivals or horizon (else the pairs would not be pairs).
     """
     seed = a.seed if seed is None else seed
-    runs = [run_scenario(variant, replications, seed, workers=workers, summarise=False) for variant in (a, b)]
+    runs = []
+    for i, variant in enumerate((a, b)):
+        step = None if progress is None else (lambda f, i=i: progress((i + f) / 2))
+        runs.append(run_scenario(variant, replications, seed, workers=workers, summarise=False, progress=step))
     return compare_runs(a, runs[0], runs[1])
 
 
@@ -87,9 +113,7 @@ def compare_policies(scenario: Scenario, policy_a: str, policy_b: str, replicati
 
 
 def summary_counts(differences: list[Difference]) -> dict[str, int]:
-    counts = {"better": 0, "worse": 0, "same": 0, "n/a": 0}
+    counts = {v: 0 for v in VERDICTS}
     for d in differences:
         counts[d.verdict] += 1
     return counts
-
-

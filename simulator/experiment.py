@@ -1,10 +1,8 @@
 """Replications of a scenario: each a pure function of (scenario, seed, replication), run in parallel."""
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -16,6 +14,7 @@ from .overload import Overload, overloads
 from .records import duties_table, studies_table
 from .scenario import Scenario
 from .triage_config import policy_of
+from .workers import LocalPool, cores
 
 __all__ = ["Replication", "Run", "run_replication", "run_scenario", "summarise_run", "policy_of"]
 
@@ -65,7 +64,7 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
     """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
-    workers = min(replications, workers or os.cpu_count() or 1)
+    workers = min(replications, workers or cores())
     if replications == 1 or workers <= 1:
         results = []
         for r in range(replications):
@@ -76,7 +75,7 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
             if progress is not None:
                 progress((r + 1) / replications)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with LocalPool(workers) as pool:
             futures = [pool.submit(_replication_worker, (scenario, first + r, seed)) for r in range(replications)]
             results = []
             for done, future in enumerate(futures, start=1):

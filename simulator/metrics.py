@@ -104,7 +104,7 @@ class StudyColumns:
         wait_so_far = np.where(np.isnan(start), horizon, start) - ready
         self.wait = np.where(self.is_reported, self._floats("wait_minutes"), wait_so_far)  # NaN where not ready
         self.before_last_day = arrived <= horizon - 1440.0
-        target = self._targets(scenario)
+        self.target = target = self._targets(scenario)  # minutes; NaN where an item has no target
         self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= horizon))
         self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
         # Rows of each replication: a run's table is its replications one after the other, so each is a slice.

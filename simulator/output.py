@@ -1,43 +1,28 @@
-"""Writing a run's directory atomically: it appears whole, or the previous one stays as it was."""
+"""A run's output folder: studies.parquet, readers.parquet, summary.json and scenario.yaml, written whole
+(through `files.py`: only over radsim's own earlier run, atomically, durably)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
 from . import __version__
 from .experiment import Run
+from .files import claim_directory, write_directory
 from .loading import dump_scenario, scenario_hash
 
-__all__ = ["write_run", "atomic_directory", "atomic_file", "atomic_bytes", "summary_document"]
+if TYPE_CHECKING:
+    from .story import Story
+
+__all__ = ["write_run", "claim_run", "summary_document", "RUN"]
+
+RUN = "run"  # the kind of output folder, in its marker
 
 
-def atomic_directory(target: Path, fill: Callable[[Path], None]) -> None:
-    """Build the directory in a sibling temporary folder with `fill`, then swap it into place."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        fill(staging)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / target.name)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def summary_document(run: Run) -> dict:
-    return {
+def summary_document(run: Run, story: "Story | None" = None) -> dict:
+    document = {
         "scenario": run.scenario.name,
         "scenario_hash": scenario_hash(run.scenario),
         "seed": run.seed,
@@ -49,37 +34,34 @@ def summary_document(run: Run) -> dict:
         "overloaded": [o.as_dict() for o in run.overloaded],
         "metrics": run.summary,
     }
+    if story is not None:
+        document["story"] = story_document(story)
+    return document
 
 
-def write_run(run: Run, out: Path) -> None:
+def story_document(story: "Story") -> dict:
+    """The high-risk story as data: its sentences, and per group the figures and the change against FIFO."""
+    return {"lines": story.lines(), "groups": [{
+        "group": c.group.title, "where": c.group.where, "count": c.count, "p50_tat_minutes": c.median,
+        "p95_tat_minutes": c.p95, "sla_met_fraction": None if c.within is None else c.within["mean"],
+        "target_minutes": c.target,
+        "against_fifo": {metric: {"fifo": d.a, "this": d.b, "change": d.diff, "ci_low": d.ci_low,
+                                  "ci_high": d.ci_high, "verdict": d.verdict}
+                         for metric, d in c.against_fifo.items()}} for c in story.chapters]}
+
+
+def claim_run(out: Path) -> Path:
+    """Check before simulating that `out` may take a run (exit 2 naming the path if not)."""
+    return claim_directory(out, RUN)
+
+
+def write_run(run: Run, out: Path, story: "Story | None" = None) -> Path:
     """studies.parquet, readers.parquet, summary.json and scenario.yaml, all or nothing."""
 
     def fill(folder: Path) -> None:
         pq.write_table(run.studies, folder / "studies.parquet", compression="zstd")
         pq.write_table(run.duties, folder / "readers.parquet", compression="zstd")
-        (folder / "summary.json").write_text(json.dumps(summary_document(run), indent=1, allow_nan=False) + "\n")
+        (folder / "summary.json").write_text(json.dumps(summary_document(run, story), indent=1, allow_nan=False) + "\n")
         (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
 
-    atomic_directory(out, fill)
-
-
-def atomic_file(target: Path, text: str) -> None:
-    """Write a text file so that it appears whole or not at all."""
-    atomic_bytes(target, text.encode("utf-8"))
-
-
-def atomic_bytes(target: Path, payload: bytes) -> None:
-    """Write a file so that it appears whole or not at all (a temporary sibling, then a rename)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's owner-only mode
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    return write_directory(out, RUN, fill)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from .errors import ScenarioError
 from .experiment import Run
 from .prepare import load_scenario
-from .output import atomic_file
+from .files import add_file, write_text
 
 __all__ = ["write_report"]
 
@@ -38,12 +38,22 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         title, body = _comparison_page(run_dir)
     else:
         title, body = _run_page(run_dir)
-    document = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    document = (f"<!doctype html><html><head><meta charset='utf-8'>{GENERATOR}<title>{html.escape(title)}</title>"
                 "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>"
                 f"<h1>{html.escape(title)}</h1>{body}</body></html>")
-    target = Path(out) if out is not None else run_dir / "report.html"
-    atomic_file(target, document)
-    return target
+    if out is None:
+        return add_file(run_dir, "report.html", document.encode("utf-8"))
+    return write_text(Path(out), document, is_report)
+
+
+GENERATOR = "<meta name='generator' content='radsim'>"
+
+
+def is_report(path: Path) -> bool:
+    """Whether a file is a report radsim wrote (so writing another over it loses nothing of the user's)."""
+    with open(path, "rb") as stream:
+        head = stream.read(4096).decode("utf-8", "replace")
+    return GENERATOR in head or (head.startswith("<!doctype html>") and "<title>radsim " in head)
 
 
 def _figures_html(figures: list) -> str:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from simulator import load_scenario
 from simulator.cli import app
-from simulator.output import atomic_directory
+from simulator.files import MARKER, write_directory
 
 from .conftest import base_dict
 
@@ -41,7 +41,8 @@ def test_run_writes_the_contract_outputs(tmp_path: Path, scenario_file: Path) ->
                                  "--set", "pools.readers.shifts.0.staff=3", "--policy", "fifo", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "turnaround" in result.output and "utilisation" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["readers.parquet", "scenario.yaml", "studies.parquet", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "readers.parquet", "scenario.yaml", "studies.parquet",
+                                                     "summary.json"]
     table = pq.read_table(out / "studies.parquet")
     for column, kind in CONTRACT_COLUMNS.items():
         assert str(table.schema.field(column).type).startswith(kind), column
@@ -68,22 +69,22 @@ def test_the_resolved_scenario_reruns_to_the_same_studies(tmp_path: Path, scenar
     assert pq.read_table(first / "studies.parquet").equals(pq.read_table(second / "studies.parquet"))
 
 
-def test_atomic_directory_keeps_the_previous_run_when_writing_fails(tmp_path: Path) -> None:
+def test_a_run_folder_keeps_the_previous_run_when_writing_fails(tmp_path: Path) -> None:
     target = tmp_path / "run"
     target.mkdir()
-    (target / "summary.json").write_text("old")
+    (target / "summary.json").write_text("old")  # a run of a radsim from before folders carried a marker
 
     def fail(folder: Path) -> None:
         (folder / "studies.parquet").write_text("half")
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        atomic_directory(target, fail)
+        write_directory(target, "run", fail)
     assert [p.name for p in target.iterdir()] == ["summary.json"]
     assert (target / "summary.json").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
-    atomic_directory(target, lambda folder: (folder / "new.txt").write_text("new"))
-    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    write_directory(target, "run", lambda folder: (folder / "summary.json").write_text("new"))
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "summary.json"]
 
 
 def expecting(tmp_path: Path, value: float) -> Path:

@@ -65,7 +65,7 @@ def test_compare_accepts_a_scenario_fragment(desk_file: Path, tmp_path: Path) ->
                                  "-r", "3", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "B = aging-2h against A = ai_priority" in result.output
-    assert "not distinguishable in" in result.output
+    assert "with no clear change" in result.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("policy: {triage: aging, aging: {max_wait: {hours: -1}}}\n")
     result = runner.invoke(app, ["compare", str(desk_file), "--policy", "fifo", "--policy", str(bad)])

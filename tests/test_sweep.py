@@ -109,7 +109,7 @@ def test_a_killed_sweep_started_again_gives_the_uninterrupted_table(tmp_path: Pa
     assert 3 <= done < 24, "the kill must land mid-sweep"
     resumed = runner.invoke(app, [*args, "--out", str(tmp_path / "killed")])
     assert resumed.exit_code == 0, resumed.output
-    assert f"{24 - done} computed now, {done} found done" in " ".join(resumed.output.split())
+    assert f"{24 - done} run(s) computed now, {done} found done" in " ".join(resumed.output.split())
     assert pq.read_table(tmp_path / "killed" / "results.parquet").equals(pq.read_table(tmp_path / "whole" / "results.parquet"))
 
 
@@ -119,7 +119,7 @@ def test_a_dask_cluster_gives_the_same_numbers_bit_for_bit(tmp_path: Path) -> No
     points = parse_grid(["policy.triage=fifo,ai_priority"])
     local = run_sweep(small(), "test.yaml", points, 2, tmp_path / "local", workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         remote = run_sweep(small(), "test.yaml", points, 2, tmp_path / "dask", executor=client.get_executor())
     assert remote.computed == 4 and not remote.failures
     assert pq.read_table(tmp_path / "dask" / "results.parquet").equals(local.results)
@@ -148,4 +148,4 @@ def test_report_of_a_sweep_and_of_a_comparison(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["report", str(tmp_path / "c")]).exit_code == 0
     page = (tmp_path / "c" / "report.html").read_text()
-    assert page.count("plotly-graph-div") == 5 and "B = ai_priority against A = fifo" in page
+    assert page.count("plotly-graph-div") == 6 and "B = ai_priority against A = fifo" in page  # one per compared metric

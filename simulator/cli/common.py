@@ -1,0 +1,143 @@
+"""What every command shares: the consoles, exit codes, the one way from input to a checked scenario,
+progress, and the options that mean the same everywhere.
+
+Imports here are light (typer and rich only): `radsim --help` must not pay for numpy or pydantic.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
+__all__ = ["out", "err", "OK", "INTERNAL", "BAD_INPUT", "FAILED", "fail", "bad_input", "prepared", "Progress",
+           "ScenarioArg", "Replications", "Seed", "Policy", "Sets", "Workers", "AllowLarge"]
+
+out = Console()
+err = Console(stderr=True)
+OK, INTERNAL, BAD_INPUT, FAILED = 0, 1, 2, 3
+
+ScenarioArg = Annotated[str, typer.Argument(help="A scenario YAML file, or the name of a bundled scenario "
+                                                  "(`radsim scenarios` lists them).")]
+Replications = Annotated[int, typer.Option("--replications", "-r", min=1, max=10_000,
+                                           help="Independent replications (each a fresh draw of the studies); "
+                                                "confidence intervals need at least 2.")]
+Seed = Annotated[Optional[int], typer.Option(min=0, help="Root seed of the random streams (default: the scenario's).")]
+Policy = Annotated[Optional[str], typer.Option(help="Triage policy instead of the scenario's: fifo, ai_priority, "
+                                                    "hierarchical, score, aging, sla_edf, rules, or your own "
+                                                    "package.module:Class.")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Change one value of the scenario: "
+                                                   "key.path=value, e.g. pools.ct_mr.shifts.2.staff=1 (repeatable; "
+                                                   "checked like the file).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", "-w", min=1, max=512,
+                                                help="Processes running replications in parallel (default: all "
+                                                     "cores of this machine).")]
+AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Run even when the scenario asks for more work "
+                                          "items or reader duties than the limits (docs/contract.md): it may "
+                                          "need a lot of memory and time.")]
+
+
+def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]error:[/] {_escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Bad input of any kind (a scenario, a policy, a file, a target) becomes one clear message and exit 2."""
+    from simulator.errors import ScenarioError
+    from simulator.metrics import UnknownMetric
+    from simulator.triage import PolicyError
+
+    try:
+        yield
+    except (ScenarioError, PolicyError, UnknownMetric) as exc:
+        fail(str(exc), BAD_INPUT)
+
+
+def prepared(source: str, sets: list[str] | None = None, policy: str | None = None, *,
+             fragments: tuple[str, ...] = (), allow_large: bool = False) -> "Scenario":
+    """The scenario a command runs, through the one way in (`prepare`); exit 2 on bad input."""
+    from simulator.prepare import prepare
+
+    with bad_input():
+        return prepare(source, sets or [], fragments=fragments, policy=policy, allow_large=allow_large)
+
+
+class Progress:
+    """The one progress display: a bar on a terminal; on anything else (a log, CI) a line every `every`
+    seconds, so a long command is never silent. Shown only once the work has taken `after` seconds."""
+
+    def __init__(self, label: str, total: float = 1.0, after: float = 1.0, every: float = 5.0) -> None:
+        self.label, self.total, self.after, self.every = label, total, after, every
+        self.started = self.last_line = time.monotonic()
+        self.terminal = err.is_terminal
+        self.bar: Any = None
+        self.task: Any = None
+        self.done, self.note = 0.0, ""
+
+    def __call__(self, done: float, total: float | None = None, note: str = "") -> None:
+        self.done, self.note = done, note
+        if total is not None:
+            self.total = total
+        now = time.monotonic()
+        if now - self.started < self.after:
+            return
+        if not self.terminal:
+            if now - self.last_line >= self.every:
+                self.last_line = now
+                err.print(self._line(now), highlight=False, soft_wrap=True)
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                           TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+                           console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=self.total, note=note)
+        self.bar.update(self.task, completed=done, total=self.total, note=note)
+
+    def _line(self, now: float) -> str:
+        elapsed = now - self.started
+        share = self.done / self.total if self.total else 0.0
+        left = f", about {elapsed * (1 - share) / share:.0f} s left" if 0 < share < 1 else ""
+        return f"{self.label}: {share:.0%} ({elapsed:.0f} s{left}){' ' + self.note if self.note else ''}"
+
+    def fraction(self, share: float) -> None:
+        self(share, 1.0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def existing(path: Path, what: str = "file") -> Path:
+    if not path.exists():
+        fail(f"{path}: no such {what}")
+    return path
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,89 @@
+"""`radsim compare`: B against A on the same random numbers, with verdicts that mean something."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from .common import BAD_INPUT, AllowLarge, Progress, ScenarioArg, Seed, Sets, Workers, bad_input, fail, out, prepared
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
+COMPARISON = "comparison"  # the kind of output folder
+
+
+def _variant(scenario: str, variant: str, sets: list[str], allow_large: bool) -> tuple[str, "Scenario"]:
+    """A compared variant: a policy name or `module:Class`, or a scenario fragment file laid over the scenario."""
+    if variant.endswith((".yaml", ".yml")):
+        return Path(variant).stem, prepared(scenario, sets, fragments=(variant,), allow_large=allow_large)
+    return variant, prepared(scenario, sets, variant, allow_large=allow_large)
+
+
+def _fmt(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.3g}"
+
+
+def compare(
+    scenario: ScenarioArg,
+    policy: Annotated[list[str], typer.Option("--policy", help="Two variants, A then B: a policy name, "
+                                              "'package.module:Class', or a scenario fragment file (.yaml).")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2, max=10_000,
+                                              help="Paired replications (each A and B on the same studies).")] = 10,
+    seed: Seed = None,
+    set_: Sets = None,
+    workers: Workers = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write DIR/comparison.json (for `radsim "
+                                                    "report DIR`).")] = None,
+    allow_large: AllowLarge = False,
+) -> None:
+    """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
+    import dataclasses
+    import json
+
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, compare_scenarios, summary_counts
+    from simulator.files import claim_directory, write_directory
+    from simulator.story import shown_value
+
+    if len(policy) != 2:
+        fail("give exactly two variants: --policy A --policy B", BAD_INPUT)
+    (name_a, a), (name_b, b) = (_variant(scenario, p, set_ or [], allow_large) for p in policy)
+    if out_dir is not None:
+        with bad_input():
+            claim_directory(out_dir, COMPARISON)
+    with Progress("comparing") as progress:
+        differences = compare_scenarios(a, b, replications, workers, seed, progress.fraction)
+    table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="B - A with 95% CI; better or worse only where the CI excludes 0 and the change passes "
+                          "its threshold (1 min or 1% for times, 0.5 points for shares, 1 item or 1% for counts)")
+    for header in ("metric", "subgroup", "A", "B", "B - A", "95% CI", "B is"):
+        table.add_column(header, no_wrap=True)
+    colours = {BETTER_: "green", WORSE: "red"}
+    for d in differences:
+        if not all_rows and d.verdict not in (BETTER_, WORSE) and d.where:
+            continue
+        where = ", ".join(f"{k} {shown_value(k, v)}" for k, v in d.where.items()) or "all"
+        table.add_row(d.metric.removesuffix("_minutes"), escape(where), _fmt(d.a), _fmt(d.b), _fmt(d.diff, "+"),
+                      "-" if d.ci_low is None else f"{d.ci_low:+.3g}..{d.ci_high:+.3g}",
+                      f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
+    out.print(table)
+    if out_dir is not None:
+        document = json.dumps({"scenario": a.name, "a": name_a, "b": name_b, "replications": replications,
+                               "differences": [dataclasses.asdict(d) for d in differences]}, indent=1, default=str)
+
+        def fill(folder: Path) -> None:
+            (folder / "comparison.json").write_text(document)
+
+        with bad_input():
+            write_directory(out_dir, COMPARISON, fill)
+    counts = summary_counts(differences)
+    out.print(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
+              f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(differences)} metric x subgroup pairs"
+              + ("" if all_rows else " (--all shows every row)"))

@@ -1,0 +1,187 @@
+"""`radsim dicom generate | trace | send | archive` (docs/dicom.md)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import BAD_INPUT, INTERNAL, Progress, bad_input, err, fail, out, prepared
+
+app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run or a scenario; DICOM folders to "
+                                             "study traces (to replay with run --trace); sending to an archive, and "
+                                             "the archive. See docs/dicom.md.")
+STUDIES = "dicom-studies"  # the kind of output folder `generate` writes
+
+
+def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
+    """The first `studies` image studies of a scenario's run, run just long enough to have them."""
+    from simulator.experiment import run_scenario
+    from synthetic_dicom.generate import records_from_run
+
+    scenario = prepared(source)
+    daily = sum(sum(map(sum, t.arrivals.hourly_rates())) / 7.0
+                for t in scenario.study_types.values() if t.kind == "primary")
+    if daily <= 0:
+        fail(f"{source}: study_types: no primary study type has arrivals, so there are no studies to write", BAD_INPUT)
+    days = min(3660.0, studies / daily * 1.2 + 1.0)
+    resolved = scenario.model_copy(update={"horizon_days": days, "warmup_days": 0.0, "expect": []})
+    run = run_scenario(resolved, 1, seed, workers=1)
+    records = list(records_from_run(run.studies, resolved, studies))
+    if len(records) < studies:
+        err.print(f"{source}: only {len(records)} studies in {days:g} days; writing those")
+    return records
+
+
+@app.command("generate")
+def generate(
+    source: Annotated[str, typer.Argument(help="A run folder (`radsim run --out`), its studies.parquet, or, with "
+                                          "--studies, a scenario (YAML file or bundled name).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the studies (one sub-folder per "
+                                          "StudyInstanceUID); replaces only an earlier generated folder.")],
+    studies: Annotated[Optional[int], typer.Option(min=1, max=1_000_000, help="From a scenario: this many studies, "
+                                                   "the first of its run.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="From a run: at most this many studies, in arrival "
+                                                 "order.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="From a scenario: root seed (default: the scenario's).")] = None,
+    size: Annotated[int, typer.Option(min=16, max=1024, help="Image rows and columns.")] = 64,
+) -> None:
+    """One DICOM Part-10 study per image study (StudyInstanceUID = study_id), with the AI result as a
+    structured report where the AI scored it."""
+    import pyarrow.parquet as pq
+
+    from simulator.files import claim_directory, write_directory
+    from synthetic_dicom.generate import StudyWriter, records_from_run
+
+    with bad_input():
+        claim_directory(out_dir, STUDIES)
+    path = Path(source)
+    if studies is not None:
+        records = _records_from_scenario(source, studies, seed)
+    else:
+        table = path / "studies.parquet" if path.is_dir() else path
+        scenario_file = table.parent / "scenario.yaml"
+        if table.suffix != ".parquet" or not table.is_file() or not scenario_file.is_file():
+            fail(f"{source}: not a run (needs studies.parquet with scenario.yaml beside it; see `radsim run`), "
+                 "and no --studies N to generate from a scenario", BAD_INPUT)
+        resolved = prepared(str(scenario_file))
+        try:
+            records = list(records_from_run(pq.read_table(table), resolved, limit))
+        except (KeyError, ValueError, OSError) as exc:
+            fail(f"{table}: not a studies table of radsim: {exc}", BAD_INPUT)
+    writer, files = StudyWriter(size), 0
+
+    def fill(folder: Path) -> None:
+        nonlocal files
+        with Progress("writing studies", total=len(records)) as progress:
+            for done, record in enumerate(records, start=1):
+                files += len(writer.write(record, folder))
+                progress(done)
+
+    started = time.perf_counter()
+    with bad_input():
+        write_directory(out_dir, STUDIES, fill)
+    seconds = time.perf_counter() - started
+    out.print(f"wrote {len(records)} studies ({files} files) under {out_dir}/ in {seconds:.1f} s", highlight=False)
+
+
+def _is_trace(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    return {"study_id", "arrived", "modality"} <= set(pq.read_schema(path).names)
+
+
+def _is_quarantine(path: Path) -> bool:
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return isinstance(data, list) and all(isinstance(d, dict) and "reason" in d for d in data)
+
+
+@app.command("trace")
+def trace(
+    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The trace to write (Parquet; replaces only an earlier "
+                                           "trace); its quarantine goes beside it as .quarantine.json.")],
+) -> None:
+    """Read headers only; one row per study (arrival, modality, body part, site, referral, AI score and flag); bad files quarantined."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from simulator.files import claim_file, write_file
+    from synthetic_dicom.trace import folder_files, trace_folder
+
+    if not folder.is_dir():
+        fail(f"{folder}: no such folder", BAD_INPUT)
+    quarantine = out_file.with_suffix(".quarantine.json")
+    with bad_input():
+        claim_file(out_file, _is_trace)
+        claim_file(quarantine, _is_quarantine)
+    paths = folder_files(folder)
+    with Progress("reading headers", total=len(paths)) as progress:
+        result = trace_folder(folder, paths, progress=progress)
+    sink = pa.BufferOutputStream()
+    pq.write_table(result.studies, sink)
+    with bad_input():
+        write_file(out_file, sink.getvalue().to_pybytes(), _is_trace)
+        write_file(quarantine, json.dumps(result.quarantine, indent=1).encode(), _is_quarantine)
+    out.print(f"wrote {out_file}: {result.studies.num_rows} studies; {len(result.quarantine)} file(s) quarantined"
+              + (f" (see {quarantine})" if result.quarantine else ""), highlight=False)
+    if result.studies.num_rows:  # enough to check the trace before replaying it
+        out.print(result.summary(), highlight=False)
+
+
+@app.command("send")
+def send(
+    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
+    to: Annotated[str, typer.Option("--to", help="The archive, HOST:PORT.")],
+    called: Annotated[str, typer.Option(help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+    associations: Annotated[int, typer.Option(min=1, max=16, help="Parallel associations (a modality uses one; "
+                                              "each study goes over one).")] = 1,
+) -> None:
+    """Send every file by C-STORE, as a modality would; exit 1 if any could not be stored."""
+    from rich.markup import escape
+
+    from synthetic_dicom.network import send_folder
+    from synthetic_dicom.trace import folder_files
+
+    host, _, port = to.rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"--to {to!r}: give HOST:PORT", BAD_INPUT)
+    if not folder.is_dir():
+        fail(f"{folder}: no such folder", BAD_INPUT)
+    paths = folder_files(folder)
+    started = time.perf_counter()
+    with Progress("sending", total=len(paths)) as progress:
+        try:
+            result = send_folder(paths, host, int(port), called=called, associations=associations, progress=progress)
+        except ConnectionError as exc:
+            fail(str(exc), INTERNAL)
+    seconds = time.perf_counter() - started
+    studies = len({Path(p).parent for p in paths})
+    out.print(f"sent {result.sent} file(s) of {studies} folder(s) to {to} in {seconds:.1f} s "
+              f"({result.sent / max(seconds, 1e-9):.0f} files/s)", highlight=False)
+    for path, reason in result.failed[:10]:
+        err.print(f"[bold red]not stored:[/] {escape(path)}: {escape(reason)}", highlight=False)
+    raise typer.Exit(INTERNAL if result.failed else 0)
+
+
+@app.command("archive")
+def archive(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 11112,
+    dir_: Annotated[Path, typer.Option("--dir", help="Where received studies are filed.")] = Path("out/archive"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """A small receiving archive (C-STORE SCP): files each object under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
+    from synthetic_dicom.network import Archive
+
+    out.print(f"archive RADSIM_ARCHIVE on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)")
+    server = Archive(dir_, port, host)
+    try:
+        server.start(block=True)
+    except OSError as exc:  # the port is taken, or not ours to listen on
+        fail(f"cannot listen on {host}:{port}: {exc}", INTERNAL)
+    out.print(f"archive stopped: {server.received} object(s) filed under {dir_}/")

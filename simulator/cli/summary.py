@@ -1,0 +1,104 @@
+"""The summary `radsim run` prints: the high-risk story in plain words first, overload warnings, then
+turnaround by kind of work, order priority, finding and AI flag, and the readers' pools."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.table import Table
+
+from simulator.experiment import Run
+from simulator.metrics import StudyColumns
+from simulator.story import Story, minutes_text, shown_value
+
+from .common import out
+
+__all__ = ["print_summary", "cell"]
+
+
+def cell(row: dict | None, kind: str = "minutes") -> str:
+    """A value with its 95% CI half-width where there is one; CIs were clipped to the possible range."""
+    if row is None or row.get("mean") is None:
+        return "-"
+    mean, low, high = row["mean"], row.get("ci_low"), row.get("ci_high")
+    if kind == "share":
+        text = f"{mean:.1%}"
+        spread = None if low is None else f"{(high - low) / 2 * 100:.1f}"
+        return text if spread is None else f"{text}[dim]±{spread}[/]"
+    if kind == "count":
+        text = f"{mean:,.0f}"
+        return text if low is None else f"{text}[dim]±{(high - low) / 2:,.0f}[/]"
+    text = minutes_text(mean)
+    if low is None:
+        return text
+    half = (high - low) / 2
+    unit = text.split()[-1]
+    scale = {"min": 1.0, "h": 60.0, "d": 1440.0}[unit]
+    return f"{text}[dim]±{half / scale:.1f}[/]" if half / scale < 100 else f"{text}[dim]±{half / scale:.0f}[/]"
+
+
+def _targets_of(cols: StudyColumns, where: dict) -> str:
+    values = np.unique(cols.target[cols.mask(where)])
+    values = values[~np.isnan(values)]
+    if not values.size:
+        return "-"
+    return minutes_text(float(values[0])) if values.size == 1 else "varies"
+
+
+def print_summary(run: Run, story: Story) -> None:
+    scenario = run.scenario
+    observed = scenario.horizon_days - scenario.warmup_days
+    out.print(f"[bold]{scenario.name}[/]: policy {scenario.policy.triage}"
+              f"{' (pre-emptive)' if scenario.policy.preemptive else ''}, {observed:g} days observed after "
+              f"{scenario.warmup_days:g} of warm-up, {run.replications} replication(s), seed {run.seed}",
+              highlight=False)
+    for line in story.lines():
+        out.print(f"  {line}", highlight=False)
+    for warning in story.warnings:
+        out.print(f"  [bold red]overloaded:[/] {warning}", highlight=False)
+    index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
+
+    def get(metric: str, where: dict) -> dict | None:
+        return index.get((metric, tuple(sorted(where.items()))))
+
+    single = run.replications < 2
+    caption = ("one replication: no confidence intervals (use -r 2 or more)" if single else
+               f"mean ±95% CI half-width over {run.replications} replications") + \
+        "; unfinished work counts at its censored turnaround"
+    table = Table(title="turnaround", caption=caption, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("work", "items", "median", "p95", "mean wait", "in target", "target"):
+        table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
+    cols = StudyColumns(run.studies, scenario)
+    present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
+                       if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "ai_positive")}
+    sections: list[tuple[str, list[dict[str, Any]]]] = [("", [{}])]
+    titles = {"kind": "by kind of work", "referral": "by order priority", "diseased": "by finding",
+              "ai_positive": "by AI flag"}
+    for split, values in present.items():
+        if len(values) > 1 or split == "kind":
+            order = {"stat": 0, "urgent": 1, "routine": 2, True: 0, False: 1}
+            sections.append((titles[split], [{split: v} for v in sorted(values, key=lambda v: order.get(v, 9))]))
+    for title, groups in sections:
+        if title:
+            table.add_row(f"[bold]{title}[/]")
+        for where in groups:
+            name = "all work" if not where else "  " + shown_value(*next(iter(where.items())))
+            count = get("count", where)
+            table.add_row(name, "-" if count is None else f"{count['mean']:,.0f}",
+                          cell(get("p50_tat_minutes", where)), cell(get("p95_tat_minutes", where)),
+                          cell(get("mean_wait_minutes", where)), cell(get("sla_met_fraction", where), "share"),
+                          _targets_of(cols, where))
+    out.print(table)
+    pools = Table(title="readers", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("pool", "utilisation", "overtime h"):
+        pools.add_column(header, justify="left" if header == "pool" else "right", no_wrap=True)
+    for pool in scenario.pools:
+        pools.add_row(pool, cell(get("utilization", {"pool": pool}), "share"),
+                      cell(get("overtime_hours", {"pool": pool}), "count"))
+    pools.add_row("all", cell(get("utilization", {}), "share"), cell(get("overtime_hours", {}), "count"))
+    out.print(pools)
+    backlog, not_ready = get("backlog_at_horizon", {}), get("not_ready_at_horizon", {})
+    if backlog is not None and backlog["mean"]:
+        out.print(f"work left at the horizon: {cell(backlog, 'count')} item(s), of which "
+                  f"{cell(not_ready, 'count')} not yet on the worklist", highlight=False)
