@@ -1,29 +1,55 @@
 """The staffing optimiser: the smallest roster (staff per pool x shift entry) that meets every target with
-95% confidence.
+95% confidence, and can never be a roster that collapses the service.
 
-Start from an analytic estimate (each shift's offered load, square-root staffing), then search by
-simulation on common random numbers: add the reader who helps the worst-missed target most per reader-hour
-until every target is met, then take readers away, most expensive shifts first, while every target stays
-met. The answer is therefore minimal one reader at a time: removing any one reader breaks a target.
+Besides the user's targets, every roster must be **feasible** (docs/staffing.md), unless the user waives a
+part by name:
+- every kind of work that has a target in the scenario keeps it: at least `share` (95%) of its items within
+  target (`sla_met_fraction[kind=K] >= 0.95`; waive with `--waive K`);
+- no order priority waits longer for a reader than its target: the 95th percentile of the wait on the
+  worklist of STAT (urgent, routine) orders is within their target (`p95_wait_minutes[referral=R] <= T`;
+  `--waive R`). Waiting is what a roster controls: a STAT CT whose reading alone takes longer than 15
+  minutes does not make every roster infeasible, but no reader at night for STAT X-rays does;
+- at least 99% of the work that arrived before the last day is reported (`--waive reported`);
+- no pool is overloaded: in no replication does a pool's backlog grow to the horizon, or a shift keep its
+  readers busy all the time (`overload.py`; `--waive overload`).
+Turnaround metrics count unfinished work at its censored time, so a roster that leaves work unread cannot
+meet a turnaround target either.
+
+The search: an analytic start (each shift's offered load, square-root staffing), then on common random
+numbers, first **screening** with few replications: add the reader who most reduces the worst shortfall
+per reader-hour (trying only the shifts of pools that serve a missed target) until all is met, then take
+readers away, most expensive shifts first, while all stays met. The winner is then **confirmed** at the full
+number of replications: if it misses there, readers are added at full size until it meets; then one reader
+less on each staffed shift is tried at full size (which also says which targets bind where). The answer is
+minimal one reader at a time at full size. Candidates run on one pool of worker processes that lives for
+the whole search. Interrupted (Ctrl-C), the search returns the best feasible roster found so far, marked
+as not proven minimal.
 """
 from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+import numpy as np
 
 from .errors import ScenarioError
-from .experiment import run_scenario
-from .metrics import POOL_METRICS, STUDY_METRICS
-from .scenario import Scenario
+from .metrics import POOL_METRICS, RANGE, StudyColumns, UnknownMetric, check_metric, confidence_interval, \
+    pool_metrics, study_metrics
+from .scenario import AUDIT, SECOND_OPINION, Scenario
+from .triage import IMAGE_READS, KINDS, REFERRALS, Kind
+from .triage_config import targets_of
+from .workers import LocalPool, cores
 
-__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise"]
+__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise",
+           "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
+WAIVABLE = ("reported", "overload", *KINDS, *REFERRALS)  # what `--waive` may name
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,7 @@ class Target:
     op: str  # <= or >=
     value: float
     text: str
+    implicit: bool = False  # a feasibility condition radsim adds, not one the user gave
 
     def met(self, ci_low: float | None, ci_high: float | None) -> bool:
         """Met with 95% confidence: the whole CI is on the right side."""
@@ -50,19 +77,62 @@ class Target:
 
 def parse_target(text: str) -> Target:
     """'p95_tat_minutes[ai_positive=true] <= 60'; without brackets the target is over all studies."""
+    from .safe_yaml import load_text
+
     match = _TARGET.match(text)
     if not match:
         raise ScenarioError("--target", [(text, "write a target as metric[split=value] <= number (or >=)")])
     metric, inside, op, value = match.groups()
-    if metric not in STUDY_METRICS + POOL_METRICS:
-        raise ScenarioError("--target", [(text, f"unknown metric {metric!r}")])
     where = []
     for part in filter(None, (p.strip() for p in (inside or "").split(","))):
         key, sep, raw = part.partition("=")
         if not sep:
             raise ScenarioError("--target", [(text, f"{part!r} is not split=value")])
-        where.append((key.strip(), yaml.safe_load(raw.strip())))
+        where.append((key.strip(), load_text(raw.strip(), "--target", text)))
+    try:
+        check_metric(metric, where)
+    except UnknownMetric as exc:
+        raise ScenarioError("--target", [(text, str(exc))]) from None
     return Target(metric, tuple(where), op, float(value), text.strip())
+
+
+def feasibility_targets(scenario: Scenario, waive: Sequence[str] = (), share: float = 0.95) -> list[Target]:
+    """The conditions every roster must meet besides the user's targets (see the module's docstring)."""
+    unknown = [w for w in waive if w not in WAIVABLE]
+    if unknown:
+        raise ScenarioError("--waive", [(w, f"nothing to waive by that name; one of: {', '.join(WAIVABLE)}")
+                                        for w in unknown])
+    out = []
+    targets = targets_of(scenario)
+    for kind in _kinds_present(scenario):
+        has_target = kind in targets.minutes or (kind in IMAGE_READS and any(
+            r in targets.minutes for r in ("stat", "urgent", "routine", "ai_positive", *scenario.study_types)))
+        if has_target and kind not in waive:
+            out.append(Target("sla_met_fraction", (("kind", kind),), ">=", share,
+                              f"sla_met_fraction[kind={kind}] >= {share:g}", implicit=True))
+    shares = {"stat": sum(t.referral.stat for t in scenario.study_types.values()),
+              "urgent": sum(t.referral.urgent for t in scenario.study_types.values()),
+              "routine": sum(1.0 - t.referral.stat - t.referral.urgent for t in scenario.study_types.values())}
+    for referral in REFERRALS:
+        if referral in targets.minutes and referral not in waive and shares[referral.value] > 0:
+            minutes = targets.minutes[referral]
+            out.append(Target("p95_wait_minutes", (("referral", referral.value),), "<=", minutes,
+                              f"p95_wait_minutes[referral={referral.value}] <= {minutes:g}", implicit=True))
+    if "reported" not in waive:
+        out.append(Target("reported_fraction_before_last_day", (), ">=", 0.99,
+                          "reported_fraction_before_last_day >= 0.99", implicit=True))
+    return out
+
+
+def _kinds_present(scenario: Scenario) -> list[str]:
+    kinds = {t.kind for t in scenario.study_types.values()}
+    if scenario.second_opinions is not None and scenario.second_opinions.fraction > 0:
+        kinds.add(Kind.SECOND_OPINION.value)
+    if scenario.routing.autonomous_normal is not None:
+        kinds.add(Kind.AUDIT.value)
+    if any(t.double_reading is not None for t in scenario.study_types.values()):
+        kinds.add(Kind.DOUBLE_READ.value)
+    return [k.value for k in KINDS if k.value in kinds]
 
 
 @dataclass(frozen=True)
@@ -99,7 +169,7 @@ def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
     readers = {lane: [p for p, pool in scenario.pools.items() if lane in scenario.lanes_of(pool)]
                for lane in scenario.study_types}
     second = scenario.second_opinions
-    so_pools = [p for p, pool in scenario.pools.items() if "second_opinion" in scenario.lanes_of(pool)]
+    so_pools = [p for p, pool in scenario.pools.items() if SECOND_OPINION in scenario.lanes_of(pool)]
     for name, study_type in scenario.study_types.items():
         rates = study_type.arrivals.hourly_rates()
         erlangs = mean_of(study_type.read_minutes) / 60.0
@@ -127,16 +197,97 @@ def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
     return start
 
 
+# Evaluating rosters --------------------------------------------------------------------------------------
+def _measure(args: tuple[Scenario, int, int, tuple[tuple[str, tuple], ...]]) -> tuple[dict, list[str]]:
+    """One replication of one roster (in a worker): the values of the metrics asked, and the pools that are
+    overloaded (a backlog that grows, or a shift busy all the time)."""
+    from .experiment import run_replication
+    from .overload import overloads
+
+    scenario, replication, seed, wanted = args
+    result = run_replication(scenario, replication, seed)
+    cols = StudyColumns(result.studies, scenario)
+    values: dict[tuple[str, tuple], float] = {}
+    groups: dict[tuple, dict] = {}
+    for metric, where in wanted:
+        if metric in POOL_METRICS:
+            pools = np.asarray(result.duties.column("pool").to_pylist(), dtype=object)
+            mask = np.ones(result.duties.num_rows, dtype=bool)
+            for key, value in where:
+                mask &= pools == value
+            values[(metric, where)] = pool_metrics(result.duties, scenario, mask)[metric]
+            continue
+        if where not in groups:
+            groups[where] = study_metrics(cols, cols.mask(dict(where)), cols.mask(dict(where), warmup=True))
+        values[(metric, where)] = groups[where][metric]
+    overloaded = [o.pool + ("" if o.shift is None else f"/{o.shift}")
+                  for o in overloads(result.studies, result.duties, scenario, [replication])]
+    return values, overloaded
+
+
 @dataclass
 class Evaluation:
     staff: tuple[int, ...]
+    replications: int
     values: dict[str, tuple[float | None, float | None, float | None]]  # target text -> mean, ci_low, ci_high
+    overloaded: list[str] = field(default_factory=list)  # pools (or pool/shift) overloaded in any replication
+    check_overload: bool = True
 
     def met(self, targets: Sequence[Target]) -> bool:
-        return all(t.met(*self.values[t.text][1:]) for t in targets)
+        return all(t.met(*self.values[t.text][1:]) for t in targets) and not (self.check_overload and self.overloaded)
+
+    def missed(self, targets: Sequence[Target]) -> list[Target]:
+        return [t for t in targets if not t.met(*self.values[t.text][1:])]
 
     def worst(self, targets: Sequence[Target]) -> float:
-        return max(t.shortfall(self.values[t.text][0]) for t in targets)
+        worst = max(t.shortfall(self.values[t.text][0]) for t in targets)
+        return max(worst, 1.0) if self.check_overload and self.overloaded else worst
+
+
+class _Evaluator:
+    """Rosters simulated on one long-lived pool of workers, each once per fidelity (cached)."""
+
+    def __init__(self, scenario: Scenario, targets: Sequence[Target], shift_slots: list[ShiftSlot],
+                 workers: int, check_overload: bool) -> None:
+        self.scenario, self.targets, self.slots = scenario, list(targets), shift_slots
+        self.wanted = tuple(sorted({(t.metric, t.where) for t in targets}))
+        self.pool = LocalPool(workers)
+        self.cache: dict[tuple[tuple[int, ...], int], Evaluation] = {}
+        self.check_overload = check_overload
+        self.seconds = 0.0
+
+    def variant(self, staff: Sequence[int]) -> Scenario:
+        scenario = self.scenario.model_copy(deep=True)
+        for slot, n in zip(self.slots, staff):
+            scenario.pools[slot.pool].shifts[slot.index].staff = int(n)
+        return scenario
+
+    def many(self, rosters: Sequence[tuple[int, ...]], replications: int) -> list[Evaluation]:
+        """Evaluate several rosters at once (their replications share the workers)."""
+        started = time.monotonic()
+        todo = [s for s in dict.fromkeys(rosters) if (s, replications) not in self.cache]
+        futures: dict[tuple[int, ...], list[Future]] = {
+            staff: [self.pool.submit(_measure, (self.variant(staff), r, self.scenario.seed, self.wanted))
+                    for r in range(replications)] for staff in todo}
+        for staff, running in futures.items():
+            results = [f.result() for f in running]
+            values = {}
+            for t in self.targets:
+                per_rep = np.array([r[0][(t.metric, t.where)] for r in results], dtype=float)
+                ci = confidence_interval(per_rep, bounds=RANGE[t.metric])
+                values[t.text] = (ci["mean"], ci["ci_low"], ci["ci_high"])
+            grown = sorted({p for r in results for p in r[1]})
+            self.cache[(staff, replications)] = Evaluation(staff, replications, values, grown, self.check_overload)
+        if todo:
+            self.seconds += time.monotonic() - started
+        return [self.cache[(s, replications)] for s in rosters]
+
+    def one(self, staff: tuple[int, ...], replications: int) -> Evaluation:
+        return self.many([staff], replications)[0]
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.cache)
 
 
 @dataclass
@@ -147,72 +298,166 @@ class StaffingResult:
     staff: list[int]
     evaluation: Evaluation
     evaluations: int
+    targets: list[Target]  # the user's and the feasibility conditions
     binding: dict[str, list[str]] = field(default_factory=dict)  # target -> slots whose -1 breaks it
     feasible: bool = True
+    proven_minimal: bool = True  # False when the search was interrupted
+    confirmed: bool = True  # evaluated at the full number of replications
+    seconds: float = 0.0
+
+
+def _relevant_slots(scenario: Scenario, shift_slots: list[ShiftSlot], missed: Sequence[Target],
+                    overloaded: Sequence[str]) -> list[int]:
+    """The shift entries of pools that read work a missed target (or an overloaded pool) is about."""
+    pools: set[str] = {o.partition("/")[0] for o in overloaded}
+    for target in missed:
+        where = dict(target.where)
+        lanes = set(scenario.study_types) | {SECOND_OPINION, AUDIT}
+        kind = where.get("kind")
+        if kind == SECOND_OPINION:
+            lanes = {SECOND_OPINION}
+        elif kind == AUDIT:
+            lanes = {AUDIT}
+        elif kind is not None:
+            lanes = {n for n, t in scenario.study_types.items()
+                     if t.kind == kind or (kind == Kind.DOUBLE_READ and t.double_reading is not None)}
+        if where.get("referral") is not None:
+            lanes -= {SECOND_OPINION, AUDIT}
+        if "study_type" in where:
+            lanes &= {where["study_type"]}
+        if where.get("ai_positive") is True:
+            lanes &= {n for n, t in scenario.study_types.items() if t.ai is not None}
+        pools |= {p for p, pool in scenario.pools.items() if lanes & set(scenario.lanes_of(pool))}
+    return [i for i, s in enumerate(shift_slots) if s.pool in pools] or list(range(len(shift_slots)))
 
 
 def optimise(scenario: Scenario, targets: Sequence[Target], replications: int = 5, workers: int | None = None,
              max_staff: int = 200, progress: Callable[[str], None] | None = None,
-             start: Sequence[int] | None = None) -> StaffingResult:
-    """The smallest roster meeting every target with 95% confidence (minimal one reader at a time)."""
-    from .prepare import apply_overrides, parse_scenario
-
+             start: Sequence[int] | None = None, waive: Sequence[str] = (), share: float = 0.95,
+             screen: int = 2) -> StaffingResult:
+    """The smallest roster meeting every target and the feasibility conditions with 95% confidence."""
     shift_slots = slots(scenario)
-    base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    cache: dict[tuple[int, ...], Evaluation] = {}
+    user = {t.text for t in targets}
+    conditions = [*targets, *[t for t in feasibility_targets(scenario, waive, share) if t.text not in user]]
+    evaluator = _Evaluator(scenario, conditions, shift_slots, workers or cores(), "overload" not in waive)
+    search = _Search(scenario, evaluator, conditions, shift_slots, max_staff, progress)
+    try:
+        return search.run(list(start) if start is not None else analytic_start(scenario), replications,
+                          max(2, min(screen, replications)))
+    finally:
+        evaluator.pool.kill()
 
-    def evaluate(staff: tuple[int, ...]) -> Evaluation:
-        if staff not in cache:
-            overrides = [f"{s.path}={n}" for s, n in zip(shift_slots, staff)]
-            variant = parse_scenario(apply_overrides(base, overrides), scenario.name)
-            run = run_scenario(variant, replications, workers=workers)
-            index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
-            values = {}
-            for t in targets:
-                row = index.get((t.metric, tuple(sorted(t.where))))
-                values[t.text] = (None, None, None) if row is None else (row["mean"], row["ci_low"], row["ci_high"])
-            cache[staff] = Evaluation(staff, values)
-            if progress:
-                progress(f"{len(cache)} rosters tried; {sum(staff)} readers: "
-                         + ("meets every target" if cache[staff].met(targets) else "misses a target"))
-        return cache[staff]
 
-    first = list(start) if start is not None else analytic_start(scenario)
-    staff = tuple(first)
-    current = evaluate(staff)
-    # Up: the reader who most reduces the worst shortfall per reader-hour, until every target is met.
-    while not current.met(targets):
-        best, best_score = None, -math.inf
-        for i, slot in enumerate(shift_slots):
-            if staff[i] >= max_staff:
-                continue
-            trial = staff[:i] + (staff[i] + 1,) + staff[i + 1:]
-            gain = current.worst(targets) - evaluate(trial).worst(targets)
-            if evaluate(trial).met(targets):
-                gain = math.inf if not math.isfinite(current.worst(targets)) else gain + 1e6
-            score = gain / max(slot.hours_per_week, 1e-9)
-            if score > best_score:
-                best, best_score = trial, score
-        if best is None:
-            return StaffingResult(scenario, shift_slots, first, list(staff), current, len(cache), feasible=False)
-        staff, current = best, evaluate(best)
-    # Down: take readers away, the most expensive shifts first, while every target stays met.
-    changed = True
-    while changed:
-        changed = False
-        for i in sorted(range(len(shift_slots)), key=lambda j: -shift_slots[j].hours_per_week):
-            while staff[i] > 0:
-                trial = staff[:i] + (staff[i] - 1,) + staff[i + 1:]
-                if not evaluate(trial).met(targets):
-                    break
-                staff, current, changed = trial, evaluate(trial), True
-    binding: dict[str, list[str]] = {t.text: [] for t in targets}
-    for i, slot in enumerate(shift_slots):
-        if staff[i] == 0:
-            continue
-        trial = evaluate(staff[:i] + (staff[i] - 1,) + staff[i + 1:])
-        for t in targets:
-            if not t.met(*trial.values[t.text][1:]):
-                binding[t.text].append(f"{slot.pool}/{slot.label}")
-    final = parse_scenario(apply_overrides(base, [f"{s.path}={n}" for s, n in zip(shift_slots, staff)]), scenario.name)
-    return StaffingResult(final, shift_slots, first, list(staff), current, len(cache), binding)
+NO_OVERLOAD = "no pool overloaded"
+
+
+class _Search:
+    """The search of `optimise`, with the cheapest roster met so far kept for an interruption."""
+
+    def __init__(self, scenario: Scenario, evaluator: _Evaluator, conditions: list[Target],
+                 shift_slots: list[ShiftSlot], max_staff: int, progress: Callable[[str], None] | None) -> None:
+        self.scenario, self.evaluator, self.conditions = scenario, evaluator, conditions
+        self.slots, self.max_staff, self.progress = shift_slots, max_staff, progress
+        self.best: Evaluation | None = None
+        self.began = time.monotonic()
+
+    def cost(self, staff: Sequence[int]) -> float:
+        return sum(n * s.hours_per_week for n, s in zip(staff, self.slots))
+
+    def note(self, phase: str, extra: str = "") -> None:
+        if self.progress is None:
+            return
+        best = self.best
+        held = "none yet" if best is None else \
+            f"{sum(best.staff)} readers, {self.cost(best.staff):,.0f} reader-hours a week"
+        self.progress(f"{phase}: {self.evaluator.evaluations} rosters tried, best so far {held}; "
+                      f"{time.monotonic() - self.began:.0f} s{extra}")
+
+    def keep(self, evaluation: Evaluation) -> None:
+        best = self.best
+        if evaluation.met(self.conditions) and (
+                best is None or (self.cost(evaluation.staff), -evaluation.replications) <
+                (self.cost(best.staff), -best.replications)):
+            self.best = evaluation
+
+    def climb(self, staff: tuple[int, ...], reps: int, phase: str) -> tuple[int, ...] | None:
+        """Up: add the reader who most reduces the worst shortfall per reader-hour, until all is met."""
+        conditions = self.conditions
+        current = self.evaluator.one(staff, reps)
+        self.keep(current)
+        while not current.met(conditions):
+            self.note(phase)
+            candidates = [i for i in _relevant_slots(self.scenario, self.slots, current.missed(conditions),
+                                                     current.overloaded) if staff[i] < self.max_staff]
+            if not candidates:
+                return None
+            trials = [staff[:i] + (staff[i] + 1,) + staff[i + 1:] for i in candidates]
+            scored = []
+            for i, trial in zip(candidates, self.evaluator.many(trials, reps)):
+                self.keep(trial)
+                gain = current.worst(conditions) - trial.worst(conditions)
+                if trial.met(conditions):
+                    gain = math.inf if not math.isfinite(current.worst(conditions)) else gain + 1e6
+                score = gain / max(self.slots[i].hours_per_week, 1e-9)
+                # An unmeasurable gain (a shortfall that stays infinite) ranks below any measured one, and
+                # then the cheapest reader goes first: every step adds a reader, so the climb ends.
+                scored.append((score if score == score else -math.inf, -self.slots[i].hours_per_week, trial))
+            current = max(scored, key=lambda entry: entry[:2])[2]
+            staff = current.staff
+        return staff
+
+    def descend(self, staff: tuple[int, ...], reps: int, phase: str) -> tuple[int, ...]:
+        """Down: take readers away, the most expensive shifts first, while all stays met."""
+        changed = True
+        while changed:
+            changed = False
+            for i in sorted(range(len(self.slots)), key=lambda j: -self.slots[j].hours_per_week):
+                while staff[i] > 0:
+                    self.note(phase)
+                    trial = self.evaluator.one(staff[:i] + (staff[i] - 1,) + staff[i + 1:], reps)
+                    if not trial.met(self.conditions):
+                        break
+                    self.keep(trial)
+                    staff, changed = trial.staff, True
+        return staff
+
+    def run(self, first: list[int], replications: int, screen: int) -> StaffingResult:
+        """Screen, confirm at full size, find what binds; on Ctrl-C, the best feasible roster so far."""
+        evaluator, conditions = self.evaluator, self.conditions
+        staff: tuple[int, ...] | None = tuple(first)
+        empty = [t for t in conditions if self.evaluator.one(tuple(first), screen).values[t.text][0] is None]
+        if empty:
+            raise ScenarioError("--target", [(t.text, "no work in this scenario matches it, so it cannot be met or "
+                                              "missed (check the subgroup)") for t in empty])
+        try:
+            staff = self.climb(tuple(first), screen, "screening")
+            if staff is not None:
+                staff = self.descend(staff, screen, "screening")
+                staff = self.climb(staff, replications, "confirming")  # at full size, readers added if needed
+                if staff is not None:
+                    staff = self.descend(staff, replications, "confirming")
+        except KeyboardInterrupt:
+            evaluator.pool.kill()
+            return self.result(first, self.best, replications, feasible=self.best is not None, proven=False)
+        if staff is None:  # no roster up to max_staff meets everything
+            tried = max(evaluator.cache.values(), key=lambda e: (e.replications, sum(e.staff)))
+            return self.result(first, tried, replications, feasible=False)
+        chosen = evaluator.one(staff, replications)
+        self.note("finding what binds", f", {sum(1 for n in staff if n)} rosters to try")
+        binding: dict[str, list[str]] = {t.text: [] for t in conditions}
+        below = [(i, staff[:i] + (staff[i] - 1,) + staff[i + 1:]) for i in range(len(staff)) if staff[i] > 0]
+        for (i, _), trial in zip(below, evaluator.many([t for _, t in below], replications)):
+            where = f"{self.slots[i].pool}/{self.slots[i].label}"
+            for t in trial.missed(conditions):
+                binding[t.text].append(where)
+            if trial.overloaded and evaluator.check_overload:
+                binding.setdefault(NO_OVERLOAD, []).append(where)
+        return self.result(first, chosen, replications, binding=binding)
+
+    def result(self, first: list[int], chosen: Evaluation | None, replications: int, feasible: bool = True,
+               proven: bool = True, binding: dict[str, list[str]] | None = None) -> StaffingResult:
+        if chosen is None:
+            chosen = Evaluation(tuple(first), 0, {t.text: (None, None, None) for t in self.conditions})
+        return StaffingResult(self.evaluator.variant(chosen.staff), self.slots, first, list(chosen.staff), chosen,
+                              self.evaluator.evaluations, self.conditions, binding or {}, feasible, proven,
+                              chosen.replications == replications, time.monotonic() - self.began)

@@ -73,9 +73,10 @@ class Chapter:
             text += f"; {self.within['mean']:.1%} within target"
         p95 = self.against_fifo.get("p95_tat_minutes")
         if p95 is not None and p95.a is not None and p95.b is not None:
-            change = {"better": "faster than", "worse": "slower than"}.get(p95.verdict, "no clear change from")
+            change = {"better": "faster than FIFO", "worse": "slower than FIFO",
+                      "n/a": "one replication: cannot tell"}.get(p95.verdict, "no clear change from FIFO")
             text += (f". Against FIFO on the same studies: 95% within {minutes_text(p95.b)} instead of "
-                     f"{minutes_text(p95.a)} ({change} FIFO)")
+                     f"{minutes_text(p95.a)} ({change})")
         return text + "."
 
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from .common import FAILED, AllowLarge, Progress, ScenarioArg, Sets, Workers, bad_input, fail, out, prepared
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
 
 STAFFING = "staffing"  # the kind of output folder
 
@@ -16,16 +19,22 @@ def staff(
     target: Annotated[list[str], typer.Option("--target", help="A target: metric[split=value] <= number (or >=), "
                                               "e.g. \"p95_tat_minutes[ai_positive=true] <= 60\"; repeatable.")],
     replications: Annotated[int, typer.Option("--replications", "-r", min=2, max=1000,
-                                              help="Replications per roster tried (targets are met with 95% "
-                                                   "confidence over them).")] = 5,
+                                              help="Replications the answer is confirmed with (targets are met "
+                                                   "with 95% confidence over them); candidates are screened with 2.")] = 5,
     set_: Sets = None,
+    waive: Annotated[Optional[list[str]], typer.Option("--waive", help="Drop one feasibility condition: a kind of "
+                                                       "work (second_opinion, consultation, ...) whose own target "
+                                                       "need not be kept, 'reported' (99% of work reported) or "
+                                                       "'overload' (no pool's backlog grows). Repeatable.")] = None,
     cost: Annotated[str, typer.Option(help="What the roster minimises: reader_hours (a week).")] = "reader_hours",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder for roster.yaml and staffing.json "
                                                     "(default out/<scenario name>-staffing/).")] = None,
     workers: Workers = None,
     allow_large: AllowLarge = False,
 ) -> None:
-    """The smallest roster (staff per pool x shift) that meets every target with 95% confidence."""
+    """The smallest roster (staff per pool x shift) that meets every target with 95% confidence, and never one
+    that leaves work unread: each kind of work keeps its own target, 99% of work is reported, no pool is
+    overloaded (docs/staffing.md)."""
     import json
 
     from rich import box
@@ -34,43 +43,66 @@ def staff(
 
     from simulator.files import claim_directory, write_directory
     from simulator.loading import dump_scenario
-    from simulator.staffing import optimise, parse_target
+    from simulator.staffing import NO_OVERLOAD, feasibility_targets, optimise, parse_target
 
     if cost != "reader_hours":
         fail("--cost: only reader_hours is known")
     resolved = prepared(scenario, set_, allow_large=allow_large)
     with bad_input():
         targets = [parse_target(t) for t in target]
+        feasibility_targets(resolved, waive or [])
     target_dir = out_dir or Path("out") / f"{resolved.name}-staffing"
     with bad_input():
         claim_directory(target_dir, STAFFING)
-    with Progress("searching") as progress:
-        result = optimise(resolved, targets, replications, workers, progress=lambda text: progress(0, 1, text))
-    roster = Table(title=f"{resolved.name}: {'smallest roster meeting every target' if result.feasible else 'NO roster found'}"
-                   f" ({result.evaluations} rosters simulated, {replications} replications each)",
+    with Progress("searching", every=5.0) as progress, bad_input():
+        result = optimise(resolved, targets, replications, workers, waive=waive or [],
+                          progress=lambda text: progress(0, 1, text))
+    if result.feasible and result.proven_minimal:
+        title = "the smallest roster meeting every target"
+    elif result.feasible:
+        title = "INTERRUPTED: the best roster found so far (meets every target; NOT proven minimal" + \
+            ("" if result.confirmed else f"; screened with 2 replications, not confirmed with {replications}") + ")"
+    else:
+        title = "NO roster found that meets every target" + ("" if result.proven_minimal else " (interrupted)")
+    roster = Table(title=f"{resolved.name}: {title}", caption=f"{result.evaluations} rosters simulated in "
+                   f"{result.seconds:.0f} s; estimate: square-root staffing, where the search started",
                    title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("pool", "shift", "days", "start estimate", "staff", "reader-hours/week"):
-        roster.add_column(header, justify="left" if header in ("pool", "shift", "days") else "right", no_wrap=True)
+    for header in ("pool", "shift", "days", "estimate", "staff", "hours/week"):
+        roster.add_column(header, justify="left" if header in ("pool", "shift", "days") else "right", overflow="fold")
     for slot, first, n in zip(result.slots, result.start, result.staff):
         days = resolved.pools[slot.pool].shifts[slot.index].days
-        roster.add_row(slot.pool, slot.label, ",".join(days) if len(days) < 7 else "every day", str(first), str(n),
+        roster.add_row(slot.pool, slot.label, _days(days), str(first), str(n),
                        f"{n * slot.hours_per_week:.0f}")
+    roster.add_row("all", "", "", str(sum(result.start)), str(sum(result.staff)),
+                   f"{sum(n * s.hours_per_week for n, s in zip(result.staff, result.slots)):.0f}")
     out.print(roster)
-    checks = Table(title="targets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("target", "estimate ±95% CI", "slack", "binds on (one reader less breaks it)"):
-        checks.add_column(header)
+    checks = Table(title=f"targets (estimates over {result.evaluation.replications} replications)",
+                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                   caption="feasibility: conditions every roster must meet (--waive drops one); binds on: one reader "
+                           "less there breaks it")
+    for header in ("target", "estimate (95% CI)", "slack", "binds on"):
+        checks.add_column(header, overflow="fold")
     rows = []
-    for t in targets:
+    for t in result.targets:
         mean, low, high = result.evaluation.values[t.text]
-        slack = None if mean is None else (t.value - high if t.op == "<=" else low - t.value)
-        rows.append({"target": t.text, "mean": mean, "ci_low": low, "ci_high": high, "slack": slack,
-                     "binds_on": result.binding.get(t.text, [])})
-        checks.add_row(escape(t.text), "-" if mean is None else f"{mean:.4g} ({low:.4g}..{high:.4g})",
-                       "-" if slack is None else f"{slack:.3g}", escape(", ".join(result.binding.get(t.text, [])) or "-"))
+        slack = None if mean is None or low is None else (t.value - high if t.op == "<=" else low - t.value)
+        binds = result.binding.get(t.text, [])
+        rows.append({"target": t.text, "feasibility": t.implicit, "mean": mean, "ci_low": low, "ci_high": high,
+                     "slack": slack, "met": t.met(low, high), "binds_on": binds})
+        shown = "-" if mean is None else f"{mean:.4g}" + ("" if low is None else f" ({low:.4g}..{high:.4g})")
+        checks.add_row(escape(t.text) + ("\n[dim](feasibility)[/]" if t.implicit else ""), shown,
+                       "-" if slack is None else f"{slack:.3g}", escape(", ".join(binds) or "-"))
+    overloaded = result.evaluation.overloaded
+    checks.add_row(f"{NO_OVERLOAD}\n[dim](feasibility)[/]", "none" if not overloaded else escape(", ".join(overloaded)),
+                   "", escape(", ".join(result.binding.get(NO_OVERLOAD, [])) or "-"))
     out.print(checks)
+    if result.feasible:
+        _tell(result.scenario, result.evaluation.replications, workers)
     document = json.dumps({
         "scenario": resolved.name, "replications": replications, "feasible": result.feasible,
-        "rosters_simulated": result.evaluations, "targets": rows,
+        "proven_minimal": result.proven_minimal, "confirmed": result.confirmed,
+        "rosters_simulated": result.evaluations, "seconds": round(result.seconds, 1), "targets": rows,
+        "overloaded_pools": overloaded, "waived": list(waive or []),
         "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
                    for s, a, n in zip(result.slots, result.start, result.staff)]}, indent=1)
 
@@ -80,5 +112,28 @@ def staff(
 
     with bad_input():
         write_directory(target_dir, STAFFING, fill)
-    out.print(f"wrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json")
+    out.print(f"wrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json", highlight=False)
+    if not result.proven_minimal:
+        raise typer.Exit(130)
     raise typer.Exit(0 if result.feasible else FAILED)
+
+
+def _tell(roster: "Scenario", replications: int, workers: int | None) -> None:
+    """What the roster gives the high-risk patients, in the words of `radsim run`."""
+    from simulator.experiment import run_scenario
+    from simulator.story import tell
+
+    run = run_scenario(roster, replications, workers=workers)
+    out.print("[bold]with this roster[/]:")
+    for line in tell(run).lines():
+        out.print(f"  {line}", highlight=False)
+
+
+def _days(days: list[str]) -> str:
+    if len(days) == 7:
+        return "every day"
+    if days == ["mon", "tue", "wed", "thu", "fri"]:
+        return "mon-fri"
+    if days == ["sat", "sun"]:
+        return "sat-sun"
+    return ",".join(days)

@@ -17,25 +17,21 @@ from .common import out
 __all__ = ["print_summary", "cell"]
 
 
-def cell(row: dict | None, kind: str = "minutes") -> str:
-    """A value with its 95% CI half-width where there is one; CIs were clipped to the possible range."""
+def cell(row: dict | None, kind: str = "minutes", spread: bool = True) -> str:
+    """A value with its 95% CI half-width (dim) where there is one; CIs were clipped to the possible range."""
     if row is None or row.get("mean") is None:
         return "-"
     mean, low, high = row["mean"], row.get("ci_low"), row.get("ci_high")
+    half = None if low is None or not spread else (high - low) / 2
     if kind == "share":
-        text = f"{mean:.1%}"
-        spread = None if low is None else f"{(high - low) / 2 * 100:.1f}"
-        return text if spread is None else f"{text}[dim]±{spread}[/]"
+        return f"{mean:.1%}" + ("" if half is None else f"[dim]±{half * 100:.1f}[/]")
     if kind == "count":
-        text = f"{mean:,.0f}"
-        return text if low is None else f"{text}[dim]±{(high - low) / 2:,.0f}[/]"
-    text = minutes_text(mean)
-    if low is None:
-        return text
-    half = (high - low) / 2
-    unit = text.split()[-1]
+        return f"{mean:,.0f}" + ("" if half is None else f"[dim]±{half:,.0f}[/]")
+    value, unit = minutes_text(mean).split()
+    if half is None:
+        return f"{value} {unit}"
     scale = {"min": 1.0, "h": 60.0, "d": 1440.0}[unit]
-    return f"{text}[dim]±{half / scale:.1f}[/]" if half / scale < 100 else f"{text}[dim]±{half / scale:.0f}[/]"
+    return f"{value}[dim]±{half / scale:.{0 if half / scale >= 10 else 1}f}[/] {unit}"
 
 
 def _targets_of(cols: StudyColumns, where: dict) -> str:
@@ -43,7 +39,7 @@ def _targets_of(cols: StudyColumns, where: dict) -> str:
     values = values[~np.isnan(values)]
     if not values.size:
         return "-"
-    return minutes_text(float(values[0])) if values.size == 1 else "varies"
+    return minutes_text(float(values[0])) if values.size == 1 else "mixed"
 
 
 def print_summary(run: Run, story: Story) -> None:
@@ -64,17 +60,16 @@ def print_summary(run: Run, story: Story) -> None:
 
     single = run.replications < 2
     caption = ("one replication: no confidence intervals (use -r 2 or more)" if single else
-               f"mean ±95% CI half-width over {run.replications} replications") + \
-        "; unfinished work counts at its censored turnaround"
+               f"turnaround; mean ±95% CI half-width over {run.replications} replications") + \
+        "; unfinished work counts at its censored turnaround; mean waits and more in summary.json"
     table = Table(title="turnaround", caption=caption, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("work", "items", "median", "p95", "mean wait", "in target", "target"):
+    for header in ("work", "items", "median", "95% within", "in target", "target"):
         table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
     cols = StudyColumns(run.studies, scenario)
     present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
                        if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "ai_positive")}
     sections: list[tuple[str, list[dict[str, Any]]]] = [("", [{}])]
-    titles = {"kind": "by kind of work", "referral": "by order priority", "diseased": "by finding",
-              "ai_positive": "by AI flag"}
+    titles = {"kind": "kind of work", "referral": "order priority", "diseased": "finding", "ai_positive": "AI flag"}
     for split, values in present.items():
         if len(values) > 1 or split == "kind":
             order = {"stat": 0, "urgent": 1, "routine": 2, True: 0, False: 1}
@@ -86,9 +81,8 @@ def print_summary(run: Run, story: Story) -> None:
             name = "all work" if not where else "  " + shown_value(*next(iter(where.items())))
             count = get("count", where)
             table.add_row(name, "-" if count is None else f"{count['mean']:,.0f}",
-                          cell(get("p50_tat_minutes", where)), cell(get("p95_tat_minutes", where)),
-                          cell(get("mean_wait_minutes", where)), cell(get("sla_met_fraction", where), "share"),
-                          _targets_of(cols, where))
+                          cell(get("p50_tat_minutes", where), spread=False), cell(get("p95_tat_minutes", where)),
+                          cell(get("sla_met_fraction", where), "share"), _targets_of(cols, where))
     out.print(table)
     pools = Table(title="readers", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("pool", "utilisation", "overtime h"):
