@@ -129,6 +129,8 @@ class StudyColumns:
                 codes = [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in column.chunks]
                 values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
                 lookup = {v: i for i, v in enumerate(values)}
+            elif pa.types.is_null(column.type):
+                codes, lookup = [np.full(column.length(), -1, dtype=np.int64)], {}
             elif pa.types.is_boolean(column.type):
                 codes = [pc.fill_null(chunk.cast(pa.int8()), -1).to_numpy() for chunk in column.chunks]
                 lookup = {False: 0, True: 1}

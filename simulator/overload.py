@@ -1,16 +1,18 @@
 """Overload as a verdict: when demand exceeds a pool's capacity, turnaround figures are not steady-state
 and must not be read as such.
 
-Two signs, looked for in every replication (docs/metrics.md):
-- **the backlog grows**: the work waiting for a pool (items on the worklist in the lanes it reads) does
-  not come back down. The lowest waiting count of the run's last week (of its last quarter, for runs
+Both signs are read from a pool's waiting count (items on the worklist in the lanes it reads, every 15
+minutes) and its readers' duties, in every replication (docs/metrics.md):
+- **the backlog grows**: the lowest waiting count of the run's last week (of its last quarter, for runs
   shorter than two weeks) exceeds the lowest of its first week (first half) by more than
   max(10 items, 5% of a day's arrivals to the pool). A stable pool's worklist empties, or nearly, at some
   point every day or week; an overloaded one's floor rises day by day. "From day Y" is the day after the
   last day (warm-up included) whose floor was still at the run's lowest.
-- **a shift is saturated**: every instance of a shift, from some day to the horizon (three instances at
-  least), kept its readers busy all the time they were present (utilisation >= 99.5%): the work such a
-  shift leaves waits for the next one.
+- **a shift is saturated**: in every instance of a shift from some day to the horizon (three at least;
+  instances cut short by the start or the horizon are not judged), its readers were busy at least 95% of
+  the time they were present *and* the pool's waiting count rose during the instance by more than
+  max(5 items, 2% of the work that arrived for the pool meanwhile): the shift cannot keep up, and the work
+  it leaves waits for the next one.
 Runs of under two observed days are too short to tell, and get no verdict.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["Overload", "overloads", "describe", "GROWING", "SATURATED"]
 
 GROWING, SATURATED = "backlog grows", "shift saturated"
 _STEP = 15.0  # minutes between samples of the waiting count
-_SATURATED = 0.995
+_BUSY = 0.95  # utilisation of a saturated shift instance
 _RUN = 3  # instances of a shift that must be saturated, up to the horizon
 
 
@@ -52,8 +54,24 @@ def describe(o: Overload | dict) -> str:
     if o.reason == GROWING:
         return (f"demand exceeds capacity in pool {o.pool} from day {o.from_day}: its backlog grows to the "
                 f"horizon{seen}; turnaround figures are not steady-state")
-    return (f"pool {o.pool}, shift {o.shift}: readers busy all the time from day {o.from_day}{seen}; "
-            "the work it leaves waits for the next shift")
+    return (f"pool {o.pool}, shift {o.shift}: cannot keep up from day {o.from_day} (readers busy all the time "
+            f"while work piles up){seen}; the work it leaves waits for the next shift")
+
+
+class _Waiting:
+    """One pool's waiting count in one replication, sampled every `_STEP` minutes from the start."""
+
+    def __init__(self, scenario: Scenario, ready: np.ndarray, start: np.ndarray) -> None:
+        self.times = np.arange(0.0, scenario.horizon_minutes + 1e-9, _STEP)
+        self.ready = np.sort(ready)
+        started = np.sort(np.where(np.isnan(start), math.inf, start))
+        self.count = np.searchsorted(self.ready, self.times, "right") - np.searchsorted(started, self.times, "right")
+
+    def at(self, minute: float) -> int:
+        return int(self.count[min(int(round(minute / _STEP)), self.count.size - 1)])
+
+    def arrivals(self, begin: float, end: float) -> int:
+        return int(np.searchsorted(self.ready, end, "right") - np.searchsorted(self.ready, begin, "right"))
 
 
 def overloads(studies: pa.Table, duties: pa.Table, scenario: Scenario, replications: Iterable[int]) -> list[Overload]:
@@ -66,32 +84,38 @@ def overloads(studies: pa.Table, duties: pa.Table, scenario: Scenario, replicati
     replication = studies.column("replication").to_numpy()
     ready = studies.column("ready_at").to_numpy().astype(float, copy=False)
     start = studies.column("read_start").to_numpy().astype(float, copy=False)
+    names = _lane_names(scenario)
+    shifts = _Duties(duties)
     for r in reps:
-        rows = replication == r
-        for pool, day in _growing(scenario, lanes[rows], ready[rows], start[rows]):
-            found.setdefault((pool, GROWING, None), []).append(day)
-    for r, pool, shift, day in _saturated(duties, scenario, reps):
-        found.setdefault((pool, SATURATED, shift), []).append(day)
+        rows = (replication == r) & ~np.isnan(ready)
+        for pool_name, pool in scenario.pools.items():
+            mine = rows & np.isin(lanes, [names.index(lane) for lane in scenario.lanes_of(pool)])
+            waiting = _Waiting(scenario, ready[mine], start[mine])
+            day = _growing(scenario, waiting)
+            if day is not None:
+                found.setdefault((pool_name, GROWING, None), []).append(day)
+            for shift, day in _saturated(scenario, shifts, r, pool_name, waiting):
+                found.setdefault((pool_name, SATURATED, shift), []).append(day)
     return sorted((Overload(pool, reason, min(days), len(days), len(reps), shift)
                    for (pool, reason, shift), days in found.items()), key=lambda o: (o.from_day, o.pool))
+
+
+def _lane_names(scenario: Scenario) -> list[str]:
+    return [*scenario.study_types, SECOND_OPINION, AUDIT]
 
 
 def _lane_codes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
     """Per row, the index of its lane in `_lane_names`: its study type for image reads and consultations,
     else its kind's lane (second opinions, audits)."""
-    names = _lane_names(scenario)
-    kinds = _dictionary(studies.column("kind"))
-    types = _dictionary(studies.column("study_type"))
-    index = {name: i for i, name in enumerate(names)}
-    kind_lane = np.array([index[SECOND_OPINION] if k == SECOND_OPINION else index[AUDIT] if k == AUDIT else -1
-                          for k in kinds[1]] or [-1], dtype=np.int64)
-    type_lane = np.array([index.get(t, -1) for t in types[1]] or [-1], dtype=np.int64)
-    by_kind = kind_lane[kinds[0]] if kinds[0].size else kinds[0]
-    return np.where(by_kind >= 0, by_kind, type_lane[types[0]] if types[0].size else types[0])
-
-
-def _lane_names(scenario: Scenario) -> list[str]:
-    return [*scenario.study_types, SECOND_OPINION, AUDIT]
+    index = {name: i for i, name in enumerate(_lane_names(scenario))}
+    kinds, kind_names = _dictionary(studies.column("kind"))
+    types, type_names = _dictionary(studies.column("study_type"))
+    kind_lane = np.array([index.get(k, -1) if k in (SECOND_OPINION, AUDIT) else -1 for k in kind_names] or [-1])
+    type_lane = np.array([index.get(t, -1) for t in type_names] or [-1])
+    if not kinds.size:
+        return kinds
+    by_kind = kind_lane[kinds]
+    return np.where(by_kind >= 0, by_kind, type_lane[types])
 
 
 def _dictionary(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
@@ -102,72 +126,69 @@ def _dictionary(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), values
 
 
-def _growing(scenario: Scenario, lanes: np.ndarray, ready: np.ndarray, start: np.ndarray) -> list[tuple[str, int]]:
+def _growing(scenario: Scenario, waiting: _Waiting) -> int | None:
+    """The day a pool's backlog began to grow for good, or None."""
     horizon, warmup = scenario.horizon_minutes, scenario.warmup_minutes
-    times = np.arange(0.0, horizon + 1e-9, _STEP)
-    day = (times // 1440.0).astype(np.int64)
-    observed = np.unique(day[times >= warmup])
-    if observed.size < 2:
-        return []
+    day = (waiting.times // 1440.0).astype(np.int64)
+    observed = np.unique(day[waiting.times >= warmup])
+    if observed.size < 2 or not waiting.ready.size:
+        return None
     window = 7 if observed.size >= 14 else None
     first = observed[:window] if window else observed[: max(1, observed.size // 2)]
     last = observed[-window:] if window else observed[-max(1, observed.size // 4):]
-    names = _lane_names(scenario)
-    found = []
-    for pool_name, pool in scenario.pools.items():
-        read = [names.index(lane) for lane in scenario.lanes_of(pool)]
-        mine = np.isin(lanes, read) & ~np.isnan(ready)
-        if not mine.any():
-            continue
-        ready_sorted = np.sort(ready[mine])
-        start_sorted = np.sort(np.where(np.isnan(start[mine]), math.inf, start[mine]))
-        waiting = np.searchsorted(ready_sorted, times, "right") - np.searchsorted(start_sorted, times, "right")
-        # The lowest waiting count of each day (of the observed part, for the verdict: the warm-up starts
-        # from an empty worklist).
-        floors = np.minimum.reduceat(waiting, np.flatnonzero(np.r_[True, np.diff(day) != 0]))
-        arrivals = np.count_nonzero((ready_sorted >= warmup) & (ready_sorted <= horizon)) / \
-            max((horizon - warmup) / 1440.0, 1e-9)
-        threshold = max(10.0, 0.05 * arrivals)
-        base = floors[first].min()
-        if floors[last].min() - base <= threshold:
-            continue
-        # It began after the last day, warm-up included, whose floor was still at the run's lowest.
-        low = np.flatnonzero(floors[: last[0]] <= floors.min() + threshold)
-        from_day = (int(low.max()) + 1 if low.size else 0) + 1
-        found.append((pool_name, min(from_day, int(observed[-1]) + 1)))
-    return found
+    floors = np.minimum.reduceat(waiting.count, np.flatnonzero(np.r_[True, np.diff(day) != 0]))
+    per_day = waiting.arrivals(warmup, horizon) / max((horizon - warmup) / 1440.0, 1e-9)
+    threshold = max(10.0, 0.05 * per_day)
+    if floors[last].min() - floors[first].min() <= threshold:
+        return None
+    # It began after the last day, warm-up included, whose floor was still at the run's lowest.
+    low = np.flatnonzero(floors[: last[0]] <= floors.min() + threshold)
+    return min((int(low.max()) + 1 if low.size else 0) + 1, int(observed[-1]) + 1)
 
 
-def _saturated(duties: pa.Table, scenario: Scenario, reps: list[int]) -> list[tuple[int, str, str, int]]:
-    if not duties.num_rows:
+class _Duties:
+    """The readers' duties as arrays, converted once."""
+
+    def __init__(self, duties: pa.Table) -> None:
+        self.rows = duties.num_rows
+        if not self.rows:
+            return
+        self.replication = duties.column("replication").to_numpy()
+        self.pool = np.asarray(duties.column("pool").to_pylist(), dtype=object)
+        self.shift = np.asarray(duties.column("shift").to_pylist(), dtype=object)
+        self.begin, self.end = duties.column("start").to_numpy(), duties.column("end").to_numpy()
+        self.present = duties.column("present").to_numpy(zero_copy_only=False)
+        self.busy = duties.column("busy_minutes").to_numpy()
+
+
+def _saturated(scenario: Scenario, duties: _Duties, replication: int, pool: str,
+               waiting: _Waiting) -> list[tuple[str, int]]:
+    """(shift, first day) of each shift of `pool` that cannot keep up, up to the horizon."""
+    if not duties.rows:
         return []
     warmup, horizon = scenario.warmup_minutes, scenario.horizon_minutes
-    rep = duties.column("replication").to_numpy()
-    pool = np.asarray(duties.column("pool").to_pylist(), dtype=object)
-    shift = np.asarray(duties.column("shift").to_pylist(), dtype=object)
-    begin = duties.column("start").to_numpy()
-    end = duties.column("end").to_numpy()
-    present = duties.column("present").to_numpy(zero_copy_only=False)
-    busy = duties.column("busy_minutes").to_numpy()
-    available = np.clip(np.minimum(end, horizon) - np.maximum(begin, warmup), 0.0, None) * present
+    mine = (duties.pool == pool) & (duties.replication == replication)
+    shift, begin, end = duties.shift[mine], duties.begin[mine], duties.end[mine]
+    present, busy = duties.present[mine], duties.busy[mine]
     found = []
-    for r in reps:
-        for pool_name in scenario.pools:
-            for label in sorted(set(shift[(rep == r) & (pool == pool_name)].tolist())):
-                rows = (rep == r) & (pool == pool_name) & (shift == label)
-                instances = sorted(set(begin[rows].tolist()))
-                use = []
-                for b in instances:
-                    these = rows & (begin == b)
-                    minutes = available[these].sum()
-                    if minutes > 0:
-                        use.append((b, busy[these].sum() / minutes))
-                run = 0
-                for _, u in reversed(use):
-                    if u < _SATURATED:
-                        break
-                    run += 1
-                if run >= _RUN:
-                    first = use[len(use) - run][0]
-                    found.append((r, pool_name, label, int(max(first, 0.0) // 1440.0) + 1))
+    for label in sorted(set(shift.tolist())):
+        rows = shift == label
+        verdicts = []
+        for b in sorted(set(begin[rows].tolist())):
+            these = rows & (begin == b)
+            e = float(end[these][0])
+            lo, hi = max(b, warmup), min(e, horizon)
+            if hi - lo < 0.5 * (e - b):  # cut short by the warm-up or the horizon: not judged
+                continue
+            available = (hi - lo) * present[these].sum()
+            grew = waiting.at(hi) - waiting.at(lo)
+            verdicts.append((b, available > 0 and busy[these].sum() >= _BUSY * available and
+                             grew > max(5.0, 0.02 * waiting.arrivals(lo, hi))))
+        run = 0
+        for _, saturated in reversed(verdicts):
+            if not saturated:
+                break
+            run += 1
+        if run >= _RUN:
+            found.append((label, int(max(verdicts[len(verdicts) - run][0], 0.0) // 1440.0) + 1))
     return found

@@ -1,0 +1,187 @@
+"""Every metric of docs/metrics.md pinned on small tables built by hand, where each value can be worked out on
+paper; censoring of unfinished work, targets by what an item is, clipped intervals, an empty run."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from simulator.metrics import RANGE, StudyColumns, confidence_interval, per_replication, study_metrics, summary_rows
+from simulator.triage import Targets
+
+from .conftest import base_dict, make
+
+HORIZON = 10 * 1440.0  # the test scenario: 10 days, 1 of warm-up
+NaN = math.nan
+
+
+def scenario(**targets_minutes: float):
+    data = base_dict()
+    data["study_types"]["ct_other"] = {**data["study_types"]["chest_ct"], "ai": None}
+    data["pools"]["readers"]["reads"] = ["*"]
+    data["targets"] = {k: {"minutes": v} for k, v in targets_minutes.items()}
+    return make(data)
+
+
+def studies(rows: list[dict]) -> pa.Table:
+    """A studies table from rows giving only what a test cares about."""
+    defaults = {"replication": 0, "study_type": "chest_ct", "kind": "primary", "referral": "routine",
+                "priority": "routine", "diseased": False, "ai_positive": None, "arrived_at": 2000.0,
+                "ready_at": None, "read_start": None, "reported_at": None, "read_minutes": None, "site": "main",
+                "modality": "CT", "reader": None}
+    full = [{**defaults, **row} for row in rows]
+    columns = {key: [r[key] for r in full] for key in defaults}
+    types = {"arrived_at": pa.float64(), "ready_at": pa.float64(), "read_start": pa.float64(),
+             "reported_at": pa.float64(), "read_minutes": pa.float64(), "diseased": pa.bool_(),
+             "ai_positive": pa.bool_()}
+    table = {k: pa.array(v, type=types.get(k, pa.string() if k != "replication" else None))
+             for k, v in columns.items()}
+    for name in ("study_type", "kind", "referral", "priority", "site", "modality", "reader"):
+        table[name] = table[name].dictionary_encode()
+    arrived = np.array(columns["arrived_at"], dtype=float)
+    ready = np.array([NaN if v is None else v for v in columns["ready_at"]])
+    reported = np.array([NaN if v is None else v for v in columns["reported_at"]])
+    read = np.array([NaN if v is None else v for v in columns["read_minutes"]])
+    table["tat_minutes"] = pa.array(reported - arrived, mask=np.isnan(reported))
+    table["wait_minutes"] = pa.array(reported - ready - read, mask=np.isnan(reported))
+    table["in_warmup"] = pa.array(arrived < 1440.0)
+    table["replication"] = pa.array(columns["replication"], pa.int32())
+    return pa.table(table)
+
+
+def metrics(table: pa.Table, where: dict | None = None, **targets: float) -> dict[str, float]:
+    cols = StudyColumns(table, scenario(**targets))
+    where = where or {}
+    return study_metrics(cols, cols.mask(where), cols.mask(where, warmup=True))
+
+
+def reported(arrived: float, ready: float, start: float, read: float, **extra) -> dict:
+    return {"arrived_at": arrived, "ready_at": ready, "read_start": start, "read_minutes": read,
+            "reported_at": start + read, **extra}
+
+
+def test_counts_and_the_share_reported() -> None:
+    table = studies([reported(2000, 2010, 2020, 10), reported(3000, 3000, 3005, 5),
+                     {"arrived_at": 4000, "ready_at": 4010},  # waiting at the horizon
+                     {"arrived_at": 100, "ready_at": 110},  # arrived in the warm-up: left out of counts
+                     {"arrived_at": HORIZON - 100}])  # arrived in the last day, not yet on the worklist
+    m = metrics(table)
+    assert m["count"] == 4
+    assert m["count_per_year"] == pytest.approx(4 * 365 / 9)
+    assert m["reported_fraction"] == 0.5 and m["unfinished"] == 2
+    assert m["reported_fraction_before_last_day"] == pytest.approx(2 / 3)
+
+
+def test_turnaround_counts_unfinished_work_at_its_censored_time() -> None:
+    table = studies([reported(2000, 2010, 2020, 10),  # TAT 30
+                     reported(3000, 3000, 3005, 5),  # TAT 10
+                     {"arrived_at": HORIZON - 200, "ready_at": HORIZON - 190}])  # censored at 200
+    m = metrics(table)
+    values = [30.0, 10.0, 200.0]
+    assert m["mean_tat_minutes"] == pytest.approx(np.mean(values))
+    assert m["p50_tat_minutes"] == pytest.approx(30.0)
+    assert m["p95_tat_minutes"] == pytest.approx(np.quantile(values, 0.95))
+    assert m["max_tat_minutes"] == 200.0  # dropping the unfinished study would say 30
+    # Waits: 0 and 0 (reported: ready->start minus... see below), the unfinished one waits 190 so far.
+    waits = [2020 - 2010, 3005 - 3000, 190.0]
+    assert m["mean_wait_minutes"] == pytest.approx(np.mean(waits))
+    assert m["p95_wait_minutes"] == pytest.approx(np.quantile(waits, 0.95))
+
+
+def test_a_read_in_progress_waited_until_it_was_opened_and_work_not_on_the_worklist_has_no_wait() -> None:
+    table = studies([{"arrived_at": HORIZON - 100, "ready_at": HORIZON - 90, "read_start": HORIZON - 30},
+                     {"arrived_at": HORIZON - 50}])  # in transfer: no wait yet
+    m = metrics(table)
+    assert m["mean_wait_minutes"] == pytest.approx(60.0)
+    assert m["mean_tat_minutes"] == pytest.approx((100 + 50) / 2)
+
+
+def test_backlog_counts_all_work_left_at_the_horizon_including_work_not_yet_on_the_worklist() -> None:
+    table = studies([{"arrived_at": 100, "ready_at": 110},  # warm-up arrival still waiting: backlog
+                     {"arrived_at": 2000},  # stuck in an ingest outage: backlog, not ready
+                     {"arrived_at": 3000, "ready_at": 3001, "read_start": HORIZON - 5},  # being read
+                     reported(4000, 4000, 4001, 3)])
+    m = metrics(table)
+    assert m["backlog_at_horizon"] == 3 and m["not_ready_at_horizon"] == 1
+    assert m["count"] == 3  # the warm-up arrival is left out of the measured work
+
+
+def test_share_within_target_counts_only_fates_known_at_the_horizon() -> None:
+    table = studies([reported(2000, 2000, 2010, 20),  # TAT 30: met (60)
+                     reported(3000, 3000, 3080, 20),  # TAT 100: missed
+                     {"arrived_at": 4000, "ready_at": 4000},  # unfinished, deadline passed: missed
+                     {"arrived_at": HORIZON - 30, "ready_at": HORIZON - 30}])  # unfinished, fate unknown
+    m = metrics(table, routine=60)
+    assert m["sla_met_fraction"] == pytest.approx(1 / 3)
+
+
+def test_targets_come_from_what_an_item_is_not_from_the_policys_label() -> None:
+    """An AI-flagged routine study has the ai_positive target whatever label the policy gave it."""
+    flagged_fifo = reported(2000, 2000, 2100, 20, ai_positive=True, priority="routine")  # TAT 120
+    flagged_ai = reported(2000, 2000, 2100, 20, ai_positive=True, priority="ai_positive")
+    for row in (flagged_fifo, flagged_ai):
+        m = metrics(studies([row]), routine=1440, ai_positive=60)
+        assert m["sla_met_fraction"] == 0.0  # 120 minutes misses 60 under both labels
+
+
+def test_target_precedence_kind_first_then_the_strictest_that_applies() -> None:
+    targets = Targets({"routine": 1440, "urgent": 60, "ai_positive": 30, "second_opinion": 4320, "chest_ct": 120})
+    # Work that is not an image read has its kind's target: 72 h, not its routine order's 24 h.
+    assert targets.of_fields("second_opinion", "routine", None, "chest_ct") == 4320
+    # An image read: the strictest of order priority, AI flag and study type.
+    assert targets.of_fields("primary", "routine", None, "chest_ct") == 120
+    assert targets.of_fields("primary", "urgent", None, "chest_ct") == 60
+    assert targets.of_fields("primary", "routine", True, "chest_ct") == 30
+    assert targets.of_fields("double_read", "routine", True, "other") == 30
+    assert Targets({"stat": 15}).of_fields("primary", "routine", False, "x") is None
+    # A kind without its own target falls back to the strictest of the rest.
+    assert Targets({"routine": 1440}).of_fields("consultation", "routine", None, "x") == 1440
+    # The same precedence in a table: a 30-hour second opinion meets its 72 hours.
+    m = metrics(studies([reported(2000, 2000, 2000, 1800, kind="second_opinion")]), routine=1440,
+                second_opinion=4320)
+    assert m["sla_met_fraction"] == 1.0
+
+
+def test_utilisation_and_overtime_of_duties() -> None:
+    duties = pa.table({"replication": pa.array([0, 0, 0], pa.int32()), "pool": ["p", "p", "q"],
+                       "shift": ["d", "d", "d"], "reader": ["a", "b", "c"], "start": [1440.0, 1440.0, 0.0],
+                       "end": [2160.0, 2160.0, 2880.0], "present": [True, False, True],
+                       "busy_minutes": [360.0, 0.0, 720.0], "reads": [1, 0, 1], "overtime_minutes": [30.0, 0.0, 0.0]})
+    s = scenario()
+    assert per_replication(studies([]), duties, s, "utilization", {"pool": "p"}, [0])[0] == 0.5
+    # c was on duty 0..2880 but only the 1440 minutes after the warm-up count.
+    assert per_replication(studies([]), duties, s, "utilization", {"pool": "q"}, [0])[0] == 0.5
+    assert per_replication(studies([]), duties, s, "overtime_hours", {}, [0])[0] == 0.5
+
+
+def test_intervals_are_clipped_to_the_values_a_metric_can_take() -> None:
+    share = confidence_interval(np.array([1.0, 1.0, 0.99, 1.0]), bounds=RANGE["sla_met_fraction"])
+    assert share["ci_high"] == 1.0 and share["ci_low"] < 1.0
+    count = confidence_interval(np.array([0.0, 0.0, 3.0]), bounds=RANGE["backlog_at_horizon"])
+    assert count["ci_low"] == 0.0
+    one = confidence_interval(np.array([5.0]))
+    assert one["mean"] == 5.0 and one["ci_low"] is None and one["replications"] == 1
+
+
+def test_a_run_with_no_arrivals_still_says_how_many_there_were() -> None:
+    duties = pa.table({"replication": pa.array([], pa.int32()), "pool": pa.array([], pa.string()),
+                       "shift": pa.array([], pa.string()), "reader": pa.array([], pa.string()),
+                       "start": pa.array([], pa.float64()), "end": pa.array([], pa.float64()),
+                       "present": pa.array([], pa.bool_()), "busy_minutes": pa.array([], pa.float64()),
+                       "reads": pa.array([], pa.int64()), "overtime_minutes": pa.array([], pa.float64())})
+    rows = summary_rows(studies([]), duties, scenario(), 2)
+    count = next(r for r in rows if r["metric"] == "count" and r["where"] == {})
+    assert count["mean"] == 0.0
+    assert next(r for r in rows if r["metric"] == "mean_tat_minutes" and r["where"] == {})["mean"] is None
+
+
+def test_subgroups_split_and_replications_are_separate() -> None:
+    table = studies([reported(2000, 2000, 2010, 10, replication=0, diseased=True),
+                     reported(2000, 2000, 2010, 30, replication=1, diseased=True),
+                     reported(2000, 2000, 2010, 50, replication=1)])
+    s = scenario()
+    values = per_replication(table, None, s, "mean_tat_minutes", {"diseased": True}, [0, 1])
+    assert values.tolist() == [20.0, 40.0]
+    assert per_replication(table, None, s, "count", {}, [0, 1]).tolist() == [1.0, 2.0]
