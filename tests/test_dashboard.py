@@ -88,7 +88,7 @@ def test_roster_round_trips_and_edits() -> None:
 def test_uploads_are_checked_like_files_and_run_no_code() -> None:
     with pytest.raises(ScenarioError, match=r"mine.yaml: horizon_days"):
         load_upload("mine.yaml", b"name: x\nstart: 2026-02-02T00:00\nhorizon_days: -1\n")
-    with pytest.raises(ScenarioError, match="not a YAML text file"):
+    with pytest.raises(ScenarioError, match="not a UTF-8 text file"):
         load_upload("mine.yaml", b"\xff\xfe\x00")
     data = base_dict()
     data["policy"] = {"triage": "tests.policies_for_tests:ForgetsStat"}

@@ -12,8 +12,14 @@ from .common import BAD_INPUT, INTERNAL, AllowLarge, Progress, ScenarioArg, Seed
 
 def _client(address: str):  # -> distributed.Client
     """A Dask client, or exit 2 naming the address when it is malformed or nothing answers there."""
+    import logging
+
     try:
         from distributed import Client
+
+        # The client's own reconnection logs (tracebacks included) would bury the one line radsim says;
+        # distributed sets its loggers' levels when imported, so this comes after.
+        logging.disable(logging.CRITICAL)
 
         return Client(address, timeout="10s")
     except Exception as exc:  # malformed (ValueError), nobody listening (OSError, TimeoutError), ...
@@ -72,7 +78,7 @@ def sweep(
         fail(str(exc), INTERNAL)
     finally:
         if client is not None:
-            client.close()
+            client.close(timeout=2)
     points_run = len(planned.points)
     out.print(f"wrote {target}/: results.parquet (every metric of every run) and summary.parquet (means and 95% "
               f"CIs per point): {points_run} point(s) x {replications} replication(s); {result.computed} run(s) "

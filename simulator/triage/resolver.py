@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 
 from .policy import PolicyError
 
-__all__ = ["resolve", "is_import_path", "allowed_code", "ALLOW_ENV"]
+__all__ = ["resolve", "permit", "is_import_path", "allowed_code", "ALLOW_ENV"]
 
 ALLOW_ENV = "RADSIM_ALLOWED_CODE"
 _LEGACY_ENV = "RADSIM_ALLOWED_POLICIES"
@@ -41,18 +41,22 @@ def allowed_code() -> frozenset[str] | None:
     return frozenset(p.strip() for value in values for p in value.split(",") if p.strip())
 
 
+def permit(path: str, what: str, allowed: Collection[str] | None) -> None:
+    """PolicyError unless `path` is an import path and, where an allow-list is given, on it. Imports nothing."""
+    if not isinstance(path, str) or not is_import_path(path):
+        raise PolicyError(f"{path!r} is not an import path 'package.module:Class'")
+    if allowed is not None and path not in allowed:
+        raise PolicyError(f"refused: {path!r} would run code not on this installation's allow-list "
+                          f"({ALLOW_ENV}); an administrator may add an installed {what} there")
+
+
 def resolve(path: str, methods: Sequence[str], what: str, allowed: Collection[str] | None = None) -> type:
     """The class `path` names, once it has passed every check; PolicyError saying which check failed.
 
     `methods` are the callables the class must define (its interface); `allowed` overrides the
     environment's allow-list (None: the environment's).
     """
-    if not isinstance(path, str) or not is_import_path(path):
-        raise PolicyError(f"{path!r} is not an import path 'package.module:Class'")
-    permitted = allowed_code() if allowed is None else frozenset(allowed)
-    if permitted is not None and path not in permitted:
-        raise PolicyError(f"refused: {path!r} would run code not on this installation's allow-list "
-                          f"({ALLOW_ENV}); an administrator may add an installed {what} there")
+    permit(path, what, allowed_code() if allowed is None else frozenset(allowed))
     module_name, _, attribute = path.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -1,0 +1,156 @@
+"""Code a scenario names goes through the one resolver: only the fields marked as code paths can name code,
+every one is checked (allow-list before import, "is it a policy class?" before any call), and no other text
+in a scenario is ever imported."""
+from __future__ import annotations
+
+import copy
+import importlib
+import typing
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from simulator import ScenarioError, run_scenario
+from simulator.cli import app
+from simulator.prepare import parse_scenario
+from simulator.scenario import CODE_PATHS, CodeMarker, Scenario
+from simulator.triage import PolicyError
+from simulator.triage.resolver import ALLOW_ENV, resolve
+
+from .conftest import base_dict
+
+runner = CliRunner()
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds (inside unions, lists, dicts, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models(arg)]
+
+
+def code_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> set[str]:
+    """Dotted paths of every field marked as naming code, found by walking the schema."""
+    out: set[str] = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        if any(isinstance(m, CodeMarker) for m in field.metadata):
+            out.add(path)
+        for inner in _models(field.annotation):
+            out |= code_fields(inner, path + ".")
+    return out
+
+
+def text_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> set[str]:
+    """Dotted paths of the plain-text fields of the schema's models that one can reach from a base scenario."""
+    out: set[str] = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        if field.annotation in (str, typing.Optional[str], str | None):
+            out.add(path)
+        for inner in _models(field.annotation):
+            out |= text_fields(inner, path + ".")
+    return out
+
+
+def test_the_schema_names_code_in_the_listed_fields_only() -> None:
+    assert code_fields() == set(CODE_PATHS) == {"policy.triage", "policy.aging.base"}
+
+
+def _set(data: dict, path: str, value: Any) -> bool:
+    node = data
+    parts = path.split(".")
+    for part in parts[:-1]:
+        if part == "study_types":
+            node = node[part]["chest_ct"]
+            continue
+        if part == "ai_services":
+            node = node[part]["ct_ai"]
+            continue
+        if part == "pools":
+            node = node[part]["readers"]
+            continue
+        if part == "shifts":
+            node = node[part][0]
+            continue
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return False
+    node[parts[-1]] = value
+    return True
+
+
+def test_no_other_text_of_a_scenario_is_ever_imported(monkeypatch) -> None:
+    imported: list[str] = []
+    real = importlib.import_module
+
+    def spy(name: str, *args: Any, **kwargs: Any):
+        imported.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", spy)
+    accepted = 0
+    for path in sorted(text_fields() - set(CODE_PATHS)):
+        data = copy.deepcopy(base_dict())
+        data["horizon_days"], data["warmup_days"] = 0.5, 0
+        if not _set(data, path, "os:getpid"):
+            continue
+        try:
+            scenario = parse_scenario(data, "walk.yaml")
+        except ScenarioError:
+            continue  # refused as text: not imported either
+        run_scenario(scenario, 1, workers=1)
+        accepted += 1
+    assert accepted >= 5  # descriptions, names, modality codes, ... took the text and ran
+    assert "os" not in imported
+
+
+@pytest.mark.parametrize("path", CODE_PATHS)
+def test_every_code_path_is_refused_under_an_allow_list_before_import(path: str, monkeypatch) -> None:
+    monkeypatch.setenv(ALLOW_ENV, "")
+    imported: list[str] = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real(name, *a))
+    data = base_dict()
+    data["policy"] = {"triage": "aging", "aging": {"base": "tests.policies_for_tests:ForgetsStat"}} \
+        if path == "policy.aging.base" else {"triage": "tests.policies_for_tests:ForgetsStat"}
+    with pytest.raises(ScenarioError, match=rf"{path}: refused.*allow-list"):
+        parse_scenario(data, "upload.yaml")
+    assert "tests.policies_for_tests" not in imported
+    monkeypatch.setenv(ALLOW_ENV, "tests.policies_for_tests:ForgetsStat")
+    assert parse_scenario(data, "upload.yaml")
+
+
+def test_the_resolver_checks_shape_and_class_before_calling() -> None:
+    with pytest.raises(PolicyError, match="not an import path"):
+        resolve("os.getpid", ("rank",), "triage policy")
+    with pytest.raises(PolicyError, match="is not a triage policy class"):
+        resolve("builtins:exit", ("rank",), "triage policy")
+    with pytest.raises(PolicyError, match="has no rank"):
+        resolve("collections:OrderedDict", ("rank",), "triage policy")
+    assert resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy").name == "forgets-stat"
+
+
+def test_set_cannot_make_radsim_call_exit() -> None:
+    result = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", "policy.triage=builtins:exit"])
+    assert result.exit_code == 2 and "not a triage policy class" in " ".join(result.output.split())
+
+
+def test_a_dashboard_upload_never_imports_what_it_names(monkeypatch) -> None:
+    from dashboard.loading import load_upload
+
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    imported: list[str] = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real(name, *a))
+    for policy in ({"triage": "aging", "aging": {"base": "os:getpid"}}, {"triage": "os:abort"},
+                   {"triage": "tests.policies_for_tests:ForgetsStat"}):
+        data = base_dict()
+        data["policy"] = policy
+        import yaml
+
+        with pytest.raises(ScenarioError, match="refused"):
+            load_upload("up.yaml", yaml.safe_dump(data).encode())
+    assert not {"os", "tests.policies_for_tests"} & set(imported)

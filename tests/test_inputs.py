@@ -1,0 +1,142 @@
+"""Bad input is refused with exit 2, naming the file (or the --set) and the field, with nothing written:
+the corpus of attacks in tests/corpus/, overrides, limits, and a property that every scenario that
+validates runs to the end."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+from typer.testing import CliRunner
+
+from simulator import ScenarioError, run_scenario
+from simulator.cli import app
+from simulator.prepare import parse_scenario, prepare
+from simulator.safe_yaml import MAX_BYTES
+
+from .conftest import base_dict
+
+runner = CliRunner()
+CORPUS = Path(__file__).parent / "corpus"
+CASES = sorted(p for p in CORPUS.glob("*.yaml") if not p.name.startswith("_"))
+
+
+def expectation(path: Path) -> tuple[str, str, str]:
+    """('refused' | 'accepted', dotted path, message fragment) from a case's first line."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    verdict, _, rest = first.removeprefix("# ").partition(": ")
+    field, _, fragment = rest.partition(" | ")
+    return verdict, field.strip(), fragment.strip()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
+def test_the_corpus(case: Path, tmp_path: Path) -> None:
+    verdict, field, fragment = expectation(case)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = runner.invoke(app, ["run", str(case), "--out", str(out), "--no-against-fifo"])
+    assert time.monotonic() - started < 30
+    if verdict == "accepted":
+        assert result.exit_code == 0, result.output
+        return
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert str(case) in result.output.replace("\n", "") or "--set" in text
+    assert f"{field}:" in text if field else True
+    assert fragment in text, text
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * (MAX_BYTES + 10) + "\n")
+    result = runner.invoke(app, ["run", str(big), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "over the limit" in result.output
+
+
+def test_limits_are_lifted_by_allow_large_only(tmp_path: Path) -> None:
+    data = base_dict()
+    data["horizon_days"] = 3000
+    data["warmup_days"] = 0
+    data["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 1000}
+    with pytest.raises(ScenarioError, match=r"about 72\.0 M work items"):
+        parse_scenario(data, "big.yaml")
+    assert parse_scenario(data, "big.yaml", allow_large=True).horizon_days == 3000
+
+
+# Overrides --------------------------------------------------------------------------------------------------
+def test_set_takes_times_of_day_and_blames_itself(tmp_path: Path) -> None:
+    scenario = prepare("examples/mmc_ai_triage", ["pools.readers.shifts.0.end=20:00"])
+    assert scenario.pools["readers"].shifts[0].end == "20:00"
+    with pytest.raises(ScenarioError) as caught:
+        prepare("examples/mmc_ai_triage", ["pools.readers.shifts.0.staff=yes"])
+    assert caught.value.source == "--set pools.readers.shifts.0.staff=yes"
+    assert "must be a number" in str(caught.value)
+
+
+def test_a_misspelt_pool_in_set_names_the_pools_there_are() -> None:
+    result = runner.invoke(app, ["run", "moscow_reference_center", "--set", "pools.ctmr.shifts.2.staff=1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "--set pools.ctmr.shifts.2.staff=1" in text and "no pool 'ctmr'" in text
+    assert "general, ct_mr, mammography, experts" in text
+
+
+def test_a_misspelt_study_type_in_a_grid_names_the_point_and_the_types() -> None:
+    result = runner.invoke(app, ["sweep", "examples/mmc_ai_triage", "--grid", "study_types.chest.prevalence=0.1,0.2"])
+    assert result.exit_code == 2 and "no study type 'chest'" in " ".join(result.output.split())
+
+
+# Every scenario that validates runs --------------------------------------------------------------------------
+policies = st.sampled_from([
+    {"triage": "fifo"}, {"triage": "ai_priority", "preemptive": True}, {"triage": "score"},
+    {"triage": "score", "score": {"within": "score", "unscored": "low"}},
+    {"triage": "aging", "aging": {"base": "score", "promote_after": {"minutes": 1}, "max_wait": None}},
+    {"triage": "aging", "aging": {"base": "rules", "promote_after": None}},
+    {"triage": "sla_edf", "sla_edf": {"start": "arrival", "default": {"hours": 8}}},
+    {"triage": "hierarchical", "order": ["ct_ai"]},
+    {"triage": "rules", "rules": [{"when": {"kind": "audit"}, "class": "a"}], "else": {"class": "b"}},
+])
+starts = st.one_of(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
+                                timezones=st.none() | st.just(dt.timezone(dt.timedelta(hours=3)))).map(str),
+                   st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True))
+extreme = st.one_of(st.floats(min_value=1e-300, max_value=1e300), st.sampled_from([1e-9, 1e-3, 0.999, 1e6, 1e9]))
+distributions = st.one_of(
+    st.builds(lambda m: {"dist": "exponential", "mean": m}, extreme),
+    st.builds(lambda m, c: {"dist": "lognormal", "mean": m, "cv": c}, extreme, extreme),
+    st.builds(lambda m, c: {"dist": "gamma", "mean": m, "cv": c}, extreme, extreme),
+    st.builds(lambda v: {"dist": "fixed", "value": v}, st.one_of(extreme, st.just(0.0))),
+    st.builds(lambda vs: {"dist": "empirical", "values": vs}, st.lists(st.one_of(extreme, st.just(0.0)), min_size=1,
+                                                                      max_size=3)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=starts, policy=policies, read=distributions, latency=distributions, rate=extreme,
+       staff=st.integers(0, 5), horizon=st.floats(0.01, 3.0), se=st.floats(0.0, 1.0))
+def test_every_scenario_that_validates_runs_to_the_end(start, policy, read, latency, rate, staff, horizon, se) -> None:
+    data = base_dict()
+    data.update(start=start, horizon_days=horizon, warmup_days=0, policy=policy)
+    data["study_types"]["chest_ct"].update(read_minutes=read, arrivals={"rate_per_hour": min(rate, 50.0)})
+    data["ai_services"]["ct_ai"].update(latency_minutes=latency, sensitivity=se)
+    data["pools"]["readers"]["shifts"][0]["staff"] = staff
+    try:
+        scenario = parse_scenario(data, "drawn.yaml")
+    except ScenarioError as exc:
+        assert exc.problems and all(isinstance(p, str) for p, _ in exc.problems)
+        return
+    run = run_scenario(scenario, 1, workers=1)  # must not raise
+    assert run.studies.num_rows >= 0
+
+
+def test_yaml_11_readings_are_not_numbers() -> None:
+    for value in ("yes", "on", "1:30", "0x10", "0o7", "1_000"):
+        data = base_dict()
+        data["study_types"]["chest_ct"]["read_minutes"] = yaml.safe_load(f"{{dist: fixed, value: '{value}'}}")
+        with pytest.raises(ScenarioError, match="must be a number"):
+            parse_scenario(data, "t.yaml")
+    assert re.search("ten", "010 is ten") and prepare("examples/mmc_ai_triage", ["seed=010"]).seed == 10

@@ -1,0 +1,140 @@
+"""Never lose a file: radsim replaces only its own outputs, atomically, durably, with the user's permissions,
+and tidies what a killed run left behind."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator.cli import app
+from simulator.errors import ScenarioError
+from simulator.files import MARKER, claim_directory, write_directory, write_file
+
+runner = CliRunner()
+RUN = ["run", "examples/mmc_ai_triage", "--set", "horizon_days=6", "--no-against-fifo"]
+
+
+def run_into(out: Path, *extra: str):
+    return runner.invoke(app, [*RUN, "--out", str(out), *extra])
+
+
+def test_a_folder_of_the_users_files_is_refused_and_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (folder / "thesis.docx").write_bytes(b"\x00mine")
+    result = run_into(folder)
+    assert result.exit_code == 2 and "holds files radsim did not write" in " ".join(result.output.split())
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "thesis.docx"]
+
+
+def test_a_file_the_current_folder_and_an_unusable_parent_are_refused(tmp_path: Path, monkeypatch) -> None:
+    file = tmp_path / "report.pdf"
+    file.write_bytes(b"%PDF")
+    assert run_into(file).exit_code == 2 and file.read_bytes() == b"%PDF"
+    monkeypatch.chdir(tmp_path)
+    for place in (".", "..", str(tmp_path)):
+        result = run_into(Path(place))
+        assert result.exit_code == 2 and "current folder" in " ".join(result.output.split()), place
+    assert not list(tmp_path.glob(".*old*")) and not list(tmp_path.parent.glob(f".{tmp_path.name}.*"))
+    result = run_into(Path("/proc/1/radsim-run"))
+    assert result.exit_code == 2
+
+
+def test_an_earlier_run_is_replaced_and_said_so(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_into(out).exit_code == 0
+    first = json.loads((out / MARKER).read_text())
+    assert first["kind"] == "run" and "studies.parquet" in first["files"]
+    again = run_into(out, "--seed", "9")
+    assert again.exit_code == 0 and "replaced the earlier run" in " ".join(again.output.split())
+    assert json.loads((out / "summary.json").read_text())["seed"] == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing left beside it
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # the report joins the run's own files
+    assert "report.html" in json.loads((out / MARKER).read_text())["files"]
+    assert run_into(out).exit_code == 0
+
+
+def test_another_kind_of_radsim_output_is_not_replaced_by_a_run(tmp_path: Path) -> None:
+    out = tmp_path / "roster"
+    write_directory(out, "staffing", lambda folder: (folder / "roster.yaml").write_text("x"))
+    result = run_into(out)
+    assert result.exit_code == 2 and "staffing output" in " ".join(result.output.split())
+
+
+def test_outputs_take_the_users_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write_directory(tmp_path / "d", "run", lambda folder: (folder / "f.txt").write_text("x"))
+        write_file(tmp_path / "lone.txt", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "d" / MARKER).stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "lone.txt").stat().st_mode) == 0o640
+
+
+def test_a_file_radsim_did_not_write_is_not_replaced(tmp_path: Path) -> None:
+    mine = tmp_path / "baseline.json"
+    mine.write_text('{"my": "data"}')
+    result = runner.invoke(app, ["baseline", "save", "examples/mmc_ai_triage", "--set", "horizon_days=4", "-r", "2",
+                                 "--to", str(mine)])
+    assert result.exit_code == 2 and mine.read_text() == '{"my": "data"}'
+    page = tmp_path / "page.html"
+    page.write_text("<html>mine</html>")
+    run_into(tmp_path / "r")
+    assert runner.invoke(app, ["report", str(tmp_path / "r"), "--out", str(page)]).exit_code == 2
+    assert page.read_text() == "<html>mine</html>"
+
+
+def test_staging_of_a_dead_process_is_tidied_and_a_swap_cut_short_is_put_back(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    target = tmp_path / "run"
+    staging = tmp_path / f".run.tmp-{dead}-abcd"
+    staging.mkdir()
+    (staging / "studies.parquet").write_text("half")
+    old = tmp_path / f".run.old-{dead}-abcd"  # a crash between the two renames of the fallback swap
+    old.mkdir()
+    (old / "summary.json").write_text("the previous run")
+    claim_directory(target, "run")
+    assert not staging.exists() and not old.exists()
+    assert (target / "summary.json").read_text() == "the previous run"
+    alive = tmp_path / f".run.tmp-{os.getpid()}-ef01"  # a staging folder of a process that runs: left alone
+    alive.mkdir()
+    claim_directory(target, "run")
+    assert alive.exists()
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_run_whole(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_into(out).exit_code == 0
+    before = (out / "studies.parquet").read_bytes()
+    command = [sys.executable, "-m", "simulator", "run", "moscow_reference_center", "-r", "3", "--out", str(out),
+               "--no-against-fifo", "--workers", "1"]
+    for delay in (0.5, 1.5, 3.0):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert (out / "studies.parquet").is_file() and (out / "summary.json").is_file()
+        current = (out / "studies.parquet").read_bytes()
+        assert current == before or len(current) > len(before)  # the old run, or the new one: never half
+    claim_directory(out, "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_claim_refuses_a_link_where_a_folder_should_go(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(ScenarioError, match="link"):
+        claim_directory(tmp_path / "link", "run")

@@ -1,0 +1,145 @@
+"""Sweeps and workers under attack: a point that kills its worker or hangs fails alone, a killed client takes
+its workers with it, SIGTERM stops like Ctrl-C, bad code and bad cluster addresses are bad input, and a lost
+scheduler is one clear line."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from simulator.cli import app
+from simulator.sweep import parse_grid, run_sweep
+
+from .conftest import base_dict
+
+runner = CliRunner()
+
+
+def small() -> dict:
+    data = base_dict()
+    data.update(horizon_days=3, warmup_days=0.5)
+    return data
+
+
+def test_a_point_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
+    points = parse_grid(["policy.triage=fifo,ai_priority,tests.policies_for_tests:AlwaysDies,sla_edf,score"])
+    result = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=2)
+    assert result.computed == 8
+    assert {f["point"]["policy.triage"] for f in result.failures} == {"tests.policies_for_tests:AlwaysDies"}
+    assert all("worker process died" in f["error"] for f in result.failures) and len(result.failures) == 2
+    again = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=2)
+    assert again.reused == 8 and len(again.failures) == 2  # a rerun retries only the failed runs
+
+
+def test_a_point_that_hangs_times_out_alone(tmp_path: Path) -> None:
+    points = parse_grid(["policy.triage=fifo,tests.policies_for_tests:Hangs,ai_priority"])
+    started = time.monotonic()
+    result = run_sweep(small(), "test.yaml", points, 1, tmp_path / "s", workers=2, run_timeout=3.0)
+    assert time.monotonic() - started < 40
+    assert result.computed == 2 and len(result.failures) == 1
+    assert "timed out after 3 s" in result.failures[0]["error"]
+
+
+def test_a_bad_policy_in_a_grid_is_bad_input_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(small()))
+    result = runner.invoke(app, ["sweep", str(scenario), "--grid", "policy.triage=fifo,tests.policies_for_tests:Nope",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "has no 'Nope'" in result.output and not (tmp_path / "o").exists()
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stream:  # a zombie is dead, only not yet reaped
+        return stream.read().split(") ")[1][0] != "Z"
+
+
+def _sweep_process(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
+    scenario = tmp_path / "s.yaml"
+    data = small()
+    data["horizon_days"] = 30
+    scenario.write_text(yaml.safe_dump(data))
+    command = [sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
+               "pools.readers.shifts.0.staff=2:9", "-r", "4", "--workers", "2", "--out", str(tmp_path / "out")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = [p for p in _children(process.pid) if _children(p) == [] or True]
+    time.sleep(1.0)  # the workers are computing now
+    return process, [p for p in _children(process.pid)]
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_stopping_a_sweep_stops_its_workers(tmp_path: Path, how: int) -> None:
+    process, workers = _sweep_process(tmp_path)
+    assert workers
+    process.send_signal(how)
+    process.wait(timeout=30)
+    if how != signal.SIGKILL:
+        assert process.returncode == 130  # SIGTERM is handled like Ctrl-C
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), "workers went on computing after their parent stopped"
+
+
+def test_an_unreachable_or_malformed_cluster_address_is_bad_input(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(small()))
+    for address in ("tcp://127.0.0.1:1", "not an address"):
+        result = runner.invoke(app, ["sweep", str(scenario), "--grid", "policy.triage=fifo", "-r", "1",
+                                     "--cluster", address, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2, result.output
+        assert f"--cluster {address}" in " ".join(result.output.split())
+
+
+def test_a_lost_scheduler_is_one_clear_line_and_the_finished_runs_are_kept(tmp_path: Path) -> None:
+    address_file = tmp_path / "address"
+    cluster = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from distributed import LocalCluster\n"
+        "cluster = LocalCluster(n_workers=1, threads_per_worker=1, host='127.0.0.1', dashboard_address='127.0.0.1:0')\n"
+        f"open({str(address_file)!r}, 'w').write(cluster.scheduler_address)\n"
+        "time.sleep(600)\n")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not address_file.exists():
+            time.sleep(0.2)
+        scenario = tmp_path / "s.yaml"
+        data = small()
+        data["horizon_days"] = 20
+        scenario.write_text(yaml.safe_dump(data))
+        sweep = subprocess.Popen([sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
+                                  "pools.readers.shifts.0.staff=2:20", "-r", "3", "--cluster", address_file.read_text(),
+                                  "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        runs = tmp_path / "out" / "runs"
+        while time.monotonic() < deadline and len(list(runs.rglob("*.parquet"))) < 2:
+            time.sleep(0.2)
+        os.killpg(cluster.pid, signal.SIGKILL)
+        _, errors = sweep.communicate(timeout=120)
+    finally:
+        if cluster.poll() is None:
+            os.killpg(cluster.pid, signal.SIGKILL)
+    assert sweep.returncode == 1, errors
+    text = " ".join(errors.split())
+    assert "scheduler went away" in text and "run(s) kept" in text
+    assert "Traceback" not in errors and errors.count("CancelledError") == 0
+    assert len(list(runs.rglob("*.parquet"))) >= 2
