@@ -3,7 +3,7 @@
 Reports wall time split into drawing the cohort, the model, building the studies table and computing the
 summary metrics; studies per second; and peak resident memory (ru_maxrss of this process).
 Targets (issue): under 60 s and under 2 GB. Because the machines are shared, the reference loop of
-../shared/bench/mmc_reference.py is timed in the same run (before and after) and the city throughput is
+benchmarks/mmc_reference.py (the yardstick) is timed in the same run (before and after) and the city throughput is
 also given as a ratio to it, which moves far less with the machine's load than seconds do.
 
     python benchmarks/bench_city.py [--days 365]

@@ -1,4 +1,4 @@
-"""Speed against the yardstick: the M/M/10 two-class queue of ../shared/bench/mmc_reference.py, 200 k
+"""Speed against the yardstick: the M/M/10 two-class queue of benchmarks/mmc_reference.py, 200 k
 customers, run by the plain heap loop and by radsim's real model (benchmarks/mmc10.yaml), alternately in
 one process, so that the ratio is measured under the same machine load.
 
@@ -23,7 +23,7 @@ from simulator.model import simulate_cohort
 from simulator.records import studies_table
 
 HERE = Path(__file__).resolve().parent
-REFERENCE = HERE.parent.parent / "shared" / "bench" / "mmc_reference.py"
+REFERENCE = HERE / "mmc_reference.py"  # the shared reference loop's algorithm (tests/test_yardstick.py)
 
 
 def load_reference():
