@@ -33,6 +33,7 @@ bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_worklist.py
 	$(BIN)/python benchmarks/bench_dashboard.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_staff.py
 	$(BIN)/python benchmarks/bench_dicom.py
 
 clean:

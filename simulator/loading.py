@@ -7,14 +7,13 @@ import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from .errors import ScenarioError
 from .safe_yaml import MAX_BYTES, load_text
-from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
 
 __all__ = ["bundled_scenarios", "resolve_path", "scenario_hash", "dump_scenario", "read_yaml", "merge_fragment",
            "with_base"]
@@ -93,14 +92,18 @@ def with_base(data: Any, path: Path, seen: tuple[Path, ...] = ()) -> Any:
     return merge_fragment(base, {k: v for k, v in data.items() if k != "extends"})
 
 
-def dump_scenario(scenario: Scenario) -> str:
+def dump_scenario(scenario: "Scenario") -> str:
     """The fully resolved scenario as YAML: defaults filled in, overrides applied."""
+    import yaml
+
     return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True, width=120)
 
 
 def _plain(value: Any) -> Any:
     """JSON-like data of a model, leaving out None where None is the default anyway (keeping an explicit
     null that switches a default off, such as `aging.max_wait: null`)."""
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         out = {}
         dumped = value.model_dump(mode="json", by_alias=True)
@@ -118,7 +121,7 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def scenario_hash(scenario: Scenario) -> str:
+def scenario_hash(scenario: "Scenario") -> str:
     """A short fingerprint of what is simulated (the resolved scenario)."""
     data = scenario.model_dump(mode="json", by_alias=True)
     if scenario.arrivals is not None:

@@ -26,7 +26,7 @@ MAX_BYTES = 8 * 1024 * 1024  # a scenario with a million empirical reading times
 MAX_NODES = 2_000_000  # values in the document once every alias is expanded
 
 try:
-    from yaml import CParser as _Parser  # libyaml: ~10x faster
+    from yaml.cyaml import CParser as _Parser  # libyaml: ~10x faster
 except ImportError:  # PyYAML built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser

@@ -15,7 +15,7 @@ from .common import INTERNAL, err
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="radsim: simulate a city teleradiology network: triage, routing, shifts, turnaround. "
                        "Reference: docs/contract.md.")
 app.command()(run.run)

@@ -16,9 +16,9 @@ app = typer.Typer(no_args_is_help=True, help="Save a run's metrics as a baseline
 @app.command("save")
 def save(
     scenario: ScenarioArg,
-    to: Annotated[Path, typer.Option("--to", help="The baseline file to write (replaces only an earlier baseline).")]
+    to: Annotated[Path, typer.Option("--to", metavar="FILE", help="The baseline file to write (replaces only an earlier baseline).")]
         = Path("radsim-baseline.json"),
-    replications: Annotated[int, typer.Option("--replications", "-r", min=2, max=10_000,
+    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=10_000,
                                               help="Replications kept (checks rerun the same ones).")] = 10,
     seed: Seed = None,
     policy: Policy = None,
@@ -44,9 +44,9 @@ def save(
 @app.command("check")
 def check(
     scenario: ScenarioArg,
-    baseline: Annotated[Path, typer.Option("--baseline", help="The baseline file from `baseline save`.")]
+    baseline: Annotated[Path, typer.Option("--baseline", metavar="FILE", help="The baseline file from `baseline save`.")]
         = Path("radsim-baseline.json"),
-    tolerances: Annotated[Optional[Path], typer.Option(help="YAML of how much worse each metric may get, laid over "
+    tolerances: Annotated[Optional[Path], typer.Option(metavar="FILE", help="YAML of how much worse each metric may get, laid over "
                                                        "the defaults (5%; docs/regression.md).")] = None,
     policy: Policy = None,
     set_: Sets = None,

@@ -25,19 +25,19 @@ out = Console()
 err = Console(stderr=True)
 OK, INTERNAL, BAD_INPUT, FAILED = 0, 1, 2, 3
 
-ScenarioArg = Annotated[str, typer.Argument(help="A scenario YAML file, or the name of a bundled scenario "
+ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario YAML file, or the name of a bundled scenario "
                                                   "(`radsim scenarios` lists them).")]
-Replications = Annotated[int, typer.Option("--replications", "-r", min=1, max=10_000,
+Replications = Annotated[int, typer.Option("--replications", "-r", metavar="R", min=1, max=10_000,
                                            help="Independent replications (each a fresh draw of the studies); "
                                                 "confidence intervals need at least 2.")]
-Seed = Annotated[Optional[int], typer.Option(min=0, help="Root seed of the random streams (default: the scenario's).")]
-Policy = Annotated[Optional[str], typer.Option(help="Triage policy instead of the scenario's: fifo, ai_priority, "
+Seed = Annotated[Optional[int], typer.Option(metavar="S", min=0, help="Root seed of the random streams (default: the scenario's).")]
+Policy = Annotated[Optional[str], typer.Option(metavar="POLICY", help="Triage policy instead of the scenario's: fifo, ai_priority, "
                                                     "hierarchical, score, aging, sla_edf, rules, or your own "
                                                     "package.module:Class.")]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Change one value of the scenario: "
+Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Change one value of the scenario: "
                                                    "key.path=value, e.g. pools.ct_mr.shifts.2.staff=1 (repeatable; "
                                                    "checked like the file).")]
-Workers = Annotated[Optional[int], typer.Option("--workers", "-w", min=1, max=512,
+Workers = Annotated[Optional[int], typer.Option("--workers", "-w", metavar="N", min=1, max=512,
                                                 help="Processes running replications in parallel (default: all "
                                                      "cores of this machine).")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Run even when the scenario asks for more work "

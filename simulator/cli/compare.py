@@ -27,15 +27,15 @@ def _fmt(value: float | None, sign: str = "") -> str:
 
 def compare(
     scenario: ScenarioArg,
-    policy: Annotated[list[str], typer.Option("--policy", help="Two variants, A then B: a policy name, "
+    policy: Annotated[list[str], typer.Option("--policy", metavar="POLICY", help="Two variants, A then B: a policy name, "
                                               "'package.module:Class', or a scenario fragment file (.yaml).")],
-    replications: Annotated[int, typer.Option("--replications", "-r", min=2, max=10_000,
+    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=10_000,
                                               help="Paired replications (each A and B on the same studies).")] = 10,
     seed: Seed = None,
     set_: Sets = None,
     workers: Workers = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write DIR/comparison.json (for `radsim "
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Also write DIR/comparison.json (for `radsim "
                                                     "report DIR`).")] = None,
     allow_large: AllowLarge = False,
 ) -> None:

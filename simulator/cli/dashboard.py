@@ -11,7 +11,7 @@ from .common import out
 
 
 def dashboard(
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on localhost (127.0.0.1).")] = 8501,
+    port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port on localhost (127.0.0.1).")] = 8501,
 ) -> None:
     """Start the dashboard for administrators on http://localhost:PORT (Ctrl-C stops it)."""
     import subprocess

@@ -36,16 +36,16 @@ def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
 
 @app.command("generate")
 def generate(
-    source: Annotated[str, typer.Argument(help="A run folder (`radsim run --out`), its studies.parquet, or, with "
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A run folder (`radsim run --out`), its studies.parquet, or, with "
                                           "--studies, a scenario (YAML file or bundled name).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the studies (one sub-folder per "
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the studies (one sub-folder per "
                                           "StudyInstanceUID); replaces only an earlier generated folder.")],
-    studies: Annotated[Optional[int], typer.Option(min=1, max=1_000_000, help="From a scenario: this many studies, "
+    studies: Annotated[Optional[int], typer.Option(metavar="N", min=1, max=1_000_000, help="From a scenario: this many studies, "
                                                    "the first of its run.")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="From a run: at most this many studies, in arrival "
+    limit: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="From a run: at most this many studies, in arrival "
                                                  "order.")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="From a scenario: root seed (default: the scenario's).")] = None,
-    size: Annotated[int, typer.Option(min=16, max=1024, help="Image rows and columns.")] = 64,
+    seed: Annotated[Optional[int], typer.Option(metavar="S", min=0, help="From a scenario: root seed (default: the scenario's).")] = None,
+    size: Annotated[int, typer.Option(metavar="PIXELS", min=16, max=1024, help="Image rows and columns.")] = 64,
 ) -> None:
     """One DICOM Part-10 study per image study (StudyInstanceUID = study_id), with the AI result as a
     structured report where the AI scored it."""
@@ -101,8 +101,8 @@ def _is_quarantine(path: Path) -> bool:
 
 @app.command("trace")
 def trace(
-    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
-    out_file: Annotated[Path, typer.Option("--out", help="The trace to write (Parquet; replaces only an earlier "
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A folder of DICOM files (searched recursively).")],
+    out_file: Annotated[Path, typer.Option("--out", metavar="TRACE", help="The trace to write (Parquet; replaces only an earlier "
                                            "trace); its quarantine goes beside it as .quarantine.json.")],
 ) -> None:
     """Read headers only; one row per study (arrival, modality, body part, site, referral, AI score and flag); bad files quarantined."""
@@ -136,10 +136,10 @@ def trace(
 
 @app.command("send")
 def send(
-    folder: Annotated[Path, typer.Argument(help="A folder of DICOM files (searched recursively).")],
-    to: Annotated[str, typer.Option("--to", help="The archive, HOST:PORT.")],
-    called: Annotated[str, typer.Option(help="The archive's AE title.")] = "RADSIM_ARCHIVE",
-    associations: Annotated[int, typer.Option(min=1, max=16, help="Parallel associations (a modality uses one; "
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A folder of DICOM files (searched recursively).")],
+    to: Annotated[str, typer.Option("--to", metavar="FILE", help="The archive, HOST:PORT.")],
+    called: Annotated[str, typer.Option(metavar="AE", help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+    associations: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Parallel associations (a modality uses one; "
                                               "each study goes over one).")] = 1,
 ) -> None:
     """Send every file by C-STORE, as a modality would; exit 1 if any could not be stored."""
@@ -171,9 +171,9 @@ def send(
 
 @app.command("archive")
 def archive(
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 11112,
-    dir_: Annotated[Path, typer.Option("--dir", help="Where received studies are filed.")] = Path("out/archive"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 11112,
+    dir_: Annotated[Path, typer.Option("--dir", metavar="DIR", help="Where received studies are filed.")] = Path("out/archive"),
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """A small receiving archive (C-STORE SCP): files each object under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
     from synthetic_dicom.network import Archive

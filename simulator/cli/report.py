@@ -10,9 +10,9 @@ from .common import bad_input, out
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A folder written by `radsim run`, `radsim compare --out` or "
+    run_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A folder written by `radsim run`, `radsim compare --out` or "
                                             "`radsim sweep`.")],
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="The HTML file to write (default "
+    out_file: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="The HTML file to write (default "
                                                      "RUN_DIR/report.html).")] = None,
 ) -> None:
     """One self-contained HTML file: the high-risk story, turnaround, worklist over the week, waits, utilisation."""

@@ -16,11 +16,11 @@ def run(
     seed: Seed = None,
     policy: Policy = None,
     set_: Sets = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default out/<scenario name>/). "
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Output folder (default out/<scenario name>/). "
                                                    "Only an earlier run's folder is replaced; any other content is "
                                                    "refused.")] = None,
     workers: Workers = None,
-    trace: Annotated[Optional[Path], typer.Option(help="Replay the primary studies of a trace (`radsim dicom trace`) "
+    trace: Annotated[Optional[Path], typer.Option(metavar="TRACE", help="Replay the primary studies of a trace (`radsim dicom trace`) "
                                                   "instead of drawing arrivals: the same as arrivals.trace in the "
                                                   "scenario.")] = None,
     against_fifo: Annotated[bool, typer.Option("--against-fifo/--no-against-fifo", help="Also run FIFO on the "

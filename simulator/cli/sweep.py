@@ -29,19 +29,19 @@ def _client(address: str):  # -> distributed.Client
 
 def sweep(
     scenario: ScenarioArg,
-    grid: Annotated[Optional[list[str]], typer.Option("--grid", help="An axis: key.path=v1,v2,... or key.path=lo:hi "
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="KEY=VALUES", help="An axis: key.path=v1,v2,... or key.path=lo:hi "
                                                       "(repeatable; the product of the axes is swept).")] = None,
-    grid_file: Annotated[Optional[Path], typer.Option(help="A YAML list of points {key.path: value}, for grids that "
+    grid_file: Annotated[Optional[Path], typer.Option(metavar="FILE", help="A YAML list of points {key.path: value}, for grids that "
                                                       "are not a product of axes.")] = None,
-    replications: Annotated[int, typer.Option("--replications", "-r", min=1, max=10_000,
+    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=1, max=10_000,
                                               help="Replications of every point (the same studies at every point).")] = 10,
     seed: Seed = None,
     set_: Sets = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Sweep folder (default out/<scenario name>-sweep/); "
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Sweep folder (default out/<scenario name>-sweep/); "
                                                     "run again to resume.")] = None,
-    cluster: Annotated[Optional[str], typer.Option(help="A Dask scheduler address (tcp://host:port) to run on.")] = None,
+    cluster: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="A Dask scheduler address (tcp://host:port) to run on.")] = None,
     workers: Workers = None,
-    run_timeout: Annotated[Optional[float], typer.Option(min=0.1, help="Seconds one run may take; a run that takes "
+    run_timeout: Annotated[Optional[float], typer.Option(metavar="SECONDS", min=0.1, help="Seconds one run may take; a run that takes "
                                                          "longer fails alone and the sweep goes on.")] = None,
     allow_large: AllowLarge = False,
 ) -> None:

@@ -14,11 +14,11 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def validate(
-    scenarios: Annotated[Optional[list[str]], typer.Argument(help="Scenarios with expect: blocks (default: every "
+    scenarios: Annotated[Optional[list[str]], typer.Argument(metavar="[SCENARIO]...", help="Scenarios with expect: blocks (default: every "
                                                               "bundled one under scenarios/validation/).")] = None,
-    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="Replications to start with; "
+    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, help="Replications to start with; "
                                               "doubled until each CI is tight enough or --max-replications.")] = 10,
-    max_replications: Annotated[int, typer.Option(min=2, help="The most replications a scenario gets.")] = 80,
+    max_replications: Annotated[int, typer.Option(metavar="R", min=2, help="The most replications a scenario gets.")] = 80,
     workers: Workers = None,
 ) -> None:
     """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
