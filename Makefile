@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SCENARIO ?= moscow_reference_center
 ARGS ?=
 
-.PHONY: run test test-all validate bench install clean
+.PHONY: run test test-all validate bench mutate install clean
 
 $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,11 @@ bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_staff.py
 	$(BIN)/python benchmarks/bench_dicom.py
 
+mutate: install  ## mutation testing of simulator/metrics.py and simulator/triage/ with their fast tests (docs/testing.md)
+	$(BIN)/python -m pip install --quiet -e ".[test,mutation]"
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache mutants

@@ -141,9 +141,10 @@ class StudyColumns:
         return self._codes[name]
 
     def distinct(self, name: str) -> list[Any]:
-        """The values present in a categorical column, nulls left out."""
+        """The values present in a categorical column among the measured work and the work left over at the
+        horizon (a warm-up arrival still unread), nulls left out."""
         codes, lookup = self.encoded(name)
-        present = set(np.unique(codes[self._keep]).tolist())
+        present = set(np.unique(codes[self._keep | ~self.is_reported]).tolist())
         return sorted((v for v, c in lookup.items() if c in present), key=str)
 
     def _targets(self, scenario: Scenario) -> np.ndarray:

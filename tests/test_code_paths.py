@@ -154,3 +154,24 @@ def test_a_dashboard_upload_never_imports_what_it_names(monkeypatch) -> None:
         with pytest.raises(ScenarioError, match="refused"):
             load_upload("up.yaml", yaml.safe_dump(data).encode())
     assert not {"os", "tests.policies_for_tests"} & set(imported)
+
+
+def test_the_resolver_names_what_failed(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    with pytest.raises(PolicyError, match="cannot import triage policy module 'no_such_module_here'"):
+        resolve("no_such_module_here:X", ("rank",), "triage policy")
+    with pytest.raises(PolicyError, match="module 'tests.policies_for_tests' has no 'Nope'"):
+        resolve("tests.policies_for_tests:Nope", ("rank",), "triage policy")
+    broken = tmp_path / "broken_policy_module.py"
+    broken.write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PolicyError, match="importing 'broken_policy_module' failed: RuntimeError: boom at import"):
+        resolve("broken_policy_module:X", ("rank",), "triage policy")
+    assert resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy",
+                   allowed=["tests.policies_for_tests:ForgetsStat"]).name == "forgets-stat"
+    with pytest.raises(PolicyError, match="refused"):
+        resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy", allowed=[])
+    monkeypatch.setenv("RADSIM_ALLOWED_POLICIES", " tests.policies_for_tests:ForgetsStat , ")
+    from simulator.triage.resolver import allowed_code
+
+    assert allowed_code() == frozenset({"tests.policies_for_tests:ForgetsStat"})

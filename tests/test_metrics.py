@@ -185,3 +185,153 @@ def test_subgroups_split_and_replications_are_separate() -> None:
     values = per_replication(table, None, s, "mean_tat_minutes", {"diseased": True}, [0, 1])
     assert values.tolist() == [20.0, 40.0]
     assert per_replication(table, None, s, "count", {}, [0, 1]).tolist() == [1.0, 2.0]
+
+
+# The summary, columns and intervals in full (found by mutation testing, docs/testing.md) -----------------
+def no_duties() -> pa.Table:
+    return pa.table({"replication": pa.array([], pa.int32()), "pool": pa.array([], pa.string()),
+                     "shift": pa.array([], pa.string()), "reader": pa.array([], pa.string()),
+                     "start": pa.array([], pa.float64()), "end": pa.array([], pa.float64()),
+                     "present": pa.array([], pa.bool_()), "busy_minutes": pa.array([], pa.float64()),
+                     "reads": pa.array([], pa.int64()), "overtime_minutes": pa.array([], pa.float64())})
+
+
+def test_the_summary_gives_every_group_per_replication_with_its_interval() -> None:
+    table = studies([reported(2000, 2000, 2010, 10, replication=0, diseased=True),     # TAT 20
+                     reported(2000, 2000, 2010, 30, replication=0),                    # TAT 40
+                     {"arrived_at": 100, "ready_at": 100, "replication": 0},          # warm-up, left over
+                     reported(2000, 2000, 2010, 50, replication=1, diseased=True),     # TAT 60
+                     {"arrived_at": HORIZON - 60, "replication": 1, "kind": "second_opinion"}])  # censored 60
+    rows = summary_rows(table, no_duties(), scenario(), 2)
+    get = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in rows}
+    tat = get[("mean_tat_minutes", ())]
+    assert tat["mean"] == pytest.approx((30.0 + 60.0) / 2) and tat["replications"] == 2
+    half = 12.706204736174698 * np.std([30.0, 60.0], ddof=1) / math.sqrt(2)
+    assert tat["ci_low"] == 0.0 and tat["ci_high"] == pytest.approx(45.0 + half)  # clipped: a time is >= 0
+    assert get[("mean_tat_minutes", (("diseased", True),))]["mean"] == pytest.approx(40.0)
+    assert get[("count", (("kind", "second_opinion"),))]["mean"] == pytest.approx(0.5)
+    backlog = get[("backlog_at_horizon", ())]
+    assert backlog["mean"] == pytest.approx(1.0) and backlog["ci_low"] >= 0.0  # the warm-up one and the censored
+    assert get[("backlog_at_horizon", (("kind", "primary"),))]["mean"] == pytest.approx(0.5)
+    assert {r["where"].get("diseased") for r in rows if "diseased" in r["where"]} == {True, False}
+    assert ("count", (("referral", "stat"),)) not in get  # a value nobody had is no group
+
+
+def test_columns_of_every_type_encode_and_mask() -> None:
+    table = studies([reported(2000, 2000, 2010, 10, site="north", ai_positive=True),
+                     reported(2000, 2000, 2010, 10, site="south", ai_positive=None),
+                     reported(2000, 2000, 2010, 10, site="north", ai_positive=False)])
+    table = table.set_column(table.schema.get_field_index("site"), "site", pa.array(["north", "south", "north"]))
+    cols = StudyColumns(table, scenario())
+    codes, lookup = cols.encoded("site")  # a plain string column is dictionary-encoded
+    assert sorted(lookup) == ["north", "south"] and codes.tolist() == [lookup["north"], lookup["south"], lookup["north"]]
+    codes, lookup = cols.encoded("ai_positive")
+    assert codes.tolist() == [1, -1, 0] and lookup == {False: 0, True: 1}
+    assert cols.distinct("ai_positive") == [False, True]
+    assert cols.mask({"site": "north"}).tolist() == [True, False, True]
+    assert cols.mask({"site": "west"}).tolist() == [False, False, False]
+    assert cols.mask({"replication": 0}).tolist() == [True, True, True]
+    with pytest.raises(KeyError, match="no column 'colour'"):
+        cols.encoded("colour")
+
+
+def test_rows_of_a_replication_in_a_table_that_is_not_in_replication_order() -> None:
+    table = studies([reported(2000, 2000, 2010, 10, replication=1), reported(2000, 2000, 2010, 20, replication=0),
+                     reported(2000, 2000, 2010, 30, replication=1)])
+    cols = StudyColumns(table, scenario())
+    assert cols.rows_of(1).tolist() == [True, False, True]
+    s = scenario()
+    assert per_replication(table, None, s, "mean_tat_minutes", {}, [0, 1]).tolist() == [30.0, 30.0]
+    ordered = StudyColumns(studies([reported(2000, 2000, 2010, 10, replication=0),
+                                    reported(2000, 2000, 2010, 10, replication=2)]), s)
+    assert ordered.rows_of(2) == slice(1, 2) and ordered.rows_of(1) == slice(0, 0)
+
+
+def test_intervals_are_student_t_and_leave_out_undefined_replications() -> None:
+    values = np.array([1.0, 2.0, np.nan, 4.0])
+    ci = confidence_interval(values)
+    half = 4.302652729911275 * np.std([1.0, 2.0, 4.0], ddof=1) / math.sqrt(3)
+    assert ci == pytest.approx({"mean": 7 / 3, "ci_low": 7 / 3 - half, "ci_high": 7 / 3 + half, "replications": 3})
+    wide = confidence_interval(np.array([1.0, 2.0, 4.0]), level=0.99)
+    assert wide["ci_high"] - wide["ci_low"] > 2 * half
+    assert confidence_interval(np.array([np.nan])) == {"mean": None, "ci_low": None, "ci_high": None,
+                                                       "replications": 0}
+
+
+def test_metric_names_and_splits_are_checked() -> None:
+    from simulator.metrics import UnknownMetric, check_metric
+
+    check_metric("utilization", {"pool": "ct"})
+    check_metric("p95_tat_minutes", [("ai_positive", True), ("site", "north")])
+    with pytest.raises(UnknownMetric, match="unknown metric 'p95_tat'"):
+        check_metric("p95_tat")
+    with pytest.raises(UnknownMetric, match="cannot split by 'pool'"):
+        check_metric("mean_tat_minutes", {"pool": "ct"})
+    with pytest.raises(UnknownMetric, match="cannot split by 'diseased'"):
+        check_metric("utilization", {"diseased": True})
+    assert str(UnknownMetric("plain words")) == "plain words"
+
+
+def test_pool_metrics_keep_to_the_rows_asked_and_clip_duties_to_the_observed_time() -> None:
+    duties = pa.table({"replication": pa.array([0, 1], pa.int32()), "pool": ["p", "p"], "shift": ["d", "d"],
+                       "reader": ["a", "a"], "start": [0.0, 13_000.0], "end": [2880.0, 15_000.0],
+                       "present": [True, True], "busy_minutes": [720.0, 500.0], "reads": [1, 1],
+                       "overtime_minutes": [60.0, 0.0]})
+    s = scenario()
+    # replication 0: 1440..2880 counts (1440 min); replication 1: 13000..14400 (1400 min).
+    assert per_replication(studies([]), duties, s, "utilization", {}, [0, 1]).tolist() == \
+        pytest.approx([720 / 1440, 500 / 1400])
+    assert per_replication(studies([]), duties, s, "overtime_hours", {"pool": "p"}, [0, 1]).tolist() == [1.0, 0.0]
+    empty = per_replication(studies([]), duties, s, "utilization", {"pool": "q"}, [0])
+    assert math.isnan(empty[0])
+
+
+def test_the_edges_of_a_day_and_of_a_target_count_on_the_inclusive_side() -> None:
+    on_time = reported(2000, 2000, 2000, 60)  # TAT exactly the 60-minute target: met
+    due_now = {"arrived_at": HORIZON - 60, "ready_at": HORIZON - 60}  # due exactly at the horizon: missed, known
+    a_day_before = {"arrived_at": HORIZON - 1440, "ready_at": HORIZON - 1440}  # counts as before the last day
+    m = metrics(studies([on_time, due_now, a_day_before]), routine=60)
+    assert m["sla_met_fraction"] == pytest.approx(1 / 3)
+    assert m["reported_fraction_before_last_day"] == pytest.approx(1 / 2)
+
+
+def test_the_summary_gives_each_pool_its_own_utilisation_per_replication() -> None:
+    duties = pa.table({"replication": pa.array([0, 0, 1, 1], pa.int32()), "pool": ["p", "q", "p", "q"],
+                       "shift": ["d"] * 4, "reader": ["a", "b", "a", "b"], "start": [1440.0] * 4,
+                       "end": [2880.0] * 4, "present": [True] * 4, "busy_minutes": [720.0, 144.0, 1440.0, 288.0],
+                       "reads": [1] * 4, "overtime_minutes": [0.0, 60.0, 0.0, 0.0]})
+    data = base_dict()
+    data["pools"] = {"p": {"reads": ["*"], "shifts": [{"start": "00:00", "end": "24:00", "staff": 1}]},
+                     "q": {"reads": ["*"], "shifts": [{"start": "00:00", "end": "24:00", "staff": 1}]}}
+    rows = summary_rows(studies([]), duties, make(data), 2)
+    get = {(r["metric"], tuple(r["where"].items())): r for r in rows}
+    assert get[("utilization", (("pool", "p"),))]["mean"] == pytest.approx(0.75)
+    assert get[("utilization", (("pool", "q"),))]["mean"] == pytest.approx(0.15)
+    assert get[("utilization", ())]["mean"] == pytest.approx((864 / 2880 + 1728 / 2880) / 2)
+    assert get[("overtime_hours", (("pool", "q"),))]["mean"] == pytest.approx(0.5)
+    assert get[("utilization", (("pool", "p"),))]["ci_high"] <= 1.0
+
+
+def test_nulls_match_no_value_and_filters_combine() -> None:
+    table = studies([reported(2000, 2000, 2010, 10, priority="routine", diseased=True),
+                     {"arrived_at": 3000, "priority": None, "diseased": True},  # never reached the worklist
+                     reported(2000, 2000, 2010, 10, priority="stat", referral="stat")])
+    cols = StudyColumns(table, scenario())
+    assert cols.encoded("priority")[0].tolist()[1] == -1
+    assert cols.distinct("priority") == ["routine", "stat"]
+    assert cols.mask({"priority": "routine"}).tolist() == [True, False, False]
+    assert cols.mask({"diseased": True, "priority": "routine"}).tolist() == [True, False, False]
+    assert cols.mask({"replication": 0, "diseased": True}).tolist() == [True, True, False]
+
+
+def test_a_study_types_target_is_the_strictest_in_the_tables_too() -> None:
+    m = metrics(studies([reported(2000, 2000, 2000, 90, study_type="chest_ct"),
+                         reported(2000, 2000, 2000, 90, study_type="ct_other")]), routine=1440, chest_ct=60)
+    assert m["sla_met_fraction"] == 0.5  # 90 minutes misses chest CT's 60, meets the other type's 24 hours
+
+
+def test_a_subgroup_with_only_left_over_warm_up_work_is_still_reported() -> None:
+    table = studies([reported(2000, 2000, 2010, 10), {"arrived_at": 100, "ready_at": 100, "referral": "urgent"}])
+    rows = summary_rows(table, no_duties(), scenario(), 1)
+    urgent = {r["metric"]: r["mean"] for r in rows if r["where"] == {"referral": "urgent"}}
+    assert urgent["count"] == 0 and urgent["backlog_at_horizon"] == 1

@@ -172,3 +172,99 @@ def test_importing_the_triage_package_loads_no_simulation() -> None:
             "bad = [m for m in ('simpy', 'numpy', 'pydantic', 'simulator.model') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# Ranks in full, and the edges of the settings (found by mutation testing, docs/testing.md) ---------------
+def test_aging_ranks_in_full() -> None:
+    aging = Aging(AiPriority(), promote_after=60.0, max_wait=240.0)
+    routine = item(0, 100.0, score=0.1)
+    assert aging.rank(routine, 100.0) == (3, 100.0, "routine", 160.0)  # base class 2 -> 3; next step at 160
+    assert aging.rank(routine, 160.0) == (2, 100.0, "routine", 340.0)  # one step up; overdue next
+    assert aging.rank(routine, 400.0) == (1, 100.0, "routine", math.inf)  # overdue: right below STAT
+    flagged = item(1, 100.0, score=0.9)
+    assert aging.rank(flagged, 100.0) == (2, 100.0, "ai_positive", 340.0)  # already at the top but overdue
+    assert aging.rank(item(2, 100.0, "stat"), 500.0) == (0, 100.0, "stat", math.inf)
+    assert aging.rank(routine, 99.0).cls == 3  # not yet ready: no step
+    with pytest.raises(PolicyError, match="promote_after"):
+        Aging(Fifo(), promote_after=-1.0)
+    with pytest.raises(PolicyError, match="max_wait"):
+        Aging(Fifo(), max_wait=0.0)
+    never = Aging(AiPriority(), promote_after=None, max_wait=None)
+    assert never.rank(routine, 10_000.0) == (3, 100.0, "routine", math.inf)
+
+
+def test_score_bands_take_bounds_in_zero_one_strictly_decreasing() -> None:
+    with pytest.raises(PolicyError, match="at least one band"):
+        ScoreBands({})
+    with pytest.raises(PolicyError, match="strictly decreasing"):
+        ScoreBands({"a": 0.5, "b": 0.5})
+    with pytest.raises(PolicyError, match="strictly decreasing"):
+        ScoreBands({"a": 1.5, "b": 0.0})
+    assert ScoreBands({"top": 1.0, "rest": 0.0}).band_of(1.0) == 0
+    one = ScoreBands({"only": 0.0})
+    assert one.unscored == 0 and one.rank(item(0, 1.0), 0.0) == (1, 1.0, "only", math.inf)
+    two = ScoreBands({"a": 0.5, "b": 0.0})
+    assert two.unscored == 1 and two.band_of(0.2) == 1 and two.band_of(-1.0) == 1
+    with pytest.raises(PolicyError, match="within"):
+        ScoreBands(within="sideways")
+    banded = ScoreBands({"a": 0.5, "b": 0.0}, within="score")
+    assert banded.rank(item(0, 3.0, score=0.8), 0.0) == (1, -0.8, "a", math.inf)
+    assert banded.rank(item(1, 3.0), 0.0) == (2, -0.0, "b", math.inf)
+
+
+def test_sla_edf_ranks_in_full_and_refuses_bad_settings() -> None:
+    edf = SlaEdf(TARGETS)
+    assert edf.rank(item(0, 10.0, score=0.9), 0.0) == (1, 70.0, "ai_positive", math.inf)
+    assert edf.rank(item(1, 10.0, "stat"), 0.0) == (0, 25.0, "stat", math.inf)
+    assert edf.rank(item(2, 10.0, kind="second_opinion"), 0.0) == (1, 2890.0, "second_opinion", math.inf)
+    with pytest.raises(PolicyError, match="start must be"):
+        SlaEdf(TARGETS, start="later")
+    with pytest.raises(PolicyError, match="minutes >= 0"):
+        SlaEdf({"routine": -1.0})
+    assert SlaEdf({"routine": 0.0}).rank(item(3, 10.0), 0.0).key == 10.0
+
+
+def test_make_policy_names_what_it_cannot_use() -> None:
+    with pytest.raises(PolicyError, match="unknown triage policy 'fastest'"):
+        make_policy("fastest")
+    with pytest.raises(PolicyError, match="does not take these options"):
+        make_policy("fifo", {"colour": "red"})
+    with pytest.raises(PolicyError, match="age itself"):
+        make_policy("aging", {"base": "aging"})
+    built = make_policy("aging", {"base": "score", "base_options": {"within": "score"}, "max_wait": 30.0})
+    assert built.max_wait == 30.0 and built.base.by_score
+
+
+def test_aging_counts_whole_steps_waited() -> None:
+    aging = Aging(AiPriority(), promote_after=60.0, max_wait=None)
+    routine = item(0, 100.0, score=0.1)
+    assert aging.rank(routine, 130.0) == (3, 100.0, "routine", 160.0)  # half a step: not yet
+    assert aging.rank(routine, 159.999) == (3, 100.0, "routine", 160.0)
+    assert aging.rank(routine, 220.0) == (2, 100.0, "routine", math.inf)  # two steps, but never above class 2
+
+
+def test_targets_of_an_item_use_its_study_type_too() -> None:
+    from simulator.triage import Targets
+
+    targets = Targets({"routine": 1440.0, "chest_ct": 120.0})
+    assert targets.of(item(0, 0.0)) == 120.0 and targets.of(item(1, 0.0, study_type="mr")) == 1440.0
+    with pytest.raises(ValueError, match="minutes >= 0"):
+        Targets({"stat": -1.0})
+    assert not Targets({}) and Targets({"stat": 15.0})
+
+
+def test_score_within_score_puts_unscored_below_every_scored_study_of_their_band() -> None:
+    banded = ScoreBands({"a": 0.5, "b": 0.1, "c": 0.0}, unscored="b", within="score")
+    assert order(banded, [item(0, 1.0), item(1, 2.0, score=0.11), item(2, 3.0, score=0.45)]) == [2, 1, 0]
+
+
+def test_rules_ranges_need_bounds_and_flags_need_yes_or_no() -> None:
+    with pytest.raises(PolicyError, match=r"rules\.0\.when\.patient_age: give bounds"):
+        Rules([{"when": {"patient_age": {}}, "class": "x"}], {"class": "y"})
+    with pytest.raises(PolicyError, match=r"rules\.0\.when\.scored: must be true or false"):
+        Rules([{"when": {"scored": "yes"}, "class": "x"}], {"class": "y"})
+    with pytest.raises(PolicyError, match=r"rules\.1: a rule needs a class"):
+        Rules([{"class": "x"}, {"when": {}}], {"class": "y"})
+    rules = Rules([{"when": {"ai_score": {"gt": 0.2, "le": 0.5}}, "class": "mid"}], {"class": "rest"})
+    assert [rules.classify(item(0, 0.0, score=s)) for s in (0.2, 0.5, 0.6)] == ["rest", "mid", "rest"]
+    assert rules.rank(item(0, 4.0, score=0.3), 0.0) == (0, 4.0, "mid", math.inf)

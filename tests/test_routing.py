@@ -197,3 +197,14 @@ def test_bad_routing_is_named(change, path: str, message: str) -> None:
     assert path in str(caught.value) and message in str(caught.value), str(caught.value)
 
 
+
+
+def test_the_edges_of_the_night_and_of_the_autonomous_lane() -> None:
+    router = LocalFirst(night=(20 * 60.0, 8 * 60.0))
+    assert router.is_night(1200.0) and not router.is_night(480.0) and router.is_night(479.9)  # [20:00, 08:00)
+    assert router.next_night(1200.0) == 1200.0 + 1440.0  # strictly after: at 20:00 the next night is tomorrow's
+    assert router.next_night(0.0) == 1200.0
+    day = LocalFirst(night=(8 * 60.0, 20 * 60.0))  # a window that does not cross midnight
+    assert day.is_night(480.0) and not day.is_night(1200.0) and not day.is_night(479.0)
+    assert AutonomousNormal({"chest_xr"}, below=0.05).applies(item(score=0.0499))
+    assert not AutonomousNormal({"chest_xr"}, below=0.05).applies(item(score=0.05))  # below, not at

@@ -170,3 +170,85 @@ def test_a_rank_due_at_once_is_asked_again_at_the_next_pick_not_forever() -> Non
     for i in range(3):
         wl.push(item(i, float(i)), 5.0)
     assert drain(wl, now=10.0) == [0, 1, 2]
+
+
+# The rest of the worklist and the ranks in full (found by mutation testing, docs/testing.md) -------------
+def test_every_built_in_rank_is_class_key_and_label() -> None:
+    flagged, plain, stat = item(0, 7.0, positive=True), item(1, 8.0, positive=False), item(2, 9.0, "stat")
+    second = item(3, 4.0, kind="second_opinion")
+    assert Fifo().rank(stat, 0.0) == Rank(0, 9.0, "stat")
+    assert Fifo().rank(plain, 0.0) == Rank(1, 8.0, "routine")
+    assert Fifo().rank(second, 0.0) == Rank(1, 4.0, "second_opinion")
+    assert AiPriority().rank(stat, 0.0) == Rank(0, 9.0, "stat")
+    assert AiPriority().rank(flagged, 0.0) == Rank(1, 7.0, "ai_positive")
+    assert AiPriority().rank(plain, 0.0) == Rank(2, 8.0, "routine")
+    hierarchical = Hierarchical(["other", "ai"])
+    assert hierarchical.rank(stat, 0.0) == Rank(0, 9.0, "stat")
+    assert hierarchical.rank(flagged, 0.0) == Rank(2, 7.0, "ai_positive")
+    assert hierarchical.rank(plain, 0.0) == Rank(3, 8.0, "routine")
+    assert Hierarchical(["other"]).rank(flagged, 0.0) == Rank(2, 7.0, "routine")  # a service not listed
+    with pytest.raises(PolicyError, match="needs policy.order"):
+        Hierarchical([])
+
+
+def test_the_worklist_counts_lists_and_withdraws() -> None:
+    wl = Worklist(Fifo())
+    items = [item(i, float(i), lane="ct" if i % 2 else "mr") for i in range(5)]
+    for it in items:
+        wl.push(it, 10.0)
+    assert len(wl) == 5 and sorted(i.index for i in wl) == [0, 1, 2, 3, 4]
+    wl.withdraw(items[3])
+    assert len(wl) == 4 and sorted(i.index for i in wl) == [0, 1, 2, 4]
+    assert [i.index for i in wl.waiting_in("ct")] == [1]
+    assert [i.index for i in wl.waiting_in("mr")] == [0, 2, 4]
+    assert wl.waiting_in("none") == []
+    with pytest.raises(ValueError, match="not waiting"):
+        wl.withdraw(items[3])
+    assert wl.best_class([wl.lane("ct"), wl.lane("mr")]) == 1
+    wl.push(item(9, 20.0, "stat", lane="mr"), 20.0)
+    assert wl.best_class([wl.lane("ct"), wl.lane("mr")]) == 0 and wl.best_class([wl.lane("ct")]) == 1
+    assert wl.best_class([wl.lane("empty")]) is None
+    assert drain(wl, lanes=("ct", "mr")) == [9, 0, 1, 2, 4] and len(wl) == 0
+
+
+def test_admit_labels_an_item_taken_at_once_without_queueing_it() -> None:
+    wl = Worklist(AiPriority())
+    taken = item(0, 1.0, positive=True)
+    wl.admit(taken, 1.0)
+    assert (taken.label, taken.cls, taken.entry) == ("ai_positive", 1, None) and len(wl) == 0
+    taken.label = "kept"
+    wl.admit(taken, 2.0)
+    assert taken.label == "kept"  # the first label stays
+
+
+def test_reader_zero_is_a_reader_the_exclusion_applies_to() -> None:
+    wl = Worklist(Fifo())
+    wl.push(item(0, 1.0, exclude=0), 1.0)
+    wl.push(item(1, 2.0), 2.0)
+    assert wl.pop_for([wl.lane("ct")], 5.0, reader=0).index == 1
+    assert wl.pop_for([wl.lane("ct")], 5.0, reader=0) is None
+    assert wl.pop_for([wl.lane("ct")], 5.0, reader=1).index == 0
+
+
+def test_equal_heads_of_two_lanes_go_to_the_first_lane_asked() -> None:
+    wl = Worklist(Fifo())
+    a, b = item(0, 1.0, lane="a"), item(1, 1.0, lane="b")
+    wl.push(b, 0.0)
+    wl.push(a, 0.0)  # entered later: its entry sorts after b's
+    assert wl.pop_for([wl.lane("a"), wl.lane("b")], 5.0).index == 1
+
+
+def test_a_preempted_item_keeps_the_head_of_its_class_when_its_rank_is_asked_again() -> None:
+    class Promote:
+        name = "promote"
+
+        def rank(self, it: WorkItem, now: float) -> Rank:
+            return Rank(1, it.ready_at, "x", until=it.ready_at + 10.0) if now < it.ready_at + 10.0 else \
+                Rank(1, it.ready_at, "x")
+
+    wl = Worklist(Promote())
+    early, resumed = item(0, 1.0), item(1, 5.0)
+    wl.push(early, 1.0)
+    resumed.preempted = True
+    wl.push(resumed, 5.0)
+    assert drain(wl, now=50.0) == [1, 0]
