@@ -1,4 +1,4 @@
-"""From a cohort and the model's outcome to the tables of CONTRACT.md: studies and reader duties."""
+"""From a cohort and the model's outcome to the tables of docs/contract.md: studies and reader duties."""
 from __future__ import annotations
 
 import hashlib

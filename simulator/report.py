@@ -22,10 +22,26 @@ def read_run(run_dir: Path) -> Run:
     missing = [name for name in needed if not (run_dir / name).is_file()]
     if missing:
         raise ScenarioError(str(run_dir), [("", f"not a run directory: no {', '.join(missing)} (see `radsim run`)")])
+    from .overload import Overload
+
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     scenario = load_scenario(run_dir / "scenario.yaml")
-    return Run(scenario, summary["seed"], summary["replications"], pq.read_table(run_dir / "studies.parquet"),
-               pq.read_table(run_dir / "readers.parquet"), summary.get("wall_seconds", 0.0), summary["metrics"])
+    run = Run(scenario, summary["seed"], summary["replications"], pq.read_table(run_dir / "studies.parquet"),
+              pq.read_table(run_dir / "readers.parquet"), summary.get("wall_seconds", 0.0), summary["metrics"])
+    run.overloaded = [Overload(**o) for o in summary.get("overloaded", [])]
+    return run
+
+
+def _story_html(run_dir: Path, run: Run) -> str:
+    """The high-risk story first, as `radsim run` told it (with its FIFO comparison), and any overload."""
+    from .overload import describe
+    from .story import tell
+
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    lines = (summary.get("story") or {}).get("lines") or tell(run).lines()
+    warnings = "".join(f"<p style='color:#b00020'><b>Overloaded:</b> {html.escape(describe(o))}</p>"
+                       for o in run.overloaded)
+    return warnings + "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
@@ -80,7 +96,7 @@ def _run_page(run_dir: Path) -> tuple[str, str]:
     if cards.utilisation is not None:
         rows += f"<tr><td>reader utilisation</td><td>{cards.utilisation:.1%}</td></tr>"
     head = (f"<p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} replications, seed "
-            f"{run.seed}, {run.scenario.horizon_days:g} days</p><table>{rows}</table>")
+            f"{run.seed}, {run.scenario.horizon_days:g} days</p>{_story_html(run_dir, run)}<table>{rows}</table>")
     return f"radsim report: {run.scenario.name}", head + _figures_html(figures)
 
 

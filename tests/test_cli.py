@@ -1,4 +1,4 @@
-"""The command line as a user meets it: outputs per CONTRACT.md, atomic writes, exit codes."""
+"""The command line as a user meets it: outputs per docs/contract.md, atomic writes, exit codes."""
 from __future__ import annotations
 
 import json

@@ -143,3 +143,13 @@ def test_a_lost_scheduler_is_one_clear_line_and_the_finished_runs_are_kept(tmp_p
     assert "scheduler went away" in text and "run(s) kept" in text
     assert "Traceback" not in errors and errors.count("CancelledError") == 0
     assert len(list(runs.rglob("*.parquet"))) >= 2
+
+
+def test_an_unreadable_run_file_is_computed_again_and_said_so(tmp_path: Path) -> None:
+    points = parse_grid(["policy.triage=fifo,ai_priority"])
+    first = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=1)
+    victim = next((tmp_path / "s" / "runs").rglob("r0001.parquet"))
+    victim.write_bytes(b"")  # a file cut to nothing by a crash of the disk, say
+    again = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=1)
+    assert again.unreadable == 1 and again.computed == 1 and again.reused == 3
+    assert again.results.equals(first.results)
