@@ -13,7 +13,6 @@ import time
 import pandas as pd
 import pyarrow.parquet as pq
 import streamlit as st
-import yaml
 
 from dashboard.figures import comparison_chart, tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week
 from dashboard.kpis import kpis
@@ -24,6 +23,7 @@ from simulator.errors import ScenarioError
 from simulator.experiment import Run, run_scenario
 from simulator.loading import bundled_scenarios, dump_scenario, read_yaml, resolve_path
 from simulator.prepare import parse_scenario
+from simulator.safe_yaml import load_text
 from simulator.scenario import DAYS
 
 POLICIES = ["fifo", "ai_priority", "score", "aging", "sla_edf"]
@@ -35,7 +35,7 @@ st.set_page_config(page_title="radsim", layout="wide")
 @st.cache_data(show_spinner=False, max_entries=24)
 def simulate(scenario_yaml: str, replications: int, _progress=None) -> Run:
     """One run per resolved scenario and replication count: flipping back to a setting is instant."""
-    scenario = parse_scenario(yaml.safe_load(scenario_yaml), "dashboard")
+    scenario = parse_scenario(load_text(scenario_yaml, "dashboard"), "dashboard")
     return run_scenario(scenario, replications, progress=_progress)
 
 
@@ -88,6 +88,16 @@ def settings(base: dict) -> dict:
     data["warmup_days"] = min(float(base.get("warmup_days", 0)), data["horizon_days"] / 4)
     st.session_state["replications"] = st.sidebar.number_input("replications", 2, 20, 5, key="reps")
     return data
+
+
+def story(run: Run) -> None:
+    """The high-risk story in plain words, and overload as a banner rather than ever-larger figures."""
+    from simulator.overload import describe
+    from simulator.story import tell
+
+    for overload in run.overloaded:
+        st.error(f"Overloaded: {describe(overload)}")
+    st.markdown("\n".join(f"- {line}" for line in tell(run).lines()))
 
 
 def kpi_cards(run: Run, previous: Run | None) -> None:
@@ -203,6 +213,7 @@ def main() -> None:
     st.caption(f"Results of {run.scenario.name}, policy {run.scenario.policy.triage}, {run.replications} "
                f"replications ({st.session_state.get('took', 0):.1f} s).")
     previous = st.session_state.get("previous")
+    story(run)
     kpi_cards(run, previous)
     figures(run, previous)
     downloads(run)
