@@ -24,6 +24,7 @@ class Replication:
     studies: pa.Table
     duties: pa.Table
     wall_seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: cohort, model, tables
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
@@ -32,10 +33,14 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     cohort = draw_cohort(scenario, seed, replication)
+    drawn = time.perf_counter()
     outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
+    simulated = time.perf_counter()
     studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
-    return Replication(studies, duties, time.perf_counter() - started)
+    finished = time.perf_counter()
+    return Replication(studies, duties, finished - started,
+                       {"cohort": drawn - started, "model": simulated - drawn, "tables": finished - simulated})
 
 
 def _replication_worker(args: tuple[Scenario, int, int]) -> Replication:
@@ -53,6 +58,7 @@ class Run:
     wall_seconds: float
     summary: list[dict] = field(default_factory=list)
     overloaded: list[Overload] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds summed over replications
 
 
 def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
@@ -84,7 +90,8 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
                     progress(done / replications)
     studies = pa.concat_tables([r.studies for r in results], promote_options="permissive")
     duties = pa.concat_tables([r.duties for r in results])
-    run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started)
+    phases = {name: sum(r.phases.get(name, 0.0) for r in results) for name in ("cohort", "model", "tables")}
+    run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started, phases=phases)
     if summarise:
         summarise_run(run, range(first, first + replications))
     return run

@@ -281,8 +281,6 @@ def confidence_interval(values: np.ndarray, level: float = 0.95,
                         bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict[str, float | int | None]:
     """Mean over replications and a Student-t interval, clipped to `bounds` (the values the metric can
     take); no interval from fewer than two values."""
-    from scipy import stats
-
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     n = int(values.size)
@@ -291,7 +289,9 @@ def confidence_interval(values: np.ndarray, level: float = 0.95,
     mean = float(values.mean())
     if n < 2:
         return {"mean": mean, "ci_low": None, "ci_high": None, "replications": n}
-    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    from scipy.special import stdtrit  # Student's t quantile, as scipy.stats.t.ppf computes it
+
+    half = float(stdtrit(n - 1, 0.5 + level / 2.0) * values.std(ddof=1) / np.sqrt(n))
     low, high = bounds
     return {"mean": mean, "ci_low": max(mean - half, low), "ci_high": min(mean + half, high), "replications": n}
 

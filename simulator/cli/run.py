@@ -16,28 +16,33 @@ def run(
     seed: Seed = None,
     policy: Policy = None,
     set_: Sets = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Output folder (default out/<scenario name>/). "
-                                                   "Only an earlier run's folder is replaced; any other content is "
-                                                   "refused.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Output folder (default "
+                                                   "out/<scenario name>/). Only an earlier run's folder is "
+                                                   "replaced; any other content is refused.")] = None,
     workers: Workers = None,
-    trace: Annotated[Optional[Path], typer.Option(metavar="TRACE", help="Replay the primary studies of a trace (`radsim dicom trace`) "
-                                                  "instead of drawing arrivals: the same as arrivals.trace in the "
-                                                  "scenario.")] = None,
+    trace: Annotated[Optional[Path], typer.Option(metavar="TRACE", help="Replay the primary studies of a trace "
+                                                  "(`radsim dicom trace`) instead of drawing arrivals: the same as "
+                                                  "arrivals.trace in the scenario.")] = None,
     against_fifo: Annotated[bool, typer.Option("--against-fifo/--no-against-fifo", help="Also run FIFO on the "
                                                "same studies (when the policy is not FIFO) and say what the "
                                                "policy changed for high-risk patients.")] = True,
+    profile: Annotated[bool, typer.Option("--profile", help="Print the time and peak memory of each phase "
+                                          "(start-up, scenario, cohort, model, tables, metrics, writing).")] = False,
     allow_large: AllowLarge = False,
 ) -> None:
     """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
-    from simulator.experiment import run_scenario, summarise_run
-    from simulator.output import claim_run, write_run
-    from simulator.story import tell
+    from simulator.profiling import Phases, process_age
 
-    sets = [*(set_ or []), *([f"arrivals.trace={trace.resolve()}"] if trace is not None else [])]
-    resolved = prepared(scenario, sets, policy, allow_large=allow_large)
-    target = out_dir or Path("out") / resolved.name
-    with bad_input():
-        replacing = claim_run(target)
+    phases = Phases()
+    age = process_age()
+    if age is not None:
+        phases.add("start-up (interpreter and imports)", age)
+    with phases.phase("scenario (read, check, estimate)"):
+        sets = [*(set_ or []), *([f"arrivals.trace={trace.resolve()}"] if trace is not None else [])]
+        resolved = prepared(scenario, sets, policy, allow_large=allow_large)
+        target = out_dir or Path("out") / resolved.name
+        with bad_input():
+            replacing = claim_run(target)
     if resolved.arrivals is not None:
         from simulator.trace_arrivals import replay_counts
 
@@ -45,23 +50,68 @@ def run(
         err.print(f"replaying {counts['replayed']:,} of the {counts['rows']:,} studies of {resolved.arrivals.trace} "
                   f"({counts['outside']:,} outside the horizon, {counts['unmatched']:,} of no study type left out)",
                   highlight=False)
+    from simulator.experiment import run_scenario, summarise_run
+    from simulator.story import tell
+
     compare = against_fifo and resolved.policy.triage != "fifo"
     with Progress(f"simulating {resolved.name}") as progress:
+        started = _now()
         result = run_scenario(resolved, replications, seed, workers,
                               progress if not compare else (lambda f: progress(f / 2)), summarise=False)
+        simulating = _now() - started
+        for name in ("cohort", "model", "tables"):
+            phases.add(f"{name} (summed over replications)", result.phases[name])
         fifo = None
         if compare:
-            fifo_scenario = resolved.model_copy(update={"policy": resolved.policy.model_copy(
-                update={"triage": "fifo", "preemptive": resolved.policy.preemptive})})
-            fifo = run_scenario(fifo_scenario, replications, result.seed, workers, lambda f: progress(0.5 + f / 2),
-                                summarise=False)
-    summarise_run(result)
-    story = tell(result, fifo)
+            with phases.phase("FIFO on the same studies (all phases)"):
+                fifo_scenario = resolved.model_copy(update={"policy": resolved.policy.model_copy(
+                    update={"triage": "fifo"})})
+                fifo = run_scenario(fifo_scenario, replications, result.seed, workers,
+                                    lambda f: progress(0.5 + f / 2), summarise=False)
+    with phases.phase("metrics (summary, overload, story)"):
+        summarise_run(result)
+        story = tell(result, fifo)
     existed = replacing.exists()
-    with bad_input():
+    with phases.phase("writing"), bad_input():
         written = write_run(result, target, story)
     from .summary import print_summary
 
     print_summary(result, story)
     out.print(f"{'replaced the earlier run in' if existed else 'wrote'} {written}/ (studies.parquet: "
               f"{result.studies.num_rows:,} rows) in {result.wall_seconds:.1f} s", highlight=False)
+    if profile:
+        _print_profile(phases, simulating)
+
+
+def claim_run(target: Path) -> Path:
+    from simulator.output import claim_run as claim
+
+    return claim(target)
+
+
+def write_run(result, target: Path, story) -> Path:
+    from simulator.output import write_run as write
+
+    return write(result, target, story)
+
+
+def _now() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def _print_profile(phases, simulating: float) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from simulator.profiling import peak_megabytes
+
+    table = Table(title="where the time and memory went", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption=f"the simulation took {simulating:.2f} s of wall time; peak memory of a worker process "
+                          f"{peak_megabytes(children=True):.0f} MB")
+    for header in ("phase", "seconds", "peak MB"):
+        table.add_column(header, justify="left" if header == "phase" else "right")
+    for row in phases.table():
+        table.add_row(row["phase"], f"{row['seconds']:.3f}", f"{row['peak_mb']:.0f}")
+    err.print(table)
