@@ -1,222 +1,227 @@
-"""radsim dashboard: pick a scenario, edit the roster, run, read the cards and the figures.
+"""radsim dashboard: pick a scenario, change the roster, the policy or the demand, run, and read what it
+means for high-risk patients.
 
-Start it with `radsim dashboard` (localhost). Everything it computes comes from the same functions as the
-CLI; this file only lays them out.
+Start it with `radsim dashboard` (localhost). The numbers come from the same functions as the CLI
+(`simulator.figures`, the one way in `prepare`); this file lays them out. See docs/dashboard.md.
 """
 from __future__ import annotations
 
-import copy
-import io
-import os
-import time
+from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 import streamlit as st
 
-from dashboard.figures import comparison_chart, tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week
-from dashboard.kpis import kpis
-from dashboard.loading import load_upload
-from dashboard.roster import RosterError, apply_roster, roster_rows
-from simulator.comparison import compare_runs
+from dashboard import controls, panels, runner
+from dashboard.roster import RosterError, apply_roster, changed_cells, parse_cells, roster_rows
 from simulator.errors import ScenarioError
-from simulator.experiment import Run, run_scenario
-from simulator.loading import bundled_scenarios, dump_scenario, read_yaml, resolve_path
 from simulator.prepare import parse_scenario
-from simulator.safe_yaml import load_text
-from simulator.scenario import DAYS
-
-POLICIES = ["fifo", "ai_priority", "score", "aging", "sla_edf"]
-THROUGHPUT = 60_000.0  # work items per second per core, measured on this kind of machine (a rough guide)
+from simulator.scenario import DAYS, Scenario
 
 st.set_page_config(page_title="radsim", layout="wide")
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
-def simulate(scenario_yaml: str, replications: int, _progress=None) -> Run:
-    """One run per resolved scenario and replication count: flipping back to a setting is instant."""
-    scenario = parse_scenario(load_text(scenario_yaml, "dashboard"), "dashboard")
-    return run_scenario(scenario, replications, progress=_progress)
+def roster_editor(data: dict[str, Any], scenario: Scenario, v: int) -> dict[str, Any] | None:
+    """The roster table (text cells, checked as typed); None while a cell is not a number of readers."""
+    st.subheader("Roster: readers on each shift and weekday")
+    original = roster_rows(scenario)
+    rows = st.session_state.get(f"roster-rows-{v}", original)
+    left, right = st.columns([6, 1])
+    if right.button("Reset the roster", key=f"reset-{v}"):
+        st.session_state.pop(f"roster-rows-{v}", None)
+        st.session_state[f"roster-epoch-{v}"] = st.session_state.get(f"roster-epoch-{v}", 0) + 1
+        st.rerun()
+    table = pd.DataFrame([{**r, **{d: str(r[d]) for d in DAYS}} for r in rows])
+    edited = left.data_editor(
+        table, disabled=["pool", "shift", "times"], hide_index=True,
+        key=f"roster-{v}-{st.session_state.get(f'roster-epoch-{v}', 0)}",
+        column_config={d: st.column_config.TextColumn(d.title(), help="readers on this shift on this weekday")
+                       for d in DAYS})
+    try:
+        clean = parse_cells(edited.to_dict("records"))
+        out = apply_roster(data, scenario, clean)
+    except RosterError as exc:
+        st.error(f"Roster: {exc}. Fix the cell to run; the results below are of the last run.")
+        return None
+    changes = changed_cells(original, clean)
+    if changes:
+        st.caption("Changed in the roster: " + "; ".join(changes))
+    return out
 
 
-def expected_seconds(scenario, replications: int) -> float:
-    per_day = sum((t.arrivals.per_day if t.arrivals.per_day is not None else t.arrivals.rate_per_hour * 24)
-                  for t in scenario.study_types.values())
-    items = per_day * scenario.horizon_days * replications
-    return items / (THROUGHPUT * min(replications, os.cpu_count() or 1)) + 0.5
+def run_button(scenario: Scenario, replications: int) -> None:
+    low, high, measured = runner.expected_seconds(scenario, replications)
+    hit = runner.cached(scenario, replications)
+    words = "already run: shown at once" if hit is not None else \
+        f"about {low:.0f}-{high:.0f} s{'' if measured else ' (a first guess; the first run measures this machine)'}"
+    pair = "" if scenario.policy.triage == "fifo" else " and FIFO on the same studies"
+    st.caption(f"{scenario.name}: {scenario.horizon_days:g} days x {replications} replications{pair}; {words}.")
+    left, right = st.columns([1, 8])
+    go = left.button("Run", type="primary", key="run")
+    right.button("Stop", key="stop", help="stops a run in progress: its workers stop at once")
+    if not go:
+        return
+    bar = st.progress(0.0, text="simulating")
+
+    def progress(share: float) -> None:
+        bar.progress(min(max(share, 0.0), 1.0), text=f"simulating: {share:.0%} of the simulated time")
+
+    result = runner.simulate(scenario, replications, progress)
+    bar.empty()
+    current = st.session_state.get("result")
+    # The previous run is kept for its deltas only when it is a setting of the same scenario.
+    if current is not None and current is not result and current.run.scenario.name == scenario.name and \
+            current.run.scenario.study_types == scenario.study_types:
+        st.session_state["previous"] = current
+    elif current is not result:
+        st.session_state["previous"] = None
+    st.session_state["result"] = result
 
 
-def choose_source() -> None:
-    """Sidebar: a bundled scenario or an upload; on a bad upload the previous scenario stays."""
-    st.sidebar.header("Scenario")
-    names = [n for n in bundled_scenarios() if not n.startswith("validation/")]
-    default = names.index("moscow_reference_center") if "moscow_reference_center" in names else 0
-    name = st.sidebar.selectbox("bundled scenario", names, index=default, key="bundled")
-    if st.session_state.get("bundled_seen") != name:  # a new choice in the list replaces an upload too
-        st.session_state.update(bundled_seen=name, source=("bundled", name), base=read_yaml(resolve_path(name)))
-    upload = st.sidebar.file_uploader("or upload a scenario (YAML)", type=["yaml", "yml"], key="upload")
-    if upload is not None and st.session_state.get("upload_id") != upload.file_id:
-        st.session_state["upload_id"] = upload.file_id
-        try:
-            data, _ = load_upload(upload.name, upload.getvalue())
-        except ScenarioError as exc:
-            st.session_state["upload_error"] = str(exc)
-        else:
-            st.session_state.update(source=("upload", upload.name), base=data, upload_error=None)
-    if st.session_state.get("upload_error"):
-        st.sidebar.error(st.session_state["upload_error"])
+def save_box(data: dict[str, Any]) -> None:
+    with st.sidebar.expander("Save this scenario"):
+        name = st.text_input("name", key="save-name", max_chars=60)
+        if st.button("Save", key="save") and name.strip():
+            result = st.session_state.get("result")
+            fits = result is not None and st.session_state.get("result_data") == data
+            st.session_state.setdefault("saved", {})[name.strip()] = {"data": data, "result": result if fits else None}
+            st.success(f"saved as {name.strip()}")
 
 
-def settings(base: dict) -> dict:
-    """Sidebar: policy, AI operating points, horizon and replications; returns the edited scenario data."""
-    data = copy.deepcopy(base)
-    st.sidebar.header("Settings")
-    policy = data.setdefault("policy", {})
-    current = policy.get("triage", "fifo")
-    options = POLICIES + ([current] if current not in POLICIES else [])
-    policy["triage"] = st.sidebar.selectbox("triage policy", options, index=options.index(current), key="policy")
-    policy["preemptive"] = st.sidebar.checkbox("STAT and flagged studies interrupt reads", value=bool(policy.get("preemptive")),
-                                               key="preemptive")
-    for service, point in data.get("ai_services", {}).items():
-        with st.sidebar.expander(f"AI {service}"):
-            for key in ("sensitivity", "specificity", "auc"):
-                if point.get(key) is not None:
-                    point[key] = st.slider(key, 0.51 if key == "auc" else 0.01, 0.99, float(point[key]), 0.01,
-                                           key=f"ai-{service}-{key}")
-    data["horizon_days"] = st.sidebar.slider("days simulated", 7, 91, int(min(max(base.get("horizon_days", 28), 7), 91)),
-                                             key="horizon")
-    data["warmup_days"] = min(float(base.get("warmup_days", 0)), data["horizon_days"] / 4)
-    st.session_state["replications"] = st.sidebar.number_input("replications", 2, 20, 5, key="reps")
-    return data
+def planning(scenario: Scenario, replications: int, v: int) -> None:
+    """The staffing curve of one shift, and the smallest roster meeting chosen targets (the CLI's `staff`)."""
+    rows = roster_rows(scenario)
+    slots = [f"{r['pool']} / {r['shift']}" for r in rows]
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Staffing curve**: share within target against the readers on one shift (every weekday)")
+        slot = st.selectbox("shift", slots, key=f"curve-slot-{v}")
+        row = rows[slots.index(slot)]
+        now = max(row[d] for d in DAYS)
+        low, high = st.slider("readers", 0, max(now + 6, 4), (max(now - 2, 0), now + 2), key=f"curve-range-{v}")
+        if st.button("Draw the curve", key="curve"):
+            _curve(scenario, row, range(low, high + 1), replications)
+        found = st.session_state.get("curve-result")
+        if found is not None and found[0] == slot:
+            panels.staffing(found[1], slot)
+    with right:
+        st.markdown("**The smallest roster** meeting targets, as `radsim staff` finds it (feasibility included: "
+                    "every kind of work keeps its target, 99% reported, no pool overloaded)")
+        groups = {"studies with a finding": "diseased=true", "AI-flagged studies": "ai_positive=true",
+                  "STAT orders": "referral=stat", "all work": ""}
+        chosen = st.multiselect("keep within target", list(groups), default=["AI-flagged studies"], key=f"staff-g-{v}")
+        share = st.slider("at least this share", 0.80, 0.99, 0.95, 0.01, key=f"staff-share-{v}")
+        if st.button("Find it", key="staff") and chosen:
+            _staff(scenario, [f"sla_met_fraction{'[' + groups[g] + ']' if groups[g] else ''} >= {share}"
+                              for g in chosen], replications)
+        found = st.session_state.get("staffed-result")
+        if found is not None:
+            table, roster_data, note = found
+            st.caption(note)
+            st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+            if roster_data is not None and st.button("Use this roster", key="use-roster"):
+                st.session_state[f"roster-rows-{v}"] = roster_rows(parse_scenario(roster_data, "roster"))
+                st.session_state[f"roster-epoch-{v}"] = st.session_state.get(f"roster-epoch-{v}", 0) + 1
+                st.rerun()
 
 
-def story(run: Run) -> None:
-    """The high-risk story in plain words, and overload as a banner rather than ever-larger figures."""
-    from simulator.overload import describe
-    from simulator.story import tell
+def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: int) -> None:
+    from simulator.experiment import run_variants
+    from simulator.figures import high_risk_cards
 
-    for overload in run.overloaded:
-        st.error(f"Overloaded: {describe(overload)}")
-    st.markdown("\n".join(f"- {line}" for line in tell(run).lines()))
-
-
-def kpi_cards(run: Run, previous: Run | None) -> None:
-    now, before = kpis(run), kpis(previous) if previous is not None else None
-
-    def delta(name: str, scale: float = 1.0, unit: str = "") -> str | None:
-        if before is None or getattr(before, name) is None or getattr(now, name) is None:
-            return None
-        return f"{(getattr(now, name) - getattr(before, name)) * scale:+.1f}{unit}"
-
-    cards = st.columns(len(now.within_target) or 1)
-    for column, (label, share) in zip(cards, now.within_target.items()):
-        old = before.within_target.get(label) if before else None
-        column.metric(f"{label}: within target", f"{share:.1%}",
-                      None if old is None else f"{(share - old) * 100:+.1f} pts")
-    row = st.columns(6)
-    row[0].metric("p95 TAT, AI-positive", _minutes(now.p95_tat_ai_positive), delta("p95_tat_ai_positive", unit=" min"),
-                  delta_color="inverse")
-    row[1].metric("p95 TAT, diseased", _minutes(now.p95_tat_diseased), delta("p95_tat_diseased", unit=" min"),
-                  delta_color="inverse")
-    row[2].metric("mean wait at night (20-08)", _minutes(now.night_mean_wait), delta("night_mean_wait", unit=" min"),
-                  delta_color="inverse")
-    row[3].metric("backlog at shift change", "-" if now.backlog_at_shift_change is None else
-                  f"{now.backlog_at_shift_change:.1f}", delta("backlog_at_shift_change"), delta_color="inverse")
-    row[4].metric("reader utilisation", "-" if now.utilisation is None else f"{now.utilisation:.1%}",
-                  delta("utilisation", 100.0, " pts"), delta_color="off")
-    row[5].metric("overtime hours", "-" if now.overtime_hours is None else f"{now.overtime_hours:.1f}",
-                  delta("overtime_hours"), delta_color="inverse")
+    variants = []
+    for n in staff:
+        changed = scenario.model_copy(deep=True)
+        for shift in changed.pools[row["pool"]].shifts:
+            times = f"{shift.start}-{shift.end}" if shift.end else f"{shift.start}+{shift.hours:g}h"
+            if times == row["times"]:
+                shift.staff = n
+        variants.append(changed)
+    bar = st.progress(0.0, text="drawing the curve")
+    runs = run_variants(variants, replications, progress=lambda f: bar.progress(min(f, 1.0), text="drawing the curve"))
+    bar.empty()
+    points = []
+    for n, run in zip(staff, runs):
+        for card in high_risk_cards(run):
+            row_share = card.rows["sla_met_fraction"]
+            if row_share is not None and row_share["mean"] is not None:
+                points.append({"staff": n, "group": card.title, "mean": row_share["mean"],
+                               "ci_low": row_share["ci_low"], "ci_high": row_share["ci_high"]})
+    st.session_state["curve-result"] = (f"{row['pool']} / {row['shift']}", points)
 
 
-def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} min"
+def _staff(scenario: Scenario, texts: list[str], replications: int) -> None:
+    from simulator.loading import dump_scenario
+    from simulator.safe_yaml import load_text
+    from simulator.staffing import optimise, parse_target
 
-
-def figures(run: Run, previous: Run | None) -> None:
-    tabs = st.tabs(["Turnaround", "Worklist over the week", "Waits by hour", "Utilisation", "Against the previous run"])
-    with tabs[0]:
-        left, right = st.columns(2)
-        left.plotly_chart(tat_ecdf(run.studies, "priority"), width="stretch")
-        right.plotly_chart(tat_ecdf(run.studies, "diseased"), width="stretch")
-    with tabs[1]:
-        st.plotly_chart(worklist_over_week(run.studies, run.scenario), width="stretch")
-    with tabs[2]:
-        st.plotly_chart(wait_heatmap(run.studies, run.scenario), width="stretch")
-    with tabs[3]:
-        st.plotly_chart(utilisation_bars(run.duties, run.scenario), width="stretch")
-    with tabs[4]:
-        comparable = previous is not None and previous.replications == run.replications and \
-            previous.scenario.horizon_days == run.scenario.horizon_days and \
-            previous.scenario.study_types == run.scenario.study_types
-        if not comparable:
-            st.info("Run again with other settings (same scenario, horizon and replications) to compare: the two "
-                    "runs see the same studies, so their differences are paired.")
-        else:
-            metric = st.selectbox("metric", ["mean_tat_minutes", "p95_tat_minutes", "mean_wait_minutes",
-                                             "sla_met_fraction"], key="compare-metric")
-            differences = compare_runs(run.scenario, previous, run, (metric,))
-            st.plotly_chart(comparison_chart(differences, metric, "previous", "this run"), width="stretch")
-
-
-def downloads(run: Run) -> None:
-    left, middle, right = st.columns(3)
-    left.download_button("scenario (YAML)", dump_scenario(run.scenario), file_name=f"{run.scenario.name}.yaml",
-                         mime="application/x-yaml")
-    summary = pd.DataFrame([{**r, "where": ",".join(f"{k}={v}" for k, v in r["where"].items())} for r in run.summary])
-    middle.download_button("summary (CSV)", summary.to_csv(index=False), file_name="summary.csv", mime="text/csv")
-    buffer = io.BytesIO()
-    pq.write_table(run.studies, buffer)
-    right.download_button("studies (Parquet)", buffer.getvalue(), file_name="studies.parquet",
-                          mime="application/octet-stream")
+    note = st.empty()
+    try:
+        result = optimise(scenario, [parse_target(t) for t in texts], max(2, replications),
+                          progress=lambda text: note.caption(text))
+    except ScenarioError as exc:
+        st.session_state["staffed-result"] = ([], None, f"cannot search: {exc}")
+        return
+    table = [{"pool": s.pool, "shift": s.label, "readers": n, "now": a} for s, n, a in
+             zip(result.slots, result.staff, [shift.staff for pool in scenario.pools.values() for shift in pool.shifts])]
+    verdict = "meets every target" if result.feasible else "NO roster meets every target"
+    binding = "; ".join(f"{t}: {', '.join(where)}" for t, where in result.binding.items() if where)
+    st.session_state["staffed-result"] = (table, load_text(dump_scenario(result.scenario), "roster") if result.feasible
+                                   else None, f"{verdict} ({result.evaluations} rosters tried). Binds: {binding or '-'}")
 
 
 def main() -> None:
     st.title("radsim: readers, shifts and AI triage")
-    choose_source()
+    controls.choose_source()
     base = st.session_state["base"]
-    data = settings(base)
+    data = controls.settings(base)
+    v = controls.version()
+    label = st.session_state["source"][1]
     try:
-        scenario = parse_scenario(data, st.session_state["source"][1])
+        scenario = parse_scenario(data, label)
     except ScenarioError as exc:
         st.error(str(exc))
-        return
-    st.subheader("Roster: readers on each shift and weekday")
-    source = ":".join(st.session_state["source"])
-    # The table starts from the scenario's roster (or one set in the session, e.g. by a test or a link).
-    rows = st.session_state.setdefault(f"roster-rows:{source}", roster_rows(scenario))
-    table = st.data_editor(pd.DataFrame(rows), disabled=["pool", "shift"], hide_index=True,
-                           key=f"roster:{source}", column_config={
-                               d: st.column_config.NumberColumn(d.title(), min_value=0, max_value=500, step=1)
-                               for d in DAYS})
-    try:
-        edited = apply_roster(data, scenario, table.to_dict("records"))
-        scenario = parse_scenario(edited, st.session_state["source"][1])
-    except (RosterError, ScenarioError) as exc:
-        st.error(str(exc))
-        return
+        scenario = None
+    edited = roster_editor(data, scenario, v) if scenario is not None else None
+    if edited is not None:
+        try:
+            scenario = parse_scenario(edited, label)
+        except ScenarioError as exc:
+            st.error(str(exc))
+            edited = None
+        else:
+            from simulator.figures import roster_cost
+
+            hours, cost = roster_cost(scenario)
+            st.caption(f"{hours:,.0f} reader-hours a week" + ("" if cost is None else f", cost {cost:,.0f} a week"))
+    changes = controls.changes(base, data)
+    if changes:
+        st.caption("Changed from the file: " + "; ".join(changes))
     replications = int(st.session_state["replications"])
-    st.caption(f"{scenario.name}: {scenario.horizon_days:g} days x {replications} replications; expected to take "
-               f"about {expected_seconds(scenario, replications):.0f} s (a run already made is shown at once).")
-    if st.button("Run", type="primary", key="run"):
-        bar = st.progress(0.0, text="simulating")
-        started = time.perf_counter()
-        run = simulate(dump_scenario(scenario), replications, _progress=lambda f: bar.progress(min(f, 1.0)))
-        bar.empty()
-        if st.session_state.get("result") is not None and st.session_state["result"] is not run:
-            st.session_state["previous"] = st.session_state["result"]
-        st.session_state["result"] = run
-        st.session_state["took"] = time.perf_counter() - started
-    run = st.session_state.get("result")
-    if run is None:
+    if edited is not None:
+        save_box(edited)
+        run_button(scenario, replications)
+        if st.session_state.get("result") is not None and runner.cached(scenario, replications) is \
+                st.session_state["result"]:
+            st.session_state["result_data"] = edited
+    result = st.session_state.get("result")
+    if result is None:
         st.info("Set the roster and press Run.")
         return
-    st.caption(f"Results of {run.scenario.name}, policy {run.scenario.policy.triage}, {run.replications} "
-               f"replications ({st.session_state.get('took', 0):.1f} s).")
-    previous = st.session_state.get("previous")
-    story(run)
-    kpi_cards(run, previous)
-    figures(run, previous)
-    downloads(run)
+    run = result.run
+    st.subheader(f"Results: {run.scenario.name}, policy {run.scenario.policy.triage}, {run.replications} "
+                 f"replications ({result.seconds:.1f} s)")
+    panels.story(result)
+    panels.cards(result, st.session_state.get("previous"))
+    panels.operations_row(run)
+    panels.figures(result)
+    with st.expander("Planning: staffing curve, smallest roster, saved scenarios side by side"):
+        tabs = st.tabs(["Staffing", "Saved scenarios"])
+        with tabs[0]:
+            if edited is not None:
+                planning(scenario, replications, v)
+        with tabs[1]:
+            panels.compare_saved(st.session_state.get("saved", {}))
+    panels.downloads(result)
 
 
 main()

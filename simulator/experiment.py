@@ -1,8 +1,10 @@
 """Replications of a scenario: each a pure function of (scenario, seed, replication), run in parallel."""
 from __future__ import annotations
 
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -16,7 +18,7 @@ from .scenario import Scenario
 from .triage_config import policy_of
 from .workers import LocalPool, cores
 
-__all__ = ["Replication", "Run", "run_replication", "run_scenario", "summarise_run", "policy_of"]
+__all__ = ["Replication", "Run", "run_replication", "run_scenario", "run_variants", "summarise_run", "policy_of"]
 
 
 @dataclass
@@ -43,9 +45,18 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": finished - simulated})
 
 
-def _replication_worker(args: tuple[Scenario, int, int]) -> Replication:
-    scenario, replication, seed = args
-    return run_replication(scenario, replication, seed)
+_REPORT = None  # in a worker: the queue progress goes to (set by `_listen`)
+
+
+def _listen(queue) -> None:
+    global _REPORT
+    _REPORT = queue
+
+
+def _replication_worker(args: tuple[int, Scenario, int, int]) -> Replication:
+    task, scenario, replication, seed = args
+    report = None if _REPORT is None else (lambda f: _REPORT.put((task, f)))
+    return run_replication(scenario, replication, seed, report)
 
 
 @dataclass
@@ -63,38 +74,63 @@ class Run:
 
 def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
                  progress: Callable[[float], None] | None = None, first: int = 0, summarise: bool = True) -> Run:
-    """Run replications first..first+replications-1 (in parallel on `workers` processes); summarise them.
+    """Run replications first..first+replications-1 (in parallel on `workers` processes); summarise them."""
+    return run_variants([scenario], replications, seed, workers, progress, first, summarise)[0]
 
-    `progress` is called with the fraction done: per simulated day for a single replication, per finished
-    replication otherwise.
+
+def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
+                 workers: int | None = None, progress: Callable[[float], None] | None = None, first: int = 0,
+                 summarise: bool = True) -> list[Run]:
+    """Several variants of a scenario on the same seed and replications (common random numbers), all their
+    replications sharing one pool of workers.
+
+    `progress` is called with the share of the simulated time done over every variant and replication,
+    several times a second while workers run (it may raise, e.g. a user's stop: the workers are killed).
     """
-    seed = scenario.seed if seed is None else seed
+    seed = scenarios[0].seed if seed is None else seed
     started = time.perf_counter()
-    workers = min(replications, workers or cores())
-    if replications == 1 or workers <= 1:
-        results = []
-        for r in range(replications):
-            inner = None
-            if progress is not None:
-                inner = (lambda f, r=r: progress((r + f) / replications))
-            results.append(run_replication(scenario, first + r, seed, inner))
-            if progress is not None:
-                progress((r + 1) / replications)
+    tasks = [(v, first + r) for v in range(len(scenarios)) for r in range(replications)]
+    workers = min(len(tasks), workers or cores())
+    done: dict[int, float] = {}
+
+    def tell(task: int, fraction: float) -> None:
+        if progress is not None:
+            done[task] = fraction
+            progress(sum(done.values()) / len(tasks))
+
+    results: list[Replication | None] = [None] * len(tasks)
+    if workers <= 1:
+        for i, (v, r) in enumerate(tasks):
+            results[i] = run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f))
+            tell(i, 1.0)
     else:
-        with LocalPool(workers) as pool:
-            futures = [pool.submit(_replication_worker, (scenario, first + r, seed)) for r in range(replications)]
-            results = []
-            for done, future in enumerate(futures, start=1):
-                results.append(future.result())
+        queue = multiprocessing.get_context().Queue() if progress is not None else None
+        with LocalPool(workers, _listen, (queue,)) as pool:
+            futures = {pool.submit(_replication_worker, (i, scenarios[v], r, seed)): i
+                       for i, (v, r) in enumerate(tasks)}
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, timeout=0.2 if progress is not None else None)
+                for future in finished:
+                    results[futures[future]] = future.result()
+                    tell(futures[future], 1.0)
+                while queue is not None and not queue.empty():
+                    task, fraction = queue.get_nowait()
+                    if done.get(task, 0.0) < 1.0:
+                        tell(task, fraction)
                 if progress is not None:
-                    progress(done / replications)
-    studies = pa.concat_tables([r.studies for r in results], promote_options="permissive")
-    duties = pa.concat_tables([r.duties for r in results])
-    phases = {name: sum(r.phases.get(name, 0.0) for r in results) for name in ("cohort", "model", "tables")}
-    run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started, phases=phases)
-    if summarise:
-        summarise_run(run, range(first, first + replications))
-    return run
+                    progress(sum(done.values()) / len(tasks))
+    runs = []
+    for v, scenario in enumerate(scenarios):
+        mine = [results[i] for i, (w, _) in enumerate(tasks) if w == v]
+        studies = pa.concat_tables([r.studies for r in mine], promote_options="permissive")
+        duties = pa.concat_tables([r.duties for r in mine])
+        phases = {name: sum(r.phases.get(name, 0.0) for r in mine) for name in ("cohort", "model", "tables")}
+        run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started, phases=phases)
+        if summarise:
+            summarise_run(run, range(first, first + replications))
+        runs.append(run)
+    return runs
 
 
 def summarise_run(run: Run, replications: range | None = None) -> Run:

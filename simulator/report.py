@@ -1,4 +1,4 @@
-"""`radsim report`: one self-contained HTML file of a run, made of the dashboard's figure functions."""
+"""`radsim report`: one self-contained HTML file of a run, a comparison or a sweep, from `simulator.figures`."""
 from __future__ import annotations
 
 import html
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from .comparison import Difference
 from .errors import ScenarioError
 from .experiment import Run
 from .prepare import load_scenario
@@ -32,16 +33,7 @@ def read_run(run_dir: Path) -> Run:
     return run
 
 
-def _story_html(run_dir: Path, run: Run) -> str:
-    """The high-risk story first, as `radsim run` told it (with its FIFO comparison), and any overload."""
-    from .overload import describe
-    from .story import tell
 
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    lines = (summary.get("story") or {}).get("lines") or tell(run).lines()
-    warnings = "".join(f"<p style='color:#b00020'><b>Overloaded:</b> {html.escape(describe(o))}</p>"
-                       for o in run.overloaded)
-    return warnings + "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
@@ -54,15 +46,20 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         title, body = _comparison_page(run_dir)
     else:
         title, body = _run_page(run_dir)
-    document = (f"<!doctype html><html><head><meta charset='utf-8'>{GENERATOR}<title>{html.escape(title)}</title>"
-                "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>"
-                f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    document = page(title, body)
     if out is None:
         return add_file(run_dir, "report.html", document.encode("utf-8"))
     return write_text(Path(out), document, is_report)
 
 
 GENERATOR = "<meta name='generator' content='radsim'>"
+
+
+def page(title: str, body: str) -> str:
+    """A whole self-contained HTML page."""
+    return (f"<!doctype html><html><head><meta charset='utf-8'>{GENERATOR}<title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 12px;text-align:left}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
 
 
 def is_report(path: Path) -> bool:
@@ -77,31 +74,63 @@ def _figures_html(figures: list) -> str:
 
 
 def _run_page(run_dir: Path) -> tuple[str, str]:
-    from dashboard.figures import tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week
-    from dashboard.kpis import kpis
-
     run = read_run(run_dir)
-    figures = [tat_ecdf(run.studies, "priority"), tat_ecdf(run.studies, "diseased"),
+    story = json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("story") or {}
+    changes = {g["group"]: g["against_fifo"]["p95_tat_minutes"] for g in story.get("groups", [])
+               if "p95_tat_minutes" in g.get("against_fifo", {})}
+    return f"radsim report: {run.scenario.name}", run_html(run, story.get("lines"), fifo_p95=changes)
+
+
+def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
+             fifo_p95: dict[str, dict] | None = None) -> str:
+    """The body of a run's report: the story, overload, the high-risk cards, operations and the figures.
+    The dashboard exports its results through this too."""
+    from .figures import (breakdown_bars, describe_change, high_risk_cards, operations, tat_ecdf,
+                          utilisation_bars, wait_heatmap, worklist_over_week)
+    from .overload import describe
+    from .story import minutes_text, tell
+
+    lines = story or tell(run, fifo).lines()
+    parts = [f"<p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} replications, seed "
+             f"{run.seed}, {run.scenario.horizon_days:g} days</p>"]
+    parts += [f"<p style='color:#b00020'><b>Overloaded:</b> {html.escape(describe(o))}</p>" for o in run.overloaded]
+    parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
+    colours = {"green": "#2ca02c", "amber": "#ff7f0e", "red": "#d62728", "grey": "#7f7f7f"}
+    rows = ""
+    for card in high_risk_cards(run, fifo):
+        within = card.within
+        change = card.against_fifo.get("p95_tat_minutes")
+        if change is None and card.title in (fifo_p95 or {}):  # as `radsim run` measured it
+            kept = fifo_p95[card.title]  # type: ignore[index]
+            change = Difference("p95_tat_minutes", card.group.where, kept["fifo"], kept["this"], kept["change"],
+                                kept["ci_low"], kept["ci_high"])
+        rows += (f"<tr><td style='border-left:6px solid {colours[card.status]}'>{html.escape(card.title)}</td>"
+                 f"<td>{card.count:,.0f}</td><td>{minutes_text((card.rows['p50_tat_minutes'] or {}).get('mean'))}</td>"
+                 f"<td>{minutes_text((card.rows['p95_tat_minutes'] or {}).get('mean'))}</td>"
+                 f"<td>{'-' if within is None else f'{within:.1%}'}</td><td>{minutes_text(card.target)}</td>"
+                 f"<td>{'-' if change is None else html.escape(describe_change(change))}</td>"
+                 f"<td>{html.escape('; '.join(card.why))}</td></tr>")
+    parts.append("<table><tr><th>who</th><th>studies</th><th>median</th><th>95% within</th><th>within target</th>"
+                 "<th>target</th><th>p95 against FIFO</th><th>why</th></tr>" + rows + "</table>")
+    ops = operations(run)
+    facts = [("mean wait at night (20-08)", minutes_text(ops.night_mean_wait)),
+             ("backlog at shift change", "-" if ops.backlog_at_shift_change is None else
+              f"{ops.backlog_at_shift_change:.1f} studies"),
+             ("reader utilisation", "-" if ops.utilisation is None else f"{ops.utilisation:.1%}"),
+             ("overtime", "-" if ops.overtime_hours is None else f"{ops.overtime_hours:.1f} h"),
+             ("reader-hours a week", f"{ops.reader_hours_per_week:,.0f}")]
+    if ops.cost_per_week is not None:
+        facts.append(("roster cost a week", f"{ops.cost_per_week:,.0f}"))
+    parts.append("<table>" + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in facts) + "</table>")
+    figures = [tat_ecdf(run.studies, "diseased"), tat_ecdf(run.studies, "priority"),
                worklist_over_week(run.studies, run.scenario), wait_heatmap(run.studies, run.scenario),
-               utilisation_bars(run.duties, run.scenario)]
-    cards = kpis(run)
-    rows = "".join(f"<tr><td>{html.escape(k)} within target</td><td>{v:.1%}</td></tr>"
-                   for k, v in cards.within_target.items())
-    for label, value, unit in (("p95 TAT, AI-positive", cards.p95_tat_ai_positive, " min"),
-                               ("p95 TAT, diseased", cards.p95_tat_diseased, " min"),
-                               ("mean wait at night (20-08)", cards.night_mean_wait, " min"),
-                               ("backlog at shift change", cards.backlog_at_shift_change, ""),
-                               ("overtime hours", cards.overtime_hours, "")):
-        rows += f"<tr><td>{label}</td><td>{'-' if value is None else f'{value:.1f}{unit}'}</td></tr>"
-    if cards.utilisation is not None:
-        rows += f"<tr><td>reader utilisation</td><td>{cards.utilisation:.1%}</td></tr>"
-    head = (f"<p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} replications, seed "
-            f"{run.seed}, {run.scenario.horizon_days:g} days</p>{_story_html(run_dir, run)}<table>{rows}</table>")
-    return f"radsim report: {run.scenario.name}", head + _figures_html(figures)
+               utilisation_bars(run.duties, run.scenario), breakdown_bars(run.studies, "site"),
+               breakdown_bars(run.studies, "modality")]
+    return "".join(parts) + _figures_html(figures)
 
 
 def _comparison_page(run_dir: Path) -> tuple[str, str]:
-    from dashboard.figures import comparison_chart
+    from .figures import comparison_chart
     from .comparison import COMPARED, Difference
 
     data = json.loads((run_dir / "comparison.json").read_text(encoding="utf-8"))
@@ -113,7 +142,7 @@ def _comparison_page(run_dir: Path) -> tuple[str, str]:
 
 
 def _sweep_page(run_dir: Path) -> tuple[str, str]:
-    from dashboard.figures import sweep_chart
+    from .figures import sweep_chart
 
     if not (run_dir / "summary.parquet").is_file():
         raise ScenarioError(str(run_dir), [("", "the sweep has no summary.parquet yet (run it to the end)")])

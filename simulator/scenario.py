@@ -364,6 +364,7 @@ class Pool(Strict):
     site: str | None = None  # a site's own readers: they read that site's studies only (routing.overflow_after)
     shifts: list[Shift] = Field(min_length=1)
     absence_rate: Probability = 0.0  # chance that a rostered reader does not show up for a shift
+    cost_per_hour: NonNegative | None = None  # of one reader on duty, in any currency: the roster's cost a week
 
 
 class SecondOpinions(Strict):

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -31,8 +32,8 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def _die_with_parent(parent: int) -> None:
-    """Runs first in every worker."""
+def _die_with_parent(parent: int, setup: Callable[..., None] | None = None, args: tuple = ()) -> None:
+    """Runs first in every worker (then `setup(*args)`, the caller's own initialisation)."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -49,14 +50,17 @@ def _die_with_parent(parent: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="radsim-parent-watch", daemon=True).start()
+    if setup is not None:
+        setup(*args)
 
 
 class LocalPool(ProcessPoolExecutor):
     """A process pool of `workers` processes that die with this one and are killed, not awaited, when a
     `with` block is left by an exception."""
 
-    def __init__(self, workers: int) -> None:
-        super().__init__(max_workers=max(1, workers), initializer=_die_with_parent, initargs=(os.getpid(),))
+    def __init__(self, workers: int, setup: Callable[..., None] | None = None, args: tuple = ()) -> None:
+        super().__init__(max_workers=max(1, workers), initializer=_die_with_parent,
+                         initargs=(os.getpid(), setup, args))
 
     def kill(self) -> None:
         """Stop every worker now; work in flight is lost (the caller knows what it had not received)."""

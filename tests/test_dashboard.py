@@ -1,15 +1,20 @@
-"""The dashboard: its pure parts (figures, KPIs, roster, uploads) and the app under Streamlit's AppTest."""
+"""The dashboard: the figures and cards it shares with `radsim report` (simulator/figures), its roster editor,
+controls and runner without Streamlit, and the app under Streamlit's AppTest."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
-from dashboard.figures import comparison_chart, tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week
-from dashboard.kpis import kpis
+from dashboard.controls import changes
 from dashboard.loading import load_upload
-from dashboard.roster import RosterError, apply_roster, roster_rows
+from dashboard.roster import RosterError, apply_roster, changed_cells, parse_cells, roster_rows
 from simulator import ScenarioError, load_scenario, run_scenario
 from simulator.comparison import compare_runs
+from simulator.experiment import run_variants
+from simulator.figures import (comparison_chart, high_risk_cards, operations, roster_cost, status, tat_ecdf,
+                               utilisation_bars, wait_heatmap, worklist_over_week)
+from simulator.figures.charts import WAIT_SCALE
 from simulator.loading import read_yaml, resolve_path
 from simulator.prepare import parse_scenario
 
@@ -19,70 +24,99 @@ from .conftest import base_dict, make
 @pytest.fixture(scope="module")
 def day_night():
     scenario = load_scenario("examples/cxr_day_night", ["horizon_days=14"])
-    return scenario, run_scenario(scenario, 2, workers=1)
+    fifo = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
+    run, fifo_run = run_variants([scenario, fifo], 2, workers=2)
+    return scenario, run, fifo_run
 
 
-def test_turnaround_ecdf_rises_to_one_per_group(day_night) -> None:
-    _, run = day_night
+def test_turnaround_ecdf_rises_to_one_per_group_in_plain_words(day_night) -> None:
+    _, run, _ = day_night
     fig = tat_ecdf(run.studies, "diseased")
-    assert {trace.name.split()[0] for trace in fig.data} == {"false", "true"}
+    assert {trace.name.rsplit(" (", 1)[0] for trace in fig.data} == {"finding", "no finding"}
     for trace in fig.data:
         assert np.all(np.diff(trace.x) >= 0) and trace.y[0] == 0.0 and trace.y[-1] == 1.0
 
 
 def test_worklist_over_the_week_marks_every_shift_change(day_night) -> None:
-    scenario, run = day_night
+    scenario, run, _ = day_night
     fig = worklist_over_week(run.studies, scenario)
     assert len(fig.layout.shapes) == 14  # two changes a day (08:00, 20:00), seven days
     waiting = np.array(fig.data[0].y, dtype=float)
     assert np.nanmax(waiting) > 5 and np.nanmin(waiting) >= 0
-    # The queue builds by day and drains at night: 19:00 fuller than 07:00 on every weekday.
     hours = np.array(fig.data[0].x)
-    for day in range(7):
+    for day in range(7):  # the queue builds by day and drains at night
         evening, morning = waiting[np.argmin(abs(hours - (24 * day + 19)))], waiting[np.argmin(abs(hours - (24 * day + 7)))]
         assert evening > morning
 
 
-def test_wait_heatmap_and_utilisation_are_in_range(day_night) -> None:
-    scenario, run = day_night
-    grid = np.array(wait_heatmap(run.studies, scenario).data[0].z, dtype=float)
-    assert grid.shape == (7, 24) and np.nanmin(grid) >= -1e-9
+def test_the_wait_heatmap_keeps_one_colour_scale_for_every_run(day_night) -> None:
+    scenario, run, fifo = day_night
+    for studies in (run.studies, fifo.studies):
+        trace = wait_heatmap(studies, scenario).data[0]
+        assert (trace.zmin, trace.zmax) == WAIT_SCALE
+        assert np.array(trace.z, dtype=float).shape == (7, 24)
     bars = utilisation_bars(run.duties, scenario).data
     assert all(0.0 <= y <= 1.0 for trace in bars for y in trace.y)
 
 
 def test_comparison_chart_colours_verdicts(day_night) -> None:
-    scenario, run = day_night
-    fifo = run_scenario(scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})}),
-                        2, workers=1)
-    differences = compare_runs(scenario, fifo, run, ("mean_tat_minutes",))
-    fig = comparison_chart(differences, "mean_tat_minutes", "fifo", "ai_priority")
+    scenario, run, fifo = day_night
+    fig = comparison_chart(compare_runs(scenario, fifo, run, ("mean_tat_minutes",)), "mean_tat_minutes", "fifo",
+                           "ai_priority")
     names = list(fig.data[0].y)
-    diseased = names.index("diseased=true")
-    assert fig.data[0].x[diseased] < 0  # AI priority shortens the diseased studies' turnaround
+    assert fig.data[0].x[names.index("finding")] < 0  # AI priority shortens the turnaround of findings
 
 
-def test_kpis_of_a_run(day_night) -> None:
-    _, run = day_night
-    cards = kpis(run)
-    assert set(cards.within_target) == {"ai_positive", "routine"}
-    assert cards.p95_tat_diseased > cards.p95_tat_ai_positive > 0
-    assert cards.night_mean_wait > 0 and cards.backlog_at_shift_change > 0 and 0 < cards.utilisation <= 1
+def test_the_same_four_cards_under_every_policy_with_reasons_and_fifo(day_night) -> None:
+    scenario, run, fifo = day_night
+    cards = high_risk_cards(run, fifo)
+    plain = high_risk_cards(fifo)
+    titles = ["Studies with a finding", "AI-flagged studies", "STAT orders", "All work"]
+    assert [c.title for c in cards] == titles == [c.title for c in plain]  # a policy never removes a card
+    finding, flagged = cards[0], cards[1]
+    assert finding.target == 60.0 or finding.target == 1440.0
+    assert flagged.target == 60.0 and flagged.count > 0
+    assert finding.against_fifo["p95_tat_minutes"].diff < 0  # faster than FIFO on the same studies
+    assert any("misses" in why for why in finding.why) and any("no finding" in why for why in flagged.why)
+    assert cards[2].count == 0 and cards[2].status == "grey"  # this scenario has no STAT orders
+    assert status(0.96) == "green" and status(0.9) == "amber" and status(0.5) == "red" and status(None) == "grey"
 
 
-def test_roster_round_trips_and_edits() -> None:
+def test_operations_and_the_cost_of_a_roster(day_night) -> None:
+    _, run, _ = day_night
+    ops = operations(run)
+    assert ops.night_mean_wait > 0 and ops.backlog_at_shift_change > 0 and 0 < ops.utilisation <= 1
+    data = base_dict()
+    data["pools"]["readers"]["cost_per_hour"] = 50
+    hours, cost = roster_cost(make(data))
+    assert hours == 2 * 24 * 7 and cost == hours * 50
+    assert roster_cost(make(base_dict()))[1] is None  # no cost given: none made up
+
+
+def test_roster_cells_are_read_as_typed_and_write_back() -> None:
     scenario = load_scenario("moscow_reference_center")
     data = read_yaml(resolve_path("moscow_reference_center"))
     rows = roster_rows(scenario)
-    assert parse_scenario(apply_roster(data, scenario, rows)).pools == scenario.pools or \
-        roster_rows(parse_scenario(apply_roster(data, scenario, rows))) == rows
-    night = next(r for r in rows if r["pool"] == "general" and r["shift"].startswith("20:00"))
-    night.update(sat=0, sun=0)
-    edited = parse_scenario(apply_roster(data, scenario, rows))
-    assert roster_rows(edited) == rows
-    night["mon"] = -1
-    with pytest.raises(RosterError, match="whole number"):
-        apply_roster(data, scenario, rows)
+    assert [(r["pool"], r["shift"]) for r in rows][:2] == [("general", "day"), ("general", "night")]
+    assert apply_roster(data, scenario, rows) == data  # unchanged cells: the file's own entries, names and all
+    night = dict(next(r for r in rows if r["pool"] == "general" and r["shift"] == "night"))
+    edited = [dict(r) for r in rows]
+    edited[1] = {**night, "sat": "0", "sun": "0"}
+    assert changed_cells(rows, parse_cells(edited)) == ["general night sat: 1 -> 0", "general night sun: 1 -> 0"]
+    assert roster_rows(parse_scenario(apply_roster(data, scenario, edited)))[1]["sat"] == 0
+    for typed, words in (("2.5", "'2.5' is not a number"), ("-1", "'-1' is not a number"), ("", "an empty cell")):
+        edited[1] = {**night, "mon": typed}
+        with pytest.raises(RosterError, match=rf"general night mon: {words}"):
+            parse_cells(edited)
+
+
+def test_changes_from_the_file_are_listed() -> None:
+    base = base_dict()
+    data = yaml.safe_load(yaml.safe_dump(base))
+    data["policy"]["triage"] = "fifo"
+    data["horizon_days"] = 20
+    assert changes(base, data) == ["horizon_days: 10 -> 20", "policy.triage: ai_priority -> fifo"]
+    assert changes(base, base) == []
 
 
 def test_uploads_are_checked_like_files_and_run_no_code() -> None:
@@ -92,77 +126,89 @@ def test_uploads_are_checked_like_files_and_run_no_code() -> None:
         load_upload("mine.yaml", b"\xff\xfe\x00")
     data = base_dict()
     data["policy"] = {"triage": "tests.policies_for_tests:ForgetsStat"}
-    import yaml
-
     text = yaml.safe_dump(data).encode()
     with pytest.raises(ScenarioError, match="refused"):
         load_upload("mine.yaml", text, allowed=[])
     _, scenario = load_upload("mine.yaml", text, allowed=["tests.policies_for_tests:ForgetsStat"])
     assert scenario.policy.triage.endswith("ForgetsStat")
-    data["policy"] = {"triage": "no_such_module:Policy"}
-    with pytest.raises(ScenarioError, match="cannot import"):
-        load_upload("mine.yaml", yaml.safe_dump(data).encode(), allowed=["no_such_module:Policy"])
     data["policy"] = {"triage": "fifo"}
     data["arrivals"] = {"trace": "/etc/some.parquet"}  # a path on the server's disk: never read from an upload
     with pytest.raises(ScenarioError, match=r"mine.yaml: arrivals.trace: refused in an upload"):
         load_upload("mine.yaml", yaml.safe_dump(data).encode())
-    assert make(base_dict())  # the fixture helper still works beside these imports
+    big = base_dict()
+    big["horizon_days"], big["warmup_days"] = 3000, 0
+    big["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 1000}
+    with pytest.raises(ScenarioError, match="work items per replication"):  # the CLI's limits hold here too
+        load_upload("big.yaml", yaml.safe_dump(big).encode())
+
+
+def test_the_runner_caches_by_scenario_and_measures_this_machine() -> None:
+    from dashboard import runner
+
+    runner.clear()
+    scenario = make(base_dict(), horizon_days=3)
+    low, high, measured = runner.expected_seconds(scenario, 2)
+    assert not measured and low < high
+    shares: list[float] = []
+    first = runner.simulate(scenario, 2, shares.append, workers=2)
+    assert shares and shares[-1] == pytest.approx(1.0) and first.fifo is not None
+    assert runner.simulate(scenario, 2) is first and runner.cached(scenario, 2) is first
+    runner.clear()
 
 
 # The app -------------------------------------------------------------------------------------------------
-def app_test():
+@pytest.fixture
+def app_test(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=120)
+    from dashboard import runner
+
+    runner.clear()
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=180)
     at.run()
     assert not at.exception, at.exception
-    at.number_input(key="reps").set_value(2)
-    at.slider(key="horizon").set_value(14)
+    at.number_input(key="reps-1").set_value(2)
+    at.number_input(key="horizon-1").set_value(14.0)
+    at.run()
     return at
 
 
+def card_text(at, title: str) -> str:
+    """The card of a group (an HTML block that starts with its title)."""
+    return next(m.value for m in at.markdown if f">{title}</div>" in m.value)
+
+
 def night_wait(at) -> float:
-    card = next(m for m in at.metric if m.label.startswith("mean wait at night"))
-    return float(card.value.split()[0])
+    """Minutes, whatever unit the card chose."""
+    card = next(m for m in at.metric if m.label.startswith("night wait"))
+    value, unit = card.value.split()
+    return float(value) * {"min": 1.0, "h": 60.0, "d": 1440.0}[unit]
 
 
-def test_app_runs_and_fewer_night_readers_mean_longer_night_waits() -> None:
-    at = app_test()
-    at.button(key="run").click()
-    at.run()
+def test_app_runs_twice_a_b_a_and_fewer_night_readers_mean_longer_night_waits(app_test) -> None:
+    at = app_test
+    at.button(key="run").click().run()
     assert not at.exception, at.exception
-    labels = [m.label for m in at.metric]
-    assert "p95 TAT, diseased" in labels and any("within target" in label for label in labels)
+    assert "Studies with a finding" in card_text(at, "Studies with a finding")
     assert len(at.get("plotly_chart")) >= 2
     before = night_wait(at)
-    key = "roster-rows:bundled:moscow_reference_center"
-    rows = [dict(r) for r in at.session_state[key]]
+    at.button(key="run").click().run()  # the same setting again: from the cache, no crash
+    assert not at.exception, at.exception
+    rows = [dict(r) for r in roster_rows(parse_scenario(at.session_state["base"], "x"))]
     for row in rows:
-        if row["shift"].startswith("20:00") and row["pool"] in ("general", "ct_mr"):
+        if row["shift"] == "night" and row["pool"] in ("general", "ct_mr"):
             row.update({d: max(row[d] - 1, 0) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
-    at.session_state[key] = rows
+    at.session_state["roster-rows-1"] = rows
+    at.session_state["roster-epoch-1"] = 1
     at.run()
-    at.button(key="run").click()
-    at.run()
+    at.button(key="run").click().run()  # B
     assert not at.exception, at.exception
     after = night_wait(at)
     assert after > 1.5 * before, (before, after)
-    assert any(m.delta and m.delta.startswith("+") for m in at.metric if m.label.startswith("mean wait at night"))
-
-
-def test_report_writes_one_html_file_of_a_run(tmp_path) -> None:
-    from typer.testing import CliRunner
-
-    from simulator.cli import app
-
-    runner = CliRunner()
-    out = tmp_path / "run"
-    result = runner.invoke(app, ["run", "examples/cxr_day_night", "-r", "2", "--workers", "1", "--set",
-                                 "horizon_days=7", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["report", str(out)])
-    assert result.exit_code == 0, result.output
-    page = (out / "report.html").read_text()
-    assert page.count("plotly-graph-div") == 5 and "mean wait at night" in page and "cxr-day-night" in page
-    missing = runner.invoke(app, ["report", str(tmp_path / "nothing")])
-    assert missing.exit_code == 2 and "not a run directory" in missing.output
+    assert "against the previous run: +" in card_text(at, "Studies with a finding")
+    at.session_state["roster-rows-1"] = roster_rows(parse_scenario(at.session_state["base"], "x"))
+    at.session_state["roster-epoch-1"] = 2
+    at.run()
+    at.button(key="run").click().run()  # A again: from the cache
+    assert not at.exception, at.exception
+    assert night_wait(at) == pytest.approx(before)

@@ -1,10 +1,16 @@
 """The dashboard in a real browser: Debian's chromium, headless, driven by Playwright, on a free local port.
 
 Run by `.ci/run`, which installs chromium when it is missing; where no chromium is found the test is
-skipped with that reason. The screenshots are kept under the test's output folder (pytest's tmp_path).
+skipped with that reason. Screenshots of each state go to the test's output folder (pytest's tmp_path).
+
+It does what an administrator does: run the default; run again; A -> B -> A; two people at once; upload a
+scenario of their own and check that what ran is what they uploaded; cut night readers in the roster and
+see every high-risk card move the right way; see an overload as a banner; stop a long run.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,9 +20,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's)")
 
 
 def free_port() -> int:
@@ -25,13 +35,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dashboard_url():
+@pytest.fixture(scope="module")
+def server():
     port = free_port()
-    server = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--browser.gatherUsageStats",
          "false", "--server.address", "127.0.0.1", "--server.port", str(port), "--client.toolbarMode", "viewer"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RADSIM_ALLOWED_CODE": ""})
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -42,40 +52,180 @@ def dashboard_url():
                 time.sleep(0.5)
         else:
             pytest.fail("the dashboard did not start within a minute")
-        yield url
+        yield url, process
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        process.terminate()
+        process.wait(timeout=20)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's)")
-def test_the_dashboard_runs_the_default_scenario_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, viewport={"width": 1400, "height": 1600},
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        page.goto(dashboard_url)
-        page.get_by_role("button", name="Run").click(timeout=60_000)
-        page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=120_000)
-        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-        metrics = page.locator('[data-testid="stMetric"]')
-        assert metrics.count() >= 8
-        text = page.inner_text("body")
-        assert "p95 TAT, diseased" in text and "within target" in text
-        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-        # A bad upload: the error is shown and the results of the previous scenario stay.
-        bad = tmp_path / "bad.yaml"
-        bad.write_text("name: bad\nstart: 2026-02-02T00:00\nhorizon_days: 7\nstudy_types: {}\npools: {}\n")
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
-        page.wait_for_selector('[data-testid="stAlert"]', timeout=60_000)
-        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-        text = page.inner_text("body")
-        assert "bad.yaml" in text and "study_types" in text
-        assert "p95 TAT, diseased" in text
-        page.screenshot(path=str(tmp_path / "bad-upload.png"), full_page=True)
-        browser.close()
-    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_context(viewport={"width": 1440, "height": 3000}).new_page()
+    page.goto(url)
+    run_button(page).wait_for(timeout=60_000)
+    return page
+
+
+def run_button(page):
+    """The Run button (the last one: while a page reruns, Streamlit briefly keeps the old one beside it)."""
+    return page.locator('[data-testid="stMain"]').get_by_role("button", name="Run", exact=True).last
+
+
+def settle(page, timeout: float = 180_000) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+
+
+def run(page) -> None:
+    run_button(page).click()
+    settle(page)
+    page.get_by_text("Results:").first.wait_for(timeout=180_000)
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg', timeout=180_000)
+    settle(page)
+
+
+MINUTES = {"min": 1.0, "h": 60.0, "d": 1440.0}
+
+
+def cards(page) -> dict[str, float]:
+    """Each high-risk card's 95th percentile of turnaround, in minutes."""
+    text = page.inner_text('[data-testid="stMain"]')
+    out = {}
+    for title in ("Studies with a finding", "AI-flagged studies", "STAT orders", "All work"):
+        block = text[text.index(title):]
+        value, unit = re.search(r"95% within\s+([\d.]+) (min|h|d)", block).groups()
+        out[title] = float(value) * MINUTES[unit]
+    return out
+
+
+def test_run_again_and_a_b_a(server, browser, tmp_path: Path) -> None:
+    url, _ = server
+    page = open_page(browser, url)
+    run(page)
+    first = cards(page)
+    text = page.inner_text("body")
+    assert "Against FIFO on the same studies" in text and "within target" in text
+    page.screenshot(path=str(tmp_path / "default.png"), full_page=True)
+    run(page)  # the same setting again: no crash, the same figures at once
+    assert cards(page) == first and "Traceback" not in page.inner_text("body")
+    policy = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(1)
+    for name, same in (("fifo", False), ("ai_priority", True)):  # B, then A again
+        policy.click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.wait_for_timeout(500)
+        settle(page)
+        run(page)
+        assert (cards(page) == first) == same
+    assert "Exception" not in page.inner_text("body")
+
+
+def test_two_people_at_once(server, browser) -> None:
+    url, _ = server
+    pages = [open_page(browser, url) for _ in range(2)]
+    for page in pages:  # both press Run before either has results
+        run_button(page).click()
+    for page in pages:
+        settle(page)
+        page.get_by_text("Results:").first.wait_for(timeout=180_000)
+        settle(page)
+    assert cards(pages[0]) == cards(pages[1])
+
+
+def upload(page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    settle(page)
+
+
+def test_an_upload_runs_as_written_and_downloads_as_it_ran(server, browser, tmp_path: Path) -> None:
+    url, _ = server
+    mine = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "examples" /
+                           "mmc_ai_triage.yaml").read_text())
+    mine.update(name="mine", horizon_days=14, warmup_days=2)
+    mine["policy"] = {"triage": "fifo", "preemptive": True}
+    mine["ai_services"]["chest_ct_ai"].update(sensitivity=0.5, specificity=0.9)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(mine))
+    page = open_page(browser, url)
+    upload(page, path)
+    assert "Changed from the file" not in page.inner_text("body")
+    run(page)
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="scenario (YAML)").click()
+    ran = yaml.safe_load(Path(waiting.value.path()).read_text())
+    assert ran["name"] == "mine" and ran["horizon_days"] == 14 and ran["warmup_days"] == 2
+    assert ran["policy"]["triage"] == "fifo" and ran["policy"]["preemptive"] is True
+    assert ran["ai_services"]["chest_ct_ai"]["sensitivity"] == 0.5
+    assert ran["pools"] == mine["pools"] | {"readers": {**mine["pools"]["readers"], "shifts": [
+        {**mine["pools"]["readers"]["shifts"][0], "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}],
+        "absence_rate": 0.0}}
+
+
+def test_cutting_night_readers_moves_every_high_risk_card_the_right_way(server, browser, tmp_path: Path) -> None:
+    url, _ = server
+    page = open_page(browser, url)
+    run(page)
+    before = cards(page)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    for row, staff in ((1, "0"), (3, "1")):  # general night: nobody; CT/MR night: one reader instead of two
+        for day in range(7):
+            page.mouse.click(box["x"] + 40, box["y"] + 36 + 18)  # the first row's pool cell
+            for _ in range(row):
+                page.keyboard.press("ArrowDown")
+            for _ in range(3 + day):  # past pool, shift and times to the weekday
+                page.keyboard.press("ArrowRight")
+            page.keyboard.type(staff)
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(150)
+    settle(page)
+    text = page.inner_text("body")
+    assert "Changed in the roster" in text and re.search(r"general night sun: 1 (->|→) 0", text), text[:3000]
+    assert re.search(r"ct_mr night mon: 2 (->|→) 1", text)
+    run(page)
+    after = cards(page)
+    page.screenshot(path=str(tmp_path / "fewer-nights.png"), full_page=True)
+    assert all(after[title] >= before[title] - 0.5 for title in before), (before, after)
+    assert after["Studies with a finding"] > before["Studies with a finding"]
+    assert after["All work"] > before["All work"]
+
+
+def test_an_overload_is_a_banner_and_stop_stops_the_workers(server, browser, tmp_path: Path) -> None:
+    url, process = server
+    overloaded = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "moscow_reference_center.yaml")
+                                .read_text())
+    overloaded.update(name="no-experts", horizon_days=14)
+    for shift in overloaded["pools"]["experts"]["shifts"]:
+        shift["staff"] = 0
+    path = tmp_path / "no-experts.yaml"
+    path.write_text(yaml.safe_dump(overloaded))
+    page = open_page(browser, url)
+    upload(page, path)
+    run(page)
+    assert "Overloaded: demand exceeds capacity in pool experts" in page.inner_text("body")
+    page.screenshot(path=str(tmp_path / "overload.png"), full_page=True)
+    days = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"] input').first
+    days.fill("365")
+    days.press("Enter")
+    settle(page)
+    run_button(page).click()
+    page.get_by_text("simulating:").first.wait_for(timeout=60_000)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert workers, "a run in progress has workers"
+    page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop").click()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                                         text=True).stdout.split():
+        time.sleep(0.3)
+    assert not subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    settle(page)
+    assert "Results: no-experts" in page.inner_text("body")  # the last finished run stays

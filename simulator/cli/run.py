@@ -50,24 +50,22 @@ def run(
         err.print(f"replaying {counts['replayed']:,} of the {counts['rows']:,} studies of {resolved.arrivals.trace} "
                   f"({counts['outside']:,} outside the horizon, {counts['unmatched']:,} of no study type left out)",
                   highlight=False)
-    from simulator.experiment import run_scenario, summarise_run
+    from simulator.experiment import run_variants, summarise_run
     from simulator.story import tell
 
-    compare = against_fifo and resolved.policy.triage != "fifo"
-    with Progress(f"simulating {resolved.name}") as progress:
+    # FIFO on the same studies, when asked, runs beside the scenario's policy on the same workers.
+    variants = [resolved]
+    if against_fifo and resolved.policy.triage != "fifo":
+        variants.append(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": "fifo"})}))
+    with Progress(f"simulating {resolved.name}" + (" (and FIFO on the same studies)" if len(variants) > 1 else "")) \
+            as progress:
         started = _now()
-        result = run_scenario(resolved, replications, seed, workers,
-                              progress if not compare else (lambda f: progress(f / 2)), summarise=False)
+        runs = run_variants(variants, replications, seed, workers, progress.fraction, summarise=False)
         simulating = _now() - started
-        for name in ("cohort", "model", "tables"):
-            phases.add(f"{name} (summed over replications)", result.phases[name])
-        fifo = None
-        if compare:
-            with phases.phase("FIFO on the same studies (all phases)"):
-                fifo_scenario = resolved.model_copy(update={"policy": resolved.policy.model_copy(
-                    update={"triage": "fifo"})})
-                fifo = run_scenario(fifo_scenario, replications, result.seed, workers,
-                                    lambda f: progress(0.5 + f / 2), summarise=False)
+    result, fifo = runs[0], (runs[1] if len(runs) > 1 else None)
+    for name in ("cohort", "model", "tables"):
+        phases.add(f"{name} (summed over replications{' and FIFO' if fifo else ''})",
+                   sum(r.phases[name] for r in runs))
     with phases.phase("metrics (summary, overload, story)"):
         summarise_run(result)
         story = tell(result, fifo)

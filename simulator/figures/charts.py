@@ -1,4 +1,5 @@
-"""Figures of a run (Plotly), each a pure function of the run's tables and its scenario."""
+"""Figures of a run (Plotly), each a pure function of the run's tables and its scenario: the dashboard and
+`radsim report` draw the same ones."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,12 +9,14 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator.comparison import Difference
-from simulator.scenario import DAYS, Scenario
+from ..comparison import Difference
+from ..scenario import DAYS, Scenario
+from ..story import minutes_text, shown_value
 
 from .timeline import WEEK, column, minute_of_week, shift_changes, waiting_at
 
-__all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart", "sweep_chart"]
+__all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart", "sweep_chart",
+           "breakdown_bars", "roc_curve", "staffing_curve", "WAIT_SCALE"]
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=380)
 
@@ -23,18 +26,22 @@ def _measured(studies: pa.Table) -> np.ndarray:
 
 
 def tat_ecdf(studies: pa.Table, by: str = "priority", points: int = 400) -> go.Figure:
-    """Share of items reported within t minutes, one line per value of `by` (priority class, diseased...)."""
+    """Share of reported items within t minutes, one line per value of `by` (priority class, diseased...); the
+    legend gives the items per replication."""
     tat = column(studies, "tat_minutes")
     groups = column(studies, by)
     keep = _measured(studies) & ~np.isnan(tat)
+    replications = max(len(np.unique(column(studies, "replication"))), 1)
     fig = go.Figure()
     for value in sorted({g for g in groups[keep] if g is not None}, key=str):
         values = tat[keep & (groups == value)]
         levels = np.linspace(0.0, 1.0, min(points, values.size))
         fig.add_trace(go.Scatter(x=np.quantile(values, levels), y=levels, mode="lines",
-                                 name=f"{str(value).lower()} ({values.size:,})"))
-    fig.update_layout(title=f"Turnaround by {by.replace('_', ' ')}: share reported within", xaxis_title="minutes",
-                      yaxis_title="share reported", yaxis_tickformat=".0%", xaxis_type="log", **LAYOUT)
+                                 name=f"{shown_value(by, value)} ({values.size / replications:,.0f})"))
+    titles = {"diseased": "finding", "priority": "triage class", "ai_positive": "AI flag"}
+    fig.update_layout(title=f"Turnaround by {titles.get(by, by.replace('_', ' '))}: share reported within",
+                      xaxis_title="minutes (log scale)", yaxis_title="share reported", yaxis_tickformat=".0%",
+                      xaxis_type="log", **LAYOUT)
     return fig
 
 
@@ -58,8 +65,12 @@ def worklist_over_week(studies: pa.Table, scenario: Scenario, step: float = 15.0
     return fig
 
 
+# One colour scale for every run, so two heatmaps can be compared by eye: minutes, saturating at 8 hours.
+WAIT_SCALE = (0.0, 480.0)
+
+
 def wait_heatmap(studies: pa.Table, scenario: Scenario) -> go.Figure:
-    """Mean wait of primary reads by the hour and weekday they became ready."""
+    """Mean wait of primary reads by the hour and weekday they became ready, on a fixed colour scale."""
     wait, ready = column(studies, "wait_minutes"), column(studies, "ready_at")
     keep = _measured(studies) & ~np.isnan(wait) & (column(studies, "kind") == "primary")
     week = minute_of_week(ready[keep], scenario)
@@ -68,9 +79,12 @@ def wait_heatmap(studies: pa.Table, scenario: Scenario) -> go.Figure:
     count = np.bincount(cell, minlength=168)
     with np.errstate(invalid="ignore"):
         grid = np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(7, 24)
-    fig = go.Figure(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)], y=[d.title() for d in DAYS],
-                               colorscale="YlOrRd", colorbar=dict(title="min"),
-                               hovertemplate="%{y} %{x}:00 - mean wait %{z:.1f} min<extra></extra>"))
+    ticks = [0, 60, 120, 240, 480]
+    fig = go.Figure(go.Heatmap(
+        z=grid, x=[f"{h:02d}" for h in range(24)], y=[d.title() for d in DAYS], zmin=WAIT_SCALE[0],
+        zmax=WAIT_SCALE[1], colorscale="YlOrRd",
+        colorbar=dict(title="minutes", tickvals=ticks, ticktext=[minutes_text(t) for t in ticks[:-1]] + ["8 h+"]),
+        hovertemplate="%{y} %{x}:00 - mean wait %{z:.1f} min<extra></extra>"))
     fig.update_layout(title="Mean wait by hour of day and weekday (primary reads)", xaxis_title="hour ready",
                       yaxis=dict(autorange="reversed"), **LAYOUT)
     return fig
@@ -100,7 +114,7 @@ def comparison_chart(differences: Sequence[Difference], metric: str = "mean_tat_
                      label_a: str = "A", label_b: str = "B") -> go.Figure:
     """Paired differences B - A of one metric per subgroup, with 95% CIs; green better, red worse."""
     rows = [d for d in differences if d.metric == metric and d.diff is not None]
-    names = [", ".join(f"{k}={str(v).lower()}" for k, v in d.where.items()) or "all" for d in rows]
+    names = [", ".join(shown_value(k, v) for k, v in d.where.items()) or "all" for d in rows]
     colours = {"better": "#2ca02c", "worse": "#d62728"}
     fig = go.Figure(go.Bar(
         y=names, x=[d.diff for d in rows], orientation="h",
@@ -120,7 +134,8 @@ def sweep_chart(summary: pa.Table, axis: str, metric: str, split: str = "", valu
                                           pc.equal(summary.column("split"), split)),
                                   pc.equal(summary.column("value_of_split"), value_of_split))).to_pylist()
     axes = [c for c in summary.column_names
-            if c not in ("point", "metric", "split", "value_of_split", "mean", "ci_low", "ci_high", "replications")]
+            if c not in ("point", "metric", "split", "value_of_split", "mean", "ci_low", "ci_high", "replications",
+                         "n")]
     others = [a for a in axes if a != axis]
     fig = go.Figure()
     lines: dict[tuple, list[dict]] = {}
@@ -145,3 +160,57 @@ def _axis_order(value: str) -> tuple:
         return (0, float(value), "")
     except ValueError:
         return (1, 0.0, value)
+
+
+def breakdown_bars(studies: pa.Table, by: str = "site") -> go.Figure:
+    """Median and 95th percentile of the turnaround of reported primary reads, per site (or modality)."""
+    tat = column(studies, "tat_minutes")
+    keep = _measured(studies) & (column(studies, "kind") == "primary")
+    groups = column(studies, by)
+    names = sorted({g for g in groups[keep] if g is not None}, key=str)
+    reported = ~np.isnan(tat)
+    medians, p95s = [], []
+    for name in names:
+        values = tat[keep & (groups == name) & reported]
+        medians.append(float(np.median(values)) if values.size else np.nan)
+        p95s.append(float(np.quantile(values, 0.95)) if values.size else np.nan)
+    fig = go.Figure([
+        go.Bar(x=names, y=medians, name="median turnaround", hovertemplate="%{x}: %{y:.0f} min<extra></extra>"),
+        go.Bar(x=names, y=p95s, name="95th percentile", hovertemplate="%{x}: %{y:.0f} min<extra></extra>"),
+    ])
+    fig.update_layout(title=f"Turnaround of primary reads by {by} (reported studies)", yaxis_title="minutes",
+                      barmode="group", **LAYOUT)
+    return fig
+
+
+def roc_curve(separation: float, threshold: float, name: str = "AI") -> go.Figure:
+    """The service's binormal ROC curve and its operating point (sensitivity against 1 - specificity)."""
+    from scipy.special import ndtr
+
+    t = np.linspace(-4.0, 4.0 + separation, 200)
+    fpr, tpr = ndtr(-t), ndtr(separation - t)
+    fig = go.Figure([go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", hoverinfo="skip"),
+                     go.Scatter(x=[float(ndtr(-threshold))], y=[float(ndtr(separation - threshold))],
+                                mode="markers", marker=dict(size=12, color="#d62728"), name="operating point",
+                                hovertemplate="sensitivity %{y:.2f}, 1 - specificity %{x:.2f}<extra></extra>")])
+    fig.update_layout(title=f"{name}: ROC (AUC {float(ndtr(separation / np.sqrt(2))):.2f})",
+                      xaxis_title="1 - specificity", yaxis_title="sensitivity", xaxis_range=[0, 1],
+                      yaxis_range=[0, 1], showlegend=False, **{**LAYOUT, "height": 320})
+    return fig
+
+
+def staffing_curve(points: Sequence[dict], slot: str) -> go.Figure:
+    """Share within target against the staff of one shift: one line per group, mean and 95% CI.
+
+    `points`: {"staff": n, "group": title, "mean": share, "ci_low": ..., "ci_high": ...}."""
+    fig = go.Figure()
+    for group in dict.fromkeys(p["group"] for p in points):
+        rows = sorted((p for p in points if p["group"] == group), key=lambda p: p["staff"])
+        fig.add_trace(go.Scatter(
+            x=[r["staff"] for r in rows], y=[r["mean"] for r in rows], mode="lines+markers", name=group,
+            error_y=dict(type="data", symmetric=False,
+                         array=[(r["ci_high"] - r["mean"]) if r.get("ci_high") is not None else 0 for r in rows],
+                         arrayminus=[(r["mean"] - r["ci_low"]) if r.get("ci_low") is not None else 0 for r in rows])))
+    fig.update_layout(title=f"Share within target against readers on {slot}", xaxis_title="readers",
+                      yaxis_title="share within target", yaxis_tickformat=".0%", xaxis_dtick=1, **LAYOUT)
+    return fig

@@ -5,8 +5,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simulator.calendar import duties
-from simulator.scenario import Scenario
+from ..calendar import duties
+from ..scenario import Scenario
 
 __all__ = ["WEEK", "column", "minute_of_week", "waiting_at", "shift_changes"]
 

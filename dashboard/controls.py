@@ -1,0 +1,183 @@
+"""The sidebar: where a scenario comes from, and every setting an administrator may change, each starting
+from the loaded scenario's own value.
+
+A newly loaded scenario (bundled, uploaded or saved) gets a new version number, and every control's key
+carries it, so no control keeps a value from the scenario before (an uploaded FIFO scenario runs as FIFO,
+its 14 days as 14 days). `changes` lists what the page changed from the file, so nothing changes unseen.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import streamlit as st
+
+from simulator.ai import operating_point
+from simulator.errors import ScenarioError
+from simulator.loading import bundled_scenarios, read_yaml, resolve_path
+from simulator.scenario import AIService
+
+from .loading import load_upload
+
+__all__ = ["load", "choose_source", "settings", "changes", "version"]
+
+POLICIES = ["fifo", "ai_priority", "hierarchical", "score", "aging", "sla_edf", "rules"]
+DEFAULT = "moscow_reference_center"
+
+
+def version() -> int:
+    return int(st.session_state.get("version", 0))
+
+
+def load(source: tuple[str, str], data: dict[str, Any]) -> None:
+    """Make `data` the scenario every control starts from."""
+    st.session_state.update(source=source, base=copy.deepcopy(data), version=version() + 1)
+
+
+def choose_source() -> None:
+    """A bundled scenario, an upload, or a scenario saved earlier in this session; on a bad upload the
+    previous scenario stays and the error says why."""
+    st.sidebar.header("Scenario")
+    names = [n for n in bundled_scenarios() if not n.startswith("validation/")]
+    name = st.sidebar.selectbox("bundled scenario", names, index=names.index(DEFAULT) if DEFAULT in names else 0,
+                                key="bundled")
+    if st.session_state.get("bundled_seen") != name:  # a new choice in the list replaces an upload too
+        st.session_state["bundled_seen"] = name
+        load(("bundled", name), read_yaml(resolve_path(name)))
+    upload = st.sidebar.file_uploader("or upload a scenario (YAML)", type=["yaml", "yml"], key="upload")
+    if upload is not None and st.session_state.get("upload_id") != upload.file_id:
+        st.session_state["upload_id"] = upload.file_id
+        try:
+            data, _ = load_upload(upload.name, upload.getvalue())
+        except ScenarioError as exc:
+            st.session_state["upload_error"] = str(exc)
+        else:
+            st.session_state["upload_error"] = None
+            load(("upload", upload.name), data)
+    if st.session_state.get("upload_error"):
+        st.sidebar.error(st.session_state["upload_error"])
+    saved = st.session_state.setdefault("saved", {})
+    if saved:
+        chosen = st.sidebar.selectbox("or a scenario saved in this session", ["-"] + list(saved), key="saved-pick")
+        if chosen != "-" and st.sidebar.button("Load it", key="saved-load"):
+            load(("saved", chosen), saved[chosen]["data"])
+            st.rerun()
+
+
+def settings(base: dict[str, Any]) -> dict[str, Any]:
+    """The scenario data as the sidebar's controls make it: policy, pre-emption, days, replications, demand,
+    AI operating points, targets. Controls start from `base` (the loaded scenario)."""
+    data = copy.deepcopy(base)
+    v = version()
+    st.sidebar.header("Settings")
+    policy = data.setdefault("policy", {})
+    current = policy.get("triage", "fifo")
+    options = POLICIES + ([current] if current not in POLICIES else [])
+    chosen = st.sidebar.selectbox("triage policy", options, index=options.index(current), key=f"policy-{v}",
+                                  help="fifo: first come first served (STAT first); ai_priority: AI-flagged first; "
+                                       "the others: docs/policies.md")
+    if chosen != current:
+        policy["triage"] = chosen
+    preemptive = st.sidebar.checkbox("STAT and flagged studies interrupt reads", value=bool(policy.get("preemptive")),
+                                     key=f"preemptive-{v}")
+    if preemptive != bool(policy.get("preemptive")):
+        policy["preemptive"] = preemptive
+    if not policy:
+        data.pop("policy")
+    horizon = float(base.get("horizon_days", 28))
+    days = st.sidebar.number_input("days simulated", min_value=1.0, max_value=3660.0, value=horizon, step=1.0,
+                                   key=f"horizon-{v}", help="the first days are a warm-up left out of the figures")
+    if days != horizon:
+        data["horizon_days"] = days
+        if float(base.get("warmup_days", 0)) >= days:
+            data["warmup_days"] = round(days / 4, 2)
+    st.session_state["replications"] = int(st.sidebar.number_input(
+        "replications", min_value=2, max_value=30, value=5, step=1, key=f"reps-{v}",
+        help="independent draws of the studies; the confidence intervals come from them"))
+    _demand(data, base, v)
+    _ai(data, v)
+    _targets(data, v)
+    return data
+
+
+def _demand(data: dict[str, Any], base: dict[str, Any], v: int) -> None:
+    with st.sidebar.expander("Demand: what if"):
+        growth = st.slider("all volumes (%)", -50, 100, 0, 5, key=f"growth-{v}",
+                           help="every study type's arrivals up or down")
+        for name, study_type in (base.get("study_types") or {}).items():
+            change = st.slider(f"{name} (%)", -90, 200, 0, 5, key=f"mix-{v}-{name}")
+            factor = (1 + growth / 100.0) * (1 + change / 100.0)
+            if factor != 1.0:
+                arrivals = data["study_types"][name]["arrivals"]
+                for key in ("per_day", "rate_per_hour"):
+                    if arrivals.get(key) is not None:
+                        arrivals[key] = round(arrivals[key] * factor, 4)
+
+
+def _ai(data: dict[str, Any], v: int) -> None:
+    from scipy.special import ndtr, ndtri
+
+    from simulator.figures import roc_curve
+
+    for service, point in (data.get("ai_services") or {}).items():
+        try:
+            current = operating_point(AIService.model_validate(point))
+        except Exception:  # the page's own check reports a bad service; nothing to draw
+            continue
+        with st.sidebar.expander(f"AI {service}: operating point"):
+            specificity = st.slider("specificity (moves the point along the ROC curve)", 0.50, 0.99,
+                                    round(current.specificity, 2), 0.01, key=f"ai-{v}-{service}")
+            if abs(specificity - round(current.specificity, 2)) > 1e-9:
+                threshold = float(ndtri(specificity))
+                point.pop("sensitivity", None)
+                point.update(auc=round(current.auc, 4), specificity=specificity)
+                sensitivity = float(ndtr(current.separation - threshold))
+            else:
+                threshold, sensitivity = current.threshold, current.sensitivity
+            st.caption(f"sensitivity {sensitivity:.2f}, specificity {specificity:.2f}, AUC {current.auc:.2f}")
+            if st.checkbox("show the ROC curve", key=f"roc-show-{v}-{service}"):
+                st.plotly_chart(roc_curve(current.separation, threshold, service), width="stretch",
+                                key=f"roc-{v}-{service}")
+
+
+def _targets(data: dict[str, Any], v: int) -> None:
+    targets = data.setdefault("targets", {})
+    with st.sidebar.expander("Targets (turnaround, minutes)"):
+        for name in list(targets):
+            given = targets[name]
+            minutes = float(given.get("minutes", 0)) + 60 * float(given.get("hours", 0)) + \
+                1440 * float(given.get("days", 0))
+            value = st.number_input(name.replace("_", " "), min_value=1.0, max_value=100_000.0, value=minutes,
+                                    step=5.0, key=f"target-{v}-{name}")
+            if not math.isclose(value, minutes):
+                targets[name] = {"minutes": value}
+    if not targets:
+        data.pop("targets")
+
+
+def changes(base: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """'policy.triage: fifo -> ai_priority' for every value the page changed from the loaded file (the
+    roster's cells are listed by the roster editor)."""
+    out: list[str] = []
+
+    def walk(before: Any, after: Any, path: str) -> None:
+        if path == "pools":
+            return
+        if isinstance(before, dict) and isinstance(after, dict):
+            for key in dict.fromkeys([*before, *after]):
+                walk(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
+        elif before != after:
+            out.append(f"{path}: {_shown(before)} -> {_shown(after)}")
+
+    walk(base, data, "")
+    return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+

@@ -1,0 +1,209 @@
+"""The results: the high-risk cards first, then operations, then the figures, breakdowns, the staffing curve,
+saved scenarios side by side, and downloads. Layout only: the numbers come from `simulator.figures`."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import streamlit as st
+
+from simulator.experiment import Run
+from simulator.figures import (Card, breakdown_bars, comparison_chart, describe_change, high_risk_cards, operations,
+                               staffing_curve, tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week)
+from simulator.loading import dump_scenario
+from simulator.overload import describe
+from simulator.story import minutes_text, tell
+
+from .runner import Result
+
+__all__ = ["story", "cards", "operations_row", "figures", "downloads", "compare_saved", "COLOURS"]
+
+COLOURS = {"green": "#2ca02c", "amber": "#ff7f0e", "red": "#d62728", "grey": "#7f7f7f"}
+WORDS = {"green": "on target", "amber": "close", "red": "off target", "grey": "no target"}
+
+
+def story(result: Result) -> None:
+    """Overload as a banner, and the story in plain words."""
+    run = result.run
+    for overload in run.overloaded:
+        st.error(f"Overloaded: {describe(overload)}")
+    st.markdown("\n".join(f"- {line}" for line in tell(run, result.fifo).lines()))
+
+
+def _value(row: dict | None, kind: str = "time") -> str:
+    if row is None or row.get("mean") is None:
+        return "-"
+    mean, low, high = row["mean"], row.get("ci_low"), row.get("ci_high")
+    if kind == "share":
+        return f"{mean:.1%}" + ("" if low is None else f" ({low * 100:.1f}-{high * 100:.1f}%)")
+    text = minutes_text(mean)
+    if low is None:
+        return text
+    value, unit = text.split()
+    scale = {"min": 1.0, "h": 60.0, "d": 1440.0}[unit]
+    digits = 0 if unit == "min" and mean >= 10 else 1
+    return f"{value} {unit} ({low / scale:.{digits}f}-{high / scale:.{digits}f})"
+
+
+def cards(result: Result, previous: Result | None) -> list[Card]:
+    """The same four cards under every policy: patients with a finding, AI-flagged studies, STAT orders, all
+    work; coloured against their target; the change against FIFO on the same studies; and why."""
+    shown = high_risk_cards(result.run, result.fifo)
+    before = {c.title: c for c in high_risk_cards(previous.run, previous.fifo)} if previous is not None else {}
+    columns = st.columns(len(shown))
+    for column, card in zip(columns, shown):
+        colour = COLOURS[card.status]
+        target = minutes_text(card.target) if card.target is not None else "none"
+        lines = [f"<div style='border-left:8px solid {colour};padding:4px 10px;min-height:18em'>",
+                 f"<div style='font-weight:600;font-size:1.05em'>{card.title}</div>",
+                 f"<div style='color:{colour};font-size:0.85em'>{WORDS[card.status]} · target {target}</div>",
+                 f"<div>{card.count:,.0f} studies</div>",
+                 f"<div>median <b>{_value(card.rows['p50_tat_minutes'])}</b></div>",
+                 f"<div>95% within <b>{_value(card.rows['p95_tat_minutes'])}</b></div>",
+                 f"<div>within target <b>{_value(card.rows['sla_met_fraction'], 'share')}</b></div>"]
+        against = card.against_fifo.get("p95_tat_minutes")
+        if against is not None:
+            lines.append(f"<div style='font-size:0.9em'>95% within, against FIFO on the same studies: "
+                         f"<b>{describe_change(against)}</b> ({against.verdict})</div>")
+        old = before.get(card.title)
+        if old is not None and old.rows["p95_tat_minutes"] and card.rows["p95_tat_minutes"]:
+            delta = card.rows["p95_tat_minutes"]["mean"] - old.rows["p95_tat_minutes"]["mean"]
+            lines.append(f"<div style='font-size:0.9em'>against the previous run: {'+' if delta >= 0 else '-'}"
+                         f"{minutes_text(abs(delta))}</div>")
+        if card.why:
+            lines.append(f"<div style='font-size:0.85em;color:#555'>why: {'; '.join(card.why)}</div>")
+        column.markdown("".join(lines) + "</div>", unsafe_allow_html=True)
+    st.caption("green: at least 95% within target; amber: 80-95%; red: under 80%. Ranges are 95% confidence "
+               "intervals over the replications. Targets can be changed in the sidebar.")
+    return shown
+
+
+def operations_row(run: Run) -> None:
+    ops = operations(run)
+    row = st.columns(6)
+    row[0].metric("night wait (20-08)", minutes_text(ops.night_mean_wait), help="mean wait of primary reads that "
+                  "became ready between 20:00 and 08:00")
+    row[1].metric("backlog at shift change", "-" if ops.backlog_at_shift_change is None else
+                  f"{ops.backlog_at_shift_change:.1f}")
+    row[2].metric("reader utilisation", "-" if ops.utilisation is None else f"{ops.utilisation:.1%}")
+    row[3].metric("overtime hours", "-" if ops.overtime_hours is None else f"{ops.overtime_hours:.1f}")
+    row[4].metric("reader-hours a week", f"{ops.reader_hours_per_week:,.0f}")
+    row[5].metric("roster cost a week", "-" if ops.cost_per_week is None else f"{ops.cost_per_week:,.0f}",
+                  help="where every pool gives cost_per_hour")
+
+
+VIEWS = ("Turnaround", "Worklist over the week", "Waits by hour", "Utilisation", "By site and modality",
+         "Against FIFO")
+
+
+def figures(result: Result) -> None:
+    """One view at a time (only the chosen one is drawn: a page of every figure would wait for all of them)."""
+    run = result.run
+    view = st.segmented_control("view", VIEWS, default=VIEWS[0], key="view", label_visibility="collapsed") or VIEWS[0]
+    if view == "Turnaround":
+        left, right = st.columns(2)
+        left.plotly_chart(tat_ecdf(run.studies, "diseased"), width="stretch", key="ecdf-finding")
+        right.plotly_chart(tat_ecdf(run.studies, "priority"), width="stretch", key="ecdf-class")
+    elif view == "Worklist over the week":
+        st.plotly_chart(worklist_over_week(run.studies, run.scenario), width="stretch", key="worklist")
+    elif view == "Waits by hour":
+        st.plotly_chart(wait_heatmap(run.studies, run.scenario), width="stretch", key="heatmap")
+    elif view == "Utilisation":
+        st.plotly_chart(utilisation_bars(run.duties, run.scenario), width="stretch", key="utilisation")
+    elif view == "By site and modality":
+        left, right = st.columns(2)
+        left.plotly_chart(breakdown_bars(run.studies, "site"), width="stretch", key="by-site")
+        right.plotly_chart(breakdown_bars(run.studies, "modality"), width="stretch", key="by-modality")
+    elif result.fifo is None:
+        st.info("This run is FIFO: there is nothing to compare it with.")
+    else:
+        from simulator.comparison import compare_runs
+
+        metric = st.selectbox("metric", ["p95_tat_minutes", "mean_tat_minutes", "mean_wait_minutes",
+                                         "sla_met_fraction"], key="compare-metric")
+        differences = compare_runs(run.scenario, result.fifo, run, (metric,))
+        st.plotly_chart(comparison_chart(differences, metric, "FIFO", run.scenario.policy.triage),
+                        width="stretch", key="against-fifo")
+
+
+def staffing(points: list[dict[str, Any]], slot: str) -> None:
+    st.plotly_chart(staffing_curve(points, slot), width="stretch", key="staffing-curve")
+
+
+def compare_saved(saved: dict[str, dict[str, Any]]) -> None:
+    """Up to four saved scenarios side by side, by their high-risk cards and their roster's cost."""
+    ran = [name for name, entry in saved.items() if entry.get("result") is not None]
+    if not ran:
+        st.info("Save a run (sidebar: name it, Save) to compare up to four side by side.")
+        return
+    chosen = st.multiselect("saved runs", ran, default=ran[-4:], max_selections=4, key="compare-saved")
+    rows: dict[str, dict[str, str]] = {}
+    for name in chosen:
+        result: Result = saved[name]["result"]
+        column: dict[str, str] = {}
+        for card in high_risk_cards(result.run, result.fifo):
+            column[f"{card.title}: 95% within"] = _value(card.rows["p95_tat_minutes"])
+            column[f"{card.title}: within target"] = _value(card.rows["sla_met_fraction"], "share")
+        ops = operations(result.run)
+        column["reader-hours a week"] = f"{ops.reader_hours_per_week:,.0f}"
+        column["roster cost a week"] = "-" if ops.cost_per_week is None else f"{ops.cost_per_week:,.0f}"
+        column["overloaded"] = "; ".join(o.pool for o in result.run.overloaded) or "no"
+        rows[name] = column
+    if rows:
+        st.dataframe(pd.DataFrame(rows), width="stretch")
+
+
+def downloads(result: Result) -> None:
+    """The scenario that ran (an engineer can run exactly it), the summary, the studies, and, when asked,
+    the page's results as the HTML report of `radsim report` (and as PDF where chromium is at hand)."""
+    run = result.run
+    row = st.columns(4)
+    row[0].download_button("scenario (YAML)", dump_scenario(run.scenario), file_name=f"{run.scenario.name}.yaml",
+                           mime="application/x-yaml", key="download-yaml")
+    summary = pd.DataFrame([{**r, "where": ",".join(f"{k}={v}" for k, v in r["where"].items())} for r in run.summary])
+    row[1].download_button("summary (CSV)", summary.to_csv(index=False), file_name="summary.csv", mime="text/csv",
+                           key="download-csv")
+    buffer = io.BytesIO()
+    pq.write_table(run.studies, buffer)
+    row[2].download_button("studies (Parquet)", buffer.getvalue(), file_name="studies.parquet",
+                           mime="application/octet-stream", key="download-parquet")
+    made = st.session_state.get("report")
+    if made is None or made[0] is not result:
+        if row[3].button("Make the report (HTML, PDF)", key="make-report"):
+            from simulator.report import page, run_html
+
+            with st.spinner("making the report"):
+                html = page(f"radsim report: {run.scenario.name}", run_html(run, fifo=result.fifo))
+                st.session_state["report"] = (result, html, _pdf(html))
+            st.rerun()
+        return
+    _, html, pdf = made
+    row[3].download_button("report (HTML)", html, file_name=f"{run.scenario.name}-report.html", mime="text/html",
+                           key="download-html")
+    if pdf is not None:
+        row[3].download_button("report (PDF)", pdf, file_name=f"{run.scenario.name}-report.pdf",
+                               mime="application/pdf", key="download-pdf")
+
+
+def _pdf(report: str) -> bytes | None:
+    """The report printed by headless chromium, where chromium is installed."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        html, pdf = Path(folder) / "report.html", Path(folder) / "report.pdf"
+        html.write_text(report, encoding="utf-8")
+        try:
+            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            f"--user-data-dir={folder}/profile", f"--print-to-pdf={pdf}", html.as_uri()],
+                           capture_output=True, timeout=90, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return pdf.read_bytes() if pdf.is_file() else None

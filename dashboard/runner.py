@@ -1,0 +1,101 @@
+"""Running scenarios for the dashboard: a cache shared by every session of the server, progress that follows
+simulated time, a stop that stops the workers, and a run-time estimate measured on this machine.
+
+Nothing here creates a page element: the caller passes a plain callback for progress, which may raise
+(Streamlit interrupts a script that is asked to stop or rerun by raising inside its next page call); the
+workers are then killed by the pool's context (`simulator/workers.py`). Results are keyed by the resolved
+scenario, so the same setting, from any session, shows its results at once.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import scipy.special  # noqa: F401  (loaded once here, so forked workers do not each import it on first use)
+
+from simulator import cohort, model, records  # noqa: F401  (the same: the workers' code, loaded before they fork)
+from simulator.experiment import Run, run_variants, summarise_run
+from simulator.loading import dump_scenario
+from simulator.prepare import estimate
+from simulator.scenario import Scenario
+from simulator.workers import cores
+
+__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of"]
+
+_CACHE: OrderedDict[tuple, "Result"] = OrderedDict()
+_LOCK = threading.Lock()
+_SIZE = 24
+# Work items simulated per second per worker, as measured by the runs this server made (None: not yet).
+_SPEED: dict[str, float] = {}
+_GUESS = (15_000.0, 60_000.0)  # before the first run: a wide band for machines like this one
+
+
+@dataclass(frozen=True)
+class Result:
+    run: Run
+    fifo: Run | None  # the same studies under FIFO, when the policy is not FIFO
+    seconds: float
+
+
+def fifo_of(scenario: Scenario) -> Scenario:
+    return scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
+
+
+def _key(scenario: Scenario, replications: int) -> tuple:
+    return dump_scenario(scenario), replications
+
+
+def cached(scenario: Scenario, replications: int) -> Result | None:
+    with _LOCK:
+        found = _CACHE.get(_key(scenario, replications))
+        if found is not None:
+            _CACHE.move_to_end(_key(scenario, replications))
+        return found
+
+
+def simulate(scenario: Scenario, replications: int, progress: Callable[[float], None] | None = None,
+             workers: int | None = None) -> Result:
+    """The scenario and, unless it is FIFO already, FIFO on the same studies, on one pool of workers."""
+    found = cached(scenario, replications)
+    if found is not None:
+        return found
+    variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, fifo_of(scenario)]
+    started = time.perf_counter()
+    import sys as _s
+    print(f"simulate start", file=_s.stderr, flush=True)
+    runs = run_variants(variants, replications, workers=workers, progress=progress, summarise=False)
+    print(f"simulate done {time.perf_counter() - started:.2f}", file=_s.stderr, flush=True)
+    summarise_run(runs[0])  # FIFO is only compared with, study by study: it needs no summary of its own
+    seconds = time.perf_counter() - started
+    items = sum(r.studies.num_rows for r in runs)
+    used = min(workers or cores(), len(variants) * replications)
+    if seconds > 0.5:
+        _SPEED["items_per_worker_second"] = items / seconds / max(used, 1)
+    result = Result(runs[0], runs[1] if len(runs) > 1 else None, seconds)
+    with _LOCK:
+        _CACHE[_key(scenario, replications)] = result
+        while len(_CACHE) > _SIZE:
+            _CACHE.popitem(last=False)
+    return result
+
+
+def expected_seconds(scenario: Scenario, replications: int, workers: int | None = None) -> tuple[float, float, bool]:
+    """(low, high, measured): the time a run should take; measured on this server once it has run once."""
+    variants = 1 if scenario.policy.triage == "fifo" else 2
+    used = min(workers or cores(), variants * replications)
+    items = estimate(scenario).items * replications * variants
+    speed = _SPEED.get("items_per_worker_second")
+    if speed is None:
+        return items / (_GUESS[1] * used) + 1.0, items / (_GUESS[0] * used) + 2.0, False
+    middle = items / (speed * used) + 0.5
+    return 0.75 * middle, 1.35 * middle, True
+
+
+def clear() -> None:
+    """Forget every cached run and the measured speed (tests)."""
+    with _LOCK:
+        _CACHE.clear()
+        _SPEED.clear()
