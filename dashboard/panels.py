@@ -125,8 +125,9 @@ def figures(result: Result) -> None:
     else:
         from simulator.comparison import compare_runs
 
-        metric = st.selectbox("metric", ["p95_tat_minutes", "mean_tat_minutes", "mean_wait_minutes",
-                                         "sla_met_fraction"], key="compare-metric")
+        names = {"p95_tat_minutes": "95th percentile of turnaround", "mean_tat_minutes": "mean turnaround",
+                 "mean_wait_minutes": "mean wait", "sla_met_fraction": "share within target"}
+        metric = st.selectbox("metric", list(names), format_func=names.get, key="compare-metric")
         differences = compare_runs(run.scenario, result.fifo, run, (metric,))
         st.plotly_chart(comparison_chart(differences, metric, "FIFO", run.scenario.policy.triage),
                         width="stretch", key="against-fifo")

@@ -212,3 +212,19 @@ def test_app_runs_twice_a_b_a_and_fewer_night_readers_mean_longer_night_waits(ap
     at.button(key="run").click().run()  # A again: from the cache
     assert not at.exception, at.exception
     assert night_wait(at) == pytest.approx(before)
+
+
+def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
+    at = app_test
+    at.number_input(key="horizon-1").set_value(7.0).run()
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception
+    at.text_input(key="save-name").set_value("as it is").run()
+    at.button(key="save").click().run()
+    assert "as it is" in at.session_state["saved"] and at.session_state["saved"]["as it is"]["result"] is not None
+    at.button(key="curve").click().run()
+    assert not at.exception, at.exception
+    slot, points = at.session_state["curve-result"]
+    assert slot == "general / day" and {p["staff"] for p in points} == {1, 2, 3, 4, 5}
+    finding = sorted((p["staff"], p["mean"]) for p in points if p["group"] == "All work")
+    assert finding[0][1] <= finding[-1][1]  # more readers on the day shift: no less work within target
