@@ -68,13 +68,16 @@ def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
 
 
 def _anchored(data: Any, path: Path) -> Any:
-    """Data whose `arrivals.trace` (a path relative to the file it is written in) is made absolute."""
+    """Data whose `arrivals.trace` and `arrivals.site_map` (paths relative to the file they are written in)
+    are made absolute."""
     arrivals = data.get("arrivals") if isinstance(data, Mapping) else None
-    if isinstance(arrivals, Mapping) and isinstance(arrivals.get("trace"), str):
-        trace = Path(arrivals["trace"]).expanduser()
-        if not trace.is_absolute():
-            trace = (path.parent / trace).resolve()
-        data = {**data, "arrivals": {**arrivals, "trace": str(trace)}}
+    for key in ("trace", "site_map"):
+        if isinstance(arrivals, Mapping) and isinstance(arrivals.get(key), str):
+            file = Path(arrivals[key]).expanduser()
+            if not file.is_absolute():
+                file = (path.parent / file).resolve()
+            arrivals = {**arrivals, key: str(file)}
+            data = {**data, "arrivals": arrivals}
     return data
 
 
@@ -128,5 +131,7 @@ def scenario_hash(scenario: "Scenario") -> str:
         from .trace_arrivals import trace_digest
 
         data["arrivals"]["content"] = trace_digest(scenario.arrivals.trace)
+        if scenario.arrivals.site_map is not None:
+            data["arrivals"]["site_map_content"] = trace_digest(scenario.arrivals.site_map)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -216,6 +216,8 @@ class ArrivalTrace(Strict):
 
     trace: str
     unmatched: Literal["error", "drop"] = "error"
+    undated: Literal["drop", "error"] = "drop"  # rows without an arrival time (a file without dates)
+    site_map: str | None = None  # station / AE title / institution -> site (simulator/site_map.py); relative path
 
 
 class Referral(Strict):

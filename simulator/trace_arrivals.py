@@ -5,7 +5,8 @@ Each trace row is one imaging study. It is given a study type of the scenario, i
 `study_type` column if it has one; a `study_description` equal to a type's `description`, its name, or
 its name with spaces for underscores; else the one primary type with the row's modality and body part;
 else the one primary type with its modality. Rows no type takes are an error naming how many and of what
-kind, unless the scenario says `unmatched: drop`. Rows outside the horizon are left out (and counted).
+kind, unless the scenario says `unmatched: drop`. Rows outside the horizon are left out, and so are rows
+without an arrival time unless the scenario says `undated: error` (both counted).
 
 What the trace does not say is drawn as usual, per replication and with the usual random streams: the
 site where neither the row's site nor its institution is a site of the scenario (by key or name), the
@@ -36,7 +37,8 @@ __all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
-             "site": pa.string(), "institution": pa.string(), "referral": pa.string(), "ai_score": pa.float64(),
+             "site": pa.string(), "institution": pa.string(), "station": pa.string(), "source_ae": pa.string(),
+             "referral": pa.string(), "ai_score": pa.float64(),
              "ai_positive": pa.bool_(), "diseased": pa.bool_(), "read_minutes": pa.float64(),
              "patient_age": pa.float64()}
 _REFERRALS = ("stat", "urgent", "routine")
@@ -80,11 +82,10 @@ def _read(path: Path) -> pa.Table:
     if getattr(table.schema.field("arrived").type, "tz", None):  # the scenario's calendar is local time
         table = table.set_column(table.column_names.index("arrived"), "arrived",
                                  pc.local_timestamp(table.column("arrived")))
-    if table.column("arrived").null_count:
-        first = pc.index(pc.is_null(table.column("arrived")), True).as_py()
-        raise ScenarioError(str(path), [(f"arrived[{first}]", "no arrival time")])
     if "referral" in table.column_names:
-        bad = pc.invert(pc.fill_null(pc.is_in(table.column("referral"), pa.array(_REFERRALS)), True))
+        # A null referral (no order priority in the headers) is drawn from the scenario's mix.
+        referral = table.column("referral")
+        bad = pc.and_(pc.is_valid(referral), pc.invert(pc.is_in(referral, pa.array(_REFERRALS))))
         if pc.any(bad).as_py():
             first = pc.index(bad, True).as_py()
             raise ScenarioError(str(path), [(f"referral[{first}]", f"{table.column('referral')[first].as_py()!r} "
@@ -112,6 +113,45 @@ def _column(table: pa.Table, name: str) -> list:
     return table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
 
 
+def _stamped(path: str | None) -> tuple[str, tuple[int, int]] | None:
+    if path is None:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        raise ScenarioError(path, [("", "no such site map (arrivals.site_map)")]) from None
+    return path, (stat.st_mtime_ns, stat.st_size)
+
+
+def _sites(spec: "_Spec", table: pa.Table) -> np.ndarray:
+    """Per row, the index of its site in `spec.sites`, or -1 where it is to be drawn: the site map's
+    answer for the row's station, sending AE title and institution; else a `site` that is a site's key;
+    else an institution that is one site's name (or key); else a `site` that is one site's name."""
+    keys = {key: i for i, (key, _) in enumerate(spec.sites)}
+    names: dict[str, list[int]] = {}
+    for i, (_, name) in enumerate(spec.sites):
+        if name:
+            names.setdefault(name, []).append(i)
+    by_name = {name: found[0] for name, found in names.items() if len(found) == 1}
+    mapped = None
+    if spec.site_map is not None:
+        from .site_map import load_site_map
+
+        mapped = load_site_map(spec.site_map[0])
+        mapped.check_sites(keys)
+    out = np.full(table.num_rows, -1, dtype=np.int32)
+    columns = zip(_column(table, "site"), _column(table, "institution"), _column(table, "station"),
+                  _column(table, "source_ae"))
+    for row, (site, institution, station, ae) in enumerate(columns):
+        found = mapped.site(station, ae, institution) if mapped is not None else None
+        if found is None:
+            found = site if site in keys else None
+        index = keys[found] if found is not None else \
+            keys.get(institution, by_name.get(institution, by_name.get(site, -1)))
+        out[row] = index
+    return out
+
+
 @dataclass(frozen=True)
 class _Spec:
     """What the assignment of trace rows depends on: a cache key, so that replications reuse it."""
@@ -120,16 +160,20 @@ class _Spec:
     start: dt.datetime
     horizon_minutes: float
     unmatched: str
+    undated: str
     types: tuple[tuple[str, str, str | None, str | None], ...]  # primary types: name, modality, body part, description
     sites: tuple[tuple[str, str | None], ...]  # key, name
+    site_map: tuple[str, tuple[int, int]] | None  # path, and its stamp so that an edited map is read again
 
     @classmethod
     def of(cls, scenario: Scenario) -> "_Spec":
         assert scenario.arrivals is not None
         return cls(scenario.name, scenario.start, scenario.horizon_minutes, scenario.arrivals.unmatched,
+                   scenario.arrivals.undated,
                    tuple((name, t.modality, t.body_part, t.description) for name, t in scenario.study_types.items()
                          if t.kind == "primary"),
-                   tuple((key, site.name) for key, site in scenario.sites.items()))
+                   tuple((key, site.name) for key, site in scenario.sites.items()),
+                   _stamped(scenario.arrivals.site_map))
 
 
 def _study_types(spec: _Spec, table: pa.Table) -> np.ndarray:
@@ -167,7 +211,8 @@ def trace_arrivals(scenario: Scenario) -> dict[str, TraceArrivals]:
 
 def replay_counts(scenario: Scenario) -> dict[str, int]:
     """How the trace's rows were used: `rows` in the file, `replayed`, `outside` the horizon, `unmatched`
-    (dropped because no study type takes them). For the user to check a replay before trusting it."""
+    (dropped because no study type takes them), `undated` (dropped for want of an arrival time). For the
+    user to check a replay before trusting it."""
     return _replay(scenario)[1]
 
 
@@ -184,8 +229,13 @@ def _replay(scenario: Scenario) -> tuple[dict[str, TraceArrivals], dict[str, int
 @lru_cache(maxsize=4)
 def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, TraceArrivals], dict[str, int]]:
     table = _cached(path, stamp)
+    dated = np.asarray(pc.is_valid(table.column("arrived")).to_numpy(zero_copy_only=False), dtype=bool)
+    if not dated.all() and spec.undated == "error":
+        first = int(np.flatnonzero(~dated)[0])
+        raise ScenarioError(path, [(f"arrived[{first}]", f"no arrival time ({int((~dated).sum())} rows without "
+                                    "one); set arrivals.undated: drop to leave them out")])
     types = _study_types(spec, table)
-    unmatched = np.flatnonzero(types < 0)
+    unmatched = np.flatnonzero((types < 0) & dated)
     if unmatched.size and spec.unmatched == "error":
         kinds: dict[tuple, int] = {}
         described = list(zip(_column(table, "modality"), _column(table, "body_part"),
@@ -198,11 +248,9 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
                                     f"of {spec.name} ({listed}); add a study_type column, or set "
                                     "arrivals.unmatched: drop")])
     start = spec.start
-    arrived = np.array([(when - start) / dt.timedelta(minutes=1) for when in _column(table, "arrived")], dtype=float)
-    known = {**{name: i for i, (_, name) in enumerate(spec.sites) if name},  # a site's key, else its name
-             **{key: i for i, (key, _) in enumerate(spec.sites)}}
-    site = np.array([known.get(s, known.get(i, -1))
-                     for s, i in zip(_column(table, "site"), _column(table, "institution"))], dtype=np.int32)
+    arrived = np.array([np.nan if when is None else (when - start) / dt.timedelta(minutes=1)
+                        for when in _column(table, "arrived")], dtype=float)
+    site = _sites(spec, table)
     referral = np.array([_REFERRALS.index(r) if r else -1 for r in _column(table, "referral")], dtype=np.int8)
     score = np.array([np.nan if s is None else s for s in _column(table, "ai_score")], dtype=float)
     flags = _column(table, "ai_positive")
@@ -211,9 +259,10 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
     diseased = np.array([-1 if d is None else int(d) for d in _column(table, "diseased")], dtype=np.int8)
     read = np.array([np.nan if r is None else r for r in _column(table, "read_minutes")], dtype=float)
     age = np.array([np.nan if a is None else a for a in _column(table, "patient_age")], dtype=float)
-    inside = (arrived >= 0.0) & (arrived < spec.horizon_minutes)
-    if arrived.size and not inside.any():
-        first, last = min(_column(table, "arrived")), max(_column(table, "arrived"))
+    inside = dated & (arrived >= 0.0) & (arrived < spec.horizon_minutes)
+    if dated.any() and not inside.any():
+        times = [when for when in _column(table, "arrived") if when is not None]
+        first, last = min(times), max(times)
         raise ScenarioError(path, [("arrived", f"no study falls within the scenario's horizon: the trace runs from "
                                     f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, {spec.name} from "
                                     f"{start:%Y-%m-%d %H:%M} for {spec.horizon_minutes / 1440:g} days (set start)")])
@@ -226,5 +275,6 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
             column.setflags(write=False)
         out[name] = TraceArrivals(*columns)
     counts = {"rows": int(table.num_rows), "replayed": sum(len(t.arrived_at) for t in out.values()),
-              "outside": int(np.sum(~inside & (types >= 0))), "unmatched": int(unmatched.size)}
+              "outside": int(np.sum(~inside & dated & (types >= 0))), "unmatched": int(unmatched.size),
+              "undated": int(np.sum(~dated))}
     return out, counts

@@ -4,24 +4,27 @@ A trace reads thousands of files for a handful of attributes each; pydicom build
 file and per sequence item, which caps it at a few hundred files a second. This walks the bytes instead:
 explicit and implicit VR little endian (the header of every compressed transfer syntax is explicit VR
 little endian too), deflated explicit VR, defined and undefined lengths, nested sequences. It reads the
-first part of a file and more only when the header runs past it. Big endian files (retired) are handed
-to pydicom. Tests check what it reads against pydicom for every generated object.
+first part of a file and more only when the header runs past it. What it does not handle is handed to
+pydicom: big endian files (retired), datasets without a Part-10 prefix, headers it finds malformed
+(pydicom forgives more); a file that ends inside its header is truncated, whoever reads it. Tests check
+what it reads against pydicom for every generated object and for pydicom's own test files.
 """
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR
 
 __all__ = ["Header", "HeaderError", "read_header", "header_of", "Elements", "SOP_CLASS", "SOP_INSTANCE", "STUDY_UID",
-           "SERIES_UID"]
+           "SERIES_UID", "DICOMDIR"]
 
 Elements = dict[int, Union[bytes, list["Elements"]]]  # tag -> raw value, or the items of a sequence
 
@@ -31,16 +34,31 @@ SOP_CLASS, SOP_INSTANCE, STUDY_UID, SERIES_UID = 0x00080016, 0x00080018, 0x00200
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-_IMPLICIT, _DEFLATED, _BIG_ENDIAN = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"
+_IMPLICIT, _EXPLICIT, _DEFLATED, _BIG_ENDIAN = \
+    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"
+DICOMDIR = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
 _FIRST_READ = 65536
 
 
 class HeaderError(Exception):
-    """Why a file's header cannot be read (for the quarantine list)."""
+    """Why a file's header cannot be read (for the quarantine list), with the kind of problem as `code`:
+    not DICOM, truncated, malformed, unreadable."""
+
+    def __init__(self, reason: str, code: str = "malformed") -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class _Short(Exception):
     """The buffer ends before the header does."""
+
+
+class _NotPart10(Exception):
+    """No DICM prefix: maybe a dataset without preamble and file meta, maybe not DICOM at all."""
+
+
+class _Foreign(Exception):
+    """Big endian: left to pydicom."""
 
 
 @lru_cache(maxsize=4096)
@@ -55,6 +73,11 @@ def _implicit_vr(tag: int) -> bytes:
 class Header:
     transfer_syntax: str
     elements: Elements
+    media_class: str = ""  # MediaStorageSOPClassUID of the file meta (DICOMDIR for a media directory)
+
+    @property
+    def sop_class(self) -> str:
+        return self.text(SOP_CLASS) or self.media_class
 
     def text(self, tag: int, elements: Elements | None = None) -> str | None:
         """A string attribute without its padding, decoded with the file's character set."""
@@ -135,12 +158,22 @@ def _sequence(buf: bytes, pos: int, length: int, explicit: bool) -> tuple[list[E
     return items, pos
 
 
-def _from_bytes(buf: bytes) -> Header:
+def _explicit(buf: bytes, pos: int, declared: bool) -> bool:
+    """Whether the dataset at `pos` is in explicit VR. Some writers say one and write the other; like
+    pydicom, believe the bytes: an explicit VR element has two upper-case letters after its tag."""
+    if pos + 6 > len(buf):
+        return declared
+    vr = buf[pos + 4:pos + 6]
+    return vr.isalpha() and vr.isupper()
+
+
+def _meta(buf: bytes) -> tuple[Elements, int]:
+    """The file meta information (group 0002, always explicit VR little endian) and where it ends."""
     if len(buf) < 132 or buf[128:132] != b"DICM":
-        raise HeaderError("not a DICOM Part-10 file (no DICM prefix)")
+        raise _NotPart10
     meta: Elements = {}
     pos = 132
-    while pos + 8 <= len(buf) and struct.unpack_from("<H", buf, pos)[0] == 0x0002:  # always explicit VR LE
+    while pos + 8 <= len(buf) and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
         group, element = struct.unpack_from("<HH", buf, pos)
         if buf[pos + 4:pos + 6] in _LONG_VRS:
             length, start = struct.unpack_from("<I", buf, pos + 8)[0], pos + 12
@@ -150,17 +183,33 @@ def _from_bytes(buf: bytes) -> Header:
             raise _Short
         meta[group << 16 | element] = buf[start:start + length]
         pos = start + length
-    syntax = meta.get(0x00020010, b"").rstrip(b"\0 ").decode("ascii", "replace")
-    if not syntax:
-        raise HeaderError("no TransferSyntaxUID in the file meta information")
+    if pos + 8 > len(buf):
+        raise _Short
+    return meta, pos
+
+
+def _uid(value: bytes | list | None) -> str:
+    return value.rstrip(b"\0 ").decode("ascii", "replace") if isinstance(value, bytes) else ""
+
+
+def _from_bytes(buf: bytes) -> Header:
+    meta, pos = _meta(buf)
+    syntax, media_class = _uid(meta.get(0x00020010)), _uid(meta.get(0x00020002))
+    if media_class == DICOMDIR:
+        return Header(syntax, {}, media_class)  # its records name other files; nothing to read here
+    if syntax == _BIG_ENDIAN:
+        raise _Foreign
     if syntax == _DEFLATED:
         buf, pos = zlib.decompress(buf[pos:], -zlib.MAX_WBITS), 0
-    elements, _ = _parse(buf, pos, len(buf), syntax != _IMPLICIT, True)
-    return Header(syntax, elements)
+    explicit = _explicit(buf, pos, syntax != _IMPLICIT)
+    elements, _ = _parse(buf, pos, len(buf), explicit, True)
+    return Header(syntax or (_EXPLICIT if explicit else _IMPLICIT), elements, media_class)
 
 
-def _read(first: bytes, rest: Callable[[], bytes] | None) -> Header:
-    """The header from the first bytes, asking `rest` for the remainder if the header runs past them."""
+def _read(first: bytes, rest: Callable[[], bytes] | None, source: Callable[[], BinaryIO]) -> Header:
+    """The header from the first bytes, asking `rest` for the remainder if the header runs past them;
+    what this reader does not handle (big endian, no Part-10 prefix, a header it finds malformed) is
+    read by pydicom from `source`."""
     try:
         try:
             return _from_bytes(first)
@@ -169,17 +218,19 @@ def _read(first: bytes, rest: Callable[[], bytes] | None) -> Header:
                 raise
             return _from_bytes(first + rest())
     except _Short:
-        raise HeaderError("truncated: the file ends inside its header") from None
-    except (struct.error, zlib.error, UnicodeDecodeError, LookupError) as exc:
-        raise HeaderError(f"malformed header: {exc}") from None
+        raise HeaderError("truncated: the file ends inside its header", "truncated") from None
+    except _NotPart10:
+        return _through_pydicom(source, HeaderError("not a DICOM file: no Part-10 prefix (DICM), and pydicom "
+                                                    "finds no DICOM dataset in it either", "not DICOM"))
+    except _Foreign:
+        return _through_pydicom(source, HeaderError("big endian file that pydicom cannot read", "malformed"))
+    except (HeaderError, struct.error, zlib.error, UnicodeDecodeError, LookupError) as exc:
+        return _through_pydicom(source, HeaderError(f"malformed header: {exc}", "malformed"))
 
 
 def header_of(data: bytes) -> Header:
     """The header of a Part-10 file held in memory."""
-    header = _read(data, None)
-    if header.transfer_syntax == _BIG_ENDIAN:
-        raise HeaderError("big endian data: not read in memory")
-    return header
+    return _read(data, None, lambda: io.BytesIO(data))
 
 
 def read_header(path: Path) -> Header:
@@ -187,31 +238,45 @@ def read_header(path: Path) -> Header:
     try:
         with open(path, "rb") as handle:
             first = handle.read(_FIRST_READ)
-            header = _read(first, handle.read if len(first) == _FIRST_READ else None)
+            return _read(first, handle.read if len(first) == _FIRST_READ else None, lambda: open(path, "rb"))
     except OSError as exc:
-        raise HeaderError(f"cannot read: {exc}") from None
-    if header.transfer_syntax == _BIG_ENDIAN:
-        return _big_endian(path)
-    return header
+        raise HeaderError(f"cannot read: {exc}", "unreadable") from None
 
 
-def _big_endian(path: Path) -> Header:
-    """The retired big endian syntax, through pydicom (rare enough not to need speed)."""
+def _through_pydicom(source: Callable[[], BinaryIO], failure: HeaderError) -> Header:
+    """A file this reader leaves to pydicom (rare enough not to need speed): pydicom reads it, forgiving
+    what it can, and writes the header again in explicit VR little endian for this reader to take in.
+    Only a dataset that names its object or study counts as read; else `failure` is raised."""
+    import warnings
+
     import pydicom
-
-    def raw(ds: "pydicom.Dataset") -> Elements:
-        out: Elements = {}
-        for element in ds:
-            if element.VR == "SQ":
-                out[int(element.tag)] = [raw(item) for item in element.value]
-            elif isinstance(element.value, bytes):
-                out[int(element.tag)] = element.value
-            else:
-                out[int(element.tag)] = str(element.value).encode("utf-8")
-        return out
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
 
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        with warnings.catch_warnings(), source() as handle:
+            warnings.simplefilter("ignore")  # what pydicom forgives, it warns about
+            ds = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
+            if not any(tag in ds for tag in (SOP_CLASS, SOP_INSTANCE, STUDY_UID)):
+                raise failure
+            meta = getattr(ds, "file_meta", None) or {}
+            implicit, little = ds.original_encoding
+            syntax = str(meta.get("TransferSyntaxUID") or "") or \
+                (_IMPLICIT if implicit else _EXPLICIT if little else _BIG_ENDIAN)
+            media_class = str(meta.get("MediaStorageSOPClassUID") or "")
+            buffer = DicomBytesIO()
+            buffer.is_little_endian, buffer.is_implicit_VR = True, False
+            write_dataset(buffer, _without_meta(ds))
+    except HeaderError:
+        raise
     except Exception as exc:  # pydicom raises many kinds on bad input; all mean "cannot read"
-        raise HeaderError(f"not readable as DICOM: {type(exc).__name__}: {exc}") from None
-    return Header(_BIG_ENDIAN, raw(ds))
+        raise HeaderError(f"{failure}; pydicom: {type(exc).__name__}: {exc}", failure.code) from None
+    data = buffer.getvalue()
+    elements, _ = _parse(data, 0, len(data), True, True)
+    return Header(syntax, elements, media_class)
+
+
+def _without_meta(ds: "pydicom.Dataset") -> "pydicom.Dataset":
+    for tag in [tag for tag in ds.keys() if tag.group == 0x0002]:
+        del ds[tag]
+    return ds

@@ -12,7 +12,8 @@ import pytest
 
 from synthetic_dicom.generate import SOP_CLASSES, shape_of, study_datasets, write_study
 from synthetic_dicom.header import read_header
-from synthetic_dicom.trace import TRACE_COLUMNS, ai_result, trace_folder
+from synthetic_dicom.objects import ai_result
+from synthetic_dicom.trace import TRACE_COLUMNS, trace_folder
 
 REQUIRED = {  # a strict subset of the type 1 and 2 attributes of each IOD's modules
     "all": ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
@@ -46,7 +47,8 @@ def test_generated_objects_have_what_their_iod_requires(records, tmp_path: Path)
             for report in reports:
                 assert report.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
                 assert report.StudyInstanceUID == record.study_id
-                assert ai_result(read_header(Path(report.filename)).elements) == (
+                result = ai_result(read_header(Path(report.filename)))
+                assert (result.score, result.positive) == (
                     pytest.approx(record.ai_score, abs=1e-6), bool(record.ai_positive))
                 evidence = report.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
                 assert len(evidence.ReferencedSOPSequence) == expected - 1  # every image it read
@@ -80,7 +82,11 @@ def test_generate_then_trace_gives_back_the_studies(records, tmp_path: Path) -> 
     assert set(rows) == {r.study_id for r in records}
     for record in records:
         row = rows[record.study_id]
-        assert row["modality"] == shape_of(record, 64).modality and row["site"] == record.site
+        modality = shape_of(record, 64).modality
+        assert row["modality"] == modality and row["institution"] == record.institution
+        # The site from StationName `<site>-<modality>`, unless StationName's 16 characters cut it (then
+        # the institution, or a site map, says where: test_sites_are_found_when_station_names_are_cut).
+        assert row["site"] == (record.site if len(f"{record.site}-{modality}") < 16 else None)
         assert row["referral"] == record.referral
         assert abs(row["arrived"] - record.acquired) < dt.timedelta(milliseconds=1)
         if record.ai_score is None:

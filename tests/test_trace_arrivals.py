@@ -97,7 +97,7 @@ def test_study_types_found_by_description_then_modality_and_body_part(original, 
     scenario, dropped = _replay(tmp_path, pa.concat_tables([mg, dx]), ["arrivals.unmatched=drop"], name="both.parquet")
     assert _primaries(dropped).num_rows == mg.num_rows
     assert replay_counts(scenario) == {"rows": mg.num_rows + dx.num_rows, "replayed": mg.num_rows, "outside": 0,
-                                       "unmatched": dx.num_rows}  # what `radsim run` reports before running
+                                       "unmatched": dx.num_rows, "undated": 0}  # what `radsim run` reports before running
 
 
 def test_studies_outside_the_horizon_are_left_out_and_counted(original, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_studies_outside_the_horizon_are_left_out_and_counted(original, tmp_path
     late = sum(r["arrived_at"] >= 720.0 for r in _primaries(studies).to_pylist())
     assert 0 < late < trace.num_rows
     assert replay_counts(half) == {"rows": trace.num_rows, "replayed": trace.num_rows - late, "outside": late,
-                                   "unmatched": 0}
+                                   "unmatched": 0, "undated": 0}
     assert _primaries(replayed).num_rows == trace.num_rows - late
 
 
@@ -173,3 +173,29 @@ def test_the_trace_path_is_relative_to_the_scenario_file(original, tmp_path: Pat
     before = scenario_hash(loaded)
     pq.write_table(_trace_of(studies, scenario.start, ["study_type"]).slice(0, 10), folder / "week.parquet")
     assert scenario_hash(loaded) != before  # a cache keyed by the scenario sees the new trace
+
+
+def test_rows_without_a_referral_or_an_arrival_time_are_drawn_or_dropped(original, tmp_path: Path) -> None:
+    """What a trace of real headers looks like: most have no order priority (referral null) and a few
+    files no date. Nulls are drawn from the scenario's mix; undated rows are dropped and counted, or bad
+    input under `arrivals.undated: error`."""
+    scenario, studies = original
+    trace = _trace_of(studies, scenario.start, ["study_type", "referral"])
+    n = trace.num_rows
+    referral = pa.array([None if k % 3 else r for k, r in enumerate(trace.column("referral").to_pylist())], pa.string())
+    arrived = pa.array([None if k in (5, 17) else a for k, a in enumerate(trace.column("arrived").to_pylist())],
+                       pa.timestamp("us"))
+    trace = trace.set_column(trace.column_names.index("referral"), "referral", referral)
+    trace = trace.set_column(0, "arrived", arrived)
+    resolved, replayed = _replay(tmp_path, trace)
+    assert replay_counts(resolved) == {"rows": n, "replayed": n - 2, "outside": 0, "unmatched": 0, "undated": 2}
+    assert _primaries(replayed).num_rows == n - 2
+    kept = {(r["study_type"], round(r["arrived_at"], 5)): r["referral"] for r in _primaries(replayed).to_pylist()}
+    given = [(t, round((a - scenario.start) / dt.timedelta(minutes=1), 5), r)
+             for t, a, r in zip(trace.column("study_type").to_pylist(), arrived.to_pylist(), referral.to_pylist())
+             if a is not None]
+    assert all(kept[(t, a)] == r for t, a, r in given if r is not None)  # a traced referral is kept
+    drawn = [kept[(t, a)] for t, a, r in given if r is None]
+    assert set(drawn) == {"stat", "urgent", "routine"}  # the rest drawn from the scenario's mix
+    with pytest.raises(ScenarioError, match=r"arrived\[5\]: no arrival time \(2 rows"):
+        _replay(tmp_path, trace, ["arrivals.undated=error"], name="strict.parquet")

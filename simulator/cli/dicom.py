@@ -99,37 +99,68 @@ def _is_quarantine(path: Path) -> bool:
     return isinstance(data, list) and all(isinstance(d, dict) and "reason" in d for d in data)
 
 
+def _concept(option: str, text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    scheme, _, value = text.partition(":")
+    if not scheme.strip() or not value.strip():
+        fail(f"{option} {text!r}: give SCHEME:CODE, the coding scheme designator and the code value "
+             "(e.g. 99RADSIM:AI-PROB)", BAD_INPUT)
+    return scheme.strip(), value.strip()
+
+
 @app.command("trace")
 def trace(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A folder of DICOM files (searched recursively).")],
     out_file: Annotated[Path, typer.Option("--out", metavar="TRACE", help="The trace to write (Parquet; replaces only an earlier "
-                                           "trace); its quarantine goes beside it as .quarantine.json.")],
+                                           "trace); the files left out are listed beside it in .quarantine.json.")],
+    site_map: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Station names, AE titles and institutions -> "
+                                                     "scenario sites (YAML; docs/dicom.md).")] = None,
+    ai_score: Annotated[Optional[str], typer.Option(metavar="SCHEME:CODE", help="The concept of the AI's probability in its "
+                                                    "measurement reports (default radsim's, 99RADSIM:AI-PROB).")] = None,
+    ai_flag: Annotated[Optional[str], typer.Option(metavar="SCHEME:CODE", help="The concept of the AI's flag (Yes/No) "
+                                                   "(default 99RADSIM:AI-FLAG with radsim's score, else none).")] = None,
+    hash_paths: Annotated[bool, typer.Option("--hash-paths", help="List left-out files by a hash of their path (real "
+                                             "folder names may carry patient names).")] = False,
 ) -> None:
-    """Read headers only; one row per study (arrival, modality, body part, site, referral, AI score and flag); bad files quarantined."""
+    """Read headers only; one row per imaging study (arrival, modality, body part, site, referral, AI score and flag); the rest listed with reasons."""
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from simulator.files import claim_file, write_file
+    from synthetic_dicom.objects import RADSIM_AI, AiConcepts
     from synthetic_dicom.trace import folder_files, trace_folder
 
     if not folder.is_dir():
         fail(f"{folder}: no such folder", BAD_INPUT)
+    concepts = RADSIM_AI
+    if ai_score is not None or ai_flag is not None:
+        concepts = AiConcepts(_concept("--ai-score", ai_score) or RADSIM_AI.probability,
+                              _concept("--ai-flag", ai_flag) if ai_flag or ai_score is None else None)
+    site_of = None
+    if site_map is not None:
+        from simulator.site_map import load_site_map
+
+        with bad_input():
+            site_of = load_site_map(site_map).site
     quarantine = out_file.with_suffix(".quarantine.json")
     with bad_input():
         claim_file(out_file, _is_trace)
         claim_file(quarantine, _is_quarantine)
     paths = folder_files(folder)
     with Progress("reading headers", total=len(paths)) as progress:
-        result = trace_folder(folder, paths, progress=progress)
+        result = trace_folder(folder, paths, progress=progress, ai=concepts, site_of=site_of, hash_paths=hash_paths)
     sink = pa.BufferOutputStream()
     pq.write_table(result.studies, sink)
     with bad_input():
         write_file(out_file, sink.getvalue().to_pybytes(), _is_trace)
         write_file(quarantine, json.dumps(result.quarantine, indent=1).encode(), _is_quarantine)
-    out.print(f"wrote {out_file}: {result.studies.num_rows} studies; {len(result.quarantine)} file(s) quarantined"
-              + (f" (see {quarantine})" if result.quarantine else ""), highlight=False)
+    out.print(f"wrote {out_file}: {result.studies.num_rows} studies from {len(paths) - len(result.quarantine)} of "
+              f"{len(paths)} files", highlight=False)
+    if result.quarantine:
+        out.print(f"left out: {result.not_used()} (see {quarantine})", highlight=False)
     if result.studies.num_rows:  # enough to check the trace before replaying it
         out.print(result.summary(), highlight=False)
 

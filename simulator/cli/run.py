@@ -48,7 +48,8 @@ def run(
 
         counts = replay_counts(resolved)
         err.print(f"replaying {counts['replayed']:,} of the {counts['rows']:,} studies of {resolved.arrivals.trace} "
-                  f"({counts['outside']:,} outside the horizon, {counts['unmatched']:,} of no study type left out)",
+                  f"({counts['outside']:,} outside the horizon, {counts['unmatched']:,} of no study type and "
+                  f"{counts['undated']:,} without an arrival time left out)",
                   highlight=False)
     from simulator.experiment import run_variants, summarise_run
     from simulator.story import tell
