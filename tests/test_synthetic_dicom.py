@@ -226,3 +226,66 @@ def test_the_cli_generates_from_a_scenario_and_a_count(tmp_path: Path) -> None:
             assert path.read_bytes() == (tmp_path / "again" / folder.name / path.name).read_bytes()
     result = runner.invoke(app, ["dicom", "generate", "no_such_scenario", "--studies", "3", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_sites_are_found_when_station_names_are_cut(tmp_path: Path) -> None:
+    """StationName holds 16 characters: `polyclinic_north_annex-DX` is cut to `polyclinic_north`, another
+    site's key. The trace does not take a cut name for a site; the replay finds the site by its
+    institution, or by a site map (station, AE title, institution -> site)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from simulator import ScenarioError, load_scenario, run_scenario
+    from simulator.cli import app
+    from synthetic_dicom.generate import StudyWriter, records_from_run
+
+    annex = ["horizon_days=0.25", "warmup_days=0", "sites.polyclinic_north_annex={kind: polyclinic, weight: 3}"]
+    scenario = load_scenario("moscow_reference_center", annex)
+    studies = run_scenario(scenario, 1, workers=1).studies
+    writer = StudyWriter()
+    for record in records_from_run(studies, scenario):
+        writer.write(record, tmp_path / "dicom")
+    trace = trace_folder(tmp_path / "dicom")
+    stations = set(trace.studies.column("station").to_pylist())
+    assert "polyclinic_north" in stations  # the annex's cut name: no site is taken from it
+    assert "polyclinic_north" not in trace.studies.column("site").to_pylist()
+    pq.write_table(trace.studies, tmp_path / "trace.parquet")
+    replayed = run_scenario(load_scenario("moscow_reference_center",
+                                          [*annex, f"arrivals.trace={tmp_path / 'trace.parquet'}"]), 1, workers=1).studies
+
+    def sites(table):
+        rows = table.filter(pc.equal(table.column("kind"), "primary")).to_pylist()
+        return sorted((round(r["arrived_at"], 5), r["site"]) for r in rows)
+
+    assert sites(replayed) == sites(studies) and "polyclinic_north_annex" in dict(sites(studies)).values()
+
+    # Real station names say nothing of the site: a site map does, at trace time or at replay time.
+    (tmp_path / "sites.yaml").write_text("stations: {PNA-DX-01: polyclinic_north_annex}\n"
+                                         "ae_titles: {PN_DX: polyclinic_north}\n"
+                                         "institutions: {City Hospital One: hospital_1}\n")
+    import pyarrow as pa
+
+    table = trace.studies.slice(0, 3)
+    table = table.set_column(table.column_names.index("station"), "station",
+                                pa.array(["pna-dx-01 ", "X", "Y"])) \
+        .set_column(table.column_names.index("source_ae"), "source_ae", pa.array([None, "PN_DX", None])) \
+        .set_column(table.column_names.index("institution"), "institution", pa.array(["Z", "Z", "City Hospital One"])) \
+        .set_column(table.column_names.index("site"), "site", pa.array([None, None, None], pa.string()))
+    pq.write_table(table, tmp_path / "mapped.parquet")
+    mapped = run_scenario(load_scenario("moscow_reference_center", [
+        *annex, f"arrivals.trace={tmp_path / 'mapped.parquet'}", f"arrivals.site_map={tmp_path / 'sites.yaml'}"]),
+        1, workers=1).studies
+    primaries = mapped.filter(pc.equal(mapped.column("kind"), "primary")).sort_by("arrived_at")
+    assert primaries.column("site").to_pylist() == ["polyclinic_north_annex", "polyclinic_north", "hospital_1"]
+    (tmp_path / "wrong.yaml").write_text("stations: {PNA-DX-01: polyclinic_nowhere}\n")
+    with pytest.raises(ScenarioError, match=r"wrong.yaml: stations.pna-dx-01: 'polyclinic_nowhere' is not a site"):
+        load_scenario("moscow_reference_center", [
+            *annex, f"arrivals.trace={tmp_path / 'mapped.parquet'}", f"arrivals.site_map={tmp_path / 'wrong.yaml'}"])
+    result = CliRunner().invoke(app, ["dicom", "trace", str(tmp_path / "dicom"), "--out", str(tmp_path / "t2.parquet"),
+                                      "--site-map", str(tmp_path / "wrong.yaml")])
+    assert result.exit_code == 0, result.output  # a trace knows no scenario: any site name goes
+    (tmp_path / "bad.yaml").write_text("station: {A: b}\n")
+    result = CliRunner().invoke(app, ["dicom", "trace", str(tmp_path / "dicom"), "--out", str(tmp_path / "t3.parquet"),
+                                      "--site-map", str(tmp_path / "bad.yaml")])
+    assert result.exit_code == 2 and "bad.yaml: station: unknown key" in result.output
