@@ -3,32 +3,76 @@ receiving archive (a C-STORE SCP) that files what it gets by study. pynetdicom o
 
 Neither end decodes the datasets: the sender streams each file's encoded dataset as it is (pynetdicom's
 chunked sending, so each file is sent in the transfer syntax it is written in), and the archive writes
-the encoded bytes it receives, reading only the header for the study's UID. Both ends switch off Nagle's
-algorithm on their sockets: with it, each C-STORE waits ~40 ms for a delayed acknowledgement
-(ECOSYSTEM.md).
+the bytes it receives, reading only the header for the study's UID. Both ends switch off Nagle's
+algorithm on their sockets: with it, each C-STORE waits ~40 ms for a delayed acknowledgement.
+
+The archive is on a network: what it is sent is not trusted. UIDs name its folders and files only when
+they are UIDs (digits and dots); anything else is filed under a hash of it, and said so. The sender
+keeps going when the peer refuses a file or aborts the association (it connects again), and says at the
+end what was sent, refused, unreadable and not attempted, and why.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import queue
+import re
 import socket
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from pynetdicom import AE, _config, evt
-from pynetdicom.presentation import StoragePresentationContexts
+from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_RJ
 
 from .generate import SOP_CLASSES
-from .header import SOP_CLASS, SOP_INSTANCE, STUDY_UID, HeaderError, header_of, read_header
+from .header import SOP_INSTANCE, STUDY_UID, Header, HeaderError, header_of, read_header
 
-__all__ = ["Archive", "send_folder", "SendResult"]
+__all__ = ["Archive", "send_folder", "SendResult", "TRANSFER_SYNTAXES", "storage_classes", "safe_name"]
 
 SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
-EXTRA_CLASSES = [SR_CLASS, *SOP_CLASSES.values()]
 MAX_CONTEXTS = 128  # presentation contexts one association may propose (PS3.8)
+# What the archive accepts: the uncompressed syntaxes, and the compressed ones modalities send. The bytes
+# are filed as received, so none needs a codec here.
+TRANSFER_SYNTAXES = {
+    "1.2.840.10008.1.2": "Implicit VR Little Endian",
+    "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
+    "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
+    "1.2.840.10008.1.2.2": "Explicit VR Big Endian (retired)",
+    "1.2.840.10008.1.2.4.50": "JPEG Baseline (Process 1)",
+    "1.2.840.10008.1.2.4.51": "JPEG Extended (Process 2 & 4)",
+    "1.2.840.10008.1.2.4.57": "JPEG Lossless (Process 14)",
+    "1.2.840.10008.1.2.4.70": "JPEG Lossless, First-Order Prediction (Process 14, SV1)",
+    "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS Near-Lossless",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000 (Lossless Only)",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+    "1.2.840.10008.1.2.4.201": "High-Throughput JPEG 2000 (Lossless Only)",
+    "1.2.840.10008.1.2.4.202": "High-Throughput JPEG 2000 with RPCL (Lossless Only)",
+    "1.2.840.10008.1.2.4.203": "High-Throughput JPEG 2000",
+    "1.2.840.10008.1.2.5": "RLE Lossless",
+}
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+@lru_cache(maxsize=1)
+def storage_classes() -> tuple[str, ...]:
+    """Every storage SOP class of the standard (as pydicom knows it), and those radsim writes."""
+    from pydicom._uid_dict import UID_dictionary
+
+    known = {uid for uid, (name, kind, *_) in UID_dictionary.items()
+             if kind == "SOP Class" and name.endswith("Storage") and "Directory" not in name}
+    return tuple(sorted(known | {SR_CLASS, *SOP_CLASSES.values()}))
+
+
+def safe_name(uid: str | None) -> str | None:
+    """The UID itself where it can name a file (digits and dots, at most 64 characters), else None."""
+    return uid if uid and len(uid) <= 64 and _UID.fullmatch(uid) else None
 
 
 def _no_delay(event: evt.Event) -> None:
@@ -38,38 +82,58 @@ def _no_delay(event: evt.Event) -> None:
 
 
 class Archive:
-    """A C-STORE SCP writing each received object to directory/<StudyInstanceUID>/<SOPInstanceUID>.dcm."""
+    """A C-STORE SCP writing each received object to directory/<StudyInstanceUID>/<SOPInstanceUID>.dcm,
+    the bytes as received. `require_called_ae`: refuse associations not addressed to `ae_title`. `log`
+    hears of each object filed under another name than its UIDs, and each object refused."""
 
-    def __init__(self, directory: Path, port: int, host: str = "127.0.0.1", ae_title: str = "RADSIM_ARCHIVE") -> None:
+    def __init__(self, directory: Path, port: int, host: str = "127.0.0.1", ae_title: str = "RADSIM_ARCHIVE",
+                 require_called_ae: bool = False, log: Callable[[str], None] | None = None) -> None:
         self.directory, self.port, self.host = Path(directory), port, host
         self.ae = AE(ae_title=ae_title)
-        self.ae.supported_contexts = StoragePresentationContexts
-        for uid in EXTRA_CLASSES:
-            if uid not in {c.abstract_syntax for c in self.ae.supported_contexts}:
-                self.ae.add_supported_context(uid)
+        self.ae.require_called_aet = require_called_ae
+        for uid in storage_classes():
+            self.ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
         self.server = None
-        self.received = 0
+        self.counts: Counter[str] = Counter()  # filed, renamed, refused
+        self.log = log or (lambda message: None)
         self._lock = threading.Lock()  # associations are served on threads of their own
+
+    @property
+    def received(self) -> int:
+        return self.counts["filed"]
+
+    def _name(self, uid: str | None, what: str) -> str:
+        name = safe_name(uid)
+        if name is None:
+            name = "not-a-uid-" + hashlib.sha256((uid or "").encode("utf-8", "replace")).hexdigest()[:16]
+            with self._lock:
+                self.counts["renamed"] += 1
+            self.log(f"{what} {uid!r} is not a DICOM UID: filed as {name}")
+        return name
 
     def _on_store(self, event: evt.Event) -> int:
         data = event.encoded_dataset(include_meta=True)
         try:
             header = header_of(data)
-        except HeaderError:
+        except HeaderError as exc:
+            with self._lock:
+                self.counts["refused"] += 1
+            self.log(f"refused an object from {event.assoc.requestor.ae_title}: {exc}")
             return 0xC000  # cannot understand
-        study = header.text(STUDY_UID) or "no-study"
-        instance = header.text(SOP_INSTANCE) or str(event.request.AffectedSOPInstanceUID)
-        target = self.directory / study / f"{instance}.dcm"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        study = self._name(header.text(STUDY_UID), "StudyInstanceUID")
+        instance = self._name(header.text(SOP_INSTANCE) or str(event.request.AffectedSOPInstanceUID), "SOPInstanceUID")
+        folder = self.directory / study
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=".incoming-")
         with os.fdopen(fd, "wb") as handle:  # a file appears whole or not at all
             handle.write(data)
-        os.replace(staging, target)
+        os.replace(staging, folder / f"{instance}.dcm")
         with self._lock:
-            self.received += 1
+            self.counts["filed"] += 1
         return 0x0000
 
     def start(self, block: bool = False):
+        """Listen (the port is bound when this returns, unless `block`); OSError if the port is taken."""
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_CONN_OPEN, _no_delay)]
         self.server = self.ae.start_server((self.host, self.port), block=block, evt_handlers=handlers)
         return self.server
@@ -81,71 +145,192 @@ class Archive:
 
 @dataclass
 class SendResult:
-    sent: int
-    failed: list[tuple[str, str]]  # (file, reason)
+    """What happened to each file: sent, refused by the peer (a failure status, or the association
+    aborted while it was sent), unreadable (not sendable as DICOM), or not attempted (no association)."""
+
+    sent: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    not_attempted: list[tuple[str, str]] = field(default_factory=list)
+    aborts: list[str] = field(default_factory=list)  # each association the peer aborted, closed or refused, and why
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return self.refused + self.unreadable + self.not_attempted
+
+    def tally(self) -> str:
+        return (f"{self.sent} sent, {len(self.refused)} refused by the peer, {len(self.unreadable)} unreadable, "
+                f"{len(self.not_attempted)} not attempted")
 
 
-def _readable(files: Iterable[Path], failed: list[tuple[str, str]]) -> list[tuple[Path, tuple[str, str]]]:
-    """(file, (SOP class, transfer syntax)) of each file whose header reads; the others go to `failed`."""
-    readable = []
-    for path in sorted(files):
-        try:
-            header = read_header(path)
-        except HeaderError as exc:
-            failed.append((str(path), f"not readable: {exc}"))
-            continue
-        sop_class = header.text(SOP_CLASS)
-        if not sop_class:
-            failed.append((str(path), "no SOPClassUID"))
-            continue
-        readable.append((path, (sop_class, header.transfer_syntax)))
-    return readable
+@dataclass(frozen=True)
+class _File:
+    path: Path
+    sop_class: str
+    syntax: str
+    whole: bool  # a Part-10 file whose meta says what pynetdicom needs to stream it as it is
 
 
-def _send_over_one(files: list[Path], contexts: list[tuple[str, str]], host: str, port: int, ae_title: str,
-                   called: str, done: Callable[[], None]) -> tuple[int, list[tuple[str, str]]]:
-    ae = AE(ae_title=ae_title)
-    for sop_class, syntax in contexts:
-        ae.add_requested_context(sop_class, [syntax])
-    assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay)])
-    if not assoc.is_established:
-        raise ConnectionError(f"no association with {called} at {host}:{port} (is the archive running, and does "
-                              "it accept these SOP classes?)")
-    sent, failed = 0, []
+def _sendable(path: Path, result: SendResult) -> _File | None:
     try:
-        for path in files:
+        header = read_header(path)
+    except HeaderError as exc:
+        result.unreadable.append((str(path), str(exc)))
+        return None
+    if not header.sop_class or not header.text(SOP_INSTANCE):
+        result.unreadable.append((str(path), "no SOPClassUID or SOPInstanceUID: not an object to store"))
+        return None
+    return _File(path, header.sop_class, header.transfer_syntax, _streamable(path, header))
+
+
+def _streamable(path: Path, header: Header) -> bool:
+    with open(path, "rb") as handle:
+        prefix = handle.read(132)
+    return prefix[128:132] == b"DICM" and bool(header.media_class) and header.transfer_syntax != ""
+
+
+EXTRA_ASSOCIATION_TIMEOUT = 5.0  # seconds a peer has to accept an association beyond the first
+
+
+class _Peer:
+    """Associations with one peer, each told why it ended (the peer's abort or rejection reason).
+
+    The first association waits for the peer as long as pynetdicom's default; the others, opened once the
+    first is up, only briefly: a peer that serves one association at a time (DCMTK's storescp without
+    --fork) leaves them unanswered, and the first sends everything."""
+
+    def __init__(self, host: str, port: int, ae_title: str, called: str, contexts: list[tuple[str, str]]) -> None:
+        self.host, self.port, self.called = host, port, called
+        self.first, self.extra = AE(ae_title=ae_title), AE(ae_title=ae_title)
+        self.extra.acse_timeout = EXTRA_ASSOCIATION_TIMEOUT
+        for ae in (self.first, self.extra):
+            for sop_class, syntax in contexts:
+                ae.add_requested_context(sop_class, [syntax])
+        self.tried = threading.Event()  # the first association was tried
+
+    def associate(self, first: bool):
+        """(association, None), or (None, why not)."""
+        if not first:
+            self.tried.wait()
+        said: list[str] = []
+
+        def heard(event: evt.Event) -> None:
+            pdu = event.pdu
+            if isinstance(pdu, A_ABORT_RQ):
+                said.append(f"aborted by the peer ({pdu.source_str}; reason: {pdu.reason_str.strip('()')})")
+            elif isinstance(pdu, A_ASSOCIATE_RJ):
+                said.append(f"rejected by the peer ({pdu.source_str}; {pdu.result_str}: {pdu.reason_str})")
+
+        try:
+            assoc = (self.first if first else self.extra).associate(
+                self.host, self.port, ae_title=self.called,
+                evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_PDU_RECV, heard)])
+        finally:
+            if first:
+                self.tried.set()
+        assoc.said = said  # type: ignore[attr-defined]
+        if assoc.is_established:
+            return assoc, None
+        return None, (said[-1] if said else f"no association with {self.called} at {self.host}:{self.port}")
+
+
+def _status(code: int) -> str:
+    from pynetdicom.status import GENERAL_STATUS, STORAGE_SERVICE_CLASS_STATUS
+
+    _, meaning = STORAGE_SERVICE_CLASS_STATUS.get(code) or GENERAL_STATUS.get(code) or ("", "")
+    return f"C-STORE status 0x{code:04X}" + (f": {meaning}" if meaning else "")
+
+
+def _why_ended(assoc) -> str:
+    said = getattr(assoc, "said", [])
+    return said[-1] if said else "the peer closed the connection"
+
+
+def _store(assoc, item: _File):
+    if item.whole:
+        try:
+            return assoc.send_c_store(item.path)
+        except AttributeError:  # file meta incomplete: send the dataset instead
+            pass
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+
+    ds = pydicom.dcmread(item.path, force=True)
+    ds.file_meta = getattr(ds, "file_meta", None) or FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = item.syntax
+    return assoc.send_c_store(ds)
+
+
+def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResult, lock: threading.Lock,
+                done: Callable[[], None], first: bool) -> None:
+    """Take studies off `work` and send them over one association, connecting again after an abort. An
+    association the peer will not give (busy, or refusing) leaves the study to the other senders."""
+    assoc, opener = None, first
+    try:
+        while True:
             try:
-                status = assoc.send_c_store(path)
-            except (ValueError, RuntimeError, OSError) as exc:  # no accepted context, dropped association
-                failed.append((str(path), f"not sent: {exc}"))
-                continue
-            if status and status.Status == 0x0000:
-                sent += 1
-            else:
-                failed.append((str(path), f"C-STORE status {getattr(status, 'Status', 'none')}"))
-            done()
+                pending = work.get_nowait()
+            except queue.Empty:
+                return
+            while pending:
+                if assoc is None:
+                    assoc, why = peer.associate(first)
+                    first = True  # once this sender has had an association, it waits as the first did
+                    if assoc is None:
+                        work.put(pending)
+                        with lock:
+                            result.aborts.append(why)
+                        return
+                item = pending.pop(0)
+                try:
+                    status = _store(assoc, item)
+                except (ValueError, RuntimeError, OSError, AttributeError) as exc:  # no accepted context, ...
+                    status, problem = None, f"not sent: {exc}"
+                else:
+                    problem = None
+                code = getattr(status, "Status", None)
+                with lock:
+                    if code is not None and (code == 0 or code >> 12 == 0xB):  # success, or stored with a warning
+                        result.sent += 1
+                    elif problem is not None and assoc.is_established:
+                        result.refused.append((str(item.path), problem))
+                    elif code is not None:
+                        result.refused.append((str(item.path), _status(code)))
+                    else:
+                        why = _why_ended(assoc)
+                        result.aborts.append(why)
+                        result.refused.append((str(item.path), f"the association ended while it was sent ({why})"))
+                if code is None and problem is None and assoc.is_established:
+                    assoc.abort()  # no answer: the abort may not have reached this side yet; do not reuse it
+                if not assoc.is_established:
+                    assoc = None  # connect again for the rest
+                done()
     finally:
-        assoc.release()
-    return sent, failed
+        if opener:
+            peer.tried.set()  # whatever happened, the others need not wait
+        if assoc is not None and assoc.is_established:
+            assoc.release()
 
 
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
                 called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None,
                 associations: int = 1) -> SendResult:
-    """C-STORE every file, each as it is encoded; a file that cannot be read or stored is reported, the
-    rest is sent. One association, as a modality sends, or several in parallel (each study's files over
-    one). `progress` is called with the number of files done. ConnectionError when the archive does not
-    take an association."""
-    failed: list[tuple[str, str]] = []
-    readable = _readable(files, failed)
-    contexts = sorted({context for _, context in readable})[:MAX_CONTEXTS]
-    failed += [(str(p), f"more than {MAX_CONTEXTS} kinds of object in one send") for p, c in readable
-               if c not in contexts]
-    studies: dict[Path, list[Path]] = {}
-    for path, context in readable:
-        if context in contexts:
-            studies.setdefault(path.parent, []).append(path)
-    shares = [[f for folder in list(studies)[k::associations] for f in studies[folder]] for k in range(associations)]
+    """C-STORE every file, each as it is encoded: over one association, as a modality sends, or several in
+    parallel (each study's files over one). `progress` is called with the number of files done.
+    ConnectionError when the peer gives no association at all."""
+    result = SendResult()
+    readable = [item for item in map(lambda p: _sendable(p, result), sorted(files)) if item is not None]
+    contexts = sorted({(item.sop_class, item.syntax) for item in readable})[:MAX_CONTEXTS]
+    kept = set(contexts)
+    result.not_attempted += [(str(item.path), f"more than {MAX_CONTEXTS} kinds of object in one send (send the "
+                              "rest separately)") for item in readable if (item.sop_class, item.syntax) not in kept]
+    work: queue.Queue[list[_File]] = queue.Queue()
+    studies: dict[Path, list[_File]] = {}
+    for item in readable:
+        if (item.sop_class, item.syntax) in kept:
+            studies.setdefault(item.path.parent, []).append(item)
+    for share in studies.values():
+        work.put(share)
     count, lock = [0], threading.Lock()
 
     def done() -> None:
@@ -154,12 +339,21 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
             if progress is not None:
                 progress(count[0])
 
+    peer = _Peer(host, port, ae_title, called, contexts)
     chunked = _config.STORE_SEND_CHUNKED_DATASET
     _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded files as they are, undecoded
     try:
         with ThreadPoolExecutor(max_workers=associations) as pool:
-            outcomes = list(pool.map(lambda share: _send_over_one(share, contexts, host, port, ae_title, called, done),
-                                     [share for share in shares if share]))
+            list(pool.map(lambda k: _send_share(work, peer, result, lock, done, k == 0),
+                          range(min(associations, len(studies)))))
     finally:
         _config.STORE_SEND_CHUNKED_DATASET = chunked
-    return SendResult(sum(sent for sent, _ in outcomes), failed + [f for _, more in outcomes for f in more])
+    left: list[_File] = []
+    while not work.empty():
+        left += work.get_nowait()
+    if left and result.sent == 0 and not result.refused:
+        raise ConnectionError(f"{result.aborts[-1] if result.aborts else 'no association'} (is the archive running "
+                              f"at {host}:{port}, and does it accept these SOP classes and the called AE {called}?)")
+    why = result.aborts[-1] if result.aborts else "no association"
+    result.not_attempted += [(str(item.path), f"no association to send it over ({why})") for item in left]
+    return result

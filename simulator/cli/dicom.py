@@ -168,35 +168,47 @@ def trace(
 @app.command("send")
 def send(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A folder of DICOM files (searched recursively).")],
-    to: Annotated[str, typer.Option("--to", metavar="FILE", help="The archive, HOST:PORT.")],
+    to: Annotated[str, typer.Option("--to", metavar="HOST:PORT", help="The archive.")],
     called: Annotated[str, typer.Option(metavar="AE", help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+    ae_title: Annotated[str, typer.Option(metavar="AE", help="This sender's AE title.")] = "RADSIM_MODALITY",
     associations: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Parallel associations (a modality uses one; "
                                               "each study goes over one).")] = 1,
 ) -> None:
-    """Send every file by C-STORE, as a modality would; exit 1 if any could not be stored."""
+    """Send every file by C-STORE, as a modality would; connect again after an abort; exit 1 with a tally if any file was not stored."""
+    from collections import Counter
+
     from rich.markup import escape
 
     from synthetic_dicom.network import send_folder
     from synthetic_dicom.trace import folder_files
 
     host, _, port = to.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--to {to!r}: give HOST:PORT", BAD_INPUT)
+    for option, title in (("--called", called), ("--ae-title", ae_title)):
+        if not 0 < len(title.strip()) <= 16 or not title.isascii() or "\\" in title:
+            fail(f"{option} {title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
     if not folder.is_dir():
         fail(f"{folder}: no such folder", BAD_INPUT)
     paths = folder_files(folder)
     started = time.perf_counter()
     with Progress("sending", total=len(paths)) as progress:
         try:
-            result = send_folder(paths, host, int(port), called=called, associations=associations, progress=progress)
+            result = send_folder(paths, host, int(port), ae_title=ae_title, called=called, associations=associations,
+                                 progress=progress)
         except ConnectionError as exc:
             fail(str(exc), INTERNAL)
     seconds = time.perf_counter() - started
-    studies = len({Path(p).parent for p in paths})
-    out.print(f"sent {result.sent} file(s) of {studies} folder(s) to {to} in {seconds:.1f} s "
+    out.print(f"{len(paths)} file(s) to {to} in {seconds:.1f} s: {result.tally()} "
               f"({result.sent / max(seconds, 1e-9):.0f} files/s)", highlight=False)
-    for path, reason in result.failed[:10]:
-        err.print(f"[bold red]not stored:[/] {escape(path)}: {escape(reason)}", highlight=False)
+    for why, n in Counter(result.aborts).most_common(5):
+        err.print(f"association {escape(why)}" + (f" (x{n})" if n > 1 else ""), highlight=False)
+    for label, failures in (("refused", result.refused), ("unreadable", result.unreadable),
+                            ("not attempted", result.not_attempted)):
+        for path, reason in failures[:10]:
+            err.print(f"[bold red]{label}:[/] {escape(path)}: {escape(reason)}", highlight=False)
+        if len(failures) > 10:
+            err.print(f"... and {len(failures) - 10} more {label}", highlight=False)
     raise typer.Exit(INTERNAL if result.failed else 0)
 
 
@@ -205,14 +217,35 @@ def archive(
     port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 11112,
     dir_: Annotated[Path, typer.Option("--dir", metavar="DIR", help="Where received studies are filed.")] = Path("out/archive"),
     host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    ae_title: Annotated[str, typer.Option(metavar="AE", help="The archive's AE title.")] = "RADSIM_ARCHIVE",
+    require_called_ae: Annotated[bool, typer.Option("--require-called-ae", help="Refuse associations addressed to "
+                                                    "another AE title.")] = False,
 ) -> None:
-    """A small receiving archive (C-STORE SCP): files each object under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
+    """A receiving archive (C-STORE SCP) filing each object as received under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
+    import threading
+
+    from rich.markup import escape
+
+    from simulator.workers import stop_on_sigterm
     from synthetic_dicom.network import Archive
 
-    out.print(f"archive RADSIM_ARCHIVE on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)")
-    server = Archive(dir_, port, host)
+    if not 0 < len(ae_title.strip()) <= 16 or not ae_title.isascii() or "\\" in ae_title:
+        fail(f"--ae-title {ae_title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
+    server = Archive(dir_, port, host, ae_title=ae_title, require_called_ae=require_called_ae,
+                     log=lambda message: err.print(escape(message), highlight=False))
     try:
-        server.start(block=True)
+        server.start()
     except OSError as exc:  # the port is taken, or not ours to listen on
         fail(f"cannot listen on {host}:{port}: {exc}", INTERNAL)
-    out.print(f"archive stopped: {server.received} object(s) filed under {dir_}/")
+    out.print(f"archive {ae_title} listening on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)", highlight=False)
+    stop_on_sigterm()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    counts = server.counts
+    out.print(f"archive stopped: {counts['filed']} object(s) filed under {dir_}/"
+              + (f", {counts['renamed']} under a hash of a UID that was not one" if counts["renamed"] else "")
+              + (f", {counts['refused']} refused" if counts["refused"] else ""), highlight=False)
