@@ -66,7 +66,8 @@ def storage_classes() -> tuple[str, ...]:
     from pydicom._uid_dict import UID_dictionary
 
     known = {uid for uid, (name, kind, *_) in UID_dictionary.items()
-             if kind == "SOP Class" and name.endswith("Storage") and "Directory" not in name}
+             if kind == "SOP Class" and "Storage" in name  # "... Storage - For Presentation" too
+             and not any(word in name for word in ("Commitment", "Directory", "Management"))}
     return tuple(sorted(known | {SR_CLASS, *SOP_CLASSES.values()}))
 
 
@@ -282,17 +283,25 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                             result.aborts.append(why)
                         return
                 item = pending.pop(0)
+                status, problem, unsendable = None, None, None
                 try:
                     status = _store(assoc, item)
-                except (ValueError, RuntimeError, OSError, AttributeError) as exc:  # no accepted context, ...
-                    status, problem = None, f"not sent: {exc}"
-                else:
-                    problem = None
+                except ValueError as exc:
+                    if "presentation context" in str(exc):  # the peer did not accept this kind of object
+                        problem = f"not accepted by the peer: {exc}"
+                    else:
+                        unsendable = f"cannot be sent: {exc}"
+                except (TypeError, AttributeError) as exc:  # a value pynetdicom cannot put in a request
+                    unsendable = f"cannot be sent: {exc}"
+                except (RuntimeError, OSError):  # the association went while it was sent
+                    pass
                 code = getattr(status, "Status", None)
                 with lock:
-                    if code is not None and (code == 0 or code >> 12 == 0xB):  # success, or stored with a warning
+                    if unsendable is not None:
+                        result.unreadable.append((str(item.path), unsendable))
+                    elif code is not None and (code == 0 or code >> 12 == 0xB):  # success, or stored with a warning
                         result.sent += 1
-                    elif problem is not None and assoc.is_established:
+                    elif problem is not None:
                         result.refused.append((str(item.path), problem))
                     elif code is not None:
                         result.refused.append((str(item.path), _status(code)))
@@ -300,7 +309,7 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                         why = _why_ended(assoc)
                         result.aborts.append(why)
                         result.refused.append((str(item.path), f"the association ended while it was sent ({why})"))
-                if code is None and problem is None and assoc.is_established:
+                if code is None and problem is None and unsendable is None and assoc.is_established:
                     assoc.abort()  # no answer: the abort may not have reached this side yet; do not reuse it
                 if not assoc.is_established:
                     assoc = None  # connect again for the rest

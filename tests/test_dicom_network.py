@@ -1,0 +1,300 @@
+"""DICOM over the network with peers nobody here wrote: DCMTK's storescu and storescp (Debian's dcmtk,
+installed by .ci/run; those tests skip without it), pydicom's test files in every transfer syntax it has,
+objects whose UIDs try to leave the archive's folder, a peer that aborts, a peer that serves one
+association at a time. All on loopback."""
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+from synthetic_dicom.network import TRANSFER_SYNTAXES, Archive, send_folder
+
+DCMTK = shutil.which("storescp") is not None and shutil.which("storescu") is not None
+needs_dcmtk = pytest.mark.skipif(not DCMTK, reason="DCMTK (Debian's dcmtk: storescp, storescu) is not installed; "
+                                 ".ci/run installs it")
+TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+# storescu's option proposing each transfer syntax (with the uncompressed ones).
+STORESCU_PROPOSES = {"1.2.840.10008.1.2": "-xi", "1.2.840.10008.1.2.1": "-xe", "1.2.840.10008.1.2.2": "-xb",
+                     "1.2.840.10008.1.2.1.99": "-xd", "1.2.840.10008.1.2.4.50": "-xy", "1.2.840.10008.1.2.4.51": "-xx",
+                     "1.2.840.10008.1.2.4.70": "-xs", "1.2.840.10008.1.2.4.80": "-xt", "1.2.840.10008.1.2.4.81": "-xu",
+                     "1.2.840.10008.1.2.4.90": "-xv", "1.2.840.10008.1.2.4.91": "-xw", "1.2.840.10008.1.2.5": "-xr"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _read(path: Path) -> pydicom.Dataset | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pydicom.dcmread(path)
+        except Exception:  # noqa: BLE001 - not a file to use here
+            return None
+
+
+@pytest.fixture(scope="module")
+def by_syntax() -> dict[str, Path]:
+    """One of pydicom's test files per transfer syntax: whole (no truncated file), a study, an object."""
+    chosen: dict[str, Path] = {}
+    for path in sorted(TEST_FILES.glob("*.dcm")):
+        ds = _read(path)
+        if ds is None or "truncated" in path.name or not {"StudyInstanceUID", "SOPInstanceUID", "SOPClassUID"} <= set(ds.dir()):
+            continue
+        if ds.file_meta.get("MediaStorageSOPInstanceUID") != ds.SOPInstanceUID:
+            continue  # a file whose meta contradicts it: a peer refuses it, rightly (tested below)
+        chosen.setdefault(str(ds.file_meta.TransferSyntaxUID), path)
+    assert {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.2"} \
+        <= set(chosen), chosen
+    return chosen
+
+
+def _same(received: Path, original: Path) -> None:
+    """Every element equal, the (compressed) pixel data byte for byte, in the same transfer syntax. Group
+    lengths (gggg,0000) and trailing padding (FFFC,FFFC) aside: they carry nothing, and DCMTK writes the
+    one again and drops the other as it encodes."""
+    theirs, ours = _read(original), _read(received)
+    assert ours is not None, received
+    assert ours.file_meta.TransferSyntaxUID == theirs.file_meta.TransferSyntaxUID, original.name
+    assert _content(ours) == _content(theirs), original.name
+
+
+def _content(ds: pydicom.Dataset) -> list:
+    return [(int(e.tag), [_content(item) for item in e.value] if e.VR == "SQ" else e.value)
+            for e in ds if e.tag.element != 0 and e.tag != 0xFFFCFFFC]
+
+
+class _Running:
+    """A radsim archive on a free port, stopped at the end."""
+
+    def __init__(self, directory: Path, **options) -> None:
+        self.port = free_port()
+        self.log: list[str] = []
+        self.archive = Archive(directory, self.port, log=self.log.append, **options)
+
+    def __enter__(self) -> "_Running":
+        self.archive.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.archive.stop()
+
+
+def _filed(directory: Path, ds: pydicom.Dataset) -> Path:
+    return directory / ds.StudyInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+
+
+@needs_dcmtk
+def test_storescu_to_the_archive_in_every_transfer_syntax(by_syntax, tmp_path: Path) -> None:
+    with _Running(tmp_path / "archive") as running:
+        for syntax, path in by_syntax.items():
+            option = STORESCU_PROPOSES.get(syntax)
+            if option is None:
+                continue
+            result = subprocess.run(["storescu", option, "-R", "-aec", "RADSIM_ARCHIVE", "127.0.0.1",
+                                     str(running.port), str(path)], capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, (syntax, result.stderr)
+            _same(_filed(tmp_path / "archive", _read(path)), path)
+    assert running.archive.counts["filed"] == sum(s in STORESCU_PROPOSES for s in by_syntax) >= 10
+
+
+@needs_dcmtk
+def test_send_to_storescp_in_every_transfer_syntax_and_refusals_counted(by_syntax, tmp_path: Path) -> None:
+    folder = tmp_path / "send"
+    folder.mkdir()
+    for path in by_syntax.values():
+        shutil.copy(path, folder / path.name)
+    for accept_all in (True, False):
+        out = tmp_path / f"storescp-{accept_all}"
+        out.mkdir()
+        port = free_port()
+        peer = subprocess.Popen(["storescp", "+uf", *(["+xa"] if accept_all else []), "-od", str(out), str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(port)
+            result = send_folder(sorted(folder.iterdir()), "127.0.0.1", port, called="ANY-SCP")
+        finally:
+            peer.terminate()
+            peer.wait(10)
+        received = {_key(p): p for p in out.iterdir()}  # several test files are one image in other syntaxes
+        if accept_all:
+            # pydicom's deflated test file has an odd-length stream (PS3.5 A.5 pads it to even): DCMTK aborts
+            # on it. Sent as it is encoded, it is refused, with the abort, and the rest still goes.
+            odd = {folder / p.name for s, p in by_syntax.items() if s == "1.2.840.10008.1.2.1.99" and _odd_stream(p)}
+            assert {Path(p) for p, _ in result.refused} == odd and not result.unreadable, result.failed
+            assert all("aborted by the peer" in reason for _, reason in result.refused)
+            assert result.sent == len(by_syntax) - len(odd) >= 10
+            for path in by_syntax.values():
+                if folder / path.name not in odd:
+                    _same(received[_key(path)], path)
+        else:  # storescp's default takes uncompressed data only: the rest is refused by the peer, and said so
+            uncompressed = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+            assert result.sent == sum(s in uncompressed for s in by_syntax) == len(received)
+            assert len(result.refused) == len(by_syntax) - result.sent
+            assert all("No presentation context" in reason for _, reason in result.refused)
+
+
+def _key(path: Path) -> tuple[str, str]:
+    ds = _read(path)
+    return str(ds.SOPInstanceUID), str(ds.file_meta.TransferSyntaxUID)
+
+
+def _odd_stream(path: Path) -> bool:
+    from synthetic_dicom.header import _meta
+
+    data = path.read_bytes()
+    return (len(data) - _meta(data)[1]) % 2 == 1
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@needs_dcmtk
+def test_send_goes_on_after_the_peer_aborts(tmp_path: Path) -> None:
+    """storescp aborts the association on a file that ends inside its pixel data; radsim connects again
+    and sends the rest, and says which file the abort came with and why."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name, source in (("a.dcm", "CT_small.dcm"), ("b.dcm", "MR_truncated.dcm"), ("c.dcm", "MR_small.dcm"),
+                         ("d.dcm", "MR_small_implicit.dcm")):
+        shutil.copy(TEST_FILES / source, folder / name)
+    out, port = tmp_path / "out", free_port()
+    out.mkdir()
+    peer = subprocess.Popen(["storescp", "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port)
+        started = time.monotonic()
+        result = send_folder(sorted(folder.iterdir()), "127.0.0.1", port, called="ANY-SCP")
+        seconds = time.monotonic() - started
+    finally:
+        peer.terminate()
+        peer.wait(10)
+    assert [Path(p).name for p, _ in result.refused] == ["b.dcm"] and result.sent == 3, result
+    assert "aborted by the peer" in result.refused[0][1] and result.aborts
+    assert seconds < 20  # not a timeout: the abort is heard and the association replaced at once
+
+
+@needs_dcmtk
+def test_parallel_associations_to_a_peer_that_serves_one_at_a_time(dicom_records, tmp_path: Path) -> None:
+    from synthetic_dicom.generate import StudyWriter
+
+    writer = StudyWriter()
+    paths = [p for record in dicom_records[:8] for p in writer.write(record, tmp_path / "studies")]
+    out, port = tmp_path / "out", free_port()
+    out.mkdir()
+    peer = subprocess.Popen(["storescp", "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # no --fork: one association at a time
+    try:
+        _wait_for(port)
+        result = send_folder(paths, "127.0.0.1", port, called="ANY-SCP", associations=4)
+    finally:
+        peer.terminate()
+        peer.wait(10)
+    assert result.sent == len(paths) and not result.failed, result.tally()
+    assert len(list(out.iterdir())) == len(paths)
+
+
+def _hostile(study: str, instance: str) -> bytes:
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.StudyInstanceUID = "1.2.840.10008.5.1.4.1.1.7", instance, study
+    ds.SeriesInstanceUID, ds.Modality = "1.2.3.4", "OT"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, instance
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns that these are not UIDs: that is the point
+        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+HOSTILE = [("../../escaped_study", "1.2.3.4.5"), ("1.2.3", "../../../escaped_instance"), ("/tmp/absolute", "1.2.3.6"),
+           ("1.2.3", "a/b/../c"), ("1.2.3", "1." + "9" * 80)]
+
+
+@pytest.mark.parametrize("sender", ["radsim", pytest.param("storescu", marks=needs_dcmtk)])
+def test_uids_cannot_steer_where_the_archive_writes(sender: str, tmp_path: Path) -> None:
+    folder, archive = tmp_path / "send", tmp_path / "a" / "b" / "archive"
+    folder.mkdir()
+    for k, (study, instance) in enumerate(HOSTILE):
+        (folder / f"{k}.dcm").write_bytes(_hostile(study, instance))
+    before = {p for p in tmp_path.rglob("*")}
+    with _Running(archive) as running:
+        if sender == "radsim":
+            result = send_folder(sorted(folder.iterdir()), "127.0.0.1", running.port)
+            # pynetdicom will not put a UID over 64 characters in a request: that one is not sendable here.
+            assert result.sent == len(HOSTILE) - 1 and "64 characters" in result.unreadable[0][1], result.tally()
+        else:
+            subprocess.run(["storescu", "-aec", "RADSIM_ARCHIVE", "127.0.0.1", str(running.port),
+                            *map(str, sorted(folder.iterdir()))], capture_output=True, timeout=60)
+    written = {p for p in tmp_path.rglob("*")} - before
+    assert all(archive in p.parents or p in archive.parents or p == archive for p in written), written
+    assert not Path("/tmp/absolute").exists()
+    filed = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*.dcm"))
+    assert len(filed) == running.archive.counts["filed"] >= len(HOSTILE) - 1
+    assert all(part == "1.2.3" or part.startswith("not-a-uid-") for name in filed for part in
+               [name.split("/")[0]]) and any(name.startswith("not-a-uid-") for name in filed)
+    assert any("is not a DICOM UID" in line for line in running.log)
+
+
+def test_the_archive_can_refuse_associations_addressed_to_another_ae(dicom_records, tmp_path: Path) -> None:
+    from synthetic_dicom.generate import StudyWriter
+
+    paths = StudyWriter().write(dicom_records[0], tmp_path / "study")
+    with _Running(tmp_path / "archive", ae_title="PACS_ONE", require_called_ae=True) as running:
+        with pytest.raises(ConnectionError, match="rejected by the peer"):
+            send_folder(paths, "127.0.0.1", running.port, called="SOMEONE_ELSE")
+        assert send_folder(paths, "127.0.0.1", running.port, called="PACS_ONE").sent == len(paths)
+
+
+def test_the_cli_says_listening_only_once_it_listens_and_tallies_a_send(dicom_records, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+    from synthetic_dicom.generate import StudyWriter
+
+    runner = CliRunner()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = runner.invoke(app, ["dicom", "archive", "--port", str(taken.getsockname()[1]),
+                                     "--dir", str(tmp_path / "archive")])
+    assert result.exit_code == 1 and "cannot listen" in result.output and "listening" not in result.output
+    StudyWriter().write(dicom_records[0], tmp_path / "study")
+    (tmp_path / "study" / "notes.txt").write_text("not DICOM")
+    with _Running(tmp_path / "archive") as running:
+        result = runner.invoke(app, ["dicom", "send", str(tmp_path / "study"), "--to", f"127.0.0.1:{running.port}"])
+    said = " ".join(result.output.split())  # as read, not as wrapped
+    assert result.exit_code == 1
+    assert "sent, 0 refused by the peer, 1 unreadable, 0 not attempted" in said
+    assert "unreadable:" in said and "notes.txt" in "".join(said.split())  # a long path wraps anywhere
+    result = runner.invoke(app, ["dicom", "send", str(tmp_path / "study"), "--to", f"127.0.0.1:{free_port()}"])
+    assert result.exit_code == 1 and "no association" in result.output.lower()
+
+
+def test_the_archive_accepts_what_modalities_send(by_syntax) -> None:
+    from synthetic_dicom.network import storage_classes
+
+    classes = set(storage_classes())
+    assert {"1.2.840.10008.5.1.4.1.1.13.1.4", "1.2.840.10008.5.1.4.1.1.13.1.5",  # breast projection X-ray
+            "1.2.840.10008.5.1.4.1.1.88.67", "1.2.840.10008.5.1.4.1.1.11.1"} <= classes  # dose SR, GSPS
+    assert set(by_syntax) <= set(TRANSFER_SYNTAXES) | {"1.2.840.10008.1.2.4.57"}
