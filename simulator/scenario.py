@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from .body_parts import body_part
 from .triage.resolver import is_import_path
 from .triage.vocabulary import AI_POSITIVE, KINDS, REFERRALS, STUDY_TYPE_KINDS, Kind, Referral
 
@@ -75,6 +76,7 @@ PositiveMinutes = Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MA
 Variation = Annotated[float, BeforeValidator(_number), Field(ge=1e-3, le=100.0)]  # a coefficient of variation
 Whole = Annotated[int, BeforeValidator(_whole)]
 LocalTime = Annotated[dt.datetime, BeforeValidator(_calendar_text), AfterValidator(_local)]
+BodyPart = Annotated[str, AfterValidator(body_part)]  # a DICOM BodyPartExamined term, upper case
 
 
 def _policy_name(value: str) -> str:
@@ -247,7 +249,7 @@ class DoubleReading(Strict):
 class StudyType(Strict):
     kind: Literal[tuple(k.value for k in STUDY_TYPE_KINDS)] = Kind.PRIMARY.value  # type: ignore[valid-type]
     modality: str = "OT"  # DICOM Modality code; OT (other) for work that is not an imaging study
-    body_part: str | None = None
+    body_part: BodyPart | None = None
     description: str | None = None
     arrivals: Arrivals
     sites: dict[str, NonNegative] | None = None  # shares per site; default: every site by its weight

@@ -25,9 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydicom.dataset import Dataset
-from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 from pydicom.valuerep import DS
+
+from simulator.body_parts import BODY_PARTS, PAIRED
 
 from .phantom import phantom
 from .template import Template, file_meta, part10, undefined_lengths
@@ -45,8 +46,8 @@ SOP_CLASSES = {
 PRIORITY = {"stat": "STAT", "urgent": "HIGH", "routine": "ROUTINE"}  # RequestedProcedurePriority (0040,1003)
 SLICES = {"CT": 8, "MR": 6}
 MG_VIEWS = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")]
-# Codes for what was imaged (CID 4031, 4010, 4014): shown by viewers, required by the DX and MG IODs.
-CHEST, BREAST = codes.SCT.Chest, codes.SCT.Breast
+# Codes for what was imaged (CID 4031 via BODY_PARTS, 4010, 4014): shown by viewers, required by the DX and
+# MG IODs.
 VIEW_CODES = {"PA": ("399348003", "postero-anterior"), "CC": ("399162004", "cranio-caudal"),
               "MLO": ("399368009", "medio-lateral oblique")}
 
@@ -191,7 +192,7 @@ def _code(value: str, meaning: str, scheme: str = "SCT") -> Dataset:
     return item
 
 
-def _projection(ds: Dataset, region: Any | None, view: str, positioner: str) -> None:
+def _projection(ds: Dataset, body_part: str | None, view: str, positioner: str) -> None:
     """What the DX and MG IODs require of a projection X-ray for presentation."""
     ds.PresentationIntentType, ds.PixelIntensityRelationship, ds.PixelIntensityRelationshipSign = \
         "FOR PRESENTATION", "LIN", 1
@@ -200,7 +201,7 @@ def _projection(ds: Dataset, region: Any | None, view: str, positioner: str) -> 
     ds.PresentationLUTShape, ds.BurnedInAnnotation, ds.LossyImageCompression = "IDENTITY", "NO", "00"
     ds.DetectorType, ds.PositionerType = "SCINTILLATOR", positioner
     ds.AcquisitionContextSequence = []
-    ds.AnatomicRegionSequence = [] if region is None else [_code(region.value, region.meaning)]
+    ds.AnatomicRegionSequence = [] if body_part is None else [_code(*BODY_PARTS[body_part])]
     ds.ViewCodeSequence = [_code(*VIEW_CODES[view])]
 
 
@@ -233,7 +234,7 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
             ds = _common(shape, values, k + 1)
             ds.BodyPartExamined, ds.OrganExposed = "BREAST", "BREAST"
             ds.ImageLaterality, ds.ViewPosition = side, view
-            _projection(ds, BREAST, view, "MAMMOGRAPHIC")
+            _projection(ds, "BREAST", view, "MAMMOGRAPHIC")
             ds.ViewCodeSequence[0].ViewModifierCodeSequence = []  # type 2 in the mammography view
             ds.ImagerPixelSpacing = [1.0, 1.0]
             # Row and column directions of each standard view (PS3.3 C.8.11.7, mammography).
@@ -246,8 +247,9 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
         ds.ViewPosition, ds.PatientOrientation = "PA", ["L", "F"]
         ds.ImagerPixelSpacing = [6.0, 6.0]  # a 64-pixel image of a 38 cm chest
         if shape.modality == "DX":
-            ds.ImageLaterality = "U"  # the chest is unpaired
-            _projection(ds, CHEST if (shape.body_part or "").upper() == "CHEST" else None, "PA", "COLUMN")
+            # A paired part is imaged on both sides (a bilateral view); the side of one is not in the record.
+            ds.ImageLaterality = "B" if shape.body_part in PAIRED else "U"
+            _projection(ds, shape.body_part, "PA", "COLUMN")
         _pixels(ds, values["pixels_0"])
         out.append(ds)
     return out

@@ -135,3 +135,31 @@ def test_no_corruption_stops_a_trace(dicom_records, tmp_path_factory) -> None:
         assert sum(trace.studies.column("files").to_pylist()) <= len(files) - len(quarantined)
 
     check()
+
+
+def test_every_body_part_has_its_code_from_the_standard() -> None:
+    from pydicom.sr.codedict import codes
+
+    from simulator.body_parts import BODY_PARTS, SCHEME
+
+    region = {(c.value, c.meaning) for c in (getattr(codes.cid4031, name) for name in codes.cid4031.dir())}
+    assert {term: code for term, code in BODY_PARTS.items() if code not in region} == {}
+    assert all(len(term) <= 16 and term.isupper() for term in BODY_PARTS) and SCHEME == "SCT"
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (Debian's dicom3tools) is not installed; "
+                    ".ci/run installs it")
+def test_dciodvfy_finds_no_error_in_a_dx_of_any_body_part(dicom_records, tmp_path: Path) -> None:
+    """Before, only CHEST had a code: a DX of any other body part had an empty AnatomicRegionSequence."""
+    import dataclasses
+
+    from simulator.body_parts import BODY_PARTS
+
+    chest = next(r for r in dicom_records if r.modality == "DX")
+    writer = StudyWriter()
+    for term in BODY_PARTS:
+        record = dataclasses.replace(chest, body_part=term, study_id=f"{chest.study_id}{len(term)}{ord(term[0])}")
+        path = next(p for p in writer.write(record, tmp_path) if p.name.startswith("DX"))
+        assert _dciodvfy_errors(path) == [], term
+        ds = pydicom.dcmread(path)
+        assert (ds.AnatomicRegionSequence[0].CodeValue, ds.BodyPartExamined) == (BODY_PARTS[term][0], term)
