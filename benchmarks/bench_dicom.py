@@ -1,17 +1,20 @@
 """Synthetic DICOM on one core: studies written per second (template writer against building and saving
 the same datasets with pydicom and highdicom, in the same run), files traced per second (header reader
-against pydicom's `dcmread(stop_before_pixels=True)`), and studies sent per second over loopback to the
-radsim archive running in another process, over one association (as a modality sends) and over four.
+against pydicom's `dcmread(stop_before_pixels=True)`), studies sent per second over loopback to the
+radsim archive running in another process, over one association (as a modality sends) and over four,
+and, where DCMTK is installed, sending and receiving against DCMTK's storescu and storescp in the same
+run (both sides with TCP_NODELAY).
 
 The studies are the reference centre's first day (64 x 64 images), written to a temporary folder.
 
-    python benchmarks/bench_dicom.py [--studies 600] [--send 200]
+    python benchmarks/bench_dicom.py [--studies 600] [--send 200] [--dcmtk-files 600]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -107,11 +110,76 @@ def send(folder: Path, studies: int, archive: Path, associations: int) -> dict:
             "studies_per_s": per_second(len(chosen), seconds), "files_per_s": per_second(result.sent, seconds)}
 
 
+def _listening(command: list[str], port: int, env: dict) -> subprocess.Popen:
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    for _ in range(200):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.05)
+    server.kill()
+    raise RuntimeError(f"{command[0]} did not listen on {port}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _timed(command: list[str], env: dict) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
+
+
+def against_dcmtk(folder: Path, count: int, tmp: Path) -> dict:
+    """Image files (DX, CT, MG; storescu proposes no context for radsim's SR) sent storescu -> storescp,
+    radsim send -> storescp (the whole command, and send_folder alone) and storescu -> radsim archive."""
+    images = sorted(p for p in folder.rglob("*.dcm") if not p.name.startswith("SR"))[:count]
+    batch = tmp / "dcmtk-batch"
+    for path in images:
+        target = batch / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    files = folder_files(batch)
+    env = {**os.environ, "TCP_NODELAY": "1"}
+    radsim = [sys.executable, "-m", "simulator", "dicom"]
+    seconds = {}
+    for name, receiver, sender in (
+            ("storescu_to_storescp", ["storescp", "+xa", "-od"], ["storescu", "-aec", "ANY-SCP"]),
+            ("radsim_send_to_storescp", ["storescp", "+xa", "-od"], [*radsim, "send", str(batch), "--called", "ANY-SCP"]),
+            ("storescu_to_radsim_archive", [*radsim, "archive", "--dir"], ["storescu", "-aec", "RADSIM_ARCHIVE"])):
+        out, port = tmp / name, _free_port()
+        out.mkdir()
+        command = [*receiver, str(out), str(port)] if receiver[0] == "storescp" else [*receiver, str(out), "--port", str(port)]
+        server = _listening(command, port, env)
+        try:
+            if sender[0] == "storescu":
+                seconds[name] = _timed([*sender, "127.0.0.1", str(port), *map(str, files)], env)
+            else:
+                seconds[name] = _timed([*sender, "--to", f"127.0.0.1:{port}"], env)
+                started = time.perf_counter()  # and the sending alone, in this process
+                result = send_folder(files, "127.0.0.1", port, called="ANY-SCP")
+                seconds["radsim_send_folder_to_storescp"] = time.perf_counter() - started
+                assert result.sent == len(files), result.tally()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    rates = {name: per_second(len(files), t) for name, t in seconds.items()}
+    return {"files": len(files), "files_per_s": rates,
+            "send_vs_storescu": round(seconds["storescu_to_storescp"] / seconds["radsim_send_to_storescp"], 2),
+            "send_folder_vs_storescu": round(seconds["storescu_to_storescp"] /
+                                             seconds["radsim_send_folder_to_storescp"], 2),
+            "archive_vs_storescp": round(seconds["storescu_to_storescp"] / seconds["storescu_to_radsim_archive"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=600, help="chest X-ray studies at least (a day has ~600)")
     parser.add_argument("--reference", type=int, default=60, help="chest X-rays through pydicom + highdicom")
     parser.add_argument("--send", type=int, default=200, help="studies sent over loopback")
+    parser.add_argument("--dcmtk-files", type=int, default=600, help="image files sent against DCMTK")
     args = parser.parse_args()
     days = max(1.0, args.studies / 600)
     scenario = load_scenario("moscow_reference_center", [f"horizon_days={days}", "warmup_days=0"])
@@ -124,6 +192,10 @@ def main() -> None:
         report["trace_all_modalities"] = trace(folder)
         report["send_chest_xray"] = [send(folder / "chest_xray", args.send, Path(tmp) / f"archive{n}", n)
                                      for n in (1, 4)]
+        if shutil.which("storescu") and shutil.which("storescp"):
+            report["against_dcmtk"] = against_dcmtk(folder, args.dcmtk_files, Path(tmp))
+        else:
+            report["against_dcmtk"] = "DCMTK (storescu, storescp) not installed"
     print(json.dumps(report, indent=1))
 
 

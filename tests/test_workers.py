@@ -72,10 +72,10 @@ def _alive(pid: int) -> bool:
 def _sweep_process(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     scenario = tmp_path / "s.yaml"
     data = small()
-    data["horizon_days"] = 30
+    data["horizon_days"] = 60  # long enough that the sweep is still running when it is stopped
     scenario.write_text(yaml.safe_dump(data))
     command = [sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
-               "pools.readers.shifts.0.staff=2:9", "-r", "4", "--workers", "2", "--out", str(tmp_path / "out")]
+               "pools.readers.shifts.0.staff=2:19", "-r", "4", "--workers", "2", "--out", str(tmp_path / "out")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     workers: list[int] = []
