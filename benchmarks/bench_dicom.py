@@ -162,7 +162,7 @@ def against_dcmtk(folder: Path, count: int, tmp: Path) -> dict:
                 started = time.perf_counter()  # and the sending alone, in this process
                 result = send_folder(files, "127.0.0.1", port, called="ANY-SCP")
                 seconds["radsim_send_folder_to_storescp"] = time.perf_counter() - started
-                assert result.sent == len(files), result.tally()
+                assert result.sent == len(files), (result.tally(), result.refused, result.aborts)
         finally:
             server.terminate()
             server.wait(timeout=10)

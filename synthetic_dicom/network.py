@@ -30,12 +30,10 @@ from pathlib import Path
 from pynetdicom import AE, _config, evt
 from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_RJ
 
-from .generate import SOP_CLASSES
 from .header import SOP_INSTANCE, STUDY_UID, Header, HeaderError, header_of, read_header
 
 __all__ = ["Archive", "send_folder", "SendResult", "TRANSFER_SYNTAXES", "storage_classes", "safe_name"]
 
-SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
 MAX_CONTEXTS = 128  # presentation contexts one association may propose (PS3.8)
 # What the archive accepts: the uncompressed syntaxes, and the compressed ones modalities send. The bytes
 # are filed as received, so none needs a codec here.
@@ -62,13 +60,13 @@ _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 @lru_cache(maxsize=1)
 def storage_classes() -> tuple[str, ...]:
-    """Every storage SOP class of the standard (as pydicom knows it), and those radsim writes."""
+    """Every storage SOP class of the standard, as pydicom knows it (radsim's own among them)."""
     from pydicom._uid_dict import UID_dictionary
 
     known = {uid for uid, (name, kind, *_) in UID_dictionary.items()
              if kind == "SOP Class" and "Storage" in name  # "... Storage - For Presentation" too
              and not any(word in name for word in ("Commitment", "Directory", "Management"))}
-    return tuple(sorted(known | {SR_CLASS, *SOP_CLASSES.values()}))
+    return tuple(sorted(known))
 
 
 def safe_name(uid: str | None) -> str | None:
@@ -267,6 +265,7 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
     """Take studies off `work` and send them over one association, connecting again after an abort. An
     association the peer will not give (busy, or refusing) leaves the study to the other senders."""
     assoc, opener = None, first
+    retried: set[Path] = set()
     try:
         while True:
             try:
@@ -295,7 +294,7 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                     unsendable = f"cannot be sent: {exc}"
                 except (RuntimeError, OSError):  # the association went while it was sent
                     pass
-                code = getattr(status, "Status", None)
+                code, again = getattr(status, "Status", None), False
                 with lock:
                     if unsendable is not None:
                         result.unreadable.append((str(item.path), unsendable))
@@ -308,12 +307,19 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                     else:
                         why = _why_ended(assoc)
                         result.aborts.append(why)
-                        result.refused.append((str(item.path), f"the association ended while it was sent ({why})"))
+                        if not getattr(assoc, "said", []) and item.path not in retried:
+                            # The connection went without a word from the peer: once more, on a new one.
+                            retried.add(item.path)
+                            pending.insert(0, item)
+                            again = True
+                        else:
+                            result.refused.append((str(item.path), f"the association ended while it was sent ({why})"))
                 if code is None and problem is None and unsendable is None and assoc.is_established:
                     assoc.abort()  # no answer: the abort may not have reached this side yet; do not reuse it
                 if not assoc.is_established:
                     assoc = None  # connect again for the rest
-                done()
+                if not again:
+                    done()
     finally:
         if opener:
             peer.tried.set()  # whatever happened, the others need not wait

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from .folders import folder_files
 from .header import DICOMDIR, SERIES_UID, SOP_INSTANCE, STUDY_UID, Header, HeaderError, read_header
 from .objects import IMAGE, RADSIM_AI, AiConcepts, AiResult, ai_result, kind_of
 
@@ -109,7 +110,7 @@ def _mode(values: Iterable[str | None]) -> str | None:
 class _Study:
     images: list[Header] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # what each non-image object is
-    files: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
     ai: AiResult | None = None
 
 
@@ -131,10 +132,6 @@ def _row(study: str, s: _Study, site_of: SiteOf | None) -> dict:
             "files": len(images), "other_objects": len(s.others)}
 
 
-def folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file())
-
-
 def trace_folder(folder: Path, files: Iterable[Path] | None = None,
                  progress: Callable[[int], None] | None = None, *, ai: AiConcepts = RADSIM_AI,
                  site_of: SiteOf | None = None, hash_paths: bool = False) -> Trace:
@@ -152,7 +149,7 @@ def trace_folder(folder: Path, files: Iterable[Path] | None = None,
         return hashlib.sha256(name.encode()).hexdigest()[:16] if hash_paths else name
 
     studies: dict[str, _Study] = {}
-    seen: dict[str, tuple[str, str]] = {}  # SOPInstanceUID -> the file it was first read from, and its study
+    seen: dict[str, tuple[Path, str]] = {}  # SOPInstanceUID -> the file it was first read from, and its study
     series_study: dict[str, str] = {}
     quarantine: list[dict[str, str]] = []
 
@@ -177,17 +174,18 @@ def trace_folder(folder: Path, files: Iterable[Path] | None = None,
         if instance and instance in seen:
             first, other = seen[instance]
             if other == study:
-                leave_out(path, "duplicate", f"the same object (SOPInstanceUID) as {first}")
+                leave_out(path, "duplicate", f"the same object (SOPInstanceUID) as {shown(first)}")
             else:
-                leave_out(path, "object in two studies", f"its SOPInstanceUID is also in study {other} ({first})")
+                leave_out(path, "object in two studies",
+                          f"its SOPInstanceUID is also in study {other} ({shown(first)})")
             continue
         if series and series_study.setdefault(series, study) != study:
             leave_out(path, "series in two studies", f"series {series} is also in study {series_study[series]}")
             continue
         if instance:
-            seen[instance] = (shown(path), study)
+            seen[instance] = (path, study)
         entry = studies.setdefault(study, _Study())
-        entry.files.append(shown(path))
+        entry.files.append(path)
         kind = kind_of(header.sop_class, header.text(MODALITY))
         if kind == IMAGE:
             entry.images.append(header)
@@ -212,8 +210,8 @@ def trace_folder(folder: Path, files: Iterable[Path] | None = None,
             rows.append(_row(study, entry, site_of))
             continue
         what = ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(entry.others).items()))
-        for name in entry.files:
-            quarantine.append({"file": name, "code": "no images",
+        for path in entry.files:
+            quarantine.append({"file": shown(path), "code": "no images",
                                "reason": f"study {study} has no image to read (only {what})"})
     rows.sort(key=lambda r: (r["arrived"] or dt.datetime.max, r["study_id"]))
     return Trace(pa.Table.from_pylist(rows, schema=_SCHEMA), quarantine)

@@ -298,3 +298,34 @@ def test_the_archive_accepts_what_modalities_send(by_syntax) -> None:
     assert {"1.2.840.10008.5.1.4.1.1.13.1.4", "1.2.840.10008.5.1.4.1.1.13.1.5",  # breast projection X-ray
             "1.2.840.10008.5.1.4.1.1.88.67", "1.2.840.10008.5.1.4.1.1.11.1"} <= classes  # dose SR, GSPS
     assert set(by_syntax) <= set(TRANSFER_SYNTAXES) | {"1.2.840.10008.1.2.4.57"}
+
+
+def test_a_file_whose_connection_drops_without_a_word_is_sent_again_once(dicom_records, tmp_path: Path) -> None:
+    """A connection that goes without an abort from the peer (a network drop) costs no file: that file is
+    sent once more over a new association. A peer that drops it every time gets it counted as refused."""
+    from synthetic_dicom.generate import StudyWriter
+
+    paths = [p for record in dicom_records[:3] for p in StudyWriter().write(record, tmp_path / "studies")]
+    for drops in (1, 99):
+        seen: list[str] = []
+
+        class Dropping(Archive):
+            def _on_store(self, event):
+                seen.append(str(event.request.AffectedSOPInstanceUID))
+                if seen[-1] == seen[0] and seen.count(seen[0]) <= drops:  # the first file, `drops` times
+                    event.assoc.dul.socket.socket.shutdown(socket.SHUT_RDWR)  # no A-ABORT: just gone
+                    return 0x0000
+                return super()._on_store(event)
+
+        port = free_port()
+        archive = Dropping(tmp_path / f"archive{drops}", port)
+        archive.start()
+        try:
+            result = send_folder(paths, "127.0.0.1", port)
+        finally:
+            archive.stop()
+        if drops == 1:
+            assert result.sent == len(paths) and not result.failed, result.tally()
+        else:
+            assert result.sent == len(paths) - 1 and len(result.refused) == 1, result.tally()
+            assert "closed the connection" in result.refused[0][1]

@@ -179,8 +179,8 @@ def send(
 
     from rich.markup import escape
 
+    from synthetic_dicom.folders import folder_files
     from synthetic_dicom.network import send_folder
-    from synthetic_dicom.trace import folder_files
 
     host, _, port = to.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
