@@ -229,6 +229,7 @@ class _Peer:
                 self.tried.set()
         assoc.said = said  # type: ignore[attr-defined]
         if assoc.is_established:
+            _keep_responses(assoc)
             return assoc, None
         return None, (said[-1] if said else f"no association with {self.called} at {self.host}:{self.port}")
 
@@ -238,6 +239,22 @@ def _status(code: int) -> str:
 
     _, meaning = STORAGE_SERVICE_CLASS_STATUS.get(code) or GENERAL_STATUS.get(code) or ("", "")
     return f"C-STORE status 0x{code:04X}" + (f": {meaning}" if meaning else "")
+
+
+def _keep_responses(assoc) -> None:
+    """pynetdicom's association reactor can take a C-STORE response off the queue that send_c_store is
+    about to wait on (its pause between two sends is racy against a fast peer such as storescp), and drop
+    it as an "unexpected" message: the send then waits out the DIMSE timeout (30 s). Hand such a
+    response back to the queue instead."""
+    serve = assoc._serve_request
+
+    def serve_or_return(msg, context_id: int) -> None:
+        if msg is not None and not msg.is_valid_request and getattr(msg, "Status", None) is not None:
+            assoc.dimse.msg_queue.put((context_id, msg))
+        else:
+            serve(msg, context_id)
+
+    assoc._serve_request = serve_or_return
 
 
 def _why_ended(assoc) -> str:

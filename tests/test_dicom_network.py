@@ -329,3 +329,29 @@ def test_a_file_whose_connection_drops_without_a_word_is_sent_again_once(dicom_r
         else:
             assert result.sent == len(paths) - 1 and len(result.refused) == 1, result.tally()
             assert "closed the connection" in result.refused[0][1]
+
+
+def test_a_response_the_association_reactor_takes_is_handed_back() -> None:
+    """pynetdicom's association reactor can take the C-STORE response send_c_store waits for and drop it
+    as unexpected (a race against fast peers: one in a few thousand files against storescp, each a 30 s
+    wait). The sender hands such a response back to the queue; requests still go to be served."""
+    import queue
+    from types import SimpleNamespace
+
+    from pynetdicom.dimse_primitives import C_STORE
+
+    from synthetic_dicom.network import _keep_responses
+
+    served = []
+    assoc = SimpleNamespace(dimse=SimpleNamespace(msg_queue=queue.Queue()),
+                            _serve_request=lambda msg, context_id: served.append(msg))
+    _keep_responses(assoc)
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo, response.Status = 1, 0x0000
+    assoc._serve_request(response, 3)
+    assert assoc.dimse.msg_queue.get_nowait() == (3, response) and not served
+    request = C_STORE()
+    request.MessageID, request.AffectedSOPClassUID, request.AffectedSOPInstanceUID = 1, "1.2.3", "1.2.3.4"
+    request.Priority, request.DataSet = 2, io.BytesIO(b"")
+    assoc._serve_request(request, 3)
+    assert served == [request] and assoc.dimse.msg_queue.empty()
