@@ -113,6 +113,12 @@ def test_bad_files_are_quarantined_and_the_rest_is_read(records, tmp_path: Path)
     assert set(reasons) == {"notes.txt", "truncated.dcm", "no_study.dcm", "zz_clash.dcm"}, reasons
     assert "also in study" in reasons["zz_clash.dcm"] and "StudyInstanceUID" in reasons["no_study.dcm"]
     assert trace.studies.num_rows == 1
+    # Paths relative to the traced folder (never where it lies), or hashed: folder names may name patients.
+    assert set(reasons) == {q["file"] for q in trace.quarantine}
+    hashed = trace_folder(tmp_path, hash_paths=True).quarantine
+    assert sorted(q["code"] for q in hashed) == sorted(q["code"] for q in trace.quarantine)
+    assert all(len(q["file"]) == 16 and set(q["file"]) <= set("0123456789abcdef") for q in hashed)
+    assert not any(str(tmp_path) in q["reason"] or "good" in q["reason"] for q in hashed)
 
 
 def test_a_trace_keeps_nothing_that_identifies_a_patient(records, tmp_path: Path) -> None:
