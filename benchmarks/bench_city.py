@@ -22,7 +22,7 @@ from simulator import load_scenario
 from simulator.cohort import draw_cohort
 from simulator.triage_config import policy_of
 from simulator.metrics import summary_rows
-from simulator.model import simulate_cohort
+from simulator.network import simulate_cohort
 from simulator.records import duties_table, studies_table
 
 

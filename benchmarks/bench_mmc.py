@@ -19,7 +19,7 @@ from pathlib import Path
 from simulator import load_scenario
 from simulator.cohort import draw_cohort
 from simulator.triage_config import policy_of
-from simulator.model import simulate_cohort
+from simulator.network import simulate_cohort
 from simulator.records import studies_table
 
 HERE = Path(__file__).resolve().parent

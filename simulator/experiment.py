@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from .cohort import draw_cohort
 from .metrics import summary_rows
-from .model import simulate_cohort
+from .network import simulate_cohort
 from .overload import Overload, overloads
 from .records import duties_table, studies_table
 from .scenario import Scenario

@@ -222,11 +222,16 @@ def _check_expectations(scenario: Scenario, blame: _Blame) -> None:
 
 
 def _check_code(scenario: Scenario, blame: _Blame) -> None:
-    """Every policy the scenario names is built once here, user code through the resolver (and its
-    allow-list), so a bad or refused path is bad input before anything runs."""
+    """Every policy and router the scenario names is built once here, user code through the resolver (and
+    its allow-list), so a bad or refused path is bad input before anything runs."""
     from .triage import PolicyError
-    from .triage_config import policy_of
+    from .triage_config import policy_of, router_of
 
+    if scenario.routing.router != "local_first":
+        try:
+            router_of(scenario)
+        except PolicyError as exc:
+            raise blame.error([("routing.router", str(exc))]) from None
     try:
         policy_of(scenario)
     except PolicyError as exc:

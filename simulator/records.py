@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .cohort import Cohort
-from .model import Outcome
+from .network import Outcome
 from .scenario import Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
 

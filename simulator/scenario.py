@@ -95,7 +95,7 @@ class CodeMarker:
 
 CodePath = Annotated[str, CodeMarker()]
 # Every field that may name code, as dotted paths: the one list the resolver's callers and tests walk.
-CODE_PATHS = ("policy.triage", "policy.aging.base")
+CODE_PATHS = ("policy.triage", "policy.aging.base", "routing.router")
 
 
 class Strict(BaseModel):
@@ -411,10 +411,30 @@ class Routing(Strict):
     """Who reads what: pull or push, local readers first, the autonomous-normal lane."""
 
     mode: Literal["pull", "push"] = "pull"  # pull: a free reader takes the top study; push: assigned on arrival
+    # Where a site's study is read (its own readers, the centre, both): local_first, or "package.module:Class".
+    router: CodePath = "local_first"
+    router_options: dict[str, Any] = {}  # for a router of your own: its constructor's keyword arguments
     workload: dict[str, Positive] = {}  # push: units per study type (default: its mean reading minutes)
     overflow_after: Duration | None = None  # a study waiting this long at its site may be read centrally
     night_to_centre: NightWindow | None = None  # in this window sites' studies go to the centre
     autonomous_normal: AutonomousNormalLane | None = None
+
+    @field_validator("router")
+    @classmethod
+    def _router(cls, value: str) -> str:
+        from .triage.routing import BUILT_IN_ROUTERS
+
+        if value in BUILT_IN_ROUTERS or is_import_path(value):
+            return value
+        raise ValueError(f"unknown router {value!r}; built-in: {', '.join(sorted(BUILT_IN_ROUTERS))}, or your "
+                         "own as 'package.module:Class'")
+
+    @model_validator(mode="after")
+    def _options_for_own(self) -> "Routing":
+        if self.router_options and self.router == "local_first":
+            raise ValueError("router_options are for a router of your own; local_first takes overflow_after "
+                             "and night_to_centre")
+        return self
 
 
 # Policy, targets, expectations --------------------------------------------------------------------------

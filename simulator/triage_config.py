@@ -1,4 +1,5 @@
-"""From a scenario's `policy` and `targets` sections to a triage policy object and the targets in minutes.
+"""From a scenario's `policy`, `targets` and `routing` sections to a triage policy, the targets in minutes and
+the router.
 
 The triage package takes plain values (minutes, names, dicts); this is the one place that translates the
 scenario's typed sections into them.
@@ -9,8 +10,9 @@ from typing import Any
 
 from .scenario import AUDIT, Scenario
 from .triage import BUILT_IN, Targets, TriagePolicy, make_policy
+from .triage.routing import LocalFirst, Router, make_router
 
-__all__ = ["policy_of", "targets_of", "policy_options"]
+__all__ = ["policy_of", "targets_of", "policy_options", "router_of"]
 
 
 def _minutes(duration: Any) -> float | None:
@@ -52,3 +54,14 @@ def policy_options(scenario: Scenario, name: str) -> dict[str, Any]:
 def policy_of(scenario: Scenario) -> TriagePolicy:
     """The triage policy the scenario names, configured from its sections (user code through the resolver)."""
     return make_policy(scenario.policy.triage, policy_options(scenario, scenario.policy.triage))
+
+
+def router_of(scenario: Scenario) -> Router:
+    """The scenario's router: `local_first` from its overflow and night settings, or the user's class
+    (through the resolver)."""
+    routing = scenario.routing
+    day_offset = scenario.start.hour * 60.0 + scenario.start.minute
+    if routing.router == "local_first":
+        night = routing.night_to_centre
+        return LocalFirst(_minutes(routing.overflow_after), None if night is None else night.minutes, day_offset)
+    return make_router(routing.router, routing.router_options, day_offset)

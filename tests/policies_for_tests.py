@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from simulator.triage import Rank, WorkItem
+from simulator.triage.routing import CENTRAL, Route
 
 
 class ForgetsStat:
@@ -77,3 +78,13 @@ class Hangs:
 
     def rank(self, item: WorkItem, now: float) -> Rank:
         return Rank(0, item.ready_at, item.referral)
+
+
+class AlwaysCentral:
+    """A router of one's own: every site's study goes to the reference centre (the centre's readers only)."""
+
+    def __init__(self, note: str = "") -> None:
+        self.note = note
+
+    def route(self, item: WorkItem, now: float) -> Route:
+        return Route(CENTRAL)

@@ -56,7 +56,7 @@ def text_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> set[str]
 
 
 def test_the_schema_names_code_in_the_listed_fields_only() -> None:
-    assert code_fields() == set(CODE_PATHS) == {"policy.triage", "policy.aging.base"}
+    assert code_fields() == set(CODE_PATHS) == {"policy.triage", "policy.aging.base", "routing.router"}
 
 
 def _set(data: dict, path: str, value: Any) -> bool:
@@ -114,12 +114,18 @@ def test_every_code_path_is_refused_under_an_allow_list_before_import(path: str,
     real = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real(name, *a))
     data = base_dict()
-    data["policy"] = {"triage": "aging", "aging": {"base": "tests.policies_for_tests:ForgetsStat"}} \
-        if path == "policy.aging.base" else {"triage": "tests.policies_for_tests:ForgetsStat"}
+    code = "tests.policies_for_tests:ForgetsStat"
+    if path == "policy.aging.base":
+        data["policy"] = {"triage": "aging", "aging": {"base": code}}
+    elif path == "routing.router":
+        code = "tests.policies_for_tests:AlwaysCentral"
+        data["routing"] = {"router": code}
+    else:
+        data["policy"] = {"triage": code}
     with pytest.raises(ScenarioError, match=rf"{path}: refused.*allow-list"):
         parse_scenario(data, "upload.yaml")
     assert "tests.policies_for_tests" not in imported
-    monkeypatch.setenv(ALLOW_ENV, "tests.policies_for_tests:ForgetsStat")
+    monkeypatch.setenv(ALLOW_ENV, code)
     assert parse_scenario(data, "upload.yaml")
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from simulator import run_replication
 from simulator.cohort import draw_cohort
 from simulator.experiment import policy_of
-from simulator.model import NetworkModel
+from simulator.network import ReadingStation
 
 from .conftest import base_dict, make
 
@@ -103,7 +103,7 @@ def simple_routing(scenario) -> bool:
 def run_model(data: dict[str, Any]):
     scenario = make(data)
     cohort = draw_cohort(scenario, scenario.seed, 0)
-    model = NetworkModel(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+    model = ReadingStation(scenario, cohort, policy_of(scenario), scenario.seed, 0)
     outcome = model.run()
     from simulator.records import duties_table, studies_table
 

@@ -169,7 +169,7 @@ def test_rules_report_bad_conditions_with_their_place() -> None:
 # the package --------------------------------------------------------------------------------------------
 def test_importing_the_triage_package_loads_no_simulation() -> None:
     code = ("import sys, simulator.triage as t; t.make_policy('aging'); "
-            "bad = [m for m in ('simpy', 'numpy', 'pydantic', 'simulator.model') if m in sys.modules]; "
+            "bad = [m for m in ('simpy', 'numpy', 'pydantic', 'simulator.network') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

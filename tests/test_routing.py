@@ -9,7 +9,7 @@ import pytest
 
 from simulator import ScenarioError, run_replication, run_scenario
 from simulator.cohort import draw_cohort
-from simulator.model import NetworkModel
+from simulator.network import ReadingStation
 from simulator.records import studies_table
 from simulator.triage import WorkItem
 from simulator.triage.routing import BOTH, CENTRAL, LOCAL, AutonomousNormal, LocalFirst, least_loaded
@@ -92,6 +92,13 @@ def test_at_night_new_studies_go_to_the_centre() -> None:
     assert any(night(r["ready_at"]) and r["site"] == "north" and r["reader"] for r in rows)
 
 
+def test_a_router_of_ones_own_decides_where_site_studies_are_read() -> None:
+    rows = rows_of(network(router="tests.policies_for_tests:AlwaysCentral", router_options={"note": "x"}))
+    read = [r for r in rows if r["reader"]]
+    assert read and all(r["reader"].startswith("centre") for r in read)
+    assert any(r["site"] == "north" for r in read)
+
+
 def test_double_reading_two_different_readers_and_the_report_waits_for_both() -> None:
     data = base_dict()
     data["study_types"]["chest_ct"]["double_reading"] = {"second_reader": "human"}
@@ -148,9 +155,9 @@ def test_push_keeps_no_work_waiting_for_an_idle_reader_and_hands_it_on_at_shift_
                                           {"start": "20:00", "end": "08:00+1", "staff": 2}]
     scenario = make(data)
     cohort = draw_cohort(scenario, scenario.seed, 0)
-    model = NetworkModel(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+    model = ReadingStation(scenario, cohort, policy_of(scenario), scenario.seed, 0)
     outcome = model.run()
-    assert model.home or any(r.load for d in model.duty_readers.values() for r in d)
+    assert model.dispatch.home or any(r.load for d in model.duty_readers.values() for r in d)
     for readers in model.duty_readers.values():
         for reader in readers:
             own = model.worklist.waiting_in(reader.own)
@@ -181,6 +188,12 @@ def test_a_shared_worklist_beats_pushing_to_readers_on_mean_wait() -> None:
                 d["routing"].update(autonomous_normal={"study_types": ["chest_ct"], "below": 0.1})),
      "routing.autonomous_normal", "no pool reads audit"),
     (lambda d: d["routing"].update(workload={"mr": 2}), "routing.workload.mr", "no study type 'mr'"),
+    (lambda d: d["routing"].update(router="nearest"), "routing.router", "unknown router 'nearest'"),
+    (lambda d: d["routing"].update(router="builtins:exit"), "routing.router", "is not a router class"),
+    (lambda d: d["routing"].update(router="collections:OrderedDict"), "routing.router", "has no route()"),
+    (lambda d: d["routing"].update(router="tests.policies_for_tests:AlwaysCentral", router_options={"colour": 1}),
+     "routing.router", "does not take these options ['colour']"),
+    (lambda d: d["routing"].update(router_options={"colour": 1}), "routing", "router_options are for a router"),
     (lambda d: d["routing"].update(night_to_centre={"start": "25:00", "end": "08:00"}), "routing.night_to_centre.start",
      "not a time of day"),
     (lambda d: (d["pools"].pop("centre"), d["pools"]["north_local"].update(reads=["chest_ct"])), "study_types.chest_ct",

@@ -12,7 +12,8 @@ __all__ = ["WorkItem", "IMAGE_READS"]
 class WorkItem:
     """One piece of reading work: a primary read, a second opinion or a teleconsultation.
 
-    The fields a policy may look at come first; the rest is bookkeeping of the worklist and the model.
+    The fields a policy may look at come first; the rest is bookkeeping of the worklist (the reading
+    station's own lives in its subclass, `simulator.network.readers.Read`).
     Times are minutes since the scenario start; a production service would pass its own clock's minutes.
     """
 
@@ -30,12 +31,8 @@ class WorkItem:
     patient_age: float | None = None
     lane: str = ""  # the worklist lane: which readers may take it (a routing matter, not for policies)
     exclude_reader: int = -1  # a reader who must not read it (the primary reader, for a second opinion)
-    # Set by the worklist and the model.
+    # Set by the worklist.
     label: str = ""
     cls: int = 0
-    remaining: float = 0.0
-    preempted: bool = False
+    preempted: bool = False  # goes back to the head of its class (a read interrupted by pre-emption)
     entry: list | None = field(default=None, repr=False)
-    partner: "WorkItem | None" = field(default=None, repr=False)  # the other read of a double-read study
-    holder: object | None = field(default=None, repr=False)  # the reader it is assigned to or read by
-    units: float = 0.0  # workload units counted against the holder (push routing)

@@ -3,17 +3,25 @@ a human primary read at all, and which reader a pushed study is assigned to.
 
 Pure functions of the item and `now`, like the triage policies. `now` is minutes on the caller's clock;
 `day_offset` says what time of day `now = 0` is, so night windows can be told.
+
+A `Router` decides where a study from a site with readers of its own is read: its `route(item, now)` says
+`LOCAL`, `CENTRAL` or `BOTH`, and until when that holds (the model asks again then, if the study still
+waits). The built-in is `LocalFirst`; a scenario may name its own as `routing.router:
+"package.module:Class"` (checked by the resolver like a triage policy; docs/routing.md shows one).
 """
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Collection, Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from .item import WorkItem
+from .policy import PolicyError
 from .vocabulary import Kind, Referral
 
-__all__ = ["Route", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH"]
+__all__ = ["Route", "Router", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH",
+           "BUILT_IN_ROUTERS", "make_router"]
 
 LOCAL, CENTRAL, BOTH = "local", "central", "both"
 DAY = 1440.0
@@ -24,6 +32,13 @@ class Route(NamedTuple):
 
     where: str
     until: float = math.inf
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Where a study is read; pure: a function of the item and `now`, no clock of its own."""
+
+    def route(self, item: WorkItem, now: float) -> Route: ...
 
 
 class LocalFirst:
@@ -84,3 +99,30 @@ def least_loaded(loads: Iterable[float]) -> int | None:
         if load < best_load:
             best, best_load = position, load
     return best
+
+
+BUILT_IN_ROUTERS: dict[str, Callable[..., Router]] = {"local_first": LocalFirst}
+
+
+def make_router(name: str, options: Mapping[str, Any] | None = None, day_offset: float = 0.0) -> Router:
+    """A router by built-in name or by `package.module:Class` (through the resolver), built with `options`;
+    `day_offset` (the time of day at minute 0) is passed to a constructor that takes it."""
+    from .resolver import resolve
+
+    factory = BUILT_IN_ROUTERS.get(name) or (resolve(name, ("route",), "router") if ":" in name else None)
+    if factory is None:
+        raise PolicyError(f"unknown router {name!r}; built-in: {', '.join(sorted(BUILT_IN_ROUTERS))}, or "
+                          "'package.module:Class'")
+    kwargs = dict(options or {})
+    try:
+        if "day_offset" in inspect.signature(factory).parameters:
+            kwargs.setdefault("day_offset", day_offset)
+    except (TypeError, ValueError):  # no signature to read: options only
+        pass
+    try:
+        router = factory(**kwargs)
+    except TypeError as exc:
+        raise PolicyError(f"router {name!r} does not take these options {sorted(options or {})}: {exc}") from exc
+    if not isinstance(router, Router):
+        raise PolicyError(f"{name!r} has no route(item, now) method")
+    return router

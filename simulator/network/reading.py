@@ -1,7 +1,10 @@
-"""The network model: studies become ready, the worklist orders them, readers on shift read them.
+"""The reading station: studies become ready, the worklist orders them, readers on shift read them.
 
 One `Tick` per study becoming ready and one per read finished: about two heap events per study. The
-random draws were made up front (`cohort`); the model only decides who reads what, and when.
+random draws were made up front (`cohort`); the station only decides who reads what, and when. Who meets
+whom is the dispatch strategy's (`dispatch.py`: pull or push), interruptions the pre-emption's
+(`preemption.py`, when the scenario asks), where a site's study is read the router's
+(`simulator/triage/routing.py`).
 """
 from __future__ import annotations
 
@@ -9,109 +12,69 @@ import gc
 import math
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 import simpy
 
-from .calendar import Duty, duties
-from .cohort import Cohort
-from .kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
-from .distributions import mean_of
-from .scenario import AUDIT, SECOND_OPINION, Scenario
-from .streams import stream
-from .triage import REFERRALS, Kind, Referral, TriagePolicy, WorkItem, Worklist
-from .triage.routing import CENTRAL, LOCAL, AutonomousNormal, LocalFirst, least_loaded
+from ..calendar import Duty, duties
+from ..cohort import Cohort
+from ..distributions import mean_of
+from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
+from ..scenario import AUDIT, Scenario
+from ..streams import stream
+from ..triage import REFERRALS, Kind, Referral, TriagePolicy, Worklist
+from ..triage_config import router_of
+from ..triage.routing import CENTRAL, LOCAL, AutonomousNormal
+from .dispatch import Dispatch, Pull, Push
+from .lanes import Lanes
+from .outcome import Outcome
+from .preemption import Preemption
+from .readers import Read, Reader
+
+__all__ = ["ReadingStation"]
 
 # Plain strings, not the enum members: work items compare them at every rank.
-DOUBLE_READ, SECOND_OPINION_KIND = Kind.DOUBLE_READ.value, Kind.SECOND_OPINION.value
+DOUBLE_READ, SECOND_OPINION = Kind.DOUBLE_READ.value, Kind.SECOND_OPINION.value
 ROUTINE = Referral.ROUTINE.value
 _REFERRALS = tuple(r.value for r in REFERRALS)
-
-__all__ = ["Outcome", "simulate_cohort"]
-
 NaN = math.nan
 
 
-class Reader:
-    """One rostered reader on one duty."""
-
-    __slots__ = ("code", "pool", "lanes", "duty", "off_at", "item", "resumed", "pending", "busy", "reads", "overtime",
-                 "gone", "own", "load")
-
-    def __init__(self, code: int, pool: "PoolState", duty: int, off_at: float, own: str | None = None,
-                 own_heap: list | None = None) -> None:
-        self.code = code  # the reader's name index: one per pool x shift x slot
-        self.pool = pool
-        # Push routing gives each reader a lane of their own, looked at before the pool's shared lanes.
-        self.own = own
-        self.lanes = pool.lanes if own_heap is None else (own_heap, *pool.lanes)
-        self.load = 0.0  # push: workload units assigned and not finished
-        self.duty = duty
-        self.off_at = off_at
-        self.item: WorkItem | None = None
-        self.resumed = 0.0
-        self.pending: Tick | None = None
-        self.busy = 0.0  # minutes reading inside the duty and after the warm-up
-        self.reads = 0
-        self.overtime = 0.0
-        self.gone = False
-
-
-class PoolState:
-    __slots__ = ("name", "lanes", "idle", "busy", "present")
-
-    def __init__(self, name: str, lanes: tuple) -> None:
-        self.name = name
-        self.lanes = lanes
-        self.idle: dict[Reader, None] = {}  # insertion order: the longest idle is taken first
-        self.busy: dict[Reader, None] = {}
-        self.present: dict[Reader, None] = {}  # push: readers on shift, candidates for assignment
-
-
-@dataclass
-class Outcome:
-    """What the model adds to a cohort: per work item, and per reader duty."""
-
-    parent: np.ndarray  # for a second opinion, the index of its primary study; -1 otherwise
-    ready_at: np.ndarray
-    read_start: np.ndarray
-    reported_at: np.ndarray
-    reader: np.ndarray  # code into reader_names, -1 when unread
-    label: np.ndarray  # code into label_names of the triage label per item; -1 if it never reached the worklist
-    label_names: list[str]
-    exists: np.ndarray  # second opinions exist only once their primary is reported
-    reader_names: list[str]
-    duties: list[dict]
-    n_second: int  # items n..n+n_second-1 are second opinions; the rest after them are second (double) reads
-    audited: np.ndarray  # per cohort study: sent to the autonomous-normal audit lane instead of a primary read
-
-
-class NetworkModel:
+class ReadingStation:
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None = None) -> None:
         self.scenario = scenario
         self.cohort = cohort
         self.env = simpy.Environment()
         self.worklist = Worklist(policy)
-        self.preemptive = scenario.policy.preemptive
         self.horizon = scenario.horizon_minutes
         self.warmup = scenario.warmup_minutes
         self.seed, self.replication = seed, replication
         self.progress = progress
-        self._lanes(scenario)
+        self.lanes = Lanes(scenario, self.worklist)
         routing = scenario.routing
-        self.push = routing.mode == "push"
-        self.units = {name: routing.workload.get(name, mean_of(t.read_minutes))
-                      for name, t in scenario.study_types.items()}
-        night = routing.night_to_centre
-        self.router = LocalFirst(None if routing.overflow_after is None else routing.overflow_after.in_minutes,
-                                 None if night is None else night.minutes,
-                                 scenario.start.hour * 60.0 + scenario.start.minute)
+        self.dispatch: Dispatch = Push(self, {name: routing.workload.get(name, mean_of(t.read_minutes))
+                                              for name, t in scenario.study_types.items()}) \
+            if routing.mode == "push" else Pull(self)
+        self.own_lanes = self.dispatch.own_lanes
+        self.preemption = Preemption(self) if scenario.policy.preemptive else None
+        self.router = router_of(scenario)
         lane = routing.autonomous_normal
         self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
-        self.home: dict[int, str] = {}  # push: the shared lane of an item queued in a reader's own lane
+        self._items(cohort)
+        self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
+        self.label_codes: dict[str, int] = {}
+        self.reader_names: list[str] = []
+        self.reader_code: dict[tuple[str, int, int], int] = {}
+        self.duty_rows: list[dict] = []
+        self.duty_readers: dict[int, list[Reader]] = {}  # by duty number, once the duty has started
+
+    def _items(self, cohort: Cohort) -> None:
+        """Every work item's slot: the cohort's studies, then the second opinions they may ask for, then the
+        second reads of double-read studies. Per-item results in compact typed arrays: a city year has ~7 M
+        items, and boxed floats in lists would cost gigabytes."""
+        scenario = self.scenario
         n = len(cohort)
         flagged = np.flatnonzero(cohort.second_opinion)
         so_index = np.full(n, -1, dtype=np.int64)
@@ -127,15 +90,10 @@ class NetworkModel:
         self.dual_index = np.full(n, -1, dtype=np.int64)
         self.dual_index[doubled] = first_double + np.arange(doubled.shape[0])
         total = first_double + doubled.shape[0]
-        self.n_items = total
-        self.n_cohort = n
-        self.n_second = flagged.shape[0]
+        self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
         # Whether any study may need more than the plain path (an audit, or a second read).
         self.special = self.autonomous is not None or doubled.shape[0] > 0
-        self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
-        # Per-item results in compact typed arrays: a city year has ~7 M items, and boxed floats in
-        # lists would cost gigabytes.
         self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
         self.parent[n:first_double] = flagged
@@ -145,43 +103,6 @@ class NetworkModel:
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
         self.label = array("h", np.full(total, -1, dtype=np.int16).tobytes())
-        self.label_codes: dict[str, int] = {}
-        self.reader_names: list[str] = []
-        self.reader_code: dict[tuple[str, int, int], int] = {}
-        self.duty_rows: list[dict] = []
-        self.duty_readers: dict[int, list[Reader]] = {}  # by duty number, once the duty has started
-
-    def _lanes(self, scenario: Scenario) -> None:
-        """Worklist lanes: one per set of pools that may read an item, so a reader looks at a heap or two
-        rather than one per study type, and the order within a lane is the policy's alone."""
-        lanes_of = {name: scenario.lanes_of(pool) for name, pool in scenario.pools.items()}
-        central = {lane: tuple(p for p, lanes in lanes_of.items() if scenario.pools[p].site is None and lane in lanes)
-                   for lane in [*scenario.study_types, SECOND_OPINION, AUDIT]}
-        pools_of: dict[str, tuple[str, ...]] = {}
-
-        def group(pools: tuple[str, ...], suffix: str) -> str:
-            name = "+".join(pools) + ":" + suffix
-            pools_of[name] = pools
-            return name
-
-        self.so_lane, self.audit_lane = group(central[SECOND_OPINION], "so"), group(central[AUDIT], "audit")
-        # Per study type and site: a lane, or (local, central, both) when the router decides.
-        self.lane_table: list[list[str | tuple[str, str, str]]] = []
-        for name in scenario.study_types:
-            row: list[str | tuple[str, str, str]] = []
-            for site in scenario.sites:
-                local = tuple(p for p, lanes in lanes_of.items() if scenario.pools[p].site == site and name in lanes)
-                if local and central[name]:
-                    row.append((group(local, "reads"), group(central[name], "reads"),
-                                group(local + central[name], "reads")))
-                else:
-                    row.append(group(local or central[name], "reads"))
-            self.lane_table.append(row)
-        self.pools = {name: PoolState(name, tuple(self.worklist.lane(lane) for lane, pools in pools_of.items()
-                                                  if name in pools)) for name in scenario.pools}
-        # Which pools may take a lane's item, in the scenario's order (the first listed is asked first).
-        self.pools_for: dict[str, tuple[PoolState, ...]] = {
-            lane: tuple(self.pools[p] for p in pools) for lane, pools in pools_of.items()}
 
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
@@ -196,14 +117,14 @@ class NetworkModel:
         Tick(self.env, float(c.ready_at[order[0]]), SEIZE, self._on_ready)
 
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
-        """One tuple per study in ready order: what a WorkItem needs, and when the next study is ready.
+        """One tuple per study in ready order: what a work item needs, and when the next study is ready.
 
         Built a block at a time, so that a year of a city never sits in memory as Python objects.
         """
         c = self.cohort
         ready = c.ready_at[order]
         following = np.append(ready[1:], math.inf)
-        per_type, site_names, table = self.per_type, self.site_names, self.lane_table
+        per_type, site_names, table = self.per_type, self.site_names, self.lanes.table
         aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
@@ -229,17 +150,17 @@ class NetworkModel:
         env = self.env
         queue = env._queue
         now = env._now  # the hot paths read the clock's slot, not the `now` property
-        rows = self.rows
-        special = self.special
+        rows, special, enter = self.rows, self.special, self.dispatch.enter
         while True:
             i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
                 age = next(rows)
             # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
-            item = WorkItem(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age,
-                            lane, -1, "", 0, minutes)
+            # Positional: keywords cost twice as much, and this runs once a study (Read's field order).
+            item = Read(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, lane,
+                        -1, "", 0, False, None, minutes)
             if lane.__class__ is not str or special:
                 self._route(item, lane, now)
-            self._enter(item, now)
+            enter(item, now)
             if special and self.dual_index[i] >= 0 and item.kind != AUDIT:
                 self._double_read(item, lane, now)
             if next_at == math.inf:
@@ -253,11 +174,11 @@ class NetworkModel:
         tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
         env.schedule(tick, SEIZE, next_at - now)
 
-    def _route(self, item: WorkItem, lane: str | tuple[str, str, str], now: float) -> None:
-        """Routing rules at entry: the autonomous-normal lane, then local readers or the centre."""
+    def _route(self, item: Read, lane: str | tuple[str, str, str], now: float) -> None:
+        """Routing at entry: the autonomous-normal lane, then the router (its site's readers or the centre)."""
         if self.autonomous is not None and self.autonomous.applies(item):
             item.kind = AUDIT
-            item.lane = self.audit_lane
+            item.lane = self.lanes.audit
             item.remaining = float(self.cohort.audit_minutes[item.index])  # type: ignore[index]
             self.audited[item.index] = True
             return
@@ -272,90 +193,66 @@ class NetworkModel:
     def _on_reroute(self, tick: Tick) -> None:
         """A study still waiting for its site's readers is opened to the centre (overflow, or night)."""
         item, both = tick.what
-        if item.entry is None or self.home.get(item.index, item.lane) == both:  # taken meanwhile, or open
+        if item.entry is None or self.dispatch.shared_lane(item) == both:  # taken meanwhile, or open already
             return
-        self._withdraw(item)
+        self.withdraw(item)
         item.lane = both
-        self._enter(item, self.env._now)
+        self.dispatch.enter(item, self.env._now)
 
-    def _double_read(self, first: WorkItem, lane: str | tuple[str, str, str], now: float) -> None:
+    def _double_read(self, first: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """The second, independent read of a double-read study: same study, a different reader."""
         i = first.index
         j = int(self.dual_index[i])
         self.ready_at[j] = first.ready_at
-        second = WorkItem(j, first.study_type, DOUBLE_READ, first.referral, first.modality, first.site,
-                          first.ai_service, first.ai_score, first.ai_positive, first.arrived_at, first.ready_at,
-                          first.patient_age, lane if lane.__class__ is str else "",
-                          -1 if first.holder is None else first.holder.code, "", 0,
-                          float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
+        second = Read(index=j, study_type=first.study_type, kind=DOUBLE_READ, referral=first.referral,
+                      modality=first.modality, site=first.site, ai_service=first.ai_service,
+                      ai_score=first.ai_score, ai_positive=first.ai_positive, arrived_at=first.arrived_at,
+                      ready_at=first.ready_at, patient_age=first.patient_age,
+                      lane=lane if lane.__class__ is str else "",
+                      exclude_reader=-1 if first.holder is None else first.holder.code,
+                      remaining=float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
         second.partner, first.partner = first, second
         if lane.__class__ is not str:
             self._route(second, lane, now)
-        self._enter(second, now)
+        self.dispatch.enter(second, now)
 
-    def _withdraw(self, item: WorkItem) -> None:
-        """Take a waiting item off the worklist (to be entered again elsewhere), undoing a push assignment."""
+    # What dispatch strategies call ---------------------------------------------------------------------
+    def withdraw(self, item: Read) -> None:
+        """Take a waiting item off the worklist (to be entered again elsewhere)."""
         self.worklist.withdraw(item)
-        if item.index in self.home:
-            item.holder.load -= item.units
-            item.holder = None
-            item.lane = self.home.pop(item.index)
+        self.dispatch.withdraw(item)
 
-    def _assign(self, item: WorkItem, now: float) -> None:
-        """Push routing: the eligible reader on shift with the least outstanding work gets the item; it
-        waits in their own lane if they are busy. With nobody on shift it waits in the shared lane."""
-        candidates = [reader for pool in self.pools_for[item.lane] for reader in pool.present
-                      if reader.code != item.exclude_reader and reader.off_at > now]
-        chosen = least_loaded(reader.load for reader in candidates)
-        if chosen is None:  # nobody eligible on shift: whoever comes takes it from the shared lane
-            self._queue(item, now)
-            return
-        reader = candidates[chosen]
-        item.units = self.units[item.study_type]
-        reader.load += item.units
-        item.holder = reader
-        if reader in reader.pool.idle:
-            del reader.pool.idle[reader]
-            self._give(reader, item, now)
-            return
-        self.home[item.index] = item.lane
-        item.lane = reader.own  # type: ignore[assignment]
-        self._queue(item, now)
+    def reroute(self, item: Read, now: float) -> None:
+        self.withdraw(item)
+        self.dispatch.enter(item, now)
 
-    def _enter(self, item: WorkItem, now: float) -> None:
-        if self.push:
-            self._assign(item, now)
-            return
-        for pool in self.pools_for[item.lane]:
-            idle = pool.idle
-            if idle:
-                reader = next(iter(idle))
-                if reader.code == item.exclude_reader or reader.off_at <= now:
-                    # A reader whose shift ends this very minute is still idle until the shift-end event
-                    # (releases come first at equal times), but starts nothing more.
-                    reader = next((r for r in idle if r.code != item.exclude_reader and r.off_at > now), None)
-                    if reader is None:
-                        continue
-                del idle[reader]
-                self._give(reader, item, now)
-                return
-        self._queue(item, now)
-
-    def _give(self, reader: Reader, item: WorkItem, now: float) -> None:
+    def give(self, reader: Reader, item: Read, now: float) -> None:
         """An idle reader has nothing on the worklist they may read, so the new item is theirs: it is
         ranked (for its label) but skips the heap."""
         self.worklist.admit(item, now)
         self._record_label(item)
         self._start(reader, item, now)
 
-    def _queue(self, item: WorkItem, now: float) -> None:
+    def queue(self, item: Read, now: float) -> None:
         """The item waits on the worklist (in its lane); with pre-emption it may interrupt a lower read."""
         self.worklist.push(item, now)
         self._record_label(item)
-        if self.preemptive:
-            self._preempt_for(item, now)
+        if self.preemption is not None:
+            self.preemption.for_item(item, now)
 
-    def _record_label(self, item: WorkItem) -> None:
+    def interrupt(self, victim: Reader, now: float) -> None:
+        """Pre-empt `victim`'s read: it keeps what is left to read and waits at the head of its class."""
+        current = victim.item
+        current.remaining -= now - victim.resumed
+        current.preempted = True
+        self._count_busy(victim, now)
+        victim.item = victim.pending = None  # its Tick still fires, and is ignored
+        del victim.pool.busy[victim]
+        self.dispatch.interrupted(victim, current)
+        self.worklist.push(current, now)
+        self._next(victim, now)
+
+    def _record_label(self, item: Read) -> None:
         code = self.label_codes.get(item.label)
         if code is None:
             code = self.label_codes[item.label] = len(self.label_codes)
@@ -369,20 +266,18 @@ class NetworkModel:
         else:
             self._start(reader, item, now)
 
-    def _start(self, reader: Reader, item: WorkItem, now: float) -> None:
+    def _start(self, reader: Reader, item: Read, now: float) -> None:
         if not item.preempted:
             self.read_start[item.index] = now if now > item.ready_at else item.ready_at
         if item.partner is not None:
             item.partner.exclude_reader = reader.code  # the other read of a double-read study: someone else
         if item.holder is not reader:
-            if self.push:  # taken from a shared lane: it is this reader's work now
-                self.home.pop(item.index, None)
-                item.units = self.units[item.study_type]
-                reader.load += item.units
+            if self.own_lanes:  # asked only where it matters: this runs once a read
+                self.dispatch.taken(reader, item)
             item.holder = reader
         reader.item = item
         reader.resumed = now
-        if self.preemptive:  # only pre-emption needs to find busy readers
+        if self.preemption is not None:  # only pre-emption needs to find busy readers
             reader.pool.busy[reader] = None
         tick = reader.pending
         if tick is None:  # the reader's own Tick is reused between reads, unless a pre-emption orphaned it
@@ -413,11 +308,10 @@ class NetworkModel:
         reader.reads += 1
         reader.item = None
         reader.load -= item.units
-        if self.preemptive:
+        if self.preemption is not None:
             del reader.pool.busy[reader]
         if i < self.n_cohort and self.so_index[i] >= 0:
-            j = self.so_index[i]
-            self._second_opinion(i, j, reader.code, now)
+            self._second_opinion(i, self.so_index[i], reader.code, now)
         if now >= reader.off_at:
             reader.overtime = now - reader.off_at
             reader.gone = True
@@ -425,44 +319,16 @@ class NetworkModel:
             self._next(reader, now)
 
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
+        """A signed primary report sent for a second opinion: routine, never to the reader who signed it."""
         self.ready_at[j] = now
         c = self.cohort
         name, _, modality, _ = self.per_type[int(c.study_type[i])]
         age = float(c.patient_age[i])
-        item = WorkItem(j, name, SECOND_OPINION_KIND, ROUTINE, modality, self.site_names[int(c.site[i])], None,
-                        None, None, now, now, None if age != age else age, self.so_lane,
-                        first_reader, "", 0,
-                        float(c.second_read_minutes[i]))
-        self._enter(item, now)
-
-    def _preempt_for(self, item: WorkItem, now: float) -> None:
-        """Interrupt the lowest-class read in progress (the one started last) if `item` outranks it."""
-        victim = None
-        # Pushed work waits for its own reader: only that reader may be interrupted for it.
-        holder = item.holder
-        if self.push and holder is not None:
-            readers = [holder] if holder in holder.pool.busy else []
-        else:
-            readers = [reader for pool in self.pools_for[item.lane] for reader in pool.busy]
-        for reader in readers:
-            current = reader.item
-            if reader.off_at <= now or current.cls <= item.cls or reader.code == item.exclude_reader:
-                continue
-            if victim is None or (current.cls, reader.resumed) > (victim.item.cls, victim.resumed):
-                victim = reader
-        if victim is None:
-            return
-        current = victim.item
-        current.remaining -= now - victim.resumed
-        current.preempted = True
-        self._count_busy(victim, now)
-        victim.item = victim.pending = None  # its Tick still fires, and is ignored
-        del victim.pool.busy[victim]
-        if self.push:  # it stays the victim's work, first in their own lane
-            self.home.setdefault(current.index, current.lane)
-            current.lane = victim.own  # type: ignore[assignment]
-        self.worklist.push(current, now)
-        self._next(victim, now)
+        item = Read(index=j, study_type=name, kind=SECOND_OPINION, referral=ROUTINE, modality=modality,
+                    site=self.site_names[int(c.site[i])], arrived_at=now, ready_at=now,
+                    patient_age=None if age != age else age, lane=self.lanes.second_opinion,
+                    exclude_reader=first_reader, remaining=float(c.second_read_minutes[i]))
+        self.dispatch.enter(item, now)
 
     # Shifts ------------------------------------------------------------------------------------------------
     def _start_shifts(self) -> None:
@@ -482,7 +348,7 @@ class NetworkModel:
     def _on_shift_start(self, tick: Tick) -> None:
         number, duty = tick.what
         now = self.env.now
-        pool = self.pools[duty.pool]
+        pool = self.lanes.pools[duty.pool]
         absent = self._absences(duty)
         readers = []
         for slot in range(duty.staff):
@@ -495,14 +361,13 @@ class NetworkModel:
                        start=duty.start, end=duty.end, present=not absent[slot])
             self.duty_rows.append(row)
             number_of_row = len(self.duty_rows) - 1
-            own = f"reader:{number_of_row}" if self.push else None
+            own = f"reader:{number_of_row}" if self.dispatch.own_lanes else None
             reader = Reader(code, pool, number_of_row, duty.end, own, None if own is None else self.worklist.lane(own))
             readers.append(reader)
             if absent[slot]:
                 reader.gone = True
                 continue
-            if self.push:
-                pool.present[reader] = None
+            self.dispatch.on_duty(reader)
             self._next(reader, now)
         self.duty_readers[number] = readers
 
@@ -512,16 +377,7 @@ class NetworkModel:
             if not reader.gone and reader.item is None:
                 reader.pool.idle.pop(reader, None)
                 reader.gone = True
-        if self.push:
-            # Work pushed to a leaving reader and not started goes to the readers still on shift.
-            now = self.env._now
-            for reader in readers:
-                reader.pool.present.pop(reader, None)
-            for reader in readers:
-                if reader.own is not None:
-                    for item in self.worklist.waiting_in(reader.own):
-                        self._withdraw(item)
-                        self._enter(item, now)
+        self.dispatch.off_duty(readers, self.env._now)
 
     # Run -----------------------------------------------------------------------------------------------------
     def _on_day(self, tick: Tick) -> None:
@@ -577,13 +433,3 @@ class NetworkModel:
         both = reported[first]
         second = reported[self.dual_index[first]]
         reported[first] = np.where(np.isnan(second), np.nan, np.maximum(both, second))
-
-
-def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
-                    progress: Callable[[float], None] | None = None) -> Outcome:
-    """Run the model over one replication's cohort with one triage policy."""
-    outcome = NetworkModel(scenario, cohort, policy, seed, replication, progress).run()
-    # The model's callbacks (bound methods held by its Ticks and readers) make reference cycles, so the
-    # model and the cohort it holds would wait for a later collection: a city year's worth of arrays.
-    gc.collect()
-    return outcome
