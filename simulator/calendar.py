@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import DAYS, Scenario
+from .scenario import DAYS, Scenario, Span
 
-__all__ = ["hour_bins", "Duty", "duties", "shift_labels"]
+__all__ = ["hour_bins", "Duty", "duties", "shift_labels", "span_windows"]
 
 
 def hour_bins(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -53,31 +53,40 @@ def duties(scenario: Scenario) -> list[Duty]:
     Instances of one shift that follow each other without a gap (00:00-24:00 every day) are one duty: the
     same readers carry on, as a 24/7 desk does, rather than handing over at midnight.
     """
-    horizon = scenario.horizon_minutes
-    day0 = dt.datetime.combine(scenario.start.date(), dt.time())
-    base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
     found: list[Duty] = []
     for pool_name, pool in scenario.pools.items():
         labels = shift_labels(pool)
         for index, shift in enumerate(pool.shifts):
-            days = {DAYS.index(d) for d in shift.days}
-            length = shift.length_minutes
-            current: list[float] | None = None
-            for day in range(-3, math.ceil(scenario.horizon_days) + 2):
-                weekday = (scenario.start.weekday() + day) % 7
-                if weekday not in days:
-                    continue
-                begin = base + day * 1440.0 + shift.start_minute
-                end = begin + length
-                if end <= 0 or begin >= horizon:
-                    continue
-                if current is not None and current[1] == begin:
-                    current[1] = end
-                    continue
-                if current is not None:
-                    found.append(Duty(pool_name, index, labels[index], current[0], current[1], shift.staff))
-                current = [begin, end]
-            if current is not None:
-                found.append(Duty(pool_name, index, labels[index], current[0], current[1], shift.staff))
+            found += [Duty(pool_name, index, labels[index], begin, end, shift.staff)
+                      for begin, end in span_windows(scenario, shift)]
     found.sort(key=lambda d: (d.start, d.pool, d.shift))
+    return found
+
+
+def span_windows(scenario: Scenario, span: Span) -> list[tuple[float, float]]:
+    """The windows (minutes) of a daily span (a shift, opening hours) that overlap the horizon, instances
+    that follow each other without a gap joined into one."""
+    horizon = scenario.horizon_minutes
+    day0 = dt.datetime.combine(scenario.start.date(), dt.time())
+    base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
+    days = {DAYS.index(d) for d in span.days}
+    length = span.length_minutes
+    found: list[tuple[float, float]] = []
+    current: list[float] | None = None
+    for day in range(-3, math.ceil(scenario.horizon_days) + 2):
+        weekday = (scenario.start.weekday() + day) % 7
+        if weekday not in days:
+            continue
+        begin = base + day * 1440.0 + span.start_minute
+        end = begin + length
+        if end <= 0 or begin >= horizon:
+            continue
+        if current is not None and current[1] == begin:
+            current[1] = end
+            continue
+        if current is not None:
+            found.append((current[0], current[1]))
+        current = [begin, end]
+    if current is not None:
+        found.append((current[0], current[1]))
     return found

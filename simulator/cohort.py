@@ -18,7 +18,7 @@ from .streams import stream
 from .trace_arrivals import trace_arrivals
 from .triage import REFERRALS, Kind
 
-__all__ = ["Cohort", "REFERRALS", "draw_cohort", "arrival_times", "after_outages"]
+__all__ = ["Cohort", "REFERRALS", "draw_cohort", "arrival_times", "after_outages", "windows", "has_stations"]
 
 
 
@@ -49,6 +49,14 @@ class Cohort:
     # the audit of a study type in the autonomous-normal lane (NaN for other types).
     double_read_minutes: np.ndarray | None = None
     audit_minutes: np.ndarray | None = None
+    # The way to the worklist (simulator/network/upstream.py): the exam's end, the arrival in the archive,
+    # the AI result (NaN: never). Without devices `acquired_at` is `arrived_at`. `late_score`: with an AI
+    # compute service the study is on the worklist before its result (None: no study is).
+    acquired_at: np.ndarray | None = None
+    at_archive: np.ndarray | None = None
+    scored_at: np.ndarray | None = None
+    late_score: np.ndarray | None = None
+    stations: dict | None = None  # per upstream station, what it served (for its figures)
 
     def __len__(self) -> int:
         return int(self.arrived_at.shape[0])
@@ -64,28 +72,30 @@ def arrival_times(rates: Sequence[Sequence[float]], bins: tuple, rng: np.random.
     return times
 
 
-def after_outages(times: np.ndarray, windows: Sequence[tuple[float, float]]) -> np.ndarray:
+def after_outages(times: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
     """Times moved to the end of any outage window [a, b) they fall in (windows may chain)."""
     times = times.copy()
-    for a, b in sorted(windows):
+    for a, b in sorted(spans):
         inside = (times >= a) & (times < b)
         times[inside] = b
     return times
 
 
-def _windows(scenario: Scenario, windows: list[Window]) -> list[tuple[float, float]]:
-    return [(scenario.minutes_at(w.start), scenario.minutes_at(w.start) + w.hours * 60.0) for w in windows]
+def windows(scenario: Scenario, spans: list[Window]) -> list[tuple[float, float]]:
+    """Calendar windows as (start, end) minutes since the scenario start."""
+    return [(scenario.minutes_at(w.start), scenario.minutes_at(w.start) + w.hours * 60.0) for w in spans]
 
 
 def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
     """Every study of one replication. Pure function of (scenario, seed, replication)."""
     bins = hour_bins(scenario)
     site_names = tuple(scenario.sites)
-    ingest_outages = _windows(scenario, scenario.ingest.outages)
+    ingest_outages = windows(scenario, scenario.ingest.outages)
     second = scenario.second_opinions
     autonomous = scenario.routing.autonomous_normal
     any_double = any(t.double_reading is not None for t in scenario.study_types.values())
     traced = trace_arrivals(scenario) if scenario.arrivals is not None else {}
+    stations = has_stations(scenario)
     parts: list[dict[str, np.ndarray]] = []
     for t, (name, study_type) in enumerate(scenario.study_types.items()):
         def rng(purpose: str) -> np.random.Generator:
@@ -108,7 +118,9 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
             # A traced AI score is the posterior probability of disease: the truth is drawn from it.
             diseased = np.where(np.isnan(trace.ai_score), diseased, u < np.nan_to_num(trace.ai_score))
             diseased = np.where(trace.diseased >= 0, trace.diseased == 1, diseased)
-        delivered = after_outages(arrived + sample(scenario.ingest.delay_minutes, rng("ingest"), n), ingest_outages)
+        delay = sample(scenario.ingest.delay_minutes, rng("ingest"), n)
+        delivered = after_outages(arrived + delay, ingest_outages)
+        failed = latency = raw_posterior = raw_positive = np.zeros(0)
         scored = np.zeros(n, dtype=bool)
         posterior = np.full(n, np.nan)
         positive = np.zeros(n, dtype=bool)
@@ -120,7 +132,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
             posterior, positive = score(diseased, operating_point(service), study_type.prevalence, ai_rng)
             latency = sample(service.latency_minutes, ai_rng, n)
             out = np.zeros(n, dtype=bool)
-            for a, b in _windows(scenario, service.outages):
+            for a, b in windows(scenario, service.outages):
                 out |= (delivered >= a) & (delivered < b)
             scored = ~failed & ~out
             given = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
@@ -129,6 +141,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
                 positive = np.where(given, np.where(trace.ai_positive_given, trace.ai_positive, flag_of_posterior(
                     trace.ai_score, operating_point(service), study_type.prevalence)), positive)
                 posterior = np.where(given, trace.ai_score, posterior)
+            raw_posterior, raw_positive = posterior, positive
             posterior = np.where(scored, posterior, np.nan)
             positive = positive & scored
             # A failed or absent AI does not hold the study back: it goes to the worklist unscored.
@@ -152,6 +165,16 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
         if autonomous is not None:
             extra["audit_minutes"] = np.full(n, np.nan) if name not in autonomous.study_types else \
                 sample(autonomous.read_minutes or study_type.read_minutes, rng("audit"), n)
+        if stations:  # what the upstream stations need to decide scoring and readiness again
+            has_ai = study_type.ai is not None
+            extra.update(delay=delay, ai_failed=failed if has_ai else np.zeros(n, dtype=bool),
+                         ai_latency=latency if has_ai else np.zeros(n),
+                         raw_score=raw_posterior if has_ai else np.full(n, np.nan),
+                         raw_positive=raw_positive if has_ai else np.zeros(n, dtype=bool),
+                         ai_given=given if has_ai else np.zeros(n, dtype=bool),
+                         ai_traced=np.full(n, has_ai and bool(given.any())))
+        else:
+            extra.update(at_archive=delivered)
         parts.append(dict(
             **extra,
             study_type=np.full(n, t, dtype=np.int32), site=site.astype(np.int32), referral=referral.astype(np.int8),
@@ -165,4 +188,19 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
     for key in list(parts[0]):
         # One column at a time, dropping the per-type pieces as it goes: a city year holds ~7 M studies.
         columns[key] = np.concatenate([p.pop(key) for p in parts])[order]
+    if stations:
+        from .network.upstream import through_stations
+
+        through_stations(scenario, seed, replication, columns)
+    else:
+        columns["acquired_at"] = columns["arrived_at"]
+        columns["scored_at"] = np.where(columns["ai_scored"], columns["ready_at"], np.nan)
     return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)
+
+
+def has_stations(scenario: Scenario) -> bool:
+    """Whether any study's way to the worklist goes through stations with capacity (devices, links,
+    ingest, AI workers) rather than drawn delays alone."""
+    return (any(site.devices or site.uplink is not None for site in scenario.sites.values())
+            or scenario.ingest.mbyte_per_s is not None
+            or any(service.workers is not None for service in scenario.ai_services.values()))

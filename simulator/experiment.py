@@ -13,6 +13,7 @@ from .cohort import draw_cohort
 from .metrics import summary_rows
 from .network import simulate_cohort
 from .overload import Overload, overloads
+from .network.figures import stations_table
 from .records import duties_table, studies_table
 from .scenario import Scenario
 from .triage_config import policy_of
@@ -27,6 +28,7 @@ class Replication:
     duties: pa.Table
     wall_seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # seconds: cohort, model, tables
+    stations: pa.Table | None = None  # what each upstream station did (none without stations)
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
@@ -40,9 +42,11 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     simulated = time.perf_counter()
     studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
+    stations = None if cohort.stations is None else stations_table(scenario, cohort.stations, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
-                       {"cohort": drawn - started, "model": simulated - drawn, "tables": finished - simulated})
+                       {"cohort": drawn - started, "model": simulated - drawn, "tables": finished - simulated},
+                       stations)
 
 
 _REPORT = None  # in a worker: the queue progress goes to (set by `_listen`)
@@ -70,6 +74,7 @@ class Run:
     summary: list[dict] = field(default_factory=list)
     overloaded: list[Overload] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds summed over replications
+    stations: pa.Table | None = None  # stations.parquet's rows, when the scenario has upstream stations
 
 
 def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
@@ -126,7 +131,9 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
         studies = pa.concat_tables([r.studies for r in mine], promote_options="permissive")
         duties = pa.concat_tables([r.duties for r in mine])
         phases = {name: sum(r.phases.get(name, 0.0) for r in mine) for name in ("cohort", "model", "tables")}
-        run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started, phases=phases)
+        stations = [r.stations for r in mine if r.stations is not None]
+        run = Run(scenario, seed, replications, studies, duties, time.perf_counter() - started, phases=phases,
+                  stations=pa.concat_tables(stations) if stations else None)
         if summarise:
             summarise_run(run, range(first, first + replications))
         runs.append(run)

@@ -34,6 +34,11 @@ def summary_document(run: Run, story: "Story | None" = None) -> dict:
         "overloaded": [o.as_dict() for o in run.overloaded],
         "metrics": run.summary,
     }
+    from .network.figures import stations_summary
+
+    network = stations_summary(run.stations, run.summary)
+    if network is not None:
+        document["network"] = network
     if story is not None:
         document["story"] = story_document(story)
     return document
@@ -61,6 +66,8 @@ def write_run(run: Run, out: Path, story: "Story | None" = None) -> Path:
     def fill(folder: Path) -> None:
         pq.write_table(run.studies, folder / "studies.parquet", compression="zstd")
         pq.write_table(run.duties, folder / "readers.parquet", compression="zstd")
+        if run.stations is not None:
+            pq.write_table(run.stations, folder / "stations.parquet", compression="zstd")
         (folder / "summary.json").write_text(json.dumps(summary_document(run, story), indent=1, allow_nan=False) + "\n")
         (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
 

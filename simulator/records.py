@@ -91,6 +91,14 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     unscored = np.ones(m, dtype=bool) if second else ~cohort.ai_scored[source]
     reader = outcome.reader[rows]
     label = outcome.label[rows]
+    horizon = scenario.horizon_minutes
+    # The way to the worklist: a second opinion is about a report, not images (it has none of it).
+    if second:
+        acquired = at_archive = scored_at = np.full(m, np.nan)
+    else:
+        acquired, at_archive = _by_horizon(cohort.acquired_at[source], horizon), _by_horizon(cohort.at_archive[source], horizon)
+        scored_at = _by_horizon(cohort.scored_at[source], horizon)
+    recorded = outcome.recorded_at[source] if extra is None and outcome.recorded_at is not None else np.full(m, np.nan)
     return pa.table({
         "replication": pa.array(np.full(m, replication, dtype=np.int32)),
         "study_id": _uids(prefix, index),
@@ -118,7 +126,17 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "in_warmup": pa.array(arrived < scenario.warmup_minutes),
         "kind": pa.DictionaryArray.from_arrays(kind, _KIND_NAMES),
         "of_study": _uids(prefix, source) if extra is not None else pa.nulls(m, pa.string()),
+        "acquired_at": _nullable(acquired),
+        "at_archive": _nullable(at_archive),
+        "scored_at": _nullable(scored_at),
+        "read_unscored": pa.array(~np.isnan(start) & ~(scored_at <= start) & ~unscored),
+        "recorded_at": _nullable(recorded),
     })
+
+
+def _by_horizon(times: np.ndarray, horizon: float) -> np.ndarray:
+    """A time after the horizon is not known to the run: null, like `ready_at`."""
+    return np.where(times > horizon, np.nan, times)
 
 
 def duties_table(outcome: Outcome, replication: int) -> pa.Table:

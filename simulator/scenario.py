@@ -21,7 +21,7 @@ __all__ = [
     "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
     "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
-    "NAME_LENGTH",
+    "NAME_LENGTH", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -168,11 +168,117 @@ class Window(Strict):
     hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES / 60.0)]
 
 
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(\+1)?$")
+
+
+def clock_minutes(text: str) -> float:
+    """Minutes after midnight of 'HH:MM', or of the next day's 'HH:MM+1'."""
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day like '08:00' (or '08:00+1' for the next day)")
+    hours, minutes, next_day = int(match[1]), int(match[2]), bool(match[3])
+    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
+        raise ValueError(f"{text!r} is not a time of day")
+    return hours * 60.0 + minutes + (1440.0 if next_day else 0.0)
+
+
+class Span(Strict):
+    """A daily span of time starting on each of `days` at `start`: a shift, or opening hours.
+
+    A span crossing midnight ends next day: end: "08:00+1", or give hours: 12 instead of end.
+    """
+
+    start: str
+    end: str | None = None
+    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=48.0)] | None = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
+    name: str | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if clock_minutes(value) >= 1440:
+            raise ValueError("it starts on its own day: before 24:00, without +1")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str | None) -> str | None:
+        if value is not None:
+            clock_minutes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _length(self) -> "Span":
+        if (self.end is None) == (self.hours is None):
+            raise ValueError("give exactly one of end or hours")
+        if self.end is not None and clock_minutes(self.end) <= clock_minutes(self.start):
+            raise ValueError(
+                f"it ends ({self.end}) before it starts ({self.start}); "
+                f"for a span crossing midnight write end: '{self.end}+1' or give hours"
+            )
+        return self
+
+    @property
+    def start_minute(self) -> float:
+        return clock_minutes(self.start)
+
+    @property
+    def length_minutes(self) -> float:
+        if self.hours is not None:
+            return self.hours * 60.0
+        return clock_minutes(self.end) - self.start_minute  # type: ignore[arg-type]
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        end = self.end or f"+{self.hours:g}h"
+        return f"{self.start}-{end}"
+
+
+class DeviceOutage(Strict):
+    """Devices of a group out of service in a window (a breakdown that lasts, a planned maintenance): an exam
+    under way when it begins is finished first."""
+
+    start: LocalTime
+    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES / 60.0)]
+    devices: Annotated[Whole, Field(ge=1, le=10_000)] = 1
+
+
+class Failures(Strict):
+    """Breakdowns during exams: their clock runs while a device examines (mean busy hours between two,
+    exponential); the exam stops for the repair and then resumes."""
+
+    busy_hours_between: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES / 60.0)]
+    repair_minutes: Distribution
+
+
+class Devices(Strict):
+    """A site's devices of one modality (the key is the DICOM modality code): patients for a study of that
+    modality at the site queue for the first free one (STAT, then urgent, then routine; each by arrival)."""
+
+    count: Annotated[Whole, Field(ge=1, le=10_000)]
+    exam_minutes: Distribution
+    open: list[Span] | None = None  # when exams start; default: always (an exam under way at closing ends)
+    failures: Failures | None = None
+    outages: list[DeviceOutage] = []
+
+
+class Uplink(Strict):
+    """A site's line to the central archive, shared equally by the studies in transfer at each moment."""
+
+    mbit_per_s: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=1e7)]
+    outages: list[Window] = []  # down: studies in transfer wait, and resume when it is back
+
+
 # Sites, arrivals, study types ------------------------------------------------------------------------
 class Site(Strict):
     name: str | None = None
     kind: str = "polyclinic"  # polyclinic | hospital | ct_centre | ...: free text for people
     weight: NonNegative = 1.0  # share of each study type's volume, unless the type lists its own shares
+    devices: dict[str, Devices] = {}  # by modality code: its studies queue for these (simulator/network/devices.py)
+    uplink: Uplink | None = None  # transfer time emerges from load (simulator/network/transfer.py)
 
 
 class Arrivals(Strict):
@@ -271,8 +377,12 @@ class AIService(Strict):
     sensitivity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
     specificity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
     auc: Annotated[float, BeforeValidator(_number), Field(gt=0.5, lt=1.0)] | None = None
-    latency_minutes: Distribution = ZERO
+    latency_minutes: Distribution = ZERO  # with workers: the result's way back, after inference
     failure_rate: Probability = 0.0  # share of studies it never scores
+    # A compute service: `workers` GPU slots, each study taking `inference_minutes`; the study joins the
+    # worklist at once and its result re-ranks it when it comes (simulator/network/ai_compute.py).
+    workers: Annotated[Whole, Field(ge=1, le=100_000)] | None = None
+    inference_minutes: Distribution | None = None
     outages: list[Window] = []
     algorithm: str | None = None
     version: str | None = None
@@ -282,85 +392,59 @@ class AIService(Strict):
         given = sum(v is not None for v in (self.sensitivity, self.specificity, self.auc))
         if given != 2:
             raise ValueError("give two of sensitivity, specificity and auc (an operating point, or an AUC and one of them)")
+        if (self.workers is None) != (self.inference_minutes is None):
+            raise ValueError("give workers and inference_minutes together (a compute service), or neither")
         return self
 
 
+class Slowdown(Strict):
+    """The archive's ingest at a share of its capacity in a window."""
+
+    start: LocalTime
+    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES / 60.0)]
+    factor: Annotated[float, BeforeValidator(_number), Field(ge=0.0, lt=1.0)]
+
+
 class Ingest(Strict):
-    """Transfer from the modality to the central archive. During an outage studies wait at the site."""
+    """Transfer from the modality to the central archive. During an outage studies wait at the site.
+
+    With `mbyte_per_s` the archive takes studies in at that rate, shared by those arriving (processor
+    sharing); `delay_minutes` then adds the archive's own processing after it."""
+
+    delay_minutes: Distribution = ZERO
+    outages: list[Window] = []
+    mbyte_per_s: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=1e7)] | None = None
+    slowdowns: list[Slowdown] = []
+
+    @model_validator(mode="after")
+    def _slowdown_needs_rate(self) -> "Ingest":
+        if self.slowdowns and self.mbyte_per_s is None:
+            raise ValueError("slowdowns need mbyte_per_s (the capacity they slow)")
+        return self
+
+
+class Delivery(Strict):
+    """From the signed report to the patient's record: a publication delay; during an outage reports wait."""
 
     delay_minutes: Distribution = ZERO
     outages: list[Window] = []
 
 
+class Network(Strict):
+    """Study sizes for transfer (by modality code) and the report's delivery."""
+
+    sizes_mb: dict[str, Distribution] = {}
+    delivery: Delivery = Delivery()
+
+
 # Readers ------------------------------------------------------------------------------------------------
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(\+1)?$")
-
-
-def clock_minutes(text: str) -> float:
-    """Minutes after midnight of 'HH:MM', or of the next day's 'HH:MM+1'."""
-    match = _CLOCK.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a time of day like '08:00' (or '08:00+1' for the next day)")
-    hours, minutes, next_day = int(match[1]), int(match[2]), bool(match[3])
-    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
-        raise ValueError(f"{text!r} is not a time of day")
-    return hours * 60.0 + minutes + (1440.0 if next_day else 0.0)
-
-
-class Shift(Strict):
+class Shift(Span):
     """A shift starting on each of `days` at `start`, for `staff` readers.
 
     A shift crossing midnight ends next day: end: "08:00+1", or give hours: 12 instead of end.
     """
 
-    start: str
-    end: str | None = None
-    hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=48.0)] | None = None
     staff: Annotated[Whole, Field(ge=0, le=100_000)]
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
-    name: str | None = None
-
-    @field_validator("start")
-    @classmethod
-    def _start(cls, value: str) -> str:
-        if clock_minutes(value) >= 1440:
-            raise ValueError("a shift starts on its own day: before 24:00, without +1")
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, value: str | None) -> str | None:
-        if value is not None:
-            clock_minutes(value)
-        return value
-
-    @model_validator(mode="after")
-    def _length(self) -> "Shift":
-        if (self.end is None) == (self.hours is None):
-            raise ValueError("give exactly one of end or hours")
-        if self.end is not None and clock_minutes(self.end) <= clock_minutes(self.start):
-            raise ValueError(
-                f"shift ends ({self.end}) before it starts ({self.start}); "
-                f"for a shift crossing midnight write end: '{self.end}+1' or give hours"
-            )
-        return self
-
-    @property
-    def start_minute(self) -> float:
-        return clock_minutes(self.start)
-
-    @property
-    def length_minutes(self) -> float:
-        if self.hours is not None:
-            return self.hours * 60.0
-        return clock_minutes(self.end) - self.start_minute  # type: ignore[arg-type]
-
-    @property
-    def label(self) -> str:
-        if self.name:
-            return self.name
-        end = self.end or f"+{self.hours:g}h"
-        return f"{self.start}-{end}"
 
 
 class Pool(Strict):
@@ -581,6 +665,7 @@ class Scenario(Strict):
     study_types: dict[str, StudyType] = Field(min_length=1)
     ai_services: dict[str, AIService] = {}
     ingest: Ingest = Ingest()
+    network: Network = Network()
     arrivals: ArrivalTrace | None = None
     pools: dict[str, Pool] = Field(min_length=1)
     second_opinions: SecondOpinions | None = None
@@ -654,6 +739,7 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
                                  (f" from site {site!r}" if len(shares) > 1 else "") + " (add it to a pool's reads)"))
                 break
     problems += _routing_problems(scenario, central)
+    problems += _network_problems(scenario)
     if scenario.second_opinions is not None and scenario.second_opinions.fraction > 0:
         readers = [p for p in scenario.pools.values() if SECOND_OPINION in scenario.lanes_of(p)]
         if not readers:
@@ -666,6 +752,28 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     for i, expectation in enumerate(scenario.expect):
         if isinstance(expectation.value, float) and not math.isfinite(expectation.value):
             problems.append((f"expect.{i}.value", "must be a finite number"))
+    return problems
+
+
+def _network_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Devices for a modality no study type has (a typo would silently leave studies unqueued), and study
+    types that travel a link with no size to send."""
+    problems: list[tuple[str, str]] = []
+    imaging = {t.modality for t in scenario.study_types.values() if t.kind == Kind.PRIMARY.value}
+    for site_name, site in scenario.sites.items():
+        for modality in site.devices:
+            if modality not in imaging:
+                problems.append((f"sites.{site_name}.devices.{modality}",
+                                 f"no imaging study type has modality {modality!r} ({', '.join(sorted(imaging))})"))
+    sized = scenario.ingest.mbyte_per_s is not None or any(s.uplink is not None for s in scenario.sites.values())
+    if sized:
+        for name, study_type in scenario.study_types.items():
+            if study_type.kind == Kind.PRIMARY.value and study_type.modality not in scenario.network.sizes_mb:
+                problems.append((f"study_types.{name}.modality", f"no study size for {study_type.modality!r} in "
+                                 "network.sizes_mb (links and ingest move megabytes)"))
+    for modality in scenario.network.sizes_mb:
+        if modality not in imaging:
+            problems.append((f"network.sizes_mb.{modality}", f"no imaging study type has modality {modality!r}"))
     return problems
 
 

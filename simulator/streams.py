@@ -2,7 +2,8 @@
 
 A stream depends on nothing but the seed, the replication, its purpose and the name of what it draws for
 (a study type, a pool), so two policies run on one seed see the same studies, scores and reading times
-(common random numbers), and adding a study type leaves the others' draws alone.
+(common random numbers), and adding a study type leaves the others' draws alone. New purposes go at the end:
+a purpose's position is part of its key.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 __all__ = ["PURPOSES", "stream"]
 
 PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading", "second_opinion", "absences",
-            "age", "double_reading", "audit")
+            "age", "double_reading", "audit", "exam", "failures", "size", "inference", "delivery")
 
 
 def stream(seed: int, replication: int, purpose: str, name: str = "") -> np.random.Generator:

@@ -1,7 +1,9 @@
 """The network model: the stations a study passes, from acquisition to the patient record.
 
-Today the chain is the reading station (`reading.py`): studies become ready (their acquisition, transfer,
-ingest and AI drawn up front in the cohort), the worklist orders them, readers on shift read them.
+devices -> uplink -> ingest -> AI -> reading -> delivery. The upstream stations (`upstream.py`) run as
+passes over the whole cohort when it is drawn, since nothing upstream waits for the readers; the reading
+station (`reading.py`) is the event simulation of the worklist and the readers on shift; delivery
+(`delivery.py`) follows each signed report to the patient's record.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from ..cohort import Cohort
 from ..scenario import Scenario
 from ..triage import TriagePolicy
+from .delivery import record_times
 from .outcome import Outcome
 from .reading import ReadingStation
 
@@ -19,8 +22,9 @@ __all__ = ["Outcome", "ReadingStation", "simulate_cohort"]
 
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> Outcome:
-    """Run the reading station over one replication's cohort with one triage policy."""
+    """Run the reading station over one replication's cohort with one triage policy, then delivery."""
     outcome = ReadingStation(scenario, cohort, policy, seed, replication, progress).run()
+    outcome.recorded_at = record_times(scenario, outcome.reported_at[:len(cohort)], seed, replication)
     # The station's callbacks (bound methods held by its Ticks and readers) make reference cycles, so the
     # station and the cohort it holds would wait for a later collection: a city year's worth of arrays.
     gc.collect()

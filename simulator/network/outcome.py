@@ -22,3 +22,4 @@ class Outcome:
     duties: list[dict]
     n_second: int  # items n..n+n_second-1 are second opinions; the rest after them are second (double) reads
     audited: np.ndarray  # per cohort study: sent to the autonomous-normal audit lane instead of a primary read
+    recorded_at: np.ndarray | None = None  # per cohort study: its report in the patient's record (delivery.py)

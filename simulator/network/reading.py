@@ -92,8 +92,9 @@ class ReadingStation:
         total = first_double + doubled.shape[0]
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
-        # Whether any study may need more than the plain path (an audit, or a second read).
-        self.special = self.autonomous is not None or doubled.shape[0] > 0
+        # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
+        self.late_score = cohort.late_score
+        self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
         self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
         self.parent[n:first_double] = flagged
@@ -128,7 +129,8 @@ class ReadingStation:
         aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
-            scored = c.ai_scored[block].tolist()
+            # A study whose AI result comes later is on the worklist unscored until then (`_on_scored`).
+            scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
             types, sites = c.study_type[block].tolist(), c.site[block].tolist()
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
             yield from zip(
@@ -161,8 +163,11 @@ class ReadingStation:
             if lane.__class__ is not str or special:
                 self._route(item, lane, now)
             enter(item, now)
-            if special and self.dual_index[i] >= 0 and item.kind != AUDIT:
-                self._double_read(item, lane, now)
+            if special:
+                if self.dual_index[i] >= 0 and item.kind != AUDIT:
+                    self._double_read(item, lane, now)
+                if self.late_score is not None and self.late_score[i]:
+                    Tick(self.env, float(self.cohort.scored_at[i]) - now, SEIZE, self._on_scored, item)  # type: ignore[index]
             if next_at == math.inf:
                 return
             if queue and queue[0][0] <= next_at:
@@ -198,6 +203,20 @@ class ReadingStation:
         self.withdraw(item)
         item.lane = both
         self.dispatch.enter(item, self.env._now)
+
+    def _on_scored(self, tick: Tick) -> None:
+        """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
+        already opened goes on: the study counts as read unscored)."""
+        item: Read = tick.what
+        i = item.index
+        for read in (item, item.partner):
+            if read is None:
+                continue
+            read.ai_score = float(self.cohort.ai_score[i])
+            read.ai_positive = bool(self.cohort.ai_positive[i])
+            if read.entry is not None:
+                read.label = ""  # its triage label is the one it waits under from now on
+                self.reroute(read, self.env._now)
 
     def _double_read(self, first: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """The second, independent read of a double-read study: same study, a different reader."""

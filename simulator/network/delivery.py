@@ -1,0 +1,19 @@
+"""From the signed report to the patient's record: a publication delay drawn per report; a report that
+would be published during an outage of the record system waits for its end."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cohort import after_outages, windows
+from ..distributions import sample
+from ..scenario import Scenario
+from ..streams import stream
+
+__all__ = ["record_times"]
+
+
+def record_times(scenario: Scenario, reported: np.ndarray, seed: int, replication: int) -> np.ndarray:
+    """When each report is in the patient's record (NaN where there is no report)."""
+    delivery = scenario.network.delivery
+    delay = sample(delivery.delay_minutes, stream(seed, replication, "delivery"), reported.shape[0])
+    return after_outages(reported + delay, windows(scenario, delivery.outages))

@@ -1,0 +1,70 @@
+"""The modalities: a site's devices of one modality, where patients wait for their exam.
+
+Patients (the studies drawn by the arrival process) queue at their site for a device of their study's
+modality: STAT first, then urgent, then routine, each by arrival. An exam takes its drawn duration; the
+study is acquired at its end and starts its way to the archive. Devices start exams only while open
+(`open`; an exam under way at closing time is finished) and while not out (`outages`: that many devices
+of the group are out in the window, again after the exam under way).
+
+Breakdowns (`failures`) strike during exams, at a rate per busy minute (their clock runs while a device
+examines, as wear does): the exam stops for the repair and resumes after it. So an exam's time at the
+device is its duration plus the repairs that fall in it, drawn up front: C = S + R_1 + ... + R_N with
+N ~ Poisson(S / mean busy time between failures). Its mean is E[S] (1 + E[R] / mean between), the
+completion time of queueing with active breakdowns (Gaver 1962; Avi-Itzhak & Naor 1963).
+
+Not modelled: booked appointment slots, and sending patients to another site's device after a wait.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..calendar import span_windows
+from ..distributions import sample
+from ..scenario import Devices, Scenario
+from ..streams import stream
+from .queues import Capacity, serve
+
+__all__ = ["devices_of", "capacity", "exam_times", "examine"]
+
+
+def devices_of(scenario: Scenario) -> dict[tuple[str, str], Devices]:
+    """Every device group, by (site, modality)."""
+    return {(site_name, modality): group for site_name, site in scenario.sites.items()
+            for modality, group in site.devices.items()}
+
+
+def capacity(scenario: Scenario, group: Devices) -> Capacity:
+    """Devices able to start an exam, from moment to moment: the count, less those out, while open."""
+    out = [(scenario.minutes_at(o.start), scenario.minutes_at(o.start) + o.hours * 60.0, float(o.devices))
+           for o in group.outages]
+    level = Capacity.of(group.count, out)
+    if group.open is None:
+        return level
+    windows = sorted(w for span in group.open for w in span_windows(scenario, span))
+    return level.times_open(Capacity.of(0.0, [(a, b, -1.0) for a, b in windows]))
+
+
+def exam_times(group: Devices, n: int, rng_exam: np.random.Generator, rng_failures: np.random.Generator) -> np.ndarray:
+    """Each exam's time at the device: its duration and the repairs of breakdowns during it."""
+    exam = sample(group.exam_minutes, rng_exam, n)
+    if group.failures is None or n == 0:
+        return exam
+    between = group.failures.busy_hours_between * 60.0
+    breakdowns = rng_failures.poisson(exam / between)
+    repairs = sample(group.failures.repair_minutes, rng_failures, int(breakdowns.sum()))
+    # The repairs of exam k are the breakdowns[k] draws after those of the exams before it.
+    ends = np.cumsum(breakdowns)
+    total = np.concatenate([[0.0], np.cumsum(repairs)])
+    return exam + total[ends] - total[ends - breakdowns]
+
+
+def examine(scenario: Scenario, name: str, group: Devices, seed: int, replication: int, arrived: np.ndarray,
+            referral: np.ndarray) -> dict[str, np.ndarray | Capacity]:
+    """The exams of one device group (`name`: "site/modality"), its patients given by arrival and referral
+    code: each exam's `start`, `finish` (+inf if never started: no device ever again) and time at the
+    device (`busy`), with the group's `capacity`."""
+    times = exam_times(group, arrived.shape[0], stream(seed, replication, "exam", name),
+                       stream(seed, replication, "failures", name))
+    level = capacity(scenario, group)
+    start, finish = serve(arrived, referral, times, level)
+    return {"arrived": arrived, "start": start, "finish": finish, "busy": times, "capacity": level}

@@ -1,0 +1,182 @@
+"""The two queues the upstream stations are made of, run over a whole replication at once.
+
+Upstream of the worklist nothing waits for anything downstream (a scanner does not wait for a reader), so
+each station is a pass over its studies in time order: given when each study arrives at the station, when
+it leaves. The passes chain (devices -> uplink -> ingest -> AI) and the reading station gets the result.
+
+- `serve`: c servers, non-preemptive, the queue ordered by (priority, arrival, index). Scanners and AI
+  workers.
+- `share`: processor sharing, every study in the station gets an equal share of its capacity at every
+  moment. Network links and the archive's ingest.
+
+Both take a `Capacity`: how many servers (or how much throughput) there is from one moment to the next:
+opening hours, outages, a slowdown. A server that goes away finishes what it is doing first (`serve`); a link
+at zero throughput holds what it carries until it comes back (`share`).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Capacity", "serve", "share", "available"]
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A piecewise-constant level: `levels[k]` from `times[k]` until `times[k + 1]` (the last one forever).
+    `times[0]` is -inf."""
+
+    times: tuple[float, ...]
+    levels: tuple[float, ...]
+
+    @classmethod
+    def constant(cls, level: float) -> "Capacity":
+        return cls((-INF,), (float(level),))
+
+    @classmethod
+    def of(cls, base: float, changes: Iterable[tuple[float, float, float]], scale: bool = False) -> "Capacity":
+        """`base`, changed in windows `(start, end, amount)`: the amount is subtracted (servers out), or with
+        `scale` multiplied (a slowdown). Overlapping windows combine; the level never goes below zero."""
+        edges = sorted({t for a, b, _ in changes for t in (a, b) if b > a})
+        times, levels = [-INF], [float(base)]
+        for t in edges:
+            level = float(base)
+            for a, b, amount in changes:
+                if a <= t < b:
+                    level = level * amount if scale else level - amount
+            times.append(t)
+            levels.append(max(level, 0.0))
+        return cls(tuple(times), tuple(levels))._merged()
+
+    def times_open(self, opening: "Capacity") -> "Capacity":
+        """This level where `opening` is above zero, zero where it is zero (opening hours)."""
+        edges = sorted(set(self.times) | set(opening.times))
+        return Capacity(tuple(edges), tuple(self.at(t) if opening.at(t) > 0 else 0.0 for t in edges))._merged()
+
+    def at(self, t: float) -> float:
+        k = int(np.searchsorted(self.times, t, side="right")) - 1
+        return self.levels[max(k, 0)]
+
+    def _merged(self) -> "Capacity":
+        times, levels = [self.times[0]], [self.levels[0]]
+        for t, level in zip(self.times[1:], self.levels[1:]):
+            if level != levels[-1]:
+                times.append(t)
+                levels.append(level)
+        return Capacity(tuple(times), tuple(levels))
+
+
+def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity) -> tuple[np.ndarray, np.ndarray]:
+    """Start and finish of each job at a c-server station whose number of servers follows `servers`
+    (rounded down). A job never started (no server ever again) has start and finish +inf."""
+    n = arrive.shape[0]
+    start = np.full(n, INF)
+    finish = np.full(n, INF)
+    if n == 0:
+        return start, finish
+    order = np.lexsort((np.arange(n), arrive)).tolist()
+    arrive_l, prio_l, service_l = arrive.tolist(), priority.tolist(), service.tolist()
+    times, levels = servers.times, [int(v) for v in servers.levels]
+    k = int(np.searchsorted(times, arrive_l[order[0]], side="right")) - 1
+    level = levels[k]
+    next_change = times[k + 1] if k + 1 < len(times) else INF
+    waiting: list[tuple[int, float, int]] = []
+    running: list[float] = []  # finish times of jobs in service
+    start_l, finish_l = [INF] * n, [INF] * n
+    i = 0
+    while i < n or waiting:
+        next_arrival = arrive_l[order[i]] if i < n else INF
+        next_finish = running[0] if running else INF
+        t = min(next_arrival, next_finish, next_change)
+        if t == INF:
+            break  # jobs wait for a server that never comes
+        # At one moment: finishes, then the change of level, then arrivals, then starts.
+        while running and running[0] <= t:
+            heapq.heappop(running)
+        while next_change <= t:
+            k += 1
+            level = levels[k]
+            next_change = times[k + 1] if k + 1 < len(times) else INF
+        while i < n and arrive_l[order[i]] <= t:
+            j = order[i]
+            heapq.heappush(waiting, (prio_l[j], arrive_l[j], j))
+            i += 1
+        while waiting and len(running) < level:
+            _, _, j = heapq.heappop(waiting)
+            start_l[j] = t
+            finish_l[j] = done = t + service_l[j]
+            heapq.heappush(running, done)
+    start[:] = start_l
+    finish[:] = finish_l
+    return start, finish
+
+
+def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarray:
+    """Finish of each job at a processor-sharing station: while `n` jobs are in it, each is served at
+    capacity / n (work units a minute). +inf for a job that never finishes (no capacity ever again).
+
+    Kept in virtual time: V grows at capacity / n, and a job that arrived at V = v with work w leaves when
+    V = v + w, so the next to leave is the smallest such target (a heap), whatever the arrivals between.
+    """
+    n = arrive.shape[0]
+    finish = np.full(n, INF)
+    if n == 0:
+        return finish
+    order = np.lexsort((np.arange(n), arrive)).tolist()
+    arrive_l, work_l = arrive.tolist(), work.tolist()
+    times, levels = capacity.times, capacity.levels
+    t = arrive_l[order[0]]
+    k = int(np.searchsorted(times, t, side="right")) - 1
+    rate = levels[k]
+    next_change = times[k + 1] if k + 1 < len(times) else INF
+    virtual = 0.0
+    inside: list[tuple[float, int]] = []  # (virtual finish, job)
+    finish_l = [INF] * n
+    i = 0
+    while i < n or inside:
+        next_arrival = arrive_l[order[i]] if i < n else INF
+        if inside and rate > 0:
+            next_leave = t + (inside[0][0] - virtual) * len(inside) / rate
+        else:
+            next_leave = INF
+        step = min(next_arrival, next_leave, next_change)
+        if step == INF:
+            break
+        if step == next_leave:
+            virtual = inside[0][0]  # exactly: no drift of rounding over millions of steps
+        elif inside and rate > 0:
+            virtual += (step - t) * rate / len(inside)
+        t = step
+        # Every job whose target is reached leaves now (equal work arriving together leaves together).
+        while inside and inside[0][0] <= virtual:
+            finish_l[heapq.heappop(inside)[1]] = t
+        while next_change <= t:
+            k += 1
+            rate = levels[k]
+            next_change = times[k + 1] if k + 1 < len(times) else INF
+        while i < n and arrive_l[order[i]] <= t:
+            j = order[i]
+            if work_l[j] <= 0.0:
+                finish_l[j] = t
+            else:
+                heapq.heappush(inside, (virtual + work_l[j], j))
+            i += 1
+    finish[:] = finish_l
+    return finish
+
+
+def available(capacity: Capacity, start: float, end: float) -> float:
+    """The integral of the level over [start, end): server-minutes (or work) on offer."""
+    total = 0.0
+    times = list(capacity.times[1:]) + [math.inf]
+    for begin, stop, level in zip(capacity.times, times, capacity.levels):
+        lo, hi = max(begin, start), min(stop, end)
+        if hi > lo:
+            total += (hi - lo) * level
+    return total

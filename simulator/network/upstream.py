@@ -1,0 +1,82 @@
+"""A study's way to the worklist through the upstream stations, for a whole replication at once:
+devices (acquisition) -> uplink and ingest (in the archive) -> AI (scored).
+
+Each station is a pass over its studies in time order (`queues.py`): nothing upstream waits for the
+readers. Every station draws from its own streams, so adding a GPU worker or a scanner changes no arrival,
+truth, score or reading time (common random numbers across capacities as across policies).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cohort import windows
+from ..distributions import sample
+from ..scenario import Scenario
+from ..streams import stream
+from ..triage import Kind
+from .ai_compute import score_times
+from .devices import devices_of, examine
+from .transfer import to_archive
+
+__all__ = ["through_stations"]
+
+
+def through_stations(scenario: Scenario, seed: int, replication: int, columns: dict[str, np.ndarray]) -> None:
+    """Sets the cohort's `acquired_at`, `at_archive`, `scored_at`, `ready_at`, `late_score`, the AI columns
+    and `stations` (what each station served) from its arrivals and the draws `draw_cohort` left in
+    `columns` (which it takes out)."""
+    types = list(scenario.study_types.values())
+    type_code = columns["study_type"]
+    imaging = np.array([t.kind == Kind.PRIMARY.value for t in types])[type_code]
+    modality_names = sorted({t.modality for t in types})
+    modality = np.array([modality_names.index(t.modality) for t in types], dtype=np.int32)[type_code]
+    arrived, referral, site = columns["arrived_at"], columns["referral"], columns["site"]
+    station: dict[str, dict] = {}
+
+    acquired = arrived.copy()
+    site_code = {name: code for code, name in enumerate(scenario.sites)}
+    for (site_name, code), group in devices_of(scenario).items():
+        mine = np.flatnonzero(imaging & (site == site_code[site_name]) & (modality == modality_names.index(code)))
+        name = f"{site_name}/{code}"
+        exams = station[f"devices:{name}"] = examine(scenario, name, group, seed, replication, arrived[mine],
+                                                     referral[mine])
+        acquired[mine] = exams["finish"]
+
+    size = np.zeros(arrived.shape[0])
+    for t, (type_name, study_type) in enumerate(scenario.study_types.items()):
+        dist = scenario.network.sizes_mb.get(study_type.modality)
+        if dist is not None and study_type.kind == Kind.PRIMARY.value:
+            mine = np.flatnonzero(type_code == t)
+            size[mine] = sample(dist, stream(seed, replication, "size", type_name), mine.shape[0])
+    at_archive = to_archive(scenario, acquired, site, size, columns.pop("delay"), imaging, station)
+
+    failed, latency = columns.pop("ai_failed"), columns.pop("ai_latency")
+    raw_score, raw_positive = columns.pop("raw_score"), columns.pop("raw_positive")
+    given, traced = columns.pop("ai_given"), columns.pop("ai_traced")
+    scored = np.zeros(arrived.shape[0], dtype=bool)
+    scored_at = np.full(arrived.shape[0], np.nan)
+    ready = at_archive.copy()
+    late = np.zeros(arrived.shape[0], dtype=bool)
+    for name, service in scenario.ai_services.items():
+        users = [t for t, study_type in enumerate(types) if study_type.ai == name]
+        mine = np.flatnonzero(np.isin(type_code, users))
+        reach = at_archive[mine]
+        out = np.zeros(mine.shape[0], dtype=bool)
+        for a, b in windows(scenario, service.outages):
+            out |= (reach >= a) & (reach < b)
+        eligible = np.where(traced[mine], given[mine], ~failed[mine] & ~out & np.isfinite(reach))
+        # A result from a trace, or from a service with no workers, is waited for: the simple form.
+        waited = mine[eligible & (traced[mine] | (service.workers is None))]
+        scored[waited] = True
+        scored_at[waited] = ready[waited] = at_archive[waited] + latency[waited]
+        if service.workers is not None:
+            computed = mine[eligible & ~traced[mine]]
+            when = score_times(scenario, name, service, seed, replication, at_archive[computed], referral[computed],
+                               latency[computed], station)
+            ok = np.isfinite(when)
+            scored[computed[ok]] = True
+            scored_at[computed[ok]] = when[ok]
+            late[computed[ok]] = when[ok] > at_archive[computed[ok]]
+    columns.update(acquired_at=acquired, at_archive=at_archive, scored_at=scored_at, ready_at=ready,
+                   ai_scored=scored, ai_score=np.where(scored, raw_score, np.nan), ai_positive=raw_positive & scored,
+                   late_score=late if late.any() else None, stations=station)
