@@ -17,6 +17,15 @@ Sources:
 - Pollaczek-Khinchine mean wait of M/G/1: Gross et al. section 5.1.
 - Pointwise stationary approximation for time-varying arrivals and staffing: Green & Kolesar, "The
   pointwise stationary approximation for queues with nonstationary arrivals", Management Science 37 (1991).
+- M/G/c mean wait, Allen-Cunneen approximation W ~ W(M/M/c) (ca^2 + cs^2) / 2: Allen, Probability,
+  Statistics and Queueing Theory (1990), section 6.
+- Completion time with active breakdowns (failures at rate xi during service, repair R, preemptive-resume):
+  E[C] = E[S] (1 + xi E[R]), E[C^2] = E[S^2] (1 + xi E[R])^2 + xi E[S] E[R^2]; Gaver, "A waiting line with
+  interrupted service, including priorities", JRSS B 24 (1962). The wait is then Pollaczek-Khinchine on C.
+- M/G/1 processor sharing: mean sojourn E[S] / (1 - rho), whatever the distribution of S (Kleinrock vol. 2,
+  section 4.4).
+- Tandem of M/M/c stations: each sees Poisson arrivals (Burke 1956), so the mean sojourn through the chain
+  is the sum of the stations' (Jackson 1957).
 """
 from __future__ import annotations
 
@@ -25,7 +34,8 @@ from dataclasses import dataclass
 
 __all__ = ["erlang_c", "mmc_mean_wait", "cobham_waits", "mg1_priority_waits", "mg1_preemptive_waits",
            "mm1_preemptive_waits", "mmc_preemptive_two_class_waits", "pk_mean_wait", "TriageWaits",
-           "ai_triage_waits", "positive_share", "psa_mean_wait"]
+           "ai_triage_waits", "positive_share", "psa_mean_wait", "allen_cunneen_wait", "breakdown_wait",
+           "ps_mean_sojourn", "mmc_mean_sojourn"]
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
@@ -120,6 +130,39 @@ def pk_mean_wait(arrival_rate: float, mean: float, cv: float) -> float:
     rho = arrival_rate * mean
     _check_stable([rho])
     return arrival_rate * mean * mean * (1.0 + cv * cv) / (2.0 * (1.0 - rho))
+
+
+def mg1_moments_wait(arrival_rate: float, first: float, second: float) -> float:
+    """Pollaczek-Khinchine from the first two moments of service: lambda E[S^2] / (2 (1 - lambda E[S]))."""
+    _check_stable([arrival_rate * first])
+    return arrival_rate * second / (2.0 * (1.0 - arrival_rate * first))
+
+
+def breakdown_wait(arrival_rate: float, service: tuple[float, float], failure_rate: float,
+                   repair: tuple[float, float]) -> float:
+    """Mean wait of M/G/1 whose server breaks down while serving (rate `failure_rate` per busy minute) and
+    resumes after the repair; `service` and `repair` are (mean, second moment)."""
+    s1, s2 = service
+    r1, r2 = repair
+    stretch = 1.0 + failure_rate * r1
+    return mg1_moments_wait(arrival_rate, s1 * stretch, s2 * stretch**2 + failure_rate * s1 * r2)
+
+
+def allen_cunneen_wait(servers: int, arrival_rate: float, mean: float, ca2: float, cs2: float) -> float:
+    """Approximate M/G/c (G/G/c) mean wait: the M/M/c wait scaled by (ca^2 + cs^2) / 2."""
+    return mmc_mean_wait(servers, arrival_rate, 1.0 / mean) * (ca2 + cs2) / 2.0
+
+
+def ps_mean_sojourn(arrival_rate: float, mean: float) -> float:
+    """M/G/1 processor sharing: mean time in the station E[S] / (1 - rho)."""
+    rho = arrival_rate * mean
+    _check_stable([rho])
+    return mean / (1.0 - rho)
+
+
+def mmc_mean_sojourn(servers: int, arrival_rate: float, mean: float) -> float:
+    """M/M/c mean time in the station: wait plus service."""
+    return mmc_mean_wait(servers, arrival_rate, 1.0 / mean) + mean
 
 
 def positive_share(prevalence: float, sensitivity: float, specificity: float) -> float:

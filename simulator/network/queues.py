@@ -72,6 +72,12 @@ class Capacity:
         return Capacity(tuple(times), tuple(levels))
 
 
+def _from(capacity: Capacity, t: float) -> tuple[float, list[tuple[float, float]]]:
+    """The level at `t`, and the changes after it, latest first (taken off the end as time passes)."""
+    k = int(np.searchsorted(capacity.times, t, side="right")) - 1
+    return capacity.levels[k], list(zip(capacity.times[k + 1:], capacity.levels[k + 1:]))[::-1]
+
+
 def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish of each job at a c-server station whose number of servers follows `servers`
     (rounded down). A job never started (no server ever again) has start and finish +inf."""
@@ -82,10 +88,8 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
         return start, finish
     order = np.lexsort((np.arange(n), arrive)).tolist()
     arrive_l, prio_l, service_l = arrive.tolist(), priority.tolist(), service.tolist()
-    times, levels = servers.times, [int(v) for v in servers.levels]
-    k = int(np.searchsorted(times, arrive_l[order[0]], side="right")) - 1
-    level = levels[k]
-    next_change = times[k + 1] if k + 1 < len(times) else INF
+    level, upcoming = _from(servers, arrive_l[order[0]])
+    level = int(level)
     waiting: list[tuple[int, float, int]] = []
     running: list[float] = []  # finish times of jobs in service
     start_l, finish_l = [INF] * n, [INF] * n
@@ -93,16 +97,14 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
     while i < n or waiting:
         next_arrival = arrive_l[order[i]] if i < n else INF
         next_finish = running[0] if running else INF
-        t = min(next_arrival, next_finish, next_change)
+        t = min(next_arrival, next_finish, upcoming[-1][0] if upcoming else INF)
         if t == INF:
             break  # jobs wait for a server that never comes
         # At one moment: finishes, then the change of level, then arrivals, then starts.
         while running and running[0] <= t:
             heapq.heappop(running)
-        while next_change <= t:
-            k += 1
-            level = levels[k]
-            next_change = times[k + 1] if k + 1 < len(times) else INF
+        while upcoming and upcoming[-1][0] <= t:
+            level = int(upcoming.pop()[1])
         while i < n and arrive_l[order[i]] <= t:
             j = order[i]
             heapq.heappush(waiting, (prio_l[j], arrive_l[j], j))
@@ -130,11 +132,8 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
         return finish
     order = np.lexsort((np.arange(n), arrive)).tolist()
     arrive_l, work_l = arrive.tolist(), work.tolist()
-    times, levels = capacity.times, capacity.levels
     t = arrive_l[order[0]]
-    k = int(np.searchsorted(times, t, side="right")) - 1
-    rate = levels[k]
-    next_change = times[k + 1] if k + 1 < len(times) else INF
+    rate, upcoming = _from(capacity, t)
     virtual = 0.0
     inside: list[tuple[float, int]] = []  # (virtual finish, job)
     finish_l = [INF] * n
@@ -145,7 +144,7 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
             next_leave = t + (inside[0][0] - virtual) * len(inside) / rate
         else:
             next_leave = INF
-        step = min(next_arrival, next_leave, next_change)
+        step = min(next_arrival, next_leave, upcoming[-1][0] if upcoming else INF)
         if step == INF:
             break
         if step == next_leave:
@@ -156,10 +155,8 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
         # Every job whose target is reached leaves now (equal work arriving together leaves together).
         while inside and inside[0][0] <= virtual:
             finish_l[heapq.heappop(inside)[1]] = t
-        while next_change <= t:
-            k += 1
-            rate = levels[k]
-            next_change = times[k + 1] if k + 1 < len(times) else INF
+        while upcoming and upcoming[-1][0] <= t:
+            rate = upcoming.pop()[1]
         while i < n and arrive_l[order[i]] <= t:
             j = order[i]
             if work_l[j] <= 0.0:

@@ -1,0 +1,173 @@
+"""The upstream stations and delivery: hand-worked queues, capacity never exceeded, outages and opening
+hours obeyed, common random numbers across capacities, late AI results re-ranking waiting studies."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import ScenarioError, run_replication
+from simulator.cohort import draw_cohort
+from simulator.network.queues import Capacity, available, serve, share
+
+from .conftest import base_dict, make
+
+DAY = 1440.0
+
+
+# The queue engines, by hand ----------------------------------------------------------------------------
+def test_serve_by_hand_priority_then_arrival_and_a_server_that_goes_away_after_its_job() -> None:
+    # One server, out in [2, 3): the job under way is finished, the waiting one starts at 5.
+    start, finish = serve(np.array([0.0, 1.0]), np.array([1, 0]), np.array([5.0, 5.0]), Capacity.of(1, [(2, 3, 1)]))
+    assert start.tolist() == [0.0, 5.0] and finish.tolist() == [5.0, 10.0]
+    # Three waiting when the server frees: STAT (0) first, then by arrival.
+    start, _ = serve(np.array([0.0, 1.0, 2.0, 3.0]), np.array([2, 2, 2, 0]), np.full(4, 10.0), Capacity.constant(1))
+    assert start.tolist() == [0.0, 20.0, 30.0, 10.0]
+    # No server ever again: never started.
+    start, finish = serve(np.array([0.0]), np.array([0]), np.array([1.0]), Capacity.of(1, [(-1.0, np.inf, 1)]))
+    assert np.isinf(start[0]) and np.isinf(finish[0])
+
+
+def test_share_by_hand_equal_shares_and_a_pause() -> None:
+    # Two 1-MB jobs at once on 1 MB/min: each at half speed; down in [0.5, 10.5): 0.75 left each, 1.5 min more.
+    assert share(np.array([0.0, 0.0]), np.array([1.0, 1.0]), Capacity.of(1.0, [(0.5, 10.5, 1.0)])).tolist() == [12.0, 12.0]
+    # A short job overtakes a long one: 3 MB at 0, 1 MB at 1 -> the small one leaves at 3, the big one at 4.
+    assert share(np.array([0.0, 1.0]), np.array([3.0, 1.0]), Capacity.constant(1.0)).tolist() == [4.0, 3.0]
+    assert available(Capacity.of(2.0, [(10.0, 20.0, 2.0)]), 0.0, 30.0) == 40.0
+
+
+# Devices -----------------------------------------------------------------------------------------------
+def devices_scenario(**group) -> dict:
+    data = base_dict()
+    data["sites"] = {"main": {"devices": {"CT": {"count": 2, "exam_minutes": {"dist": "exponential", "mean": 10},
+                                                  **group}}}}
+    data["study_types"]["chest_ct"]["referral"] = {"stat": 0.1}
+    return data
+
+
+def in_progress_at(start: np.ndarray, finish: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each moment of `t`, the exams under way (started at or before, not yet finished)."""
+    s, f = np.sort(start), np.sort(finish)
+    return np.searchsorted(s, t, side="right") - np.searchsorted(f, t, side="right")
+
+
+def test_devices_never_examine_beyond_their_count_and_start_only_while_open() -> None:
+    scenario = make(devices_scenario(open=[{"start": "08:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}],
+                                     outages=[{"start": "2026-02-04T08:00", "hours": 24, "devices": 1}]))
+    c = draw_cohort(scenario, 7, 0)
+    exams = c.stations["devices:main/CT"]
+    start, finish = exams["start"], exams["finish"]
+    ok = np.isfinite(start)
+    assert ok.sum() > 100
+    assert (in_progress_at(start[ok], finish[ok], start[ok]) <= 2).all()
+    minute_of_week = (start[ok] % (7 * DAY))  # the scenario starts on a Monday at 00:00
+    assert ((minute_of_week % DAY >= 480) & (minute_of_week % DAY < 1080) & (minute_of_week < 5 * DAY)).all()
+    outage = (start[ok] >= 2 * DAY + 480) & (start[ok] < 3 * DAY + 480)
+    assert (in_progress_at(start[ok], finish[ok], start[ok][outage]) <= 1).all()  # one of two is out
+    assert (c.acquired_at >= c.arrived_at).all() and (c.at_archive >= c.acquired_at).all()
+
+
+def test_stat_patients_wait_less_for_the_scanner() -> None:
+    scenario = make(devices_scenario(), horizon_days=30)
+    scenario_data = devices_scenario()
+    scenario_data["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 10.8}  # rho 0.9 on two scanners
+    c = draw_cohort(make(scenario_data, horizon_days=30), 7, 0)
+    wait = c.acquired_at - c.arrived_at
+    assert wait[c.referral == 0].mean() < 0.5 * wait[c.referral == 2].mean()
+    assert scenario is not None
+
+
+def test_breakdowns_lengthen_exams_by_the_repairs_that_fall_in_them() -> None:
+    plain = draw_cohort(make(devices_scenario()), 7, 0).stations["devices:main/CT"]["busy"]
+    broken = draw_cohort(make(devices_scenario(failures={"busy_hours_between": 2, "repair_minutes": {
+        "dist": "fixed", "value": 30}})), 7, 0).stations["devices:main/CT"]["busy"]
+    added = broken - plain  # the same exams (own streams), plus whole repairs of 30 minutes
+    assert (added >= -1e-6).all() and np.allclose(added, np.round(added / 30.0) * 30.0, atol=1e-6)
+    assert added.max() >= 30.0
+    assert added.mean() == pytest.approx(plain.mean() * 30.0 / 120.0, rel=0.2)
+
+
+# Links and ingest ----------------------------------------------------------------------------------------
+def test_an_uplink_outage_holds_transfers_until_it_ends() -> None:
+    data = base_dict()
+    data["sites"] = {"main": {"uplink": {"mbit_per_s": 100, "outages": [{"start": "2026-02-03T10:00", "hours": 2}]}}}
+    data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 75}}}  # 6 s alone on the link
+    c = draw_cohort(make(data), 7, 0)
+    a, b = DAY + 600.0, DAY + 720.0
+    inside = (c.acquired_at >= a) & (c.acquired_at < b)
+    assert inside.any() and (c.at_archive[inside] >= b).all()
+    assert not ((c.at_archive > a) & (c.at_archive < b)).any()
+
+
+def test_an_ingest_slowdown_slows_transfers_in_its_window() -> None:
+    data = base_dict()
+    data["ingest"] = {"mbyte_per_s": 1.0, "slowdowns": [{"start": "2026-02-03T00:00", "hours": 24, "factor": 0.25}]}
+    data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 6}}}  # 0.1 min alone at full speed
+    c = draw_cohort(make(data), 7, 0)
+    took = c.at_archive - c.acquired_at
+    slow = (c.acquired_at >= DAY) & (c.acquired_at < 2 * DAY - 10)
+    assert took[slow].min() >= 0.4 - 1e-9 and took[~slow & (c.acquired_at < DAY - 10)].min() == pytest.approx(0.1)
+
+
+# AI compute ------------------------------------------------------------------------------------------------
+def ai_scenario(workers: int, mean: float = 8.0) -> dict:
+    data = base_dict()
+    data["ai_services"]["ct_ai"].update(workers=workers, inference_minutes={"dist": "exponential", "mean": mean})
+    return data
+
+
+def test_capacity_changes_no_arrival_truth_score_or_reading_time() -> None:
+    one, four = (draw_cohort(make(ai_scenario(w)), 7, 0) for w in (1, 4))
+    for column in ("arrived_at", "diseased", "read_minutes", "ai_scored", "ai_score", "referral", "site"):
+        assert np.array_equal(getattr(one, column), getattr(four, column), equal_nan=column == "ai_score"), column
+    assert np.nanmean(one.scored_at - one.at_archive) > 2 * np.nanmean(four.scored_at - four.at_archive)
+
+
+def test_a_late_result_re_ranks_a_waiting_study_and_a_read_before_it_counts_as_unscored() -> None:
+    data = ai_scenario(1, mean=5.0)  # 9.6/h x 5 min: rho 0.8 on one GPU slot, results often come late
+    rows = run_replication(make(data, horizon_days=6), 0).studies.to_pylist()
+    reported = [r for r in rows if r["reported_at"] is not None and r["ai_score"] is not None]
+    early = [r for r in reported if r["read_unscored"]]
+    late = [r for r in reported if not r["read_unscored"]]
+    assert early and late
+    assert all(r["scored_at"] is None or r["read_start"] < r["scored_at"] for r in early)
+    assert all(r["read_start"] >= r["scored_at"] for r in late)
+    # Every study joins the worklist from the archive, not after its result.
+    assert all(r["ready_at"] == r["at_archive"] for r in rows if r["ready_at"] is not None)
+    # A flagged study re-ranked while waiting carries the AI's label; one read before its result does not.
+    assert any(r["priority"] == "ai_positive" and r["ai_positive"] for r in late)
+    assert not any(r["priority"] == "ai_positive" for r in early)
+
+
+# Delivery, and bad input --------------------------------------------------------------------------------------
+def test_reports_reach_the_record_after_the_delay_and_wait_out_its_outages() -> None:
+    data = base_dict()
+    data["network"] = {"delivery": {"delay_minutes": {"dist": "fixed", "value": 5},
+                                    "outages": [{"start": "2026-02-04T00:00", "hours": 6}]}}
+    rows = [r for r in run_replication(make(data), 0).studies.to_pylist() if r["kind"] == "primary"]
+    a, b = 2 * DAY, 2 * DAY + 360.0
+    for r in rows:
+        if r["reported_at"] is None:
+            assert r["recorded_at"] is None
+            continue
+        due = r["reported_at"] + 5
+        assert r["recorded_at"] == pytest.approx(b if a <= due < b else due)
+
+
+@pytest.mark.parametrize("change, path, message", [
+    (lambda d: d.update(sites={"main": {"devices": {"MR": {"count": 1, "exam_minutes": {"dist": "fixed", "value": 1}}}}}),
+     "sites.main.devices.MR", "no imaging study type has modality 'MR'"),
+    (lambda d: d.update(sites={"main": {"uplink": {"mbit_per_s": 10}}}), "study_types.chest_ct.modality",
+     "no study size for 'CT'"),
+    (lambda d: d["ai_services"]["ct_ai"].update(workers=2), "ai_services.ct_ai", "workers and inference_minutes"),
+    (lambda d: d.update(ingest={"slowdowns": [{"start": "2026-02-03T00:00", "hours": 1, "factor": 0.5}]}), "ingest",
+     "slowdowns need mbyte_per_s"),
+    (lambda d: d.update(sites={"main": {"devices": {"CT": {"count": 1, "exam_minutes": {"dist": "fixed", "value": 1},
+                                                           "open": [{"start": "18:00", "end": "08:00"}]}}}}),
+     "sites.main.devices.CT.open.0", "before it starts"),
+])
+def test_bad_network_input_is_named(change, path: str, message: str) -> None:
+    data = base_dict()
+    change(data)
+    with pytest.raises(ScenarioError) as caught:
+        make(data)
+    assert path in str(caught.value) and message in str(caught.value), str(caught.value)
