@@ -16,6 +16,9 @@ warm-up, except the two that describe the state at the horizon):
   priority, AI flag, study type: `triage/targets.py`), never from a policy's label.
 - backlog_at_horizon: items not reported at the horizon, warm-up arrivals included (the work left over);
   not_ready_at_horizon: those of them not yet on the worklist (in transfer or waiting out an outage).
+- mean/p95_record_minutes: time to the patient's record (`recorded_at - arrived_at`) of the items that
+  carry a report to it, censored at the horizon like turnaround.
+- read_unscored_fraction: of the opened reads of studies the AI scored, the share opened before the result.
 - utilization (per pool, or all pools): minutes reading inside duty after the warm-up over minutes on duty
   after the warm-up of readers present; overtime is left out of both, so it lies in [0, 1].
 - overtime_hours: hours spent finishing a study after the duty ended, summed over readers.
@@ -39,7 +42,8 @@ __all__ = ["STUDY_METRICS", "POOL_METRICS", "METRICS", "SPLITS", "BETTER", "RANG
 
 STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "unfinished", "reported_fraction_before_last_day",
                  "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes",
-                 "p95_wait_minutes", "sla_met_fraction", "backlog_at_horizon", "not_ready_at_horizon")
+                 "p95_wait_minutes", "sla_met_fraction", "backlog_at_horizon", "not_ready_at_horizon",
+                 "mean_record_minutes", "p95_record_minutes", "read_unscored_fraction")
 POOL_METRICS = ("utilization", "overtime_hours")
 METRICS = STUDY_METRICS + POOL_METRICS
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
@@ -47,7 +51,8 @@ SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type
 BETTER = {"reported_fraction": "higher", "unfinished": "lower", "reported_fraction_before_last_day": "higher",
           "mean_tat_minutes": "lower", "p50_tat_minutes": "lower", "p95_tat_minutes": "lower",
           "max_tat_minutes": "lower", "mean_wait_minutes": "lower", "p95_wait_minutes": "lower",
-          "sla_met_fraction": "higher", "backlog_at_horizon": "lower", "not_ready_at_horizon": "lower"}
+          "sla_met_fraction": "higher", "backlog_at_horizon": "lower", "not_ready_at_horizon": "lower",
+          "mean_record_minutes": "lower", "p95_record_minutes": "lower", "read_unscored_fraction": "lower"}
 # The values a metric can take: confidence intervals are clipped to them.
 RANGE = {name: (0.0, 1.0) if name.endswith("fraction") or name == "utilization" else (0.0, math.inf)
          for name in METRICS}
@@ -104,6 +109,19 @@ class StudyColumns:
         wait_so_far = np.where(np.isnan(start), horizon, start) - ready
         self.wait = np.where(self.is_reported, self._floats("wait_minutes"), wait_so_far)  # NaN where not ready
         self.before_last_day = arrived <= horizon - 1440.0
+        # Time to the patient's record, of the items that carry a report to it (not second opinions or
+        # second reads), censored at the horizon like turnaround; tables of older versions have no column.
+        names = table.column_names
+        recorded = self._floats("recorded_at") if "recorded_at" in names else np.full(self.num_rows, np.nan)
+        carries = pc.is_null(table.column("of_study")).to_numpy(zero_copy_only=False) if "recorded_at" in names \
+            else np.zeros(self.num_rows, dtype=bool)
+        self.record = np.where(~np.isnan(recorded), recorded - arrived, np.where(carries, censored, np.nan))
+        # Of the reads of scored studies opened, those opened before the AI result came.
+        if "read_unscored" in names:
+            self.opened_scored = ~np.isnan(start) & ~np.isnan(self._floats("ai_score"))
+            self.read_unscored = table.column("read_unscored").to_numpy(zero_copy_only=False)
+        else:
+            self.opened_scored = self.read_unscored = np.zeros(self.num_rows, dtype=bool)
         self.target = target = self._targets(scenario)  # minutes; NaN where an item has no target
         self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= horizon))
         self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
@@ -226,6 +244,12 @@ def study_metrics(cols: StudyColumns, mask: np.ndarray, state_mask: np.ndarray |
     mean_wait = float(wait.mean()) if wait.size else math.nan
     p50_tat, p95_tat = nan2 if not tat.size else np.quantile(tat, [0.5, 0.95], overwrite_input=True).tolist()
     p95_wait = math.nan if not wait.size else float(np.quantile(wait, 0.95, overwrite_input=True))
+    record = cols.record[rows][keep]
+    record = record[~np.isnan(record)]
+    mean_record = float(record.mean()) if record.size else math.nan
+    p95_record = math.nan if not record.size else float(np.quantile(record, 0.95, overwrite_input=True))
+    opened = keep & cols.opened_scored[rows]
+    n_opened = int(opened.sum())
     return {
         "count": float(count),
         "count_per_year": count * 365.0 / cols.observed_days,
@@ -241,6 +265,9 @@ def study_metrics(cols: StudyColumns, mask: np.ndarray, state_mask: np.ndarray |
         "sla_met_fraction": float((known & cols.target_met[rows]).sum()) / n_known if n_known else math.nan,
         "backlog_at_horizon": float(unreported.sum()),
         "not_ready_at_horizon": float((unreported & cols.not_ready[rows]).sum()),
+        "mean_record_minutes": mean_record,
+        "p95_record_minutes": p95_record,
+        "read_unscored_fraction": float((opened & cols.read_unscored[rows]).sum()) / n_opened if n_opened else math.nan,
     }
 
 

@@ -171,3 +171,23 @@ def test_bad_network_input_is_named(change, path: str, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
         make(data)
     assert path in str(caught.value) and message in str(caught.value), str(caught.value)
+
+
+def test_time_to_record_is_turnaround_plus_publication_and_read_unscored_is_counted() -> None:
+    from simulator import run_scenario
+    from simulator.metrics import StudyColumns, study_metrics
+
+    data = ai_scenario(1, mean=5.0)
+    data["network"] = {"delivery": {"delay_minutes": {"dist": "fixed", "value": 5}}}
+    scenario = make(data, horizon_days=6)
+    run = run_scenario(scenario, 1, workers=1)
+    cols = StudyColumns(run.studies, scenario)
+    figures = study_metrics(cols, cols.mask({}))
+    rows = [r for r in run.studies.to_pylist() if not r["in_warmup"]]
+    tat = [r["tat_minutes"] if r["reported_at"] is not None else scenario.horizon_minutes - r["arrived_at"] for r in rows]
+    record = [r["recorded_at"] - r["arrived_at"] if r["recorded_at"] is not None else t for r, t in zip(rows, tat)]
+    assert figures["mean_record_minutes"] == pytest.approx(np.mean(record))
+    assert np.mean(record) > np.mean(tat) + 4.5
+    opened = [r for r in rows if r["read_start"] is not None and r["ai_score"] is not None]
+    assert figures["read_unscored_fraction"] == pytest.approx(np.mean([r["read_unscored"] for r in opened]))
+    assert 0 < figures["read_unscored_fraction"] < 1

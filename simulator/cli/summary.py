@@ -92,7 +92,33 @@ def print_summary(run: Run, story: Story) -> None:
                       cell(get("overtime_hours", {"pool": pool}), "count"))
     pools.add_row("all", cell(get("utilization", {}), "share"), cell(get("overtime_hours", {}), "count"))
     out.print(pools)
+    _print_network(run)
     backlog, not_ready = get("backlog_at_horizon", {}), get("not_ready_at_horizon", {})
     if backlog is not None and backlog["mean"]:
         out.print(f"work left at the horizon: {cell(backlog, 'count')} item(s), of which "
                   f"{cell(not_ready, 'count')} not yet on the worklist", highlight=False)
+
+
+def _print_network(run: Run) -> None:
+    """The upstream stations, busiest first, and the bottleneck of the whole chain."""
+    from simulator.network.figures import stations_summary
+
+    network = stations_summary(run.stations, run.summary)
+    if network is None:
+        return
+    table = Table(title="stations upstream of the worklist", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, caption="means over replications; a link serves everyone at once (no wait)")
+    for header in ("station", "studies", "wait", "in service", "utilisation"):
+        table.add_column(header, justify="left" if header == "station" else "right", no_wrap=True)
+
+    def minutes(value: float | None) -> str:
+        return "-" if value is None else minutes_text(value) if value >= 1 else f"{value * 60:.0f} s"
+
+    for row in sorted(network["stations"], key=lambda r: -(r["utilization"] or 0.0)):
+        table.add_row(row["station"], f"{row['studies']:,.0f}", minutes(row["mean_wait_minutes"]),
+                      minutes(row["mean_service_minutes"]),
+                      "-" if row["utilization"] is None else f"{row['utilization']:.1%}")
+    out.print(table)
+    bottleneck = network["bottleneck"]
+    if bottleneck is not None:
+        out.print(f"bottleneck: {bottleneck['station']} ({bottleneck['utilization']:.1%} busy)", highlight=False)
