@@ -15,7 +15,8 @@ import streamlit as st
 
 from simulator.experiment import Run
 from simulator.figures import (Card, breakdown_bars, comparison_chart, describe_change, high_risk_cards, operations,
-                               staffing_curve, tat_ecdf, utilisation_bars, wait_heatmap, worklist_over_week)
+                               stages_bars, staffing_curve, tat_ecdf, utilisation_bars, wait_heatmap,
+                               worklist_over_week)
 from simulator.loading import dump_scenario
 from simulator.overload import describe
 from simulator.story import minutes_text, tell
@@ -99,7 +100,7 @@ def operations_row(run: Run) -> None:
 
 
 VIEWS = ("Turnaround", "Worklist over the week", "Waits by hour", "Utilisation", "By site and modality",
-         "Against FIFO")
+         "Where the time goes", "Against FIFO")
 
 
 def figures(result: Result) -> None:
@@ -120,6 +121,14 @@ def figures(result: Result) -> None:
         left, right = st.columns(2)
         left.plotly_chart(breakdown_bars(run.studies, "site"), width="stretch", key="by-site")
         right.plotly_chart(breakdown_bars(run.studies, "modality"), width="stretch", key="by-modality")
+    elif view == "Where the time goes":
+        chart = stages_bars(run.studies)
+        if chart is None:
+            st.info("This run has no stage times.")
+        else:
+            st.plotly_chart(chart, width="stretch", key="stages")
+            st.caption("Mean minutes of each stage for reported primary reads; without devices, uplinks or AI "
+                       "workers in the scenario the upstream stages are drawn delays (docs/network.md).")
     elif result.fifo is None:
         st.info("This run is FIFO: there is nothing to compare it with.")
     else:

@@ -85,7 +85,7 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
              fifo_p95: dict[str, dict] | None = None) -> str:
     """The body of a run's report: the story, overload, the high-risk cards, operations and the figures.
     The dashboard exports its results through this too."""
-    from .figures import (breakdown_bars, describe_change, high_risk_cards, operations, tat_ecdf,
+    from .figures import (breakdown_bars, describe_change, high_risk_cards, operations, stages_bars, tat_ecdf,
                           utilisation_bars, wait_heatmap, worklist_over_week)
     from .overload import describe
     from .story import minutes_text, tell
@@ -125,8 +125,8 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
     figures = [tat_ecdf(run.studies, "diseased"), tat_ecdf(run.studies, "priority"),
                worklist_over_week(run.studies, run.scenario), wait_heatmap(run.studies, run.scenario),
                utilisation_bars(run.duties, run.scenario), breakdown_bars(run.studies, "site"),
-               breakdown_bars(run.studies, "modality")]
-    return "".join(parts) + _figures_html(figures)
+               breakdown_bars(run.studies, "modality"), stages_bars(run.studies)]
+    return "".join(parts) + _figures_html([f for f in figures if f is not None])
 
 
 def _comparison_page(run_dir: Path) -> tuple[str, str]:

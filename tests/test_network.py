@@ -191,3 +191,25 @@ def test_time_to_record_is_turnaround_plus_publication_and_read_unscored_is_coun
     opened = [r for r in rows if r["read_start"] is not None and r["ai_score"] is not None]
     assert figures["read_unscored_fraction"] == pytest.approx(np.mean([r["read_unscored"] for r in opened]))
     assert 0 < figures["read_unscored_fraction"] < 1
+
+
+def test_where_the_time_goes_adds_up_to_the_time_to_the_record(tmp_path) -> None:
+    from simulator.figures import stage_means, stages_bars
+    from simulator.output import write_run
+    from simulator.report import write_report
+    from simulator import run_scenario
+
+    data = ai_scenario(2)
+    data["sites"] = {"main": {"devices": {"CT": {"count": 2, "exam_minutes": {"dist": "fixed", "value": 9}}},
+                              "uplink": {"mbit_per_s": 100}}}
+    data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 300}},
+                       "delivery": {"delay_minutes": {"dist": "fixed", "value": 4}}}
+    run = run_scenario(make(data, horizon_days=5), 2, workers=1)
+    means = stage_means(run.studies)["All primary reads"]
+    rows = [r for r in run.studies.to_pylist() if r["recorded_at"] is not None and not r["in_warmup"]]
+    assert sum(means.values()) == pytest.approx(np.mean([r["recorded_at"] - r["arrived_at"] for r in rows]))
+    assert means["scan (queue and exam)"] >= 9.0 and means["to the patient's record"] == pytest.approx(4.0)
+    assert means["transfer to the archive"] >= 300 / (100 * 60 / 8) - 1e-9
+    assert stages_bars(run.studies) is not None
+    report = write_report(write_run(run, tmp_path / "run"))
+    assert "Where the time goes" in report.read_text()
