@@ -80,7 +80,10 @@ def _from(capacity: Capacity, t: float) -> tuple[float, list[tuple[float, float]
 
 def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish of each job at a c-server station whose number of servers follows `servers`
-    (rounded down). A job never started (no server ever again) has start and finish +inf."""
+    (rounded down). A job never started (no server ever again) has start and finish +inf.
+
+    At one moment: jobs finish, then the level changes, then the jobs arriving join, then jobs start (so a
+    STAT job arriving as a server frees goes before a routine one that waited)."""
     n = arrive.shape[0]
     start = np.full(n, INF)
     finish = np.full(n, INF)
@@ -88,32 +91,55 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
         return start, finish
     order = np.lexsort((np.arange(n), arrive)).tolist()
     arrive_l, prio_l, service_l = arrive.tolist(), priority.tolist(), service.tolist()
-    level, upcoming = _from(servers, arrive_l[order[0]])
-    level = int(level)
+    level_f, upcoming = _from(servers, arrive_l[order[0]])
+    level = int(level_f)
+    next_change = upcoming[-1][0] if upcoming else INF
     waiting: list[tuple[int, float, int]] = []
     running: list[float] = []  # finish times of jobs in service
     start_l, finish_l = [INF] * n, [INF] * n
+    push, pop = heapq.heappush, heapq.heappop
     i = 0
-    while i < n or waiting:
-        next_arrival = arrive_l[order[i]] if i < n else INF
-        next_finish = running[0] if running else INF
-        t = min(next_arrival, next_finish, upcoming[-1][0] if upcoming else INF)
-        if t == INF:
-            break  # jobs wait for a server that never comes
-        # At one moment: finishes, then the change of level, then arrivals, then starts.
+    while True:
+        t = arrive_l[order[i]] if i < n else INF
+        # The moments before the next arrival at which waiting jobs may start: a finish, a change of level.
+        while waiting:
+            moment = running[0] if running and running[0] < next_change else next_change
+            if moment >= t:
+                break
+            while running and running[0] <= moment:
+                pop(running)
+            while next_change <= moment:
+                level = int(upcoming.pop()[1])
+                next_change = upcoming[-1][0] if upcoming else INF
+            while waiting and len(running) < level:
+                j = pop(waiting)[2]
+                start_l[j] = moment
+                finish_l[j] = done = moment + service_l[j]
+                push(running, done)
+        if i == n:
+            break
         while running and running[0] <= t:
-            heapq.heappop(running)
-        while upcoming and upcoming[-1][0] <= t:
+            pop(running)
+        while next_change <= t:
             level = int(upcoming.pop()[1])
+            next_change = upcoming[-1][0] if upcoming else INF
+        j = order[i]
+        i += 1
+        if not waiting and len(running) < level and (i == n or arrive_l[order[i]] > t):
+            start_l[j] = t  # the usual case on a station with room: a free server, nobody else arriving
+            finish_l[j] = done = t + service_l[j]
+            push(running, done)
+            continue
+        push(waiting, (prio_l[j], t, j))
         while i < n and arrive_l[order[i]] <= t:
             j = order[i]
-            heapq.heappush(waiting, (prio_l[j], arrive_l[j], j))
+            push(waiting, (prio_l[j], t, j))
             i += 1
         while waiting and len(running) < level:
-            _, _, j = heapq.heappop(waiting)
+            j = pop(waiting)[2]
             start_l[j] = t
             finish_l[j] = done = t + service_l[j]
-            heapq.heappush(running, done)
+            push(running, done)
     start[:] = start_l
     finish[:] = finish_l
     return start, finish
@@ -134,35 +160,57 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
     arrive_l, work_l = arrive.tolist(), work.tolist()
     t = arrive_l[order[0]]
     rate, upcoming = _from(capacity, t)
+    next_change = upcoming[-1][0] if upcoming else INF
     virtual = 0.0
     inside: list[tuple[float, int]] = []  # (virtual finish, job)
     finish_l = [INF] * n
+    push, pop = heapq.heappush, heapq.heappop
     i = 0
-    while i < n or inside:
-        next_arrival = arrive_l[order[i]] if i < n else INF
-        if inside and rate > 0:
-            next_leave = t + (inside[0][0] - virtual) * len(inside) / rate
-        else:
-            next_leave = INF
-        step = min(next_arrival, next_leave, upcoming[-1][0] if upcoming else INF)
-        if step == INF:
+    while True:
+        a = arrive_l[order[i]] if i < n else INF
+        # From t to the next arrival: departures (each at the moment its target is reached) and changes.
+        while inside:
+            leave = t + (inside[0][0] - virtual) * len(inside) / rate if rate > 0 else INF
+            moment = leave if leave < next_change else next_change
+            if moment > a or moment == INF:
+                break
+            if moment == leave:
+                virtual = inside[0][0]  # exactly: no drift of rounding over millions of steps
+            else:
+                virtual += (moment - t) * rate / len(inside)
+            t = moment
+            # Every job whose target is reached leaves now (equal work arriving together leaves together).
+            while inside and inside[0][0] <= virtual:
+                finish_l[pop(inside)[1]] = t
+            while next_change <= t:
+                rate = upcoming.pop()[1]
+                next_change = upcoming[-1][0] if upcoming else INF
+        if i == n:
             break
-        if step == next_leave:
-            virtual = inside[0][0]  # exactly: no drift of rounding over millions of steps
-        elif inside and rate > 0:
-            virtual += (step - t) * rate / len(inside)
-        t = step
-        # Every job whose target is reached leaves now (equal work arriving together leaves together).
-        while inside and inside[0][0] <= virtual:
-            finish_l[heapq.heappop(inside)[1]] = t
-        while upcoming and upcoming[-1][0] <= t:
+        if inside and rate > 0:
+            virtual += (a - t) * rate / len(inside)
+        t = a
+        while next_change <= t:
             rate = upcoming.pop()[1]
+            next_change = upcoming[-1][0] if upcoming else INF
+        j = order[i]
+        i += 1
+        following = arrive_l[order[i]] if i < n else INF
+        if not inside and rate > 0 and following > t:
+            done = t + work_l[j] / rate
+            if done <= following and done <= next_change:
+                finish_l[j] = t = done  # the usual case on a link with room: alone from start to end
+                continue
+        if work_l[j] <= 0.0:
+            finish_l[j] = t
+        else:
+            push(inside, (virtual + work_l[j], j))
         while i < n and arrive_l[order[i]] <= t:
             j = order[i]
             if work_l[j] <= 0.0:
                 finish_l[j] = t
             else:
-                heapq.heappush(inside, (virtual + work_l[j], j))
+                push(inside, (virtual + work_l[j], j))
             i += 1
     finish[:] = finish_l
     return finish

@@ -1,0 +1,86 @@
+"""The upstream queue engines against naive references: plain event-by-event simulations, quadratic and
+obviously right, on random small inputs with ties, priorities and capacities that change."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.network.queues import Capacity, serve, share
+
+# Tenths: not exact in binary, so the engines meet the rounding a real run meets.
+times = st.lists(st.integers(0, 400).map(lambda x: x / 10), min_size=1, max_size=25)
+windows = st.lists(st.tuples(st.integers(0, 400).map(lambda x: x / 10), st.integers(1, 120).map(lambda x: x / 10)),
+                   max_size=3)
+
+
+def naive_share(arrive: list[float], work: list[float], capacity: Capacity) -> list[float]:
+    """Every job in the station gets capacity / n; advance from event to event (an arrival, a change of
+    capacity, the first job to finish at the current shares)."""
+    n = len(arrive)
+    left, finish = list(work), [math.inf] * n
+    changes = sorted(t for t in capacity.times if t != -math.inf)
+    t = min(arrive)
+    for _ in range(10 * n + 10 * len(changes) + 10):
+        inside = [j for j in range(n) if arrive[j] <= t and finish[j] == math.inf]
+        for j in inside:
+            if left[j] <= 1e-9:
+                finish[j] = t
+        inside = [j for j in inside if finish[j] == math.inf]
+        rate = capacity.at(t)
+        events = [a for a in arrive if a > t] + [c for c in changes if c > t]
+        if inside and rate > 0:
+            events.append(t + min(left[j] for j in inside) * len(inside) / rate)
+        if not events:
+            break
+        step = min(events)
+        if inside and rate > 0:
+            for j in inside:
+                left[j] -= (step - t) * rate / len(inside)
+        t = step
+    return finish
+
+
+def naive_serve(arrive: list[float], priority: list[int], service: list[float], servers: Capacity):
+    """At each moment (an arrival, a finish, a change of level): finishes, then arrivals, then starts of
+    the best waiting jobs (priority, arrival, index) while fewer jobs run than there are servers."""
+    n = len(arrive)
+    start, finish = [math.inf] * n, [math.inf] * n
+    moments = sorted(set(arrive) | {t for t in servers.times if t != -math.inf})
+    done: set[int] = set()
+    while moments:
+        t = moments.pop(0)
+        running = [j for j in range(n) if start[j] <= t < finish[j]]
+        waiting = sorted((priority[j], arrive[j], j) for j in range(n) if arrive[j] <= t and start[j] == math.inf)
+        for _, _, j in waiting[:max(0, int(servers.at(t)) - len(running))]:
+            start[j], finish[j] = t, t + service[j]
+            if finish[j] not in moments:
+                moments.append(finish[j])
+                moments.sort()
+        done |= {j for j in range(n) if finish[j] <= t}
+    return start, finish
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrive=times, data=st.data(), base=st.integers(1, 3), out=windows)
+def test_serve_agrees_with_the_naive_simulation(arrive, data, base, out) -> None:
+    n = len(arrive)
+    priority = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    service = data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=n, max_size=n))
+    servers = Capacity.of(base, [(a, a + b, 1.0) for a, b in out])
+    start, finish = serve(np.array(arrive), np.array(priority), np.array(service), servers)
+    want_start, want_finish = naive_serve(arrive, priority, service, servers)
+    assert start.tolist() == want_start and finish.tolist() == want_finish
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrive=times, data=st.data(), rate=st.sampled_from([0.5, 1.0, 2.0]), out=windows,
+       slow=st.sampled_from([0.0, 0.5]))
+def test_share_agrees_with_the_naive_simulation(arrive, data, rate, out, slow) -> None:
+    work = data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=len(arrive), max_size=len(arrive)))
+    capacity = Capacity.of(rate, [(a, a + b, slow) for a, b in out], scale=True)
+    got = share(np.array(arrive), np.array(work), capacity).tolist()
+    want = naive_share(arrive, work, capacity)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-7), (got, want)
