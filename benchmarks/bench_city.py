@@ -6,7 +6,10 @@ Targets (issue): under 60 s and under 2 GB. Because the machines are shared, the
 benchmarks/mmc_reference.py (the yardstick) is timed in the same run (before and after) and the city throughput is
 also given as a ratio to it, which moves far less with the machine's load than seconds do.
 
-    python benchmarks/bench_city.py [--days 365]
+    python benchmarks/bench_city.py [--days 365] [--scenario moscow_city_network]
+
+`moscow_city_network` is the same city with its devices, uplinks, ingest, AI workers and delivery
+(docs/network.md): the cohort then includes the upstream stations' passes.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from simulator.records import duties_table, studies_table
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=365.0)
+    parser.add_argument("--scenario", default="moscow_city")
     args = parser.parse_args()
     reference = load_reference()
 
@@ -38,7 +42,7 @@ def main() -> None:
         return len(served) / (time.perf_counter() - started)
 
     before = reference_rate()
-    scenario = load_scenario("moscow_city", [f"horizon_days={args.days}"])
+    scenario = load_scenario(args.scenario, [f"horizon_days={args.days}"])
     seed = scenario.seed
     t0 = time.perf_counter()
     cohort = draw_cohort(scenario, seed, 0)
@@ -56,7 +60,7 @@ def main() -> None:
     ref = (before + reference_rate()) / 2
     per_s = studies.num_rows / (t3 - t0)
     print(json.dumps({
-        "benchmark": "city-year", "days": args.days, "studies": n_studies, "work_items": studies.num_rows,
+        "benchmark": "city-year", "scenario": args.scenario, "days": args.days, "studies": n_studies, "work_items": studies.num_rows,
         "cohort_s": round(t1 - t0, 2), "model_s": round(t2 - t1, 2), "table_s": round(t3 - t2, 2),
         "summary_s": round(t4 - t3, 2), "simulate_s": round(t3 - t0, 2), "total_s": round(t4 - t0, 2),
         "studies_per_s": round(per_s), "peak_rss_mb": round(peak_mb),

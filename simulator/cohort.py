@@ -50,8 +50,9 @@ class Cohort:
     double_read_minutes: np.ndarray | None = None
     audit_minutes: np.ndarray | None = None
     # The way to the worklist (simulator/network/upstream.py): the exam's end, the arrival in the archive,
-    # the AI result (NaN: never). Without devices `acquired_at` is `arrived_at`. `late_score`: with an AI
-    # compute service the study is on the worklist before its result (None: no study is).
+    # the AI result (NaN: never; None without stations, where a result is what makes a study ready).
+    # Without devices `acquired_at` is `arrived_at`. `late_score`: with an AI compute service the study is
+    # on the worklist before its result (None: no study is).
     acquired_at: np.ndarray | None = None
     at_archive: np.ndarray | None = None
     scored_at: np.ndarray | None = None
@@ -73,7 +74,10 @@ def arrival_times(rates: Sequence[Sequence[float]], bins: tuple, rng: np.random.
 
 
 def after_outages(times: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Times moved to the end of any outage window [a, b) they fall in (windows may chain)."""
+    """Times moved to the end of any outage window [a, b) they fall in (windows may chain); the input itself
+    when there are no windows."""
+    if not spans:
+        return times
     times = times.copy()
     for a, b in sorted(spans):
         inside = (times >= a) & (times < b)
@@ -193,8 +197,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
 
         through_stations(scenario, seed, replication, columns)
     else:
-        columns["acquired_at"] = columns["arrived_at"]
-        columns["scored_at"] = np.where(columns["ai_scored"], columns["ready_at"], np.nan)
+        columns["acquired_at"] = columns["arrived_at"]  # the same array: no devices, nothing between
     return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)
 
 

@@ -97,7 +97,9 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         acquired = at_archive = scored_at = np.full(m, np.nan)
     else:
         acquired, at_archive = _by_horizon(cohort.acquired_at[source], horizon), _by_horizon(cohort.at_archive[source], horizon)
-        scored_at = _by_horizon(cohort.scored_at[source], horizon)
+        # Without AI workers a scored study's result is what made it ready.
+        scored_at = _by_horizon(cohort.scored_at[source] if cohort.scored_at is not None else
+                                np.where(cohort.ai_scored[source], cohort.ready_at[source], np.nan), horizon)
     recorded = outcome.recorded_at[source] if extra is None and outcome.recorded_at is not None else np.full(m, np.nan)
     return pa.table({
         "replication": pa.array(np.full(m, replication, dtype=np.int32)),
@@ -135,8 +137,8 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
 
 
 def _by_horizon(times: np.ndarray, horizon: float) -> np.ndarray:
-    """A time after the horizon is not known to the run: null, like `ready_at`."""
-    return np.where(times > horizon, np.nan, times)
+    """A time after the horizon is not known to the run: null, like `ready_at` (a copy only if there is one)."""
+    return np.where(times > horizon, np.nan, times) if (times > horizon).any() else times
 
 
 def duties_table(outcome: Outcome, replication: int) -> pa.Table:
