@@ -26,7 +26,22 @@ def expected_value(scenario: Scenario, expectation: Expectation) -> float:
     value = expectation.value
     if not isinstance(value, TheoryValue):
         return float(value)
+    if value.theory == "station":
+        return _station(scenario, expectation)
     return _THEORIES[value.theory](scenario, value.of)
+
+
+def _station(scenario: Scenario, expectation: Expectation) -> float:
+    """An upstream station's closed form (simulator/network/expected.py), for a station metric."""
+    from .metrics import STATION_METRICS
+    from .network.expected import StationShapeError, station_value
+
+    if expectation.metric not in STATION_METRICS or "station" not in expectation.where:
+        raise TheoryShapeError(f"station is for {', '.join(STATION_METRICS)} with where: {{station: ...}}")
+    try:
+        return station_value(scenario, str(expectation.where["station"]), expectation.metric)
+    except StationShapeError as exc:
+        raise TheoryShapeError(str(exc)) from None
 
 
 def _single_type(scenario: Scenario) -> StudyType:

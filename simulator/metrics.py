@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from .scenario import Scenario
 from .triage_config import targets_of
 
-__all__ = ["STUDY_METRICS", "POOL_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "study_metrics",
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
            "summary_rows", "check_metric", "UnknownMetric"]
 
@@ -45,7 +45,9 @@ STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "unfinished", "
                  "p95_wait_minutes", "sla_met_fraction", "backlog_at_horizon", "not_ready_at_horizon",
                  "mean_record_minutes", "p95_record_minutes", "read_unscored_fraction")
 POOL_METRICS = ("utilization", "overtime_hours")
-METRICS = STUDY_METRICS + POOL_METRICS
+# Of one upstream station (`where: {station: ...}`), from stations.parquet: for `expect:` blocks.
+STATION_METRICS = ("station_wait_minutes", "station_service_minutes", "station_utilization")
+METRICS = STUDY_METRICS + POOL_METRICS + STATION_METRICS
 SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
 # Which way is better, for the metrics where one is: what comparisons and baselines judge by.
 BETTER = {"reported_fraction": "higher", "unfinished": "lower", "reported_fraction_before_last_day": "higher",
@@ -72,7 +74,9 @@ def check_metric(metric: str, where: Mapping[str, Any] | Iterable[tuple[str, Any
     if metric not in METRICS:
         raise UnknownMetric(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     keys = [k for k, _ in (where.items() if isinstance(where, Mapping) else where)]
-    allowed = ("pool",) if metric in POOL_METRICS else _FILTERABLE
+    allowed = ("pool",) if metric in POOL_METRICS else ("station",) if metric in STATION_METRICS else _FILTERABLE
+    if metric in STATION_METRICS and keys != ["station"]:
+        raise UnknownMetric(f"{metric}: name the station with where: {{station: ...}} (as in stations.parquet)")
     for key in keys:
         if key not in allowed:
             raise UnknownMetric(f"{metric}: cannot split by {key!r}; by: {', '.join(allowed)}")
@@ -286,13 +290,20 @@ def pool_metrics(duties: pa.Table, scenario: Scenario, mask: np.ndarray) -> dict
 
 def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, metric: str,
                     where: Mapping[str, Any], replications: Iterable[int],
-                    columns: StudyColumns | None = None) -> np.ndarray:
+                    columns: StudyColumns | None = None, stations: pa.Table | None = None) -> np.ndarray:
     """One value of `metric` restricted to `where`, per replication (NaN where undefined).
 
-    Pass `columns` (built once from `studies`) when asking for several metrics of one table.
+    Pass `columns` (built once from `studies`) when asking for several metrics of one table; a station
+    metric reads `stations` (stations.parquet's rows).
     """
     check_metric(metric, where)
     reps = list(replications)
+    if metric in STATION_METRICS:
+        column = metric.replace("station_", "mean_", 1) if metric != "station_utilization" else "utilization"
+        rows = {} if stations is None else {(r["replication"], r["station"]): r[column]
+                                            for r in stations.select(["replication", "station", column]).to_pylist()}
+        return np.array([math.nan if rows.get((r, where["station"])) is None else rows[(r, where["station"])]
+                         for r in reps], dtype=float)
     if metric in POOL_METRICS:
         rep = duties.column("replication").to_numpy()
         base = np.ones(duties.num_rows, dtype=bool)

@@ -636,7 +636,7 @@ class TheoryValue(Strict):
     scenario's numbers and its expectation cannot drift apart. `of` picks one output: a class (0 highest)
     for `priority`, a group (positive, negative, diseased, healthy, fifo) for `ai_triage`."""
 
-    theory: Literal["mmc_fifo", "priority", "ai_triage", "pk", "psa"]
+    theory: Literal["mmc_fifo", "priority", "ai_triage", "pk", "psa", "station"]
     of: Union[int, str, None] = None
 
 

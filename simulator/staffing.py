@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError
-from .metrics import POOL_METRICS, RANGE, StudyColumns, UnknownMetric, check_metric, confidence_interval, \
+from .metrics import POOL_METRICS, RANGE, STATION_METRICS, StudyColumns, UnknownMetric, check_metric, confidence_interval, \
     pool_metrics, study_metrics
 from .scenario import AUDIT, SECOND_OPINION, Scenario
 from .triage import IMAGE_READS, KINDS, REFERRALS, Kind
@@ -93,6 +93,9 @@ def parse_target(text: str) -> Target:
         check_metric(metric, where)
     except UnknownMetric as exc:
         raise ScenarioError("--target", [(text, str(exc))]) from None
+    if metric in STATION_METRICS:
+        raise ScenarioError("--target", [(text, "a roster moves readers, not upstream stations: give a study or "
+                                                "reader metric")])
     return Target(metric, tuple(where), op, float(value), text.strip())
 
 

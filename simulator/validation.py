@@ -51,13 +51,14 @@ class Check:
         return "too wide" if abs(self.estimate - self.expected) <= self.tolerance else "FAIL"
 
 
-def _checks(scenario: Scenario, studies: pa.Table, duties: pa.Table, replications: int) -> list[Check]:
+def _checks(scenario: Scenario, studies: pa.Table, duties: pa.Table, replications: int,
+            stations: pa.Table | None = None) -> list[Check]:
     checks = []
     nan = math.nan
     columns = StudyColumns(studies, scenario)
     for expectation in scenario.expect:
         values = per_replication(studies, duties, scenario, expectation.metric, expectation.where,
-                                 range(replications), columns)
+                                 range(replications), columns, stations)
         ci = confidence_interval(np.asarray(values))
         expected = expected_value(scenario, expectation)
         tolerance = (expectation.abs_tol if expectation.abs_tol is not None
@@ -74,16 +75,19 @@ def validate_scenario(scenario: Scenario, replications: int = 10, workers: int |
     """Checks of every expectation, with replications doubled until the intervals are tight or the cap."""
     studies: list[pa.Table] = []
     duties: list[pa.Table] = []
+    stations: list[pa.Table] = []
     done = 0
     target = replications
     while True:
         run = run_scenario(scenario, target - done, workers=workers, first=done, summarise=False)
         studies.append(run.studies)
         duties.append(run.duties)
+        if run.stations is not None:
+            stations.append(run.stations)
         done = target
         all_studies = pa.concat_tables(studies, promote_options="permissive")
         all_duties = pa.concat_tables(duties)
-        checks = _checks(scenario, all_studies, all_duties, done)
+        checks = _checks(scenario, all_studies, all_duties, done, pa.concat_tables(stations) if stations else None)
         if all(c.tight for c in checks) or done >= max_replications:
             return checks
         target = min(2 * done, max_replications)

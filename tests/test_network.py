@@ -213,3 +213,12 @@ def test_where_the_time_goes_adds_up_to_the_time_to_the_record(tmp_path) -> None
     assert stages_bars(run.studies) is not None
     report = write_report(write_run(run, tmp_path / "run"))
     assert "Where the time goes" in report.read_text()
+
+
+def test_a_staffing_target_cannot_name_a_station() -> None:
+    from simulator.staffing import parse_target
+
+    with pytest.raises(ScenarioError, match="a roster moves readers"):
+        parse_target("station_wait_minutes[station=ai:ct_ai] <= 5")
+    with pytest.raises(ScenarioError, match="name the station"):
+        parse_target("station_wait_minutes <= 5")

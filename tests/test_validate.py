@@ -20,7 +20,7 @@ from simulator.validation import validate_scenario
 runner = CliRunner()
 
 FAST = ["validation/mmc_two_classes", "validation/ai_triage_2_readers_nonpreemptive", "validation/mg1_lognormal_pk",
-        "validation/shifts_day_night_psa", "validation/reference_center_volumes"]
+        "validation/shifts_day_night_psa", "validation/reference_center_volumes", "validation/tandem_devices_ai"]
 
 
 def paths(names: list[str]) -> list[str]:
@@ -80,3 +80,19 @@ def test_a_scenario_can_extend_another(tmp_path: Path) -> None:
     loop.write_text("extends: loop.yaml\nname: loop\n")
     with pytest.raises(ScenarioError, match="extends itself"):
         load_scenario(loop)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["ai_services"]["ct_ai"].pop("workers") and d["ai_services"]["ct_ai"].pop("inference_minutes"),
+     "has no workers"),
+    (lambda d: d["ai_services"]["ct_ai"].update(outages=[{"start": "2026-02-03T00:00", "hours": 1}]), "outages"),
+    (lambda d: d["expect"][0]["where"].update(station="uplink:main"), "has no uplink"),
+    (lambda d: d["expect"][0].update(metric="mean_wait_minutes"), "cannot split by 'station'"),
+])
+def test_a_station_theory_refuses_a_station_without_its_shape(change, message: str) -> None:
+    data = yaml.safe_load(Path(bundled_scenarios()["validation/ai_workers_mmc"]).read_text())
+    change(data)
+    from simulator.prepare import parse_scenario
+
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(data, "station.yaml")

@@ -47,7 +47,7 @@ def validate(
                                                         max(max_replications, replications)), resolved.expect):
             total += 1
             failed += not check.passed
-            where = ",".join(f"{k}={str(v).lower()}" for k, v in check.where.items())
+            where = ",".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in check.where.items())
             source = getattr(expectation.value, "theory", None)
             what = escape(check.metric) + (f"\n  [dim]{escape(where)}[/]" if where else "") + \
                 (f"\n  [dim]theory: {source}{'' if expectation.value.of is None else f'({expectation.value.of})'}[/]"
