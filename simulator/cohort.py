@@ -57,7 +57,8 @@ class Cohort:
     at_archive: np.ndarray | None = None
     scored_at: np.ndarray | None = None
     late_score: np.ndarray | None = None
-    stations: dict | None = None  # per upstream station, what it served (for its figures)
+    stations: dict | None = None  # per upstream station, its figures (a row of stations.parquet)
+    station_detail: dict | None = None  # per upstream station, what it served job by job (`detail=True`)
 
     def __len__(self) -> int:
         return int(self.arrived_at.shape[0])
@@ -90,8 +91,9 @@ def windows(scenario: Scenario, spans: list[Window]) -> list[tuple[float, float]
     return [(scenario.minutes_at(w.start), scenario.minutes_at(w.start) + w.hours * 60.0) for w in spans]
 
 
-def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
-    """Every study of one replication. Pure function of (scenario, seed, replication)."""
+def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = False) -> Cohort:
+    """Every study of one replication. Pure function of (scenario, seed, replication). `detail` keeps what
+    each upstream station served, job by job (`Cohort.station_detail`)."""
     bins = hour_bins(scenario)
     site_names = tuple(scenario.sites)
     ingest_outages = windows(scenario, scenario.ingest.outages)
@@ -195,7 +197,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int) -> Cohort:
     if stations:
         from .network.upstream import through_stations
 
-        through_stations(scenario, seed, replication, columns)
+        through_stations(scenario, seed, replication, columns, detail)
     else:
         columns["acquired_at"] = columns["arrived_at"]  # the same array: no devices, nothing between
     return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)

@@ -42,7 +42,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     simulated = time.perf_counter()
     studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
-    stations = None if cohort.stations is None else stations_table(scenario, cohort.stations, replication)
+    stations = None if cohort.stations is None else stations_table(cohort.stations, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": finished - simulated},

@@ -30,7 +30,7 @@ def simple_routing(scenario) -> bool:
 
 def run_model(data: dict[str, Any]):
     scenario = make(data)
-    cohort = draw_cohort(scenario, scenario.seed, 0)
+    cohort = draw_cohort(scenario, scenario.seed, 0, detail=True)
     model = ReadingStation(scenario, cohort, policy_of(scenario), scenario.seed, 0)
     outcome = model.run()
     from simulator.network.delivery import record_times
@@ -149,7 +149,7 @@ def no_reader_reads_two_studies_at_once(scenario, rows) -> None:
 
 def stations_never_serve_beyond_capacity(cohort) -> None:
     """At every start of an exam or an inference, the jobs under way fit the servers there are then."""
-    for name, station in (cohort.stations or {}).items():
+    for name, station in (cohort.station_detail or {}).items():
         if "start" not in station:
             continue
         start, finish = station["start"], station["finish"]

@@ -53,8 +53,8 @@ def in_progress_at(start: np.ndarray, finish: np.ndarray, t: np.ndarray) -> np.n
 def test_devices_never_examine_beyond_their_count_and_start_only_while_open() -> None:
     scenario = make(devices_scenario(open=[{"start": "08:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}],
                                      outages=[{"start": "2026-02-04T08:00", "hours": 24, "devices": 1}]))
-    c = draw_cohort(scenario, 7, 0)
-    exams = c.stations["devices:main/CT"]
+    c = draw_cohort(scenario, 7, 0, detail=True)
+    exams = c.station_detail["devices:main/CT"]
     start, finish = exams["start"], exams["finish"]
     ok = np.isfinite(start)
     assert ok.sum() > 100
@@ -77,9 +77,9 @@ def test_stat_patients_wait_less_for_the_scanner() -> None:
 
 
 def test_breakdowns_lengthen_exams_by_the_repairs_that_fall_in_them() -> None:
-    plain = draw_cohort(make(devices_scenario()), 7, 0).stations["devices:main/CT"]["busy"]
+    plain = draw_cohort(make(devices_scenario()), 7, 0, detail=True).station_detail["devices:main/CT"]["busy"]
     broken = draw_cohort(make(devices_scenario(failures={"busy_hours_between": 2, "repair_minutes": {
-        "dist": "fixed", "value": 30}})), 7, 0).stations["devices:main/CT"]["busy"]
+        "dist": "fixed", "value": 30}})), 7, 0, detail=True).station_detail["devices:main/CT"]["busy"]
     added = broken - plain  # the same exams (own streams), plus whole repairs of 30 minutes
     assert (added >= -1e-6).all() and np.allclose(added, np.round(added / 30.0) * 30.0, atol=1e-6)
     assert added.max() >= 30.0

@@ -41,7 +41,7 @@ def per_replication(data: dict, station: str, column: str) -> np.ndarray:
     scenario = make(data)
     values = []
     for r in range(R):
-        table = stations_table(scenario, draw_cohort(scenario, scenario.seed, r).stations, r)
+        table = stations_table(draw_cohort(scenario, scenario.seed, r).stations, r)
         row = table.filter(pc.equal(table.column("station"), station))
         values.append(row.column(column)[0].as_py())
     return np.array(values)

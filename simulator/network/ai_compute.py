@@ -9,6 +9,8 @@ worker; an outage also stops the workers from starting new inferences (what is q
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..cohort import windows
@@ -26,7 +28,8 @@ def worker_capacity(scenario: Scenario, service: AIService) -> Capacity:
 
 
 def score_times(scenario: Scenario, name: str, service: AIService, seed: int, replication: int,
-                at_archive: np.ndarray, referral: np.ndarray, latency: np.ndarray, station: dict | None = None) -> np.ndarray:
+                at_archive: np.ndarray, referral: np.ndarray, latency: np.ndarray,
+                record: Callable[[str, dict], None] | None = None) -> np.ndarray:
     """When each of the service's studies (those given, all to be scored) has its result: +inf if never."""
     assert service.inference_minutes is not None
     n = at_archive.shape[0]
@@ -36,7 +39,7 @@ def score_times(scenario: Scenario, name: str, service: AIService, seed: int, re
     level = worker_capacity(scenario, service)
     start, finish = serve(at_archive[reach], referral[reach], inference[reach], level)
     scored[reach] = finish + latency[reach]
-    if station is not None:
-        station[f"ai:{name}"] = {"arrived": at_archive[reach], "start": start, "finish": finish,
-                                 "busy": inference[reach], "capacity": level}
+    if record is not None:
+        record(f"ai:{name}", {"arrived": at_archive[reach], "start": start, "finish": finish,
+                              "busy": inference[reach], "capacity": level})
     return scored

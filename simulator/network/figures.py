@@ -15,7 +15,7 @@ import pyarrow as pa
 from ..scenario import Scenario
 from .queues import available
 
-__all__ = ["stations_table", "stations_summary", "STATION_COLUMNS"]
+__all__ = ["station_figures", "stations_table", "stations_summary", "STATION_COLUMNS"]
 
 STATION_COLUMNS = {"replication": pa.int32(), "station": pa.string(), "kind": pa.string(), "studies": pa.int64(),
                    "mean_wait_minutes": pa.float64(), "mean_service_minutes": pa.float64(),
@@ -27,29 +27,30 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else math.nan
 
 
-def stations_table(scenario: Scenario, stations: dict[str, dict] | None, replication: int) -> pa.Table:
-    """One row per station the cohort passed (`Cohort.stations`)."""
+def station_figures(scenario: Scenario, name: str, served: dict) -> dict:
+    """One station's row (without the replication) from what it served: `arrived`, and `start` and `busy`
+    for servers, or `finish` and `work` for links; `capacity` its level over time."""
     warmup, horizon = scenario.warmup_minutes, scenario.horizon_minutes
-    rows = []
-    for name, s in (stations or {}).items():
-        kind = name.split(":", 1)[0]
-        arrived = s["arrived"]
-        keep = (arrived >= warmup) & (arrived < horizon)
-        if "start" in s:  # servers: devices, AI workers
-            start, busy = s["start"], s["busy"]
-            wait = _mean(start[keep] - arrived[keep])
-            service = _mean(busy[keep])
-            lo, hi = np.maximum(start, warmup), np.minimum(start + busy, horizon)
-            used = float(np.clip(hi - lo, 0.0, None)[np.isfinite(start)].sum())
-            offered = available(s["capacity"], warmup, horizon)
-        else:  # processor sharing: links and ingest
-            wait = math.nan
-            service = _mean(s["finish"][keep] - arrived[keep])
-            used = float(s["work"][keep].sum())
-            offered = available(s["capacity"], warmup, horizon)
-        rows.append({"replication": replication, "station": name, "kind": kind, "studies": int(keep.sum()),
-                     "mean_wait_minutes": wait, "mean_service_minutes": service,
-                     "utilization": used / offered if offered > 0 else math.nan})
+    arrived = served["arrived"]
+    keep = (arrived >= warmup) & (arrived < horizon)
+    if "start" in served:  # servers: devices, AI workers
+        start, busy = served["start"], served["busy"]
+        wait = _mean(start[keep] - arrived[keep])
+        service = _mean(busy[keep])
+        lo, hi = np.maximum(start, warmup), np.minimum(start + busy, horizon)
+        used = float(np.clip(hi - lo, 0.0, None)[np.isfinite(start)].sum())
+    else:  # processor sharing: links and ingest
+        wait = math.nan
+        service = _mean(served["finish"][keep] - arrived[keep])
+        used = float(served["work"][keep].sum())
+    offered = available(served["capacity"], warmup, horizon)
+    return {"station": name, "kind": name.split(":", 1)[0], "studies": int(keep.sum()), "mean_wait_minutes": wait,
+            "mean_service_minutes": service, "utilization": used / offered if offered > 0 else math.nan}
+
+
+def stations_table(stations: dict[str, dict] | None, replication: int) -> pa.Table:
+    """One row per station the cohort passed (`Cohort.stations`: each station's figures)."""
+    rows = [{"replication": replication, **figures} for figures in (stations or {}).values()]
     return pa.Table.from_pylist(rows, schema=pa.schema(STATION_COLUMNS)) if rows else \
         pa.table({c: pa.array([], t) for c, t in STATION_COLUMNS.items()})
 

@@ -9,6 +9,8 @@ and a study finishing inside an ingest outage arrives when it ends.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..cohort import after_outages, windows
@@ -37,10 +39,10 @@ def ingest_capacity(scenario: Scenario) -> Capacity:
 
 
 def to_archive(scenario: Scenario, acquired: np.ndarray, site: np.ndarray, size: np.ndarray,
-               delay: np.ndarray, moved: np.ndarray, station: dict[str, dict]) -> np.ndarray:
+               delay: np.ndarray, moved: np.ndarray, record: Callable[[str, dict], None]) -> np.ndarray:
     """When each study is in the archive. `site` holds site codes (positions in `scenario.sites`); `moved`
-    marks the studies that travel the links (imaging studies); `delay` is the drawn ingest delay. `station`
-    gets each link's figures."""
+    marks the studies that travel the links (imaging studies); `delay` is the drawn ingest delay. `record`
+    is told what each link served."""
     at = acquired.copy()
     for code, (site_name, site_spec) in enumerate(scenario.sites.items()):
         if site_spec.uplink is None:
@@ -48,14 +50,13 @@ def to_archive(scenario: Scenario, acquired: np.ndarray, site: np.ndarray, size:
         mine = np.flatnonzero(moved & (site == code) & np.isfinite(acquired))
         link = uplink_capacity(scenario, site_name)
         at[mine] = share(acquired[mine], size[mine], link)
-        station[f"uplink:{site_name}"] = {"arrived": acquired[mine], "finish": at[mine], "work": size[mine],
-                                          "capacity": link}
+        record(f"uplink:{site_name}", {"arrived": acquired[mine], "finish": at[mine], "work": size[mine],
+                                       "capacity": link})
     ingest = scenario.ingest
     if ingest.mbyte_per_s is None:
         return after_outages(at + delay, windows(scenario, ingest.outages))
     mine = np.flatnonzero(moved & np.isfinite(at))
     sent = at[mine]
     at[mine] = share(sent, size[mine], ingest_capacity(scenario))
-    station["ingest"] = {"arrived": sent, "finish": at[mine], "work": size[mine],
-                         "capacity": ingest_capacity(scenario)}
+    record("ingest", {"arrived": sent, "finish": at[mine], "work": size[mine], "capacity": ingest_capacity(scenario)})
     return at + delay

@@ -16,31 +16,41 @@ from ..streams import stream
 from ..triage import Kind
 from .ai_compute import score_times
 from .devices import devices_of, examine
+from .figures import station_figures
 from .transfer import to_archive
 
 __all__ = ["through_stations"]
 
 
-def through_stations(scenario: Scenario, seed: int, replication: int, columns: dict[str, np.ndarray]) -> None:
+def through_stations(scenario: Scenario, seed: int, replication: int, columns: dict[str, np.ndarray],
+                     detail: bool = False) -> None:
     """Sets the cohort's `acquired_at`, `at_archive`, `scored_at`, `ready_at`, `late_score`, the AI columns
-    and `stations` (what each station served) from its arrivals and the draws `draw_cohort` left in
-    `columns` (which it takes out)."""
+    and `stations` (each station's figures) from its arrivals and the draws `draw_cohort` left in `columns`
+    (which it takes out). With `detail`, also `station_detail`: what each station served, job by job (for
+    tests: a city year's would be most of a gigabyte)."""
     types = list(scenario.study_types.values())
     type_code = columns["study_type"]
     imaging = np.array([t.kind == Kind.PRIMARY.value for t in types])[type_code]
     modality_names = sorted({t.modality for t in types})
     modality = np.array([modality_names.index(t.modality) for t in types], dtype=np.int32)[type_code]
     arrived, referral, site = columns["arrived_at"], columns["referral"], columns["site"]
-    station: dict[str, dict] = {}
+    figures: dict[str, dict] = {}
+    served_by: dict[str, dict] = {}
+
+    def record(name: str, served: dict) -> None:
+        """A station's figures at once, so that its job-by-job arrays go when the pass is done."""
+        figures[name] = station_figures(scenario, name, served)
+        if detail:
+            served_by[name] = served
 
     acquired = arrived.copy()
     site_code = {name: code for code, name in enumerate(scenario.sites)}
     for (site_name, code), group in devices_of(scenario).items():
         mine = np.flatnonzero(imaging & (site == site_code[site_name]) & (modality == modality_names.index(code)))
         name = f"{site_name}/{code}"
-        exams = station[f"devices:{name}"] = examine(scenario, name, group, seed, replication, arrived[mine],
-                                                     referral[mine])
+        exams = examine(scenario, name, group, seed, replication, arrived[mine], referral[mine])
         acquired[mine] = exams["finish"]
+        record(f"devices:{name}", exams)
 
     size = np.zeros(arrived.shape[0])
     for t, (type_name, study_type) in enumerate(scenario.study_types.items()):
@@ -48,7 +58,7 @@ def through_stations(scenario: Scenario, seed: int, replication: int, columns: d
         if dist is not None and study_type.kind == Kind.PRIMARY.value:
             mine = np.flatnonzero(type_code == t)
             size[mine] = sample(dist, stream(seed, replication, "size", type_name), mine.shape[0])
-    at_archive = to_archive(scenario, acquired, site, size, columns.pop("delay"), imaging, station)
+    at_archive = to_archive(scenario, acquired, site, size, columns.pop("delay"), imaging, record)
 
     failed, latency = columns.pop("ai_failed"), columns.pop("ai_latency")
     raw_score, raw_positive = columns.pop("raw_score"), columns.pop("raw_positive")
@@ -72,11 +82,12 @@ def through_stations(scenario: Scenario, seed: int, replication: int, columns: d
         if service.workers is not None:
             computed = mine[eligible & ~traced[mine]]
             when = score_times(scenario, name, service, seed, replication, at_archive[computed], referral[computed],
-                               latency[computed], station)
+                               latency[computed], record)
             ok = np.isfinite(when)
             scored[computed[ok]] = True
             scored_at[computed[ok]] = when[ok]
             late[computed[ok]] = when[ok] > at_archive[computed[ok]]
     columns.update(acquired_at=acquired, at_archive=at_archive, scored_at=scored_at, ready_at=ready,
                    ai_scored=scored, ai_score=np.where(scored, raw_score, np.nan), ai_positive=raw_positive & scored,
-                   late_score=late if late.any() else None, stations=station)
+                   late_score=late if late.any() else None,
+                   stations=figures, station_detail=served_by if detail else None)
