@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ai import flag_of_posterior, operating_point, score
-from .calendar import hour_bins
+from .calendar import hour_bins, span_windows
 from .distributions import sample
-from .scenario import Scenario, Window
+from .scenario import Booking, Scenario, Window
 from .streams import stream
 from .trace_arrivals import trace_arrivals
 from .triage import REFERRALS, Kind
@@ -114,8 +114,14 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         shares = np.array([(study_type.sites or {}).get(s, 0.0) if study_type.sites is not None
                            else scenario.sites[s].weight for s in site_names])
         site = rng("sites").choice(len(site_names), n, p=shares / shares.sum())
+        booked_at, booked_site = booked(scenario, study_type.bookings, rng("bookings"))
+        if booked_at.shape[0]:  # after the walk-ins: their draws stay as they were
+            arrived, site = np.concatenate([arrived, booked_at]), np.concatenate([site, booked_site])
+            n = arrived.shape[0]
         u = rng("referral").random(n)
         referral = np.where(u < study_type.referral.stat, 0, np.where(u < study_type.referral.stat + study_type.referral.urgent, 1, 2))
+        if booked_at.shape[0]:
+            referral[n - booked_at.shape[0]:] = 2  # a booked exam is elective: routine
         u = rng("truth").random(n)
         diseased = u < study_type.prevalence
         if trace is not None:
@@ -201,6 +207,22 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
     else:
         columns["acquired_at"] = columns["arrived_at"]  # the same array: no devices, nothing between
     return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)
+
+
+def booked(scenario: Scenario, bookings: Sequence[Booking], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The booked patients who come: their slot times within the horizon and their sites' codes."""
+    times, sites = [], []
+    codes = {name: code for code, name in enumerate(scenario.sites)}
+    for booking in bookings:
+        slots = np.concatenate([np.arange(a, b, booking.every_minutes) for span in booking.slots
+                                for a, b in span_windows(scenario, span)] or [np.empty(0)])
+        slots = np.unique(slots[(slots >= 0) & (slots < scenario.horizon_minutes)])
+        come = slots[rng.random(slots.shape[0]) >= booking.no_show]
+        times.append(come)
+        sites.append(np.full(come.shape[0], codes[booking.site]))
+    if not times:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    return np.concatenate(times), np.concatenate(sites)
 
 
 def has_stations(scenario: Scenario) -> bool:

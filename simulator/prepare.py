@@ -248,7 +248,9 @@ class Estimate:
 
     def __init__(self, scenario: Scenario) -> None:
         days = scenario.horizon_days
-        per_type = {name: sum(map(sum, t.arrivals.hourly_rates())) / 7.0 * days
+        per_type = {name: sum(map(sum, t.arrivals.hourly_rates())) / 7.0 * days +
+                    sum(span.length_minutes / b.every_minutes * len(span.days) / 7.0 * days * (1.0 - b.no_show)
+                        for b in t.bookings for span in b.slots)
                     for name, t in scenario.study_types.items()}
         if scenario.arrivals is not None:
             from .trace_arrivals import trace_arrivals

@@ -22,6 +22,7 @@ __all__ = [
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
     "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
     "NAME_LENGTH", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
+    "Booking",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -341,6 +342,16 @@ class Referral(Strict):
         return self
 
 
+class Booking(Strict):
+    """Booked demand at one site: a patient booked every `every_minutes` within `slots` (daily spans, like
+    shifts); a share `no_show` does not come. Booked studies are routine and arrive at their slot time."""
+
+    site: str
+    slots: list[Span] = Field(min_length=1)
+    every_minutes: Annotated[float, BeforeValidator(_number), Field(ge=1.0, le=1440.0)]
+    no_show: Probability = 0.0
+
+
 class DoubleReading(Strict):
     """Two independent reads by different readers; the report is signed when both are done.
 
@@ -365,6 +376,7 @@ class StudyType(Strict):
     ai: str | None = None
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
     double_reading: DoubleReading | None = None
+    bookings: list[Booking] = []  # booked appointments besides the walk-ins of `arrivals` (routine)
 
 
 # AI, ingest -------------------------------------------------------------------------------------------
@@ -732,6 +744,7 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     central = {lane for pool in scenario.pools.values() if pool.site is None for lane in scenario.lanes_of(pool)}
     for name, study_type in scenario.study_types.items():
         shares = study_type.sites if study_type.sites is not None else {s: v.weight for s, v in scenario.sites.items()}
+        shares = {**shares, **{b.site: 1.0 for b in study_type.bookings if b.site in scenario.sites}}
         for site, share in shares.items():
             local = any(p.site == site and name in scenario.lanes_of(p) for p in scenario.pools.values())
             if share > 0 and name not in central and not local:
@@ -765,6 +778,15 @@ def _network_problems(scenario: Scenario) -> list[tuple[str, str]]:
             if modality not in imaging:
                 problems.append((f"sites.{site_name}.devices.{modality}",
                                  f"no imaging study type has modality {modality!r} ({', '.join(sorted(imaging))})"))
+    for name, study_type in scenario.study_types.items():
+        for i, booking in enumerate(study_type.bookings):
+            if booking.site not in scenario.sites:
+                problems.append((f"study_types.{name}.bookings.{i}.site", f"no site {booking.site!r} in sites"))
+            if study_type.kind != Kind.PRIMARY.value:
+                problems.append((f"study_types.{name}.bookings", "bookings are for imaging studies"))
+        if study_type.bookings and scenario.arrivals is not None:
+            problems.append((f"study_types.{name}.bookings", "a replayed trace holds the studies that came: "
+                             "give bookings or a trace, not both"))
     sized = scenario.ingest.mbyte_per_s is not None or any(s.uplink is not None for s in scenario.sites.values())
     if sized:
         for name, study_type in scenario.study_types.items():

@@ -14,7 +14,8 @@ import numpy as np
 __all__ = ["PURPOSES", "stream"]
 
 PURPOSES = ("arrivals", "sites", "referral", "truth", "ai", "ingest", "reading", "second_opinion", "absences",
-            "age", "double_reading", "audit", "exam", "failures", "size", "inference", "delivery")
+            "age", "double_reading", "audit", "exam", "failures", "size", "inference", "delivery",
+            "bookings")
 
 
 def stream(seed: int, replication: int, purpose: str, name: str = "") -> np.random.Generator:

@@ -222,3 +222,25 @@ def test_a_staffing_target_cannot_name_a_station() -> None:
         parse_target("station_wait_minutes[station=ai:ct_ai] <= 5")
     with pytest.raises(ScenarioError, match="name the station"):
         parse_target("station_wait_minutes <= 5")
+
+
+def test_booked_patients_come_at_their_slots_less_the_no_shows_and_queue_with_walk_ins() -> None:
+    data = devices_scenario()
+    data["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 2.0}
+    data["study_types"]["chest_ct"]["bookings"] = [{"site": "main", "every_minutes": 20, "no_show": 0.25,
+                                                    "slots": [{"start": "08:00", "end": "12:00",
+                                                               "days": ["mon", "tue", "wed", "thu", "fri"]}]}]
+    scenario = make(data)
+    c = draw_cohort(scenario, 7, 0)
+    on_slot = (c.arrived_at % 20.0 == 0) & ((c.arrived_at % DAY) >= 480) & ((c.arrived_at % DAY) < 720)
+    slots = 12 * 8  # ten days from a Monday: eight weekdays, twelve slots each
+    assert 0.6 * slots <= on_slot.sum() <= 0.9 * slots  # a quarter do not come
+    assert (c.referral[on_slot] == 2).all()  # elective: routine
+    walk_in = draw_cohort(make(devices_scenario() | {"study_types": {"chest_ct": {
+        **devices_scenario()["study_types"]["chest_ct"], "arrivals": {"rate_per_hour": 2.0}}}}), 7, 0)
+    assert np.array_equal(walk_in.arrived_at, c.arrived_at[~on_slot])  # the walk-ins are as they were
+    bad = devices_scenario()
+    bad["study_types"]["chest_ct"]["bookings"] = [{"site": "nowhere", "every_minutes": 20,
+                                                   "slots": [{"start": "08:00", "end": "12:00"}]}]
+    with pytest.raises(ScenarioError, match="study_types.chest_ct.bookings.0.site"):
+        make(bad)
