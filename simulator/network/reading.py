@@ -93,6 +93,9 @@ class ReadingStation:
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
+        # Looked up once a study on the special path: Python arrays, not numpy scalars.
+        self.dual = array("q", self.dual_index.tobytes())
+        self.late = None if cohort.late_score is None else bytes(cohort.late_score.astype(np.uint8))
         self.late_score = cohort.late_score
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
         self.so_index = array("q", so_index.tobytes())
@@ -164,9 +167,9 @@ class ReadingStation:
                 self._route(item, lane, now)
             enter(item, now)
             if special:
-                if self.dual_index[i] >= 0 and item.kind != AUDIT:
+                if self.dual[i] >= 0 and item.kind != AUDIT:
                     self._double_read(item, lane, now)
-                if self.late_score is not None and self.late_score[i]:
+                if self.late is not None and self.late[i]:
                     Tick(self.env, float(self.cohort.scored_at[i]) - now, SEIZE, self._on_scored, item)  # type: ignore[index]
             if next_at == math.inf:
                 return
