@@ -170,7 +170,7 @@ class ReadingStation:
                 if self.dual[i] >= 0 and item.kind != AUDIT:
                     self._double_read(item, lane, now)
                 if self.late is not None and self.late[i]:
-                    Tick(self.env, float(self.cohort.scored_at[i]) - now, SEIZE, self._on_scored, item)  # type: ignore[index]
+                    self.awaiting[i] = item  # until its AI result comes (`_on_scores`)
             if next_at == math.inf:
                 return
             if queue and queue[0][0] <= next_at:
@@ -207,10 +207,32 @@ class ReadingStation:
         item.lane = both
         self.dispatch.enter(item, self.env._now)
 
-    def _on_scored(self, tick: Tick) -> None:
+    def _start_scores(self) -> None:
+        """Late AI results, in the order they come, as one chain of a single reused Tick (as studies
+        becoming ready are): no event of its own per result."""
+        self.awaiting: dict[int, Read] = {}
+        if self.late_score is None:
+            return
+        late = np.flatnonzero(self.late_score)
+        at = self.cohort.scored_at[late]  # type: ignore[index]
+        order = np.argsort(at, kind="stable")
+        self.scores = iter(zip(at[order].tolist(), late[order].tolist()))
+        self.next_score = next(self.scores, None)
+        if self.next_score is not None:
+            Tick(self.env, self.next_score[0], SEIZE, self._on_scores)
+
+    def _on_scores(self, tick: Tick) -> None:
+        now = self.env._now
+        while self.next_score is not None and self.next_score[0] <= now:
+            self._scored(self.awaiting.pop(self.next_score[1]), now)
+            self.next_score = next(self.scores, None)
+        if self.next_score is not None:
+            tick.callbacks = [self._on_scores]
+            self.env.schedule(tick, SEIZE, self.next_score[0] - now)
+
+    def _scored(self, item: Read, now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
         already opened goes on: the study counts as read unscored)."""
-        item: Read = tick.what
         i = item.index
         for read in (item, item.partner):
             if read is None:
@@ -219,7 +241,7 @@ class ReadingStation:
             read.ai_positive = bool(self.cohort.ai_positive[i])
             if read.entry is not None:
                 read.label = ""  # its triage label is the one it waits under from now on
-                self.reroute(read, self.env._now)
+                self.reroute(read, now)
 
     def _double_read(self, first: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """The second, independent read of a double-read study: same study, a different reader."""
@@ -411,6 +433,7 @@ class ReadingStation:
     def run(self) -> Outcome:
         self._start_shifts()
         self._start_arrivals()
+        self._start_scores()
         if self.progress is not None:
             Tick(self.env, 1440.0, TICK, self._on_day)
         # The run makes no reference cycles that outlive it, and with millions of short-lived items the
