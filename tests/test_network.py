@@ -244,3 +244,22 @@ def test_booked_patients_come_at_their_slots_less_the_no_shows_and_queue_with_wa
                                                    "slots": [{"start": "08:00", "end": "12:00"}]}]
     with pytest.raises(ScenarioError, match="study_types.chest_ct.bookings.0.site"):
         make(bad)
+
+
+@pytest.mark.parametrize("repair", [{"dist": "exponential", "mean": 60}, {"dist": "gamma", "mean": 60, "cv": 0.5},
+                                    {"dist": "lognormal", "mean": 60, "cv": 1.0},
+                                    {"dist": "empirical", "values": [10, 50, 200]}, {"dist": "fixed", "value": 30}])
+def test_repair_sums_have_the_mean_and_variance_of_sums_and_never_draw_a_billion(repair: dict) -> None:
+    from simulator.distributions import mean_of, scv_of
+    from simulator.network.devices import repair_sums
+    from simulator.scenario import Failures
+
+    dist = Failures.model_validate({"busy_hours_between": 1, "repair_minutes": repair}).repair_minutes
+    rng = np.random.default_rng(3)
+    counts = np.full(100_000, 4)
+    sums = repair_sums(dist, counts, rng)
+    mean, var = mean_of(dist), mean_of(dist) ** 2 * scv_of(dist)
+    assert sums.mean() == pytest.approx(4 * mean, rel=0.01)
+    assert sums.var() == pytest.approx(4 * var, rel=0.05, abs=1e-9)
+    huge = repair_sums(dist, np.array([0, 10**9]), rng)  # a breakdown every few seconds of a long exam
+    assert huge[0] == 0.0 and huge[1] == pytest.approx(1e9 * mean, rel=1e-3)

@@ -9,7 +9,7 @@ of the group are out in the window, again after the exam under way).
 Breakdowns (`failures`) strike during exams, at a rate per busy minute (their clock runs while a device
 examines, as wear does): the exam stops for the repair and resumes after it. So an exam's time at the
 device is its duration plus the repairs that fall in it, drawn up front: C = S + R_1 + ... + R_N with
-N ~ Poisson(S / mean busy time between failures). Its mean is E[S] (1 + E[R] / mean between), the
+N ~ Poisson(S / mean busy time between failures) (`repair_sums`). Its mean is E[S] (1 + E[R] / mean between), the
 completion time of queueing with active breakdowns (Gaver 1962; Avi-Itzhak & Naor 1963).
 
 Not modelled: booked appointment slots, and sending patients to another site's device after a wait.
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..calendar import span_windows
-from ..distributions import sample
-from ..scenario import Devices, Scenario
+from ..distributions import mean_of, sample, scv_of
+from ..scenario import Devices, Distribution, Exponential, Fixed, Gamma, Scenario
 from ..streams import stream
 from .queues import Capacity, serve
 
@@ -49,13 +49,40 @@ def exam_times(group: Devices, n: int, rng_exam: np.random.Generator, rng_failur
     exam = sample(group.exam_minutes, rng_exam, n)
     if group.failures is None or n == 0:
         return exam
-    between = group.failures.busy_hours_between * 60.0
-    breakdowns = rng_failures.poisson(exam / between)
-    repairs = sample(group.failures.repair_minutes, rng_failures, int(breakdowns.sum()))
-    # The repairs of exam k are the breakdowns[k] draws after those of the exams before it.
-    ends = np.cumsum(breakdowns)
-    total = np.concatenate([[0.0], np.cumsum(repairs)])
-    return exam + total[ends] - total[ends - breakdowns]
+    breakdowns = rng_failures.poisson(exam / (group.failures.busy_hours_between * 60.0))
+    return exam + repair_sums(group.failures.repair_minutes, breakdowns, rng_failures)
+
+
+def repair_sums(repair: Distribution, counts: np.ndarray, rng: np.random.Generator, block: int = 1 << 20) -> np.ndarray:
+    """The sum of `counts[k]` independent repair times, for each k, without drawing them one by one where
+    the family's sums are known (fixed: a product; exponential and gamma: a gamma), so that absurd inputs
+    (a breakdown every few seconds of a months-long exam) cannot fill the memory. Lognormal and empirical
+    repairs are drawn one by one, a block at a time; an exam with more than 1,000 of them gets the normal
+    approximation of their sum (central limit), which is exact to well under a per cent there."""
+    counts = np.asarray(counts)
+    if isinstance(repair, Fixed):
+        return counts * repair.value
+    out = np.zeros(counts.shape[0])
+    some = counts > 0
+    if isinstance(repair, (Exponential, Gamma)):
+        shape = 1.0 if isinstance(repair, Exponential) else 1.0 / repair.cv**2
+        out[some] = rng.gamma(counts[some] * shape, repair.mean / shape)
+        return out
+    many = counts > 1000
+    if many.any():
+        mean, var = mean_of(repair), mean_of(repair) ** 2 * scv_of(repair)
+        out[many] = np.maximum(rng.normal(counts[many] * mean, np.sqrt(counts[many] * var)), 0.0)
+    few = np.flatnonzero(some & ~many)
+    start = 0
+    while start < few.shape[0]:  # blocks of about `block` draws
+        stop = start + max(1, int(np.searchsorted(np.cumsum(counts[few[start:]]), block)))
+        chosen = few[start:stop]
+        draws = sample(repair, rng, int(counts[chosen].sum()))
+        ends = np.cumsum(counts[chosen])
+        total = np.concatenate([[0.0], np.cumsum(draws)])
+        out[chosen] = total[ends] - total[ends - counts[chosen]]
+        start = stop
+    return out
 
 
 def examine(scenario: Scenario, name: str, group: Devices, seed: int, replication: int, arrived: np.ndarray,
