@@ -17,6 +17,7 @@ from simulator.experiment import Run
 from simulator.figures import (Card, breakdown_bars, comparison_chart, describe_change, high_risk_cards, operations,
                                stages_bars, staffing_curve, tat_ecdf, utilisation_bars, wait_heatmap,
                                worklist_over_week)
+from simulator.network.figures import stations_summary
 from simulator.loading import dump_scenario
 from simulator.overload import describe
 from simulator.story import minutes_text, tell
@@ -129,6 +130,18 @@ def figures(result: Result) -> None:
             st.plotly_chart(chart, width="stretch", key="stages")
             st.caption("Mean minutes of each stage for reported primary reads; without devices, uplinks or AI "
                        "workers in the scenario the upstream stages are drawn delays (docs/network.md).")
+        network = stations_summary(run.stations, run.summary)
+        if network is not None:
+            bottleneck = network["bottleneck"]
+            if bottleneck is not None:
+                st.markdown(f"**Bottleneck:** {bottleneck['station']} ({bottleneck['utilization']:.0%} busy)")
+            st.dataframe([{"station": r["station"], "studies": round(r["studies"]),
+                           "mean wait (min)": None if r["mean_wait_minutes"] is None else round(r["mean_wait_minutes"], 1),
+                           "mean in service (min)": None if r["mean_service_minutes"] is None else
+                           round(r["mean_service_minutes"], 2),
+                           "utilisation": None if r["utilization"] is None else f"{r['utilization']:.1%}"}
+                          for r in sorted(network["stations"], key=lambda r: -(r["utilization"] or 0.0))],
+                         hide_index=True, key="stations")
     elif result.fifo is None:
         st.info("This run is FIFO: there is nothing to compare it with.")
     else:

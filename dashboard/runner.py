@@ -64,10 +64,7 @@ def simulate(scenario: Scenario, replications: int, progress: Callable[[float], 
         return found
     variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, fifo_of(scenario)]
     started = time.perf_counter()
-    import sys as _s
-    print(f"simulate start", file=_s.stderr, flush=True)
     runs = run_variants(variants, replications, workers=workers, progress=progress, summarise=False)
-    print(f"simulate done {time.perf_counter() - started:.2f}", file=_s.stderr, flush=True)
     summarise_run(runs[0])  # FIFO is only compared with, study by study: it needs no summary of its own
     seconds = time.perf_counter() - started
     items = sum(r.studies.num_rows for r in runs)

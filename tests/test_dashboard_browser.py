@@ -229,3 +229,23 @@ def test_an_overload_is_a_banner_and_stop_stops_the_workers(server, browser, tmp
     assert not subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     settle(page)
     assert "Results: no-experts" in page.inner_text("body")  # the last finished run stays
+
+
+def test_a_network_scenario_shows_where_the_time_goes_and_its_bottleneck(server, browser, tmp_path: Path) -> None:
+    url, _ = server
+    district = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "examples" /
+                               "district_network_devices.yaml").read_text())
+    district.update(horizon_days=7, warmup_days=1)
+    path = tmp_path / "district.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in district.items() if not k.startswith("x-")}))
+    page = open_page(browser, url)
+    upload(page, path)
+    run(page)
+    page.get_by_role("radio", name="Where the time goes").or_(page.get_by_text("Where the time goes", exact=True)).first.click()
+    settle(page)
+    page.get_by_text("Bottleneck:").wait_for(timeout=60_000)
+    text = page.inner_text('[data-testid="stMain"]')
+    assert re.search(r"Bottleneck: pool:centre \(\d+% busy\)", text), text[text.find("Bottleneck"):][:200]
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stDataFrame"]', timeout=60_000)  # the stations
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+    page.screenshot(path=str(tmp_path / "network.png"), full_page=True)
