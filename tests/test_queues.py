@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,3 +85,12 @@ def test_share_agrees_with_the_naive_simulation(arrive, data, rate, out, slow) -
     got = share(np.array(arrive), np.array(work), capacity).tolist()
     want = naive_share(arrive, work, capacity)
     assert np.allclose(got, want, rtol=1e-9, atol=1e-7), (got, want)
+
+
+def test_a_transfer_ending_as_the_link_goes_down_is_not_held_through_the_outage() -> None:
+    # Found by the comparison above: the last job's work is done at 25.9 exactly (in exact arithmetic) as the
+    # link goes down for a tenth of a minute; rounding put it a hair past, and it waited out the outage.
+    arrive = [0.0, 0.0, 19.5, 19.9, 0.0, 0.0, 19.5]
+    work = [0.0, 0.0, 2.5, 9.6, 0.0, 0.0, 0.7]
+    capacity = Capacity.of(2.0, [(25.9, 26.0, 0.0)], scale=True)
+    assert share(np.array(arrive), np.array(work), capacity)[3] == pytest.approx(25.9)

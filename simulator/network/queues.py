@@ -179,8 +179,11 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
             else:
                 virtual += (moment - t) * rate / len(inside)
             t = moment
-            # Every job whose target is reached leaves now (equal work arriving together leaves together).
-            while inside and inside[0][0] <= virtual:
+            # Every job whose target is reached leaves now (equal work arriving together leaves together);
+            # a target missed by rounding alone is reached too, or a job that ends as the capacity drops
+            # would wait out the outage.
+            reached = virtual + 1e-12 * (1.0 + abs(virtual))
+            while inside and inside[0][0] <= reached:
                 finish_l[pop(inside)[1]] = t
             while next_change <= t:
                 rate = upcoming.pop()[1]

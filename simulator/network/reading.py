@@ -92,11 +92,11 @@ class ReadingStation:
         total = first_double + doubled.shape[0]
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
-        # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         # Looked up once a study on the special path: Python arrays, not numpy scalars.
         self.dual = array("q", self.dual_index.tobytes())
         self.late = None if cohort.late_score is None else bytes(cohort.late_score.astype(np.uint8))
         self.late_score = cohort.late_score
+        # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
         self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
@@ -132,7 +132,7 @@ class ReadingStation:
         aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
-            # A study whose AI result comes later is on the worklist unscored until then (`_on_scored`).
+            # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
             scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
             types, sites = c.study_type[block].tolist(), c.site[block].tolist()
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
