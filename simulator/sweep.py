@@ -328,12 +328,16 @@ def _run_locally(state: _State, todo: list[tuple[GridPoint, int]], scenarios: di
         try:
             in_flight: dict[Future, tuple[Task, float]] = {}
             while queue or in_flight:
-                while queue and len(in_flight) < workers:
-                    task = queue.pop(0)
-                    future = pool.submit(_chunk, (scenarios[task[0].key], task[1], seed))
-                    in_flight[future] = (task, time.monotonic())
-                done, _ = wait(in_flight, timeout=1.0 if run_timeout else None, return_when=FIRST_COMPLETED)
                 broken = False
+                while queue and len(in_flight) < workers:
+                    try:
+                        future = pool.submit(_chunk, (scenarios[queue[0][0].key], queue[0][1], seed))
+                    except BrokenProcessPool:  # a worker died since the last wait: its task is in flight
+                        broken = True
+                        break
+                    in_flight[future] = (queue.pop(0), time.monotonic())
+                done = {f for f in in_flight if f.done()} if broken else \
+                    wait(in_flight, timeout=1.0 if run_timeout else None, return_when=FIRST_COMPLETED)[0]
                 for future in done:
                     (point, reps), _ = in_flight.pop(future)
                     try:

@@ -38,6 +38,29 @@ def test_a_point_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
     assert again.reused == 8 and len(again.failures) == 2  # a rerun retries only the failed runs
 
 
+def test_a_pool_that_breaks_between_two_waits_loses_no_run(tmp_path: Path, monkeypatch) -> None:
+    """A worker can die after one wait and before the next submission, which then raises: the runs in flight
+    are run again alone and the sweep goes on (this race once failed CI)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import simulator.sweep as sweep
+    from simulator.workers import LocalPool
+
+    class BreaksOnSecondSubmit(LocalPool):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            BreaksOnSecondSubmit.submitted += 1
+            if BreaksOnSecondSubmit.submitted == 2:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "LocalPool", BreaksOnSecondSubmit)
+    points = parse_grid(["policy.triage=fifo,ai_priority"])
+    result = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=2)
+    assert result.computed == 4 and not result.failures
+
+
 def test_a_point_that_hangs_times_out_alone(tmp_path: Path) -> None:
     points = parse_grid(["policy.triage=fifo,tests.policies_for_tests:Hangs,ai_priority"])
     started = time.monotonic()
