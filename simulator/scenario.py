@@ -22,7 +22,7 @@ __all__ = [
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
     "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
     "NAME_LENGTH", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
-    "Booking",
+    "Booking", "Overflow",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -255,6 +255,14 @@ class Failures(Strict):
     repair_minutes: Distribution
 
 
+class Overflow(Strict):
+    """Patients still waiting for a device after `after` go to another site's devices of the same modality
+    (and stay there: they join its queue then, in their priority class)."""
+
+    to: str
+    after: Duration
+
+
 class Devices(Strict):
     """A site's devices of one modality (the key is the DICOM modality code): patients for a study of that
     modality at the site queue for the first free one (STAT, then urgent, then routine; each by arrival)."""
@@ -264,6 +272,7 @@ class Devices(Strict):
     open: list[Span] | None = None  # when exams start; default: always (an exam under way at closing ends)
     failures: Failures | None = None
     outages: list[DeviceOutage] = []
+    overflow: Overflow | None = None
 
 
 class Uplink(Strict):
@@ -774,7 +783,17 @@ def _network_problems(scenario: Scenario) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     imaging = {t.modality for t in scenario.study_types.values() if t.kind == Kind.PRIMARY.value}
     for site_name, site in scenario.sites.items():
-        for modality in site.devices:
+        for modality, group in site.devices.items():
+            overflow = group.overflow
+            if overflow is not None:
+                path = f"sites.{site_name}.devices.{modality}.overflow.to"
+                target = scenario.sites.get(overflow.to)
+                if target is None:
+                    problems.append((path, f"no site {overflow.to!r} in sites"))
+                elif overflow.to == site_name:
+                    problems.append((path, "a site cannot send its patients to itself"))
+                elif modality not in target.devices:
+                    problems.append((path, f"site {overflow.to!r} has no {modality} devices to send patients to"))
             if modality not in imaging:
                 problems.append((f"sites.{site_name}.devices.{modality}",
                                  f"no imaging study type has modality {modality!r} ({', '.join(sorted(imaging))})"))
@@ -787,6 +806,21 @@ def _network_problems(scenario: Scenario) -> list[tuple[str, str]]:
         if study_type.bookings and scenario.arrivals is not None:
             problems.append((f"study_types.{name}.bookings", "a replayed trace holds the studies that came: "
                              "give bookings or a trace, not both"))
+    for modality in imaging:  # patients never come back, so sending in a circle would never settle
+        step = {name: site.devices[modality].overflow.to for name, site in scenario.sites.items()
+                if modality in site.devices and site.devices[modality].overflow is not None}
+        for first in step:
+            seen, here = [first], first
+            while here in step:
+                here = step[here]
+                if here in seen:
+                    problems.append((f"sites.{first}.devices.{modality}.overflow",
+                                     f"overflow goes round in a circle: {' -> '.join(seen + [here])}"))
+                    break
+                seen.append(here)
+            else:
+                continue
+            break
     sized = scenario.ingest.mbyte_per_s is not None or any(s.uplink is not None for s in scenario.sites.values())
     if sized:
         for name, study_type in scenario.study_types.items():

@@ -85,7 +85,8 @@ def routing_options(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def network_options(draw: st.DrawFn, data: dict[str, Any]) -> None:
-    """Devices at some sites, uplinks and an ingest rate, AI workers, a delivery delay with an outage."""
+    """Devices at some sites (one sending its waiting patients to another), uplinks and an ingest rate, AI
+    workers, a delivery delay with an outage."""
     modalities = sorted({t["modality"] for t in data["study_types"].values()})
     sites = data.setdefault("sites", {"main": {"weight": 1.0}})
     exam = {"dist": "exponential", "mean": 6}
@@ -101,6 +102,11 @@ def network_options(draw: st.DrawFn, data: dict[str, Any]) -> None:
         if draw(st.booleans()):
             site["uplink"] = {"mbit_per_s": draw(st.sampled_from([20, 200])),
                               "outages": draw(st.sampled_from([[], [{"start": "2026-02-04T10:00", "hours": 1}]]))}
+    equipped = [name for name, site in sites.items() if "devices" in site]
+    if len(equipped) >= 2 and draw(st.booleans()):  # the first sends its waiting patients to the second
+        shared = sorted(set(sites[equipped[0]]["devices"]) & set(sites[equipped[1]]["devices"]))
+        if shared:
+            sites[equipped[0]]["devices"][shared[0]]["overflow"] = {"to": equipped[1], "after": {"minutes": 20}}
     if draw(st.booleans()):
         data["ingest"] = {"mbyte_per_s": 5, "slowdowns": [{"start": "2026-02-04T09:00", "hours": 2, "factor": 0.2}]}
     if any("uplink" in site for site in sites.values()) or "ingest" in data:

@@ -263,3 +263,51 @@ def test_repair_sums_have_the_mean_and_variance_of_sums_and_never_draw_a_billion
     assert sums.var() == pytest.approx(4 * var, rel=0.05, abs=1e-9)
     huge = repair_sums(dist, np.array([0, 10**9]), rng)  # a breakdown every few seconds of a long exam
     assert huge[0] == 0.0 and huge[1] == pytest.approx(1e9 * mean, rel=1e-3)
+
+
+def overflow_scenario(after: dict | None) -> dict:
+    """Two sites with one CT each: north is busy (rho 1.2 on its own), south quiet."""
+    data = base_dict()
+    data["sites"] = {"north": {"weight": 3.0, "devices": {"CT": {"count": 1, "exam_minutes": {"dist": "fixed", "value": 10},
+                                                                 **({"overflow": {"to": "south", "after": after}} if after else {})}}},
+                     "south": {"weight": 1.0, "devices": {"CT": {"count": 1, "exam_minutes": {"dist": "fixed", "value": 10}}}}}
+    return data
+
+
+def test_overflow_patients_waiting_too_long_go_to_the_other_sites_device_and_stay_there() -> None:
+    kept = draw_cohort(make(overflow_scenario(None), horizon_days=4), 7, 0, detail=True)
+    sent = draw_cohort(make(overflow_scenario({"minutes": 30}), horizon_days=4), 7, 0, detail=True)
+    north, south = 0, 1
+    moved = (kept.site == north) & (sent.site == south)
+    assert moved.sum() > 20 and not ((kept.site == south) & (sent.site == north)).any()
+    wait = sent.acquired_at - sent.arrived_at
+    # Nobody at north waits past the limit for a north device; the moved left north exactly then.
+    examined_north = sent.station_detail["devices:north/CT"]
+    started = np.isfinite(examined_north["start"])
+    assert (examined_north["start"][started] - examined_north["arrived"][started] <= 30 + 1e-9).all()
+    at_south = sent.station_detail["devices:south/CT"]
+    assert at_south["arrived"].shape[0] == (kept.site == south).sum() + moved.sum()
+    assert (wait[moved] >= 30 + 10 - 1e-9).all()  # the limit, then at least an exam
+    # Sending shortens the waits overall (north is overloaded on its own, south has room).
+    assert np.mean(np.minimum(wait, 1e6)) < np.mean(np.minimum(kept.acquired_at - kept.arrived_at, 1e6))
+    # The south's own patients keep their exam times (the sent ones draw from a stream of their own).
+    n_own = int((kept.site == south).sum())
+    assert np.array_equal(at_south["busy"][:n_own], kept.station_detail["devices:south/CT"]["busy"])
+
+
+@pytest.mark.parametrize("overflow, message", [
+    ({"to": "east", "after": {"minutes": 5}}, "no site 'east'"),
+    ({"to": "north", "after": {"minutes": 5}}, "cannot send its patients to itself"),
+])
+def test_bad_overflow_is_named(overflow: dict, message: str) -> None:
+    data = overflow_scenario(None)
+    data["sites"]["north"]["devices"]["CT"]["overflow"] = overflow
+    with pytest.raises(ScenarioError, match=message):
+        make(data)
+
+
+def test_an_overflow_circle_is_refused() -> None:
+    data = overflow_scenario({"minutes": 30})
+    data["sites"]["south"]["devices"]["CT"]["overflow"] = {"to": "north", "after": {"minutes": 30}}
+    with pytest.raises(ScenarioError, match="goes round in a circle: north -> south -> north"):
+        make(data)

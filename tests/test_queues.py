@@ -44,9 +44,11 @@ def naive_share(arrive: list[float], work: list[float], capacity: Capacity) -> l
     return finish
 
 
-def naive_serve(arrive: list[float], priority: list[int], service: list[float], servers: Capacity):
+def naive_serve(arrive: list[float], priority: list[int], service: list[float], servers: Capacity,
+                patience: float = math.inf):
     """At each moment (an arrival, a finish, a change of level): finishes, then arrivals, then starts of
-    the best waiting jobs (priority, arrival, index) while fewer jobs run than there are servers."""
+    the best waiting jobs (priority, arrival, index) while fewer jobs run than there are servers; a job
+    that has waited longer than `patience` is gone."""
     n = len(arrive)
     start, finish = [math.inf] * n, [math.inf] * n
     moments = sorted(set(arrive) | {t for t in servers.times if t != -math.inf})
@@ -54,7 +56,8 @@ def naive_serve(arrive: list[float], priority: list[int], service: list[float], 
     while moments:
         t = moments.pop(0)
         running = [j for j in range(n) if start[j] <= t < finish[j]]
-        waiting = sorted((priority[j], arrive[j], j) for j in range(n) if arrive[j] <= t and start[j] == math.inf)
+        waiting = sorted((priority[j], arrive[j], j) for j in range(n)
+                         if arrive[j] <= t and start[j] == math.inf and arrive[j] + patience >= t)
         for _, _, j in waiting[:max(0, int(servers.at(t)) - len(running))]:
             start[j], finish[j] = t, t + service[j]
             if finish[j] not in moments:
@@ -65,14 +68,15 @@ def naive_serve(arrive: list[float], priority: list[int], service: list[float], 
 
 
 @settings(max_examples=300, deadline=None)
-@given(arrive=times, data=st.data(), base=st.integers(1, 3), out=windows)
-def test_serve_agrees_with_the_naive_simulation(arrive, data, base, out) -> None:
+@given(arrive=times, data=st.data(), base=st.integers(1, 3), out=windows,
+       patience=st.sampled_from([math.inf, 0.0, 2.5, 10.0]))
+def test_serve_agrees_with_the_naive_simulation(arrive, data, base, out, patience) -> None:
     n = len(arrive)
     priority = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     service = data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=n, max_size=n))
     servers = Capacity.of(base, [(a, a + b, 1.0) for a, b in out])
-    start, finish = serve(np.array(arrive), np.array(priority), np.array(service), servers)
-    want_start, want_finish = naive_serve(arrive, priority, service, servers)
+    start, finish = serve(np.array(arrive), np.array(priority), np.array(service), servers, patience)
+    want_start, want_finish = naive_serve(arrive, priority, service, servers, patience)
     assert start.tolist() == want_start and finish.tolist() == want_finish
 
 

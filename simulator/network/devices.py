@@ -12,9 +12,14 @@ device is its duration plus the repairs that fall in it, drawn up front: C = S +
 N ~ Poisson(S / mean busy time between failures) (`repair_sums`). Its mean is E[S] (1 + E[R] / mean between), the
 completion time of queueing with active breakdowns (Gaver 1962; Avi-Itzhak & Naor 1963).
 
-Not modelled: booked appointment slots, and sending patients to another site's device after a wait.
+Patients still waiting after `overflow.after` go to the named site's devices of the same modality and
+stay there (they join its queue then, in their class; the study is then that site's: its uplink, its
+readers). Patients never come back, so the sites are passed in sending order (`in_sending_order`) and a
+circle of overflows is refused.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -24,7 +29,7 @@ from ..scenario import Devices, Distribution, Exponential, Fixed, Gamma, Scenari
 from ..streams import stream
 from .queues import Capacity, serve
 
-__all__ = ["devices_of", "capacity", "exam_times", "examine"]
+__all__ = ["devices_of", "capacity", "exam_times", "repair_sums", "examine", "in_sending_order"]
 
 
 def devices_of(scenario: Scenario) -> dict[tuple[str, str], Devices]:
@@ -86,12 +91,28 @@ def repair_sums(repair: Distribution, counts: np.ndarray, rng: np.random.Generat
 
 
 def examine(scenario: Scenario, name: str, group: Devices, seed: int, replication: int, arrived: np.ndarray,
-            referral: np.ndarray) -> dict[str, np.ndarray | Capacity]:
+            referral: np.ndarray, sent_here: int = 0) -> dict[str, np.ndarray | Capacity]:
     """The exams of one device group (`name`: "site/modality"), its patients given by arrival and referral
-    code: each exam's `start`, `finish` (+inf if never started: no device ever again) and time at the
-    device (`busy`), with the group's `capacity`."""
-    times = exam_times(group, arrived.shape[0], stream(seed, replication, "exam", name),
-                       stream(seed, replication, "failures", name))
+    code, the last `sent_here` of them sent by another site (their exams drawn from a stream of their own,
+    so that the group's own patients keep theirs): each exam's `start`, `finish` (+inf if never started:
+    no device ever again, or sent on after `overflow.after`) and time at the device (`busy`), with the
+    group's `capacity`."""
+    own = arrived.shape[0] - sent_here
+    times = np.concatenate([
+        exam_times(group, own, stream(seed, replication, "exam", name), stream(seed, replication, "failures", name)),
+        exam_times(group, sent_here, stream(seed, replication, "exam", f"{name}<-sent"),
+                   stream(seed, replication, "failures", f"{name}<-sent"))])
     level = capacity(scenario, group)
-    start, finish = serve(arrived, referral, times, level)
+    patience = math.inf if group.overflow is None else group.overflow.after.in_minutes
+    start, finish = serve(arrived, referral, times, level, patience)
     return {"arrived": arrived, "start": start, "finish": finish, "busy": times, "capacity": level}
+
+
+def in_sending_order(groups: dict[tuple[str, str], Devices]) -> list[tuple[str, str]]:
+    """Device groups, each after every group that sends it patients (the overflow graph has no circle)."""
+    senders = {key: [k for k, g in groups.items() if g.overflow is not None and (g.overflow.to, k[1]) == key]
+               for key in groups}
+    done: list[tuple[str, str]] = []
+    while len(done) < len(groups):
+        done += [key for key in groups if key not in done and all(k in done for k in senders[key])]
+    return done

@@ -92,6 +92,9 @@ def _devices(scenario: Scenario, site: str, modality: str, metric: str) -> float
         raise StationShapeError(f"no devices {modality!r} at site {site!r}")
     if devices.open is not None or devices.outages:
         raise StationShapeError("opening hours and outages make the devices' capacity time-dependent")
+    if devices.overflow is not None or any(g.overflow is not None and g.overflow.to == site and modality in s.devices
+                                           for s in scenario.sites.values() for g in s.devices.values()):
+        raise StationShapeError("patients sent between sites make the devices' arrivals depend on the queues")
     rate = sum(_rate(t, n) * _share(scenario, t, site) for n, t in _imaging(scenario) if t.modality == modality)
     dist = devices.exam_minutes
     s1, scv = mean_of(dist), (1.0 if isinstance(dist, Exponential) else scv_of(dist))

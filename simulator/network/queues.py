@@ -78,12 +78,15 @@ def _from(capacity: Capacity, t: float) -> tuple[float, list[tuple[float, float]
     return capacity.levels[k], list(zip(capacity.times[k + 1:], capacity.levels[k + 1:]))[::-1]
 
 
-def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity) -> tuple[np.ndarray, np.ndarray]:
+def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity,
+          patience: float = INF) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish of each job at a c-server station whose number of servers follows `servers`
     (rounded down). A job never started (no server ever again) has start and finish +inf.
 
     At one moment: jobs finish, then the level changes, then the jobs arriving join, then jobs start (so a
-    STAT job arriving as a server frees goes before a routine one that waited)."""
+    STAT job arriving as a server frees goes before a routine one that waited). A job that has waited
+    longer than `patience` leaves unserved (start +inf; it left at arrival + patience): leaving frees no
+    server, so it is only skipped when its turn would come."""
     n = arrive.shape[0]
     start = np.full(n, INF)
     finish = np.full(n, INF)
@@ -112,7 +115,9 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
                 level = int(upcoming.pop()[1])
                 next_change = upcoming[-1][0] if upcoming else INF
             while waiting and len(running) < level:
-                j = pop(waiting)[2]
+                _, came, j = pop(waiting)
+                if came + patience < moment:
+                    continue  # gone elsewhere
                 start_l[j] = moment
                 finish_l[j] = done = moment + service_l[j]
                 push(running, done)
@@ -136,7 +141,9 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
             push(waiting, (prio_l[j], t, j))
             i += 1
         while waiting and len(running) < level:
-            j = pop(waiting)[2]
+            _, came, j = pop(waiting)
+            if came + patience < t:
+                continue  # gone elsewhere
             start_l[j] = t
             finish_l[j] = done = t + service_l[j]
             push(running, done)

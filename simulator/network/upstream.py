@@ -15,7 +15,7 @@ from ..scenario import Scenario
 from ..streams import stream
 from ..triage import Kind
 from .ai_compute import score_times
-from .devices import devices_of, examine
+from .devices import devices_of, examine, in_sending_order
 from .figures import station_figures
 from .transfer import to_archive
 
@@ -45,12 +45,27 @@ def through_stations(scenario: Scenario, seed: int, replication: int, columns: d
 
     acquired = arrived.copy()
     site_code = {name: code for code, name in enumerate(scenario.sites)}
-    for (site_name, code), group in devices_of(scenario).items():
-        mine = np.flatnonzero(imaging & (site == site_code[site_name]) & (modality == modality_names.index(code)))
+    groups = devices_of(scenario)
+    # Each group's own patients, before any are sent elsewhere (a sent study takes its new site's code).
+    members = {(s, m): np.flatnonzero(imaging & (site == site_code[s]) & (modality == modality_names.index(m)))
+               for s, m in groups}
+    sent: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {key: [] for key in groups}
+    for key in in_sending_order(groups):
+        site_name, code = key
+        group = groups[key]
+        own = members[key]
+        came = sent[key]  # (studies, when they were sent) from other sites' queues
+        mine = np.concatenate([own, *[studies for studies, _ in came]]).astype(np.int64)
+        at = np.concatenate([arrived[own], *[when for _, when in came]])
         name = f"{site_name}/{code}"
-        exams = examine(scenario, name, group, seed, replication, arrived[mine], referral[mine])
+        exams = examine(scenario, name, group, seed, replication, at, referral[mine], mine.shape[0] - own.shape[0])
         acquired[mine] = exams["finish"]
         record(f"devices:{name}", exams)
+        if group.overflow is not None:
+            gone = ~np.isfinite(exams["start"]) & np.isfinite(at)
+            moved = mine[gone]
+            sent[(group.overflow.to, code)].append((moved, at[gone] + group.overflow.after.in_minutes))
+            site[moved] = site_code[group.overflow.to]  # acquired there: its uplink, its readers
 
     size = np.zeros(arrived.shape[0])
     for t, (type_name, study_type) in enumerate(scenario.study_types.items()):
