@@ -16,7 +16,7 @@ from .experiment import Run, run_scenario
 from .metrics import BETTER, SPLITS, StudyColumns, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
-__all__ = ["Difference", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
+__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
            "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE"]
 
 COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction",
@@ -89,6 +89,49 @@ def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: Iterable[str] = CO
     return out
 
 
+@dataclass(frozen=True)
+class StudyChange:
+    """The distribution of one group's per-study change in turnaround, B - A: the same study under both
+    variants (common random numbers: same arrival, same reading time), pooled over replications."""
+
+    where: dict[str, Any]
+    studies: int
+    mean: float | None
+    median: float | None
+    low: float | None  # 2.5th percentile: 95% of the studies changed by between `low` and `high`
+    high: float | None
+    faster: float | None  # share of studies at least a minute faster under B
+    slower: float | None  # share at least a minute slower
+
+
+def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[str, Any]]) -> list[StudyChange]:
+    """Per group, each study's change in turnaround B - A (censored at the horizon like the metrics: a
+    study unreported in a run counts at its censored time). The studies drawn by the cohort are in the same
+    rows of both runs' tables (second opinions and second reads, which exist only when requested, are
+    left out); warm-up arrivals are left out as everywhere."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if a.studies.num_rows and not pc.all(pc.equal(pc.is_null(a.studies.column("of_study")),
+                                                  pc.is_null(b.studies.column("of_study")))).as_py():
+        raise ValueError("the runs do not hold the same studies: compare variants that draw the same studies")
+    cols_a, cols_b = StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+    own_a = pc.is_null(a.studies.column("of_study")).to_numpy(zero_copy_only=False)
+    own_b = pc.is_null(b.studies.column("of_study")).to_numpy(zero_copy_only=False)
+    out = []
+    for where in groups:
+        mask_a, mask_b = cols_a.mask(dict(where)) & own_a, cols_b.mask(dict(where)) & own_b
+        # Groups of what a study is (its finding, flag, order priority) hold the same studies in both runs.
+        change = cols_b.tat[mask_b] - cols_a.tat[mask_a] if np.array_equal(mask_a, mask_b) else np.empty(0)
+        if change.size == 0:
+            out.append(StudyChange(dict(where), 0, None, None, None, None, None, None))
+            continue
+        low, median, high = np.quantile(change, [0.025, 0.5, 0.975]).tolist()
+        out.append(StudyChange(dict(where), int(change.size), float(change.mean()), median, low, high,
+                               float((change <= -1.0).mean()), float((change >= 1.0).mean())))
+    return out
+
+
 def compare_scenarios(a: Scenario, b: Scenario, replications: int, workers: int | None = None,
                       seed: int | None = None, progress: Any = None) -> list[Difference]:
     """Run two variants of a scenario on the same seed and replications, and pair them.
@@ -96,12 +139,18 @@ def compare_scenarios(a: Scenario, b: Scenario, replications: int, workers: int 
     The variants must draw the same studies: they may differ in policy, routing and staffing, not in
     arrivals or horizon (else the pairs would not be pairs).
     """
+    return compare_runs(a, *paired_runs(a, b, replications, workers, seed, progress))
+
+
+def paired_runs(a: Scenario, b: Scenario, replications: int, workers: int | None = None, seed: int | None = None,
+                progress: Any = None) -> tuple[Run, Run]:
+    """A and B run on the same seed and replications (the pairs `compare_runs` and `study_changes` take)."""
     seed = a.seed if seed is None else seed
     runs = []
     for i, variant in enumerate((a, b)):
         step = None if progress is None else (lambda f, i=i: progress((i + f) / 2))
         runs.append(run_scenario(variant, replications, seed, workers=workers, summarise=False, progress=step))
-    return compare_runs(a, runs[0], runs[1])
+    return runs[0], runs[1]
 
 
 def compare_policies(scenario: Scenario, policy_a: str, policy_b: str, replications: int,

@@ -138,6 +138,15 @@ def _comparison_page(run_dir: Path) -> tuple[str, str]:
     figures = [comparison_chart(differences, metric, data["a"], data["b"]) for metric in COMPARED]
     head = (f"<p>B = {html.escape(data['b'])} against A = {html.escape(data['a'])}, {data['replications']} paired "
             "replications (common random numbers); green: B better, red: B worse (the CI excludes 0)</p>")
+    rows = "".join(
+        f"<tr><td>{html.escape(', '.join(f'{k}={v}' for k, v in c['where'].items()) or 'all studies')}</td>"
+        f"<td>{c['studies']:,}</td><td>{c['mean']:+.1f}</td><td>{c['median']:+.1f}</td>"
+        f"<td>{c['low']:+.0f} .. {c['high']:+.0f}</td><td>{c['faster']:.0%}</td><td>{c['slower']:.0%}</td></tr>"
+        for c in data.get("per_study", []) if c["studies"])
+    if rows:
+        head += ("<h2>Per study: each study's turnaround under B minus under A (minutes)</h2><table><tr><th>group</th>"
+                 "<th>studies</th><th>mean</th><th>median</th><th>95% of studies</th><th>faster</th><th>slower</th>"
+                 "</tr>" + rows + "</table>")
     return f"radsim comparison: {data['scenario']}", head + _figures_html(figures)
 
 

@@ -131,10 +131,28 @@ def test_compare_pairs_policies_on_common_random_numbers() -> None:
     assert all(d.diff in (0.0, None) for d in same)
 
 
+def test_per_study_changes_pair_each_study_with_itself() -> None:
+    from simulator.comparison import paired_runs, study_changes
+
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=20"])
+    policy = scenario.policy
+    fifo, priority = (scenario.model_copy(update={"policy": policy.model_copy(update={"triage": p})})
+                      for p in ("fifo", "ai_priority"))
+    groups = [{}, {"ai_positive": True}, {"diseased": True}, {"referral": "stat"}]
+    everyone, flagged, diseased, stat = study_changes(scenario, *paired_runs(fifo, priority, 4, workers=1), groups)
+    assert flagged.studies > 100 and flagged.mean < -5.0 and flagged.faster > 0.4 and flagged.slower < 0.05
+    assert diseased.mean < -5.0 and diseased.low <= diseased.median <= diseased.high
+    # Same readers, same reading times, work-conserving orders: what the flagged gain the others pay.
+    assert abs(everyone.mean) < 0.5 and everyone.slower > 0.1
+    assert stat.studies == 0 and stat.mean is None  # the scenario has no STAT orders
+    same = study_changes(scenario, *paired_runs(fifo, fifo, 2, workers=1), [{}])[0]
+    assert (same.low, same.high, same.faster, same.slower) == (0.0, 0.0, 0.0, 0.0)
+
+
 def test_compare_cli_needs_two_policies_and_exits_0(scenario_file: Path) -> None:
     result = runner.invoke(app, ["compare", str(scenario_file), "--policy", "fifo"])
     assert result.exit_code == 2
     result = runner.invoke(app, ["compare", str(scenario_file), "--policy", "fifo", "--policy", "ai_priority",
                                  "-r", "3", "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "B - A" in result.output
+    assert "B - A" in result.output and "per study" in result.output

@@ -47,7 +47,9 @@ def compare(
     from rich.markup import escape
     from rich.table import Table
 
-    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, compare_scenarios, summary_counts
+    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, compare_runs, paired_runs, study_changes, \
+        summary_counts
+    from simulator.story import GROUPS
     from simulator.files import claim_directory, write_directory
     from simulator.story import shown_value
 
@@ -58,7 +60,10 @@ def compare(
         with bad_input():
             claim_directory(out_dir, COMPARISON)
     with Progress("comparing") as progress:
-        differences = compare_scenarios(a, b, replications, workers, seed, progress.fraction)
+        run_a, run_b = paired_runs(a, b, replications, workers, seed, progress.fraction)
+    differences = compare_runs(a, run_a, run_b)
+    titles = {(): "all studies", **{tuple(sorted(g.where.items())): g.title for g in GROUPS}}
+    changes = study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS])
     table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="B - A with 95% CI; better or worse only where the CI excludes 0 and the change passes "
@@ -74,9 +79,22 @@ def compare(
                       "-" if d.ci_low is None else f"{d.ci_low:+.3g}..{d.ci_high:+.3g}",
                       f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
     out.print(table)
+    per_study = Table(title="per study: each study's turnaround under B minus under A (minutes)", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False,
+                      caption="pooled over replications; 95% of the studies changed by between the two bounds; "
+                              "faster or slower by a minute or more")
+    for header in ("group", "studies", "mean", "median", "95% of studies", "faster", "slower"):
+        per_study.add_column(header, no_wrap=header == "group")
+    for c in changes:
+        if not c.studies:
+            continue
+        per_study.add_row(escape(titles[tuple(sorted(c.where.items()))]), f"{c.studies:,}", f"{c.mean:+.1f}",
+                          f"{c.median:+.1f}", f"{c.low:+.0f}..{c.high:+.0f}", f"{c.faster:.0%}", f"{c.slower:.0%}")
+    out.print(per_study)
     if out_dir is not None:
         document = json.dumps({"scenario": a.name, "a": name_a, "b": name_b, "replications": replications,
-                               "differences": [dataclasses.asdict(d) for d in differences]}, indent=1, default=str)
+                               "differences": [dataclasses.asdict(d) for d in differences],
+                               "per_study": [dataclasses.asdict(c) for c in changes]}, indent=1, default=str)
 
         def fill(folder: Path) -> None:
             (folder / "comparison.json").write_text(document)
