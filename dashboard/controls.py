@@ -131,13 +131,14 @@ def _ai(data: dict[str, Any], v: int) -> None:
             if abs(specificity - round(current.specificity, 2)) > 1e-9:
                 threshold = float(ndtri(specificity))
                 point.pop("sensitivity", None)
-                point.update(auc=round(current.auc, 4), specificity=specificity)
-                sensitivity = float(ndtr(current.separation - threshold))
+                # A service given by its ROC curve keeps the curve: only the operating point moves.
+                point.update(specificity=specificity, **({} if "roc" in point else {"auc": round(current.auc, 4)}))
+                sensitivity = float(ndtr((current.separation - threshold) / current.spread))
             else:
                 threshold, sensitivity = current.threshold, current.sensitivity
             st.caption(f"sensitivity {sensitivity:.2f}, specificity {specificity:.2f}, AUC {current.auc:.2f}")
             if st.checkbox("show the ROC curve", key=f"roc-show-{v}-{service}"):
-                st.plotly_chart(roc_curve(current.separation, threshold, service), width="stretch",
+                st.plotly_chart(roc_curve(current.separation, threshold, service, current.spread), width="stretch",
                                 key=f"roc-{v}-{service}")
 
 

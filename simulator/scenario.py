@@ -22,7 +22,7 @@ __all__ = [
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
     "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
     "NAME_LENGTH", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
-    "Booking", "Overflow",
+    "Booking", "Overflow", "RocCurve",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -389,15 +389,40 @@ class StudyType(Strict):
 
 
 # AI, ingest -------------------------------------------------------------------------------------------
-class AIService(Strict):
-    """An AI service's operating point on an equal-variance binormal ROC.
+UnitInterval = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1.0)]
 
-    Give sensitivity and specificity, or an AUC with one of them.
+
+class RocCurve(Strict):
+    """An ROC curve as published: points (false-positive fraction, true-positive fraction), fitted as an
+    unequal-variance binormal (simulator/ai.py). The service operates at the `sensitivity` or the
+    `specificity` given beside it on the AI service."""
+
+    points: list[tuple[UnitInterval, UnitInterval]] = Field(min_length=2, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _inside(self) -> "RocCurve":
+        inside = [(f, t) for f, t in self.points if 0.0 < f < 1.0 and 0.0 < t < 1.0]
+        if len({f for f, _ in inside}) < 2:
+            raise ValueError("needs at least two points with distinct false-positive fractions strictly between "
+                             "0 and 1 (the corners carry no information about the curve)")
+        from .ai import fit_binormal
+
+        fit_binormal(self.points)  # a curve that does not rise is refused here, naming the field
+        return self
+
+
+class AIService(Strict):
+    """An AI service's operating point on a binormal ROC.
+
+    Give sensitivity and specificity, or an AUC with one of them (equal-variance binormal); or an ROC curve
+    (`roc: {points: ...}`, fitted as an unequal-variance binormal) with the sensitivity or the specificity
+    to operate at.
     """
 
     sensitivity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
     specificity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
     auc: Annotated[float, BeforeValidator(_number), Field(gt=0.5, lt=1.0)] | None = None
+    roc: RocCurve | None = None
     latency_minutes: Distribution = ZERO  # with workers: the result's way back, after inference
     failure_rate: Probability = 0.0  # share of studies it never scores
     # A compute service: `workers` GPU slots, each study taking `inference_minutes`; the study joins the
@@ -411,7 +436,11 @@ class AIService(Strict):
     @model_validator(mode="after")
     def _operating_point(self) -> "AIService":
         given = sum(v is not None for v in (self.sensitivity, self.specificity, self.auc))
-        if given != 2:
+        if self.roc is not None:
+            if self.auc is not None or given != 1:
+                raise ValueError("with an roc curve give the sensitivity or the specificity to operate at (the "
+                                 "curve sets the AUC)")
+        elif given != 2:
             raise ValueError("give two of sensitivity, specificity and auc (an operating point, or an AUC and one of them)")
         if (self.workers is None) != (self.inference_minutes is None):
             raise ValueError("give workers and inference_minutes together (a compute service), or neither")

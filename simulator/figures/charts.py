@@ -183,17 +183,19 @@ def breakdown_bars(studies: pa.Table, by: str = "site") -> go.Figure:
     return fig
 
 
-def roc_curve(separation: float, threshold: float, name: str = "AI") -> go.Figure:
-    """The service's binormal ROC curve and its operating point (sensitivity against 1 - specificity)."""
+def roc_curve(separation: float, threshold: float, name: str = "AI", spread: float = 1.0) -> go.Figure:
+    """The service's binormal ROC curve and its operating point (sensitivity against 1 - specificity);
+    `spread` the diseased scores' standard deviation (1: equal variance)."""
     from scipy.special import ndtr
 
-    t = np.linspace(-4.0, 4.0 + separation, 200)
-    fpr, tpr = ndtr(-t), ndtr(separation - t)
+    t = np.linspace(-4.0, 4.0 + separation + 3.0 * spread, 300)
+    fpr, tpr = ndtr(-t), ndtr((separation - t) / spread)
     fig = go.Figure([go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", hoverinfo="skip"),
-                     go.Scatter(x=[float(ndtr(-threshold))], y=[float(ndtr(separation - threshold))],
+                     go.Scatter(x=[float(ndtr(-threshold))], y=[float(ndtr((separation - threshold) / spread))],
                                 mode="markers", marker=dict(size=12, color="#d62728"), name="operating point",
                                 hovertemplate="sensitivity %{y:.2f}, 1 - specificity %{x:.2f}<extra></extra>")])
-    fig.update_layout(title=f"{name}: ROC (AUC {float(ndtr(separation / np.sqrt(2))):.2f})",
+    auc = float(ndtr(separation / np.sqrt(1.0 + spread * spread)))
+    fig.update_layout(title=f"{name}: ROC (AUC {auc:.2f})",
                       xaxis_title="1 - specificity", yaxis_title="sensitivity", xaxis_range=[0, 1],
                       yaxis_range=[0, 1], showlegend=False, **{**LAYOUT, "height": 320})
     return fig
