@@ -9,8 +9,8 @@ of the group are out in the window, again after the exam under way).
 Breakdowns (`failures`) strike during exams, at a rate per busy minute (their clock runs while a device
 examines, as wear does): the exam stops for the repair and resumes after it. So an exam's time at the
 device is its duration plus the repairs that fall in it, drawn up front: C = S + R_1 + ... + R_N with
-N ~ Poisson(S / mean busy time between failures) (`repair_sums`). Its mean is E[S] (1 + E[R] / mean between), the
-completion time of queueing with active breakdowns (Gaver 1962; Avi-Itzhak & Naor 1963).
+N ~ Poisson(S / mean busy time between failures) (`repair_sums`). Its mean is E[S] (1 + E[R] / mean
+between), the completion time of queueing with active breakdowns (Gaver 1962; Avi-Itzhak & Naor 1963).
 
 Patients still waiting after `overflow.after` go to the named site's devices of the same modality and
 stay there (they join its queue then, in their class; the study is then that site's: its uplink, its
@@ -46,7 +46,8 @@ def capacity(scenario: Scenario, group: Devices) -> Capacity:
     if group.open is None:
         return level
     windows = sorted(w for span in group.open for w in span_windows(scenario, span))
-    return level.times_open(Capacity.of(0.0, [(a, b, -1.0) for a, b in windows]))
+    opening = Capacity.of(0.0, [(a, b, -1.0) for a, b in windows])  # 0, less -1 while open: 1 while open
+    return level.times_open(opening)
 
 
 def exam_times(group: Devices, n: int, rng_exam: np.random.Generator, rng_failures: np.random.Generator) -> np.ndarray:
