@@ -311,3 +311,19 @@ def test_an_overflow_circle_is_refused() -> None:
     data["sites"]["south"]["devices"]["CT"]["overflow"] = {"to": "north", "after": {"minutes": 30}}
     with pytest.raises(ScenarioError, match="goes round in a circle: north -> south -> north"):
         make(data)
+
+
+def test_stations_parquet_holds_null_where_a_figure_does_not_exist(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from simulator import run_scenario
+    from simulator.output import write_run
+
+    data = ai_scenario(2)
+    data["sites"] = {"main": {"uplink": {"mbit_per_s": 100}}}
+    data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 50}}}
+    folder = write_run(run_scenario(make(data, horizon_days=3), 2, workers=1), tmp_path / "run")
+    table = pq.read_table(folder / "stations.parquet").to_pylist()
+    assert {r["station"] for r in table} == {"uplink:main", "ai:ct_ai"} and len(table) == 4
+    assert all((r["mean_wait_minutes"] is None) == (r["kind"] == "uplink") for r in table)
+    assert all(0.0 < r["utilization"] < 1.0 for r in table)

@@ -50,7 +50,9 @@ def station_figures(scenario: Scenario, name: str, served: dict) -> dict:
 
 def stations_table(stations: dict[str, dict] | None, replication: int) -> pa.Table:
     """One row per station the cohort passed (`Cohort.stations`: each station's figures)."""
-    rows = [{"replication": replication, **figures} for figures in (stations or {}).values()]
+    # Null, not NaN, where a figure does not exist (a link's wait, a station nobody reached).
+    rows = [{"replication": replication, **{k: None if isinstance(v, float) and math.isnan(v) else v
+                                              for k, v in figures.items()}} for figures in (stations or {}).values()]
     return pa.Table.from_pylist(rows, schema=pa.schema(STATION_COLUMNS)) if rows else \
         pa.table({c: pa.array([], t) for c, t in STATION_COLUMNS.items()})
 
