@@ -97,6 +97,7 @@ def settings(base: dict[str, Any]) -> dict[str, Any]:
         help="independent draws of the studies; the confidence intervals come from them"))
     _demand(data, base, v)
     _ai(data, v)
+    _stations(data, v)
     _targets(data, v)
     return data
 
@@ -140,6 +141,27 @@ def _ai(data: dict[str, Any], v: int) -> None:
             if st.checkbox("show the ROC curve", key=f"roc-show-{v}-{service}"):
                 st.plotly_chart(roc_curve(current.separation, threshold, service, current.spread), width="stretch",
                                 key=f"roc-{v}-{service}")
+
+
+def _stations(data: dict[str, Any], v: int) -> None:
+    """What if: GPU workers of each AI compute service and devices of each site (docs/network.md)."""
+    services = {name: service for name, service in (data.get("ai_services") or {}).items()
+                if isinstance(service, dict) and service.get("workers") is not None}
+    groups = [(site, modality, group) for site, spec in (data.get("sites") or {}).items() if isinstance(spec, dict)
+              for modality, group in (spec.get("devices") or {}).items() if isinstance(group, dict)]
+    if not services and not groups:
+        return
+    with st.sidebar.expander("Stations: GPU workers and devices"):
+        for name, service in services.items():
+            workers = st.number_input(f"{name}: GPU workers", min_value=1, max_value=1000,
+                                      value=int(service["workers"]), step=1, key=f"gpu-{v}-{name}")
+            if workers != service["workers"]:
+                service["workers"] = int(workers)
+        for site, modality, group in groups:
+            count = st.number_input(f"{site}: {modality} devices", min_value=1, max_value=1000,
+                                    value=int(group.get("count", 1)), step=1, key=f"dev-{v}-{site}-{modality}")
+            if count != group.get("count"):
+                group["count"] = int(count)
 
 
 def _targets(data: dict[str, Any], v: int) -> None:

@@ -249,3 +249,16 @@ def test_a_network_scenario_shows_where_the_time_goes_and_its_bottleneck(server,
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stDataFrame"]', timeout=60_000)  # the stations
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
     page.screenshot(path=str(tmp_path / "network.png"), full_page=True)
+    # What if the south hospital had three CTs and the chest-CT AI one GPU worker? Run it as changed.
+    page.get_by_text("Stations: GPU workers and devices").click()
+    for label, value in (("hospital_south: CT devices", "3"), ("ct_ai: GPU workers", "1")):
+        field = page.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+        settle(page)
+    run(page)
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="scenario (YAML)").click()
+    ran = yaml.safe_load(Path(waiting.value.path()).read_text())
+    assert ran["sites"]["hospital_south"]["devices"]["CT"]["count"] == 3
+    assert ran["ai_services"]["ct_ai"]["workers"] == 1 and ran["ai_services"]["cxr_ai"]["workers"] == 1
