@@ -327,3 +327,38 @@ def test_stations_parquet_holds_null_where_a_figure_does_not_exist(tmp_path) -> 
     assert {r["station"] for r in table} == {"uplink:main", "ai:ct_ai"} and len(table) == 4
     assert all((r["mean_wait_minutes"] is None) == (r["kind"] == "uplink") for r in table)
     assert all(0.0 < r["utilization"] < 1.0 for r in table)
+
+
+NASTY = [0, -1, 1e9, 1e-9, "x", None, [], {}, True, float("inf")]
+NETWORK_FIELDS = [
+    ("sites", "main", "devices", "CT", "count"), ("sites", "main", "devices", "CT", "exam_minutes"),
+    ("sites", "main", "devices", "CT", "open"), ("sites", "main", "devices", "CT", "outages"),
+    ("sites", "main", "devices", "CT", "failures"), ("sites", "main", "devices", "CT", "overflow"),
+    ("sites", "main", "uplink", "mbit_per_s"), ("sites", "main", "uplink", "outages"),
+    ("ingest", "mbyte_per_s"), ("ingest", "slowdowns"), ("network", "sizes_mb", "CT"),
+    ("network", "delivery", "outages"), ("ai_services", "ct_ai", "workers"),
+    ("ai_services", "ct_ai", "inference_minutes"), ("study_types", "chest_ct", "bookings"),
+]
+
+
+@pytest.mark.parametrize("path", NETWORK_FIELDS, ids=".".join)
+def test_any_value_in_a_network_field_runs_or_is_named_never_crashes(path: tuple) -> None:
+    """Every nasty value in every network field: a run, or a ScenarioError naming the field's section."""
+    for value in NASTY:
+        data = base_dict()
+        data.update(horizon_days=1.5, warmup_days=0.25)
+        data["sites"] = {"main": {"devices": {"CT": {"count": 1, "exam_minutes": {"dist": "fixed", "value": 5}}},
+                                  "uplink": {"mbit_per_s": 100}}}
+        data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 100}}}
+        data["ai_services"]["ct_ai"].update(workers=1, inference_minutes={"dist": "fixed", "value": 1})
+        node = data
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+        try:
+            scenario = make(data)
+        except ScenarioError as exc:
+            assert path[0] in str(exc), (path, value, str(exc))
+            continue
+        cohort = draw_cohort(scenario, 1, 0)
+        assert len(cohort) == cohort.acquired_at.shape[0]
