@@ -10,40 +10,18 @@ Without chromium, the same work is timed without a browser (the run, the cards a
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from dashboard.server import CHROMIUM_ARGS, running
 
 
 def in_a_browser(chromium: str) -> dict:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-                               "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1",
-                               "--server.port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "RADSIM_ALLOWED_CODE": ""})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with running() as (url, _):
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 2400})
             page.goto(url)
             page.get_by_role("button", name="Run").wait_for(timeout=60_000)
@@ -58,9 +36,6 @@ def in_a_browser(chromium: str) -> dict:
             browser.close()
         return {"click_to_cards_s": round(cards[0], 2), "click_to_whole_page_s": round(pages[0], 2),
                 "cached_cards_s": round(cards[1], 2), "cached_whole_page_s": round(pages[1], 2), "browser": True}
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def without_a_browser() -> dict:

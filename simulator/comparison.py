@@ -16,7 +16,7 @@ from .experiment import Run, run_scenario
 from .metrics import BETTER, SPLITS, StudyColumns, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
-__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
+__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
            "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE"]
 
 COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction",
@@ -68,12 +68,18 @@ class Difference:
         return threshold(self.metric, self.a)
 
 
+def columns_of(scenario: Scenario, a: Run, b: Run) -> tuple[StudyColumns, StudyColumns]:
+    """The metric columns of both runs, built once for `compare_runs` and `study_changes` together."""
+    return StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+
+
 def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: Iterable[str] = COMPARED,
-                 groups: Iterable[Mapping[str, Any]] | None = None) -> list[Difference]:
+                 groups: Iterable[Mapping[str, Any]] | None = None,
+                 columns: tuple[StudyColumns, StudyColumns] | None = None) -> list[Difference]:
     """Paired differences B - A per metric, for all items and each subgroup of COMPARED_SPLITS (or the
     `groups` given)."""
     metrics = tuple(metrics)
-    cols_a, cols_b = StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+    cols_a, cols_b = columns or columns_of(scenario, a, b)
     chosen = [dict(g) for g in groups] if groups is not None else subgroups(cols_a, COMPARED_SPLITS, informative=True)
     reps = range(a.replications)
     values_a = replication_values(cols_a, chosen, metrics, reps)
@@ -104,7 +110,8 @@ class StudyChange:
     slower: float | None  # share at least a minute slower
 
 
-def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[str, Any]]) -> list[StudyChange]:
+def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[str, Any]],
+                  columns: tuple[StudyColumns, StudyColumns] | None = None) -> list[StudyChange]:
     """Per group, each study's change in turnaround B - A (censored at the horizon like the metrics: a
     study unreported in a run counts at its censored time). The studies drawn by the cohort are in the same
     rows of both runs' tables (second opinions and second reads, which exist only when requested, are
@@ -115,7 +122,7 @@ def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[s
     if a.studies.num_rows and not pc.all(pc.equal(pc.is_null(a.studies.column("of_study")),
                                                   pc.is_null(b.studies.column("of_study")))).as_py():
         raise ValueError("the runs do not hold the same studies: compare variants that draw the same studies")
-    cols_a, cols_b = StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+    cols_a, cols_b = columns or columns_of(scenario, a, b)
     own_a = pc.is_null(a.studies.column("of_study")).to_numpy(zero_copy_only=False)
     own_b = pc.is_null(b.studies.column("of_study")).to_numpy(zero_copy_only=False)
     out = []

@@ -48,6 +48,15 @@ def make(data: dict[str, Any] | None = None, **top: Any) -> Scenario:
     return parse_scenario(data, "test.yaml")
 
 
+def assert_refused(data: dict[str, Any], path: str, message: str) -> None:
+    """Parsing `data` is bad input naming the dotted `path` and saying `message`."""
+    from simulator import ScenarioError
+
+    with pytest.raises(ScenarioError) as caught:
+        make(data)
+    assert path in str(caught.value) and message in str(caught.value), str(caught.value)
+
+
 @pytest.fixture
 def scenario() -> Scenario:
     return make()

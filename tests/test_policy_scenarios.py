@@ -6,7 +6,7 @@ import pytest
 
 from simulator import ScenarioError, run_scenario
 from simulator.triage_config import policy_of, targets_of
-from tests.conftest import base_dict, make
+from tests.conftest import assert_refused, base_dict, make
 
 RULES = {
     "triage": "rules",
@@ -77,7 +77,4 @@ def test_a_rule_with_a_target_is_refused_with_a_pointer_to_targets() -> None:
     ({"triage": "sla_edf", "sla_edf": {"start": "now"}}, "policy.sla_edf.start", "Input should be"),
 ])
 def test_bad_policy_sections_name_the_field(policy: dict, path: str, message: str) -> None:
-    with pytest.raises(ScenarioError) as caught:
-        make(with_policy(policy))
-    text = str(caught.value)
-    assert path in text and message in text, text
+    assert_refused(with_policy(policy), path, message)

@@ -177,25 +177,34 @@ def test_send_to_the_archive_over_loopback_gives_back_the_same_content(records, 
         assert stored == original  # every data element equal (the file meta may differ: the archive wrote it)
 
 
-def test_a_run_replayed_from_its_own_dicom_gives_back_its_studies(tmp_path: Path) -> None:
-    """run -> DICOM -> trace -> run: the same image studies, at the same times, with the same AI results."""
-    import pyarrow.compute as pc
+def through_dicom(settings: list[str], folder: Path):
+    """The reference centre run with `settings`, written as DICOM files and traced: its studies table, the
+    trace, and the trace's Parquet file."""
     import pyarrow.parquet as pq
 
     from simulator import load_scenario, run_scenario
     from synthetic_dicom.generate import StudyWriter, records_from_run
 
-    settings = ["horizon_days=0.5", "warmup_days=0"]
     scenario = load_scenario("moscow_reference_center", settings)
     studies = run_scenario(scenario, 1, workers=1).studies
     writer = StudyWriter()
     for record in records_from_run(studies, scenario):
-        writer.write(record, tmp_path / "dicom")
-    trace = trace_folder(tmp_path / "dicom")
+        writer.write(record, folder / "dicom")
+    trace = trace_folder(folder / "dicom")
+    pq.write_table(trace.studies, folder / "trace.parquet")
+    return studies, trace, folder / "trace.parquet"
+
+
+def test_a_run_replayed_from_its_own_dicom_gives_back_its_studies(tmp_path: Path) -> None:
+    """run -> DICOM -> trace -> run: the same image studies, at the same times, with the same AI results."""
+    import pyarrow.compute as pc
+
+    from simulator import load_scenario, run_scenario
+
+    settings = ["horizon_days=0.5", "warmup_days=0"]
+    studies, trace, traced = through_dicom(settings, tmp_path)
     assert not trace.quarantine
-    pq.write_table(trace.studies, tmp_path / "trace.parquet")
-    replayed = run_scenario(load_scenario("moscow_reference_center",
-                                          [*settings, f"arrivals.trace={tmp_path / 'trace.parquet'}", "seed=3"]),
+    replayed = run_scenario(load_scenario("moscow_reference_center", [*settings, f"arrivals.trace={traced}", "seed=3"]),
                             1, workers=1).studies
 
     def primaries(table):
@@ -244,21 +253,14 @@ def test_sites_are_found_when_station_names_are_cut(tmp_path: Path) -> None:
 
     from simulator import ScenarioError, load_scenario, run_scenario
     from simulator.cli import app
-    from synthetic_dicom.generate import StudyWriter, records_from_run
 
     annex = ["horizon_days=0.25", "warmup_days=0", "sites.polyclinic_north_annex={kind: polyclinic, weight: 3}"]
-    scenario = load_scenario("moscow_reference_center", annex)
-    studies = run_scenario(scenario, 1, workers=1).studies
-    writer = StudyWriter()
-    for record in records_from_run(studies, scenario):
-        writer.write(record, tmp_path / "dicom")
-    trace = trace_folder(tmp_path / "dicom")
+    studies, trace, traced = through_dicom(annex, tmp_path)
     stations = set(trace.studies.column("station").to_pylist())
     assert "polyclinic_north" in stations  # the annex's cut name: no site is taken from it
     assert "polyclinic_north" not in trace.studies.column("site").to_pylist()
-    pq.write_table(trace.studies, tmp_path / "trace.parquet")
-    replayed = run_scenario(load_scenario("moscow_reference_center",
-                                          [*annex, f"arrivals.trace={tmp_path / 'trace.parquet'}"]), 1, workers=1).studies
+    replayed = run_scenario(load_scenario("moscow_reference_center", [*annex, f"arrivals.trace={traced}"]),
+                            1, workers=1).studies
 
     def sites(table):
         rows = table.filter(pc.equal(table.column("kind"), "primary")).to_pylist()

@@ -47,8 +47,8 @@ def compare(
     from rich.markup import escape
     from rich.table import Table
 
-    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, compare_runs, paired_runs, study_changes, \
-        summary_counts
+    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, columns_of, compare_runs, paired_runs, \
+        study_changes, summary_counts
     from simulator.story import GROUPS
     from simulator.files import claim_directory, write_directory
     from simulator.story import shown_value
@@ -61,9 +61,10 @@ def compare(
             claim_directory(out_dir, COMPARISON)
     with Progress("comparing") as progress:
         run_a, run_b = paired_runs(a, b, replications, workers, seed, progress.fraction)
-    differences = compare_runs(a, run_a, run_b)
+    columns = columns_of(a, run_a, run_b)
+    differences = compare_runs(a, run_a, run_b, columns=columns)
     titles = {(): "all studies", **{tuple(sorted(g.where.items())): g.title for g in GROUPS}}
-    changes = study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS])
+    changes = study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS], columns)
     table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="B - A with 95% CI; better or worse only where the CI excludes 0 and the change passes "

@@ -123,6 +123,8 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
                 push(running, done)
         if i == n:
             break
+        # The arrival's own moment, written out again rather than shared with the loop above: it is most of
+        # the work, and a shared helper measured 15% slower (a call per arrival).
         while running and running[0] <= t:
             pop(running)
         while next_change <= t:
@@ -211,7 +213,7 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
             if done <= following and done <= next_change:
                 finish_l[j] = t = done  # the usual case on a link with room: alone from start to end
                 continue
-        if work_l[j] <= 0.0:
+        if work_l[j] <= 0.0:  # the first arrival taken out above, then any arriving with it
             finish_l[j] = t
         else:
             push(inside, (virtual + work_l[j], j))
