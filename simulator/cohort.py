@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ai import flag_of_posterior, operating_point, score
+from .findings import condition_names, draw_conditions, reading_times, score_by_ais, targeted_share, truth_for
 from .calendar import hour_bins, span_windows
 from .distributions import sample
-from .scenario import Booking, Scenario, Window
+from .scenario import AIService, Booking, Scenario, Window
 from .streams import stream
 from .trace_arrivals import trace_arrivals
 from .triage import REFERRALS, Kind
@@ -35,7 +36,7 @@ class Cohort:
     study_type: np.ndarray  # int index into type_names
     site: np.ndarray  # int index into site_names
     referral: np.ndarray  # int index into REFERRALS
-    diseased: np.ndarray  # bool
+    diseased: np.ndarray  # bool: the study has a condition
     ai_scored: np.ndarray  # bool
     ai_score: np.ndarray  # float, NaN when not scored
     ai_positive: np.ndarray  # bool, meaningful where scored
@@ -58,6 +59,11 @@ class Cohort:
     scored_at: np.ndarray | None = None
     late_score: np.ndarray | None = None
     stations: dict | None = None  # per upstream station, its figures (a row of stations.parquet)
+    # Where the scenario has conditions: each study's, an index into `condition_names` (-1: none).
+    condition: np.ndarray | None = None
+    condition_names: tuple[str, ...] = ()
+    # Where a study type has several AIs: which of them flagged it, a bit per AI in the type's order.
+    ai_flags: np.ndarray | None = None
     station_detail: dict | None = None  # per upstream station, what it served job by job (`detail=True`)
 
     def __len__(self) -> int:
@@ -102,6 +108,8 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
     any_double = any(t.double_reading is not None for t in scenario.study_types.values())
     traced = trace_arrivals(scenario) if scenario.arrivals is not None else {}
     stations = has_stations(scenario)
+    conditions = condition_names(scenario)
+    several = any(len(t.ais) > 1 for t in scenario.study_types.values())
     parts: list[dict[str, np.ndarray]] = []
     for t, (name, study_type) in enumerate(scenario.study_types.items()):
         def rng(purpose: str) -> np.random.Generator:
@@ -124,6 +132,7 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
             referral[n - booked_at.shape[0]:] = 2  # a booked exam is elective: routine
         u = rng("truth").random(n)
         diseased = u < study_type.prevalence
+        found = draw_conditions(study_type, u) if study_type.conditions else np.full(n, -1)
         if trace is not None:
             site = np.where(trace.site >= 0, trace.site, site)
             referral = np.where(trace.referral >= 0, trace.referral, referral)
@@ -137,16 +146,23 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         posterior = np.full(n, np.nan)
         positive = np.zeros(n, dtype=bool)
         ready = delivered
-        if study_type.ai is not None:
-            service = scenario.ai_services[study_type.ai]
-            ai_rng = rng("ai")
-            failed = ai_rng.random(n) < service.failure_rate
-            posterior, positive = score(diseased, operating_point(service), study_type.prevalence, ai_rng)
-            latency = sample(service.latency_minutes, ai_rng, n)
+        flags = np.zeros(n, dtype=np.int64)
+
+        def out_of(service: AIService) -> np.ndarray:
+            """The studies that reach the service while it is out."""
             out = np.zeros(n, dtype=bool)
             for a, b in windows(scenario, service.outages):
                 out |= (delivered >= a) & (delivered < b)
-            scored = ~failed & ~out
+            return out
+
+        if study_type.ais:
+            service = scenario.ai_services[study_type.ais[0]]
+            ai_rng = rng("ai")
+            failed = ai_rng.random(n) < service.failure_rate
+            posterior, positive = score(truth_for(study_type, service, diseased, found), operating_point(service),
+                                        targeted_share(study_type, service), ai_rng)
+            latency = sample(service.latency_minutes, ai_rng, n)
+            scored = ~failed & ~out_of(service)
             given = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
             if given.any():  # the trace holds this type's AI results: a study without one was not scored
                 scored = given
@@ -156,9 +172,20 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
             raw_posterior, raw_positive = posterior, positive
             posterior = np.where(scored, posterior, np.nan)
             positive = positive & scored
+            flags = positive.astype(np.int64)
+            waited = latency
+            if len(study_type.ais) > 1:  # not with stations or traces (scenario.check_references)
+                more = score_by_ais(scenario, study_type, study_type.ais[1:], 1, diseased, found, out_of,
+                                    lambda other: stream(seed, replication, "ai", f"{name}/{other}"))
+                waited = np.maximum(np.where(scored, latency, 0.0), more.latency)
+                posterior = np.fmax(posterior, more.posterior)
+                scored, positive, flags = scored | more.scored, positive | more.positive, flags | more.flags
             # A failed or absent AI does not hold the study back: it goes to the worklist unscored.
-            ready = np.where(scored, delivered + latency, delivered)
+            ready = np.where(scored, delivered + waited, delivered)
         read = sample(study_type.read_minutes, rng("reading"), n)
+        if study_type.conditions:
+            read = reading_times(study_type, read, found,
+                                 lambda condition: stream(seed, replication, "reading", f"{name}/{condition}"))
         if trace is not None:
             read = np.where(np.isnan(trace.read_minutes), read, trace.read_minutes)
         so_rng = rng("second_opinion")
@@ -177,8 +204,13 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         if autonomous is not None:
             extra["audit_minutes"] = np.full(n, np.nan) if name not in autonomous.study_types else \
                 sample(autonomous.read_minutes or study_type.read_minutes, rng("audit"), n)
+        if conditions:
+            codes = np.array([conditions.index(c) for c in study_type.conditions] + [-1], dtype=np.int16)
+            extra["condition"] = codes[found]  # -1 indexes the appended "none"
+        if several:
+            extra["ai_flags"] = flags
         if stations:  # what the upstream stations need to decide scoring and readiness again
-            has_ai = study_type.ai is not None
+            has_ai = bool(study_type.ais)
             extra.update(delay=delay, ai_failed=failed if has_ai else np.zeros(n, dtype=bool),
                          ai_latency=latency if has_ai else np.zeros(n),
                          raw_score=raw_posterior if has_ai else np.full(n, np.nan),
@@ -206,7 +238,8 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         through_stations(scenario, seed, replication, columns, detail)
     else:
         columns["acquired_at"] = columns["arrived_at"]  # the same array: no devices, nothing between
-    return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, **columns)
+    return Cohort(type_names=tuple(scenario.study_types), site_names=site_names, condition_names=conditions,
+                  **columns)
 
 
 def booked(scenario: Scenario, bookings: Sequence[Booking], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,7 @@ from .ai import operating_point
 from .calendar import duties
 from .distributions import mean_of, scv_of
 from .scenario import Exponential, Expectation, Scenario, StudyType, TheoryValue
-from .theory import (ai_triage_waits, cobham_waits, mg1_preemptive_waits, mmc_mean_wait,
-                     mmc_preemptive_two_class_waits, pk_mean_wait, positive_share, psa_mean_wait)
+from .theory import ai_triage_waits, mmc_mean_wait, pk_mean_wait, psa_mean_wait
 
 __all__ = ["expected_value", "TheoryShapeError"]
 
@@ -28,6 +27,8 @@ def expected_value(scenario: Scenario, expectation: Expectation) -> float:
         return float(value)
     if value.theory == "station":
         return _station(scenario, expectation)
+    if value.theory == "priority":
+        return _priority(scenario, expectation)
     return _THEORIES[value.theory](scenario, value.of)
 
 
@@ -88,17 +89,6 @@ def _queue(scenario: Scenario) -> tuple[StudyType, float, float, int]:
     return study_type, _rate(study_type), _exponential_mean(study_type), _servers(scenario)
 
 
-def _flagged_share(scenario: Scenario, study_type: StudyType) -> float:
-    """P(AI-positive) of a study, failures counted as unflagged."""
-    if study_type.ai is None:
-        return 0.0
-    service = scenario.ai_services[study_type.ai]
-    if service.outages:
-        raise TheoryShapeError("AI outages make the flagged share time-dependent")
-    point = operating_point(service)
-    return positive_share(study_type.prevalence, point.sensitivity, point.specificity) * (1.0 - service.failure_rate)
-
-
 def _pick(values: dict, of: object, name: str) -> float:
     if of not in values:
         raise TheoryShapeError(f"{name}: 'of' must be one of {', '.join(map(str, values))}")
@@ -110,39 +100,37 @@ def _mmc_fifo(scenario: Scenario, of: object) -> float:
     return mmc_mean_wait(servers, rate, 1.0 / mean)
 
 
-def _classes(scenario: Scenario, study_type: StudyType, rate: float) -> list[float]:
-    """Arrival rates of the policy's classes, highest first."""
-    stat = study_type.referral.stat
-    triage = scenario.policy.triage
-    if triage == "fifo":
-        return [rate * stat, rate * (1.0 - stat)]
-    if triage == "ai_priority":
-        flagged = _flagged_share(scenario, study_type)
-        return [rate * stat, rate * (1.0 - stat) * flagged, rate * (1.0 - stat) * (1.0 - flagged)]
-    raise TheoryShapeError("priority classes are known for fifo (STAT, rest) and ai_priority (STAT, flagged, rest)")
+def _priority(scenario: Scenario, expectation: Expectation) -> float:
+    """A class's wait (`of`: its index, 0 the highest) or a condition's (`of`: its name, `none` for studies
+    without one), from the classes the policy forms (simulator/class_theory.py)."""
+    from .class_theory import ClassShapeError, class_waits, condition_wait, priority_classes
 
-
-def _priority(scenario: Scenario, of: object) -> float:
-    study_type, rate, mean, servers = _queue(scenario)
-    rates = _classes(scenario, study_type, rate)
-    if not scenario.policy.preemptive:
-        waits = cobham_waits(servers, 1.0 / mean, rates)
-    elif servers == 1:
-        waits = mg1_preemptive_waits(rates, [mean] * len(rates), [2.0 * mean * mean] * len(rates))
-    else:
-        present = [r for r in rates if r > 0]
-        if len(present) != 2:
-            raise TheoryShapeError("preemptive priorities at several readers are known for two classes only")
-        pair = iter(mmc_preemptive_two_class_waits(servers, 1.0 / mean, present[0], present[1]))
-        waits = [next(pair) if r > 0 else math.nan for r in rates]
-    return _pick(dict(enumerate(waits)), of, "priority")
+    _no_extra_work(scenario)
+    servers = _servers(scenario)
+    of = expectation.value.of  # type: ignore[union-attr]
+    try:
+        classes = priority_classes(scenario)
+        waits, exact = class_waits(classes, servers, scenario.policy.preemptive)
+        if not exact and expectation.value_rel_error <= 0:
+            raise TheoryShapeError("several readers with class-dependent or non-exponential reading times: the "
+                                   "value is the Bondi-Buzen approximation; give its error as value_rel_error")
+        if isinstance(of, str):
+            return condition_wait(classes, waits, of)
+    except ClassShapeError as exc:
+        raise TheoryShapeError(str(exc)) from None
+    value = _pick(dict(enumerate(waits)), of, "priority")
+    if math.isnan(value):
+        raise TheoryShapeError(f"priority: class {of} has no arrivals")
+    return value
 
 
 def _ai_triage(scenario: Scenario, of: object) -> float:
     study_type, rate, mean, servers = _queue(scenario)
-    if study_type.ai is None or study_type.referral.stat or study_type.referral.urgent:
-        raise TheoryShapeError("ai_triage needs an AI service and no STAT or urgent referrals")
-    service = scenario.ai_services[study_type.ai]
+    if len(study_type.ais) != 1 or study_type.referral.stat or study_type.referral.urgent:
+        raise TheoryShapeError("ai_triage needs one AI service and no STAT or urgent referrals (priority knows more)")
+    if study_type.conditions:
+        raise TheoryShapeError("ai_triage knows one finding read like the rest; priority knows conditions")
+    service = scenario.ai_services[study_type.ais[0]]
     if service.failure_rate or service.outages:
         raise TheoryShapeError("ai_triage assumes the AI scores every study")
     if scenario.policy.triage not in ("fifo", "ai_priority"):
@@ -189,4 +177,4 @@ def _psa(scenario: Scenario, of: object) -> float:
     return psa_mean_wait(rates, staff, 1.0 / mean)
 
 
-_THEORIES = {"mmc_fifo": _mmc_fifo, "priority": _priority, "ai_triage": _ai_triage, "pk": _pk, "psa": _psa}
+_THEORIES = {"mmc_fifo": _mmc_fifo, "ai_triage": _ai_triage, "pk": _pk, "psa": _psa}

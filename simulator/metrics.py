@@ -48,7 +48,10 @@ POOL_METRICS = ("utilization", "overtime_hours")
 # Of one upstream station (`where: {station: ...}`), from stations.parquet: for `expect:` blocks.
 STATION_METRICS = ("station_wait_minutes", "station_service_minutes", "station_utilization")
 METRICS = STUDY_METRICS + POOL_METRICS + STATION_METRICS
-SPLITS = ("kind", "referral", "priority", "diseased", "ai_positive", "study_type")
+SPLITS = ("kind", "referral", "priority", "diseased", "condition", "ai_positive", "study_type")
+# Splits that exist only where the scenario has them: more than one value (a scenario without conditions
+# has every study's condition `none`, which would repeat "all" in every table).
+OPTIONAL_SPLITS = ("condition",)
 # Which way is better, for the metrics where one is: what comparisons and baselines judge by.
 BETTER = {"reported_fraction": "higher", "unfinished": "lower", "reported_fraction_before_last_day": "higher",
           "mean_tat_minutes": "lower", "p50_tat_minutes": "lower", "p95_tat_minutes": "lower",
@@ -161,6 +164,10 @@ class StudyColumns:
             joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
             self._codes[name] = (joined, lookup)
         return self._codes[name]
+
+    def has(self, name: str) -> bool:
+        """Whether the table has the column (tables written by older versions lack the newer ones)."""
+        return name in self._source.column_names
 
     def distinct(self, name: str) -> list[Any]:
         """The values present in a categorical column among the measured work and the work left over at the
@@ -339,8 +346,8 @@ def subgroups(cols: StudyColumns, splits: Iterable[str] = SPLITS, informative: b
     single value (their one subgroup is all items again)."""
     groups: list[dict[str, Any]] = [{}]
     for split in splits:
-        values = cols.distinct(split)
-        if not informative or len(values) > 1:
+        values = cols.distinct(split) if split not in OPTIONAL_SPLITS or cols.has(split) else []
+        if (not informative and split not in OPTIONAL_SPLITS) or len(values) > 1:
             groups += [{split: value} for value in values]
     return groups
 

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from .cohort import Cohort
 from .network import Outcome
-from .scenario import Scenario
+from .scenario import NO_CONDITION, Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
 
 __all__ = ["studies_table", "duties_table", "study_uid_prefix"]
@@ -112,6 +112,7 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
             np.full(m, REFERRALS.index(Referral.ROUTINE), np.int8) if second else cohort.referral[source],
             _REFERRAL_NAMES),
         "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.diseased[source]),
+        "condition": _conditions(cohort, source, m, second),
         "patient_age": _nullable(cohort.patient_age[source]),
         "ai_score": pa.array(np.full(m, np.nan) if second else cohort.ai_score[source], mask=unscored),
         "ai_positive": pa.array(np.zeros(m, dtype=bool) if second else cohort.ai_positive[source], mask=unscored),
@@ -134,6 +135,13 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "read_unscored": pa.array(~np.isnan(start) & ~(scored_at <= start) & ~unscored),
         "recorded_at": _nullable(recorded),
     })
+
+
+def _conditions(cohort: Cohort, source: slice | np.ndarray, m: int, second: bool) -> pa.DictionaryArray:
+    """The study's condition by name, `none` without one (and for a second opinion, which reads a report)."""
+    names = [*cohort.condition_names, NO_CONDITION]  # code -1 is the last: none
+    codes = np.full(m, -1, np.int16) if second or cohort.condition is None else cohort.condition[source]
+    return pa.DictionaryArray.from_arrays(np.where(codes < 0, len(names) - 1, codes).astype(np.int16), names)
 
 
 def _by_horizon(times: np.ndarray, horizon: float) -> np.ndarray:

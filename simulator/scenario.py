@@ -372,6 +372,26 @@ class DoubleReading(Strict):
     read_minutes: Distribution | None = None  # of the second read; default the study type's
 
 
+class Condition(Strict):
+    """A finding a study of the type may show (conditions of one type are mutually exclusive: a study has at
+    most one). Its reading time is its own distribution, or the type's scaled by `read_factor`, or the
+    type's."""
+
+    prevalence: Probability
+    urgency: Annotated[Whole, Field(ge=1, le=100)] = 1  # 1 the most urgent; orders conditions in reports
+    read_minutes: Distribution | None = None
+    read_factor: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=1000.0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_reading_time(self) -> "Condition":
+        if self.read_minutes is not None and self.read_factor is not None:
+            raise ValueError("give read_minutes or read_factor, not both")
+        return self
+
+
+NO_CONDITION = "none"  # the `condition` of a study without any
+
+
 class StudyType(Strict):
     kind: Literal[tuple(k.value for k in STUDY_TYPE_KINDS)] = Kind.PRIMARY.value  # type: ignore[valid-type]
     modality: str = "OT"  # DICOM Modality code; OT (other) for work that is not an imaging study
@@ -379,13 +399,42 @@ class StudyType(Strict):
     description: str | None = None
     arrivals: Arrivals
     sites: dict[str, NonNegative] | None = None  # shares per site; default: every site by its weight
-    prevalence: Probability = 0.0
+    prevalence: Probability = 0.0  # with conditions: their sum (give it per condition)
+    # The findings a study may show, mutually exclusive, each with its prevalence (simulator/cohort.py).
+    conditions: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)],
+                     Condition] = {}
     referral: Referral = Referral()
-    read_minutes: Distribution
-    ai: str | None = None
+    read_minutes: Distribution  # of a study without a condition, and of a condition without its own
+    ai: str | list[str] | None = None  # an AI service, or several (each targets its own conditions)
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
     double_reading: DoubleReading | None = None
     bookings: list[Booking] = []  # booked appointments besides the walk-ins of `arrivals` (routine)
+
+    @model_validator(mode="after")
+    def _conditions(self) -> "StudyType":
+        if self.conditions:
+            if NO_CONDITION in self.conditions:
+                raise ValueError(f"{NO_CONDITION!r} names a study without a condition: pick another name")
+            total = sum(c.prevalence for c in self.conditions.values())
+            if total > 1.0 + 1e-12:
+                raise ValueError(f"the conditions' prevalences add up to {total:g}: a study has at most one, so "
+                                 "they must add up to 1 or less")
+            # The type's prevalence is theirs: given as well (a scenario written out again), it must agree.
+            if "prevalence" in self.model_fields_set and abs(self.prevalence - min(total, 1.0)) > 1e-9:
+                raise ValueError(f"with conditions the prevalence is their sum ({total:g}): give it per condition")
+            self.prevalence = min(total, 1.0)
+        if isinstance(self.ai, list) and (not self.ai or len(set(self.ai)) != len(self.ai)):
+            raise ValueError("ai: name each AI service once (or give one name, or none)")
+        return self
+
+    @property
+    def ais(self) -> tuple[str, ...]:
+        """The AI services that score this type, in the order given (the first is `ai_service`)."""
+        return () if self.ai is None else (self.ai,) if isinstance(self.ai, str) else tuple(self.ai)
+
+    @property
+    def primary_ai(self) -> str | None:
+        return self.ais[0] if self.ais else None
 
 
 # AI, ingest -------------------------------------------------------------------------------------------
@@ -423,6 +472,8 @@ class AIService(Strict):
     specificity: Annotated[float, BeforeValidator(_number), Field(gt=0.0, lt=1.0)] | None = None
     auc: Annotated[float, BeforeValidator(_number), Field(gt=0.5, lt=1.0)] | None = None
     roc: RocCurve | None = None
+    # The conditions it looks for (of the study types it scores); default: any condition (any finding).
+    targets: list[str] | None = None
     latency_minutes: Distribution = ZERO  # with workers: the result's way back, after inference
     failure_rate: Probability = 0.0  # share of studies it never scores
     # A compute service: `workers` GPU slots, each study taking `inference_minutes`; the study joins the
@@ -667,7 +718,7 @@ class Policy(Strict):
 
     triage: CodePath = "fifo"  # fifo | ai_priority | hierarchical | score | aging | sla_edf | rules | "package.module:Class"
     preemptive: bool = False
-    order: list[str] = []  # hierarchical: AI services, most urgent first
+    order: list[str] = []  # hierarchical: AI services or targeted conditions, most urgent first
     score: ScoreOptions = ScoreOptions()
     aging: AgingOptions = AgingOptions()
     sla_edf: DeadlineOptions = DeadlineOptions()
@@ -694,8 +745,12 @@ class Expectation(Strict):
     metric: str
     where: dict[str, Union[bool, int, float, str]] = {}
     value: Union[Number, TheoryValue]
+    # The precision the check needs: the widest half-width of the estimate's 99% CI that can tell.
     rel_tol: NonNegative | None = None
     abs_tol: NonNegative | None = None
+    # How far the expected value itself may be from the truth (an approximation's error, a published
+    # figure's rounding), relative; 0 for an exact closed form.
+    value_rel_error: Annotated[float, BeforeValidator(_number), Field(ge=0.0, lt=1.0)] = 0.0
 
     @model_validator(mode="after")
     def _one_tolerance(self) -> "Expectation":
@@ -759,8 +814,24 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     lanes = set(scenario.study_types) | {SECOND_OPINION, AUDIT}
     for name, study_type in scenario.study_types.items():
-        if study_type.ai is not None and study_type.ai not in scenario.ai_services:
-            problems.append((f"study_types.{name}.ai", f"no AI service {study_type.ai!r} in ai_services"))
+        for service in study_type.ais:
+            if service not in scenario.ai_services:
+                problems.append((f"study_types.{name}.ai", f"no AI service {service!r} in ai_services"))
+        stations = (any(site.devices or site.uplink is not None for site in scenario.sites.values())
+                    or scenario.ingest.mbyte_per_s is not None
+                    or any(scenario.ai_services[s].workers is not None for s in study_type.ais if s in scenario.ai_services))
+        if len(study_type.ais) > 1 and stations:
+            problems.append((f"study_types.{name}.ai", "a study scored by several AIs goes through drawn delays only: "
+                             "not yet with devices, uplinks, ingest capacity or AI workers"))
+        if (study_type.conditions or len(study_type.ais) > 1) and scenario.arrivals is not None:
+            problems.append((f"study_types.{name}", "conditions and several AIs are drawn, not replayed: not with "
+                             "arrivals.trace (a trace has one finding and one AI result a study)"))
+    for service_name, service in scenario.ai_services.items():
+        users = [t for t in scenario.study_types.values() if service_name in t.ais]
+        for i, target in enumerate(service.targets or []):
+            if not any(target in t.conditions for t in users):
+                problems.append((f"ai_services.{service_name}.targets.{i}",
+                                 f"no study type it scores has a condition {target!r}"))
         for site in study_type.sites or {}:
             if site not in scenario.sites:
                 problems.append((f"study_types.{name}.sites.{site}", f"no site {site!r} in sites"))
@@ -795,9 +866,11 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         readers = [p for p in scenario.pools.values() if SECOND_OPINION in scenario.lanes_of(p)]
         if not readers:
             problems.append(("second_opinions", "no pool reads second_opinion (add it to a pool's reads)"))
-    for i, service in enumerate(scenario.policy.order):
-        if service not in scenario.ai_services:
-            problems.append((f"policy.order.{i}", f"no AI service {service!r} in ai_services"))
+    targeted = {c for service in scenario.ai_services.values() for c in service.targets or []}
+    for i, entry in enumerate(scenario.policy.order):
+        if entry not in scenario.ai_services and entry not in targeted:
+            problems.append((f"policy.order.{i}", f"no AI service {entry!r} in ai_services, nor a condition an AI "
+                             "service targets"))
     problems += _policy_problems(scenario)
     problems += _target_problems(scenario)
     for i, expectation in enumerate(scenario.expect):

@@ -29,13 +29,14 @@ Sources:
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["erlang_c", "mmc_mean_wait", "cobham_waits", "mg1_priority_waits", "mg1_preemptive_waits",
-           "mm1_preemptive_waits", "mmc_preemptive_two_class_waits", "pk_mean_wait", "TriageWaits",
+           "mm1_preemptive_waits", "mmc_preemptive_two_class_waits", "mmc_preemptive_waits", "pk_mean_wait", "TriageWaits",
            "ai_triage_waits", "positive_share", "psa_mean_wait", "allen_cunneen_wait", "breakdown_wait",
-           "ps_mean_sojourn", "mmc_mean_sojourn"]
+           "ps_mean_sojourn", "mmc_mean_sojourn", "mg1_moments_wait"]
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
@@ -123,6 +124,23 @@ def mmc_preemptive_two_class_waits(servers: int, service_rate: float, high: floa
     in_system = (high + low) * (mmc_mean_wait(servers, high + low, service_rate) + mean)
     in_system_low = in_system - high * (w_high + mean)
     return w_high, in_system_low / low - mean
+
+
+def mmc_preemptive_waits(servers: int, service_rate: float, arrival_rates: Sequence[float]) -> list[float]:
+    """Preemptive-resume M/M/c, any number of classes of equal exponential service, class 0 highest.
+
+    Classes 0..k never see the classes below them, and with equal exponential service the discipline among
+    them does not change their number in system: together they are an M/M/c FIFO at their summed rate. So
+    class k's number is the difference of two M/M/c populations, and its time by Little's law (with two
+    classes this is `mmc_preemptive_two_class_waits`)."""
+    mean = 1.0 / service_rate
+    waits, before, in_system_before = [], 0.0, 0.0
+    for rate in arrival_rates:
+        upto = before + rate
+        in_system = upto * (mmc_mean_wait(servers, upto, service_rate) + mean) if upto > 0 else 0.0
+        waits.append((in_system - in_system_before) / rate - mean if rate > 0 else math.nan)
+        before, in_system_before = upto, in_system
+    return waits
 
 
 def pk_mean_wait(arrival_rate: float, mean: float, cv: float) -> float:

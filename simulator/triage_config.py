@@ -12,7 +12,7 @@ from .scenario import AUDIT, Scenario
 from .triage import BUILT_IN, Targets, TriagePolicy, make_policy
 from .triage.routing import LocalFirst, Router, make_router
 
-__all__ = ["policy_of", "targets_of", "policy_options", "router_of"]
+__all__ = ["policy_of", "targets_of", "policy_options", "router_of", "hierarchy"]
 
 
 def _minutes(duration: Any) -> float | None:
@@ -33,7 +33,7 @@ def policy_options(scenario: Scenario, name: str) -> dict[str, Any]:
     """The constructor arguments of policy `name` from the scenario's sections."""
     policy = scenario.policy
     if name == "hierarchical":
-        return {"order": policy.order}
+        return {"order": hierarchy(scenario)}
     if name == "score":
         return {"bands": policy.score.bands, "unscored": policy.score.unscored, "within": policy.score.within}
     if name == "aging":
@@ -49,6 +49,24 @@ def policy_options(scenario: Scenario, name: str) -> dict[str, Any]:
     if name in BUILT_IN:
         return {}
     return dict(policy.options)
+
+
+def hierarchy(scenario: Scenario) -> list[str]:
+    """`policy.order` as AI services: a condition stands for the services that target it, in the order of
+    `ai_services`; a service named twice keeps its first place. Without an order, the services by the most
+    urgent condition they target (then as listed), when the scenario has conditions."""
+    services = scenario.ai_services
+    order = list(scenario.policy.order)
+    if not order:
+        urgency = {name: c.urgency for t in scenario.study_types.values() for name, c in t.conditions.items()}
+        if not urgency:
+            return []
+        order = sorted((s for s, service in services.items() if service.targets),
+                       key=lambda s: min(urgency.get(c, 101) for c in services[s].targets or []))
+    expanded = [s for entry in order for s in ([entry] if entry in services else
+                                               [name for name, service in services.items()
+                                                if service.targets and entry in service.targets])]
+    return list(dict.fromkeys(expanded))
 
 
 def policy_of(scenario: Scenario) -> TriagePolicy:

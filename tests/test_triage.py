@@ -184,7 +184,7 @@ def test_every_built_in_rank_is_class_key_and_label() -> None:
     assert AiPriority().rank(plain, 0.0) == Rank(2, 8.0, "routine")
     hierarchical = Hierarchical(["other", "ai"])
     assert hierarchical.rank(stat, 0.0) == Rank(0, 9.0, "stat")
-    assert hierarchical.rank(flagged, 0.0) == Rank(2, 7.0, "ai_positive")
+    assert hierarchical.rank(flagged, 0.0) == Rank(2, 7.0, "ai_positive:ai")
     assert hierarchical.rank(plain, 0.0) == Rank(3, 8.0, "routine")
     assert Hierarchical(["other"]).rank(flagged, 0.0) == Rank(2, 7.0, "routine")  # a service not listed
     with pytest.raises(PolicyError, match="needs policy.order"):

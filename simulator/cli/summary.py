@@ -67,12 +67,14 @@ def print_summary(run: Run, story: Story) -> None:
         table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
     cols = StudyColumns(run.studies, scenario)
     present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
-                       if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "ai_positive")}
+                       if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "condition",
+                                                                  "ai_positive")}
     sections: list[tuple[str, list[dict[str, Any]]]] = [("", [{}])]
-    titles = {"kind": "kind of work", "referral": "order priority", "diseased": "finding", "ai_positive": "AI flag"}
+    titles = {"kind": "kind of work", "referral": "order priority", "diseased": "finding", "condition": "condition",
+              "ai_positive": "AI flag"}
     for split, values in present.items():
         if len(values) > 1 or split == "kind":
-            order = {"stat": 0, "urgent": 1, "routine": 2, True: 0, False: 1}
+            order = {"stat": 0, "urgent": 1, "routine": 2, True: 0, False: 1, "none": 10}
             sections.append((titles[split], [{split: v} for v in sorted(values, key=lambda v: order.get(v, 9))]))
     for title, groups in sections:
         if title:

@@ -18,7 +18,7 @@ def validate(
                                                               "bundled one under scenarios/validation/).")] = None,
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, help="Replications to start with; "
                                               "doubled until each CI is tight enough or --max-replications.")] = 10,
-    max_replications: Annotated[int, typer.Option(metavar="R", min=2, help="The most replications a scenario gets.")] = 80,
+    max_replications: Annotated[int, typer.Option(metavar="R", min=2, help="The most replications a scenario gets.")] = 640,
     workers: Workers = None,
 ) -> None:
     """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
@@ -40,7 +40,7 @@ def validate(
     for resolved in loaded:
         table = Table(title=f"{resolved.name}: expectations", title_justify="left", box=box.SIMPLE_HEAD,
                       pad_edge=False)
-        for header in ("expectation", "expected", "estimate ±95% CI", "tol", "R", "verdict"):
+        for header in ("expectation", "expected", "estimate ±99% CI", "tol", "R", "verdict"):
             table.add_column(header, no_wrap=True, justify="left" if header == "expectation" else "right",
                              min_width=24 if header == "expectation" else None)
         for check, expectation in zip(validate_scenario(resolved, replications, workers,

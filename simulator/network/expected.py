@@ -79,7 +79,7 @@ def _ai(scenario: Scenario, name: str, metric: str) -> float:
         raise StationShapeError(f"AI service {name!r} has no workers: it is a drawn delay, not a queue")
     if service.outages:
         raise StationShapeError("outages make the AI's arrivals time-dependent")
-    rate = sum(_rate(t, n) for n, t in scenario.study_types.items() if t.ai == name) * (1.0 - service.failure_rate)
+    rate = sum(_rate(t, n) for n, t in scenario.study_types.items() if t.primary_ai == name) * (1.0 - service.failure_rate)
     dist = service.inference_minutes
     return _servers(rate, mean_of(dist), 1.0 if isinstance(dist, Exponential) else scv_of(dist), service.workers,
                     metric)

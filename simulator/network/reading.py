@@ -114,8 +114,11 @@ class ReadingStation:
         order = np.argsort(c.ready_at, kind="stable")
         if order.shape[0] == 0:
             return
-        kinds = {name: (name, t.kind, t.modality, t.ai) for name, t in self.scenario.study_types.items()}
+        kinds = {name: (name, t.kind, t.modality, t.primary_ai) for name, t in self.scenario.study_types.items()}
         self.per_type = [kinds[name] for name in c.type_names]
+        # Per type, the names of the AIs that flagged a study, by its flags (a bit per AI in the type's order).
+        self.flag_names = [[tuple(s for bit, s in enumerate(t.ais) if mask >> bit & 1) for mask in range(1 << len(t.ais))]
+                           for t in (self.scenario.study_types[name] for name in c.type_names)]
         self.site_names = list(c.site_names)
         self.rows = self._rows(order)
         Tick(self.env, float(c.ready_at[order[0]]), SEIZE, self._on_ready)
@@ -128,13 +131,14 @@ class ReadingStation:
         c = self.cohort
         ready = c.ready_at[order]
         following = np.append(ready[1:], math.inf)
-        per_type, site_names, table = self.per_type, self.site_names, self.lanes.table
+        per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
         aged = bool((~np.isnan(c.patient_age)).any())
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
             # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
             scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
             types, sites = c.study_type[block].tolist(), c.site[block].tolist()
+            flags = self._flags(block)
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
             yield from zip(
                 block.tolist(),
@@ -149,7 +153,13 @@ class ReadingStation:
                 ready[lo:lo + chunk].tolist(),
                 following[lo:lo + chunk].tolist(),
                 ages,
+                [names[t][m] if ok else () for t, m, ok in zip(types, flags, scored)],
             )
+
+    def _flags(self, rows: np.ndarray) -> list[int]:
+        """Each study's flags: a bit per AI of its type (one AI: its flag)."""
+        c = self.cohort
+        return (c.ai_positive[rows] if c.ai_flags is None else c.ai_flags[rows]).astype(np.int64).tolist()
 
     def _on_ready(self, tick: Tick) -> None:
         env = self.env
@@ -158,11 +168,11 @@ class ReadingStation:
         rows, special, enter = self.rows, self.special, self.dispatch.enter
         while True:
             i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
-                age = next(rows)
+                age, flags = next(rows)
             # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
             # Positional: keywords cost twice as much, and this runs once a study (Read's field order).
-            item = Read(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, lane,
-                        -1, "", 0, False, None, minutes)
+            item = Read(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, flags,
+                        lane, -1, "", 0, False, None, minutes)
             if lane.__class__ is not str or special:
                 self._route(item, lane, now)
             enter(item, now)
@@ -239,6 +249,7 @@ class ReadingStation:
                 continue
             read.ai_score = float(self.cohort.ai_score[i])
             read.ai_positive = bool(self.cohort.ai_positive[i])
+            read.ai_flags = self.flag_names[self.cohort.study_type[i]][self._flags(np.array([i]))[0]]
             if read.entry is not None:
                 read.label = ""  # its triage label is the one it waits under from now on
                 self.reroute(read, now)
@@ -250,7 +261,8 @@ class ReadingStation:
         self.ready_at[j] = first.ready_at
         second = Read(index=j, study_type=first.study_type, kind=DOUBLE_READ, referral=first.referral,
                       modality=first.modality, site=first.site, ai_service=first.ai_service,
-                      ai_score=first.ai_score, ai_positive=first.ai_positive, arrived_at=first.arrived_at,
+                      ai_score=first.ai_score, ai_positive=first.ai_positive, ai_flags=first.ai_flags,
+                      arrived_at=first.arrived_at,
                       ready_at=first.ready_at, patient_age=first.patient_age,
                       lane=lane if lane.__class__ is str else "",
                       exclude_reader=-1 if first.holder is None else first.holder.code,

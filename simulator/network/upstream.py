@@ -108,7 +108,7 @@ def _score(scenario: Scenario, seed: int, replication: int, columns: dict[str, n
     scored_at = np.full(n, np.nan)
     ready = at_archive.copy()
     for name, service in scenario.ai_services.items():
-        mine = np.flatnonzero(np.isin(type_code, [t for t, study_type in enumerate(types) if study_type.ai == name]))
+        mine = np.flatnonzero(np.isin(type_code, [t for t, study_type in enumerate(types) if study_type.primary_ai == name]))
         reach = at_archive[mine]
         out = np.zeros(mine.shape[0], dtype=bool)
         for a, b in windows(scenario, service.outages):

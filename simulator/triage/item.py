@@ -29,6 +29,8 @@ class WorkItem:
     arrived_at: float = 0.0
     ready_at: float = 0.0
     patient_age: float | None = None
+    # The AI services that flagged it (of its study type's, in the type's order): `ai_positive` is any flag.
+    ai_flags: tuple[str, ...] = ()
     lane: str = ""  # the worklist lane: which readers may take it (a routing matter, not for policies)
     exclude_reader: int = -1  # a reader who must not read it (the primary reader, for a second opinion)
     # Set by the worklist.

@@ -47,24 +47,29 @@ class AiPriority:
 class Hierarchical:
     """STAT, then AI-positive studies of each AI service in `order` (in that order), then the rest.
 
-    AI-positive studies of a service not in `order` count as the rest.
+    A study flagged by several services goes by its highest-ranked flag; flags of services not in `order`
+    count as none. Each service's class has a label of its own, `ai_positive:<service>`, so waits split by
+    class. (An item built without `ai_flags` counts as flagged by its `ai_service` when AI-positive.)
     """
 
     name = "hierarchical"
 
     def __init__(self, order: Sequence[str]) -> None:
         if not order:
-            raise PolicyError("hierarchical needs policy.order: the AI services, most urgent first")
+            raise PolicyError("hierarchical needs policy.order: the AI services (or conditions), most urgent first")
         self.order = {service: position for position, service in enumerate(order)}
+        self.labels = [f"{AI_POSITIVE}:{service}" for service in order]
         self.rest = len(self.order) + 1
 
     def rank(self, item: WorkItem, now: float) -> Rank:
         if item.referral == STAT:
             return Rank(0, item.ready_at, STAT)
         if item.ai_positive:
-            position = self.order.get(item.ai_service)  # type: ignore[arg-type]
-            if position is not None:
-                return Rank(1 + position, item.ready_at, AI_POSITIVE)
+            order = self.order
+            positions = [order[s] for s in item.ai_flags or (item.ai_service,) if s in order]
+            if positions:
+                position = min(positions)
+                return Rank(1 + position, item.ready_at, self.labels[position])
         return Rank(self.rest, item.ready_at, rest_label(item))
 
 
