@@ -113,7 +113,7 @@ def _priority(scenario: Scenario, expectation: Expectation) -> float:
         waits, exact = class_waits(classes, servers, scenario.policy.preemptive)
         if not exact and expectation.value_rel_error <= 0:
             raise TheoryShapeError("several readers with class-dependent or non-exponential reading times: the "
-                                   "value is the Bondi-Buzen approximation; give its error as value_rel_error")
+                                   "value is an approximation (docs/validation.md); give its error as value_rel_error")
         if isinstance(of, str):
             return condition_wait(classes, waits, of)
     except ClassShapeError as exc:

@@ -405,7 +405,8 @@ class StudyType(Strict):
                      Condition] = {}
     referral: Referral = Referral()
     read_minutes: Distribution  # of a study without a condition, and of a condition without its own
-    ai: str | list[str] | None = None  # an AI service, or several (each targets its own conditions)
+    # An AI service, or several (each targets its own conditions; at most 8 a type).
+    ai: str | Annotated[list[str], Field(max_length=8)] | None = None
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
     double_reading: DoubleReading | None = None
     bookings: list[Booking] = []  # booked appointments besides the walk-ins of `arrivals` (routine)

@@ -5,9 +5,11 @@ association at a time. All on loopback."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -19,7 +21,16 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from synthetic_dicom.network import TRANSFER_SYNTAXES, Archive, send_folder
 
-DCMTK = shutil.which("storescp") is not None and shutil.which("storescu") is not None
+def _dcmtk(tool: str) -> str | None:
+    """DCMTK's tool, not pynetdicom's script of the same name in this Python's bin folder (first on PATH
+    in an activated virtual environment)."""
+    ours = Path(sys.prefix, "bin").resolve()
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != ours)
+    return shutil.which(tool, path=path)
+
+
+STORESCU, STORESCP = _dcmtk("storescu"), _dcmtk("storescp")
+DCMTK = STORESCU is not None and STORESCP is not None
 needs_dcmtk = pytest.mark.skipif(not DCMTK, reason="DCMTK (Debian's dcmtk: storescp, storescu) is not installed; "
                                  ".ci/run installs it")
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -103,7 +114,7 @@ def test_storescu_to_the_archive_in_every_transfer_syntax(by_syntax, tmp_path: P
             option = STORESCU_PROPOSES.get(syntax)
             if option is None:
                 continue
-            result = subprocess.run(["storescu", option, "-R", "-aec", "RADSIM_ARCHIVE", "127.0.0.1",
+            result = subprocess.run([STORESCU, option, "-R", "-aec", "RADSIM_ARCHIVE", "127.0.0.1",
                                      str(running.port), str(path)], capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, (syntax, result.stderr)
             _same(_filed(tmp_path / "archive", _read(path)), path)
@@ -120,7 +131,7 @@ def test_send_to_storescp_in_every_transfer_syntax_and_refusals_counted(by_synta
         out = tmp_path / f"storescp-{accept_all}"
         out.mkdir()
         port = free_port()
-        peer = subprocess.Popen(["storescp", "+uf", *(["+xa"] if accept_all else []), "-od", str(out), str(port)],
+        peer = subprocess.Popen([STORESCP, "+uf", *(["+xa"] if accept_all else []), "-od", str(out), str(port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_for(port)
@@ -178,7 +189,7 @@ def test_send_goes_on_after_the_peer_aborts(tmp_path: Path) -> None:
         shutil.copy(TEST_FILES / source, folder / name)
     out, port = tmp_path / "out", free_port()
     out.mkdir()
-    peer = subprocess.Popen(["storescp", "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
+    peer = subprocess.Popen([STORESCP, "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         _wait_for(port)
@@ -201,7 +212,7 @@ def test_parallel_associations_to_a_peer_that_serves_one_at_a_time(dicom_records
     paths = [p for record in dicom_records[:8] for p in writer.write(record, tmp_path / "studies")]
     out, port = tmp_path / "out", free_port()
     out.mkdir()
-    peer = subprocess.Popen(["storescp", "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
+    peer = subprocess.Popen([STORESCP, "-od", str(out), str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # no --fork: one association at a time
     try:
         _wait_for(port)
@@ -244,7 +255,7 @@ def test_uids_cannot_steer_where_the_archive_writes(sender: str, tmp_path: Path)
             # pynetdicom will not put a UID over 64 characters in a request: that one is not sendable here.
             assert result.sent == len(HOSTILE) - 1 and "64 characters" in result.unreadable[0][1], result.tally()
         else:
-            subprocess.run(["storescu", "-aec", "RADSIM_ARCHIVE", "127.0.0.1", str(running.port),
+            subprocess.run([STORESCU, "-aec", "RADSIM_ARCHIVE", "127.0.0.1", str(running.port),
                             *map(str, sorted(folder.iterdir()))], capture_output=True, timeout=60)
     written = {p for p in tmp_path.rglob("*")} - before
     assert all(archive in p.parents or p in archive.parents or p == archive for p in written), written

@@ -1,12 +1,14 @@
 """`radsim validate` on the bundled validation scenarios; a broken model must fail it.
 
-The default run checks a fast subset, one scenario per kind of closed form; `pytest -m slow` (or
-`make validate`) runs every file under scenarios/validation/.
+The default run checks a fast subset, one scenario per kind of closed form, at 20 replications: no
+expected value outside its 99% CI. `pytest -m slow` (or `make validate`) runs every file under
+scenarios/validation/ with the full rule: inside the 99% CI and the CI within each check's tolerance.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -20,18 +22,17 @@ from simulator.validation import validate_scenario
 runner = CliRunner()
 
 FAST = ["validation/mmc_two_classes", "validation/ai_triage_2_readers_nonpreemptive", "validation/mg1_lognormal_pk",
-        "validation/shifts_day_night_psa", "validation/reference_center_volumes", "validation/tandem_devices_ai"]
+        "validation/shifts_day_night_psa", "validation/reference_center_volumes", "validation/tandem_devices_ai",
+        "validation/stroke_any_flag", "validation/mmc_3_readers_3_classes_preemptive"]
 
 
-def paths(names: list[str]) -> list[str]:
-    bundled = bundled_scenarios()
-    return [str(bundled[name]) for name in names]
-
-
-def test_a_fast_subset_of_the_validation_scenarios_passes() -> None:
-    result = runner.invoke(app, ["validate", *paths(FAST), "--workers", "2"])
-    assert result.exit_code == 0, result.output
-    assert "FAIL" not in result.output and "too wide" not in result.output
+def test_a_fast_subset_of_the_validation_scenarios_is_consistent_with_theory() -> None:
+    """The default run: 20 replications of a subset, where no expected value may lie outside its 99% CI.
+    Most intervals are still wider than their tolerance at 20 replications ("too wide"): the full rule,
+    with the replications it needs, is the slow test below (`make validate`)."""
+    for name in FAST:
+        for check in validate_scenario(load_scenario(name), replications=20, workers=2, max_replications=20):
+            assert check.verdict != "FAIL", (name, check)
 
 
 @pytest.mark.slow
@@ -48,7 +49,9 @@ def test_the_validation_set_covers_what_it_must() -> None:
             assert f"validation/ai_triage_{readers}_readers_{kind}" in names
     assert {"validation/mm1_fifo", "validation/mmc_fifo", "validation/mmc_two_classes", "validation/mmc_three_classes",
             "validation/mm1_preemptive", "validation/mg1_lognormal_pk", "validation/shifts_day_night_psa",
-            "validation/reference_center_volumes"} <= names
+            "validation/reference_center_volumes", "validation/stroke_fifo", "validation/stroke_any_flag",
+            "validation/stroke_hierarchical", "validation/mg1_lognormal_preemptive", "validation/emergency_own_reading",
+            "validation/mmc_3_readers_3_classes_preemptive", "validation/emergency_three_readers_approximate"} <= names
 
 
 def test_a_model_with_priorities_reversed_fails_validation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,6 +93,38 @@ def test_a_bias_within_the_old_tolerance_fails_once_the_interval_can_see_it() ->
                         tolerance=0.2, replications=80, value_error=1.0)
     assert approximate.passed
     assert Check("m", {}, 10.0, 11.3, 11.2, 11.4, 0.2, 80, value_error=1.0).verdict == "FAIL"
+
+
+@pytest.mark.parametrize("looks, replications, verdict", [
+    (["FAIL", "pass"], 40, "pass"),  # a chance miss on the first tight look: looked at once more, passes
+    (["FAIL", "FAIL"], 40, "FAIL"),  # a miss that stays: FAIL
+    (["pass"], 20, "pass"),
+])
+def test_a_miss_is_looked_at_once_more_before_it_fails(monkeypatch: pytest.MonkeyPatch, looks: list[str],
+                                                       replications: int, verdict: str) -> None:
+    import simulator.validation as validation
+    from simulator.validation import Check
+
+    seen = iter(looks)
+    done = []
+
+    class Stub:
+        studies = duties = pa.table({"x": [1]})
+        stations = None
+
+    def run(scenario, count, workers=None, first=0, summarise=False):
+        done.append(first + count)
+        return Stub()
+
+    def checks(scenario, studies, duties, count, stations=None):
+        inside = next(seen) == "pass"
+        return [Check("mean_wait_minutes", {}, 10.0, 10.0 if inside else 11.0, 9.9 if inside else 10.9,
+                      10.1 if inside else 11.1, 0.2, count)]
+
+    monkeypatch.setattr(validation, "run_scenario", run)
+    monkeypatch.setattr(validation, "_checks", checks)
+    result = validation.validate_scenario(load_scenario("validation/mm1_fifo"), replications=20, max_replications=640)
+    assert result[0].verdict == verdict and done[-1] == replications
 
 
 def test_a_model_that_restarts_interrupted_reads_fails_validation(monkeypatch: pytest.MonkeyPatch) -> None:
