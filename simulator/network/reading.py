@@ -133,12 +133,12 @@ class ReadingStation:
         following = np.append(ready[1:], math.inf)
         per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
         aged = bool((~np.isnan(c.patient_age)).any())
+        flagging = any(len(names_of) > 1 for names_of in names)  # some type has an AI
         for lo in range(0, order.shape[0], chunk):
             block = order[lo:lo + chunk]
             # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
             scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
             types, sites = c.study_type[block].tolist(), c.site[block].tolist()
-            flags = self._flags(block)
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
             yield from zip(
                 block.tolist(),
@@ -153,7 +153,8 @@ class ReadingStation:
                 ready[lo:lo + chunk].tolist(),
                 following[lo:lo + chunk].tolist(),
                 ages,
-                [names[t][m] if ok else () for t, m, ok in zip(types, flags, scored)],
+                [names[t][m] if ok else () for t, m, ok in zip(types, self._flags(block), scored)] if flagging
+                else repeat(()),
             )
 
     def _flags(self, rows: np.ndarray) -> list[int]:
