@@ -29,6 +29,29 @@ def with_policy(scenario: Scenario, triage: str) -> Scenario:
     return scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": triage})})
 
 
+def plot_deviations(labels: list[str], expected: list[float], estimate: list[float], half: list[float],
+                    tolerance: list[float], value_error: list[float], passed: list[bool]) -> None:
+    """Each check as the simulation's relative deviation from theory with its 99% CI; the grey band is the
+    check's tolerance (the widest half-width that can tell), the orange one an approximation's own error."""
+    expected, estimate, half = np.array(expected), np.array(estimate), np.array(half)
+    tolerance, value_error = np.array(tolerance), np.array(value_error)
+    y = np.arange(len(labels))[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.19 * len(labels) + 1.2))
+    ax.barh(y, 2 * tolerance / expected * 100, left=-tolerance / expected * 100, height=0.7, color="0.9", zorder=0)
+    shown = value_error > 0
+    ax.barh(y[shown], 2 * value_error[shown] / expected[shown] * 100, left=-value_error[shown] / expected[shown] * 100,
+            height=0.35, color="tab:orange", alpha=0.35, zorder=1)
+    deviation = (estimate / expected - 1.0) * 100
+    ax.errorbar(deviation, y, xerr=half / expected * 100, fmt="none", ecolor="grey", elinewidth=1, zorder=2)
+    ax.scatter(deviation, y, c=["tab:green" if p else "tab:red" for p in passed], s=14, zorder=3)
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=6.5)
+    ax.set(xlabel="(estimate - theory) / theory, % (99% CI)", ylim=(-1, len(labels)),
+           title=f"{sum(passed)} of {len(passed)} mean-wait expectations pass")
+    fig.tight_layout()
+    fig.savefig(HERE / "theory_vs_simulation.png", dpi=110)
+
+
 def theory_against_simulation() -> None:
     rows = []
     for name, path in bundled_scenarios().items():
@@ -38,21 +61,9 @@ def theory_against_simulation() -> None:
         for check in validate_scenario(scenario, 10, WORKERS, 640):
             if check.metric == "mean_wait_minutes":
                 rows.append((scenario.name, check))
-    fig, ax = plt.subplots(figsize=(6.2, 6.0))
-    expected = np.array([c.expected for _, c in rows])
-    estimate = np.array([c.estimate for _, c in rows])
-    half = np.array([c.half_width for _, c in rows])
-    colours = ["tab:green" if c.passed else "tab:red" for _, c in rows]
-    keep = expected > 0.05
-    ax.errorbar(expected[keep], estimate[keep], yerr=half[keep], fmt="none", ecolor="grey", elinewidth=1)
-    ax.scatter(expected[keep], estimate[keep], c=np.array(colours)[keep], s=18, zorder=3)
-    span = [0.1, 60]
-    ax.plot(span, span, color="black", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlim=span, ylim=span, xlabel="theory: mean wait (min)",
-           ylabel="simulation: mean wait (min), 99% CI",
-           title=f"{sum(c.passed for _, c in rows)} of {len(rows)} mean-wait expectations pass")
-    fig.tight_layout()
-    fig.savefig(HERE / "theory_vs_simulation.png", dpi=110)
+    plot_deviations([f"{name} {', '.join(f'{k}={v}' for k, v in c.where.items()) or 'all'}" for name, c in rows],
+                    [c.expected for _, c in rows], [c.estimate for _, c in rows], [c.half_width for _, c in rows],
+                    [c.tolerance for _, c in rows], [c.value_error for _, c in rows], [c.passed for _, c in rows])
     print("| scenario | subgroup | theory | estimate ± 99% CI | tolerance | R | verdict |")
     print("|---|---|---|---|---|---|---|")
     for name, c in rows:
