@@ -39,6 +39,12 @@ def load_upload(name: str, content: bytes, allowed: Iterable[str] | None = None)
         # The path would be read on the server's disk; traces are replayed from the command line.
         raise ScenarioError(name, [("arrivals.trace", "refused in an upload: replay a trace with "
                                     "`radsim run SCENARIO --trace FILE` (docs/dicom.md)")])
+    services = data.get("ai_services") if isinstance(data, dict) else None
+    for service, fields in (services.items() if isinstance(services, dict) else []):
+        if isinstance(fields, dict) and isinstance(fields.get("roc"), dict) and "file" in fields["roc"]:
+            # Read on the server's disk as well: an upload gives its curve's points inline.
+            raise ScenarioError(name, [(f"ai_services.{service}.roc.file", "refused in an upload: give the "
+                                        "curve's points (and thresholds) inline")])
     permitted = allowed_policies() if allowed is None else frozenset(allowed)
     for path in CODE_PATHS:
         value = _value(data, path)

@@ -55,8 +55,12 @@ def operating_point(service: AIService) -> OperatingPoint:
     if service.roc is not None:
         a, b = fit_binormal(service.roc.points)
         spread, separation = 1.0 / b, a / b
-        threshold = ndtri(service.specificity) if service.specificity is not None else \
-            separation + spread * ndtri(1.0 - service.sensitivity)
+        if service.threshold is not None:  # the score cut-off: its false-positive fraction on the curve
+            threshold = ndtri(1.0 - service.roc.fpf_at(service.threshold))
+        elif service.specificity is not None:
+            threshold = ndtri(service.specificity)
+        else:
+            threshold = separation + spread * ndtri(1.0 - service.sensitivity)
         return OperatingPoint(separation=float(separation), threshold=float(threshold),
                               sensitivity=float(ndtr((separation - threshold) / spread)),
                               specificity=float(ndtr(threshold)),

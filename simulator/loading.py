@@ -67,16 +67,26 @@ def merge_fragment(data: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict
     return merged
 
 
+def _absolute(file: str, path: Path) -> str:
+    """A path relative to the file it is written in, made absolute."""
+    resolved = Path(file).expanduser()
+    return str(resolved if resolved.is_absolute() else (path.parent / resolved).resolve())
+
+
 def _anchored(data: Any, path: Path) -> Any:
-    """Data whose `arrivals.trace` and `arrivals.site_map` (paths relative to the file they are written in)
-    are made absolute."""
+    """Data whose `arrivals.trace`, `arrivals.site_map` and `ai_services.*.roc.file` (paths relative to the
+    file they are written in) are made absolute."""
+    services = data.get("ai_services") if isinstance(data, Mapping) else None
+    if isinstance(services, Mapping):
+        anchored = {name: {**service, "roc": {**service["roc"], "file": _absolute(service["roc"]["file"], path)}}
+                    if isinstance(service, Mapping) and isinstance(service.get("roc"), Mapping)
+                    and isinstance(service["roc"].get("file"), str) else service
+                    for name, service in services.items()}
+        data = {**data, "ai_services": anchored}
     arrivals = data.get("arrivals") if isinstance(data, Mapping) else None
     for key in ("trace", "site_map"):
         if isinstance(arrivals, Mapping) and isinstance(arrivals.get(key), str):
-            file = Path(arrivals[key]).expanduser()
-            if not file.is_absolute():
-                file = (path.parent / file).resolve()
-            arrivals = {**arrivals, key: str(file)}
+            arrivals = {**arrivals, key: _absolute(arrivals[key], path)}
             data = {**data, "arrivals": arrivals}
     return data
 

@@ -135,6 +135,10 @@ def test_uploads_are_checked_like_files_and_run_no_code() -> None:
     data["arrivals"] = {"trace": "/etc/some.parquet"}  # a path on the server's disk: never read from an upload
     with pytest.raises(ScenarioError, match=r"mine.yaml: arrivals.trace: refused in an upload"):
         load_upload("mine.yaml", yaml.safe_dump(data).encode())
+    del data["arrivals"]
+    data["ai_services"]["ct_ai"] = {"roc": {"file": "/etc/passwd"}, "specificity": 0.9}  # the same for an ROC file
+    with pytest.raises(ScenarioError, match=r"mine.yaml: ai_services.ct_ai.roc.file: refused in an upload"):
+        load_upload("mine.yaml", yaml.safe_dump(data).encode())
     big = base_dict()
     big["horizon_days"], big["warmup_days"] = 3000, 0
     big["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 1000}
