@@ -15,8 +15,9 @@ from .comparison import Difference, compare_runs
 from .experiment import Run
 from .metrics import StudyColumns
 from .overload import describe
+from .scenario import Scenario
 
-__all__ = ["Group", "GROUPS", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
+__all__ = ["Group", "GROUPS", "high_risk_groups", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,26 @@ class Group:
 GROUPS = (Group("Studies with a finding", {"diseased": True}),
           Group("AI-flagged studies", {"ai_positive": True}),
           Group("STAT orders", {"referral": "stat"}))
+
+
+def high_risk_groups(scenario: Scenario) -> tuple[Group, ...]:
+    """GROUPS, then each of the scenario's conditions, most urgent first: a condition no AI looks for is a
+    group of its own (prioritising what the AIs target can make it wait longer)."""
+    urgency: dict[str, int] = {}
+    for study_type in scenario.study_types.values():
+        for name, condition in study_type.conditions.items():
+            urgency[name] = min(urgency.get(name, condition.urgency), condition.urgency)
+    return GROUPS + tuple(Group(f"Studies with {name}" + ("" if _looked_for(scenario, name) else " (no AI looks for it)"),
+                                {"condition": name}) for name in sorted(urgency, key=urgency.__getitem__))
+
+
+def _looked_for(scenario: Scenario, condition: str) -> bool:
+    """Whether an AI scoring a study type with the condition targets it (or any finding)."""
+    return any(service.targets is None or condition in service.targets
+               for t in scenario.study_types.values() if condition in t.conditions
+               for service in (scenario.ai_services[s] for s in t.ais if s in scenario.ai_services))
+
+
 STORY_METRICS = ("p50_tat_minutes", "p95_tat_minutes", "sla_met_fraction")
 # How values of the splits read for people.
 NAMES = {("diseased", True): "finding", ("diseased", False): "no finding", ("ai_positive", True): "AI-flagged",
@@ -111,12 +132,13 @@ def tell(run: Run, fifo: Run | None = None) -> Story:
     """The story of `run`; with `fifo` (the same scenario, seed and replications under FIFO), the change
     against FIFO of each high-risk group, paired study by study."""
     cols = StudyColumns(run.studies, run.scenario)
+    groups = high_risk_groups(run.scenario)
     differences: dict[tuple, Difference] = {}
     if fifo is not None:
-        for d in compare_runs(run.scenario, fifo, run, STORY_METRICS, [g.where for g in GROUPS]):
+        for d in compare_runs(run.scenario, fifo, run, STORY_METRICS, [g.where for g in groups]):
             differences[(d.metric, tuple(sorted(d.where.items())))] = d
     chapters = []
-    for group in GROUPS:
+    for group in groups:
         key = tuple(sorted(group.where.items()))
         chapters.append(Chapter(group, _mean(run, "count", group.where) or 0.0,
                                 _mean(run, "p50_tat_minutes", group.where), _mean(run, "p95_tat_minutes", group.where),

@@ -212,3 +212,22 @@ def test_class_mixtures_carry_each_conditions_reading_time() -> None:
     mean = sum(weights[c] * means[c] for c in weights) / sum(weights.values())
     assert flagged.mean == pytest.approx(mean)
     assert flagged.second == pytest.approx(sum(weights[c] * 2 * means[c] ** 2 for c in weights) / sum(weights.values()))
+
+
+def test_the_story_tells_each_condition_and_the_one_no_ai_looks_for() -> None:
+    """`radsim run` and the dashboard tell each condition's turnaround against FIFO on the same studies:
+    in the stroke example SAH, which no AI targets, is slower than under FIFO."""
+    from simulator.experiment import run_variants
+    from simulator.story import tell
+
+    scenario = load_scenario("examples/stroke_two_ais", ["horizon_days=40"])
+    fifo = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
+    run, base = run_variants([scenario, fifo], 4, workers=1)
+    story = tell(run, base)
+    titles = [c.group.title for c in story.chapters]
+    assert titles[3:] == ["Studies with ich", "Studies with sah (no AI looks for it)", "Studies with lvo"]
+    sah = story.chapters[4]
+    assert sah.against_fifo["p95_tat_minutes"].verdict == "worse"
+    assert story.chapters[3].against_fifo["p95_tat_minutes"].verdict == "better"
+    plain = tell(run_variants([make()], 1, workers=1)[0])
+    assert len(plain.chapters) == 3

@@ -14,7 +14,7 @@ from ..comparison import Difference, compare_runs
 from ..experiment import Run
 from ..metrics import StudyColumns
 from ..scenario import Scenario
-from ..story import GROUPS, Group, minutes_text
+from ..story import GROUPS, Group, high_risk_groups, minutes_text
 from .timeline import column, minute_of_week, shift_changes, waiting_at
 
 __all__ = ["Card", "high_risk_cards", "Operations", "operations", "roster_cost", "describe_change", "NIGHT", "GOOD",
@@ -68,7 +68,7 @@ def high_risk_cards(run: Run, fifo: Run | None = None) -> list[Card]:
     of turnaround, share within target with its CI, the target, the change against FIFO on the same
     studies (paired), and why."""
     cols = StudyColumns(run.studies, run.scenario)
-    groups = (*GROUPS, ALL)
+    groups = (*high_risk_groups(run.scenario), ALL)
     differences: dict[tuple, Difference] = {}
     if fifo is not None:
         for d in compare_runs(run.scenario, fifo, run, CARD_METRICS, [g.where for g in groups]):
