@@ -1,13 +1,14 @@
 """The model's hypothesis strategies, in one place: small random scenarios that switch on every path of the
-model (policies, pre-emption, sites with their own readers, push, double reading, audits, second opinions)
-and, with `network_options`, the upstream stations (devices, uplinks, ingest, AI workers, delivery)."""
+model (policies, pre-emption, sites with their own readers, push, double reading, audits, second opinions,
+conditions and several AIs) and, with `network_options`, the upstream stations (devices, uplinks, ingest,
+AI workers, delivery)."""
 from __future__ import annotations
 
 from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["scenarios", "routing_options", "network_options", "DAYS", "POLICIES"]
+__all__ = ["scenarios", "routing_options", "network_options", "conditions_options", "DAYS", "POLICIES"]
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 POLICIES = ["fifo", "ai_priority", "hierarchical", "score", "aging", "sla_edf"]
@@ -54,11 +55,31 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         data["second_opinions"] = {"fraction": 0.3, "read_minutes": {"dist": "exponential", "mean": 10}}
+    several = draw(st.booleans()) and conditions_options(draw, data)
     if draw(st.booleans()):
         data.update(routing_options(draw, data))
-    if draw(st.booleans()):
+    if not several and draw(st.booleans()):
         network_options(draw, data)
     return data
+
+
+def conditions_options(draw: st.DrawFn, data: dict[str, Any]) -> bool:
+    """The first type shows two conditions (one read longer), targeted by two AIs or one; True when it has
+    several AIs (not yet with upstream stations)."""
+    first = data["study_types"]["type0"]
+    first.pop("prevalence")
+    first["conditions"] = {"c1": {"prevalence": draw(st.floats(0.0, 0.4)), "read_factor": 1.5},
+                           "c2": {"prevalence": draw(st.floats(0.0, 0.4)), "urgency": 2}}
+    data["ai_services"]["ai"]["targets"] = ["c1"]
+    several = draw(st.booleans())
+    if several:
+        data["ai_services"]["ai2"] = {"targets": ["c2"], "sensitivity": 0.7, "specificity": 0.9, "failure_rate": 0.2,
+                                      "latency_minutes": {"dist": "exponential", "mean": 5}}
+        first["ai"] = ["ai", "ai2"]
+        data["policy"]["order"] = draw(st.sampled_from([["ai", "ai2"], ["c2", "c1"]]))
+    elif first["ai"] is None:
+        first["ai"] = "ai"
+    return several
 
 
 def routing_options(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
