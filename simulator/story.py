@@ -17,7 +17,7 @@ from .metrics import StudyColumns
 from .overload import describe
 from .scenario import Scenario
 
-__all__ = ["Group", "GROUPS", "high_risk_groups", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
+__all__ = ["Group", "GROUPS", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ def high_risk_groups(scenario: Scenario) -> tuple[Group, ...]:
     for study_type in scenario.study_types.values():
         for name, condition in study_type.conditions.items():
             urgency[name] = min(urgency.get(name, condition.urgency), condition.urgency)
-    return GROUPS + tuple(Group(f"Studies with {name}" + ("" if _looked_for(scenario, name) else " (no AI looks for it)"),
+    return GROUPS + tuple(Group(f"Studies with {name}" + ("" if looked_for(scenario, name) else " (no AI looks for it)"),
                                 {"condition": name}) for name in sorted(urgency, key=urgency.__getitem__))
 
 
-def _looked_for(scenario: Scenario, condition: str) -> bool:
+def looked_for(scenario: Scenario, condition: str) -> bool:
     """Whether an AI scoring a study type with the condition targets it (or any finding)."""
     return any(service.targets is None or condition in service.targets
                for t in scenario.study_types.values() if condition in t.conditions

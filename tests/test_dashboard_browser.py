@@ -234,3 +234,23 @@ def test_a_network_scenario_shows_where_the_time_goes_and_its_bottleneck(server,
     ran = yaml.safe_load(Path(waiting.value.path()).read_text())
     assert ran["sites"]["hospital_south"]["devices"]["CT"]["count"] == 3
     assert ran["ai_services"]["ct_ai"]["workers"] == 1 and ran["ai_services"]["cxr_ai"]["workers"] == 1
+
+
+def test_a_scenario_with_conditions_shows_a_card_per_condition(server, browser, tmp_path: Path) -> None:
+    """The stroke example uploaded: a card for each condition after the three groups, the one no AI looks
+    for named, and its change against FIFO on the same studies."""
+    url, _ = server
+    stroke = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "examples" /
+                             "stroke_two_ais.yaml").read_text())
+    stroke.update(horizon_days=30, warmup_days=2)
+    path = tmp_path / "stroke.yaml"
+    path.write_text(yaml.safe_dump(stroke))
+    page = open_page(browser, url)
+    upload(page, path)
+    run(page)
+    text = page.inner_text('[data-testid="stMain"]')
+    page.screenshot(path=str(tmp_path / "stroke.png"), full_page=True)
+    for title in ("Studies with ich", "Studies with sah (no AI looks for it)", "Studies with lvo"):
+        assert title in text, title
+    assert text.index("STAT orders") < text.index("Studies with ich") < text.index("All work")
+    assert "no AI looks for sah: it waits with the routine work" in text

@@ -14,7 +14,7 @@ from ..comparison import Difference, compare_runs
 from ..experiment import Run
 from ..metrics import StudyColumns
 from ..scenario import Scenario
-from ..story import GROUPS, Group, high_risk_groups, minutes_text
+from ..story import GROUPS, Group, high_risk_groups, looked_for, minutes_text
 from .timeline import column, minute_of_week, shift_changes, waiting_at
 
 __all__ = ["Card", "high_risk_cards", "Operations", "operations", "roster_cost", "describe_change", "NIGHT", "GOOD",
@@ -108,13 +108,26 @@ def _reasons(run: Run, cols: StudyColumns) -> dict[str, list[str]]:
     scored = np.asarray([v is not None for v in flagged_values]) if flagged_values.dtype == object else \
         np.ones(flagged.shape[0], dtype=bool)
     out: dict[str, list[str]] = {}
+    # With conditions: the findings no AI looks for are not misses; they wait with the routine work anyway.
+    unsought = [name for name in {c for t in run.scenario.study_types.values() for c in t.conditions}
+                if not looked_for(run.scenario, name)]
+    untargeted = diseased & np.isin(column(studies, "condition").astype(str), unsought) if unsought \
+        else np.zeros(diseased.shape[0], dtype=bool)
+    for name in unsought:
+        out[f"Studies with {name} (no AI looks for it)"] = [
+            f"no AI looks for {name}: it waits with the routine work, behind every flagged study (false alarms "
+            "included)"]
     if diseased.any():
-        missed = diseased & scored & ~flagged
+        sought = diseased & ~untargeted
+        missed = sought & scored & ~flagged
         unscored = diseased & ~scored
         words = []
-        if (diseased & scored).any():
-            words.append(f"the AI misses {missed.sum() / max((diseased & scored).sum(), 1):.0%} of the findings it "
-                         "scores at this operating point: those wait with the routine work")
+        if (sought & scored).any():
+            words.append(f"the AI misses {missed.sum() / max((sought & scored).sum(), 1):.0%} of the findings it "
+                         "looks for at this operating point: those wait with the routine work")
+        if untargeted.any():
+            words.append(f"{untargeted.sum() / diseased.sum():.0%} of findings are conditions no AI looks for "
+                         f"({', '.join(sorted(unsought))})")
         if unscored.any():
             words.append(f"{unscored.sum() / diseased.sum():.0%} of findings get no AI score (no AI for their study "
                          "type, or a failure or outage)")
