@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from . import baseline, compare, dashboard, dicom, report, run, scenarios, staff, sweep, validate
+from . import baseline, compare, dashboard, dicom, log, report, run, scenarios, staff, sweep, validate
 from .common import INTERNAL, err
 
 __all__ = ["app", "main"]
@@ -28,6 +28,7 @@ app.command()(dashboard.dashboard)
 app.command()(report.report)
 app.add_typer(dicom.app, name="dicom")
 app.command("scenarios")(scenarios.scenarios)
+app.command("log")(log.log)
 
 
 def main() -> None:

@@ -1,0 +1,134 @@
+"""Reading a worklist event log and handling its messy rows by documented rules, each counted.
+
+Rules, in the order they apply (docs/calibration.md):
+- `no_acquired_at`: a row without the exam's end is dropped (every time is measured from it).
+- `unknown_kind`: a `kind` that is not a kind of reading work is dropped.
+- `duplicate`: a row with the accession and kind of an earlier row (an export repeated) is dropped; the
+  first is kept.
+- `clock_skew`: a time before the exam's end by at most `skew_minutes` (the systems' clocks disagree) is
+  moved to the exam's end.
+- `before_acquired`: a time before the exam's end by more than that is impossible: that time is made
+  unknown (null), the row kept (its arrival still counts).
+- `read_after_report`: a read opened after its report was signed: the opening is made unknown.
+- `unreported`: no report yet (work open when the log was exported): kept, counted for information.
+Time zones: a Parquet time with a zone is its local wall time in that zone, as for traces; a CSV time
+printed with a UTC offset is the wall time it prints (the offset dropped: the calendar is the sites' clock).
+
+Nothing is dropped without being counted: rows read = rows kept + the three dropping rules (a property
+test holds it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ScenarioError
+from .columns import KINDS, LOG_COLUMNS, REQUIRED, TIMES
+
+__all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
+
+DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
+SKEW_MINUTES = 10.0
+
+
+@dataclass
+class CleanLog:
+    table: pa.Table  # the rows kept, the log's columns with the rules applied
+    rows: int  # rows read
+    counts: dict[str, int] = field(default_factory=dict)  # rule -> rows it touched
+
+
+def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
+    """A CSV or Parquet log, checked and cleaned; bad input (exit 2) naming the file and the column."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            from pyarrow import csv
+
+            # Times as text first: an export may print them with a UTC offset (read below).
+            types = {name: pa.string() if name in TIMES else kind for name, kind in LOG_COLUMNS.items()}
+            table = csv.read_csv(path, convert_options=csv.ConvertOptions(column_types=types,
+                                                                          strings_can_be_null=True))
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), [("", "no such log file")]) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ScenarioError(str(path), [("", f"not a readable CSV or Parquet log: {exc}")]) from None
+    return clean_log(_typed(table, str(path)), skew_minutes)
+
+
+def _typed(table: pa.Table, label: str) -> pa.Table:
+    problems = [(name, "missing column (a log needs accession, modality and acquired_at)")
+                for name in REQUIRED if name not in table.column_names]
+    columns = {}
+    for name, kind in LOG_COLUMNS.items():
+        if name not in table.column_names:
+            columns[name] = pa.nulls(table.num_rows, kind)
+            continue
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            column = pc.local_timestamp(column)  # local wall time in the column's zone, as for traces
+        elif name in TIMES and pa.types.is_string(column.type):
+            # A printed time with an offset ("10:00+03:00", "10:00Z") is the wall time it prints.
+            column = pc.replace_substring_regex(column, r"(Z|[+-]\d\d(:?\d\d)?)$", "")
+        try:
+            columns[name] = column.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            problems.append((name, f"must be {kind}, not {column.type}"))
+    if problems:
+        raise ScenarioError(label, problems)
+    return pa.table(columns)
+
+
+def _minutes(column: pa.ChunkedArray) -> np.ndarray:
+    """Times as float minutes since the epoch, NaN where null."""
+    values = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
+    return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values / 60e6)
+
+
+def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
+    """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
+    rows = table.num_rows
+    counts = dict.fromkeys((*DROPPING, "clock_skew", "before_acquired", "read_after_report", "unreported"), 0)
+    keep = table.column("acquired_at").is_valid().to_numpy(zero_copy_only=False)
+    counts["no_acquired_at"] = int((~keep).sum())
+    kind = pc.fill_null(table.column("kind"), "primary")
+    known = pc.is_in(kind, pa.array(KINDS)).to_numpy(zero_copy_only=False)
+    counts["unknown_kind"] = int((keep & ~known).sum())
+    keep &= known
+    key = pc.binary_join_element_wise(pc.fill_null(table.column("accession"), ""), kind, "\x1f")
+    seen: set[str] = set()
+    first = np.zeros(rows, dtype=bool)
+    for i, value in enumerate(key.to_pylist()):
+        if keep[i] and value not in seen:
+            seen.add(value)
+            first[i] = True
+    counts["duplicate"] = int((keep & ~first).sum())
+    table = table.set_column(table.column_names.index("kind"), "kind", kind).filter(pa.array(keep & first))
+    acquired = _minutes(table.column("acquired_at"))
+    for name in TIMES[1:]:
+        times = _minutes(table.column(name))
+        early = acquired - times  # minutes before the exam's end
+        skewed = (early > 0) & (early <= skew_minutes)
+        impossible = early > skew_minutes
+        counts["clock_skew"] += int(skewed.sum())
+        counts["before_acquired"] += int(impossible.sum())
+        column = table.column(name)
+        column = pc.if_else(pa.array(skewed), table.column("acquired_at"), column)
+        column = pc.if_else(pa.array(impossible), pa.scalar(None, column.type), column)
+        table = table.set_column(table.column_names.index(name), name, column)
+    opened, signed = _minutes(table.column("read_start")), _minutes(table.column("reported_at"))
+    late = opened > signed
+    counts["read_after_report"] = int(late.sum())
+    column = table.column("read_start")
+    table = table.set_column(table.column_names.index("read_start"), "read_start",
+                             pc.if_else(pa.array(late), pa.scalar(None, column.type), column))
+    counts["unreported"] = int(table.column("reported_at").null_count)
+    return CleanLog(table, rows, counts)

@@ -1,0 +1,30 @@
+"""The columns of a worklist event log (docs/calibration.md): one row per work item, as a RIS or PACS
+exports it, with pseudonymous ids. Only `accession`, `modality` and `acquired_at` are required."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = ["LOG_COLUMNS", "REQUIRED", "TIMES", "KINDS"]
+
+TIMES = ("acquired_at", "received_at", "ai_at", "read_start", "reported_at")
+LOG_COLUMNS: dict[str, pa.DataType] = {
+    "accession": pa.string(),  # the work item's study: accession number (or study UID)
+    "study_uid": pa.string(),  # joins the DICOM trace where both exist
+    "site": pa.string(),  # or station / AE title, mapped by a site map
+    "modality": pa.string(),
+    "body_part": pa.string(),
+    "description": pa.string(),  # mapped to study types by the same rules as traces
+    "referral": pa.string(),  # order priority: stat | urgent | routine
+    "acquired_at": pa.timestamp("us"),  # the exam ended
+    "received_at": pa.timestamp("us"),  # in the archive
+    "ai_score": pa.float64(),
+    "ai_flag": pa.bool_(),
+    "ai_at": pa.timestamp("us"),  # the AI result came
+    "read_start": pa.timestamp("us"),  # opened by the reader
+    "reported_at": pa.timestamp("us"),  # signed
+    "reader": pa.string(),
+    "kind": pa.string(),  # primary | second_opinion | consultation | double_read | audit
+    "of_study": pa.string(),  # the accession a second opinion or second read is about
+}
+REQUIRED = ("accession", "modality", "acquired_at")
+KINDS = ("primary", "second_opinion", "consultation", "double_read", "audit")

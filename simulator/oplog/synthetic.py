@@ -1,0 +1,123 @@
+"""Realistic operation logs without real patients: a radsim run is the ground truth (its scenario holds the
+hidden parameters), written out as a RIS would export it, then degraded on purpose, each degradation
+counted so that a test can hold the cleaning rules to exactly what was injected."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..scenario import Scenario
+from .columns import LOG_COLUMNS
+
+__all__ = ["Degradation", "log_of_run", "degrade"]
+
+
+def _stamps(start: dt.datetime, minutes: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Minutes since the scenario start as local timestamps (null stays null)."""
+    values = pc.cast(minutes, pa.float64()).to_numpy(zero_copy_only=False)
+    valid = ~np.isnan(values)
+    epoch = round((start.replace(tzinfo=None) - dt.datetime(1970, 1, 1)).total_seconds() * 1e6)
+    micros = np.where(valid, np.round(values * 60e6), 0).astype(np.int64) + epoch
+    return pa.array(micros, pa.timestamp("us"), mask=~valid)
+
+
+def log_of_run(scenario: Scenario, studies: pa.Table) -> pa.Table:
+    """The work items of one replication of a run as a worklist event log (LOG_COLUMNS): what happened, with
+    every time where the run knows it."""
+    n = studies.num_rows
+    accession = pc.binary_join_element_wise("ACC", pc.cast(pa.array(np.arange(n)), pa.string()), "")
+    by_uid = dict(zip(studies.column("study_id").to_pylist(), accession.to_pylist()))
+    of_study = [None if uid is None else by_uid.get(uid) for uid in studies.column("of_study").to_pylist()]
+    ai_flag = studies.column("ai_positive")
+    columns = {
+        "accession": accession,
+        "study_uid": studies.column("study_id"),
+        "site": pc.cast(studies.column("site"), pa.string()),
+        "modality": pc.cast(studies.column("modality"), pa.string()),
+        "body_part": pa.nulls(n, pa.string()),
+        "description": pc.cast(studies.column("study_type"), pa.string()),
+        "referral": pc.cast(studies.column("referral"), pa.string()),
+        "acquired_at": _stamps(scenario.start, studies.column("acquired_at")),
+        "received_at": _stamps(scenario.start, studies.column("at_archive")),
+        "ai_score": studies.column("ai_score"),
+        "ai_flag": ai_flag,
+        "ai_at": _stamps(scenario.start, studies.column("scored_at")),
+        "read_start": _stamps(scenario.start, studies.column("read_start")),
+        "reported_at": _stamps(scenario.start, studies.column("reported_at")),
+        "reader": pc.cast(studies.column("reader"), pa.string()),
+        "kind": pc.cast(studies.column("kind"), pa.string()),
+        "of_study": pa.array(of_study, pa.string()),
+    }
+    # A second opinion is about a report: its "exam end" is when it was requested (its arrival).
+    second = pc.is_null(columns["acquired_at"])
+    columns["acquired_at"] = pc.if_else(second, _stamps(scenario.start, studies.column("arrived_at")),
+                                        columns["acquired_at"])
+    return pa.table({name: pa.chunked_array([columns[name]]).cast(kind) for name, kind in LOG_COLUMNS.items()})
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How many rows to spoil by each rule (disjoint rows): what `clean_log` must count back."""
+
+    no_acquired_at: int = 0
+    unknown_kind: int = 0
+    duplicate: int = 0
+    clock_skew: int = 0  # received_at 1-9 minutes before the exam's end
+    before_acquired: int = 0  # reported_at two hours before the exam's end
+    read_after_report: int = 0  # opened five minutes after signing
+
+
+def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
+    """The log with rows spoiled as `spoil` says, on disjoint rows chosen at random (with `seed`); duplicates
+    are copies of kept rows appended at the end."""
+    rng = np.random.default_rng(seed)
+    reported = log.column("reported_at").is_valid().to_numpy(zero_copy_only=False)
+    opened = log.column("read_start").is_valid().to_numpy(zero_copy_only=False)
+    received = log.column("received_at").is_valid().to_numpy(zero_copy_only=False)
+    order = rng.permutation(log.num_rows)
+    taken = np.zeros(log.num_rows, dtype=bool)
+
+    def pick(count: int, eligible: np.ndarray) -> np.ndarray:
+        rows = [i for i in order if eligible[i] and not taken[i]][:count]
+        if len(rows) < count:
+            raise ValueError(f"not enough rows to spoil {count}")
+        taken[rows] = True
+        return np.asarray(rows, dtype=np.int64)
+
+    every = np.ones(log.num_rows, dtype=bool)
+    picks = {"no_acquired_at": pick(spoil.no_acquired_at, every), "unknown_kind": pick(spoil.unknown_kind, every),
+             "clock_skew": pick(spoil.clock_skew, received),
+             "before_acquired": pick(spoil.before_acquired, reported),
+             "read_after_report": pick(spoil.read_after_report, reported & opened)}
+    copies = pick(spoil.duplicate, every)
+    columns = {name: log.column(name).combine_chunks() for name in log.column_names}
+    acquired = columns["acquired_at"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+    def set_times(name: str, rows: np.ndarray, values: np.ndarray | None) -> None:
+        current = columns[name].cast(pa.int64()).to_numpy(zero_copy_only=False).copy()
+        mask = columns[name].is_null().to_numpy(zero_copy_only=False).copy()
+        if values is None:
+            mask[rows] = True
+        else:
+            current[rows], mask[rows] = values, False
+        columns[name] = pa.array(current, pa.int64(), mask=mask).cast(pa.timestamp("us"))
+
+    minute = 60_000_000
+    set_times("acquired_at", picks["no_acquired_at"], None)
+    kinds = np.asarray(columns["kind"].to_pylist(), dtype=object)
+    kinds[picks["unknown_kind"]] = "teleconference"
+    columns["kind"] = pa.array(kinds.tolist(), pa.string())
+    rows = picks["clock_skew"]
+    set_times("received_at", rows, acquired[rows] - rng.integers(1, 10, rows.shape[0]) * minute)
+    rows = picks["before_acquired"]
+    set_times("reported_at", rows, acquired[rows] - 120 * minute)
+    set_times("read_start", rows, None)  # an opening is not what this rule tests
+    rows = picks["read_after_report"]
+    signed = columns["reported_at"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    set_times("read_start", rows, signed[rows] + 5 * minute)
+    spoiled = pa.table(columns)
+    return pa.concat_tables([spoiled, spoiled.take(pa.array(copies))]) if copies.shape[0] else spoiled

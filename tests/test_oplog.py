@@ -1,0 +1,110 @@
+"""Worklist event logs (issue 19's inputs): a log made from a run, spoiled on purpose, is cleaned by the
+documented rules, and every spoiled row is counted back exactly; nothing is lost without being counted."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as csv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from simulator import ScenarioError, load_scenario, run_scenario
+from simulator.cli import app
+from simulator.oplog import DROPPING, Degradation, clean_log, degrade, log_of_run, read_log
+
+
+@pytest.fixture(scope="module")
+def log() -> pa.Table:
+    scenario = load_scenario("moscow_reference_center", ["horizon_days=3", "warmup_days=0.5"])
+    return log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies)
+
+
+def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
+    found = clean_log(log)
+    assert found.table.num_rows == log.num_rows
+    assert {k: v for k, v in found.counts.items() if k != "unreported"} == dict.fromkeys(
+        ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report"), 0)
+    assert found.counts["unreported"] == log.column("reported_at").null_count
+    assert set(found.table.column("kind").to_pylist()) >= {"primary", "second_opinion", "consultation"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_spoiled_row_is_counted_back_exactly(log: pa.Table, seed: int) -> None:
+    spoil = Degradation(no_acquired_at=7, unknown_kind=5, duplicate=11, clock_skew=13, before_acquired=17,
+                        read_after_report=19)
+    found = clean_log(degrade(log, spoil, seed))
+    for rule in ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report"):
+        assert found.counts[rule] == getattr(spoil, rule), rule
+    assert found.table.num_rows == log.num_rows - 7 - 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 20), st.integers(0, 20), st.integers(0, 30), st.integers(0, 20), st.integers(0, 20),
+       st.integers(0, 20), st.integers(0, 2**31))
+def test_no_row_is_lost_without_being_counted(log: pa.Table, missing: int, unknown: int, copies: int, skew: int,
+                                              early: int, late: int, seed: int) -> None:
+    spoiled = degrade(log, Degradation(missing, unknown, copies, skew, early, late), seed)
+    found = clean_log(spoiled)
+    assert found.rows == spoiled.num_rows == found.table.num_rows + sum(found.counts[r] for r in DROPPING)
+    # What is kept obeys the rules: no time before the exam's end, no read opened after its report.
+    table = found.table
+    acquired = pc.cast(table.column("acquired_at"), pa.int64()).to_numpy(zero_copy_only=False)
+    assert table.column("acquired_at").null_count == 0
+    for name in ("received_at", "ai_at", "read_start", "reported_at"):
+        times = pc.cast(table.column(name), pa.int64()).to_numpy(zero_copy_only=False)
+        valid = table.column(name).is_valid().to_numpy(zero_copy_only=False)
+        assert (times[valid] >= acquired[valid]).all(), name
+    opened = table.column("read_start").is_valid().to_numpy(zero_copy_only=False)
+    signed = table.column("reported_at").is_valid().to_numpy(zero_copy_only=False)
+    both = opened & signed
+    start = pc.cast(table.column("read_start"), pa.int64()).to_numpy(zero_copy_only=False)
+    end = pc.cast(table.column("reported_at"), pa.int64()).to_numpy(zero_copy_only=False)
+    assert (start[both] <= end[both]).all()
+
+
+def test_exports_with_time_zones_read_as_local_wall_time(log: pa.Table, tmp_path: Path) -> None:
+    """A Parquet export in a named zone and a CSV export with UTC offsets read as the same local wall times."""
+    zoned = log
+    for name in ("acquired_at", "received_at", "ai_at", "read_start", "reported_at"):
+        instants = pc.cast(log.column(name), pa.int64()).to_numpy(zero_copy_only=False) - 3 * 3600 * 10**6
+        column = pa.array(instants, pa.int64(), mask=log.column(name).is_null().to_numpy(zero_copy_only=False))
+        zoned = zoned.set_column(zoned.column_names.index(name), name, column.cast(pa.timestamp("us", tz="Europe/Moscow")))
+    pq.write_table(zoned, tmp_path / "export.parquet")
+    expected = clean_log(log).table
+    assert read_log(tmp_path / "export.parquet").table.equals(expected)
+    plain = tmp_path / "plain.csv"
+    csv.write_csv(log, plain)
+    assert read_log(plain).table.equals(expected)
+    offset = tmp_path / "offset.csv"  # every printed time with "+03:00"
+    offset.write_text(re.sub(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?)", r"\1+03:00", plain.read_text()))
+    assert "+03:00" in offset.read_text()
+    assert read_log(offset).table.equals(expected)
+
+
+def test_bad_logs_are_refused_naming_the_file_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("accession,acquired_at\nA1,2026-02-02T10:00:00\n")
+    with pytest.raises(ScenarioError, match=r"bad.csv: modality: missing column"):
+        read_log(bad)
+    bad.write_text("accession,modality,acquired_at\nA1,CT,yesterday\n")
+    with pytest.raises(ScenarioError, match="bad.csv"):
+        read_log(bad)
+    result = CliRunner().invoke(app, ["log", str(tmp_path / "none.parquet")])
+    assert result.exit_code == 2 and "no such log file" in result.output
+
+
+def test_radsim_log_prints_each_rule_with_its_count(log: pa.Table, tmp_path: Path) -> None:
+    path = tmp_path / "log.parquet"
+    pq.write_table(degrade(log, Degradation(duplicate=4, clock_skew=2), 5), path)
+    result = CliRunner().invoke(app, ["log", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{log.num_rows + 4:,} rows read, {log.num_rows:,} kept" in result.output
+    rows = {line.split()[0]: line.split()[1] for line in result.output.splitlines()
+            if line.strip() and line.split()[0] in ("duplicate", "clock_skew", "before_acquired")}
+    assert rows == {"duplicate": "4", "clock_skew": "2", "before_acquired": "0"}
