@@ -108,3 +108,52 @@ def test_radsim_log_prints_each_rule_with_its_count(log: pa.Table, tmp_path: Pat
     rows = {line.split()[0]: line.split()[1] for line in result.output.splitlines()
             if line.strip() and line.split()[0] in ("duplicate", "clock_skew", "before_acquired")}
     assert rows == {"duplicate": "4", "clock_skew": "2", "before_acquired": "0"}
+
+
+def _segment(name: str, fields: dict[int, str]) -> str:
+    last = max(fields)
+    return "|".join([name, *(fields.get(i, "") for i in range(1, last + 1))])
+
+
+def _message(kind: str, control: str, site: str, segments: list[str]) -> str:
+    msh = f"MSH|^~\\&|RIS|{site}|PACS|CENTRE|20260202120000||{kind}|{control}|P|2.5"
+    return "\r".join([msh, "PID|||PX" + control, *segments])
+
+
+def test_hl7_orders_and_results_read_into_the_log(tmp_path: Path) -> None:
+    """ORM^O01 orders and ORU^R01 results as a RIS exports them: one row per accession, the order's exam and
+    priority, the first final result's signing and reader; other message types and broken messages counted."""
+    orders = [("ACC1", "CTHEAD^CT head^L", "CT", "S", "20260202100000", "20260202101000"),
+              ("ACC2", "CXR^Chest X-ray^L", "DX", "R", "20260202103000", ""),  # no exam end: OBR-7 stands
+              ("ACC3", "MRBRAIN^MR brain^L", "MR", "A", "20260202110000", "20260202113000")]
+    messages = [_message("ORM^O01", f"O{i}", "polyclinic_north", [
+        _segment("ORC", {1: "NW", 2: f"ORD{i}", 3: accession}),
+        _segment("OBR", {1: "1", 2: f"ORD{i}", 3: accession, 4: service, 7: start, 8: end, 24: modality,
+                         27: f"^^^^^{priority}"})]) for i, (accession, service, modality, priority, start, end)
+                in enumerate(orders)]
+    results = [("ACC1", "P", "20260202102000", "R1^House"),  # preliminary: not the signing
+               ("ACC1", "F", "20260202103500", "R7^Ivanova"),
+               ("ACC1", "C", "20260202120000", "R7^Ivanova"),  # a later correction: the first final stands
+               ("ACC3", "F", "20260202121500", "R2^Petrov"),
+               ("ACC9", "F", "20260202130000", "R2^Petrov")]  # a result whose order is not in the export
+    messages += [_message("ORU^R01", f"R{i}", "centre", [
+        _segment("OBR", {1: "1", 3: accession, 4: "X^x", 22: signed, 25: status, 32: reader})])
+        for i, (accession, status, signed, reader) in enumerate(results)]
+    messages += [_message("ADT^A08", "A1", "centre", ["PV1|1|O"]), "MSH|^~\\&|RIS|broken"]
+    path = tmp_path / "ris.hl7"
+    path.write_text("\r\n".join(messages) + "\r\n")
+    found = read_log(path)
+    table = {row["accession"]: row for row in found.table.to_pylist()}
+    assert found.counts["hl7_messages"] == 10 and found.counts["hl7_orders"] == 3
+    assert found.counts["hl7_results"] == 5 and found.counts["hl7_other"] == 1 and found.counts["hl7_unreadable"] == 1
+    assert found.counts["no_acquired_at"] == 1 and "ACC9" not in table  # counted by the rule, not lost
+    one = table["ACC1"]
+    assert (one["modality"], one["description"], one["referral"], one["site"]) == ("CT", "CT head", "stat",
+                                                                                    "polyclinic_north")
+    assert one["acquired_at"].isoformat() == "2026-02-02T10:10:00"
+    assert one["reported_at"].isoformat() == "2026-02-02T10:35:00" and one["reader"] == "R7"
+    assert table["ACC2"]["acquired_at"].isoformat() == "2026-02-02T10:30:00" and table["ACC2"]["reported_at"] is None
+    assert table["ACC3"]["referral"] == "urgent" and table["ACC3"]["reader"] == "R2"
+    assert found.counts["unreported"] == 1
+    result = CliRunner().invoke(app, ["log", str(path)])
+    assert result.exit_code == 0 and "3 kept" in result.output

@@ -20,8 +20,8 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
 
 
 def log(
-    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log, CSV or Parquet "
-                                         "(columns: docs/calibration.md).")],
+    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV or Parquet "
+                                         "(columns: docs/calibration.md), or HL7 v2 ORM/ORU messages (.hl7).")],
     skew_minutes: Annotated[float, typer.Option(metavar="M", min=0.0, max=1440.0,
                                                 help="How far the systems' clocks may disagree.")] = 10.0,
 ) -> None:
@@ -40,3 +40,8 @@ def log(
     for rule, what in _RULES.items():
         table.add_row(rule, f"{found.counts[rule]:,}", what)
     out.print(table)
+    counts = found.counts
+    if "hl7_messages" in counts:
+        out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, {counts['hl7_results']:,} "
+                  f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
+                  "left out", highlight=False)

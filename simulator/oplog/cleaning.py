@@ -45,8 +45,13 @@ class CleanLog:
 def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """A CSV or Parquet log, checked and cleaned; bad input (exit 2) naming the file and the column."""
     path = Path(path)
+    extra: dict[str, int] = {}
     try:
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in (".hl7", ".txt"):
+            from .hl7_messages import read_hl7
+
+            table, extra = read_hl7(path)
+        elif path.suffix.lower() == ".csv":
             from pyarrow import csv
 
             # Times as text first: an export may print them with a UTC offset (read below).
@@ -61,7 +66,9 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
         raise ScenarioError(str(path), [("", "no such log file")]) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScenarioError(str(path), [("", f"not a readable CSV or Parquet log: {exc}")]) from None
-    return clean_log(_typed(table, str(path)), skew_minutes)
+    found = clean_log(_typed(table, str(path)), skew_minutes)
+    found.counts.update(extra)
+    return found
 
 
 def _typed(table: pa.Table, label: str) -> pa.Table:
