@@ -1,0 +1,41 @@
+"""`radsim fit LOG --out scenario.yaml`: a scenario fitted to a worklist event log, each value commented
+with what it was fitted from and its interval (docs/calibration.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import bad_input, out
+
+FIRST_LINE = "# Fitted by radsim fit"
+
+
+def _is_fitted(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        return handle.readline().startswith(FIRST_LINE)
+
+
+def fit(
+    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
+    out_file: Annotated[Path, typer.Option("--out", metavar="FILE", help="The fitted scenario (YAML). Only a file "
+                                           "radsim fit wrote is replaced.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="The fitted scenario's name.")] = "fitted",
+) -> None:
+    """Fit a scenario to a worklist event log: arrivals, priorities, reading times, ingest, a roster."""
+    from simulator.files import claim_file, write_text
+    from simulator.oplog import read_log
+    from simulator.oplog.fitting import fit_log
+    from simulator.prepare import parse_scenario
+    from simulator.safe_yaml import load_text
+
+    with bad_input():
+        claim_file(out_file, _is_fitted)
+        found = read_log(path)
+        text = fit_log(found.table, name)
+        parse_scenario(load_text(text.encode(), str(out_file)), str(out_file))  # what is written must load
+        write_text(out_file, text, _is_fitted)
+    dropped = found.rows - found.table.num_rows
+    out.print(f"wrote {out_file} from {found.table.num_rows:,} of {found.rows:,} rows ({dropped:,} dropped by the "
+              "messy-row rules: `radsim log` lists them)", highlight=False)
