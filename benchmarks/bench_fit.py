@@ -1,0 +1,41 @@
+"""`radsim log` and `radsim fit` on a year of the reference centre's volume (~400 k rows): the log made from
+one replication of `moscow_reference_center` over 365 days, written as Parquet, then read, cleaned and
+fitted, timed by phase on one core. Target (issue 19): fit <= 30 s.
+
+    python benchmarks/bench_fit.py
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from simulator import load_scenario, run_scenario
+from simulator.oplog import log_of_run, read_log
+from simulator.oplog.fitting import fit_log
+
+
+def main() -> None:
+    scenario = load_scenario("moscow_reference_center", ["horizon_days=365", "warmup_days=0"])
+    started = time.perf_counter()
+    studies = run_scenario(scenario, 1, workers=1, summarise=False).studies
+    simulated = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "year.parquet"
+        pq.write_table(log_of_run(scenario, studies), path)
+        written = time.perf_counter()
+        found = read_log(path)
+        cleaned = time.perf_counter()
+        text = fit_log(found.table, "reference_centre_fitted")
+        fitted = time.perf_counter()
+    print(json.dumps({"benchmark": "fit-reference-centre-year", "rows": found.rows,
+                      "simulate_s": round(simulated - started, 1), "write_log_s": round(written - simulated, 1),
+                      "read_and_clean_s": round(cleaned - written, 2), "fit_s": round(fitted - cleaned, 2),
+                      "log_and_fit_s": round(fitted - written, 2), "yaml_lines": text.count("\n")}))
+
+
+if __name__ == "__main__":
+    main()
