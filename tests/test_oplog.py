@@ -214,3 +214,41 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     mine.write_text("name: mine\n")
     refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(mine)])
     assert refused.exit_code == 2 and mine.read_text() == "name: mine\n"
+
+
+def _hidden_log(seed: int, day_staff: int = 3) -> pa.Table:
+    from simulator import parse_scenario
+
+    data = {**HIDDEN, "horizon_days": 56, "seed": seed}
+    data["pools"] = {"readers": {"reads": ["*"], "shifts": [{"start": "08:00", "end": "20:00", "staff": day_staff},
+                                                           {"start": "20:00", "end": "08:00+1", "staff": 1}]}}
+    scenario = parse_scenario(data, "hidden.yaml")
+    return clean_log(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies)).table
+
+
+def test_a_backtest_on_the_same_parameters_passes_and_a_changed_roster_fails() -> None:
+    """Ten logs of the hidden scenario, two weeks held out: the fitted model's 99% prediction intervals hold
+    what happened in at least 7 of 10 (measured 8: the intervals do not carry the fit's own uncertainty). A
+    log whose last two weeks had one day reader fewer fails against the roster fitted before them, every
+    time."""
+    from simulator.oplog.backtest import backtest
+
+    passed = sum(backtest(_hidden_log(seed), 14, 10, workers=2).passed for seed in range(10))
+    assert passed >= 7, passed
+    for seed in range(3):
+        before, after = _hidden_log(seed), _hidden_log(seed, day_staff=2)
+        cut = pa.scalar(np.datetime64("2026-03-16T00:00", "us"), pa.timestamp("us"))
+        spliced = pa.concat_tables([before.filter(pc.less(before.column("acquired_at"), cut)),
+                                    after.filter(pc.greater_equal(after.column("acquired_at"), cut))])
+        assert not backtest(spliced, 14, 10, roster="fitted", workers=2).passed
+
+
+def test_radsim_backtest_prints_each_check_and_exits_3_when_one_is_outside(tmp_path: Path) -> None:
+    path = tmp_path / "log.parquet"
+    before, after = _hidden_log(5), _hidden_log(5, day_staff=2)
+    cut = pa.scalar(np.datetime64("2026-03-16T00:00", "us"), pa.timestamp("us"))
+    pq.write_table(pa.concat_tables([before.filter(pc.less(before.column("acquired_at"), cut)),
+                                     after.filter(pc.greater_equal(after.column("acquired_at"), cut))]), path)
+    result = CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "fitted", "-w", "2"])
+    assert result.exit_code == 3 and "OUTSIDE" in result.output and "mean all" in result.output, result.output
+    assert CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "nope"]).exit_code == 2

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from . import baseline, compare, dashboard, dicom, fit, log, report, run, scenarios, staff, sweep, validate
+from . import backtest, baseline, compare, dashboard, dicom, fit, log, report, run, scenarios, staff, sweep, validate
 from .common import INTERNAL, err
 
 __all__ = ["app", "main"]
@@ -30,6 +30,7 @@ app.add_typer(dicom.app, name="dicom")
 app.command("scenarios")(scenarios.scenarios)
 app.command("log")(log.log)
 app.command("fit")(fit.fit)
+app.command("backtest")(backtest.backtest)
 
 
 def main() -> None:

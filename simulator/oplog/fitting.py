@@ -119,8 +119,8 @@ def fit_arrivals(times: np.ndarray, start: dt.datetime, days: float) -> Fitted:
 def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start: dt.datetime,
                    days: float) -> np.ndarray:
     """Readers on duty per weekday (Monday first) and hour: each reader's activity grouped into sessions
-    (gaps under SESSION_GAP_MINUTES), a session covering the hours from its first opening to its last
-    signing; averaged over the weeks of the log."""
+    (gaps under SESSION_GAP_MINUTES), a session covering from its first opening to its last signing, each
+    hour by the share of it covered; averaged over the weeks of the log."""
     busy = np.zeros(int(math.ceil(days)) * 24 + 24)
     by_reader: dict[str, list[tuple[float, float]]] = {}
     for who, a, b in zip(readers, opened, signed):
@@ -131,8 +131,10 @@ def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start:
         first, last = spans[0]
         for a, b in spans[1:] + [(math.inf, math.inf)]:
             if a - last > SESSION_GAP_MINUTES:
-                lo, hi = int(first // 60), int(last // 60)
-                busy[max(lo, 0):min(hi + 1, busy.size)] += 1
+                # Each hour by the share of it the session covers: a reader finishing at 20:10 is not on
+                # duty from 20:00 to 21:00.
+                for hour in range(max(int(first // 60), 0), min(int(last // 60) + 1, busy.size)):
+                    busy[hour] += (min(last, hour * 60.0 + 60.0) - max(first, hour * 60.0)) / 60.0
                 first = a
             last = max(last, b)
     offset = (start.weekday() * 24 + start.hour)

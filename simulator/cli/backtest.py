@@ -1,0 +1,53 @@
+"""`radsim backtest LOG --holdout DAYS`: fit on the earlier part of a log, simulate its held-out weeks and
+compare with what happened (docs/calibration.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import FAILED, Workers, bad_input, fail, out
+
+
+def backtest(
+    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
+    holdout: Annotated[float, typer.Option(metavar="DAYS", min=1.0, max=3650.0, help="The last days of the log, "
+                                           "held out of the fit and simulated.")],
+    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=3, max=1000,
+                                              help="Replications of the held-out weeks.")] = 10,
+    roster: Annotated[str, typer.Option(metavar="FROM", help="holdout: the readers the log shows for the held-out "
+                                        "weeks; fitted: the roster fitted on the earlier part.")] = "holdout",
+    workers: Workers = None,
+) -> None:
+    """Back-test a fitted scenario on held-out weeks: turnaround by order priority, within the model's 99%
+    prediction interval or not; exit 3 when a check is outside."""
+    from rich import box
+    from rich.table import Table
+
+    from simulator.oplog import read_log
+    from simulator.oplog.backtest import backtest as run_backtest
+
+    if roster not in ("holdout", "fitted"):
+        fail(f"--roster must be holdout or fitted, not {roster!r}")
+    with bad_input():
+        found = read_log(path)
+    try:
+        result = run_backtest(found.table, holdout, replications, roster, workers)  # type: ignore[arg-type]
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
+    table = Table(title=f"{path}: fitted on {result.train_rows:,} rows, {result.holdout_days:.1f} days held out "
+                        f"from {result.holdout_start:%Y-%m-%d} ({result.holdout_rows:,} rows), {replications} "
+                        f"replications, roster: {roster}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("turnaround (min)", "observed", "simulated", "99% prediction interval", "verdict"):
+        table.add_column(header, justify="left" if header.startswith("turn") else "right")
+    for check in result.checks:
+        colour = "green" if check.within else "red"
+        table.add_row(f"{check.statistic} {check.group}", f"{check.observed:.1f}", f"{check.simulated:.1f}",
+                      f"{check.low:.1f}..{check.high:.1f}", f"[{colour}]{'within' if check.within else 'OUTSIDE'}[/]")
+    out.print(table)
+    out.print(f"Kolmogorov-Smirnov distance, all primary reads: {result.ks:.3f}", highlight=False)
+    if not result.passed:
+        raise typer.Exit(FAILED)
+
+
