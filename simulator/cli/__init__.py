@@ -10,7 +10,8 @@ import sys
 
 import typer
 
-from . import backtest, baseline, compare, dashboard, dicom, fit, log, report, run, scenarios, staff, sweep, validate
+from . import (backtest, baseline, compare, dashboard, dicom, fit, log, replay, report, run, scenarios, staff, sweep,
+               validate)
 from .common import INTERNAL, err
 
 __all__ = ["app", "main"]
@@ -31,6 +32,7 @@ app.command("scenarios")(scenarios.scenarios)
 app.command("log")(log.log)
 app.command("fit")(fit.fit)
 app.command("backtest")(backtest.backtest)
+app.command("replay")(replay.replay)
 
 
 def main() -> None:

@@ -148,8 +148,10 @@ def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start:
 
 
 def _roster(active: np.ndarray) -> list[dict]:
-    """Shifts per weekday from readers on duty per hour: consecutive hours with the same (rounded) staff."""
-    shifts = []
+    """Shifts from readers on duty per weekday and hour: consecutive hours with the same (rounded) staff,
+    the same shift on several days written once with those days (so that a round-the-clock roster is one
+    continuous duty, not a handover at every midnight)."""
+    shifts: dict[tuple[int, int, int], list[str]] = {}
     for d, day in enumerate(DAYS):
         staff = np.rint(active[d * 24:(d + 1) * 24]).astype(int)
         h = 0
@@ -158,12 +160,13 @@ def _roster(active: np.ndarray) -> list[dict]:
             while j < 24 and staff[j] == staff[h]:
                 j += 1
             if staff[h] > 0:
-                shifts.append({"start": f"{h:02d}:00", "hours": j - h, "staff": int(staff[h]), "days": [day]})
+                shifts.setdefault((h, j - h, int(staff[h])), []).append(day)
             h = j
-    return shifts
+    return [{"start": f"{h:02d}:00", "hours": hours, "staff": staff, "days": days}
+            for (h, hours, staff), days in shifts.items()]
 
 
-def _slug(text: str) -> str:
+def type_key(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", text.strip()).strip("_").lower()
     return slug[:60] or "study"
 
@@ -188,7 +191,7 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     types: dict[str, tuple[str, str]] = {}
     keys = []
     for d, m, k in zip(description, modality, kinds):
-        key = _slug(d or m or "study") if k != "second_opinion" else None
+        key = type_key(d or m or "study") if k != "second_opinion" else None
         keys.append(key)
         if key is not None and key not in types:
             types[key] = (m or "OT", "consultation" if k == "consultation" else "primary")

@@ -1,0 +1,110 @@
+"""History under another policy (`radsim replay`): the log's own studies replayed, with their own arrival
+times, order priorities, AI results and reading times, by the readers the log shows on duty (the fitted
+weekly roster), under the policy the log ran under and under another one, on the same studies.
+
+Each group's mean turnaround is reported three ways: what was observed, the replay under the observed
+policy (the difference between these two is the model's own error), and the replay under the new policy
+(its difference from the replay under the observed policy is the policy's effect, paired replication by
+replication).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["GroupReplay", "replay", "trace_of_log"]
+
+LOG_AI = "log_ai"  # the AI whose results the log holds (its operating point is never used: every result is given)
+
+
+@dataclass(frozen=True)
+class GroupReplay:
+    group: str
+    studies: int
+    observed: float  # mean turnaround in the log, minutes
+    as_run: float  # the replay under the observed policy (mean over replications)
+    policy: float  # the replay under the new policy
+    effect_low: float  # 95% CI of policy - as_run, paired by replication
+    effect_high: float
+
+
+def trace_of_log(log: pa.Table, slug) -> pa.Table:
+    """The log's primary reads as a study trace (docs/dicom.md's columns): arrival, modality, study type,
+    referral, AI result and the observed reading time."""
+    primary = log.filter(pc.equal(log.column("kind"), "primary"))
+    opened, signed = primary.column("read_start"), primary.column("reported_at")
+    read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
+    types = [slug(d or m or "study") for d, m in zip(primary.column("description").to_pylist(),
+                                                     primary.column("modality").to_pylist())]
+    return pa.table({"arrived": primary.column("acquired_at"), "modality": primary.column("modality"),
+                     "study_type": pa.array(types, pa.string()), "referral": primary.column("referral"),
+                     "ai_score": primary.column("ai_score"), "ai_positive": primary.column("ai_flag"),
+                     "read_minutes": pc.cast(read, pa.float64())})
+
+
+def _tat(table: pa.Table, horizon: float) -> np.ndarray:
+    reported = pc.fill_null(table.column("reported_at"), math.nan).to_numpy(zero_copy_only=False)
+    arrived = table.column("arrived_at").to_numpy()
+    return np.where(np.isnan(reported), horizon - arrived, reported - arrived)
+
+
+def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
+           workers: int | None = None) -> list[GroupReplay]:
+    import yaml
+    from scipy import stats
+
+    from ..experiment import run_variants
+    from ..prepare import parse_scenario
+    from .fitting import type_key, fit_log
+
+    data = yaml.safe_load(fit_log(log, "replay"))
+    trace = trace_of_log(log, type_key)
+    path = Path(folder) / "replay_trace.parquet"
+    pq.write_table(trace, path)
+    if trace.column("ai_score").null_count < trace.num_rows or trace.column("ai_positive").null_count < trace.num_rows:
+        data["ai_services"] = {LOG_AI: {"sensitivity": 0.9, "specificity": 0.9}}
+        for study_type in data["study_types"].values():
+            study_type["ai"] = LOG_AI
+    data["horizon_days"] = float(data["horizon_days"]) + 1.0 / 1440.0  # the last exam inside the horizon
+    data["arrivals"] = {"trace": str(path), "unmatched": "drop"}
+    variants = [parse_scenario({**data, "policy": {"triage": name}}, f"replay ({name})")
+                for name in (observed_policy, policy)]
+    as_run, changed = run_variants(variants, replications, workers=workers, summarise=False)
+    horizon = variants[0].horizon_minutes
+    primary = log.filter(pc.equal(log.column("kind"), "primary"))
+    start = np.datetime64(variants[0].start, "us")
+    acquired = (primary.column("acquired_at").to_numpy(zero_copy_only=False).astype("datetime64[us]") - start) \
+        / np.timedelta64(1, "m")
+    signed = primary.column("reported_at")
+    signed_minutes = (signed.to_numpy(zero_copy_only=False).astype("datetime64[us]") - start) / np.timedelta64(1, "m")
+    signed_minutes = np.where(signed.is_null().to_numpy(zero_copy_only=False), np.nan, signed_minutes.astype(float))
+    observed = np.where(np.isnan(signed_minutes), horizon - acquired.astype(float), signed_minutes - acquired)
+    observed_referral = np.asarray(pc.fill_null(primary.column("referral"), "routine").to_pylist(), dtype=object)
+    observed_flag = np.asarray(pc.fill_null(primary.column("ai_flag"), False).to_pylist(), dtype=bool)
+    out = []
+    for group, in_log, where in (("all", np.ones(observed.shape[0], dtype=bool), None),
+                                 ("stat", observed_referral == "stat", ("referral", "stat")),
+                                 ("urgent", observed_referral == "urgent", ("referral", "urgent")),
+                                 ("routine", observed_referral == "routine", ("referral", "routine")),
+                                 ("AI-flagged", observed_flag, ("ai_positive", True))):
+        if not in_log.any():
+            continue
+        means = []
+        for run in (as_run, changed):
+            studies = run.studies.filter(pc.equal(run.studies.column("kind"), "primary"))
+            if where is not None:
+                studies = studies.filter(pc.fill_null(pc.equal(studies.column(where[0]), where[1]), False))
+            tat, reps = _tat(studies, horizon), studies.column("replication").to_numpy()
+            means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
+        effect = means[1] - means[0]
+        half = float(stats.t.ppf(0.975, replications - 1) * effect.std(ddof=1) / math.sqrt(replications)) \
+            if replications > 1 else math.nan
+        out.append(GroupReplay(group, int(in_log.sum()), float(observed[in_log].mean()), float(means[0].mean()),
+                               float(means[1].mean()), float(effect.mean() - half), float(effect.mean() + half)))
+    return out
