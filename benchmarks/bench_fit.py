@@ -1,6 +1,7 @@
-"""`radsim log` and `radsim fit` on a year of the reference centre's volume (~400 k rows): the log made from
-one replication of `moscow_reference_center` over 365 days, written as Parquet, then read, cleaned and
-fitted, timed by phase on one core. Target (issue 19): fit <= 30 s.
+"""`radsim log`, `radsim fit` and `radsim backtest` on a year of the reference centre's volume (~450 k rows):
+the log made from one replication of `moscow_reference_center` over 365 days, written as Parquet, then
+read, cleaned and fitted on one core, and back-tested on its last 4 weeks with 10 replications on 2
+processes. Targets (issue 19): fit <= 30 s, back-test <= 60 s.
 
     python benchmarks/bench_fit.py
 """
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 
 from simulator import load_scenario, run_scenario
 from simulator.oplog import log_of_run, read_log
+from simulator.oplog.backtest import backtest
 from simulator.oplog.fitting import fit_log
 
 
@@ -31,10 +33,14 @@ def main() -> None:
         cleaned = time.perf_counter()
         text = fit_log(found.table, "reference_centre_fitted")
         fitted = time.perf_counter()
+        checked = backtest(found.table, 28, 10, workers=2)
+        tested = time.perf_counter()
     print(json.dumps({"benchmark": "fit-reference-centre-year", "rows": found.rows,
                       "simulate_s": round(simulated - started, 1), "write_log_s": round(written - simulated, 1),
                       "read_and_clean_s": round(cleaned - written, 2), "fit_s": round(fitted - cleaned, 2),
-                      "log_and_fit_s": round(fitted - written, 2), "yaml_lines": text.count("\n")}))
+                      "log_and_fit_s": round(fitted - written, 2), "yaml_lines": text.count("\n"),
+                      "backtest_4_weeks_10_reps_2_workers_s": round(tested - fitted, 1),
+                      "backtest_checks_within": f"{sum(c.within for c in checked.checks)} of {len(checked.checks)}"}))
 
 
 if __name__ == "__main__":
