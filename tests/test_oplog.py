@@ -30,7 +30,8 @@ def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
     found = clean_log(log)
     assert found.table.num_rows == log.num_rows
     assert {k: v for k, v in found.counts.items() if k != "unreported"} == dict.fromkeys(
-        ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report"), 0)
+        ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report",
+         "unknown_referral"), 0)
     assert found.counts["unreported"] == log.column("reported_at").null_count
     assert set(found.table.column("kind").to_pylist()) >= {"primary", "second_opinion", "consultation"}
 
@@ -86,6 +87,26 @@ def test_exports_with_time_zones_read_as_local_wall_time(log: pa.Table, tmp_path
     offset.write_text(re.sub(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?)", r"\1+03:00", plain.read_text()))
     assert "+03:00" in offset.read_text()
     assert read_log(offset).table.equals(expected)
+
+
+def test_an_unknown_order_priority_is_made_unknown_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("accession,modality,acquired_at,referral\nA1,CT,2026-02-02T10:00:00,asap\n"
+                    "A2,CT,2026-02-02T11:00:00,stat\n")
+    found = read_log(path)
+    assert found.counts["unknown_referral"] == 1 and found.table.column("referral").to_pylist() == [None, "stat"]
+
+
+def test_logs_with_nothing_to_work_on_are_refused_not_crashed_on(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("accession,modality,acquired_at\n")
+    seconds = tmp_path / "seconds.csv"
+    seconds.write_text("accession,modality,acquired_at,kind\nA1,CT,2026-02-02T10:00:00,second_opinion\n")
+    for path in (empty, seconds):
+        for command in (["fit", str(path), "--out", str(tmp_path / "f.yaml")], ["backtest", str(path), "--holdout", "7"],
+                        ["replay", str(path), "--policy", "ai_priority", "-r", "2", "-w", "1"]):
+            result = CliRunner().invoke(app, command)
+            assert result.exit_code == 2 and "internal error" not in result.output, (command, result.output)
 
 
 def test_bad_logs_are_refused_naming_the_file_and_column(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .common import FAILED, Workers, bad_input, fail, out
+from .common import FAILED, Workers, fail, out
+from .log import kept
 
 
 def backtest(
@@ -25,13 +26,11 @@ def backtest(
     from rich import box
     from rich.table import Table
 
-    from simulator.oplog import read_log
     from simulator.oplog.backtest import backtest as run_backtest
 
     if roster not in ("holdout", "fitted"):
         fail(f"--roster must be holdout or fitted, not {roster!r}")
-    with bad_input():
-        found = read_log(path)
+    found = kept(path)
     try:
         result = run_backtest(found.table, holdout, replications, roster, workers)  # type: ignore[arg-type]
     except ValueError as exc:
@@ -46,6 +45,9 @@ def backtest(
         table.add_row(f"{check.statistic} {check.group}", f"{check.observed:.1f}", f"{check.simulated:.1f}",
                       f"{check.low:.1f}..{check.high:.1f}", f"[{colour}]{'within' if check.within else 'OUTSIDE'}[/]")
     out.print(table)
+    if not result.checks:
+        out.print("no group has 30 studies in the hold-out (and 30 a replication in the simulation): nothing to "
+                  "check, so no pass; hold out more days", highlight=False)
     out.print(f"Kolmogorov-Smirnov distance, all primary reads: {result.ks:.3f}", highlight=False)
     if not result.passed:
         raise typer.Exit(FAILED)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .common import bad_input, out
+from .common import bad_input, fail, out
+from .log import kept
 
 FIRST_LINE = "# Fitted by radsim fit"
 
@@ -25,15 +26,18 @@ def fit(
 ) -> None:
     """Fit a scenario to a worklist event log: arrivals, priorities, reading times, ingest, a roster."""
     from simulator.files import claim_file, write_text
-    from simulator.oplog import read_log
     from simulator.oplog.fitting import fit_log
     from simulator.prepare import parse_scenario
     from simulator.safe_yaml import load_text
 
     with bad_input():
         claim_file(out_file, _is_fitted)
-        found = read_log(path)
+    found = kept(path)
+    try:
         text = fit_log(found.table, name)
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
+    with bad_input():
         parse_scenario(load_text(text.encode(), str(out_file)), str(out_file))  # what is written must load
         write_text(out_file, text, _is_fitted)
     dropped = found.rows - found.table.num_rows

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import bad_input, out
+from .common import bad_input, fail, out
 
 _RULES = {  # rule -> what was done, for people (docs/calibration.md)
     "no_acquired_at": "no exam end: row dropped",
@@ -15,8 +15,20 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
     "clock_skew": "a time up to the skew before the exam's end: moved to it",
     "before_acquired": "a time further before the exam's end: made unknown, row kept",
     "read_after_report": "opened after signing: the opening made unknown",
+    "unknown_referral": "an order priority not stat, urgent or routine: made unknown",
     "unreported": "no report yet (open at the export): kept",
 }
+
+
+def kept(path: Path, skew_minutes: float = 10.0):
+    """The cleaned log the fit, back-test and replay work on; bad input (exit 2) when no row is left."""
+    from simulator.oplog import read_log
+
+    with bad_input():
+        found = read_log(path, skew_minutes)
+    if found.table.num_rows == 0:
+        fail(f"{path}: no row left to work on ({found.rows:,} read; `radsim log {path}` says which rules dropped them)")
+    return found
 
 
 def log(

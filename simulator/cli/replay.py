@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import Workers, bad_input, out
+from .common import Workers, bad_input, fail, out
+from .log import kept
 
 
 def replay(
@@ -24,13 +25,15 @@ def replay(
     from rich import box
     from rich.table import Table
 
-    from simulator.oplog import read_log
     from simulator.oplog.replay import replay as run_replay
 
+    found = kept(path)
     with bad_input():
-        found = read_log(path)
         with tempfile.TemporaryDirectory(prefix="radsim-replay-") as folder:
-            groups = run_replay(found.table, policy, Path(folder), observed_policy, replications, workers)
+            try:
+                groups = run_replay(found.table, policy, Path(folder), observed_policy, replications, workers)
+            except ValueError as exc:
+                fail(f"{path}: {exc}")
     table = Table(title=f"{path}: {found.table.num_rows:,} rows replayed under {policy} against {observed_policy}, "
                         f"{replications} replications (mean turnaround, minutes)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)

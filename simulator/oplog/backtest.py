@@ -51,7 +51,8 @@ class Backtest:
 
     @property
     def passed(self) -> bool:
-        return all(c.within for c in self.checks)
+        """Every check within; a back-test with nothing to check does not pass (it cannot tell)."""
+        return bool(self.checks) and all(c.within for c in self.checks)
 
 
 def _tat(acquired: np.ndarray, reported: np.ndarray, end: float) -> np.ndarray:

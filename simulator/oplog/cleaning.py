@@ -10,6 +10,8 @@ Rules, in the order they apply (docs/calibration.md):
 - `before_acquired`: a time before the exam's end by more than that is impossible: that time is made
   unknown (null), the row kept (its arrival still counts).
 - `read_after_report`: a read opened after its report was signed: the opening is made unknown.
+- `unknown_referral`: an order priority that is not stat, urgent or routine is made unknown (the scenario's
+  mix then decides it).
 - `unreported`: no report yet (work open when the log was exported): kept, counted for information.
 Time zones: a Parquet time with a zone is its local wall time in that zone, as for traces; a CSV time
 printed with a UTC offset is the wall time it prints (the offset dropped: the calendar is the sites' clock).
@@ -27,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ScenarioError
-from .columns import KINDS, LOG_COLUMNS, REQUIRED, TIMES
+from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES
 
 __all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
 
@@ -103,7 +105,8 @@ def _minutes(column: pa.ChunkedArray) -> np.ndarray:
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
-    counts = dict.fromkeys((*DROPPING, "clock_skew", "before_acquired", "read_after_report", "unreported"), 0)
+    counts = dict.fromkeys((*DROPPING, "clock_skew", "before_acquired", "read_after_report", "unknown_referral",
+                            "unreported"), 0)
     keep = table.column("acquired_at").is_valid().to_numpy(zero_copy_only=False)
     counts["no_acquired_at"] = int((~keep).sum())
     kind = pc.fill_null(table.column("kind"), "primary")
@@ -137,5 +140,10 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     column = table.column("read_start")
     table = table.set_column(table.column_names.index("read_start"), "read_start",
                              pc.if_else(pa.array(late), pa.scalar(None, column.type), column))
+    referral = table.column("referral")
+    odd = pc.and_(pc.is_valid(referral), pc.invert(pc.is_in(referral, pa.array(REFERRALS))))
+    counts["unknown_referral"] = int(pc.sum(odd).as_py() or 0)
+    table = table.set_column(table.column_names.index("referral"), "referral",
+                             pc.if_else(odd, pa.scalar(None, pa.string()), referral))
     counts["unreported"] = int(table.column("reported_at").null_count)
     return CleanLog(table, rows, counts)

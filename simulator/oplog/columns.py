@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["LOG_COLUMNS", "REQUIRED", "TIMES", "KINDS"]
+__all__ = ["LOG_COLUMNS", "REQUIRED", "TIMES", "KINDS", "REFERRALS"]
 
 TIMES = ("acquired_at", "received_at", "ai_at", "read_start", "reported_at")
 LOG_COLUMNS: dict[str, pa.DataType] = {
@@ -28,3 +28,4 @@ LOG_COLUMNS: dict[str, pa.DataType] = {
 }
 REQUIRED = ("accession", "modality", "acquired_at")
 KINDS = ("primary", "second_opinion", "consultation", "double_read", "audit")
+REFERRALS = ("stat", "urgent", "routine")

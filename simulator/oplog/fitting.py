@@ -175,6 +175,8 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     """A scenario fitted to a cleaned log, as commented YAML."""
     import yaml
 
+    if log.num_rows == 0:
+        raise ValueError("the log has no row left to fit on")
     acquired = log.column("acquired_at")
     first = pc.min(acquired).as_py()
     last = pc.max(acquired).as_py()
@@ -196,6 +198,8 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
         if key is not None and key not in types:
             types[key] = (m or "OT", "consultation" if k == "consultation" else "primary")
     keys = np.asarray(keys, dtype=object)
+    if not types:
+        raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
     lines = [f"# Fitted by radsim fit from a worklist event log of {log.num_rows:,} rows, {start:%Y-%m-%d} to "
              f"{last:%Y-%m-%d %H:%M} ({days:.1f} days). Each value says what it was fitted from.",
              yaml.safe_dump({"name": name, "start": start.strftime("%Y-%m-%dT%H:%M"),
