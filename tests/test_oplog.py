@@ -314,3 +314,28 @@ def test_radsim_replay_prints_each_group(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "AI-flagged" in result.output and "model error" in result.output
     assert CliRunner().invoke(app, ["replay", str(path), "--policy", "nope:Nope"]).exit_code == 2
+
+
+def test_the_fitted_roster_is_the_hidden_one() -> None:
+    """Three readers from 08:00 to 20:00 and one at night, every day, read back from who signed what and when
+    (activity sessions), for three seeds: every hour exactly, except that the first and last hour of a shift
+    can come back a reader short where work is light at the shift's edges (a reader with nothing to read
+    leaves no trace: presence is seen through work)."""
+    import yaml
+
+    from simulator.oplog.fitting import fit_log
+
+    for seed in range(3):
+        shifts = yaml.safe_load(fit_log(_hidden_log(seed)))["pools"]["readers"]["shifts"]
+        by_hour = {}
+        for shift in shifts:
+            start = int(shift["start"][:2])
+            for day in shift["days"]:
+                for hour in range(start, start + shift["hours"]):
+                    by_hour[(day, hour)] = shift["staff"]
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            for hour in range(24):
+                hidden = 3 if 8 <= hour < 20 else 1
+                fitted = by_hour.get((day, hour), 0)
+                edge = hour in (7, 8, 19, 20)
+                assert fitted == hidden or (edge and fitted == hidden - 1), (seed, day, hour, fitted)
