@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Fitted", "fit_log", "fit_duration", "fit_arrivals", "active_readers"]
+__all__ = ["Fitted", "fit_log", "fit_duration", "fit_arrivals", "active_readers", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SESSION_GAP_MINUTES = 120.0  # a reader's activity with a gap longer than this is two sessions
@@ -32,17 +32,6 @@ class Fitted:
     value: object
     note: str
     interval: tuple[float, float] | None = None  # 95%, of per_day or of the mean
-
-
-@dataclass
-class FittedType:
-    name: str
-    modality: str
-    kind: str
-    arrivals: Fitted
-    referral: Fitted
-    read_minutes: Fitted
-    notes: list[str] = field(default_factory=list)
 
 
 def _minutes(column: pa.ChunkedArray, origin: np.datetime64) -> np.ndarray:
