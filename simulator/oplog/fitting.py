@@ -6,7 +6,7 @@ hourly x weekday (the model's separable form) with a 95% interval on per_day and
 per hour of the week; the order-priority mix; the reading-time family chosen by AIC among exponential,
 lognormal and gamma, with the Kolmogorov-Smirnov distance; the second-opinion share; the ingest delay; one
 pool whose roster per weekday and hour is the readers the log shows active (activity sessions). Not yet:
-pools by competency, AI operating points (they need the truth), back-testing.
+pools by competency, double reading, AI operating points (they need the truth).
 """
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start:
         for a, b in spans[1:] + [(math.inf, math.inf)]:
             if a - last > SESSION_GAP_MINUTES:
                 # Each hour by the share of it the session covers: a reader finishing at 20:10 is not on
-                # duty from 20:00 to 21:00.
+                # duty from 20:00 to 21:00. A session starts on the hour it began in: shifts start on the
+                # hour, and a reader's first study of a quiet morning may come a while after they did.
+                first = math.floor(first / 60.0) * 60.0
                 for hour in range(max(int(first // 60), 0), min(int(last // 60) + 1, busy.size)):
                     busy[hour] += (min(last, hour * 60.0 + 60.0) - max(first, hour * 60.0)) / 60.0
                 first = a
@@ -227,9 +229,9 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
                                                      default_flow_style=None).rstrip()]
     active = active_readers(log.column("reader").to_pylist(), opened, signed, start, days)
     shifts = _roster(active)
-    lines += ["# roster: readers active per weekday and hour (activity sessions, gaps over "
-              f"{SESSION_GAP_MINUTES:.0f} min split them), averaged over the log's weeks and rounded; one pool "
-              "reads everything (pools by competency are not fitted yet)",
+    lines += ["# roster: readers active per weekday and hour (activity sessions from the hour they began, gaps over "
+              f"{SESSION_GAP_MINUTES:.0f} min split them, each hour by the share covered), averaged over the log's "
+              "weeks and rounded; one pool reads everything (pools by competency are not fitted yet)",
               yaml.safe_dump({"pools": {"readers": {"reads": ["*"], "shifts": shifts or
                                                     [{"start": "00:00", "end": "24:00", "staff": 1}]}}},
                              default_flow_style=None, sort_keys=False).rstrip(),
