@@ -95,7 +95,9 @@ def _alive(pid: int) -> bool:
 def _sweep_process(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     scenario = tmp_path / "s.yaml"
     data = small()
-    data["horizon_days"] = 60  # long enough that the sweep is still running when it is stopped
+    # Long enough (about a minute alone) that the sweep is still running when it is stopped, however long a
+    # loaded machine takes to show its workers (at 60 days it finished in 7 s and once beat the signal).
+    data["horizon_days"] = 600
     scenario.write_text(yaml.safe_dump(data))
     command = [sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
                "pools.readers.shifts.0.staff=2:19", "-r", "4", "--workers", "2", "--out", str(tmp_path / "out")]
