@@ -227,7 +227,10 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     text = out.read_text()
     assert text.startswith("# Fitted by radsim fit") and "# arrivals:" in text and "95% CI" in text
     scenario = load_scenario(out)
-    assert set(scenario.study_types) >= {"chest_ct", "mri"} and scenario.pools["readers"].reads == ["*"]
+    assert set(scenario.study_types) >= {"chest_ct", "mri"}
+    # Pools by what readers read: mammography apart, double reading found (a second read is not an arrival).
+    assert scenario.pools["mammography"].reads == ["mammography"]
+    assert scenario.study_types["mammography"].double_reading is not None
     assert CliRunner().invoke(app, ["run", str(out), "--out", str(tmp_path / "run")]).exit_code == 0
     # Run again: its own earlier file is replaced; a file it did not write is refused.
     assert CliRunner().invoke(app, ["fit", str(path), "--out", str(out)]).exit_code == 0
@@ -326,7 +329,9 @@ def test_the_fitted_roster_is_the_hidden_one() -> None:
     from simulator.oplog.fitting import fit_log
 
     for seed in range(3):
-        shifts = yaml.safe_load(fit_log(_hidden_log(seed)))["pools"]["readers"]["shifts"]
+        pools = yaml.safe_load(fit_log(_hidden_log(seed)))["pools"]
+        assert list(pools) == ["head_ct"] and pools["head_ct"]["reads"] == ["head_ct"]  # one pool: what they read
+        shifts = pools["head_ct"]["shifts"]
         by_hour = {}
         for shift in shifts:
             start = int(shift["start"][:2])

@@ -4,9 +4,9 @@ was fitted from, and its interval, goes beside it in the YAML.
 Fitted: per study type (one per description, or per modality where there is none), arrivals as per_day x
 hourly x weekday (the model's separable form) with a 95% interval on per_day and the dispersion of counts
 per hour of the week; the order-priority mix; the reading-time family chosen by AIC among exponential,
-lognormal and gamma, with the Kolmogorov-Smirnov distance; the second-opinion share; the ingest delay; one
-pool whose roster per weekday and hour is the readers the log shows active (activity sessions). Not yet:
-pools by competency, double reading, AI operating points (they need the truth).
+lognormal and gamma, with the Kolmogorov-Smirnov distance; double reading; the second-opinion share; the
+ingest delay; pools by competency, each with its roster per weekday and hour from the readers the log shows
+active (activity sessions). Not yet: AI operating points (they need the truth).
 """
 from __future__ import annotations
 
@@ -138,6 +138,35 @@ def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start:
     return grid / np.maximum(counts, 1)
 
 
+COMPETENCY_SHARE = 0.05  # a study type below this share of a reader's reads is an exception, not a competency
+
+
+def competency_pools(readers: list, lanes: np.ndarray) -> list[tuple[list[str], set[str]]]:
+    """Readers grouped by the lanes (study types, second opinions) they read: (lanes, readers) per pool, the
+    largest first. A lane read only as an exception goes to the pool that read most of it, so every lane
+    anyone read stays read."""
+    by_reader: dict[str, dict[str, int]] = {}
+    for who, lane in zip(readers, lanes):
+        if who is not None:
+            counts = by_reader.setdefault(who, {})
+            counts[lane] = counts.get(lane, 0) + 1
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for who, counts in by_reader.items():
+        total = sum(counts.values())
+        reads = tuple(sorted(lane for lane, n in counts.items() if n >= COMPETENCY_SHARE * total))
+        groups.setdefault(reads, set()).add(who)
+    read = {lane for reads in groups for lane in reads}
+    for lane in sorted({lane for counts in by_reader.values() for lane in counts} - read):
+        best = max(groups, key=lambda reads: sum(by_reader[w].get(lane, 0) for w in groups[reads]))
+        groups[tuple(sorted({*best, lane}))] = groups.pop(best)
+    return sorted(((list(reads), members) for reads, members in groups.items()), key=lambda p: -len(p[1]))
+
+
+def pool_name(reads: list[str]) -> str:
+    name = "_".join(reads)
+    return name if len(name) <= 60 else f"{reads[0]}_and_{len(reads) - 1}_more"
+
+
 def _roster(active: np.ndarray) -> list[dict]:
     """Shifts from readers on duty per weekday and hour: consecutive hours with the same (rounded) staff,
     the same shift on several days written once with those days (so that a round-the-clock roster is one
@@ -186,9 +215,16 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     for d, m, k in zip(description, modality, kinds):
         key = type_key(d or m or "study") if k != "second_opinion" else None
         keys.append(key)
-        if key is not None and key not in types:
+        if key is not None and key not in types and k in ("primary", "consultation"):
             types[key] = (m or "OT", "consultation" if k == "consultation" else "primary")
     keys = np.asarray(keys, dtype=object)
+    # A study's own work items: its first read (or consultation) arrives; a second read of a double-read
+    # study is not an arrival, and its first read is signed only when both are done, so its reading time is
+    # taken from the second reads (the first read's own time is not in the log).
+    arriving = np.isin(kinds, ["primary", "consultation"])
+    second_reads = kinds == "double_read"
+    doubled = set(log.column("of_study").filter(pa.array(second_reads)).to_pylist()) if second_reads.any() else set()
+    accession = np.asarray(log.column("accession").to_pylist(), dtype=object)
     if not types:
         raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
     lines = [f"# Fitted by radsim fit from a worklist event log of {log.num_rows:,} rows, {start:%Y-%m-%d} to "
@@ -197,17 +233,24 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
                              "horizon_days": round(days, 2), "warmup_days": 0}, sort_keys=False).rstrip(),
              "study_types:"]
     for key, (mod, kind) in types.items():
-        mine = keys == key
+        mine = (keys == key) & arriving
         arrivals = fit_arrivals(arrived[mine], start, days)
         shares = {r: float(np.mean(referral[mine] == r)) for r in ("stat", "urgent")}
         n = int(mine.sum())
-        reads = fit_duration(signed[mine] - opened[mine], "reading time")
+        double = float(np.mean(np.isin(accession[mine], list(doubled)))) if doubled else 0.0
+        if double >= 0.5:  # a double-read type: both reads' time from the second reads
+            reads = fit_duration((signed - opened)[(keys == key) & second_reads],
+                                 f"reading time (of the second reads: {double:.0%} of the studies are double-read)")
+        else:
+            reads = fit_duration((signed - opened)[mine & ~np.isin(accession, list(doubled))], "reading time")
         body = {"kind": kind, "modality": mod, "arrivals": arrivals.value,
                 "referral": {r: round(v, 4) for r, v in shares.items()}}
         if reads.value is not None:
             body["read_minutes"] = reads.value
         else:
             body["read_minutes"] = {"dist": "exponential", "mean": 10}
+        if double >= 0.5:
+            body["double_reading"] = {"second_reader": "human"}
         lines += [f"  # {arrivals.note}", f"  # order priority: from {n:,} studies; " +
                   ", ".join(f"{r} {v:.3f} (95% CI ±{1.96 * math.sqrt(v * (1 - v) / max(n, 1)):.3f})"
                             for r, v in shares.items()),
@@ -227,13 +270,19 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     if ingest.value is not None:
         lines += [f"# {ingest.note}", yaml.safe_dump({"ingest": {"delay_minutes": ingest.value}},
                                                      default_flow_style=None).rstrip()]
-    active = active_readers(log.column("reader").to_pylist(), opened, signed, start, days)
-    shifts = _roster(active)
-    lines += ["# roster: readers active per weekday and hour (activity sessions from the hour they began, gaps over "
-              f"{SESSION_GAP_MINUTES:.0f} min split them, each hour by the share covered), averaged over the log's "
-              "weeks and rounded; one pool reads everything (pools by competency are not fitted yet)",
-              yaml.safe_dump({"pools": {"readers": {"reads": ["*"], "shifts": shifts or
-                                                    [{"start": "00:00", "end": "24:00", "staff": 1}]}}},
-                             default_flow_style=None, sort_keys=False).rstrip(),
+    readers = log.column("reader").to_pylist()
+    lanes = np.asarray([k if k is not None else "second_opinion" for k in keys], dtype=object)
+    pools = competency_pools(readers, lanes)
+    body = {}
+    for reads, members in pools:
+        mine = np.isin(np.asarray(readers, dtype=object), list(members))
+        shifts = _roster(active_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], start, days))
+        body[pool_name(reads)] = {"reads": reads, "shifts": shifts or [{"start": "00:00", "end": "24:00", "staff": 1}]}
+    lines += ["# pools: readers grouped by what they read (the study types that make at least "
+              f"{COMPETENCY_SHARE:.0%} of a reader's reads); each pool's roster is its readers active per weekday and "
+              f"hour (activity sessions from the hour they began, gaps over {SESSION_GAP_MINUTES:.0f} min split them, "
+              f"each hour by the share covered), averaged over the log's weeks and rounded: {len(pools)} pool(s) "
+              f"from {sum(len(m) for _, m in pools):,} readers",
+              yaml.safe_dump({"pools": body}, default_flow_style=None, sort_keys=False).rstrip(),
               "policy: {triage: fifo}  # the policy the log ran under is not in it: say which it was"]
     return "\n".join(lines) + "\n"

@@ -40,6 +40,10 @@ def trace_of_log(log: pa.Table, slug) -> pa.Table:
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     opened, signed = primary.column("read_start"), primary.column("reported_at")
     read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
+    # A double-read study is signed when both reads are done: its first read's own time is not in the log.
+    doubled = log.filter(pc.equal(log.column("kind"), "double_read")).column("of_study")
+    read = pc.if_else(pc.is_in(primary.column("accession"), doubled.combine_chunks()), pa.scalar(None, pa.float64()),
+                      pc.cast(read, pa.float64()))
     types = [slug(d or m or "study") for d, m in zip(primary.column("description").to_pylist(),
                                                      primary.column("modality").to_pylist())]
     return pa.table({"arrived": primary.column("acquired_at"), "modality": primary.column("modality"),
