@@ -192,28 +192,46 @@ HIDDEN = {  # a scenario whose parameters the fit must recover: the ground truth
 }
 
 
-def test_fit_recovers_the_hidden_rate_and_reading_time_within_its_intervals() -> None:
-    """Coverage, not one seed: over 30 seeded logs of the same hidden scenario, the fitted per_day's and mean
-    reading time's 95% intervals must hold the hidden values in at least 90% of cases (fixed before
-    looking, as the issue asks), and the reading-time family must be the hidden one in most."""
-    from simulator import parse_scenario
-    from simulator.oplog.fitting import fit_arrivals, fit_duration
+HIDDEN_ALL = {  # HIDDEN with every other fitted parameter hidden too: priorities, AI, second opinions, ingest
+    **HIDDEN,
+    "study_types": {"head_ct": {
+        **HIDDEN["study_types"]["head_ct"], "referral": {"stat": 0.1, "urgent": 0.2}, "prevalence": 0.15,
+        "ai": "ich_ai"}},
+    "ai_services": {"ich_ai": {"sensitivity": 0.85, "specificity": 0.9, "failure_rate": 0.03,
+                               "latency_minutes": {"dist": "exponential", "mean": 4}}},
+    "second_opinions": {"fraction": 0.05, "read_minutes": {"dist": "exponential", "mean": 20}},
+    "ingest": {"delay_minutes": {"dist": "lognormal", "mean": 3, "cv": 0.5}},
+}
 
-    covered = {"per_day": 0, "mean": 0}
+
+def test_fit_recovers_every_hidden_parameter_within_its_intervals() -> None:
+    """Coverage, not one seed: over 30 seeded logs of the same hidden scenario, each fitted value's 95%
+    interval must hold the hidden value in at least 27 of 30 cases (90%, the bar fixed before looking, as
+    the issue asks), and the reading-time family must be the hidden one in most. The roster has its own
+    test (test_the_fitted_roster_is_the_hidden_one)."""
+    from simulator import parse_scenario
+    from simulator.oplog.fitting import fit
+
+    hidden = {"per_day": 180, "reading time mean": 12, "stat share": 0.1, "urgent share": 0.2,
+              "second-opinion share": 0.05, "ingest delay mean": 3, "AI prevalence": 0.15, "AI sensitivity": 0.85,
+              "AI specificity": 0.9, "AI never scored": 0.03, "AI latency mean": 4}
+    covered = dict.fromkeys(hidden, 0)
     families = []
     for seed in range(30):
-        scenario = parse_scenario({**HIDDEN, "seed": seed}, "hidden.yaml")
-        found = clean_log(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies))
-        table = found.table
-        origin = np.datetime64("2026-02-02T00:00", "us")
-        minutes = {name: (table.column(name).to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin)
-                   / np.timedelta64(1, "m") for name in ("acquired_at", "read_start", "reported_at")}
-        arrivals = fit_arrivals(minutes["acquired_at"].astype(float), scenario.start, 28.0)
-        reads = fit_duration((minutes["reported_at"] - minutes["read_start"]).astype(float), "reading time")
-        covered["per_day"] += arrivals.interval[0] <= 180 <= arrivals.interval[1]
-        covered["mean"] += reads.interval[0] <= 12 <= reads.interval[1]
-        families.append(reads.value["dist"])
-    assert covered["per_day"] >= 27 and covered["mean"] >= 27, covered
+        scenario = parse_scenario({**HIDDEN_ALL, "seed": seed}, "hidden.yaml")
+        fitted = fit(clean_log(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies)).table)
+        head = fitted.types["head_ct"]
+        assert fitted.second_opinions is not None and head.ai is not None and head.ai.sensitivity is not None
+        intervals = {"per_day": head.arrivals, "reading time mean": head.reads, "stat share": head.referral["stat"],
+                     "urgent share": head.referral["urgent"], "second-opinion share": fitted.second_opinions[0],
+                     "ingest delay mean": fitted.ingest, "AI prevalence": head.ai.prevalence,
+                     "AI sensitivity": head.ai.sensitivity, "AI specificity": head.ai.specificity,
+                     "AI never scored": head.ai.failure, "AI latency mean": head.ai.latency}
+        for name, value in hidden.items():
+            low, high = intervals[name].interval
+            covered[name] += low <= value <= high
+        families.append(head.reads.value["dist"])
+    assert all(n >= 27 for n in covered.values()), covered
     assert families.count("lognormal") >= 20, families
 
 

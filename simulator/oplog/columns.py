@@ -20,6 +20,7 @@ LOG_COLUMNS: dict[str, pa.DataType] = {
     "ai_score": pa.float64(),
     "ai_flag": pa.bool_(),
     "ai_at": pa.timestamp("us"),  # the AI result came
+    "finding": pa.bool_(),  # the report found the pathology the AI looks for: the truth its flags are judged by
     "read_start": pa.timestamp("us"),  # opened by the reader
     "reported_at": pa.timestamp("us"),  # signed
     "reader": pa.string(),

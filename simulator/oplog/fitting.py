@@ -5,8 +5,12 @@ Fitted: per study type (one per description, or per modality where there is none
 hourly x weekday (the model's separable form) with a 95% interval on per_day and the dispersion of counts
 per hour of the week; the order-priority mix; the reading-time family chosen by AIC among exponential,
 lognormal and gamma, with the Kolmogorov-Smirnov distance; double reading; the second-opinion share; the
-ingest delay; pools by competency, each with its roster per weekday and hour from the readers the log shows
-active (activity sessions). Not yet: AI operating points (they need the truth).
+ingest delay; the AI per study type (flag rate, failures, latency, and its operating point and the
+prevalence where the log carries the report's finding, the truth); pools by competency, each with its roster
+per weekday and hour from the readers the log shows active (activity sessions).
+
+`fit(log)` gives the values with their intervals and the data they came from (what the coverage tests and
+the fit's report read); `fit_log(log)` writes them as commented YAML.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Fitted", "fit_log", "fit_duration", "fit_arrivals", "active_readers", "type_key"]
+__all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_arrivals",
+           "fit_share", "active_readers", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SESSION_GAP_MINUTES = 120.0  # a reader's activity with a gap longer than this is two sessions
@@ -31,7 +36,18 @@ class Fitted:
 
     value: object
     note: str
-    interval: tuple[float, float] | None = None  # 95%, of per_day or of the mean
+    interval: tuple[float, float] | None = None  # 95%: of per_day, of the mean, or of the share
+
+
+def fit_share(hits: int, n: int, what: str) -> Fitted:
+    """A share with its 95% Wilson interval (sound near 0 and 1, where most shares here live)."""
+    if n == 0:
+        return Fitted(None, f"{what}: no study to count on")
+    p, z = hits / n, 1.959964
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Fitted(round(p, 4), f"{what}: {hits:,} of {n:,}, {p:.3f} (95% CI {centre - half:.3f}-{centre + half:.3f})",
+                  (centre - half, centre + half))
 
 
 def _minutes(column: pa.ChunkedArray, origin: np.datetime64) -> np.ndarray:
@@ -191,10 +207,156 @@ def type_key(text: str) -> str:
     return slug[:60] or "study"
 
 
+AI_NO_TRUTH = 0.999  # the operating point written when the log has no finding: the AI flags what it is meant to
+
+
+@dataclass
+class AIFit:
+    """A study type's AI as the log shows it: its flag rate, how often it gave nothing, how long its result
+    took from the archive, and, where the report's finding (the truth) is in the log, its operating point."""
+
+    flagged: Fitted  # share flagged of the studies it scored
+    failure: Fitted  # share of studies it never scored (among those a day or more before the log's end)
+    latency: Fitted  # ai_at - received_at
+    prevalence: Fitted | None = None  # share with a finding
+    sensitivity: Fitted | None = None
+    specificity: Fitted | None = None
+
+
+@dataclass
+class TypeFit:
+    key: str
+    modality: str
+    kind: str  # primary | consultation
+    studies: int
+    arrivals: Fitted
+    referral: dict[str, Fitted]  # stat, urgent shares
+    reads: Fitted
+    double: float  # share of the studies double-read
+    ai: AIFit | None
+    arrived: np.ndarray  # minutes since the fit's start: the data behind the arrivals (the report's figure)
+    read_values: np.ndarray  # the reading times fitted on
+
+
+@dataclass
+class PoolFit:
+    name: str
+    reads: list[str]
+    members: set[str]
+    active: np.ndarray  # readers on duty per hour of the week (Monday 00:00 first), before rounding
+    shifts: list[dict]
+
+
+@dataclass
+class LogFit:
+    rows: int
+    start: dt.datetime
+    last: dt.datetime
+    days: float
+    types: dict[str, TypeFit]
+    second_opinions: tuple[Fitted, Fitted] | None  # share of signed primary reports, reading time
+    ingest: Fitted
+    pools: list[PoolFit]
+
+    def yaml(self, name: str = "fitted") -> str:
+        """The fitted scenario as YAML, each value commented with what it came from."""
+        import yaml
+
+        def dump(data: dict, indent: str = "", flow: bool | None = None) -> list[str]:
+            return [indent + line for line in yaml.safe_dump(data, sort_keys=False, default_flow_style=flow)
+                    .splitlines()]
+
+        lines = [f"# Fitted by radsim fit from a worklist event log of {self.rows:,} rows, {self.start:%Y-%m-%d} "
+                 f"to {self.last:%Y-%m-%d %H:%M} ({self.days:.1f} days). Each value says what it was fitted from.",
+                 *dump({"name": name, "start": self.start.strftime("%Y-%m-%dT%H:%M"),
+                        "horizon_days": round(self.days, 2), "warmup_days": 0}, flow=False), "study_types:"]
+        services: dict[str, dict] = {}
+        for t in self.types.values():
+            body: dict = {"kind": t.kind, "modality": t.modality, "arrivals": t.arrivals.value,
+                          "referral": {r: f.value or 0.0 for r, f in t.referral.items()},
+                          "read_minutes": t.reads.value or {"dist": "exponential", "mean": 10}}
+            if t.double >= 0.5:
+                body["double_reading"] = {"second_reader": "human"}
+            lines += [f"  # {t.arrivals.note}", f"  # order priority: {'; '.join(f.note for f in t.referral.values())}",
+                      f"  # {t.reads.note}" + ("" if t.reads.value is not None else "; a placeholder, edit it")]
+            if t.ai is not None:
+                ai = t.ai
+                service = f"{t.key}_ai"[:60]
+                known = ai.sensitivity is not None and ai.sensitivity.value is not None \
+                    and ai.specificity is not None and ai.specificity.value is not None
+                prevalence = ai.prevalence.value if known and ai.prevalence is not None else ai.flagged.value
+                body["prevalence"] = prevalence
+                body["ai"] = service
+                clip = lambda v: min(max(float(v), 0.001), 0.999)  # noqa: E731  the schema's open interval
+                services[service] = {
+                    "sensitivity": clip(ai.sensitivity.value) if known else AI_NO_TRUTH,  # type: ignore[union-attr]
+                    "specificity": clip(ai.specificity.value) if known else AI_NO_TRUTH,  # type: ignore[union-attr]
+                    "failure_rate": ai.failure.value or 0.0}
+                if ai.latency.value is not None:
+                    services[service]["latency_minutes"] = ai.latency.value
+                lines.append(f"  # AI ({service}): {ai.flagged.note}; {ai.failure.note}; {ai.latency.note}")
+                if known:
+                    lines.append(f"  # {ai.prevalence.note}; {ai.sensitivity.note}; {ai.specificity.note}")  # type: ignore[union-attr]
+                else:
+                    lines.append("  # the log has no finding (the truth): the operating point cannot be told from the "
+                                 f"flags; written as prevalence = the flag rate and an AI at {AI_NO_TRUTH} / "
+                                 f"{AI_NO_TRUTH}, so the flag rate is the log's (edit it where the AI's is known)")
+            lines += [f"  {t.key}:", *dump(body, "    ")]
+        if services:
+            lines += ["ai_services:  # one per study type whose studies carry AI results in the log",
+                      *dump(services, "  ")]
+        if self.second_opinions is not None:
+            share, reads = self.second_opinions
+            lines += [f"# second opinions: {share.note}; {reads.note}",
+                      *dump({"second_opinions": {"fraction": share.value, "read_minutes": reads.value or
+                                                 {"dist": "exponential", "mean": 20}}})]
+        if self.ingest.value is not None:
+            lines += [f"# {self.ingest.note}", *dump({"ingest": {"delay_minutes": self.ingest.value}})]
+        lines += ["# pools: readers grouped by what they read (the study types that make at least "
+                  f"{COMPETENCY_SHARE:.0%} of a reader's reads); each pool's roster is its readers active per weekday "
+                  f"and hour (activity sessions from the hour they began, gaps over {SESSION_GAP_MINUTES:.0f} min split "
+                  f"them, each hour by the share covered), averaged over the log's weeks and rounded: "
+                  f"{len(self.pools)} pool(s) from {sum(len(p.members) for p in self.pools):,} readers",
+                  *dump({"pools": {p.name: {"reads": p.reads, "shifts": p.shifts or
+                                            [{"start": "00:00", "end": "24:00", "staff": 1}]} for p in self.pools}}),
+                  "policy: {triage: fifo}  # the policy the log ran under is not in it: say which it was"]
+        return "\n".join(lines) + "\n"
+
+
 def fit_log(log: pa.Table, name: str = "fitted") -> str:
     """A scenario fitted to a cleaned log, as commented YAML."""
-    import yaml
+    return fit(log).yaml(name)
 
+
+def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.ndarray, scored_at: np.ndarray,
+            end: float) -> AIFit | None:
+    # The flag is the AI's result as the worklist used it (a score alone does not say where it was cut).
+    flag_column = log.column("ai_flag")
+    result = mine & flag_column.is_valid().to_numpy(zero_copy_only=False)
+    if not result.any():
+        return None
+    flag = np.asarray(pc.fill_null(flag_column, False).to_numpy(zero_copy_only=False), dtype=bool)
+    flagged = fit_share(int((flag & result).sum()), int(result.sum()), "flagged")
+    # Studies too close to the log's end may still be waiting for their result: not counted as failures.
+    settled = mine & (arrived <= end - 1440.0)
+    failure = fit_share(int((settled & ~result).sum()), int(settled.sum()), "never scored")
+    latency = fit_duration((scored_at - np.where(np.isnan(received), arrived, received))[result],
+                           "latency from the archive")
+    fitted = AIFit(flagged, failure, latency)
+    truth_column = log.column("finding")
+    known = truth_column.is_valid().to_numpy(zero_copy_only=False) & mine
+    if known.sum() >= 30:
+        truth = np.asarray(pc.fill_null(truth_column, False).to_numpy(zero_copy_only=False), dtype=bool)
+        judged = known & result
+        fitted.prevalence = fit_share(int((truth & known).sum()), int(known.sum()), "finding (prevalence)")
+        fitted.sensitivity = fit_share(int((judged & truth & flag).sum()), int((judged & truth).sum()), "sensitivity")
+        fitted.specificity = fit_share(int((judged & ~truth & ~flag).sum()), int((judged & ~truth).sum()),
+                                       "specificity")
+    return fitted
+
+
+def fit(log: pa.Table) -> LogFit:
+    """Every fitted value of a cleaned log, with its interval and the data it came from."""
     if log.num_rows == 0:
         raise ValueError("the log has no row left to fit on")
     acquired = log.column("acquired_at")
@@ -206,18 +368,22 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     arrived = _minutes(acquired, origin)
     opened = _minutes(log.column("read_start"), origin)
     signed = _minutes(log.column("reported_at"), origin)
+    received = _minutes(log.column("received_at"), origin)
+    scored_at = _minutes(log.column("ai_at"), origin)
     kinds = np.asarray(log.column("kind").to_pylist(), dtype=object)
     description = log.column("description").to_pylist()
     modality = log.column("modality").to_pylist()
     referral = np.asarray(pc.fill_null(log.column("referral"), "routine").to_pylist(), dtype=object)
-    types: dict[str, tuple[str, str]] = {}
+    found: dict[str, tuple[str, str]] = {}
     keys = []
     for d, m, k in zip(description, modality, kinds):
         key = type_key(d or m or "study") if k != "second_opinion" else None
         keys.append(key)
-        if key is not None and key not in types and k in ("primary", "consultation"):
-            types[key] = (m or "OT", "consultation" if k == "consultation" else "primary")
+        if key is not None and key not in found and k in ("primary", "consultation"):
+            found[key] = (m or "OT", "consultation" if k == "consultation" else "primary")
     keys = np.asarray(keys, dtype=object)
+    if not found:
+        raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
     # A study's own work items: its first read (or consultation) arrives; a second read of a double-read
     # study is not an arrival, and its first read is signed only when both are done, so its reading time is
     # taken from the second reads (the first read's own time is not in the log).
@@ -226,64 +392,36 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
     doubled = set(log.column("of_study").filter(pa.array(second_reads)).to_pylist()) if second_reads.any() else set()
     # Set lookups: numpy's isin on object arrays compares every pair (a year of a centre did not fit in 300 s).
     is_doubled = np.fromiter((a in doubled for a in log.column("accession").to_pylist()), bool, log.num_rows)
-    if not types:
-        raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
-    lines = [f"# Fitted by radsim fit from a worklist event log of {log.num_rows:,} rows, {start:%Y-%m-%d} to "
-             f"{last:%Y-%m-%d %H:%M} ({days:.1f} days). Each value says what it was fitted from.",
-             yaml.safe_dump({"name": name, "start": start.strftime("%Y-%m-%dT%H:%M"),
-                             "horizon_days": round(days, 2), "warmup_days": 0}, sort_keys=False).rstrip(),
-             "study_types:"]
-    for key, (mod, kind) in types.items():
+    end = float(np.nanmax(arrived))
+    types = {}
+    for key, (mod, kind) in found.items():
         mine = (keys == key) & arriving
-        arrivals = fit_arrivals(arrived[mine], start, days)
-        shares = {r: float(np.mean(referral[mine] == r)) for r in ("stat", "urgent")}
         n = int(mine.sum())
-        double = float(np.mean(is_doubled[mine])) if mine.any() else 0.0
+        double = float(np.mean(is_doubled[mine])) if n else 0.0
         if double >= 0.5:  # a double-read type: both reads' time from the second reads
-            reads = fit_duration((signed - opened)[(keys == key) & second_reads],
-                                 f"reading time (of the second reads: {double:.0%} of the studies are double-read)")
+            values = (signed - opened)[(keys == key) & second_reads]
+            what = f"reading time (of the second reads: {double:.0%} of the studies are double-read)"
         else:
-            reads = fit_duration((signed - opened)[mine & ~is_doubled], "reading time")
-        body = {"kind": kind, "modality": mod, "arrivals": arrivals.value,
-                "referral": {r: round(v, 4) for r, v in shares.items()}}
-        if reads.value is not None:
-            body["read_minutes"] = reads.value
-        else:
-            body["read_minutes"] = {"dist": "exponential", "mean": 10}
-        if double >= 0.5:
-            body["double_reading"] = {"second_reader": "human"}
-        lines += [f"  # {arrivals.note}", f"  # order priority: from {n:,} studies; " +
-                  ", ".join(f"{r} {v:.3f} (95% CI ±{1.96 * math.sqrt(v * (1 - v) / max(n, 1)):.3f})"
-                            for r, v in shares.items()),
-                  f"  # {reads.note}" + ("" if reads.value is not None else "; a placeholder, edit it"),
-                  f"  {key}:", *("    " + line for line in yaml.safe_dump(body, sort_keys=False,
-                                                                          default_flow_style=None).splitlines())]
-    primaries = int(np.sum(kinds == "primary"))
+            values = (signed - opened)[mine & ~is_doubled]
+            what = "reading time"
+        shares = {r: fit_share(int(np.sum(referral[mine] == r)), n, r) for r in ("stat", "urgent")}
+        types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
+                             fit_duration(values, what), double,
+                             _fit_ai(log, mine, arrived, received, scored_at, end), arrived[mine],
+                             values[np.isfinite(values) & (values > 0)])
     seconds = kinds == "second_opinion"
-    if seconds.any() and primaries:
-        share = float(seconds.sum()) / primaries
-        reads = fit_duration(signed[seconds] - opened[seconds], "second-opinion reading time")
-        lines += [f"# second opinions: {int(seconds.sum()):,} of {primaries:,} primary reports ({share:.3f}); {reads.note}",
-                  yaml.safe_dump({"second_opinions": {"fraction": round(share, 4), "read_minutes": reads.value or
-                                                      {"dist": "exponential", "mean": 20}}},
-                                 default_flow_style=None, sort_keys=False).rstrip()]
-    ingest = fit_duration(_minutes(log.column("received_at"), origin) - arrived, "ingest delay")
-    if ingest.value is not None:
-        lines += [f"# {ingest.note}", yaml.safe_dump({"ingest": {"delay_minutes": ingest.value}},
-                                                     default_flow_style=None).rstrip()]
+    reported = int(np.sum((kinds == "primary") & np.isfinite(signed)))
+    second_opinions = None
+    if seconds.any() and reported:
+        # A second opinion is asked for when a primary report is signed: its share is of the signed reports.
+        second_opinions = (fit_share(int(seconds.sum()), reported, "second opinions of the signed primary reports"),
+                           fit_duration(signed[seconds] - opened[seconds], "second-opinion reading time"))
+    ingest = fit_duration(received - arrived, "ingest delay")
     readers = log.column("reader").to_pylist()
     lanes = np.asarray([k if k is not None else "second_opinion" for k in keys], dtype=object)
-    pools = competency_pools(readers, lanes)
-    body = {}
-    for reads, members in pools:
+    pools = []
+    for reads, members in competency_pools(readers, lanes):
         mine = np.fromiter((r in members for r in readers), bool, len(readers))
-        shifts = _roster(active_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], start, days))
-        body[pool_name(reads)] = {"reads": reads, "shifts": shifts or [{"start": "00:00", "end": "24:00", "staff": 1}]}
-    lines += ["# pools: readers grouped by what they read (the study types that make at least "
-              f"{COMPETENCY_SHARE:.0%} of a reader's reads); each pool's roster is its readers active per weekday and "
-              f"hour (activity sessions from the hour they began, gaps over {SESSION_GAP_MINUTES:.0f} min split them, "
-              f"each hour by the share covered), averaged over the log's weeks and rounded: {len(pools)} pool(s) "
-              f"from {sum(len(m) for _, m in pools):,} readers",
-              yaml.safe_dump({"pools": body}, default_flow_style=None, sort_keys=False).rstrip(),
-              "policy: {triage: fifo}  # the policy the log ran under is not in it: say which it was"]
-    return "\n".join(lines) + "\n"
+        active = active_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], start, days)
+        pools.append(PoolFit(pool_name(reads), reads, members, active, _roster(active)))
+    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools)

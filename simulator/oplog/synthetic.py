@@ -46,6 +46,7 @@ def log_of_run(scenario: Scenario, studies: pa.Table) -> pa.Table:
         "ai_score": studies.column("ai_score"),
         "ai_flag": ai_flag,
         "ai_at": _stamps(scenario.start, studies.column("scored_at")),
+        "finding": studies.column("diseased"),
         "read_start": _stamps(scenario.start, studies.column("read_start")),
         "reported_at": _stamps(scenario.start, studies.column("reported_at")),
         "reader": pc.cast(studies.column("reader"), pa.string()),
