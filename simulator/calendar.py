@@ -70,12 +70,15 @@ def span_windows(scenario: Scenario, span: Span) -> list[tuple[float, float]]:
     day0 = dt.datetime.combine(scenario.start.date(), dt.time())
     base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
     days = {DAYS.index(d) for d in span.days}
+    dates = set(span.dates or ())
     length = span.length_minutes
     found: list[tuple[float, float]] = []
     current: list[float] | None = None
     for day in range(-3, math.ceil(scenario.horizon_days) + 2):
-        weekday = (scenario.start.weekday() + day) % 7
-        if weekday not in days:
+        if dates:
+            if (day0 + dt.timedelta(days=day)).date() not in dates:
+                continue
+        elif (scenario.start.weekday() + day) % 7 not in days:
             continue
         begin = base + day * 1440.0 + span.start_minute
         end = begin + length

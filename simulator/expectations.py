@@ -65,6 +65,7 @@ def _servers(scenario: Scenario) -> int:
         raise TheoryShapeError("needs a single pool")
     pool = next(iter(scenario.pools.values()))
     if len(pool.shifts) != 1 or pool.shifts[0].length_minutes != 1440.0 or len(pool.shifts[0].days) != 7 \
+            or pool.shifts[0].dates is not None \
             or pool.absence_rate > 0:
         raise TheoryShapeError("needs one 24-hour shift every day and no absences (use psa for shifts)")
     return pool.shifts[0].staff

@@ -187,13 +187,16 @@ def clock_minutes(text: str) -> float:
 class Span(Strict):
     """A daily span of time starting on each of `days` at `start`: a shift, or opening hours.
 
-    A span crossing midnight ends next day: end: "08:00+1", or give hours: 12 instead of end.
+    A span crossing midnight ends next day: end: "08:00+1", or give hours: 12 instead of end. `dates`
+    instead of `days` makes it a span of those calendar dates only: a past roster replayed date by date
+    (`radsim replay`, `radsim backtest`), where a weekly pattern would average the days away.
     """
 
     start: str
     end: str | None = None
     hours: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=48.0)] | None = None
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
+    dates: Annotated[list[dt.date], Field(min_length=1, max_length=36_600)] | None = None
     name: str | None = None
 
     @field_validator("start")
@@ -214,6 +217,8 @@ class Span(Strict):
     def _length(self) -> "Span":
         if (self.end is None) == (self.hours is None):
             raise ValueError("give exactly one of end or hours")
+        if self.dates is not None and "days" in self.model_fields_set:
+            raise ValueError("give days (every week) or dates (those dates only), not both")
         if self.end is not None and clock_minutes(self.end) <= clock_minutes(self.start):
             raise ValueError(
                 f"it ends ({self.end}) before it starts ({self.start}); "

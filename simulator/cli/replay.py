@@ -16,6 +16,8 @@ def replay(
     observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under.")] = "fifo",
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=1000,
                                               help="Replications (only what the log lacks is drawn).")] = 5,
+    roster: Annotated[str, typer.Option(metavar="dated|weekly", help="The readers on duty: dated, as the log shows "
+                                        "them date by date; weekly, the fitted weekly roster.")] = "dated",
     workers: Workers = None,
 ) -> None:
     """Replay a log's studies (arrivals, priorities, AI results, reading times) with its readers under another
@@ -31,11 +33,12 @@ def replay(
     with bad_input():
         with tempfile.TemporaryDirectory(prefix="radsim-replay-") as folder:
             try:
-                groups = run_replay(found.table, policy, Path(folder), observed_policy, replications, workers)
+                groups = run_replay(found.table, policy, Path(folder), observed_policy, replications, workers,
+                                    roster)
             except ValueError as exc:
                 fail(f"{path}: {exc}")
     table = Table(title=f"{path}: {found.table.num_rows:,} rows replayed under {policy} against {observed_policy}, "
-                        f"{replications} replications (mean turnaround, minutes)", title_justify="left",
+                        f"{replications} replications, {roster} roster (mean turnaround, minutes)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("group", "studies", "observed", f"replay {observed_policy}", "model error",
                    f"replay {policy}", "effect (95% CI)"):

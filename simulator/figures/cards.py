@@ -170,7 +170,9 @@ def roster_cost(scenario: Scenario) -> tuple[float, float | None]:
     `cost_per_hour`."""
     hours, cost, priced = 0.0, 0.0, True
     for pool in scenario.pools.values():
-        pool_hours = sum(s.staff * s.length_minutes / 60.0 * len(s.days) for s in pool.shifts)
+        # A dated shift (a past roster) counts its dates spread over the horizon's weeks.
+        pool_hours = sum(s.staff * s.length_minutes / 60.0 * (len(s.days) if s.dates is None else
+                         len(s.dates) * 7.0 / max(scenario.horizon_days, 1.0)) for s in pool.shifts)
         hours += pool_hours
         if pool.cost_per_hour is None:
             priced = False

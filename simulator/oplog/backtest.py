@@ -1,8 +1,9 @@
 """Back-testing a fitted scenario against held-out weeks of its own log (`radsim backtest`).
 
 The log is cut at `holdout_days` before its last exam: the scenario is fitted on the earlier part, then
-simulated over the held-out weeks (after three days of warm-up), with the roster the log shows for those
-weeks (`roster="holdout"`) or the fitted one (`roster="fitted"`), and compared with what happened: mean,
+simulated over the held-out weeks (after three days of warm-up), with the readers the log shows on duty
+in those days, date by date (`roster="holdout"`), or the weekly roster fitted before them
+(`roster="fitted"`), and compared with what happened: mean,
 median and 90th percentile of turnaround (reported - exam end; work still open at the log's end counted at
 its censored time, as in the model's metrics) for all primary reads and each order priority. A check is
 "within" when the observed value lies inside the 99% prediction interval of a new replication
@@ -66,7 +67,7 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
 
     from ..experiment import run_scenario
     from ..prepare import parse_scenario
-    from .fitting import fit_log
+    from .fitting import fit, fit_log
 
     acquired = log.column("acquired_at")
     last = pc.max(acquired).as_py()
@@ -76,10 +77,10 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     if train.num_rows == 0 or held.num_rows == 0:
         raise ValueError(f"a {holdout_days:g}-day hold-out leaves nothing to fit on or nothing to test")
     fitted = yaml.safe_load(fit_log(train, "backtest"))
-    if roster == "holdout":
-        fitted["pools"] = yaml.safe_load(fit_log(held, "holdout"))["pools"]
     days = (last - cut).total_seconds() / 86400.0
     start = cut - dt.timedelta(days=WARMUP_DAYS)
+    if roster == "holdout":  # the readers the log shows on duty, date by date, warm-up days included
+        fitted["pools"] = fit(log.filter(pc.greater_equal(acquired, pa.scalar(start, acquired.type)))).dated_pools()
     fitted.update(start=start.strftime("%Y-%m-%dT%H:%M"), horizon_days=round(WARMUP_DAYS + days, 4),
                   warmup_days=WARMUP_DAYS, seed=seed)
     scenario = parse_scenario(fitted, "backtest")

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_arrivals",
-           "fit_share", "active_readers", "type_key"]
+           "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SESSION_GAP_MINUTES = 120.0  # a reader's activity with a gap longer than this is two sessions
@@ -121,11 +121,10 @@ def fit_arrivals(times: np.ndarray, start: dt.datetime, days: float) -> Fitted:
                   (per_day - half, per_day + half))
 
 
-def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start: dt.datetime,
-                   days: float) -> np.ndarray:
-    """Readers on duty per weekday (Monday first) and hour: each reader's activity grouped into sessions
-    (gaps under SESSION_GAP_MINUTES), a session covering from its first opening to its last signing, each
-    hour by the share of it covered; averaged over the weeks of the log."""
+def busy_readers(readers: list, opened: np.ndarray, signed: np.ndarray, days: float) -> np.ndarray:
+    """Readers on duty in each hour from the fit's start (a midnight): each reader's activity grouped into
+    sessions (gaps under SESSION_GAP_MINUTES), a session covering from the hour it began to its last signing,
+    each hour by the share of it covered. The log's capacity date by date."""
     busy = np.zeros(int(math.ceil(days)) * 24 + 24)
     by_reader: dict[str, list[tuple[float, float]]] = {}
     for who, a, b in zip(readers, opened, signed):
@@ -144,6 +143,11 @@ def active_readers(readers: list, opened: np.ndarray, signed: np.ndarray, start:
                     busy[hour] += (min(last, hour * 60.0 + 60.0) - max(first, hour * 60.0)) / 60.0
                 first = a
             last = max(last, b)
+    return busy
+
+
+def active_readers(busy: np.ndarray, start: dt.datetime, days: float) -> np.ndarray:
+    """Readers on duty per weekday (Monday first) and hour, from `busy_readers`, averaged over the log's weeks."""
     offset = (start.weekday() * 24 + start.hour)
     grid = np.zeros(168)
     counts = np.zeros(168)
@@ -183,23 +187,47 @@ def pool_name(reads: list[str]) -> str:
     return name if len(name) <= 60 else f"{reads[0]}_and_{len(reads) - 1}_more"
 
 
+def _runs(staff: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start hour, hours, staff) of a day's staff per hour, in layers: the k-th reader is on duty in the hours
+    with at least k, so that the readers who stay stay on one duty (3 readers 08:00-20:00 and 1 round the clock
+    is 1 from 00:00 for 24 hours and 2 from 08:00 for 12, with no handover of the one at 08:00 or 20:00)."""
+    found: dict[tuple[int, int], int] = {}
+    for level in range(1, int(staff.max(initial=0)) + 1):
+        h = 0
+        while h < 24:
+            if staff[h] < level:
+                h += 1
+                continue
+            j = h
+            while j < 24 and staff[j] >= level:
+                j += 1
+            found[(h, j - h)] = found.get((h, j - h), 0) + 1
+            h = j
+    return [(h, hours, n) for (h, hours), n in found.items()]
+
+
 def _roster(active: np.ndarray) -> list[dict]:
     """Shifts from readers on duty per weekday and hour: consecutive hours with the same (rounded) staff,
     the same shift on several days written once with those days (so that a round-the-clock roster is one
     continuous duty, not a handover at every midnight)."""
     shifts: dict[tuple[int, int, int], list[str]] = {}
     for d, day in enumerate(DAYS):
-        staff = np.rint(active[d * 24:(d + 1) * 24]).astype(int)
-        h = 0
-        while h < 24:
-            j = h
-            while j < 24 and staff[j] == staff[h]:
-                j += 1
-            if staff[h] > 0:
-                shifts.setdefault((h, j - h, int(staff[h])), []).append(day)
-            h = j
+        for run in _runs(np.rint(active[d * 24:(d + 1) * 24]).astype(int)):
+            shifts.setdefault(run, []).append(day)
     return [{"start": f"{h:02d}:00", "hours": hours, "staff": staff, "days": days}
             for (h, hours, staff), days in shifts.items()]
+
+
+def dated_roster(busy: np.ndarray, start: dt.datetime, days: float) -> list[dict]:
+    """Shifts of given dates from readers on duty hour by hour (`busy_readers`): the log's own capacity, date
+    by date, as `radsim replay` and `radsim backtest` replay it."""
+    shifts: dict[tuple[int, int, int], list[str]] = {}
+    for d in range(int(math.ceil(days))):
+        date = (start + dt.timedelta(days=d)).date().isoformat()
+        for run in _runs(np.rint(busy[d * 24:(d + 1) * 24]).astype(int)):
+            shifts.setdefault(run, []).append(date)
+    return [{"start": f"{h:02d}:00", "hours": hours, "staff": staff, "dates": dates}
+            for (h, hours, staff), dates in shifts.items()]
 
 
 def type_key(text: str) -> str:
@@ -243,7 +271,8 @@ class PoolFit:
     name: str
     reads: list[str]
     members: set[str]
-    active: np.ndarray  # readers on duty per hour of the week (Monday 00:00 first), before rounding
+    busy: np.ndarray  # readers on duty in each hour from the fit's start, before rounding
+    active: np.ndarray  # the same per hour of the week (Monday 00:00 first), averaged over the weeks
     shifts: list[dict]
 
 
@@ -257,6 +286,12 @@ class LogFit:
     second_opinions: tuple[Fitted, Fitted] | None  # share of signed primary reports, reading time
     ingest: Fitted
     pools: list[PoolFit]
+
+    def dated_pools(self) -> dict[str, dict]:
+        """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
+        capacity, for a replay of its history."""
+        return {p.name: {"reads": p.reads, "shifts": dated_roster(p.busy, self.start, self.days) or
+                         [{"start": "00:00", "end": "24:00", "staff": 1}]} for p in self.pools}
 
     def yaml(self, name: str = "fitted") -> str:
         """The fitted scenario as YAML, each value commented with what it came from."""
@@ -422,6 +457,7 @@ def fit(log: pa.Table) -> LogFit:
     pools = []
     for reads, members in competency_pools(readers, lanes):
         mine = np.fromiter((r in members for r in readers), bool, len(readers))
-        active = active_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], start, days)
-        pools.append(PoolFit(pool_name(reads), reads, members, active, _roster(active)))
+        busy = busy_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], days)
+        active = active_readers(busy, start, days)
+        pools.append(PoolFit(pool_name(reads), reads, members, busy, active, _roster(active)))
     return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools)

@@ -1,6 +1,7 @@
 """History under another policy (`radsim replay`): the log's own studies replayed, with their own arrival
-times, order priorities, AI results and reading times, by the readers the log shows on duty (the fitted
-weekly roster), under the policy the log ran under and under another one, on the same studies.
+times, order priorities, AI results and reading times, by the readers the log shows on duty hour by hour,
+date by date (a capacity replay, as Annarumma et al. replayed the observed daily reporting capacity),
+under the policy the log ran under and under another one, on the same studies.
 
 Each group's mean turnaround is reported three ways: what was observed, the replay under the observed
 policy (the difference between these two is the model's own error), and the replay under the new policy
@@ -59,15 +60,22 @@ def _tat(table: pa.Table, horizon: float) -> np.ndarray:
 
 
 def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
-           workers: int | None = None) -> list[GroupReplay]:
+           workers: int | None = None, roster: str = "dated") -> list[GroupReplay]:
+    """`roster`: "dated", the readers on duty date by date as the log shows them, or "weekly", the weekly
+    roster fitted to the log (what a scenario would plan)."""
+    if roster not in ("dated", "weekly"):
+        raise ValueError(f"roster {roster!r}: dated or weekly")
     import yaml
     from scipy import stats
 
     from ..experiment import run_variants
     from ..prepare import parse_scenario
-    from .fitting import type_key, fit_log
+    from .fitting import fit, type_key
 
-    data = yaml.safe_load(fit_log(log, "replay"))
+    fitted = fit(log)
+    data = yaml.safe_load(fitted.yaml("replay"))
+    if roster == "dated":
+        data["pools"] = fitted.dated_pools()  # the capacity the log shows, date by date
     trace = trace_of_log(log, type_key)
     path = Path(folder) / "replay_trace.parquet"
     pq.write_table(trace, path)
