@@ -69,7 +69,7 @@ def is_report(path: Path) -> bool:
     return GENERATOR in head or (head.startswith("<!doctype html>") and "<title>radsim " in head)
 
 
-def _figures_html(figures: list) -> str:
+def figures_html(figures: list) -> str:
     return "".join(f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figures))
 
 
@@ -126,7 +126,7 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
                worklist_over_week(run.studies, run.scenario), wait_heatmap(run.studies, run.scenario),
                utilisation_bars(run.duties, run.scenario), breakdown_bars(run.studies, "site"),
                breakdown_bars(run.studies, "modality"), stages_bars(run.studies)]
-    return "".join(parts) + _figures_html([f for f in figures if f is not None])
+    return "".join(parts) + figures_html([f for f in figures if f is not None])
 
 
 def _comparison_page(run_dir: Path) -> tuple[str, str]:
@@ -147,7 +147,7 @@ def _comparison_page(run_dir: Path) -> tuple[str, str]:
         head += ("<h2>Per study: each study's turnaround under B minus under A (minutes)</h2><table><tr><th>group</th>"
                  "<th>studies</th><th>mean</th><th>median</th><th>95% of studies</th><th>faster</th><th>slower</th>"
                  "</tr>" + rows + "</table>")
-    return f"radsim comparison: {data['scenario']}", head + _figures_html(figures)
+    return f"radsim comparison: {data['scenario']}", head + figures_html(figures)
 
 
 def _sweep_page(run_dir: Path) -> tuple[str, str]:
@@ -163,4 +163,4 @@ def _sweep_page(run_dir: Path) -> tuple[str, str]:
     figures = [sweep_chart(summary, axis, metric, split, value) for axis in axes for metric, split, value in shown]
     head = (f"<p>{len(spec['points'])} grid points x {spec['replications']} replications, seed {spec['seed']}; "
             f"axes: {html.escape(', '.join(axes))}</p>")
-    return f"radsim sweep: {spec['scenario'].get('name', '')}", head + _figures_html(figures)
+    return f"radsim sweep: {spec['scenario'].get('name', '')}", head + figures_html(figures)

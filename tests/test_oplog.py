@@ -239,9 +239,14 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     path = tmp_path / "log.parquet"
     pq.write_table(degrade(log, Degradation(duplicate=3, no_acquired_at=2), 1), path)
     out = tmp_path / "fitted.yaml"
-    result = CliRunner().invoke(app, ["fit", str(path), "--out", str(out)])
+    page = tmp_path / "fit.html"
+    result = CliRunner().invoke(app, ["fit", str(path), "--out", str(out), "--report", str(page)])
     assert result.exit_code == 0, result.output
     assert "5 dropped by the messy-row rules" in result.output
+    document = page.read_text()
+    for title in ("Arrivals per hour of the week", "Reading times", "Readers active per weekday and hour"):
+        assert title in document
+    assert "mammography" in document and "chest_ct" in document  # a panel per type, a heatmap per pool
     text = out.read_text()
     assert text.startswith("# Fitted by radsim fit") and "# arrivals:" in text and "95% CI" in text
     scenario = load_scenario(out)
@@ -256,6 +261,10 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     mine.write_text("name: mine\n")
     refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(mine)])
     assert refused.exit_code == 2 and mine.read_text() == "name: mine\n"
+    notes = tmp_path / "notes.html"  # a page of the user's: never written over
+    notes.write_text("<html>mine</html>")
+    refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(out), "--report", str(notes)])
+    assert refused.exit_code == 2 and notes.read_text() == "<html>mine</html>"
 
 
 def _hidden_log(seed: int, day_staff: int = 3) -> pa.Table:
@@ -291,8 +300,12 @@ def test_radsim_backtest_prints_each_check_and_exits_3_when_one_is_outside(tmp_p
     cut = pa.scalar(np.datetime64("2026-03-16T00:00", "us"), pa.timestamp("us"))
     pq.write_table(pa.concat_tables([before.filter(pc.less(before.column("acquired_at"), cut)),
                                      after.filter(pc.greater_equal(after.column("acquired_at"), cut))]), path)
-    result = CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "fitted", "-w", "2"])
+    page = tmp_path / "backtest.html"
+    result = CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "fitted", "-w", "2",
+                                      "--report", str(page)])
     assert result.exit_code == 3 and "OUTSIDE" in result.output and "mean all" in result.output, result.output
+    document = page.read_text()  # written even when the back-test fails: that is when it is read
+    assert "checks OUTSIDE" in document and "Backlog by hour" in document and "Kolmogorov-Smirnov" in document
     assert CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "nope"]).exit_code == 2
 
 
@@ -411,3 +424,10 @@ def test_shifts_of_given_dates() -> None:
 
     with pytest.raises(ScenarioError, match=r"pools.readers.shifts.0.dates"):
         load_upload("dated.yaml", yaml.safe_dump(data).encode())
+
+
+def test_the_backlog_counts_exams_ended_and_not_yet_signed() -> None:
+    from simulator.oplog.backtest import _backlog
+
+    ended, signed = np.array([0.0, 10.0, 20.0]), np.array([5.0, np.nan, 30.0])  # the second never signed
+    assert _backlog(ended, signed, np.array([0.0, 6.0, 25.0, 40.0])).tolist() == [1, 0, 2, 1]

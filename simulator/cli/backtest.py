@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import FAILED, Workers, fail, out
+from .common import FAILED, Workers, bad_input, fail, out
 from .log import kept
 
 
@@ -17,8 +17,11 @@ def backtest(
                                            "held out of the fit and simulated.")],
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=3, max=1000,
                                               help="Replications of the held-out weeks.")] = 10,
-    roster: Annotated[str, typer.Option(metavar="FROM", help="holdout: the readers the log shows for the held-out "
-                                        "weeks; fitted: the roster fitted on the earlier part.")] = "holdout",
+    roster: Annotated[str, typer.Option(metavar="FROM", help="holdout: the readers the log shows on duty in the "
+                                        "held-out days, date by date; fitted: the weekly roster fitted on the "
+                                        "earlier part.")] = "holdout",
+    report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: the checks, turnaround "
+                                                "and backlog observed and simulated on one axis.")] = None,
     workers: Workers = None,
 ) -> None:
     """Back-test a fitted scenario on held-out weeks: turnaround by order priority, within the model's 99%
@@ -26,10 +29,15 @@ def backtest(
     from rich import box
     from rich.table import Table
 
+    from simulator.files import claim_file, write_text
     from simulator.oplog.backtest import backtest as run_backtest
+    from simulator.report import is_report, page
 
     if roster not in ("holdout", "fitted"):
         fail(f"--roster must be holdout or fitted, not {roster!r}")
+    if report is not None:
+        with bad_input():
+            claim_file(report, is_report)
     found = kept(path)
     try:
         result = run_backtest(found.table, holdout, replications, roster, workers)  # type: ignore[arg-type]
@@ -49,6 +57,12 @@ def backtest(
         out.print("no group has 30 studies in the hold-out (and 30 a replication in the simulation): nothing to "
                   "check, so no pass; hold out more days", highlight=False)
     out.print(f"Kolmogorov-Smirnov distance, all primary reads: {result.ks:.3f}", highlight=False)
+    if report is not None:
+        from simulator.oplog.pages import backtest_page
+
+        with bad_input():
+            write_text(report, page(*backtest_page(result, path.name, roster)), is_report)
+        out.print(f"wrote {report}", highlight=False)
     if not result.passed:
         raise typer.Exit(FAILED)
 

@@ -23,18 +23,24 @@ def fit(
     out_file: Annotated[Path, typer.Option("--out", metavar="FILE", help="The fitted scenario (YAML). Only a file "
                                            "radsim fit wrote is replaced.")],
     name: Annotated[str, typer.Option(metavar="NAME", help="The fitted scenario's name.")] = "fitted",
+    report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: observed and fitted "
+                                                "arrivals, reading times, the roster by pool.")] = None,
 ) -> None:
-    """Fit a scenario to a worklist event log: arrivals, priorities, reading times, ingest, a roster."""
+    """Fit a scenario to a worklist event log: arrivals, priorities, reading times, AI, ingest, a roster."""
     from simulator.files import claim_file, write_text
-    from simulator.oplog.fitting import fit_log
+    from simulator.oplog.fitting import fit as fit_values
     from simulator.prepare import parse_scenario
+    from simulator.report import is_report, page
     from simulator.safe_yaml import load_text
 
     with bad_input():
         claim_file(out_file, _is_fitted)
+        if report is not None:
+            claim_file(report, is_report)
     found = kept(path)
     try:
-        text = fit_log(found.table, name)
+        fitted = fit_values(found.table)
+        text = fitted.yaml(name)
     except ValueError as exc:
         fail(f"{path}: {exc}")
     with bad_input():
@@ -43,3 +49,9 @@ def fit(
     dropped = found.rows - found.table.num_rows
     out.print(f"wrote {out_file} from {found.table.num_rows:,} of {found.rows:,} rows ({dropped:,} dropped by the "
               "messy-row rules: `radsim log` lists them)", highlight=False)
+    if report is not None:
+        from simulator.oplog.pages import fit_page
+
+        with bad_input():
+            write_text(report, page(*fit_page(fitted, path.name)), is_report)
+        out.print(f"wrote {report} (the fit beside the log's data)", highlight=False)

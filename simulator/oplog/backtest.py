@@ -5,7 +5,8 @@ simulated over the held-out weeks (after three days of warm-up), with the reader
 in those days, date by date (`roster="holdout"`), or the weekly roster fitted before them
 (`roster="fitted"`), and compared with what happened: mean,
 median and 90th percentile of turnaround (reported - exam end; work still open at the log's end counted at
-its censored time, as in the model's metrics) for all primary reads and each order priority. A check is
+its censored time, as in the model's metrics) for all primary reads, each order priority, the AI-flagged
+(where the log has flags) and each modality (where it has several). A check is
 "within" when the observed value lies inside the 99% prediction interval of a new replication
 (mean ± t sd sqrt(1 + 1/R) over the replications), "outside" otherwise; the Kolmogorov-Smirnov distance
 of the observed and simulated turnaround distributions is given beside.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +50,13 @@ class Backtest:
     holdout_start: dt.datetime
     holdout_days: float
     replications: int
+    # What the report draws: turnaround of every primary read observed and simulated (with its replication),
+    # and the backlog (exams ended, not yet signed) at each hour of the held-out days.
+    observed_tat: np.ndarray = field(default_factory=lambda: np.empty(0))
+    simulated_tat: np.ndarray = field(default_factory=lambda: np.empty(0))
+    simulated_replication: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    observed_backlog: np.ndarray = field(default_factory=lambda: np.empty(0))
+    simulated_backlog: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # replication x hour
 
     @property
     def passed(self) -> bool:
@@ -58,6 +66,13 @@ class Backtest:
 
 def _tat(acquired: np.ndarray, reported: np.ndarray, end: float) -> np.ndarray:
     return np.where(np.isnan(reported), end - acquired, reported - acquired)
+
+
+def _backlog(acquired: np.ndarray, reported: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Exams ended and not yet signed at each of `hours` (minutes)."""
+    ended = np.searchsorted(np.sort(acquired), hours, side="right")
+    signed = np.searchsorted(np.sort(reported[~np.isnan(reported)]), hours, side="right")
+    return (ended - signed).astype(float)
 
 
 def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster: str = "holdout",
@@ -86,13 +101,14 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     scenario = parse_scenario(fitted, "backtest")
     run = run_scenario(scenario, replications, workers=workers, summarise=False)
     studies = run.studies
-    keep = pc.and_(pc.equal(studies.column("kind"), "primary"), pc.invert(studies.column("in_warmup")))
-    simulated = studies.filter(keep)
+    simulated = studies.filter(pc.equal(studies.column("kind"), "primary"))
     horizon = scenario.horizon_minutes
-    sim_tat = _tat(simulated.column("arrived_at").to_numpy(), pc.fill_null(simulated.column("reported_at"), math.nan)
-                   .to_numpy(zero_copy_only=False), horizon)
-    sim_rep = simulated.column("replication").to_numpy()
-    sim_referral = np.asarray(simulated.column("referral").cast(pa.string()).to_pylist(), dtype=object)
+    sim_arrived = simulated.column("arrived_at").to_numpy()
+    sim_reported = pc.fill_null(simulated.column("reported_at"), math.nan).to_numpy(zero_copy_only=False)
+    sim_rep_all = simulated.column("replication").to_numpy()
+    measured = ~simulated.column("in_warmup").to_numpy(zero_copy_only=False)
+    sim_tat = _tat(sim_arrived, sim_reported, horizon)[measured]
+    sim_rep = sim_rep_all[measured]
     primary = held.filter(pc.equal(held.column("kind"), "primary"))
     origin = np.datetime64(start, "us")
 
@@ -101,19 +117,49 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
         values = (column.to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) / np.timedelta64(1, "m")
         return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values.astype(float))
 
-    obs_tat = _tat(minutes("acquired_at"), minutes("reported_at"), horizon)
+    obs_acquired, obs_reported = minutes("acquired_at"), minutes("reported_at")
+    obs_tat = _tat(obs_acquired, obs_reported, horizon)
+
+    def values(table: pa.Table, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        found = np.asarray(table.column(name).cast(pa.string()).to_pylist(), dtype=object)
+        return found if rows is None else found[rows]
+
     obs_referral = np.asarray(pc.fill_null(primary.column("referral"), "routine").to_pylist(), dtype=object)
+    sim_referral = values(simulated, "referral", measured)
+    groups = [("all", np.ones(obs_tat.size, dtype=bool), np.ones(sim_tat.size, dtype=bool))]
+    groups += [(r, obs_referral == r, sim_referral == r) for r in ("stat", "urgent", "routine")]
+    if primary.column("ai_flag").null_count < primary.num_rows:
+        groups.append(("AI-flagged", np.asarray(pc.fill_null(primary.column("ai_flag"), False).to_pylist(), bool),
+                       np.asarray(pc.fill_null(simulated.column("ai_positive"), False).to_pylist(), bool)[measured]))
+    obs_modality, sim_modality = values(primary, "modality"), values(simulated, "modality", measured)
+    modalities = sorted({m for m in obs_modality if m is not None})
+    if len(modalities) > 1:
+        groups += [(m, obs_modality == m, sim_modality == m) for m in modalities]
     checks = []
     t = stats.t.ppf(0.995, max(replications - 1, 1))
-    for group in ("all", "stat", "urgent", "routine"):
-        observed = obs_tat if group == "all" else obs_tat[obs_referral == group]
-        mine = np.ones(sim_tat.shape[0], dtype=bool) if group == "all" else sim_referral == group
-        if observed.size < 30 or mine.sum() < 30 * replications:
+    for group, in_log, in_run in groups:
+        observed = obs_tat[in_log]
+        if observed.size < 30 or in_run.sum() < 30 * replications:
             continue  # too few to say anything
         for name, statistic in STATISTICS.items():
-            values = np.array([statistic(sim_tat[mine & (sim_rep == r)]) for r in np.unique(sim_rep)])
-            spread = t * values.std(ddof=1) * math.sqrt(1.0 + 1.0 / values.size)
-            checks.append(Check(group, name, float(statistic(observed)), float(values.mean()),
-                                float(values.mean() - spread), float(values.mean() + spread)))
+            per_rep = np.array([statistic(sim_tat[in_run & (sim_rep == r)]) for r in np.unique(sim_rep)])
+            spread = t * per_rep.std(ddof=1) * math.sqrt(1.0 + 1.0 / per_rep.size)
+            # A turnaround is never negative: the interval is clipped to what is possible.
+            checks.append(Check(group, name, float(statistic(observed)), float(per_rep.mean()),
+                                max(float(per_rep.mean() - spread), 0.0), float(per_rep.mean() + spread)))
     ks = float(stats.ks_2samp(obs_tat, sim_tat).statistic)
-    return Backtest(checks, ks, train.num_rows, held.num_rows, cut, days, replications)
+    hours = np.arange(scenario.warmup_minutes, horizon, 60.0)
+    sim_backlog = np.array([_backlog(sim_arrived[sim_rep_all == r], sim_reported[sim_rep_all == r], hours)
+                            for r in range(replications)])
+    # The log's held-out rows begin at the cut: exams of the warm-up days still open then are not among them,
+    # so the observed backlog counts from the log's earlier rows as well.
+    every = log.filter(pc.equal(log.column("kind"), "primary"))
+    full_acquired = (every.column("acquired_at").to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) \
+        / np.timedelta64(1, "m")
+    full_reported_column = every.column("reported_at")
+    full_reported = (full_reported_column.to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) \
+        / np.timedelta64(1, "m")
+    full_reported = np.where(full_reported_column.is_null().to_numpy(zero_copy_only=False), np.nan,
+                             full_reported.astype(float))
+    return Backtest(checks, ks, train.num_rows, held.num_rows, cut, days, replications, obs_tat, sim_tat, sim_rep,
+                    _backlog(full_acquired.astype(float), full_reported, hours), sim_backlog)
