@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from .errors import ScenarioError
 from .scenario import Scenario
 
-__all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "REQUIRED_COLUMNS"]
+__all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "read_trace", "REQUIRED_COLUMNS"]
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
@@ -59,11 +59,12 @@ class TraceArrivals:
     patient_age: np.ndarray  # NaN where drawn
 
 
-def _read(path: Path) -> pa.Table:
+def read_trace(path: Path) -> pa.Table:
+    """A trace file, checked (bad input naming the file and the column); its times local wall times."""
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
-        raise ScenarioError(str(path), [("", "no such trace file (arrivals.trace)")]) from None
+        raise ScenarioError(str(path), [("", "no such trace file")]) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScenarioError(str(path), [("", f"not a Parquet trace: {exc}")]) from None
     problems = [(column, "missing column (a trace needs arrived and modality)")
@@ -95,7 +96,7 @@ def _read(path: Path) -> pa.Table:
 
 @lru_cache(maxsize=8)
 def _cached(path: str, stamp: tuple[int, int]) -> pa.Table:
-    return _read(Path(path))
+    return read_trace(Path(path))
 
 
 def trace_digest(path: str) -> str:

@@ -431,3 +431,57 @@ def test_the_backlog_counts_exams_ended_and_not_yet_signed() -> None:
 
     ended, signed = np.array([0.0, 10.0, 20.0]), np.array([5.0, np.nan, 30.0])  # the second never signed
     assert _backlog(ended, signed, np.array([0.0, 6.0, 25.0, 40.0])).tolist() == [1, 0, 2, 1]
+
+
+def test_a_dicom_trace_fills_what_the_log_lacks(tmp_path: Path) -> None:
+    """The images' headers (a run's studies written as DICOM and traced by `radsim dicom trace`) joined to the
+    log by study UID: rows without an exam end, modality or AI flag take them from their study's images and
+    are kept, counted; what the log has stays; a study the trace lacks is left as the log has it."""
+    runner = CliRunner()
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", "moscow_reference_center", "--set", "horizon_days=1", "--set", "warmup_days=0",
+                               "--workers", "1", "--out", str(run)]).exit_code == 0
+    assert runner.invoke(app, ["dicom", "generate", str(run), "--out", str(tmp_path / "dcm"), "--limit", "20"]).exit_code == 0
+    trace = tmp_path / "trace.parquet"
+    assert runner.invoke(app, ["dicom", "trace", str(tmp_path / "dcm"), "--out", str(trace)]).exit_code == 0
+    traced = set(pq.read_table(trace).column("study_id").to_pylist())
+    scenario = load_scenario(run / "scenario.yaml")
+    studies = pq.read_table(run / "studies.parquet")
+    log = log_of_run(scenario, studies.filter(pc.equal(studies.column("replication"), 0)))
+    in_trace = np.asarray([uid in traced for uid in log.column("study_uid").to_pylist()])
+    assert in_trace.sum() == 20
+    rows = np.flatnonzero(in_trace)
+    blank = np.zeros(log.num_rows, dtype=bool)
+    blank[rows[:8]] = True
+    spoiled = log
+    for name in ("acquired_at", "modality", "ai_flag"):
+        column = log.column(name).combine_chunks()
+        spoiled = spoiled.set_column(spoiled.column_names.index(name), name,
+                                     pc.if_else(pa.array(blank), pa.scalar(None, column.type), column))
+    spoiled = spoiled.set_column(spoiled.column_names.index("site"), "site",  # the log's own value stays
+                                 pa.array(["from the RIS"] * log.num_rows, pa.string()))
+    path = tmp_path / "log.parquet"
+    pq.write_table(spoiled, path)
+    assert read_log(path).counts["no_acquired_at"] == 8  # without the trace: dropped
+    found = read_log(path, trace=trace)
+    assert found.counts["no_acquired_at"] == 0 and found.table.num_rows == log.num_rows
+    assert found.counts["trace_matched"] == 20 and found.counts["trace_exam_end"] == 8
+    # Filled: the blanked rows, and rows lacking a value the images have (log_of_run writes no body part).
+    from simulator.oplog.trace_join import JOINED
+
+    by_study = {r["study_id"]: r for r in pq.read_table(trace).to_pylist()}
+    lacking = [i for i in rows if blank[i] or any(
+        spoiled.column(name)[int(i)].as_py() is None and by_study[log.column("study_uid")[int(i)].as_py()].get(source)
+        is not None for name, source in JOINED.items())]
+    assert found.counts["trace_filled"] == len(lacking) >= 8
+    back = {r["accession"]: r for r in found.table.to_pylist()}
+    for i in rows[:8]:
+        original = {k: v[int(i)].as_py() for k, v in zip(log.column_names, log.columns)}
+        joined = back[original["accession"]]
+        assert abs((joined["acquired_at"] - original["acquired_at"]).total_seconds()) <= 1.0
+        assert joined["modality"] == original["modality"] and joined["ai_flag"] == original["ai_flag"]
+    assert set(found.table.column("site").to_pylist()) == {"from the RIS"}
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["log", str(path), "--trace", str(trace)])
+    assert result.exit_code == 0, result.output
+    assert f"20 rows joined by study_uid, {len(lacking)} took values they lacked from it (8 their exam end)" \
+        in result.output, result.output

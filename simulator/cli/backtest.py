@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import FAILED, Workers, bad_input, fail, out
-from .log import kept
+from .log import Trace, kept
 
 
 def backtest(
@@ -22,6 +22,7 @@ def backtest(
                                         "earlier part.")] = "holdout",
     report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: the checks, turnaround "
                                                 "and backlog observed and simulated on one axis.")] = None,
+    trace: Trace = None,
     workers: Workers = None,
 ) -> None:
     """Back-test a fitted scenario on held-out weeks: turnaround by order priority, within the model's 99%
@@ -38,7 +39,7 @@ def backtest(
     if report is not None:
         with bad_input():
             claim_file(report, is_report)
-    found = kept(path)
+    found = kept(path, trace)
     try:
         result = run_backtest(found.table, holdout, replications, roster, workers)  # type: ignore[arg-type]
     except ValueError as exc:

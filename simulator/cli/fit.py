@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import bad_input, fail, out
-from .log import kept
+from .log import Trace, kept
 
 FIRST_LINE = "# Fitted by radsim fit"
 
@@ -25,6 +25,7 @@ def fit(
     name: Annotated[str, typer.Option(metavar="NAME", help="The fitted scenario's name.")] = "fitted",
     report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: observed and fitted "
                                                 "arrivals, reading times, the roster by pool.")] = None,
+    trace: Trace = None,
 ) -> None:
     """Fit a scenario to a worklist event log: arrivals, priorities, reading times, AI, ingest, a roster."""
     from simulator.files import claim_file, write_text
@@ -37,7 +38,7 @@ def fit(
         claim_file(out_file, _is_fitted)
         if report is not None:
             claim_file(report, is_report)
-    found = kept(path)
+    found = kept(path, trace)
     try:
         fitted = fit_values(found.table)
         text = fitted.yaml(name)

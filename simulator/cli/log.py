@@ -20,12 +20,17 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
 }
 
 
-def kept(path: Path, skew_minutes: float = 10.0):
+Trace = Annotated[Path | None, typer.Option(metavar="TRACE", help="A DICOM trace (`radsim dicom trace`): rows "
+                                            "take what they lack (exam end, modality, AI result) from their "
+                                            "study's images, joined by study_uid.")]
+
+
+def kept(path: Path, trace: Path | None = None, skew_minutes: float = 10.0):
     """The cleaned log the fit, back-test and replay work on; bad input (exit 2) when no row is left."""
     from simulator.oplog import read_log
 
     with bad_input():
-        found = read_log(path, skew_minutes)
+        found = read_log(path, skew_minutes, trace)
     if found.table.num_rows == 0:
         fail(f"{path}: no row left to work on ({found.rows:,} read; `radsim log {path}` says which rules dropped them)")
     return found
@@ -36,6 +41,7 @@ def log(
                                          "(columns: docs/calibration.md), or HL7 v2 ORM/ORU messages (.hl7).")],
     skew_minutes: Annotated[float, typer.Option(metavar="M", min=0.0, max=1440.0,
                                                 help="How far the systems' clocks may disagree.")] = 10.0,
+    trace: Trace = None,
 ) -> None:
     """Read a worklist event log and count its messy rows, rule by rule (nothing dropped unsaid)."""
     from rich import box
@@ -44,7 +50,7 @@ def log(
     from simulator.oplog import read_log
 
     with bad_input():
-        found = read_log(path, skew_minutes)
+        found = read_log(path, skew_minutes, trace)
     table = Table(title=f"{path}: {found.rows:,} rows read, {found.table.num_rows:,} kept", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("rule", "rows", "what was done"):
@@ -57,3 +63,7 @@ def log(
         out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, {counts['hl7_results']:,} "
                   f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
                   "left out", highlight=False)
+    if "trace_studies" in counts:
+        out.print(f"DICOM trace: {counts['trace_studies']:,} studies; {counts['trace_matched']:,} rows joined by "
+                  f"study_uid, {counts['trace_filled']:,} took values they lacked from it ({counts['trace_exam_end']:,} "
+                  "their exam end)", highlight=False)

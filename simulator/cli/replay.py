@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import Workers, bad_input, fail, out
-from .log import kept
+from .log import Trace, kept
 
 
 def replay(
@@ -18,6 +18,7 @@ def replay(
                                               help="Replications (only what the log lacks is drawn).")] = 5,
     roster: Annotated[str, typer.Option(metavar="dated|weekly", help="The readers on duty: dated, as the log shows "
                                         "them date by date; weekly, the fitted weekly roster.")] = "dated",
+    trace: Trace = None,
     workers: Workers = None,
 ) -> None:
     """Replay a log's studies (arrivals, priorities, AI results, reading times) with its readers under another
@@ -29,7 +30,7 @@ def replay(
 
     from simulator.oplog.replay import replay as run_replay
 
-    found = kept(path)
+    found = kept(path, trace)
     with bad_input():
         with tempfile.TemporaryDirectory(prefix="radsim-replay-") as folder:
             try:

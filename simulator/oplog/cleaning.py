@@ -44,8 +44,10 @@ class CleanLog:
     counts: dict[str, int] = field(default_factory=dict)  # rule -> rows it touched
 
 
-def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
-    """A CSV or Parquet log, checked and cleaned; bad input (exit 2) naming the file and the column."""
+def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None) -> CleanLog:
+    """A CSV or Parquet log (or HL7 v2 messages), checked and cleaned; bad input (exit 2) naming the file and
+    the column. With a DICOM `trace`, what a row lacks is taken from its study's images first
+    (`trace_join.py`)."""
     path = Path(path)
     extra: dict[str, int] = {}
     try:
@@ -68,7 +70,13 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
         raise ScenarioError(str(path), [("", "no such log file")]) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScenarioError(str(path), [("", f"not a readable CSV or Parquet log: {exc}")]) from None
-    found = clean_log(_typed(table, str(path)), skew_minutes)
+    table = _typed(table, str(path))
+    if trace is not None:
+        from .trace_join import join_trace
+
+        table, joined = join_trace(table, Path(trace))
+        extra.update(joined)
+    found = clean_log(table, skew_minutes)
     found.counts.update(extra)
     return found
 
