@@ -485,3 +485,27 @@ def test_a_dicom_trace_fills_what_the_log_lacks(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"20 rows joined by study_uid, {len(lacking)} took values they lacked from it (8 their exam end)" \
         in result.output, result.output
+
+
+def test_the_three_commands_work_on_an_hl7_export(tmp_path: Path) -> None:
+    """The hidden scenario's log sent as a RIS sends it (orders, "in process" status changes, final
+    results): the fit from the HL7 file recovers the hidden rate and reading time within their intervals, and
+    the back-test and replay run on it."""
+    from simulator.oplog.fitting import fit
+    from simulator.oplog.synthetic import hl7_of_log
+
+    log = _hidden_log(1)
+    path = tmp_path / "ris.hl7"
+    path.write_text(hl7_of_log(log), newline="")
+    found = read_log(path)
+    assert found.counts["hl7_unreadable"] == 0 and found.table.num_rows == log.num_rows
+    head = fit(found.table).types["head_ct"]
+    assert head.arrivals.interval[0] <= 180 <= head.arrivals.interval[1]
+    assert head.reads.interval[0] <= 12 <= head.reads.interval[1]
+    out = tmp_path / "fitted.yaml"
+    assert CliRunner().invoke(app, ["fit", str(path), "--out", str(out)]).exit_code == 0
+    checked = CliRunner(env={"COLUMNS": "160"}).invoke(app, ["backtest", str(path), "--holdout", "14", "-w", "2"])
+    assert checked.exit_code in (0, 3) and "mean all" in checked.output, checked.output
+    replayed = CliRunner(env={"COLUMNS": "160"}).invoke(app, ["replay", str(path), "--policy", "fifo", "-r", "2",
+                                                              "-w", "1"])
+    assert replayed.exit_code == 0 and "model error" in replayed.output, replayed.output

@@ -60,7 +60,8 @@ def log(
     out.print(table)
     counts = found.counts
     if "hl7_messages" in counts:
-        out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, {counts['hl7_results']:,} "
+        out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, {counts['hl7_status']:,} "
+                  f"status changes, {counts['hl7_results']:,} "
                   f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
                   "left out", highlight=False)
     if "trace_studies" in counts:

@@ -3,8 +3,9 @@ log's form, read with python-hl7 (docs/calibration.md).
 
 One row per accession: the order gives the exam (OBR-3 filler order number or ORC-3 as the accession,
 OBR-4 the procedure as the description, OBR-24 the modality, OBR-27.6 or ORC-7.6 the priority, OBR-8 the
-exam's end or else OBR-7 its start, MSH-4 the site); the first final result (OBR-25 F or C) gives the
-report's signing (OBR-22) and the reader (OBR-32.1). A result without an order keeps a row without an exam
+exam's end or else OBR-7 its start, MSH-4 the site); a status change to "in process" (ORC-1 SC, ORC-5 IP)
+gives the read's opening (ORC-9, else MSH-7); the first final result (OBR-25 F or C) gives the report's
+signing (OBR-22) and the reader (OBR-32.1). A result without an order keeps a row without an exam
 end, which the cleaning rules then count. Other message types and unreadable messages are counted, never
 silently skipped.
 """
@@ -52,7 +53,8 @@ def read_hl7(path: Path) -> tuple[pa.Table, dict[str, int]]:
     import hl7
 
     text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\r").replace("\n", "\r")
-    counts = {"hl7_messages": 0, "hl7_orders": 0, "hl7_results": 0, "hl7_other": 0, "hl7_unreadable": 0}
+    counts = {"hl7_messages": 0, "hl7_orders": 0, "hl7_status": 0, "hl7_results": 0, "hl7_other": 0,
+              "hl7_unreadable": 0}
     rows: dict[str, dict] = {}
     for chunk in _STARTS.split(text.replace("\r", "\n")):
         chunk = chunk.strip()
@@ -83,7 +85,12 @@ def read_hl7(path: Path) -> tuple[pa.Table, dict[str, int]]:
             continue
         row = rows.setdefault(accession, {"accession": accession})
         try:
-            if kind == "ORM":
+            if kind == "ORM" and _text(orc, 1) == "SC":
+                # A status change: "in process" (ORC-5 IP) is the read opened, at its transaction time (ORC-9).
+                counts["hl7_status"] += 1
+                if _text(orc, 5) == "IP" and "read_start" not in row:
+                    row["read_start"] = _time(orc, 9) or _time(message.segment("MSH"), 7)
+            elif kind == "ORM":
                 counts["hl7_orders"] += 1
                 priority = _text(obr, 27, 6) or _text(orc, 7, 6)
                 row.update(site=_text(message.segment("MSH"), 4), modality=_text(obr, 24),

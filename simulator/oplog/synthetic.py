@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from ..scenario import Scenario
 from .columns import LOG_COLUMNS
 
-__all__ = ["Degradation", "log_of_run", "degrade"]
+__all__ = ["Degradation", "log_of_run", "degrade", "hl7_of_log"]
 
 
 def _stamps(start: dt.datetime, minutes: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -122,3 +122,41 @@ def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
     set_times("read_start", rows, signed[rows] + 5 * minute)
     spoiled = pa.table(columns)
     return pa.concat_tables([spoiled, spoiled.take(pa.array(copies))]) if copies.shape[0] else spoiled
+
+
+_HL7_PRIORITY = {"stat": "S", "urgent": "A", "routine": "R"}
+
+
+def _segment(name: str, fields: dict[int, str]) -> str:
+    return "|".join([name, *(fields.get(i, "") for i in range(1, max(fields) + 1))])
+
+
+def hl7_of_log(log: pa.Table) -> str:
+    """A log's primary reads as a RIS would send them in HL7 v2 (`hl7_messages.py` reads them back): per
+    study an ORM^O01 new order with the exam, a status change to "in process" when the read was opened, and
+    an ORU^R01 final result when it was signed."""
+    def stamp(when: dt.datetime | None) -> str:
+        return "" if when is None else when.strftime("%Y%m%d%H%M%S")
+
+    messages = []
+    for n, row in enumerate(log.filter(pc.equal(log.column("kind"), "primary")).to_pylist()):
+        order, accession = f"ORD{n}", row["accession"]
+        service = f"{row['modality']}^{row['description'] or row['modality']}^L"
+        header = lambda kind, control, site, at: (  # noqa: E731
+            f"MSH|^~\\&|RIS|{site}|PACS|CENTRE|{stamp(at)}||{kind}|{control}|P|2.5")
+        messages.append("\r".join([
+            header("ORM^O01", f"N{n}", row["site"] or "", row["acquired_at"]), f"PID|||P{n}",
+            _segment("ORC", {1: "NW", 2: order, 3: accession}),
+            _segment("OBR", {1: "1", 2: order, 3: accession, 4: service, 8: stamp(row["acquired_at"]),
+                             24: row["modality"] or "", 27: f"^^^^^{_HL7_PRIORITY.get(row['referral'] or '', 'R')}"})]))
+        if row["read_start"] is not None:
+            messages.append("\r".join([
+                header("ORM^O01", f"S{n}", "CENTRE", row["read_start"]), f"PID|||P{n}",
+                _segment("ORC", {1: "SC", 2: order, 3: accession, 5: "IP", 9: stamp(row["read_start"])}),
+                _segment("OBR", {1: "1", 2: order, 3: accession, 4: service})]))
+        if row["reported_at"] is not None:
+            messages.append("\r".join([
+                header("ORU^R01", f"R{n}", "CENTRE", row["reported_at"]), f"PID|||P{n}",
+                _segment("OBR", {1: "1", 2: order, 3: accession, 4: service, 22: stamp(row["reported_at"]),
+                                 25: "F", 32: row["reader"] or ""})]))
+    return "\r\n".join(messages) + "\r\n"
