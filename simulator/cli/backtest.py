@@ -20,6 +20,8 @@ def backtest(
     roster: Annotated[str, typer.Option(metavar="FROM", help="holdout: the readers the log shows on duty in the "
                                         "held-out days, date by date; fitted: the weekly roster fitted on the "
                                         "earlier part.")] = "holdout",
+    observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under (a log "
+                                                 "does not say): the held-out days are simulated under it.")] = "fifo",
     report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: the checks, turnaround "
                                                 "and backlog observed and simulated on one axis.")] = None,
     trace: Trace = None,
@@ -41,12 +43,14 @@ def backtest(
             claim_file(report, is_report)
     found = kept(path, trace)
     try:
-        result = run_backtest(found.table, holdout, replications, roster, workers)  # type: ignore[arg-type]
+        result = run_backtest(found.table, holdout, replications, roster, workers,
+                              policy=observed_policy)  # type: ignore[arg-type]
     except ValueError as exc:
         fail(f"{path}: {exc}")
     table = Table(title=f"{path}: fitted on {result.train_rows:,} rows, {result.holdout_days:.1f} days held out "
                         f"from {result.holdout_start:%Y-%m-%d} ({result.holdout_rows:,} rows), {replications} "
-                        f"replications, roster: {roster}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+                        f"replications, roster: {roster}, policy: {observed_policy}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("turnaround (min)", "observed", "simulated", "99% prediction interval", "verdict"):
         table.add_column(header, justify="left" if header.startswith("turn") else "right")
     for check in result.checks:

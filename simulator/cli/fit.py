@@ -25,6 +25,8 @@ def fit(
     name: Annotated[str, typer.Option(metavar="NAME", help="The fitted scenario's name.")] = "fitted",
     report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: observed and fitted "
                                                 "arrivals, reading times, the roster by pool.")] = None,
+    observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under (a log does "
+                                                 "not say), written as the scenario's.")] = "fifo",
     trace: Trace = None,
 ) -> None:
     """Fit a scenario to a worklist event log: arrivals, priorities, reading times, AI, ingest, a roster."""
@@ -41,7 +43,7 @@ def fit(
     found = kept(path, trace)
     try:
         fitted = fit_values(found.table)
-        text = fitted.yaml(name)
+        text = fitted.yaml(name, observed_policy)
     except ValueError as exc:
         fail(f"{path}: {exc}")
     with bad_input():

@@ -76,7 +76,9 @@ def _backlog(acquired: np.ndarray, reported: np.ndarray, hours: np.ndarray) -> n
 
 
 def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster: str = "holdout",
-             workers: int | None = None, seed: int = 0) -> Backtest:
+             workers: int | None = None, seed: int = 0, policy: str = "fifo") -> Backtest:
+    """`policy`: the triage the log ran under (a log does not say), which the held-out days are simulated
+    under; AI-flagged studies' turnaround tells a wrong one."""
     import yaml
     from scipy import stats
 
@@ -97,7 +99,7 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     if roster == "holdout":  # the readers the log shows on duty, date by date, warm-up days included
         fitted["pools"] = fit(log.filter(pc.greater_equal(acquired, pa.scalar(start, acquired.type)))).dated_pools()
     fitted.update(start=start.strftime("%Y-%m-%dT%H:%M"), horizon_days=round(WARMUP_DAYS + days, 4),
-                  warmup_days=WARMUP_DAYS, seed=seed)
+                  warmup_days=WARMUP_DAYS, seed=seed, policy={"triage": policy})
     scenario = parse_scenario(fitted, "backtest")
     run = run_scenario(scenario, replications, workers=workers, summarise=False)
     studies = run.studies

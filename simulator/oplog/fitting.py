@@ -293,7 +293,7 @@ class LogFit:
         return {p.name: {"reads": p.reads, "shifts": dated_roster(p.busy, self.start, self.days) or
                          [{"start": "00:00", "end": "24:00", "staff": 1}]} for p in self.pools}
 
-    def yaml(self, name: str = "fitted") -> str:
+    def yaml(self, name: str = "fitted", policy: str | None = None) -> str:
         """The fitted scenario as YAML, each value commented with what it came from."""
         import yaml
 
@@ -354,7 +354,9 @@ class LogFit:
                   f"{len(self.pools)} pool(s) from {sum(len(p.members) for p in self.pools):,} readers",
                   *dump({"pools": {p.name: {"reads": p.reads, "shifts": p.shifts or
                                             [{"start": "00:00", "end": "24:00", "staff": 1}]} for p in self.pools}}),
-                  "policy: {triage: fifo}  # the policy the log ran under is not in it: say which it was"]
+                  "# policy: the one the log ran under, as given" if policy else
+                  "# policy: the one the log ran under is not in it: say which it was (fifo written)",
+                  *dump({"policy": {"triage": policy or "fifo"}})]
         return "\n".join(lines) + "\n"
 
 
