@@ -509,3 +509,53 @@ def test_the_three_commands_work_on_an_hl7_export(tmp_path: Path) -> None:
     replayed = CliRunner(env={"COLUMNS": "160"}).invoke(app, ["replay", str(path), "--policy", "fifo", "-r", "2",
                                                               "-w", "1"])
     assert replayed.exit_code == 0 and "model error" in replayed.output, replayed.output
+
+
+def test_readers_who_read_a_type_as_an_exception_keep_reading_it_and_no_pool_is_lost() -> None:
+    """Two day readers of X and Y, one night reader of X who read a few Y that came at night: grouped by
+    competency (two pools) yet both pools read Y (the night's Y does not wait for the day), under two names,
+    with every reader in one of them."""
+    import datetime as dt
+
+    from simulator.oplog.fitting import competency_pools, fit
+
+    rows = []
+    start = dt.datetime(2026, 2, 2)
+    for day in range(14):
+        for k in range(40):
+            who, hour = ("day_a", "day_b")[k % 2], 8 + k % 12
+            rows.append((f"D{day}-{k}", "x" if k % 3 else "y", who, start + dt.timedelta(days=day, hours=hour)))
+        for k in range(6):
+            rows.append((f"N{day}-{k}", "y" if (day, k) in ((1, 0), (5, 0), (9, 0)) else "x", "night",
+                         start + dt.timedelta(days=day, hours=21 + k // 3, minutes=10 * k)))
+    accession, description, reader, acquired = zip(*rows)
+    signed = [a + dt.timedelta(minutes=8) for a in acquired]
+    opened = [a + dt.timedelta(minutes=1) for a in acquired]
+    table = pa.table({"accession": accession, "modality": ["CT"] * len(rows), "description": description,
+                      "acquired_at": pa.array(acquired, pa.timestamp("us")), "reader": reader,
+                      "read_start": pa.array(opened, pa.timestamp("us")),
+                      "reported_at": pa.array(signed, pa.timestamp("us"))})
+    pools = competency_pools(list(reader), np.asarray(description, dtype=object))
+    assert sorted((reads, sorted(members)) for reads, members in pools) == [
+        (["x", "y"], ["day_a", "day_b"]), (["x", "y"], ["night"])]
+    fitted = fit(clean_log(_typed_for_test(table)).table)
+    assert len({p.name for p in fitted.pools}) == 2 and set().union(*(p.members for p in fitted.pools)) == \
+        {"day_a", "day_b", "night"}
+    assert len(yaml_pools(fitted)) == 2
+    # Every read took 7 minutes: a fixed reading time (the families' fits fail on it), drawn on the page.
+    assert fitted.types["x"].reads.value == {"dist": "fixed", "value": 7.0}
+    from simulator.oplog.pages import fit_page
+
+    assert "Reading times" in fit_page(fitted, "constant.csv")[1]
+
+
+def _typed_for_test(table: pa.Table) -> pa.Table:
+    from simulator.oplog.cleaning import _typed
+
+    return _typed(table, "test")
+
+
+def yaml_pools(fitted) -> dict:
+    import yaml
+
+    return yaml.safe_load(fitted.yaml())["pools"]

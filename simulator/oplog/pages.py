@@ -72,7 +72,7 @@ def _reading_figure(fitted: LogFit, keys: list[str]) -> go.Figure:
         fig.add_trace(go.Histogram(x=t.read_values[t.read_values <= top], histnorm="probability density",
                                    marker_color=OBSERVED, opacity=0.6, name="observed", showlegend=i == 0),
                       row=row, col=col)
-        if t.reads.value is not None:
+        if t.reads.value is not None and t.reads.value["dist"] != "fixed":
             x = np.linspace(top / 400.0, top, 400)
             fig.add_trace(go.Scatter(x=x, y=_density(t.reads.value, x), mode="lines", line=dict(color=FITTED),
                                      name="fitted", showlegend=i == 0), row=row, col=col)
