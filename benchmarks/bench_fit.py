@@ -1,7 +1,7 @@
 """`radsim log`, `radsim fit` and `radsim backtest` on a year of the reference centre's volume (~450 k rows):
 the log made from one replication of `moscow_reference_center` over 365 days, written as Parquet, then
 read, cleaned and fitted on one core, and back-tested on its last 4 weeks with 10 replications on 2
-processes. Targets (issue 19): fit <= 30 s, back-test <= 60 s.
+processes, under the centre's own policy (AI priority). Targets (issue 19): fit <= 30 s, back-test <= 60 s.
 
     python benchmarks/bench_fit.py
 """
@@ -33,7 +33,7 @@ def main() -> None:
         cleaned = time.perf_counter()
         text = fit_log(found.table, "reference_centre_fitted")
         fitted = time.perf_counter()
-        checked = backtest(found.table, 28, 10, workers=2)
+        checked = backtest(found.table, 28, 10, workers=2, policy="ai_priority")  # the centre's own
         tested = time.perf_counter()
     print(json.dumps({"benchmark": "fit-reference-centre-year", "rows": found.rows,
                       "simulate_s": round(simulated - started, 1), "write_log_s": round(written - simulated, 1),

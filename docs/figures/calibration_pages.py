@@ -22,8 +22,9 @@ from simulator.oplog import log_of_run
 HERE = Path(__file__).resolve().parent
 
 
-def picture(page: Path, out: Path, top: int, height: int) -> None:
-    """A stretch of an HTML page, as PNG (Debian's chromium driven by Playwright, nothing downloaded)."""
+def picture(page: Path, out: Path, top: int | None, height: int) -> None:
+    """A stretch of an HTML page from `top` (None: its first figure), as PNG (Debian's chromium driven by
+    Playwright, nothing downloaded)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -31,6 +32,8 @@ def picture(page: Path, out: Path, top: int, height: int) -> None:
         tab = browser.new_page(viewport={"width": 1200, "height": 900})
         tab.goto(page.as_uri())
         tab.wait_for_timeout(2500)
+        if top is None:
+            top = int(tab.locator(".plotly-graph-div").first.bounding_box()["y"])
         tab.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": top, "width": 1200, "height": height})
         browser.close()
 
@@ -49,7 +52,7 @@ def main() -> None:
                                   "--observed-policy", "ai_priority", "--report",
                                   str(Path(folder) / "backtest.html")], env={"COLUMNS": "120", "PATH": ""})
         print("backtest exit code", checked.returncode)
-        picture(Path(folder) / "fit.html", HERE / "calibration_fit.png", 700, 1100)
+        picture(Path(folder) / "fit.html", HERE / "calibration_fit.png", None, 1100)
         picture(Path(folder) / "backtest.html", HERE / "calibration_backtest.png", 0, 1700)
 
 

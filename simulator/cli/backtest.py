@@ -66,7 +66,7 @@ def backtest(
         from simulator.oplog.pages import backtest_page
 
         with bad_input():
-            write_text(report, page(*backtest_page(result, path.name, roster)), is_report)
+            write_text(report, page(*backtest_page(result, path.name, roster, observed_policy)), is_report)
         out.print(f"wrote {report}", highlight=False)
     if not result.passed:
         raise typer.Exit(FAILED)

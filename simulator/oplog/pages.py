@@ -157,7 +157,7 @@ def _backlog_figure(result: Backtest) -> go.Figure:
     return fig
 
 
-def backtest_page(result: Backtest, source: str, roster: str) -> tuple[str, str]:
+def backtest_page(result: Backtest, source: str, roster: str, policy: str) -> tuple[str, str]:
     """(title, body) of a back-test's page."""
     from ..report import figures_html
 
@@ -171,7 +171,7 @@ def backtest_page(result: Backtest, source: str, roster: str) -> tuple[str, str]
                f"{sum(not c.within for c in result.checks)} of {len(result.checks)} checks OUTSIDE")
     head = (f"<p>Fitted on {result.train_rows:,} rows; {result.holdout_days:.1f} days held out from "
             f"{result.holdout_start:%Y-%m-%d} ({result.holdout_rows:,} rows); {result.replications} replications; "
-            f"roster: {html.escape(roster)}. <b>{verdict}</b>.</p>"
+            f"roster: {html.escape(roster)}; policy: {html.escape(policy)}. <b>{verdict}</b>.</p>"
             "<table><tr><th>turnaround (min)</th><th>observed</th><th>simulated</th><th>99% prediction interval</th>"
             "<th>verdict</th></tr>" + rows + "</table>")
     return f"radsim backtest: {source}", head + figures_html([_tat_figure(result), _backlog_figure(result)])
