@@ -261,6 +261,9 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     mine.write_text("name: mine\n")
     refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(mine)])
     assert refused.exit_code == 2 and mine.read_text() == "name: mine\n"
+    refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(tmp_path / "p.yaml"), "--observed-policy",
+                                       "nope:Nope"])
+    assert refused.exit_code == 2 and not (tmp_path / "p.yaml").exists()
     notes = tmp_path / "notes.html"  # a page of the user's: never written over
     notes.write_text("<html>mine</html>")
     refused = CliRunner().invoke(app, ["fit", str(path), "--out", str(out), "--report", str(notes)])
@@ -307,6 +310,8 @@ def test_radsim_backtest_prints_each_check_and_exits_3_when_one_is_outside(tmp_p
     document = page.read_text()  # written even when the back-test fails: that is when it is read
     assert "checks OUTSIDE" in document and "Backlog by hour" in document and "Kolmogorov-Smirnov" in document
     assert CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--roster", "nope"]).exit_code == 2
+    refused = CliRunner().invoke(app, ["backtest", str(path), "--holdout", "14", "--observed-policy", "nope:Nope"])
+    assert refused.exit_code == 2 and "nope" in refused.output and "internal error" not in refused.output
 
 
 BACKLOG = {  # Annarumma's setting in small: daily capacity below demand for weeks (load 1.25), FIFO as run

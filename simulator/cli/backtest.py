@@ -42,11 +42,12 @@ def backtest(
         with bad_input():
             claim_file(report, is_report)
     found = kept(path, trace)
-    try:
-        result = run_backtest(found.table, holdout, replications, roster, workers,
-                              policy=observed_policy)  # type: ignore[arg-type]
-    except ValueError as exc:
-        fail(f"{path}: {exc}")
+    with bad_input():  # a policy that cannot be used is bad input, as everywhere
+        try:
+            result = run_backtest(found.table, holdout, replications, roster, workers,
+                                  policy=observed_policy)  # type: ignore[arg-type]
+        except ValueError as exc:
+            fail(f"{path}: {exc}")
     table = Table(title=f"{path}: fitted on {result.train_rows:,} rows, {result.holdout_days:.1f} days held out "
                         f"from {result.holdout_start:%Y-%m-%d} ({result.holdout_rows:,} rows), {replications} "
                         f"replications, roster: {roster}, policy: {observed_policy}", title_justify="left",
