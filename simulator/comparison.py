@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .experiment import Run, run_scenario
-from .metrics import BETTER, SPLITS, StudyColumns, confidence_interval, replication_values, subgroups
+from .metrics import BETTER, SPLITS, StudyColumns, columns_for, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
 __all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
@@ -70,7 +70,7 @@ class Difference:
 
 def columns_of(scenario: Scenario, a: Run, b: Run) -> tuple[StudyColumns, StudyColumns]:
     """The metric columns of both runs, built once for `compare_runs` and `study_changes` together."""
-    return StudyColumns(a.studies, scenario), StudyColumns(b.studies, scenario)
+    return columns_for(a.studies, scenario), columns_for(b.studies, scenario)
 
 
 def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: Iterable[str] = COMPARED,

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from .scenario import Scenario
 from .triage_config import targets_of
 
-__all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "study_metrics",
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "columns_for", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
            "summary_rows", "check_metric", "UnknownMetric"]
 
@@ -191,7 +191,7 @@ class StudyColumns:
         for (codes, _), size in zip(encoded, sizes):
             combined = combined * size + (codes.astype(np.int64) + 1)  # code -1 (null) becomes 0
         table = np.full(int(np.prod(sizes)), np.nan)
-        for flat in np.unique(combined).tolist():
+        for flat in np.flatnonzero(np.bincount(combined, minlength=table.size)).tolist():  # O(n), no sort
             picked, rest = [], flat
             for size, choices in zip(reversed(sizes), reversed(values)):
                 picked.append(choices[rest % size])
@@ -227,7 +227,9 @@ _UNSORTED: dict[int, slice] = {}
 def _slices(replication: np.ndarray) -> dict[int, slice]:
     if replication.size and np.any(np.diff(replication) < 0):
         return _UNSORTED
-    values, starts = np.unique(replication, return_index=True)
+    # Sorted: each replication starts where the value changes (no sort of the whole column needed).
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(replication)) + 1]) if replication.size else np.empty(0, int)
+    values = replication[starts]
     ends = [*starts[1:].tolist(), int(replication.size)]
     return {int(v): slice(int(a), int(b)) for v, a, b in zip(values.tolist(), starts.tolist(), ends)}
 
@@ -317,7 +319,7 @@ def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, met
         for key, value in where.items():
             base &= np.asarray(duties.column(key).to_pylist(), dtype=object) == value
         return np.array([pool_metrics(duties, scenario, base & (rep == r))[metric] for r in reps])
-    cols = columns if columns is not None else StudyColumns(studies, scenario)
+    cols = columns if columns is not None else columns_for(studies, scenario)
     values = replication_values(cols, [dict(where)], [metric], reps)
     return values[(metric, tuple(sorted(where.items())))]
 
@@ -366,13 +368,32 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     return out
 
 
+_RECENT: list[tuple[pa.Table, Scenario, StudyColumns]] = []  # the last few built, newest last
+_RECENT_KEPT = 2  # a run and its FIFO variant: what one command compares
+
+
+def columns_for(table: pa.Table, scenario: Scenario) -> StudyColumns:
+    """The StudyColumns of a table, shared by whoever asks next about the same table and scenario: the
+    summary, the overload check, the story and the printed summary of one run each asked for their own (a
+    pass over every row, about half a second and a gigabyte for ten million rows, three or four times a
+    command). Only the last two are kept (they hold their tables: at most two tables outlive their callers,
+    until two others are asked about)."""
+    for known_table, known, cols in _RECENT:
+        if known_table is table and known == scenario:
+            return cols
+    cols = StudyColumns(table, scenario)
+    _RECENT.append((table, scenario, cols))
+    del _RECENT[:-_RECENT_KEPT]
+    return cols
+
+
 def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
                  replications: int | Iterable[int]) -> list[dict[str, Any]]:
     """Every metric for all items and per subgroup (each value of each split), with CIs over replications.
 
     The all-items rows are there even when nothing arrived (a count of 0 says so)."""
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
-    cols = StudyColumns(studies, scenario)
+    cols = columns_for(studies, scenario)
     rows = []
     for where in subgroups(cols):
         base, state = cols.mask(where), cols.mask(where, warmup=True)

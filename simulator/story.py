@@ -13,7 +13,7 @@ import numpy as np
 
 from .comparison import Difference, compare_runs
 from .experiment import Run
-from .metrics import StudyColumns
+from .metrics import StudyColumns, columns_for
 from .overload import describe
 from .scenario import Scenario
 
@@ -131,7 +131,7 @@ def _mean(run: Run, metric: str, where: dict) -> float | None:
 def tell(run: Run, fifo: Run | None = None) -> Story:
     """The story of `run`; with `fifo` (the same scenario, seed and replications under FIFO), the change
     against FIFO of each high-risk group, paired study by study."""
-    cols = StudyColumns(run.studies, run.scenario)
+    cols = columns_for(run.studies, run.scenario)
     groups = high_risk_groups(run.scenario)
     differences: dict[tuple, Difference] = {}
     if fifo is not None:

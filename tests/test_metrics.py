@@ -335,3 +335,23 @@ def test_a_subgroup_with_only_left_over_warm_up_work_is_still_reported() -> None
     rows = summary_rows(table, no_duties(), scenario(), 1)
     urgent = {r["metric"]: r["mean"] for r in rows if r["where"] == {"referral": "urgent"}}
     assert urgent["count"] == 0 and urgent["backlog_at_horizon"] == 1
+
+
+def test_the_columns_of_a_table_are_built_once_and_never_for_another_table_or_scenario() -> None:
+    """A command asks for a run's StudyColumns several times (summary, overload, story, printed summary):
+    they are shared, but never across a different table or a scenario that differs (its targets, its
+    horizon), and no more than two are kept."""
+    from simulator import load_scenario, run_scenario
+    from simulator.metrics import _RECENT, columns_for
+
+    scenario = load_scenario("mmc_ai_triage", ["horizon_days=10"])
+    run = run_scenario(scenario, 2, workers=1, summarise=False)
+    first = columns_for(run.studies, scenario)
+    assert columns_for(run.studies, scenario) is first
+    longer = scenario.model_copy(update={"horizon_days": 11.0})
+    assert columns_for(run.studies, longer) is not first
+    assert columns_for(run.studies.slice(0), scenario) is not first  # another table object
+    assert len(_RECENT) == 2  # the last two only: they keep their tables alive until replaced
+    other = run_scenario(scenario, 1, workers=1, summarise=False)
+    latest = columns_for(other.studies, scenario)
+    assert len(_RECENT) == 2 and _RECENT[-1][2] is latest and all(cols is not first for _, _, cols in _RECENT)

@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 
 from simulator.experiment import Run
-from simulator.metrics import StudyColumns
+from simulator.metrics import StudyColumns, columns_for
 from simulator.story import Story, minutes_text, shown_value
 
 from .common import out
@@ -65,7 +65,7 @@ def print_summary(run: Run, story: Story) -> None:
     table = Table(title="turnaround", caption=caption, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("work", "items", "median", "95% within", "in target", "target"):
         table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
-    cols = StudyColumns(run.studies, scenario)
+    cols = columns_for(run.studies, scenario)
     present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
                        if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "condition",
                                                                   "ai_positive")}

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..comparison import Difference, compare_runs
 from ..experiment import Run
-from ..metrics import StudyColumns
+from ..metrics import StudyColumns, columns_for
 from ..scenario import Scenario
 from ..story import GROUPS, Group, high_risk_groups, looked_for, minutes_text
 from .timeline import column, minute_of_week, shift_changes, waiting_at
@@ -67,7 +67,7 @@ def high_risk_cards(run: Run, fifo: Run | None = None) -> list[Card]:
     """Patients with a finding, AI-flagged studies, STAT orders and all work: median and 95th percentile
     of turnaround, share within target with its CI, the target, the change against FIFO on the same
     studies (paired), and why."""
-    cols = StudyColumns(run.studies, run.scenario)
+    cols = columns_for(run.studies, run.scenario)
     groups = (*high_risk_groups(run.scenario), ALL)
     differences: dict[tuple, Difference] = {}
     if fifo is not None:
