@@ -57,10 +57,18 @@ def _listen(queue) -> None:
     _REPORT = queue
 
 
-def _replication_worker(args: tuple[int, Scenario, int, int]) -> Replication:
-    task, scenario, replication, seed = args
+def _replication_worker(args: tuple[int, Scenario, int, int, tuple[str, ...]]) -> Replication:
+    task, scenario, replication, seed, drop = args
     report = None if _REPORT is None else (lambda f: _REPORT.put((task, f)))
-    return run_replication(scenario, replication, seed, report)
+    return _lean(run_replication(scenario, replication, seed, report), drop)
+
+
+def _lean(result: Replication, drop: tuple[str, ...]) -> Replication:
+    """The replication without the study columns its caller never reads (dropped in the worker, they never
+    cross to the parent)."""
+    if drop:
+        result.studies = result.studies.drop_columns([c for c in drop if c in result.studies.column_names])
+    return result
 
 
 @dataclass
@@ -85,9 +93,10 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
 
 def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
                  workers: int | None = None, progress: Callable[[float], None] | None = None, first: int = 0,
-                 summarise: bool = True) -> list[Run]:
+                 summarise: bool = True, drop: Sequence[tuple[str, ...]] = ()) -> list[Run]:
     """Several variants of a scenario on the same seed and replications (common random numbers), all their
-    replications sharing one pool of workers.
+    replications sharing one pool of workers. `drop[v]`: studies columns variant v's caller never reads (a
+    FIFO variant kept only for the story needs no study ids), left out before they reach this process.
 
     `progress` is called with the share of the simulated time done over every variant and replication,
     several times a second while workers run (it may raise, e.g. a user's stop: the workers are killed).
@@ -104,14 +113,18 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
             progress(sum(done.values()) / len(tasks))
 
     results: list[Replication | None] = [None] * len(tasks)
+
+    def dropped(variant: int) -> tuple[str, ...]:
+        return tuple(drop[variant]) if variant < len(drop) else ()
+
     if workers <= 1:
         for i, (v, r) in enumerate(tasks):
-            results[i] = run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f))
+            results[i] = _lean(run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f)), dropped(v))
             tell(i, 1.0)
     else:
         queue = multiprocessing.get_context().Queue() if progress is not None else None
         with LocalPool(workers, _listen, (queue,)) as pool:
-            futures = {pool.submit(_replication_worker, (i, scenarios[v], r, seed)): i
+            futures = {pool.submit(_replication_worker, (i, scenarios[v], r, seed, dropped(v))): i
                        for i, (v, r) in enumerate(tasks)}
             waiting = set(futures)
             while waiting:

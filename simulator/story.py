@@ -17,7 +17,8 @@ from .metrics import StudyColumns, columns_for
 from .overload import describe
 from .scenario import Scenario
 
-__all__ = ["Group", "GROUPS", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
+__all__ = ["Group", "GROUPS", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value",
+           "FIFO_UNREAD"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,11 @@ def _row(run: Run, metric: str, where: dict) -> dict | None:
 def _mean(run: Run, metric: str, where: dict) -> float | None:
     row = _row(run, metric, where)
     return None if row is None else row["mean"]
+
+
+# Studies columns `tell` never reads of its FIFO run: a run may leave them out of it (the study ids alone are
+# a quarter of a city table).
+FIFO_UNREAD = ("study_id", "reader", "acquired_at", "at_archive", "scored_at", "patient_age")
 
 
 def tell(run: Run, fifo: Run | None = None) -> Story:

@@ -138,3 +138,20 @@ def test_claim_refuses_a_link_where_a_folder_should_go(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(real)
     with pytest.raises(ScenarioError, match="link"):
         claim_directory(tmp_path / "link", "run")
+
+
+@pytest.mark.parametrize("name", ["stroke_two_ais", "district_network_devices", "moscow_reference_center"])
+def test_the_story_against_a_lean_fifo_run_is_the_same(name: str) -> None:
+    """`radsim run` keeps its FIFO variant without the columns the story never reads (FIFO_UNREAD, dropped
+    in the workers): the story told against it is the one told against the whole FIFO run."""
+    from simulator import load_scenario
+    from simulator.experiment import run_variants, summarise_run
+    from simulator.story import FIFO_UNREAD, tell
+
+    scenario = load_scenario(name, ["horizon_days=4", "warmup_days=1"])
+    fifo = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
+    run, whole = run_variants([scenario, fifo], 2, workers=1, summarise=False)
+    _, lean = run_variants([scenario, fifo], 2, workers=2, summarise=False, drop=[(), FIFO_UNREAD])
+    assert "study_id" not in lean.studies.column_names and "study_id" in whole.studies.column_names
+    summarise_run(run)
+    assert tell(run, lean).lines() == tell(run, whole).lines()

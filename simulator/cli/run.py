@@ -52,7 +52,7 @@ def run(
                   f"{counts['undated']:,} without an arrival time left out)",
                   highlight=False)
     from simulator.experiment import run_variants, summarise_run
-    from simulator.story import tell
+    from simulator.story import FIFO_UNREAD, tell
 
     # FIFO on the same studies, when asked, runs beside the scenario's policy on the same workers.
     variants = [resolved]
@@ -61,7 +61,8 @@ def run(
     with Progress(f"simulating {resolved.name}" + (" (and FIFO on the same studies)" if len(variants) > 1 else "")) \
             as progress:
         started = _now()
-        runs = run_variants(variants, replications, seed, workers, progress.fraction, summarise=False)
+        runs = run_variants(variants, replications, seed, workers, progress.fraction, summarise=False,
+                            drop=[(), FIFO_UNREAD])
         simulating = _now() - started
     result, fifo = runs[0], (runs[1] if len(runs) > 1 else None)
     for name in ("cohort", "model", "tables"):
