@@ -60,11 +60,11 @@ def log(
     out.print(table)
     counts = found.counts
     if "hl7_messages" in counts:
-        out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, {counts['hl7_status']:,} "
-                  f"status changes, {counts['hl7_results']:,} "
+        out.print(f"HL7: {counts['hl7_messages']:,} messages: {counts['hl7_orders']:,} orders, "
+                  f"{counts['hl7_status']:,} status changes, {counts['hl7_results']:,} "
                   f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
                   "left out", highlight=False)
     if "trace_studies" in counts:
         out.print(f"DICOM trace: {counts['trace_studies']:,} studies; {counts['trace_matched']:,} rows joined by "
-                  f"study_uid, {counts['trace_filled']:,} took values they lacked from it ({counts['trace_exam_end']:,} "
-                  "their exam end)", highlight=False)
+                  f"study_uid, {counts['trace_filled']:,} took values they lacked from it "
+                  f"({counts['trace_exam_end']:,} their exam end)", highlight=False)

@@ -39,7 +39,8 @@ def replay(
             except ValueError as exc:
                 fail(f"{path}: {exc}")
     table = Table(title=f"{path}: {found.table.num_rows:,} rows replayed under {policy} against {observed_policy}, "
-                        f"{replications} replications, {roster} roster (mean turnaround, minutes)", title_justify="left",
+                        f"{replications} replications, {roster} roster (mean turnaround, minutes)",
+                  title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("group", "studies", "observed", f"replay {observed_policy}", "model error",
                    f"replay {policy}", "effect (95% CI)"):

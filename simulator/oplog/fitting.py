@@ -225,9 +225,9 @@ def _runs(staff: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def _roster(active: np.ndarray) -> list[dict]:
-    """Shifts from readers on duty per weekday and hour: consecutive hours with the same (rounded) staff,
-    the same shift on several days written once with those days (so that a round-the-clock roster is one
-    continuous duty, not a handover at every midnight)."""
+    """Shifts from readers on duty per weekday and hour (rounded), in layers (`_runs`), the same shift on
+    several days written once with those days (so that a round-the-clock roster is one continuous duty, not
+    a handover at every midnight)."""
     shifts: dict[tuple[int, int, int], list[str]] = {}
     for d, day in enumerate(DAYS):
         for run in _runs(np.rint(active[d * 24:(d + 1) * 24]).astype(int)):
@@ -349,10 +349,12 @@ class LogFit:
                     services[service]["latency_minutes"] = ai.latency.value
                 lines.append(f"  # AI ({service}): {ai.flagged.note}; {ai.failure.note}; {ai.latency.note}")
                 if known:
-                    lines.append(f"  # {ai.prevalence.note}; {ai.sensitivity.note}; {ai.specificity.note}")  # type: ignore[union-attr]
+                    truth = (ai.prevalence, ai.sensitivity, ai.specificity)
+                    lines.append("  # " + "; ".join(f.note for f in truth if f is not None))
                 else:
-                    lines.append("  # the log has no finding (the truth): the operating point cannot be told from the "
-                                 f"flags; written as prevalence = the flag rate and an AI at {AI_NO_TRUTH} / "
+                    lines.append("  # the log's findings (the truth) do not tell the operating point (none, or no "
+                                 "positive or no negative among the scored studies); written as prevalence = the "
+                                 f"flag rate and an AI at {AI_NO_TRUTH} / "
                                  f"{AI_NO_TRUTH}, so the flag rate is the log's (edit it where the AI's is known)")
             lines += [f"  {t.key}:", *dump(body, "    ")]
         if services:
@@ -366,9 +368,11 @@ class LogFit:
         if self.ingest.value is not None:
             lines += [f"# {self.ingest.note}", *dump({"ingest": {"delay_minutes": self.ingest.value}})]
         lines += ["# pools: readers grouped by what they read (the study types that make at least "
-                  f"{COMPETENCY_SHARE:.0%} of a reader's reads); each pool's roster is its readers active per weekday "
-                  f"and hour (activity sessions from the hour they began, gaps over {SESSION_GAP_MINUTES:.0f} min split "
-                  f"them, each hour by the share covered), averaged over the log's weeks and rounded: "
+                  f"{COMPETENCY_SHARE:.0%} of a reader's reads; a pool also reads the types its readers read "
+                  f"{EXCEPTION_READS} times or more as exceptions); each pool's roster is its readers active per "
+                  "weekday and hour (activity sessions from the hour they began, gaps over "
+                  f"{SESSION_GAP_MINUTES:.0f} min split them, each hour by the share covered), averaged over the log's "
+                  "weeks and rounded: "
                   f"{len(self.pools)} pool(s) from {sum(len(p.members) for p in self.pools):,} readers",
                   *dump({"pools": {p.name: {"reads": p.reads, "shifts": p.shifts or
                                             [{"start": "00:00", "end": "24:00", "staff": 1}]} for p in self.pools}}),
