@@ -138,12 +138,13 @@ def hl7_of_log(log: pa.Table) -> str:
     def stamp(when: dt.datetime | None) -> str:
         return "" if when is None else when.strftime("%Y%m%d%H%M%S")
 
+    def header(kind: str, control: str, site: str, at: dt.datetime | None) -> str:
+        return f"MSH|^~\\&|RIS|{site}|PACS|CENTRE|{stamp(at)}||{kind}|{control}|P|2.5"
+
     messages = []
     for n, row in enumerate(log.filter(pc.equal(log.column("kind"), "primary")).to_pylist()):
         order, accession = f"ORD{n}", row["accession"]
         service = f"{row['modality']}^{row['description'] or row['modality']}^L"
-        header = lambda kind, control, site, at: (  # noqa: E731
-            f"MSH|^~\\&|RIS|{site}|PACS|CENTRE|{stamp(at)}||{kind}|{control}|P|2.5")
         messages.append("\r".join([
             header("ORM^O01", f"N{n}", row["site"] or "", row["acquired_at"]), f"PID|||P{n}",
             _segment("ORC", {1: "NW", 2: order, 3: accession}),
