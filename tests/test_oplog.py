@@ -564,3 +564,37 @@ def yaml_pools(fitted) -> dict:
     import yaml
 
     return yaml.safe_load(fitted.yaml())["pools"]
+
+
+TWO_POOLS = {  # HIDDEN with a second study type read by its own pool: readers can switch between the two
+    **HIDDEN, "horizon_days": 56, "seed": 4,
+    "study_types": {**HIDDEN["study_types"], "chest_xray": {
+        "modality": "DX", "description": "Chest X-ray", "read_minutes": {"dist": "lognormal", "mean": 4, "cv": 0.6},
+        "arrivals": {"per_day": 120, "hourly": [0.2] * 8 + [2.5] * 12 + [0.2] * 4}}},
+    "pools": {"ct": {"reads": ["head_ct"], "shifts": [{"start": "08:00", "end": "20:00", "staff": 3},
+                                                      {"start": "20:00", "end": "08:00+1", "staff": 1}]},
+              "xray": {"reads": ["chest_xray"], "shifts": [{"start": "08:00", "end": "20:00", "staff": 2}]}},
+}
+
+
+def test_unknown_descriptions_and_readers_switching_pools_do_not_change_the_answer() -> None:
+    """The rest of the issue's spoiling: 40 studies under descriptions nobody else has (read as their
+    modality's main type, each counted in the fitted comment) and two readers of different pools who swap
+    from the log's middle on (a pool of their own, reading both). The fitted types are the hidden two, and
+    the back-test gives the same verdict, check by check, as on the unspoiled log."""
+    from simulator import parse_scenario
+    from simulator.oplog.backtest import backtest
+    from simulator.oplog.fitting import fit
+
+    scenario = parse_scenario(TWO_POOLS, "two.yaml")
+    log = log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies)
+    spoiled = clean_log(degrade(log, Degradation(unknown_description=40, readers_switching=1), 3)).table
+    fitted = fit(spoiled)
+    assert sorted(fitted.types) == ["chest_xray", "head_ct"]
+    assert sum(sum(t.folded.values()) for t in fitted.types.values()) == 40
+    assert "rare descriptions" in fitted.yaml()
+    assert any(p.reads == ["chest_xray", "head_ct"] and len(p.members) == 2 for p in fitted.pools)
+    assert sum(len(p.members) for p in fitted.pools) == 6
+    verdicts = [[(c.group, c.statistic, c.within) for c in backtest(table, 14, 5, workers=2).checks]
+                for table in (clean_log(log).table, spoiled)]
+    assert verdicts[0] == verdicts[1] and len(verdicts[0]) >= 12

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -254,6 +254,7 @@ def type_key(text: str) -> str:
 
 
 AI_NO_TRUTH = 0.999  # the operating point written when the log has no finding: the AI flags what it is meant to
+MIN_TYPE_STUDIES = 30  # a description with fewer studies (a typo, a one-off code) is read as its modality's main type
 
 
 @dataclass
@@ -282,6 +283,7 @@ class TypeFit:
     ai: AIFit | None
     arrived: np.ndarray  # minutes since the fit's start: the data behind the arrivals (the report's figure)
     read_values: np.ndarray  # the reading times fitted on
+    folded: dict[str, int] = field(default_factory=dict)  # rare descriptions read as this type: their studies
 
 
 @dataclass
@@ -304,6 +306,12 @@ class LogFit:
     second_opinions: tuple[Fitted, Fitted] | None  # share of signed primary reports, reading time
     ingest: Fitted
     pools: list[PoolFit]
+    folded: dict[str, str] = field(default_factory=dict)  # a rare description's key -> the type it is read as
+
+    def type_of(self, description: str | None, modality: str | None) -> str:
+        """The fitted study type of a row (its description's key, or the type a rare one was folded into)."""
+        key = type_key(description or modality or "study")
+        return self.folded.get(key, key)
 
     def dated_pools(self) -> dict[str, dict]:
         """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
@@ -330,6 +338,10 @@ class LogFit:
                           "read_minutes": t.reads.value or {"dist": "exponential", "mean": 10}}
             if t.double >= 0.5:
                 body["double_reading"] = {"second_reader": "human"}
+            if t.folded:
+                lines.append(f"  # includes {sum(t.folded.values()):,} studies of {len(t.folded):,} rare descriptions "
+                             f"(fewer than {MIN_TYPE_STUDIES} studies each), read as this type: "
+                             + ", ".join(sorted(t.folded)[:5]) + (" ..." if len(t.folded) > 5 else ""))
             lines += [f"  # {t.arrivals.note}", f"  # order priority: {'; '.join(f.note for f in t.referral.values())}",
                       f"  # {t.reads.note}" + ("" if t.reads.value is not None else "; a placeholder, edit it")]
             if t.ai is not None:
@@ -443,10 +455,22 @@ def fit(log: pa.Table) -> LogFit:
     keys = np.asarray(keys, dtype=object)
     if not found:
         raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
+    arriving = np.isin(kinds, ["primary", "consultation"])
+    # A description too rare to fit (a typo, a one-off code) is read as the main type of its modality and
+    # kind, where there is one; the type's comment lists them.
+    counted = dict(zip(*np.unique(keys[arriving].astype(str), return_counts=True)))
+    folded: dict[str, str] = {}
+    for key, (mod, kind) in found.items():
+        if counted.get(key, 0) < MIN_TYPE_STUDIES:
+            main = [k for k, (m, c) in found.items() if (m, c) == (mod, kind) and counted.get(k, 0) >= MIN_TYPE_STUDIES]
+            if main:
+                folded[key] = max(main, key=lambda k: counted[k])
+    if folded:
+        keys = np.asarray([folded.get(k, k) for k in keys], dtype=object)
+        found = {k: v for k, v in found.items() if k not in folded}
     # A study's own work items: its first read (or consultation) arrives; a second read of a double-read
     # study is not an arrival, and its first read is signed only when both are done, so its reading time is
     # taken from the second reads (the first read's own time is not in the log).
-    arriving = np.isin(kinds, ["primary", "consultation"])
     second_reads = kinds == "double_read"
     doubled = set(log.column("of_study").filter(pa.array(second_reads)).to_pylist()) if second_reads.any() else set()
     # Set lookups: numpy's isin on object arrays compares every pair (a year of a centre did not fit in 300 s).
@@ -467,7 +491,8 @@ def fit(log: pa.Table) -> LogFit:
         types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
                              fit_duration(values, what), double,
                              _fit_ai(log, mine, arrived, received, scored_at, end), arrived[mine],
-                             values[np.isfinite(values) & (values > 0)])
+                             values[np.isfinite(values) & (values > 0)],
+                             {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key})
     seconds = kinds == "second_opinion"
     reported = int(np.sum((kinds == "primary") & np.isfinite(signed)))
     second_opinions = None
@@ -487,4 +512,4 @@ def fit(log: pa.Table) -> LogFit:
         busy = busy_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], days)
         active = active_readers(busy, start, days)
         pools.append(PoolFit(name, reads, members, busy, active, _roster(active)))
-    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools)
+    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded)

@@ -11,6 +11,7 @@ replication).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class GroupReplay:
     effect_high: float
 
 
-def trace_of_log(log: pa.Table, slug) -> pa.Table:
+def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], str]) -> pa.Table:
     """The log's primary reads as a study trace (docs/dicom.md's columns): arrival, modality, study type,
     referral, AI result and the observed reading time."""
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
@@ -45,8 +46,8 @@ def trace_of_log(log: pa.Table, slug) -> pa.Table:
     doubled = log.filter(pc.equal(log.column("kind"), "double_read")).column("of_study")
     read = pc.if_else(pc.is_in(primary.column("accession"), doubled.combine_chunks()), pa.scalar(None, pa.float64()),
                       pc.cast(read, pa.float64()))
-    types = [slug(d or m or "study") for d, m in zip(primary.column("description").to_pylist(),
-                                                     primary.column("modality").to_pylist())]
+    types = [study_type(d, m) for d, m in zip(primary.column("description").to_pylist(),
+                                              primary.column("modality").to_pylist())]
     return pa.table({"arrived": primary.column("acquired_at"), "modality": primary.column("modality"),
                      "study_type": pa.array(types, pa.string()), "referral": primary.column("referral"),
                      "ai_score": primary.column("ai_score"), "ai_positive": primary.column("ai_flag"),
@@ -70,13 +71,13 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
 
     from ..experiment import run_variants
     from ..prepare import parse_scenario
-    from .fitting import fit, type_key
+    from .fitting import fit
 
     fitted = fit(log)
     data = yaml.safe_load(fitted.yaml("replay"))
     if roster == "dated":
         data["pools"] = fitted.dated_pools()  # the capacity the log shows, date by date
-    trace = trace_of_log(log, type_key)
+    trace = trace_of_log(log, fitted.type_of)
     path = Path(folder) / "replay_trace.parquet"
     pq.write_table(trace, path)
     if trace.column("ai_score").null_count < trace.num_rows or trace.column("ai_positive").null_count < trace.num_rows:

@@ -70,6 +70,8 @@ class Degradation:
     clock_skew: int = 0  # received_at 1-9 minutes before the exam's end
     before_acquired: int = 0  # reported_at two hours before the exam's end
     read_after_report: int = 0  # opened five minutes after signing
+    unknown_description: int = 0  # a description nobody else has (a typo, a one-off code): the fit's rule
+    readers_switching: int = 0  # pairs of readers of different lanes who swap from the log's middle on
 
 
 def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
@@ -90,7 +92,9 @@ def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
         return np.asarray(rows, dtype=np.int64)
 
     every = np.ones(log.num_rows, dtype=bool)
+    primary = np.asarray([k == "primary" for k in log.column("kind").to_pylist()])
     picks = {"no_acquired_at": pick(spoil.no_acquired_at, every), "unknown_kind": pick(spoil.unknown_kind, every),
+             "unknown_description": pick(spoil.unknown_description, primary),
              "clock_skew": pick(spoil.clock_skew, received),
              "before_acquired": pick(spoil.before_acquired, reported),
              "read_after_report": pick(spoil.read_after_report, reported & opened)}
@@ -120,8 +124,40 @@ def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
     rows = picks["read_after_report"]
     signed = columns["reported_at"].cast(pa.int64()).to_numpy(zero_copy_only=False)
     set_times("read_start", rows, signed[rows] + 5 * minute)
+    descriptions = np.asarray(columns["description"].to_pylist(), dtype=object)
+    for n, row in enumerate(picks["unknown_description"]):
+        descriptions[row] = f"{descriptions[row] or ''} (code X{seed}-{n})"
+    columns["description"] = pa.array(descriptions.tolist(), pa.string())
+    columns["reader"] = _switch_readers(columns["reader"], columns["description"], columns["acquired_at"],
+                                        spoil.readers_switching, rng)
     spoiled = pa.table(columns)
     return pa.concat_tables([spoiled, spoiled.take(pa.array(copies))]) if copies.shape[0] else spoiled
+
+
+def _switch_readers(reader: pa.Array, description: pa.Array, acquired: pa.Array, pairs: int,
+                    rng: np.random.Generator) -> pa.Array:
+    """Readers moving between pools: `pairs` pairs of readers whose main lanes differ swap names from the
+    log's middle on, so each reads one lane before and the other after."""
+    if not pairs:
+        return reader
+    names = np.asarray(reader.to_pylist(), dtype=object)
+    lanes = np.asarray(description.to_pylist(), dtype=object)
+    main: dict[str, str] = {}
+    for who in {w for w in names if w is not None}:
+        values, counts = np.unique(lanes[names == who].astype(str), return_counts=True)
+        main[who] = values[np.argmax(counts)]
+    by_lane: dict[str, list[str]] = {}
+    for who in sorted(main):
+        by_lane.setdefault(main[who], []).append(who)
+    if len(by_lane) < 2:
+        raise ValueError("readers can switch pools only in a log with two lanes or more")
+    times = acquired.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    later = times >= np.median(times)
+    first, second = sorted(by_lane)[:2]
+    swapped = names.copy()
+    for a, b in list(zip(rng.permutation(by_lane[first]), rng.permutation(by_lane[second])))[:pairs]:
+        swapped[later & (names == a)], swapped[later & (names == b)] = b, a
+    return pa.array(swapped.tolist(), pa.string())
 
 
 _HL7_PRIORITY = {"stat": "S", "urgent": "A", "routine": "R"}
