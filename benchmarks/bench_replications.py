@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -30,7 +31,7 @@ def main() -> None:
         command = [sys.executable, "-m", "simulator", "run", args.scenario, "--set", f"horizon_days={args.days}",
                    "-r", str(args.r), "-w", str(args.w), "--out", str(Path(folder) / "run"), "--profile"]
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
         wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(done.stderr[-2000:])
