@@ -134,9 +134,23 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+# Optional fields added since fingerprints were first stored (baselines, sweeps): left out while unset, so
+# that a new version does not change the fingerprint of every scenario that does not use them.
+_NEWER_UNSET = {"dates": None}
+
+
+def _without_newer_unset(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_newer_unset(v) for k, v in value.items()
+                if not (k in _NEWER_UNSET and v == _NEWER_UNSET[k])}
+    if isinstance(value, list):
+        return [_without_newer_unset(v) for v in value]
+    return value
+
+
 def scenario_hash(scenario: "Scenario") -> str:
     """A short fingerprint of what is simulated (the resolved scenario)."""
-    data = scenario.model_dump(mode="json", by_alias=True)
+    data = _without_newer_unset(scenario.model_dump(mode="json", by_alias=True))
     if scenario.arrivals is not None:
         from .trace_arrivals import trace_digest
 

@@ -127,3 +127,19 @@ def test_scenario_error_lists_every_problem() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(data, "x.yaml")
     assert {path for path, _ in info.value.problems} == {"horizon_days", "seed"}
+
+
+def test_a_new_optional_field_left_unset_does_not_change_a_scenarios_fingerprint() -> None:
+    """Baselines and sweeps store scenario fingerprints: shift `dates`, added later, leaves the fingerprint
+    of a scenario that does not use it as it was (regression lock: the value below is what the version
+    before `dates` computed for this scenario), and changes it when used."""
+    from simulator import parse_scenario
+    from simulator.loading import scenario_hash
+
+    data = {"name": "lock", "start": "2026-02-02T00:00", "horizon_days": 7, "warmup_days": 1,
+            "study_types": {"ct": {"modality": "CT", "arrivals": {"rate_per_hour": 2},
+                                   "read_minutes": {"dist": "exponential", "mean": 10}}},
+            "pools": {"p": {"reads": ["*"], "shifts": [{"start": "08:00", "end": "20:00", "staff": 2}]}}}
+    assert scenario_hash(parse_scenario(data, "lock.yaml")) == "18e71f9043fc8800"
+    data["pools"]["p"]["shifts"][0]["dates"] = ["2026-02-03"]
+    assert scenario_hash(parse_scenario(data, "lock.yaml")) != "18e71f9043fc8800"
