@@ -217,7 +217,8 @@ class Span(Strict):
     def _length(self) -> "Span":
         if (self.end is None) == (self.hours is None):
             raise ValueError("give exactly one of end or hours")
-        if self.dates is not None and "days" in self.model_fields_set:
+        # Every day of the week with dates is what a written-out scenario says (days has a default): dates rule.
+        if self.dates is not None and "days" in self.model_fields_set and set(self.days) != set(DAYS):
             raise ValueError("give days (every week) or dates (those dates only), not both")
         if self.end is not None and clock_minutes(self.end) <= clock_minutes(self.start):
             raise ValueError(

@@ -421,6 +421,13 @@ def test_shifts_of_given_dates() -> None:
     both = {"start": "08:00", "end": "20:00", "staff": 2, "dates": ["2026-02-03"], "days": ["tue"]}
     with pytest.raises(ScenarioError, match="not both"):
         parse_scenario({**data, "pools": {"readers": {"reads": ["*"], "shifts": [both]}}}, "both.yaml")
+    # The scenario as a run folder writes it (every field, days included) loads back as it ran.
+    from simulator.loading import dump_scenario
+    from simulator.safe_yaml import load_text
+
+    written = load_text(dump_scenario(scenario).encode(), "scenario.yaml")
+    assert [(d.start, d.end) for d in duties(parse_scenario(written, "scenario.yaml"))] == \
+        [(d.start, d.end) for d in duties(scenario)]
     with pytest.raises(ScenarioError, match=r"pools.readers.shifts.0.dates"):
         optimise(scenario, [])
     import yaml
