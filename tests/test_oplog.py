@@ -115,8 +115,12 @@ def test_bad_logs_are_refused_naming_the_file_and_column(tmp_path: Path) -> None
     with pytest.raises(ScenarioError, match=r"bad.csv: modality: missing column"):
         read_log(bad)
     bad.write_text("accession,modality,acquired_at\nA1,CT,yesterday\n")
-    with pytest.raises(ScenarioError, match="bad.csv"):
+    with pytest.raises(ScenarioError, match="bad.csv: acquired_at: must be timestamp.*'yesterday'"):
         read_log(bad)
+    for column, value, kind in (("finding", "yes", "bool"), ("ai_score", "high", "double")):
+        bad.write_text(f"accession,modality,acquired_at,{column}\nA1,CT,2026-02-02T10:00:00,{value}\n")
+        with pytest.raises(ScenarioError, match=f"bad.csv: {column}: must be {kind}, not '{value}'"):
+            read_log(bad)
     result = CliRunner().invoke(app, ["log", str(tmp_path / "none.parquet")])
     assert result.exit_code == 2 and "no such log file" in result.output
 

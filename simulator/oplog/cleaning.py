@@ -21,6 +21,7 @@ test holds it).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,8 +59,9 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
         elif path.suffix.lower() == ".csv":
             from pyarrow import csv
 
-            # Times as text first: an export may print them with a UTC offset (read below).
-            types = {name: pa.string() if name in TIMES else kind for name, kind in LOG_COLUMNS.items()}
+            # Every known column as text first, typed below column by column, so that a value that is not
+            # of its column's type is refused naming the column (times: an export may print an offset).
+            types = dict.fromkeys(LOG_COLUMNS, pa.string())
             table = csv.read_csv(path, convert_options=csv.ConvertOptions(column_types=types,
                                                                           strings_can_be_null=True))
         else:
@@ -97,8 +99,13 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
             column = pc.replace_substring_regex(column, r"(Z|[+-]\d\d(:?\d\d)?)$", "")
         try:
             columns[name] = column.cast(kind)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            problems.append((name, f"must be {kind}, not {column.type}"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            # Arrow names the first value it could not read, quoted or after the last colon.
+            quoted = re.search(r"'([^']*)'", str(exc))
+            value = (quoted[1] if quoted else str(exc).split(":")[-1].strip()) if pa.types.is_string(column.type) \
+                else None
+            problems.append((name, f"must be {kind}, not {value!r}" if value is not None else
+                             f"must be {kind}, not {column.type}"))
     if problems:
         raise ScenarioError(label, problems)
     return pa.table(columns)
