@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Check", "Backtest", "backtest"]
+__all__ = ["Check", "Backtest", "backtest", "turnaround"]
 
 WARMUP_DAYS = 3.0
 STATISTICS = {"mean": np.mean, "median": np.median, "p90": lambda x: np.quantile(x, 0.9)}
@@ -64,7 +64,9 @@ class Backtest:
         return bool(self.checks) and all(c.within for c in self.checks)
 
 
-def _tat(acquired: np.ndarray, reported: np.ndarray, end: float) -> np.ndarray:
+def turnaround(acquired: np.ndarray, reported: np.ndarray, end: float) -> np.ndarray:
+    """Exam end to signing, minutes; work still open at `end` counted at its censored time (as the model's
+    metrics count it)."""
     return np.where(np.isnan(reported), end - acquired, reported - acquired)
 
 
@@ -84,6 +86,7 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
 
     from ..experiment import run_scenario
     from ..prepare import parse_scenario
+    from .columns import minutes_since
     from .fitting import fit, fit_log
 
     acquired = log.column("acquired_at")
@@ -109,18 +112,17 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     sim_reported = pc.fill_null(simulated.column("reported_at"), math.nan).to_numpy(zero_copy_only=False)
     sim_rep_all = simulated.column("replication").to_numpy()
     measured = ~simulated.column("in_warmup").to_numpy(zero_copy_only=False)
-    sim_tat = _tat(sim_arrived, sim_reported, horizon)[measured]
+    sim_tat = turnaround(sim_arrived, sim_reported, horizon)[measured]
     sim_rep = sim_rep_all[measured]
-    primary = held.filter(pc.equal(held.column("kind"), "primary"))
+    # Every primary read of the log, timed once: the held-out ones are checked, and the earlier ones still open
+    # at the cut count in the observed backlog (the simulation's warm-up has its own).
+    every = log.filter(pc.equal(log.column("kind"), "primary"))
     origin = np.datetime64(start, "us")
-
-    def minutes(name: str) -> np.ndarray:
-        column = primary.column(name)
-        values = (column.to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) / np.timedelta64(1, "m")
-        return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values.astype(float))
-
-    obs_acquired, obs_reported = minutes("acquired_at"), minutes("reported_at")
-    obs_tat = _tat(obs_acquired, obs_reported, horizon)
+    all_acquired = minutes_since(every.column("acquired_at"), origin)
+    all_reported = minutes_since(every.column("reported_at"), origin)
+    in_holdout = all_acquired >= scenario.warmup_minutes  # the warm-up ends at the cut
+    primary = every.filter(pa.array(in_holdout))
+    obs_tat = turnaround(all_acquired[in_holdout], all_reported[in_holdout], horizon)
 
     def values(table: pa.Table, name: str, rows: np.ndarray | None = None) -> np.ndarray:
         found = np.asarray(table.column(name).cast(pa.string()).to_pylist(), dtype=object)
@@ -153,15 +155,5 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     hours = np.arange(scenario.warmup_minutes, horizon, 60.0)
     sim_backlog = np.array([_backlog(sim_arrived[sim_rep_all == r], sim_reported[sim_rep_all == r], hours)
                             for r in range(replications)])
-    # The log's held-out rows begin at the cut: exams of the warm-up days still open then are not among them,
-    # so the observed backlog counts from the log's earlier rows as well.
-    every = log.filter(pc.equal(log.column("kind"), "primary"))
-    full_acquired = (every.column("acquired_at").to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) \
-        / np.timedelta64(1, "m")
-    full_reported_column = every.column("reported_at")
-    full_reported = (full_reported_column.to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) \
-        / np.timedelta64(1, "m")
-    full_reported = np.where(full_reported_column.is_null().to_numpy(zero_copy_only=False), np.nan,
-                             full_reported.astype(float))
     return Backtest(checks, ks, train.num_rows, held.num_rows, cut, days, replications, obs_tat, sim_tat, sim_rep,
-                    _backlog(full_acquired.astype(float), full_reported, hours), sim_backlog)
+                    _backlog(all_acquired, all_reported, hours), sim_backlog)

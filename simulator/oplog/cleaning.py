@@ -30,12 +30,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ScenarioError
-from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES
+from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_since
 
 __all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
 
 DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
 SKEW_MINUTES = 10.0
+EPOCH = np.datetime64(0, "us")  # the rules compare times only with each other
 
 
 @dataclass
@@ -111,12 +112,6 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
     return pa.table(columns)
 
 
-def _minutes(column: pa.ChunkedArray) -> np.ndarray:
-    """Times as float minutes since the epoch, NaN where null."""
-    values = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False).astype(float)
-    return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values / 60e6)
-
-
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
@@ -137,9 +132,9 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
             first[i] = True
     counts["duplicate"] = int((keep & ~first).sum())
     table = table.set_column(table.column_names.index("kind"), "kind", kind).filter(pa.array(keep & first))
-    acquired = _minutes(table.column("acquired_at"))
+    acquired = minutes_since(table.column("acquired_at"), EPOCH)
     for name in TIMES[1:]:
-        times = _minutes(table.column(name))
+        times = minutes_since(table.column(name), EPOCH)
         early = acquired - times  # minutes before the exam's end
         skewed = (early > 0) & (early <= skew_minutes)
         impossible = early > skew_minutes
@@ -149,7 +144,7 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
         column = pc.if_else(pa.array(skewed), table.column("acquired_at"), column)
         column = pc.if_else(pa.array(impossible), pa.scalar(None, column.type), column)
         table = table.set_column(table.column_names.index(name), name, column)
-    opened, signed = _minutes(table.column("read_start")), _minutes(table.column("reported_at"))
+    opened, signed = (minutes_since(table.column(name), EPOCH) for name in ("read_start", "reported_at"))
     late = opened > signed
     counts["read_after_report"] = int(late.sum())
     column = table.column("read_start")

@@ -2,9 +2,10 @@
 exports it, with pseudonymous ids. Only `accession`, `modality` and `acquired_at` are required."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
-__all__ = ["LOG_COLUMNS", "REQUIRED", "TIMES", "KINDS", "REFERRALS"]
+__all__ = ["LOG_COLUMNS", "REQUIRED", "TIMES", "KINDS", "REFERRALS", "minutes_since"]
 
 TIMES = ("acquired_at", "received_at", "ai_at", "read_start", "reported_at")
 LOG_COLUMNS: dict[str, pa.DataType] = {
@@ -30,3 +31,9 @@ LOG_COLUMNS: dict[str, pa.DataType] = {
 REQUIRED = ("accession", "modality", "acquired_at")
 KINDS = ("primary", "second_opinion", "consultation", "double_read", "audit")
 REFERRALS = ("stat", "urgent", "routine")
+
+
+def minutes_since(column: pa.ChunkedArray | pa.Array, origin: np.datetime64) -> np.ndarray:
+    """A time column of the log as float minutes since `origin`, NaN where a time is unknown."""
+    values = (column.to_numpy(zero_copy_only=False).astype("datetime64[us]") - origin) / np.timedelta64(1, "m")
+    return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values.astype(float))

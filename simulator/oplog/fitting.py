@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columns import minutes_since
+
 __all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_arrivals",
            "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
 
@@ -48,12 +50,6 @@ def fit_share(hits: int, n: int, what: str) -> Fitted:
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Fitted(round(p, 4), f"{what}: {hits:,} of {n:,}, {p:.3f} (95% CI {centre - half:.3f}-{centre + half:.3f})",
                   (centre - half, centre + half))
-
-
-def _minutes(column: pa.ChunkedArray, origin: np.datetime64) -> np.ndarray:
-    values = column.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-    out = (values - origin) / np.timedelta64(1, "m")
-    return np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, out.astype(float))
 
 
 def fit_duration(minutes: np.ndarray, what: str) -> Fitted:
@@ -436,11 +432,11 @@ def fit(log: pa.Table) -> LogFit:
     start = dt.datetime.combine(first.date(), dt.time())
     days = max((last - start).total_seconds() / 86400.0, 1.0)
     origin = np.datetime64(start, "us")
-    arrived = _minutes(acquired, origin)
-    opened = _minutes(log.column("read_start"), origin)
-    signed = _minutes(log.column("reported_at"), origin)
-    received = _minutes(log.column("received_at"), origin)
-    scored_at = _minutes(log.column("ai_at"), origin)
+    arrived = minutes_since(acquired, origin)
+    opened = minutes_since(log.column("read_start"), origin)
+    signed = minutes_since(log.column("reported_at"), origin)
+    received = minutes_since(log.column("received_at"), origin)
+    scored_at = minutes_since(log.column("ai_at"), origin)
     kinds = np.asarray(log.column("kind").to_pylist(), dtype=object)
     description = log.column("description").to_pylist()
     modality = log.column("modality").to_pylist()

@@ -54,12 +54,6 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
                      "read_minutes": pc.cast(read, pa.float64())})
 
 
-def _tat(table: pa.Table, horizon: float) -> np.ndarray:
-    reported = pc.fill_null(table.column("reported_at"), math.nan).to_numpy(zero_copy_only=False)
-    arrived = table.column("arrived_at").to_numpy()
-    return np.where(np.isnan(reported), horizon - arrived, reported - arrived)
-
-
 def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
            workers: int | None = None, roster: str = "dated") -> list[GroupReplay]:
     """`roster`: "dated", the readers on duty date by date as the log shows them, or "weekly", the weekly
@@ -67,10 +61,12 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
     if roster not in ("dated", "weekly"):
         raise ValueError(f"roster {roster!r}: dated or weekly")
     import yaml
-    from scipy import stats
 
     from ..experiment import run_variants
+    from ..metrics import confidence_interval
     from ..prepare import parse_scenario
+    from .backtest import turnaround
+    from .columns import minutes_since
     from .fitting import fit
 
     fitted = fit(log)
@@ -92,12 +88,8 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
     horizon = variants[0].horizon_minutes
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     start = np.datetime64(variants[0].start, "us")
-    acquired = (primary.column("acquired_at").to_numpy(zero_copy_only=False).astype("datetime64[us]") - start) \
-        / np.timedelta64(1, "m")
-    signed = primary.column("reported_at")
-    signed_minutes = (signed.to_numpy(zero_copy_only=False).astype("datetime64[us]") - start) / np.timedelta64(1, "m")
-    signed_minutes = np.where(signed.is_null().to_numpy(zero_copy_only=False), np.nan, signed_minutes.astype(float))
-    observed = np.where(np.isnan(signed_minutes), horizon - acquired.astype(float), signed_minutes - acquired)
+    observed = turnaround(minutes_since(primary.column("acquired_at"), start),
+                          minutes_since(primary.column("reported_at"), start), horizon)
     observed_referral = np.asarray(pc.fill_null(primary.column("referral"), "routine").to_pylist(), dtype=object)
     observed_flag = np.asarray(pc.fill_null(primary.column("ai_flag"), False).to_pylist(), dtype=bool)
     out = []
@@ -113,11 +105,13 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
             studies = run.studies.filter(pc.equal(run.studies.column("kind"), "primary"))
             if where is not None:
                 studies = studies.filter(pc.fill_null(pc.equal(studies.column(where[0]), where[1]), False))
-            tat, reps = _tat(studies, horizon), studies.column("replication").to_numpy()
+            tat = turnaround(studies.column("arrived_at").to_numpy(),
+                             pc.fill_null(studies.column("reported_at"), math.nan).to_numpy(zero_copy_only=False),
+                             horizon)
+            reps = studies.column("replication").to_numpy()
             means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
-        effect = means[1] - means[0]
-        half = float(stats.t.ppf(0.975, replications - 1) * effect.std(ddof=1) / math.sqrt(replications)) \
-            if replications > 1 else math.nan
+        effect = confidence_interval(means[1] - means[0])  # paired by replication
         out.append(GroupReplay(group, int(in_log.sum()), float(observed[in_log].mean()), float(means[0].mean()),
-                               float(means[1].mean()), float(effect.mean() - half), float(effect.mean() + half)))
+                               float(means[1].mean()), math.nan if effect["ci_low"] is None else effect["ci_low"],
+                               math.nan if effect["ci_high"] is None else effect["ci_high"]))
     return out
