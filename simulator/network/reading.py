@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+from heapq import heappush
 from array import array
 from collections.abc import Callable, Iterator
 from itertools import repeat
@@ -20,7 +21,7 @@ import simpy
 from ..calendar import Duty, duties
 from ..cohort import Cohort
 from ..distributions import mean_of
-from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick
+from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick, run
 from ..scenario import AUDIT, Scenario
 from ..streams import stream
 from ..triage import REFERRALS, Kind, Referral, TriagePolicy, Worklist
@@ -39,6 +40,14 @@ DOUBLE_READ, SECOND_OPINION = Kind.DOUBLE_READ.value, Kind.SECOND_OPINION.value
 ROUTINE = Referral.ROUTINE.value
 _REFERRALS = tuple(r.value for r in REFERRALS)
 NaN = math.nan
+
+
+class Codes(dict):
+    """Numbers for names, given in order of first use."""
+
+    def __missing__(self, name: str) -> int:
+        code = self[name] = len(self)
+        return code
 
 
 class ReadingStation:
@@ -63,8 +72,7 @@ class ReadingStation:
         lane = routing.autonomous_normal
         self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
         self._items(cohort)
-        self._ready_callback, self._done_callback = self._on_ready, self._on_done  # bound once, not per event
-        self.label_codes: dict[str, int] = {}
+        self.label_codes = Codes()  # a triage label's number in the outcome's label column
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
         self.duty_rows: list[dict] = []
@@ -190,8 +198,8 @@ class ReadingStation:
             # trip, as step() would (the run's own stop event at the horizon is in the queue, so this never
             # passes it).
             env._now = now = next_at
-        tick.callbacks = [self._ready_callback]  # the one Tick of the ready chain is scheduled again
-        env.schedule(tick, SEIZE, next_at - now)
+        # The one Tick of the ready chain, again (env.schedule, inlined).
+        heappush(queue, (now + (next_at - now), SEIZE, next(env._eid), tick))
 
     def _route(self, item: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """Routing at entry: the autonomous-normal lane, then the router (its site's readers or the centre)."""
@@ -238,7 +246,6 @@ class ReadingStation:
             self._scored(self.awaiting.pop(self.next_score[1]), now)
             self.next_score = next(self.scores, None)
         if self.next_score is not None:
-            tick.callbacks = [self._on_scores]
             self.env.schedule(tick, SEIZE, self.next_score[0] - now)
 
     def _scored(self, item: Read, now: float) -> None:
@@ -287,13 +294,13 @@ class ReadingStation:
         """An idle reader has nothing on the worklist they may read, so the new item is theirs: it is
         ranked (for its label) but skips the heap."""
         self.worklist.admit(item, now)
-        self._record_label(item)
+        self.label[item.index] = self.label_codes[item.label]
         self._start(reader, item, now)
 
     def queue(self, item: Read, now: float) -> None:
         """The item waits on the worklist (in its lane); with pre-emption it may interrupt a lower read."""
         self.worklist.push(item, now)
-        self._record_label(item)
+        self.label[item.index] = self.label_codes[item.label]
         if self.preemption is not None:
             self.preemption.for_item(item, now)
 
@@ -309,11 +316,6 @@ class ReadingStation:
         self.worklist.push(current, now)
         self._next(victim, now)
 
-    def _record_label(self, item: Read) -> None:
-        code = self.label_codes.get(item.label)
-        if code is None:
-            code = self.label_codes[item.label] = len(self.label_codes)
-        self.label[item.index] = code
 
     # Readers ---------------------------------------------------------------------------------------------
     def _next(self, reader: Reader, now: float) -> None:
@@ -338,10 +340,10 @@ class ReadingStation:
             reader.pool.busy[reader] = None
         tick = reader.pending
         if tick is None:  # the reader's own Tick is reused between reads, unless a pre-emption orphaned it
-            tick = reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
-        else:
-            tick.callbacks = [self._done_callback]
-            self.env.schedule(tick, RELEASE, item.remaining)
+            reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
+        else:  # env.schedule, inlined: this runs once a read
+            env = self.env
+            heappush(env._queue, (env._now + item.remaining, RELEASE, next(env._eid), tick))
 
     def _count_busy(self, reader: Reader, now: float) -> None:
         lo = max(reader.resumed, self.warmup)
@@ -372,8 +374,12 @@ class ReadingStation:
         if now >= reader.off_at:
             reader.overtime = now - reader.off_at
             reader.gone = True
+            return
+        item = self.worklist.pop_for(reader.lanes, now, reader.code)  # as `_next`, inlined: once a read
+        if item is None:
+            reader.pool.idle[reader] = None
         else:
-            self._next(reader, now)
+            self._start(reader, item, now)
 
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         """A signed primary report sent for a second opinion: routine, never to the reader who signed it."""
@@ -454,7 +460,7 @@ class ReadingStation:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self.env.run(until=self.horizon)
+            run(self.env, self.horizon)
         finally:
             if collecting:
                 gc.enable()

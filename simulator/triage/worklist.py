@@ -85,7 +85,10 @@ class Worklist:
         entry = [cls, key, self._seq, item]
         item.cls = cls
         item.entry = entry
-        heapq.heappush(self.lane(item.lane), entry)
+        heap = self._lanes.get(item.lane)
+        if heap is None:
+            heap = self.lane(item.lane)
+        heapq.heappush(heap, entry)
         if until != math.inf:
             heapq.heappush(self._due, (until, self._seq, entry))
 
