@@ -1,10 +1,12 @@
 """Many replications as a whole command: `radsim run moscow_city --set horizon_days=30 -r 20 -w 2 --profile`
 (12 M work items, and FIFO on the same studies for the story), timed from outside. Reports the wall time,
-the peak memory of the command's processes (the parent's, which holds every replication's rows today) and
+the peak memory of the command's processes (the largest of the parent's and the workers') and
 the time and memory of each phase as `--profile` prints them. Target (issue 16): the parent's memory grows
-with workers, not with replications; this run <= 4 GB.
+with workers, not with replications; this run <= 4 GB. The same script times a city year as one command on
+one core (target 60 s, 2 GB):
 
     python benchmarks/bench_replications.py [--days 30] [-r 20] [-w 2]
+    python benchmarks/bench_replications.py --days 365 -r 1 -w 1 --no-against-fifo
 """
 from __future__ import annotations
 
@@ -26,10 +28,13 @@ def main() -> None:
     parser.add_argument("-r", type=int, default=20)
     parser.add_argument("-w", type=int, default=2)
     parser.add_argument("--scenario", default="moscow_city")
+    parser.add_argument("--no-against-fifo", action="store_true", help="leave out the FIFO variant (a city year "
+                        "on one core: --days 365 -r 1 -w 1 --no-against-fifo)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "simulator", "run", args.scenario, "--set", f"horizon_days={args.days}",
-                   "-r", str(args.r), "-w", str(args.w), "--out", str(Path(folder) / "run"), "--profile"]
+                   "-r", str(args.r), "-w", str(args.w), "--out", str(Path(folder) / "run"), "--profile",
+                   *(["--no-against-fifo"] if args.no_against_fifo else [])]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
         wall = time.perf_counter() - started
@@ -43,6 +48,7 @@ def main() -> None:
                       "replications": args.r, "workers": args.w, "rows": rows[1] if rows else None,
                       "wall_s": round(wall, 1),
                       "peak_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                      "parent_peak_mb": max((p["peak_mb"] for p in phases.values()), default=None),
                       "phases": phases}, indent=1))
 
 

@@ -16,7 +16,7 @@ from .experiment import Run, run_scenario
 from .metrics import BETTER, SPLITS, StudyColumns, columns_for, confidence_interval, replication_values, subgroups
 from .scenario import Scenario
 
-__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
+__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "paired", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
            "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE"]
 
 COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction",
@@ -82,10 +82,16 @@ def compare_runs(scenario: Scenario, a: Run, b: Run, metrics: Iterable[str] = CO
     cols_a, cols_b = columns or columns_of(scenario, a, b)
     chosen = [dict(g) for g in groups] if groups is not None else subgroups(cols_a, COMPARED_SPLITS, informative=True)
     reps = range(a.replications)
-    values_a = replication_values(cols_a, chosen, metrics, reps)
-    values_b = replication_values(cols_b, chosen, metrics, reps)
-    out = []
-    for where in chosen:
+    return paired(chosen, metrics, replication_values(cols_a, chosen, metrics, reps),
+                  replication_values(cols_b, chosen, metrics, reps))
+
+
+def paired(groups: Iterable[Mapping[str, Any]], metrics: Iterable[str], values_a: Mapping[tuple, Any],
+           values_b: Mapping[tuple, Any]) -> list[Difference]:
+    """The Differences B - A per group and metric from both variants' values per replication, keyed as
+    `metrics.replication_values` keys them."""
+    out, metrics = [], tuple(metrics)
+    for where in groups:
         for metric in metrics:
             key = (metric, tuple(sorted(where.items())))
             va, vb = values_a[key], values_b[key]

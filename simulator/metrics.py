@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,9 @@ import pyarrow.compute as pc
 
 from .scenario import Scenario
 from .triage_config import targets_of
+
+if TYPE_CHECKING:
+    from .summaries import Summaries
 
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "columns_for", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
@@ -201,16 +204,17 @@ class StudyColumns:
             table[flat] = np.nan if minutes is None else minutes
         return table[combined]
 
-    def mask(self, where: Mapping[str, Any], warmup: bool = False) -> np.ndarray:
-        """Rows matching every `column: value` of `where`; warm-up arrivals left out unless `warmup`."""
-        mask = np.ones(self.num_rows, dtype=bool) if warmup else self._keep.copy()
+    def mask(self, where: Mapping[str, Any], warmup: bool = False, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Of the rows `rows` (all by default), those matching every `column: value` of `where`; warm-up
+        arrivals left out unless `warmup`."""
+        mask = np.ones(self.in_warmup[rows].shape[0], dtype=bool) if warmup else self._keep[rows].copy()
         for key, value in where.items():
             codes, lookup = self.encoded(key)
             if lookup:
                 code = lookup.get(value)
-                mask &= codes == (-2 if code is None else code)
+                mask &= codes[rows] == (-2 if code is None else code)
             else:
-                mask &= codes == value
+                mask &= codes[rows] == value
         return mask
 
     def rows_of(self, replication: int) -> slice | np.ndarray:
@@ -234,12 +238,12 @@ def _slices(replication: np.ndarray) -> dict[int, slice]:
     return {int(v): slice(int(a), int(b)) for v, a, b in zip(values.tolist(), starts.tolist(), ends)}
 
 
-def study_metrics(cols: StudyColumns, mask: np.ndarray, state_mask: np.ndarray | None = None,
+def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None = None,
                   rows: slice | np.ndarray = slice(None)) -> dict[str, float]:
-    """Every study metric over the rows `rows` of `mask` (one replication's, typically); `state_mask` picks
-    the rows of the two state-at-horizon metrics (default: `mask`)."""
-    keep = mask[rows]
-    state = keep if state_mask is None else state_mask[rows]
+    """Every study metric over the rows `rows` (one replication's, typically; all by default) that `keep`
+    picks; `state` picks those of the two state-at-horizon metrics (default: `keep`). Both masks are over
+    `rows` (`cols.mask(where, rows=rows)`)."""
+    state = keep if state is None else state
     reported = cols.is_reported[rows]
     count = int(keep.sum())
     n_reported = int((keep & reported).sum())
@@ -343,7 +347,7 @@ def confidence_interval(values: np.ndarray, level: float = 0.95,
     return {"mean": mean, "ci_low": max(mean - half, low), "ci_high": min(mean + half, high), "replications": n}
 
 
-def subgroups(cols: StudyColumns, splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
+def subgroups(cols: "StudyColumns | Summaries", splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
     """All items, then one subgroup per value present of each split; `informative` leaves out splits with a
     single value (their one subgroup is all items again)."""
     groups: list[dict[str, Any]] = [{}]
@@ -361,8 +365,8 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     metrics = list(metrics)
     out = {}
     for where in groups:
-        base, state = cols.mask(where), cols.mask(where, warmup=True)
-        per_rep = [study_metrics(cols, base, state, cols.rows_of(r)) for r in reps]
+        per_rep = [study_metrics(cols, cols.mask(where, rows=rows), cols.mask(where, True, rows), rows)
+                   for rows in map(cols.rows_of, reps)]
         for metric in metrics:
             out[(metric, tuple(sorted(where.items())))] = np.array([p[metric] for p in per_rep], dtype=float)
     return out
@@ -387,29 +391,31 @@ def columns_for(table: pa.Table, scenario: Scenario) -> StudyColumns:
     return cols
 
 
-def summary_rows(studies: pa.Table, duties: pa.Table, scenario: Scenario,
+def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Scenario,
                  replications: int | Iterable[int]) -> list[dict[str, Any]]:
-    """Every metric for all items and per subgroup (each value of each split), with CIs over replications.
+    """Every metric for all items and per subgroup (each value of each split), with CIs over replications,
+    from a studies table or from the replications' summaries (`simulator.summaries`).
 
     The all-items rows are there even when nothing arrived (a count of 0 says so)."""
+    from .summaries import Summaries
+
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
-    cols = columns_for(studies, scenario)
+    summaries = studies if isinstance(studies, Summaries) else Summaries.of_table(studies, duties, scenario, reps)
     rows = []
-    for where in subgroups(cols):
-        base, state = cols.mask(where), cols.mask(where, warmup=True)
-        if where and not base.any() and not (state & ~cols.is_reported).any():
-            continue
-        per_rep = [study_metrics(cols, base, state, cols.rows_of(r)) for r in reps]
+    # Every subgroup shown has a row in some replication among the measured work or the work left over,
+    # so none is empty throughout.
+    groups = subgroups(summaries)
+    values = summaries.values(groups, STUDY_METRICS, reps)
+    for where in groups:
         for metric in STUDY_METRICS:
-            values = np.array([p[metric] for p in per_rep], dtype=float)
-            rows.append({"metric": metric, "where": where, **confidence_interval(values, bounds=RANGE[metric])})
+            rows.append({"metric": metric, "where": where,
+                         **confidence_interval(values[(metric, tuple(sorted(where.items())))], bounds=RANGE[metric])})
     pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
     rep = duties.column("replication").to_numpy()
     for where in [{}] + [{"pool": p} for p in scenario.pools]:
         base = np.ones(duties.num_rows, dtype=bool) if not where else pools == where["pool"]
         per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in reps]
         for metric in POOL_METRICS:
-            values = np.array([p[metric] for p in per_rep], dtype=float)
-            rows.append({"metric": metric, "where": where, **confidence_interval(values, bounds=RANGE[metric])})
+            pool_values = np.array([p[metric] for p in per_rep], dtype=float)
+            rows.append({"metric": metric, "where": where, **confidence_interval(pool_values, bounds=RANGE[metric])})
     return rows
-

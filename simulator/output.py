@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
@@ -16,9 +18,11 @@ from .loading import dump_scenario, scenario_hash
 if TYPE_CHECKING:
     from .story import Story
 
-__all__ = ["write_run", "claim_run", "summary_document", "RUN"]
+__all__ = ["write_run", "write_rest", "stream_run", "claim_run", "summary_document", "StudiesWriter", "RUN", "STUDIES"]
 
 RUN = "run"  # the kind of output folder, in its marker
+STUDIES = "studies.parquet"
+ROW_GROUP = 1024 * 1024  # rows per row group, as `pq.write_table` writes them
 
 
 def summary_document(run: Run, story: "Story | None" = None) -> dict:
@@ -64,11 +68,87 @@ def write_run(run: Run, out: Path, story: "Story | None" = None) -> Path:
     """studies.parquet, readers.parquet, summary.json and scenario.yaml, all or nothing."""
 
     def fill(folder: Path) -> None:
-        pq.write_table(run.studies, folder / "studies.parquet", compression="zstd")
-        pq.write_table(run.duties, folder / "readers.parquet", compression="zstd")
-        if run.stations is not None:
-            pq.write_table(run.stations, folder / "stations.parquet", compression="zstd")
-        (folder / "summary.json").write_text(json.dumps(summary_document(run, story), indent=1, allow_nan=False) + "\n")
-        (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
+        pq.write_table(run.studies, folder / STUDIES, compression="zstd")
+        write_rest(run, folder, story)
 
     return write_directory(out, RUN, fill)
+
+
+def stream_run(out: Path, simulate: "Callable[[StudiesWriter], tuple[Run, Story | None]]") -> Path:
+    """A run folder whose studies.parquet is written while `simulate` runs (it is handed the writer, to be
+    the sink of the run's replications), the rest when it returns: all or nothing, as `write_run`."""
+
+    def fill(folder: Path) -> None:
+        with StudiesWriter(folder / STUDIES) as sink:
+            run, story = simulate(sink)
+        write_rest(run, folder, story)
+
+    return write_directory(out, RUN, fill)
+
+
+def write_rest(run: Run, folder: Path, story: "Story | None" = None) -> None:
+    """Everything of a run folder but studies.parquet (which `StudiesWriter` may have written already)."""
+    pq.write_table(run.duties, folder / "readers.parquet", compression="zstd")
+    if run.stations is not None:
+        pq.write_table(run.stations, folder / "stations.parquet", compression="zstd")
+    (folder / "summary.json").write_text(json.dumps(summary_document(run, story), indent=1, allow_nan=False) + "\n")
+    (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
+
+
+class StudiesWriter:
+    """studies.parquet written a replication at a time, as replications finish (a sink of `run_variants`).
+
+    Rows go out in whole row groups of ROW_GROUP rows, the rest held for the next replication, so that the
+    file is byte for byte the one `pq.write_table` writes from all replications at once, and this process
+    holds at most a row group and a replication's rows, never the run's.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._held: list[pa.Table] = []
+        self._held_rows = 0
+        self._written = False
+
+    def __call__(self, studies: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, studies.schema, compression="zstd")
+        elif not studies.schema.equals(self._writer.schema, check_metadata=True):
+            studies = studies.cast(self._writer.schema)
+        self._held.append(studies)
+        self._held_rows += studies.num_rows
+        self.rows += studies.num_rows
+        if self._held_rows >= ROW_GROUP:
+            self._write(final=False)
+
+    def _write(self, final: bool) -> None:
+        held = pa.concat_tables(self._held)
+        start = 0
+        while held.num_rows - start >= ROW_GROUP or (final and held.num_rows > start):
+            size = min(ROW_GROUP, held.num_rows - start)
+            self._writer.write_table(held.slice(start, size), row_group_size=ROW_GROUP)  # type: ignore[union-attr]
+            start += size
+            self._written = True
+        if final and not self._written:  # no rows at all: one empty row group, as write_table writes
+            self._writer.write_table(held, row_group_size=ROW_GROUP)  # type: ignore[union-attr]
+        self._held = [held.slice(start)] if start < held.num_rows else []
+        self._held_rows = held.num_rows - start
+
+    def close(self) -> None:
+        if self._writer is None:
+            return
+        if self._held or not self._written:
+            self._write(final=True)
+        self._writer.close()
+        self._writer = None
+
+    def __enter__(self) -> "StudiesWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            if exc[0] is None:
+                self.close()
+            else:  # the staging folder it writes into goes with the error; only the handle is closed
+                self._writer.close()

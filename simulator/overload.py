@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from .scenario import AUDIT, SECOND_OPINION, Scenario
 
-__all__ = ["Overload", "overloads", "describe", "GROWING", "SATURATED"]
+__all__ = ["Overload", "overloads", "seen_in", "combine", "Seen", "describe", "GROWING", "SATURATED"]
 
 GROWING, SATURATED = "backlog grows", "shift saturated"
 _STEP = 15.0  # minutes between samples of the waiting count
@@ -74,29 +74,46 @@ class _Waiting:
         return int(np.searchsorted(self.ready, end, "right") - np.searchsorted(self.ready, begin, "right"))
 
 
+Seen = dict[tuple[str, str, "str | None"], int]  # (pool, reason, shift) -> the day it began, in one replication
+
+
 def overloads(studies: pa.Table, duties: pa.Table, scenario: Scenario, replications: Iterable[int]) -> list[Overload]:
     """Every overload seen in any replication, per pool (and shift), with the earliest day it began."""
     reps = list(replications)
+    return combine(scenario, [seen_in(studies, duties, scenario, r) for r in reps], len(reps))
+
+
+def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> Seen:
+    """The overloads of one replication (of the tables' rows, which may hold others), each with its first day."""
     if scenario.horizon_days - scenario.warmup_days < 2.0:
-        return []
-    found: dict[tuple[str, str, str | None], list[int]] = {}
+        return {}
+    seen: Seen = {}
     lanes = _lane_codes(studies, scenario)
-    replication = studies.column("replication").to_numpy()
     ready = studies.column("ready_at").to_numpy().astype(float, copy=False)
     start = studies.column("read_start").to_numpy().astype(float, copy=False)
     names = _lane_names(scenario)
     shifts = _Duties(duties)
-    for r in reps:
-        rows = (replication == r) & ~np.isnan(ready)
-        for pool_name, pool in scenario.pools.items():
-            mine = rows & np.isin(lanes, [names.index(lane) for lane in scenario.lanes_of(pool)])
-            waiting = _Waiting(scenario, ready[mine], start[mine])
-            day = _growing(scenario, waiting)
-            if day is not None:
-                found.setdefault((pool_name, GROWING, None), []).append(day)
-            for shift, day in _saturated(scenario, shifts, r, pool_name, waiting):
-                found.setdefault((pool_name, SATURATED, shift), []).append(day)
-    return sorted((Overload(pool, reason, min(days), len(days), len(reps), shift)
+    rows = (studies.column("replication").to_numpy() == replication) & ~np.isnan(ready)
+    for pool_name, pool in scenario.pools.items():
+        mine = rows & np.isin(lanes, [names.index(lane) for lane in scenario.lanes_of(pool)])
+        waiting = _Waiting(scenario, ready[mine], start[mine])
+        day = _growing(scenario, waiting)
+        if day is not None:
+            seen[(pool_name, GROWING, None)] = day
+        for shift, day in _saturated(scenario, shifts, replication, pool_name, waiting):
+            seen[(pool_name, SATURATED, shift)] = day
+    return seen
+
+
+def combine(scenario: Scenario, seen: Iterable[Seen], replications: int) -> list[Overload]:
+    """The verdicts of a run from what each of its `replications` replications saw."""
+    if scenario.horizon_days - scenario.warmup_days < 2.0:
+        return []
+    found: dict[tuple[str, str, str | None], list[int]] = {}
+    for one in seen:
+        for key, day in one.items():
+            found.setdefault(key, []).append(day)
+    return sorted((Overload(pool, reason, min(days), len(days), replications, shift)
                    for (pool, reason, shift), days in found.items()), key=lambda o: (o.from_day, o.pool))
 
 

@@ -5,20 +5,15 @@ Used by the CLI summary, `radsim report` and the dashboard, so all three tell it
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from .comparison import Difference, compare_runs
-from .experiment import Run
-from .metrics import StudyColumns, columns_for
+from .comparison import Difference, paired
+from .experiment import Run, summaries_of
 from .overload import describe
 from .scenario import Scenario
 
-__all__ = ["Group", "GROUPS", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value",
-           "FIFO_UNREAD"]
+__all__ = ["Group", "GROUPS", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text", "NAMES", "shown_value"]
 
 
 @dataclass(frozen=True)
@@ -129,39 +124,23 @@ def _mean(run: Run, metric: str, where: dict) -> float | None:
     return None if row is None else row["mean"]
 
 
-# Studies columns `tell` never reads of its FIFO run: a run may leave them out of it (the study ids alone are
-# a quarter of a city table).
-FIFO_UNREAD = ("study_id", "reader", "acquired_at", "at_archive", "scored_at", "patient_age")
-
-
 def tell(run: Run, fifo: Run | None = None) -> Story:
     """The story of `run`; with `fifo` (the same scenario, seed and replications under FIFO), the change
-    against FIFO of each high-risk group, paired study by study."""
-    cols = columns_for(run.studies, run.scenario)
+    against FIFO of each high-risk group, paired replication by replication."""
+    summaries = summaries_of(run)
     groups = high_risk_groups(run.scenario)
     differences: dict[tuple, Difference] = {}
     if fifo is not None:
-        for d in compare_runs(run.scenario, fifo, run, STORY_METRICS, [g.where for g in groups]):
+        wheres, reps = [g.where for g in groups], range(run.replications)
+        for d in paired(wheres, STORY_METRICS, summaries_of(fifo).values(wheres, STORY_METRICS, reps),
+                        summaries.values(wheres, STORY_METRICS, reps)):
             differences[(d.metric, tuple(sorted(d.where.items())))] = d
     chapters = []
     for group in groups:
         key = tuple(sorted(group.where.items()))
         chapters.append(Chapter(group, _mean(run, "count", group.where) or 0.0,
                                 _mean(run, "p50_tat_minutes", group.where), _mean(run, "p95_tat_minutes", group.where),
-                                _row(run, "sla_met_fraction", group.where), _typical_target(cols, group.where),
+                                _row(run, "sla_met_fraction", group.where), summaries.typical_target(group.where),
                                 {m: differences[(m, key)] for m in STORY_METRICS if (m, key) in differences}))
     return Story(chapters, _mean(run, "unfinished", {}) or 0.0, _mean(run, "count", {}) or 0.0,
                  [describe(o) for o in run.overloaded])
-
-
-def _typical_target(cols: StudyColumns, where: dict) -> float | None:
-    """The target most items of a group have (a group may mix targets: a flagged STAT study has STAT's)."""
-    try:
-        mask = cols.mask(where)
-    except KeyError:
-        return None
-    targets = cols.target[mask]
-    targets = targets[~np.isnan(targets)]
-    if not targets.size:
-        return None
-    return float(Counter(targets.tolist()).most_common(1)[0][0])

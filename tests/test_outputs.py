@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -141,17 +143,55 @@ def test_claim_refuses_a_link_where_a_folder_should_go(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["stroke_two_ais", "district_network_devices", "moscow_reference_center"])
-def test_the_story_against_a_lean_fifo_run_is_the_same(name: str) -> None:
-    """`radsim run` keeps its FIFO variant without the columns the story never reads (FIFO_UNREAD, dropped
-    in the workers): the story told against it is the one told against the whole FIFO run."""
+def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str) -> None:
+    """`radsim run` summarises each replication in its worker, streams the studies to a sink and does not
+    even send FIFO's: the summary rows, overloads and story are those computed from the whole tables in this
+    process, and each subgroup's values those `replication_values` gives over the whole table."""
     from simulator import load_scenario
-    from simulator.experiment import run_variants, summarise_run
-    from simulator.story import FIFO_UNREAD, tell
+    from simulator.experiment import discard, run_variants, summarise_run
+    from simulator.metrics import STUDY_METRICS, columns_for, replication_values, subgroups
+    from simulator.story import tell
 
     scenario = load_scenario(name, ["horizon_days=4", "warmup_days=1"])
     fifo = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
-    run, whole = run_variants([scenario, fifo], 2, workers=1, summarise=False)
-    _, lean = run_variants([scenario, fifo], 2, workers=2, summarise=False, drop=[(), FIFO_UNREAD])
-    assert "study_id" not in lean.studies.column_names and "study_id" in whole.studies.column_names
-    summarise_run(run)
-    assert tell(run, lean).lines() == tell(run, whole).lines()
+    whole, whole_fifo = run_variants([scenario, fifo], 3, workers=1, summarise=False)
+    summarise_run(whole)
+    given: list[pa.Table] = []
+    streamed, lean = run_variants([scenario, fifo], 3, workers=2, sinks=[given.append, discard])
+    assert streamed.studies is None and lean.studies is None
+    assert pa.concat_tables(given).equals(whole.studies) and streamed.rows == whole.studies.num_rows
+    assert [t.column("replication")[0].as_py() for t in given] == [0, 1, 2]  # in order, whoever finished first
+    assert json.dumps(streamed.summary) == json.dumps(whole.summary)
+    assert streamed.overloaded == whole.overloaded
+    assert tell(streamed, lean).lines() == tell(whole, whole_fifo).lines()
+    cols = columns_for(whole.studies, scenario)
+    expected = replication_values(cols, subgroups(cols), STUDY_METRICS, range(3))
+    rows = {(r["metric"], tuple(sorted(r["where"].items()))): r["mean"] for r in streamed.summary}
+    for key, values in expected.items():
+        if np.isnan(values).all():
+            assert rows[key] is None, key
+        else:
+            assert rows[key] == pytest.approx(float(np.nanmean(values)), rel=1e-12), key
+
+
+@pytest.mark.parametrize("sizes", [[5, 7, 0, 11], [0], [8], [3, 5], [16, 1]])
+def test_studies_written_by_replications_are_the_file_written_whole(tmp_path: Path, monkeypatch, sizes) -> None:
+    """StudiesWriter (studies.parquet as replications finish) writes byte for byte what pq.write_table
+    writes from the whole table: row groups of the same size across replication boundaries, an empty run's
+    one empty row group. Row groups of 8 rows here stand for the 1,048,576 of a real file."""
+    import pyarrow.parquet as pq
+
+    from simulator import output
+
+    monkeypatch.setattr(output, "ROW_GROUP", 8)
+    parts = [pa.table({"replication": pa.array([r] * n, pa.int32()),
+                       "study_type": pa.DictionaryArray.from_arrays(pa.array([i % 2 for i in range(n)], pa.int32()),
+                                                                    ["ct", "mr"]),
+                       "tat_minutes": pa.array([float(i) if i % 3 else None for i in range(n)], pa.float64())})
+             for r, n in enumerate(sizes)]
+    pq.write_table(pa.concat_tables(parts), tmp_path / "whole.parquet", compression="zstd", row_group_size=8)
+    with output.StudiesWriter(tmp_path / "streamed.parquet") as writer:
+        for part in parts:
+            writer(part)
+    assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert writer.rows == sum(sizes)

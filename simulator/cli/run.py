@@ -27,7 +27,7 @@ def run(
                                                "same studies (when the policy is not FIFO) and say what the "
                                                "policy changed for high-risk patients.")] = True,
     profile: Annotated[bool, typer.Option("--profile", help="Print the time and peak memory of each phase "
-                                          "(start-up, scenario, cohort, model, tables, metrics, writing).")] = False,
+                                          "(start-up, scenario, cohort, model, tables, summary, story, writing).")] = False,
     allow_large: AllowLarge = False,
 ) -> None:
     """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
@@ -51,34 +51,42 @@ def run(
                   f"({counts['outside']:,} outside the horizon, {counts['unmatched']:,} of no study type and "
                   f"{counts['undated']:,} without an arrival time left out)",
                   highlight=False)
-    from simulator.experiment import run_variants, summarise_run
-    from simulator.story import FIFO_UNREAD, tell
+    from simulator.experiment import discard, run_variants
+    from simulator.story import tell
 
-    # FIFO on the same studies, when asked, runs beside the scenario's policy on the same workers.
+    # FIFO on the same studies, when asked, runs beside the scenario's policy on the same workers; only its
+    # replications' summaries come back (the story compares summaries).
     variants = [resolved]
     if against_fifo and resolved.policy.triage != "fifo":
         variants.append(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": "fifo"})}))
-    with Progress(f"simulating {resolved.name}" + (" (and FIFO on the same studies)" if len(variants) > 1 else "")) \
-            as progress:
-        started = _now()
-        runs = run_variants(variants, replications, seed, workers, progress.fraction, summarise=False,
-                            drop=[(), FIFO_UNREAD])
-        simulating = _now() - started
-    result, fifo = runs[0], (runs[1] if len(runs) > 1 else None)
-    for name in ("cohort", "model", "tables"):
-        phases.add(f"{name} (summed over replications{' and FIFO' if fifo else ''})",
-                   sum(r.phases[name] for r in runs))
-    with phases.phase("metrics (summary, overload, story)"):
-        summarise_run(result)
-        story = tell(result, fifo)
     existed = replacing.exists()
-    with phases.phase("writing"), bad_input():
-        written = write_run(result, target, story)
+    told: dict = {}
+
+    def simulate(studies):
+        """Simulate and summarise, studies.parquet written as replications finish; the rest afterwards."""
+        with Progress(f"simulating {resolved.name}" + (" (and FIFO on the same studies)" if len(variants) > 1
+                                                       else "")) as progress:
+            started = _now()
+            runs = run_variants(variants, replications, seed, workers, progress.fraction, sinks=[studies, discard])
+            told["simulating"] = _now() - started
+        result, fifo = runs[0], (runs[1] if len(runs) > 1 else None)
+        for name in ("cohort", "model", "tables", "summary"):
+            phases.add(f"{name} (summed over replications{' and FIFO' if fifo else ''})",
+                       sum(r.phases[name] for r in runs))
+        with phases.phase("story (against FIFO)" if len(runs) > 1 else "story"):
+            story = tell(result, fifo)
+        told.update(result=result, story=story, told=_now())
+        return result, story
+
+    with bad_input():
+        written = stream_run(target, simulate)
+    phases.add("writing (the rest of the folder)", _now() - told["told"])
+    result, story, simulating = told["result"], told["story"], told["simulating"]
     from .summary import print_summary
 
     print_summary(result, story)
     out.print(f"{'replaced the earlier run in' if existed else 'wrote'} {written}/ (studies.parquet: "
-              f"{result.studies.num_rows:,} rows) in {result.wall_seconds:.1f} s", highlight=False)
+              f"{result.rows:,} rows) in {result.wall_seconds:.1f} s", highlight=False)
     if profile:
         _print_profile(phases, simulating)
 
@@ -89,10 +97,10 @@ def claim_run(target: Path) -> Path:
     return claim(target)
 
 
-def write_run(result, target: Path, story) -> Path:
-    from simulator.output import write_run as write
+def stream_run(target: Path, simulate) -> Path:
+    from simulator.output import stream_run as stream
 
-    return write(result, target, story)
+    return stream(target, simulate)
 
 
 def _now() -> float:

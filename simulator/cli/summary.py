@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from rich import box
 from rich.table import Table
 
-from simulator.experiment import Run
-from simulator.metrics import StudyColumns, columns_for
+from simulator.experiment import Run, summaries_of
+from simulator.summaries import Summaries
 from simulator.story import Story, minutes_text, shown_value
 
 from .common import out
@@ -34,12 +33,11 @@ def cell(row: dict | None, kind: str = "minutes", spread: bool = True) -> str:
     return f"{value}[dim]±{half / scale:.{0 if half / scale >= 10 else 1}f}[/] {unit}"
 
 
-def _targets_of(cols: StudyColumns, where: dict) -> str:
-    values = np.unique(cols.target[cols.mask(where)])
-    values = values[~np.isnan(values)]
-    if not values.size:
+def _targets_of(summaries: Summaries, where: dict) -> str:
+    values = list(summaries.targets(where))
+    if not values:
         return "-"
-    return minutes_text(float(values[0])) if values.size == 1 else "mixed"
+    return minutes_text(float(values[0])) if len(values) == 1 else "mixed"
 
 
 def print_summary(run: Run, story: Story) -> None:
@@ -65,7 +63,7 @@ def print_summary(run: Run, story: Story) -> None:
     table = Table(title="turnaround", caption=caption, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("work", "items", "median", "95% within", "in target", "target"):
         table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
-    cols = columns_for(run.studies, scenario)
+    summaries = summaries_of(run)
     present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
                        if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "condition",
                                                                   "ai_positive")}
@@ -84,7 +82,7 @@ def print_summary(run: Run, story: Story) -> None:
             count = get("count", where)
             table.add_row(name, "-" if count is None else f"{count['mean']:,.0f}",
                           cell(get("p50_tat_minutes", where), spread=False), cell(get("p95_tat_minutes", where)),
-                          cell(get("sla_met_fraction", where), "share"), _targets_of(cols, where))
+                          cell(get("sla_met_fraction", where), "share"), _targets_of(summaries, where))
     out.print(table)
     pools = Table(title="readers", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("pool", "utilisation", "overtime h"):

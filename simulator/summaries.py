@@ -1,0 +1,133 @@
+"""What a run's summary needs of each replication, computed where the replication ran.
+
+Every figure of summary.json, of the high-risk story and of the printed summary is a function of one
+replication's rows at a time (a metric's value in a subgroup, the targets of a group's items, the
+overloads seen), then combined over replications: means and CIs, the subgroups shown (the values present
+in any replication), the most common target. So a worker sends its replication's `ReplicationSummary`
+(a few kilobytes) and need not send its rows, and the parent's memory grows with workers, not with
+replications. A run whose tables are at hand is summarised the same way (`Summaries.of_table`), so there
+is one code path.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .metrics import OPTIONAL_SPLITS, SPLITS, StudyColumns, columns_for, study_metrics
+from .overload import Overload, Seen, combine, seen_in
+from .scenario import Scenario
+
+__all__ = ["ReplicationSummary", "Summaries", "summarise_replication", "Key", "key_of"]
+
+Key = tuple[tuple[str, Any], ...]  # a subgroup: its `where` as sorted items; () is all work
+
+
+def key_of(where: Mapping[str, Any]) -> Key:
+    return tuple(sorted(where.items()))
+
+
+@dataclass
+class ReplicationSummary:
+    replication: int
+    metrics: dict[Key, dict[str, float]]  # every study metric of all work and of each split value with a row here
+    empty: dict[str, float]  # the study metrics of a subgroup with no row here
+    distinct: dict[str, list]  # per split the table has: its values among measured work and work left over
+    targets: dict[Key, dict[float, int]]  # per subgroup: its measured items' targets and how many, by first item
+    overloads: Seen
+
+
+def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
+                          scenario: Scenario) -> ReplicationSummary:
+    """One replication's summary from the StudyColumns of a table that holds it (and maybe others)."""
+    rows = cols.rows_of(replication)
+    keep = cols.mask({}, rows=rows)
+    wanted: list[dict[str, Any]] = [{}]
+    distinct: dict[str, list] = {}
+    counted = keep | ~cols.is_reported[rows]  # measured work, and work left over at the horizon
+    for split in SPLITS:
+        if split in OPTIONAL_SPLITS and not cols.has(split):
+            continue
+        codes, lookup = cols.encoded(split)
+        mine = codes[rows]
+        anywhere, shown = set(np.unique(mine).tolist()), set(np.unique(mine[counted]).tolist())
+        distinct[split] = sorted((v for v, c in lookup.items() if c in shown), key=str)
+        # Every value with a row here, warm-up rows included: their state at the horizon counts.
+        wanted += [{split: v} for v, c in lookup.items() if c in anywhere]
+    metrics, targets = {}, {}
+    for where in wanted:
+        base = keep if not where else cols.mask(where, rows=rows)
+        metrics[key_of(where)] = study_metrics(cols, base, cols.mask(where, True, rows), rows)
+        targets[key_of(where)] = _tally(cols.target[rows][base])
+    nothing = np.zeros_like(keep)
+    studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
+    return ReplicationSummary(replication, metrics, study_metrics(cols, nothing, nothing, rows), distinct, targets,
+                              seen_in(studies, duties, scenario, replication))
+
+
+def _tally(targets: np.ndarray) -> dict[float, int]:
+    """How many items have each target, in the order of each target's first item (as a Counter counts)."""
+    targets = targets[~np.isnan(targets)]
+    values, first, counts = np.unique(targets, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return dict(zip(values[order].tolist(), counts[order].tolist()))
+
+
+class Summaries:
+    """A run's replication summaries, combined as the metrics of docs/metrics.md combine them."""
+
+    def __init__(self, parts: Iterable[ReplicationSummary]) -> None:
+        self.parts = {p.replication: p for p in parts}
+
+    @classmethod
+    def of_table(cls, studies: pa.Table, duties: pa.Table, scenario: Scenario,
+                 replications: Iterable[int]) -> "Summaries":
+        cols = columns_for(studies, scenario)
+        return cls(summarise_replication(cols, r, studies, duties, scenario) for r in replications)
+
+    def has(self, split: str) -> bool:
+        return any(split in p.distinct for p in self.parts.values())
+
+    def distinct(self, split: str) -> list[Any]:
+        """The values of a split present in any replication (as `StudyColumns.distinct` over all rows)."""
+        return sorted({v for p in self.parts.values() for v in p.distinct.get(split, [])}, key=str)
+
+    def values(self, groups: Iterable[Mapping[str, Any]], metrics: Iterable[str],
+               replications: Iterable[int]) -> dict[tuple[str, Key], np.ndarray]:
+        """Per (metric, subgroup), its value in each replication, as `metrics.replication_values` gives it.
+        Subgroups are all work or one value of one split."""
+        reps, metrics = list(replications), list(metrics)
+        out = {}
+        for where in groups:
+            key = key_of(where)
+            if len(key) > 1:
+                raise ValueError(f"a replication summary holds subgroups of one split, not {dict(where)}")
+            per_rep = [self._metrics(r, key) for r in reps]
+            for metric in metrics:
+                out[(metric, key)] = np.array([p[metric] for p in per_rep], dtype=float)
+        return out
+
+    def _metrics(self, replication: int, key: Key) -> dict[str, float]:
+        part = self.parts[replication]
+        return part.metrics.get(key, part.empty)
+
+    def targets(self, where: Mapping[str, Any]) -> dict[float, int]:
+        """The targets of a subgroup's measured items over every replication, and how many have each."""
+        total: dict[float, int] = {}
+        for replication in sorted(self.parts):
+            for target, count in self.parts[replication].targets.get(key_of(where), {}).items():
+                total[target] = total.get(target, 0) + count
+        return total
+
+    def typical_target(self, where: Mapping[str, Any]) -> float | None:
+        """The target most of a group's items have (the first such, on a tie), or None."""
+        counts = self.targets(where)
+        return max(counts.items(), key=lambda tc: tc[1])[0] if counts else None
+
+    def overloads(self, scenario: Scenario, replications: Iterable[int]) -> list[Overload]:
+        reps = list(replications)
+        return combine(scenario, [self.parts[r].overloads for r in reps], len(reps))
+
