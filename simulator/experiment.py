@@ -58,6 +58,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
     stations = None if cohort.stations is None else stations_table(cohort.stations, replication)
+    del cohort, outcome  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None
     if summarise:

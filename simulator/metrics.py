@@ -184,6 +184,7 @@ class StudyColumns:
         out once per combination of kind, referral, AI flag and study type, then looked up per row."""
         targets = targets_of(scenario)
         out = np.full(self.num_rows, np.nan)
+        self.target_values = np.empty(0)  # every target a row can have, ascending
         if not targets or not self.num_rows:
             return out
         fields = ("kind", "referral", "ai_positive", "study_type")
@@ -202,6 +203,7 @@ class StudyColumns:
             kind, referral, flagged, study_type = reversed(picked)
             minutes = targets.of_fields(kind or "", referral, flagged, study_type)
             table[flat] = np.nan if minutes is None else minutes
+        self.target_values = np.unique(table[~np.isnan(table)])
         return table[combined]
 
     def mask(self, where: Mapping[str, Any], warmup: bool = False, rows: slice | np.ndarray = slice(None)) -> np.ndarray:

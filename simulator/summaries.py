@@ -52,28 +52,37 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         if split in OPTIONAL_SPLITS and not cols.has(split):
             continue
         codes, lookup = cols.encoded(split)
-        mine = codes[rows]
-        anywhere, shown = set(np.unique(mine).tolist()), set(np.unique(mine[counted]).tolist())
-        distinct[split] = sorted((v for v, c in lookup.items() if c in shown), key=str)
+        if not lookup:  # a numeric column: no values to split by
+            distinct[split] = []
+            continue
+        # Codes run from -1 (null) to the lookup's size: counted, not sorted.
+        mine = codes[rows].astype(np.int64) + 1
+        anywhere = np.bincount(mine, minlength=len(lookup) + 1)
+        shown = np.bincount(mine[counted], minlength=len(lookup) + 1)
+        distinct[split] = sorted((v for v, c in lookup.items() if shown[c + 1]), key=str)
         # Every value with a row here, warm-up rows included: their state at the horizon counts.
-        wanted += [{split: v} for v, c in lookup.items() if c in anywhere]
+        wanted += [{split: v} for v, c in lookup.items() if anywhere[c + 1]]
     metrics, targets = {}, {}
     for where in wanted:
         base = keep if not where else cols.mask(where, rows=rows)
         metrics[key_of(where)] = study_metrics(cols, base, cols.mask(where, True, rows), rows)
-        targets[key_of(where)] = _tally(cols.target[rows][base])
+        targets[key_of(where)] = _tally(cols.target[rows][base], cols.target_values)
     nothing = np.zeros_like(keep)
     studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
     return ReplicationSummary(replication, metrics, study_metrics(cols, nothing, nothing, rows), distinct, targets,
                               seen_in(studies, duties, scenario, replication))
 
 
-def _tally(targets: np.ndarray) -> dict[float, int]:
-    """How many items have each target, in the order of each target's first item (as a Counter counts)."""
-    targets = targets[~np.isnan(targets)]
-    values, first, counts = np.unique(targets, return_index=True, return_counts=True)
-    order = np.argsort(first, kind="stable")
-    return dict(zip(values[order].tolist(), counts[order].tolist()))
+def _tally(targets: np.ndarray, possible: np.ndarray) -> dict[float, int]:
+    """How many items have each target, in the order of each target's first item (as a Counter counts).
+    `possible`: the few targets any row can have, so each is counted by a comparison, not a sort."""
+    found = []
+    for value in possible.tolist():
+        hits = targets == value
+        count = int(np.count_nonzero(hits))
+        if count:
+            found.append((int(np.argmax(hits)), value, count))
+    return {value: count for _, value, count in sorted(found)}
 
 
 class Summaries:

@@ -13,7 +13,7 @@ import math
 from heapq import heappush
 from array import array
 from collections.abc import Callable, Iterator
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 import simpy
@@ -134,7 +134,8 @@ class ReadingStation:
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """One tuple per study in ready order: what a work item needs, and when the next study is ready.
 
-        Built a block at a time, so that a year of a city never sits in memory as Python objects.
+        Built a block at a time, so that a year of a city never sits in memory as Python objects; chained,
+        so that taking the next study is a step of a zip, not of a generator around it.
         """
         c = self.cohort
         ready = c.ready_at[order]
@@ -142,13 +143,14 @@ class ReadingStation:
         per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
         aged = bool((~np.isnan(c.patient_age)).any())
         flagging = any(len(names_of) > 1 for names_of in names)  # some type has an AI
-        for lo in range(0, order.shape[0], chunk):
+
+        def block_at(lo: int) -> Iterator[tuple]:
             block = order[lo:lo + chunk]
             # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
             scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
             types, sites = c.study_type[block].tolist(), c.site[block].tolist()
             ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
-            yield from zip(
+            return zip(
                 block.tolist(),
                 [per_type[t] for t in types],
                 [table[t][s] for t, s in zip(types, sites)],
@@ -164,6 +166,8 @@ class ReadingStation:
                 [names[t][m] if ok else () for t, m, ok in zip(types, self._flags(block), scored)] if flagging
                 else repeat(()),
             )
+
+        return chain.from_iterable(map(block_at, range(0, order.shape[0], chunk)))
 
     def _flags(self, rows: np.ndarray) -> list[int]:
         """Each study's flags: a bit per AI of its type (one AI: its flag)."""
@@ -366,7 +370,8 @@ class ReadingStation:
             self._count_busy(reader, now)
         reader.reads += 1
         reader.item = None
-        reader.load -= item.units
+        if self.own_lanes:  # push: the work assigned to the reader and not finished
+            reader.load -= item.units
         if self.preemption is not None:
             del reader.pool.busy[reader]
         if i < self.n_cohort and self.so_index[i] >= 0:
