@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from .cohort import draw_cohort
-from .metrics import StudyColumns, summary_rows
+from .metrics import summary_rows
 from .network import simulate_cohort
 from .overload import Overload
 from .network.figures import stations_table
 from .records import duties_table, studies_table
 from .scenario import Scenario
-from .summaries import ReplicationSummary, Summaries, summarise_replication
+from .summaries import ReplicationSummary, Summaries, read_only
+from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, cores
 
@@ -62,7 +63,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     tabled = time.perf_counter()
     summary = None
     if summarise:
-        summary = summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario)
+        summary = summarise_table(studies, duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": tabled - simulated,
@@ -115,7 +116,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     replications sharing one pool of workers; with `summarise`, each replication is summarised where it ran.
 
     `sinks[v]`, where given, takes variant v's studies one replication at a time in replication order, as
-    they finish (the Run then holds none); `discard` for a variant whose rows nobody reads (only its summary
+    they finish (the Run then holds none), and is closed after the last if it has a `close`; `discard` for a variant whose rows nobody reads (only its summary
     is sent). `progress` is called with the share of the simulated time done over every variant and
     replication, several times a second while workers run (it may raise, e.g. a user's stop: the workers
     are killed).
@@ -150,13 +151,27 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
                 sink_of[v](waiting.studies)  # type: ignore[misc]
                 waiting.studies = None
             given[v] += 1
+            if given[v] == replications and hasattr(sink_of[v], "close"):
+                sink_of[v].close()  # type: ignore[union-attr]  # its last rows go out now, not when its owner ends
 
     if workers <= 1:
         for i, (v, r) in enumerate(tasks):
-            result = run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f), summarise)
+            # Rows that leave (to a sink, or nowhere) are summarised after they left, from the columns the
+            # summary reads: a city year's table and its summary's columns are never held at once.
+            leaving = sink_of[v] is not None
+            result = run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f), summarise and not leaving)
+            kept = read_only(result.studies) if summarise and leaving else None
             if sink_of[v] is discard:
                 result.studies = None
             arrived(i, result)
+            if kept is not None:
+                # Arrow's allocator keeps what the table freed for Arrow's next tables; the summary's columns
+                # are numpy's, so give it back first.
+                pa.default_memory_pool().release_unused()
+                begun = time.perf_counter()
+                result.summary = summarise_table(kept, result.duties, scenarios[v], r)
+                result.phases["summary"] = time.perf_counter() - begun
+                del kept
             tell(i, 1.0)
     else:
         queue = multiprocessing.get_context().Queue() if progress is not None else None

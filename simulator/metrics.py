@@ -107,31 +107,43 @@ class StudyColumns:
         self.in_warmup = table.column("in_warmup").to_numpy(zero_copy_only=False)
         self._keep = ~self.in_warmup
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
+        # Each float column is a copy where it has nulls (8 bytes a row): each goes as soon as it is used, so
+        # that a city year's summary needs no more than the columns it keeps.
         arrived = self._floats("arrived_at")
-        reported = self._floats("reported_at")
+        self.is_reported = ~np.isnan(self._floats("reported_at"))
         ready = self._floats("ready_at")
-        self.is_reported = ~np.isnan(reported)
-        on_worklist = ~np.isnan(ready)
-        self.not_ready = ~on_worklist & ~self.is_reported
+        self.not_ready = np.isnan(ready) & ~self.is_reported
         censored = horizon - arrived
         self.tat = np.where(self.is_reported, self._floats("tat_minutes"), censored)
         start = self._floats("read_start")
-        wait_so_far = np.where(np.isnan(start), horizon, start) - ready
+        started = ~np.isnan(start)
+        wait_so_far = np.where(started, start, horizon)
+        del start
+        wait_so_far -= ready
+        del ready
         self.wait = np.where(self.is_reported, self._floats("wait_minutes"), wait_so_far)  # NaN where not ready
+        del wait_so_far
         self.before_last_day = arrived <= horizon - 1440.0
         # Time to the patient's record, of the items that carry a report to it (not second opinions or
         # second reads), censored at the horizon like turnaround; tables of older versions have no column.
         names = table.column_names
-        recorded = self._floats("recorded_at") if "recorded_at" in names else np.full(self.num_rows, np.nan)
-        carries = pc.is_null(table.column("of_study")).to_numpy(zero_copy_only=False) if "recorded_at" in names \
-            else np.zeros(self.num_rows, dtype=bool)
-        self.record = np.where(~np.isnan(recorded), recorded - arrived, np.where(carries, censored, np.nan))
+        if "recorded_at" in names:
+            self.record = np.where(pc.is_null(table.column("of_study")).to_numpy(zero_copy_only=False), censored,
+                                   np.nan)
+            recorded = self._floats("recorded_at")
+            known = ~np.isnan(recorded)
+            self.record[known] = recorded[known] - arrived[known]
+            del recorded, known
+        else:
+            self.record = np.full(self.num_rows, np.nan)
+        del censored
         # Of the reads of scored studies opened, those opened before the AI result came.
         if "read_unscored" in names:
-            self.opened_scored = ~np.isnan(start) & ~np.isnan(self._floats("ai_score"))
+            self.opened_scored = started & ~np.isnan(self._floats("ai_score"))
             self.read_unscored = table.column("read_unscored").to_numpy(zero_copy_only=False)
         else:
             self.opened_scored = self.read_unscored = np.zeros(self.num_rows, dtype=bool)
+        del started
         self.target = target = self._targets(scenario)  # minutes; NaN where an item has no target
         self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= horizon))
         self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -100,7 +101,8 @@ class StudiesWriter:
 
     Rows go out in whole row groups of ROW_GROUP rows, the rest held for the next replication, so that the
     file is byte for byte the one `pq.write_table` writes from all replications at once, and this process
-    holds at most a row group and a replication's rows, never the run's.
+    holds at most a row group and a replication's rows, never the run's (the rest held is a copy, so a
+    replication's own table goes as soon as its caller lets it go).
     """
 
     def __init__(self, path: Path) -> None:
@@ -132,7 +134,10 @@ class StudiesWriter:
             self._written = True
         if final and not self._written:  # no rows at all: one empty row group, as write_table writes
             self._writer.write_table(held, row_group_size=ROW_GROUP)  # type: ignore[union-attr]
-        self._held = [held.slice(start)] if start < held.num_rows else []
+        # The rest is copied, so that the replications' tables it came from can go; piece by piece, as each
+        # replication's dictionaries (its triage labels, in the order it met them) are what the file holds.
+        rest = held.slice(start).to_batches()
+        self._held = [pa.Table.from_batches([b.take(np.arange(b.num_rows)) for b in rest], held.schema)] if rest else []
         self._held_rows = held.num_rows - start
 
     def close(self) -> None:

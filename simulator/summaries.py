@@ -21,7 +21,8 @@ from .metrics import OPTIONAL_SPLITS, SPLITS, StudyColumns, columns_for, study_m
 from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
-__all__ = ["ReplicationSummary", "Summaries", "summarise_replication", "Key", "key_of"]
+__all__ = ["ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ", "Key",
+           "key_of"]
 
 Key = tuple[tuple[str, Any], ...]  # a subgroup: its `where` as sorted items; () is all work
 
@@ -40,6 +41,21 @@ class ReplicationSummary:
     overloads: Seen
 
 
+# The studies columns a replication's summary reads: what a run keeps of a table it has handed to a sink.
+READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "reported_at", "tat_minutes",
+        "wait_minutes", "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
+
+
+def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:
+    """The summary of a replication's own tables."""
+    return summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario)
+
+
+def read_only(studies: pa.Table) -> pa.Table:
+    """The columns of a studies table its summary reads (zero-copy): the rest can go once written."""
+    return studies.select([name for name in studies.column_names if name in READ])
+
+
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
                           scenario: Scenario) -> ReplicationSummary:
     """One replication's summary from the StudyColumns of a table that holds it (and maybe others)."""
@@ -56,7 +72,7 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
             distinct[split] = []
             continue
         # Codes run from -1 (null) to the lookup's size: counted, not sorted.
-        mine = codes[rows].astype(np.int64) + 1
+        mine = np.add(codes[rows], 1, dtype=np.int32)
         anywhere = np.bincount(mine, minlength=len(lookup) + 1)
         shown = np.bincount(mine[counted], minlength=len(lookup) + 1)
         distinct[split] = sorted((v for v, c in lookup.items() if shown[c + 1]), key=str)

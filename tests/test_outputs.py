@@ -142,11 +142,13 @@ def test_claim_refuses_a_link_where_a_folder_should_go(tmp_path: Path) -> None:
         claim_directory(tmp_path / "link", "run")
 
 
-@pytest.mark.parametrize("name", ["stroke_two_ais", "district_network_devices", "moscow_reference_center"])
-def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str) -> None:
-    """`radsim run` summarises each replication in its worker, streams the studies to a sink and does not
-    even send FIFO's: the summary rows, overloads and story are those computed from the whole tables in this
-    process, and each subgroup's values those `replication_values` gives over the whole table."""
+@pytest.mark.parametrize("name, workers", [("stroke_two_ais", 2), ("district_network_devices", 2),
+                                           ("moscow_reference_center", 2), ("moscow_reference_center", 1)])
+def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str, workers: int) -> None:
+    """`radsim run` summarises each replication in its worker (in process: from the columns it reads, once
+    the rows were written), streams the studies to a sink and does not even send FIFO's: the summary rows,
+    overloads and story are those computed from the whole tables, and each subgroup's values those
+    `replication_values` gives over the whole table."""
     from simulator import load_scenario
     from simulator.experiment import discard, run_variants, summarise_run
     from simulator.metrics import STUDY_METRICS, columns_for, replication_values, subgroups
@@ -157,7 +159,7 @@ def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str) 
     whole, whole_fifo = run_variants([scenario, fifo], 3, workers=1, summarise=False)
     summarise_run(whole)
     given: list[pa.Table] = []
-    streamed, lean = run_variants([scenario, fifo], 3, workers=2, sinks=[given.append, discard])
+    streamed, lean = run_variants([scenario, fifo], 3, workers=workers, sinks=[given.append, discard])
     assert streamed.studies is None and lean.studies is None
     assert pa.concat_tables(given).equals(whole.studies) and streamed.rows == whole.studies.num_rows
     assert [t.column("replication")[0].as_py() for t in given] == [0, 1, 2]  # in order, whoever finished first
@@ -177,8 +179,9 @@ def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str) 
 @pytest.mark.parametrize("sizes", [[5, 7, 0, 11], [0], [8], [3, 5], [16, 1]])
 def test_studies_written_by_replications_are_the_file_written_whole(tmp_path: Path, monkeypatch, sizes) -> None:
     """StudiesWriter (studies.parquet as replications finish) writes byte for byte what pq.write_table
-    writes from the whole table: row groups of the same size across replication boundaries, an empty run's
-    one empty row group. Row groups of 8 rows here stand for the 1,048,576 of a real file."""
+    writes from the whole table: row groups of the same size across replication boundaries, each
+    replication's own dictionaries, an empty run's one empty row group. Row groups of 8 rows here stand for
+    the 1,048,576 of a real file."""
     import pyarrow.parquet as pq
 
     from simulator import output
@@ -187,7 +190,11 @@ def test_studies_written_by_replications_are_the_file_written_whole(tmp_path: Pa
     parts = [pa.table({"replication": pa.array([r] * n, pa.int32()),
                        "study_type": pa.DictionaryArray.from_arrays(pa.array([i % 2 for i in range(n)], pa.int32()),
                                                                     ["ct", "mr"]),
-                       "tat_minutes": pa.array([float(i) if i % 3 else None for i in range(n)], pa.float64())})
+                       "tat_minutes": pa.array([float(i) if i % 3 else None for i in range(n)], pa.float64()),
+                       # Each replication's labels in the order it met them: dictionaries differ between them.
+                       "priority": pa.DictionaryArray.from_arrays(pa.array([i % 3 for i in range(n)], pa.int16()),
+                                                                  ["stat", "routine", "urgent"][r % 3:] +
+                                                                  ["stat", "routine", "urgent"][:r % 3])})
              for r, n in enumerate(sizes)]
     pq.write_table(pa.concat_tables(parts), tmp_path / "whole.parquet", compression="zstd", row_group_size=8)
     with output.StudiesWriter(tmp_path / "streamed.parquet") as writer:
