@@ -44,11 +44,13 @@ def main() -> None:
     phases = {m[1].strip(): {"seconds": float(m[2]), "peak_mb": float(m[3])}
               for m in re.finditer(r"^ ?(\S.*?)\s{2,}([\d.]+)\s+(\d+)\s*$", printed, re.MULTILINE)}
     rows = re.search(r"studies\.parquet: ([\d,]+) rows", printed)
+    worker = re.search(r"peak memory of a worker\s+process\s+(\d+) MB", printed)
     print(json.dumps({"benchmark": "replications-whole-command", "scenario": args.scenario, "days": args.days,
                       "replications": args.r, "workers": args.w, "rows": rows[1] if rows else None,
                       "wall_s": round(wall, 1),
                       "peak_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
                       "parent_peak_mb": max((p["peak_mb"] for p in phases.values()), default=None),
+                      "worker_peak_mb": int(worker[1]) if worker else None,
                       "phases": phases}, indent=1))
 
 
