@@ -116,8 +116,9 @@ def _print_profile(phases, simulating: float) -> None:
     from simulator.profiling import peak_megabytes
 
     table = Table(title="where the time and memory went", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption=f"the simulation took {simulating:.2f} s of wall time; peak memory of a worker process "
-                          f"{peak_megabytes(children=True):.0f} MB")
+                  caption=f"the simulation took {simulating:.2f} s of wall time (studies.parquet written meanwhile); "
+                          + (f"peak memory of a worker process {worker:.0f} MB" if (worker := peak_megabytes(children=True))
+                             else "no worker processes (one replication at a time in this one)"))
     for header in ("phase", "seconds", "peak MB"):
         table.add_column(header, justify="left" if header == "phase" else "right")
     for row in phases.table():
