@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import wait
 from dataclasses import dataclass, field
 
@@ -43,7 +43,7 @@ class Replication:
     wall_seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # seconds: cohort, model, tables, summary
     stations: pa.Table | None = None  # what each upstream station did (none without stations)
-    summary: ReplicationSummary | None = None
+    summary: ReplicationSummary | None = None  # made where it ran, when asked (`summarise`)
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
@@ -116,10 +116,10 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     replications sharing one pool of workers; with `summarise`, each replication is summarised where it ran.
 
     `sinks[v]`, where given, takes variant v's studies one replication at a time in replication order, as
-    they finish (the Run then holds none), and is closed after the last if it has a `close`; `discard` for a variant whose rows nobody reads (only its summary
-    is sent). `progress` is called with the share of the simulated time done over every variant and
-    replication, several times a second while workers run (it may raise, e.g. a user's stop: the workers
-    are killed).
+    they finish (the Run then holds none), and is closed after the last if it has a `close`; `discard` is
+    the sink of a variant whose rows nobody reads (only its summaries are sent). `progress` is called with
+    the share of the simulated time done over every variant and replication, several times a second while
+    workers run (it may raise, e.g. a user's stop: the workers are killed).
     """
     seed = scenarios[0].seed if seed is None else seed
     started = time.perf_counter()
@@ -208,17 +208,18 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     return runs
 
 
-def summaries_of(run: Run) -> Summaries:
-    """A run's replication summaries: made where its replications ran, or now from its studies table."""
+def summaries_of(run: Run, replications: Iterable[int] | None = None) -> Summaries:
+    """A run's replication summaries: made where its replications ran, or now from its studies table (of
+    `replications`; by default 0..replications-1 and any other the table holds)."""
     if run.summaries is None:
         if run.studies is None:
             raise ValueError("a run whose studies went to a sink unsummarised cannot be summarised")
-        run.summaries = Summaries.of_table(run.studies, run.duties, run.scenario, _replications(run))
+        reps = _replications(run) if replications is None else replications
+        run.summaries = Summaries.of_table(run.studies, run.duties, run.scenario, reps)
     return run.summaries
 
 
 def _replications(run: Run) -> list[int]:
-    """0..replications-1, and any other replication the table holds (a run may start at another: `first`)."""
     import pyarrow.compute as pc
 
     held = pc.unique(run.studies.column("replication")).to_pylist() if run.studies is not None else []
@@ -228,9 +229,7 @@ def _replications(run: Run) -> list[int]:
 def summarise_run(run: Run, replications: range | None = None) -> Run:
     """Fill in a run's summary rows and overload verdicts (a run made with `summarise=False`)."""
     reps = list(replications) if replications is not None else list(range(run.replications))
-    if run.summaries is None and run.studies is not None:
-        run.summaries = Summaries.of_table(run.studies, run.duties, run.scenario, reps)
-    summaries = summaries_of(run)
+    summaries = summaries_of(run, reps)
     run.summary = summary_rows(summaries, run.duties, run.scenario, reps)
     run.overloaded = summaries.overloads(run.scenario, reps)
     return run
