@@ -34,7 +34,7 @@ def key_of(where: Mapping[str, Any]) -> Key:
 @dataclass
 class ReplicationSummary:
     replication: int
-    metrics: dict[Key, dict[str, float]]  # every study metric of all work and of each split value with a row here
+    metrics: dict[Key, dict[str, float]]  # every study metric of all work and of each split value shown here
     empty: dict[str, float]  # the study metrics of a subgroup with no row here
     distinct: dict[str, list]  # per split the table has: its values among measured work and work left over
     targets: dict[Key, dict[float, int]]  # per subgroup: its measured items' targets and how many, by first item
@@ -72,12 +72,11 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
             distinct[split] = []
             continue
         # Codes run from -1 (null) to the lookup's size: counted, not sorted.
-        mine = np.add(codes[rows], 1, dtype=np.int32)
-        anywhere = np.bincount(mine, minlength=len(lookup) + 1)
-        shown = np.bincount(mine[counted], minlength=len(lookup) + 1)
+        shown = np.bincount(np.add(codes[rows][counted], 1, dtype=np.int32), minlength=len(lookup) + 1)
         distinct[split] = sorted((v for v, c in lookup.items() if shown[c + 1]), key=str)
-        # Every value with a row here, warm-up rows included: their state at the horizon counts.
-        wanted += [{split: v} for v, c in lookup.items() if anywhere[c + 1]]
+        # Any other value's figures here are the empty ones: its only rows, if any, arrived in the warm-up and
+        # were reported, which no metric counts.
+        wanted += [{split: v} for v in distinct[split]]
     metrics, targets = {}, {}
     for where in wanted:
         base = keep if not where else cols.mask(where, rows=rows)

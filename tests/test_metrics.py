@@ -355,3 +355,26 @@ def test_the_columns_of_a_table_are_built_once_and_never_for_another_table_or_sc
     other = run_scenario(scenario, 1, workers=1, summarise=False)
     latest = columns_for(other.studies, scenario)
     assert len(_RECENT) == 2 and _RECENT[-1][2] is latest and all(cols is not first for _, _, cols in _RECENT)
+
+
+def test_a_subgroup_seen_only_in_another_replication_or_only_in_the_warm_up() -> None:
+    """Summary rows come from each replication's summary (simulator/summaries.py): a priority seen in
+    replication 1 only counts 0 in replication 0; a study type whose only row in replication 0 arrived in the
+    warm-up and is still unread shows there in the backlog at the horizon. Checked against the metrics worked
+    out over the whole table, replication by replication (`per_replication`)."""
+    table = studies([
+        reported(2000, 2010, 2020, 10, replication=0),
+        {"arrived_at": 100, "ready_at": 110, "study_type": "ct_other", "replication": 0},  # warm-up, unread
+        reported(2000, 2010, 2020, 10, replication=1, priority="stat", referral="stat"),
+        reported(3000, 3010, 3020, 10, replication=1, study_type="ct_other"),
+    ])
+    s = scenario()
+    rows = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in summary_rows(table, no_duties(), s, 2)}
+    for where in ({"priority": "stat"}, {"study_type": "ct_other"}, {}):
+        for metric in ("count", "backlog_at_horizon", "mean_tat_minutes"):
+            values = per_replication(table, no_duties(), s, metric, where, range(2))
+            row = rows[(metric, tuple(sorted(where.items())))]
+            expected = confidence_interval(values, bounds=RANGE[metric])
+            assert row["mean"] == expected["mean"] and row["replications"] == expected["replications"], (where, metric)
+    assert rows[("count", (("priority", "stat"),))]["mean"] == 0.5  # 0 in replication 0, 1 in replication 1
+    assert rows[("backlog_at_horizon", (("study_type", "ct_other"),))]["mean"] == 0.5  # the warm-up study
