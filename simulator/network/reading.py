@@ -13,6 +13,7 @@ import math
 from heapq import heappush
 from array import array
 from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import chain, repeat
 
 import numpy as np
@@ -237,31 +238,38 @@ class ReadingStation:
         if self.late_score is None:
             return
         late = np.flatnonzero(self.late_score)
-        at = self.cohort.scored_at[late]  # type: ignore[index]
-        order = np.argsort(at, kind="stable")
-        self.scores = iter(zip(at[order].tolist(), late[order].tolist()))
+        late = late[np.argsort(self.cohort.scored_at[late], kind="stable")]  # type: ignore[index]
+        self.scores = chain.from_iterable(map(partial(self._results, late), range(0, late.shape[0], 1 << 16)))
         self.next_score = next(self.scores, None)
         if self.next_score is not None:
             Tick(self.env, self.next_score[0], SEIZE, self._on_scores)
 
+    def _results(self, late: np.ndarray, lo: int, chunk: int = 1 << 16) -> Iterator[tuple]:
+        """The late results from `lo` on, a block at a time (as `_rows`): when each comes, the study, its
+        score, its flag and the AIs that flagged it."""
+        c, names = self.cohort, self.flag_names
+        block = late[lo:lo + chunk]
+        return zip(c.scored_at[block].tolist(), block.tolist(), c.ai_score[block].tolist(),  # type: ignore[index]
+                   c.ai_positive[block].tolist(),
+                   [names[t][m] for t, m in zip(c.study_type[block].tolist(), self._flags(block))])
+
     def _on_scores(self, tick: Tick) -> None:
         now = self.env._now
         while self.next_score is not None and self.next_score[0] <= now:
-            self._scored(self.awaiting.pop(self.next_score[1]), now)
+            _, i, score, positive, flags = self.next_score
+            self._scored(self.awaiting.pop(i), score, positive, flags, now)
             self.next_score = next(self.scores, None)
-        if self.next_score is not None:
-            self.env.schedule(tick, SEIZE, self.next_score[0] - now)
+        if self.next_score is not None:  # the one Tick of the chain, again (env.schedule, inlined)
+            env = self.env
+            heappush(env._queue, (now + (self.next_score[0] - now), SEIZE, next(env._eid), tick))
 
-    def _scored(self, item: Read, now: float) -> None:
+    def _scored(self, item: Read, score: float, positive: bool, flags: tuple[str, ...], now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
         already opened goes on: the study counts as read unscored)."""
-        i = item.index
         for read in (item, item.partner):
             if read is None:
                 continue
-            read.ai_score = float(self.cohort.ai_score[i])
-            read.ai_positive = bool(self.cohort.ai_positive[i])
-            read.ai_flags = self.flag_names[self.cohort.study_type[i]][self._flags(np.array([i]))[0]]
+            read.ai_score, read.ai_positive, read.ai_flags = score, positive, flags
             if read.entry is not None:
                 read.label = ""  # its triage label is the one it waits under from now on
                 self.reroute(read, now)
