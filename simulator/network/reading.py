@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import gc
 import math
-from heapq import heappush
 from array import array
 from collections.abc import Callable, Iterator
 from functools import partial
+from heapq import heappush
 from itertools import chain, repeat
 
 import numpy as np
@@ -327,7 +327,6 @@ class ReadingStation:
         self.dispatch.interrupted(victim, current)
         self.worklist.push(current, now)
         self._next(victim, now)
-
 
     # Readers ---------------------------------------------------------------------------------------------
     def _next(self, reader: Reader, now: float) -> None:
