@@ -54,9 +54,8 @@ def load_upload(name: str, content: bytes, allowed: Iterable[str] | None = None)
             except PolicyError as exc:
                 raise ScenarioError(name, [(path, str(exc))]) from None
     scenario = parse_scenario(data, name)
-    for pool_name, pool in scenario.pools.items():
-        for i, shift in enumerate(pool.shifts):
-            if shift.dates is not None:  # the roster editor is a week of weekdays
-                raise ScenarioError(name, [(f"pools.{pool_name}.shifts.{i}.dates", "a roster of given dates (a past "
-                                            "roster) cannot be edited here: run it with `radsim run`")])
+    dated = scenario.dated_shifts()
+    if dated:  # the roster editor is a week of weekdays
+        raise ScenarioError(name, [(dated[0], "a roster of given dates (a past roster) cannot be edited here: run it "
+                                              "with `radsim run`")])
     return data, scenario

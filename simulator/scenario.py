@@ -865,6 +865,12 @@ class Scenario(Strict):
         """Minutes since the scenario start of a calendar time."""
         return (when - self.start).total_seconds() / 60.0
 
+    def dated_shifts(self) -> list[str]:
+        """Where shifts are given by calendar dates (a past roster), as field paths: what a weekly roster's
+        editor or optimiser cannot take."""
+        return [f"pools.{name}.shifts.{i}.dates" for name, pool in self.pools.items()
+                for i, shift in enumerate(pool.shifts) if shift.dates is not None]
+
     def lanes_of(self, pool: Pool) -> list[str]:
         """The lanes a pool reads, with "*" expanded, in the order of the scenario. A site's own readers read
         study types only (of their site); second opinions and audits are the centre's."""

@@ -339,8 +339,7 @@ def optimise(scenario: Scenario, targets: Sequence[Target], replications: int = 
              start: Sequence[int] | None = None, waive: Sequence[str] = (), share: float = 0.95,
              screen: int = 2) -> StaffingResult:
     """The smallest roster meeting every target and the feasibility conditions with 95% confidence."""
-    dated = [f"pools.{name}.shifts.{i}.dates" for name, pool in scenario.pools.items()
-             for i, shift in enumerate(pool.shifts) if shift.dates is not None]
+    dated = scenario.dated_shifts()
     if dated:
         raise ScenarioError(scenario.name, [(dated[0], "a shift of given dates is a past roster: the optimiser "
                                                        "plans a weekly one (give days)")])

@@ -60,7 +60,7 @@ def run(
     if against_fifo and resolved.policy.triage != "fifo":
         variants.append(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": "fifo"})}))
     existed = replacing.exists()
-    told: dict = {}
+    told: dict = {}  # what `simulate` found, for after the folder is written
 
     def simulate(studies):
         """Simulate and summarise, studies.parquet written as replications finish; the rest afterwards."""
@@ -75,12 +75,12 @@ def run(
                        sum(r.phases[name] for r in runs))
         with phases.phase("story (against FIFO)" if len(runs) > 1 else "story"):
             story = tell(result, fifo)
-        told.update(result=result, story=story, told=_now())
+        told.update(result=result, story=story, done_at=_now())
         return result, story
 
     with bad_input():
         written = stream_run(target, simulate)
-    phases.add("writing (the rest of the folder)", _now() - told["told"])
+    phases.add("writing (the rest of the folder)", _now() - told["done_at"])
     result, story, simulating = told["result"], told["story"], told["simulating"]
     from .summary import print_summary
 
