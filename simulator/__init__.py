@@ -6,13 +6,7 @@ The public facade; everything else is private to the package. Names are imported
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("radsim")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+source"
 
 if TYPE_CHECKING:
     from .errors import ScenarioError
@@ -36,7 +30,21 @@ _WHERE = {
 __all__ = ["__version__", *_WHERE]
 
 
+def _version() -> str:
+    # Asked of the installed package's metadata on first use: importing importlib.metadata costs a command
+    # that never writes a file (`radsim scenarios`) a tenth of its start-up.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("radsim")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0.0.0+source"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()[name] = _version()
+        return value
     if name not in _WHERE:
         raise AttributeError(f"module 'simulator' has no attribute {name!r}")
     value = getattr(importlib.import_module(_WHERE[name], __name__), name)

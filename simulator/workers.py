@@ -5,7 +5,7 @@
   a watcher thread in each worker exits it if its parent changes (any platform), so a `kill -9` of radsim
   leaves nothing computing;
 - are killed at once, not waited for, when the `with` block ends by an exception (Ctrl-C, SIGTERM, an error).
-`stop_on_sigterm` makes SIGTERM stop the command as Ctrl-C does.
+(`simulator.stopping` makes SIGTERM stop a command as Ctrl-C does.)
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
-__all__ = ["LocalPool", "stop_on_sigterm", "cores"]
+__all__ = ["LocalPool", "cores"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -79,13 +79,3 @@ class LocalPool(ProcessPoolExecutor):
         else:
             self.kill()
         return False
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def stop_on_sigterm() -> None:
-    """SIGTERM stops the command like Ctrl-C: workers are killed and what is finished is kept."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)

@@ -36,7 +36,7 @@ app.command("replay")(replay.replay)
 
 
 def main() -> None:
-    from simulator.workers import stop_on_sigterm
+    from simulator.stopping import stop_on_sigterm
 
     stop_on_sigterm()
     try:

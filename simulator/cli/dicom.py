@@ -226,7 +226,7 @@ def archive(
 
     from rich.markup import escape
 
-    from simulator.workers import stop_on_sigterm
+    from simulator.stopping import stop_on_sigterm
     from synthetic_dicom.network import Archive
 
     if not 0 < len(ae_title.strip()) <= 16 or not ae_title.isascii() or "\\" in ae_title:
