@@ -176,7 +176,7 @@ def test_a_rank_due_at_once_is_asked_again_at_the_next_pick_not_forever() -> Non
 def test_every_built_in_rank_is_class_key_and_label() -> None:
     flagged, plain, stat = item(0, 7.0, positive=True), item(1, 8.0, positive=False), item(2, 9.0, "stat")
     second = item(3, 4.0, kind="second_opinion")
-    assert Fifo().rank(stat, 0.0) == Rank(0, 9.0, "stat")
+    assert Fifo().rank(stat, 0.0) == Rank(0, 9.0, "stat") and type(Fifo().rank(stat, 0.0)) is Rank
     assert Fifo().rank(plain, 0.0) == Rank(1, 8.0, "routine")
     assert Fifo().rank(second, 0.0) == Rank(1, 4.0, "second_opinion")
     assert AiPriority().rank(stat, 0.0) == Rank(0, 9.0, "stat")
@@ -252,3 +252,36 @@ def test_a_preempted_item_keeps_the_head_of_its_class_when_its_rank_is_asked_aga
     resumed.preempted = True
     wl.push(resumed, 5.0)
     assert drain(wl, now=50.0) == [1, 0]
+
+
+def test_a_rescored_item_keeps_its_place_only_while_its_rank_is_unchanged() -> None:
+    class ByScore:
+        """Ranks by ready time; labels by whether the AI has scored the study yet."""
+
+        name = "by-score"
+
+        def rank(self, it: WorkItem, now: float) -> Rank:
+            if it.ai_positive:
+                return Rank(0, it.ready_at, "flagged")
+            if it.ai_score is None:
+                return Rank(1, it.ready_at, "unscored")
+            return Rank(1, it.ready_at, "scored", until=math.inf if it.ai_score < 0.5 else now + 60.0)
+
+    wl = Worklist(ByScore())
+    first, second, third, fourth = (item(i, 1.0, positive=None) for i in range(4))
+    for it in (first, second, third, fourth):
+        wl.push(it, 1.0)
+    # Scored negative: the same class and key, so it stays ahead of its equal that entered after it
+    # (entering again would put it behind), with the label of its new rank.
+    first.ai_score, first.ai_positive = 0.1, False
+    assert wl.rerank(first, 2.0)
+    assert first.label == "scored" and first.entry is not None and len(wl) == 4
+    # Flagged, or with a time to ask again: not in place; nothing changed, the caller enters it again.
+    second.ai_score, second.ai_positive = 0.9, True
+    third.ai_score, third.ai_positive = 0.6, False
+    for moved in (second, third):
+        assert not wl.rerank(moved, 2.0)
+        assert moved.label == "unscored" and moved.entry is not None
+    assert drain(wl) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="not waiting"):
+        wl.rerank(first, 3.0)

@@ -69,6 +69,7 @@ class ReadingStation:
             if routing.mode == "push" else Pull(self)
         self.own_lanes = self.dispatch.own_lanes
         self.preemption = Preemption(self) if scenario.policy.preemptive else None
+        self.keeps_place = not self.own_lanes and self.preemption is None  # for a re-scored study (`_scored`)
         self.router = router_of(scenario)
         lane = routing.autonomous_normal
         self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
@@ -265,13 +266,20 @@ class ReadingStation:
 
     def _scored(self, item: Read, score: float, positive: bool, flags: tuple[str, ...], now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
-        already opened goes on: the study counts as read unscored)."""
+        already opened goes on: the study counts as read unscored). A study whose rank is unchanged keeps
+        its place (with pull dispatch and no pre-emption; pushed work is assigned anew, and a new rank may
+        pre-empt, so there it enters again)."""
         for read in (item, item.partner):
             if read is None:
                 continue
             read.ai_score, read.ai_positive, read.ai_flags = score, positive, flags
-            if read.entry is not None:
-                read.label = ""  # its triage label is the one it waits under from now on
+            if read.entry is None:
+                continue
+            # Its triage label is the one it waits under from now on.
+            if self.keeps_place and self.worklist.rerank(read, now):
+                self.label[read.index] = self.label_codes[read.label]
+            else:
+                read.label = ""
                 self.reroute(read, now)
 
     def _double_read(self, first: Read, lane: str | tuple[str, str, str], now: float) -> None:

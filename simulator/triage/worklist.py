@@ -75,6 +75,20 @@ class Worklist:
         item.entry = None
         self._size -= 1
 
+    def rerank(self, item: WorkItem, now: float) -> bool:
+        """Rank a waiting item again, its fields having changed (an AI result came). If it ranks as it
+        stands (same class and key, and no time to ask again), it keeps its place, ahead of its equals that
+        entered after it, and takes the new rank's label: True. Otherwise False, and nothing changed: the
+        caller enters it again."""
+        entry = item.entry
+        if entry is None:
+            raise ValueError(f"item {item.index} is not waiting")
+        rank = self.policy.rank(item, now)
+        if rank.cls != entry[0] or rank.key != entry[1] or rank.until != math.inf:
+            return False
+        item.label = rank.label
+        return True
+
     def waiting_in(self, lane: str) -> list[WorkItem]:
         """The items waiting in one lane, best first."""
         heap = self._lanes.get(lane, [])
