@@ -3,12 +3,15 @@ obviously right, on random small inputs with ties, priorities and capacities tha
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.network import queues
 from simulator.network.queues import Capacity, serve, share
 
 # Tenths: not exact in binary, so the engines meet the rounding a real run meets.
@@ -67,26 +70,41 @@ def naive_serve(arrive: list[float], priority: list[int], service: list[float], 
     return start, finish
 
 
+@contextmanager
+def passes(compiled: bool) -> Iterator[None]:
+    """Every pass compiled (numba), or every pass as Python, whatever its size."""
+    saved = queues.COMPILED_FROM
+    queues.COMPILED_FROM = 0 if compiled else 1 << 62
+    try:
+        yield
+    finally:
+        queues.COMPILED_FROM = saved
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
 @settings(max_examples=300, deadline=None)
 @given(arrive=times, data=st.data(), base=st.integers(1, 3), out=windows,
        patience=st.sampled_from([math.inf, 0.0, 2.5, 10.0]))
-def test_serve_agrees_with_the_naive_simulation(arrive, data, base, out, patience) -> None:
+def test_serve_agrees_with_the_naive_simulation(compiled, arrive, data, base, out, patience) -> None:
     n = len(arrive)
     priority = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
     service = data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=n, max_size=n))
     servers = Capacity.of(base, [(a, a + b, 1.0) for a, b in out])
-    start, finish = serve(np.array(arrive), np.array(priority), np.array(service), servers, patience)
+    with passes(compiled):
+        start, finish = serve(np.array(arrive), np.array(priority), np.array(service), servers, patience)
     want_start, want_finish = naive_serve(arrive, priority, service, servers, patience)
     assert start.tolist() == want_start and finish.tolist() == want_finish
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
 @settings(max_examples=300, deadline=None)
 @given(arrive=times, data=st.data(), rate=st.sampled_from([0.5, 1.0, 2.0]), out=windows,
        slow=st.sampled_from([0.0, 0.5]))
-def test_share_agrees_with_the_naive_simulation(arrive, data, rate, out, slow) -> None:
+def test_share_agrees_with_the_naive_simulation(compiled, arrive, data, rate, out, slow) -> None:
     work = data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=len(arrive), max_size=len(arrive)))
     capacity = Capacity.of(rate, [(a, a + b, slow) for a, b in out], scale=True)
-    got = share(np.array(arrive), np.array(work), capacity).tolist()
+    with passes(compiled):
+        got = share(np.array(arrive), np.array(work), capacity).tolist()
     want = naive_share(arrive, work, capacity)
     assert np.allclose(got, want, rtol=1e-9, atol=1e-7), (got, want)
 
@@ -98,3 +116,25 @@ def test_a_transfer_ending_as_the_link_goes_down_is_not_held_through_the_outage(
     work = [0.0, 0.0, 2.5, 9.6, 0.0, 0.0, 0.7]
     capacity = Capacity.of(2.0, [(25.9, 26.0, 0.0)], scale=True)
     assert share(np.array(arrive), np.array(work), capacity)[3] == pytest.approx(25.9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_and_python_passes_give_the_same_bits(seed: int) -> None:
+    # A run's outputs must not depend on whether a station's pass was big enough to be compiled.
+    rng = np.random.default_rng(seed)
+    n = 4000
+    arrive = np.round(rng.exponential(0.5, n).cumsum(), 1)
+    arrive[rng.random(n) < 0.1] = arrive[0]  # ties
+    arrive = rng.permutation(arrive)
+    service, work = rng.exponential(1.8, n), rng.exponential(2.0, n) * (rng.random(n) > 0.05)
+    priority = rng.integers(0, 3, n).astype(np.int8)
+    out = [(float(a), float(a) + float(rng.exponential(30.0)), 1.0) for a in rng.uniform(0, arrive.max(), 5)]
+    servers = Capacity.of(4, out)
+    capacity = Capacity.of(1.2, [(a, b, float(rng.choice([0.0, 0.5]))) for a, b, _ in out], scale=True)
+    got = {}
+    for compiled in (False, True):
+        with passes(compiled):
+            got[compiled] = (*serve(arrive, priority, service, servers, 3.0), share(arrive, work, capacity))
+    for python, numba in zip(got[False], got[True]):
+        assert python.dtype == numba.dtype == np.float64
+        assert python.tobytes() == numba.tobytes()
