@@ -138,3 +138,18 @@ def test_compiled_and_python_passes_give_the_same_bits(seed: int) -> None:
     for python, numba in zip(got[False], got[True]):
         assert python.dtype == numba.dtype == np.float64
         assert python.tobytes() == numba.tobytes()
+
+
+def test_a_large_pass_compiles_where_nothing_can_be_cached(monkeypatch) -> None:
+    # numba refuses cache=True when no folder can hold the compiled code (a read-only install without a
+    # user cache); the pass then compiles for this process alone.
+    from numba.core import caching
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    queues._compiled.cache_clear()
+    try:
+        with passes(compiled=True):
+            finish = share(np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 0.5]), Capacity.constant(1.0))
+    finally:
+        queues._compiled.cache_clear()
+    assert finish.tolist() == [2.5, 2.5, 2.5]  # two halves of the link, then three thirds

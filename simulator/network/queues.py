@@ -96,7 +96,10 @@ def _compiled(loop: Callable[..., Any]) -> Callable[..., Any]:
     from numba import njit  # imported by the first large pass only: it costs a third of a second
 
     # IEEE arithmetic as Python's (no fastmath), so compiled and Python passes give the same bits.
-    return njit(cache=True)(loop)
+    try:
+        return njit(cache=True)(loop)
+    except RuntimeError:  # nowhere to keep compiled code (a read-only install, no user cache): compile anew
+        return njit(loop)
 
 
 def _changes(capacity: Capacity, t: float) -> tuple[float, np.ndarray, np.ndarray]:
