@@ -259,15 +259,15 @@ def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None
     `rows` (`cols.mask(where, rows=rows)`)."""
     state = keep if state is None else state
     reported = cols.is_reported[rows]
-    count = int(keep.sum())
-    n_reported = int((keep & reported).sum())
+    count = _count(keep)
+    n_reported = _count(keep & reported)
     tat = cols.tat[rows][keep]
     wait = cols.wait[rows][keep]
     wait = wait[~np.isnan(wait)]
     known = cols.target_known[rows] & keep
-    n_known = int(known.sum())
+    n_known = _count(known)
     settled = keep & cols.before_last_day[rows]
-    n_settled = int(settled.sum())
+    n_settled = _count(settled)
     unreported = state & ~reported
     nan2 = (math.nan, math.nan)
     # Means and maxima first: the quantiles may reorder their (already copied) input in place.
@@ -280,26 +280,30 @@ def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None
     mean_record = float(record.mean()) if record.size else math.nan
     p95_record = math.nan if not record.size else float(np.quantile(record, 0.95, overwrite_input=True))
     opened = keep & cols.opened_scored[rows]
-    n_opened = int(opened.sum())
+    n_opened = _count(opened)
     return {
         "count": float(count),
         "count_per_year": count * 365.0 / cols.observed_days,
         "reported_fraction": n_reported / count if count else math.nan,
         "unfinished": float(count - n_reported),
-        "reported_fraction_before_last_day": float((settled & reported).sum()) / n_settled if n_settled else math.nan,
+        "reported_fraction_before_last_day": _count(settled & reported) / n_settled if n_settled else math.nan,
         "mean_tat_minutes": mean_tat,
         "p50_tat_minutes": p50_tat,
         "p95_tat_minutes": p95_tat,
         "max_tat_minutes": max_tat,
         "mean_wait_minutes": mean_wait,
         "p95_wait_minutes": p95_wait,
-        "sla_met_fraction": float((known & cols.target_met[rows]).sum()) / n_known if n_known else math.nan,
-        "backlog_at_horizon": float(unreported.sum()),
-        "not_ready_at_horizon": float((unreported & cols.not_ready[rows]).sum()),
+        "sla_met_fraction": _count(known & cols.target_met[rows]) / n_known if n_known else math.nan,
+        "backlog_at_horizon": float(_count(unreported)),
+        "not_ready_at_horizon": float(_count(unreported & cols.not_ready[rows])),
         "mean_record_minutes": mean_record,
         "p95_record_minutes": p95_record,
-        "read_unscored_fraction": float((opened & cols.read_unscored[rows]).sum()) / n_opened if n_opened else math.nan,
+        "read_unscored_fraction": _count(opened & cols.read_unscored[rows]) / n_opened if n_opened else math.nan,
     }
+
+
+def _count(mask: np.ndarray) -> int:
+    return int(np.count_nonzero(mask))  # several times faster than a boolean array's sum
 
 
 def pool_metrics(duties: pa.Table, scenario: Scenario, mask: np.ndarray) -> dict[str, float]:

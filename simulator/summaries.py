@@ -79,12 +79,14 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         wanted += [{split: v} for v in distinct[split]]
     metrics, targets = {}, {}
     for where in wanted:
-        base = keep if not where else cols.mask(where, rows=rows)
-        metrics[key_of(where)] = study_metrics(cols, base, cols.mask(where, True, rows), rows)
+        group = cols.mask(where, True, rows)  # warm-up arrivals too: the state at the horizon counts them
+        base = keep if not where else keep & group
+        metrics[key_of(where)] = study_metrics(cols, base, group, rows)
         targets[key_of(where)] = _tally(cols.target[rows][base], cols.target_values)
-    nothing = np.zeros_like(keep)
+    nothing = np.zeros(0, dtype=bool)  # a subgroup with no row: its figures over no rows at all
+    empty = study_metrics(cols, nothing, nothing, slice(0, 0))
     studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
-    return ReplicationSummary(replication, metrics, study_metrics(cols, nothing, nothing, rows), distinct, targets,
+    return ReplicationSummary(replication, metrics, empty, distinct, targets,
                               seen_in(studies, duties, scenario, replication))
 
 
