@@ -32,6 +32,7 @@ from simulator.staffing import optimise, parse_target
 from simulator.sweep import parse_grid, read_grid_file, run_sweep
 
 from .conftest import base_dict, make
+from .interrupts import takes_ctrl_c
 
 runner = CliRunner()
 
@@ -74,7 +75,8 @@ def test_2_staff_reports_progress_when_redirected_and_a_ctrl_c_keeps_the_best_ro
     out = tmp_path / "staff"
     command = [sys.executable, "-m", "simulator", "staff", "moscow_reference_center", "--set", "horizon_days=14",
                "-r", "3", "--target", "p95_tat_minutes[ai_positive=true] <= 60", "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=takes_ctrl_c)
     lines: list[str] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

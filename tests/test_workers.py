@@ -18,6 +18,7 @@ from simulator.cli import app
 from simulator.sweep import parse_grid, run_sweep
 
 from .conftest import base_dict
+from .interrupts import takes_ctrl_c
 
 runner = CliRunner()
 
@@ -101,7 +102,8 @@ def _sweep_process(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     scenario.write_text(yaml.safe_dump(data))
     command = [sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
                "pools.readers.shifts.0.staff=2:19", "-r", "4", "--workers", "2", "--out", str(tmp_path / "out")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=takes_ctrl_c)
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
