@@ -79,8 +79,8 @@ class Capacity:
 
 
 # Passes of at least this many jobs run compiled (numba): a city's year is millions of jobs a station, and the
-# loop compiled is 10-15x faster. Smaller ones run the same function as Python: loading the compiled code
-# costs a process about half a second, more than a small scenario's whole pass.
+# loop compiled is 10-15x faster. Smaller ones run the same function as Python: importing numba and loading the
+# compiled loops costs a process about 0.7 s, more than a small scenario's whole pass.
 COMPILED_FROM = 50_000
 
 

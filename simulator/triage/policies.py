@@ -16,8 +16,8 @@ __all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label", "ST
 
 STAT = Referral.STAT.value  # a plain string: ranks compare it for every study
 # `_rank((cls, key, label, until))` is `Rank(cls, key, label, until)` without the Python-level `__new__` of a
-# NamedTuple: the built-ins rank every study, and this is a tenth of the time the worklist spends on it. A
-# policy of your own builds `Rank(...)` as usual.
+# NamedTuple: the built-ins rank every study, and a rank costs a quarter less (0.46 -> 0.35 us; about 2% of the
+# M/M/10 model). A policy of your own builds `Rank(...)` as usual.
 _rank = partial(tuple.__new__, Rank)
 NEVER = math.inf
 
