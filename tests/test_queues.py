@@ -72,13 +72,17 @@ def naive_serve(arrive: list[float], priority: list[int], service: list[float], 
 
 @contextmanager
 def passes(compiled: bool) -> Iterator[None]:
-    """Every pass compiled (numba), or every pass as Python, whatever its size."""
-    saved = queues.COMPILED_FROM
+    """Every pass compiled (numba), or every pass as Python, whatever its size and whatever ran before."""
+    saved, loaded = queues.COMPILED_FROM, dict(queues._loaded)
     queues.COMPILED_FROM = 0 if compiled else 1 << 62
+    if not compiled:
+        queues._loaded.clear()
     try:
         yield
     finally:
         queues.COMPILED_FROM = saved
+        queues._loaded.clear()
+        queues._loaded.update(loaded)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
@@ -146,10 +150,20 @@ def test_a_large_pass_compiles_where_nothing_can_be_cached(monkeypatch) -> None:
     from numba.core import caching
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
-    queues._compiled.cache_clear()
-    try:
-        with passes(compiled=True):
-            finish = share(np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 0.5]), Capacity.constant(1.0))
-    finally:
-        queues._compiled.cache_clear()
+    monkeypatch.setattr(queues, "_loaded", {})
+    with passes(compiled=True):
+        finish = share(np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 0.5]), Capacity.constant(1.0))
+        assert queues._loaded  # compiled, not run as Python
     assert finish.tolist() == [2.5, 2.5, 2.5]  # two halves of the link, then three thirds
+
+
+def test_a_loop_runs_compiled_from_its_first_large_pass_on() -> None:
+    with passes(compiled=False):
+        queues.COMPILED_FROM = 10
+        small, large = np.arange(5.0), np.arange(20.0)
+        serve(small, np.zeros(5, int), np.ones(5), Capacity.constant(1.0))
+        assert queues._loaded == {}  # a small pass: Python, and numba not even imported for it
+        serve(large, np.zeros(20, int), np.ones(20), Capacity.constant(1.0))
+        assert list(queues._loaded) == [queues._serve_loop]
+        assert queues._runner(queues._serve_loop, 1)[1]  # later passes of any size: compiled
+        assert not queues._runner(queues._share_loop, 1)[1]  # the other loop is its own

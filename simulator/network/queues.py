@@ -19,7 +19,6 @@ and against each other).
 """
 from __future__ import annotations
 
-import functools
 import heapq
 import math
 from collections.abc import Callable, Iterable
@@ -78,20 +77,21 @@ class Capacity:
         return Capacity(tuple(times), tuple(levels))
 
 
-# Passes of at least this many jobs run compiled (numba): a city's year is millions of jobs a station, and the
-# loop compiled is 10-15x faster. Smaller ones run the same function as Python: importing numba and loading the
-# compiled loops costs a process about 0.7 s, more than a small scenario's whole pass.
-COMPILED_FROM = 50_000
+# A loop runs compiled (numba) from its first pass of this many jobs on, in that process: a city's year is
+# millions of jobs a station, and the loop compiled is 10-15x faster. Until then it runs as Python: importing
+# numba and loading a compiled loop costs a process about 0.7 s, which a pass gains back at about 200,000 jobs.
+COMPILED_FROM = 200_000
+_loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once a pass needed it
 
 
 def _runner(loop: Callable[..., Any], jobs: int) -> tuple[Callable[..., Any], bool]:
     """The loop to run a pass of `jobs` jobs with, and whether it takes numpy arrays (compiled) or lists."""
-    if jobs < COMPILED_FROM:
-        return loop, False
-    return _compiled(loop), True
+    compiled = _loaded.get(loop)
+    if compiled is None and jobs >= COMPILED_FROM:
+        compiled = _loaded[loop] = _compiled(loop)
+    return (loop, False) if compiled is None else (compiled, True)
 
 
-@functools.cache
 def _compiled(loop: Callable[..., Any]) -> Callable[..., Any]:
     from numba import njit  # imported by the first large pass only: it costs a third of a second
 
