@@ -109,11 +109,21 @@ def _changes(capacity: Capacity, t: float) -> tuple[float, np.ndarray, np.ndarra
             np.array(capacity.levels[k + 1:], dtype=float))
 
 
-def _inputs(compiled: bool, *columns: np.ndarray) -> list:
-    # Python's loop reads and writes lists (a list item is a Python float; a numpy scalar costs more); numba's,
-    # the arrays themselves (float64 where they hold times: the same arithmetic as Python's floats).
-    return [np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iu" else float) if compiled else c.tolist()
-            for c in columns]
+def _pass(loop: Callable[..., Any], columns: tuple[np.ndarray, ...], outputs: tuple[np.ndarray, ...],
+          *settings: float) -> None:
+    """Run one pass of `loop` over the job `columns`, filling `outputs` (float arrays, one value a job).
+
+    Python's loop reads and writes lists (a list item is a Python float; a numpy scalar costs more), numba's
+    the arrays themselves (times as float64: the same arithmetic as Python's floats)."""
+    loop, compiled = _runner(loop, len(outputs[0]))
+    if compiled:
+        loop(*(np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iu" else float) for c in columns),
+             *outputs, *settings)
+        return
+    filled = [out.tolist() for out in outputs]
+    loop(*(c.tolist() for c in columns), *filled, *settings)
+    for out, values in zip(outputs, filled):
+        out[:] = values
 
 
 def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity,
@@ -130,13 +140,9 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
         return np.full(n, INF), np.full(n, INF)
     order = np.lexsort((np.arange(n), arrive))
     level, times, levels = _changes(servers, float(arrive[order[0]]))
-    loop, compiled = _runner(_serve_loop, n)
     start, finish = np.full(n, INF), np.full(n, INF)
-    inputs = _inputs(compiled, order, arrive, priority.astype(np.int64, copy=False), service, times, levels, start,
-                     finish)
-    loop(*inputs, int(level), float(patience))
-    if not compiled:
-        start[:], finish[:] = inputs[-2], inputs[-1]
+    _pass(_serve_loop, (order, arrive, priority.astype(np.int64, copy=False), service, times, levels),
+          (start, finish), int(level), float(patience))
     return start, finish
 
 
@@ -216,12 +222,8 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
         return np.full(n, INF)
     order = np.lexsort((np.arange(n), arrive))
     rate, times, levels = _changes(capacity, float(arrive[order[0]]))
-    loop, compiled = _runner(_share_loop, n)
     finish = np.full(n, INF)
-    inputs = _inputs(compiled, order, arrive, work, times, levels, finish)
-    loop(*inputs, rate)
-    if not compiled:
-        finish[:] = inputs[-1]
+    _pass(_share_loop, (order, arrive, work, times, levels), (finish,), rate)
     return finish
 
 
