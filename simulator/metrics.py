@@ -231,6 +231,13 @@ class StudyColumns:
                 mask &= codes[rows] == value
         return mask
 
+    def masks(self, where: Mapping[str, Any],
+              rows: slice | np.ndarray = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """Of the rows `rows`, the subgroup `where` as `study_metrics` takes it: (its measured work, warm-up
+        arrivals left out; all of it, for the state at the horizon)."""
+        group = self.mask(where, True, rows)
+        return group & self._keep[rows], group
+
     def rows_of(self, replication: int) -> slice | np.ndarray:
         """The rows of one replication: a slice (tables are in replication order), else a mask."""
         found = self._slices.get(replication)
@@ -383,8 +390,7 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     metrics = list(metrics)
     out = {}
     for where in groups:
-        per_rep = [study_metrics(cols, cols.mask(where, rows=rows), cols.mask(where, True, rows), rows)
-                   for rows in map(cols.rows_of, reps)]
+        per_rep = [study_metrics(cols, *cols.masks(where, rows), rows) for rows in map(cols.rows_of, reps)]
         for metric in metrics:
             out[(metric, tuple(sorted(where.items())))] = np.array([p[metric] for p in per_rep], dtype=float)
     return out

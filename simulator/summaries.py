@@ -60,10 +60,9 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
                           scenario: Scenario) -> ReplicationSummary:
     """One replication's summary from the StudyColumns of a table that holds it (and maybe others)."""
     rows = cols.rows_of(replication)
-    keep = cols.mask({}, rows=rows)
     wanted: list[dict[str, Any]] = [{}]
     distinct: dict[str, list] = {}
-    counted = keep | ~cols.is_reported[rows]  # measured work, and work left over at the horizon
+    counted = cols.mask({}, rows=rows) | ~cols.is_reported[rows]  # measured work, and work left over at the horizon
     for split in SPLITS:
         if split in OPTIONAL_SPLITS and not cols.has(split):
             continue
@@ -79,10 +78,9 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         wanted += [{split: v} for v in distinct[split]]
     metrics, targets = {}, {}
     for where in wanted:
-        group = cols.mask(where, True, rows)  # warm-up arrivals too: the state at the horizon counts them
-        base = keep if not where else keep & group
-        metrics[key_of(where)] = study_metrics(cols, base, group, rows)
-        targets[key_of(where)] = _tally(cols.target[rows][base], cols.target_values)
+        measured, group = cols.masks(where, rows)
+        metrics[key_of(where)] = study_metrics(cols, measured, group, rows)
+        targets[key_of(where)] = _tally(cols.target[rows][measured], cols.target_values)
     nothing = np.zeros(0, dtype=bool)  # a subgroup with no row: its figures over no rows at all
     empty = study_metrics(cols, nothing, nothing, slice(0, 0))
     studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
