@@ -20,7 +20,7 @@ from yaml.resolver import BaseResolver
 
 from .errors import ScenarioError
 
-__all__ = ["load_text", "MAX_BYTES", "MAX_NODES"]
+__all__ = ["load_text", "top_level_text", "MAX_BYTES", "MAX_NODES"]
 
 MAX_BYTES = 8 * 1024 * 1024  # a scenario with a million empirical reading times still fits
 MAX_NODES = 2_000_000  # values in the document once every alias is expanded
@@ -119,6 +119,40 @@ def load_text(text: str | bytes, source: str, where: str = "") -> Any:
         loader.dispose()
     _bounded(data, source, where)
     return data
+
+
+def top_level_text(text: str | bytes, key: str) -> str | None:
+    """The plain text of one top-level `key` of a mapping document, read only as far as that key (a listing
+    of many files wants one line of each, not their data), or None: absent, not text, or not valid YAML up
+    to there. Nothing is built but that one value, so neither size nor aliases matter."""
+    parser = _Loader(text)
+    depth = 0  # of collections open; the document's mapping is depth 1
+    expect_key = True  # at depth 1: a key comes next (otherwise its value)
+    found = False
+    try:
+        for kind in (yaml.StreamStartEvent, yaml.DocumentStartEvent, yaml.MappingStartEvent):
+            if not isinstance(parser.get_event(), kind):
+                return None
+        depth = 1
+        while depth:
+            event = parser.get_event()
+            if depth == 1:
+                if found:
+                    return event.value if isinstance(event, yaml.ScalarEvent) else None
+                if expect_key and isinstance(event, yaml.ScalarEvent) and event.value == key:
+                    found = True
+                    continue
+                if not isinstance(event, yaml.CollectionEndEvent):
+                    expect_key = not expect_key
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return None
+    except yaml.YAMLError:
+        return None
+    finally:
+        parser.dispose()
 
 
 def _bounded(data: Any, source: str, where: str) -> None:

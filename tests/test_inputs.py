@@ -140,3 +140,30 @@ def test_yaml_11_readings_are_not_numbers() -> None:
         with pytest.raises(ScenarioError, match="must be a number"):
             parse_scenario(data, "t.yaml")
     assert re.search("ten", "010 is ten") and prepare("examples/mmc_ai_triage", ["seed=010"]).seed == 10
+
+
+def test_a_listing_reads_each_description_as_the_whole_file_has_it() -> None:
+    """`radsim scenarios` reads one top-level key of each file and stops there; it must say what reading the
+    whole file says, and nothing for what is not a top-level text."""
+    from simulator.cli.scenarios import _description
+    from simulator.loading import bundled_scenarios, read_yaml
+    from simulator.safe_yaml import top_level_text
+
+    for name, path in bundled_scenarios().items():
+        assert _description(path) == " ".join(str(read_yaml(path).get("description", "")).split()), name
+    cases = {
+        "a: 1\ndescription: hi\n": "hi",
+        "x: {description: inner}\ndescription: outer\n": "outer",  # a nested key is not the top-level one
+        "a:\n  description: inner\n": None,
+        "b: [description, x]\ndescription: 'q'\n": "q",  # a value equal to the key is not the key
+        "? [a, b]\n: c\ndescription: e\n": "e",  # a complex key before it
+        "x: &a {y: 1}\nz: *a\ndescription: d\n": "d",
+        "description: |\n  two\n  lines\n": "two\nlines\n",
+        "description: [1, 2]\n": None,
+        "- description\n- b\n": None,
+        "": None,
+        "a: [\n": None,
+    }
+    for text, expected in cases.items():
+        assert top_level_text(text, "description") == expected, text
+    assert top_level_text(b"\xff\xfe\x00", "description") is None

@@ -15,13 +15,12 @@ def scenarios() -> None:
 
 
 def _description(path) -> str:
-    """The scenario's `description`, read without validating the file (fast, and never fails)."""
-    from simulator.errors import ScenarioError
-    from simulator.loading import read_yaml
+    """The scenario's `description`, read without the rest of the file (fast, and never fails)."""
+    from simulator.safe_yaml import top_level_text
 
     try:
-        data = read_yaml(path)
-    except ScenarioError:
+        with open(path, "rb") as stream:
+            text = top_level_text(stream.read(), "description")
+    except OSError:
         return "(cannot be read)"
-    text = data.get("description", "") if isinstance(data, dict) else ""
-    return " ".join(str(text).split())
+    return " ".join((text or "").split())
