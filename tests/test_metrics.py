@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from simulator.metrics import RANGE, StudyColumns, confidence_interval, per_replication, study_metrics, summary_rows
+from simulator.metrics import (RANGE, StudyColumns, confidence_interval, per_replication, quantiles, study_metrics,
+                               summary_rows)
 from simulator.triage import Targets
 
 from .conftest import base_dict, make
@@ -378,3 +379,23 @@ def test_a_subgroup_seen_only_in_another_replication_or_only_in_the_warm_up() ->
             assert row["mean"] == expected["mean"] and row["replications"] == expected["replications"], (where, metric)
     assert rows[("count", (("priority", "stat"),))]["mean"] == 0.5  # 0 in replication 0, 1 in replication 1
     assert rows[("backlog_at_horizon", (("study_type", "ct_other"),))]["mean"] == 0.5  # the warm-up study
+
+
+def test_quantiles_are_numpys_to_the_bit() -> None:
+    """The summary's own quantiles (one partition) must give what np.quantile gives, bit for bit: sizes from
+    one value up, ties, values that make the interpolation's two formulas differ, infinities and NaN."""
+    rng = np.random.default_rng(7)
+    levels = (0.0, 0.05, 0.5, 0.95, 0.99, 1.0)
+    samples = [np.array([3.0]), np.array([1.0, 2.0]), np.array([np.inf, 1.0]), np.array([np.inf, np.inf, 2.0]),
+               np.array([1.0, np.nan, 2.0]), np.array([-np.inf, 0.0, 1e300, -1e300])]
+    for n in [*range(1, 60), 101, 1000, 4097, 100_000]:
+        samples.append(rng.lognormal(3.0, 1.5, n))
+        samples.append(rng.integers(0, 4, n).astype(float))  # ties
+        samples.append(rng.random(n) * 1e-300 + 0.1)  # differences at the last bits
+    for values in samples:
+        for chosen in (levels, (0.5, 0.95), (0.95,)):
+            with np.errstate(invalid="ignore"):  # numpy says so of inf - inf; the answer is still compared
+                expected = np.quantile(values, list(chosen)).tolist()
+            got = quantiles(values.copy(), chosen)
+            assert np.array_equal(np.array(got), np.array(expected), equal_nan=True), (values[:5], chosen)
+            assert all(math.copysign(1, g) == math.copysign(1, e) for g, e in zip(got, expected))
