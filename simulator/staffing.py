@@ -221,7 +221,7 @@ def _measure(args: tuple[Scenario, int, int, tuple[tuple[str, tuple], ...]]) -> 
             values[(metric, where)] = pool_metrics(result.duties, scenario, mask)[metric]
             continue
         if where not in groups:
-            groups[where] = study_metrics(cols, *cols.masks(dict(where)))
+            groups[where] = study_metrics(cols, *cols.subgroup(dict(where)))
         values[(metric, where)] = groups[where][metric]
     overloaded = [o.pool + ("" if o.shift is None else f"/{o.shift}")
                   for o in overloads(result.studies, result.duties, scenario, [replication])]

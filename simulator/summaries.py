@@ -78,9 +78,9 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         wanted += [{split: v} for v in distinct[split]]
     metrics, targets = {}, {}
     for where in wanted:
-        measured, group = cols.masks(where, rows)
-        metrics[key_of(where)] = study_metrics(cols, measured, group, rows)
-        targets[key_of(where)] = _tally(cols.target[rows][measured], cols.target_values)
+        measured, group, at = cols.subgroup(where, rows)
+        metrics[key_of(where)] = study_metrics(cols, measured, group, at)
+        targets[key_of(where)] = _tally(cols.target[at][measured], cols.target_values)
     nothing = np.zeros(0, dtype=bool)  # a subgroup with no row: its figures over no rows at all
     empty = study_metrics(cols, nothing, nothing, slice(0, 0))
     studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)

@@ -399,3 +399,34 @@ def test_quantiles_are_numpys_to_the_bit() -> None:
             got = quantiles(values.copy(), chosen)
             assert np.array_equal(np.array(got), np.array(expected), equal_nan=True), (values[:5], chosen)
             assert all(math.copysign(1, g) == math.copysign(1, e) for g, e in zip(got, expected))
+
+
+def test_a_subgroup_narrowed_to_its_own_rows_measures_as_its_masks_over_all_rows(monkeypatch) -> None:
+    """`StudyColumns.subgroup` hands a small subgroup over as its own rows; every metric must come out as
+    from masks over all the rows (same items, same order: means and quantiles to the bit), for tables in
+    replication order (rows a slice) and not (rows a mask)."""
+    import simulator.metrics as metrics_module
+    from simulator import load_scenario, run_scenario
+    from simulator.metrics import subgroups
+
+    scenario = load_scenario("examples/district_network", ["horizon_days=6", "warmup_days=1"])
+    table = run_scenario(scenario, 2, workers=1, summarise=False).studies
+    shuffled = table.take(np.random.default_rng(3).permutation(table.num_rows))
+    for studies_table in (table, shuffled):
+        cols = StudyColumns(studies_table, scenario)
+        groups = subgroups(cols)
+        assert len(groups) > 10
+        for replication in (0, 1):
+            rows = cols.rows_of(replication)
+            for where in groups:
+                measured = {}
+                for narrow_below in (0, 10**12):  # always narrowed; never (unless empty)
+                    monkeypatch.setattr(metrics_module, "NARROW_BELOW", narrow_below)
+                    keep, state, at = cols.subgroup(where, rows)
+                    assert keep.shape == state.shape
+                    measured[narrow_below] = (study_metrics(cols, keep, state, at), cols.target[at][keep].tolist())
+                narrowed, whole = measured[0], measured[10**12]
+                assert narrowed[1] == whole[1], where
+                for metric, value in whole[0].items():
+                    assert value == narrowed[0][metric] or (math.isnan(value) and math.isnan(narrowed[0][metric])), \
+                        (where, metric)
