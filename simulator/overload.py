@@ -95,7 +95,10 @@ def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication
     shifts = _Duties(duties)
     rows = (studies.column("replication").to_numpy() == replication) & ~np.isnan(ready)
     for pool_name, pool in scenario.pools.items():
-        mine = rows & np.isin(lanes, [names.index(lane) for lane in scenario.lanes_of(pool)])
+        # Whether each lane is the pool's, looked up by code (a lane of -1, none, takes the last: False).
+        reads = np.zeros(len(names) + 1, dtype=bool)
+        reads[[names.index(lane) for lane in scenario.lanes_of(pool)]] = True
+        mine = rows & reads[lanes]
         waiting = _Waiting(scenario, ready[mine], start[mine])
         day = _growing(scenario, waiting)
         if day is not None:
@@ -127,8 +130,10 @@ def _lane_codes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
     index = {name: i for i, name in enumerate(_lane_names(scenario))}
     kinds, kind_names = _dictionary(studies.column("kind"))
     types, type_names = _dictionary(studies.column("study_type"))
-    kind_lane = np.array([index.get(k, -1) if k in (SECOND_OPINION, AUDIT) else -1 for k in kind_names] or [-1])
-    type_lane = np.array([index.get(t, -1) for t in type_names] or [-1])
+    # Small codes: a city year has millions of rows, and the lanes are a few dozen.
+    kind_lane = np.array([index.get(k, -1) if k in (SECOND_OPINION, AUDIT) else -1 for k in kind_names] or [-1],
+                         dtype=np.int16)
+    type_lane = np.array([index.get(t, -1) for t in type_names] or [-1], dtype=np.int16)
     if not kinds.size:
         return kinds
     by_kind = kind_lane[kinds]
@@ -140,7 +145,7 @@ def _dictionary(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
     codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks]) \
         if column.num_chunks else np.empty(0, dtype=np.int64)
     values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
-    return codes.astype(np.int64), values
+    return codes, values
 
 
 def _growing(scenario: Scenario, waiting: _Waiting) -> int | None:
