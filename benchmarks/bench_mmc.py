@@ -4,8 +4,11 @@ one process, so that the ratio is measured under the same machine load.
 
 Reports customers per second of each and the ratio (radsim / reference), for the model alone and for a
 whole replication (drawing the cohort, the model, and the studies table). Target: ratio >= 1/3.
+With `--command`, `radsim run benchmarks/mmc10.yaml` as a user runs it instead (a process of its own: start-up,
+cohort, model, tables, studies.parquet, summary and printing), alternating with the reference loop
+(issue 16's target: >= 0.25x).
 
-    python benchmarks/bench_mmc.py [--rounds 3]
+    python benchmarks/bench_mmc.py [--rounds 3] [--command]
 """
 from __future__ import annotations
 
@@ -13,8 +16,13 @@ import argparse
 import importlib.util
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 from simulator import load_scenario
 from simulator.cohort import draw_cohort
@@ -36,8 +44,12 @@ def load_reference():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--command", action="store_true", help="time `radsim run` as a whole command")
     args = parser.parse_args()
     reference = load_reference()
+    if args.command:
+        whole_command(reference, args.rounds)
+        return
     scenario = load_scenario(HERE / "mmc10.yaml")
     policy = policy_of(scenario)
     ref_rates, model_rates, whole_rates = [], [], []
@@ -61,6 +73,28 @@ def main() -> None:
         "reference_per_s": round(ref), "model_per_s": round(model), "replication_per_s": round(whole),
         "ratio_model": round(model / ref, 3), "ratio_replication": round(whole / ref, 3),
         "ratios_per_round": [round(m / r, 3) for m, r in zip(model_rates, ref_rates)],
+    }))
+
+
+def whole_command(reference, rounds: int) -> None:
+    ref_rates, command_rates, seconds = [], [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for round_ in range(rounds):
+            started = time.perf_counter()
+            served = reference.simulate(round_ + 1, 200_000, 10, 1.0, 8.5, 0.2)
+            ref_rates.append(len(served) / (time.perf_counter() - started))
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "simulator", "run", str(HERE / "mmc10.yaml"), "--seed",
+                            str(round_ + 1), "-w", "1", "--out", str(Path(folder) / "run")],
+                           check=True, capture_output=True)
+            seconds.append(time.perf_counter() - started)
+            studies = pq.read_metadata(Path(folder) / "run" / "studies.parquet").num_rows
+            command_rates.append(studies / seconds[-1])
+    ref, command = statistics.median(ref_rates), statistics.median(command_rates)
+    print(json.dumps({
+        "benchmark": "mmc10-200k-command", "rounds": rounds, "command_s": [round(s, 2) for s in seconds],
+        "reference_per_s": round(ref), "command_per_s": round(command), "ratio_command": round(command / ref, 3),
+        "ratios_per_round": [round(c / r, 3) for c, r in zip(command_rates, ref_rates)],
     }))
 
 
