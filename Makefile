@@ -29,6 +29,8 @@ validate: install  ## every scenario under scenarios/validation/ against theory 
 
 bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_mmc.py
+	$(BIN)/python benchmarks/bench_mmc.py --command
+	$(BIN)/python benchmarks/bench_mmc_floor.py
 	$(BIN)/python benchmarks/bench_city.py
 	$(BIN)/python benchmarks/bench_worklist.py
 	$(BIN)/python benchmarks/bench_dashboard.py
