@@ -359,3 +359,28 @@ def test_reader_names_are_unique_when_shift_entries_share_their_times() -> None:
     names = result.studies.column("reader").chunk(0).dictionary.to_pylist()
     assert len(names) == len(set(names)) and any(name.endswith("#2/1") for name in names)
     assert parquet_bytes(result.studies) == parquet_bytes(run_replication(scenario, 0).studies)
+
+
+def test_a_policy_is_handed_each_studys_exact_ready_time_when_it_enters() -> None:
+    """A study enters the worklist when it becomes ready, and the policy ranking it is handed that time to
+    the bit (the ready chain is scheduled at each ready time, not at `now + delay`, which may round: these
+    two seeds each met one such study when it was)."""
+    from simulator import load_scenario
+    from simulator.network import simulate_cohort
+    from simulator.triage.policies import Fifo
+
+    class Recording(Fifo):
+        def __init__(self) -> None:
+            self.entries: list[tuple[float, float]] = []
+
+        def rank(self, item, now):
+            if item.kind == "primary" and not item.label:  # its first rank: when it enters
+                self.entries.append((now, item.ready_at))
+            return super().rank(item, now)
+
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=3", "warmup_days=0"])
+    for seed in (10, 18):
+        policy = Recording()
+        simulate_cohort(scenario, draw_cohort(scenario, seed, 0), policy, seed, 0)
+        assert len(policy.entries) > 100
+        assert [(now, ready) for now, ready in policy.entries if now != ready] == []

@@ -184,7 +184,7 @@ class ReadingStation:
         while True:
             i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
                 age, flags = next(rows)
-            # `ready` is exact; the clock may differ from it by rounding in `now + (next_at - now)`.
+            # The clock is the study's ready time itself: the chain is scheduled at it, not at now + delay.
             # Positional: keywords cost twice as much, and this runs once a study (Read's field order).
             item = Read(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, flags,
                         lane, -1, "", 0, False, None, minutes)
@@ -204,8 +204,9 @@ class ReadingStation:
             # trip, as step() would (the run's own stop event at the horizon is in the queue, so this never
             # passes it).
             env._now = now = next_at
-        # The one Tick of the ready chain, again (env.schedule, inlined).
-        heappush(queue, (now + (next_at - now), SEIZE, next(env._eid), tick))
+        # The one Tick of the ready chain, again: env.schedule inlined, at the time itself rather than at
+        # now + (next_at - now), which may round (so a policy is handed each study's exact ready time).
+        heappush(queue, (next_at, SEIZE, next(env._eid), tick))
 
     def _route(self, item: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """Routing at entry: the autonomous-normal lane, then the router (its site's readers or the centre)."""
@@ -260,9 +261,9 @@ class ReadingStation:
             _, i, score, positive, flags = self.next_score
             self._scored(self.awaiting.pop(i), score, positive, flags, now)
             self.next_score = next(self.scores, None)
-        if self.next_score is not None:  # the one Tick of the chain, again (env.schedule, inlined)
+        if self.next_score is not None:  # the one Tick of the chain, again (as the ready chain's)
             env = self.env
-            heappush(env._queue, (now + (self.next_score[0] - now), SEIZE, next(env._eid), tick))
+            heappush(env._queue, (self.next_score[0], SEIZE, next(env._eid), tick))
 
     def _scored(self, item: Read, score: float, positive: bool, flags: tuple[str, ...], now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
