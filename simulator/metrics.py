@@ -260,7 +260,7 @@ class StudyColumns:
 
 
 _UNSORTED: dict[int, slice] = {}
-# A subgroup under this share of the rows is measured at its own rows (`StudyColumns.subgroup`).
+# A subgroup of under 1/NARROW_BELOW of the rows is measured at its own rows (`StudyColumns.subgroup`).
 NARROW_BELOW = 4
 
 
