@@ -15,6 +15,7 @@ from ..scenario import Scenario
 from ..triage import TriagePolicy
 from .delivery import record_times
 from .outcome import Outcome
+from .ranked_once import reading_station
 from .reading import ReadingStation
 
 __all__ = ["Outcome", "ReadingStation", "simulate_cohort"]
@@ -23,7 +24,7 @@ __all__ = ["Outcome", "ReadingStation", "simulate_cohort"]
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> Outcome:
     """Run the reading station over one replication's cohort with one triage policy, then delivery."""
-    outcome = ReadingStation(scenario, cohort, policy, seed, replication, progress).run()
+    outcome = reading_station(scenario, cohort, policy, seed, replication, progress).run()
     outcome.recorded_at = record_times(scenario, outcome.reported_at[:len(cohort)], seed, replication)
     # The station's callbacks (bound methods held by its Ticks and readers) make reference cycles, so the
     # station and the cohort it holds would wait for a later collection: a city year's worth of arrays.

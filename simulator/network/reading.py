@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import math
 from array import array
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property, partial
 from heapq import heappush
 from itertools import chain, repeat
 
@@ -41,6 +42,19 @@ DOUBLE_READ, SECOND_OPINION = Kind.DOUBLE_READ.value, Kind.SECOND_OPINION.value
 ROUTINE = Referral.ROUTINE.value
 _REFERRALS = tuple(r.value for r in REFERRALS)
 NaN = math.nan
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off: a run makes no reference cycles that outlive it, and with millions
+    of short-lived items the collector's passes would cost more than they find."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Codes(dict):
@@ -74,6 +88,14 @@ class ReadingStation:
         lane = routing.autonomous_normal
         self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
         self._items(cohort)
+        kinds = {name: (name, t.kind, t.modality, t.primary_ai) for name, t in scenario.study_types.items()}
+        self.per_type = [kinds[name] for name in cohort.type_names]
+        # Per type, the names of the AIs that flagged a study, by its flags (a bit per AI in the type's order).
+        self.flag_names = [[tuple(s for bit, s in enumerate(t.ais) if mask >> bit & 1) for mask in range(1 << len(t.ais))]
+                           for t in (scenario.study_types[name] for name in cohort.type_names)]
+        self.site_names = list(cohort.site_names)
+        self.aged = bool((~np.isnan(cohort.patient_age)).any())
+        self.flagging = any(len(names_of) > 1 for names_of in self.flag_names)  # some type has an AI
         self.label_codes = Codes()  # a triage label's number in the outcome's label column
         self.reader_names: list[str] = []
         self.reader_code: dict[tuple[str, int, int], int] = {}
@@ -120,56 +142,58 @@ class ReadingStation:
 
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
-        c = self.cohort
-        order = np.argsort(c.ready_at, kind="stable")
+        order = self.ready_order
         if order.shape[0] == 0:
             return
-        kinds = {name: (name, t.kind, t.modality, t.primary_ai) for name, t in self.scenario.study_types.items()}
-        self.per_type = [kinds[name] for name in c.type_names]
-        # Per type, the names of the AIs that flagged a study, by its flags (a bit per AI in the type's order).
-        self.flag_names = [[tuple(s for bit, s in enumerate(t.ais) if mask >> bit & 1) for mask in range(1 << len(t.ais))]
-                           for t in (self.scenario.study_types[name] for name in c.type_names)]
-        self.site_names = list(c.site_names)
         self.rows = self._rows(order)
-        Tick(self.env, float(c.ready_at[order[0]]), SEIZE, self._on_ready)
+        Tick(self.env, float(self.cohort.ready_at[order[0]]), SEIZE, self._on_ready)
+
+    @cached_property
+    def ready_order(self) -> np.ndarray:
+        """The cohort's studies in the order they become ready (ties: in cohort order)."""
+        return np.argsort(self.cohort.ready_at, kind="stable")
 
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
-        """One tuple per study in ready order: what a work item needs, and when the next study is ready.
+        """One tuple per study in ready order: its `_columns`, its read time, and when the next study is
+        ready.
 
         Built a block at a time, so that a year of a city never sits in memory as Python objects; chained,
         so that taking the next study is a step of a zip, not of a generator around it.
         """
-        c = self.cohort
-        ready = c.ready_at[order]
+        ready = self.cohort.ready_at[order]
         following = np.append(ready[1:], math.inf)
-        per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
-        aged = bool((~np.isnan(c.patient_age)).any())
-        flagging = any(len(names_of) > 1 for names_of in names)  # some type has an AI
+        minutes = self.cohort.read_minutes
 
         def block_at(lo: int) -> Iterator[tuple]:
             block = order[lo:lo + chunk]
-            # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
-            scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
-            types, sites = c.study_type[block].tolist(), c.site[block].tolist()
-            ages = [None if a != a else a for a in c.patient_age[block].tolist()] if aged else repeat(None)
-            return zip(
-                block.tolist(),
-                [per_type[t] for t in types],
-                [table[t][s] for t, s in zip(types, sites)],
-                [_REFERRALS[r] for r in c.referral[block].tolist()],
-                [site_names[s] for s in sites],
-                [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
-                [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
-                c.arrived_at[block].tolist(),
-                c.read_minutes[block].tolist(),
-                ready[lo:lo + chunk].tolist(),
-                following[lo:lo + chunk].tolist(),
-                ages,
-                [names[t][m] if ok else () for t, m, ok in zip(types, self._flags(block), scored)] if flagging
-                else repeat(()),
-            )
+            return zip(*self._columns(block), minutes[block].tolist(), following[lo:lo + chunk].tolist())
 
         return chain.from_iterable(map(block_at, range(0, order.shape[0], chunk)))
+
+    def _columns(self, block: np.ndarray) -> list[Iterable]:
+        """Per study of `block`, what its work item is made of on entry: `Read`'s fields in order, up to
+        its lane (a router's three choices, where it has them)."""
+        c = self.cohort
+        # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
+        scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
+        types, sites = c.study_type[block].tolist(), c.site[block].tolist()
+        per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
+        name, kind, modality, ai = zip(*[per_type[t] for t in types])
+        return [
+            block.tolist(), name, kind,
+            [_REFERRALS[r] for r in c.referral[block].tolist()],
+            modality,
+            [site_names[s] for s in sites],
+            ai,
+            [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
+            [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
+            c.arrived_at[block].tolist(),
+            c.ready_at[block].tolist(),
+            [None if a != a else a for a in c.patient_age[block].tolist()] if self.aged else repeat(None),
+            [names[t][m] if ok else () for t, m, ok in zip(types, self._flags(block), scored)] if self.flagging
+            else repeat(()),
+            [table[t][s] for t, s in zip(types, sites)],
+        ]
 
     def _flags(self, rows: np.ndarray) -> list[int]:
         """Each study's flags: a bit per AI of its type (one AI: its flag)."""
@@ -182,8 +206,8 @@ class ReadingStation:
         now = env._now  # the hot paths read the clock's slot, not the `now` property
         rows, special, enter = self.rows, self.special, self.dispatch.enter
         while True:
-            i, (name, kind, modality, ai), lane, referral, site, score, positive, arrived, minutes, ready, next_at, \
-                age, flags = next(rows)
+            i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, flags, lane, minutes, \
+                next_at = next(rows)
             # The clock is the study's ready time itself: the chain is scheduled at it, not at now + delay.
             # Positional: keywords cost twice as much, and this runs once a study (Read's field order).
             item = Read(i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, flags,
@@ -470,21 +494,32 @@ class ReadingStation:
         if now + 1440.0 < self.horizon:
             Tick(self.env, 1440.0, TICK, self._on_day)
 
+    @property
+    def ranked_once(self) -> bool:
+        """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
+        pull dispatch, no pre-emption, no router's choice, and no audit, second read, late AI result or
+        second opinion (each enters or ranks again while the run goes on). Then the ranks may be asked for
+        ahead of the run (`ranked_once.py`)."""
+        return (not self.own_lanes and self.preemption is None and not self.special and self.n_second == 0
+                and all(lane.__class__ is str for row in self.lanes.table for lane in row))
+
     def run(self) -> Outcome:
+        self._simulate()
+        return self._outcome()
+
+    def _simulate(self) -> None:
         self._start_shifts()
         self._start_arrivals()
         self._start_scores()
         if self.progress is not None:
             Tick(self.env, 1440.0, TICK, self._on_day)
-        # The run makes no reference cycles that outlive it, and with millions of short-lived items the
-        # cyclic collector's passes would cost more than they find.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            run(self.env, self.horizon)
-        finally:
-            if collecting:
-                gc.enable()
+        with collector_paused():
+            self._run()
+
+    def _run(self) -> None:
+        run(self.env, self.horizon)
+
+    def _outcome(self) -> Outcome:
         for readers in self.duty_readers.values():
             for reader in readers:
                 if reader.item is not None:

@@ -1,0 +1,179 @@
+"""The reading station with its ranks asked ahead (`simulator/network/ranked_once.py`) against the layered
+one: where it runs, every output is the same to the bit; where it may not, the layered station runs."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from simulator import load_scenario
+from simulator.cohort import draw_cohort
+from simulator.experiment import policy_of
+from simulator.network import ReadingStation
+from simulator.network.outcome import Outcome
+from simulator.network.ranked_once import RankedOnceStation, reading_station
+from simulator.triage import Rank
+
+from .conftest import make
+from .strategies import POLICIES, scenarios
+from .test_model import PROPERTY
+
+
+class Coarse:
+    """Whole two-hour blocks as keys (ints): many ties, read in order of entry."""
+
+    name = "coarse"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(0 if item.referral == "stat" else 1, int(item.ready_at // 120), item.referral)
+
+
+class Flat:
+    """One class, one key: the worklist is first come, first read."""
+
+    name = "flat"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(0, 0.0, "all")
+
+
+class ByScore:
+    """Unscored studies last; the score's negation otherwise (floats, rarely tied)."""
+
+    name = "by_score"
+
+    def rank(self, item, now: float) -> Rank:
+        if item.ai_score is None:
+            return Rank(2, item.ready_at, "unscored")
+        return Rank(0 if item.ai_positive else 1, -item.ai_score, "positive" if item.ai_positive else "negative")
+
+
+ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
+
+
+def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
+    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no pre-emption, no second
+    opinions, no sites' own readers, no double reading or audit."""
+    data = {**data, "policy": {**data["policy"], "preemptive": False}}
+    data.pop("second_opinions", None)
+    data.pop("routing", None)
+    data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
+    data["study_types"] = {name: {k: v for k, v in t.items() if k != "double_reading"}
+                           for name, t in data["study_types"].items()}
+    return data
+
+
+def both(scenario, policy, seed: int = 0) -> tuple[ReadingStation, Outcome, Outcome]:
+    """The chosen station and its outcome, and the layered station's outcome, on one cohort."""
+    cohort = draw_cohort(scenario, scenario.seed, seed)
+    chosen = reading_station(scenario, cohort, policy, scenario.seed, seed)
+    return chosen, chosen.run(), ReadingStation(scenario, cohort, policy, scenario.seed, seed).run()
+
+
+def assert_same(a: Outcome, b: Outcome) -> None:
+    for name, value in vars(a).items():
+        other = getattr(b, name)
+        if isinstance(value, np.ndarray):
+            assert value.dtype == other.dtype and value.tobytes() == other.tobytes(), name  # to the bit
+        else:
+            assert value == other, name
+
+
+@settings(PROPERTY, max_examples=150)
+@given(scenarios(), st.sampled_from([*POLICIES, *ODD]), st.booleans())
+def test_ranked_ahead_or_layered_the_outcome_is_the_same_to_the_bit(data: dict[str, Any], policy: str,
+                                                                      simple: bool) -> None:
+    if simple:
+        data = ranked_once(data)
+    scenario = make(data)
+    chosen, outcome, layered = both(scenario, ODD[policy]() if policy in ODD else policy_of(make(
+        {**data, "policy": {**data["policy"], "triage": policy}})))
+    event(type(chosen).__name__)
+    assert_same(outcome, layered)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "ai_priority", "hierarchical", "score", *ODD])
+def test_where_every_rank_is_final_on_entry_the_ranks_are_asked_ahead(policy: str) -> None:
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=4", "warmup_days=0.5", "policy.order=[chest_ct_ai]",
+                                                        f"policy.triage={'fifo' if policy in ODD else policy}"])
+    chosen, outcome, layered = both(scenario, ODD[policy]() if policy in ODD else policy_of(scenario))
+    assert isinstance(chosen, RankedOnceStation)
+    assert np.isfinite(outcome.reported_at).sum() > 500  # not a vacuous comparison
+    assert_same(outcome, layered)
+
+
+class Later(Coarse):
+    def rank(self, item, now: float) -> Rank:
+        return Rank(1, item.ready_at, "routine", until=now + 60.0)
+
+
+class Keyed(Coarse):
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(1, self.key(item), "routine")
+
+
+class Ducked(Coarse):
+    """Answers with something shaped like a Rank, not a Rank."""
+
+    def rank(self, item, now: float):
+        return SimpleNamespace(cls=1, key=item.ready_at, label="routine", until=math.inf)
+
+
+@pytest.mark.parametrize("policy", [
+    Later(),  # asks again later
+    Ducked(),
+    Keyed(lambda item: math.nan if item.index % 7 == 0 else item.ready_at),  # NaN: no order numpy keeps
+    Keyed(lambda item: (item.referral, item.ready_at)),  # not a number
+    Keyed(lambda item: 2 ** 60 + item.index if item.index % 2 else 0.5),  # ints float64 cannot hold
+], ids=["until", "ducked", "nan", "tuple", "huge"])
+def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> None:
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0"])
+    chosen, outcome, layered = both(scenario, policy)
+    assert type(chosen) is ReadingStation
+    assert_same(outcome, layered)
+
+
+@pytest.mark.parametrize("overrides", [
+    ["policy.preemptive=true"], ["routing.mode=push"],
+    ["second_opinions.fraction=0.2", "second_opinions.read_minutes.dist=fixed", "second_opinions.read_minutes.value=9",
+     "pools.readers.reads=[chest_ct,second_opinion]"],
+], ids=["preemptive", "push", "second_opinions"])
+def test_configurations_that_rank_again_or_enter_later_run_layered(overrides: list[str]) -> None:
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *overrides])
+    assert type(reading_station(scenario, draw_cohort(scenario, 1, 0), policy_of(scenario), 1, 0)) is ReadingStation
+
+
+def test_studies_ready_at_a_shift_end_the_warm_up_the_horizon_or_all_at_once() -> None:
+    """The edges where event order decides: a study ready at the very minute a shift ends (the leaving
+    reader, still idle, starts nothing), at the warm-up's end (busy time is counted from there), at the
+    horizon (the run's stop comes first: it never enters), and several ready at one time (equal ranks,
+    read in order of entry)."""
+    data = {
+        "name": "edges", "start": "2026-02-02T00:00", "horizon_days": 2, "warmup_days": 0.5, "seed": 3,
+        "study_types": {"plain": {"modality": "CT", "arrivals": {"rate_per_hour": 2.0},
+                                  "referral": {"stat": 0.3}, "read_minutes": {"dist": "fixed", "value": 6}}},
+        "pools": {"day": {"reads": ["*"], "shifts": [{"start": "08:00", "end": "16:00", "staff": 2}]},
+                  "late": {"reads": ["*"], "shifts": [{"start": "16:00", "end": "23:00", "staff": 1}]}},
+        "policy": {"triage": "fifo"},
+    }
+    scenario = make(data)
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    ready = cohort.ready_at.copy()
+    picked = np.random.default_rng(0).choice(len(cohort), 14, replace=False)
+    ready[picked] = [720, 720, 960, 960, 960, 2400, 2400, 1380, 1380, 2880, 2880, 1000.5, 1000.5, 1000.5]
+    for policy in (policy_of(scenario), Flat(), Coarse()):
+        edged = dataclasses.replace(cohort, ready_at=ready)
+        chosen = reading_station(scenario, edged, policy, scenario.seed, 0)
+        assert isinstance(chosen, RankedOnceStation)
+        outcome = chosen.run()
+        assert_same(outcome, ReadingStation(scenario, edged, policy, scenario.seed, 0).run())
+        assert np.isnan(outcome.read_start[ready == 2880]).all() and (outcome.label[ready == 2880] == -1).all()
