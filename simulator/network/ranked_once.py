@@ -123,7 +123,8 @@ class RankedOnceStation(ReadingStation):
         self.ranks = ranks
         self.study_at = array("q", self.ready_order[ranks.by_place].tobytes())  # the study at each place
         self.minutes = array("d", cohort.read_minutes.tobytes())
-        self.arrivals: Tick | None = None
+        self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
+        self.rows: Iterator[tuple] = iter(())
 
     def _start_arrivals(self) -> None:
         entering = self.ranks.place.shape[0]
@@ -157,7 +158,7 @@ class RankedOnceStation(ReadingStation):
         env = self.env
         queue, eid = env._queue, env._eid
         stop = Tick(env, self.horizon - env.now, URGENT, _in_the_loop)
-        arrivals, rows = self.arrivals, getattr(self, "rows", None)
+        arrivals, rows = self.arrivals, self.rows
         read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
         study_at, minutes_of, warmup, inf = self.study_at, self.minutes, self.warmup, math.inf
         while True:

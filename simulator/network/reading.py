@@ -504,10 +504,6 @@ class ReadingStation:
                 and all(lane.__class__ is str for row in self.lanes.table for lane in row))
 
     def run(self) -> Outcome:
-        self._simulate()
-        return self._outcome()
-
-    def _simulate(self) -> None:
         self._start_shifts()
         self._start_arrivals()
         self._start_scores()
@@ -515,6 +511,7 @@ class ReadingStation:
             Tick(self.env, 1440.0, TICK, self._on_day)
         with collector_paused():
             self._run()
+        return self._outcome()
 
     def _run(self) -> None:
         run(self.env, self.horizon)
