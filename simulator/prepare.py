@@ -225,8 +225,13 @@ def _check_code(scenario: Scenario, blame: _Blame) -> None:
     """Every policy and router the scenario names is built once here, user code through the resolver (and
     its allow-list), so a bad or refused path is bad input before anything runs."""
     from .triage import PolicyError
+    from .triage.resolver import is_import_path
     from .triage_config import policy_of, router_of
 
+    triage, base = scenario.policy.triage, scenario.policy.aging.base
+    if triage != "aging" and is_import_path(base):  # never imported; refused so that nothing is silently ignored
+        raise blame.error([("policy.aging.base", f"names code ({base!r}) but policy.triage is {triage!r}, which does "
+                            "not use it: remove it, or set policy.triage: aging")])
     if scenario.routing.router != "local_first":
         try:
             router_of(scenario)
@@ -235,7 +240,6 @@ def _check_code(scenario: Scenario, blame: _Blame) -> None:
     try:
         policy_of(scenario)
     except PolicyError as exc:
-        triage = scenario.policy.triage
         # A built-in's options live in its own section (policy.score, ...); user code is named by a path.
         path = "policy.triage" if ":" in triage else \
             "policy.aging.base" if triage == "aging" and ":" in scenario.policy.aging.base else f"policy.{triage}"

@@ -10,7 +10,8 @@ from typing import Any
 
 from .scenario import AUDIT, Scenario
 from .triage import BUILT_IN, Targets, TriagePolicy, make_policy
-from .triage.routing import LocalFirst, Router, make_router
+from .triage.registry import make_router
+from .triage.routing import LocalFirst, Router
 
 __all__ = ["policy_of", "targets_of", "policy_options", "router_of", "hierarchy"]
 

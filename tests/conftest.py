@@ -57,6 +57,17 @@ def assert_refused(data: dict[str, Any], path: str, message: str) -> None:
     assert path in str(caught.value) and message in str(caught.value), str(caught.value)
 
 
+@pytest.fixture(autouse=True)
+def tests_code_allowed(monkeypatch) -> None:
+    """The tests' own policies and routers (tests/policies_for_tests.py) are allowed, as `--allow-code tests`
+    would allow them; each test starts from this list, whatever an earlier one granted. Tests of refusals
+    set the variable themselves."""
+    from simulator.triage.resolver import ALLOW_ENV
+
+    monkeypatch.setenv(ALLOW_ENV, "tests.policies_for_tests")
+    monkeypatch.delenv("RADSIM_ALLOWED_POLICIES", raising=False)
+
+
 @pytest.fixture
 def scenario() -> Scenario:
     return make()

@@ -88,3 +88,31 @@ class AlwaysCentral:
 
     def route(self, item: WorkItem, now: float) -> Route:
         return Route(CENTRAL)
+
+
+class AnswersTuple:
+    """A rules change whose rank returns a plain tuple, not a Rank."""
+
+    name = "answers-tuple"
+
+    def rank(self, item: WorkItem, now: float):
+        return (0, item.ready_at, "all")
+
+
+class RoutesNowhere:
+    """A router with a bug: it answers a place that does not exist."""
+
+    def route(self, item: WorkItem, now: float):
+        return Route("elsewhere")
+
+
+class FailsToStart:
+    """A policy whose constructor fails."""
+
+    name = "fails-to-start"
+
+    def __init__(self) -> None:
+        raise KeyError("missing setting")
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        return Rank(0, item.ready_at, "all")

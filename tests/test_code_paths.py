@@ -130,18 +130,107 @@ def test_every_code_path_is_refused_under_an_allow_list_before_import(path: str,
 
 
 def test_the_resolver_checks_shape_and_class_before_calling() -> None:
+    allowed = ["builtins", "collections", "tests"]
     with pytest.raises(PolicyError, match="not an import path"):
-        resolve("os.getpid", ("rank",), "triage policy")
+        resolve("os.getpid", ("rank",), "triage policy", allowed)
     with pytest.raises(PolicyError, match="is not a triage policy class"):
-        resolve("builtins:exit", ("rank",), "triage policy")
+        resolve("builtins:exit", ("rank",), "triage policy", allowed)
     with pytest.raises(PolicyError, match="has no rank"):
-        resolve("collections:OrderedDict", ("rank",), "triage policy")
-    assert resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy").name == "forgets-stat"
+        resolve("collections:OrderedDict", ("rank",), "triage policy", allowed)
+    assert resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy", allowed).name == "forgets-stat"
 
 
 def test_set_cannot_make_radsim_call_exit() -> None:
     result = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", "policy.triage=builtins:exit"])
+    assert result.exit_code == 2 and "not on the allow-list" in " ".join(result.output.split())
+    result = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", "policy.triage=builtins:exit",
+                                 "--allow-code", "builtins"])
     assert result.exit_code == 2 and "not a triage policy class" in " ".join(result.output.split())
+
+
+ZEN = "import this  # its top level prints the Zen of Python\n"
+
+
+@pytest.mark.parametrize("how", ["file", "set", "aging base", "router"])
+def test_nothing_a_scenario_names_runs_without_permission(how: str, tmp_path, monkeypatch) -> None:
+    """No allow-list and no --allow-code: a module a scenario names is never imported, so its top-level code
+    never runs (it would write a file here), whether named in the file, a --set, an aging base or a router."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    (tmp_path / "sneaky.py").write_text("open('ran', 'w').write('x')\nclass P:\n    name = 'p'\n"
+                                        "    def rank(self, item, now): ...\n    def route(self, item, now): ...\n")
+    data = base_dict()
+    sets = []
+    if how == "file":
+        data["policy"] = {"triage": "sneaky:P"}
+    elif how == "set":
+        sets = ["--set", "policy.triage=sneaky:P"]
+    elif how == "aging base":
+        data["policy"] = {"triage": "aging", "aging": {"base": "sneaky:P"}}
+    else:
+        data["routing"] = {"router": "sneaky:P"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    env = {k: v for k, v in __import__("os").environ.items() if k != ALLOW_ENV}
+    env["PYTHONPATH"] = str(tmp_path)
+    command = [sys.executable, "-m", "simulator", "run", "s.yaml", "--out", "o", *sets]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--allow-code sneaky" in " ".join(result.stderr.split()), result.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "o").exists()
+
+
+def test_allow_code_and_a_named_policy_let_the_users_own_code_run(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(ALLOW_ENV, "")
+    short = ["--set", "horizon_days=1", "--set", "warmup_days=0", "--no-against-fifo"]
+    code = "tests.policies_for_tests:ForgetsStat"
+    refused = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", f"policy.triage={code}", *short,
+                                  "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 2 and "--allow-code tests" in " ".join(refused.output.split())
+    for extra in (["--set", f"policy.triage={code}", "--allow-code", "tests"],
+                  ["--set", f"policy.triage={code}", "--allow-code", code],
+                  ["--policy", code]):
+        monkeypatch.setenv(ALLOW_ENV, "")
+        result = runner.invoke(app, ["run", "examples/mmc_ai_triage", *extra, *short, "--out", str(tmp_path / "b")])
+        assert result.exit_code == 0, (extra, result.output)
+    monkeypatch.setenv(ALLOW_ENV, "")
+    other = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", f"policy.triage={code}", *short,
+                                "--allow-code", "tests.policies_for_tests:Explodes", "--out", str(tmp_path / "c")])
+    assert other.exit_code == 2  # one class allowed is not its module
+    bad = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--allow-code", "not a module"])
+    assert bad.exit_code == 2 and "neither a module" in bad.output
+
+
+def test_a_code_field_the_policy_does_not_use_is_refused() -> None:
+    data = base_dict()
+    data["policy"] = {"triage": "fifo", "aging": {"base": "os:system"}}
+    with pytest.raises(ScenarioError, match="policy.aging.base: names code .* does not use it"):
+        parse_scenario(data, "s.yaml")
+    data["policy"] = {"triage": "fifo", "aging": {"base": "score"}}  # a built-in name is not code: ignored
+    assert parse_scenario(data, "s.yaml")
+
+
+@pytest.mark.parametrize("field, code, said", [
+    ("policy.triage", "tests.policies_for_tests:Explodes", "tests.policies_for_tests:Explodes.rank raised RuntimeError: bug in the rules"),
+    ("policy.triage", "tests.policies_for_tests:AnswersTuple", "tests.policies_for_tests:AnswersTuple.rank returned (0,"),
+    ("policy.triage", "tests.policies_for_tests:FailsToStart", "tests.policies_for_tests:FailsToStart() raised KeyError"),
+    ("policy.aging.base", "tests.policies_for_tests:Explodes", "tests.policies_for_tests:Explodes.rank raised"),
+    ("routing.router", "tests.policies_for_tests:RoutesNowhere", "tests.policies_for_tests:RoutesNowhere.route returned"),
+])
+def test_a_users_code_that_fails_is_named_as_theirs(field: str, code: str, said: str, tmp_path) -> None:
+    """A user's policy or router that raises or answers the wrong type is bad input (exit 2) naming the
+    class and method, never radsim's internal error; nothing is written."""
+    scenario = "examples/district_network" if field == "routing.router" else "examples/mmc_ai_triage"
+    sets = [f"{field}={code}"] + (["policy.triage=aging"] if field == "policy.aging.base" else [])
+    out_dir = tmp_path / "o"
+    result = runner.invoke(app, ["run", scenario, *[a for s in sets for a in ("--set", s)], "--set", "horizon_days=1",
+                                 "--set", "warmup_days=0", "--no-against-fifo", "--out", str(out_dir)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert said in text and "internal error" not in text and "please report" not in text
+    assert not out_dir.exists()
 
 
 def test_a_dashboard_upload_never_imports_what_it_names(monkeypatch) -> None:
@@ -163,7 +252,7 @@ def test_a_dashboard_upload_never_imports_what_it_names(monkeypatch) -> None:
 
 
 def test_the_resolver_names_what_failed(monkeypatch, tmp_path) -> None:
-    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    monkeypatch.setenv(ALLOW_ENV, "no_such_module_here,tests,broken_policy_module")
     with pytest.raises(PolicyError, match="cannot import triage policy module 'no_such_module_here'"):
         resolve("no_such_module_here:X", ("rank",), "triage policy")
     with pytest.raises(PolicyError, match="module 'tests.policies_for_tests' has no 'Nope'"):
@@ -177,6 +266,7 @@ def test_the_resolver_names_what_failed(monkeypatch, tmp_path) -> None:
                    allowed=["tests.policies_for_tests:ForgetsStat"]).name == "forgets-stat"
     with pytest.raises(PolicyError, match="refused"):
         resolve("tests.policies_for_tests:ForgetsStat", ("rank",), "triage policy", allowed=[])
+    monkeypatch.delenv(ALLOW_ENV)
     monkeypatch.setenv("RADSIM_ALLOWED_POLICIES", " tests.policies_for_tests:ForgetsStat , ")
     from simulator.triage.resolver import allowed_code
 

@@ -10,9 +10,23 @@ import sys
 
 import typer
 
-from . import (backtest, baseline, compare, dashboard, dicom, fit, log, replay, report, run, scenarios, staff, sweep,
-               validate)
-from .common import INTERNAL, err
+from . import (
+    backtest,
+    baseline,
+    compare,
+    dashboard,
+    dicom,
+    fit,
+    log,
+    replay,
+    report,
+    run,
+    scenarios,
+    staff,
+    sweep,
+    validate,
+)
+from .common import INTERNAL, err, plain, styled
 
 __all__ = ["app", "main"]
 
@@ -47,7 +61,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # an internal error: say so plainly, without burying the user in a traceback
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+        err.print(styled(f"[bold red]internal error:[/] {plain(type(exc).__name__)}: {plain(exc)}"))
         err.print("please report it with the scenario file; set RADSIM_DEBUG=1 for the traceback")
         if os.environ.get("RADSIM_DEBUG"):
             raise

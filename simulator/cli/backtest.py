@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import FAILED, Workers, bad_input, fail, out
+from .common import FAILED, AllowCode, Workers, bad_input, fail, out, plain, styled
 from .log import Trace, kept
 
 
@@ -26,6 +26,7 @@ def backtest(
                                                 "and backlog observed and simulated on one axis.")] = None,
     trace: Trace = None,
     workers: Workers = None,
+    allow_code: AllowCode = None,
 ) -> None:
     """Back-test a fitted scenario on held-out weeks: turnaround by order priority, within the model's 99%
     prediction interval or not; exit 3 when a check is outside."""
@@ -57,7 +58,7 @@ def backtest(
     for check in result.checks:
         colour = "green" if check.within else "red"
         table.add_row(f"{check.statistic} {check.group}", f"{check.observed:.1f}", f"{check.simulated:.1f}",
-                      f"{check.low:.1f}..{check.high:.1f}", f"[{colour}]{'within' if check.within else 'OUTSIDE'}[/]")
+                      f"{check.low:.1f}..{check.high:.1f}", styled(f"[{colour}]{'within' if check.within else 'OUTSIDE'}[/]"))
     out.print(table)
     if not result.checks:
         out.print("no group has 30 studies in the hold-out (and 30 a replication in the simulation): nothing to "

@@ -6,8 +6,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import FAILED, AllowLarge, Policy, Progress, ScenarioArg, Seed, Sets, Workers, bad_input, err, out, \
-    prepared
+from .common import (
+    FAILED,
+    AllowCode,
+    AllowLarge,
+    Policy,
+    Progress,
+    ScenarioArg,
+    Seed,
+    Sets,
+    Workers,
+    bad_input,
+    err,
+    out,
+    plain,
+    prepared,
+    styled,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Save a run's metrics as a baseline; check later code against it "
                                              "(docs/regression.md).")
@@ -25,6 +40,7 @@ def save(
     set_: Sets = None,
     workers: Workers = None,
     allow_large: AllowLarge = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """Run the scenario and keep its metrics per subgroup and replication in a small JSON file."""
     from simulator.baseline import claim_baseline, save_baseline
@@ -52,10 +68,10 @@ def check(
     set_: Sets = None,
     workers: Workers = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every metric and subgroup, not only changes.")] = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """Rerun with the baseline's seed and replications; exit 3 naming each metric and subgroup that regressed."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     from simulator.baseline import check_baseline, load_baseline, load_tolerances, world_hash
@@ -84,13 +100,13 @@ def check(
         if not all_rows and f.verdict in ("ok", "ignored"):
             continue
         change = fmt(f.change, "+") + ("" if f.ci_low is None else f"[dim]±{(f.ci_high - f.ci_low) / 2:.2g}[/]")
-        table.add_row(escape(f.label.replace("_minutes", "")), fmt(f.baseline), fmt(f.current), change,
-                      "-" if f.allowed is None else f"{f.allowed:.3g}", f"[{colours.get(f.verdict, 'dim')}]{f.verdict}[/]")
+        table.add_row(f.label.replace("_minutes", ""), fmt(f.baseline), fmt(f.current), styled(change),
+                      "-" if f.allowed is None else f"{f.allowed:.3g}", styled(f"[{colours.get(f.verdict, 'dim')}]{f.verdict}[/]"))
     if table.row_count:
         out.print(table)
     failed = [f for f in findings if f.failed]
     for f in failed:
-        err.print(f"[bold red]regression:[/] {escape(f.label)}", highlight=False)
+        err.print(styled(f"[bold red]regression:[/] {plain(f.label)}"))
     out.print(f"{len(failed)} regression(s), {sum(f.verdict == 'improved' for f in findings)} improvement(s) "
               f"in {len(findings)} metric x subgroup checks")
     raise typer.Exit(FAILED if failed else 0)

@@ -16,14 +16,46 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from simulator.scenario import Scenario
 
-__all__ = ["out", "err", "OK", "INTERNAL", "BAD_INPUT", "FAILED", "fail", "bad_input", "prepared", "Progress",
-           "ScenarioArg", "Replications", "Seed", "Policy", "Sets", "Workers", "AllowLarge"]
+__all__ = ["out", "err", "styled", "plain", "OK", "INTERNAL", "BAD_INPUT", "FAILED", "fail", "bad_input", "prepared",
+           "Progress",
+           "ScenarioArg", "Replications", "Seed", "Policy", "Sets", "Workers", "AllowLarge", "AllowCode", "grant_named"]
 
-out = Console()
-err = Console(stderr=True)
+# No markup, emoji codes or highlighting in what is printed: user text (names, paths, values) is shown as
+# written. Our own styling is explicit, through `styled`.
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
 OK, INTERNAL, BAD_INPUT, FAILED = 0, 1, 2, 3
+
+
+def _grant(entries: list[str]) -> None:
+    from simulator.triage import PolicyError
+    from simulator.triage.resolver import grant
+
+    try:
+        grant(entries)
+    except PolicyError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _allow_code(values: Optional[list[str]]) -> Optional[list[str]]:
+    if values:
+        _grant(values)
+    return values
+
+
+def grant_named(value: Any) -> Any:
+    """A policy the user names on the command line (`--policy mypkg.rules:NewRules`) is code they chose to
+    run: it is allowed for this command, as `--allow-code` would allow it. A name in a file or a `--set` is
+    not."""
+    from simulator.triage.resolver import is_import_path
+
+    named = [value] if isinstance(value, str) else list(value or [])
+    _grant([v for v in named if isinstance(v, str) and is_import_path(v)])
+    return value
 
 ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="A scenario YAML file, or the name of a bundled scenario "
                                                   "(`radsim scenarios` lists them).")]
@@ -31,29 +63,43 @@ Replications = Annotated[int, typer.Option("--replications", "-r", metavar="R", 
                                            help="Independent replications (each a fresh draw of the studies); "
                                                 "confidence intervals need at least 2.")]
 Seed = Annotated[Optional[int], typer.Option(metavar="S", min=0, help="Root seed of the random streams (default: the scenario's).")]
-Policy = Annotated[Optional[str], typer.Option(metavar="POLICY", help="Triage policy instead of the scenario's: fifo, ai_priority, "
+Policy = Annotated[Optional[str], typer.Option(metavar="POLICY", callback=grant_named,
+                                               help="Triage policy instead of the scenario's: fifo, ai_priority, "
                                                     "hierarchical, score, aging, sla_edf, rules, or your own "
-                                                    "package.module:Class.")]
+                                                    "package.module:Class (allowed for this command by naming it here).")]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Change one value of the scenario: "
                                                    "key.path=value, e.g. pools.ct_mr.shifts.2.staff=1 (repeatable; "
                                                    "checked like the file).")]
 Workers = Annotated[Optional[int], typer.Option("--workers", "-w", metavar="N", min=1, max=512,
                                                 help="Processes running replications in parallel (default: all "
                                                      "cores of this machine).")]
+AllowCode = Annotated[Optional[list[str]], typer.Option(
+    "--allow-code", metavar="MODULE", callback=_allow_code,
+    help="Let the scenario name classes of this module of yours (mypkg, or one class: mypkg.rules:NewRules) as "
+         "its policy or router (repeatable; adds to RADSIM_ALLOWED_CODE). Nothing else a scenario names is imported.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Run even when the scenario asks for more work "
                                           "items or reader duties than the limits (docs/contract.md): it may "
                                           "need a lot of memory and time.")]
 
 
 def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {_escape(message)}", highlight=False, soft_wrap=True)
+    err.print(styled(f"[bold red]error:[/] {plain(message)}"), soft_wrap=True)
     raise typer.Exit(code)
 
 
-def _escape(text: str) -> str:
+def plain(text: object) -> str:
+    """User text made safe to put inside `styled` markup: shown as written."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(str(text))
+
+
+def styled(markup: str) -> "Text":
+    """Our own markup ([bold], [dim], [red], ...) as styled text; user text inside it goes through `plain`.
+    Emoji codes are never replaced (`:x:` stays `:x:`)."""
+    from rich.text import Text
+
+    return Text.from_markup(markup, emoji=False)
 
 
 @contextmanager
@@ -103,7 +149,8 @@ class Progress:
                 err.print(self._line(now), highlight=False, soft_wrap=True)
             return
         if self.bar is None:
-            from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
 
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),

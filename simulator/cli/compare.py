@@ -6,7 +6,23 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .common import BAD_INPUT, AllowLarge, Progress, ScenarioArg, Seed, Sets, Workers, bad_input, fail, out, prepared
+from .common import (
+    BAD_INPUT,
+    AllowCode,
+    AllowLarge,
+    Progress,
+    ScenarioArg,
+    Seed,
+    Sets,
+    Workers,
+    bad_input,
+    fail,
+    grant_named,
+    out,
+    plain,
+    prepared,
+    styled,
+)
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -27,7 +43,7 @@ def _fmt(value: float | None, sign: str = "") -> str:
 
 def compare(
     scenario: ScenarioArg,
-    policy: Annotated[list[str], typer.Option("--policy", metavar="POLICY", help="Two variants, A then B: a policy name, "
+    policy: Annotated[list[str], typer.Option("--policy", metavar="POLICY", callback=grant_named, help="Two variants, A then B: a policy name, "
                                               "'package.module:Class', or a scenario fragment file (.yaml).")],
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=10_000,
                                               help="Paired replications (each A and B on the same studies).")] = 10,
@@ -38,20 +54,27 @@ def compare(
     out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Also write DIR/comparison.json (for `radsim "
                                                     "report DIR`).")] = None,
     allow_large: AllowLarge = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
     import dataclasses
     import json
 
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
-    from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE, columns_of, compare_runs, paired_runs, \
-        study_changes, summary_counts
-    from simulator.story import GROUPS
+    from simulator.comparison import (
+        BETTER_,
+        NO_CLEAR_CHANGE,
+        WORSE,
+        columns_of,
+        compare_runs,
+        paired_runs,
+        study_changes,
+        summary_counts,
+    )
     from simulator.files import claim_directory, write_directory
-    from simulator.story import shown_value
+    from simulator.story import GROUPS, shown_value
 
     if len(policy) != 2:
         fail("give exactly two variants: --policy A --policy B", BAD_INPUT)
@@ -76,9 +99,9 @@ def compare(
         if not all_rows and d.verdict not in (BETTER_, WORSE) and d.where:
             continue
         where = ", ".join(f"{k} {shown_value(k, v)}" for k, v in d.where.items()) or "all"
-        table.add_row(d.metric.removesuffix("_minutes"), escape(where), _fmt(d.a), _fmt(d.b), _fmt(d.diff, "+"),
+        table.add_row(d.metric.removesuffix("_minutes"), where, _fmt(d.a), _fmt(d.b), _fmt(d.diff, "+"),
                       "-" if d.ci_low is None else f"{d.ci_low:+.3g}..{d.ci_high:+.3g}",
-                      f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]")
+                      styled(f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]"))
     out.print(table)
     per_study = Table(title="per study: each study's turnaround under B minus under A (minutes)", title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False,
@@ -89,7 +112,7 @@ def compare(
     for c in changes:
         if not c.studies:
             continue
-        per_study.add_row(escape(titles[tuple(sorted(c.where.items()))]), f"{c.studies:,}", f"{c.mean:+.1f}",
+        per_study.add_row(titles[tuple(sorted(c.where.items()))], f"{c.studies:,}", f"{c.mean:+.1f}",
                           f"{c.median:+.1f}", f"{c.low:+.0f}..{c.high:+.0f}", f"{c.faster:.0%}", f"{c.slower:.0%}")
     out.print(per_study)
     if out_dir is not None:
@@ -103,6 +126,6 @@ def compare(
         with bad_input():
             write_directory(out_dir, COMPARISON, fill)
     counts = summary_counts(differences)
-    out.print(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
-              f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(differences)} metric x subgroup pairs"
-              + ("" if all_rows else " (--all shows every row)"))
+    out.print(styled(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
+                     f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(differences)} metric x subgroup pairs"
+                     + ("" if all_rows else " (--all shows every row)")))

@@ -5,11 +5,12 @@ from typing import Annotated
 
 import typer
 
-from .common import out
+from .common import AllowCode, out
 
 
 def dashboard(
     port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port on localhost (127.0.0.1).")] = 8501,
+    allow_code: AllowCode = None,
 ) -> None:
     """Start the dashboard for administrators on http://localhost:PORT (Ctrl-C stops it)."""
     import subprocess

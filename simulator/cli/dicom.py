@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import BAD_INPUT, INTERNAL, Progress, bad_input, err, fail, out, prepared
+from .common import BAD_INPUT, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
 
 app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run or a scenario; DICOM folders to "
                                              "study traces (to replay with run --trace); sending to an archive, and "
@@ -46,6 +46,7 @@ def generate(
                                                  "order.")] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="S", min=0, help="From a scenario: root seed (default: the scenario's).")] = None,
     size: Annotated[int, typer.Option(metavar="PIXELS", min=16, max=1024, help="Image rows and columns.")] = 64,
+    allow_code: AllowCode = None,
 ) -> None:
     """One DICOM Part-10 study per image study (StudyInstanceUID = study_id), with the AI result as a
     structured report where the AI scored it."""
@@ -177,8 +178,6 @@ def send(
     """Send every file by C-STORE, as a modality would; connect again after an abort; exit 1 with a tally if any file was not stored."""
     from collections import Counter
 
-    from rich.markup import escape
-
     from synthetic_dicom.folders import folder_files
     from synthetic_dicom.network import send_folder
 
@@ -202,11 +201,11 @@ def send(
     out.print(f"{len(paths)} file(s) to {to} in {seconds:.1f} s: {result.tally()} "
               f"({result.sent / max(seconds, 1e-9):.0f} files/s)", highlight=False)
     for why, n in Counter(result.aborts).most_common(5):
-        err.print(f"association {escape(why)}" + (f" (x{n})" if n > 1 else ""), highlight=False)
+        err.print(f"association {plain(why)}" + (f" (x{n})" if n > 1 else ""), highlight=False)
     for label, failures in (("refused", result.refused), ("unreadable", result.unreadable),
                             ("not attempted", result.not_attempted)):
         for path, reason in failures[:10]:
-            err.print(f"[bold red]{label}:[/] {escape(path)}: {escape(reason)}", highlight=False)
+            err.print(styled(f"[bold red]{label}:[/] {plain(path)}: {plain(reason)}"))
         if len(failures) > 10:
             err.print(f"... and {len(failures) - 10} more {label}", highlight=False)
     raise typer.Exit(INTERNAL if result.failed else 0)
@@ -224,15 +223,13 @@ def archive(
     """A receiving archive (C-STORE SCP) filing each object as received under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
     import threading
 
-    from rich.markup import escape
-
     from simulator.stopping import stop_on_sigterm
     from synthetic_dicom.network import Archive
 
     if not 0 < len(ae_title.strip()) <= 16 or not ae_title.isascii() or "\\" in ae_title:
         fail(f"--ae-title {ae_title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
     server = Archive(dir_, port, host, ae_title=ae_title, require_called_ae=require_called_ae,
-                     log=lambda message: err.print(escape(message), highlight=False))
+                     log=lambda message: err.print(plain(message), highlight=False))
     try:
         server.start()
     except OSError as exc:  # the port is taken, or not ours to listen on

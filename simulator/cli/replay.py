@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
-from .common import Workers, bad_input, fail, out
+from .common import AllowCode, Workers, bad_input, fail, grant_named, out
 from .log import Trace, kept
 
 
 def replay(
     path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
-    policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy to replay the history under.")],
+    policy: Annotated[str, typer.Option(metavar="POLICY", callback=grant_named,
+                                        help="The policy to replay the history under.")],
     observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under.")] = "fifo",
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=1000,
                                               help="Replications (only what the log lacks is drawn).")] = 5,
@@ -20,6 +21,7 @@ def replay(
                                         "them date by date; weekly, the fitted weekly roster.")] = "dated",
     trace: Trace = None,
     workers: Workers = None,
+    allow_code: AllowCode = None,
 ) -> None:
     """Replay a log's studies (arrivals, priorities, AI results, reading times) with its readers under another
     policy: each group's mean turnaround observed, replayed as run, and replayed under POLICY."""

@@ -6,8 +6,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import AllowLarge, Policy, Progress, Replications, ScenarioArg, Seed, Sets, Workers, bad_input, err, \
-    out, prepared
+from .common import (
+    AllowCode,
+    AllowLarge,
+    Policy,
+    Progress,
+    Replications,
+    ScenarioArg,
+    Seed,
+    Sets,
+    Workers,
+    bad_input,
+    err,
+    out,
+    prepared,
+)
 
 
 def run(
@@ -29,6 +42,7 @@ def run(
     profile: Annotated[bool, typer.Option("--profile", help="Print the time and peak memory of each phase "
                                           "(start-up, scenario, cohort, model, tables, summary, story, writing).")] = False,
     allow_large: AllowLarge = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
     from simulator.profiling import Phases, process_age

@@ -1,17 +1,15 @@
 """`radsim scenarios`: the bundled scenarios, with what each is for."""
 from __future__ import annotations
 
-from .common import out
+from .common import out, plain, styled
 
 
 def scenarios() -> None:
     """List the scenarios bundled with radsim (usable by name) and what each describes."""
-    from rich.markup import escape
-
     from simulator.loading import bundled_scenarios
 
     for name, path in bundled_scenarios().items():
-        out.print(f"[bold]{escape(name)}[/]  {escape(_description(path))}", highlight=False)
+        out.print(styled(f"[bold]{plain(name)}[/]  {plain(_description(path))}"))
 
 
 def _description(path) -> str:

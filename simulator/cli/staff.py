@@ -6,7 +6,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .common import FAILED, AllowLarge, Progress, ScenarioArg, Sets, Workers, bad_input, fail, out, prepared
+from .common import (
+    FAILED,
+    AllowCode,
+    AllowLarge,
+    Progress,
+    ScenarioArg,
+    Sets,
+    Workers,
+    bad_input,
+    fail,
+    out,
+    plain,
+    prepared,
+    styled,
+)
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -31,6 +45,7 @@ def staff(
                                                     "(default out/<scenario name>-staffing/).")] = None,
     workers: Workers = None,
     allow_large: AllowLarge = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """The smallest roster (staff per pool x shift) that meets every target with 95% confidence, and never one
     that leaves work unread: each kind of work keeps its own target, 99% of work is reported, no pool is
@@ -38,7 +53,6 @@ def staff(
     import json
 
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     from simulator.files import claim_directory, write_directory
@@ -90,11 +104,11 @@ def staff(
         rows.append({"target": t.text, "feasibility": t.implicit, "mean": mean, "ci_low": low, "ci_high": high,
                      "slack": slack, "met": t.met(low, high), "binds_on": binds})
         shown = "-" if mean is None else f"{mean:.4g}" + ("" if low is None else f" ({low:.4g}..{high:.4g})")
-        checks.add_row(escape(t.text) + ("\n[dim](feasibility)[/]" if t.implicit else ""), shown,
-                       "-" if slack is None else f"{slack:.3g}", escape(", ".join(binds) or "-"))
+        checks.add_row(styled(plain(t.text) + ("\n[dim](feasibility)[/]" if t.implicit else "")), shown,
+                       "-" if slack is None else f"{slack:.3g}", plain(", ".join(binds) or "-"))
     overloaded = result.evaluation.overloaded
-    checks.add_row(f"{NO_OVERLOAD}\n[dim](feasibility)[/]", "none" if not overloaded else escape(", ".join(overloaded)),
-                   "", escape(", ".join(result.binding.get(NO_OVERLOAD, [])) or "-"))
+    checks.add_row(styled(f"{NO_OVERLOAD}\n[dim](feasibility)[/]"), "none" if not overloaded else ", ".join(overloaded),
+                   "", plain(", ".join(result.binding.get(NO_OVERLOAD, [])) or "-"))
     out.print(checks)
     if result.feasible:
         _tell(result.scenario, result.evaluation.replications, workers)
@@ -124,7 +138,7 @@ def _tell(roster: "Scenario", replications: int, workers: int | None) -> None:
     from simulator.story import tell
 
     run = run_scenario(roster, replications, workers=workers)
-    out.print("[bold]with this roster[/]:")
+    out.print(styled("[bold]with this roster[/]:"))
     for line in tell(run).lines():
         out.print(f"  {line}", highlight=False)
 

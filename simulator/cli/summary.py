@@ -2,35 +2,38 @@
 turnaround by kind of work, order priority, finding and AI flag, and the readers' pools."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
 
 from simulator.experiment import Run, summaries_of
-from simulator.summaries import Summaries
 from simulator.story import Story, minutes_text, shown_value
+from simulator.summaries import Summaries
 
-from .common import out
+from .common import out, plain, styled
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 __all__ = ["print_summary", "cell"]
 
 
-def cell(row: dict | None, kind: str = "minutes", spread: bool = True) -> str:
+def cell(row: dict | None, kind: str = "minutes", spread: bool = True) -> str | Text:
     """A value with its 95% CI half-width (dim) where there is one; CIs were clipped to the possible range."""
     if row is None or row.get("mean") is None:
         return "-"
     mean, low, high = row["mean"], row.get("ci_low"), row.get("ci_high")
     half = None if low is None or not spread else (high - low) / 2
     if kind == "share":
-        return f"{mean:.1%}" + ("" if half is None else f"[dim]±{half * 100:.1f}[/]")
+        return f"{mean:.1%}" if half is None else styled(f"{mean:.1%}[dim]±{half * 100:.1f}[/]")
     if kind == "count":
-        return f"{mean:,.0f}" + ("" if half is None else f"[dim]±{half:,.0f}[/]")
+        return f"{mean:,.0f}" if half is None else styled(f"{mean:,.0f}[dim]±{half:,.0f}[/]")
     value, unit = minutes_text(mean).split()
     if half is None:
         return f"{value} {unit}"
     scale = {"min": 1.0, "h": 60.0, "d": 1440.0}[unit]
-    return f"{value}[dim]±{half / scale:.{0 if half / scale >= 10 else 1}f}[/] {unit}"
+    return styled(f"{value}[dim]±{half / scale:.{0 if half / scale >= 10 else 1}f}[/] {unit}")
 
 
 def _targets_of(summaries: Summaries, where: dict) -> str:
@@ -43,14 +46,13 @@ def _targets_of(summaries: Summaries, where: dict) -> str:
 def print_summary(run: Run, story: Story) -> None:
     scenario = run.scenario
     observed = scenario.horizon_days - scenario.warmup_days
-    out.print(f"[bold]{scenario.name}[/]: policy {scenario.policy.triage}"
-              f"{' (pre-emptive)' if scenario.policy.preemptive else ''}, {observed:g} days observed after "
-              f"{scenario.warmup_days:g} of warm-up, {run.replications} replication(s), seed {run.seed}",
-              highlight=False)
+    out.print(styled(f"[bold]{plain(scenario.name)}[/]: policy {plain(scenario.policy.triage)}"
+                     f"{' (pre-emptive)' if scenario.policy.preemptive else ''}, {observed:g} days observed after "
+                     f"{scenario.warmup_days:g} of warm-up, {run.replications} replication(s), seed {run.seed}"))
     for line in story.lines():
         out.print(f"  {line}", highlight=False)
     for warning in story.warnings:
-        out.print(f"  [bold red]overloaded:[/] {warning}", highlight=False)
+        out.print(styled(f"  [bold red]overloaded:[/] {plain(warning)}"))
     index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
 
     def get(metric: str, where: dict) -> dict | None:
@@ -76,7 +78,7 @@ def print_summary(run: Run, story: Story) -> None:
             sections.append((titles[split], [{split: v} for v in sorted(values, key=lambda v: order.get(v, 9))]))
     for title, groups in sections:
         if title:
-            table.add_row(f"[bold]{title}[/]")
+            table.add_row(styled(f"[bold]{plain(title)}[/]"))
         for where in groups:
             name = "all work" if not where else "  " + shown_value(*next(iter(where.items())))
             count = get("count", where)

@@ -6,8 +6,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import BAD_INPUT, INTERNAL, AllowLarge, Progress, ScenarioArg, Seed, Sets, Workers, bad_input, err, \
-    fail, out
+from .common import (
+    BAD_INPUT,
+    INTERNAL,
+    AllowCode,
+    AllowLarge,
+    Progress,
+    ScenarioArg,
+    Seed,
+    Sets,
+    Workers,
+    bad_input,
+    err,
+    fail,
+    out,
+    plain,
+    styled,
+)
 
 
 def _client(address: str):  # -> distributed.Client
@@ -44,10 +59,9 @@ def sweep(
     run_timeout: Annotated[Optional[float], typer.Option(metavar="SECONDS", min=0.1, help="Seconds one run may take; a run that takes "
                                                          "longer fails alone and the sweep goes on.")] = None,
     allow_large: AllowLarge = False,
+    allow_code: AllowCode = None,
 ) -> None:
     """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
-    from rich.markup import escape
-
     from simulator.loading import read_yaml, resolve_path, with_base
     from simulator.prepare import apply_overrides
     from simulator.sweep import SchedulerLost, parse_grid, plan, read_grid_file, run_sweep
@@ -64,7 +78,7 @@ def sweep(
     name = next(iter(planned.scenarios.values())).name
     target = out_dir or Path("out") / f"{name}-sweep"
     for repeated, same in planned.duplicates:
-        err.print(f"note: grid point {escape(str(repeated))} is the same scenario as {escape(str(same))}: "
+        err.print(f"note: grid point {plain(str(repeated))} is the same scenario as {plain(str(same))}: "
                   "computed once, reported once", highlight=False)
     client = _client(cluster) if cluster else None
     progress = Progress(f"sweeping {name}", every=5.0)
@@ -87,7 +101,7 @@ def sweep(
               highlight=False)
     if result.failures:
         for failure in result.failures[:10]:
-            err.print(f"[bold red]failed:[/] {escape(str(failure['point']))} replication "
-                      f"{failure['replication']}: {escape(failure['error'])}", highlight=False)
+            err.print(styled(f"[bold red]failed:[/] {plain(str(failure['point']))} replication "
+                             f"{failure['replication']}: {plain(failure['error'])}"))
         err.print(f"{len(result.failures)} run(s) failed: see {target}/failures.json; run again to retry them")
         raise typer.Exit(INTERNAL)

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import BAD_INPUT, FAILED, Workers, fail, out, prepared
+from .common import BAD_INPUT, FAILED, AllowCode, Workers, fail, out, plain, prepared, styled
 
 
 def _number(value: float, digits: int = 4) -> str:
@@ -20,10 +20,10 @@ def validate(
                                               "doubled until each CI is tight enough or --max-replications.")] = 10,
     max_replications: Annotated[int, typer.Option(metavar="R", min=2, help="The most replications a scenario gets.")] = 640,
     workers: Workers = None,
+    allow_code: AllowCode = None,
 ) -> None:
     """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     from simulator.loading import bundled_scenarios
@@ -49,12 +49,15 @@ def validate(
             failed += not check.passed
             where = ",".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in check.where.items())
             source = getattr(expectation.value, "theory", None)
-            what = escape(check.metric) + (f"\n  [dim]{escape(where)}[/]" if where else "") + \
-                (f"\n  [dim]theory: {source}{'' if expectation.value.of is None else f'({expectation.value.of})'}[/]"
+            what = plain(check.metric) + (f"\n  [dim]{plain(where)}[/]" if where else "") + \
+                (f"\n  [dim]theory: {plain(source)}{'' if expectation.value.of is None else plain(f'({expectation.value.of})')}[/]"
                  if source else "")
             colour = "green" if check.passed else "red"
-            table.add_row(what, _number(check.expected), f"{_number(check.estimate)}[dim]±{_number(check.half_width, 3)}[/]",
-                          f"±{_number(check.tolerance, 3)}", str(check.replications), f"[{colour}]{check.verdict}[/]")
+            table.add_row(styled(what), _number(check.expected),
+                          styled(f"{_number(check.estimate)}[dim]±{_number(check.half_width, 3)}[/]"),
+                          f"±{_number(check.tolerance, 3)}", str(check.replications),
+                          styled(f"[{colour}]{check.verdict}[/]"))
         out.print(table)
-    out.print(f"{total - failed} of {total} expectations pass" + (f", [red]{failed} fail[/]" if failed else ""))
+    out.print(styled(f"{total - failed} of {total} expectations pass" + (f", [red]{failed} fail[/]" if failed
+                                                                          else "")))
     raise typer.Exit(FAILED if failed else 0)

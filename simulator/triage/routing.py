@@ -11,17 +11,15 @@ waits). The built-in is `LocalFirst`; a scenario may name its own as `routing.ro
 """
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Callable, Collection, Iterable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from .item import WorkItem
-from .policy import PolicyError
 from .vocabulary import Kind, Referral
 
 __all__ = ["Route", "Router", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH",
-           "BUILT_IN_ROUTERS", "make_router"]
+           "BUILT_IN_ROUTERS"]
 
 LOCAL, CENTRAL, BOTH = "local", "central", "both"
 DAY = 1440.0
@@ -102,27 +100,3 @@ def least_loaded(loads: Iterable[float]) -> int | None:
 
 
 BUILT_IN_ROUTERS: dict[str, Callable[..., Router]] = {"local_first": LocalFirst}
-
-
-def make_router(name: str, options: Mapping[str, Any] | None = None, day_offset: float = 0.0) -> Router:
-    """A router by built-in name or by `package.module:Class` (through the resolver), built with `options`;
-    `day_offset` (the time of day at minute 0) is passed to a constructor that takes it."""
-    from .resolver import resolve
-
-    factory = BUILT_IN_ROUTERS.get(name) or (resolve(name, ("route",), "router") if ":" in name else None)
-    if factory is None:
-        raise PolicyError(f"unknown router {name!r}; built-in: {', '.join(sorted(BUILT_IN_ROUTERS))}, or "
-                          "'package.module:Class'")
-    kwargs = dict(options or {})
-    try:
-        if "day_offset" in inspect.signature(factory).parameters:
-            kwargs.setdefault("day_offset", day_offset)
-    except (TypeError, ValueError):  # no signature to read: options only
-        pass
-    try:
-        router = factory(**kwargs)
-    except TypeError as exc:
-        raise PolicyError(f"router {name!r} does not take these options {sorted(options or {})}: {exc}") from exc
-    if not isinstance(router, Router):
-        raise PolicyError(f"{name!r} has no route(item, now) method")
-    return router
