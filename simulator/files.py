@@ -1,10 +1,13 @@
 """Writing outputs safely: whole or not at all, durable, and never over anything radsim did not write.
 
-- **Ownership.** A folder radsim writes whole (a run, a comparison, a roster, generated DICOM) carries a
-  marker file, `.radsim.json`, naming what kind of output it is and the files radsim put there. radsim
-  replaces a folder only if it is empty, or holds its own output of the same kind and nothing else; any
-  other folder, a file where a folder should go, the current folder or one above it is refused (exit 2)
-  naming the path. A single file is replaced only if radsim recognises it as its own kind of file.
+- **Ownership.** A folder radsim writes (a run, a comparison, a roster, a sweep, generated DICOM) carries a
+  marker file, `.radsim.json`, naming what kind of output it is and the files radsim put there. A folder is
+  radsim's only by its marker: radsim replaces a folder only if it is empty, or its marker says it holds
+  radsim's output of the same kind and it holds nothing else. A folder without the marker is refused (exit 2)
+  naming its files, even when they carry radsim's names (`summary.json` may be anyone's notes); the user may
+  then say `--replace`, which replaces an unmarked folder holding only files of radsim's names for that
+  kind, and nothing else. A file where a folder should go, the current folder or one above it is refused.
+  A single file is replaced only if radsim recognises it as its own kind of file by its content.
 - **Atomic.** A folder is built in a hidden staging folder beside the target and swapped into place in one
   step (Linux `renameat2(RENAME_EXCHANGE)`), so the target is never missing; where the file system cannot
   exchange, two renames are used and a `.NAME.old-*` left by a crash between them is put back on the next
@@ -25,20 +28,38 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__
-from .errors import ScenarioError
+from .errors import OutputError, ScenarioError
 
 __all__ = ["MARKER", "claim_directory", "write_directory", "add_file", "write_file", "write_text", "claim_file",
-           "Recognise"]
+           "Recognise", "NAMES"]
 
 MARKER = ".radsim.json"
 Recognise = Callable[[Path], bool]  # whether an existing file is radsim's own, of the kind about to be written
 
-# Folders written before markers existed: recognised by holding only these names (and at least the first).
-_LEGACY = {
-    "run": ("summary.json", "studies.parquet", "readers.parquet", "scenario.yaml", "report.html"),
+# The names radsim gives the files of each kind of folder: an unmarked folder holding only these may be
+# replaced when the user says `--replace` (a folder written before markers existed, or copied without its
+# marker); never without.
+NAMES = {
+    "run": ("summary.json", "studies.parquet", "readers.parquet", "stations.parquet", "scenario.yaml", "report.html"),
     "comparison": ("comparison.json", "report.html"),
     "staffing": ("staffing.json", "roster.yaml"),
+    "sweep": ("sweep.json", "runs", "results.parquet", "summary.parquet", "failures.json", "report.html"),
 }
+
+
+# Why a write fails that the user can mend (space, quota, permission), as opposed to a bug.
+_MENDABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _mendable(exc: BaseException, path: Path) -> OutputError | None:
+    """The OutputError naming `path` (not a staging name) for a write that failed for a mendable reason;
+    pyarrow's errors carry the reason in their text only."""
+    if not isinstance(exc, OSError):
+        return None
+    for code in _MENDABLE:
+        if exc.errno == code or os.strerror(code) in str(exc):
+            return OutputError(path, os.strerror(code))
+    return None
 
 
 def _refuse(path: Path, message: str) -> ScenarioError:
@@ -63,9 +84,15 @@ def _check_place(target: Path) -> Path:
     return target
 
 
-def claim_directory(target: Path, kind: str) -> Path:
-    """Check, before any work is done, that radsim may write the folder `target` whole; the absolute path,
-    or a ScenarioError (exit 2) saying why not."""
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def claim_directory(target: Path, kind: str, replace: bool = False) -> Path:
+    """Check, before any work is done, that radsim may write the folder `target`; the absolute path, or a
+    ScenarioError (exit 2) saying why not. `replace`: the user's `--replace`, for an unmarked folder of
+    radsim's file names. A marker of `kind` that lists no files (a sweep's, written as it goes) owns the
+    whole folder."""
     target = _check_place(target)
     _recover(target)
     if target.is_symlink() or (target.exists() and not target.is_dir()):
@@ -80,15 +107,20 @@ def claim_directory(target: Path, kind: str) -> Path:
             if marker is not None:
                 if marker.get("kind") != kind:
                     raise _refuse(target, f"holds radsim's {marker.get('kind')} output, not a {kind}: give another --out")
-                owned = set(marker.get("files", [])) | {MARKER}
+                owned = set(marker["files"]) | {MARKER} if isinstance(marker.get("files"), list) else set(entries)
+                foreign = [name for name in entries if name not in owned]
+                if foreign:
+                    raise _refuse(target, f"holds files radsim did not write ({_shown(foreign)}) beside its {kind}; "
+                                  "radsim replaces only its own output: give another --out, or move them")
             else:
-                legacy = _LEGACY.get(kind, ())
-                owned = set(legacy) if legacy and legacy[0] in entries else set()
-            foreign = [name for name in entries if name not in owned]
-            if foreign:
-                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-                raise _refuse(target, f"holds files radsim did not write ({shown}); radsim replaces only its own "
-                              "output: give another --out, or move them")
+                foreign = [name for name in entries if name not in NAMES.get(kind, ())]
+                if foreign:
+                    raise _refuse(target, f"holds files radsim did not write ({_shown(foreign)}); radsim replaces only "
+                                  "its own output: give another --out, or move them")
+                if not replace:
+                    raise _refuse(target, f"holds {_shown(entries)} but no {MARKER} marker, so radsim cannot tell that "
+                                  f"it wrote them; give another --out, or say --replace to replace this folder and "
+                                  "everything in it")
     _parent(target)
     return target
 
@@ -102,9 +134,9 @@ def _parent(target: Path) -> None:
         raise _refuse(target, "its parent folder is not writable")
 
 
-def write_directory(target: Path, kind: str, fill: Callable[[Path], None]) -> Path:
+def write_directory(target: Path, kind: str, fill: Callable[[Path], None], replace: bool = False) -> Path:
     """Build the folder with `fill` in a staging folder, then put it in place of `target` in one step."""
-    target = claim_directory(target, kind)
+    target = claim_directory(target, kind, replace)
     staging = target.parent / f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         staging.mkdir(0o777)  # the umask applies, as to any new folder
@@ -119,19 +151,23 @@ def write_directory(target: Path, kind: str, fill: Callable[[Path], None]) -> Pa
         else:
             os.rename(staging, target)
         _sync(target.parent)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        mendable = _mendable(exc, target)
+        if mendable is not None:
+            raise mendable from None
         raise
     return target
 
 
-def add_file(folder: Path, name: str, payload: bytes) -> Path:
+def add_file(folder: Path, name: str, payload: bytes, recognise: Recognise | None = None) -> Path:
     """Write one file into a folder radsim wrote (a report into a run, say), and list it in the folder's
-    marker so that the folder stays radsim's own."""
+    marker so that the folder stays radsim's own. An existing file of that name is replaced if the marker
+    lists it, or `recognise` says by its content that it is radsim's."""
     folder = Path(folder)
     marker = _marker(folder)
-    owned = name in (marker or {}).get("files", []) or any(name in files for files in _LEGACY.values())
-    write_file(folder / name, payload, lambda path: owned)
+    listed = name in (marker or {}).get("files", [])
+    write_file(folder / name, payload, lambda path: listed or (recognise is not None and recognise(path)))
     if marker is not None and name not in marker.get("files", []):
         marker["files"] = sorted({*marker.get("files", []), name})
         write_file(folder / MARKER, json.dumps(marker, indent=1).encode(), lambda path: True)
@@ -167,8 +203,11 @@ def write_file(target: Path, payload: bytes, recognise: Recognise | None = None)
         _write(staging, payload)
         os.replace(staging, target)
         _sync(target.parent)
-    except BaseException:
+    except BaseException as exc:
         staging.unlink(missing_ok=True)
+        mendable = _mendable(exc, target)
+        if mendable is not None:
+            raise mendable from None
         raise
     return target
 

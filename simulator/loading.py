@@ -109,7 +109,10 @@ def dump_scenario(scenario: "Scenario") -> str:
     """The fully resolved scenario as YAML: defaults filled in, overrides applied."""
     import yaml
 
-    return yaml.safe_dump(_plain(scenario), sort_keys=False, allow_unicode=True, width=120)
+    # libyaml's emitter where PyYAML has it: the same text (every bundled scenario compared), ~10x faster on
+    # a scenario of 100,000 empirical values.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(_plain(scenario), Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def _plain(value: Any) -> Any:

@@ -86,6 +86,9 @@ def check_metric(metric: str, where: Mapping[str, Any] | Iterable[tuple[str, Any
     for key in keys:
         if key not in allowed:
             raise UnknownMetric(f"{metric}: cannot split by {key!r}; by: {', '.join(allowed)}")
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:  # [ai_positive=true,ai_positive=false] is no subgroup: refused, not read as either
+        raise UnknownMetric(f"{metric}: {twice[0]!r} is given twice; a subgroup names each column once")
 
 
 class StudyColumns:

@@ -17,6 +17,7 @@ from .files import claim_directory, write_directory
 from .loading import dump_scenario, scenario_hash
 
 if TYPE_CHECKING:
+    from .scenario import Scenario
     from .story import Story
 
 __all__ = ["write_run", "write_rest", "stream_run", "claim_run", "summary_document", "StudiesWriter", "RUN", "STUDIES"]
@@ -26,10 +27,16 @@ STUDIES = "studies.parquet"
 ROW_GROUP = 1024 * 1024  # rows per row group, as `pq.write_table` writes them
 
 
+def ran(run: Run) -> "Scenario":
+    """The scenario as it ran: with the seed of the run (a caller may have given another than the file's), so
+    that `radsim run` on the scenario.yaml written reproduces the run."""
+    return run.scenario if run.seed == run.scenario.seed else run.scenario.model_copy(update={"seed": run.seed})
+
+
 def summary_document(run: Run, story: "Story | None" = None) -> dict:
     document = {
         "scenario": run.scenario.name,
-        "scenario_hash": scenario_hash(run.scenario),
+        "scenario_hash": scenario_hash(ran(run)),
         "seed": run.seed,
         "replications": run.replications,
         "software": {"name": "radsim", "version": __version__},
@@ -60,22 +67,23 @@ def story_document(story: "Story") -> dict:
                          for metric, d in c.against_fifo.items()}} for c in story.chapters]}
 
 
-def claim_run(out: Path) -> Path:
-    """Check before simulating that `out` may take a run (exit 2 naming the path if not)."""
-    return claim_directory(out, RUN)
+def claim_run(out: Path, replace: bool = False) -> Path:
+    """Check before simulating that `out` may take a run (exit 2 naming the path if not); `replace` is the
+    user's `--replace` of an unmarked folder of run files (`files.claim_directory`)."""
+    return claim_directory(out, RUN, replace)
 
 
-def write_run(run: Run, out: Path, story: "Story | None" = None) -> Path:
+def write_run(run: Run, out: Path, story: "Story | None" = None, replace: bool = False) -> Path:
     """studies.parquet, readers.parquet, summary.json and scenario.yaml, all or nothing."""
 
     def fill(folder: Path) -> None:
         pq.write_table(run.studies, folder / STUDIES, compression="zstd")
         write_rest(run, folder, story)
 
-    return write_directory(out, RUN, fill)
+    return write_directory(out, RUN, fill, replace)
 
 
-def stream_run(out: Path, simulate: "Callable[[StudiesWriter], tuple[Run, Story | None]]") -> Path:
+def stream_run(out: Path, simulate: "Callable[[StudiesWriter], tuple[Run, Story | None]]", replace: bool = False) -> Path:
     """A run folder whose studies.parquet is written while `simulate` runs (it is handed the writer, to be
     the sink of the run's replications), the rest when it returns: all or nothing, as `write_run`."""
 
@@ -84,7 +92,7 @@ def stream_run(out: Path, simulate: "Callable[[StudiesWriter], tuple[Run, Story 
             run, story = simulate(sink)
         write_rest(run, folder, story)
 
-    return write_directory(out, RUN, fill)
+    return write_directory(out, RUN, fill, replace)
 
 
 def write_rest(run: Run, folder: Path, story: "Story | None" = None) -> None:
@@ -93,7 +101,7 @@ def write_rest(run: Run, folder: Path, story: "Story | None" = None) -> None:
     if run.stations is not None:
         pq.write_table(run.stations, folder / "stations.parquet", compression="zstd")
     (folder / "summary.json").write_text(json.dumps(summary_document(run, story), indent=1, allow_nan=False) + "\n")
-    (folder / "scenario.yaml").write_text(dump_scenario(run.scenario))
+    (folder / "scenario.yaml").write_text(dump_scenario(ran(run)))
 
 
 class StudiesWriter:

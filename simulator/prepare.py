@@ -21,12 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
 from .loading import _anchored, merge_fragment, read_yaml, resolve_path, with_base
 from .safe_yaml import load_text
-from .scenario import DAYS, Scenario, check_references
+from .scenario import (DAYS, MAX_DEVICE_GROUPS, MAX_SHIFTS, MAX_WINDOWS, DeviceOutage, Devices, Scenario, Shift,
+                       Slowdown, Span, Window, check_references)
 
 __all__ = ["prepare", "load_scenario", "parse_scenario", "apply_overrides", "estimate", "Estimate", "MAX_ITEMS",
            "MAX_READER_DUTIES", "NAMED"]
@@ -70,6 +71,7 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise blame.error([(_dotted(data, err["loc"]), _message(err)) for err in exc.errors()]) from None
+    _check_structure(scenario, blame)
     problems = check_references(scenario)
     if problems:
         raise blame.error(problems)
@@ -193,6 +195,10 @@ def _message(err: Mapping[str, Any]) -> str:
         return "unknown key (check the spelling; docs/contract.md lists the keys)"
     if err["type"] == "missing":
         return "required key is missing"
+    if err["type"] == "too_long" and err.get("ctx", {}).get("max_length") is not None:
+        ctx = err["ctx"]
+        actual = f", not {ctx['actual_length']:,}" if ctx.get("actual_length") is not None else ""
+        return f"at most {ctx['max_length']:,} entries (radsim's limit, docs/contract.md){actual}"
     shown = err.get("input")
     if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(shown, (dict, list)) \
             and "not " not in message:
@@ -283,6 +289,44 @@ class Estimate:
 
 def estimate(scenario: Scenario) -> Estimate:
     return Estimate(scenario)
+
+
+def _instances(value: Any, kinds: tuple[type, ...], counts: dict[type, int]) -> None:
+    """Instances of `kinds` anywhere in a scenario's models, lists and mappings."""
+    if isinstance(value, kinds):
+        counts[type(value)] = counts.get(type(value), 0) + 1
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            inner = getattr(value, name)
+            if isinstance(inner, (BaseModel, list, dict)):
+                _instances(inner, kinds, counts)
+    elif isinstance(value, list) and value and isinstance(value[0], (BaseModel, list, dict)):
+        for inner in value:
+            _instances(inner, kinds, counts)
+    elif isinstance(value, dict):
+        for inner in value.values():
+            if isinstance(inner, (BaseModel, list, dict)):
+                _instances(inner, kinds, counts)
+
+
+def _check_structure(scenario: Scenario, blame: _Blame) -> None:
+    """The limits on the whole scenario's structure (each list is bounded by the schema; together, here)."""
+    counts: dict[type, int] = {}
+    _instances(scenario, (Shift, Span, Window, DeviceOutage, Slowdown, Devices), counts)
+    shifts = counts.get(Shift, 0)
+    windows = sum(n for kind, n in counts.items() if kind not in (Shift, Devices))
+    problems = []
+    if shifts > MAX_SHIFTS:
+        problems.append(("pools", f"{shifts:,} shift entries in all pools: over the limit of {MAX_SHIFTS:,} "
+                         "(docs/contract.md, Limits); give a shift's days or dates in one entry"))
+    if windows > MAX_WINDOWS:
+        problems.append(("sites", f"{windows:,} time windows (opening hours, booking slots, outages, slowdowns) in "
+                         f"all: over the limit of {MAX_WINDOWS:,} (docs/contract.md, Limits)"))
+    if counts.get(Devices, 0) > MAX_DEVICE_GROUPS:
+        problems.append(("sites", f"{counts[Devices]:,} groups of devices (a site's devices of one modality): over "
+                         f"the limit of {MAX_DEVICE_GROUPS:,} (docs/contract.md, Limits)"))
+    if problems:
+        raise blame.error(problems)
 
 
 def _check_size(scenario: Scenario, blame: _Blame) -> None:

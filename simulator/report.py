@@ -48,7 +48,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
         title, body = _run_page(run_dir)
     document = page(title, body)
     if out is None:
-        return add_file(run_dir, "report.html", document.encode("utf-8"))
+        return add_file(run_dir, "report.html", document.encode("utf-8"), is_report)
     return write_text(Path(out), document, is_report)
 
 

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator,
+                      model_validator)
 
 from .body_parts import body_part
 from .triage.resolver import is_import_path
@@ -22,7 +23,8 @@ __all__ = [
     "Scenario", "StudyType", "Arrivals", "Site", "AIService", "Ingest", "Window", "Pool", "Shift",
     "SecondOpinions", "Policy", "Duration", "Expectation", "Distribution", "DAYS", "SECOND_OPINION", "AUDIT",
     "Routing", "DoubleReading", "ArrivalTrace", "check_references", "CodePath", "CODE_PATHS", "MAX_MINUTES",
-    "NAME_LENGTH", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
+    "NAME_LENGTH", "MAX_VALUES", "MAX_STUDY_TYPES", "MAX_SITES", "MAX_POOLS", "MAX_AI_SERVICES", "MAX_ENTRIES",
+    "MAX_SHIFTS", "MAX_WINDOWS", "MAX_DEVICE_GROUPS", "Span", "Devices", "Failures", "DeviceOutage", "Uplink", "Slowdown", "Network", "Delivery",
     "Booking", "Overflow", "RocCurve",
 ]
 
@@ -32,6 +34,17 @@ AUDIT = Kind.AUDIT.value  # the lane of audits of autonomous AI-normal reports, 
 _REFERRAL_NAMES = tuple(r.value for r in REFERRALS)
 MAX_MINUTES = 10 * 365 * 1440.0  # the longest duration a scenario may give: ten years, in minutes
 NAME_LENGTH = 100  # a scenario's name becomes a folder name: short enough for any file system
+# Limits on a scenario's structure (docs/contract.md, "Limits"): every list and named collection is bounded,
+# so that no file inside them takes minutes to read, check, run or write back (each measured at its limit).
+MAX_VALUES = 100_000  # empirical values of one distribution
+MAX_STUDY_TYPES = 500
+MAX_SITES = 2_000
+MAX_POOLS = 200
+MAX_AI_SERVICES = 100
+MAX_ENTRIES = 1_000  # entries of any other list (shifts of a pool, windows, slots, rules, expectations, ...)
+MAX_SHIFTS = 2_000  # shift entries of all pools together
+MAX_WINDOWS = 10_000  # time windows of all kinds together (opening hours, booking slots, outages, slowdowns)
+MAX_DEVICE_GROUPS = 10_000  # a site's devices of one modality, over all sites
 
 
 def _number(value: Any) -> Any:
@@ -72,6 +85,8 @@ def _calendar_text(value: Any) -> Any:
 Number = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
 Probability = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, BeforeValidator(_number), Field(ge=0.0, allow_inf_nan=False)]
+# A relative weight (of an hour, a weekday, a site): bounded so that no sum of weights can overflow.
+Weight = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e12, allow_inf_nan=False)]
 Positive = Annotated[float, BeforeValidator(_number), Field(gt=0.0, allow_inf_nan=False)]
 Minutes = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=MAX_MINUTES, allow_inf_nan=False)]
 PositiveMinutes = Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=MAX_MINUTES, allow_inf_nan=False)]
@@ -133,7 +148,7 @@ class Empirical(Strict):
     """Resampled uniformly from the values given (e.g. RIS reading-time observations)."""
 
     dist: Literal["empirical"]
-    values: list[Minutes] = Field(min_length=1, max_length=1_000_000)
+    values: list[Minutes] = Field(min_length=1, max_length=MAX_VALUES)
 
 
 Distribution = Annotated[Union[Exponential, Lognormal, Gamma, Fixed, Empirical], Field(discriminator="dist")]
@@ -276,9 +291,9 @@ class Devices(Strict):
 
     count: Annotated[Whole, Field(ge=1, le=10_000)]
     exam_minutes: Distribution
-    open: list[Span] | None = None  # when exams start; default: always (an exam under way at closing ends)
+    open: Annotated[list[Span], Field(max_length=MAX_ENTRIES)] | None = None  # when exams start; default: always (an exam under way at closing ends)
     failures: Failures | None = None
-    outages: list[DeviceOutage] = []
+    outages: list[DeviceOutage] = Field(default=[], max_length=MAX_ENTRIES)
     overflow: Overflow | None = None
 
 
@@ -286,15 +301,16 @@ class Uplink(Strict):
     """A site's line to the central archive, shared equally by the studies in transfer at each moment."""
 
     mbit_per_s: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=1e7)]
-    outages: list[Window] = []  # down: studies in transfer wait, and resume when it is back
+    # Down: studies in transfer wait, and resume when it is back.
+    outages: list[Window] = Field(default=[], max_length=MAX_ENTRIES)
 
 
 # Sites, arrivals, study types ------------------------------------------------------------------------
 class Site(Strict):
     name: str | None = None
     kind: str = "polyclinic"  # polyclinic | hospital | ct_centre | ...: free text for people
-    weight: NonNegative = 1.0  # share of each study type's volume, unless the type lists its own shares
-    devices: dict[str, Devices] = {}  # by modality code: its studies queue for these (simulator/network/devices.py)
+    weight: Weight = 1.0  # share of each study type's volume, unless the type lists its own shares
+    devices: dict[str, Devices] = Field(default={}, max_length=100)  # by modality code: its studies queue for these (simulator/network/devices.py)
     uplink: Uplink | None = None  # transfer time emerges from load (simulator/network/transfer.py)
 
 
@@ -307,9 +323,9 @@ class Arrivals(Strict):
 
     rate_per_hour: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e6)] | None = None
     per_day: Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e8)] | None = None
-    hourly: list[Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e12)]] | None = Field(
+    hourly: list[Weight] | None = Field(
         default=None, min_length=24, max_length=24)
-    weekday: list[Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1e12)]] | None = Field(
+    weekday: list[Weight] | None = Field(
         default=None, min_length=7, max_length=7)
 
     @model_validator(mode="after")
@@ -363,7 +379,7 @@ class Booking(Strict):
     shifts); a share `no_show` does not come. Booked studies are routine and arrive at their slot time."""
 
     site: str
-    slots: list[Span] = Field(min_length=1)
+    slots: list[Span] = Field(min_length=1, max_length=MAX_ENTRIES)
     every_minutes: Annotated[float, BeforeValidator(_number), Field(ge=1.0, le=1440.0)]
     no_show: Probability = 0.0
 
@@ -405,18 +421,19 @@ class StudyType(Strict):
     body_part: BodyPart | None = None
     description: str | None = None
     arrivals: Arrivals
-    sites: dict[str, NonNegative] | None = None  # shares per site; default: every site by its weight
+    # Shares per site; default: every site by its weight.
+    sites: Annotated[dict[str, Weight], Field(max_length=MAX_SITES)] | None = None
     prevalence: Probability = 0.0  # with conditions: their sum (give it per condition)
     # The findings a study may show, mutually exclusive, each with its prevalence (simulator/cohort.py).
-    conditions: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)],
-                     Condition] = {}
+    conditions: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)],
+                               Condition], Field(max_length=100)] = {}
     referral: Referral = Referral()
     read_minutes: Distribution  # of a study without a condition, and of a condition without its own
     # An AI service, or several (each targets its own conditions; at most 8 a type).
     ai: str | Annotated[list[str], Field(max_length=8)] | None = None
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
     double_reading: DoubleReading | None = None
-    bookings: list[Booking] = []  # booked appointments besides the walk-ins of `arrivals` (routine)
+    bookings: list[Booking] = Field(default=[], max_length=MAX_ENTRIES)  # booked appointments besides the walk-ins of `arrivals` (routine)
 
     @model_validator(mode="after")
     def _conditions(self) -> "StudyType":
@@ -540,7 +557,7 @@ class AIService(Strict):
     # worklist at once and its result re-ranks it when it comes (simulator/network/ai_compute.py).
     workers: Annotated[Whole, Field(ge=1, le=100_000)] | None = None
     inference_minutes: Distribution | None = None
-    outages: list[Window] = []
+    outages: list[Window] = Field(default=[], max_length=MAX_ENTRIES)
     algorithm: str | None = None
     version: str | None = None
 
@@ -581,9 +598,9 @@ class Ingest(Strict):
     sharing); `delay_minutes` then adds the archive's own processing after it."""
 
     delay_minutes: Distribution = ZERO
-    outages: list[Window] = []
+    outages: list[Window] = Field(default=[], max_length=MAX_ENTRIES)
     mbyte_per_s: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=1e7)] | None = None
-    slowdowns: list[Slowdown] = []
+    slowdowns: list[Slowdown] = Field(default=[], max_length=MAX_ENTRIES)
 
     @model_validator(mode="after")
     def _slowdown_needs_rate(self) -> "Ingest":
@@ -596,13 +613,13 @@ class Delivery(Strict):
     """From the signed report to the patient's record: a publication delay; during an outage reports wait."""
 
     delay_minutes: Distribution = ZERO
-    outages: list[Window] = []
+    outages: list[Window] = Field(default=[], max_length=MAX_ENTRIES)
 
 
 class Network(Strict):
     """Study sizes for transfer (by modality code) and the report's delivery."""
 
-    sizes_mb: dict[str, Distribution] = {}
+    sizes_mb: dict[str, Distribution] = Field(default={}, max_length=MAX_STUDY_TYPES)
     delivery: Delivery = Delivery()
 
 
@@ -617,9 +634,9 @@ class Shift(Span):
 
 
 class Pool(Strict):
-    reads: list[str] = Field(min_length=1)  # study types, "second_opinion", "audit", or "*" for everything
+    reads: list[str] = Field(min_length=1, max_length=MAX_ENTRIES)  # study types, "second_opinion", "audit", or "*" for everything
     site: str | None = None  # a site's own readers: they read that site's studies only (routing.overflow_after)
-    shifts: list[Shift] = Field(min_length=1)
+    shifts: list[Shift] = Field(min_length=1, max_length=MAX_ENTRIES)
     absence_rate: Probability = 0.0  # chance that a rostered reader does not show up for a shift
     cost_per_hour: NonNegative | None = None  # of one reader on duty, in any currency: the roster's cost a week
 
@@ -654,7 +671,7 @@ class NightWindow(Strict):
 class AutonomousNormalLane(Strict):
     """AI-normal studies of `study_types` scored below `below` skip the primary read; a reader audits them."""
 
-    study_types: list[str] = Field(min_length=1)
+    study_types: list[str] = Field(min_length=1, max_length=MAX_STUDY_TYPES)
     below: Probability
     target: Duration = Duration(hours=48)  # turnaround target of the audit
     read_minutes: Distribution | None = None  # of an audit; default the study type's reading time
@@ -748,8 +765,8 @@ class When(Strict):
     ai_service: OneOrMore | None = None
     ai_score: Range | None = None
     patient_age: Range | None = None
-    ai_positive: bool | None = None
-    scored: bool | None = None
+    ai_positive: StrictBool | None = None
+    scored: StrictBool | None = None
 
 
 _NO_RULE_TARGETS = ("a rule sets no target: a study's target comes from what it is, whatever the policy "
@@ -785,12 +802,12 @@ class Policy(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     triage: CodePath = "fifo"  # fifo | ai_priority | hierarchical | score | aging | sla_edf | rules | "package.module:Class"
-    preemptive: bool = False
-    order: list[str] = []  # hierarchical: AI services or targeted conditions, most urgent first
+    preemptive: StrictBool = False
+    order: list[str] = Field(default=[], max_length=MAX_ENTRIES)  # hierarchical: AI services or targeted conditions, most urgent first
     score: ScoreOptions = ScoreOptions()
     aging: AgingOptions = AgingOptions()
     sla_edf: DeadlineOptions = DeadlineOptions()
-    rules: list[Rule] = []  # rules: first match wins
+    rules: list[Rule] = Field(default=[], max_length=MAX_ENTRIES)  # rules: first match wins
     else_: Otherwise | None = Field(default=None, alias="else")
     options: dict[str, Any] = {}  # passed to a user policy's constructor
 
@@ -834,18 +851,18 @@ class Scenario(Strict):
     horizon_days: Annotated[float, BeforeValidator(_number), Field(gt=0.0, le=3660.0)]
     warmup_days: NonNegative = 0.0
     seed: Annotated[Whole, Field(ge=0, le=2**63 - 1)] = 0
-    sites: dict[str, Site] = {"main": Site()}
-    study_types: dict[str, StudyType] = Field(min_length=1)
-    ai_services: dict[str, AIService] = {}
+    sites: dict[str, Site] = Field(default={"main": Site()}, max_length=MAX_SITES)
+    study_types: dict[str, StudyType] = Field(min_length=1, max_length=MAX_STUDY_TYPES)
+    ai_services: dict[str, AIService] = Field(default={}, max_length=MAX_AI_SERVICES)
     ingest: Ingest = Ingest()
     network: Network = Network()
     arrivals: ArrivalTrace | None = None
-    pools: dict[str, Pool] = Field(min_length=1)
+    pools: dict[str, Pool] = Field(min_length=1, max_length=MAX_POOLS)
     second_opinions: SecondOpinions | None = None
     routing: Routing = Routing()
     policy: Policy = Policy()
     targets: dict[str, Duration] = {}
-    expect: list[Expectation] = []
+    expect: list[Expectation] = Field(default=[], max_length=MAX_ENTRIES)
 
     @model_validator(mode="after")
     def _warmup(self) -> "Scenario":
@@ -883,6 +900,23 @@ class Scenario(Strict):
         return [lane for lane in every if lane in pool.reads]
 
 
+def _dated_outside(scenario: Scenario) -> list[tuple[str, str]]:
+    """Dated shifts none of whose dates falls within the run: a roster that would never happen (the dates of
+    another year, say) is refused, not silently ignored."""
+    problems = []
+    first, last = scenario.start, scenario.start + dt.timedelta(minutes=scenario.horizon_minutes)
+    for name, pool in scenario.pools.items():
+        for i, shift in enumerate(pool.shifts):
+            if shift.dates is None:
+                continue
+            begins = [dt.datetime.combine(d, dt.time()) + dt.timedelta(minutes=shift.start_minute) for d in shift.dates]
+            if not any(b < last and b + dt.timedelta(minutes=shift.length_minutes) > first for b in begins):
+                problems.append((f"pools.{name}.shifts.{i}.dates", f"none of its {len(begins)} date(s) "
+                                 f"({min(shift.dates)} to {max(shift.dates)}) falls within the run ({first:%Y-%m-%d %H:%M} "
+                                 f"to {last:%Y-%m-%d %H:%M}): the shift would never happen"))
+    return problems
+
+
 def check_references(scenario: Scenario) -> list[tuple[str, str]]:
     """Problems that span sections, as (dotted path, message); empty when the scenario is consistent."""
     problems: list[tuple[str, str]] = []
@@ -900,19 +934,20 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         if (study_type.conditions or len(study_type.ais) > 1) and scenario.arrivals is not None:
             problems.append((f"study_types.{name}", "conditions and several AIs are drawn, not replayed: not with "
                              "arrivals.trace (a trace has one finding and one AI result a study)"))
+        for site in study_type.sites or {}:
+            if site not in scenario.sites:
+                problems.append((f"study_types.{name}.sites.{site}", f"no site {site!r} in sites"))
+        if study_type.sites is not None and sum(study_type.sites.values()) <= 0:
+            problems.append((f"study_types.{name}.sites", "site shares must not all be zero"))
     for service_name, service in scenario.ai_services.items():
         users = [t for t in scenario.study_types.values() if service_name in t.ais]
         for i, target in enumerate(service.targets or []):
             if not any(target in t.conditions for t in users):
                 problems.append((f"ai_services.{service_name}.targets.{i}",
                                  f"no study type it scores has a condition {target!r}"))
-        for site in study_type.sites or {}:
-            if site not in scenario.sites:
-                problems.append((f"study_types.{name}.sites.{site}", f"no site {site!r} in sites"))
-        if study_type.sites is not None and sum(study_type.sites.values()) <= 0:
-            problems.append((f"study_types.{name}.sites", "site shares must not all be zero"))
-        if study_type.sites is None and sum(s.weight for s in scenario.sites.values()) <= 0:
-            problems.append(("sites", "site weights must not all be zero"))
+    if any(t.sites is None for t in scenario.study_types.values()) and sum(s.weight for s in scenario.sites.values()) <= 0:
+        problems.append(("sites", "site weights must not all be zero"))
+    problems += _dated_outside(scenario)
     for pool_name, pool in scenario.pools.items():
         for i, lane in enumerate(pool.reads):
             if lane != "*" and lane not in lanes:

@@ -96,7 +96,15 @@ def parse_target(text: str) -> Target:
     if metric in STATION_METRICS:
         raise ScenarioError("--target", [(text, "a roster moves readers, not upstream stations: give a study or "
                                                 "reader metric")])
-    return Target(metric, tuple(where), op, float(value), text.strip())
+    try:
+        number = float(value)
+    except ValueError:
+        raise ScenarioError("--target", [(text, f"{value!r} is not a number")]) from None
+    low, high = RANGE[metric]
+    if not math.isfinite(number) or (op == "<=" and number < low) or (op == ">=" and number > high):
+        possible = f"{low:g} to {high:g}" if math.isfinite(high) else f"{low:g} or more"
+        raise ScenarioError("--target", [(text, f"no roster can meet it: {metric} is {possible}")])
+    return Target(metric, tuple(where), op, number, text.strip())
 
 
 def feasibility_targets(scenario: Scenario, waive: Sequence[str] = (), share: float = 0.95) -> list[Target]:

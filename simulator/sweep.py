@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -32,7 +33,7 @@ import pyarrow.parquet as pq
 
 from .errors import ScenarioError
 from .experiment import run_replication
-from .files import MARKER, write_file
+from .files import MARKER, claim_directory, write_file
 from .loading import scenario_hash
 from .metrics import STUDY_METRICS, StudyColumns, pool_metrics, replication_values, subgroups
 from .prepare import parse_scenario
@@ -45,6 +46,8 @@ __all__ = ["GridPoint", "parse_grid", "read_grid_file", "plan", "run_sweep", "Sw
 
 Progress = Callable[[int, int, int], None]  # (done, failed, total)
 SWEEP = "sweep"  # the kind of output folder, in its marker
+MAX_POINTS = 1_000  # grid points of a sweep, unless --allow-large
+LARGEST_GRID = 100_000  # grid points, even with --allow-large
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ def parse_grid(specs: Iterable[str]) -> list[GridPoint]:
     paths = [path for path, _ in axes]
     if len(set(paths)) != len(paths):
         raise ScenarioError("--grid", [("", "each key may be one axis only")])
+    size = math.prod(len(v) for _, v in axes)
+    if size > LARGEST_GRID:  # refused before the product is built
+        raise ScenarioError("--grid", [("", f"{size:,} points: over the most a sweep can hold ({LARGEST_GRID:,})")])
     return [GridPoint(tuple(zip(paths, combo))) for combo in itertools.product(*(v for _, v in axes))]
 
 
@@ -116,6 +122,10 @@ def plan(data: Mapping[str, Any], source: str, points: list[GridPoint], allow_la
     """Every point's scenario, checked before anything runs (a bad value, or a policy that cannot be used,
     is bad input naming the point). Points that come to the same scenario (a value given twice, or on
     --grid and in --grid-file) are computed once: the first stands for them."""
+    if len(points) > (LARGEST_GRID if allow_large else MAX_POINTS):
+        raise ScenarioError(source, [("", f"a grid of {len(points):,} points: over the limit of "
+                                      f"{MAX_POINTS:,} (docs/contract.md, Limits); each point is checked and run "
+                                      "(pass --allow-large to run it anyway)")])
     kept: list[GridPoint] = []
     scenarios: dict[str, Scenario] = {}
     seen: dict[str, GridPoint] = {}
@@ -199,16 +209,12 @@ def _spec(data: Mapping[str, Any], points: list[GridPoint], replications: int, s
             "points": [{"key": p.key, "overrides": dict(p.overrides)} for p in points]}
 
 
-def claim_sweep(out: Path) -> None:
-    """A sweep folder is new, empty, or a sweep's: anything else is the user's, and refused."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(str(out), [("", "is a file: a sweep writes a folder here; give another --out")])
-    if out.is_dir() and any(out.iterdir()):
-        marker = out / MARKER
-        own = (out / "sweep.json").is_file() or (marker.is_file() and f'"kind": "{SWEEP}"' in marker.read_text())
-        if not own:
-            raise ScenarioError(str(out), [("", "holds files that are not a radsim sweep: give another --out")])
+def claim_sweep(out: Path, replace: bool = False) -> None:
+    """A sweep folder is new, empty, or a sweep's by its marker (`files.claim_directory`, the rule of every
+    output folder); then it is marked as the sweep's before anything is written into it."""
+    claim_directory(out, SWEEP, replace)
+    if not (Path(out) / MARKER).is_file():
+        write_file(Path(out) / MARKER, json.dumps({"written_by": "radsim", "kind": SWEEP}).encode(), lambda p: True)
 
 
 def _readable(path: Path) -> bool:
@@ -221,7 +227,7 @@ def _readable(path: Path) -> bool:
 def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], replications: int, out: Path,
               seed: int | None = None, executor: Executor | None = None, workers: int | None = None,
               progress: Progress | None = None, run_timeout: float | None = None,
-              allow_large: bool = False, planned: Plan | None = None) -> SweepResult:
+              allow_large: bool = False, planned: Plan | None = None, replace: bool = False) -> SweepResult:
     """Run every (point, replication) not yet in `out`; then write results.parquet and summary.parquet.
 
     `executor`: any concurrent.futures executor (a Dask client's `get_executor()` for a cluster); by
@@ -232,7 +238,7 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
     planned = planned or plan(data, source, points, allow_large)
     points, scenarios = planned.points, planned.scenarios
     seed = next(iter(scenarios.values())).seed if seed is None else seed
-    claim_sweep(out)
+    claim_sweep(out, replace)
     spec = _spec(data, points, replications, seed)
     spec_file = out / "sweep.json"
     if spec_file.exists():
@@ -241,7 +247,6 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
                                             "choose another --out or delete it")])
     else:
         write_file(spec_file, json.dumps(spec, indent=1).encode())
-        write_file(out / MARKER, json.dumps({"written_by": "radsim", "kind": SWEEP}).encode(), lambda p: True)
     runs_dir = out / "runs"
     todo, unreadable = [], 0
     for p in points:

@@ -59,12 +59,12 @@ def assert_refused(data: dict[str, Any], path: str, message: str) -> None:
 
 @pytest.fixture(autouse=True)
 def tests_code_allowed(monkeypatch) -> None:
-    """The tests' own policies and routers (tests/policies_for_tests.py) are allowed, as `--allow-code tests`
+    """The tests' own policies and routers (tests/policies_for_tests.py, ...) are allowed, as `--allow-code tests`
     would allow them; each test starts from this list, whatever an earlier one granted. Tests of refusals
     set the variable themselves."""
     from simulator.triage.resolver import ALLOW_ENV
 
-    monkeypatch.setenv(ALLOW_ENV, "tests.policies_for_tests")
+    monkeypatch.setenv(ALLOW_ENV, "tests")
     monkeypatch.delenv("RADSIM_ALLOWED_POLICIES", raising=False)
 
 

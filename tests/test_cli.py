@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from simulator import load_scenario
+from simulator import ScenarioError, load_scenario
 from simulator.cli import app
 from simulator.files import MARKER, write_directory
 
@@ -78,12 +78,14 @@ def test_a_run_folder_keeps_the_previous_run_when_writing_fails(tmp_path: Path) 
         (folder / "studies.parquet").write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(ScenarioError, match="no .radsim.json marker.*--replace"):  # unmarked: the user's to say
         write_directory(target, "run", fail)
+    with pytest.raises(OSError):
+        write_directory(target, "run", fail, replace=True)
     assert [p.name for p in target.iterdir()] == ["summary.json"]
     assert (target / "summary.json").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
-    write_directory(target, "run", lambda folder: (folder / "summary.json").write_text("new"))
+    write_directory(target, "run", lambda folder: (folder / "summary.json").write_text("new"), replace=True)
     assert sorted(p.name for p in target.iterdir()) == [MARKER, "summary.json"]
 
 

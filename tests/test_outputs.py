@@ -107,6 +107,7 @@ def test_staging_of_a_dead_process_is_tidied_and_a_swap_cut_short_is_put_back(tm
     old = tmp_path / f".run.old-{dead}-abcd"  # a crash between the two renames of the fallback swap
     old.mkdir()
     (old / "summary.json").write_text("the previous run")
+    (old / MARKER).write_text(json.dumps({"written_by": "radsim", "kind": "run", "files": ["summary.json"]}))
     claim_directory(target, "run")
     assert not staging.exists() and not old.exists()
     assert (target / "summary.json").read_text() == "the previous run"

@@ -1,6 +1,7 @@
 """The `radsim` command line: one small module per command over the one way in (`common.prepared`).
 
-Exit codes: 0 ok, 1 internal error, 2 bad input, 3 a check failed (validation, regression, no roster).
+Exit codes: 0 ok, 1 internal error, 2 bad input, 3 a check failed (validation, regression, no roster), 4 the
+machine could not do it (disk or quota full, no permission to write, out of memory), 130 interrupted.
 Each command imports what it needs when it runs, so `radsim --help` starts in a fraction of a second.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from . import (
     sweep,
     validate,
 )
-from .common import INTERNAL, err, plain, styled
+from .common import INTERNAL, RESOURCES, err, plain, styled
 
 __all__ = ["app", "main"]
 
@@ -50,19 +51,47 @@ app.command("replay")(replay.replay)
 
 
 def main() -> None:
-    from simulator.stopping import stop_on_sigterm
+    from simulator.errors import OutputError
+    from simulator.stopping import caused_by, interrupted, stop_on_sigterm
 
     stop_on_sigterm()
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted; nothing half-written was left")
+        err.print(interrupted(), soft_wrap=True)
         sys.exit(130)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 130 and caused_by(exc, KeyboardInterrupt):  # typer turns Ctrl-C into a silent exit 130
+            err.print(interrupted(), soft_wrap=True)
+        if caused_by(exc, BrokenPipeError):  # typer turns it into exit 1
+            _quiet_exit()
         raise
+    except BrokenPipeError:
+        _quiet_exit()
+    except OutputError as exc:
+        err.print(styled(f"[bold red]error:[/] {plain(exc)}"), soft_wrap=True)
+        err.print(f"nothing half-written was left; {exc.kept or 'earlier outputs there are unchanged'}. Free space "
+                  "(or fix the permission) and run the same command again.", soft_wrap=True)
+        sys.exit(RESOURCES)
+    except MemoryError:
+        err.print(styled("[bold red]error:[/] out of memory: the run needs more than this machine has; nothing "
+                         "half-written was left. Shorten the horizon, run fewer workers (-w), or stay within the "
+                         "limits of docs/contract.md (without --allow-large)."), soft_wrap=True)
+        sys.exit(RESOURCES)
     except Exception as exc:  # an internal error: say so plainly, without burying the user in a traceback
         err.print(styled(f"[bold red]internal error:[/] {plain(type(exc).__name__)}: {plain(exc)}"))
         err.print("please report it with the scenario file; set RADSIM_DEBUG=1 for the traceback")
         if os.environ.get("RADSIM_DEBUG"):
             raise
         sys.exit(INTERNAL)
+
+
+
+def _quiet_exit() -> None:
+    """The reader of our output went away (`radsim run ... | head`): stop quietly, as Unix tools do (141,
+    SIGPIPE's code), with nothing left to flush into the closed pipe at exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(141)

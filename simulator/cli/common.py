@@ -20,15 +20,15 @@ if TYPE_CHECKING:
 
     from simulator.scenario import Scenario
 
-__all__ = ["out", "err", "styled", "plain", "OK", "INTERNAL", "BAD_INPUT", "FAILED", "fail", "bad_input", "prepared",
+__all__ = ["out", "err", "styled", "plain", "OK", "INTERNAL", "BAD_INPUT", "FAILED", "RESOURCES", "fail", "bad_input", "prepared",
            "Progress",
-           "ScenarioArg", "Replications", "Seed", "Policy", "Sets", "Workers", "AllowLarge", "AllowCode", "grant_named"]
+           "ScenarioArg", "Replications", "Seed", "Policy", "Sets", "Workers", "AllowLarge", "AllowCode", "Replace", "grant_named"]
 
 # No markup, emoji codes or highlighting in what is printed: user text (names, paths, values) is shown as
 # written. Our own styling is explicit, through `styled`.
 out = Console(markup=False, emoji=False, highlight=False)
 err = Console(stderr=True, markup=False, emoji=False, highlight=False)
-OK, INTERNAL, BAD_INPUT, FAILED = 0, 1, 2, 3
+OK, INTERNAL, BAD_INPUT, FAILED, RESOURCES = 0, 1, 2, 3, 4
 
 
 def _grant(entries: list[str]) -> None:
@@ -77,6 +77,9 @@ AllowCode = Annotated[Optional[list[str]], typer.Option(
     "--allow-code", metavar="MODULE", callback=_allow_code,
     help="Let the scenario name classes of this module of yours (mypkg, or one class: mypkg.rules:NewRules) as "
          "its policy or router (repeatable; adds to RADSIM_ALLOWED_CODE). Nothing else a scenario names is imported.")]
+Replace = Annotated[bool, typer.Option("--replace", help="Replace the --out folder although it has no .radsim.json "
+                                       "marker, so radsim cannot tell that it wrote it (a folder of radsim's file "
+                                       "names only; anything else is still refused).")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Run even when the scenario asks for more work "
                                           "items or reader duties than the limits (docs/contract.md): it may "
                                           "need a lot of memory and time.")]

@@ -11,6 +11,7 @@ from .common import (
     AllowCode,
     AllowLarge,
     Progress,
+    Replace,
     ScenarioArg,
     Seed,
     Sets,
@@ -55,6 +56,7 @@ def compare(
                                                     "report DIR`).")] = None,
     allow_large: AllowLarge = False,
     allow_code: AllowCode = None,
+    replace: Replace = False,
 ) -> None:
     """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
     import dataclasses
@@ -81,7 +83,7 @@ def compare(
     (name_a, a), (name_b, b) = (_variant(scenario, p, set_ or [], allow_large) for p in policy)
     if out_dir is not None:
         with bad_input():
-            claim_directory(out_dir, COMPARISON)
+            claim_directory(out_dir, COMPARISON, replace)
     with Progress("comparing") as progress:
         run_a, run_b = paired_runs(a, b, replications, workers, seed, progress.fraction)
     columns = columns_of(a, run_a, run_b)
@@ -124,7 +126,7 @@ def compare(
             (folder / "comparison.json").write_text(document)
 
         with bad_input():
-            write_directory(out_dir, COMPARISON, fill)
+            write_directory(out_dir, COMPARISON, fill, replace)
     counts = summary_counts(differences)
     out.print(styled(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
                      f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(differences)} metric x subgroup pairs"

@@ -11,6 +11,7 @@ from .common import (
     AllowLarge,
     Policy,
     Progress,
+    Replace,
     Replications,
     ScenarioArg,
     Seed,
@@ -43,6 +44,7 @@ def run(
                                           "(start-up, scenario, cohort, model, tables, summary, story, writing).")] = False,
     allow_large: AllowLarge = False,
     allow_code: AllowCode = None,
+    replace: Replace = False,
 ) -> None:
     """Simulate a scenario; write studies.parquet, readers.parquet, summary.json and scenario.yaml."""
     from simulator.profiling import Phases, process_age
@@ -52,11 +54,13 @@ def run(
     if age is not None:
         phases.add("start-up (interpreter and imports)", age)
     with phases.phase("scenario (read, check, estimate)"):
-        sets = [*(set_ or []), *([f"arrivals.trace={trace.resolve()}"] if trace is not None else [])]
+        # The seed and the trace go into the scenario, so that the scenario.yaml written holds what ran.
+        sets = [*(set_ or []), *([f"arrivals.trace={trace.resolve()}"] if trace is not None else []),
+                *([f"seed={seed}"] if seed is not None else [])]
         resolved = prepared(scenario, sets, policy, allow_large=allow_large)
         target = out_dir or Path("out") / resolved.name
         with bad_input():
-            replacing = claim_run(target)
+            replacing = claim_run(target, replace)
     if resolved.arrivals is not None:
         from simulator.trace_arrivals import replay_counts
 
@@ -81,7 +85,7 @@ def run(
         with Progress(f"simulating {resolved.name}" + (" (and FIFO on the same studies)" if len(variants) > 1
                                                        else "")) as progress:
             started = _now()
-            runs = run_variants(variants, replications, seed, workers, progress.fraction, sinks=[studies, discard])
+            runs = run_variants(variants, replications, None, workers, progress.fraction, sinks=[studies, discard])
             told["simulating"] = _now() - started
         result, fifo = runs[0], (runs[1] if len(runs) > 1 else None)
         for name in ("cohort", "model", "tables", "summary"):
@@ -93,7 +97,7 @@ def run(
         return result, story
 
     with bad_input():
-        written = stream_run(target, simulate)
+        written = stream_run(target, simulate, replace)
     phases.add("writing (the rest of the folder)", _now() - told["done_at"])
     result, story, simulating = told["result"], told["story"], told["simulating"]
     from .summary import print_summary
@@ -105,16 +109,16 @@ def run(
         _print_profile(phases, simulating)
 
 
-def claim_run(target: Path) -> Path:
+def claim_run(target: Path, replace: bool) -> Path:
     from simulator.output import claim_run as claim
 
-    return claim(target)
+    return claim(target, replace)
 
 
-def stream_run(target: Path, simulate) -> Path:
+def stream_run(target: Path, simulate, replace: bool) -> Path:
     from simulator.output import stream_run as stream
 
-    return stream(target, simulate)
+    return stream(target, simulate, replace)
 
 
 def _now() -> float:

@@ -11,6 +11,7 @@ from .common import (
     AllowCode,
     AllowLarge,
     Progress,
+    Replace,
     ScenarioArg,
     Sets,
     Workers,
@@ -46,6 +47,7 @@ def staff(
     workers: Workers = None,
     allow_large: AllowLarge = False,
     allow_code: AllowCode = None,
+    replace: Replace = False,
 ) -> None:
     """The smallest roster (staff per pool x shift) that meets every target with 95% confidence, and never one
     that leaves work unread: each kind of work keeps its own target, 99% of work is reported, no pool is
@@ -67,7 +69,7 @@ def staff(
         feasibility_targets(resolved, waive or [])
     target_dir = out_dir or Path("out") / f"{resolved.name}-staffing"
     with bad_input():
-        claim_directory(target_dir, STAFFING)
+        claim_directory(target_dir, STAFFING, replace)
     with Progress("searching", every=5.0) as progress, bad_input():
         result = optimise(resolved, targets, replications, workers, waive=waive or [],
                           progress=lambda text: progress(0, 1, text))
@@ -110,8 +112,6 @@ def staff(
     checks.add_row(styled(f"{NO_OVERLOAD}\n[dim](feasibility)[/]"), "none" if not overloaded else ", ".join(overloaded),
                    "", plain(", ".join(result.binding.get(NO_OVERLOAD, [])) or "-"))
     out.print(checks)
-    if result.feasible:
-        _tell(result.scenario, result.evaluation.replications, workers)
     document = json.dumps({
         "scenario": resolved.name, "replications": replications, "feasible": result.feasible,
         "proven_minimal": result.proven_minimal, "confirmed": result.confirmed,
@@ -124,9 +124,15 @@ def staff(
         (folder / "roster.yaml").write_text(dump_scenario(result.scenario))
         (folder / "staffing.json").write_text(document)
 
-    with bad_input():
-        write_directory(target_dir, STAFFING, fill)
+    with bad_input():  # what the search found is kept before anything else runs
+        write_directory(target_dir, STAFFING, fill, replace)
     out.print(f"wrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json", highlight=False)
+    if result.feasible:
+        from simulator.stopping import keep
+
+        keep(f"the roster found is kept in {target_dir}/ (roster.yaml, staffing.json); only the story of what it "
+             "gives high-risk patients was cut short")
+        _tell(result.scenario, result.evaluation.replications, workers)
     if not result.proven_minimal:
         raise typer.Exit(130)
     raise typer.Exit(0 if result.feasible else FAILED)

@@ -12,6 +12,7 @@ from .common import (
     AllowCode,
     AllowLarge,
     Progress,
+    Replace,
     ScenarioArg,
     Seed,
     Sets,
@@ -60,8 +61,10 @@ def sweep(
                                                          "longer fails alone and the sweep goes on.")] = None,
     allow_large: AllowLarge = False,
     allow_code: AllowCode = None,
+    replace: Replace = False,
 ) -> None:
     """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
+    from simulator.errors import OutputError
     from simulator.loading import read_yaml, resolve_path, with_base
     from simulator.prepare import apply_overrides
     from simulator.sweep import SchedulerLost, parse_grid, plan, read_grid_file, run_sweep
@@ -87,9 +90,18 @@ def sweep(
             result = run_sweep(data, str(path), points, replications, target, seed,
                                None if client is None else client.get_executor(), workers,
                                lambda done, failed, total: progress(done, total, f"{failed} failed" if failed else ""),
-                               run_timeout, allow_large, planned)
+                               run_timeout, allow_large, planned, replace)
     except SchedulerLost as exc:
         fail(str(exc), INTERNAL)
+    except (KeyboardInterrupt, OutputError) as exc:
+        from simulator.stopping import keep
+
+        finished = sum(1 for _ in (target / "runs").glob("*/r*.parquet")) if (target / "runs").is_dir() else 0
+        note = f"{finished} finished run(s) are kept in {target}/; the same command resumes from them"
+        if isinstance(exc, OutputError):
+            exc.kept = note
+        keep(note)
+        raise
     finally:
         if client is not None:
             client.close(timeout=2)

@@ -65,6 +65,11 @@ class GuardedPolicy:
                                 "number (not NaN), label a text and until a time later than now (or inf)")
         return answer
 
+    def __getattr__(self, name: str) -> Any:  # the policy's own settings, for whoever inspects it
+        if name.startswith("__") or name in ("policy", "path"):  # copying or unpickling: not set yet
+            raise AttributeError(name)
+        return getattr(self.policy, name)
+
     def __repr__(self) -> str:
         return f"GuardedPolicy({self.path})"
 
