@@ -4,7 +4,10 @@ validates runs to the end."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -167,3 +170,92 @@ def test_a_listing_reads_each_description_as_the_whole_file_has_it() -> None:
     for text, expected in cases.items():
         assert top_level_text(text, "description") == expected, text
     assert top_level_text(b"\xff\xfe\x00", "description") is None
+
+
+# Structure limits: refused in seconds, not run for minutes ------------------------------------------------
+def _beyond(kind: str) -> tuple[dict | str, str, str]:
+    """A scenario just past one structure limit (docs/contract.md, Limits): (data or text, field, message)."""
+    data = base_dict()
+    data.update(horizon_days=2, warmup_days=0)
+    study_type = data["study_types"]["chest_ct"]
+    if kind == "empirical values":
+        study_type["read_minutes"] = {"dist": "empirical", "values": [float(i % 97 + 1) for i in range(100_001)]}
+        return data, "study_types.chest_ct.read_minutes.values", "at most 100,000 entries"
+    if kind == "study types":
+        study_type["arrivals"] = {"rate_per_hour": 0.01}
+        data["study_types"] = {f"t{i}": dict(study_type) for i in range(501)}
+        data["pools"]["readers"]["reads"] = ["*"]
+        return data, "study_types", "at most 500 entries"
+    if kind == "a pool's shifts":
+        data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "24:00", "staff": 1}] * 1_001
+        return data, "pools.readers.shifts", "at most 1,000 entries"
+    if kind == "all shifts":
+        shifts = [{"start": "00:00", "end": "24:00", "staff": 1}] * 700
+        data["pools"] = {f"p{i}": {"reads": ["chest_ct"], "shifts": shifts} for i in range(3)}
+        return data, "pools", "2,100 shift entries in all pools"
+    if kind == "windows":
+        outages = [{"start": "2026-02-02T00:00", "hours": 0.1}] * 1_000
+        data["ai_services"] = {f"ai{i}": {"sensitivity": 0.9, "specificity": 0.9, "outages": outages} for i in range(11)}
+        return data, "sites", "11,000 time windows"
+    if kind == "tiny values":  # millions of values in a few MB: refused before a value is built
+        return "name: x\nvalues: [" + ",".join(["1"] * 2_000_000) + "]\n", "", "holds over 250,000 values"
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["empirical values", "study types", "a pool's shifts", "all shifts", "windows",
+                                  "tiny values"])
+def test_a_structure_past_its_limit_is_refused_in_seconds(kind: str, tmp_path: Path) -> None:
+    data, field, said = _beyond(kind)
+    path = tmp_path / "big.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.dump(data, Dumper=yaml.CSafeDumper))
+    started = time.monotonic()
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "o"), "--allow-large"])
+    assert time.monotonic() - started < 30  # a guard against a hang, not a speed measurement
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{field}:" in text and said in text, text
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_scenario_at_its_limits_runs(tmp_path: Path) -> None:
+    """100,000 empirical values, 500 study types and 1,000 shift entries in one file: accepted and run."""
+    data = base_dict()
+    data.update(horizon_days=2, warmup_days=0)
+    study_type = data["study_types"]["chest_ct"]
+    study_type.update(arrivals={"rate_per_hour": 0.01})
+    data["study_types"] = {f"t{i}": dict(study_type) for i in range(500)}
+    data["study_types"]["t0"]["read_minutes"] = {"dist": "empirical", "values": [float(i % 97 + 1) for i in range(100_000)]}
+    data["pools"]["readers"].update(reads=["*"], shifts=[{"start": "00:00", "end": "24:00", "staff": 1}] * 1_000)
+    path = tmp_path / "limits.yaml"
+    path.write_text(yaml.dump(data, Dumper=yaml.CSafeDumper))
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_grid_past_its_limit_is_refused_before_it_is_planned(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = runner.invoke(app, ["sweep", "examples/mmc_ai_triage", "--grid", "pools.readers.shifts.0.staff=1:50",
+                                 "--grid", "seed=1:100", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "a grid of 5,000 points: over the limit of 1,000" in " ".join(result.output.split())
+    huge = runner.invoke(app, ["sweep", "examples/mmc_ai_triage", "--grid", "seed=1:1000", "--grid", "staff=1:1000"])
+    assert huge.exit_code == 2 and "over the most a sweep can hold" in huge.output
+    assert time.monotonic() - started < 30
+
+
+# Messages show what the user wrote ----------------------------------------------------------------------
+def test_messages_print_user_text_as_written(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "examples/mmc_ai_triage", "--set", "policy.triage=this:X"])
+    assert result.exit_code == 2 and "policy.triage=this:X:" in result.output and "❌" not in result.output
+    named = tmp_path / "[bold]:smile:.yaml"
+    named.write_text("name: [1, 2\n")
+    result = runner.invoke(app, ["run", str(named)])
+    assert result.exit_code == 2 and "[bold]:smile:.yaml" in result.output and "😄" not in result.output
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`radsim ... | head` : the reader went away; exit 141 as Unix tools, no 'internal error'."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    process = subprocess.run([sys.executable, "-m", "simulator", "scenarios"], stdout=writer, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    os.close(writer)
+    assert process.returncode == 141 and process.stderr == "", process.stderr

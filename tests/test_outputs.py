@@ -203,3 +203,112 @@ def test_studies_written_by_replications_are_the_file_written_whole(tmp_path: Pa
             writer(part)
     assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
     assert writer.rows == sum(sizes)
+
+
+# A folder is radsim's only by its marker ------------------------------------------------------------------
+@pytest.mark.parametrize("command, mine", [
+    ("run", {"scenario.yaml": "# my edits\n", "summary.json": '{"my": "notes"}\n'}),
+    ("compare", {"comparison.json": '{"my": "notes"}\n'}),
+    ("staff", {"roster.yaml": "# my roster\n", "staffing.json": '{"my": "notes"}\n'}),
+])
+def test_a_folder_of_radsim_named_files_without_the_marker_is_refused(command: str, mine: dict, tmp_path: Path) -> None:
+    """The user's own files under radsim's names (the issue's study1: an edited scenario.yaml and notes in
+    summary.json) in a folder without radsim's marker: refused, naming them, kept byte for byte; --replace,
+    typed by the user, replaces the folder."""
+    folder = tmp_path / "study1"
+    folder.mkdir()
+    for name, text in mine.items():
+        (folder / name).write_text(text)
+    short = ["--set", "horizon_days=2", "--set", "warmup_days=0"]
+    args = {"run": ["run", "examples/mmc_ai_triage", "-r", "1", *short, "--no-against-fifo"],
+            "compare": ["compare", "examples/mmc_ai_triage", "--policy", "fifo", "--policy", "ai_priority", "-r", "2",
+                        *short],
+            "staff": ["staff", "examples/mmc_ai_triage", "--target", "p95_tat_minutes <= 600", "-r", "2", *short]}
+    result = runner.invoke(app, [*args[command], "--out", str(folder)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no .radsim.json marker" in text and "--replace" in text, text
+    assert {p.name: p.read_text() for p in folder.iterdir()} == mine
+    replaced = runner.invoke(app, [*args[command], "--out", str(folder), "--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    assert (folder / MARKER).is_file() and all("my" not in (folder / name).read_text() for name in mine)
+
+
+def test_one_kinds_file_names_do_not_make_a_folder_anothers(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "comparison.json").write_text("{}")
+    result = run_into(folder, "--replace")
+    assert result.exit_code == 2 and "did not write (comparison.json)" in " ".join(result.output.split())
+
+
+def test_replace_never_takes_a_file_of_another_name(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "summary.json").write_text("notes")
+    (folder / "thesis.docx").write_text("mine")
+    result = run_into(folder, "--replace")
+    assert result.exit_code == 2 and "thesis.docx" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["summary.json", "thesis.docx"]
+
+
+def test_a_sweep_folder_is_the_sweeps_only_by_its_marker(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    (folder / "sweep.json").write_text('{"mine": true}')
+    args = ["sweep", "examples/mmc_ai_triage", "--grid", "policy.triage=fifo", "-r", "1", "--set", "horizon_days=2",
+            "--set", "warmup_days=0", "--out", str(folder), "-w", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "no .radsim.json marker" in " ".join(result.output.split())
+    assert (folder / "sweep.json").read_text() == '{"mine": true}'
+
+
+def test_a_report_never_replaces_a_report_html_radsim_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_into(out).exit_code == 0
+    (out / MARKER).unlink()  # a run copied without its marker, and the user's own page beside it
+    (out / "report.html").write_text("<html>my page</html>")
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 2 and (out / "report.html").read_text() == "<html>my page</html>"
+
+
+# What ran, reproduced ---------------------------------------------------------------------------------------
+def test_the_scenario_written_holds_the_seed_that_ran_and_reproduces_the_run(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run_into(first, "-r", "2", "--seed", "41").exit_code == 0
+    written = (first / "scenario.yaml").read_text()
+    assert "seed: 41" in written.splitlines()
+    again = runner.invoke(app, ["run", str(first / "scenario.yaml"), "-r", "2", "--no-against-fifo", "--out",
+                                str(second)])
+    assert again.exit_code == 0, again.output
+    assert (first / "studies.parquet").read_bytes() == (second / "studies.parquet").read_bytes()
+    assert (second / "scenario.yaml").read_text() == written
+
+
+# The machine cannot: exit 4, named, nothing half-written -----------------------------------------------------
+def _file_size_limit(limit: int):
+    def limited() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limited
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_full_disk_is_its_own_clear_exit_with_nothing_half_written(command: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = {"run": ["run", "examples/mmc_ai_triage", "--set", "horizon_days=30", "--no-against-fifo"],
+            "sweep": ["sweep", "examples/mmc_ai_triage", "--set", "horizon_days=30", "--grid",
+                      "pools.readers.shifts.0.staff=2:3", "-r", "2", "-w", "1"]}[command]
+    limit = 48 * 1024 if command == "run" else 4000  # a sweep's run files fit; its tables of all runs do not
+    process = subprocess.run([sys.executable, "-m", "simulator", *args, "--out", str(out)], capture_output=True,
+                             text=True, timeout=300, preexec_fn=_file_size_limit(limit), cwd=tmp_path)
+    text = " ".join(process.stderr.split())
+    assert process.returncode == 4, process.stderr
+    assert f"cannot write {out}" in text and "File too large" in text and "internal error" not in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no staging left behind
+    if command == "run":
+        assert not out.exists() and "earlier outputs there are unchanged" in text
+    else:
+        assert "finished run(s) are kept" in text and "resumes" in text
+        assert list((out / "runs").glob("*/r*.parquet"))

@@ -32,6 +32,19 @@ def test_targets_parse_and_bad_ones_are_named() -> None:
             parse_target(bad)
 
 
+@pytest.mark.parametrize("impossible, said", [
+    ("p95_tat_minutes <= -5", "p95_tat_minutes is 0 or more"),
+    ("sla_met_fraction >= 2", "sla_met_fraction is 0 to 1"),
+    ("utilization[pool=readers] >= 1.5", "utilization is 0 to 1"),
+    ("p95_tat_minutes[ai_positive=true,ai_positive=false] <= 60", "'ai_positive' is given twice"),
+])
+def test_a_target_no_roster_can_meet_is_refused_before_any_search(impossible: str, said: str) -> None:
+    with pytest.raises(ScenarioError, match=said):
+        parse_target(impossible)
+    assert parse_target("sla_met_fraction >= 1").value == 1.0  # the edge is possible
+    assert parse_target("p95_tat_minutes <= 0").value == 0.0
+
+
 def test_the_analytic_start_is_square_root_staffing_of_the_offered_load() -> None:
     scenario = desk(30.0)  # a = 5 erlangs, round the clock
     assert analytic_start(scenario) == [math.ceil(5 + math.sqrt(5))]

@@ -180,3 +180,73 @@ def test_an_unreadable_run_file_is_computed_again_and_said_so(tmp_path: Path) ->
     again = run_sweep(small(), "test.yaml", points, 2, tmp_path / "s", workers=1)
     assert again.unreadable == 1 and again.computed == 1 and again.reused == 3
     assert again.results.equals(first.results)
+
+
+# What an interrupted command says -----------------------------------------------------------------------
+def _stopped(args: list[str], after: str, cwd: Path, how: int = signal.SIGTERM) -> subprocess.CompletedProcess:
+    """A radsim command stopped by `how` once its stderr shows `after` (a progress line): its exit code and
+    what it said."""
+    process = subprocess.Popen([sys.executable, "-m", "simulator", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=cwd, preexec_fn=takes_ctrl_c)
+    said = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        said.append(line)
+        if after in line or not line:
+            break
+    process.send_signal(how)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, "".join(said) + stderr)
+
+
+def test_a_run_stopped_by_sigterm_says_so(tmp_path: Path) -> None:
+    """A CI log must not just stop at a progress line: exit 130 and "interrupted", nothing written."""
+    done = _stopped(["run", "moscow_reference_center", "--set", "horizon_days=365", "-r", "4", "--out", "o"],
+                    "simulating", tmp_path)
+    assert done.returncode == 130 and "interrupted; nothing was written" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_sweep_stopped_by_sigterm_says_what_it_kept(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    data = small()
+    data["horizon_days"] = 200
+    scenario.write_text(yaml.safe_dump(data))
+    done = _stopped(["sweep", str(scenario), "--grid", "pools.readers.shifts.0.staff=2:40", "-r", "4", "-w", "1",
+                     "--out", "o"], "sweeping", tmp_path)
+    assert done.returncode == 130, done.stderr
+    finished = len(list((tmp_path / "o" / "runs").glob("*/r*.parquet")))
+    assert f"interrupted; {finished} finished run(s) are kept in o/; the same command resumes" in \
+        " ".join(done.stderr.split())
+
+
+def test_staff_writes_the_roster_it_found_before_telling_its_story(tmp_path: Path, monkeypatch) -> None:
+    """Stopped while it simulates what the roster gives (the story), the roster found is already written."""
+    import simulator.cli.staff as staff
+
+    def cut_short(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(staff, "_tell", cut_short)
+    out = tmp_path / "roster"
+    result = runner.invoke(app, ["staff", "examples/mmc_ai_triage", "--set", "horizon_days=3", "--set", "warmup_days=0",
+                                 "--target", "p95_tat_minutes <= 600", "-r", "2", "--out", str(out)])
+    assert result.exit_code == 130
+    assert (out / "roster.yaml").is_file() and (out / "staffing.json").is_file()
+
+
+def test_out_of_memory_is_said_plainly(monkeypatch, capsys) -> None:
+    import simulator.experiment as experiment
+    from simulator.cli import main
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(experiment, "run_variants", exhausted)
+    monkeypatch.setattr(sys, "argv", ["radsim", "run", "examples/mmc_ai_triage", "--allow-large", "--out",
+                                      str(Path(os.environ.get("TMPDIR", "/tmp")) / "never-written")])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    said = " ".join(capsys.readouterr().err.split())
+    assert stopped.value.code == 4 and "out of memory" in said and "internal error" not in said
