@@ -1,7 +1,7 @@
 """Fingerprints of the model's outputs, so that a rewrite of the model is proven not to change it: every
-column of studies.parquet and readers.parquet, replication by replication, for the bundled scenarios and
-variants that switch on each dispatch path (pull, push, pre-emption, routing rules, double reads, audits,
-second opinions, absences).
+column of studies.parquet, readers.parquet and stations.parquet, replication by replication, for every
+bundled scenario (three days, two replications) and variants that switch on each dispatch path (pull,
+push, pre-emption, routing rules, double reads, audits, second opinions, absences).
 
 The stored fingerprints (`tests/model_digests.json`) are a regression lock, not a validation: they say
 "the same as before", never "right". Write them again only for a change meant to change the model:
@@ -38,6 +38,15 @@ CASES: dict[str, tuple[str, list[str], int]] = {  # name -> (scenario, overrides
 }
 
 
+def _bundled() -> dict[str, tuple[str, list[str], int]]:
+    from simulator.loading import bundled_scenarios
+
+    return {f"bundled/{name}": (name, ["horizon_days=3", "warmup_days=0"], 2) for name in bundled_scenarios()}
+
+
+CASES.update(_bundled())
+
+
 def _column_digest(column: pa.ChunkedArray) -> str:
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
         values = np.ascontiguousarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -61,7 +70,10 @@ def case_digests(name: str) -> dict[str, dict]:
 
     scenario_name, overrides, replications = CASES[name]
     run = run_scenario(load_scenario(scenario_name, overrides), replications, workers=1, summarise=False)
-    return {"studies": _digests(run.studies), "readers": _digests(run.duties)}  # readers.parquet: the duties
+    tables = {"studies": _digests(run.studies), "readers": _digests(run.duties)}  # readers.parquet: the duties
+    if run.stations is not None:
+        tables["stations"] = _digests(run.stations)
+    return tables
 
 
 def main() -> None:
