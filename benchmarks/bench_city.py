@@ -22,9 +22,9 @@ import time
 from bench_mmc import load_reference
 
 from simulator import load_scenario
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.triage_config import policy_of
-from simulator.metrics import summary_rows
+from simulator.summaries import summary_rows
 from simulator.network import simulate_cohort
 from simulator.records import duties_table, studies_table
 

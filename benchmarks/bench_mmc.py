@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from simulator import load_scenario
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.triage_config import policy_of
 from simulator.network import simulate_cohort
 from simulator.records import studies_table

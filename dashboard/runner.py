@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import scipy.special  # noqa: F401  (loaded once here, so forked workers do not each import it on first use)
 
-from simulator import cohort, network, records  # noqa: F401  (the same: the workers' code, loaded before they fork)
+from simulator import draws, network, records  # noqa: F401  (the same: the workers' code, loaded before they fork)
 from simulator.experiment import Run, run_variants, summarise_run
 from simulator.loading import dump_scenario
 from simulator.prepare import estimate

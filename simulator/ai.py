@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .roc import fit_binormal
 from .scenario import AIService
 
 __all__ = ["OperatingPoint", "operating_point", "fit_binormal", "score", "flag_of_posterior"]
@@ -31,19 +32,6 @@ class OperatingPoint:
     specificity: float
     auc: float
     spread: float = 1.0  # s: the diseased scores' standard deviation (1: equal variance)
-
-
-def fit_binormal(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """(a, b) of Phi^-1(TPF) = a + b Phi^-1(FPF), least squares over the points strictly inside the unit
-    square."""
-    from scipy.special import ndtri
-
-    inside = np.array([(f, t) for f, t in points if 0.0 < f < 1.0 and 0.0 < t < 1.0])
-    x, y = ndtri(inside[:, 0]), ndtri(inside[:, 1])
-    b, a = np.polyfit(x, y, 1)
-    if not b > 0:
-        raise ValueError(f"the points do not rise: fitted slope {b:.3g} on normal-deviate axes")
-    return float(a), float(b)
 
 
 def operating_point(service: AIService) -> OperatingPoint:

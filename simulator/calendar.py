@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import DAYS, Scenario, Span
+from .scenario import DAYS, Scenario, Span, Window
 
-__all__ = ["hour_bins", "Duty", "duties", "shift_labels", "span_windows"]
+__all__ = ["hour_bins", "Duty", "duties", "shift_labels", "span_windows", "windows", "after_outages"]
 
 
 def hour_bins(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -93,3 +93,20 @@ def span_windows(scenario: Scenario, span: Span) -> list[tuple[float, float]]:
     if current is not None:
         found.append((current[0], current[1]))
     return found
+
+
+def windows(scenario: Scenario, spans: list[Window]) -> list[tuple[float, float]]:
+    """Calendar windows (outages, slowdowns) as (start, end) minutes since the scenario start."""
+    return [(scenario.minutes_at(w.start), scenario.minutes_at(w.start) + w.hours * 60.0) for w in spans]
+
+
+def after_outages(times: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """Times moved to the end of any outage window [a, b) they fall in (windows may chain); the input itself
+    when there are no windows."""
+    if not spans:
+        return times
+    times = times.copy()
+    for a, b in sorted(spans):
+        inside = (times >= a) & (times < b)
+        times[inside] = b
+    return times

@@ -105,7 +105,7 @@ def _priority(scenario: Scenario, expectation: Expectation) -> float:
     """A class's wait (`of`: its index, 0 the highest) or a condition's (`of`: its name, `none` for studies
     without one), from the classes the policy forms (simulator/class_theory.py)."""
     from .class_theory import ClassShapeError, class_waits, condition_wait, priority_classes
-    from .cohort import has_stations
+    from .network.upstream import has_stations
 
     _no_extra_work(scenario)
     if has_stations(scenario):

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from .cohort import draw_cohort
-from .metrics import summary_rows
-from .network import simulate_cohort
+from .network import draw_cohort, simulate_cohort
 from .overload import Overload
 from .network.figures import stations_table
 from .records import duties_table, studies_table
 from .scenario import Scenario
-from .summaries import ReplicationSummary, Summaries, read_only
+from .summaries import ReplicationSummary, Summaries, read_only, summary_rows
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, cores
@@ -58,7 +56,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     simulated = time.perf_counter()
     studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
-    stations = None if cohort.stations is None else stations_table(cohort.stations, replication)
+    stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
     del cohort, outcome  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None

@@ -8,20 +8,19 @@ score the same study independently, each against its own truth: "the study has a
 - the study is AI-positive when **any** AI flagged it, and its score is the highest posterior any AI gave;
 - each flag is kept (`flags`, a bit per AI in the type's order), so a policy can rank a study by its
   **highest-ranked flag** (`hierarchical`).
+Each AI's answers are drawn in `simulator/draws/ai.py`; they are combined, once it is known which AIs a
+study reached, in `simulator/network/upstream.py`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
-from .ai import operating_point, score
 from .distributions import sample
 from .scenario import AIService, Scenario, StudyType
 
-__all__ = ["condition_names", "draw_conditions", "reading_times", "targeted_share", "truth_for", "AiResults",
-           "score_by_ais"]
+__all__ = ["condition_names", "draw_conditions", "reading_times", "targeted_share", "truth_for"]
 
 
 def condition_names(scenario: Scenario) -> tuple[str, ...]:
@@ -66,42 +65,3 @@ def truth_for(study_type: StudyType, service: AIService, diseased: np.ndarray, c
     return np.isin(condition, codes)
 
 
-@dataclass(frozen=True)
-class AiResults:
-    """One type's AI results, combined over its AIs. `latency` is that of the slowest AI that answered
-    (the study waits for every result it will get); `flags` a bit per AI in the type's order."""
-
-    scored: np.ndarray
-    posterior: np.ndarray  # NaN where not scored
-    positive: np.ndarray
-    latency: np.ndarray
-    flags: np.ndarray  # int, 0 where nothing flagged
-
-
-def score_by_ais(scenario: Scenario, study_type: StudyType, services: Sequence[str], first_bit: int,
-                 diseased: np.ndarray, condition: np.ndarray, out_of: Callable[[AIService], np.ndarray],
-                 rng: Callable[[str], np.random.Generator]) -> AiResults:
-    """The AIs of a type after its first, each scoring every study independently from a stream of its own
-    (the first is drawn by the cohort as for a type with one AI, so a second AI leaves the first's
-    results as they were). `out_of` says which studies reach a service while it is out."""
-    n = diseased.shape[0]
-    scored = np.zeros(n, dtype=bool)
-    best = np.full(n, -np.inf)
-    positive = np.zeros(n, dtype=bool)
-    latency = np.zeros(n)
-    flags = np.zeros(n, dtype=np.int64)
-    for bit, name in enumerate(services, first_bit):
-        service = scenario.ai_services[name]
-        draws = rng(name)
-        failed = draws.random(n) < service.failure_rate
-        posterior, flag = score(truth_for(study_type, service, diseased, condition), operating_point(service),
-                                targeted_share(study_type, service), draws)
-        took = sample(service.latency_minutes, draws, n)
-        ok = ~failed & ~out_of(service)
-        scored |= ok
-        best = np.where(ok, np.maximum(best, posterior), best)
-        flag &= ok
-        positive |= flag
-        flags |= flag.astype(np.int64) << bit
-        latency = np.where(ok, np.maximum(latency, took), latency)
-    return AiResults(scored, np.where(scored, best, np.nan), positive, latency, flags)

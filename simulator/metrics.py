@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -36,12 +36,10 @@ import pyarrow.compute as pc
 from .scenario import Scenario
 from .triage_config import targets_of
 
-if TYPE_CHECKING:
-    from .summaries import Summaries
 
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "columns_for", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
-           "summary_rows", "check_metric", "UnknownMetric", "quantiles"]
+           "check_metric", "UnknownMetric", "quantiles"]
 
 STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "unfinished", "reported_fraction_before_last_day",
                  "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes",
@@ -414,7 +412,15 @@ def confidence_interval(values: np.ndarray, level: float = 0.95,
     return {"mean": mean, "ci_low": max(mean - half, low), "ci_high": min(mean + half, high), "replications": n}
 
 
-def subgroups(cols: "StudyColumns | Summaries", splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
+class Distinct(Protocol):
+    """What subgroups are made from: a run's columns, or its replications' summaries."""
+
+    def distinct(self, split: str) -> list[Any]: ...
+
+    def has(self, split: str) -> bool: ...
+
+
+def subgroups(cols: Distinct, splits: Iterable[str] = SPLITS, informative: bool = False) -> list[dict[str, Any]]:
     """All items, then one subgroup per value present of each split; `informative` leaves out splits with a
     single value (their one subgroup is all items again)."""
     groups: list[dict[str, Any]] = [{}]
@@ -455,33 +461,3 @@ def columns_for(table: pa.Table, scenario: Scenario) -> StudyColumns:
     _RECENT.append((table, scenario, cols))
     del _RECENT[:-_RECENT_KEPT]
     return cols
-
-
-def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Scenario,
-                 replications: int | Iterable[int]) -> list[dict[str, Any]]:
-    """Every metric for all items and per subgroup (each value of each split), with CIs over replications,
-    from a studies table or from the replications' summaries (`simulator.summaries`).
-
-    The all-items rows are there even when nothing arrived (a count of 0 says so)."""
-    from .summaries import Summaries
-
-    reps = list(range(replications)) if isinstance(replications, int) else list(replications)
-    summaries = studies if isinstance(studies, Summaries) else Summaries.of_table(studies, duties, scenario, reps)
-    rows = []
-    # Every subgroup shown has a row in some replication among the measured work or the work left over,
-    # so none is empty throughout.
-    groups = subgroups(summaries)
-    values = summaries.values(groups, STUDY_METRICS, reps)
-    for where in groups:
-        for metric in STUDY_METRICS:
-            rows.append({"metric": metric, "where": where,
-                         **confidence_interval(values[(metric, tuple(sorted(where.items())))], bounds=RANGE[metric])})
-    pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
-    rep = duties.column("replication").to_numpy()
-    for where in [{}] + [{"pool": p} for p in scenario.pools]:
-        base = np.ones(duties.num_rows, dtype=bool) if not where else pools == where["pool"]
-        per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in reps]
-        for metric in POOL_METRICS:
-            pool_values = np.array([p[metric] for p in per_rep], dtype=float)
-            rows.append({"metric": metric, "where": where, **confidence_interval(pool_values, bounds=RANGE[metric])})
-    return rows

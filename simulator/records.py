@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cohort import Cohort
+from .network.cohort import Cohort
 from .network import Outcome
 from .scenario import NO_CONDITION, Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
@@ -72,23 +72,23 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     """
     types = list(scenario.study_types.values())
     modalities = sorted({t.modality for t in types})
-    study_type = cohort.study_type[source]
+    study_type = cohort.draws.study_type[source]
     m = study_type.shape[0]
     second = extra == SECOND_OPINION  # about the report, not the images: no truth, no AI, routine
     ready, start, reported = outcome.ready_at[rows], outcome.read_start[rows], outcome.reported_at[rows]
-    arrived = ready if second else cohort.arrived_at[source]  # a second opinion arrives when requested
+    arrived = ready if second else cohort.draws.arrivals.arrived_at[source]  # a second opinion arrives when requested
     if extra is None:
-        read = cohort.read_minutes[source]
+        read = cohort.draws.reading.read_minutes[source]
         kind = np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
         if outcome.audited.any():
-            read = np.where(outcome.audited, cohort.audit_minutes, read)  # type: ignore[arg-type]
+            read = np.where(outcome.audited, cohort.draws.reading.audit_minutes, read)  # type: ignore[arg-type]
             kind = np.where(outcome.audited, AUDIT, kind).astype(np.int32)
     else:
-        read = (cohort.second_read_minutes if second else cohort.double_read_minutes)[source]  # type: ignore[index]
+        read = (cohort.draws.reading.second_read_minutes if second else cohort.draws.reading.double_read_minutes)[source]  # type: ignore[index]
         kind = np.full(m, extra, np.int32)
     read_minutes = np.where(np.isnan(reported), np.nan, read)
     index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
-    unscored = np.ones(m, dtype=bool) if second else ~cohort.ai_scored[source]
+    unscored = np.ones(m, dtype=bool) if second else ~cohort.upstream.ai_scored[source]
     reader = outcome.reader[rows]
     label = outcome.label[rows]
     horizon = scenario.horizon_minutes
@@ -96,26 +96,26 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     if second:
         acquired = at_archive = scored_at = np.full(m, np.nan)
     else:
-        acquired, at_archive = _by_horizon(cohort.acquired_at[source], horizon), _by_horizon(cohort.at_archive[source], horizon)
+        acquired, at_archive = _by_horizon(cohort.upstream.acquired_at[source], horizon), _by_horizon(cohort.upstream.at_archive[source], horizon)
         # Without AI workers a scored study's result is what made it ready.
-        scored_at = _by_horizon(cohort.scored_at[source] if cohort.scored_at is not None else
-                                np.where(cohort.ai_scored[source], cohort.ready_at[source], np.nan), horizon)
+        scored_at = _by_horizon(cohort.upstream.scored_at[source] if cohort.upstream.scored_at is not None else
+                                np.where(cohort.upstream.ai_scored[source], cohort.upstream.ready_at[source], np.nan), horizon)
     recorded = outcome.recorded_at[source] if extra is None and outcome.recorded_at is not None else np.full(m, np.nan)
     return pa.table({
         "replication": pa.array(np.full(m, replication, dtype=np.int32)),
         "study_id": _uids(prefix, index),
-        "study_type": pa.DictionaryArray.from_arrays(study_type, list(cohort.type_names)),
-        "site": pa.DictionaryArray.from_arrays(cohort.site[source], list(cohort.site_names)),
+        "study_type": pa.DictionaryArray.from_arrays(study_type, list(cohort.draws.type_names)),
+        "site": pa.DictionaryArray.from_arrays(cohort.upstream.site[source], list(cohort.draws.site_names)),
         "modality": pa.DictionaryArray.from_arrays(
             np.array([modalities.index(t.modality) for t in types], np.int32)[study_type], modalities),
         "referral": pa.DictionaryArray.from_arrays(
-            np.full(m, REFERRALS.index(Referral.ROUTINE), np.int8) if second else cohort.referral[source],
+            np.full(m, REFERRALS.index(Referral.ROUTINE), np.int8) if second else cohort.draws.arrivals.referral[source],
             _REFERRAL_NAMES),
-        "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.diseased[source]),
+        "diseased": pa.array(np.zeros(m, dtype=bool) if second else cohort.draws.truth.diseased[source]),
         "condition": _conditions(cohort, source, m, second),
-        "patient_age": _nullable(cohort.patient_age[source]),
-        "ai_score": pa.array(np.full(m, np.nan) if second else cohort.ai_score[source], mask=unscored),
-        "ai_positive": pa.array(np.zeros(m, dtype=bool) if second else cohort.ai_positive[source], mask=unscored),
+        "patient_age": _nullable(cohort.draws.arrivals.patient_age[source]),
+        "ai_score": pa.array(np.full(m, np.nan) if second else cohort.upstream.ai_score[source], mask=unscored),
+        "ai_positive": pa.array(np.zeros(m, dtype=bool) if second else cohort.upstream.ai_positive[source], mask=unscored),
         "priority": pa.DictionaryArray.from_arrays(pa.array(label, mask=label < 0), outcome.label_names or [""]),
         "arrived_at": pa.array(arrived),
         "ready_at": _nullable(ready),
@@ -139,8 +139,8 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
 
 def _conditions(cohort: Cohort, source: slice | np.ndarray, m: int, second: bool) -> pa.DictionaryArray:
     """The study's condition by name, `none` without one (and for a second opinion, which reads a report)."""
-    names = [*cohort.condition_names, NO_CONDITION]  # code -1 is the last: none
-    codes = np.full(m, -1, np.int16) if second or cohort.condition is None else cohort.condition[source]
+    names = [*cohort.draws.condition_names, NO_CONDITION]  # code -1 is the last: none
+    codes = np.full(m, -1, np.int16) if second or cohort.draws.truth.condition is None else cohort.draws.truth.condition[source]
     return pa.DictionaryArray.from_arrays(np.where(codes < 0, len(names) - 1, codes).astype(np.int16), names)
 
 

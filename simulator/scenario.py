@@ -424,7 +424,7 @@ class StudyType(Strict):
     # Shares per site; default: every site by its weight.
     sites: Annotated[dict[str, Weight], Field(max_length=MAX_SITES)] | None = None
     prevalence: Probability = 0.0  # with conditions: their sum (give it per condition)
-    # The findings a study may show, mutually exclusive, each with its prevalence (simulator/cohort.py).
+    # The findings a study may show, mutually exclusive, each with its prevalence (simulator/draws/truth.py).
     conditions: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)],
                                Condition], Field(max_length=100)] = {}
     referral: Referral = Referral()
@@ -516,7 +516,7 @@ class RocCurve(Strict):
         if len({f for f, _ in inside}) < 2:
             raise ValueError("needs at least two points with distinct false-positive fractions strictly between "
                              "0 and 1 (the corners carry no information about the curve)")
-        from .ai import fit_binormal
+        from .roc import fit_binormal
 
         fit_binormal(self.points)  # a curve that does not rise is refused here, naming the field
         if self.thresholds is not None:

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .metrics import OPTIONAL_SPLITS, SPLITS, StudyColumns, columns_for, study_metrics
+from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, StudyColumns, columns_for,
+                      confidence_interval, pool_metrics, study_metrics, subgroups)
 from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
 __all__ = ["ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ", "Key",
+           "summary_rows",
            "key_of"]
 
 Key = tuple[tuple[str, Any], ...]  # a subgroup: its `where` as sorted items; () is all work
@@ -155,3 +157,30 @@ class Summaries:
         reps = list(replications)
         return combine(scenario, [self.parts[r].overloads for r in reps], len(reps))
 
+
+def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Scenario,
+                 replications: int | Iterable[int]) -> list[dict[str, Any]]:
+    """Every metric for all items and per subgroup (each value of each split), with CIs over replications,
+    from a studies table or from the replications' summaries (`simulator.summaries`).
+
+    The all-items rows are there even when nothing arrived (a count of 0 says so)."""
+    reps = list(range(replications)) if isinstance(replications, int) else list(replications)
+    summaries = studies if isinstance(studies, Summaries) else Summaries.of_table(studies, duties, scenario, reps)
+    rows = []
+    # Every subgroup shown has a row in some replication among the measured work or the work left over,
+    # so none is empty throughout.
+    groups = subgroups(summaries)
+    values = summaries.values(groups, STUDY_METRICS, reps)
+    for where in groups:
+        for metric in STUDY_METRICS:
+            rows.append({"metric": metric, "where": where,
+                         **confidence_interval(values[(metric, tuple(sorted(where.items())))], bounds=RANGE[metric])})
+    pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
+    rep = duties.column("replication").to_numpy()
+    for where in [{}] + [{"pool": p} for p in scenario.pools]:
+        base = np.ones(duties.num_rows, dtype=bool) if not where else pools == where["pool"]
+        per_rep = [pool_metrics(duties, scenario, base & (rep == r)) for r in reps]
+        for metric in POOL_METRICS:
+            pool_values = np.array([p[metric] for p in per_rep], dtype=float)
+            rows.append({"metric": metric, "where": where, **confidence_interval(pool_values, bounds=RANGE[metric])})
+    return rows

@@ -42,6 +42,15 @@ def base_dict() -> dict[str, Any]:
     }
 
 
+def column(cohort: Any, name: str) -> Any:
+    """A cohort's column by its name in studies.parquet's words, wherever its record keeps it (the draws'
+    arrivals, truth or reading, or the upstream stations' result)."""
+    for record in (cohort.upstream, cohort.draws.arrivals, cohort.draws.truth, cohort.draws.reading, cohort.draws):
+        if name in getattr(record, "__dataclass_fields__", {}):
+            return getattr(record, name)
+    raise AttributeError(name)
+
+
 def make(data: dict[str, Any] | None = None, **top: Any) -> Scenario:
     data = copy.deepcopy(data if data is not None else base_dict())
     data.update(top)

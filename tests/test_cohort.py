@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from simulator.ai import operating_point, score
-from simulator.cohort import after_outages, draw_cohort
+from simulator.calendar import after_outages
+from simulator.network import draw_cohort
 from simulator.scenario import AIService
 from simulator.streams import stream
 
@@ -22,7 +23,7 @@ def test_profile_arrivals_follow_hourly_and_weekday_weights() -> None:
                                                    "weekday": [1, 1, 1, 1, 1, 0.5, 0.5]}
     data.update(horizon_days=70, warmup_days=0)
     scenario = make(data)
-    times = draw_cohort(scenario, 1, 0).arrived_at
+    times = draw_cohort(scenario, 1, 0).draws.arrivals.arrived_at
     minute_of_day = times % 1440
     assert ((minute_of_day >= 480) & (minute_of_day < 1200)).all()  # nothing outside 08-20
     # Mean over the week is per_day: 70 days -> 49,000 expected; Poisson sd ~221.
@@ -39,7 +40,7 @@ def test_sites_split_volume_by_weight() -> None:
     data["sites"] = {"a": {"weight": 3}, "b": {"weight": 1}}
     data.update(horizon_days=30)
     cohort = draw_cohort(make(data), 1, 0)
-    share_a = np.mean(cohort.site == 0)
+    share_a = np.mean(cohort.upstream.site == 0)
     n = len(cohort)
     assert abs(share_a - 0.75) < 4 * math.sqrt(0.75 * 0.25 / n)
 
@@ -81,13 +82,13 @@ def test_ai_failures_and_outages_leave_studies_unscored_and_unheld() -> None:
     data["ai_services"]["ct_ai"].update(failure_rate=0.1, latency_minutes={"dist": "fixed", "value": 5},
                                         outages=[{"start": "2026-02-04T10:00", "hours": 6}])
     cohort = draw_cohort(make(data), 1, 0)
-    out = (cohort.arrived_at >= 2 * 1440 + 600) & (cohort.arrived_at < 2 * 1440 + 960)
-    assert not cohort.ai_scored[out].any()
-    assert np.isnan(cohort.ai_score[~cohort.ai_scored]).all()
+    out = (cohort.draws.arrivals.arrived_at >= 2 * 1440 + 600) & (cohort.draws.arrivals.arrived_at < 2 * 1440 + 960)
+    assert not cohort.upstream.ai_scored[out].any()
+    assert np.isnan(cohort.upstream.ai_score[~cohort.upstream.ai_scored]).all()
     others = ~out
-    assert cohort.ai_scored[others].mean() == pytest.approx(0.9, abs=0.02)
-    lag = cohort.ready_at - cohort.arrived_at
-    assert np.allclose(lag[cohort.ai_scored], 5) and np.allclose(lag[~cohort.ai_scored], 0)
+    assert cohort.upstream.ai_scored[others].mean() == pytest.approx(0.9, abs=0.02)
+    lag = cohort.upstream.ready_at - cohort.draws.arrivals.arrived_at
+    assert np.allclose(lag[cohort.upstream.ai_scored], 5) and np.allclose(lag[~cohort.upstream.ai_scored], 0)
 
 
 def test_ingest_outage_holds_studies_until_it_ends() -> None:
@@ -112,10 +113,10 @@ def test_adding_a_study_type_leaves_the_others_draws_alone() -> None:
                                   "read_minutes": {"dist": "fixed", "value": 20}}
     data["pools"]["readers"]["reads"].append("mri")
     second = draw_cohort(make(data), 3, 0)
-    ct = second.study_type == 0
-    assert np.array_equal(first.arrived_at, second.arrived_at[ct])
-    assert np.array_equal(first.read_minutes, second.read_minutes[ct])
-    assert np.array_equal(first.ai_score, second.ai_score[ct], equal_nan=True)
+    ct = second.draws.study_type == 0
+    assert np.array_equal(first.draws.arrivals.arrived_at, second.draws.arrivals.arrived_at[ct])
+    assert np.array_equal(first.draws.reading.read_minutes, second.draws.reading.read_minutes[ct])
+    assert np.array_equal(first.upstream.ai_score, second.upstream.ai_score[ct], equal_nan=True)
 
 
 @pytest.mark.parametrize("dist", [

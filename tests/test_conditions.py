@@ -11,13 +11,13 @@ from scipy.special import stdtrit
 
 from simulator import load_scenario, run_scenario
 from simulator.class_theory import class_waits, condition_wait, priority_classes
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.theory import mmc_mean_wait, mmc_preemptive_two_class_waits, mmc_preemptive_waits
 from simulator.triage import WorkItem
 from simulator.triage.policies import Hierarchical
 from simulator.triage_config import hierarchy
 
-from .conftest import assert_refused, base_dict, make
+from .conftest import assert_refused, base_dict, column, make
 
 
 def head_ct() -> dict:
@@ -87,8 +87,8 @@ def test_one_condition_is_the_same_truth_as_a_prevalence() -> None:
     data["study_types"]["chest_ct"]["conditions"] = {"finding": {"prevalence": 0.1}}
     found = draw_cohort(make(data), 3, 0)
     for name in ("diseased", "ai_positive", "read_minutes", "ready_at", "arrived_at"):
-        assert np.array_equal(getattr(plain, name), getattr(found, name), equal_nan=True), name
-    assert np.array_equal(found.condition >= 0, found.diseased)
+        assert np.array_equal(column(plain, name), column(found, name), equal_nan=True), name
+    assert np.array_equal(found.draws.truth.condition >= 0, found.draws.truth.diseased)
 
 
 def test_conditions_come_in_their_shares_and_read_in_their_own_times() -> None:
@@ -96,37 +96,37 @@ def test_conditions_come_in_their_shares_and_read_in_their_own_times() -> None:
     studies' mean reading time against its distribution."""
     scenario = make(head_ct(), horizon_days=120)
     cohort = draw_cohort(scenario, 11, 0)
-    names = cohort.condition_names
+    names = cohort.draws.condition_names
     n = len(cohort)
     for name, share, mean in (("ich", 0.2, 20.0), ("sah", 0.1, 15.0)):
-        has = cohort.condition == names.index(name)
+        has = cohort.draws.truth.condition == names.index(name)
         half = 2.576 * math.sqrt(share * (1 - share) / n)
         assert abs(has.mean() - share) < half, name
-        reads = cohort.read_minutes[has]
+        reads = cohort.draws.reading.read_minutes[has]
         half = stdtrit(reads.size - 1, 0.995) * reads.std(ddof=1) / math.sqrt(reads.size)
         assert abs(reads.mean() - mean) < half, name
-    assert abs(cohort.read_minutes[cohort.condition < 0].mean() - 10.0) < 0.2
+    assert abs(cohort.draws.reading.read_minutes[cohort.draws.truth.condition < 0].mean() - 10.0) < 0.2
 
 
 def test_an_ai_sees_only_the_conditions_it_targets() -> None:
     """The ICH AI flags ICH at its sensitivity and SAH (not targeted) at its false-positive rate."""
     cohort = draw_cohort(make(head_ct(), horizon_days=120), 5, 0)
-    names = cohort.condition_names
-    ich, sah = cohort.condition == names.index("ich"), cohort.condition == names.index("sah")
-    for group, expected in ((ich, 0.9), (sah, 0.1), (cohort.condition < 0, 0.1)):
-        share = cohort.ai_positive[group].mean()
+    names = cohort.draws.condition_names
+    ich, sah = cohort.draws.truth.condition == names.index("ich"), cohort.draws.truth.condition == names.index("sah")
+    for group, expected in ((ich, 0.9), (sah, 0.1), (cohort.draws.truth.condition < 0, 0.1)):
+        share = cohort.upstream.ai_positive[group].mean()
         assert abs(share - expected) < 2.576 * math.sqrt(expected * (1 - expected) / group.sum())
 
 
 def test_several_ais_combine_by_any_flag_and_keep_each_flag() -> None:
     one = draw_cohort(make(head_ct()), 9, 0)
     both = draw_cohort(make(two_ais()), 9, 0)
-    first = (both.ai_flags & 1).astype(bool)
-    second = (both.ai_flags & 2).astype(bool)
+    first = (both.upstream.ai_flags & 1).astype(bool)
+    second = (both.upstream.ai_flags & 2).astype(bool)
     # Adding an AI leaves the first one's results as they were (its own stream).
-    assert np.array_equal(first, one.ai_positive)
-    assert np.array_equal(both.ai_positive, first | second)
-    assert (both.ai_score >= np.nan_to_num(one.ai_score)).all()
+    assert np.array_equal(first, one.upstream.ai_positive)
+    assert np.array_equal(both.upstream.ai_positive, first | second)
+    assert (both.upstream.ai_score >= np.nan_to_num(one.upstream.ai_score)).all()
     assert second.any() and (second & ~first).any()
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from simulator.metrics import (RANGE, StudyColumns, confidence_interval, per_replication, quantiles, study_metrics,
-                               summary_rows)
+from simulator.metrics import (RANGE, StudyColumns, confidence_interval, per_replication, quantiles, study_metrics)
+from simulator.summaries import summary_rows
 from simulator.triage import Targets
 
 from .conftest import base_dict, make

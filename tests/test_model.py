@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from simulator import run_replication
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.experiment import policy_of
 from simulator.network import ReadingStation
 
@@ -149,7 +149,7 @@ def no_reader_reads_two_studies_at_once(scenario, rows) -> None:
 
 def stations_never_serve_beyond_capacity(cohort) -> None:
     """At every start of an exam or an inference, the jobs under way fit the servers there are then."""
-    for name, station in (cohort.station_detail or {}).items():
+    for name, station in (cohort.upstream.station_detail or {}).items():
         if "start" not in station:
             continue
         start, finish = station["start"], station["finish"]
@@ -253,7 +253,9 @@ def test_a_preempted_read_resumes_with_what_is_left_not_from_the_start() -> None
     """By hand: one reader; a routine study (60 min) ready at 0, a STAT one (5 min) ready at 10. The STAT read
     interrupts at 10 and ends at 15; the routine read resumes with 50 min left and ends at 65 (a restart
     would end at 75, and count 70 minutes of reading)."""
-    from simulator.cohort import Cohort
+    from simulator.draws import AiDraws, Arrivals, Draws, Reading, Truth
+    from simulator.network import Cohort
+    from simulator.network.upstream import Upstream
     from simulator.records import studies_table
 
     data = one_desk({"start": "00:00", "end": "24:00", "staff": 1}, {"dist": "fixed", "value": 1},
@@ -263,14 +265,15 @@ def test_a_preempted_read_resumes_with_what_is_left_not_from_the_start() -> None
     def column(*values, dtype=float):
         return np.array(values, dtype=dtype)
 
-    cohort = Cohort(type_names=("chest_ct",), site_names=("main",), study_type=column(0, 0, dtype=np.int32),
-                    site=column(0, 0, dtype=np.int32), referral=column(2, 0, dtype=np.int8),
-                    diseased=column(False, False, dtype=bool), ai_scored=column(False, False, dtype=bool),
-                    ai_score=column(np.nan, np.nan), ai_positive=column(False, False, dtype=bool),
-                    arrived_at=column(0.0, 10.0), ready_at=column(0.0, 10.0), read_minutes=column(60.0, 5.0),
-                    second_opinion=column(False, False, dtype=bool), second_read_minutes=column(0.0, 0.0),
-                    patient_age=column(np.nan, np.nan), acquired_at=column(0.0, 10.0), at_archive=column(0.0, 10.0),
-                    scored_at=column(np.nan, np.nan))
+    no, times, nan = column(False, False, dtype=bool), column(0.0, 10.0), column(np.nan, np.nan)
+    site = column(0, 0, dtype=np.int32)
+    draws = Draws(type_names=("chest_ct",), site_names=("main",), condition_names=(),
+                  study_type=column(0, 0, dtype=np.int32),
+                  arrivals=Arrivals(times, site, column(2, 0, dtype=np.int8), nan),
+                  truth=Truth(no, column(-1, -1, dtype=np.int16)),
+                  ai=AiDraws(column(-1, -1, dtype=np.int32), no, nan, no, column(0.0, 0.0), no, no), more_ais=(),
+                  reading=Reading(column(60.0, 5.0), no, column(0.0, 0.0), None, None), ingest_delay=column(0.0, 0.0))
+    cohort = Cohort(draws, Upstream(site, times, times, times, no, nan, no, scored_at=nan))
     outcome = ReadingStation(scenario, cohort, policy_of(scenario), 0, 0).run()
     routine, stat = studies_table(scenario, cohort, outcome, 0, 0).to_pylist()
     assert (stat["read_start"], stat["reported_at"]) == (10.0, 15.0)

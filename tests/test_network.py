@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from simulator import ScenarioError, run_replication
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.network.queues import Capacity, available, serve, share
 
 from .conftest import assert_refused, base_dict, make
+from .conftest import column as of
 
 DAY = 1440.0
 
@@ -54,7 +55,7 @@ def test_devices_never_examine_beyond_their_count_and_start_only_while_open() ->
     scenario = make(devices_scenario(open=[{"start": "08:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}],
                                      outages=[{"start": "2026-02-04T08:00", "hours": 24, "devices": 1}]))
     c = draw_cohort(scenario, 7, 0, detail=True)
-    exams = c.station_detail["devices:main/CT"]
+    exams = c.upstream.station_detail["devices:main/CT"]
     start, finish = exams["start"], exams["finish"]
     ok = np.isfinite(start)
     assert ok.sum() > 100
@@ -63,7 +64,7 @@ def test_devices_never_examine_beyond_their_count_and_start_only_while_open() ->
     assert ((minute_of_week % DAY >= 480) & (minute_of_week % DAY < 1080) & (minute_of_week < 5 * DAY)).all()
     outage = (start[ok] >= 2 * DAY + 480) & (start[ok] < 3 * DAY + 480)
     assert (in_progress_at(start[ok], finish[ok], start[ok][outage]) <= 1).all()  # one of two is out
-    assert (c.acquired_at >= c.arrived_at).all() and (c.at_archive >= c.acquired_at).all()
+    assert (c.upstream.acquired_at >= c.draws.arrivals.arrived_at).all() and (c.upstream.at_archive >= c.upstream.acquired_at).all()
 
 
 def test_stat_patients_wait_less_for_the_scanner() -> None:
@@ -71,15 +72,15 @@ def test_stat_patients_wait_less_for_the_scanner() -> None:
     scenario_data = devices_scenario()
     scenario_data["study_types"]["chest_ct"]["arrivals"] = {"rate_per_hour": 10.8}  # rho 0.9 on two scanners
     c = draw_cohort(make(scenario_data, horizon_days=30), 7, 0)
-    wait = c.acquired_at - c.arrived_at
-    assert wait[c.referral == 0].mean() < 0.5 * wait[c.referral == 2].mean()
+    wait = c.upstream.acquired_at - c.draws.arrivals.arrived_at
+    assert wait[c.draws.arrivals.referral == 0].mean() < 0.5 * wait[c.draws.arrivals.referral == 2].mean()
     assert scenario is not None
 
 
 def test_breakdowns_lengthen_exams_by_the_repairs_that_fall_in_them() -> None:
-    plain = draw_cohort(make(devices_scenario()), 7, 0, detail=True).station_detail["devices:main/CT"]["busy"]
+    plain = draw_cohort(make(devices_scenario()), 7, 0, detail=True).upstream.station_detail["devices:main/CT"]["busy"]
     broken = draw_cohort(make(devices_scenario(failures={"busy_hours_between": 2, "repair_minutes": {
-        "dist": "fixed", "value": 30}})), 7, 0, detail=True).station_detail["devices:main/CT"]["busy"]
+        "dist": "fixed", "value": 30}})), 7, 0, detail=True).upstream.station_detail["devices:main/CT"]["busy"]
     added = broken - plain  # the same exams (own streams), plus whole repairs of 30 minutes
     assert (added >= -1e-6).all() and np.allclose(added, np.round(added / 30.0) * 30.0, atol=1e-6)
     assert added.max() >= 30.0
@@ -93,9 +94,9 @@ def test_an_uplink_outage_holds_transfers_until_it_ends() -> None:
     data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 75}}}  # 6 s alone on the link
     c = draw_cohort(make(data), 7, 0)
     a, b = DAY + 600.0, DAY + 720.0
-    inside = (c.acquired_at >= a) & (c.acquired_at < b)
-    assert inside.any() and (c.at_archive[inside] >= b).all()
-    assert not ((c.at_archive > a) & (c.at_archive < b)).any()
+    inside = (c.upstream.acquired_at >= a) & (c.upstream.acquired_at < b)
+    assert inside.any() and (c.upstream.at_archive[inside] >= b).all()
+    assert not ((c.upstream.at_archive > a) & (c.upstream.at_archive < b)).any()
 
 
 def test_an_ingest_slowdown_slows_transfers_in_its_window() -> None:
@@ -103,9 +104,9 @@ def test_an_ingest_slowdown_slows_transfers_in_its_window() -> None:
     data["ingest"] = {"mbyte_per_s": 1.0, "slowdowns": [{"start": "2026-02-03T00:00", "hours": 24, "factor": 0.25}]}
     data["network"] = {"sizes_mb": {"CT": {"dist": "fixed", "value": 6}}}  # 0.1 min alone at full speed
     c = draw_cohort(make(data), 7, 0)
-    took = c.at_archive - c.acquired_at
-    slow = (c.acquired_at >= DAY) & (c.acquired_at < 2 * DAY - 10)
-    assert took[slow].min() >= 0.4 - 1e-9 and took[~slow & (c.acquired_at < DAY - 10)].min() == pytest.approx(0.1)
+    took = c.upstream.at_archive - c.upstream.acquired_at
+    slow = (c.upstream.acquired_at >= DAY) & (c.upstream.acquired_at < 2 * DAY - 10)
+    assert took[slow].min() >= 0.4 - 1e-9 and took[~slow & (c.upstream.acquired_at < DAY - 10)].min() == pytest.approx(0.1)
 
 
 # AI compute ------------------------------------------------------------------------------------------------
@@ -118,8 +119,8 @@ def ai_scenario(workers: int, mean: float = 8.0) -> dict:
 def test_capacity_changes_no_arrival_truth_score_or_reading_time() -> None:
     one, four = (draw_cohort(make(ai_scenario(w)), 7, 0) for w in (1, 4))
     for column in ("arrived_at", "diseased", "read_minutes", "ai_scored", "ai_score", "referral", "site"):
-        assert np.array_equal(getattr(one, column), getattr(four, column), equal_nan=column == "ai_score"), column
-    assert np.nanmean(one.scored_at - one.at_archive) > 2 * np.nanmean(four.scored_at - four.at_archive)
+        assert np.array_equal(of(one, column), of(four, column), equal_nan=column == "ai_score"), column
+    assert np.nanmean(one.upstream.scored_at - one.upstream.at_archive) > 2 * np.nanmean(four.upstream.scored_at - four.upstream.at_archive)
 
 
 def test_a_late_result_re_ranks_a_waiting_study_and_a_read_before_it_counts_as_unscored() -> None:
@@ -230,13 +231,13 @@ def test_booked_patients_come_at_their_slots_less_the_no_shows_and_queue_with_wa
                                                                "days": ["mon", "tue", "wed", "thu", "fri"]}]}]
     scenario = make(data)
     c = draw_cohort(scenario, 7, 0)
-    on_slot = (c.arrived_at % 20.0 == 0) & ((c.arrived_at % DAY) >= 480) & ((c.arrived_at % DAY) < 720)
+    on_slot = (c.draws.arrivals.arrived_at % 20.0 == 0) & ((c.draws.arrivals.arrived_at % DAY) >= 480) & ((c.draws.arrivals.arrived_at % DAY) < 720)
     slots = 12 * 8  # ten days from a Monday: eight weekdays, twelve slots each
     assert 0.6 * slots <= on_slot.sum() <= 0.9 * slots  # a quarter do not come
-    assert (c.referral[on_slot] == 2).all()  # elective: routine
+    assert (c.draws.arrivals.referral[on_slot] == 2).all()  # elective: routine
     walk_in = draw_cohort(make(devices_scenario() | {"study_types": {"chest_ct": {
         **devices_scenario()["study_types"]["chest_ct"], "arrivals": {"rate_per_hour": 2.0}}}}), 7, 0)
-    assert np.array_equal(walk_in.arrived_at, c.arrived_at[~on_slot])  # the walk-ins are as they were
+    assert np.array_equal(walk_in.draws.arrivals.arrived_at, c.draws.arrivals.arrived_at[~on_slot])  # the walk-ins are as they were
     bad = devices_scenario()
     bad["study_types"]["chest_ct"]["bookings"] = [{"site": "nowhere", "every_minutes": 20,
                                                    "slots": [{"start": "08:00", "end": "12:00"}]}]
@@ -276,21 +277,21 @@ def test_overflow_patients_waiting_too_long_go_to_the_other_sites_device_and_sta
     kept = draw_cohort(make(overflow_scenario(None), horizon_days=4), 7, 0, detail=True)
     sent = draw_cohort(make(overflow_scenario({"minutes": 30}), horizon_days=4), 7, 0, detail=True)
     north, south = 0, 1
-    moved = (kept.site == north) & (sent.site == south)
-    assert moved.sum() > 20 and not ((kept.site == south) & (sent.site == north)).any()
-    wait = sent.acquired_at - sent.arrived_at
+    moved = (kept.upstream.site == north) & (sent.upstream.site == south)
+    assert moved.sum() > 20 and not ((kept.upstream.site == south) & (sent.upstream.site == north)).any()
+    wait = sent.upstream.acquired_at - sent.draws.arrivals.arrived_at
     # Nobody at north waits past the limit for a north device; the moved left north exactly then.
-    examined_north = sent.station_detail["devices:north/CT"]
+    examined_north = sent.upstream.station_detail["devices:north/CT"]
     started = np.isfinite(examined_north["start"])
     assert (examined_north["start"][started] - examined_north["arrived"][started] <= 30 + 1e-9).all()
-    at_south = sent.station_detail["devices:south/CT"]
-    assert at_south["arrived"].shape[0] == (kept.site == south).sum() + moved.sum()
+    at_south = sent.upstream.station_detail["devices:south/CT"]
+    assert at_south["arrived"].shape[0] == (kept.upstream.site == south).sum() + moved.sum()
     assert (wait[moved] >= 30 + 10 - 1e-9).all()  # the limit, then at least an exam
     # Sending shortens the waits overall (north is overloaded on its own, south has room).
-    assert np.mean(np.minimum(wait, 1e6)) < np.mean(np.minimum(kept.acquired_at - kept.arrived_at, 1e6))
+    assert np.mean(np.minimum(wait, 1e6)) < np.mean(np.minimum(kept.upstream.acquired_at - kept.draws.arrivals.arrived_at, 1e6))
     # The south's own patients keep their exam times (the sent ones draw from a stream of their own).
-    n_own = int((kept.site == south).sum())
-    assert np.array_equal(at_south["busy"][:n_own], kept.station_detail["devices:south/CT"]["busy"])
+    n_own = int((kept.upstream.site == south).sum())
+    assert np.array_equal(at_south["busy"][:n_own], kept.upstream.station_detail["devices:south/CT"]["busy"])
 
 
 @pytest.mark.parametrize("overflow, message", [
@@ -359,4 +360,4 @@ def test_any_value_in_a_network_field_runs_or_is_named_never_crashes(path: tuple
             assert path[0] in str(exc), (path, value, str(exc))
             continue
         cohort = draw_cohort(scenario, 1, 0)
-        assert len(cohort) == cohort.acquired_at.shape[0]
+        assert len(cohort) == cohort.upstream.acquired_at.shape[0]

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.compute as pc
 from scipy import stats
 
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.network.figures import stations_table
 from simulator.theory import allen_cunneen_wait, breakdown_wait, mmc_mean_sojourn, mmc_mean_wait, ps_mean_sojourn
 
@@ -41,7 +41,7 @@ def per_replication(data: dict, station: str, column: str) -> np.ndarray:
     scenario = make(data)
     values = []
     for r in range(R):
-        table = stations_table(draw_cohort(scenario, scenario.seed, r).stations, r)
+        table = stations_table(draw_cohort(scenario, scenario.seed, r).upstream.stations, r)
         row = table.filter(pc.equal(table.column("station"), station))
         values.append(row.column(column)[0].as_py())
     return np.array(values)
@@ -55,8 +55,8 @@ def mean_upstream_sojourn(data: dict) -> np.ndarray:
     out = []
     for r in range(R):
         c = draw_cohort(scenario, scenario.seed, r)
-        keep = (c.arrived_at >= scenario.warmup_minutes) & np.isfinite(c.scored_at) & c.ai_scored
-        out.append(float((c.scored_at[keep] - c.arrived_at[keep]).mean()))
+        keep = (c.draws.arrivals.arrived_at >= scenario.warmup_minutes) & np.isfinite(c.upstream.scored_at) & c.upstream.ai_scored
+        out.append(float((c.upstream.scored_at[keep] - c.draws.arrivals.arrived_at[keep]).mean()))
     return np.array(out)
 
 

@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.experiment import policy_of
 from simulator.network import ReadingStation
 from simulator.network.outcome import Outcome
@@ -167,11 +167,11 @@ def test_studies_ready_at_a_shift_end_the_warm_up_the_horizon_or_all_at_once() -
     }
     scenario = make(data)
     cohort = draw_cohort(scenario, scenario.seed, 0)
-    ready = cohort.ready_at.copy()
+    ready = cohort.upstream.ready_at.copy()
     picked = np.random.default_rng(0).choice(len(cohort), 14, replace=False)
     ready[picked] = [720, 720, 960, 960, 960, 2400, 2400, 1380, 1380, 2880, 2880, 1000.5, 1000.5, 1000.5]
     for policy in (policy_of(scenario), Flat(), Coarse()):
-        edged = dataclasses.replace(cohort, ready_at=ready)
+        edged = dataclasses.replace(cohort, upstream=dataclasses.replace(cohort.upstream, ready_at=ready))
         chosen = reading_station(scenario, edged, policy, scenario.seed, 0)
         assert isinstance(chosen, RankedOnceStation)
         outcome = chosen.run()

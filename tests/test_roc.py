@@ -10,7 +10,7 @@ from scipy.special import ndtr, ndtri
 
 from simulator import ScenarioError
 from simulator.ai import fit_binormal, operating_point, score
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.scenario import AIService
 
 from .conftest import base_dict, make
@@ -61,7 +61,7 @@ def test_a_scenario_with_an_roc_runs_and_bad_curves_are_named() -> None:
     data = base_dict()
     data["ai_services"]["ct_ai"] = {"roc": {"points": curve()}, "sensitivity": 0.85}
     cohort = draw_cohort(make(data), 7, 0)
-    assert cohort.ai_scored.any()
+    assert cohort.upstream.ai_scored.any()
     for service, message in [({"roc": {"points": curve()}, "sensitivity": 0.8, "specificity": 0.9}, "the specificity or"),
                              ({"roc": {"points": curve()}, "auc": 0.9, "sensitivity": 0.8}, "the specificity or"),
                              ({"roc": {"points": [(0.1, 0.9), (0.5, 0.6)]}, "sensitivity": 0.8}, "do not rise"),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from simulator import ScenarioError, run_replication, run_scenario
-from simulator.cohort import draw_cohort
+from simulator.network import draw_cohort
 from simulator.network import ReadingStation
 from simulator.records import studies_table
 from simulator.triage import WorkItem

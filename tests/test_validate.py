@@ -137,7 +137,7 @@ def test_a_model_that_restarts_interrupted_reads_fails_validation(monkeypatch: p
     def restart(self, victim, now: float) -> None:
         read = victim.item
         resume(self, victim, now)
-        read.remaining = float(self.cohort.read_minutes[read.index])  # what was read is lost
+        read.remaining = float(self.cohort.draws.reading.read_minutes[read.index])  # what was read is lost
 
     monkeypatch.setattr(ReadingStation, "interrupt", restart)
     found = _checks("mg1_lognormal_preemptive")
@@ -156,10 +156,10 @@ def test_a_model_with_the_hierarchy_swapped_fails_validation(monkeypatch: pytest
 
 
 def test_a_model_that_ignores_a_conditions_reading_time_fails_validation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Break the cohort: every study read in its type's time, whatever its condition."""
-    import simulator.cohort
+    """Break the draws: every study read in its type's time, whatever its condition."""
+    import simulator.draws.reading
 
-    monkeypatch.setattr(simulator.cohort, "reading_times", lambda study_type, base, condition, rng: base)
+    monkeypatch.setattr(simulator.draws.reading, "reading_times", lambda study_type, base, condition, rng: base)
     found = _checks("stroke_fifo")
     assert found[("mean_wait_minutes", ())].verdict == "FAIL"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from ..cohort import Cohort
+from .cohort import Cohort, draw_cohort
 from ..scenario import Scenario
 from ..triage import TriagePolicy
 from .delivery import record_times
@@ -18,7 +18,7 @@ from .outcome import Outcome
 from .ranked_once import reading_station
 from .reading import ReadingStation
 
-__all__ = ["Outcome", "ReadingStation", "simulate_cohort"]
+__all__ = ["Outcome", "ReadingStation", "simulate_cohort", "Cohort", "draw_cohort"]
 
 
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..cohort import windows
+from ..calendar import windows
 from ..distributions import sample
 from ..scenario import AIService, Scenario
 from ..streams import stream

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cohort import after_outages, windows
+from ..calendar import after_outages, windows
 from ..distributions import mean_of, sample
 from ..scenario import Scenario
 from ..streams import stream

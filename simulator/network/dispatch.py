@@ -6,21 +6,36 @@
   (`least_loaded`), and waits in that reader's own lane if they are busy; with nobody eligible on shift it
   waits in the shared lane. Work pushed to a reader who leaves and not started goes to those still on shift.
 
-A strategy is handed the station (`ReadingStation`) and answers its few questions; the station owns the
-clock, the worklist and the readers.
+A strategy is handed the station (`Station`: what of `ReadingStation` it uses) and answers its few
+questions; the station owns the clock, the worklist and the readers.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from ..triage import Worklist
 from ..triage.routing import least_loaded
+from .lanes import Lanes
 from .readers import Read, Reader
 
-if TYPE_CHECKING:
-    from .reading import ReadingStation
+__all__ = ["Dispatch", "Pull", "Push", "Station"]
 
-__all__ = ["Dispatch", "Pull", "Push"]
+
+class Station(Protocol):
+    """What a dispatch strategy may ask of the reading station."""
+
+    lanes: Lanes
+    worklist: Worklist
+
+    def give(self, reader: Reader, item: Read, now: float) -> None:
+        """`reader` starts `item` now."""
+
+    def queue(self, item: Read, now: float) -> None:
+        """`item` waits on the worklist (its lane)."""
+
+    def reroute(self, item: Read, now: float) -> None:
+        """`item`, pushed to a reader who left, enters again."""
 
 
 class Dispatch(Protocol):
@@ -54,7 +69,7 @@ class Dispatch(Protocol):
 class Pull:
     own_lanes = False
 
-    def __init__(self, station: "ReadingStation") -> None:
+    def __init__(self, station: Station) -> None:
         self.station = station
         self.pools_for = station.lanes.pools_for
 
@@ -99,7 +114,7 @@ class Pull:
 class Push:
     own_lanes = True
 
-    def __init__(self, station: "ReadingStation", units: dict[str, float]) -> None:
+    def __init__(self, station: Station, units: dict[str, float]) -> None:
         self.station = station
         self.pools_for = station.lanes.pools_for
         self.units = units  # workload units per study type

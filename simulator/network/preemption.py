@@ -4,18 +4,25 @@ interrupted item goes back to the head of its class and later resumes with its r
 (resume, not restart)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from .dispatch import Dispatch
 from .readers import Read, Reader
-
-if TYPE_CHECKING:
-    from .reading import ReadingStation
 
 __all__ = ["Preemption"]
 
 
+class Station(Protocol):
+    """What pre-emption may ask of the reading station."""
+
+    dispatch: Dispatch
+
+    def interrupt(self, victim: Reader, now: float) -> None:
+        """Stop `victim`'s read now; the item goes back to the head of its class."""
+
+
 class Preemption:
-    def __init__(self, station: "ReadingStation") -> None:
+    def __init__(self, station: Station) -> None:
         self.station = station
 
     def for_item(self, item: Read, now: float) -> None:

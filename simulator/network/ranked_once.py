@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from simpy.core import URGENT
 
-from ..cohort import Cohort
+from .cohort import Cohort
 from ..kernel import RELEASE, SEIZE, Tick
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
@@ -63,7 +63,7 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
 def _entering(station: ReadingStation) -> int:
     """How many studies, in ready order, enter the worklist before the run stops: those ready before the
     horizon (the run's stop comes first at the horizon itself)."""
-    return int(np.searchsorted(station.cohort.ready_at[station.ready_order], station.horizon, side="left"))
+    return int(np.searchsorted(station.cohort.upstream.ready_at[station.ready_order], station.horizon, side="left"))
 
 
 def entry_ranks(station: ReadingStation, chunk: int = 1 << 16) -> EntryRanks | None:
@@ -72,7 +72,7 @@ def entry_ranks(station: ReadingStation, chunk: int = 1 << 16) -> EntryRanks | N
     NaN, or a number beyond float64's exact integers)."""
     rank = station.worklist.policy.rank
     order = station.ready_order[:_entering(station)]
-    minutes = station.cohort.read_minutes
+    minutes = station.cohort.draws.reading.read_minutes
     codes: dict[str, int] = {}
     classes, keys, labels = [], [], []
     for lo in range(0, order.shape[0], chunk):
@@ -123,7 +123,7 @@ class RankedOnceStation(ReadingStation):
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks = ranks
         self.study_at = array("q", ranks.order[ranks.by_place].tobytes())  # the study at each place
-        self.minutes = array("d", cohort.read_minutes.tobytes())
+        self.minutes = array("d", cohort.draws.reading.read_minutes.tobytes())
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
 
@@ -131,13 +131,13 @@ class RankedOnceStation(ReadingStation):
         order = self.ranks.order
         if order.shape[0]:
             self.rows = self._entries(order)
-            self.arrivals = Tick(self.env, float(self.cohort.ready_at[order[0]]), SEIZE, _in_the_loop)
+            self.arrivals = Tick(self.env, float(self.cohort.upstream.ready_at[order[0]]), SEIZE, _in_the_loop)
 
     def _entries(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """Per entering study in ready order: its index, the pools to ask and its lane's heap, its place and
         read time, and when the next study is ready (infinite after the last that enters)."""
-        c = self.cohort
-        ready = c.ready_at[order]
+        d, u = self.cohort.draws, self.cohort.upstream
+        ready = u.ready_at[order]
         following = np.append(ready[1:], math.inf)
         worklist, pools_for = self.worklist, self.lanes.pools_for
         lane_of = [[(pools_for[lane], worklist.lane(lane)) for lane in row] for row in self.lanes.table]
@@ -145,8 +145,8 @@ class RankedOnceStation(ReadingStation):
         def block_at(lo: int) -> Iterator[tuple]:
             block = order[lo:lo + chunk]
             return zip(block.tolist(),
-                       [lane_of[t][s] for t, s in zip(c.study_type[block].tolist(), c.site[block].tolist())],
-                       self.ranks.place[lo:lo + chunk].tolist(), c.read_minutes[block].tolist(),
+                       [lane_of[t][s] for t, s in zip(d.study_type[block].tolist(), u.site[block].tolist())],
+                       self.ranks.place[lo:lo + chunk].tolist(), d.reading.read_minutes[block].tolist(),
                        following[lo:lo + chunk].tolist())
 
         return chain.from_iterable(map(block_at, range(0, order.shape[0], chunk)))

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from ..calendar import Duty, duties
-from ..cohort import Cohort
+from .cohort import Cohort
 from ..distributions import mean_of
 from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick, run
 from ..scenario import AUDIT, Scenario
@@ -89,12 +89,12 @@ class ReadingStation:
         self.autonomous = None if lane is None else AutonomousNormal(lane.study_types, lane.below)
         self._items(cohort)
         kinds = {name: (name, t.kind, t.modality, t.primary_ai) for name, t in scenario.study_types.items()}
-        self.per_type = [kinds[name] for name in cohort.type_names]
+        self.per_type = [kinds[name] for name in cohort.draws.type_names]
         # Per type, the names of the AIs that flagged a study, by its flags (a bit per AI in the type's order).
         self.flag_names = [[tuple(s for bit, s in enumerate(t.ais) if mask >> bit & 1) for mask in range(1 << len(t.ais))]
-                           for t in (scenario.study_types[name] for name in cohort.type_names)]
-        self.site_names = list(cohort.site_names)
-        self.aged = bool((~np.isnan(cohort.patient_age)).any())
+                           for t in (scenario.study_types[name] for name in cohort.draws.type_names)]
+        self.site_names = list(cohort.draws.site_names)
+        self.aged = bool((~np.isnan(cohort.draws.arrivals.patient_age)).any())
         self.flagging = any(len(names_of) > 1 for names_of in self.flag_names)  # some type has an AI
         self.label_codes = Codes()  # a triage label's number in the outcome's label column
         self.reader_names: list[str] = []
@@ -108,15 +108,15 @@ class ReadingStation:
         items, and boxed floats in lists would cost gigabytes."""
         scenario = self.scenario
         n = len(cohort)
-        flagged = np.flatnonzero(cohort.second_opinion)
+        flagged = np.flatnonzero(cohort.draws.reading.second_opinion)
         so_index = np.full(n, -1, dtype=np.int64)
         so_index[flagged] = n + np.arange(flagged.shape[0])
         # Double reading: a second human read of the same study, unless the AI stands in for it.
         dual = np.zeros(n, dtype=bool)
-        if cohort.double_read_minutes is not None:
+        if cohort.draws.reading.double_read_minutes is not None:
             ai_second = np.array([t.double_reading is not None and t.double_reading.second_reader == "ai"
-                                  for t in scenario.study_types.values()])[cohort.study_type]
-            dual = ~np.isnan(cohort.double_read_minutes) & ~(ai_second & cohort.ai_scored)
+                                  for t in scenario.study_types.values()])[cohort.draws.study_type]
+            dual = ~np.isnan(cohort.draws.reading.double_read_minutes) & ~(ai_second & cohort.upstream.ai_scored)
         doubled = np.flatnonzero(dual)
         first_double = n + flagged.shape[0]
         self.dual_index = np.full(n, -1, dtype=np.int64)
@@ -126,15 +126,15 @@ class ReadingStation:
         self.audited = np.zeros(n, dtype=bool)
         # Looked up once a study on the special path: Python arrays, not numpy scalars.
         self.dual = array("q", self.dual_index.tobytes())
-        self.late = None if cohort.late_score is None else bytes(cohort.late_score.astype(np.uint8))
-        self.late_score = cohort.late_score
+        self.late = None if cohort.upstream.late_score is None else bytes(cohort.upstream.late_score.astype(np.uint8))
+        self.late_score = cohort.upstream.late_score
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
         self.so_index = array("q", so_index.tobytes())
         self.parent = np.full(total, -1, dtype=np.int64)
         self.parent[n:first_double] = flagged
         self.parent[first_double:] = doubled
-        self.ready_at = array("d", np.concatenate([cohort.ready_at, np.full(total - n, NaN)]).tobytes())
+        self.ready_at = array("d", np.concatenate([cohort.upstream.ready_at, np.full(total - n, NaN)]).tobytes())
         self.read_start = array("d", np.full(total, NaN).tobytes())
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
@@ -146,12 +146,12 @@ class ReadingStation:
         if order.shape[0] == 0:
             return
         self.rows = self._rows(order)
-        Tick(self.env, float(self.cohort.ready_at[order[0]]), SEIZE, self._on_ready)
+        Tick(self.env, float(self.cohort.upstream.ready_at[order[0]]), SEIZE, self._on_ready)
 
     @cached_property
     def ready_order(self) -> np.ndarray:
         """The cohort's studies in the order they become ready (ties: in cohort order)."""
-        return np.argsort(self.cohort.ready_at, kind="stable")
+        return np.argsort(self.cohort.upstream.ready_at, kind="stable")
 
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """One tuple per study in ready order: its `_columns`, its read time, and when the next study is
@@ -160,9 +160,9 @@ class ReadingStation:
         Built a block at a time, so that a year of a city never sits in memory as Python objects; chained,
         so that taking the next study is a step of a zip, not of a generator around it.
         """
-        ready = self.cohort.ready_at[order]
+        ready = self.cohort.upstream.ready_at[order]
         following = np.append(ready[1:], math.inf)
-        minutes = self.cohort.read_minutes
+        minutes = self.cohort.draws.reading.read_minutes
 
         def block_at(lo: int) -> Iterator[tuple]:
             block = order[lo:lo + chunk]
@@ -173,23 +173,23 @@ class ReadingStation:
     def _columns(self, block: np.ndarray) -> list[Iterable]:
         """Per study of `block`, what its work item is made of on entry: `Read`'s fields in order, up to
         its lane (a router's three choices, where it has them)."""
-        c = self.cohort
+        d, u = self.cohort.draws, self.cohort.upstream
         # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
-        scored = (c.ai_scored[block] if c.late_score is None else c.ai_scored[block] & ~c.late_score[block]).tolist()
-        types, sites = c.study_type[block].tolist(), c.site[block].tolist()
+        scored = (u.ai_scored[block] if u.late_score is None else u.ai_scored[block] & ~u.late_score[block]).tolist()
+        types, sites = d.study_type[block].tolist(), u.site[block].tolist()
         per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
         name, kind, modality, ai = zip(*[per_type[t] for t in types])
         return [
             block.tolist(), name, kind,
-            [_REFERRALS[r] for r in c.referral[block].tolist()],
+            [_REFERRALS[r] for r in d.arrivals.referral[block].tolist()],
             modality,
             [site_names[s] for s in sites],
             ai,
-            [v if ok else None for v, ok in zip(c.ai_score[block].tolist(), scored)],
-            [v if ok else None for v, ok in zip(c.ai_positive[block].tolist(), scored)],
-            c.arrived_at[block].tolist(),
-            c.ready_at[block].tolist(),
-            [None if a != a else a for a in c.patient_age[block].tolist()] if self.aged else repeat(None),
+            [v if ok else None for v, ok in zip(u.ai_score[block].tolist(), scored)],
+            [v if ok else None for v, ok in zip(u.ai_positive[block].tolist(), scored)],
+            d.arrivals.arrived_at[block].tolist(),
+            u.ready_at[block].tolist(),
+            [None if a != a else a for a in d.arrivals.patient_age[block].tolist()] if self.aged else repeat(None),
             [names[t][m] if ok else () for t, m, ok in zip(types, self._flags(block), scored)] if self.flagging
             else repeat(()),
             [table[t][s] for t, s in zip(types, sites)],
@@ -197,8 +197,8 @@ class ReadingStation:
 
     def _flags(self, rows: np.ndarray) -> list[int]:
         """Each study's flags: a bit per AI of its type (one AI: its flag)."""
-        c = self.cohort
-        return (c.ai_positive[rows] if c.ai_flags is None else c.ai_flags[rows]).astype(np.int64).tolist()
+        d, u = self.cohort.draws, self.cohort.upstream
+        return (u.ai_positive[rows] if u.ai_flags is None else u.ai_flags[rows]).astype(np.int64).tolist()
 
     def _on_ready(self, tick: Tick) -> None:
         env = self.env
@@ -237,7 +237,7 @@ class ReadingStation:
         if self.autonomous is not None and self.autonomous.applies(item):
             item.kind = AUDIT
             item.lane = self.lanes.audit
-            item.remaining = float(self.cohort.audit_minutes[item.index])  # type: ignore[index]
+            item.remaining = float(self.cohort.draws.reading.audit_minutes[item.index])  # type: ignore[index]
             self.audited[item.index] = True
             return
         if lane.__class__ is str:
@@ -264,7 +264,7 @@ class ReadingStation:
         if self.late_score is None:
             return
         late = np.flatnonzero(self.late_score)
-        late = late[np.argsort(self.cohort.scored_at[late], kind="stable")]  # type: ignore[index]
+        late = late[np.argsort(self.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
         self.scores = chain.from_iterable(map(partial(self._results, late), range(0, late.shape[0], 1 << 16)))
         self.next_score = next(self.scores, None)
         if self.next_score is not None:
@@ -273,11 +273,11 @@ class ReadingStation:
     def _results(self, late: np.ndarray, lo: int, chunk: int = 1 << 16) -> Iterator[tuple]:
         """The late results from `lo` on, a block at a time (as `_rows`): when each comes, the study, its
         score, its flag and the AIs that flagged it."""
-        c, names = self.cohort, self.flag_names
+        d, u, names = self.cohort.draws, self.cohort.upstream, self.flag_names
         block = late[lo:lo + chunk]
-        return zip(c.scored_at[block].tolist(), block.tolist(), c.ai_score[block].tolist(),  # type: ignore[index]
-                   c.ai_positive[block].tolist(),
-                   [names[t][m] for t, m in zip(c.study_type[block].tolist(), self._flags(block))])
+        return zip(u.scored_at[block].tolist(), block.tolist(), u.ai_score[block].tolist(),  # type: ignore[index]
+                   u.ai_positive[block].tolist(),
+                   [names[t][m] for t, m in zip(d.study_type[block].tolist(), self._flags(block))])
 
     def _on_scores(self, tick: Tick) -> None:
         now = self.env._now
@@ -319,7 +319,7 @@ class ReadingStation:
                       ready_at=first.ready_at, patient_age=first.patient_age,
                       lane=lane if lane.__class__ is str else "",
                       exclude_reader=-1 if first.holder is None else first.holder.code,
-                      remaining=float(self.cohort.double_read_minutes[i]))  # type: ignore[index]
+                      remaining=float(self.cohort.draws.reading.double_read_minutes[i]))  # type: ignore[index]
         second.partner, first.partner = first, second
         if lane.__class__ is not str:
             self._route(second, lane, now)
@@ -429,13 +429,13 @@ class ReadingStation:
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
         """A signed primary report sent for a second opinion: routine, never to the reader who signed it."""
         self.ready_at[j] = now
-        c = self.cohort
-        name, _, modality, _ = self.per_type[int(c.study_type[i])]
-        age = float(c.patient_age[i])
+        d, u = self.cohort.draws, self.cohort.upstream
+        name, _, modality, _ = self.per_type[int(d.study_type[i])]
+        age = float(d.arrivals.patient_age[i])
         item = Read(index=j, study_type=name, kind=SECOND_OPINION, referral=ROUTINE, modality=modality,
-                    site=self.site_names[int(c.site[i])], arrived_at=now, ready_at=now,
+                    site=self.site_names[int(u.site[i])], arrived_at=now, ready_at=now,
                     patient_age=None if age != age else age, lane=self.lanes.second_opinion,
-                    exclude_reader=first_reader, remaining=float(c.second_read_minutes[i]))
+                    exclude_reader=first_reader, remaining=float(d.reading.second_read_minutes[i]))
         self.dispatch.enter(item, now)
 
     # Shifts ------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..cohort import after_outages, windows
+from ..calendar import after_outages, windows
 from ..scenario import Scenario
 from .queues import Capacity, share
 

@@ -1,0 +1,96 @@
+"""Everything random about a replication's studies, drawn up front in numpy blocks, per concern and per
+study type, each from streams of its own (`streams.py`): arrivals, truth and conditions, AI answers,
+reading times, the ingest delay.
+
+Nothing here depends on the triage policy, the staffing or the capacity of any station, which is what makes
+comparisons paired (common random numbers): the upstream stations (`network/upstream.py`) take these draws
+and say when each study is ready; the reading station decides who reads what, and when. A pure function of
+(scenario, seed, replication).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..calendar import hour_bins
+from ..distributions import sample
+from ..findings import condition_names
+from ..scenario import Scenario
+from ..streams import stream
+from ..trace_arrivals import trace_arrivals
+from .ai import AiDraws, draw_ai, draw_more_ais
+from .arrivals import Arrivals, arrival_times, booked, draw_arrivals
+from .reading import Reading, draw_reading
+from .truth import Truth, draw_truth
+
+__all__ = ["Draws", "draw", "AiDraws", "Arrivals", "Truth", "Reading", "arrival_times", "booked"]
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Every study (and consultation) that arrives, sorted by arrival time: columns of what was drawn."""
+
+    type_names: tuple[str, ...]
+    site_names: tuple[str, ...]
+    condition_names: tuple[str, ...]  # every condition of the scenario (empty: none)
+    study_type: np.ndarray  # int index into type_names
+    arrivals: Arrivals
+    truth: Truth  # `condition` as an index into condition_names (-1: none)
+    ai: AiDraws  # of the type's (first) AI
+    more_ais: tuple[AiDraws, ...]  # of further AIs, a slot each (empty: no type has more than one)
+    reading: Reading
+    ingest_delay: np.ndarray  # the archive's drawn processing time
+
+    def __len__(self) -> int:
+        return int(self.arrivals.arrived_at.shape[0])
+
+
+def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
+    """Every study of one replication. Pure function of (scenario, seed, replication)."""
+    bins = hour_bins(scenario)
+    traced = trace_arrivals(scenario) if scenario.arrivals is not None else {}
+    conditions = condition_names(scenario)
+    slots = max(len(t.ais) for t in scenario.study_types.values()) - 1 if scenario.study_types else 0
+    parts = []
+    for t, (name, study_type) in enumerate(scenario.study_types.items()):
+        def rng(purpose: str, key: str = name) -> np.random.Generator:
+            return stream(seed, replication, purpose, key)
+
+        trace = traced.get(name)
+        arrivals = draw_arrivals(scenario, study_type, bins, rng, trace)
+        n = len(arrivals)
+        truth = draw_truth(study_type, n, rng, trace)
+        codes = np.array([conditions.index(c) for c in study_type.conditions] + [-1], dtype=np.int16)
+        parts.append(dict(
+            study_type=np.full(n, t, dtype=np.int32), arrivals=arrivals,
+            truth=Truth(truth.diseased, codes[truth.condition]),  # -1 indexes the appended "none"
+            ai=draw_ai(scenario, study_type, truth, rng, trace),
+            more_ais=draw_more_ais(scenario, study_type, name, truth, max(slots, 0), lambda key: rng("ai", key)),
+            reading=draw_reading(scenario, name, study_type, truth, rng, lambda key: rng("reading", f"{name}/{key}"),
+                                 trace),
+            ingest_delay=sample(scenario.ingest.delay_minutes, rng("ingest"), n)))
+    order = np.argsort(np.concatenate([p["arrivals"].arrived_at for p in parts]), kind="stable")
+    return Draws(type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites), condition_names=conditions,
+                 study_type=_joined([p.pop("study_type") for p in parts], order),
+                 arrivals=_record([p.pop("arrivals") for p in parts], order),
+                 truth=_record([p.pop("truth") for p in parts], order),
+                 ai=_record([p.pop("ai") for p in parts], order),
+                 more_ais=tuple(_record([p["more_ais"][k] for p in parts], order) for k in range(max(slots, 0))),
+                 reading=_record([p.pop("reading") for p in parts], order),
+                 ingest_delay=_joined([p.pop("ingest_delay") for p in parts], order))
+
+
+def _joined(pieces: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    return np.concatenate(pieces)[order]
+
+
+def _record(pieces: list, order: np.ndarray):
+    """One record of the per-type records, each column joined in arrival order; a column that is None in
+    every piece stays None. A column at a time: a city year holds ~7 M studies."""
+    kind = type(pieces[0])
+    columns = {}
+    for field in kind.__dataclass_fields__:
+        values = [getattr(p, field) for p in pieces]
+        columns[field] = None if values[0] is None else _joined(values, order)
+    return kind(**columns)

@@ -1,0 +1,55 @@
+"""How long each piece of reading work takes, drawn before anyone reads: the primary read (by condition where
+the type has them, or the trace's), a second read of a double-read type, an audit of the autonomous lane,
+and whether the signed report is sent for a second opinion, with that opinion's reading time."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..distributions import sample
+from ..findings import reading_times
+from ..scenario import Scenario, StudyType
+from ..trace_arrivals import TraceArrivals
+from ..triage import Kind
+from .arrivals import Streams
+from .truth import Truth
+
+__all__ = ["Reading", "draw_reading"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    read_minutes: np.ndarray
+    second_opinion: np.ndarray  # bool: the signed report is sent for a second opinion
+    second_read_minutes: np.ndarray  # of that second opinion
+    double_read_minutes: np.ndarray | None  # NaN for a type not double-read; None: no type is
+    audit_minutes: np.ndarray | None  # NaN for a type outside the autonomous lane; None: no lane
+
+
+def draw_reading(scenario: Scenario, name: str, study_type: StudyType, truth: Truth, rng: Streams,
+                 by_condition: Callable[[str], np.random.Generator], trace: TraceArrivals | None) -> Reading:
+    """`by_condition`: the reading stream of a condition of the type (its own, so that the studies with it
+    keep their times when a prevalence changes)."""
+    n = truth.diseased.shape[0]
+    read = sample(study_type.read_minutes, rng("reading"), n)
+    if study_type.conditions:
+        read = reading_times(study_type, read, truth.condition, by_condition)
+    if trace is not None:
+        read = np.where(np.isnan(trace.read_minutes), read, trace.read_minutes)
+    second = scenario.second_opinions
+    so_rng = rng("second_opinion")
+    eligible = second is not None and study_type.kind == Kind.PRIMARY and (second.of == "*" or name in second.of)
+    so_u = so_rng.random(n)
+    so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
+    double = audit = None
+    if any(t.double_reading is not None for t in scenario.study_types.values()):
+        dual = study_type.double_reading
+        double = np.full(n, np.nan) if dual is None else \
+            sample(dual.read_minutes or study_type.read_minutes, rng("double_reading"), n)
+    lane = scenario.routing.autonomous_normal
+    if lane is not None:
+        audit = np.full(n, np.nan) if name not in lane.study_types else \
+            sample(lane.read_minutes or study_type.read_minutes, rng("audit"), n)
+    return Reading(read, (so_u < second.fraction) if eligible else np.zeros(n, dtype=bool), so_minutes, double, audit)
