@@ -128,14 +128,12 @@ def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: 
     from simulator.experiment import run_variants
     from simulator.figures import high_risk_cards
 
-    variants = []
-    for n in staff:
-        changed = scenario.model_copy(deep=True)
-        for shift in changed.pools[row["pool"]].shifts:
-            times = f"{shift.start}-{shift.end}" if shift.end else f"{shift.start}+{shift.hours:g}h"
-            if times == row["times"]:
-                shift.staff = n
-        variants.append(changed)
+    from simulator.prepare import with_overrides
+
+    shifts = scenario.pools[row["pool"]].shifts
+    chosen = [i for i, shift in enumerate(shifts)
+              if (f"{shift.start}-{shift.end}" if shift.end else f"{shift.start}+{shift.hours:g}h") == row["times"]]
+    variants = [with_overrides(scenario, [f"pools.{row['pool']}.shifts.{i}.staff={n}" for i in chosen]) for n in staff]
     bar = st.progress(0.0, text="drawing the curve")
     runs = run_variants(variants, replications, progress=lambda f: bar.progress(min(f, 1.0), text="drawing the curve"))
     bar.empty()

@@ -41,7 +41,9 @@ class Result:
 
 
 def fifo_of(scenario: Scenario) -> Scenario:
-    return scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": "fifo"})})
+    from simulator.prepare import with_overrides
+
+    return with_overrides(scenario, ["policy.triage=fifo"])
 
 
 def _key(scenario: Scenario, replications: int) -> tuple:

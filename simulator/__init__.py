@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .errors import ScenarioError
+    from .errors import InputError, OutputError, ScenarioError
     from .experiment import Run, run_replication, run_scenario
     from .loading import bundled_scenarios
     from .prepare import load_scenario, parse_scenario, prepare
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "Scenario": ".scenario",
     "ScenarioError": ".errors",
+    "InputError": ".errors",
+    "OutputError": ".errors",
     "load_scenario": ".prepare",
     "parse_scenario": ".prepare",
     "prepare": ".prepare",

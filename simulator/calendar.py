@@ -47,8 +47,8 @@ def shift_labels(pool) -> list[str]:
     return [label if labels.count(label) == 1 else f"{label}#{i + 1}" for i, label in enumerate(labels)]
 
 
-def duties(scenario: Scenario) -> list[Duty]:
-    """Every shift instance that overlaps the horizon, sorted by start.
+def duties(scenario: Scenario, horizon_days: float | None = None) -> list[Duty]:
+    """Every shift instance that overlaps the horizon (the scenario's, or `horizon_days`), sorted by start.
 
     Instances of one shift that follow each other without a gap (00:00-24:00 every day) are one duty: the
     same readers carry on, as a 24/7 desk does, rather than handing over at midnight.
@@ -58,15 +58,16 @@ def duties(scenario: Scenario) -> list[Duty]:
         labels = shift_labels(pool)
         for index, shift in enumerate(pool.shifts):
             found += [Duty(pool_name, index, labels[index], begin, end, shift.staff)
-                      for begin, end in span_windows(scenario, shift)]
+                      for begin, end in span_windows(scenario, shift, horizon_days)]
     found.sort(key=lambda d: (d.start, d.pool, d.shift))
     return found
 
 
-def span_windows(scenario: Scenario, span: Span) -> list[tuple[float, float]]:
-    """The windows (minutes) of a daily span (a shift, opening hours) that overlap the horizon, instances
-    that follow each other without a gap joined into one."""
-    horizon = scenario.horizon_minutes
+def span_windows(scenario: Scenario, span: Span, horizon_days: float | None = None) -> list[tuple[float, float]]:
+    """The windows (minutes) of a daily span (a shift, opening hours) that overlap the horizon (the
+    scenario's, or `horizon_days`), instances that follow each other without a gap joined into one."""
+    horizon_days = scenario.horizon_days if horizon_days is None else horizon_days
+    horizon = horizon_days * 1440.0
     day0 = dt.datetime.combine(scenario.start.date(), dt.time())
     base = scenario.minutes_at(day0)  # <= 0: minutes from the start to midnight of its day
     days = {DAYS.index(d) for d in span.days}
@@ -74,7 +75,7 @@ def span_windows(scenario: Scenario, span: Span) -> list[tuple[float, float]]:
     length = span.length_minutes
     found: list[tuple[float, float]] = []
     current: list[float] | None = None
-    for day in range(-3, math.ceil(scenario.horizon_days) + 2):
+    for day in range(-3, math.ceil(horizon_days) + 2):
         if dates:
             if (day0 + dt.timedelta(days=day)).date() not in dates:
                 continue

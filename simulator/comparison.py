@@ -168,9 +168,11 @@ def paired_runs(a: Scenario, b: Scenario, replications: int, workers: int | None
 
 def compare_policies(scenario: Scenario, policy_a: str, policy_b: str, replications: int,
                      workers: int | None = None) -> list[Difference]:
-    """The scenario under two triage policies (by name or `module:Class`), paired."""
-    a, b = (scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": p})})
-            for p in (policy_a, policy_b))
+    """The scenario under two triage policies (by name or `module:Class`), paired. A policy that cannot be
+    used is bad input before anything runs."""
+    from .prepare import with_overrides
+
+    a, b = (with_overrides(scenario, [f"policy.triage={p}"]) for p in (policy_a, policy_b))
     return compare_scenarios(a, b, replications, workers)
 
 

@@ -2,10 +2,12 @@
 not be written names its path and the reason (space, permission)."""
 from __future__ import annotations
 
-__all__ = ["ScenarioError", "OutputError"]
+from .triage.errors import InputError
+
+__all__ = ["InputError", "ScenarioError", "OutputError"]
 
 
-class ScenarioError(Exception):
+class ScenarioError(InputError):
     """Bad input. The CLI prints it as one line per problem and exits with code 2."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:

@@ -166,11 +166,10 @@ def _psa(scenario: Scenario, of: object) -> float:
         raise TheoryShapeError("psa is for one pool, FIFO, no STAT referrals")
     mean = _exponential_mean(study_type)
     rates = [r / 60.0 for day in study_type.arrivals.hourly_rates() for r in day]  # Monday 00:00 first
-    week = scenario.model_copy(update={"horizon_days": max(scenario.horizon_days, 14.0), "warmup_days": 0.0})
     monday = (7 - scenario.start.weekday()) % 7 * 1440.0 - (scenario.start.hour * 60 + scenario.start.minute)
     monday = monday if monday >= 0 else monday + 7 * 1440.0
     staff = [0] * (7 * 24)
-    for duty in duties(week):
+    for duty in duties(scenario, max(scenario.horizon_days, 14.0)):
         for hour in range(7 * 24):
             middle = monday + hour * 60.0 + 30.0
             if duty.start <= middle < duty.end:

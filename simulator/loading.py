@@ -15,7 +15,8 @@ from .safe_yaml import MAX_BYTES, load_text
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["bundled_scenarios", "resolve_path", "scenario_hash", "dump_scenario", "read_yaml", "merge_fragment",
+__all__ = ["bundled_scenarios", "resolve_path", "scenario_hash", "dump_scenario", "resolved_data", "read_yaml",
+           "merge_fragment",
            "with_base"]
 
 
@@ -112,7 +113,12 @@ def dump_scenario(scenario: "Scenario") -> str:
     # libyaml's emitter where PyYAML has it: the same text (every bundled scenario compared), ~10x faster on
     # a scenario of 100,000 empirical values.
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(_plain(scenario), Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(resolved_data(scenario), Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def resolved_data(scenario: "Scenario") -> dict[str, Any]:
+    """The scenario as plain data that validates back to the same scenario (what scenario.yaml holds)."""
+    return _plain(scenario)
 
 
 def _plain(value: Any) -> Any:
@@ -151,9 +157,12 @@ def _without_newer_unset(value: Any) -> Any:
     return value
 
 
-def scenario_hash(scenario: "Scenario") -> str:
-    """A short fingerprint of what is simulated (the resolved scenario)."""
+def scenario_hash(scenario: "Scenario", policy: bool = True) -> str:
+    """A short fingerprint of what is simulated (the resolved scenario); without `policy`, of everything
+    but the policy (what a policy change leaves alone: the default policy stands in for it)."""
     data = _without_newer_unset(scenario.model_dump(mode="json", by_alias=True))
+    if not policy:
+        data["policy"] = type(scenario.policy)().model_dump(mode="json", by_alias=True)
     if scenario.arrivals is not None:
         from .trace_arrivals import trace_digest
 

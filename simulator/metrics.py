@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import InputError
 from .scenario import Scenario
 from .triage_config import targets_of
 
@@ -66,7 +67,7 @@ RANGE = {name: (0.0, 1.0) if name.endswith("fraction") or name == "utilization" 
 _FILTERABLE = (*SPLITS, "site", "modality", "replication", "in_warmup", "reader")
 
 
-class UnknownMetric(KeyError):
+class UnknownMetric(InputError, KeyError):
     """A metric name or a subgroup key that radsim does not know."""
 
     def __str__(self) -> str:

@@ -30,7 +30,9 @@ ROW_GROUP = 1024 * 1024  # rows per row group, as `pq.write_table` writes them
 def ran(run: Run) -> "Scenario":
     """The scenario as it ran: with the seed of the run (a caller may have given another than the file's), so
     that `radsim run` on the scenario.yaml written reproduces the run."""
-    return run.scenario if run.seed == run.scenario.seed else run.scenario.model_copy(update={"seed": run.seed})
+    from .prepare import with_overrides
+
+    return run.scenario if run.seed == run.scenario.seed else with_overrides(run.scenario, [f"seed={run.seed}"])
 
 
 def summary_document(run: Run, story: "Story | None" = None) -> dict:

@@ -29,7 +29,8 @@ from .safe_yaml import load_text
 from .scenario import (DAYS, MAX_DEVICE_GROUPS, MAX_SHIFTS, MAX_WINDOWS, DeviceOutage, Devices, Scenario, Shift,
                        Slowdown, Span, Window, check_references)
 
-__all__ = ["prepare", "load_scenario", "parse_scenario", "apply_overrides", "estimate", "Estimate", "MAX_ITEMS",
+__all__ = ["prepare", "load_scenario", "parse_scenario", "with_overrides", "apply_overrides", "estimate", "Estimate",
+           "MAX_ITEMS",
            "MAX_READER_DUTIES", "NAMED"]
 
 MAX_ITEMS = 25_000_000  # work items per replication: a city year is ~7.3 M (~2 GB)
@@ -97,6 +98,17 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     if not isinstance(data, Mapping):
         raise ScenarioError(source, [("", "a scenario must be a mapping of keys (name, start, study_types, ...)")])
     return prepare(data, overrides, name=source, **options)
+
+
+def with_overrides(scenario: Scenario, overrides: Iterable[str], *, allow_large: bool = True) -> Scenario:
+    """A change of a checked scenario, checked as a file is: its resolved data with `key.path=value`
+    overrides applied, through `prepare` (the schema, the cross-checks, the code checks), so that nothing a
+    command derives from a scenario (a FIFO variant, a roster of the search, a shorter horizon) skips a rule.
+    A bad value is a ScenarioError naming the override. The size limits guard what users give; a change
+    made by radsim's own code is held to them only when `allow_large` is False."""
+    from .loading import resolved_data
+
+    return prepare(resolved_data(scenario), list(overrides), name=scenario.name, allow_large=allow_large)
 
 
 # Overrides -----------------------------------------------------------------------------------------------

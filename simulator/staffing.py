@@ -268,10 +268,9 @@ class _Evaluator:
         self.seconds = 0.0
 
     def variant(self, staff: Sequence[int]) -> Scenario:
-        scenario = self.scenario.model_copy(deep=True)
-        for slot, n in zip(self.slots, staff):
-            scenario.pools[slot.pool].shifts[slot.index].staff = int(n)
-        return scenario
+        from .prepare import with_overrides
+
+        return with_overrides(self.scenario, [f"{slot.path}={int(n)}" for slot, n in zip(self.slots, staff)])
 
     def many(self, rosters: Sequence[tuple[int, ...]], replications: int) -> list[Evaluation]:
         """Evaluate several rosters at once (their replications share the workers)."""

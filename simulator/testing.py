@@ -42,9 +42,9 @@ def assert_no_regression(scenario: str | Path | Scenario, baseline: str | Path,
 
 
 def _reparsed(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
-    from .prepare import parse_scenario
+    from .prepare import with_overrides
 
-    return parse_scenario(scenario.model_dump(mode="json", by_alias=True), scenario.name, overrides)
+    return with_overrides(scenario, overrides)
 
 
 def _describe(f: Finding) -> str:

@@ -143,3 +143,36 @@ def test_a_new_optional_field_left_unset_does_not_change_a_scenarios_fingerprint
     assert scenario_hash(parse_scenario(data, "lock.yaml")) == "18e71f9043fc8800"
     data["pools"]["p"]["shifts"][0]["dates"] = ["2026-02-03"]
     assert scenario_hash(parse_scenario(data, "lock.yaml")) != "18e71f9043fc8800"
+
+
+def test_a_change_made_in_code_is_checked_as_a_file_is() -> None:
+    """`with_overrides`: every bundled scenario comes back equal from its resolved data, and a change made by
+    a command (a FIFO variant, a roster, a horizon) is held to the schema and the code checks."""
+    from simulator import InputError, bundled_scenarios, load_scenario
+    from simulator.comparison import compare_policies
+    from simulator.prepare import with_overrides
+
+    for name in bundled_scenarios():
+        scenario = load_scenario(name)
+        assert with_overrides(scenario, []) == scenario, name
+    desk = load_scenario("examples/mmc_ai_triage")
+    assert with_overrides(desk, ["policy.triage=fifo"]).policy.triage == "fifo"
+    with pytest.raises(InputError, match="policy.triage=nonexistent_policy"):
+        with_overrides(desk, ["policy.triage=nonexistent_policy"])
+    with pytest.raises(InputError, match="pools.readers.shifts.0.staff"):
+        with_overrides(desk, ["pools.readers.shifts.0.staff=-1"])
+    with pytest.raises(InputError, match="nonexistent_policy"):  # before any replication runs
+        compare_policies(desk, "fifo", "nonexistent_policy", replications=2, workers=1)
+
+
+def test_every_input_error_is_one_kind_for_a_python_caller() -> None:
+    from simulator import InputError, ScenarioError
+    from simulator.metrics import UnknownMetric, check_metric
+    from simulator.triage import PolicyError, make_policy
+
+    assert issubclass(ScenarioError, InputError) and issubclass(PolicyError, InputError)
+    with pytest.raises(InputError):
+        check_metric("no_such_metric")
+    with pytest.raises(InputError):
+        make_policy("fastest")
+    assert issubclass(UnknownMetric, KeyError)  # as before, for callers that caught it so

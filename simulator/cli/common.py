@@ -108,13 +108,11 @@ def styled(markup: str) -> "Text":
 @contextmanager
 def bad_input() -> Iterator[None]:
     """Bad input of any kind (a scenario, a policy, a file, a target) becomes one clear message and exit 2."""
-    from simulator.errors import ScenarioError
-    from simulator.metrics import UnknownMetric
-    from simulator.triage import PolicyError
+    from simulator.errors import InputError
 
     try:
         yield
-    except (ScenarioError, PolicyError, UnknownMetric) as exc:
+    except InputError as exc:  # a scenario, a policy, a metric, a file: all one kind for the user
         fail(str(exc), BAD_INPUT)
 
 

@@ -26,7 +26,10 @@ def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
     if daily <= 0:
         fail(f"{source}: study_types: no primary study type has arrivals, so there are no studies to write", BAD_INPUT)
     days = min(3660.0, studies / daily * 1.2 + 1.0)
-    resolved = scenario.model_copy(update={"horizon_days": days, "warmup_days": 0.0, "expect": []})
+    from simulator.prepare import with_overrides
+
+    with bad_input():
+        resolved = with_overrides(scenario, [f"horizon_days={days!r}", "warmup_days=0", "expect=[]"])
     run = run_scenario(resolved, 1, seed, workers=1)
     records = list(records_from_run(run.studies, resolved, studies))
     if len(records) < studies:

@@ -76,7 +76,9 @@ def run(
     # replications' summaries come back (the story compares summaries).
     variants = [resolved]
     if against_fifo and resolved.policy.triage != "fifo":
-        variants.append(resolved.model_copy(update={"policy": resolved.policy.model_copy(update={"triage": "fifo"})}))
+        from simulator.prepare import with_overrides
+
+        variants.append(with_overrides(resolved, ["policy.triage=fifo"]))
     existed = replacing.exists()
     told: dict = {}  # what `simulate` found, for after the folder is written
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from .errors import InputError
 from .item import WorkItem
 
 __all__ = ["Rank", "TriagePolicy", "PolicyError"]
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """A policy name, path or option that cannot be used."""
 
 
