@@ -10,7 +10,7 @@ ARGS ?=
 $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test]"
 	@touch $@
 
 install: $(BIN)/radsim
@@ -39,7 +39,7 @@ bench: install  ## speed and memory benchmarks (see README)
 	$(BIN)/python benchmarks/bench_dicom.py
 
 mutate: install  ## mutation testing of simulator/metrics.py and simulator/triage/ with their fast tests (docs/testing.md)
-	$(BIN)/python -m pip install --quiet -e ".[test,mutation]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,mutation]"
 	rm -rf mutants
 	$(BIN)/mutmut run
 	$(BIN)/mutmut results

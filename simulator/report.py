@@ -39,6 +39,9 @@ def read_run(run_dir: Path) -> Run:
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """report.html for a run directory (`radsim run`), a comparison (`radsim compare --out`) or a sweep
     (`radsim sweep`)."""
+    from .extras import require
+
+    require("report", "radsim report")
     run_dir = Path(run_dir)
     if (run_dir / "sweep.json").is_file():
         title, body = _sweep_page(run_dir)

@@ -14,8 +14,12 @@ SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setup
 
 
 def _package_folder(name: str) -> Path:
+    """Where a package's files are: under the folder its nearest mapped parent is given (package-dir)."""
     mapped = SETUPTOOLS.get("package-dir", {})
-    return ROOT / mapped[name] if name in mapped else ROOT / name.replace(".", "/")
+    for parent, folder in mapped.items():
+        if name == parent or name.startswith(parent + "."):
+            return ROOT / folder / name[len(parent) + 1:].replace(".", "/")
+    return ROOT / name.replace(".", "/")
 
 
 def test_every_package_folder_is_listed() -> None:
@@ -28,12 +32,14 @@ def test_every_package_folder_is_listed() -> None:
 
 
 def test_every_bundled_scenario_is_package_data() -> None:
-    patterns = SETUPTOOLS["package-data"]["simulator.scenarios"]
     folder = _package_folder("simulator.scenarios")
     scenarios = [path.relative_to(folder).parts for path in folder.rglob("*.yaml")]
     assert len(scenarios) > 40
 
-    def covered(parts: tuple[str, ...]) -> bool:  # a glob's `*` stays within one folder, as setuptools reads it
-        return any(len(p.split("/")) == len(parts) and all(map(fnmatchcase, parts, p.split("/"))) for p in patterns)
+    def covered(parts: tuple[str, ...]) -> bool:
+        """By the patterns of the package whose folder holds the file (a glob's `*` stays in one folder)."""
+        package = ".".join(("simulator.scenarios", *parts[:-1]))
+        patterns = SETUPTOOLS["package-data"].get(package, [])
+        return package in SETUPTOOLS["packages"] and any(fnmatchcase(parts[-1], p) for p in patterns)
 
     assert [Path(*parts).as_posix() for parts in scenarios if not covered(parts)] == []

@@ -40,6 +40,10 @@ def backtest(
     if roster not in ("holdout", "fitted"):
         fail(f"--roster must be holdout or fitted, not {roster!r}")
     if report is not None:
+        from simulator.extras import require
+
+        with bad_input():
+            require("report", "--report")
         with bad_input():
             claim_file(report, is_report)
     found = kept(path, trace)
@@ -65,6 +69,10 @@ def backtest(
                   "check, so no pass; hold out more days", highlight=False)
     out.print(f"Kolmogorov-Smirnov distance, all primary reads: {result.ks:.3f}", highlight=False)
     if report is not None:
+        from simulator.extras import require
+
+        with bad_input():
+            require("report", "--report")
         from simulator.oplog.pages import backtest_page
 
         with bad_input():

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from .common import AllowCode, out
+from .common import AllowCode, bad_input, out
 
 
 def dashboard(
@@ -15,6 +15,10 @@ def dashboard(
     """Start the dashboard for administrators on http://localhost:PORT (Ctrl-C stops it)."""
     import subprocess
 
+    from simulator.extras import require
+
+    with bad_input():
+        require("dashboard", "radsim dashboard")
     from dashboard.server import command, environment
 
     out.print(f"radsim dashboard on http://localhost:{port} (Ctrl-C to stop)")

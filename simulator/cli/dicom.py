@@ -15,6 +15,15 @@ app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run
 STUDIES = "dicom-studies"  # the kind of output folder `generate` writes
 
 
+@app.callback()
+def _needs_dicom() -> None:
+    """Every dicom command needs the DICOM extra."""
+    from simulator.extras import require
+
+    with bad_input():
+        require("dicom", "radsim dicom")
+
+
 def _records_from_scenario(source: str, studies: int, seed: int | None) -> list:
     """The first `studies` image studies of a scenario's run, run just long enough to have them."""
     from simulator.experiment import run_scenario

@@ -39,6 +39,9 @@ def fit(
     with bad_input():
         claim_file(out_file, _is_fitted)
         if report is not None:
+            from simulator.extras import require
+
+            require("report", "--report")
             claim_file(report, is_report)
     found = kept(path, trace)
     try:

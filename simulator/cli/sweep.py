@@ -30,6 +30,10 @@ def _client(address: str):  # -> distributed.Client
     """A Dask client, or exit 2 naming the address when it is malformed or nothing answers there."""
     import logging
 
+    from simulator.extras import require
+
+    with bad_input():
+        require("cluster", "--cluster")
     try:
         from distributed import Client
 

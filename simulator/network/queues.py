@@ -85,15 +85,21 @@ _loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compil
 
 
 def _runner(loop: Callable[..., Any], jobs: int) -> tuple[Callable[..., Any], bool]:
-    """The loop to run a pass of `jobs` jobs with, and whether it takes numpy arrays (compiled) or lists."""
+    """The loop to run a pass of `jobs` jobs with, and whether it takes numpy arrays (compiled) or lists.
+    Without numba (the `fast` extra not installed) every pass runs as Python: the same bits, slower."""
     compiled = _loaded.get(loop)
     if compiled is None and jobs >= COMPILED_FROM:
-        compiled = _loaded[loop] = _compiled(loop)
+        compiled = _compiled(loop)
+        if compiled is not None:
+            _loaded[loop] = compiled
     return (loop, False) if compiled is None else (compiled, True)
 
 
-def _compiled(loop: Callable[..., Any]) -> Callable[..., Any]:
-    from numba import njit  # imported by the first large pass only: it costs a third of a second
+def _compiled(loop: Callable[..., Any]) -> Callable[..., Any] | None:
+    try:
+        from numba import njit  # imported by the first large pass only: it costs a third of a second
+    except ImportError:
+        return None
 
     # IEEE arithmetic as Python's (no fastmath), so compiled and Python passes give the same bits.
     try:

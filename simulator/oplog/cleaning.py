@@ -54,7 +54,10 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
     extra: dict[str, int] = {}
     try:
         if path.suffix.lower() in (".hl7", ".txt"):
+            from ..extras import require
             from .hl7_messages import read_hl7
+
+            require("oplog", f"{path}: reading HL7 v2 messages")
 
             table, extra = read_hl7(path)
         elif path.suffix.lower() == ".csv":

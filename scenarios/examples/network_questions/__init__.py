@@ -1,0 +1,1 @@
+"""Bundled scenarios (package data; simulator.loading.bundled_scenarios finds them)."""
