@@ -126,7 +126,7 @@ def planning(scenario: Scenario, replications: int, v: int) -> None:
 
 def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: int) -> None:
     from simulator.experiment import run_variants
-    from simulator.figures import high_risk_cards
+    from simulator.story import tell
 
     from simulator.prepare import with_overrides
 
@@ -139,7 +139,7 @@ def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: 
     bar.empty()
     points = []
     for n, run in zip(staff, runs):
-        for card in high_risk_cards(run):
+        for card in tell(run).chapters:
             row_share = card.rows["sla_met_fraction"]
             if row_share is not None and row_share["mean"] is not None:
                 points.append({"staff": n, "group": card.title, "mean": row_share["mean"],

@@ -14,13 +14,22 @@ import pyarrow.parquet as pq
 import streamlit as st
 
 from simulator.experiment import Run
-from simulator.figures import (Card, breakdown_bars, comparison_chart, describe_change, high_risk_cards, operations,
-                               stages_bars, staffing_curve, tat_ecdf, utilisation_bars, wait_heatmap,
-                               worklist_over_week)
-from simulator.network.figures import stations_summary
+from simulator.figures import (
+    breakdown_bars,
+    comparison_chart,
+    describe_change,
+    operations,
+    staffing_curve,
+    stages_bars,
+    tat_ecdf,
+    utilisation_bars,
+    wait_heatmap,
+    worklist_over_week,
+)
 from simulator.loading import dump_scenario
+from simulator.network.figures import stations_summary
 from simulator.overload import describe
-from simulator.story import minutes_text, tell
+from simulator.story import Chapter, minutes_text, tell
 
 from .runner import Result
 
@@ -53,11 +62,12 @@ def _value(row: dict | None, kind: str = "time") -> str:
     return f"{value} {unit} ({low / scale:.{digits}f}-{high / scale:.{digits}f})"
 
 
-def cards(result: Result, previous: Result | None) -> list[Card]:
-    """The same four cards under every policy: patients with a finding, AI-flagged studies, STAT orders, all
-    work; coloured against their target; the change against FIFO on the same studies; and why."""
-    shown = high_risk_cards(result.run, result.fifo)
-    before = {c.title: c for c in high_risk_cards(previous.run, previous.fifo)} if previous is not None else {}
+def cards(result: Result, previous: Result | None) -> list[Chapter]:
+    """The same cards under every policy, the chapters of the run's story: patients with a finding,
+    AI-flagged studies, STAT orders, all work; coloured by their verdict; the change against FIFO on the same
+    studies; and why, where a card misses its target."""
+    shown = tell(result.run, result.fifo).chapters
+    before = {c.title: c for c in tell(previous.run, previous.fifo).chapters} if previous is not None else {}
     columns = st.columns(len(shown))
     for column, card in zip(columns, shown):
         colour = COLOURS[card.status]
@@ -81,8 +91,9 @@ def cards(result: Result, previous: Result | None) -> list[Card]:
         if card.why:
             lines.append(f"<div style='font-size:0.85em;color:#555'>why: {'; '.join(card.why)}</div>")
         column.markdown("".join(lines) + "</div>", unsafe_allow_html=True)
-    st.caption("green: at least 95% within target; amber: 80-95%; red: under 80%. Ranges are 95% confidence "
-               "intervals over the replications. Targets can be changed in the sidebar.")
+    st.caption("green: at least 95% within target; amber: 80-95%, or on target while a pool is overloaded; red: "
+               "under 80%, or (all work) over 1% of it never reported. Ranges are 95% confidence intervals over the "
+               "replications. Targets can be changed in the sidebar.")
     return shown
 
 
@@ -170,7 +181,7 @@ def compare_saved(saved: dict[str, dict[str, Any]]) -> None:
     for name in chosen:
         result: Result = saved[name]["result"]
         column: dict[str, str] = {}
-        for card in high_risk_cards(result.run, result.fifo):
+        for card in tell(result.run, result.fifo).chapters:
             column[f"{card.title}: 95% within"] = _value(card.rows["p95_tat_minutes"])
             column[f"{card.title}: within target"] = _value(card.rows["sla_met_fraction"], "share")
         ops = operations(result.run)

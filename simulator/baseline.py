@@ -24,7 +24,7 @@ from .comparison import COMPARED_SPLITS
 from .errors import ScenarioError
 from .experiment import Run, run_scenario
 from .loading import read_yaml, scenario_hash
-from .metrics import BETTER, StudyColumns, confidence_interval, replication_values, subgroups
+from .metrics import BETTER, StudyColumns, confidence_interval, key_of, replication_values, subgroups
 from .files import write_text
 from .scenario import Scenario
 from .triage import KINDS, REFERRALS
@@ -224,7 +224,7 @@ def check_run(baseline: dict[str, Any], run: Run, tolerances: Tolerances) -> lis
     for entry in baseline["metrics"]:
         metric, where = entry["metric"], entry["where"]
         base = np.array([math.nan if v is None else v for v in entry["values"]], dtype=float)
-        now = current.get((metric, tuple(sorted(where.items()))))
+        now = current.get((metric, key_of(where)))
         tolerance = tolerances.of(metric, where)
         if now is None:
             findings.append(Finding(metric, where, entry["mean"], None, None, None, None, None,

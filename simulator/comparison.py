@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .experiment import Run, run_scenario
-from .metrics import BETTER, SPLITS, StudyColumns, columns_for, confidence_interval, replication_values, subgroups
+from .metrics import (BETTER, SPLITS, StudyColumns, columns_for, confidence_interval, key_of, replication_values,
+                      subgroups)
 from .scenario import Scenario
 
 __all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "paired", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
@@ -93,7 +94,7 @@ def paired(groups: Iterable[Mapping[str, Any]], metrics: Iterable[str], values_a
     out, metrics = [], tuple(metrics)
     for where in groups:
         for metric in metrics:
-            key = (metric, tuple(sorted(where.items())))
+            key = (metric, key_of(where))
             va, vb = values_a[key], values_b[key]
             ci = confidence_interval(vb - va)
             out.append(Difference(metric, where, confidence_interval(va)["mean"], confidence_interval(vb)["mean"],

@@ -19,7 +19,7 @@ from .overload import Overload
 from .network.figures import stations_table
 from .records import duties_table, studies_table
 from .scenario import Scenario
-from .summaries import ReplicationSummary, Summaries, read_only, summary_rows
+from .summaries import ReplicationSummary, Summaries, Summary, read_only, summary_rows
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, cores
@@ -93,7 +93,7 @@ class Run:
     studies: pa.Table | None  # None when its replications went to a sink
     duties: pa.Table
     wall_seconds: float
-    summary: list[dict] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
     overloaded: list[Overload] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds summed over replications
     stations: pa.Table | None = None  # stations.parquet's rows, when the scenario has upstream stations

@@ -40,7 +40,7 @@ from .triage_config import targets_of
 
 __all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "columns_for", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
-           "check_metric", "UnknownMetric", "quantiles"]
+           "check_metric", "key_of", "Key", "UnknownMetric", "quantiles"]
 
 STUDY_METRICS = ("count", "count_per_year", "reported_fraction", "unfinished", "reported_fraction_before_last_day",
                  "mean_tat_minutes", "p50_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes",
@@ -65,6 +65,14 @@ RANGE = {name: (0.0, 1.0) if name.endswith("fraction") or name == "utilization" 
          for name in METRICS}
 # Columns of studies.parquet one may filter study metrics by: the splits, and a few more for expect: blocks.
 _FILTERABLE = (*SPLITS, "site", "modality", "replication", "in_warmup", "reader")
+
+
+Key = tuple[tuple[str, Any], ...]  # a subgroup: its `where` as sorted items; () is all work
+
+
+def key_of(where: Mapping[str, Any]) -> Key:
+    """A subgroup's key: its `where` as sorted items (every table of values by subgroup is keyed so)."""
+    return tuple(sorted(where.items()))
 
 
 class UnknownMetric(InputError, KeyError):
@@ -391,7 +399,7 @@ def per_replication(studies: pa.Table, duties: pa.Table, scenario: Scenario, met
         return np.array([pool_metrics(duties, scenario, base & (rep == r))[metric] for r in reps])
     cols = columns if columns is not None else columns_for(studies, scenario)
     values = replication_values(cols, [dict(where)], [metric], reps)
-    return values[(metric, tuple(sorted(where.items())))]
+    return values[(metric, key_of(where))]
 
 
 def confidence_interval(values: np.ndarray, level: float = 0.95,
@@ -441,7 +449,7 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     for where in groups:
         per_rep = [study_metrics(cols, *cols.subgroup(where, rows)) for rows in map(cols.rows_of, reps)]
         for metric in metrics:
-            out[(metric, tuple(sorted(where.items())))] = np.array([p[metric] for p in per_rep], dtype=float)
+            out[(metric, key_of(where))] = np.array([p[metric] for p in per_rep], dtype=float)
     return out
 
 

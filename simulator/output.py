@@ -46,7 +46,7 @@ def summary_document(run: Run, story: "Story | None" = None) -> dict:
         "policy": run.scenario.policy.triage,
         "preemptive": run.scenario.policy.preemptive,
         "overloaded": [o.as_dict() for o in run.overloaded],
-        "metrics": run.summary,
+        "metrics": run.summary.to_json(),
     }
     from .network.figures import stations_summary
 
@@ -61,9 +61,9 @@ def summary_document(run: Run, story: "Story | None" = None) -> dict:
 def story_document(story: "Story") -> dict:
     """The high-risk story as data: its sentences, and per group the figures and the change against FIFO."""
     return {"lines": story.lines(), "groups": [{
-        "group": c.group.title, "where": c.group.where, "count": c.count, "p50_tat_minutes": c.median,
-        "p95_tat_minutes": c.p95, "sla_met_fraction": None if c.within is None else c.within["mean"],
-        "target_minutes": c.target,
+        "group": c.title, "where": c.group.where, "count": c.count, "p50_tat_minutes": c.median,
+        "p95_tat_minutes": c.p95, "sla_met_fraction": c.within, "target_minutes": c.target, "status": c.status,
+        "why": c.why,
         "against_fifo": {metric: {"fifo": d.a, "this": d.b, "change": d.diff, "ci_low": d.ci_low,
                                   "ci_high": d.ci_high, "verdict": d.verdict}
                          for metric, d in c.against_fifo.items()}} for c in story.chapters]}

@@ -12,7 +12,7 @@ from .network import Outcome
 from .scenario import NO_CONDITION, Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
 
-__all__ = ["studies_table", "duties_table", "study_uid_prefix"]
+__all__ = ["studies_table", "duties_table", "study_uid_prefix", "column"]
 
 _INDEX_DIGITS = 12
 
@@ -156,3 +156,23 @@ def duties_table(outcome: Outcome, replication: int) -> pa.Table:
         {c: pa.array([], t) for c, t in zip(columns, (pa.string(), pa.string(), pa.string(), pa.float64(),
                                                       pa.float64(), pa.bool_(), pa.float64(), pa.int64(), pa.float64()))})
     return table.add_column(0, "replication", pa.array(np.full(table.num_rows, replication, dtype=np.int32)))
+
+
+def column(table: pa.Table, name: str) -> np.ndarray:
+    """A numeric column as floats (nulls as NaN), a boolean one as bools (nulls as None, object), a
+    categorical one as an object array (nulls as None)."""
+    values = table.column(name)
+    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
+        return values.to_numpy(zero_copy_only=False).astype(float)
+    if pa.types.is_boolean(values.type) and values.null_count == 0:
+        return values.to_numpy(zero_copy_only=False).astype(bool)
+    if pa.types.is_dictionary(values.type):
+        # Decode through the dictionary: one Python object per distinct value, not per row.
+        values = values.unify_dictionaries()
+        out = []
+        for chunk in values.chunks:
+            words = np.asarray(chunk.dictionary.to_pylist() + [None], dtype=object)
+            codes = pc.fill_null(chunk.indices, len(words) - 1).to_numpy()
+            out.append(words[codes])
+        return np.concatenate(out) if out else np.empty(0, dtype=object)
+    return np.asarray(values.to_pylist(), dtype=object)

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from .comparison import Difference
 from .errors import ScenarioError
 from .experiment import Run
+from .summaries import Summary
 from .prepare import load_scenario
 from .files import add_file, write_text
 
@@ -28,7 +29,8 @@ def read_run(run_dir: Path) -> Run:
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     scenario = load_scenario(run_dir / "scenario.yaml")
     run = Run(scenario, summary["seed"], summary["replications"], pq.read_table(run_dir / "studies.parquet"),
-              pq.read_table(run_dir / "readers.parquet"), summary.get("wall_seconds", 0.0), summary["metrics"])
+              pq.read_table(run_dir / "readers.parquet"), summary.get("wall_seconds", 0.0),
+              Summary.from_json(summary["metrics"]))
     run.overloaded = [Overload(**o) for o in summary.get("overloaded", [])]
     return run
 
@@ -88,19 +90,20 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
              fifo_p95: dict[str, dict] | None = None) -> str:
     """The body of a run's report: the story, overload, the high-risk cards, operations and the figures.
     The dashboard exports its results through this too."""
-    from .figures import (breakdown_bars, describe_change, high_risk_cards, operations, stages_bars, tat_ecdf,
-                          utilisation_bars, wait_heatmap, worklist_over_week)
+    from .figures import (breakdown_bars, describe_change, operations, stages_bars, tat_ecdf, utilisation_bars,
+                          wait_heatmap, worklist_over_week)
     from .overload import describe
     from .story import minutes_text, tell
 
-    lines = story or tell(run, fifo).lines()
+    told = tell(run, fifo)  # the cards are its chapters: one set of figures for the words and the table
+    lines = story or told.lines()
     parts = [f"<p>policy {html.escape(run.scenario.policy.triage)}, {run.replications} replications, seed "
              f"{run.seed}, {run.scenario.horizon_days:g} days</p>"]
     parts += [f"<p style='color:#b00020'><b>Overloaded:</b> {html.escape(describe(o))}</p>" for o in run.overloaded]
     parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
     colours = {"green": "#2ca02c", "amber": "#ff7f0e", "red": "#d62728", "grey": "#7f7f7f"}
     rows = ""
-    for card in high_risk_cards(run, fifo):
+    for card in told.chapters:
         within = card.within
         change = card.against_fifo.get("p95_tat_minutes")
         if change is None and card.title in (fifo_p95 or {}):  # as `radsim run` measured it
@@ -108,8 +111,7 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
             change = Difference("p95_tat_minutes", card.group.where, kept["fifo"], kept["this"], kept["change"],
                                 kept["ci_low"], kept["ci_high"])
         rows += (f"<tr><td style='border-left:6px solid {colours[card.status]}'>{html.escape(card.title)}</td>"
-                 f"<td>{card.count:,.0f}</td><td>{minutes_text((card.rows['p50_tat_minutes'] or {}).get('mean'))}</td>"
-                 f"<td>{minutes_text((card.rows['p95_tat_minutes'] or {}).get('mean'))}</td>"
+                 f"<td>{card.count:,.0f}</td><td>{minutes_text(card.median)}</td><td>{minutes_text(card.p95)}</td>"
                  f"<td>{'-' if within is None else f'{within:.1%}'}</td><td>{minutes_text(card.target)}</td>"
                  f"<td>{'-' if change is None else html.escape(describe_change(change))}</td>"
                  f"<td>{html.escape('; '.join(card.why))}</td></tr>")

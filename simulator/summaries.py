@@ -17,20 +17,53 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, StudyColumns, columns_for,
-                      confidence_interval, pool_metrics, study_metrics, subgroups)
+from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, Key, StudyColumns, columns_for,
+                      confidence_interval, key_of, pool_metrics, study_metrics, subgroups)
 from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
-__all__ = ["ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ", "Key",
-           "summary_rows",
-           "key_of"]
-
-Key = tuple[tuple[str, Any], ...]  # a subgroup: its `where` as sorted items; () is all work
+__all__ = ["Summary", "ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ",
+           "Key", "summary_rows", "key_of"]
 
 
-def key_of(where: Mapping[str, Any]) -> Key:
-    return tuple(sorted(where.items()))
+
+class Summary:
+    """A run's summary: every metric of docs/metrics.md for all work and for each subgroup, as the mean over
+    replications with its 95% CI (`summary.json`'s `metrics`), looked up by metric and subgroup. The one
+    form every view reads: the printed summary, the story, report.html, the dashboard, compare."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._rows = [dict(row) for row in rows]
+        self._index = {(row["metric"], key_of(row["where"])): row for row in self._rows}
+
+    def get(self, metric: str, where: Mapping[str, Any] | None = None, /, **split: Any) -> dict[str, Any] | None:
+        """The row of `metric` in the subgroup `where` (or given as keywords: `get("count", kind="primary")`):
+        mean, ci_low, ci_high, replications; None where the run has no such subgroup."""
+        return self._index.get((metric, key_of({**(where or {}), **split})))
+
+    def mean(self, metric: str, where: Mapping[str, Any] | None = None, /, **split: Any) -> float | None:
+        row = self.get(metric, where, **split)
+        return None if row is None else row["mean"]
+
+    def subgroups(self, split: str, metric: str = "count") -> list[Any]:
+        """The values of `split` the summary has a subgroup for, in its order."""
+        return [row["where"][split] for row in self._rows if row["metric"] == metric and list(row["where"]) == [split]]
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Summary) and self._rows == other._rows
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [dict(row, where=dict(row["where"])) for row in self._rows]
+
+    @classmethod
+    def from_json(cls, rows: Iterable[Mapping[str, Any]]) -> "Summary":
+        return cls(rows)
 
 
 @dataclass
@@ -149,9 +182,9 @@ class Summaries:
         return total
 
     def typical_target(self, where: Mapping[str, Any]) -> float | None:
-        """The target most of a group's items have (the first such, on a tie), or None."""
+        """The target most of a group's items have (the strictest of those, on a tie), or None."""
         counts = self.targets(where)
-        return max(counts.items(), key=lambda tc: tc[1])[0] if counts else None
+        return max(counts.items(), key=lambda tc: (tc[1], -tc[0]))[0] if counts else None
 
     def overloads(self, scenario: Scenario, replications: Iterable[int]) -> list[Overload]:
         reps = list(replications)
@@ -159,7 +192,7 @@ class Summaries:
 
 
 def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Scenario,
-                 replications: int | Iterable[int]) -> list[dict[str, Any]]:
+                 replications: int | Iterable[int]) -> Summary:
     """Every metric for all items and per subgroup (each value of each split), with CIs over replications,
     from a studies table or from the replications' summaries (`simulator.summaries`).
 
@@ -174,7 +207,7 @@ def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Sc
     for where in groups:
         for metric in STUDY_METRICS:
             rows.append({"metric": metric, "where": where,
-                         **confidence_interval(values[(metric, tuple(sorted(where.items())))], bounds=RANGE[metric])})
+                         **confidence_interval(values[(metric, key_of(where))], bounds=RANGE[metric])})
     pools = np.asarray(duties.column("pool").to_pylist(), dtype=object)
     rep = duties.column("replication").to_numpy()
     for where in [{}] + [{"pool": p} for p in scenario.pools]:
@@ -183,4 +216,4 @@ def summary_rows(studies: "pa.Table | Summaries", duties: pa.Table, scenario: Sc
         for metric in POOL_METRICS:
             pool_values = np.array([p[metric] for p in per_rep], dtype=float)
             rows.append({"metric": metric, "where": where, **confidence_interval(pool_values, bounds=RANGE[metric])})
-    return rows
+    return Summary(rows)

@@ -225,9 +225,9 @@ def test_the_story_tells_each_condition_and_the_one_no_ai_looks_for() -> None:
     run, base = run_variants([scenario, fifo], 4, workers=1)
     story = tell(run, base)
     titles = [c.group.title for c in story.chapters]
-    assert titles[3:] == ["Studies with ich", "Studies with sah (no AI looks for it)", "Studies with lvo"]
+    assert titles[3:] == ["Studies with ich", "Studies with sah (no AI looks for it)", "Studies with lvo", "All work"]
     sah = story.chapters[4]
     assert sah.against_fifo["p95_tat_minutes"].verdict == "worse"
     assert story.chapters[3].against_fifo["p95_tat_minutes"].verdict == "better"
     plain = tell(run_variants([make()], 1, workers=1)[0])
-    assert len(plain.chapters) == 3
+    assert len(plain.high_risk) == 3 and len(plain.chapters) == 4

@@ -12,7 +12,8 @@ from dashboard.roster import RosterError, apply_roster, changed_cells, parse_cel
 from simulator import ScenarioError, load_scenario, run_scenario
 from simulator.comparison import compare_runs
 from simulator.experiment import run_variants
-from simulator.figures import (comparison_chart, high_risk_cards, operations, roster_cost, status, tat_ecdf,
+from simulator.story import status, tell
+from simulator.figures import (comparison_chart, operations, roster_cost, tat_ecdf,
                                utilisation_bars, wait_heatmap, worklist_over_week)
 from simulator.figures.charts import WAIT_SCALE
 from simulator.loading import read_yaml, resolve_path
@@ -67,19 +68,39 @@ def test_comparison_chart_colours_verdicts(day_night) -> None:
     assert fig.data[0].x[names.index("finding")] < 0  # AI priority shortens the turnaround of findings
 
 
-def test_the_same_four_cards_under_every_policy_with_reasons_and_fifo(day_night) -> None:
+def test_the_same_four_cards_under_every_policy_with_fifo_and_the_runs_own_verdicts(day_night) -> None:
+    """The cards are the story's chapters. This day shift is overloaded: no card on target is green, and
+    its why says so (not a reason that explains nothing)."""
     scenario, run, fifo = day_night
-    cards = high_risk_cards(run, fifo)
-    plain = high_risk_cards(fifo)
+    cards = tell(run, fifo).chapters
+    plain = tell(fifo).chapters
     titles = ["Studies with a finding", "AI-flagged studies", "STAT orders", "All work"]
     assert [c.title for c in cards] == titles == [c.title for c in plain]  # a policy never removes a card
     finding, flagged = cards[0], cards[1]
     assert finding.target == 60.0 or finding.target == 1440.0
     assert flagged.target == 60.0 and flagged.count > 0
     assert finding.against_fifo["p95_tat_minutes"].diff < 0  # faster than FIFO on the same studies
-    assert any("misses" in why for why in finding.why) and any("no finding" in why for why in flagged.why)
+    assert run.overloaded and not any(c.status == "green" for c in cards)
+    assert all("demand exceeds capacity" in " ".join(c.why) for c in cards if c.count and c.within >= 0.95)
     assert cards[2].count == 0 and cards[2].status == "grey"  # this scenario has no STAT orders
     assert status(0.96) == "green" and status(0.9) == "amber" and status(0.5) == "red" and status(None) == "grey"
+
+
+def test_a_card_explains_only_a_shortfall_and_all_work_is_red_when_work_is_left_unread() -> None:
+    """A STAT card that meets its target (99% within) says nothing about STAT studies too long to read
+    alone; a desk where much work is never reported shows all work red, whatever its share in target."""
+    scenario = load_scenario("examples/district_network_devices", ["horizon_days=7"])
+    cards = {c.title: c for c in tell(run_scenario(scenario, 2, workers=2)).chapters}
+    stat = cards["STAT orders"]
+    if stat.status == "green":
+        assert stat.why == []
+    swamped = load_scenario("examples/mmc_ai_triage", ["horizon_days=6", "warmup_days=1",
+                                                     "pools.readers.shifts.0.staff=1"])
+    story = tell(run_scenario(swamped, 2, workers=2))
+    every = story.chapters[-1]
+    assert every.title == "All work" and every.status == "red"
+    assert any("never reported" in why for why in every.why)
+    assert not any(c.status == "green" for c in story.chapters)
 
 
 def test_operations_and_the_cost_of_a_roster(day_night) -> None:

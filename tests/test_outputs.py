@@ -164,7 +164,7 @@ def test_summaries_made_in_the_workers_are_those_of_the_whole_tables(name: str, 
     assert streamed.studies is None and lean.studies is None
     assert pa.concat_tables(given).equals(whole.studies) and streamed.rows == whole.studies.num_rows
     assert [t.column("replication")[0].as_py() for t in given] == [0, 1, 2]  # in order, whoever finished first
-    assert json.dumps(streamed.summary) == json.dumps(whole.summary)
+    assert json.dumps(streamed.summary.to_json()) == json.dumps(whole.summary.to_json())
     assert streamed.overloaded == whole.overloaded
     assert tell(streamed, lean).lines() == tell(whole, whole_fifo).lines()
     cols = columns_for(whole.studies, scenario)

@@ -76,6 +76,7 @@ def compare(
         summary_counts,
     )
     from simulator.files import claim_directory, write_directory
+    from simulator.metrics import key_of
     from simulator.story import GROUPS, shown_value
 
     if len(policy) != 2:
@@ -88,7 +89,7 @@ def compare(
         run_a, run_b = paired_runs(a, b, replications, workers, seed, progress.fraction)
     columns = columns_of(a, run_a, run_b)
     differences = compare_runs(a, run_a, run_b, columns=columns)
-    titles = {(): "all studies", **{tuple(sorted(g.where.items())): g.title for g in GROUPS}}
+    titles = {(): "all studies", **{key_of(g.where): g.title for g in GROUPS}}
     changes = study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS], columns)
     table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -114,7 +115,7 @@ def compare(
     for c in changes:
         if not c.studies:
             continue
-        per_study.add_row(titles[tuple(sorted(c.where.items()))], f"{c.studies:,}", f"{c.mean:+.1f}",
+        per_study.add_row(titles[key_of(c.where)], f"{c.studies:,}", f"{c.mean:+.1f}",
                           f"{c.median:+.1f}", f"{c.low:+.0f}..{c.high:+.0f}", f"{c.faster:.0%}", f"{c.slower:.0%}")
     out.print(per_study)
     if out_dir is not None:

@@ -53,10 +53,7 @@ def print_summary(run: Run, story: Story) -> None:
         out.print(f"  {line}", highlight=False)
     for warning in story.warnings:
         out.print(styled(f"  [bold red]overloaded:[/] {plain(warning)}"))
-    index = {(r["metric"], tuple(sorted(r["where"].items()))): r for r in run.summary}
-
-    def get(metric: str, where: dict) -> dict | None:
-        return index.get((metric, tuple(sorted(where.items()))))
+    get = run.summary.get
 
     single = run.replications < 2
     caption = ("one replication: no confidence intervals (use -r 2 or more)" if single else
@@ -66,9 +63,8 @@ def print_summary(run: Run, story: Story) -> None:
     for header in ("work", "items", "median", "95% within", "in target", "target"):
         table.add_column(header, justify="left" if header == "work" else "right", no_wrap=True)
     summaries = summaries_of(run)
-    present = {split: [w[split] for w in (r["where"] for r in run.summary if r["metric"] == "count")
-                       if len(w) == 1 and split in w] for split in ("kind", "referral", "diseased", "condition",
-                                                                  "ai_positive")}
+    present = {split: run.summary.subgroups(split) for split in ("kind", "referral", "diseased", "condition",
+                                                                 "ai_positive")}
     sections: list[tuple[str, list[dict[str, Any]]]] = [("", [{}])]
     titles = {"kind": "kind of work", "referral": "order priority", "diseased": "finding", "condition": "condition",
               "ai_positive": "AI flag"}

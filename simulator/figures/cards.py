@@ -1,158 +1,25 @@
-"""The numbers on the cards of the dashboard and the report: the high-risk cards (the same four under every
-policy), the reasons behind them in plain words, and the operational figures beside them.
+"""The operational figures beside the high-risk cards of the dashboard and the report (the cards themselves
+are the chapters of the run's story, `simulator.story`): night waits, the backlog at shift changes,
+utilisation, overtime, the roster's hours and cost, and a paired change in words.
 
-Pure functions of a run (and, for the comparison, the same run under FIFO): no Streamlit here.
+Pure functions of a run: no Streamlit here.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..comparison import Difference, compare_runs
+from ..comparison import Difference
 from ..experiment import Run
-from ..metrics import StudyColumns, columns_for
 from ..scenario import Scenario
-from ..story import GROUPS, Group, high_risk_groups, looked_for, minutes_text
+from ..story import minutes_text
 from .timeline import column, minute_of_week, shift_changes, waiting_at
 
-__all__ = ["Card", "high_risk_cards", "Operations", "operations", "roster_cost", "describe_change", "NIGHT", "GOOD",
-           "FAIR", "status"]
+__all__ = ["Operations", "operations", "roster_cost", "describe_change", "NIGHT"]
 
 NIGHT = (20 * 60.0, 8 * 60.0)  # 20:00-08:00: what "night" means on the cards
-GOOD, FAIR = 0.95, 0.80  # share within target: green at or above GOOD, amber at or above FAIR, red below
-ALL = Group("All work", {})
-CARD_METRICS = ("p50_tat_minutes", "p95_tat_minutes", "sla_met_fraction")
-
-
-def status(share: float | None) -> str:
-    """green / amber / red of a share within target (grey: no target, or no such work)."""
-    if share is None or share != share:
-        return "grey"
-    return "green" if share >= GOOD else "amber" if share >= FAIR else "red"
-
-
-@dataclass
-class Card:
-    group: Group
-    count: float
-    rows: dict[str, dict | None]  # metric -> summary row (mean, ci_low, ci_high)
-    target: float | None  # the target most of the group's items have, in minutes
-    against_fifo: dict[str, Difference] = field(default_factory=dict)
-    why: list[str] = field(default_factory=list)
-
-    @property
-    def title(self) -> str:
-        return self.group.title
-
-    @property
-    def within(self) -> float | None:
-        row = self.rows.get("sla_met_fraction")
-        return None if row is None else row["mean"]
-
-    @property
-    def status(self) -> str:
-        return status(self.within) if self.count else "grey"
-
-
-def _row(run: Run, metric: str, where: dict) -> dict | None:
-    for row in run.summary:
-        if row["metric"] == metric and row["where"] == where:
-            return row
-    return None
-
-
-def high_risk_cards(run: Run, fifo: Run | None = None) -> list[Card]:
-    """Patients with a finding, AI-flagged studies, STAT orders and all work: median and 95th percentile
-    of turnaround, share within target with its CI, the target, the change against FIFO on the same
-    studies (paired), and why."""
-    cols = columns_for(run.studies, run.scenario)
-    groups = (*high_risk_groups(run.scenario), ALL)
-    differences: dict[tuple, Difference] = {}
-    if fifo is not None:
-        for d in compare_runs(run.scenario, fifo, run, CARD_METRICS, [g.where for g in groups]):
-            differences[(d.metric, tuple(sorted(d.where.items())))] = d
-    reasons = _reasons(run, cols)
-    cards = []
-    for group in groups:
-        key = tuple(sorted(group.where.items()))
-        count = _row(run, "count", group.where)
-        cards.append(Card(group, 0.0 if count is None else (count["mean"] or 0.0),
-                          {m: _row(run, m, group.where) for m in CARD_METRICS}, _typical_target(cols, group.where),
-                          {m: differences[(m, key)] for m in CARD_METRICS if (m, key) in differences},
-                          reasons.get(group.title, [])))
-    return cards
-
-
-def _typical_target(cols: StudyColumns, where: dict) -> float | None:
-    try:
-        targets = cols.target[cols.mask(where)]
-    except KeyError:
-        return None
-    targets = targets[~np.isnan(targets)]
-    if not targets.size:
-        return None
-    values, counts = np.unique(targets, return_counts=True)
-    return float(values[np.argmax(counts)])
-
-
-def _reasons(run: Run, cols: StudyColumns) -> dict[str, list[str]]:
-    """Why the high-risk figures are what they are, in plain words, from the run's own studies."""
-    studies = run.studies
-    keep = ~column(studies, "in_warmup")
-    primary = keep & (column(studies, "kind") == "primary")
-    diseased = primary & np.asarray(column(studies, "diseased") == True)  # noqa: E712 (object array)
-    flagged_values = column(studies, "ai_positive")
-    flagged = np.asarray(flagged_values == True)  # noqa: E712
-    scored = np.asarray([v is not None for v in flagged_values]) if flagged_values.dtype == object else \
-        np.ones(flagged.shape[0], dtype=bool)
-    out: dict[str, list[str]] = {}
-    # With conditions: the findings no AI looks for are not misses; they wait with the routine work anyway.
-    unsought = [name for name in {c for t in run.scenario.study_types.values() for c in t.conditions}
-                if not looked_for(run.scenario, name)]
-    untargeted = diseased & np.isin(column(studies, "condition").astype(str), unsought) if unsought \
-        else np.zeros(diseased.shape[0], dtype=bool)
-    for name in unsought:
-        out[f"Studies with {name} (no AI looks for it)"] = [
-            f"no AI looks for {name}: it waits with the routine work, behind every flagged study (false alarms "
-            "included)"]
-    if diseased.any():
-        sought = diseased & ~untargeted
-        missed = sought & scored & ~flagged
-        unscored = diseased & ~scored
-        words = []
-        if (sought & scored).any():
-            words.append(f"the AI misses {missed.sum() / max((sought & scored).sum(), 1):.0%} of the findings it "
-                         "looks for at this operating point: those wait with the routine work")
-        if untargeted.any():
-            words.append(f"{untargeted.sum() / diseased.sum():.0%} of findings are conditions no AI looks for "
-                         f"({', '.join(sorted(unsought))})")
-        if unscored.any():
-            words.append(f"{unscored.sum() / diseased.sum():.0%} of findings get no AI score (no AI for their study "
-                         "type, or a failure or outage)")
-        out[GROUPS[0].title] = words
-    if (primary & flagged).any():
-        false = primary & flagged & ~np.asarray(column(studies, "diseased") == True)  # noqa: E712
-        out[GROUPS[1].title] = [f"{false.sum() / (primary & flagged).sum():.0%} of flagged studies have no finding "
-                                "(false alarms go first too)"]
-    stat = keep & (column(studies, "referral") == "stat")
-    if stat.any():
-        read = column(studies, "read_minutes")
-        target = cols.target
-        slow = stat & ~np.isnan(read) & ~np.isnan(target) & (read > target)
-        words = []
-        if slow.any():
-            modalities = column(studies, "modality")[slow]
-            names, counts = np.unique(modalities.astype(str), return_counts=True)
-            worst = ", ".join(n for n, _ in sorted(zip(names, counts), key=lambda nc: -nc[1])[:2])
-            words.append(f"{slow.sum() / stat.sum():.0%} of STAT studies ({worst}) take longer than their target "
-                         "to read alone: no policy or roster can report them in time")
-        out[GROUPS[2].title] = words
-    utilisation = _row(run, "utilization", {})
-    if utilisation is not None and utilisation["mean"] is not None:
-        out[ALL.title] = [f"readers are busy {utilisation['mean']:.0%} of their time on duty"]
-    return out
 
 
 @dataclass(frozen=True)
@@ -190,7 +57,7 @@ def operations(run: Run) -> Operations:
     chosen = measured & night & ~np.isnan(wait) & (column(studies, "kind") == "primary")
     changes = shift_changes(scenario)
     hours, cost = roster_cost(scenario)
-    utilisation, overtime = _row(run, "utilization", {}), _row(run, "overtime_hours", {})
+    utilisation, overtime = run.summary.get("utilization"), run.summary.get("overtime_hours")
     return Operations(
         night_mean_wait=float(wait[chosen].mean()) if chosen.any() else None,
         backlog_at_shift_change=float(waiting_at(studies, changes).mean()) if changes.size else None,

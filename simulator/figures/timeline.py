@@ -6,31 +6,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..calendar import duties
+from ..records import column
 from ..scenario import Scenario
 
 __all__ = ["WEEK", "column", "minute_of_week", "waiting_at", "shift_changes"]
 
 WEEK = 7 * 1440.0
-
-
-def column(table: pa.Table, name: str) -> np.ndarray:
-    """A numeric column as floats (nulls as NaN), a boolean one as bools (nulls as None, object), a
-    categorical one as an object array (nulls as None)."""
-    values = table.column(name)
-    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
-        return values.to_numpy(zero_copy_only=False).astype(float)
-    if pa.types.is_boolean(values.type) and values.null_count == 0:
-        return values.to_numpy(zero_copy_only=False).astype(bool)
-    if pa.types.is_dictionary(values.type):
-        # Decode through the dictionary: one Python object per distinct value, not per row.
-        values = values.unify_dictionaries()
-        out = []
-        for chunk in values.chunks:
-            words = np.asarray(chunk.dictionary.to_pylist() + [None], dtype=object)
-            codes = pc.fill_null(chunk.indices, len(words) - 1).to_numpy()
-            out.append(words[codes])
-        return np.concatenate(out) if out else np.empty(0, dtype=object)
-    return np.asarray(values.to_pylist(), dtype=object)
 
 
 def minute_of_week(times: np.ndarray, scenario: Scenario) -> np.ndarray:

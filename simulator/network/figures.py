@@ -8,6 +8,7 @@ offer between the warm-up and the horizon, by the level of capacity at each mome
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +58,7 @@ def stations_table(stations: dict[str, dict] | None, replication: int) -> pa.Tab
         pa.table({c: pa.array([], t) for c, t in STATION_COLUMNS.items()})
 
 
-def stations_summary(stations: pa.Table | None, summary: list[dict]) -> dict | None:
+def stations_summary(stations: pa.Table | None, summary: Iterable[dict]) -> dict | None:
     """Each station's figures averaged over replications, and the bottleneck: the busiest station or
     reading pool by mean utilisation (None without upstream stations)."""
     if stations is None or stations.num_rows == 0:
