@@ -12,14 +12,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pathlib import Path
+
 from .experiment import Run, run_scenario
+from .groups import GROUPS
 from .metrics import (BETTER, SPLITS, StudyColumns, columns_for, confidence_interval, key_of, replication_values,
                       subgroups)
 from .scenario import Scenario
 
-__all__ = ["Difference", "StudyChange", "study_changes", "paired_runs", "columns_of", "compare_runs", "paired", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
-           "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE"]
+__all__ = ["Difference", "StudyChange", "Comparison", "compare", "study_changes", "paired_runs", "columns_of",
+           "compare_runs", "paired", "compare_scenarios", "compare_policies", "summary_counts", "COMPARED",
+           "COMPARED_SPLITS", "verdict", "threshold", "VERDICTS", "BETTER_", "WORSE", "NO_CLEAR_CHANGE", "COMPARISON"]
 
+COMPARISON = "comparison"  # the kind of output folder `compare --out` writes
 COMPARED = ("mean_tat_minutes", "p95_tat_minutes", "max_tat_minutes", "mean_wait_minutes", "sla_met_fraction",
             "unfinished")
 # Triage labels differ between policies, so `priority` groups are not paired; the rest are the same studies.
@@ -144,6 +149,45 @@ def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[s
         out.append(StudyChange(dict(where), int(change.size), float(change.mean()), median, low, high,
                                float((change <= -1.0).mean()), float((change >= 1.0).mean())))
     return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """B against A on the same random numbers: paired differences per metric and subgroup, and each high-risk
+    group's per-study changes. `document()` is comparison.json; `write` puts it in a folder of its own."""
+
+    scenario: str
+    a: str  # what A and B are: a policy name, a class path, or a fragment file's name
+    b: str
+    replications: int
+    differences: list[Difference]
+    per_study: list[StudyChange]
+
+    def document(self) -> dict[str, Any]:
+        import dataclasses
+
+        return {"scenario": self.scenario, "a": self.a, "b": self.b, "replications": self.replications,
+                "differences": [dataclasses.asdict(d) for d in self.differences],
+                "per_study": [dataclasses.asdict(c) for c in self.per_study]}
+
+    def write(self, folder: Path, replace: bool = False) -> Path:
+        """comparison.json in `folder`, written whole, over nothing but an earlier comparison."""
+        import json
+
+        from .files import write_directory
+
+        text = json.dumps(self.document(), indent=1, default=str)
+        return write_directory(folder, COMPARISON, lambda staging: (staging / "comparison.json").write_text(text),
+                               replace)
+
+
+def compare(a: Scenario, b: Scenario, names: tuple[str, str], replications: int, workers: int | None = None,
+            seed: int | None = None, progress: Any = None) -> Comparison:
+    """A and B (two variants of one scenario that draw the same studies) on the same seed and replications."""
+    run_a, run_b = paired_runs(a, b, replications, workers, seed, progress)
+    columns = columns_of(a, run_a, run_b)
+    return Comparison(a.name, names[0], names[1], replications, compare_runs(a, run_a, run_b, columns=columns),
+                      study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS], columns))
 
 
 def compare_scenarios(a: Scenario, b: Scenario, replications: int, workers: int | None = None,

@@ -14,47 +14,19 @@ from typing import Any
 import numpy as np
 
 from .comparison import Difference, paired
+from .groups import ALL, GROUPS, Group, high_risk_groups, looked_for
 from .experiment import Run, summaries_of
 from .metrics import columns_for, key_of
 from .overload import describe
 from .records import column
-from .scenario import Scenario
 
 __all__ = ["Group", "GROUPS", "ALL", "high_risk_groups", "looked_for", "Chapter", "Story", "tell", "minutes_text",
            "NAMES", "shown_value", "status", "GOOD", "FAIR", "STORY_METRICS"]
 
 
-@dataclass(frozen=True)
-class Group:
-    title: str  # for people
-    where: dict[str, Any]
-
-
-GROUPS = (Group("Studies with a finding", {"diseased": True}),
-          Group("AI-flagged studies", {"ai_positive": True}),
-          Group("STAT orders", {"referral": "stat"}))
-ALL = Group("All work", {})
 STORY_METRICS = ("p50_tat_minutes", "p95_tat_minutes", "sla_met_fraction")
 GOOD, FAIR = 0.95, 0.80  # share within target: green at or above GOOD, amber at or above FAIR, red below
 REPORTED = 0.99  # all work is red when less of it than this is reported by the horizon
-
-
-def high_risk_groups(scenario: Scenario) -> tuple[Group, ...]:
-    """GROUPS, then each of the scenario's conditions, most urgent first: a condition no AI looks for is a
-    group of its own (prioritising what the AIs target can make it wait longer)."""
-    urgency: dict[str, int] = {}
-    for study_type in scenario.study_types.values():
-        for name, condition in study_type.conditions.items():
-            urgency[name] = min(urgency.get(name, condition.urgency), condition.urgency)
-    return GROUPS + tuple(Group(f"Studies with {name}" + ("" if looked_for(scenario, name) else " (no AI looks for it)"),
-                                {"condition": name}) for name in sorted(urgency, key=urgency.__getitem__))
-
-
-def looked_for(scenario: Scenario, condition: str) -> bool:
-    """Whether an AI scoring a study type with the condition targets it (or any finding)."""
-    return any(service.targets is None or condition in service.targets
-               for t in scenario.study_types.values() if condition in t.conditions
-               for service in (scenario.ai_services[s] for s in t.ais if s in scenario.ai_services))
 
 
 # How values of the splits read for people.

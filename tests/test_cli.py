@@ -158,3 +158,23 @@ def test_compare_cli_needs_two_policies_and_exits_0(scenario_file: Path) -> None
                                  "-r", "3", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "B - A" in result.output and "per study" in result.output
+
+
+def test_compare_fits_80_columns_writes_its_document_and_prints_it_for_scripts(tmp_path: Path) -> None:
+    """Every number visible at 80 columns (none elided as '…'); --out writes the library's comparison.json,
+    which `radsim report` reads; --json prints the same document."""
+    import os
+    import subprocess
+    import sys
+
+    args = ["compare", "examples/mmc_ai_triage", "--policy", "fifo", "--policy", "ai_priority", "-r", "3",
+            "--set", "horizon_days=12"]
+    shown = subprocess.run([sys.executable, "-m", "simulator", *args, "--all", "--out", str(tmp_path / "c")],
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "…" not in shown.stdout and max(map(len, shown.stdout.splitlines())) <= 80
+    written = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    assert written["a"] == "fifo" and written["b"] == "ai_priority" and written["differences"]
+    printed = runner.invoke(app, [*args, "--json"])
+    assert printed.exit_code == 0 and json.loads(printed.output)["differences"] == written["differences"]
+    assert runner.invoke(app, ["report", str(tmp_path / "c")]).exit_code == 0

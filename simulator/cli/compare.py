@@ -28,9 +28,6 @@ from .common import (
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
 
-COMPARISON = "comparison"  # the kind of output folder
-
-
 def _variant(scenario: str, variant: str, sets: list[str], allow_large: bool) -> tuple[str, "Scenario"]:
     """A compared variant: a policy name or `module:Class`, or a scenario fragment file laid over the scenario."""
     if variant.endswith((".yaml", ".yml")):
@@ -54,30 +51,18 @@ def compare(
     all_rows: Annotated[bool, typer.Option("--all", help="Show every subgroup, not only where B differs.")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Also write DIR/comparison.json (for `radsim "
                                                     "report DIR`).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print comparison.json's document instead of the tables "
+                                          "(for scripts).")] = False,
     allow_large: AllowLarge = False,
     allow_code: AllowCode = None,
     replace: Replace = False,
 ) -> None:
     """B against A on the same random numbers: paired differences B - A with 95% CIs, per subgroup."""
-    import dataclasses
     import json
 
-    from rich import box
-    from rich.table import Table
-
-    from simulator.comparison import (
-        BETTER_,
-        NO_CLEAR_CHANGE,
-        WORSE,
-        columns_of,
-        compare_runs,
-        paired_runs,
-        study_changes,
-        summary_counts,
-    )
-    from simulator.files import claim_directory, write_directory
-    from simulator.metrics import key_of
-    from simulator.story import GROUPS, shown_value
+    from simulator.comparison import COMPARISON, summary_counts
+    from simulator.comparison import compare as compared
+    from simulator.files import claim_directory
 
     if len(policy) != 2:
         fail("give exactly two variants: --policy A --policy B", BAD_INPUT)
@@ -86,49 +71,62 @@ def compare(
         with bad_input():
             claim_directory(out_dir, COMPARISON, replace)
     with Progress("comparing") as progress:
-        run_a, run_b = paired_runs(a, b, replications, workers, seed, progress.fraction)
-    columns = columns_of(a, run_a, run_b)
-    differences = compare_runs(a, run_a, run_b, columns=columns)
-    titles = {(): "all studies", **{key_of(g.where): g.title for g in GROUPS}}
-    changes = study_changes(a, run_a, run_b, [{}] + [g.where for g in GROUPS], columns)
-    table = Table(title=f"{a.name}: B = {name_b} against A = {name_a}, {replications} paired replications",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="B - A with 95% CI; better or worse only where the CI excludes 0 and the change passes "
-                          "its threshold (1 min or 1% for times, 0.5 points for shares, 1 item or 1% for counts)")
-    for header in ("metric", "subgroup", "A", "B", "B - A", "95% CI", "B is"):
-        table.add_column(header, no_wrap=True)
+        result = compared(a, b, (name_a, name_b), replications, workers, seed, progress.fraction)
+    if as_json:
+        out.print_json(json.dumps(result.document(), default=str))
+    else:
+        _print(result, all_rows)
+    if out_dir is not None:
+        with bad_input():
+            result.write(out_dir, replace)
+    if not as_json:
+        from simulator.comparison import BETTER_, NO_CLEAR_CHANGE, WORSE
+
+        counts = summary_counts(result.differences)
+        out.print(styled(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
+                         f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(result.differences)} metric x "
+                         "subgroup pairs" + ("" if all_rows else " (--all shows every row)")))
+
+
+def _print(result, all_rows: bool) -> None:
+    """The two tables, made to fit 80 columns: what is compared on its own lines, each change above its CI."""
+    from rich import box
+    from rich.table import Table
+
+    from simulator.comparison import BETTER_, WORSE
+    from simulator.groups import GROUPS
+    from simulator.metrics import key_of
+    from simulator.story import shown_value
+
+    table = Table(title=f"{result.scenario}: B = {result.b} against A = {result.a}, {result.replications} paired "
+                        "replications", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="B - A with its 95% CI below; better or worse only where the CI excludes 0 and the change "
+                          "passes its threshold (1 min or 1% for times, 0.5 points for shares, 1 item or 1% for "
+                          "counts)")
+    table.add_column("metric, subgroup", overflow="fold", ratio=1)
+    for header in ("A", "B", "B - A"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("B is", no_wrap=True)
     colours = {BETTER_: "green", WORSE: "red"}
-    for d in differences:
+    for d in result.differences:
         if not all_rows and d.verdict not in (BETTER_, WORSE) and d.where:
             continue
         where = ", ".join(f"{k} {shown_value(k, v)}" for k, v in d.where.items()) or "all"
-        table.add_row(d.metric.removesuffix("_minutes"), where, _fmt(d.a), _fmt(d.b), _fmt(d.diff, "+"),
-                      "-" if d.ci_low is None else f"{d.ci_low:+.3g}..{d.ci_high:+.3g}",
+        ci = "" if d.ci_low is None else f"\n({d.ci_low:+.3g}..{d.ci_high:+.3g})"
+        table.add_row(f"{d.metric.removesuffix('_minutes')}\n  {where}", _fmt(d.a), _fmt(d.b), _fmt(d.diff, "+") + ci,
                       styled(f"[{colours.get(d.verdict, 'dim')}]{d.verdict}[/]"))
     out.print(table)
+    titles = {(): "all studies", **{key_of(g.where): g.title for g in GROUPS}}
     per_study = Table(title="per study: each study's turnaround under B minus under A (minutes)", title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False,
                       caption="pooled over replications; 95% of the studies changed by between the two bounds; "
                               "faster or slower by a minute or more")
-    for header in ("group", "studies", "mean", "median", "95% of studies", "faster", "slower"):
-        per_study.add_column(header, no_wrap=header == "group")
-    for c in changes:
+    per_study.add_column("group", overflow="fold", ratio=1)
+    for header in ("studies", "mean", "median", "95% of studies", "faster", "slower"):
+        per_study.add_column(header, justify="right", no_wrap=True)
+    for c in result.per_study:
         if not c.studies:
             continue
-        per_study.add_row(titles[key_of(c.where)], f"{c.studies:,}", f"{c.mean:+.1f}",
-                          f"{c.median:+.1f}", f"{c.low:+.0f}..{c.high:+.0f}", f"{c.faster:.0%}", f"{c.slower:.0%}")
+        per_study.add_row(titles[key_of(c.where)], f"{c.studies:,}", f"{c.mean:+.1f}", f"{c.median:+.1f}",
+                          f"{c.low:+.0f}..{c.high:+.0f}", f"{c.faster:.0%}", f"{c.slower:.0%}")
     out.print(per_study)
-    if out_dir is not None:
-        document = json.dumps({"scenario": a.name, "a": name_a, "b": name_b, "replications": replications,
-                               "differences": [dataclasses.asdict(d) for d in differences],
-                               "per_study": [dataclasses.asdict(c) for c in changes]}, indent=1, default=str)
-
-        def fill(folder: Path) -> None:
-            (folder / "comparison.json").write_text(document)
-
-        with bad_input():
-            write_directory(out_dir, COMPARISON, fill, replace)
-    counts = summary_counts(differences)
-    out.print(styled(f"B is [green]better[/] in {counts[BETTER_]}, [red]worse[/] in {counts[WORSE]}, "
-                     f"{counts[NO_CLEAR_CHANGE]} with no clear change, of {len(differences)} metric x subgroup pairs"
-                     + ("" if all_rows else " (--all shows every row)")))
