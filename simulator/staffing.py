@@ -27,12 +27,14 @@ as not proven minimal.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +47,8 @@ from .triage import IMAGE_READS, KINDS, REFERRALS, Kind
 from .triage_config import targets_of
 from .workers import LocalPool, cores
 
-__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise",
+STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
+__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise", "STAFFING",
            "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
@@ -314,6 +317,40 @@ class StaffingResult:
     proven_minimal: bool = True  # False when the search was interrupted
     confirmed: bool = True  # evaluated at the full number of replications
     seconds: float = 0.0
+
+    def target_rows(self) -> list[dict[str, Any]]:
+        """Each target (the user's and the feasibility conditions) with its estimate, CI, slack, whether it is
+        met and the shifts it binds on."""
+        rows = []
+        for t in self.targets:
+            mean, low, high = self.evaluation.values[t.text]
+            slack = None if mean is None or low is None else (t.value - high if t.op == "<=" else low - t.value)
+            rows.append({"target": t.text, "feasibility": t.implicit, "mean": mean, "ci_low": low, "ci_high": high,
+                         "slack": slack, "met": t.met(low, high), "binds_on": self.binding.get(t.text, [])})
+        return rows
+
+    def document(self, replications: int, waive: Sequence[str] = ()) -> dict[str, Any]:
+        """staffing.json: the roster found, how it was found, and every target's estimate."""
+        return {"scenario": self.scenario.name, "replications": replications, "feasible": self.feasible,
+                "proven_minimal": self.proven_minimal, "confirmed": self.confirmed,
+                "rosters_simulated": self.evaluations, "seconds": round(self.seconds, 1), "targets": self.target_rows(),
+                "overloaded_pools": self.evaluation.overloaded, "waived": list(waive),
+                "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
+                           for s, a, n in zip(self.slots, self.start, self.staff)]}
+
+    def write(self, folder: Path, replications: int, waive: Sequence[str] = (), replace: bool = False) -> Path:
+        """roster.yaml (the scenario with this roster, loadable by `radsim run`) and staffing.json, written
+        whole into `folder`, over nothing but an earlier roster."""
+        from .files import write_directory
+        from .loading import dump_scenario
+
+        roster, document = dump_scenario(self.scenario), json.dumps(self.document(replications, waive), indent=1)
+
+        def fill(staging: Path) -> None:
+            (staging / "roster.yaml").write_text(roster)
+            (staging / "staffing.json").write_text(document)
+
+        return write_directory(folder, STAFFING, fill, replace)
 
 
 def _relevant_slots(scenario: Scenario, shift_slots: list[ShiftSlot], missed: Sequence[Target],

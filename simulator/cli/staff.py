@@ -26,8 +26,6 @@ from .common import (
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
 
-STAFFING = "staffing"  # the kind of output folder
-
 
 def staff(
     scenario: ScenarioArg,
@@ -52,14 +50,12 @@ def staff(
     """The smallest roster (staff per pool x shift) that meets every target with 95% confidence, and never one
     that leaves work unread: each kind of work keeps its own target, 99% of work is reported, no pool is
     overloaded (docs/staffing.md)."""
-    import json
 
     from rich import box
     from rich.table import Table
 
-    from simulator.files import claim_directory, write_directory
-    from simulator.loading import dump_scenario
-    from simulator.staffing import NO_OVERLOAD, feasibility_targets, optimise, parse_target
+    from simulator.files import claim_directory
+    from simulator.staffing import NO_OVERLOAD, STAFFING, feasibility_targets, optimise, parse_target
 
     if cost != "reader_hours":
         fail("--cost: only reader_hours is known")
@@ -98,34 +94,17 @@ def staff(
                            "less there breaks it")
     for header in ("target", "estimate (95% CI)", "slack", "binds on"):
         checks.add_column(header, overflow="fold")
-    rows = []
-    for t in result.targets:
-        mean, low, high = result.evaluation.values[t.text]
-        slack = None if mean is None or low is None else (t.value - high if t.op == "<=" else low - t.value)
-        binds = result.binding.get(t.text, [])
-        rows.append({"target": t.text, "feasibility": t.implicit, "mean": mean, "ci_low": low, "ci_high": high,
-                     "slack": slack, "met": t.met(low, high), "binds_on": binds})
+    for row in result.target_rows():
+        mean, low, high, slack = row["mean"], row["ci_low"], row["ci_high"], row["slack"]
         shown = "-" if mean is None else f"{mean:.4g}" + ("" if low is None else f" ({low:.4g}..{high:.4g})")
-        checks.add_row(styled(plain(t.text) + ("\n[dim](feasibility)[/]" if t.implicit else "")), shown,
-                       "-" if slack is None else f"{slack:.3g}", plain(", ".join(binds) or "-"))
+        checks.add_row(styled(plain(row["target"]) + ("\n[dim](feasibility)[/]" if row["feasibility"] else "")), shown,
+                       "-" if slack is None else f"{slack:.3g}", plain(", ".join(row["binds_on"]) or "-"))
     overloaded = result.evaluation.overloaded
     checks.add_row(styled(f"{NO_OVERLOAD}\n[dim](feasibility)[/]"), "none" if not overloaded else ", ".join(overloaded),
                    "", plain(", ".join(result.binding.get(NO_OVERLOAD, [])) or "-"))
     out.print(checks)
-    document = json.dumps({
-        "scenario": resolved.name, "replications": replications, "feasible": result.feasible,
-        "proven_minimal": result.proven_minimal, "confirmed": result.confirmed,
-        "rosters_simulated": result.evaluations, "seconds": round(result.seconds, 1), "targets": rows,
-        "overloaded_pools": overloaded, "waived": list(waive or []),
-        "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
-                   for s, a, n in zip(result.slots, result.start, result.staff)]}, indent=1)
-
-    def fill(folder: Path) -> None:
-        (folder / "roster.yaml").write_text(dump_scenario(result.scenario))
-        (folder / "staffing.json").write_text(document)
-
     with bad_input():  # what the search found is kept before anything else runs
-        write_directory(target_dir, STAFFING, fill, replace)
+        result.write(target_dir, replications, waive or [], replace)
     out.print(f"wrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json", highlight=False)
     if result.feasible:
         from simulator.stopping import keep
