@@ -453,20 +453,7 @@ def replication_values(cols: StudyColumns, groups: Iterable[Mapping[str, Any]], 
     return out
 
 
-_RECENT: list[tuple[pa.Table, Scenario, StudyColumns]] = []  # the last few built, newest last
-_RECENT_KEPT = 2  # a run and its FIFO variant: what one command compares
-
-
 def columns_for(table: pa.Table, scenario: Scenario) -> StudyColumns:
-    """The StudyColumns of a table, shared by whoever asks next about the same table and scenario: the
-    summary, the overload check, the story and the printed summary of one run each asked for their own (a
-    pass over every row, about half a second and a gigabyte for ten million rows, three or four times a
-    command). Only the last two are kept (they hold their tables: at most two tables outlive their callers,
-    until two others are asked about)."""
-    for known_table, known, cols in _RECENT:
-        if known_table is table and known == scenario:
-            return cols
-    cols = StudyColumns(table, scenario)
-    _RECENT.append((table, scenario, cols))
-    del _RECENT[:-_RECENT_KEPT]
-    return cols
+    """The StudyColumns of a table (a pass over every row: callers that ask about one table several times
+    build it once and pass it on)."""
+    return StudyColumns(table, scenario)

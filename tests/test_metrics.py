@@ -338,24 +338,20 @@ def test_a_subgroup_with_only_left_over_warm_up_work_is_still_reported() -> None
     assert urgent["count"] == 0 and urgent["backlog_at_horizon"] == 1
 
 
-def test_the_columns_of_a_table_are_built_once_and_never_for_another_table_or_scenario() -> None:
-    """A command asks for a run's StudyColumns several times (summary, overload, story, printed summary):
-    they are shared, but never across a different table or a scenario that differs (its targets, its
-    horizon), and no more than two are kept."""
+def test_no_module_keeps_a_cache_keyed_by_the_identity_of_a_table() -> None:
+    """StudyColumns are built for the table and scenario asked about, each time: nothing outlives its
+    caller by hiding in a module (a cache keyed by an object's identity can hand back another's columns)."""
     from simulator import load_scenario, run_scenario
-    from simulator.metrics import _RECENT, columns_for
+    from simulator.metrics import columns_for
 
     scenario = load_scenario("mmc_ai_triage", ["horizon_days=10"])
     run = run_scenario(scenario, 2, workers=1, summarise=False)
     first = columns_for(run.studies, scenario)
-    assert columns_for(run.studies, scenario) is first
-    longer = scenario.model_copy(update={"horizon_days": 11.0})
-    assert columns_for(run.studies, longer) is not first
-    assert columns_for(run.studies.slice(0), scenario) is not first  # another table object
-    assert len(_RECENT) == 2  # the last two only: they keep their tables alive until replaced
-    other = run_scenario(scenario, 1, workers=1, summarise=False)
-    latest = columns_for(other.studies, scenario)
-    assert len(_RECENT) == 2 and _RECENT[-1][2] is latest and all(cols is not first for _, _, cols in _RECENT)
+    assert columns_for(run.studies, scenario) is not first
+    assert np.array_equal(columns_for(run.studies, scenario).tat, first.tat, equal_nan=True)
+    import simulator.metrics as metrics
+
+    assert not [name for name, value in vars(metrics).items() if name.startswith("_") and isinstance(value, list)]
 
 
 def test_a_subgroup_seen_only_in_another_replication_or_only_in_the_warm_up() -> None:
