@@ -20,10 +20,9 @@ from itertools import chain, repeat
 from typing import NamedTuple
 
 import numpy as np
-from simpy.core import URGENT
 
 from .cohort import Cohort
-from ..kernel import RELEASE, SEIZE, Tick
+from ..kernel import RELEASE, SEIZE, STOP, Tick
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from .outcome import Outcome
@@ -156,14 +155,14 @@ class RankedOnceStation(ReadingStation):
         callbacks: the same heap, the same events in the same order, the same arithmetic as the layered
         station's `_on_ready`, `Pull.enter`, `_start`, `_on_done` and `Worklist.pop_for`."""
         env = self.env
-        queue, eid = env._queue, env._eid
-        stop = Tick(env, self.horizon - env.now, URGENT, _in_the_loop)
+        queue, eid = env.heap, env.sequence
+        stop = Tick(env, self.horizon - env.now, STOP, _in_the_loop)
         arrivals, rows = self.arrivals, self.rows
         read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
         study_at, minutes_of, warmup, inf = self.study_at, self.minutes, self.warmup, math.inf
         while True:
             now, _, _, tick = heappop(queue)
-            env._now = now
+            env.now = now
             reader = tick.what
             if reader.__class__ is Reader:  # a read is done
                 i = reader.item
@@ -211,7 +210,7 @@ class RankedOnceStation(ReadingStation):
                         heappush(heap, place)
                     if next_at == inf or queue[0][0] <= next_at:  # the run's stop is always in the queue
                         break
-                    env._now = now = next_at
+                    env.now = now = next_at
                 if next_at != inf:
                     heappush(queue, (next_at, SEIZE, next(eid), tick))
             elif tick is stop:
@@ -227,7 +226,7 @@ class RankedOnceStation(ReadingStation):
         if tick is None:  # the reader's first read: their Tick, reused for every read after
             reader.pending = Tick(self.env, minutes, RELEASE, _in_the_loop, reader)
         else:
-            heappush(self.env._queue, (now + minutes, RELEASE, next(self.env._eid), tick))
+            heappush(self.env.heap, (now + minutes, RELEASE, next(self.env.sequence), tick))
 
     def _next(self, reader: Reader, now: float) -> None:
         """A reader whose shift starts takes the best head of their lanes, or waits idle."""

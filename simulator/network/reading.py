@@ -18,12 +18,11 @@ from heapq import heappush
 from itertools import chain, repeat
 
 import numpy as np
-import simpy
 
 from ..calendar import Duty, duties
 from .cohort import Cohort
 from ..distributions import mean_of
-from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Tick, run
+from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Clock, Tick, run
 from ..scenario import AUDIT, Scenario
 from ..streams import stream
 from ..triage import REFERRALS, Kind, Referral, TriagePolicy, Worklist
@@ -70,7 +69,7 @@ class ReadingStation:
                  progress: Callable[[float], None] | None = None) -> None:
         self.scenario = scenario
         self.cohort = cohort
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.worklist = Worklist(policy)
         self.horizon = scenario.horizon_minutes
         self.warmup = scenario.warmup_minutes
@@ -202,8 +201,8 @@ class ReadingStation:
 
     def _on_ready(self, tick: Tick) -> None:
         env = self.env
-        queue = env._queue
-        now = env._now  # the hot paths read the clock's slot, not the `now` property
+        queue = env.heap
+        now = env.now  # the hot paths read the clock's slot, not the `now` property
         rows, special, enter = self.rows, self.special, self.dispatch.enter
         while True:
             i, name, kind, referral, modality, site, ai, score, positive, arrived, ready, age, flags, lane, minutes, \
@@ -227,10 +226,10 @@ class ReadingStation:
             # Nothing is scheduled before the next study is ready: move the clock there without a heap round
             # trip, as step() would (the run's own stop event at the horizon is in the queue, so this never
             # passes it).
-            env._now = now = next_at
+            env.now = now = next_at
         # The one Tick of the ready chain, again: env.schedule inlined, at the time itself rather than at
         # now + (next_at - now), which may round (so a policy is handed each study's exact ready time).
-        heappush(queue, (next_at, SEIZE, next(env._eid), tick))
+        heappush(queue, (next_at, SEIZE, next(env.sequence), tick))
 
     def _route(self, item: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """Routing at entry: the autonomous-normal lane, then the router (its site's readers or the centre)."""
@@ -255,7 +254,7 @@ class ReadingStation:
             return
         self.withdraw(item)
         item.lane = both
-        self.dispatch.enter(item, self.env._now)
+        self.dispatch.enter(item, self.env.now)
 
     def _start_scores(self) -> None:
         """Late AI results, in the order they come, as one chain of a single reused Tick (as studies
@@ -280,14 +279,14 @@ class ReadingStation:
                    [names[t][m] for t, m in zip(d.study_type[block].tolist(), self._flags(block))])
 
     def _on_scores(self, tick: Tick) -> None:
-        now = self.env._now
+        now = self.env.now
         while self.next_score is not None and self.next_score[0] <= now:
             _, i, score, positive, flags = self.next_score
             self._scored(self.awaiting.pop(i), score, positive, flags, now)
             self.next_score = next(self.scores, None)
         if self.next_score is not None:  # the one Tick of the chain, again (as the ready chain's)
             env = self.env
-            heappush(env._queue, (self.next_score[0], SEIZE, next(env._eid), tick))
+            heappush(env.heap, (self.next_score[0], SEIZE, next(env.sequence), tick))
 
     def _scored(self, item: Read, score: float, positive: bool, flags: tuple[str, ...], now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
@@ -387,7 +386,7 @@ class ReadingStation:
             reader.pending = Tick(self.env, item.remaining, RELEASE, self._on_done, reader)
         else:  # env.schedule, inlined: this runs once a read
             env = self.env
-            heappush(env._queue, (env._now + item.remaining, RELEASE, next(env._eid), tick))
+            heappush(env.heap, (env.now + item.remaining, RELEASE, next(env.sequence), tick))
 
     def _count_busy(self, reader: Reader, now: float) -> None:
         lo = max(reader.resumed, self.warmup)
@@ -399,7 +398,7 @@ class ReadingStation:
         reader: Reader = tick.what
         if reader.pending is not tick or reader.item is None:  # orphaned by a pre-emption
             return
-        now = self.env._now
+        now = self.env.now
         item = reader.item
         i = item.index
         self.reported_at[i] = now
@@ -485,7 +484,7 @@ class ReadingStation:
             if not reader.gone and reader.item is None:
                 reader.pool.idle.pop(reader, None)
                 reader.gone = True
-        self.dispatch.off_duty(readers, self.env._now)
+        self.dispatch.off_duty(readers, self.env.now)
 
     # Run -----------------------------------------------------------------------------------------------------
     def _on_day(self, tick: Tick) -> None:
