@@ -24,9 +24,25 @@ __all__ = ["Outcome", "ReadingStation", "simulate_cohort", "Cohort", "draw_cohor
 def simulate_cohort(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> Outcome:
     """Run the reading station over one replication's cohort with one triage policy, then delivery."""
+    frozen()
     outcome = reading_station(scenario, cohort, policy, seed, replication, progress).run()
     outcome.recorded_at = record_times(scenario, outcome.reported_at[:len(cohort)], seed, replication)
     # The station's callbacks (bound methods held by its Ticks and readers) make reference cycles, so the
     # station and the cohort it holds would wait for a later collection: a city year's worth of arrays.
+    # With what was alive before the first run frozen (`frozen`), a collection looks at this run's objects
+    # only: a small replication's collection had cost as much as the replication itself.
     gc.collect()
     return outcome
+
+
+def frozen() -> None:
+    """Once a process has imported what a run needs: everything alive then (modules, classes, the
+    scenario) out of the collector's sight for good (`gc.freeze`), so that collections cost what a run
+    makes, not what the process holds. Measured: a cxr_day_night replication 0.065 -> 0.038 s, the
+    reference centre's 0.196 -> 0.166 s."""
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN.append(True)
+
+
+_FROZEN: list[bool] = []  # whether this process has frozen its start-up objects
