@@ -1,0 +1,57 @@
+"""Cohorts built by hand, study by study, for tests of one rule of the reading station at a time: each
+study's ready time and reading time are given, nothing is drawn."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simulator.draws import AiDraws, Arrivals, Draws, Reading, Truth
+from simulator.network import Cohort, ReadingStation
+from simulator.network.ranked_once import reading_station
+from simulator.network.upstream import Upstream
+from simulator.records import duties_table, studies_table
+from simulator.scenario import Scenario
+from simulator.triage import REFERRALS
+from simulator.triage_config import policy_of
+
+__all__ = ["cohort_of", "run_by_hand"]
+
+
+def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
+    """`studies`: dicts of `ready` (minutes), `read` (minutes), and optionally `referral` (stat | urgent |
+    routine), `type` (a study type's name), `score` (the AI's posterior; None: not scored), `positive`,
+    `second_opinion` (the signed report goes for one), `second_read` (its reading time), `site`."""
+    n = len(studies)
+    types, sites = list(scenario.study_types), list(scenario.sites)
+
+    def col(key: str, default: Any, dtype: Any = float) -> np.ndarray:
+        return np.array([s.get(key, default) for s in studies], dtype=dtype)
+
+    ready = col("ready", 0.0)
+    score = np.array([np.nan if s.get("score") is None else s["score"] for s in studies])
+    scored = ~np.isnan(score)
+    positive = col("positive", False, bool) & scored
+    site = np.array([sites.index(s.get("site", sites[0])) for s in studies], dtype=np.int32)
+    referral = np.array([[r.value for r in REFERRALS].index(s.get("referral", "routine")) for s in studies], dtype=np.int8)
+    no, nan = np.zeros(n, dtype=bool), np.full(n, np.nan)
+    draws = Draws(type_names=tuple(types), site_names=tuple(sites), condition_names=(),
+                  study_type=np.array([types.index(s.get("type", types[0])) for s in studies], dtype=np.int32),
+                  arrivals=Arrivals(ready, site, referral, nan), truth=Truth(no, np.full(n, -1, dtype=np.int16)),
+                  ai=AiDraws(np.full(n, -1, dtype=np.int32), no, score, positive, np.zeros(n), no, no), more_ais=(),
+                  reading=Reading(col("read", 1.0), col("second_opinion", False, bool), col("second_read", 1.0),
+                                  None, None),
+                  ingest_delay=np.zeros(n))
+    return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=nan))
+
+
+def run_by_hand(scenario: Scenario, studies: list[dict[str, Any]]) -> list[tuple[list[dict], list[dict]]]:
+    """The studies' and duties' rows, from each form of the reading station that may run this cohort (the
+    one the model chooses, and the layered station itself): a rule must hold on every path."""
+    cohort = cohort_of(scenario, studies)
+    out = []
+    for station in {type(s): s for s in (reading_station(scenario, cohort, policy_of(scenario), 0, 0),
+                                         ReadingStation(scenario, cohort, policy_of(scenario), 0, 0))}.values():
+        outcome = station.run()
+        out.append((studies_table(scenario, cohort, outcome, 0, 0).to_pylist(), duties_table(outcome, 0).to_pylist()))
+    return out

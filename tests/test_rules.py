@@ -1,0 +1,118 @@
+"""Each rule of the reading station (docs/model.md, "Rules"), on a small cohort built by hand, so that a
+change that flips the rule fails here with the rule's name, not only as a changed digest. Every case runs
+on each form of the station the model may choose (tests/hand.py). docs/testing.md lists the flips tried
+and the test that caught each."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from .conftest import base_dict, make
+from .hand import run_by_hand
+
+
+def desk(staff: int = 1, **extra: Any) -> dict:
+    """One chest-CT study type, no AI, readers round the clock; a day, no warm-up."""
+    data = copy.deepcopy(base_dict())
+    data.update(horizon_days=1, warmup_days=0, policy={"triage": "fifo"})
+    data["study_types"]["chest_ct"]["ai"] = None
+    data["ai_services"] = {}
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "24:00", "staff": staff}]
+    data.update(extra)
+    return data
+
+
+def reader_of(rows: list[dict], index: int) -> str:
+    return rows[index]["reader"]
+
+
+def each(data: dict, studies: list[dict]):
+    """The studies' rows of every form of the station."""
+    return [rows for rows, _ in run_by_hand(make(data), studies)]
+
+
+def test_a_ready_study_goes_to_the_longest_idle_reader() -> None:
+    """Two readers; the first is free at 5, the second at 7; a study ready at 10 goes to the first
+    (flip: the most recently idle reader would take it)."""
+    for rows in each(desk(staff=2), [{"ready": 0, "read": 5}, {"ready": 0, "read": 7}, {"ready": 10, "read": 1}]):
+        assert reader_of(rows, 2) == reader_of(rows, 0) != reader_of(rows, 1)
+
+
+def test_the_first_pool_in_scenario_order_takes_a_study_both_may_read() -> None:
+    data = desk()
+    data["pools"] = {"first": copy.deepcopy(data["pools"]["readers"]), "second": copy.deepcopy(data["pools"]["readers"])}
+    for rows in each(data, [{"ready": 1, "read": 1}]):
+        assert reader_of(rows, 0).startswith("first/")
+
+
+def test_equal_ranks_are_read_in_the_order_they_entered() -> None:
+    """One reader busy until 10; two studies of the same rank (same class, same key) wait; the one that
+    entered first is read first (flip: the last entered)."""
+    for rows in each(desk(), [{"ready": 0, "read": 10}, {"ready": 4, "read": 1}, {"ready": 4, "read": 1}]):
+        assert rows[1]["read_start"] == 10.0 and rows[2]["read_start"] == 11.0
+
+
+def test_a_release_comes_before_a_study_becoming_ready_at_the_same_minute() -> None:
+    """One reader reads until 10; a routine study waits since 5; a STAT study becomes ready at exactly 10.
+    The release comes first, so the reader takes what waits (the routine one) before the STAT study has
+    entered (flip: with the seize first, the STAT study would be taken at 10)."""
+    studies = [{"ready": 0, "read": 10}, {"ready": 5, "read": 3}, {"ready": 10, "read": 2, "referral": "stat"}]
+    for rows in each(desk(), studies):
+        assert rows[1]["read_start"] == 10.0 and rows[2]["read_start"] == 13.0
+
+
+def test_a_reader_whose_shift_ends_finishes_the_study_in_hand_and_starts_nothing_more() -> None:
+    """A reader of the 00:00-08:00 shift opens a 60-minute study at 07:30: it is signed at 08:30 by that
+    reader, with 30 minutes of overtime. The 08:00 reader takes what waited at 08:00 (until 09:00); a study
+    ready at 08:10 still waits when the night reader finishes at 08:30, and waits on for the day reader
+    (flip: the leaving reader takes it after finishing)."""
+    data = desk()
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "08:00", "staff": 1},
+                                          {"start": "08:00", "end": "16:00", "staff": 1}]
+    studies = [{"ready": 450, "read": 60}, {"ready": 465, "read": 60}, {"ready": 490, "read": 5}]
+    for rows, duties in run_by_hand(make(data), studies):
+        night, waited, later = rows
+        assert night["reported_at"] == 510.0 and night["reader"].split("/")[1] == "00:00-08:00"
+        assert waited["read_start"] == 480.0 and waited["reader"].split("/")[1] == "08:00-16:00"
+        assert later["read_start"] == 540.0 and later["reader"] == waited["reader"]
+        first = next(d for d in duties if d["shift"] == "00:00-08:00" and d["start"] == 0.0)
+        assert first["overtime_minutes"] == pytest.approx(30.0)
+
+
+def test_a_second_opinion_is_never_read_by_the_primary_reader() -> None:
+    """Two readers; the primary reader is the only one idle when the second opinion enters: it waits for
+    the other reader (flip: the primary reader would take it at once)."""
+    data = desk(staff=2, second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}})
+    data["pools"]["readers"]["reads"] = ["chest_ct", "second_opinion"]
+    studies = [{"ready": 0, "read": 10, "second_opinion": True, "second_read": 5}, {"ready": 0, "read": 30}]
+    for rows in each(data, studies):
+        primary = rows[0]
+        opinion = next(r for r in rows if r["kind"] == "second_opinion")
+        assert opinion["reader"] != primary["reader"] and opinion["read_start"] == 30.0
+
+
+def test_pre_emption_interrupts_the_lowest_class_started_last() -> None:
+    """Two readers in routine reads, started at 0 and at 1; a STAT study at 2 interrupts the read started at
+    1 (flip: the one started first)."""
+    data = desk(staff=2, policy={"triage": "fifo", "preemptive": True})
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 60}, {"ready": 2, "read": 5, "referral": "stat"}]
+    for rows in each(data, studies):
+        assert rows[2]["read_start"] == 2.0 and rows[2]["reader"] == rows[1]["reader"]
+        assert rows[0]["reported_at"] == 60.0 and rows[1]["reported_at"] == 66.0
+
+
+def test_a_pre_empted_study_goes_back_to_the_head_of_its_class() -> None:
+    """One reader under score bands read likeliest first: a study of low score is being read when a likelier
+    one of the same band arrives, then a STAT study interrupts; when the STAT read ends, the interrupted
+    study resumes before the likelier one (flip: it would re-enter by its key, after it)."""
+    data = desk(policy={"triage": "score", "preemptive": True,
+                        "score": {"bands": {"any": 0.0}, "within": "score", "unscored": "any"}})
+    data["study_types"]["chest_ct"]["ai"] = "ct_ai"
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    studies = [{"ready": 0, "read": 60, "score": 0.1}, {"ready": 1, "read": 10, "score": 0.9},
+               {"ready": 5, "read": 5, "referral": "stat"}]
+    for rows in each(data, studies):
+        low, likely, stat = rows
+        assert stat["read_start"] == 5.0 and low["reported_at"] == 65.0 and likely["read_start"] == 65.0
