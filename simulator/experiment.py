@@ -9,15 +9,19 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .network import draw_cohort, simulate_cohort
 from .overload import Overload
 from .network.figures import stations_table
-from .records import duties_table, studies_table
+from .records import ROW_GROUP, duties_table, studies_table
 from .scenario import Scenario
 from .summaries import ReplicationSummary, Summaries, Summary, read_only, summary_rows
 from .summaries import summarise as summarise_table
@@ -42,6 +46,9 @@ class Replication:
     phases: dict[str, float] = field(default_factory=dict)  # seconds: cohort, model, tables, summary
     stations: pa.Table | None = None  # what each upstream station did (none without stations)
     summary: ReplicationSummary | None = None  # made where it ran, when asked (`summarise`)
+    rows: int = 0  # of its studies table, wherever the rows went
+    delivered: bool = False  # its rows were handed to the caller's sink where it ran
+    part: Path | None = None  # its rows are in this Parquet file, written where it ran, for the caller's sink
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
@@ -68,21 +75,62 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
                         "summary": finished - tabled}, stations, summary)
 
 
-_REPORT = None  # in a worker: the queue progress goes to (set by `_listen`)
+_REPORT: Callable[[tuple[int, float]], None] | None = None  # where a task's progress goes (set by `_listen`)
 
 
 def _listen(queue) -> None:
     global _REPORT
-    _REPORT = queue
+    _REPORT = None if queue is None else queue.put
 
 
-def _replication_worker(args: tuple[int, Scenario, int, int, bool, bool]) -> Replication:
-    task, scenario, replication, seed, summarise, send = args
-    report = None if _REPORT is None else (lambda f: _REPORT.put((task, f)))
-    result = run_replication(scenario, replication, seed, report, summarise)
-    if not send:
+# Where a replication's rows go when it has run: back to the caller, nowhere (a variant only compared
+# with), or into a Parquet part file of the caller's sink, written by the worker itself.
+SEND, DROP = "send", "drop"
+
+
+def _replication_worker(args: tuple[int, Scenario, int, int, bool, Any],
+                        deliver: Callable[[pa.Table], None] | None = None) -> Replication:
+    """One replication where it runs (a worker process, or this one: the same steps). Its rows leave first
+    (handed to `deliver`, written to a part file, dropped, or kept to be sent), then it is summarised from
+    the columns the summary reads: a replication's table and its summary's columns are never held at once
+    unless the table is to be sent back."""
+    task, scenario, replication, seed, summarise, route = args
+    report = None if _REPORT is None else (lambda f: _REPORT((task, f)))  # type: ignore[misc]
+    result = run_replication(scenario, replication, seed, report, summarise=False)
+    studies, result.rows = result.studies, result.studies.num_rows
+    kept = read_only(studies) if summarise else None
+    if deliver is not None:
+        deliver(studies)
+        result.studies, result.delivered = None, True
+    elif isinstance(route, Path):
+        pq.write_table(studies, route, compression="zstd", row_group_size=ROW_GROUP)
+        result.studies, result.part = None, route
+    elif route == DROP:
         result.studies = None
+    del studies
+    if kept is not None:
+        # Arrow's allocator keeps what the table freed for Arrow's next tables; the summary's columns are
+        # numpy's, so give it back first.
+        pa.default_memory_pool().release_unused()
+        begun = time.perf_counter()
+        result.summary = summarise_table(kept, result.duties, scenario, replication)
+        result.phases["summary"] = time.perf_counter() - begun
     return result
+
+
+class _Here:
+    """A pool of one, in this process: each task runs when submitted (the task a worker would run)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))  # an exception (a user's stop included) goes straight to the caller
+        return future
+
+    def __enter__(self) -> "_Here":
+        return self
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
 
 
 @dataclass
@@ -126,7 +174,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     done: dict[int, float] = {}
 
     def tell(task: int, fraction: float) -> None:
-        if progress is not None:
+        if progress is not None and done.get(task, 0.0) < 1.0:
             done[task] = fraction
             progress(sum(done.values()) / len(tasks))
 
@@ -138,57 +186,64 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     def arrived(task: int, result: Replication) -> None:
         results[task] = result
         v = tasks[task][0]
-        if result.studies is not None:
-            rows[v] += result.studies.num_rows
-        # Hand over, in replication order, what has come: the tables of later replications wait.
+        rows[v] += result.rows
+        # Hand over, in replication order, what has come: the rows of later replications wait.
         while sink_of[v] is not None and given[v] < replications:
             waiting = results[v * replications + given[v]]
             if waiting is None:
                 break
-            if waiting.studies is not None:
+            if waiting.part is not None:
+                sink_of[v].take_part(waiting.part)  # type: ignore[union-attr]
+                waiting.part = None
+            elif waiting.studies is not None:
                 sink_of[v](waiting.studies)  # type: ignore[misc]
                 waiting.studies = None
             given[v] += 1
             if given[v] == replications and hasattr(sink_of[v], "close"):
                 sink_of[v].close()  # type: ignore[union-attr]  # its last rows go out now, not when its owner ends
 
-    if workers <= 1:
-        for i, (v, r) in enumerate(tasks):
-            # Rows that leave (to a sink, or nowhere) are summarised after they left, from the columns the
-            # summary reads: a city year's table and its summary's columns are never held at once.
-            leaving = sink_of[v] is not None
-            result = run_replication(scenarios[v], r, seed, lambda f, i=i: tell(i, f), summarise and not leaving)
-            kept = read_only(result.studies) if summarise and leaving else None
-            if sink_of[v] is discard:
-                result.studies = None
-            arrived(i, result)
-            if kept is not None:
-                # Arrow's allocator keeps what the table freed for Arrow's next tables; the summary's columns
-                # are numpy's, so give it back first.
-                pa.default_memory_pool().release_unused()
-                begun = time.perf_counter()
-                result.summary = summarise_table(kept, result.duties, scenarios[v], r)
-                result.phases["summary"] = time.perf_counter() - begun
-                del kept
-            tell(i, 1.0)
-    else:
-        queue = multiprocessing.get_context().Queue() if progress is not None else None
-        with LocalPool(workers, _listen, (queue,)) as pool:
-            futures = {pool.submit(_replication_worker, (i, scenarios[v], r, seed, summarise,
-                                                         sink_of[v] is not discard)): i
-                       for i, (v, r) in enumerate(tasks)}
-            waiting = set(futures)
+    def route(i: int, v: int, r: int) -> Any:
+        """Where task i's rows go: a part file of its sink, written by the worker, where the sink takes
+        parts and workers run elsewhere; nowhere for `discard`; else back."""
+        sink = sink_of[v]
+        if sink is discard:
+            return DROP
+        if sink is not None and workers > 1 and getattr(sink, "parts", None) is not None:
+            return sink.parts / f"v{v}-r{r:05d}.parquet"
+        return SEND
+
+    here = workers <= 1
+    queue = multiprocessing.get_context().Queue() if progress is not None and not here else None
+    global _REPORT
+    previous, _REPORT = _REPORT, ((lambda item: tell(*item)) if here and progress is not None else _REPORT)
+    try:
+        with (_Here() if here else LocalPool(workers, _listen, (queue,))) as pool:
+            futures = {}
+            for i, (v, r) in enumerate(tasks):
+                # In this process a sink takes the rows as they come (serially, so in order) and the summary is
+                # made after they left.
+                deliver = sink_of[v] if here and sink_of[v] is not None and sink_of[v] is not discard else None
+                job = partial(_replication_worker, deliver=deliver) if deliver is not None else _replication_worker
+                future = pool.submit(job, (i, scenarios[v], r, seed, summarise, route(i, v, r)))
+                futures[future] = i
+                if here:
+                    result = future.result()
+                    if result.delivered:
+                        given[v] += 1
+                        if given[v] == replications and hasattr(sink_of[v], "close"):
+                            sink_of[v].close()  # type: ignore[union-attr]
+                    arrived(i, result)
+                    tell(i, 1.0)
+            waiting = set() if here else set(futures)
             while waiting:
                 finished, waiting = wait(waiting, timeout=0.2 if progress is not None else None)
                 for future in finished:
                     arrived(futures[future], future.result())
                     tell(futures[future], 1.0)
                 while queue is not None and not queue.empty():
-                    task, fraction = queue.get_nowait()
-                    if done.get(task, 0.0) < 1.0:
-                        tell(task, fraction)
-                if progress is not None:
-                    progress(sum(done.values()) / len(tasks))
+                    tell(*queue.get_nowait())
+    finally:
+        _REPORT = previous
     runs = []
     for v, scenario in enumerate(scenarios):
         mine = [results[i] for i, (w, _) in enumerate(tasks) if w == v]

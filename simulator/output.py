@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from . import __version__
 from .experiment import Run
 from .files import claim_directory, write_directory
 from .loading import dump_scenario, scenario_hash
+from .records import ROW_GROUP
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -24,7 +26,6 @@ __all__ = ["write_run", "write_rest", "stream_run", "claim_run", "summary_docume
 
 RUN = "run"  # the kind of output folder, in its marker
 STUDIES = "studies.parquet"
-ROW_GROUP = 1024 * 1024  # rows per row group, as `pq.write_table` writes them
 
 
 def ran(run: Run) -> "Scenario":
@@ -117,6 +118,10 @@ class StudiesWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Workers elsewhere write a replication's rows here, the sink copies them in by row groups
+        # (`take_part`), so that no process holds a run's rows, nor a worker's sent through a pipe.
+        self.parts = path.parent / f".{path.stem}-parts"
+        self.parts.mkdir(exist_ok=True)
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._held: list[pa.Table] = []
@@ -150,7 +155,14 @@ class StudiesWriter:
         self._held = [pa.Table.from_batches([b.take(np.arange(b.num_rows)) for b in rest], held.schema)] if rest else []
         self._held_rows = held.num_rows - start
 
+    def take_part(self, part: Path) -> None:
+        """A replication's rows from the part file a worker wrote, a row group at a time; then the part goes."""
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=ROW_GROUP):
+            self(pa.Table.from_batches([batch]))
+        part.unlink()
+
     def close(self) -> None:
+        shutil.rmtree(self.parts, ignore_errors=True)
         if self._writer is None:
             return
         if self._held or not self._written:
@@ -167,3 +179,4 @@ class StudiesWriter:
                 self.close()
             else:  # the staging folder it writes into goes with the error; only the handle is closed
                 self._writer.close()
+        shutil.rmtree(self.parts, ignore_errors=True)

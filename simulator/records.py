@@ -12,7 +12,9 @@ from .network import Outcome
 from .scenario import NO_CONDITION, Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
 
-__all__ = ["studies_table", "duties_table", "study_uid_prefix", "column"]
+__all__ = ["studies_table", "duties_table", "study_uid_prefix", "column", "ROW_GROUP"]
+
+ROW_GROUP = 1024 * 1024  # rows per row group of a studies table's Parquet file, as `pq.write_table` writes them
 
 _INDEX_DIGITS = 12
 
