@@ -321,7 +321,7 @@ def test_rows_written_by_workers_make_the_same_file_as_one_process(tmp_path: Pat
     files = {}
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        result = runner.invoke(app, ["run", "examples/stroke_two_ais", "-r", "3", "--set", "horizon_days=5", "-w",
+        result = runner.invoke(app, ["run", "examples/stroke_two_ais", "-r", "3", "--set", "horizon_days=8", "-w",
                                      workers, "--out", str(out)])
         assert result.exit_code == 0, result.output
         files[workers] = (out / "studies.parquet").read_bytes()
