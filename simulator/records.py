@@ -103,6 +103,12 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         scored_at = _by_horizon(cohort.upstream.scored_at[source] if cohort.upstream.scored_at is not None else
                                 np.where(cohort.upstream.ai_scored[source], cohort.upstream.ready_at[source], np.nan), horizon)
     recorded = outcome.recorded_at[source] if extra is None and outcome.recorded_at is not None else np.full(m, np.nan)
+    up = cohort.upstream
+
+    def by_station(values: np.ndarray | None) -> np.ndarray:
+        """A per-study station figure of the row's study (NaN for a second opinion, or without stations)."""
+        return np.full(m, np.nan) if second or values is None else values[source]
+
     return pa.table({
         "replication": pa.array(np.full(m, replication, dtype=np.int32)),
         "study_id": _uids(prefix, index),
@@ -136,6 +142,9 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         "scored_at": _nullable(scored_at),
         "read_unscored": pa.array(~np.isnan(start) & ~(scored_at <= start) & ~unscored),
         "recorded_at": _nullable(recorded),
+        "exam_start": _nullable(_by_horizon(by_station(up.exam_start), horizon)),
+        "inference_start": _nullable(_by_horizon(by_station(up.inference_start), horizon)),
+        "size_mb": _nullable(by_station(up.size_mb)),
     })
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import ScenarioError, run_replication
+from simulator import ScenarioError, load_scenario, run_replication
 from simulator.network import draw_cohort
 from simulator.network.queues import Capacity, available, serve, share
 
@@ -361,3 +361,27 @@ def test_any_value_in_a_network_field_runs_or_is_named_never_crashes(path: tuple
             continue
         cohort = draw_cohort(scenario, 1, 0)
         assert len(cohort) == cohort.upstream.acquired_at.shape[0]
+
+
+def test_each_study_says_when_its_exam_and_its_inference_began_and_how_large_it_was() -> None:
+    """studies.parquet's station columns: a patient's wait for the scanner (exam_start - arrived_at) and a
+    study's wait for a GPU (inference_start - at_archive) are never negative, agree with what the stations
+    served job by job, and are null where the scenario has no such station (and for second opinions)."""
+    from simulator import run_scenario
+
+    scenario = load_scenario("examples/district_network_devices", ["horizon_days=4", "warmup_days=0"])
+    table = run_scenario(scenario, 1, workers=1).studies
+    primary = [r for r in table.to_pylist() if r["kind"] == "primary"]
+    examined = [r for r in primary if r["exam_start"] is not None]
+    assert examined and all(r["arrived_at"] <= r["exam_start"] <= (r["acquired_at"] or np.inf) for r in examined)
+    inferred = [r for r in primary if r["inference_start"] is not None]
+    assert inferred and all(r["at_archive"] <= r["inference_start"] <= (r["scored_at"] or np.inf) for r in inferred)
+    assert all(r["size_mb"] > 0 for r in primary if r["modality"] == "CT")
+    cohort = draw_cohort(scenario, scenario.seed, 0, detail=True)
+    starts = np.sort(cohort.upstream.exam_start[np.isfinite(cohort.upstream.exam_start)])
+    served = np.sort(np.concatenate([d["start"] for name, d in cohort.upstream.station_detail.items()
+                                     if name.startswith("devices:")]))
+    assert np.array_equal(starts, served[np.isfinite(served)])
+    plain = run_scenario(load_scenario("examples/mmc_ai_triage", ["horizon_days=6"]), 1, workers=1).studies
+    for column in ("exam_start", "inference_start", "size_mb"):
+        assert plain.column(column).null_count == plain.num_rows

@@ -29,17 +29,19 @@ def worker_capacity(scenario: Scenario, service: AIService) -> Capacity:
 
 def score_times(scenario: Scenario, name: str, service: AIService, seed: int, replication: int,
                 at_archive: np.ndarray, referral: np.ndarray, latency: np.ndarray,
-                record: Callable[[str, dict], None] | None = None) -> np.ndarray:
-    """When each of the service's studies (those given, all to be scored) has its result: +inf if never."""
+                record: Callable[[str, dict], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """When each of the service's studies (those given, all to be scored) has its result (+inf if never),
+    and when a worker started its inference (NaN if never)."""
     assert service.inference_minutes is not None
     n = at_archive.shape[0]
     inference = sample(service.inference_minutes, stream(seed, replication, "inference", name), n)
     reach = np.isfinite(at_archive)
-    scored = np.full(n, np.inf)
+    scored, started = np.full(n, np.inf), np.full(n, np.nan)
     level = worker_capacity(scenario, service)
     start, finish = serve(at_archive[reach], referral[reach], inference[reach], level)
     scored[reach] = finish + latency[reach]
+    started[reach] = start
     if record is not None:
         record(f"ai:{name}", {"arrived": at_archive[reach], "start": start, "finish": finish,
                               "busy": inference[reach], "capacity": level})
-    return scored
+    return scored, started

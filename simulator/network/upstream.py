@@ -48,6 +48,11 @@ class Upstream:
     ai_score: np.ndarray  # posterior probability, NaN where not scored
     ai_positive: np.ndarray  # bool, False where not scored
     ai_flags: np.ndarray | None = None  # with several AIs on a type: a bit per AI in the type's order that flagged it
+    # Per study, from the stations with capacity (None without them; NaN where a study did not pass one): when
+    # its exam started at a device, when a GPU worker started its inference, and its size.
+    exam_start: np.ndarray | None = None
+    inference_start: np.ndarray | None = None
+    size_mb: np.ndarray | None = None
     scored_at: np.ndarray | None = None
     late_score: np.ndarray | None = None
     stations: dict | None = None  # per upstream station, its figures (a row of stations.parquet)
@@ -143,24 +148,25 @@ def _through_stations(scenario: Scenario, draws: Draws, seed: int, replication: 
             served_by[name] = served
 
     site = draws.arrivals.site.copy()
-    acquired = _acquire(scenario, seed, replication, draws, site, imaging, record)
-    size = _sizes(scenario, seed, replication, draws.study_type)
+    acquired, exam_start = _acquire(scenario, seed, replication, draws, site, imaging, record)
+    size, sized = _sizes(scenario, seed, replication, draws.study_type)
     at_archive = to_archive(scenario, acquired, site, size, draws.ingest_delay, imaging, record)
-    scored, scored_at, ready, late = _score(scenario, seed, replication, draws, at_archive, record)
+    scored, scored_at, ready, late, inference_start = _score(scenario, seed, replication, draws, at_archive, record)
     return Upstream(site, acquired, at_archive, ready, scored, np.where(scored, draws.ai.posterior, np.nan),
-                    draws.ai.positive & scored, None, scored_at, late if late.any() else None, figures,
-                    served_by if detail else None)
+                    draws.ai.positive & scored, None, exam_start, inference_start, np.where(sized, size, np.nan),
+                    scored_at, late if late.any() else None, figures, served_by if detail else None)
 
 
 def _acquire(scenario: Scenario, seed: int, replication: int, draws: Draws, site: np.ndarray, imaging: np.ndarray,
-             record: Callable[[str, dict], None]) -> np.ndarray:
-    """When each study's exam ends, through the device groups in sending order; a patient sent to another
-    site's devices takes that site's code in `site`."""
+             record: Callable[[str, dict], None]) -> tuple[np.ndarray, np.ndarray]:
+    """When each study's exam ends and when it started (NaN: no device, or never examined), through the
+    device groups in sending order; a patient sent to another site's devices takes that site's code in
+    `site`."""
     types = list(scenario.study_types.values())
     modality_names = sorted({t.modality for t in types})
     modality = np.array([modality_names.index(t.modality) for t in types], dtype=np.int32)[draws.study_type]
     arrived, referral = draws.arrivals.arrived_at, draws.arrivals.referral
-    acquired = arrived.copy()
+    acquired, started = arrived.copy(), np.full(arrived.shape[0], np.nan)
     site_code = {name: code for code, name in enumerate(scenario.sites)}
     groups = devices_of(scenario)
     # Each group's own patients, before any are sent elsewhere.
@@ -177,36 +183,39 @@ def _acquire(scenario: Scenario, seed: int, replication: int, draws: Draws, site
         name = f"{site_name}/{code}"
         exams = examine(scenario, name, group, seed, replication, at, referral[mine], mine.shape[0] - own.shape[0])
         acquired[mine] = exams["finish"]
+        started[mine] = exams["start"]
         record(f"devices:{name}", exams)
         if group.overflow is not None:
             gone = ~np.isfinite(exams["start"]) & np.isfinite(at)
             moved = mine[gone]
             sent[(group.overflow.to, code)].append((moved, at[gone] + group.overflow.after.in_minutes))
             site[moved] = site_code[group.overflow.to]  # acquired there: its uplink, its readers
-    return acquired
+    return acquired, started
 
 
-def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray) -> np.ndarray:
-    """Each imaging study's size in megabytes, by its modality (0 for work that is not images)."""
-    size = np.zeros(type_code.shape[0])
+def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each imaging study's size in megabytes, by its modality (0 for work that is not images, or of a
+    modality without a size), and where a size was drawn."""
+    size, sized = np.zeros(type_code.shape[0]), np.zeros(type_code.shape[0], dtype=bool)
     for t, (type_name, study_type) in enumerate(scenario.study_types.items()):
         dist = scenario.network.sizes_mb.get(study_type.modality)
         if dist is not None and study_type.kind == Kind.PRIMARY.value:
             mine = np.flatnonzero(type_code == t)
             size[mine] = sample(dist, stream(seed, replication, "size", type_name), mine.shape[0])
-    return size
+            sized[mine] = True
+    return size, sized
 
 
 def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_archive: np.ndarray,
-           record: Callable[[str, dict], None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           record: Callable[[str, dict], None]) -> tuple[np.ndarray, ...]:
     """Which studies the AI scores and when: a service without workers (or a trace's result) is waited for,
     as in the simple form; one with workers scores in its queue's order while the study is on the worklist.
-    (scored, scored_at, ready_at, late)."""
+    (scored, scored_at, ready_at, late, inference_start)."""
     types = list(scenario.study_types.values())
     type_code, referral, ai = draws.study_type, draws.arrivals.referral, draws.ai
     n = type_code.shape[0]
     scored, late = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    scored_at = np.full(n, np.nan)
+    scored_at, inference_start = np.full(n, np.nan), np.full(n, np.nan)
     ready = at_archive.copy()
     for name, service in scenario.ai_services.items():
         mine = np.flatnonzero(np.isin(type_code, [t for t, study_type in enumerate(types) if study_type.primary_ai == name]))
@@ -221,10 +230,11 @@ def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_arc
         scored_at[waited] = ready[waited] = at_archive[waited] + ai.latency[waited]
         if service.workers is not None:
             computed = mine[eligible & ~traced]
-            when = score_times(scenario, name, service, seed, replication, at_archive[computed], referral[computed],
-                               ai.latency[computed], record)
+            when, began = score_times(scenario, name, service, seed, replication, at_archive[computed],
+                                      referral[computed], ai.latency[computed], record)
+            inference_start[computed] = began
             ok = np.isfinite(when)
             scored[computed[ok]] = True
             scored_at[computed[ok]] = when[ok]
             late[computed[ok]] = when[ok] > at_archive[computed[ok]]
-    return scored, scored_at, ready, late
+    return scored, scored_at, ready, late, inference_start
