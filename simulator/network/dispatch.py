@@ -17,7 +17,7 @@ from typing import Protocol
 from ..triage import Worklist
 from ..triage.routing import least_loaded
 from .lanes import Lanes
-from .readers import Read, Reader
+from .readers import Read, Reader, take_idle
 
 __all__ = ["Dispatch", "Pull", "Push", "Station"]
 
@@ -74,20 +74,11 @@ class Pull:
         self.pools_for = station.lanes.pools_for
 
     def enter(self, item: Read, now: float) -> None:
-        for pool in self.pools_for[item.lane]:
-            idle = pool.idle
-            if idle:
-                reader = next(iter(idle))
-                if reader.code == item.exclude_reader or reader.off_at <= now:
-                    # A reader whose shift ends this very minute is still idle until the shift-end event
-                    # (releases come first at equal times), but starts nothing more.
-                    reader = next((r for r in idle if r.code != item.exclude_reader and r.off_at > now), None)
-                    if reader is None:
-                        continue
-                del idle[reader]
-                self.station.give(reader, item, now)
-                return
-        self.station.queue(item, now)
+        reader = take_idle(self.pools_for[item.lane], now, item.exclude_reader)
+        if reader is None:
+            self.station.queue(item, now)
+        else:
+            self.station.give(reader, item, now)
 
     def taken(self, reader: Reader, item: Read) -> None:
         pass

@@ -25,8 +25,9 @@ from .cohort import Cohort
 from ..kernel import RELEASE, SEIZE, STOP, Tick
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
+from ..triage.worklist import best_head
 from .outcome import Outcome
-from .readers import Read, Reader
+from .readers import Read, Reader, count_busy, signs_off, take_idle
 from .reading import Codes, ReadingStation, collector_paused
 
 __all__ = ["EntryRanks", "entry_ranks", "reading_station"]
@@ -168,22 +169,14 @@ class RankedOnceStation(ReadingStation):
                 i = reader.item
                 reported_at[i] = now
                 reader_of[i] = reader.code
-                if reader.resumed >= warmup and now <= reader.off_at:
-                    reader.busy += now - reader.resumed
-                else:
-                    self._count_busy(reader, now)
+                count_busy(reader, now, warmup)
                 reader.reads += 1
-                if now >= reader.off_at:
+                if signs_off(reader, now):
                     reader.item = None
-                    reader.overtime = now - reader.off_at
-                    reader.gone = True
                     continue
                 # `_next` and `_start_read`, written out: they run once a read, and the two calls measured
                 # some 4% of the loop.
-                best = None
-                for heap in reader.lanes:  # the best head of the reader's lanes
-                    if heap and (best is None or heap[0] < best[0]):
-                        best = heap
+                best = best_head(reader.lanes)
                 if best is None:
                     reader.item = None
                     reader.pool.idle[reader] = None
@@ -196,18 +189,11 @@ class RankedOnceStation(ReadingStation):
             elif tick is arrivals:  # studies become ready, one after another until something else is due
                 while True:
                     i, (pools, heap), place, minutes, next_at = next(rows)
-                    # The longest-idle reader of the first pool that has one. (None of them is leaving at
-                    # this very minute: a shift's end comes before a study at the same time, and the
-                    # layered station's check for one matters only for work entering as a read ends.)
-                    for pool in pools:
-                        idle = pool.idle
-                        if idle:
-                            reader = next(iter(idle))
-                            del idle[reader]
-                            self._start_read(reader, i, minutes, now)
-                            break
-                    else:
+                    reader = take_idle(pools, now)  # the one rule of who takes a ready item
+                    if reader is None:
                         heappush(heap, place)
+                    else:
+                        self._start_read(reader, i, minutes, now)
                     if next_at == inf or queue[0][0] <= next_at:  # the run's stop is always in the queue
                         break
                     env.now = now = next_at
@@ -230,10 +216,7 @@ class RankedOnceStation(ReadingStation):
 
     def _next(self, reader: Reader, now: float) -> None:
         """A reader whose shift starts takes the best head of their lanes, or waits idle."""
-        best = None
-        for heap in reader.lanes:
-            if heap and (best is None or heap[0] < best[0]):
-                best = heap
+        best = best_head(reader.lanes)
         if best is None:
             reader.pool.idle[reader] = None
         else:

@@ -1,4 +1,5 @@
-"""Readers on duty and the pools they belong to: the reading station's servers."""
+"""Readers on duty and the pools they belong to: the reading station's servers, and the rules of who takes
+a ready item and when a reader leaves, written once for every form of the station (docs/model.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from ..triage import WorkItem
 if TYPE_CHECKING:
     from ..kernel import Tick
 
-__all__ = ["Reader", "Pool", "Read"]
+__all__ = ["Reader", "Pool", "Read", "take_idle", "signs_off", "count_busy"]
 
 
 @dataclass(slots=True, eq=False)
@@ -57,3 +58,42 @@ class Pool:
         self.idle: dict[Reader, None] = {}  # insertion order: the longest idle is taken first
         self.busy: dict[Reader, None] = {}  # with pre-emption: readers in a read
         self.present: dict[Reader, None] = {}  # push: readers on shift, candidates for assignment
+
+
+def take_idle(pools: tuple["Pool", ...] | list["Pool"], now: float, exclude: int = -1) -> Reader | None:
+    """Who takes a ready item: the longest-idle reader of the first pool (in scenario order) that has one
+    who may read it (not `exclude`, and not at the very minute their duty ends: a reader whose shift ends
+    now is still idle until the shift-end event, as releases come first, but starts nothing more); taken
+    out of the pool's idle readers. None: nobody is idle, and the item waits."""
+    for pool in pools:
+        idle = pool.idle
+        if idle:
+            reader = next(iter(idle))
+            if reader.code == exclude or reader.off_at <= now:
+                reader = next((r for r in idle if r.code != exclude and r.off_at > now), None)
+                if reader is None:
+                    continue
+            del idle[reader]
+            return reader
+    return None
+
+
+def signs_off(reader: Reader, now: float) -> bool:
+    """A reader whose read is done at or after the end of their duty leaves (the time past it is
+    overtime) and starts nothing more (docs/model.md, shift handover)."""
+    if now >= reader.off_at:
+        reader.overtime = now - reader.off_at
+        reader.gone = True
+        return True
+    return False
+
+
+def count_busy(reader: Reader, now: float, warmup: float) -> None:
+    """The reading time from the read's (re)start to `now` that falls in the duty and after the warm-up."""
+    if reader.resumed >= warmup and now <= reader.off_at:
+        reader.busy += now - reader.resumed
+        return
+    lo = max(reader.resumed, warmup)
+    hi = min(now, reader.off_at)
+    if hi > lo:
+        reader.busy += hi - lo

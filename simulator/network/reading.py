@@ -32,7 +32,7 @@ from .dispatch import Dispatch, Pull, Push
 from .lanes import Lanes
 from .outcome import Outcome
 from .preemption import Preemption
-from .readers import Read, Reader
+from .readers import Read, Reader, count_busy, signs_off
 
 __all__ = ["ReadingStation"]
 
@@ -196,7 +196,7 @@ class ReadingStation:
 
     def _flags(self, rows: np.ndarray) -> list[int]:
         """Each study's flags: a bit per AI of its type (one AI: its flag)."""
-        d, u = self.cohort.draws, self.cohort.upstream
+        u = self.cohort.upstream
         return (u.ai_positive[rows] if u.ai_flags is None else u.ai_flags[rows]).astype(np.int64).tolist()
 
     def _on_ready(self, tick: Tick) -> None:
@@ -353,7 +353,7 @@ class ReadingStation:
         current = victim.item
         current.remaining -= now - victim.resumed
         current.preempted = True
-        self._count_busy(victim, now)
+        count_busy(victim, now, self.warmup)
         victim.item = victim.pending = None  # its Tick still fires, and is ignored
         del victim.pool.busy[victim]
         self.dispatch.interrupted(victim, current)
@@ -388,11 +388,6 @@ class ReadingStation:
             env = self.env
             heappush(env.heap, (env.now + item.remaining, RELEASE, next(env.sequence), tick))
 
-    def _count_busy(self, reader: Reader, now: float) -> None:
-        lo = max(reader.resumed, self.warmup)
-        hi = min(now, reader.off_at)
-        if hi > lo:
-            reader.busy += hi - lo
 
     def _on_done(self, tick: Tick) -> None:
         reader: Reader = tick.what
@@ -403,10 +398,7 @@ class ReadingStation:
         i = item.index
         self.reported_at[i] = now
         self.reader_of[i] = reader.code
-        if reader.resumed >= self.warmup and now <= reader.off_at:
-            reader.busy += now - reader.resumed
-        else:
-            self._count_busy(reader, now)
+        count_busy(reader, now, self.warmup)
         reader.reads += 1
         reader.item = None
         if self.own_lanes:  # push: the work assigned to the reader and not finished
@@ -415,9 +407,7 @@ class ReadingStation:
             del reader.pool.busy[reader]
         if i < self.n_cohort and self.so_index[i] >= 0:
             self._second_opinion(i, self.so_index[i], reader.code, now)
-        if now >= reader.off_at:
-            reader.overtime = now - reader.off_at
-            reader.gone = True
+        if signs_off(reader, now):
             return
         item = self.worklist.pop_for(reader.lanes, now, reader.code)  # as `_next`, inlined: once a read
         if item is None:
@@ -519,7 +509,7 @@ class ReadingStation:
         for readers in self.duty_readers.values():
             for reader in readers:
                 if reader.item is not None:
-                    self._count_busy(reader, self.horizon)
+                    count_busy(reader, self.horizon, self.warmup)
                     if self.horizon > reader.off_at:
                         reader.overtime = self.horizon - reader.off_at
         for readers in self.duty_readers.values():

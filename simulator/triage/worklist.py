@@ -16,9 +16,19 @@ from collections.abc import Iterator, Sequence
 from .item import WorkItem
 from .policy import TriagePolicy
 
-__all__ = ["Worklist"]
+__all__ = ["Worklist", "best_head"]
 
 Lane = list  # a heap of entries [cls, key, seq, item]
+
+
+def best_head(lanes: Sequence[list]) -> list | None:
+    """The lane whose head comes first in the worklist's order (the smallest: class, key, then entry), or
+    None when all are empty: how a free reader chooses among their lanes. Heads must be current."""
+    best = None
+    for heap in lanes:
+        if heap and (best is None or heap[0] < best[0]):
+            best = heap
+    return best
 
 
 class Worklist:
@@ -121,12 +131,10 @@ class Worklist:
         """Take the best item of `lanes` that `reader` may read, or None."""
         if self._due:
             self._refresh(now)
-        best = None
         for heap in lanes:
             while heap and heap[0][3].entry is not heap[0]:
                 heapq.heappop(heap)
-            if heap and (best is None or heap[0] < best[0]):
-                best = heap
+        best = best_head(lanes)
         if best is None:
             return None
         if best[0][3].exclude_reader == reader and reader >= 0:
