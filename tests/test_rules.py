@@ -116,3 +116,17 @@ def test_a_pre_empted_study_goes_back_to_the_head_of_its_class() -> None:
     for rows in each(data, studies):
         low, likely, stat = rows
         assert stat["read_start"] == 5.0 and low["reported_at"] == 65.0 and likely["read_start"] == 65.0
+
+
+def test_a_free_reader_takes_the_best_head_of_their_lanes() -> None:
+    """A reader of two lanes (chest CT, read by them alone; head CT, shared with another pool whose reader
+    is away) becomes free with a routine head CT and a STAT chest CT waiting: the STAT one is read first
+    (flip: the worse head)."""
+    data = desk()
+    data["study_types"]["head_ct"] = copy.deepcopy(data["study_types"]["chest_ct"])
+    data["pools"]["readers"]["reads"] = ["chest_ct", "head_ct"]
+    data["pools"]["neuro"] = {"reads": ["head_ct"], "shifts": [{"start": "20:00", "end": "22:00", "staff": 1}]}
+    studies = [{"ready": 0, "read": 10}, {"ready": 2, "read": 5, "type": "head_ct"},
+               {"ready": 3, "read": 5, "referral": "stat"}]
+    for rows in each(data, studies):
+        assert rows[2]["read_start"] == 10.0 and rows[1]["read_start"] == 15.0
