@@ -15,7 +15,7 @@ import streamlit as st
 
 from simulator.ai import operating_point
 from simulator.errors import ScenarioError
-from simulator.loading import bundled_scenarios, read_yaml, resolve_path
+from simulator.loading import bundled_scenarios, scenario_data
 from simulator.scenario import AIService
 
 from .loading import load_upload
@@ -44,7 +44,7 @@ def choose_source() -> None:
                                 key="bundled")
     if st.session_state.get("bundled_seen") != name:  # a new choice in the list replaces an upload too
         st.session_state["bundled_seen"] = name
-        load(("bundled", name), read_yaml(resolve_path(name)))
+        load(("bundled", name), scenario_data(name))
     upload = st.sidebar.file_uploader("or upload a scenario (YAML)", type=["yaml", "yml"], key="upload")
     if upload is not None and st.session_state.get("upload_id") != upload.file_id:
         st.session_state["upload_id"] = upload.file_id

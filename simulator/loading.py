@@ -15,7 +15,7 @@ from .safe_yaml import MAX_BYTES, load_text
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["bundled_scenarios", "resolve_path", "scenario_hash", "dump_scenario", "resolved_data", "read_yaml",
+__all__ = ["bundled_scenarios", "resolve_path", "scenario_data", "scenario_hash", "dump_scenario", "resolved_data", "read_yaml",
            "merge_fragment",
            "with_base"]
 
@@ -104,6 +104,13 @@ def with_base(data: Any, path: Path, seen: tuple[Path, ...] = ()) -> Any:
     if not isinstance(base, Mapping):
         raise ScenarioError(str(base_path), [("", "the scenario it extends must be a mapping of keys")])
     return merge_fragment(base, {k: v for k, v in data.items() if k != "extends"})
+
+
+def scenario_data(source: str | Path) -> Any:
+    """The data of a scenario file or bundled name as every reader of scenarios takes it: read safely, with
+    what it `extends:` laid under it and its relative paths made absolute (not yet checked: `prepare`)."""
+    path = resolve_path(source)
+    return with_base(read_yaml(path), path, ())
 
 
 def dump_scenario(scenario: "Scenario") -> str:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
-from .loading import _anchored, merge_fragment, read_yaml, resolve_path, with_base
+from .loading import _anchored, merge_fragment, read_yaml, resolve_path, scenario_data
 from .safe_yaml import load_text
 from .scenario import (DAYS, MAX_DEVICE_GROUPS, MAX_SHIFTS, MAX_WINDOWS, DeviceOutage, Devices, Scenario, Shift,
                        Slowdown, Span, Window, check_references)
@@ -51,9 +51,8 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
         data: Any = source
         label = name or "<scenario>"
     else:
-        path = resolve_path(source)
-        data = with_base(read_yaml(path), path, ())
-        label = str(path)
+        data = scenario_data(source)
+        label = str(resolve_path(source))
     for fragment in fragments:
         part = _anchored(read_yaml(fragment), Path(fragment))
         if not isinstance(part, Mapping):

@@ -253,3 +253,33 @@ def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
     assert slot == "general / day" and {p["staff"] for p in points} == {1, 2, 3, 4, 5}
     finding = sorted((p["staff"], p["mean"]) for p in points if p["group"] == "All work")
     assert finding[0][1] <= finding[-1][1]  # more readers on the day shift: no less work within target
+
+
+def test_every_bundled_scenario_opens_as_the_cli_reads_it_and_one_that_extends_another_runs() -> None:
+    """One loading path: a scenario that `extends:` another opens with what it extends, and what the page
+    would run is the scenario `radsim run NAME` runs."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import runner
+    from simulator.loading import resolved_data
+    from simulator.prepare import prepare
+
+    runner.clear()
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=180)
+    at.run()
+    names = at.selectbox(key="bundled").options
+    assert "examples/network_questions/half_the_gpus" in names and "moscow_city_network" in names
+    for name in names:
+        at.selectbox(key="bundled").set_value(name).run()
+        assert not at.exception and not at.error, (name, [e.value for e in at.error])
+        assert any(b.key == "run" for b in at.button), name
+        assert resolved_data(parse_scenario(at.session_state["base"], name)) == resolved_data(prepare(name)), name
+    at.selectbox(key="bundled").set_value("examples/network_questions/half_the_gpus").run()
+    v = at.session_state["version"]
+    at.number_input(key=f"reps-{v}").set_value(2)
+    at.number_input(key=f"horizon-{v}").set_value(2.0)
+    at.run()
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Studies with a finding" in card_text(at, "Studies with a finding")
+    runner.clear()

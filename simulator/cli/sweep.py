@@ -69,13 +69,13 @@ def sweep(
 ) -> None:
     """Run a scenario over a grid x replications; resumable; one Parquet table of metrics per point and replication."""
     from simulator.errors import OutputError
-    from simulator.loading import read_yaml, resolve_path, with_base
+    from simulator.loading import resolve_path, scenario_data
     from simulator.prepare import apply_overrides
     from simulator.sweep import SchedulerLost, parse_grid, plan, read_grid_file, run_sweep
 
     with bad_input():
         path = resolve_path(scenario)
-        data = apply_overrides(with_base(read_yaml(path), path, ()), set_ or [], str(path))
+        data = apply_overrides(scenario_data(path), set_ or [], str(path))
         points = parse_grid(grid or []) if grid else []
         if grid_file is not None:
             points += read_grid_file(grid_file)
