@@ -163,8 +163,10 @@ def _staff(scenario: Scenario, texts: list[str], replications: int) -> None:
              zip(result.slots, result.staff, [shift.staff for pool in scenario.pools.values() for shift in pool.shifts])]
     verdict = "meets every target" if result.feasible else "NO roster meets every target"
     binding = "; ".join(f"{t}: {', '.join(where)}" for t, where in result.binding.items() if where)
+    others = "".join(f" Also meets every target at the same cost: {moved}." for moved in result.alternative_moves())
     st.session_state["staffed-result"] = (table, load_text(dump_scenario(result.scenario), "roster") if result.feasible
-                                   else None, f"{verdict} ({result.evaluations} rosters tried). Binds: {binding or '-'}")
+                                   else None, f"{verdict} ({result.evaluations} rosters tried). Binds: {binding or '-'}."
+                                              f"{others}")
 
 
 def main() -> None:

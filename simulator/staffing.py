@@ -317,6 +317,17 @@ class StaffingResult:
     proven_minimal: bool = True  # False when the search was interrupted
     confirmed: bool = True  # evaluated at the full number of replications
     seconds: float = 0.0
+    # Other rosters of the same cost that meet every condition as well (one reader moved between shift
+    # entries of equal hours): "the smallest" is then one of several. `moves_tried` such moves were tried;
+    # `alternatives_checked` is False when there were more than the search tries.
+    alternatives: list[list[int]] = field(default_factory=list)
+    moves_tried: int = 0
+    alternatives_checked: bool = True
+
+    def alternative_moves(self) -> list[str]:
+        """Each alternative in words: which shift entries differ from the roster found."""
+        return ["; ".join(f"{s.pool}/{s.label} {a}" for s, a, b in zip(self.slots, other, self.staff) if a != b)
+                for other in self.alternatives]
 
     def target_rows(self) -> list[dict[str, Any]]:
         """Each target (the user's and the feasibility conditions) with its estimate, CI, slack, whether it is
@@ -335,6 +346,9 @@ class StaffingResult:
                 "proven_minimal": self.proven_minimal, "confirmed": self.confirmed,
                 "rosters_simulated": self.evaluations, "seconds": round(self.seconds, 1), "targets": self.target_rows(),
                 "overloaded_pools": self.evaluation.overloaded, "waived": list(waive),
+                "same_cost_rosters": [[{"pool": s.pool, "shift": s.label, "staff": n} for s, n in zip(self.slots, other)]
+                                      for other in self.alternatives],
+                "same_cost_moves_tried": self.moves_tried, "same_cost_rosters_all_checked": self.alternatives_checked,
                 "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
                            for s, a, n in zip(self.slots, self.start, self.staff)]}
 
@@ -503,12 +517,34 @@ class _Search:
                 binding[t.text].append(where)
             if trial.overloaded and evaluator.check_overload:
                 binding.setdefault(NO_OVERLOAD, []).append(where)
-        return self.result(first, chosen, replications, binding=binding)
+        return self.result(first, chosen, replications, binding=binding,
+                           alternatives=self.same_cost(staff, replications, screen))
+
+    def same_cost(self, staff: tuple[int, ...], replications: int, screen: int,
+                  limit: int = 40) -> tuple[list[list[int]], int, bool]:
+        """Rosters as cheap as `staff` that meet every condition too: one reader moved from a shift entry to
+        another of the same hours a week (at most `limit` moves tried; False when there were more). Screened
+        as the search is (`screen` replications, kept when every mean is on the right side), then confirmed."""
+        hours = [s.hours_per_week for s in self.slots]
+        moves = [(i, j) for i in range(len(staff)) if staff[i] > 0 for j in range(len(staff))
+                 if j != i and math.isclose(hours[i], hours[j])]
+        if not moves:
+            return [], 0, True
+        self.note("looking for rosters as cheap", f", {min(len(moves), limit)} to try")
+        trials = []
+        for i, j in moves[:limit]:
+            trial = list(staff)
+            trial[i], trial[j] = trial[i] - 1, trial[j] + 1
+            trials.append(tuple(trial))
+        likely = [e.staff for e in self.evaluator.many(trials, screen) if e.worst(self.conditions) <= 0]
+        met = [list(e.staff) for e in self.evaluator.many(likely, replications) if e.met(self.conditions)]
+        return met, min(len(moves), limit), len(moves) <= limit
 
     def result(self, first: list[int], chosen: Evaluation | None, replications: int, feasible: bool = True,
-               proven: bool = True, binding: dict[str, list[str]] | None = None) -> StaffingResult:
+               proven: bool = True, binding: dict[str, list[str]] | None = None,
+               alternatives: tuple[list[list[int]], int, bool] = ([], 0, True)) -> StaffingResult:
         if chosen is None:
             chosen = Evaluation(tuple(first), 0, {t.text: (None, None, None) for t in self.conditions})
         return StaffingResult(self.evaluator.variant(chosen.staff), self.slots, first, list(chosen.staff), chosen,
                               self.evaluator.evaluations, self.conditions, binding or {}, feasible, proven,
-                              chosen.replications == replications, time.monotonic() - self.began)
+                              chosen.replications == replications, time.monotonic() - self.began, *alternatives)

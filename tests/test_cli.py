@@ -178,3 +178,25 @@ def test_compare_fits_80_columns_writes_its_document_and_prints_it_for_scripts(t
     printed = runner.invoke(app, [*args, "--json"])
     assert printed.exit_code == 0 and json.loads(printed.output)["differences"] == written["differences"]
     assert runner.invoke(app, ["report", str(tmp_path / "c")]).exit_code == 0
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_of_a_search_counts_what_it_did_and_never_claims_a_percentage(monkeypatch, terminal: bool) -> None:
+    """`staff` cannot know how many rosters it will try: its progress is the count it gives, not "0%"."""
+    import io
+
+    from rich.console import Console
+
+    from simulator.cli import common
+
+    sink = io.StringIO()
+    monkeypatch.setattr(common, "err", Console(file=sink, force_terminal=terminal, width=80))
+    with common.Progress("searching", total=None, after=0.0, every=0.0) as progress:
+        progress.say("screening: 3 rosters tried")
+        progress.say("screening: 7 rosters tried")
+    shown = sink.getvalue()
+    assert "7 rosters tried" in shown and "%" not in shown, shown
+    sink.truncate(0)
+    with common.Progress("simulating", total=4, after=0.0, every=0.0) as progress:
+        progress(1)
+    assert "25%" in sink.getvalue()  # work of a known size keeps its share

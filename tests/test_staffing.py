@@ -96,3 +96,45 @@ def test_the_reference_centre_roster_meets_its_targets_and_every_reader_counts()
         broken = [t for t in targets if not t.met(*(lambda r: (r["ci_low"], r["ci_high"]) if r else (None, None))(
             index.get((t.metric, tuple(sorted(t.where))))))]
         assert broken, f"{slot.pool}/{slot.label} could lose a reader"
+
+
+def test_a_roster_that_is_one_of_several_of_the_same_cost_says_so() -> None:
+    """Day and night alike (0.7 erlangs each): one reader on each misses the mean wait, one more on either
+    meets it, so day 2 / night 1 and day 1 / night 2 are both the smallest roster, and the answer names the
+    other one."""
+    data = base_dict()
+    data.update(horizon_days=20, warmup_days=2, policy={"triage": "fifo"})
+    data["study_types"]["chest_ct"].update(arrivals={"rate_per_hour": 4.2}, ai=None)
+    data["pools"]["readers"]["shifts"] = [{"start": "08:00", "end": "20:00", "staff": 2},
+                                          {"start": "20:00", "end": "08:00+1", "staff": 2}]
+    result = optimise(make(data), [parse_target("mean_wait_minutes <= 17")], replications=5, workers=2)
+    assert result.feasible and sum(result.staff) == 3, result.staff
+    other = [2, 1] if result.staff == [1, 2] else [1, 2]
+    assert result.alternatives == [other] and result.alternatives_checked
+    assert result.alternative_moves() == ["; ".join(f"readers/{s.label} {n}" for s, n in zip(result.slots, other))]
+    assert result.document(5)["same_cost_rosters"][0] == [
+        {"pool": "readers", "shift": s.label, "staff": n} for s, n in zip(result.slots, other)]
+
+
+def test_the_staff_answer_fits_80_columns_with_every_target_whole_and_prints_its_document_for_scripts(
+        tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    args = ["staff", "examples/mmc_ai_triage", "--target", "mean_wait_minutes[ai_positive=true] <= 10", "-r", "3",
+            "--set", "horizon_days=15", "--workers", "2"]
+    shown = subprocess.run([sys.executable, "-m", "simulator", *args, "--out", str(tmp_path / "a")],
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "…" not in shown.stdout and max(map(len, lines)) <= 80
+    written = json.loads((tmp_path / "a" / "staffing.json").read_text())
+    for row in written["targets"]:  # each target on a line of its own, never cut
+        assert any(line.strip().startswith(row["target"]) for line in lines), row["target"]
+    printed = CliRunner().invoke(app, [*args, "--json", "--out", str(tmp_path / "b")])
+    assert printed.exit_code == 0, printed.output
+    document = json.loads(printed.output)
+    assert document["roster"] == written["roster"] and document["targets"] == written["targets"]
+    assert (tmp_path / "b" / "roster.yaml").is_file()

@@ -127,15 +127,17 @@ def prepared(source: str, sets: list[str] | None = None, policy: str | None = No
 
 class Progress:
     """The one progress display: a bar on a terminal; on anything else (a log, CI) a line every `every`
-    seconds, so a long command is never silent. Shown only once the work has taken `after` seconds."""
+    seconds, so a long command is never silent. Shown only once the work has taken `after` seconds.
+    `total=None` is work of no known size (a search): no percentage, only what the note counts."""
 
-    def __init__(self, label: str, total: float = 1.0, after: float = 1.0, every: float = 5.0) -> None:
+    def __init__(self, label: str, total: float | None = 1.0, after: float = 1.0, every: float = 5.0) -> None:
         self.label, self.total, self.after, self.every = label, total, after, every
         self.started = self.last_line = time.monotonic()
         self.terminal = err.is_terminal
         self.bar: Any = None
         self.task: Any = None
         self.done, self.note = 0.0, ""
+        self.sized = total is not None
 
     def __call__(self, done: float, total: float | None = None, note: str = "") -> None:
         self.done, self.note = done, note
@@ -153,15 +155,22 @@ class Progress:
             from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+            sized = (TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn()) \
+                if self.sized else (TimeElapsedColumn(),)  # an unsized bar pulses
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), *sized, TextColumn("{task.fields[note]}"),
                            console=err, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=self.total, note=note)
-        self.bar.update(self.task, completed=done, total=self.total, note=note)
+            self.task = self.bar.add_task(self.label, total=self.total if self.sized else None, note=note)
+        self.bar.update(self.task, completed=done, note=note, **({"total": self.total} if self.sized else {}))
+
+    def say(self, note: str) -> None:
+        """News of work of no known size (`total=None`): the note is the progress."""
+        self(self.done, None, note)
 
     def _line(self, now: float) -> str:
         elapsed = now - self.started
+        if not self.sized:
+            return f"{self.label}: {self.note}" if self.note else f"{self.label} ({elapsed:.0f} s)"
         share = self.done / self.total if self.total else 0.0
         left = f", about {elapsed * (1 - share) / share:.0f} s left" if 0 < share < 1 else ""
         return f"{self.label}: {share:.0%} ({elapsed:.0f} s{left}){' ' + self.note if self.note else ''}"
