@@ -173,8 +173,9 @@ def load_tolerances(path: Path | None) -> Tolerances:
     try:
         given = Tolerances.model_validate(data or {})
     except ValidationError as exc:
-        problems = [(".".join(str(p) for p in err["loc"]), str(err["msg"]).removeprefix("Value error, "))
-                    for err in exc.errors()]
+        from .scenario.words import explain
+
+        problems = [(".".join(str(p) for p in err["loc"]), explain(err, Tolerances)) for err in exc.errors()]
         raise ScenarioError(str(path), problems) from None
     problems = []
     for name in given.metrics:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import ScenarioError
 from .loading import _anchored, merge_fragment, read_yaml, resolve_path, scenario_data
 from .safe_yaml import load_text
+from .scenario.words import explain
 from .scenario import (DAYS, MAX_DEVICE_GROUPS, MAX_SHIFTS, MAX_WINDOWS, DeviceOutage, Devices, Scenario, Shift,
                        Slowdown, Span, Window, check_references)
 
@@ -201,21 +202,7 @@ def _is_tag(element: Any, node: Any) -> bool:
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling; docs/contract.md lists the keys)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    if err["type"] == "too_long" and err.get("ctx", {}).get("max_length") is not None:
-        ctx = err["ctx"]
-        actual = f", not {ctx['actual_length']:,}" if ctx.get("actual_length") is not None else ""
-        return f"at most {ctx['max_length']:,} entries (radsim's limit, docs/contract.md){actual}"
-    shown = err.get("input")
-    if "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(shown, (dict, list)) \
-            and "not " not in message:
-        text = repr(shown)
-        message += f" (got {text[:80] + '...' if len(text) > 80 else text})"
-    return message
+    return explain(err, Scenario)
 
 
 # Checks beyond the schema --------------------------------------------------------------------------------

@@ -259,3 +259,68 @@ def test_a_closed_pipe_ends_quietly() -> None:
                              text=True, timeout=60)
     os.close(writer)
     assert process.returncode == 141 and process.stderr == "", process.stderr
+
+
+# Schema errors in the scenario's words -----------------------------------------------------------------
+LIBRARY_PHRASES = re.compile(r"Input should|should have at (least|most)|valid dictionary|after validation|"
+                             r"Field required|Value error|instance of|object to extract|Extra inputs|Unable to extract|"
+                             r"Input tag", re.IGNORECASE)
+
+
+def _leaves(data, path=()):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*path, key), value
+            yield from _leaves(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data[:2]):
+            yield (*path, i), value
+            yield from _leaves(value, (*path, i))
+
+
+def test_every_schema_error_is_in_the_scenarios_words_never_the_validation_librarys() -> None:
+    """Every field of three bundled scenarios that between them hold each kind of field (numbers, bounds,
+    names, lists of fixed length, durations, distributions, shifts, devices, policies, ...) given a value
+    of each wrong shape: each message names the field and none is pydantic's sentence."""
+    import copy
+
+    from simulator.loading import resolved_data
+
+    wrong = [16, "abc", {"x": 1}, [1, 2], -5, None, True]
+    seen = 0
+    for name in ("moscow_reference_center", "examples/district_network_devices", "examples/stroke_two_ais"):
+        base = resolved_data(prepare(name))
+        for path, value in list(_leaves(base)):
+            for bad in [*wrong, *([value[:-1]] if isinstance(value, list) and value else [])]:
+                data = copy.deepcopy(base)
+                node = data
+                for part in path[:-1]:
+                    node = node[part]
+                node[path[-1]] = bad
+                try:
+                    parse_scenario(data, "s.yaml", allow_large=True)
+                except ScenarioError as exc:
+                    seen += 1
+                    for line in str(exc).splitlines():
+                        assert not LIBRARY_PHRASES.search(line), (path, bad, line)
+    assert seen > 3000  # the walk reached the schema, not a handful of fields
+
+
+@pytest.mark.parametrize("change, says", [
+    ("study_types.chest_ct.read_minutes=16", "write a distribution of minutes: {dist: exponential, mean: 16}"),
+    ("targets.stat=30", "write a duration in one unit: {minutes: 30}, {hours: 2} or {days: 1}, not 30"),
+    ("pools.readers.shfts=[]", "unknown key (did you mean 'shifts'?"),
+    ("policy.preemptive=yes", "true or false, not 'yes'"),
+    ("horizon_days=-1", "more than 0, not -1"),
+])
+def test_natural_mistakes_are_told_what_to_write(change: str, says: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        prepare("examples/mmc_ai_triage", [change])
+    assert says in str(caught.value), str(caught.value)
+
+
+def test_hourly_weights_of_the_wrong_count_say_how_many_and_what_each_is() -> None:
+    data = base_dict()
+    data["study_types"]["chest_ct"]["arrivals"] = {"per_day": 200, "hourly": [1.0] * 23}
+    with pytest.raises(ScenarioError, match=r"arrivals.hourly: exactly 24 entries, not 23 \(one weight per hour"):
+        parse_scenario(data, "s.yaml")

@@ -74,7 +74,7 @@ def test_a_rule_with_a_target_is_refused_with_a_pointer_to_targets() -> None:
     ({"triage": "score", "score": {"unscored": "urgent"}}, "policy.score", "must name a band"),
     ({"triage": "aging", "aging": {"base": "fastest"}}, "policy.aging", "unknown triage policy"),
     ({"triage": "fifo", "options": {"wait": 5}}, "policy.options", "user policy"),
-    ({"triage": "sla_edf", "sla_edf": {"start": "now"}}, "policy.sla_edf.start", "Input should be"),
+    ({"triage": "sla_edf", "sla_edf": {"start": "now"}}, "policy.sla_edf.start", "one of 'ready' or 'arrival', not 'now'"),
 ])
 def test_bad_policy_sections_name_the_field(policy: dict, path: str, message: str) -> None:
     assert_refused(with_policy(policy), path, message)
