@@ -63,8 +63,11 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
         label = f"{label} + {fragment}"
     if not isinstance(data, Mapping):
         raise ScenarioError(label, [("", "a scenario must be a mapping of keys (name, start, study_types, ...)")])
-    overrides = [*overrides, *([f"policy.triage={policy}"] if policy is not None else [])]
-    blame = _Blame(label, overrides)
+    given = [(override, f"--set {override}") for override in overrides]
+    if policy is not None:
+        given.append((f"policy.triage={policy}", f"--policy {policy}"))
+    overrides = [override for override, _ in given]
+    blame = _Blame(label, given)
     data = apply_overrides(data, overrides, label)
     # Top-level keys starting with "x-" hold YAML anchors for reuse (as in compose files); they are not data.
     data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
@@ -155,14 +158,15 @@ class _Blame:
     """Which input a problem at a dotted path comes from: the `--set` (or `--policy`) that wrote there,
     else the file."""
 
-    def __init__(self, label: str, overrides: Sequence[str]) -> None:
+    def __init__(self, label: str, given: Sequence[tuple[str, str]]) -> None:
+        """`given`: each override (key.path=value) and the option the user wrote it as."""
         self.label = label
-        self.keys = [(o.partition("=")[0].strip(), o) for o in overrides]
+        self.keys = [(override.partition("=")[0].strip(), shown) for override, shown in given]
 
     def source_of(self, path: str) -> str:
-        for key, override in reversed(self.keys):
+        for key, shown in reversed(self.keys):
             if path == key or path.startswith(key + ".") or key.startswith(path + "."):
-                return f"--set {override}"
+                return shown
         return self.label
 
     def error(self, problems: list[tuple[str, str]]) -> ScenarioError:

@@ -324,3 +324,12 @@ def test_hourly_weights_of_the_wrong_count_say_how_many_and_what_each_is() -> No
     data["study_types"]["chest_ct"]["arrivals"] = {"per_day": 200, "hourly": [1.0] * 23}
     with pytest.raises(ScenarioError, match=r"arrivals.hourly: exactly 24 entries, not 23 \(one weight per hour"):
         parse_scenario(data, "s.yaml")
+
+
+@pytest.mark.parametrize("command", [["run", "examples/mmc_ai_triage", "-r", "1"],
+                                     ["baseline", "check", "examples/mmc_ai_triage"]])
+def test_a_bad_policy_option_is_blamed_on_the_option_the_user_wrote(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--policy", "nosuch"])
+    assert result.exit_code == 2 and "--policy nosuch: policy.triage: unknown triage policy" in result.output, \
+        result.output
+    assert "--set" not in result.output

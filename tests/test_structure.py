@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 PACKAGES = ("simulator", "dashboard", "synthetic_dicom")
 
@@ -87,12 +89,14 @@ def test_the_circle_finder_finds_a_circle() -> None:
     assert circles({"a": {"b"}, "b": set()}) == []
 
 
-def test_the_module_map_in_the_docs_is_the_code_as_it_is() -> None:
-    """docs/model.md names every module, by its own docstring, and no module that is gone (regenerate with
-    `python -m tests.module_map --write`)."""
-    from tests.module_map import current, module_map
+@pytest.mark.parametrize("table", ["MODULE_MAP", "SCENARIO_LIST"])
+def test_the_tables_the_docs_make_from_the_code_are_the_code_as_it_is(table: str) -> None:
+    """docs/model.md names every module by its own docstring, README.md every bundled scenario by its
+    description, and neither names one that is gone (regenerate with `python -m tests.doc_tables --write`)."""
+    from tests import doc_tables
 
-    assert current() == module_map()
+    made = getattr(doc_tables, table)
+    assert made.current() == made.made()
 
 
 def test_every_module_says_what_it_is() -> None:
