@@ -205,11 +205,21 @@ def main() -> None:
             st.session_state["result_data"] = edited
     result = st.session_state.get("result")
     if result is None:
-        st.info("Set the roster and press Run.")
+        st.info("Set the roster and press Run." if edited is not None else
+                "Not run yet: fix what is marked above, then press Run.")
         return
     run = result.run
-    st.subheader(f"Results: {run.scenario.name}, policy {run.scenario.policy.triage}, {run.replications} "
-                 f"replications ({result.seconds:.1f} s)")
+    differ = controls.differences(run.scenario, run.replications, scenario if edited is not None else None,
+                                  replications)
+    sc = run.scenario
+    st.subheader(("Results of an earlier setting: " if differ else "Results: ") +
+                 f"{sc.name}, policy {sc.policy.triage}, {run.replications} replications ({result.seconds:.1f} s)")
+    st.caption(f"seed {sc.seed}; {sc.horizon_days - sc.warmup_days:g} days observed after a warm-up of "
+               f"{sc.warmup_days:g} days (the warm-up is left out of every figure)")
+    if differ:
+        shown = "; ".join(differ[:5]) + (f"; and {len(differ) - 5} more" if len(differ) > 5 else "")
+        st.warning(f"Not run yet with the settings on the page. These results are from the settings of the last "
+                   f"run, which differ in: {shown}. Press Run to see the current settings.", icon="⏸️")
     panels.story(result)
     panels.cards(result, st.session_state.get("previous"))
     panels.operations_row(run)

@@ -16,7 +16,7 @@ import streamlit as st
 from simulator.ai import operating_point
 from simulator.errors import ScenarioError
 from simulator.loading import bundled_scenarios, scenario_data
-from simulator.scenario import AIService
+from simulator.scenario import AIService, Scenario
 
 from .loading import load_upload
 
@@ -177,6 +177,22 @@ def _targets(data: dict[str, Any], v: int) -> None:
                 targets[name] = {"minutes": value}
     if not targets:
         data.pop("targets")
+
+
+def differences(ran: Scenario, replications_ran: int, now: Scenario | None, replications: int) -> list[str]:
+    """What the settings on the page change from those of a run ('horizon_days: 14 -> 7', 'the roster'):
+    empty when the run is of the settings as they are."""
+    from simulator.loading import resolved_data
+
+    if now is None:
+        return ["the settings on the page have an error"]
+    before, after = resolved_data(ran), resolved_data(now)
+    out = changes(before, after)
+    if before.get("pools") != after.get("pools"):
+        out.append("the roster")
+    if replications_ran != replications:
+        out.append(f"replications: {replications_ran} -> {replications}")
+    return out
 
 
 def changes(base: dict[str, Any], data: dict[str, Any]) -> list[str]:

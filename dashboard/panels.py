@@ -176,7 +176,9 @@ def compare_saved(saved: dict[str, dict[str, Any]]) -> None:
     if not ran:
         st.info("Save a run (sidebar: name it, Save) to compare up to four side by side.")
         return
-    chosen = st.multiselect("saved runs", ran, default=ran[-4:], max_selections=4, key="compare-saved")
+    # Keyed by what is saved: a new save starts a new choice, of every saved run (the last four).
+    chosen = st.multiselect("saved runs", ran, default=ran[-4:], max_selections=4,
+                            key=f"compare-saved-{hash(tuple(ran))}")
     rows: dict[str, dict[str, str]] = {}
     for name in chosen:
         result: Result = saved[name]["result"]

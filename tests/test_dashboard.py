@@ -247,6 +247,14 @@ def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
     at.text_input(key="save-name").set_value("as it is").run()
     at.button(key="save").click().run()
     assert "as it is" in at.session_state["saved"] and at.session_state["saved"]["as it is"]["result"] is not None
+    at.number_input(key="horizon-1").set_value(6.0).run()
+    at.button(key="run").click().run()
+    at.text_input(key="save-name").set_value("shorter").run()
+    at.button(key="save").click().run()
+    compared = next(m for m in at.multiselect if m.label == "saved runs")
+    assert compared.value == ["as it is", "shorter"]  # every saved run by default, not only the first
+    table = next(d for d in at.dataframe if "as it is" in d.value.columns)
+    assert list(table.value.columns) == ["as it is", "shorter"]
     at.button(key="curve").click().run()
     assert not at.exception, at.exception
     slot, points = at.session_state["curve-result"]
@@ -283,3 +291,20 @@ def test_every_bundled_scenario_opens_as_the_cli_reads_it_and_one_that_extends_a
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Studies with a finding" in card_text(at, "Studies with a finding")
     runner.clear()
+
+
+def test_results_of_an_earlier_setting_are_marked_the_moment_a_control_differs(app_test) -> None:
+    at = app_test
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception
+    stale = [w.value for w in at.warning if "Not run yet" in w.value]
+    seed = at.session_state["base"]["seed"]
+    assert not stale and any(f"seed {seed}; 12 days observed after a warm-up of 2 days" in c.value for c in at.caption)
+    at.number_input(key="horizon-1").set_value(7.0).run()  # a control changed, nothing run yet
+    stale = [w.value for w in at.warning if "Not run yet" in w.value]
+    assert stale and "horizon_days: 14.0 -> 7.0" in stale[0], [w.value for w in at.warning]
+    assert any(h.value.startswith("Results of an earlier setting") for h in at.subheader)
+    at.button(key="run").click().run()
+    assert not [w.value for w in at.warning if "Not run yet" in w.value]
+    at.number_input(key="reps-1").set_value(3).run()
+    assert any("replications: 2 -> 3" in w.value for w in at.warning)
