@@ -147,7 +147,10 @@ def figures(result: Result) -> None:
             if bottleneck is not None:
                 st.markdown(f"**Bottleneck:** {bottleneck['station']} ({bottleneck['utilization']:.0%} busy)")
             st.dataframe([{"station": r["station"], "studies": round(r["studies"]),
-                           "mean wait (min)": None if r["mean_wait_minutes"] is None else round(r["mean_wait_minutes"], 1),
+                           # An uplink or the ingest shares its bandwidth among the studies in transfer:
+                           # nobody queues there, so it has no wait to show (its time is "in service").
+                           "mean wait (min)": "none: shared bandwidth" if r["mean_wait_minutes"] is None else
+                           f"{r['mean_wait_minutes']:.1f}",
                            "mean in service (min)": None if r["mean_service_minutes"] is None else
                            round(r["mean_service_minutes"], 2),
                            "utilisation": None if r["utilization"] is None else f"{r['utilization']:.1%}"}

@@ -21,10 +21,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def command(port: int) -> list[str]:
-    """Streamlit serving the app on 127.0.0.1:`port`, headless, without usage statistics."""
+    """Streamlit serving the app on 127.0.0.1:`port`, headless, without usage statistics; the upload box
+    takes (and says it takes) no more than radsim reads of a scenario file."""
+    from simulator.safe_yaml import MAX_BYTES
+
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port",
             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "viewer"]
+            "--client.toolbarMode", "viewer", "--server.maxUploadSize", str(max(1, MAX_BYTES // (1024 * 1024)))]
 
 
 def environment(allowed: str | None = None) -> dict[str, str]:

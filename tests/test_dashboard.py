@@ -308,3 +308,28 @@ def test_results_of_an_earlier_setting_are_marked_the_moment_a_control_differs(a
     assert not [w.value for w in at.warning if "Not run yet" in w.value]
     at.number_input(key="reps-1").set_value(3).run()
     assert any("replications: 2 -> 3" in w.value for w in at.warning)
+
+
+def test_stations_without_a_queue_say_so_instead_of_none() -> None:
+    """Uplinks and the ingest share their bandwidth: their wait is 'none: shared bandwidth', never None."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import runner
+
+    runner.clear()
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=180)
+    at.run()
+    at.selectbox(key="bundled").set_value("examples/district_network_devices").run()
+    v = at.session_state["version"]
+    at.number_input(key=f"reps-{v}").set_value(2)
+    at.number_input(key=f"horizon-{v}").set_value(2.0)
+    at.run()
+    at.button(key="run").click().run()
+    at.session_state["view"] = "Where the time goes"
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "mean wait (min)" in d.value.columns)
+    waits = dict(zip(table["station"], table["mean wait (min)"]))
+    assert waits["ingest"] == "none: shared bandwidth" and all(w is not None and w == w for w in waits.values())
+    assert float(waits[next(s for s in waits if s.startswith("ai:"))]) >= 0.0
+    runner.clear()

@@ -127,6 +127,7 @@ def test_an_upload_runs_as_written_and_downloads_as_it_ran(server, browser, tmp_
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(mine))
     page = open_page(browser, url)
+    assert "8MB per file" in page.inner_text("body")  # the box says the limit radsim reads, not Streamlit's 200MB
     upload(page, path)
     assert "Changed from the file" not in page.inner_text("body")
     run(page)
