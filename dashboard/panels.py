@@ -28,7 +28,7 @@ from simulator.figures import (
 )
 from simulator.loading import dump_scenario
 from simulator.network.figures import stations_summary
-from simulator.overload import describe
+from simulator.overload import GROWING
 from simulator.story import Chapter, minutes_text, tell
 
 from .runner import Result
@@ -40,11 +40,41 @@ WORDS = {"green": "on target", "amber": "close", "red": "off target", "grey": "n
 
 
 def story(result: Result) -> None:
-    """Overload as a banner, and the story in plain words."""
+    """Overload as one banner per pool, with the readers that would keep up, and the story in plain words."""
     run = result.run
-    for overload in run.overloaded:
-        st.error(f"Overloaded: {describe(overload)}")
+    for pool, found in overloaded_pools(run).items():
+        st.error(found)
     st.markdown("\n".join(f"- {line}" for line in tell(run, result.fifo).lines()))
+
+
+def overloaded_pools(run: Run) -> dict[str, str]:
+    """One message per overloaded pool: what was seen (its backlog, its swamped shifts) and, where a shift
+    has fewer readers than square-root staffing of its offered load, how many that would be."""
+    from simulator.staffing import keeping_up
+
+    seen: dict[str, list] = {}
+    for overload in run.overloaded:
+        seen.setdefault(overload.pool, []).append(overload)
+    if not seen:
+        return {}
+    needed = keeping_up(run.scenario)
+    messages = {}
+    for pool, found in seen.items():
+        def where(o) -> str:
+            return f"from day {o.from_day}" + ("" if o.replications == o.of else f" in {o.replications} of {o.of} runs")
+
+        growing = [o for o in found if o.reason == GROWING]
+        swamped = [o for o in found if o.reason != GROWING]
+        said = [f"its backlog grows to the horizon {where(growing[0])} (turnaround figures are not steady-state)"
+                ] if growing else []
+        if swamped:
+            said.append("shifts busy all the time while work piles up: " +
+                        ", ".join(f"{o.shift} {where(o)}" for o in swamped))
+        short = [f"{label} {now} -> about {n}" for label, now, n in needed.get(pool, []) if n > now]
+        keep_up = f" To keep up with its offered load: {', '.join(short)} readers (square-root staffing; Planning, " \
+                  "below, finds the smallest roster that meets the targets)." if short else ""
+        messages[pool] = f"**Overloaded: pool {pool}**: {'; '.join(said)}.{keep_up}"
+    return messages
 
 
 def _value(row: dict | None, kind: str = "time") -> str:

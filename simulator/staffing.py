@@ -48,7 +48,7 @@ from .triage_config import targets_of
 from .workers import LocalPool, cores
 
 STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
-__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise", "STAFFING",
+__all__ = ["keeping_up", "Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise", "STAFFING",
            "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
@@ -209,6 +209,17 @@ def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
         load = sum(loads) / len(loads) if loads else 0.0
         start.append(0 if load <= 0 else math.ceil(load + beta * math.sqrt(load)))
     return start
+
+
+def keeping_up(scenario: Scenario) -> dict[str, list[tuple[str, int, int]]]:
+    """Per pool, each shift entry's label, its readers now and square-root staffing of its offered load
+    (`analytic_start`, where the search starts): the readers an overloaded pool would need to keep up, as a
+    first figure (`optimise` finds the smallest roster that meets the targets)."""
+    found: dict[str, list[tuple[str, int, int]]] = {}
+    for slot, needed in zip(slots(scenario), analytic_start(scenario)):
+        found.setdefault(slot.pool, []).append(
+            (slot.label, scenario.pools[slot.pool].shifts[slot.index].staff, needed))
+    return found
 
 
 # Evaluating rosters --------------------------------------------------------------------------------------

@@ -333,3 +333,18 @@ def test_stations_without_a_queue_say_so_instead_of_none() -> None:
     assert waits["ingest"] == "none: shared bandwidth" and all(w is not None and w == w for w in waits.values())
     assert float(waits[next(s for s in waits if s.startswith("ai:"))]) >= 0.0
     runner.clear()
+
+
+def test_an_overload_is_one_banner_per_pool_saying_how_many_readers_would_keep_up(app_test) -> None:
+    import re
+
+    at = app_test
+    at.slider(key="growth-1").set_value(100).run()  # twice the demand
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception
+    pools = {o.pool for o in at.session_state["result"].run.overloaded}
+    banners = [e.value for e in at.error if e.value.startswith("**Overloaded")]
+    assert len(pools) >= 2 and len(banners) == len(pools)  # one per pool, not one per pool and shift
+    for pool in pools:
+        (banner,) = [b for b in banners if b.startswith(f"**Overloaded: pool {pool}**")]
+        assert re.search(r"To keep up with its offered load: [\w-]+ \d+ -> about \d+", banner), banner

@@ -184,7 +184,9 @@ def test_an_overload_is_a_banner_and_stop_stops_the_workers(server, browser, tmp
     page = open_page(browser, url)
     upload(page, path)
     run(page)
-    assert "Overloaded: demand exceeds capacity in pool experts" in page.inner_text("body")
+    text = page.inner_text("body")
+    assert "Overloaded: pool experts: its backlog grows to the horizon" in text
+    assert re.search(r"To keep up with its offered load: day 0 (->|→) about \d+", text)  # Streamlit draws -> as →
     page.screenshot(path=str(tmp_path / "overload.png"), full_page=True)
     days = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"] input').first
     days.fill("365")
@@ -201,7 +203,8 @@ def test_an_overload_is_a_banner_and_stop_stops_the_workers(server, browser, tmp
         time.sleep(0.3)
     assert not subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     settle(page)
-    assert "Results: no-experts" in page.inner_text("body")  # the last finished run stays
+    text = page.inner_text("body")  # the last finished run stays, marked as of the settings it ran with
+    assert "Results of an earlier setting: no-experts" in text and "Not run yet with the settings on the page" in text
 
 
 def test_a_network_scenario_shows_where_the_time_goes_and_its_bottleneck(server, browser, tmp_path: Path) -> None:
