@@ -2,6 +2,7 @@
 documented rules, and every spoiled row is counted back exactly; nothing is lost without being counted."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -353,9 +354,16 @@ def test_radsim_replay_prints_each_group(tmp_path: Path) -> None:
     scenario = parse_scenario(BACKLOG, "backlog.yaml")
     path = tmp_path / "log.parquet"
     pq.write_table(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies), path)
-    result = CliRunner(env={"COLUMNS": "160"}).invoke(app, ["replay", str(path), "--policy", "ai_priority", "-w", "1"])
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["replay", str(path), "--policy", "ai_priority", "-w", "1"])
     assert result.exit_code == 0, result.output
     assert "AI-flagged" in result.output and "model error" in result.output
+    assert "…" not in result.output and max(map(len, result.output.splitlines())) <= 80  # every CI whole
+    printed = CliRunner().invoke(app, ["replay", str(path), "--policy", "ai_priority", "-w", "1", "--json"])
+    assert printed.exit_code == 0, printed.output
+    groups = {g["group"]: g for g in json.loads(printed.output)["groups"]}
+    for g in groups.values():
+        low, high = (f"{v:+,.0f}" if abs(v) >= 100 else f"{v:+.1f}" for v in (g["effect_low"], g["effect_high"]))
+        assert f"({low}..{high})" in result.output, (low, high)
     assert CliRunner().invoke(app, ["replay", str(path), "--policy", "nope:Nope"]).exit_code == 2
 
 

@@ -22,6 +22,8 @@ def replay(
     trace: Trace = None,
     workers: Workers = None,
     allow_code: AllowCode = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each group's figures as JSON instead of the table "
+                                          "(for scripts).")] = False,
 ) -> None:
     """Replay a log's studies (arrivals, priorities, AI results, reading times) with its readers under another
     policy: each group's mean turnaround observed, replayed as run, and replayed under POLICY."""
@@ -40,17 +42,31 @@ def replay(
                                     roster)
             except ValueError as exc:
                 fail(f"{path}: {exc}")
-    table = Table(title=f"{path}: {found.table.num_rows:,} rows replayed under {policy} against {observed_policy}, "
-                        f"{replications} replications, {roster} roster (mean turnaround, minutes)",
-                  title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("group", "studies", "observed", f"replay {observed_policy}", "model error",
-                   f"replay {policy}", "effect (95% CI)"):
-        table.add_column(header, justify="left" if header == "group" else "right")
+    if as_json:
+        import dataclasses
+        import json
+
+        out.print_json(json.dumps({"log": str(path), "rows": found.table.num_rows, "policy": policy,
+                                   "observed_policy": observed_policy, "replications": replications,
+                                   "roster": roster, "groups": [dataclasses.asdict(g) for g in groups]}))
+        return
+    # Fits 80 columns: the policies' names (which may be long code paths) are said once, above the table.
+    out.print(f"{path}: {found.table.num_rows:,} rows replayed with the {roster} roster, {replications} replications",
+              highlight=False)
+    out.print(f"A = {observed_policy} (as the log ran), B = {policy}; mean turnaround in minutes", highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("group", "studies", "observed", "A\nreplay", "model\nerror", "B\nreplay", "B - A\n(95% CI)"):
+        table.add_column(header, justify="left" if header == "group" else "right", no_wrap=header != "group")
     for g in groups:
-        table.add_row(g.group, f"{g.studies:,}", f"{g.observed:.1f}", f"{g.as_run:.1f}",
-                      f"{(g.as_run / g.observed - 1):+.1%}" if g.observed else "-", f"{g.policy:.1f}",
-                      f"{(g.effect_low + g.effect_high) / 2:+.1f} ({g.effect_low:+.1f}..{g.effect_high:+.1f})")
+        table.add_row(g.group, f"{g.studies:,}", _minutes(g.observed), _minutes(g.as_run),
+                      f"{(g.as_run / g.observed - 1):+.1%}" if g.observed else "-", _minutes(g.policy),
+                      f"{_minutes((g.effect_low + g.effect_high) / 2, '+')}\n"
+                      f"({_minutes(g.effect_low, '+')}..{_minutes(g.effect_high, '+')})")
     out.print(table)
-    out.print("model error: the replay under the observed policy against what was observed; effect: the new policy "
-              "against that replay, on the same studies", highlight=False)
+    out.print("model error: the replay of A against what was observed; B - A: the new policy against that replay, "
+              "on the same studies", highlight=False)
+
+
+def _minutes(value: float, sign: str = "") -> str:
+    """Minutes as a table shows them: whole above 100 (a CI of days needs no tenths), else one decimal."""
+    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign}.1f}"
