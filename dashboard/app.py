@@ -55,8 +55,13 @@ def run_button(scenario: Scenario, replications: int) -> None:
         f"about {low:.0f}-{high:.0f} s{'' if measured else ' (a first guess; the first run measures this machine)'}"
     pair = "" if scenario.policy.triage == "fifo" else " and FIFO on the same studies"
     st.caption(f"{scenario.name}: {scenario.horizon_days:g} days x {replications} replications{pair}; {words}.")
+    long = hit is None and controls.is_long(low, high)
+    if long:
+        st.warning(f"This run is expected to take about {low / 60:.0f}-{high / 60:.0f} minutes. Fewer days simulated "
+                   "or fewer replications give a first look in seconds.")
+        long = not st.checkbox("Run it anyway", key="long-ok")
     left, right = st.columns([1, 8])
-    go = left.button("Run", type="primary", key="run")
+    go = left.button("Run", type="primary", key="run", disabled=long)
     right.button("Stop", key="stop", help="stops a run in progress: its workers stop at once")
     if not go:
         return

@@ -86,8 +86,14 @@ def settings(base: dict[str, Any]) -> dict[str, Any]:
     if not policy:
         data.pop("policy")
     horizon = float(base.get("horizon_days", 28))
-    days = st.sidebar.number_input("days simulated", min_value=1.0, max_value=3660.0, value=horizon, step=1.0,
+    first = st.session_state.get(f"horizon-first-{v}")
+    if first is None:  # once per loaded scenario: a run of many minutes is not where a page starts
+        first = st.session_state[f"horizon-first-{v}"] = first_look(base, horizon)
+    days = st.sidebar.number_input("days simulated", min_value=1.0, max_value=3660.0, value=first, step=1.0,
                                    key=f"horizon-{v}", help="the first days are a warm-up left out of the figures")
+    if first != horizon:
+        st.sidebar.caption(f"Starts at {first:g} days for a first look: the file's {horizon:g} days would take many "
+                           f"minutes. Set {horizon:g} to run them all.")
     if days != horizon:
         data["horizon_days"] = days
         if float(base.get("warmup_days", 0)) >= days:
@@ -100,6 +106,30 @@ def settings(base: dict[str, Any]) -> dict[str, Any]:
     _stations(data, v)
     _targets(data, v)
     return data
+
+
+LONG_SECONDS = 180.0  # a run expected to take longer asks before it starts, and a page does not start with it
+FIRST_LOOK_DAYS = 28.0
+
+
+def first_look(base: dict[str, Any], horizon: float) -> float:
+    """The days a page starts with: the file's, unless its run (5 replications, with FIFO) is expected to
+    take over LONG_SECONDS here; then FIRST_LOOK_DAYS."""
+    from dashboard.runner import expected_seconds
+    from simulator.prepare import parse_scenario
+
+    if horizon <= FIRST_LOOK_DAYS:
+        return horizon
+    try:
+        scenario = parse_scenario(base, "page")
+    except ScenarioError:
+        return horizon
+    return FIRST_LOOK_DAYS if is_long(*expected_seconds(scenario, 5)[:2]) else horizon
+
+
+def is_long(low: float, high: float) -> bool:
+    """A run expected (the middle of its estimate) to take over LONG_SECONDS."""
+    return (low + high) / 2 > LONG_SECONDS
 
 
 def _demand(data: dict[str, Any], base: dict[str, Any], v: int) -> None:

@@ -348,3 +348,26 @@ def test_an_overload_is_one_banner_per_pool_saying_how_many_readers_would_keep_u
     for pool in pools:
         (banner,) = [b for b in banners if b.startswith(f"**Overloaded: pool {pool}**")]
         assert re.search(r"To keep up with its offered load: [\w-]+ \d+ -> about \d+", banner), banner
+
+
+def test_a_run_of_many_minutes_is_not_where_a_page_starts_and_asks_before_it_starts() -> None:
+    """moscow_city's file says a year (minutes of simulation): the page starts at four weeks and says so;
+    set back to the year, the run waits for 'Run it anyway'."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import runner
+
+    runner.clear()
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=180)
+    at.run()
+    at.selectbox(key="bundled").set_value("moscow_city").run()
+    v = at.session_state["version"]
+    assert at.number_input(key=f"horizon-{v}").value == 28.0
+    assert any("Starts at 28 days for a first look" in c.value for c in at.sidebar.caption)
+    assert not at.button(key="run").disabled and not [w for w in at.warning if "expected to take" in w.value]
+    at.number_input(key=f"horizon-{v}").set_value(365.0).run()
+    assert at.button(key="run").disabled and any("expected to take about" in w.value for w in at.warning)
+    at.checkbox(key="long-ok").check().run()
+    assert not at.button(key="run").disabled
+    at.selectbox(key="bundled").set_value("examples/mmc_ai_triage").run()  # 120 quick days start as they are
+    assert at.number_input(key=f"horizon-{at.session_state['version']}").value == 120.0
