@@ -369,5 +369,5 @@ def test_a_run_of_many_minutes_is_not_where_a_page_starts_and_asks_before_it_sta
     assert at.button(key="run").disabled and any("expected to take about" in w.value for w in at.warning)
     at.checkbox(key="long-ok").check().run()
     assert not at.button(key="run").disabled
-    at.selectbox(key="bundled").set_value("examples/mmc_ai_triage").run()  # 120 quick days start as they are
-    assert at.number_input(key=f"horizon-{at.session_state['version']}").value == 120.0
+    at.selectbox(key="bundled").set_value("examples/mmc_ai_triage").run()  # 60 quick days start as they are
+    assert at.number_input(key=f"horizon-{at.session_state['version']}").value == 60.0
