@@ -105,9 +105,23 @@ def apply_roster(data: dict[str, Any], scenario: Scenario, rows: list[dict[str, 
             for staff, days in staff_by_day.items():
                 entry: dict[str, Any] = {"start": shift.start, "staff": staff, "days": days}
                 entry.update({"end": shift.end} if shift.end else {"hours": shift.hours})
-                name = names.get(frozenset(days)) or (row["shift"] if len(staff_by_day) == 1 else None)
+                # A shift split by weekday keeps the roster's name for each part ("night mon", "night tue-sun"),
+                # so that the results say the shift the table shows, not "20:00-08:00+1#2".
+                name = names.get(frozenset(days)) or (row["shift"] if len(staff_by_day) == 1 else
+                                                      f"{row['shift']} {_day_ranges(days)}")
                 if name:
                     entry["name"] = name
                 written.append(entry)
         out["pools"][pool_name]["shifts"] = written
     return out
+
+
+def _day_ranges(days: list[str]) -> str:
+    """Weekdays as a roster writes them: 'mon', 'tue-sun', 'mon,wed-fri'."""
+    runs: list[list[str]] = []
+    for day in days:
+        if runs and DAYS.index(day) == DAYS.index(runs[-1][-1]) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(r[0] if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)

@@ -125,6 +125,11 @@ def test_roster_cells_are_read_as_typed_and_write_back() -> None:
     edited[1] = {**night, "sat": "0", "sun": "0"}
     assert changed_cells(rows, parse_cells(edited)) == ["general night sat: 1 -> 0", "general night sun: 1 -> 0"]
     assert roster_rows(parse_scenario(apply_roster(data, scenario, edited)))[1]["sat"] == 0
+    from simulator.calendar import shift_labels
+
+    edited[1] = {**night, "mon": "0"}  # a shift split by weekday: each part keeps the name the table shows
+    assert shift_labels(parse_scenario(apply_roster(data, scenario, edited)).pools["general"])[-2:] == [
+        "night mon", "night tue-sun"]
     for typed, words in (("2.5", "'2.5' is not a number"), ("-1", "'-1' is not a number"), ("", "an empty cell")):
         edited[1] = {**night, "mon": typed}
         with pytest.raises(RosterError, match=rf"general night mon: {words}"):
