@@ -167,8 +167,11 @@ def _staff(scenario: Scenario, texts: list[str], replications: int) -> None:
     table = [{"pool": s.pool, "shift": s.label, "readers": n, "now": a} for s, n, a in
              zip(result.slots, result.staff, [shift.staff for pool in scenario.pools.values() for shift in pool.shifts])]
     verdict = "meets every target" if result.feasible else "NO roster meets every target"
-    binding = "; ".join(f"{t}: {', '.join(where)}" for t, where in result.binding.items() if where)
-    others = "".join(f" Also meets every target at the same cost: {moved}." for moved in result.alternative_moves())
+    words = {t.text: panels.in_words(t) for t in result.targets}
+    binding = "; ".join(f"{words.get(t, t)}: {', '.join(w.replace('/', ' ') for w in where)}"
+                        for t, where in result.binding.items() if where)
+    others = "".join(f" Also meets every target at the same cost: {moved.replace('/', ' ')}."
+                     for moved in result.alternative_moves())
     st.session_state["staffed-result"] = (table, load_text(dump_scenario(result.scenario), "roster") if result.feasible
                                    else None, f"{verdict} ({result.evaluations} rosters tried). Binds: {binding or '-'}."
                                               f"{others}")

@@ -29,14 +29,32 @@ from simulator.figures import (
 from simulator.loading import dump_scenario
 from simulator.network.figures import stations_summary
 from simulator.overload import GROWING
+from simulator.staffing import Target
 from simulator.story import Chapter, minutes_text, tell
 
 from .runner import Result
 
-__all__ = ["story", "cards", "operations_row", "figures", "downloads", "compare_saved", "COLOURS"]
+__all__ = ["in_words", "story", "cards", "operations_row", "figures", "downloads", "compare_saved", "COLOURS"]
 
 COLOURS = {"green": "#2ca02c", "amber": "#ff7f0e", "red": "#d62728", "grey": "#7f7f7f"}
 WORDS = {"green": "on target", "amber": "close", "red": "off target", "grey": "no target"}
+
+
+METRIC_WORDS = {"sla_met_fraction": "share within target", "p95_wait_minutes": "95% wait (min)",
+                "p95_tat_minutes": "95% turnaround (min)", "mean_wait_minutes": "mean wait (min)",
+                "mean_tat_minutes": "mean turnaround (min)", "reported_fraction_before_last_day": "share reported"}
+WHERE_WORDS = {("ai_positive", True): "AI-flagged studies", ("diseased", True): "studies with a finding",
+               ("referral", "stat"): "STAT orders", ("referral", "urgent"): "urgent orders",
+               ("referral", "routine"): "routine orders"}
+
+
+def in_words(target: Target) -> str:
+    """A target as the page says it: 'AI-flagged studies: share within target >= 95%'."""
+    group = ", ".join(WHERE_WORDS.get((k, v), f"{str(v).replace('_', ' ')}" if k == "kind" else f"{k} {v}")
+                      for k, v in target.where) or "all work"
+    value = f"{target.value:.0%}" if "fraction" in target.metric else f"{target.value:g}"
+    op = "≥" if target.op == ">=" else "≤"
+    return f"{group}: {METRIC_WORDS.get(target.metric, target.metric.replace('_', ' '))} {op} {value}"
 
 
 def story(result: Result) -> None:
@@ -101,7 +119,7 @@ def cards(result: Result, previous: Result | None) -> list[Chapter]:
     columns = st.columns(len(shown))
     for column, card in zip(columns, shown):
         colour = COLOURS[card.status]
-        target = minutes_text(card.target) if card.target is not None else "none"
+        target = card.target_text
         lines = [f"<div style='border-left:8px solid {colour};padding:4px 10px;min-height:18em'>",
                  f"<div style='font-weight:600;font-size:1.05em'>{card.title}</div>",
                  f"<div style='color:{colour};font-size:0.85em'>{WORDS[card.status]} · target {target}</div>",

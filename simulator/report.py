@@ -112,7 +112,7 @@ def run_html(run: Run, story: list[str] | None = None, fifo: Run | None = None,
                                 kept["ci_low"], kept["ci_high"])
         rows += (f"<tr><td style='border-left:6px solid {colours[card.status]}'>{html.escape(card.title)}</td>"
                  f"<td>{card.count:,.0f}</td><td>{minutes_text(card.median)}</td><td>{minutes_text(card.p95)}</td>"
-                 f"<td>{'-' if within is None else f'{within:.1%}'}</td><td>{minutes_text(card.target)}</td>"
+                 f"<td>{'-' if within is None else f'{within:.1%}'}</td><td>{card.target_text}</td>"
                  f"<td>{'-' if change is None else html.escape(describe_change(change))}</td>"
                  f"<td>{html.escape('; '.join(card.why))}</td></tr>")
     parts.append("<table><tr><th>who</th><th>studies</th><th>median</th><th>95% within</th><th>within target</th>"

@@ -73,6 +73,17 @@ class Chapter:
     why: list[str] = field(default_factory=list)  # only where the group misses its target
     overloaded: bool = False  # the run's backlog grows somewhere: no steady state to call green
     unreported: bool = False  # (all work) too much of it is left unreported by the horizon
+    target_share: float = 1.0  # the share of the group's items whose target is `target` (each has its own)
+
+    @property
+    def target_text(self) -> str:
+        """The group's target, and when its items have different ones (studies with a finding: the AI-flagged
+        on the AI target, the missed on their order's), that it is the target of most of them."""
+        if self.target is None:
+            return "none"
+        if self.target_share >= 0.995:
+            return minutes_text(self.target)
+        return f"{minutes_text(self.target)} for {self.target_share:.0%} of them, the rest their own"
 
     @property
     def title(self) -> str:
@@ -106,10 +117,10 @@ class Chapter:
     def sentence(self) -> str:
         if not self.count:
             return f"{self.title}: none in this run."
-        target = f" (target {minutes_text(self.target)})" if self.target is not None else ""
+        target = f" (target {self.target_text})" if self.target is not None else ""
         text = f"{self.title}: median {minutes_text(self.median)}, 95% within {minutes_text(self.p95)}{target}"
         if self.within is not None:
-            text += f"; {self.within:.1%} within target"
+            text += f"; {self.within:.1%} within {'target' if self.target_share >= 0.995 else 'their targets'}"
         p95 = self.against_fifo.get("p95_tat_minutes")
         if p95 is not None and p95.a is not None and p95.b is not None:
             change = {"better": "faster than FIFO", "worse": "slower than FIFO",
@@ -159,11 +170,14 @@ def tell(run: Run, fifo: Run | None = None) -> Story:
     chapters = []
     for group in groups:
         key = key_of(group.where)
+        counts = summaries.targets(group.where)
+        typical = summaries.typical_target(group.where)
         chapter = Chapter(group, summary.mean("count", group.where) or 0.0,
-                          {m: summary.get(m, group.where) for m in STORY_METRICS}, summaries.typical_target(group.where),
+                          {m: summary.get(m, group.where) for m in STORY_METRICS}, typical,
                           {m: differences[(m, key)] for m in STORY_METRICS if (m, key) in differences},
                           overloaded=bool(run.overloaded),
-                          unreported=group is ALL and reported is not None and reported < REPORTED)
+                          unreported=group is ALL and reported is not None and reported < REPORTED,
+                          target_share=counts[typical] / sum(counts.values()) if typical is not None else 1.0)
         # An explanation only where there is a shortfall to explain, and the one that explains it.
         if chapter.status != "grey" and chapter.overloaded and status(chapter.within) == "green":
             chapter.why = ["on target, but demand exceeds capacity (" + "; ".join(o.pool for o in run.overloaded)
