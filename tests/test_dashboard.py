@@ -15,7 +15,7 @@ from simulator.experiment import run_variants
 from simulator.story import status, tell
 from simulator.figures import (comparison_chart, operations, roster_cost, tat_ecdf,
                                utilisation_bars, wait_heatmap, worklist_over_week)
-from simulator.figures.charts import WAIT_SCALE
+from simulator.figures.charts import WAIT_LEVELS
 from simulator.loading import read_yaml, resolve_path
 from simulator.prepare import parse_scenario
 
@@ -50,12 +50,23 @@ def test_worklist_over_the_week_marks_every_shift_change(day_night) -> None:
         assert evening > morning
 
 
-def test_the_wait_heatmap_keeps_one_colour_scale_for_every_run(day_night) -> None:
+def test_the_wait_heatmaps_colour_scale_is_the_smallest_level_that_holds_the_runs_worst_hour(day_night) -> None:
+    """A backlog of hours and a well-staffed desk of minutes each get a scale that shows their own hours
+    apart (not one fixed 8-hour scale on which minutes are all pale); `top` puts two runs on one scale."""
     scenario, run, fifo = day_night
-    for studies in (run.studies, fifo.studies):
-        trace = wait_heatmap(studies, scenario).data[0]
-        assert (trace.zmin, trace.zmax) == WAIT_SCALE
-        assert np.array(trace.z, dtype=float).shape == (7, 24)
+    staffed = run_scenario(load_scenario("examples/cxr_day_night", ["horizon_days=7", "warmup_days=1",
+                                                                     "pools.readers.shifts.0.staff=6",
+                                                                     "pools.readers.shifts.1.staff=3"]), 2)
+    tops = []
+    for studies, scenario_of in ((run.studies, scenario), (fifo.studies, scenario), (staffed.studies, staffed.scenario)):
+        trace = wait_heatmap(studies, scenario_of).data[0]
+        grid = np.array(trace.z, dtype=float)
+        worst = np.nanmax(grid)
+        assert grid.shape == (7, 24) and trace.zmin == 0.0
+        assert trace.zmax == min(level for level in WAIT_LEVELS if level >= worst)  # holds it, and no more
+        tops.append(trace.zmax)
+    assert tops[2] <= 60.0 < tops[1]  # minutes for the staffed desk; hours under FIFO's backlog
+    assert wait_heatmap(staffed.studies, staffed.scenario, top=tops[1]).data[0].zmax == tops[1]
     bars = utilisation_bars(run.duties, scenario).data
     assert all(0.0 <= y <= 1.0 for trace in bars for y in trace.y)
 

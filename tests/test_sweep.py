@@ -2,8 +2,10 @@
 same numbers on a Dask cluster (a LocalCluster on loopback) as on local processes."""
 from __future__ import annotations
 
+import re
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -149,3 +151,8 @@ def test_report_of_a_sweep_and_of_a_comparison(tmp_path: Path) -> None:
     assert runner.invoke(app, ["report", str(tmp_path / "c")]).exit_code == 0
     page = (tmp_path / "c" / "report.html").read_text()
     assert page.count("plotly-graph-div") == 6 and "B = ai_priority against A = fifo" in page  # one per compared metric
+    for folder in ("s", "c"):  # the size budget (docs/contract.md): plotly.js once, the figures under 1 MB
+        page = (tmp_path / folder / "report.html").read_text()
+        assert page.count("plotly.js v") == 1, folder
+        library = max(re.findall(r"<script[^>]*>.*?</script>", page, re.S), key=len)
+        assert len(page) - len(library) < 1_000_000, (folder, len(page) - len(library))

@@ -16,7 +16,7 @@ from ..story import minutes_text, shown_value
 from .timeline import WEEK, column, minute_of_week, shift_changes, waiting_at
 
 __all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart", "sweep_chart",
-           "breakdown_bars", "roc_curve", "staffing_curve", "WAIT_SCALE"]
+           "breakdown_bars", "roc_curve", "staffing_curve", "WAIT_LEVELS", "wait_scale"]
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=380)
 
@@ -65,12 +65,21 @@ def worklist_over_week(studies: pa.Table, scenario: Scenario, step: float = 15.0
     return fig
 
 
-# One colour scale for every run, so two heatmaps can be compared by eye: minutes, saturating at 8 hours.
-WAIT_SCALE = (0.0, 480.0)
+# The colour scale's top, in minutes: the smallest of these levels that holds the run's worst hour, so that
+# a well-staffed centre's 20 minutes are not all pale on a scale made for a backlog of 8 hours, and runs of
+# a like size share a scale (compare two runs on one scale by passing `top`).
+WAIT_LEVELS = (15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1440.0, 2880.0, 5760.0)
 
 
-def wait_heatmap(studies: pa.Table, scenario: Scenario) -> go.Figure:
-    """Mean wait of primary reads by the hour and weekday they became ready, on a fixed colour scale."""
+def wait_scale(grid: np.ndarray) -> float:
+    """The top of the colour scale for a grid of mean waits (minutes)."""
+    worst = float(np.nanmax(grid)) if np.isfinite(grid).any() else 0.0
+    return next((level for level in WAIT_LEVELS if level >= worst), WAIT_LEVELS[-1])
+
+
+def wait_heatmap(studies: pa.Table, scenario: Scenario, top: float | None = None) -> go.Figure:
+    """Mean wait of primary reads by the hour and weekday they became ready, on a colour scale from 0 to
+    `top` minutes (by default `wait_scale` of this run's grid)."""
     wait, ready = column(studies, "wait_minutes"), column(studies, "ready_at")
     keep = _measured(studies) & ~np.isnan(wait) & (column(studies, "kind") == "primary")
     week = minute_of_week(ready[keep], scenario)
@@ -79,11 +88,13 @@ def wait_heatmap(studies: pa.Table, scenario: Scenario) -> go.Figure:
     count = np.bincount(cell, minlength=168)
     with np.errstate(invalid="ignore"):
         grid = np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(7, 24)
-    ticks = [0, 60, 120, 240, 480]
+    top = wait_scale(grid) if top is None else top
+    ticks = [0.0, top / 4, top / 2, top]
     fig = go.Figure(go.Heatmap(
-        z=grid, x=[f"{h:02d}" for h in range(24)], y=[d.title() for d in DAYS], zmin=WAIT_SCALE[0],
-        zmax=WAIT_SCALE[1], colorscale="YlOrRd",
-        colorbar=dict(title="minutes", tickvals=ticks, ticktext=[minutes_text(t) for t in ticks[:-1]] + ["8 h+"]),
+        z=grid, x=[f"{h:02d}" for h in range(24)], y=[d.title() for d in DAYS], zmin=0.0, zmax=top,
+        colorscale="YlOrRd",
+        colorbar=dict(title="mean wait", tickvals=ticks,
+                      ticktext=[minutes_text(t) for t in ticks[:-1]] + [f"{minutes_text(top)}+"]),
         hovertemplate="%{y} %{x}:00 - mean wait %{z:.1f} min<extra></extra>"))
     fig.update_layout(title="Mean wait by hour of day and weekday (primary reads)", xaxis_title="hour ready",
                       yaxis=dict(autorange="reversed"), **LAYOUT)
