@@ -2,7 +2,6 @@
 same numbers on a Dask cluster (a LocalCluster on loopback) as on local processes."""
 from __future__ import annotations
 
-import re
 import json
 import os
 import re
