@@ -222,6 +222,16 @@ def app_test(monkeypatch):
     return at
 
 
+def run_bundled(at, name: str, days: float, replications: int = 2) -> None:
+    """Open a bundled scenario on the page, shorten it, and run it."""
+    at.selectbox(key="bundled").set_value(name).run()
+    v = at.session_state["version"]
+    at.number_input(key=f"reps-{v}").set_value(replications)
+    at.number_input(key=f"horizon-{v}").set_value(days)
+    at.run()
+    at.button(key="run").click().run()
+
+
 def card_text(at, title: str) -> str:
     """The card of a group (an HTML block that starts with its title)."""
     return next(m.value for m in at.markdown if f">{title}</div>" in m.value)
@@ -306,12 +316,7 @@ def test_every_bundled_scenario_opens_as_the_cli_reads_it_and_one_that_extends_a
         assert not at.exception and not at.error, (name, [e.value for e in at.error])
         assert any(b.key == "run" for b in at.button), name
         assert resolved_data(parse_scenario(at.session_state["base"], name)) == resolved_data(prepare(name)), name
-    at.selectbox(key="bundled").set_value("examples/network_questions/half_the_gpus").run()
-    v = at.session_state["version"]
-    at.number_input(key=f"reps-{v}").set_value(2)
-    at.number_input(key=f"horizon-{v}").set_value(2.0)
-    at.run()
-    at.button(key="run").click().run()
+    run_bundled(at, "examples/network_questions/half_the_gpus", days=2.0)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Studies with a finding" in card_text(at, "Studies with a finding")
     runner.clear()
@@ -343,12 +348,7 @@ def test_stations_without_a_queue_say_so_instead_of_none() -> None:
     runner.clear()
     at = AppTest.from_file("../dashboard/app.py", default_timeout=180)
     at.run()
-    at.selectbox(key="bundled").set_value("examples/district_network_devices").run()
-    v = at.session_state["version"]
-    at.number_input(key=f"reps-{v}").set_value(2)
-    at.number_input(key=f"horizon-{v}").set_value(2.0)
-    at.run()
-    at.button(key="run").click().run()
+    run_bundled(at, "examples/district_network_devices", days=2.0)
     at.session_state["view"] = "Where the time goes"
     at.run()
     assert not at.exception, at.exception
