@@ -108,6 +108,17 @@ def test_validate_passes_and_fails_with_the_contract_exit_codes(tmp_path: Path) 
     assert "FAIL" in wrong.output
     bad = runner.invoke(app, ["validate", str(tmp_path / "missing.yaml")])
     assert bad.exit_code == 2
+    import os
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, "-m", "simulator", "validate", "validation/ai_triage_1_readers_fifo", "-r",
+                            "4", "--max-replications", "4", "--workers", "1"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "80"}, timeout=300)
+    lines = shown.stdout.splitlines()
+    assert "…" not in shown.stdout and max(map(len, lines)) <= 80  # every figure whole at 80 columns
+    assert any("mean_wait_minutes[ai_positive=true]" in line for line in lines)
+    assert any(line.strip().startswith("expected 40 ± 0.8, estimate ") and "R = 4" in line for line in lines)
 
 
 def test_help_lists_the_commands() -> None:

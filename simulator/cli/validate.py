@@ -22,9 +22,9 @@ def validate(
     workers: Workers = None,
     allow_code: AllowCode = None,
 ) -> None:
-    """Run scenarios that carry expectations; one row per expectation with estimate, CI and verdict."""
-    from rich import box
-    from rich.table import Table
+    """Run scenarios that carry expectations; per expectation its verdict, the expected value and the estimate
+    with its CI."""
+    from rich.padding import Padding
 
     from simulator.loading import bundled_scenarios
     from simulator.validation import validate_scenario
@@ -37,27 +37,23 @@ def validate(
             fail(f"{path}: has no expect: block to validate", BAD_INPUT)
         loaded.append(resolved)
     failed = total = 0
+    # Each expectation on a line of its own and its figures on the next: fits 80 columns with every number whole.
     for resolved in loaded:
-        table = Table(title=f"{resolved.name}: expectations", title_justify="left", box=box.SIMPLE_HEAD,
-                      pad_edge=False)
-        for header in ("expectation", "expected", "estimate ±99% CI", "tol", "R", "verdict"):
-            table.add_column(header, no_wrap=True, justify="left" if header == "expectation" else "right",
-                             min_width=24 if header == "expectation" else None)
+        out.print(styled(f"\n[bold]{plain(resolved.name)}[/]: expectations (estimate ± its 99% CI against the "
+                         "expected value ± the tolerance; R replications)"))
         for check, expectation in zip(validate_scenario(resolved, replications, workers,
                                                         max(max_replications, replications)), resolved.expect):
             total += 1
             failed += not check.passed
             where = ",".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in check.where.items())
             source = getattr(expectation.value, "theory", None)
-            what = plain(check.metric) + (f"\n  [dim]{plain(where)}[/]" if where else "") + \
-                (f"\n  [dim]theory: {plain(source)}{'' if expectation.value.of is None else plain(f'({expectation.value.of})')}[/]"
-                 if source else "")
+            of = "" if source is None or expectation.value.of is None else f" ({expectation.value.of})"
             colour = "green" if check.passed else "red"
-            table.add_row(styled(what), _number(check.expected),
-                          styled(f"{_number(check.estimate)}[dim]±{_number(check.half_width, 3)}[/]"),
-                          f"±{_number(check.tolerance, 3)}", str(check.replications),
-                          styled(f"[{colour}]{check.verdict}[/]"))
-        out.print(table)
+            out.print(styled(f"  [{colour}]{check.verdict}[/]  " + plain(check.metric + (f"[{where}]" if where else "")) +
+                             (f"  [dim]theory: {plain(source + of)}[/]" if source else "")))
+            out.print(Padding(f"expected {_number(check.expected)} ± {_number(check.tolerance, 3)}, estimate "
+                              f"{_number(check.estimate)} ± {_number(check.half_width, 3)}, "
+                              f"R = {check.replications}", (0, 0, 0, 6)), highlight=False)
     out.print(styled(f"{total - failed} of {total} expectations pass" + (f", [red]{failed} fail[/]" if failed
                                                                           else "")))
     raise typer.Exit(FAILED if failed else 0)
