@@ -1,6 +1,7 @@
 """The engineers' workflow: compare two variants on common random numbers, baselines, the pytest helper."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,20 @@ def test_baseline_check_passes_unchanged_code_and_names_a_regression(desk_file: 
                                  "--policy", "tests.policies_for_tests:ForgetsStat"])
     assert broken.exit_code == 3, broken.output
     assert "regression: mean_wait_minutes[referral=stat]" in broken.output
+    # At 80 columns every figure is whole; --json says the same findings, with the same exit code.
+    args = ["baseline", "check", str(desk_file), "--baseline", str(saved), "--workers", "1", "--policy",
+            "tests.policies_for_tests:ForgetsStat"]
+    narrow = CliRunner(env={"COLUMNS": "80"}).invoke(app, args)
+    table = narrow.output[:narrow.output.index("regression(s)")]
+    assert "…" not in table and max(map(len, table.splitlines())) <= 80, narrow.output
+    lines = table.splitlines()
+    assert any(line.split()[:1] == ["mean_wait"] and "referral=stat" in below
+               for line, below in zip(lines, lines[1:]))  # the metric, its subgroup on the line below
+    printed = runner.invoke(app, [*args, "--json"])
+    assert printed.exit_code == 3
+    found = json.loads(printed.output)
+    assert found["regressions"] >= 1 and any(f["verdict"] == "regression" and f["where"] == {"referral": "stat"}
+                                             and f["metric"] == "mean_wait_minutes" for f in found["findings"])
 
 
 def test_baseline_bad_input_exits_2_naming_the_file(desk_file: Path, tmp_path: Path) -> None:

@@ -69,6 +69,8 @@ def check(
     workers: Workers = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every metric and subgroup, not only changes.")] = False,
     allow_code: AllowCode = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every finding as JSON instead of the table (for "
+                                          "scripts); the exit code is the same.")] = False,
 ) -> None:
     """Rerun with the baseline's seed and replications; exit 3 naming each metric and subgroup that regressed."""
     from rich import box
@@ -85,12 +87,24 @@ def check(
                   f"({saved.get('scenario')}); checking against it all the same", highlight=False)
     with Progress(f"simulating {resolved.name}"):
         findings = check_baseline(resolved, saved, allowed, workers)
+    failed = [f for f in findings if f.failed]
+    if as_json:
+        import dataclasses
+        import json
+
+        out.print_json(json.dumps({"scenario": resolved.name, "baseline": str(baseline),
+                                   "replications": saved["replications"], "regressions": len(failed),
+                                   "findings": [dataclasses.asdict(f) for f in findings]}, default=str))
+        raise typer.Exit(FAILED if failed else 0)
+    # Made to fit 80 columns as `compare`'s is: what is checked on its own lines, each change above its CI.
     table = Table(title=f"{resolved.name} against {baseline} ({saved['replications']} paired replications)",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="change = now - baseline (paired, ±95% CI); allowed = how much worse it may get")
-    for header in ("metric[subgroup]", "baseline", "now", "change", "allowed", "verdict"):
-        table.add_column(header, no_wrap=True, justify="left" if header[0] == "m" else "right",
-                         min_width=30 if header[0] == "m" else None)
+                  caption="change = now - baseline (paired) with its 95% CI below; under the verdict, how much "
+                          "worse it may get")
+    table.add_column("metric, subgroup", overflow="fold", ratio=1, min_width=20)
+    for header in ("baseline", "now", "change"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     colours = {"regression": "red", "missing": "red", "improved": "green"}
 
     def fmt(value: float | None, sign: str = "") -> str:
@@ -99,12 +113,13 @@ def check(
     for f in findings:
         if not all_rows and f.verdict in ("ok", "ignored"):
             continue
-        change = fmt(f.change, "+") + ("" if f.ci_low is None else f"[dim]±{(f.ci_high - f.ci_low) / 2:.2g}[/]")
-        table.add_row(f.label.replace("_minutes", ""), fmt(f.baseline), fmt(f.current), styled(change),
-                      "-" if f.allowed is None else f"{f.allowed:.3g}", styled(f"[{colours.get(f.verdict, 'dim')}]{f.verdict}[/]"))
+        where = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in f.where.items()) or "all"
+        ci = "" if f.ci_low is None else f"\n({f.ci_low:+.3g}..{f.ci_high:+.3g})"
+        allowed = "" if f.allowed is None else f"\n[dim]allowed {f.allowed:.3g}[/]"
+        table.add_row(plain(f"{f.metric.removesuffix('_minutes')}\n  {where}"), fmt(f.baseline), fmt(f.current),
+                      fmt(f.change, "+") + ci, styled(f"[{colours.get(f.verdict, 'dim')}]{f.verdict}[/]{allowed}"))
     if table.row_count:
         out.print(table)
-    failed = [f for f in findings if f.failed]
     for f in failed:
         err.print(styled(f"[bold red]regression:[/] {plain(f.label)}"))
     out.print(f"{len(failed)} regression(s), {sum(f.verdict == 'improved' for f in findings)} improvement(s) "
