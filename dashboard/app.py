@@ -53,6 +53,10 @@ def run_button(scenario: Scenario, replications: int) -> None:
     hit = runner.cached(scenario, replications)
     words = "already run: shown at once" if hit is not None else \
         f"about {low:.0f}-{high:.0f} s{'' if measured else ' (a first guess; the first run measures this machine)'}"
+    others = runner.busy()
+    if hit is None and others:
+        words += f"; {others} other run{'s' if others > 1 else ''} in progress on this server share{'' if others > 1 else 's'} " \
+                 "its cores: this one may take longer, or join the same setting's run"
     pair = "" if scenario.policy.triage == "fifo" else " and FIFO on the same studies"
     st.caption(f"{scenario.name}: {scenario.horizon_days:g} days x {replications} replications{pair}; {words}.")
     long = hit is None and controls.is_long(low, high)

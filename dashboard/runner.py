@@ -23,11 +23,17 @@ from simulator.prepare import estimate
 from simulator.scenario import Scenario
 from simulator.workers import cores
 
-__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of"]
+__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of", "busy", "cached_bytes", "BUDGET_BYTES"]
 
 _CACHE: OrderedDict[tuple, "Result"] = OrderedDict()
 _LOCK = threading.Lock()
-_SIZE = 24
+# The cache holds results up to this many bytes of tables (the oldest go first): memory stays bounded
+# however many settings a server's sessions try.
+BUDGET_BYTES = 768 * 1024 * 1024
+# Runs in flight, by key: a session asking for a setting another is running waits for that run (and
+# follows its progress) instead of simulating it again.
+_RUNNING: dict[tuple, threading.Event] = {}
+_SHARE: dict[tuple, float] = {}
 # Work items simulated per second per worker, as measured by the runs this server made (None: not yet).
 _SPEED: dict[str, float] = {}
 _GUESS = (15_000.0, 60_000.0)  # before the first run: a wide band for machines like this one
@@ -38,6 +44,12 @@ class Result:
     run: Run
     fifo: Run | None  # the same studies under FIFO, when the policy is not FIFO
     seconds: float
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its tables (what the cache's budget counts)."""
+        return sum(t.nbytes for r in (self.run, self.fifo) if r is not None
+                   for t in (r.studies, r.duties, r.stations) if t is not None)
 
 
 def fifo_of(scenario: Scenario) -> Scenario:
@@ -60,25 +72,58 @@ def cached(scenario: Scenario, replications: int) -> Result | None:
 
 def simulate(scenario: Scenario, replications: int, progress: Callable[[float], None] | None = None,
              workers: int | None = None) -> Result:
-    """The scenario and, unless it is FIFO already, FIFO on the same studies, on one pool of workers."""
-    found = cached(scenario, replications)
-    if found is not None:
-        return found
-    variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, fifo_of(scenario)]
-    started = time.perf_counter()
-    runs = run_variants(variants, replications, workers=workers, progress=progress, summarise=False)
-    summarise_run(runs[0])  # FIFO is only compared with, study by study: it needs no summary of its own
-    seconds = time.perf_counter() - started
-    items = sum(r.studies.num_rows for r in runs)
-    used = min(workers or cores(), len(variants) * replications)
-    if seconds > 0.5:
-        _SPEED["items_per_worker_second"] = items / seconds / max(used, 1)
-    result = Result(runs[0], runs[1] if len(runs) > 1 else None, seconds)
-    with _LOCK:
-        _CACHE[_key(scenario, replications)] = result
-        while len(_CACHE) > _SIZE:
-            _CACHE.popitem(last=False)
-    return result
+    """The scenario and, unless it is FIFO already, FIFO on the same studies, on one pool of workers; a
+    setting already run, or running for another session, is not simulated again."""
+    key = _key(scenario, replications)
+    while True:
+        with _LOCK:
+            found = _CACHE.get(key)
+            if found is not None:
+                _CACHE.move_to_end(key)
+                return found
+            running = _RUNNING.get(key)
+            if running is None:
+                _RUNNING[key] = threading.Event()
+                _SHARE[key] = 0.0
+                break
+        # Another session runs this very setting: follow it. When it ends, its result is in the cache; if it
+        # was stopped, the loop comes round and this session runs it.
+        while not running.wait(0.25):
+            if progress is not None:
+                progress(_SHARE.get(key, 0.0))
+    alone = len(_RUNNING) == 1
+
+    def share(done: float) -> None:
+        _SHARE[key] = done
+        if progress is not None:
+            progress(done)
+
+    try:
+        variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, fifo_of(scenario)]
+        started = time.perf_counter()
+        runs = run_variants(variants, replications, workers=workers, progress=share, summarise=False)
+        summarise_run(runs[0])  # FIFO is only compared with, study by study: it needs no summary of its own
+        seconds = time.perf_counter() - started
+        items = sum(r.studies.num_rows for r in runs)
+        used = min(workers or cores(), len(variants) * replications)
+        if seconds > 0.5 and alone and len(_RUNNING) == 1:  # a speed measured beside another run is not this machine's
+            _SPEED["items_per_worker_second"] = items / seconds / max(used, 1)
+        result = Result(runs[0], runs[1] if len(runs) > 1 else None, seconds)
+        with _LOCK:
+            _CACHE[key] = result
+            total = sum(r.nbytes for r in _CACHE.values())
+            while total > BUDGET_BYTES and len(_CACHE) > 1:
+                total -= _CACHE.popitem(last=False)[1].nbytes
+        return result
+    finally:
+        with _LOCK:
+            _SHARE.pop(key, None)
+            _RUNNING.pop(key).set()
+
+
+def busy() -> int:
+    """How many runs this server has in flight (every session's)."""
+    return len(_RUNNING)
 
 
 def expected_seconds(scenario: Scenario, replications: int, workers: int | None = None) -> tuple[float, float, bool]:
@@ -98,3 +143,9 @@ def clear() -> None:
     with _LOCK:
         _CACHE.clear()
         _SPEED.clear()
+
+
+def cached_bytes() -> int:
+    """The bytes of tables the cache holds (at most BUDGET_BYTES, or one result larger than that)."""
+    with _LOCK:
+        return sum(r.nbytes for r in _CACHE.values())

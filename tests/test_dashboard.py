@@ -2,6 +2,8 @@
 controls and runner without Streamlit, and the app under Streamlit's AppTest."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import yaml
@@ -202,6 +204,53 @@ def test_the_runner_caches_by_scenario_and_measures_this_machine() -> None:
     first = runner.simulate(scenario, 2, shares.append, workers=2)
     assert shares and shares[-1] == pytest.approx(1.0) and first.fifo is not None
     assert runner.simulate(scenario, 2) is first and runner.cached(scenario, 2) is first
+    runner.clear()
+
+
+def test_a_setting_running_for_one_session_is_joined_by_another_not_simulated_twice(monkeypatch) -> None:
+    import threading
+
+    from dashboard import runner
+
+    runner.clear()
+    calls: list[int] = []
+    real = runner.run_variants
+    started = threading.Event()
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        started.set()
+        time.sleep(0.5)  # still running when the second session asks
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_variants", counted)
+    scenario = make(base_dict(), horizon_days=3)
+    results, followed = [], []
+    first = threading.Thread(target=lambda: results.append(runner.simulate(scenario, 2, workers=1)))
+    first.start()
+    started.wait(10)
+    assert runner.busy() == 1
+    results.append(runner.simulate(scenario, 2, followed.append, workers=1))  # the second session
+    first.join(60)
+    assert len(calls) == 1 and results[0] is results[1] and followed  # one run, its progress followed
+    assert runner.busy() == 0 and "items_per_worker_second" in runner._SPEED
+    runner.clear()
+
+
+def test_the_cache_of_a_long_lived_server_stays_within_its_budget(monkeypatch) -> None:
+    """Thirty settings tried: the cache keeps the newest that fit the budget, never all thirty."""
+    from dashboard import runner
+
+    runner.clear()
+    monkeypatch.setattr(runner, "BUDGET_BYTES", 2_000_000)
+    sizes = []
+    for staff in range(30):
+        result = runner.simulate(make(base_dict(), horizon_days=4, seed=staff), 2, workers=1)
+        sizes.append(result.nbytes)
+        assert runner.cached_bytes() <= max(runner.BUDGET_BYTES, result.nbytes)
+    assert min(sizes) > 100_000 and len(runner._CACHE) < 30
+    assert runner.cached(make(base_dict(), horizon_days=4, seed=29), 2) is not None  # the newest is kept
+    assert runner.cached(make(base_dict(), horizon_days=4, seed=0), 2) is None  # the oldest went first
     runner.clear()
 
 
