@@ -188,6 +188,9 @@ def _meta(buf: bytes) -> tuple[Elements, int]:
     return meta, pos
 
 
+_SOURCE_AE = 0x00020016  # SourceApplicationEntityTitle, of the file meta
+
+
 def _uid(value: bytes | list | None) -> str:
     return value.rstrip(b"\0 ").decode("ascii", "replace") if isinstance(value, bytes) else ""
 
@@ -203,7 +206,8 @@ def _from_bytes(buf: bytes) -> Header:
         buf, pos = zlib.decompress(buf[pos:], -zlib.MAX_WBITS), 0
     explicit = _explicit(buf, pos, syntax != _IMPLICIT)
     elements, _ = _parse(buf, pos, len(buf), explicit, True)
-    return Header(syntax or (_EXPLICIT if explicit else _IMPLICIT), elements, media_class)
+    # The file meta's elements are the header's too: (0002,0016) says which AE title sent the file.
+    return Header(syntax or (_EXPLICIT if explicit else _IMPLICIT), {**meta, **elements}, media_class)
 
 
 def _read(first: bytes, rest: Callable[[], bytes] | None, source: Callable[[], BinaryIO]) -> Header:
@@ -264,6 +268,7 @@ def _through_pydicom(source: Callable[[], BinaryIO], failure: HeaderError) -> He
             syntax = str(meta.get("TransferSyntaxUID") or "") or \
                 (_IMPLICIT if implicit else _EXPLICIT if little else _BIG_ENDIAN)
             media_class = str(meta.get("MediaStorageSOPClassUID") or "")
+            source_ae = str(meta.get("SourceApplicationEntityTitle") or "").encode("ascii", "replace")
             buffer = DicomBytesIO()
             buffer.is_little_endian, buffer.is_implicit_VR = True, False
             write_dataset(buffer, _without_meta(ds))
@@ -273,7 +278,7 @@ def _through_pydicom(source: Callable[[], BinaryIO], failure: HeaderError) -> He
         raise HeaderError(f"{failure}; pydicom: {type(exc).__name__}: {exc}", failure.code) from None
     data = buffer.getvalue()
     elements, _ = _parse(data, 0, len(data), True, True)
-    return Header(syntax, elements, media_class)
+    return Header(syntax, {**({_SOURCE_AE: source_ae} if source_ae else {}), **elements}, media_class)
 
 
 def _without_meta(ds: "pydicom.Dataset") -> "pydicom.Dataset":

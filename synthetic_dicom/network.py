@@ -30,9 +30,12 @@ from pathlib import Path
 from pynetdicom import AE, _config, evt
 from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_RJ
 
+from .folders import INCOMING
 from .header import SOP_INSTANCE, STUDY_UID, Header, HeaderError, header_of, read_header
 
-__all__ = ["Archive", "send_folder", "SendResult", "TRANSFER_SYNTAXES", "storage_classes", "safe_name"]
+__all__ = ["Archive", "send_folder", "echo", "SendResult", "TRANSFER_SYNTAXES", "storage_classes", "safe_name"]
+
+VERIFICATION = "1.2.840.10008.1.1"  # the Verification SOP Class: C-ECHO, the first test of a DICOM link
 
 MAX_CONTEXTS = 128  # presentation contexts one association may propose (PS3.8)
 # What the archive accepts: the uncompressed syntaxes, and the compressed ones modalities send. The bytes
@@ -82,8 +85,13 @@ def _no_delay(event: evt.Event) -> None:
 
 class Archive:
     """A C-STORE SCP writing each received object to directory/<StudyInstanceUID>/<SOPInstanceUID>.dcm,
-    the bytes as received. `require_called_ae`: refuse associations not addressed to `ae_title`. `log`
-    hears of each object filed under another name than its UIDs, and each object refused."""
+    the dataset's bytes as received, behind a file meta that names the sender's AE title in (0002,0016) as
+    DCMTK's storescp does; it answers C-ECHO. `require_called_ae`: refuse associations not addressed to
+    `ae_title`. `log` hears of each object filed under another name than its UIDs, and each object refused.
+
+    An object whose SOPInstanceUID is already filed with other content (a clash: a bad UID generator, or
+    another patient) is kept beside it as <SOPInstanceUID>.<n>.dcm, never written over; the same object
+    sent again is filed once. `counts["filed"]` is the number of files on disk."""
 
     def __init__(self, directory: Path, port: int, host: str = "127.0.0.1", ae_title: str = "RADSIM_ARCHIVE",
                  require_called_ae: bool = False, log: Callable[[str], None] | None = None) -> None:
@@ -92,6 +100,7 @@ class Archive:
         self.ae.require_called_aet = require_called_ae
         for uid in storage_classes():
             self.ae.add_supported_context(uid, list(TRANSFER_SYNTAXES))
+        self.ae.add_supported_context(VERIFICATION)
         self.server = None
         self.counts: Counter[str] = Counter()  # filed, renamed, refused
         self.log = log or (lambda message: None)
@@ -111,7 +120,12 @@ class Archive:
         return name
 
     def _on_store(self, event: evt.Event) -> int:
-        data = event.encoded_dataset(include_meta=True)
+        from pynetdicom.dsutils import encode_file_meta
+
+        stream = event.encoded_dataset(include_meta=False)
+        meta = event.file_meta
+        meta.SourceApplicationEntityTitle = str(event.assoc.requestor.ae_title).strip()[:16]
+        data = b"".join((b"\x00" * 128, b"DICM", encode_file_meta(meta), stream))
         try:
             header = header_of(data)
         except HeaderError as exc:
@@ -123,12 +137,20 @@ class Archive:
         instance = self._name(header.text(SOP_INSTANCE) or str(event.request.AffectedSOPInstanceUID), "SOPInstanceUID")
         folder = self.directory / study
         folder.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=INCOMING)
         with os.fdopen(fd, "wb") as handle:  # a file appears whole or not at all
             handle.write(data)
-        os.replace(staging, folder / f"{instance}.dcm")
-        with self._lock:
-            self.counts["filed"] += 1
+        with self._lock:  # choosing the name and filing it are one step among the associations' threads
+            target, n = folder / f"{instance}.dcm", 1
+            while target.exists() and not _same_object(target, stream):
+                n += 1
+                target = folder / f"{instance}.{n}.dcm"
+            again = target.exists()
+            os.replace(staging, target)
+            self.counts["again" if again else "filed"] += 1
+        if n > 1 and not again:
+            self.log(f"a second object with SOPInstanceUID {instance} and other content, from "
+                     f"{meta.SourceApplicationEntityTitle}: kept beside the first as {target.name}")
         return 0x0000
 
     def start(self, block: bool = False):
@@ -234,6 +256,44 @@ class _Peer:
         return None, (said[-1] if said else f"no association with {self.called} at {self.host}:{self.port}")
 
 
+def _same_object(path: Path, stream: bytes) -> bool:
+    """Whether the file holds this very dataset (its file meta aside)."""
+    size = path.stat().st_size
+    if size < len(stream):
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(size - len(stream))
+        return handle.read() == stream
+
+
+def echo(host: str, port: int, called: str = "RADSIM_ARCHIVE", ae_title: str = "RADSIM_MODALITY",
+         timeout: float = 10.0) -> str | None:
+    """C-ECHO to a peer: None when it answers Success, else why not (no association, its status)."""
+    ae = AE(ae_title=ae_title)
+    ae.add_requested_context(VERIFICATION)
+    ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
+    said: list[str] = []
+
+    def heard(event: evt.Event) -> None:
+        pdu = event.pdu
+        if isinstance(pdu, A_ASSOCIATE_RJ):
+            said.append(f"association rejected ({pdu.result_str}: {pdu.reason_str})")
+        elif isinstance(pdu, A_ABORT_RQ):
+            said.append(f"association aborted by the peer ({pdu.reason_str.strip('()')})")
+
+    assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, heard)])
+    if not assoc.is_established:
+        return said[-1] if said else f"no association with {called} at {host}:{port}"
+    try:
+        status = assoc.send_c_echo()
+    finally:
+        assoc.release()
+    code = getattr(status, "Status", None)
+    if code is None:
+        return "no answer to C-ECHO (the peer does not offer Verification, or timed out)"
+    return None if code == 0x0000 else f"C-ECHO status 0x{code:04X}"
+
+
 def _status(code: int) -> str:
     from pynetdicom.status import GENERAL_STATUS, STORAGE_SERVICE_CLASS_STATUS
 
@@ -263,9 +323,11 @@ def _why_ended(assoc) -> str:
 
 
 def _store(assoc, item: _File):
+    # Each request of an association its own MessageID (PS3.7 9.3.1.1): 1, 2, ... 65535, 1, ...
+    assoc.message_id = getattr(assoc, "message_id", 0) % 65535 + 1
     if item.whole:
         try:
-            return assoc.send_c_store(item.path)
+            return assoc.send_c_store(item.path, msg_id=assoc.message_id)
         except AttributeError:  # file meta incomplete: send the dataset instead
             pass
     import pydicom
@@ -274,7 +336,7 @@ def _store(assoc, item: _File):
     ds = pydicom.dcmread(item.path, force=True)
     ds.file_meta = getattr(ds, "file_meta", None) or FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = item.syntax
-    return assoc.send_c_store(ds)
+    return assoc.send_c_store(ds, msg_id=assoc.message_id)
 
 
 def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResult, lock: threading.Lock,

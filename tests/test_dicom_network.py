@@ -103,8 +103,13 @@ class _Running:
         self.archive.stop()
 
 
-def _filed(directory: Path, ds: pydicom.Dataset) -> Path:
-    return directory / ds.StudyInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+def _filed(directory: Path, original: Path) -> Path:
+    """Where the archive filed this file: <SOPInstanceUID>.dcm, or <SOPInstanceUID>.<n>.dcm when another
+    object had that UID first (pydicom's test files share UIDs between the syntaxes of one image)."""
+    ds = _read(original)
+    copies = sorted((directory / ds.StudyInstanceUID).glob(f"{ds.SOPInstanceUID}*.dcm"))
+    return next((c for c in copies if _read(c).file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID),
+                directory / ds.StudyInstanceUID / f"{ds.SOPInstanceUID}.dcm")
 
 
 @needs_dcmtk
@@ -117,7 +122,7 @@ def test_storescu_to_the_archive_in_every_transfer_syntax(by_syntax, tmp_path: P
             result = subprocess.run([STORESCU, option, "-R", "-aec", "RADSIM_ARCHIVE", "127.0.0.1",
                                      str(running.port), str(path)], capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, (syntax, result.stderr)
-            _same(_filed(tmp_path / "archive", _read(path)), path)
+            _same(_filed(tmp_path / "archive", path), path)
     assert running.archive.counts["filed"] == sum(s in STORESCU_PROPOSES for s in by_syntax) >= 10
 
 
@@ -366,3 +371,115 @@ def test_a_response_the_association_reactor_takes_is_handed_back() -> None:
     request.Priority, request.DataSet = 2, io.BytesIO(b"")
     assoc._serve_request(request, 3)
     assert served == [request] and assoc.dimse.msg_queue.empty()
+
+
+# What a PACS engineer does first ------------------------------------------------------------------------
+def test_generate_then_send_and_trace_take_the_folder_radsim_wrote_without_its_marker(dicom_records,
+                                                                                     tmp_path: Path) -> None:
+    """`dicom generate` writes its folder's .radsim.json marker: send and trace leave it out (it had been
+    counted unreadable, and send exited 1, every time)."""
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+    from simulator.files import MARKER
+    from synthetic_dicom.folders import folder_files
+
+    runner = CliRunner()
+    folder = tmp_path / "generated"
+    made = runner.invoke(app, ["dicom", "generate", "examples/mmc_ai_triage", "--studies", "3", "--out", str(folder)])
+    assert made.exit_code == 0, made.output
+    assert (folder / MARKER).is_file() and all(p.name != MARKER for p in folder_files(folder))
+    with _Running(tmp_path / "archive") as running:
+        sent = runner.invoke(app, ["dicom", "send", str(folder), "--to", f"127.0.0.1:{running.port}"])
+    said = " ".join(sent.output.split())
+    assert sent.exit_code == 0 and "0 unreadable" in said and "C-ECHO" not in said, said
+    traced = runner.invoke(app, ["dicom", "trace", str(folder), "--out", str(tmp_path / "trace.parquet")])
+    assert traced.exit_code == 0 and "left out" not in traced.output, traced.output
+
+
+def test_c_echo_answers_and_says_why_not(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+    from synthetic_dicom.network import echo
+
+    runner = CliRunner()
+    with _Running(tmp_path / "archive") as running:
+        assert echo("127.0.0.1", running.port) is None
+        answered = runner.invoke(app, ["dicom", "echo", f"127.0.0.1:{running.port}"])
+        assert answered.exit_code == 0 and "Success" in answered.output
+        if DCMTK and _dcmtk("echoscu"):  # the first test an engineer runs, with DCMTK's own tool
+            done = subprocess.run([_dcmtk("echoscu"), "-aec", "RADSIM_ARCHIVE", "127.0.0.1", str(running.port)],
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+    silent = runner.invoke(app, ["dicom", "echo", f"127.0.0.1:{free_port()}"])
+    assert silent.exit_code == 3 and "no association" in silent.output.lower()
+    assert runner.invoke(app, ["dicom", "echo", "nohost"]).exit_code == 2
+
+
+def test_the_archive_records_who_sent_each_file_and_trace_maps_the_sender_to_its_site(dicom_records,
+                                                                                    tmp_path: Path) -> None:
+    """(0002,0016) as storescp writes it: the calling AE title, read back by trace from the file (not from a
+    table), so that a site map by AE title places each study; with DCMTK, storescp's files the same."""
+    import pyarrow.parquet as pq
+
+    from synthetic_dicom.generate import StudyWriter
+    from synthetic_dicom.trace import trace_folder
+
+    north = StudyWriter().write(dicom_records[0], tmp_path / "north")
+    south = StudyWriter().write(dicom_records[1], tmp_path / "south")
+    archives = [tmp_path / "archive"]
+    with _Running(archives[0]) as running:
+        assert send_folder(north, "127.0.0.1", running.port, ae_title="NORTH_CT").sent == len(north)
+        assert send_folder(south, "127.0.0.1", running.port, ae_title="SOUTH_DX").sent == len(south)
+    if DCMTK:
+        archives.append(tmp_path / "storescp")
+        archives[1].mkdir()
+        port = free_port()
+        receiver = subprocess.Popen([STORESCP, "-od", str(archives[1]), "--sort-on-study-uid", "st", str(port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            assert send_folder(north, "127.0.0.1", port, ae_title="NORTH_CT", called="ANY").sent == len(north)
+            assert send_folder(south, "127.0.0.1", port, ae_title="SOUTH_DX", called="ANY").sent == len(south)
+        finally:
+            receiver.terminate()
+            receiver.wait(10)
+    sites = {"NORTH_CT": "north", "SOUTH_DX": "south"}
+    for folder in archives:
+        traced = trace_folder(folder, site_of=lambda station, ae, institution: sites.get(ae))
+        rows = traced.studies.to_pylist()
+        assert sorted(r["source_ae"] for r in rows) == ["NORTH_CT", "SOUTH_DX"], folder.name
+        assert {r["source_ae"]: r["site"] for r in rows} == {"NORTH_CT": "north", "SOUTH_DX": "south"}
+
+
+def test_a_clash_of_sop_instance_uids_keeps_both_objects_and_the_counts_are_the_files(tmp_path: Path) -> None:
+    """Another object under a SOPInstanceUID already filed is kept beside it, never written over; the same
+    object sent again is filed once; the archive's count is the files on disk; MessageIDs rise."""
+    first = _tiny(tmp_path / "a.dcm", "1.2.3.4", "1.2.3.4.1", patient="ONE")
+    other = _tiny(tmp_path / "b.dcm", "1.2.3.4", "1.2.3.4.1", patient="TWO")  # the same UIDs, another patient
+    ids: list[int] = []
+    from pynetdicom import evt
+
+    with _Running(tmp_path / "archive") as running:
+        running.archive.server.bind(evt.EVT_DIMSE_RECV, lambda event: ids.append(event.message.command_set.MessageID))
+        assert send_folder([first, other, first], "127.0.0.1", running.port).sent == 3
+        counts = dict(running.archive.counts)
+    assert ids == [1, 2, 3]  # one association, each request its own MessageID
+    files = sorted((tmp_path / "archive" / "1.2.3.4").glob("*.dcm"))
+    assert [f.name for f in files] == ["1.2.3.4.1.2.dcm", "1.2.3.4.1.dcm"]
+    assert {str(_read(f).PatientID) for f in files} == {"ONE", "TWO"}
+    assert counts.get("filed") == len(files) == 2 and counts.get("again") == 1
+    assert any("kept beside the first" in line for line in running.log)
+
+
+def _tiny(path: Path, study: str, instance: str, patient: str) -> Path:
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", instance  # Secondary Capture
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.PatientID = study, study + ".9", patient
+    ds.Modality = "OT"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, instance
+    ds.save_as(path, enforce_file_format=True)
+    return path

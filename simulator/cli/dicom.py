@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import BAD_INPUT, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
+from .common import BAD_INPUT, FAILED, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
 
 app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run or a scenario; DICOM folders to "
                                              "study traces (to replay with run --trace); sending to an archive, and "
@@ -191,17 +191,15 @@ def send(
     from collections import Counter
 
     from synthetic_dicom.folders import folder_files
-    from synthetic_dicom.network import send_folder
+    from synthetic_dicom.network import echo, send_folder
 
-    host, _, port = to.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        fail(f"--to {to!r}: give HOST:PORT", BAD_INPUT)
-    for option, title in (("--called", called), ("--ae-title", ae_title)):
-        if not 0 < len(title.strip()) <= 16 or not title.isascii() or "\\" in title:
-            fail(f"{option} {title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
+    host, port = _peer(to, "--to", called, ae_title)
     if not folder.is_dir():
         fail(f"{folder}: no such folder", BAD_INPUT)
     paths = folder_files(folder)
+    why = echo(host, port, called, ae_title)
+    if why is not None:  # said first, so that a failed send is not the first sign of a link that is down
+        err.print(f"C-ECHO to {called} at {to}: {plain(why)}; sending all the same", highlight=False)
     started = time.perf_counter()
     with Progress("sending", total=len(paths)) as progress:
         try:
@@ -223,6 +221,39 @@ def send(
     raise typer.Exit(INTERNAL if result.failed else 0)
 
 
+@app.command("echo")
+def echo_command(
+    to: Annotated[str, typer.Argument(metavar="HOST:PORT", help="The peer: an archive, a PACS, an AI node.")],
+    called: Annotated[str, typer.Option(metavar="AE", help="The peer's AE title.")] = "RADSIM_ARCHIVE",
+    ae_title: Annotated[str, typer.Option(metavar="AE", help="This end's AE title.")] = "RADSIM_MODALITY",
+) -> None:
+    """C-ECHO (DICOM's ping): exit 0 when the peer answers Success, 3 with the reason when it does not."""
+    from synthetic_dicom.network import echo
+
+    host, port = _peer(to, "HOST:PORT", called, ae_title)
+    started = time.perf_counter()
+    why = echo(host, port, called, ae_title)
+    if why is not None:
+        fail(f"C-ECHO to {called} at {to}: {why}", FAILED)
+    out.print(f"C-ECHO to {called} at {to}: Success in {(time.perf_counter() - started) * 1000:.0f} ms",
+              highlight=False)
+
+
+def _peer(to: str, option: str, called: str, ae_title: str) -> tuple[str, int]:
+    """HOST and PORT of `to`, with both AE titles checked; exit 2 naming the option otherwise."""
+    host, _, port = to.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"{option} {to!r}: give HOST:PORT", BAD_INPUT)
+    _check_ae("--called", called)
+    _check_ae("--ae-title", ae_title)
+    return host, int(port)
+
+
+def _check_ae(option: str, title: str) -> None:
+    if not 0 < len(title.strip()) <= 16 or not title.isascii() or "\\" in title:
+        fail(f"{option} {title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
+
+
 @app.command("archive")
 def archive(
     port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 11112,
@@ -238,8 +269,7 @@ def archive(
     from simulator.stopping import stop_on_sigterm
     from synthetic_dicom.network import Archive
 
-    if not 0 < len(ae_title.strip()) <= 16 or not ae_title.isascii() or "\\" in ae_title:
-        fail(f"--ae-title {ae_title!r}: an AE title is 1 to 16 ASCII characters", BAD_INPUT)
+    _check_ae("--ae-title", ae_title)
     server = Archive(dir_, port, host, ae_title=ae_title, require_called_ae=require_called_ae,
                      log=lambda message: err.print(plain(message), highlight=False))
     try:
@@ -256,5 +286,6 @@ def archive(
         server.stop()
     counts = server.counts
     out.print(f"archive stopped: {counts['filed']} object(s) filed under {dir_}/"
+              + (f", {counts['again']} sent again (filed once)" if counts["again"] else "")
               + (f", {counts['renamed']} under a hash of a UID that was not one" if counts["renamed"] else "")
               + (f", {counts['refused']} refused" if counts["refused"] else ""), highlight=False)
