@@ -20,6 +20,7 @@ import re
 import socket
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -220,14 +221,27 @@ class _Peer:
     first is up, only briefly: a peer that serves one association at a time (DCMTK's storescp without
     --fork) leaves them unanswered, and the first sends everything."""
 
-    def __init__(self, host: str, port: int, ae_title: str, called: str, contexts: list[tuple[str, str]]) -> None:
-        self.host, self.port, self.called = host, port, called
+    def __init__(self, host: str, port: int, ae_title: str, called: str, contexts: list[tuple[str, str]],
+                 retry_for: float = 0.0) -> None:
+        self.host, self.port, self.called, self.retry_for = host, port, called, retry_for
         self.first, self.extra = AE(ae_title=ae_title), AE(ae_title=ae_title)
         self.extra.acse_timeout = EXTRA_ASSOCIATION_TIMEOUT
         for ae in (self.first, self.extra):
             for sop_class, syntax in contexts:
                 ae.add_requested_context(sop_class, [syntax])
         self.tried = threading.Event()  # the first association was tried
+
+    def associate_again(self):
+        """A peer that went away (restarted, or its link dropped): asked again with growing pauses (0.5 s
+        doubling to 5 s) for up to `retry_for` seconds. (association, None), or (None, why not)."""
+        waited, pause = 0.0, 0.5
+        assoc, why = self.associate(True)
+        while assoc is None and waited < self.retry_for:
+            pause = min(pause, self.retry_for - waited)
+            time.sleep(pause)
+            waited, pause = waited + pause, min(2 * pause, 5.0)
+            assoc, why = self.associate(True)
+        return assoc, why
 
     def associate(self, first: bool):
         """(association, None), or (None, why not)."""
@@ -343,7 +357,7 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                 done: Callable[[], None], first: bool) -> None:
     """Take studies off `work` and send them over one association, connecting again after an abort. An
     association the peer will not give (busy, or refusing) leaves the study to the other senders."""
-    assoc, opener = None, first
+    assoc, opener, had_one = None, first, False
     retried: set[Path] = set()
     try:
         while True:
@@ -353,13 +367,17 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                 return
             while pending:
                 if assoc is None:
-                    assoc, why = peer.associate(first)
+                    assoc, why = peer.associate_again() if had_one else peer.associate(first)
                     first = True  # once this sender has had an association, it waits as the first did
+                    had_one = had_one or assoc is not None
                     if assoc is None:
                         work.put(pending)
                         with lock:
                             result.aborts.append(why)
                         return
+                if not assoc.is_established:  # it went since the last file: never send on it (30 s of waiting)
+                    assoc = None
+                    continue
                 item = pending.pop(0)
                 status, problem, unsendable = None, None, None
                 try:
@@ -408,10 +426,11 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
 
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
                 called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None,
-                associations: int = 1) -> SendResult:
+                associations: int = 1, retry_for: float = 0.0) -> SendResult:
     """C-STORE every file, each as it is encoded: over one association, as a modality sends, or several in
-    parallel (each study's files over one). `progress` is called with the number of files done.
-    ConnectionError when the peer gives no association at all."""
+    parallel (each study's files over one). `progress` is called with the number of files done. A peer
+    that goes away after granting an association (a restart) is asked again for up to `retry_for`
+    seconds. ConnectionError when the peer gives no association at all."""
     result = SendResult()
     readable = [item for item in map(lambda p: _sendable(p, result), sorted(files)) if item is not None]
     contexts = sorted({(item.sop_class, item.syntax) for item in readable})[:MAX_CONTEXTS]
@@ -433,7 +452,7 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
             if progress is not None:
                 progress(count[0])
 
-    peer = _Peer(host, port, ae_title, called, contexts)
+    peer = _Peer(host, port, ae_title, called, contexts, retry_for)
     chunked = _config.STORE_SEND_CHUNKED_DATASET
     _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded files as they are, undecoded
     try:

@@ -483,3 +483,47 @@ def _tiny(path: Path, study: str, instance: str, patient: str) -> Path:
     ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, instance
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def test_a_send_survives_the_archive_killed_and_restarted_mid_send(dicom_records, tmp_path: Path) -> None:
+    """kill -9 of the receiving archive a few files into a send, back 1.5 s later on the same port: the
+    sender asks again, and everything ends stored, with an exact tally."""
+    import signal
+    import threading
+
+    from synthetic_dicom.folders import folder_files
+    from synthetic_dicom.generate import StudyWriter
+
+    writer = StudyWriter()
+    for i, record in enumerate(dicom_records * 3):
+        writer.write(record, tmp_path / "studies" / f"s{i}")
+    paths = folder_files(tmp_path / "studies")
+    port, archive = free_port(), tmp_path / "archive"
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-m", "simulator", "dicom", "archive", "--port", str(port),
+                                    "--dir", str(archive)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True)
+        assert "listening" in process.stdout.readline()
+        return process
+
+    first = start()
+    results = []
+    sender = threading.Thread(target=lambda: results.append(send_folder(paths, "127.0.0.1", port, retry_for=30)))
+    sender.start()
+    deadline = time.monotonic() + 60
+    while len(list(archive.rglob("*.dcm"))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    time.sleep(1.5)
+    second = start()
+    try:
+        sender.join(120)
+    finally:
+        second.terminate()
+        second.wait(20)
+    (result,) = results
+    assert not result.failed and result.sent == len(paths), result.tally()
+    assert len(list(archive.rglob("*.dcm"))) == len({_read(p).SOPInstanceUID for p in paths})
+    assert result.aborts  # the kill was seen

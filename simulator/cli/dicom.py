@@ -186,6 +186,8 @@ def send(
     ae_title: Annotated[str, typer.Option(metavar="AE", help="This sender's AE title.")] = "RADSIM_MODALITY",
     associations: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Parallel associations (a modality uses one; "
                                               "each study goes over one).")] = 1,
+    retry_for: Annotated[float, typer.Option(metavar="SECONDS", min=0, max=3600, help="How long to keep asking a peer "
+                                             "that went away mid-send (a restart) for a new association.")] = 60.0,
 ) -> None:
     """Send every file by C-STORE, as a modality would; connect again after an abort; exit 1 with a tally if any file was not stored."""
     from collections import Counter
@@ -204,7 +206,7 @@ def send(
     with Progress("sending", total=len(paths)) as progress:
         try:
             result = send_folder(paths, host, int(port), ae_title=ae_title, called=called, associations=associations,
-                                 progress=progress)
+                                 progress=progress, retry_for=retry_for)
         except ConnectionError as exc:
             fail(str(exc), INTERNAL)
     seconds = time.perf_counter() - started
