@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -108,20 +108,16 @@ def test_a_miss_is_looked_at_once_more_before_it_fails(monkeypatch: pytest.Monke
     seen = iter(looks)
     done = []
 
-    class Stub:
-        studies = duties = pa.table({"x": [1]})
-        stations = None
-
-    def run(scenario, count, workers=None, first=0, summarise=False):
+    def run(scenario, first, count, workers=None):
         done.append(first + count)
-        return Stub()
+        return [np.zeros(count)]
 
-    def checks(scenario, studies, duties, count, stations=None):
+    def checks(scenario, values, count):
         inside = next(seen) == "pass"
         return [Check("mean_wait_minutes", {}, 10.0, 10.0 if inside else 11.0, 9.9 if inside else 10.9,
                       10.1 if inside else 11.1, 0.2, count)]
 
-    monkeypatch.setattr(validation, "run_scenario", run)
+    monkeypatch.setattr(validation, "_values", run)
     monkeypatch.setattr(validation, "_checks", checks)
     result = validation.validate_scenario(load_scenario("validation/mm1_fifo"), replications=20, max_replications=640)
     assert result[0].verdict == verdict and done[-1] == replications
@@ -193,3 +189,28 @@ def test_a_station_theory_refuses_a_station_without_its_shape(change, message: s
 
     with pytest.raises(ScenarioError, match=message):
         parse_scenario(data, "station.yaml")
+
+
+def test_validation_runs_at_most_a_chunk_of_replications_at_once_and_keeps_only_their_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory flat in replications: 640 replications are run CHUNK at a time, each chunk's rows let go once
+    its values per replication are taken; the values add up to every replication, in order."""
+    import simulator.validation as validation
+
+    asked: list[tuple[int, int]] = []
+
+    def run(scenario, first, count, workers=None):
+        asked.append((first, count))
+        return [np.arange(first, first + count, dtype=float)]  # a value that names its replication
+
+    kept = []
+
+    def checks(scenario, values, count):
+        kept.append(values[0])
+        return [validation.Check("mean_wait_minutes", {}, 1.0, 0.0, -1.0, 1.0, 0.1, count)]  # never tight
+
+    monkeypatch.setattr(validation, "_values", run)
+    monkeypatch.setattr(validation, "_checks", checks)
+    validation.validate_scenario(load_scenario("validation/mm1_fifo"), replications=10, max_replications=640)
+    assert max(count for _, count in asked) <= validation.CHUNK < 640
+    assert list(kept[-1]) == list(range(640))  # every replication once, in order
