@@ -1,6 +1,6 @@
 """Schema errors in the scenario's words: what was given, what belongs there and an example of it, never
 the validation library's phrasing ("Input should be a valid dictionary or instance of Duration" becomes
-"a duration is written in one unit: {minutes: 30}, {hours: 2} or {days: 1}, not 30")."""
+"write a duration in one unit: {minutes: 30}, {hours: 2} or {days: 1}, not 30")."""
 from __future__ import annotations
 
 import datetime as dt
