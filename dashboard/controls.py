@@ -105,6 +105,7 @@ def settings(base: dict[str, Any]) -> dict[str, Any]:
     _ai(data, v)
     _stations(data, v)
     _targets(data, v)
+    _costs(data, v)
     return data
 
 
@@ -209,6 +210,22 @@ def _targets(data: dict[str, Any], v: int) -> None:
         data.pop("targets")
 
 
+def _costs(data: dict[str, Any], v: int) -> None:
+    """A cost per reader-hour for each pool (0: not given), so that the roster's cost a week is shown and
+    saved runs compare by it; a scenario without costs can be given them here."""
+    pools = data.get("pools") or {}
+    with st.sidebar.expander("Cost per reader-hour"):
+        for name, pool in pools.items():
+            given = pool.get("cost_per_hour")
+            value = st.number_input(name, min_value=0.0, max_value=100_000.0, value=float(given or 0.0), step=5.0,
+                                    key=f"cost-{v}-{name}", help="of one reader on duty, in any currency; 0: not given")
+            if value != float(given or 0.0):
+                if value > 0:
+                    pool["cost_per_hour"] = value
+                else:
+                    pool.pop("cost_per_hour", None)
+
+
 def differences(ran: Scenario, replications_ran: int, now: Scenario | None, replications: int) -> list[str]:
     """What the settings on the page change from those of a run ('horizon_days: 14 -> 7', 'the roster'):
     empty when the run is of the settings as they are."""
@@ -231,7 +248,7 @@ def changes(base: dict[str, Any], data: dict[str, Any]) -> list[str]:
     out: list[str] = []
 
     def walk(before: Any, after: Any, path: str) -> None:
-        if path == "pools":
+        if path.startswith("pools.") and path.endswith(".shifts"):  # the roster editor lists its own cells
             return
         if isinstance(before, dict) and isinstance(after, dict):
             for key in dict.fromkeys([*before, *after]):

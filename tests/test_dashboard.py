@@ -456,3 +456,16 @@ def test_the_smallest_rosters_targets_are_said_in_words_not_metric_syntax() -> N
     assert in_words(parse_target("sla_met_fraction[kind=second_opinion] >= 0.95")) == \
         "second opinion: share within target ≥ 95%"
     assert in_words(parse_target("reported_fraction_before_last_day >= 0.99")) == "all work: share reported ≥ 99%"
+
+
+def test_a_cost_per_reader_hour_set_on_the_page_prices_the_roster(app_test) -> None:
+    at = app_test
+    assert not any(c.value.startswith("1,992 reader-hours a week, cost") for c in at.caption)
+    pools = list(at.session_state["base"]["pools"])
+    for pool in pools:
+        at.number_input(key=f"cost-1-{pool}").set_value(40.0)
+    at.run()
+    hours = next(c.value for c in at.caption if "reader-hours a week" in c.value)
+    total = float(hours.split()[0].replace(",", ""))
+    assert hours.endswith(f"cost {40 * total:,.0f} a week"), hours
+    assert any(f"pools.{pools[0]}.cost_per_hour: (not set) -> 40.0" in c.value for c in at.caption)
