@@ -48,8 +48,8 @@ from .triage_config import targets_of
 from .workers import LocalPool, cores
 
 STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
-__all__ = ["keeping_up", "Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "StaffingResult", "optimise", "STAFFING",
-           "feasibility_targets", "WAIVABLE", "Evaluation"]
+__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "keeping_up", "StaffingResult", "optimise",
+           "STAFFING", "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
 WAIVABLE = ("reported", "overload", *KINDS, *REFERRALS)  # what `--waive` may name

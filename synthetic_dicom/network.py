@@ -248,18 +248,10 @@ class _Peer:
         if not first:
             self.tried.wait()
         said: list[str] = []
-
-        def heard(event: evt.Event) -> None:
-            pdu = event.pdu
-            if isinstance(pdu, A_ABORT_RQ):
-                said.append(f"aborted by the peer ({pdu.source_str}; reason: {pdu.reason_str.strip('()')})")
-            elif isinstance(pdu, A_ASSOCIATE_RJ):
-                said.append(f"rejected by the peer ({pdu.source_str}; {pdu.result_str}: {pdu.reason_str})")
-
         try:
             assoc = (self.first if first else self.extra).associate(
                 self.host, self.port, ae_title=self.called,
-                evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_PDU_RECV, heard)])
+                evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_PDU_RECV, _hearing(said))])
         finally:
             if first:
                 self.tried.set()
@@ -268,6 +260,18 @@ class _Peer:
             _keep_responses(assoc)
             return assoc, None
         return None, (said[-1] if said else f"no association with {self.called} at {self.host}:{self.port}")
+
+
+def _hearing(said: list[str]) -> Callable[[evt.Event], None]:
+    """A handler of received PDUs that notes why the peer aborted or rejected an association."""
+    def heard(event: evt.Event) -> None:
+        pdu = event.pdu
+        if isinstance(pdu, A_ABORT_RQ):
+            said.append(f"aborted by the peer ({pdu.source_str}; reason: {pdu.reason_str.strip('()')})")
+        elif isinstance(pdu, A_ASSOCIATE_RJ):
+            said.append(f"rejected by the peer ({pdu.source_str}; {pdu.result_str}: {pdu.reason_str})")
+
+    return heard
 
 
 def _same_object(path: Path, stream: bytes) -> bool:
@@ -287,15 +291,7 @@ def echo(host: str, port: int, called: str = "RADSIM_ARCHIVE", ae_title: str = "
     ae.add_requested_context(VERIFICATION)
     ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
     said: list[str] = []
-
-    def heard(event: evt.Event) -> None:
-        pdu = event.pdu
-        if isinstance(pdu, A_ASSOCIATE_RJ):
-            said.append(f"association rejected ({pdu.result_str}: {pdu.reason_str})")
-        elif isinstance(pdu, A_ABORT_RQ):
-            said.append(f"association aborted by the peer ({pdu.reason_str.strip('()')})")
-
-    assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, heard)])
+    assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, _hearing(said))])
     if not assoc.is_established:
         return said[-1] if said else f"no association with {called} at {host}:{port}"
     try:
