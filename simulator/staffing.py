@@ -334,6 +334,7 @@ class StaffingResult:
     alternatives: list[list[int]] = field(default_factory=list)
     moves_tried: int = 0
     alternatives_checked: bool = True
+    interrupted: bool = False  # Ctrl-C (or SIGTERM) came during the search, or while finding what binds
 
     def alternative_moves(self) -> list[str]:
         """Each alternative in words: which shift entries differ from the roster found."""
@@ -360,6 +361,7 @@ class StaffingResult:
                 "same_cost_rosters": [[{"pool": s.pool, "shift": s.label, "staff": n} for s, n in zip(self.slots, other)]
                                       for other in self.alternatives],
                 "same_cost_moves_tried": self.moves_tried, "same_cost_rosters_all_checked": self.alternatives_checked,
+                "interrupted": self.interrupted,
                 "roster": [{"pool": s.pool, "shift": s.label, "path": s.path, "start_estimate": a, "staff": n}
                            for s, a, n in zip(self.slots, self.start, self.staff)]}
 
@@ -514,22 +516,29 @@ class _Search:
                     staff = self.descend(staff, replications, "confirming")
         except KeyboardInterrupt:
             evaluator.pool.kill()
-            return self.result(first, self.best, replications, feasible=self.best is not None, proven=False)
+            return self.result(first, self.best, replications, feasible=self.best is not None, proven=False,
+                               interrupted=True)
         if staff is None:  # no roster up to max_staff meets everything
             tried = max(evaluator.cache.values(), key=lambda e: (e.replications, sum(e.staff)))
             return self.result(first, tried, replications, feasible=False)
         chosen = evaluator.one(staff, replications)
-        self.note("finding what binds", f", {sum(1 for n in staff if n)} rosters to try")
-        binding: dict[str, list[str]] = {t.text: [] for t in conditions}
-        below = [(i, staff[:i] + (staff[i] - 1,) + staff[i + 1:]) for i in range(len(staff)) if staff[i] > 0]
-        for (i, _), trial in zip(below, evaluator.many([t for _, t in below], replications)):
-            where = f"{self.slots[i].pool}/{self.slots[i].label}"
-            for t in trial.missed(conditions):
-                binding[t.text].append(where)
-            if trial.overloaded and evaluator.check_overload:
-                binding.setdefault(NO_OVERLOAD, []).append(where)
-        return self.result(first, chosen, replications, binding=binding,
-                           alternatives=self.same_cost(staff, replications, screen))
+        # The roster is found (minimal one reader at a time, at full size): a Ctrl-C from here on keeps it,
+        # with what binds and the rosters of the same cost left unknown.
+        try:
+            self.note("finding what binds", f", {sum(1 for n in staff if n)} rosters to try")
+            binding: dict[str, list[str]] = {t.text: [] for t in conditions}
+            below = [(i, staff[:i] + (staff[i] - 1,) + staff[i + 1:]) for i in range(len(staff)) if staff[i] > 0]
+            for (i, _), trial in zip(below, evaluator.many([t for _, t in below], replications)):
+                where = f"{self.slots[i].pool}/{self.slots[i].label}"
+                for t in trial.missed(conditions):
+                    binding[t.text].append(where)
+                if trial.overloaded and evaluator.check_overload:
+                    binding.setdefault(NO_OVERLOAD, []).append(where)
+            alternatives = self.same_cost(staff, replications, screen)
+        except KeyboardInterrupt:
+            evaluator.pool.kill()
+            return self.result(first, chosen, replications, alternatives=([], 0, False), interrupted=True)
+        return self.result(first, chosen, replications, binding=binding, alternatives=alternatives)
 
     def same_cost(self, staff: tuple[int, ...], replications: int, screen: int,
                   limit: int = 40) -> tuple[list[list[int]], int, bool]:
@@ -553,9 +562,11 @@ class _Search:
 
     def result(self, first: list[int], chosen: Evaluation | None, replications: int, feasible: bool = True,
                proven: bool = True, binding: dict[str, list[str]] | None = None,
-               alternatives: tuple[list[list[int]], int, bool] = ([], 0, True)) -> StaffingResult:
+               alternatives: tuple[list[list[int]], int, bool] = ([], 0, True),
+               interrupted: bool = False) -> StaffingResult:
         if chosen is None:
             chosen = Evaluation(tuple(first), 0, {t.text: (None, None, None) for t in self.conditions})
         return StaffingResult(self.evaluator.variant(chosen.staff), self.slots, first, list(chosen.staff), chosen,
                               self.evaluator.evaluations, self.conditions, binding or {}, feasible, proven,
-                              chosen.replications == replications, time.monotonic() - self.began, *alternatives)
+                              chosen.replications == replications, time.monotonic() - self.began, *alternatives,
+                              interrupted=interrupted)

@@ -138,3 +138,25 @@ def test_the_staff_answer_fits_80_columns_with_every_target_whole_and_prints_its
     document = json.loads(printed.output)
     assert document["roster"] == written["roster"] and document["targets"] == written["targets"]
     assert (tmp_path / "b" / "roster.yaml").is_file()
+
+
+@pytest.mark.parametrize("phase", ["finding what binds", "looking for rosters as cheap"])
+def test_a_stop_after_the_search_keeps_the_roster_it_found(phase: str) -> None:
+    """Ctrl-C while finding what binds or looking for rosters of the same cost: the roster found (minimal,
+    at full size) is kept as the answer, marked interrupted, with what binds left unknown."""
+    data = base_dict()
+    data.update(horizon_days=20, warmup_days=2, policy={"triage": "fifo"})
+    data["study_types"]["chest_ct"].update(arrivals={"rate_per_hour": 4.2}, ai=None)
+    data["pools"]["readers"]["shifts"] = [{"start": "08:00", "end": "20:00", "staff": 2},
+                                          {"start": "20:00", "end": "08:00+1", "staff": 2}]
+    targets = [parse_target("mean_wait_minutes <= 17")]
+    whole = optimise(make(data), targets, replications=5, workers=2)
+
+    def stop_at(text: str) -> None:
+        if text.startswith(phase):
+            raise KeyboardInterrupt
+
+    cut = optimise(make(data), targets, replications=5, workers=2, progress=stop_at)
+    assert cut.interrupted and cut.proven_minimal and cut.feasible and cut.staff == whole.staff
+    assert not any(cut.binding.values()) and not cut.alternatives_checked
+    assert cut.document(5)["interrupted"] and not whole.interrupted

@@ -79,13 +79,16 @@ def staff(
         _targets(result)
         out.print(f"\nwrote {target_dir}/roster.yaml (the scenario with this roster) and staffing.json",
                   highlight=False)
-        if result.feasible:
+        if result.feasible and not result.interrupted:  # stopped: the story of a roster is not what was asked for
             from simulator.stopping import keep
 
             keep(f"the roster found is kept in {target_dir}/ (roster.yaml, staffing.json); only the story of what "
                  "it gives high-risk patients was cut short")
             _tell(result.scenario, result.evaluation.replications, workers)
-    if not result.proven_minimal:
+    if result.interrupted:
+        from simulator.stopping import keep
+
+        keep(f"the roster found is kept in {target_dir}/ (roster.yaml, staffing.json)")
         raise typer.Exit(130)
     raise typer.Exit(0 if result.feasible else FAILED)
 
@@ -135,9 +138,11 @@ def _targets(result: "StaffingResult") -> None:
                                      f"{mean:.4g}" + ("" if low is None else f" (95% CI {low:.4g}..{high:.4g})"))
         figures = [shown] + ([] if slack is None else [f"slack {slack:.3g}"])
         out.print(styled(f"  [bold]{plain(row['target'])}[/]" + ("  [dim](feasibility)[/]" if row["feasibility"] else "")))
-        out.print(Padding(f"{', '.join(figures)}; binds on {', '.join(row['binds_on']) or 'nothing'}", (0, 0, 0, 6)),
-                  highlight=False)
-    if result.alternatives:
+        binds = ", ".join(row["binds_on"]) or ("not found (interrupted)" if result.interrupted else "nothing")
+        out.print(Padding(f"{', '.join(figures)}; binds on {binds}", (0, 0, 0, 6)), highlight=False)
+    if result.interrupted:
+        pass  # whether another roster of the same cost meets every target was not looked at
+    elif result.alternatives:
         out.print(styled(f"\n[bold]not the only one[/]: {len(result.alternatives)} other roster(s) of the same cost meet "
                          "every target too; each differs from the one above in:"))
         for moved in result.alternative_moves():
