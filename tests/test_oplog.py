@@ -2,6 +2,7 @@
 documented rules, and every spoiled row is counted back exactly; nothing is lost without being counted."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -31,8 +32,8 @@ def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
     found = clean_log(log)
     assert found.table.num_rows == log.num_rows
     assert {k: v for k, v in found.counts.items() if k != "unreported"} == dict.fromkeys(
-        ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report",
-         "unknown_referral"), 0)
+        ("spelling", "sentinel_time", "no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired",
+         "read_after_report", "unknown_referral"), 0)
     assert found.counts["unreported"] == log.column("reported_at").null_count
     assert set(found.table.column("kind").to_pylist()) >= {"primary", "second_opinion", "consultation"}
 
@@ -619,3 +620,37 @@ def test_unknown_descriptions_and_readers_switching_pools_do_not_change_the_answ
     verdicts = [[(c.group, c.statistic, c.within) for c in backtest(table, 14, 5, workers=2).checks]
                 for table in (clean_log(log).table, spoiled)]
     assert verdicts[0] == verdicts[1] and len(verdicts[0]) >= 12
+
+
+
+def test_a_log_written_the_way_a_ris_writes_it_fits_as_the_clean_one(log: pa.Table, tmp_path: Path) -> None:
+    """Upper-case priorities and kinds, a placeholder reader on the rows nobody has taken, and placeholder
+    dates: read as meant and counted, so that the fit's priority mix, pools and reading times are those of
+    the same log written cleanly (before: every priority routine, a reader on duty round the clock, a
+    reading time of years)."""
+    from simulator.oplog.fitting import fit
+
+    rows = log.to_pylist()
+    for row in rows:
+        row["referral"] = None if row["referral"] is None else row["referral"].upper()
+        row["kind"] = row["kind"].upper() if row["kind"] == "primary" else row["kind"]
+        if row["reader"] is None:
+            row["reader"] = "UNASSIGNED"
+    sentinel = next(i for i, r in enumerate(rows) if r["reported_at"] is not None and r["kind"] == "PRIMARY")
+    rows[sentinel]["reported_at"] = dt.datetime(9999, 12, 31, 23, 59)
+    rows[sentinel + 1]["acquired_at"] = dt.datetime(1900, 1, 1)
+    ris = pa.Table.from_pylist(rows, schema=log.schema)
+    clean, messy = clean_log(log), clean_log(ris)
+    placeholders = sum(r["reader"] == "UNASSIGNED" for r in rows)
+    assert placeholders > 0 and messy.counts["sentinel_time"] == 2 and messy.counts["no_acquired_at"] == 1
+    assert messy.counts["spelling"] == sum(r["referral"] is not None or r["kind"] == "PRIMARY" or
+                                           r["reader"] == "UNASSIGNED" for r in rows)
+    assert messy.counts["unknown_referral"] == 0
+    assert set(messy.table.column("referral").drop_null().to_pylist()) == {"stat", "urgent", "routine"}
+    before, after = fit(clean.table), fit(messy.table)
+    assert len(after.pools) == len(before.pools)  # no pool of a placeholder reader on duty round the clock
+    for name, fitted in before.types.items():
+        for referral in ("stat", "urgent"):
+            assert after.types[name].referral[referral].value == pytest.approx(fitted.referral[referral].value,
+                                                                              abs=0.01), (name, referral)
+        assert after.types[name].reads.value["mean"] == pytest.approx(fitted.reads.value["mean"], rel=0.05), name

@@ -9,6 +9,8 @@ import typer
 from .common import bad_input, fail, out
 
 _RULES = {  # rule -> what was done, for people (docs/calibration.md)
+    "spelling": "a kind or priority in capitals or spaced, or a placeholder reader: read as meant",
+    "sentinel_time": "a placeholder date (1900-01-01, 9999-12-31): made unknown",
     "no_acquired_at": "no exam end: row dropped",
     "unknown_kind": "not a kind of reading work: row dropped",
     "duplicate": "accession and kind seen before: row dropped, the first kept",

@@ -1,6 +1,11 @@
 """Reading a worklist event log and handling its messy rows by documented rules, each counted.
 
 Rules, in the order they apply (docs/calibration.md):
+- `spelling`: a kind or order priority written in capitals or with spaces around it (`STAT`, ` Routine`) is
+  read in lower case, trimmed; a reader that is a placeholder (empty, `UNASSIGNED`, `NONE`, `N/A`, `-`, ...)
+  is no reader (the row is not read yet).
+- `sentinel_time`: a time more than SENTINEL_YEARS from the log's median exam end (`1900-01-01`,
+  `9999-12-31`: what systems write for "no date") is made unknown, as if it were empty.
 - `no_acquired_at`: a row without the exam's end is dropped (every time is measured from it).
 - `unknown_kind`: a `kind` that is not a kind of reading work is dropped.
 - `duplicate`: a row with the accession and kind of an earlier row (an export repeated) is dropped; the
@@ -36,6 +41,9 @@ __all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
 
 DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
 SKEW_MINUTES = 10.0
+SENTINEL_YEARS = 5  # a time this far from the log's median exam end is a placeholder date, not a time
+# What RIS exports write where nobody has taken a study yet.
+READER_PLACEHOLDERS = ("", "unassigned", "none", "null", "n/a", "na", "-", "--", "?", "0", "nobody", "unknown")
 EPOCH = np.datetime64(0, "us")  # the rules compare times only with each other
 
 
@@ -118,8 +126,10 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
-    counts = dict.fromkeys((*DROPPING, "clock_skew", "before_acquired", "read_after_report", "unknown_referral",
-                            "unreported"), 0)
+    counts = dict.fromkeys(("spelling", "sentinel_time", *DROPPING, "clock_skew", "before_acquired",
+                            "read_after_report", "unknown_referral", "unreported"), 0)
+    table, counts["spelling"] = _spelling(table)
+    table, counts["sentinel_time"] = _sentinels(table)
     keep = table.column("acquired_at").is_valid().to_numpy(zero_copy_only=False)
     counts["no_acquired_at"] = int((~keep).sum())
     kind = pc.fill_null(table.column("kind"), "primary")
@@ -160,3 +170,39 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
                              pc.if_else(odd, pa.scalar(None, pa.string()), referral))
     counts["unreported"] = int(table.column("reported_at").null_count)
     return CleanLog(table, rows, counts)
+
+
+def _spelling(table: pa.Table) -> tuple[pa.Table, int]:
+    """Kinds and priorities in lower case, trimmed; placeholder readers made null. The rows changed."""
+    changed = np.zeros(table.num_rows, dtype=bool)
+    for name in ("kind", "referral"):
+        column = table.column(name)
+        clean = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+        changed |= pc.fill_null(pc.not_equal(clean, column), False).to_numpy(zero_copy_only=False)
+        table = table.set_column(table.column_names.index(name), name, clean)
+    reader = table.column("reader")
+    placeholder = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(reader)),
+                                        pa.array(READER_PLACEHOLDERS)), False)
+    changed |= placeholder.to_numpy(zero_copy_only=False)
+    table = table.set_column(table.column_names.index("reader"), "reader",
+                             pc.if_else(placeholder, pa.scalar(None, pa.string()), reader))
+    return table, int(changed.sum())
+
+
+def _sentinels(table: pa.Table) -> tuple[pa.Table, int]:
+    """Times far from the log's median exam end (placeholder dates) made null. The rows changed."""
+    acquired = minutes_since(table.column("acquired_at"), EPOCH)
+    if not np.isfinite(acquired).any():
+        return table, 0
+    middle, reach = float(np.nanmedian(acquired)), SENTINEL_YEARS * 365.25 * 1440.0
+    changed = np.zeros(table.num_rows, dtype=bool)
+    for name in TIMES:
+        times = minutes_since(table.column(name), EPOCH)
+        with np.errstate(invalid="ignore"):
+            far = np.abs(times - middle) > reach
+        if far.any():
+            changed |= far
+            column = table.column(name)
+            table = table.set_column(table.column_names.index(name), name,
+                                     pc.if_else(pa.array(far), pa.scalar(None, column.type), column))
+    return table, int(changed.sum())

@@ -440,7 +440,9 @@ def fit(log: pa.Table) -> LogFit:
     kinds = np.asarray(log.column("kind").to_pylist(), dtype=object)
     description = log.column("description").to_pylist()
     modality = log.column("modality").to_pylist()
-    referral = np.asarray(pc.fill_null(log.column("referral"), "routine").to_pylist(), dtype=object)
+    # A priority the log does not give (or gives as no known one) is left out of the mix: the shares are of
+    # the studies whose priority is known, not diluted by the unknown ones as if they were routine.
+    referral = np.asarray(pc.fill_null(log.column("referral"), "").to_pylist(), dtype=object)
     found: dict[str, tuple[str, str]] = {}
     keys = []
     for d, m, k in zip(description, modality, kinds):
@@ -483,7 +485,8 @@ def fit(log: pa.Table) -> LogFit:
         else:
             values = (signed - opened)[mine & ~is_doubled]
             what = "reading time"
-        shares = {r: fit_share(int(np.sum(referral[mine] == r)), n, r) for r in ("stat", "urgent")}
+        known = int(np.sum(referral[mine] != ""))
+        shares = {r: fit_share(int(np.sum(referral[mine] == r)), known, r) for r in ("stat", "urgent")}
         types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
                              fit_duration(values, what), double,
                              _fit_ai(log, mine, arrived, received, scored_at, end), arrived[mine],
