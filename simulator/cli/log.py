@@ -9,7 +9,7 @@ import typer
 from .common import bad_input, fail, out
 
 _RULES = {  # rule -> what was done, for people (docs/calibration.md)
-    "spelling": "a kind or priority in capitals or spaced, or a placeholder reader: read as meant",
+    "spelling": "priority or kind as hospitals write it, placeholder reader: read as meant",
     "sentinel_time": "a placeholder date (1900-01-01, 9999-12-31): made unknown",
     "no_acquired_at": "no exam end: row dropped",
     "unknown_kind": "not a kind of reading work: row dropped",
@@ -53,8 +53,8 @@ def log(
 
     with bad_input():
         found = read_log(path, skew_minutes, trace)
-    table = Table(title=f"{path}: {found.rows:,} rows read, {found.table.num_rows:,} kept", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    out.print(f"{path}: {found.rows:,} rows read, {found.table.num_rows:,} kept", highlight=False, soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("rule", "rows", "what was done"):
         table.add_column(header, justify="right" if header == "rows" else "left")
     for rule, what in _RULES.items():

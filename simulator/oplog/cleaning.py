@@ -42,6 +42,16 @@ __all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
 DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
 SKEW_MINUTES = 10.0
 SENTINEL_YEARS = 5  # a time this far from the log's median exam end is a placeholder date, not a time
+# Order priorities as hospitals and HL7 v2 (ORC-7 / OBR-27: S, A, R, P, C, T) write them, in lower case
+# (docs/calibration.md has the table); anything else is `unknown_referral`.
+PRIORITY_WORDS = {
+    "s": "stat", "stat": "stat", "emergency": "stat", "emergent": "stat", "immediate": "stat", "cito": "stat",
+    "a": "urgent", "asap": "urgent", "urgent": "urgent", "urg": "urgent", "u": "urgent", "t": "urgent",
+    "timing critical": "urgent", "high": "urgent",
+    "r": "routine", "routine": "routine", "rout": "routine", "normal": "routine", "elective": "routine",
+    "p": "routine", "preop": "routine", "preoperative": "routine", "c": "routine", "callback": "routine",
+    "low": "routine",
+}
 # What RIS exports write where nobody has taken a study yet.
 READER_PLACEHOLDERS = ("", "unassigned", "none", "null", "n/a", "na", "-", "--", "?", "0", "nobody", "unknown")
 EPOCH = np.datetime64(0, "us")  # the rules compare times only with each other
@@ -69,13 +79,7 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
 
             table, extra = read_hl7(path)
         elif path.suffix.lower() == ".csv":
-            from pyarrow import csv
-
-            # Every known column as text first, typed below column by column, so that a value that is not
-            # of its column's type is refused naming the column (times: an export may print an offset).
-            types = dict.fromkeys(LOG_COLUMNS, pa.string())
-            table = csv.read_csv(path, convert_options=csv.ConvertOptions(column_types=types,
-                                                                          strings_can_be_null=True))
+            table = _read_csv(path)
         else:
             import pyarrow.parquet as pq
 
@@ -95,8 +99,59 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
     return found
 
 
+def _read_csv(path: Path) -> pa.Table:
+    """A CSV export as spreadsheets and RIS systems write it: the separator sniffed from the header line
+    (`,`, `;` as Excel writes in many locales, tab or `|`), headers matched whatever their case and spacing
+    (`Acquired At` is `acquired_at`), every column read as text, typed in `_typed`."""
+    from pyarrow import csv
+
+    import csv as text_csv
+
+    with open(path, "rb") as handle:
+        header = handle.readline().decode("utf-8-sig", "replace")
+    delimiter = max(",;\t|", key=header.count) if any(c in header for c in ",;\t|") else ","
+    given = next(text_csv.reader([header], delimiter=delimiter), [])
+    table = csv.read_csv(path, parse_options=csv.ParseOptions(delimiter=delimiter),
+                         convert_options=csv.ConvertOptions(column_types=dict.fromkeys(given, pa.string()),
+                                                            strings_can_be_null=True))
+    names = [re.sub(r"[\s\-]+", "_", name.strip().lower()) for name in table.column_names]
+    return table.rename_columns([n if n in LOG_COLUMNS else o for n, o in zip(names, table.column_names)])
+
+
+# The forms of a time a log may print besides ISO 8601 (which Arrow reads itself): day first, as most of the
+# world writes dates. Month-first (US) forms are not guessed: 03/04 would be read wrong half the time.
+DAY_FIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
+             "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M")
+FLAGS = {"y": True, "yes": True, "true": True, "t": True, "1": True, "n": False, "no": False, "false": False,
+         "f": False, "0": False}
+
+
+def _time(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A printed time column as timestamps: ISO 8601, or the one day-first form that reads every value."""
+    try:
+        return column.cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for form in DAY_FIRST:
+        try:
+            return pc.strptime(column, format=form, unit="us", error_is_null=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return column.cast(pa.timestamp("us"))  # raises, naming the first value no form reads
+
+
+def _flag(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Y/N, yes/no, 1/0, true/false in any case as booleans; anything else raises naming it."""
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+    odd = [v for v in words.drop_null().unique().to_pylist() if v not in FLAGS]
+    if odd:
+        raise pa.ArrowInvalid(f"'{odd[0]}'")
+    return pa.chunked_array([pa.array([None if v is None else FLAGS[v] for v in words.to_pylist()], pa.bool_())])
+
+
 def _typed(table: pa.Table, label: str) -> pa.Table:
-    problems = [(name, "missing column (a log needs accession, modality and acquired_at)")
+    problems = [(name, "missing column (a log needs accession, modality and acquired_at; the columns found: "
+                       f"{', '.join(table.column_names[:20]) or 'none'})")
                 for name in REQUIRED if name not in table.column_names]
     columns = {}
     for name, kind in LOG_COLUMNS.items():
@@ -109,18 +164,23 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
         elif name in TIMES and pa.types.is_string(column.type):
             # A printed time with an offset ("10:00+03:00", "10:00Z") is the wall time it prints.
             column = pc.replace_substring_regex(column, r"(Z|[+-]\d\d(:?\d\d)?)$", "")
+        text = pa.types.is_string(column.type)
         try:
-            columns[name] = column.cast(kind)
+            columns[name] = _time(column) if text and name in TIMES else \
+                _flag(column) if text and kind == pa.bool_() else column.cast(kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             # Arrow names the first value it could not read, quoted or after the last colon.
             quoted = re.search(r"'([^']*)'", str(exc))
-            value = (quoted[1] if quoted else str(exc).split(":")[-1].strip()) if pa.types.is_string(column.type) \
-                else None
-            problems.append((name, f"must be {kind}, not {value!r}" if value is not None else
-                             f"must be {kind}, not {column.type}"))
+            value = (quoted[1] if quoted else str(exc).split(":")[-1].strip()) if text else None
+            problems.append((name, f"must be {_WORDS.get(str(kind), kind)}, not {value!r}" if value is not None else
+                             f"must be {_WORDS.get(str(kind), kind)}, not {column.type}"))
     if problems:
         raise ScenarioError(label, problems)
     return pa.table(columns)
+
+
+_WORDS = {"timestamp[us]": "a time: ISO 8601 (2026-02-02 08:30, 2026-02-02T08:30:00) or day first (02.02.2026 08:30)",
+          "bool": "a yes/no flag (Y/N, yes/no, true/false, 1/0)", "double": "a number"}
 
 
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
@@ -178,6 +238,9 @@ def _spelling(table: pa.Table) -> tuple[pa.Table, int]:
     for name in ("kind", "referral"):
         column = table.column(name)
         clean = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+        if name == "referral":  # the words and HL7 v2 codes hospitals use for the three priorities
+            words = clean.to_pylist()
+            clean = pa.chunked_array([pa.array([PRIORITY_WORDS.get(w, w) for w in words], pa.string())])
         changed |= pc.fill_null(pc.not_equal(clean, column), False).to_numpy(zero_copy_only=False)
         table = table.set_column(table.column_names.index(name), name, clean)
     reader = table.column("reader")
