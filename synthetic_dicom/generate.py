@@ -42,7 +42,13 @@ SOP_CLASSES = {
     "CT": "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
     "MR": "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
     "MG": "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray Image Storage - For Presentation
+    # Any other modality (US, NM, PT, XA, RF, ...): a Secondary Capture Image of that modality, so that it is
+    # never written, and traced back, as another modality's object.
+    "SC": "1.2.840.10008.5.1.4.1.1.7",
 }
+# Modality codes (PS3.3 C.7.3.1.1.1) a Secondary Capture carries as it is; anything else is OT (other).
+MODALITY_CODES = {"US", "NM", "PT", "XA", "RF", "ES", "XC", "OP", "SM", "IO", "PX", "GM", "OT", "BMD", "DG",
+                  "RG", "TG", "OCT", "OPM", "IVUS", "ECG", "EPS", "HD", "IVOCT", "LS", "BDUS", "BI", "DOC"}
 PRIORITY = {"stat": "STAT", "urgent": "HIGH", "routine": "ROUTINE"}  # RequestedProcedurePriority (0040,1003)
 SLICES = {"CT": 8, "MR": 6}
 MG_VIEWS = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")]
@@ -77,11 +83,12 @@ class StudyRecord:
 class Shape:
     """What two studies written from one template have in common."""
 
-    modality: str
+    modality: str  # the object written: a key of SOP_CLASSES
     body_part: str | None
     scored: bool
     positive: bool
     size: int
+    code: str = ""  # the Modality attribute, where it is not `modality` (a Secondary Capture's)
 
     @property
     def images(self) -> int:
@@ -89,8 +96,11 @@ class Shape:
 
 
 def shape_of(record: StudyRecord, size: int) -> Shape:
-    modality = record.modality if record.modality in SOP_CLASSES else "DX"
-    return Shape(modality, record.body_part, record.ai_score is not None, bool(record.ai_positive), size)
+    if record.modality in SOP_CLASSES and record.modality != "SC":
+        return Shape(record.modality, record.body_part, record.ai_score is not None, bool(record.ai_positive), size)
+    code = (record.modality or "").upper()
+    return Shape("SC", record.body_part, record.ai_score is not None, bool(record.ai_positive), size,
+                 code if code in MODALITY_CODES else "OT")
 
 
 def _digest(record: StudyRecord) -> str:
@@ -119,7 +129,8 @@ def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
         "study_time": when.strftime("%H%M%S.%f"), "acquired": when.strftime("%Y%m%d%H%M%S.%f"),
         "accession": digest[:16].upper(), "study_number": digest[16:24].upper(),
         "study_description": record.study_type.replace("_", " ")[:64], "institution": record.institution[:64],
-        "station": f"{record.site}-{shape.modality}"[:16], "priority": PRIORITY.get(record.referral, "ROUTINE"),
+        "station": f"{record.site}-{shape.code or shape.modality}"[:16],
+        "priority": PRIORITY.get(record.referral, "ROUTINE"),
         "series_uid": uid("series", 1),
     }
     if shape.modality in SLICES:
@@ -159,7 +170,7 @@ def _common(shape: Shape, values: Mapping[str, Any], instance: int) -> Dataset:
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = values["study_time"]
     ds.AcquisitionDateTime = values["acquired"]
     ds.AccessionNumber = values["accession"]
-    ds.Modality = shape.modality
+    ds.Modality = shape.code or shape.modality
     ds.Manufacturer = "radsim synthetic"
     ds.InstitutionName = values["institution"]
     ds.ReferringPhysicianName = ""
@@ -169,6 +180,8 @@ def _common(shape: Shape, values: Mapping[str, Any], instance: int) -> Dataset:
     ds.PatientBirthDate, ds.PatientSex = values["birth_date"], "O"
     if shape.body_part and shape.modality != "MG":
         ds.BodyPartExamined = shape.body_part
+    elif shape.modality == "CR":
+        ds.BodyPartExamined = ""  # type 2 in the CR Series: present, empty when the record does not say
     ds.StudyInstanceUID, ds.SeriesInstanceUID = values["study_uid"], values["series_uid"]
     ds.StudyID, ds.SeriesNumber, ds.AcquisitionNumber, ds.InstanceNumber = values["study_number"], 1, 1, instance
     request = Dataset()
@@ -250,6 +263,14 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
             # A paired part is imaged on both sides (a bilateral view); the side of one is not in the record.
             ds.ImageLaterality = "B" if shape.body_part in PAIRED else "U"
             _projection(ds, shape.body_part, "PA", "COLUMN")
+        else:  # CR, or a Secondary Capture of another modality
+            # Laterality (R or L only) is type 2C where the part may be paired: the record does not say which
+            # side, so it is present and empty (as DX says "both" where its enumeration allows it).
+            if shape.body_part is None or shape.body_part in PAIRED:
+                ds.Laterality = ""
+            if shape.modality == "SC":
+                ds.ConversionType = "WSD"  # workstation: what the SC Equipment module asks of a synthetic image
+                del ds.ViewPosition, ds.ImagerPixelSpacing
         _pixels(ds, values["pixels_0"])
         out.append(ds)
     return out

@@ -163,3 +163,26 @@ def test_dciodvfy_finds_no_error_in_a_dx_of_any_body_part(dicom_records, tmp_pat
         assert _dciodvfy_errors(path) == [], term
         ds = pydicom.dcmread(path)
         assert (ds.AnatomicRegionSequence[0].CodeValue, ds.BodyPartExamined) == (BODY_PARTS[term][0], term)
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (Debian's dicom3tools) is not installed; "
+                    ".ci/run installs it")
+def test_every_modality_is_its_own_valid_object_and_traces_back_as_itself(dicom_records, tmp_path: Path) -> None:
+    """CR with and without a body part, a paired one among them; US, NM, PT, XA, RF as Secondary Captures of
+    their own modality (not DX images), an unknown code as OT: dciodvfy finds no error in any, and the trace
+    gives each study its own modality."""
+    import dataclasses
+
+    from synthetic_dicom.trace import trace_folder
+
+    dx = next(r for r in dicom_records if r.modality == "DX")
+    cases = [("CR", None), ("CR", "KNEE"), ("US", "ABDOMEN"), ("NM", None), ("PT", "CHEST"), ("XA", "HEART"),
+             ("RF", "ABDOMEN"), ("ZZ", None)]
+    writer = StudyWriter()
+    for i, (modality, part) in enumerate(cases):
+        record = dataclasses.replace(dx, study_id=f"{dx.study_id}9{i}", modality=modality, body_part=part,
+                                     ai_score=None, ai_positive=None)
+        for path in writer.write(record, tmp_path / "studies"):
+            assert _dciodvfy_errors(path) == [], (modality, part, path.name)
+    traced = {row["study_id"]: row["modality"] for row in trace_folder(tmp_path / "studies").studies.to_pylist()}
+    assert sorted(traced.values()) == sorted("OT" if m == "ZZ" else m for m, _ in cases)
