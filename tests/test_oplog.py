@@ -681,3 +681,31 @@ def test_an_export_as_spreadsheets_and_ris_systems_write_it_reads_as_the_plain_o
     bad.write_text("accession;modality;acquired_at\nA1;CT;03/25/2026 10:00\n")
     with pytest.raises(ScenarioError, match=r"us.csv: acquired_at: must be a time: ISO 8601 .* or day first"):
         read_log(bad)
+
+
+def test_radsim_log_names_every_row_a_rule_touched(log: pa.Table, tmp_path: Path) -> None:
+    """--rows lists each dropped row and each changed value (accession, kind, rule, column, value as written):
+    as many as each rule counted, and the duplicates are the accessions that were repeated."""
+    spoiled = degrade(log, Degradation(duplicate=6, clock_skew=4, read_after_report=3), 9)
+    path, rows = tmp_path / "log.parquet", tmp_path / "rows.csv"
+    pq.write_table(spoiled, path)
+    result = CliRunner().invoke(app, ["log", str(path), "--rows", str(rows)])
+    assert result.exit_code == 0, result.output
+    listed = csv.read_csv(rows).to_pylist()
+    found = read_log(path)
+    by_rule: dict[str, list[dict]] = {}
+    for row in listed:
+        by_rule.setdefault(row["rule"], []).append(row)
+    for rule in ("duplicate", "clock_skew", "read_after_report"):
+        assert len(by_rule.get(rule, [])) == found.counts[rule], rule
+    seen: dict[tuple, int] = {}
+    for row in spoiled.select(["accession", "kind"]).to_pylist():
+        seen[(row["accession"], row["kind"] or "primary")] = seen.get((row["accession"], row["kind"] or "primary"), 0) + 1
+    assert all(seen[(r["accession"], r["kind"])] > 1 for r in by_rule["duplicate"])
+    assert all(r["column"] == "read_start" and r["value"] for r in by_rule["read_after_report"])
+    again = CliRunner().invoke(app, ["log", str(path), "--rows", str(rows)])  # its own file: replaced
+    assert again.exit_code == 0, again.output
+    mine = tmp_path / "mine.csv"
+    mine.write_text("my notes\n")
+    refused = CliRunner().invoke(app, ["log", str(path), "--rows", str(mine)])
+    assert refused.exit_code == 2 and mine.read_text() == "my notes\n"

@@ -44,6 +44,9 @@ def log(
     skew_minutes: Annotated[float, typer.Option(metavar="M", min=0.0, max=1440.0,
                                                 help="How far the systems' clocks may disagree.")] = 10.0,
     trace: Trace = None,
+    rows_file: Annotated[Path | None, typer.Option("--rows", metavar="FILE", help="Also write every row a rule "
+                                                   "dropped and every value it changed (accession, kind, rule, column, "
+                                                   "value as the log wrote it) as CSV.")] = None,
 ) -> None:
     """Read a worklist event log and count its messy rows, rule by rule (nothing dropped unsaid)."""
     from rich import box
@@ -51,6 +54,11 @@ def log(
 
     from simulator.oplog import read_log
 
+    if rows_file is not None:
+        from simulator.files import claim_file
+
+        with bad_input():
+            claim_file(rows_file, _is_rows)
     with bad_input():
         found = read_log(path, skew_minutes, trace)
     out.print(f"{path}: {found.rows:,} rows read, {found.table.num_rows:,} kept", highlight=False, soft_wrap=True)
@@ -70,3 +78,20 @@ def log(
         out.print(f"DICOM trace: {counts['trace_studies']:,} studies; {counts['trace_matched']:,} rows joined by "
                   f"study_uid, {counts['trace_filled']:,} took values they lacked from it "
                   f"({counts['trace_exam_end']:,} their exam end)", highlight=False)
+    if rows_file is not None:
+        import pyarrow as pa
+        from pyarrow import csv
+
+        from simulator.files import write_file
+
+        sink = pa.BufferOutputStream()
+        csv.write_csv(found.touched, sink)
+        with bad_input():
+            write_file(rows_file, sink.getvalue().to_pybytes(), _is_rows)
+        out.print(f"wrote {rows_file}: {found.touched.num_rows:,} rows and values the rules touched", highlight=False)
+
+
+def _is_rows(path: Path) -> bool:
+    """A file `radsim log --rows` wrote (replaced by the next one, and nothing else is)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.readline().strip() == '"accession","kind","rule","column","value"'

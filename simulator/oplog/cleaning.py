@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from ..errors import ScenarioError
 from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_since
 
-__all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES"]
+__all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
 
 DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
 SKEW_MINUTES = 10.0
@@ -57,11 +57,38 @@ READER_PLACEHOLDERS = ("", "unassigned", "none", "null", "n/a", "na", "-", "--",
 EPOCH = np.datetime64(0, "us")  # the rules compare times only with each other
 
 
+TOUCHED = pa.schema([("accession", pa.string()), ("kind", pa.string()), ("rule", pa.string()),
+                     ("column", pa.string()), ("value", pa.string())])
+
+
 @dataclass
 class CleanLog:
     table: pa.Table  # the rows kept, the log's columns with the rules applied
     rows: int  # rows read
     counts: dict[str, int] = field(default_factory=dict)  # rule -> rows it touched
+    touched: pa.Table = field(default_factory=TOUCHED.empty_table)  # each row a rule dropped, each value it changed
+
+
+class _Touched:
+    """What each rule did, row by row: the accession and kind, the rule, the column and the value as the log
+    wrote it (`radsim log --rows`), so that a count can be checked against the export."""
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+
+    def note(self, table: pa.Table, mask: np.ndarray | pa.Array | pa.ChunkedArray, rule: str, column: str = "") -> None:
+        mask = np.asarray(mask.to_numpy(zero_copy_only=False) if hasattr(mask, "to_numpy") else mask, dtype=bool)
+        if not mask.any():
+            return
+        picked = table.filter(pa.array(mask))
+        n = picked.num_rows
+        value = pc.cast(picked.column(column), pa.string()) if column else pa.nulls(n, pa.string())
+        self.parts.append(pa.table([pc.cast(picked.column("accession"), pa.string()),
+                                    pc.cast(picked.column("kind"), pa.string()), pa.array([rule] * n, pa.string()),
+                                    pa.array([column] * n, pa.string()), value], schema=TOUCHED))
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.parts) if self.parts else TOUCHED.empty_table()
 
 
 def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None) -> CleanLog:
@@ -188,13 +215,16 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     rows = table.num_rows
     counts = dict.fromkeys(("spelling", "sentinel_time", *DROPPING, "clock_skew", "before_acquired",
                             "read_after_report", "unknown_referral", "unreported"), 0)
-    table, counts["spelling"] = _spelling(table)
-    table, counts["sentinel_time"] = _sentinels(table)
+    touched = _Touched()
+    table, counts["spelling"] = _spelling(table, touched)
+    table, counts["sentinel_time"] = _sentinels(table, touched)
     keep = table.column("acquired_at").is_valid().to_numpy(zero_copy_only=False)
     counts["no_acquired_at"] = int((~keep).sum())
+    touched.note(table, ~keep, "no_acquired_at")
     kind = pc.fill_null(table.column("kind"), "primary")
     known = pc.is_in(kind, pa.array(KINDS)).to_numpy(zero_copy_only=False)
     counts["unknown_kind"] = int((keep & ~known).sum())
+    touched.note(table, keep & ~known, "unknown_kind", "kind")
     keep &= known
     key = pc.binary_join_element_wise(pc.fill_null(table.column("accession"), ""), kind, "\x1f")
     seen: set[str] = set()
@@ -204,6 +234,7 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
             seen.add(value)
             first[i] = True
     counts["duplicate"] = int((keep & ~first).sum())
+    touched.note(table, keep & ~first, "duplicate")
     table = table.set_column(table.column_names.index("kind"), "kind", kind).filter(pa.array(keep & first))
     acquired = minutes_since(table.column("acquired_at"), EPOCH)
     for name in TIMES[1:]:
@@ -213,6 +244,8 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
         impossible = early > skew_minutes
         counts["clock_skew"] += int(skewed.sum())
         counts["before_acquired"] += int(impossible.sum())
+        touched.note(table, skewed, "clock_skew", name)
+        touched.note(table, impossible, "before_acquired", name)
         column = table.column(name)
         column = pc.if_else(pa.array(skewed), table.column("acquired_at"), column)
         column = pc.if_else(pa.array(impossible), pa.scalar(None, column.type), column)
@@ -220,19 +253,21 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     opened, signed = (minutes_since(table.column(name), EPOCH) for name in ("read_start", "reported_at"))
     late = opened > signed
     counts["read_after_report"] = int(late.sum())
+    touched.note(table, late, "read_after_report", "read_start")
     column = table.column("read_start")
     table = table.set_column(table.column_names.index("read_start"), "read_start",
                              pc.if_else(pa.array(late), pa.scalar(None, column.type), column))
     referral = table.column("referral")
     odd = pc.and_(pc.is_valid(referral), pc.invert(pc.is_in(referral, pa.array(REFERRALS))))
     counts["unknown_referral"] = int(pc.sum(odd).as_py() or 0)
+    touched.note(table, pc.fill_null(odd, False), "unknown_referral", "referral")
     table = table.set_column(table.column_names.index("referral"), "referral",
                              pc.if_else(odd, pa.scalar(None, pa.string()), referral))
     counts["unreported"] = int(table.column("reported_at").null_count)
-    return CleanLog(table, rows, counts)
+    return CleanLog(table, rows, counts, touched.table())
 
 
-def _spelling(table: pa.Table) -> tuple[pa.Table, int]:
+def _spelling(table: pa.Table, touched: _Touched) -> tuple[pa.Table, int]:
     """Kinds and priorities in lower case, trimmed; placeholder readers made null. The rows changed."""
     changed = np.zeros(table.num_rows, dtype=bool)
     for name in ("kind", "referral"):
@@ -241,18 +276,21 @@ def _spelling(table: pa.Table) -> tuple[pa.Table, int]:
         if name == "referral":  # the words and HL7 v2 codes hospitals use for the three priorities
             words = clean.to_pylist()
             clean = pa.chunked_array([pa.array([PRIORITY_WORDS.get(w, w) for w in words], pa.string())])
-        changed |= pc.fill_null(pc.not_equal(clean, column), False).to_numpy(zero_copy_only=False)
+        differs = pc.fill_null(pc.not_equal(clean, column), False).to_numpy(zero_copy_only=False)
+        touched.note(table, differs, "spelling", name)
+        changed |= differs
         table = table.set_column(table.column_names.index(name), name, clean)
     reader = table.column("reader")
     placeholder = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(reader)),
                                         pa.array(READER_PLACEHOLDERS)), False)
+    touched.note(table, placeholder, "spelling", "reader")
     changed |= placeholder.to_numpy(zero_copy_only=False)
     table = table.set_column(table.column_names.index("reader"), "reader",
                              pc.if_else(placeholder, pa.scalar(None, pa.string()), reader))
     return table, int(changed.sum())
 
 
-def _sentinels(table: pa.Table) -> tuple[pa.Table, int]:
+def _sentinels(table: pa.Table, touched: _Touched) -> tuple[pa.Table, int]:
     """Times far from the log's median exam end (placeholder dates) made null. The rows changed."""
     acquired = minutes_since(table.column("acquired_at"), EPOCH)
     if not np.isfinite(acquired).any():
@@ -264,6 +302,7 @@ def _sentinels(table: pa.Table) -> tuple[pa.Table, int]:
         with np.errstate(invalid="ignore"):
             far = np.abs(times - middle) > reach
         if far.any():
+            touched.note(table, far, "sentinel_time", name)
             changed |= far
             column = table.column(name)
             table = table.set_column(table.column_names.index(name), name,
