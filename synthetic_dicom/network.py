@@ -171,6 +171,7 @@ class SendResult:
     aborted while it was sent), unreadable (not sendable as DICOM), or not attempted (no association)."""
 
     sent: int = 0
+    stored: list[str] = field(default_factory=list)  # the files the peer stored (success or warning), as given
     refused: list[tuple[str, str]] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     not_attempted: list[tuple[str, str]] = field(default_factory=list)
@@ -350,9 +351,10 @@ def _store(assoc, item: _File):
 
 
 def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResult, lock: threading.Lock,
-                done: Callable[[], None], first: bool) -> None:
+                done: Callable[[], None], first: bool, stop: threading.Event) -> None:
     """Take studies off `work` and send them over one association, connecting again after an abort. An
-    association the peer will not give (busy, or refusing) leaves the study to the other senders."""
+    association the peer will not give (busy, or refusing) leaves the study to the other senders. Once
+    `stop` is set (Ctrl-C, SIGTERM), no further file is started."""
     assoc, opener, had_one = None, first, False
     retried: set[Path] = set()
     try:
@@ -362,6 +364,9 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
             except queue.Empty:
                 return
             while pending:
+                if stop.is_set():
+                    work.put(pending)
+                    return
                 if assoc is None:
                     assoc, why = peer.associate_again() if had_one else peer.associate(first)
                     first = True  # once this sender has had an association, it waits as the first did
@@ -393,6 +398,7 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
                         result.unreadable.append((str(item.path), unsendable))
                     elif code is not None and (code == 0 or code >> 12 == 0xB):  # success, or stored with a warning
                         result.sent += 1
+                        result.stored.append(str(item.path))
                     elif problem is not None:
                         result.refused.append((str(item.path), problem))
                     elif code is not None:
@@ -422,12 +428,13 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
 
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
                 called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None,
-                associations: int = 1, retry_for: float = 0.0) -> SendResult:
+                associations: int = 1, retry_for: float = 0.0, result: SendResult | None = None) -> SendResult:
     """C-STORE every file, each as it is encoded: over one association, as a modality sends, or several in
     parallel (each study's files over one). `progress` is called with the number of files done. A peer
     that goes away after granting an association (a restart) is asked again for up to `retry_for`
-    seconds. ConnectionError when the peer gives no association at all."""
-    result = SendResult()
+    seconds. `result`, when given, is filled as the files go (what was stored is known even if the send is
+    stopped). ConnectionError when the peer gives no association at all."""
+    result = SendResult() if result is None else result
     readable = [item for item in map(lambda p: _sendable(p, result), sorted(files)) if item is not None]
     contexts = sorted({(item.sop_class, item.syntax) for item in readable})[:MAX_CONTEXTS]
     kept = set(contexts)
@@ -452,9 +459,14 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
     chunked = _config.STORE_SEND_CHUNKED_DATASET
     _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded files as they are, undecoded
     try:
+        stop = threading.Event()
         with ThreadPoolExecutor(max_workers=associations) as pool:
-            list(pool.map(lambda k: _send_share(work, peer, result, lock, done, k == 0),
-                          range(min(associations, len(studies)))))
+            try:
+                list(pool.map(lambda k: _send_share(work, peer, result, lock, done, k == 0, stop),
+                              range(min(associations, len(studies)))))
+            except BaseException:  # stopped: the senders finish the file in hand and start no other
+                stop.set()
+                raise
     finally:
         _config.STORE_SEND_CHUNKED_DATASET = chunked
     left: list[_File] = []

@@ -527,3 +527,80 @@ def test_a_send_survives_the_archive_killed_and_restarted_mid_send(dicom_records
     assert not result.failed and result.sent == len(paths), result.tally()
     assert len(list(archive.rglob("*.dcm"))) == len({_read(p).SOPInstanceUID for p in paths})
     assert result.aborts  # the kill was seen
+
+
+def test_a_send_resumed_from_its_tally_sends_only_what_was_not_stored(dicom_records, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+    from synthetic_dicom.folders import folder_files
+    from synthetic_dicom.generate import StudyWriter
+
+    runner = CliRunner()
+    folder = tmp_path / "studies"
+    for record in dicom_records[:4]:
+        StudyWriter().write(record, folder)
+    files = folder_files(folder)
+    tally = tmp_path / "sent.json"
+    with _Running(tmp_path / "first") as running:
+        to = f"127.0.0.1:{running.port}"
+        first = runner.invoke(app, ["dicom", "send", str(folder), "--to", to, "--tally", str(tally)])
+        assert first.exit_code == 0, first.output
+        document = json.loads(tally.read_text())
+        assert len(document["stored"]) == len(files)
+        nothing = runner.invoke(app, ["dicom", "send", str(folder), "--to", to, "--tally", str(tally), "--resume"])
+        assert nothing.exit_code == 0 and "0 file(s)" in " ".join(nothing.output.split())
+    # As if the first send had stopped 3 files short: only those 3 go, to a new archive.
+    lost = document["stored"][-3:]
+    document["stored"] = document["stored"][:-3]
+    tally.write_text(json.dumps(document))
+    with _Running(tmp_path / "second") as running:
+        to = f"127.0.0.1:{running.port}"
+        wrong = runner.invoke(app, ["dicom", "send", str(folder), "--to", to, "--tally", str(tally), "--resume"])
+        assert wrong.exit_code == 2 and "the tally of a send" in wrong.output  # another peer: refused
+        document["peer"] = f"RADSIM_ARCHIVE@127.0.0.1:{running.port}"
+        tally.write_text(json.dumps(document))
+        rest = runner.invoke(app, ["dicom", "send", str(folder), "--to", to, "--tally", str(tally), "--resume"])
+        assert rest.exit_code == 0, rest.output
+        assert running.archive.counts["filed"] == 3
+    assert sorted(json.loads(tally.read_text())["stored"]) == sorted(document["stored"] + lost)
+    mine = tmp_path / "mine.json"
+    mine.write_text("{}")
+    refused = runner.invoke(app, ["dicom", "send", str(folder), "--to", "127.0.0.1:1", "--tally", str(mine)])
+    assert refused.exit_code == 2 and mine.read_text() == "{}"  # never written over, before anything is sent
+
+
+def test_a_stopped_send_stops_at_once_keeps_an_exact_tally_and_resumes(dicom_records, tmp_path: Path) -> None:
+    """SIGTERM a few files into a send: it stops after the file in hand (it had gone on to the end), exits 130,
+    its tally lists exactly the files the archive holds, and --resume sends the rest."""
+    import dataclasses
+    import json
+    import signal
+
+    from synthetic_dicom.folders import folder_files
+    from synthetic_dicom.generate import StudyWriter
+
+    writer = StudyWriter()
+    for i, record in enumerate(dicom_records * 4):
+        writer.write(dataclasses.replace(record, study_id=f"{record.study_id}.{i}"), tmp_path / "studies")
+    paths = folder_files(tmp_path / "studies")
+    tally, archive = tmp_path / "sent.json", tmp_path / "archive"
+    with _Running(archive) as running:
+        command = [sys.executable, "-m", "simulator", "dicom", "send", str(tmp_path / "studies"), "--to",
+                   f"127.0.0.1:{running.port}", "--tally", str(tally)]
+        sender = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while running.archive.counts["filed"] < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sender.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        output, _ = sender.communicate(timeout=60)
+        assert sender.returncode == 130 and time.monotonic() - stopped < 10, output
+        stored = json.loads(tally.read_text())["stored"]
+        assert 20 <= len(stored) == running.archive.counts["filed"] < len(paths), output
+        assert "send again with --resume" in " ".join(output.split())
+        rest = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+        assert rest.returncode == 0, rest.stdout + rest.stderr
+        assert running.archive.counts["filed"] == len(paths) == len(json.loads(tally.read_text())["stored"])

@@ -188,27 +188,50 @@ def send(
                                               "each study goes over one).")] = 1,
     retry_for: Annotated[float, typer.Option(metavar="SECONDS", min=0, max=3600, help="How long to keep asking a peer "
                                              "that went away mid-send (a restart) for a new association.")] = 60.0,
+    tally: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Keep the files the peer stored in FILE (JSON), "
+                                                  "written when the send ends, also when it is stopped.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="With --tally: send only what FILE does not list as "
+                                         "stored by this peer.")] = False,
 ) -> None:
     """Send every file by C-STORE, as a modality would; connect again after an abort; exit 1 with a tally if any file was not stored."""
     from collections import Counter
 
     from synthetic_dicom.folders import folder_files
-    from synthetic_dicom.network import echo, send_folder
+    from synthetic_dicom.network import SendResult, echo, send_folder
 
     host, port = _peer(to, "--to", called, ae_title)
     if not folder.is_dir():
         fail(f"{folder}: no such folder", BAD_INPUT)
-    paths = folder_files(folder)
+    if resume and tally is None:
+        fail("--resume: give the --tally FILE of the send to resume", BAD_INPUT)
+    peer = f"{called}@{host}:{port}"
+    if tally is not None:  # checked before anything is sent: a tally that cannot be written is known now
+        from simulator.files import claim_file
+
+        with bad_input():
+            claim_file(tally, _is_tally)
+    before = _stored_before(tally, peer, folder) if resume else set()
+    paths = [p for p in folder_files(folder) if str(p.relative_to(folder)) not in before]
+    if resume:
+        out.print(f"resuming: {len(before):,} file(s) stored before, {len(paths):,} to send", highlight=False)
     why = echo(host, port, called, ae_title)
     if why is not None:  # said first, so that a failed send is not the first sign of a link that is down
         err.print(f"C-ECHO to {called} at {to}: {plain(why)}; sending all the same", highlight=False)
     started = time.perf_counter()
-    with Progress("sending", total=len(paths)) as progress:
-        try:
-            result = send_folder(paths, host, int(port), ae_title=ae_title, called=called, associations=associations,
-                                 progress=progress, retry_for=retry_for)
-        except ConnectionError as exc:
-            fail(str(exc), INTERNAL)
+    result = SendResult()
+    try:
+        with Progress("sending", total=len(paths)) as progress:
+            try:
+                send_folder(paths, host, int(port), ae_title=ae_title, called=called, associations=associations,
+                            progress=progress, retry_for=retry_for, result=result)
+            except ConnectionError as exc:
+                fail(str(exc), INTERNAL)
+    finally:  # also when stopped: what the peer stored is kept for --resume
+        if tally is not None:
+            _write_tally(tally, peer, folder, before | {str(Path(p).relative_to(folder)) for p in result.stored})
+            from simulator.stopping import keep
+
+            keep(f"the {len(result.stored):,} file(s) the peer stored are listed in {tally}: send again with --resume")
     seconds = time.perf_counter() - started
     out.print(f"{len(paths)} file(s) to {to} in {seconds:.1f} s: {result.tally()} "
               f"({result.sent / max(seconds, 1e-9):.0f} files/s)", highlight=False)
@@ -221,6 +244,47 @@ def send(
         if len(failures) > 10:
             err.print(f"... and {len(failures) - 10} more {label}", highlight=False)
     raise typer.Exit(INTERNAL if result.failed else 0)
+
+
+TALLY = "radsim dicom send tally"  # the file's own word that radsim wrote it
+
+
+def _stored_before(tally: Path, peer: str, folder: Path) -> set[str]:
+    """The files of `folder` a tally lists as stored by `peer` (relative paths); exit 2 naming the file when it
+    is not a tally of this send."""
+    import json
+
+    if not tally.is_file():
+        fail(f"{tally}: no such tally to resume (a first send writes it with --tally)", BAD_INPUT)
+    try:
+        data = json.loads(tally.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"{tally}: not a tally of radsim dicom send: {exc}", BAD_INPUT)
+    if not isinstance(data, dict) or data.get("kind") != TALLY or not isinstance(data.get("stored"), list):
+        fail(f"{tally}: not a tally of radsim dicom send", BAD_INPUT)
+    if data.get("peer") != peer or data.get("folder") != str(folder.resolve()):
+        fail(f"{tally}: the tally of a send of {data.get('folder')} to {data.get('peer')}, not of {folder} to {peer}",
+             BAD_INPUT)
+    return {str(p) for p in data["stored"]}
+
+
+def _write_tally(tally: Path, peer: str, folder: Path, stored: set[str]) -> None:
+    import json
+
+    from simulator.files import write_file
+
+    document = {"kind": TALLY, "peer": peer, "folder": str(folder.resolve()), "stored": sorted(stored)}
+    with bad_input():
+        write_file(tally, json.dumps(document, indent=1).encode(), _is_tally)
+
+
+def _is_tally(path: Path) -> bool:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("kind") == TALLY
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @app.command("echo")
