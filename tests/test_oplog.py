@@ -32,8 +32,8 @@ def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
     found = clean_log(log)
     assert found.table.num_rows == log.num_rows
     assert {k: v for k, v in found.counts.items() if k != "unreported"} == dict.fromkeys(
-        ("spelling", "sentinel_time", "no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired",
-         "read_after_report", "unknown_referral"), 0)
+        ("spelling", "sentinel_time", "no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "report_before_exam",
+         "before_acquired", "read_after_report", "unknown_referral"), 0)
     assert found.counts["unreported"] == log.column("reported_at").null_count
     assert set(found.table.column("kind").to_pylist()) >= {"primary", "second_opinion", "consultation"}
 
@@ -41,11 +41,14 @@ def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_spoiled_row_is_counted_back_exactly(log: pa.Table, seed: int) -> None:
     spoil = Degradation(no_acquired_at=7, unknown_kind=5, duplicate=11, clock_skew=13, before_acquired=17,
-                        read_after_report=19)
+                        read_after_report=19, report_before_exam=9)
     found = clean_log(degrade(log, spoil, seed))
-    for rule in ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report"):
+    for rule in ("no_acquired_at", "unknown_kind", "duplicate", "clock_skew", "before_acquired", "read_after_report",
+                 "report_before_exam"):
         assert found.counts[rule] == getattr(spoil, rule), rule
-    assert found.table.num_rows == log.num_rows - 7 - 5
+    assert found.table.num_rows == log.num_rows - 7 - 5 - 9
+    # A report signed before its exam is dropped, never a study left open until the export.
+    assert found.counts["unreported"] <= clean_log(log).counts["unreported"]  # no study made open by the spoiling
 
 
 @settings(max_examples=25, deadline=None)

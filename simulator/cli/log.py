@@ -14,6 +14,7 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
     "no_acquired_at": "no exam end: row dropped",
     "unknown_kind": "not a kind of reading work: row dropped",
     "duplicate": "accession and kind seen before: row dropped, the first kept",
+    "report_before_exam": "a report signed before the exam's end (data entry): row dropped",
     "clock_skew": "a time up to the skew before the exam's end: moved to it",
     "before_acquired": "a time further before the exam's end: made unknown, row kept",
     "read_after_report": "opened after signing: the opening made unknown",

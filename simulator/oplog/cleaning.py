@@ -12,7 +12,9 @@ Rules, in the order they apply (docs/calibration.md):
   first is kept.
 - `clock_skew`: a time before the exam's end by at most `skew_minutes` (the systems' clocks disagree) is
   moved to the exam's end.
-- `before_acquired`: a time before the exam's end by more than that is impossible: that time is made
+- `report_before_exam`: a report signed before the exam's end by more than that (a data-entry error) is
+  dropped: its turnaround is not known, and a study reported at an unknown time is not a study left open.
+- `before_acquired`: any other time before the exam's end by more than that is impossible: that time is made
   unknown (null), the row kept (its arrival still counts).
 - `read_after_report`: a read opened after its report was signed: the opening is made unknown.
 - `unknown_referral`: an order priority that is not stat, urgent or routine is made unknown (the scenario's
@@ -21,7 +23,7 @@ Rules, in the order they apply (docs/calibration.md):
 Time zones: a Parquet time with a zone is its local wall time in that zone, as for traces; a CSV time
 printed with a UTC offset is the wall time it prints (the offset dropped: the calendar is the sites' clock).
 
-Nothing is dropped without being counted: rows read = rows kept + the three dropping rules (a property
+Nothing is dropped without being counted: rows read = rows kept + the four dropping rules (a property
 test holds it).
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_sin
 
 __all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
 
-DROPPING = ("no_acquired_at", "unknown_kind", "duplicate")
+DROPPING = ("no_acquired_at", "unknown_kind", "duplicate", "report_before_exam")
 SKEW_MINUTES = 10.0
 SENTINEL_YEARS = 5  # a time this far from the log's median exam end is a placeholder date, not a time
 # Order priorities as hospitals and HL7 v2 (ORC-7 / OBR-27: S, A, R, P, C, T) write them, in lower case
@@ -213,8 +215,9 @@ _WORDS = {"timestamp[us]": "a time: ISO 8601 (2026-02-02 08:30, 2026-02-02T08:30
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
-    counts = dict.fromkeys(("spelling", "sentinel_time", *DROPPING, "clock_skew", "before_acquired",
-                            "read_after_report", "unknown_referral", "unreported"), 0)
+    counts = dict.fromkeys(("spelling", "sentinel_time", "no_acquired_at", "unknown_kind", "duplicate",
+                            "clock_skew", "report_before_exam", "before_acquired", "read_after_report",
+                            "unknown_referral", "unreported"), 0)
     touched = _Touched()
     table, counts["spelling"] = _spelling(table, touched)
     table, counts["sentinel_time"] = _sentinels(table, touched)
@@ -237,6 +240,11 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     touched.note(table, keep & ~first, "duplicate")
     table = table.set_column(table.column_names.index("kind"), "kind", kind).filter(pa.array(keep & first))
     acquired = minutes_since(table.column("acquired_at"), EPOCH)
+    signed_early = acquired - minutes_since(table.column("reported_at"), EPOCH) > skew_minutes
+    counts["report_before_exam"] = int(signed_early.sum())
+    touched.note(table, signed_early, "report_before_exam", "reported_at")
+    table = table.filter(pa.array(~signed_early))
+    acquired = acquired[~signed_early]
     for name in TIMES[1:]:
         times = minutes_since(table.column(name), EPOCH)
         early = acquired - times  # minutes before the exam's end

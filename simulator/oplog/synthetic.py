@@ -68,10 +68,11 @@ class Degradation:
     unknown_kind: int = 0
     duplicate: int = 0
     clock_skew: int = 0  # received_at 1-9 minutes before the exam's end
-    before_acquired: int = 0  # reported_at two hours before the exam's end
+    before_acquired: int = 0  # received_at two hours before the exam's end
     read_after_report: int = 0  # opened five minutes after signing
     unknown_description: int = 0  # a description nobody else has (a typo, a one-off code): the fit's rule
     readers_switching: int = 0  # pairs of readers of different lanes who swap from the log's middle on
+    report_before_exam: int = 0  # reported_at two hours before the exam's end (a data-entry error)
 
 
 def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
@@ -96,7 +97,8 @@ def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
     picks = {"no_acquired_at": pick(spoil.no_acquired_at, every), "unknown_kind": pick(spoil.unknown_kind, every),
              "unknown_description": pick(spoil.unknown_description, primary),
              "clock_skew": pick(spoil.clock_skew, received),
-             "before_acquired": pick(spoil.before_acquired, reported),
+             "before_acquired": pick(spoil.before_acquired, received),
+             "report_before_exam": pick(spoil.report_before_exam, reported),
              "read_after_report": pick(spoil.read_after_report, reported & opened)}
     copies = pick(spoil.duplicate, every)
     columns = {name: log.column(name).combine_chunks() for name in log.column_names}
@@ -119,6 +121,8 @@ def degrade(log: pa.Table, spoil: Degradation, seed: int) -> pa.Table:
     rows = picks["clock_skew"]
     set_times("received_at", rows, acquired[rows] - rng.integers(1, 10, rows.shape[0]) * minute)
     rows = picks["before_acquired"]
+    set_times("received_at", rows, acquired[rows] - 120 * minute)
+    rows = picks["report_before_exam"]
     set_times("reported_at", rows, acquired[rows] - 120 * minute)
     set_times("read_start", rows, None)  # an opening is not what this rule tests
     rows = picks["read_after_report"]
