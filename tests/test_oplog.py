@@ -712,3 +712,23 @@ def test_radsim_log_names_every_row_a_rule_touched(log: pa.Table, tmp_path: Path
     mine.write_text("my notes\n")
     refused = CliRunner().invoke(app, ["log", str(path), "--rows", str(mine)])
     assert refused.exit_code == 2 and mine.read_text() == "my notes\n"
+
+
+def test_a_fit_says_every_value_the_log_does_not_give(log: pa.Table, tmp_path: Path) -> None:
+    """Without `read_start` no reading time can be fitted: each type's placeholder is listed on the console
+    (it had been said only in a YAML comment); a log that gives every value lists none."""
+    from simulator.oplog.fitting import fit
+
+    full, blind = tmp_path / "full.parquet", tmp_path / "blind.parquet"
+    pq.write_table(log, full)
+    pq.write_table(log.drop_columns(["read_start"]), blind)
+    said = CliRunner().invoke(app, ["fit", str(blind), "--out", str(tmp_path / "blind.yaml")])
+    assert said.exit_code == 0, said.output
+    text = " ".join(said.output.split())
+    types = fit(clean_log(log.drop_columns(["read_start"]).append_column(
+        "read_start", pa.nulls(log.num_rows, pa.timestamp("us")))).table).types
+    assert "value(s) the log does not give" in text
+    for name in types:
+        assert f"study_types.{name}.read_minutes:" in text, name
+    quiet = CliRunner().invoke(app, ["fit", str(full), "--out", str(tmp_path / "full.yaml")])
+    assert quiet.exit_code == 0 and "does not give" not in quiet.output

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import bad_input, fail, out
+from .common import bad_input, err, fail, out, plain, styled
 from .log import Trace, kept
 
 FIRST_LINE = "# Fitted by radsim fit"
@@ -54,7 +54,13 @@ def fit(
         write_text(out_file, text, _is_fitted)
     dropped = found.rows - found.table.num_rows
     out.print(f"wrote {out_file} from {found.table.num_rows:,} of {found.rows:,} rows ({dropped:,} dropped by the "
-              "messy-row rules: `radsim log` lists them)", highlight=False)
+              "messy-row rules: `radsim log --rows FILE` names them)", highlight=False)
+    guessed = fitted.guesses()
+    if guessed:  # never silent: a placeholder that passed for a fitted value would mislead every figure after it
+        err.print(styled(f"[bold]{len(guessed)} value(s) the log does not give[/] (not fitted: edit them in "
+                         f"{plain(out_file)} where you know them):"))
+        for line in guessed:
+            err.print(f"  {line}", highlight=False)
     if report is not None:
         from simulator.oplog.pages import fit_page
 

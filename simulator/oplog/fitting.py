@@ -309,6 +309,22 @@ class LogFit:
         key = type_key(description or modality or "study")
         return self.folded.get(key, key)
 
+    def guesses(self) -> list[str]:
+        """Each value the YAML holds that the log did not give (a placeholder to edit, or the truth of an AI the
+        log cannot judge), said where it goes: none of them may pass for fitted."""
+        found = []
+        for t in self.types.values():
+            if t.reads.value is None:
+                found.append(f"study_types.{t.key}.read_minutes: {t.reads.note}; a placeholder of 10 minutes")
+            ai = t.ai
+            if ai is not None and not (ai.sensitivity is not None and ai.sensitivity.value is not None
+                                       and ai.specificity is not None and ai.specificity.value is not None):
+                found.append(f"ai_services.{t.key}_ai: sensitivity and specificity {AI_NO_TRUTH} (the log's findings "
+                             "do not tell the operating point)")
+        if self.second_opinions is not None and self.second_opinions[1].value is None:
+            found.append(f"second_opinions.read_minutes: {self.second_opinions[1].note}; a placeholder of 20 minutes")
+        return found
+
     def dated_pools(self) -> dict[str, dict]:
         """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
         capacity, for a replay of its history."""
