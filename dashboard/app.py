@@ -92,8 +92,9 @@ def save_box(data: dict[str, Any]) -> None:
         if st.button("Save", key="save") and name.strip():
             result = st.session_state.get("result")
             fits = result is not None and st.session_state.get("result_data") == data
-            st.session_state.setdefault("saved", {})[name.strip()] = {"data": data, "result": result if fits else None}
-            st.success(f"saved as {name.strip()}")
+            gone = runner.save(controls.workspace_token(), name.strip(), {"data": data, "result": result if fits else None})
+            st.success(f"saved as {name.strip()} (kept after a reload of this page's address)" +
+                       (f"; {gone}, the oldest, made room" if gone else ""))
 
 
 def planning(scenario: Scenario, replications: int, v: int) -> None:
@@ -242,7 +243,7 @@ def main() -> None:
             if edited is not None:
                 planning(scenario, replications, v)
         with tabs[1]:
-            panels.compare_saved(st.session_state.get("saved", {}))
+            panels.compare_saved(controls.saved_scenarios())
     panels.downloads(result)
 
 

@@ -57,12 +57,30 @@ def choose_source() -> None:
             load(("upload", upload.name), data)
     if st.session_state.get("upload_error"):
         st.sidebar.error(st.session_state["upload_error"])
-    saved = st.session_state.setdefault("saved", {})
+    saved = saved_scenarios()
     if saved:
         chosen = st.sidebar.selectbox("or a scenario saved in this session", ["-"] + list(saved), key="saved-pick")
         if chosen != "-" and st.sidebar.button("Load it", key="saved-load"):
             load(("saved", chosen), saved[chosen]["data"])
             st.rerun()
+
+
+def workspace_token() -> str:
+    """This person's workspace: the token in the page's address, made on the first visit (a reload, or the
+    address bookmarked, finds the same saved scenarios)."""
+    import secrets
+
+    token = st.query_params.get("workspace")
+    if not token or not str(token).isalnum() or len(str(token)) > 32:
+        token = secrets.token_hex(8)
+        st.query_params["workspace"] = token
+    return str(token)
+
+
+def saved_scenarios() -> dict[str, dict]:
+    from dashboard.runner import workspace
+
+    return workspace(workspace_token())
 
 
 def settings(base: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from simulator.prepare import estimate
 from simulator.scenario import Scenario
 from simulator.workers import cores
 
-__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of", "busy", "cached_bytes", "BUDGET_BYTES"]
+__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of", "busy", "cached_bytes", "BUDGET_BYTES",
+           "workspace", "save"]
 
 _CACHE: OrderedDict[tuple, "Result"] = OrderedDict()
 _LOCK = threading.Lock()
@@ -121,6 +122,32 @@ def simulate(scenario: Scenario, replications: int, progress: Callable[[float], 
             _RUNNING.pop(key).set()
 
 
+# Saved scenarios, per workspace: a token in the page's address (?workspace=...), so that what a person saved
+# is there again after a reload, and another person's list is not theirs. Held by the server, as results are.
+_WORKSPACES: OrderedDict[str, OrderedDict[str, dict]] = OrderedDict()
+SAVED_PER_WORKSPACE = 8  # the oldest saved scenario goes when a ninth is saved (each holds a run's tables)
+WORKSPACES = 64
+
+
+def workspace(token: str) -> OrderedDict[str, dict]:
+    """The saved scenarios of a workspace (created empty; the least recently used go beyond WORKSPACES)."""
+    with _LOCK:
+        found = _WORKSPACES.setdefault(token, OrderedDict())
+        _WORKSPACES.move_to_end(token)
+        while len(_WORKSPACES) > WORKSPACES:
+            _WORKSPACES.popitem(last=False)
+        return found
+
+
+def save(token: str, name: str, entry: dict) -> str | None:
+    """Save `entry` under `name` in a workspace; the name of a saved scenario that had to go, if one did."""
+    saved = workspace(token)
+    with _LOCK:
+        saved[name] = entry
+        saved.move_to_end(name)
+        return saved.popitem(last=False)[0] if len(saved) > SAVED_PER_WORKSPACE else None
+
+
 def busy() -> int:
     """How many runs this server has in flight (every session's)."""
     return len(_RUNNING)
@@ -143,6 +170,7 @@ def clear() -> None:
     with _LOCK:
         _CACHE.clear()
         _SPEED.clear()
+        _WORKSPACES.clear()
 
 
 def cached_bytes() -> int:

@@ -329,7 +329,12 @@ def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
     assert not at.exception, at.exception
     at.text_input(key="save-name").set_value("as it is").run()
     at.button(key="save").click().run()
-    assert "as it is" in at.session_state["saved"] and at.session_state["saved"]["as it is"]["result"] is not None
+    from dashboard import runner
+
+    token = at.query_params["workspace"][0] if isinstance(at.query_params["workspace"], list) else \
+        at.query_params["workspace"]
+    saved = runner.workspace(token)
+    assert "as it is" in saved and saved["as it is"]["result"] is not None
     at.number_input(key="horizon-1").set_value(6.0).run()
     at.button(key="run").click().run()
     at.text_input(key="save-name").set_value("shorter").run()
@@ -338,6 +343,17 @@ def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
     assert compared.value == ["as it is", "shorter"]  # every saved run by default, not only the first
     table = next(d for d in at.dataframe if "as it is" in d.value.columns)
     assert list(table.value.columns) == ["as it is", "shorter"]
+    # A reload of the page's address (a new session with the same workspace) finds both saved; another
+    # person's page (another workspace) finds none of them.
+    from streamlit.testing.v1 import AppTest
+
+    again = AppTest.from_file("../dashboard/app.py", default_timeout=180)
+    again.query_params["workspace"] = token
+    again.run()
+    assert again.selectbox(key="saved-pick").options == ["-", "as it is", "shorter"]
+    other = AppTest.from_file("../dashboard/app.py", default_timeout=180)
+    other.run()
+    assert not [s for s in other.selectbox if s.key == "saved-pick"]
     at.button(key="curve").click().run()
     assert not at.exception, at.exception
     slot, points = at.session_state["curve-result"]
@@ -469,3 +485,14 @@ def test_a_cost_per_reader_hour_set_on_the_page_prices_the_roster(app_test) -> N
     total = float(hours.split()[0].replace(",", ""))
     assert hours.endswith(f"cost {40 * total:,.0f} a week"), hours
     assert any(f"pools.{pools[0]}.cost_per_hour: (not set) -> 40.0" in c.value for c in at.caption)
+
+
+def test_a_workspace_keeps_its_last_saved_scenarios_and_says_which_made_room() -> None:
+    from dashboard import runner
+
+    runner.clear()
+    gone = [runner.save("abc", f"s{i}", {"data": {}, "result": None}) for i in range(runner.SAVED_PER_WORKSPACE + 2)]
+    assert gone[:runner.SAVED_PER_WORKSPACE] == [None] * runner.SAVED_PER_WORKSPACE and gone[-2:] == ["s0", "s1"]
+    assert list(runner.workspace("abc")) == [f"s{i}" for i in range(2, runner.SAVED_PER_WORKSPACE + 2)]
+    assert list(runner.workspace("xyz")) == []  # another workspace's are not these
+    runner.clear()
