@@ -140,12 +140,22 @@ def workspace(token: str) -> OrderedDict[str, dict]:
 
 
 def save(token: str, name: str, entry: dict) -> str | None:
-    """Save `entry` under `name` in a workspace; the name of a saved scenario that had to go, if one did."""
+    """Save `entry` under `name` in a workspace; the name of a saved scenario that had to go, if one did.
+    Saved results count against BUDGET_BYTES as the cache's do: beyond it, the oldest saved ones keep their
+    scenario (to be run again) and let their tables go."""
     saved = workspace(token)
     with _LOCK:
         saved[name] = entry
         saved.move_to_end(name)
-        return saved.popitem(last=False)[0] if len(saved) > SAVED_PER_WORKSPACE else None
+        gone = saved.popitem(last=False)[0] if len(saved) > SAVED_PER_WORKSPACE else None
+        held = [e for w in _WORKSPACES.values() for e in w.values() if e.get("result") is not None]
+        total = sum(e["result"].nbytes for e in held)
+        for oldest in held:
+            if total <= BUDGET_BYTES or oldest is entry:
+                break
+            total -= oldest["result"].nbytes
+            oldest["result"] = None
+        return gone
 
 
 def busy() -> int:

@@ -496,3 +496,19 @@ def test_a_workspace_keeps_its_last_saved_scenarios_and_says_which_made_room() -
     assert list(runner.workspace("abc")) == [f"s{i}" for i in range(2, runner.SAVED_PER_WORKSPACE + 2)]
     assert list(runner.workspace("xyz")) == []  # another workspace's are not these
     runner.clear()
+
+
+def test_saved_results_count_against_the_servers_memory_budget(monkeypatch) -> None:
+    """Beyond the budget, the oldest saved scenarios keep their settings (to run again) and let their tables go."""
+    from types import SimpleNamespace
+
+    from dashboard import runner
+
+    runner.clear()
+    monkeypatch.setattr(runner, "BUDGET_BYTES", 250)
+    for i, token in enumerate(["a", "a", "b", "b"]):
+        runner.save(token, f"s{i}", {"data": {"i": i}, "result": SimpleNamespace(nbytes=100)})
+    kept = {name: entry["result"] is not None for token in ("a", "b") for name, entry in runner.workspace(token).items()}
+    assert kept == {"s0": False, "s1": False, "s2": True, "s3": True}
+    assert runner.workspace("a")["s0"]["data"] == {"i": 0}  # the settings stay
+    runner.clear()
