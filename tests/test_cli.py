@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -207,6 +208,16 @@ def test_progress_of_a_search_counts_what_it_did_and_never_claims_a_percentage(m
         progress.say("screening: 7 rosters tried")
     shown = sink.getvalue()
     assert "7 rosters tried" in shown and "%" not in shown, shown
+    sink.truncate(0)
+    sink.seek(0)
+    long = "finding what binds: 5 rosters tried, best so far 2 readers, 336 reader-hours a week; 2 s"
+    with common.Progress("searching", total=None, after=0.0, every=0.0) as progress:
+        progress.say(long)
+        if progress.bar is not None:
+            progress.bar.refresh()
+    seen = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", sink.getvalue())
+    assert "…" not in seen and "searching" in seen  # at 80 columns nothing is cut: the note folds
+    assert all(word in seen for word in long.split())
     sink.truncate(0)
     with common.Progress("simulating", total=4, after=0.0, every=0.0) as progress:
         progress(1)

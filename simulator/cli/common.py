@@ -155,9 +155,14 @@ class Progress:
             from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
+            from rich.table import Column
+
             sized = (TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn()) \
                 if self.sized else (TimeElapsedColumn(),)  # an unsized bar pulses
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), *sized, TextColumn("{task.fields[note]}"),
+            # The label whole and the note folded onto more lines: a narrow terminal shows all of both.
+            self.bar = Bar(TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+                           BarColumn(bar_width=20), *sized,
+                           TextColumn("{task.fields[note]}", table_column=Column(overflow="fold", ratio=1)),
                            console=err, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=self.total if self.sized else None, note=note)
