@@ -219,6 +219,11 @@ def test_progress_of_a_search_counts_what_it_did_and_never_claims_a_percentage(m
     assert "…" not in seen and "searching" in seen  # at 80 columns nothing is cut: the note folds
     assert all(word in seen for word in long.split())
     sink.truncate(0)
-    with common.Progress("simulating", total=4, after=0.0, every=0.0) as progress:
+    sink.seek(0)
+    with common.Progress("simulating mmc-ai-triage (and FIFO on the same studies)", total=4, after=0.0,
+                         every=0.0) as progress:
         progress(1)
-    assert "25%" in sink.getvalue()  # work of a known size keeps its share
+        if progress.bar is not None:
+            progress.bar.refresh()
+    seen = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", sink.getvalue())
+    assert "25%" in seen and "…" not in seen, seen  # work of a known size keeps its share, its times whole

@@ -157,10 +157,14 @@ class Progress:
 
             from rich.table import Column
 
-            sized = (TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn()) \
-                if self.sized else (TimeElapsedColumn(),)  # an unsized bar pulses
-            # The label whole and the note folded onto more lines: a narrow terminal shows all of both.
-            self.bar = Bar(TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+            def whole() -> Column:
+                return Column(no_wrap=True)
+
+            sized = (TextColumn("{task.percentage:>3.0f}%", table_column=whole()),
+                     TimeElapsedColumn(table_column=whole()), TimeRemainingColumn(table_column=whole())) \
+                if self.sized else (TimeElapsedColumn(table_column=whole()),)  # an unsized bar pulses
+            # Figures whole; the label and the note folded onto more lines: a narrow terminal shows all of them.
+            self.bar = Bar(TextColumn("{task.description}", table_column=Column(overflow="fold", ratio=1)),
                            BarColumn(bar_width=20), *sized,
                            TextColumn("{task.fields[note]}", table_column=Column(overflow="fold", ratio=1)),
                            console=err, transient=True)
