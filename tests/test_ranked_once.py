@@ -58,10 +58,9 @@ ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
 
 
 def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
-    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no pre-emption, no second
-    opinions, no sites' own readers, no double reading or audit."""
+    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no pre-emption, no sites' own
+    readers, no double reading or audit (second opinions kept: they are placed as they enter)."""
     data = {**data, "policy": {**data["policy"], "preemptive": False}}
-    data.pop("second_opinions", None)
     data.pop("routing", None)
     data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
     data["study_types"] = {name: {k: v for k, v in t.items() if k != "double_reading"}
@@ -142,11 +141,7 @@ def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> No
     assert_same(outcome, layered)
 
 
-@pytest.mark.parametrize("overrides", [
-    ["policy.preemptive=true"], ["routing.mode=push"],
-    ["second_opinions.fraction=0.2", "second_opinions.read_minutes.dist=fixed", "second_opinions.read_minutes.value=9",
-     "pools.readers.reads=[chest_ct,second_opinion]"],
-], ids=["preemptive", "push", "second_opinions"])
+@pytest.mark.parametrize("overrides", [["policy.preemptive=true"], ["routing.mode=push"]], ids=["preemptive", "push"])
 def test_configurations_that_rank_again_or_enter_later_run_layered(overrides: list[str]) -> None:
     scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *overrides])
     assert type(reading_station(scenario, draw_cohort(scenario, 1, 0), policy_of(scenario), 1, 0)) is ReadingStation
@@ -177,3 +172,54 @@ def test_studies_ready_at_a_shift_end_the_warm_up_the_horizon_or_all_at_once() -
         outcome = chosen.run()
         assert_same(outcome, ReadingStation(scenario, edged, policy, scenario.seed, 0).run())
         assert np.isnan(outcome.read_start[ready == 2880]).all() and (outcome.label[ready == 2880] == -1).all()
+
+
+OPINIONS = ["second_opinions.fraction=0.4", "second_opinions.read_minutes.dist=fixed",
+            "second_opinions.read_minutes.value=9", "pools.readers.reads=[chest_ct,second_opinion]"]
+
+
+class OpinionsLater(Coarse):
+    """Studies ranked for good; a second opinion's rank names an `until`: it cannot be placed ahead."""
+
+    def rank(self, item, now: float) -> Rank:
+        if item.kind == "second_opinion":
+            return Rank(1, now, "opinion", until=now + 30.0)
+        return super().rank(item, now)
+
+
+class OpinionsFirst(Coarse):
+    """Second opinions before every study, as a label no study uses; ties by entry (equal keys)."""
+
+    def rank(self, item, now: float) -> Rank:
+        if item.kind == "second_opinion":
+            return Rank(-1, 0, "opinion")
+        return super().rank(item, now)
+
+
+@pytest.mark.parametrize("readers", [1, 2, 5])
+@pytest.mark.parametrize("policy", ["fifo", "ai_priority", "score", "coarse", "flat", "first"])
+def test_second_opinions_are_placed_among_the_studies_ranked_ahead(policy: str, readers: int) -> None:
+    """Second opinions enter as the run goes, are placed among the numbered studies and never go to the
+    reader who signed the report (with one reader: never read). The outcome is the layered station's."""
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=3", "warmup_days=0", *OPINIONS,
+                                                        f"pools.readers.shifts.0.staff={readers}",
+                                                        f"policy.triage={policy if policy in POLICIES else 'fifo'}"])
+    chosen, outcome, layered = both(scenario, OpinionsFirst() if policy == "first" else ODD[policy]() if policy in ODD
+                                    else policy_of(scenario))
+    assert isinstance(chosen, RankedOnceStation)
+    opinions = slice(chosen.n_cohort, chosen.n_cohort + chosen.n_second)
+    made = np.isfinite(outcome.ready_at[opinions]).sum()
+    assert made > 30 and outcome.label_names  # not a vacuous comparison
+    assert (np.isfinite(outcome.reported_at[opinions]).sum() == 0) == (readers == 1)
+    first_reader = outcome.reader[outcome.parent[opinions]]
+    read = outcome.reader[opinions] >= 0
+    assert not (outcome.reader[opinions][read] == first_reader[read]).any()
+    assert_same(outcome, layered)
+
+
+def test_a_second_opinion_rank_that_cannot_be_placed_runs_the_replication_layered() -> None:
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *OPINIONS])
+    chosen, outcome, layered = both(scenario, OpinionsLater())
+    assert isinstance(chosen, RankedOnceStation)  # chosen ahead, before any second opinion was asked
+    assert np.isfinite(outcome.reported_at[chosen.n_cohort:]).sum() > 10
+    assert_same(outcome, layered)

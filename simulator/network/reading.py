@@ -26,6 +26,7 @@ from ..kernel import RELEASE, SEIZE, SHIFT_END, SHIFT_START, TICK, Clock, Tick, 
 from ..scenario import AUDIT, Scenario
 from ..streams import stream
 from ..triage import REFERRALS, Kind, Referral, TriagePolicy, Worklist
+from ..triage.columns import Columns
 from ..triage_config import router_of
 from ..triage.routing import CENTRAL, LOCAL, AutonomousNormal
 from .dispatch import Dispatch, Pull, Push
@@ -193,6 +194,33 @@ class ReadingStation:
             else repeat(()),
             [table[t][s] for t, s in zip(types, sites)],
         ]
+
+    def _column_block(self, block: np.ndarray) -> Columns:
+        """The studies of `block` on entry as columns (what `_columns` makes items of), each ranked at its
+        ready time: for a policy's `rank_block`."""
+        d, u = self.cohort.draws, self.cohort.upstream
+        scored = u.ai_scored[block] if u.late_score is None else u.ai_scored[block] & ~u.late_score[block]
+        types, sites = d.study_type[block], u.site[block]
+        name, kind, modality = (np.array(column, dtype=str)[types] for column in self._type_columns)
+        flags, ai_of = self.flag_names, self._ai_of
+        ready = u.ready_at[block]
+        return Columns(
+            study_type=name, kind=kind, referral=np.array(_REFERRALS)[d.arrivals.referral[block]], modality=modality,
+            site=np.array(self.site_names, dtype=str)[sites], ai_service=[ai_of[t] for t in types.tolist()], scored=scored,
+            ai_score=np.where(scored, u.ai_score[block], NaN), ai_positive=u.ai_positive[block] & scored,
+            arrived_at=d.arrivals.arrived_at[block], ready_at=ready, patient_age=d.arrivals.patient_age[block],
+            ai_flags=[flags[t][m] if ok else () for t, m, ok in zip(types.tolist(), self._flags(block), scored.tolist())]
+            if self.flagging else [()] * block.shape[0],
+            now=ready)
+
+    @cached_property
+    def _type_columns(self) -> list[list[str]]:
+        """Per study type: its names, kinds and modalities (as `per_type`)."""
+        return [[row[field] for row in self.per_type] for field in range(3)]
+
+    @cached_property
+    def _ai_of(self) -> list[str | None]:
+        return [row[3] for row in self.per_type]
 
     def _flags(self, rows: np.ndarray) -> list[int]:
         """Each study's flags: a bit per AI of its type (one AI: its flag)."""
@@ -416,16 +444,19 @@ class ReadingStation:
             self._start(reader, item, now)
 
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float) -> None:
-        """A signed primary report sent for a second opinion: routine, never to the reader who signed it."""
+        self.dispatch.enter(self._opinion_item(i, j, first_reader, now), now)
+
+    def _opinion_item(self, i: int, j: int, first_reader: int, now: float) -> Read:
+        """A signed primary report sent for a second opinion: routine, ready now, never to the reader who
+        signed it."""
         self.ready_at[j] = now
         d, u = self.cohort.draws, self.cohort.upstream
         name, _, modality, _ = self.per_type[int(d.study_type[i])]
         age = float(d.arrivals.patient_age[i])
-        item = Read(index=j, study_type=name, kind=SECOND_OPINION, referral=ROUTINE, modality=modality,
+        return Read(index=j, study_type=name, kind=SECOND_OPINION, referral=ROUTINE, modality=modality,
                     site=self.site_names[int(u.site[i])], arrived_at=now, ready_at=now,
                     patient_age=None if age != age else age, lane=self.lanes.second_opinion,
                     exclude_reader=first_reader, remaining=float(d.reading.second_read_minutes[i]))
-        self.dispatch.enter(item, now)
 
     # Shifts ------------------------------------------------------------------------------------------------
     def _start_shifts(self) -> None:
@@ -486,10 +517,10 @@ class ReadingStation:
     @property
     def ranked_once(self) -> bool:
         """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch, no pre-emption, no router's choice, and no audit, second read, late AI result or
-        second opinion (each enters or ranks again while the run goes on). Then the ranks may be asked for
-        ahead of the run (`ranked_once.py`)."""
-        return (not self.own_lanes and self.preemption is None and not self.special and self.n_second == 0
+        pull dispatch, no pre-emption, no router's choice, and no audit, second read or late AI result
+        (each enters or ranks again while the run goes on). Then the studies' ranks may be asked for ahead
+        of the run (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter."""
+        return (not self.own_lanes and self.preemption is None and not self.special
                 and all(lane.__class__ is str for row in self.lanes.table for lane in row))
 
     def run(self) -> Outcome:

@@ -8,9 +8,15 @@ import math
 from collections.abc import Mapping, Sequence
 from functools import partial
 
+from typing import TYPE_CHECKING
+
+from .columns import BlockRanks, Columns, image_reads, ranks_as
 from .item import WorkItem
 from .policy import PolicyError, Rank
 from .vocabulary import AI_POSITIVE, IMAGE_READS, Referral
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Fifo", "AiPriority", "Hierarchical", "ScoreBands", "rest_label", "STAT"]
 
@@ -27,6 +33,13 @@ def rest_label(item: WorkItem) -> str:
     return item.referral if item.kind in IMAGE_READS else item.kind
 
 
+def rest_labels(columns: Columns) -> np.ndarray:
+    """`rest_label` of a block."""
+    import numpy as np
+
+    return np.where(image_reads(columns.kind), columns.referral, columns.kind)
+
+
 class Fifo:
     """First ready, first read; STAT referrals first."""
 
@@ -36,6 +49,13 @@ class Fifo:
         if item.referral == STAT:
             return _rank((0, item.ready_at, STAT, NEVER))
         return _rank((1, item.ready_at, rest_label(item), NEVER))
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        import numpy as np  # here, not above: the triage package imports no numpy until a block is ranked
+
+        stat = columns.referral == STAT
+        return BlockRanks(np.where(stat, 0, 1), columns.ready_at, np.where(stat, STAT, rest_labels(columns)))
 
 
 class AiPriority:
@@ -49,6 +69,14 @@ class AiPriority:
         if item.ai_positive:
             return _rank((1, item.ready_at, AI_POSITIVE, NEVER))
         return _rank((2, item.ready_at, rest_label(item), NEVER))
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        import numpy as np
+
+        stat, positive = columns.referral == STAT, columns.ai_positive
+        return BlockRanks(np.where(stat, 0, np.where(positive, 1, 2)), columns.ready_at,
+                          np.where(stat, STAT, np.where(positive, AI_POSITIVE, rest_labels(columns))))
 
 
 class Hierarchical:
@@ -78,6 +106,24 @@ class Hierarchical:
                 position = min(positions)
                 return _rank((1 + position, item.ready_at, self.labels[position], NEVER))
         return _rank((self.rest, item.ready_at, rest_label(item), NEVER))
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        import numpy as np
+
+        stat = columns.referral == STAT
+        position = np.full(len(columns), -1, dtype=np.int64)  # the highest-ranked flag's, or -1
+        known: dict[tuple, int] = {}
+        for i in np.flatnonzero(columns.ai_positive & ~stat).tolist():
+            flags = columns.ai_flags[i] or (columns.ai_service[i],)
+            found = known.get(flags)
+            if found is None:
+                found = known[flags] = min((self.order[s] for s in flags if s in self.order), default=-1)
+            position[i] = found
+        flagged = position >= 0
+        labels = np.array([*self.labels, ""])[position]  # -1: the last, unused
+        return BlockRanks(np.where(stat, 0, np.where(flagged, 1 + position, self.rest)), columns.ready_at,
+                          np.where(stat, STAT, np.where(flagged, labels, rest_labels(columns))))
 
 
 DEFAULT_BANDS = {"high": 0.5, "medium": 0.1, "low": 0.0}
@@ -134,3 +180,20 @@ class ScoreBands:
             band = self.band_of(item.ai_score)
             key = -item.ai_score if self.by_score else item.ready_at
         return _rank((1 + band, key, self.labels[band], NEVER))
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        import numpy as np
+
+        stat, scored, image = columns.referral == STAT, columns.scored, image_reads(columns.kind)
+        last = len(self.bounds) - 1
+        # `band_of`: the first band whose bound the score reaches (bounds decrease), else the last.
+        band = np.minimum((np.asarray(self.bounds)[None, :] > columns.ai_score[:, None]).sum(axis=1), last)
+        band = np.where(scored, band, self.unscored)
+        if self.by_score:
+            key = np.where(scored, -columns.ai_score, -np.asarray(self.bounds)[band])
+        else:
+            key = columns.ready_at
+        cls = np.where(stat, 0, np.where(image, 1 + band, len(self.labels)))
+        label = np.where(stat, STAT, np.where(image, np.array(self.labels)[band], columns.kind))
+        return BlockRanks(cls, np.where(stat | ~image, columns.ready_at, key), label)

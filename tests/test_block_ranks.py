@@ -1,0 +1,69 @@
+"""A built-in policy's `rank_block` gives, item for item, what its `rank` gives (simulator/triage/columns.py):
+the reading station ranks whole blocks of studies with it, so a difference would change every run."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.triage import AiPriority, Fifo, Hierarchical, Kind, Referral, ScoreBands, WorkItem
+from simulator.triage.columns import Columns, block_form
+
+SERVICES = ["lvo", "ich", "chest", None]
+
+items = st.lists(st.builds(
+    WorkItem,
+    index=st.integers(0, 10 ** 6), study_type=st.sampled_from(["ct_head", "cxr", "mg"]),
+    kind=st.sampled_from([k.value for k in Kind]), referral=st.sampled_from([r.value for r in Referral]),
+    ai_service=st.sampled_from(SERVICES),
+    ai_score=st.one_of(st.none(), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), st.floats(0.0, 1.0)),
+    ai_positive=st.one_of(st.none(), st.booleans()),
+    ready_at=st.floats(0.0, 1e6), patient_age=st.one_of(st.none(), st.floats(0.0, 110.0)),
+    ai_flags=st.lists(st.sampled_from(SERVICES[:3]), max_size=3, unique=True).map(tuple),
+), min_size=1, max_size=40)
+
+POLICIES = {
+    "fifo": Fifo(), "ai_priority": AiPriority(), "hierarchical": Hierarchical(["lvo", "ich"]),
+    "hierarchical_one": Hierarchical(["chest"]), "score": ScoreBands(),
+    "score_within": ScoreBands(within="score"), "score_unscored_last": ScoreBands(unscored="low"),
+    "score_two": ScoreBands({"flagged": 0.5, "rest": 0.0}, within="score", unscored="flagged"),
+}
+
+
+@pytest.mark.parametrize("name", POLICIES)
+@settings(max_examples=120, deadline=None)
+@given(block=items)
+def test_rank_block_is_rank_item_by_item(name: str, block: list[WorkItem]) -> None:
+    policy = POLICIES[name]
+    assert block_form(policy) is not None
+    ranked = policy.rank_block(Columns.of(block, [item.ready_at for item in block]))
+    expected = [policy.rank(item, item.ready_at) for item in block]
+    for i, rank in enumerate(expected):
+        got = (np.broadcast_to(ranked.cls, len(block))[i], np.broadcast_to(ranked.key, len(block))[i],
+               np.broadcast_to(ranked.label, len(block))[i])
+        assert got == (rank.cls, rank.key, rank.label), (block[i], got, rank)
+        assert rank.until == float("inf")  # a rank that may change has no block form
+
+
+def test_a_rank_replaced_without_its_block_form_is_asked_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subclass's own `rank`, or a patched one, must not inherit a `rank_block` that ranks otherwise."""
+    class Reversed(Fifo):
+        def rank(self, item, now):
+            return super().rank(item, now)._replace(cls=0 if item.referral != "stat" else 1)
+
+    class Both(Fifo):
+        def rank(self, item, now):
+            return super().rank(item, now)
+
+        def rank_block(self, columns):
+            return super().rank_block(columns)
+
+    assert block_form(Reversed()) is None
+    assert block_form(Both()) is not None  # its own block form, beside its own rank
+    policy = Fifo()
+    policy.rank = lambda item, now: None  # type: ignore[method-assign]
+    assert block_form(policy) is None
+    assert block_form(Fifo()) is not None
+    monkeypatch.setattr(Fifo, "rank", lambda self, item, now: None)
+    assert block_form(Fifo()) is None
