@@ -20,6 +20,7 @@ runs both on generated scenarios); anything else runs the layered one.
 """
 from __future__ import annotations
 
+import gc
 import math
 from array import array
 from bisect import bisect_left, bisect_right
@@ -69,6 +70,10 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
         ranks = entry_ranks(station, keep_order=station.n_second > 0)
     if ranks is None:
         return station
+    # Its arrays go before the numbered station makes its own (a city year's are 0.4 GB); the station
+    # is in reference cycles (its dispatch holds it), so only a collection frees it.
+    del station
+    gc.collect()
     return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks)
 
 
@@ -176,10 +181,9 @@ class Opinions:
         self.entries = 0
         none = np.zeros(0, dtype=np.int64)
         cls, key = (none, none) if ranks.cls is None else (ranks.cls, ranks.key)
-        # Python arrays: `bisect` on them compares Python numbers, as the layered worklist does.
-        self.cls = array("q" if cls.dtype.kind == "i" else "d", cls.tobytes())
-        self.key = array("q" if key.dtype.kind == "i" else "d", key.tobytes())
-        self.entry = array("q", ranks.by_place.astype(np.int64).tobytes())  # each place's position in ready order
+        # Views, not copies: `bisect` on a memoryview compares Python numbers, as the layered worklist does.
+        self.cls, self.key = memoryview(cls), memoryview(key)
+        self.entry = memoryview(ranks.by_place.astype(np.int64, copy=False))  # each place's position in ready order
         self.codes = Codes()  # their triage labels, numbered in order of first use here
         self.first_use: dict[str, int] = {}  # each label's first use: how many studies had entered then
 
