@@ -6,9 +6,10 @@ Reports customers per second of each and the ratio (radsim / reference), for the
 whole replication (drawing the cohort, the model, and the studies table). Target: ratio >= 1/3.
 With `--command`, `radsim run benchmarks/mmc10.yaml` as a user runs it instead (a process of its own: start-up,
 cohort, model, tables, studies.parquet, summary and printing), alternating with the reference loop
-(issue 16's target: >= 0.25x).
+(issue 16's target: >= 0.25x); `--studies 2000000` for the same at 2 M studies, where start-up is
+amortised (issue 31's target: >= 0.5x).
 
-    python benchmarks/bench_mmc.py [--rounds 3] [--command]
+    python benchmarks/bench_mmc.py [--rounds 3] [--command [--studies 2000000]]
 """
 from __future__ import annotations
 
@@ -41,14 +42,18 @@ def load_reference():
     return module
 
 
+STUDIES, HORIZON_DAYS = 200_000, 163.4  # mmc10.yaml's horizon: about 200 k studies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--command", action="store_true", help="time `radsim run` as a whole command")
+    parser.add_argument("--studies", type=int, default=STUDIES, help="with --command: about this many studies")
     args = parser.parse_args()
     reference = load_reference()
     if args.command:
-        whole_command(reference, args.rounds)
+        whole_command(reference, args.rounds, args.studies)
         return
     scenario = load_scenario(HERE / "mmc10.yaml")
     policy = policy_of(scenario)
@@ -76,23 +81,25 @@ def main() -> None:
     }))
 
 
-def whole_command(reference, rounds: int) -> None:
+def whole_command(reference, rounds: int, studies: int = STUDIES) -> None:
     ref_rates, command_rates, seconds = [], [], []
+    horizon = HORIZON_DAYS * studies / STUDIES
     with tempfile.TemporaryDirectory() as folder:
         for round_ in range(rounds):
             started = time.perf_counter()
-            served = reference.simulate(round_ + 1, 200_000, 10, 1.0, 8.5, 0.2)
+            served = reference.simulate(round_ + 1, studies, 10, 1.0, 8.5, 0.2)
             ref_rates.append(len(served) / (time.perf_counter() - started))
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "simulator", "run", str(HERE / "mmc10.yaml"), "--seed",
-                            str(round_ + 1), "-w", "1", "--out", str(Path(folder) / "run")],
+                            str(round_ + 1), "-w", "1", "--set", f"horizon_days={horizon:.6g}",
+                            "--out", str(Path(folder) / "run"), "--replace"],
                            check=True, capture_output=True)
             seconds.append(time.perf_counter() - started)
             studies = pq.read_metadata(Path(folder) / "run" / "studies.parquet").num_rows
             command_rates.append(studies / seconds[-1])
     ref, command = statistics.median(ref_rates), statistics.median(command_rates)
     print(json.dumps({
-        "benchmark": "mmc10-200k-command", "rounds": rounds, "command_s": [round(s, 2) for s in seconds],
+        "benchmark": f"mmc10-{round(studies / 1000)}k-command", "rounds": rounds, "command_s": [round(s, 2) for s in seconds],
         "reference_per_s": round(ref), "command_per_s": round(command), "ratio_command": round(command / ref, 3),
         "ratios_per_round": [round(c / r, 3) for c, r in zip(command_rates, ref_rates)],
     }))

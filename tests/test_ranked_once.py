@@ -59,12 +59,11 @@ ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
 
 def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
     """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no pre-emption, no sites' own
-    readers, no double reading or audit (second opinions kept: they are placed as they enter)."""
+    readers, no audit (second opinions and double reads kept: the one placed as it enters, the other
+    numbered ahead)."""
     data = {**data, "policy": {**data["policy"], "preemptive": False}}
     data.pop("routing", None)
     data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
-    data["study_types"] = {name: {k: v for k, v in t.items() if k != "double_reading"}
-                           for name, t in data["study_types"].items()}
     return data
 
 
@@ -222,4 +221,30 @@ def test_a_second_opinion_rank_that_cannot_be_placed_runs_the_replication_layere
     chosen, outcome, layered = both(scenario, OpinionsLater())
     assert isinstance(chosen, RankedOnceStation)  # chosen ahead, before any second opinion was asked
     assert np.isfinite(outcome.reported_at[chosen.n_cohort:]).sum() > 10
+    assert_same(outcome, layered)
+
+
+DOUBLE = ["study_types.chest_ct.double_reading.read_minutes.dist=fixed",
+          "study_types.chest_ct.double_reading.read_minutes.value=7"]
+
+
+@pytest.mark.parametrize("readers", [2, 4])
+@pytest.mark.parametrize("policy", ["fifo", "ai_priority", "score", "flat", "first"])
+def test_double_reads_are_numbered_ahead_and_never_read_by_the_first_reader(policy: str, readers: int) -> None:
+    """A double-read study's second read enters right after it and is numbered with the studies; the two
+    reads go to two readers (the scenario refuses fewer than two), with second opinions as well. The
+    outcome is the layered station's."""
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=3", "warmup_days=0", *OPINIONS, *DOUBLE,
+                                                        f"pools.readers.shifts.0.staff={readers}",
+                                                        f"policy.triage={policy if policy in POLICIES else 'fifo'}"])
+    chosen, outcome, layered = both(scenario, OpinionsFirst() if policy == "first" else ODD[policy]() if policy in ODD
+                                    else policy_of(scenario))
+    assert isinstance(chosen, RankedOnceStation)
+    seconds = np.flatnonzero(chosen.dual_index >= 0)
+    made = chosen.dual_index[seconds][np.isfinite(outcome.ready_at[chosen.dual_index[seconds]])]
+    assert made.shape[0] > 30
+    firsts = outcome.parent[made]
+    both_read = (outcome.reader[made] >= 0) & (outcome.reader[firsts] >= 0)
+    assert both_read.sum() > 30
+    assert not (outcome.reader[made][both_read] == outcome.reader[firsts][both_read]).any()
     assert_same(outcome, layered)

@@ -1,13 +1,16 @@
 """The reading station where every study is ranked once, when it becomes ready: the worklist's order known
 before the run.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch, no pre-emption, no router's choice, no audit,
-second read or late AI result), a study is ranked when it becomes ready and again only at an `until` its
-rank names. `rank` is a pure function of the item and `now` (the policy contract), so the ranks may be
-asked for before the run, each study handed its ready time as it would be on entering. If no rank names an
-`until`, the worklist's order is then one total order, `(cls, key, entry)`, numbered ahead: a lane is a
-heap of plain ints and a read is a few list operations, not a dozen calls through the worklist, the
-dispatch and the item.
+Where `ReadingStation.ranked_once` holds (pull dispatch, no pre-emption, no router's choice, no audit or
+late AI result), a study is ranked when it becomes ready and again only at an `until` its rank names.
+`rank` is a pure function of the item and `now` (the policy contract), so the ranks may be asked for
+before the run, each study handed its ready time as it would be on entering (a block at a time where the
+policy has a block form: `simulator/triage/columns.py`), and a double-read study's second read with it,
+entering right after it. If no rank names an `until`, the worklist's order is then one total order,
+`(cls, key, entry)`, numbered ahead: a lane is a heap of plain ints and a read is a few list operations,
+not a dozen calls through the worklist, the dispatch and the item. Who may not read an item (the other
+read's reader, the report's for a second opinion) is kept per item, and looked past as the layered
+worklist does.
 
 Second opinions are made as the run goes (from the primary's report time), so they are ranked as they
 enter (`Opinions`) and placed between the numbered studies: their lane holds `place - 0.5`, where `place`
@@ -39,7 +42,7 @@ from ..triage.columns import BlockRanks, Columns, block_form
 from ..triage.worklist import best_head
 from .outcome import Outcome
 from .readers import Read, Reader, count_busy, signs_off, take_idle
-from .reading import Codes, ReadingStation, collector_paused
+from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 
 __all__ = ["EntryRanks", "Opinions", "entry_ranks", "reading_station"]
 
@@ -49,9 +52,10 @@ _EXACT = float(2 ** 53)
 
 
 class EntryRanks(NamedTuple):
-    """The ranks of the studies that enter before the horizon, by position in ready order."""
+    """The ranks of the work items that enter before the horizon, by position in the order they enter:
+    each study as it becomes ready, its second read (of a double-read study) right after it."""
 
-    order: np.ndarray  # the entering studies (cohort indices), in the order they become ready
+    order: np.ndarray  # the entering items (indices of the station's items), in the order they enter
     place: np.ndarray  # each one's place in the worklist's order: (cls, key), then entry
     by_place: np.ndarray  # the positions in that order
     label: np.ndarray  # int16: its triage label, a code into `names`
@@ -84,33 +88,53 @@ def _entering(station: ReadingStation) -> int:
 
 
 def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 1 << 16) -> EntryRanks | None:
-    """Every entering study's rank, asked with the `now` it would be handed on entry; None if some rank
+    """Every entering item's rank, asked with the `now` it would be handed on entry; None if some rank
     names an `until`, is not a `Rank`, or cannot be numbered exactly (a class or key that is not a number,
     NaN, or a number beyond float64's exact integers). `keep_order`: keep the classes and keys in the
     worklist's order too (to place the second opinions among them)."""
-    order = station.ready_order[:_entering(station)]
-    codes: dict[str, int] = {}
-    classes, keys, labels = [], [], []
+    studies = station.ready_order[:_entering(station)]
     by_block = block_form(station.worklist.policy)
-    for lo in range(0, order.shape[0], chunk):
-        block = order[lo:lo + chunk]
-        ranked = _item_ranks(station, block) if by_block is None else _block_ranks(by_block, station._column_block(block))
+
+    def ranks_of(block: np.ndarray, second: bool = False) -> BlockRanks | None:
+        if by_block is None:
+            return _item_ranks(station, block, second)
+        return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None))
+
+    codes: dict[str, int] = {}
+    orders, classes, keys, labels = [], [], [], []
+    for lo in range(0, studies.shape[0], chunk):
+        block = studies[lo:lo + chunk]
+        ranked = ranks_of(block)
         if ranked is None:
             return None
+        items = block
+        doubled = station.dual_index[block] >= 0
+        if doubled.any():  # each second read enters right after its study
+            seconds = ranks_of(block[doubled], second=True)
+            if seconds is None:
+                return None
+            at = np.arange(block.shape[0]) + np.cumsum(doubled) - doubled  # each study's position
+            entering = np.empty(block.shape[0] + int(doubled.sum()), dtype=np.int64)
+            entering[at] = np.arange(block.shape[0])
+            entering[at[doubled] + 1] = block.shape[0] + np.arange(int(doubled.sum()))
+            items = np.concatenate([block, station.dual_index[block[doubled]]])[entering]
+            ranked = BlockRanks(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
         cls, key, label = ranked
         if not _exact(cls) or not _exact(key):
             return None
         names, first, inverse = np.unique(label, return_index=True, return_inverse=True)
         for name in names[np.argsort(first, kind="stable")].tolist():  # in order of first entry
             codes.setdefault(name, len(codes))
+        orders.append(items)
         classes.append(cls)
         keys.append(key)
         labels.append(np.array([codes[name] for name in names.tolist()], dtype=np.int16)[inverse.reshape(-1)])
     if not classes:
         none = np.zeros(0, dtype=np.int64)
-        return EntryRanks(order, none, none, np.zeros(0, dtype=np.int16), [])
+        return EntryRanks(none, none, none, np.zeros(0, dtype=np.int16), [])
+    order = orders[0] if len(orders) == 1 else np.concatenate(orders)
     cls, key = np.concatenate(classes), np.concatenate(keys)
-    by_place = np.lexsort((np.arange(cls.shape[0]), key, cls))  # ties: the study that entered first
+    by_place = np.lexsort((np.arange(cls.shape[0]), key, cls))  # ties: the item that entered first
     place = np.empty_like(by_place)
     place[by_place] = np.arange(by_place.shape[0])
     ranks = EntryRanks(order, place, by_place, np.concatenate(labels), list(codes))
@@ -119,11 +143,14 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     return ranks
 
 
-def _item_ranks(station: ReadingStation, block: np.ndarray) -> BlockRanks | None:
-    """The ranks of a block of studies asked item by item, each item exactly as `ReadingStation._on_ready`
-    builds it on entry, ranked at its ready time; None if one names an `until` or is not a `Rank` (something
-    else that answers like one: the layered station asks it as it goes)."""
+def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False) -> BlockRanks | None:
+    """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
+    item exactly as `ReadingStation._on_ready` (`_double_read`) builds it on entry, ranked at its ready
+    time; None if one names an `until` or is not a `Rank` (something else that answers like one: the
+    layered station asks it as it goes)."""
     columns = station._columns(block)
+    if second:
+        columns[0], columns[2] = station.dual_index[block].tolist(), repeat(DOUBLE_READ)
     items = map(Read, *columns, repeat(-1), repeat(""), repeat(0), repeat(False), repeat(None),
                 station.cohort.draws.reading.read_minutes[block].tolist())
     ranks = list(map(station.worklist.policy.rank, items, columns[READY]))
@@ -167,29 +194,28 @@ class Opinions:
     numbered places, waiting in one lane that the readers' `best_head` compares with the others.
 
     `lane` is the worklist's second-opinion lane as readers see it: a heap of places (`place - 0.5`, so
-    never equal to a study's); `heap` holds the same entries whole, `(place, cls, key, entry, index,
-    first reader)`, in the layered worklist's order for them (a place is monotone in `(cls, key, entry)`).
-    The two pop together: their smallest places are the same.
+    never equal to a study's); `heap` holds the same entries whole, `(place, cls, key, entry, index)`, in
+    the layered worklist's order for them (a place is monotone in `(cls, key, entry)`). The two pop
+    together: their smallest places are the same.
     """
 
     def __init__(self, station: "RankedOnceStation", ranks: EntryRanks) -> None:
         self.rank = station.worklist.policy.rank
         self.lane = station.worklist.lane(station.lanes.second_opinion)
         self.pools = station.lanes.pools_for[station.lanes.second_opinion]
-        self.study_at = station.study_at
         self.heap: list[tuple] = []
         self.entries = 0
         none = np.zeros(0, dtype=np.int64)
         cls, key = (none, none) if ranks.cls is None else (ranks.cls, ranks.key)
         # Views, not copies: `bisect` on a memoryview compares Python numbers, as the layered worklist does.
         self.cls, self.key = memoryview(cls), memoryview(key)
-        self.entry = memoryview(ranks.by_place.astype(np.int64, copy=False))  # each place's position in ready order
+        self.entry = memoryview(ranks.by_place.astype(np.int64, copy=False))  # each place's position in entry order
         self.codes = Codes()  # their triage labels, numbered in order of first use here
-        self.first_use: dict[str, int] = {}  # each label's first use: how many studies had entered then
+        self.first_use: dict[str, int] = {}  # each label's first use: how many items had entered then
 
     def enter(self, item: Read, now: float, entered: int) -> tuple[float, tuple, int]:
-        """Rank a second opinion that enters after `entered` studies: its place, its rank's `(cls, key)`
-        and its label's code here; `Unplaced` if the rank cannot be placed."""
+        """Rank a second opinion that enters after `entered` items: its place, its rank's `(cls, key)` and
+        its label's code here; `Unplaced` if the rank cannot be placed."""
         rank = self.rank(item, now)
         cls, key = _number(rank)
         if rank.label not in self.codes:
@@ -198,38 +224,27 @@ class Opinions:
         hi = bisect_right(self.cls, cls, lo)
         lo = bisect_left(self.key, key, lo, hi)
         hi = bisect_right(self.key, key, lo, hi)
-        # Among studies of equal rank, those that entered before it come first.
+        # Among items of equal rank, those that entered before it come first.
         return bisect_left(self.entry, entered, lo, hi) - 0.5, (cls, key), self.codes[rank.label]
 
-    def wait(self, place: float, rank: tuple, index: int, first_reader: int) -> None:
+    def wait(self, place: float, rank: tuple, index: int) -> None:
         self.entries += 1
-        heappush(self.heap, (place, *rank, self.entries, index, first_reader))
+        heappush(self.heap, (place, *rank, self.entries, index))
         heappush(self.lane, place)
 
-    def take(self, reader: Reader) -> int | None:
-        """What `reader` reads next, the second opinions' lane being the best head of their lanes: its
-        head, unless that is their own report's; then, as `Worklist._pop_skipping`, the best item of all
-        their lanes that they may read, or None."""
-        heap, lane = self.heap, self.lane
-        if heap[0][5] != reader.code:
-            heappop(lane)
-            return heappop(heap)[4]
-        held = []
-        while heap and heap[0][5] == reader.code:
-            held.append(heappop(heap))
-        study = best_head([other for other in reader.lanes if other is not lane])
-        taken = None
-        if heap and (study is None or heap[0][0] < study[0]):
-            taken = heappop(heap)[4]
-            for _ in range(len(held) + 1):  # the lane's smallest places: the held entries' and this one's
-                heappop(lane)
-            for entry in held:
-                heappush(lane, entry[0])
-        for entry in held:
-            heappush(heap, entry)
-        if taken is None and study is not None:
-            taken = self.study_at[heappop(study)]
-        return taken
+    def head(self) -> int:
+        return self.heap[0][4]
+
+    def pop(self, skipped: list[tuple] = []) -> int:  # noqa: B006 (never changed)
+        """Take the best waiting second opinion, `skipped` (popped before it, to be put back) aside: the
+        lane's smallest places are theirs and its own."""
+        heappop(self.lane)
+        if skipped:
+            for _ in skipped:
+                heappop(self.lane)
+            for entry in skipped:
+                heappush(self.lane, entry[0])
+        return heappop(self.heap)[4]
 
     def label_order(self, names: list[str], first_entry: np.ndarray) -> list[str]:
         """Every label, the studies' (`names`, first used by the study entering at `first_entry`) and
@@ -252,20 +267,36 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
-    waiting study's place, and a reader holds the index of the study they read. Its loop (`_run`) handles
+    waiting item's place, and a reader holds the index of the item they read. Its loop (`_run`) handles
     a study's two events itself; shifts and progress are the layered station's."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks = ranks
-        self.study_at = array("q", ranks.order[ranks.by_place].tobytes())  # the study at each place
+        self.study_at = array("q", ranks.order[ranks.by_place].tobytes())  # the item at each place
         reading = cohort.draws.reading
-        # Each item's read time: the studies', then their second opinions' (`_items`' order).
-        self.minutes = array("d", reading.read_minutes.tobytes())
+        # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
+        minutes = [reading.read_minutes]
+        if self.n_second:
+            minutes.append(reading.second_read_minutes[self.parent[self.n_cohort:self.n_cohort + self.n_second]])
+        doubled = self.dual_index >= 0
+        if doubled.any():
+            minutes.append(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])
+        self.minutes = array("d", np.concatenate(minutes).tobytes())
         self.opinions = None if self.n_second == 0 else Opinions(self, ranks)
-        if self.opinions is not None:
-            self.minutes.extend(reading.second_read_minutes[self.parent[self.n_cohort:]])
+        self.opinion_lane = None if self.opinions is None else self.opinions.lane
+        # Who may not read an item (the reader of its study's report, or of its other read): only where
+        # some item has someone; and each read's other read, where studies are double read.
+        self.excluded = None
+        if self.opinions is not None or doubled.any():
+            self.excluded = array("q", np.full(self.n_items, -1, dtype=np.int64).tobytes())
+        self.partner = None
+        if doubled.any():
+            partner = np.full(self.n_items, -1, dtype=np.int64)
+            firsts = np.flatnonzero(doubled)
+            partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
+            self.partner = array("q", partner.tobytes())
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
 
@@ -277,21 +308,29 @@ class RankedOnceStation(ReadingStation):
 
     def _entries(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """Per entering study in ready order: its index, the pools to ask and its lane's heap, its place and
-        read time, and when the next study is ready (infinite after the last that enters)."""
+        read time, when the next study is ready (infinite after the last that enters), and its second
+        read's index, place and read time (None if it has none)."""
         d, u = self.cohort.draws, self.cohort.upstream
-        ready = u.ready_at[order]
+        at = np.flatnonzero(order < self.n_cohort)  # each study's position in the order of entry
+        studies, places = order[at], self.ranks.place[at]
+        ready = u.ready_at[studies]
         following = np.append(ready[1:], math.inf)
-        worklist, pools_for = self.worklist, self.lanes.pools_for
+        worklist, pools_for, minutes = self.worklist, self.lanes.pools_for, self.minutes
         lane_of = [[(pools_for[lane], worklist.lane(lane)) for lane in row] for row in self.lanes.table]
+        place_after = self.ranks.place[np.minimum(at + 1, order.shape[0] - 1)]  # a second read's, where it has one
 
         def block_at(lo: int) -> Iterator[tuple]:
-            block = order[lo:lo + chunk]
+            block = studies[lo:lo + chunk]
+            seconds = self.dual_index[block]
             return zip(block.tolist(),
                        [lane_of[t][s] for t, s in zip(d.study_type[block].tolist(), u.site[block].tolist())],
-                       self.ranks.place[lo:lo + chunk].tolist(), d.reading.read_minutes[block].tolist(),
-                       following[lo:lo + chunk].tolist())
+                       places[lo:lo + chunk].tolist(), d.reading.read_minutes[block].tolist(),
+                       following[lo:lo + chunk].tolist(),
+                       [None if j < 0 else (j, p, minutes[j])
+                        for j, p in zip(seconds.tolist(), place_after[lo:lo + chunk].tolist())]
+                       if self.partner is not None else repeat(None))
 
-        return chain.from_iterable(map(block_at, range(0, order.shape[0], chunk)))
+        return chain.from_iterable(map(block_at, range(0, studies.shape[0], chunk)))
 
     def _run(self) -> None:
         """`kernel.run`, with a study becoming ready and a read being done handled here rather than by
@@ -303,9 +342,9 @@ class RankedOnceStation(ReadingStation):
         arrivals, rows = self.arrivals, self.rows
         read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
         study_at, minutes_of, warmup, inf = self.study_at, self.minutes, self.warmup, math.inf
-        opinions = self.opinions
-        asked, n, opinion_lane = (self.so_index, self.n_cohort, opinions.lane) if opinions else (None, 0, None)
-        entered = 0  # studies that have entered the worklist (to place a second opinion among them)
+        excluded, partner = self.excluded, self.partner
+        asked, n = (self.so_index, self.n_cohort) if self.opinions is not None else (None, 0)
+        entered = 0  # items that have entered the worklist (to place a second opinion among them)
         while True:
             now, _, _, tick = heappop(queue)
             env.now = now
@@ -328,27 +367,32 @@ class RankedOnceStation(ReadingStation):
                     reader.item = None
                     reader.pool.idle[reader] = None
                     continue
-                if best is opinion_lane:
-                    i = opinions.take(reader)
+                if excluded is None:
+                    i = study_at[heappop(best)]
+                else:
+                    i = self._take(reader, best)
                     if i is None:
                         reader.item = None
                         reader.pool.idle[reader] = None
                         continue
-                else:
-                    i = study_at[heappop(best)]
+                    if partner is not None and partner[i] >= 0:
+                        excluded[partner[i]] = reader.code  # the other read of its study: someone else
                 read_start[i] = now
                 reader.item = i
                 reader.resumed = now
                 heappush(queue, (now + minutes_of[i], RELEASE, next(eid), tick))
             elif tick is arrivals:  # studies become ready, one after another until something else is due
                 while True:
-                    i, (pools, heap), place, minutes, next_at = next(rows)
+                    i, (pools, heap), place, minutes, next_at, second = next(rows)
                     entered += 1
                     reader = take_idle(pools, now)  # the one rule of who takes a ready item
                     if reader is None:
                         heappush(heap, place)
                     else:
                         self._start_read(reader, i, minutes, now)
+                    if second is not None:
+                        entered += 1
+                        self._second_read(second, pools, heap, now)
                     if next_at == inf or queue[0][0] <= next_at:  # the run's stop is always in the queue
                         break
                     env.now = now = next_at
@@ -361,6 +405,8 @@ class RankedOnceStation(ReadingStation):
 
     def _start_read(self, reader: Reader, i: int, minutes: float, now: float) -> None:
         self.read_start[i] = now  # never before it is ready: it enters at its ready time
+        if self.partner is not None and self.partner[i] >= 0:
+            self.excluded[self.partner[i]] = reader.code  # type: ignore[index]
         reader.item = i  # type: ignore[assignment]
         reader.resumed = now
         tick = reader.pending
@@ -369,28 +415,80 @@ class RankedOnceStation(ReadingStation):
         else:
             heappush(self.env.heap, (now + minutes, RELEASE, next(self.env.sequence), tick))
 
+    def _second_read(self, second: tuple[int, int, float], pools: tuple, heap: list, now: float) -> None:
+        """The second read of a double-read study enters right after it (as `_double_read`): never to the
+        reader who took the first."""
+        j, place, minutes = second
+        self.ready_at[j] = now
+        reader = take_idle(pools, now, self.excluded[j])  # type: ignore[index]
+        if reader is None:
+            heappush(heap, place)
+        else:
+            self._start_read(reader, j, minutes, now)
+
+    def _take(self, reader: Reader, best: list) -> int | None:
+        """What `reader` reads next of `best`, the lane whose head is best, where some item has a reader
+        it may not go to: its head, unless that is this reader's; then, as `Worklist._pop_skipping`, the
+        best item of all their lanes they may read, or None."""
+        opinions = self.opinions
+        if best is self.opinion_lane:
+            i = opinions.head()  # type: ignore[union-attr]
+            if self.excluded[i] != reader.code:  # type: ignore[index]
+                return opinions.pop()  # type: ignore[union-attr]
+        else:
+            i = self.study_at[best[0]]
+            if self.excluded[i] != reader.code:  # type: ignore[index]
+                heappop(best)
+                return i
+        return self._skipping(reader)
+
+    def _skipping(self, reader: Reader) -> int | None:
+        """The rare path: in each lane, the first item this reader may read; the best of those."""
+        code, excluded, study_at, opinions = reader.code, self.excluded, self.study_at, self.opinions
+        skipped: list[tuple[list, list]] = []
+        best, chosen = None, None
+        for lane in reader.lanes:
+            held: list = []
+            if lane is self.opinion_lane:
+                heap = opinions.heap  # type: ignore[union-attr]
+                while heap and excluded[heap[0][4]] == code:  # type: ignore[index]
+                    held.append(heappop(heap))
+                head = heap[0][0] if heap else None
+                skipped.append((heap, held))
+            else:
+                while lane and excluded[study_at[lane[0]]] == code:  # type: ignore[index]
+                    held.append(heappop(lane))
+                head = lane[0] if lane else None
+                skipped.append((lane, held))
+            if head is not None and (best is None or head < best):
+                best, chosen = head, (lane, held)
+        taken = None
+        if chosen is not None:
+            lane, held = chosen
+            taken = opinions.pop(held) if lane is self.opinion_lane else study_at[heappop(lane)]  # type: ignore[union-attr]
+        for heap, held in skipped:
+            for entry in held:
+                heappush(heap, entry)
+        return taken
+
     def _next(self, reader: Reader, now: float) -> None:
         """A reader whose shift starts takes the best head of their lanes, or waits idle."""
         best = best_head(reader.lanes)
-        i = None if best is None else self.opinions.take(reader) if best is self.opinions_lane \
-            else self.study_at[heappop(best)]
+        i = None if best is None else self.study_at[heappop(best)] if self.excluded is None else self._take(reader, best)
         if i is None:
             reader.pool.idle[reader] = None
         else:
             self._start_read(reader, i, self.minutes[i], now)
 
-    @property
-    def opinions_lane(self) -> list | None:
-        return None if self.opinions is None else self.opinions.lane
-
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float, entered: int = 0) -> None:  # type: ignore[override]
-        """As the layered station's, its rank placed among the numbered studies (`Opinions`)."""
+        """As the layered station's, its rank placed among the numbered items (`Opinions`)."""
         opinions = self.opinions
-        place, rank, code = opinions.enter(self._opinion_item(i, j, first_reader, now), now, entered)
+        place, rank, code = opinions.enter(self._opinion_item(i, j, first_reader, now), now, entered)  # type: ignore[union-attr]
         self.label[j] = code  # numbered among all labels in `_outcome`
-        reader = take_idle(opinions.pools, now, first_reader)  # the one rule of who takes a ready item
+        self.excluded[j] = first_reader  # type: ignore[index]
+        reader = take_idle(opinions.pools, now, first_reader)  # type: ignore[union-attr]
         if reader is None:
-            opinions.wait(place, rank, j, first_reader)
+            opinions.wait(place, rank, j)  # type: ignore[union-attr]
         else:
             self._start_read(reader, j, self.minutes[j], now)
 

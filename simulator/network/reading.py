@@ -195,17 +195,17 @@ class ReadingStation:
             [table[t][s] for t, s in zip(types, sites)],
         ]
 
-    def _column_block(self, block: np.ndarray) -> Columns:
+    def _column_block(self, block: np.ndarray, kind: str | None = None) -> Columns:
         """The studies of `block` on entry as columns (what `_columns` makes items of), each ranked at its
-        ready time: for a policy's `rank_block`."""
+        ready time: for a policy's `rank_block`. `kind`: as that kind of work instead (their second reads)."""
         d, u = self.cohort.draws, self.cohort.upstream
         scored = u.ai_scored[block] if u.late_score is None else u.ai_scored[block] & ~u.late_score[block]
         types, sites = d.study_type[block], u.site[block]
-        name, kind, modality = (np.array(column, dtype=str)[types] for column in self._type_columns)
+        name, kinds, modality = (np.array(column, dtype=str)[types] for column in self._type_columns)
         flags, ai_of = self.flag_names, self._ai_of
         ready = u.ready_at[block]
         return Columns(
-            study_type=name, kind=kind, referral=np.array(_REFERRALS)[d.arrivals.referral[block]], modality=modality,
+            study_type=name, kind=kinds if kind is None else np.full(block.shape[0], kind), referral=np.array(_REFERRALS)[d.arrivals.referral[block]], modality=modality,
             site=np.array(self.site_names, dtype=str)[sites], ai_service=[ai_of[t] for t in types.tolist()], scored=scored,
             ai_score=np.where(scored, u.ai_score[block], NaN), ai_positive=u.ai_positive[block] & scored,
             arrived_at=d.arrivals.arrived_at[block], ready_at=ready, patient_age=d.arrivals.patient_age[block],
@@ -517,10 +517,11 @@ class ReadingStation:
     @property
     def ranked_once(self) -> bool:
         """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch, no pre-emption, no router's choice, and no audit, second read or late AI result
-        (each enters or ranks again while the run goes on). Then the studies' ranks may be asked for ahead
-        of the run (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter."""
-        return (not self.own_lanes and self.preemption is None and not self.special
+        pull dispatch, no pre-emption, no router's choice, and no audit or late AI result (each enters or
+        ranks again while the run goes on). Then the ranks of the studies and their second reads may be
+        asked for ahead of the run (`ranked_once.py`); second opinions, made as the run goes, are ranked as
+        they enter."""
+        return (not self.own_lanes and self.preemption is None and self.autonomous is None and self.late is None
                 and all(lane.__class__ is str for row in self.lanes.table for lane in row))
 
     def run(self) -> Outcome:
