@@ -248,3 +248,41 @@ def test_double_reads_are_numbered_ahead_and_never_read_by_the_first_reader(poli
     assert both_read.sum() > 30
     assert not (outcome.reader[made][both_read] == outcome.reader[firsts][both_read]).any()
     assert_same(outcome, layered)
+
+
+BUSY = ["study_types.chest_ct.read_minutes.mean=7.5"]  # two readers at 90%: studies wait for them
+
+
+@pytest.mark.parametrize("policy", ["fifo", "ai_priority", "score", "hierarchical", "coarse", "by_score"])
+def test_late_ai_results_rank_a_waiting_study_again_on_the_numbered_form(policy: str) -> None:
+    """A study on the worklist before its AI result is ranked again when the result comes: it keeps its
+    place if its rank is unchanged (fifo, coarse: only its label may change), else it enters again and is
+    placed among the numbered items (ai_priority, score, by_score); opened already, it is read as it
+    stands. The outcome is the layered station's, and the case is not vacuous: results come while
+    studies wait, and some change their rank."""
+    order = ["policy.order=[ct_ai]"] if policy == "hierarchical" else []
+    scenario = load_scenario("validation/ai_workers_mmc", ["horizon_days=10", "warmup_days=0", *BUSY, *order,
+                                                           f"policy.triage={policy if policy in POLICIES else 'fifo'}"])
+    chosen, outcome, layered = both(scenario, ODD[policy]() if policy in ODD else policy_of(scenario))
+    assert isinstance(chosen, RankedOnceStation) and chosen.results is not None
+    late = np.flatnonzero(chosen.late_score)
+    scored = chosen.cohort.upstream.scored_at[late]
+    waiting = late[(outcome.read_start[late] > scored) & (scored < chosen.horizon)]
+    assert waiting.shape[0] > 20  # results that came while their study waited
+    if policy in ("ai_priority", "score", "hierarchical", "by_score"):
+        assert sum(chosen.gone) > 5  # places given up: studies that entered again
+    assert_same(outcome, layered)
+
+
+@pytest.mark.parametrize("policy", ["ai_priority", "score"])
+def test_a_late_ai_result_ranks_both_reads_of_a_double_read_study_again(policy: str) -> None:
+    scenario = load_scenario("validation/ai_workers_mmc", [
+        "horizon_days=10", "warmup_days=0", *BUSY, f"policy.triage={policy}",
+        "study_types.chest_ct.double_reading.read_minutes.dist=fixed",
+        "study_types.chest_ct.double_reading.read_minutes.value=2"])
+    chosen, outcome, layered = both(scenario, policy_of(scenario))
+    assert isinstance(chosen, RankedOnceStation) and chosen.partner is not None
+    gone = np.flatnonzero(np.frombuffer(bytes(chosen.gone), dtype=np.uint8))
+    again = chosen.ranks.order[np.isin(chosen.ranks.place, gone)]
+    assert (again >= chosen.n_cohort).sum() > 3  # second reads that entered again
+    assert_same(outcome, layered)

@@ -1,22 +1,22 @@
-"""The reading station where every study is ranked once, when it becomes ready: the worklist's order known
-before the run.
+"""The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch, no pre-emption, no router's choice, no audit or
-late AI result), a study is ranked when it becomes ready and again only at an `until` its rank names.
-`rank` is a pure function of the item and `now` (the policy contract), so the ranks may be asked for
-before the run, each study handed its ready time as it would be on entering (a block at a time where the
-policy has a block form: `simulator/triage/columns.py`), and a double-read study's second read with it,
-entering right after it. If no rank names an `until`, the worklist's order is then one total order,
-`(cls, key, entry)`, numbered ahead: a lane is a heap of plain ints and a read is a few list operations,
-not a dozen calls through the worklist, the dispatch and the item. Who may not read an item (the other
-read's reader, the report's for a second opinion) is kept per item, and looked past as the layered
-worklist does.
+Where `ReadingStation.ranked_once` holds (pull dispatch, no pre-emption, no router's choice, no audit),
+a study is ranked when it becomes ready, again when a late AI result comes, and again only at an `until`
+its rank names. `rank` is a pure function of the item and `now` (the policy contract), so those ranks may
+be asked for before the run: each study with the ready time it would be handed on entering, a double-read
+study's second read with it (entering right after it), and each late result's at the time it comes (a
+block at a time where the policy has a block form: `simulator/triage/columns.py`). If no rank names an
+`until`, the worklist's order is one total order, `(cls, key, entry)`, numbered ahead: a lane is a heap of
+plain ints and a read is a few list operations, not a dozen calls through the worklist, the dispatch and
+the item. Who may not read an item (the other read's reader, the report's for a second opinion) is kept
+per item, and looked past as the layered worklist does.
 
-Second opinions are made as the run goes (from the primary's report time), so they are ranked as they
-enter (`Opinions`) and placed between the numbered studies: their lane holds `place - 0.5`, where `place`
-is where `(cls, key, entry)` falls among the studies' order, so a reader compares its head with the other
-lanes' as the layered worklist compares the entries themselves. A second opinion whose rank cannot be
-placed so (an `until`, not a number) starts the replication again on the layered station.
+Some entries are made as the run goes (`Live`): second opinions, ranked when the primary's report is
+signed, and studies a late result ranks otherwise while they wait (they give up their numbered place).
+They are placed between the numbered items: their lane holds `place - 0.5`, where `place` is where
+`(cls, key, entry)` falls in the numbered order, so a reader compares heads as the layered worklist
+compares the entries themselves. A second opinion whose rank cannot be placed (an `until`, not a number)
+starts the replication again on the layered station.
 
 The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
 runs both on generated scenarios); anything else runs the layered one.
@@ -28,6 +28,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from heapq import heappop, heappush
 from itertools import chain, repeat
 from typing import NamedTuple
@@ -44,7 +45,7 @@ from .outcome import Outcome
 from .readers import Read, Reader, count_busy, signs_off, take_idle
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 
-__all__ = ["EntryRanks", "Opinions", "entry_ranks", "reading_station"]
+__all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
 
 LARGE = 1_000_000  # work items from which a collection before the run pays (`reading_station`)
 READY = 10  # the ready time's column in `ReadingStation._columns`
@@ -71,9 +72,11 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     station = ReadingStation(scenario, cohort, policy, seed, replication, progress)
     if not station.ranked_once:
         return station
+    late = station.late_score is not None
     with collector_paused():
-        ranks = entry_ranks(station, keep_order=station.n_second > 0)
-    if ranks is None:
+        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late)
+        results = late_ranks(station) if late and ranks is not None else None
+    if ranks is None or (late and results is None):
         return station
     # Its arrays go before the numbered station makes its own (a city year's are 0.4 GB): its one reference
     # cycle (its dispatch holds it) broken, so that they go now. A collection as well where the run is
@@ -84,7 +87,7 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     del station
     if large:
         gc.collect()
-    return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks)
+    return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks, results)
 
 
 def _entering(station: ReadingStation) -> int:
@@ -149,23 +152,60 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     return ranks
 
 
-def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False) -> BlockRanks | None:
+def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False,
+                result_in: bool = False) -> BlockRanks | None:
     """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
     item exactly as `ReadingStation._on_ready` (`_double_read`) builds it on entry, ranked at its ready
-    time; None if one names an `until` or is not a `Rank` (something else that answers like one: the
-    layered station asks it as it goes)."""
-    columns = station._columns(block)
+    time, or with `result_in` as `_scored` makes it when its late AI result comes, ranked then; None if
+    one names an `until` or is not a `Rank` (something else that answers like one: the layered station
+    asks it as it goes)."""
+    columns = station._columns(block, result_in)
     if second:
         columns[0], columns[2] = station.dual_index[block].tolist(), repeat(DOUBLE_READ)
     items = map(Read, *columns, repeat(-1), repeat(""), repeat(0), repeat(False), repeat(None),
                 station.cohort.draws.reading.read_minutes[block].tolist())
-    ranks = list(map(station.worklist.policy.rank, items, columns[READY]))
+    now = station.cohort.upstream.scored_at[block].tolist() if result_in else columns[READY]  # type: ignore[index]
+    ranks = list(map(station.worklist.policy.rank, items, now))
     if set(map(type, ranks)) != {Rank}:
         return None
     cls, key, label, until = zip(*ranks)
     if not (np.asarray(until) == math.inf).all() or set(map(type, label)) != {str}:
         return None
     return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object))
+
+
+def late_ranks(station: ReadingStation) -> tuple[BlockRanks, BlockRanks] | None:
+    """The ranks that the late AI results give, in the order the results come (`_start_scores`'): each
+    study's, and its second read's (as its study's for a study without one); None if one cannot be
+    numbered, as `entry_ranks`."""
+    late = np.flatnonzero(station.late_score)
+    late = late[np.argsort(station.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
+    by_block = block_form(station.worklist.policy)
+
+    def ranks_of(block: np.ndarray, second: bool) -> BlockRanks | None:
+        if by_block is None:
+            return _item_ranks(station, block, second, result_in=True)
+        return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in=True))
+
+    study = ranks_of(late, False)
+    doubled = station.dual_index[late] >= 0
+    second = study if study is None or not doubled.any() else ranks_of(late[doubled], True)
+    if study is None or second is None:
+        return None
+    if doubled.any():
+        second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
+    for ranks in (study, second):
+        if not _exact(ranks.cls) or not _exact(ranks.key):
+            return None
+    return study, second
+
+
+def _second_at(doubled: np.ndarray) -> np.ndarray:
+    """Indices into `[studies' values, second reads' values]` giving each study its second read's value
+    where it has one, its own otherwise."""
+    at = np.arange(doubled.shape[0])
+    at[doubled] = doubled.shape[0] + np.arange(int(doubled.sum()))
+    return at
 
 
 def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) -> BlockRanks:
@@ -195,69 +235,54 @@ class Unplaced(Exception):
     """A second opinion's rank that cannot be placed among the numbered studies."""
 
 
-class Opinions:
-    """The second opinions of a ranked-once station: each ranked as it enters, placed among the studies'
-    numbered places, waiting in one lane that the readers' `best_head` compares with the others.
+class Live:
+    """Entries made as the run goes, placed among the numbered ones: second opinions, and studies a late AI
+    result ranks anew. Such an entry's lane holds `place - 0.5` (never equal to a numbered place), where
+    `place` is where its `(cls, key, entry)` falls in the numbered order; the lane's side heap holds the
+    entries whole, `(place, cls, key, entry, index)`, in the layered worklist's order for them (a place is
+    monotone in `(cls, key, entry)`), so a lane pops its smallest value and, for a live one, its side
+    heap's first. Their labels are numbered as they are first used (`label_order`)."""
 
-    `lane` is the worklist's second-opinion lane as readers see it: a heap of places (`place - 0.5`, so
-    never equal to a study's); `heap` holds the same entries whole, `(place, cls, key, entry, index)`, in
-    the layered worklist's order for them (a place is monotone in `(cls, key, entry)`). The two pop
-    together: their smallest places are the same.
-    """
-
-    def __init__(self, station: "RankedOnceStation", ranks: EntryRanks) -> None:
-        self.rank = station.worklist.policy.rank
-        self.lane = station.worklist.lane(station.lanes.second_opinion)
-        self.pools = station.lanes.pools_for[station.lanes.second_opinion]
-        self.heap: list[tuple] = []
-        self.entries = 0
+    def __init__(self, ranks: EntryRanks, n_items: int) -> None:
         none = np.zeros(0, dtype=np.int64)
         cls, key = (none, none) if ranks.cls is None else (ranks.cls, ranks.key)
         # Views, not copies: `bisect` on a memoryview compares Python numbers, as the layered worklist does.
         self.cls, self.key = memoryview(cls), memoryview(key)
         self.entry = memoryview(ranks.by_place.astype(np.int64, copy=False))  # each place's position in entry order
-        self.codes = Codes()  # their triage labels, numbered in order of first use here
-        self.first_use: dict[str, int] = {}  # each label's first use: how many items had entered then
+        self.side: dict[int, list[tuple]] = {}  # by the lane's id
+        self.entries = 0
+        self.codes = Codes()  # their labels, numbered in order of first use here
+        self.first_use: dict[str, int] = {}  # each label's first use: how many numbered items had entered
+        self.label = array("h", np.full(n_items, -1, dtype=np.int16).tobytes())  # an item's label, a code here
 
-    def enter(self, item: Read, now: float, entered: int) -> tuple[float, tuple, int]:
-        """Rank a second opinion that enters after `entered` items: its place, its rank's `(cls, key)` and
-        its label's code here; `Unplaced` if the rank cannot be placed."""
-        rank = self.rank(item, now)
-        cls, key = _number(rank)
-        if rank.label not in self.codes:
-            self.first_use[rank.label] = entered
+    def place(self, cls: float, key: float, entered: int) -> float:
+        """Where an entry ranked `(cls, key)` falls, `entered` numbered items having entered before it."""
         lo = bisect_left(self.cls, cls)
         hi = bisect_right(self.cls, cls, lo)
         lo = bisect_left(self.key, key, lo, hi)
         hi = bisect_right(self.key, key, lo, hi)
         # Among items of equal rank, those that entered before it come first.
-        return bisect_left(self.entry, entered, lo, hi) - 0.5, (cls, key), self.codes[rank.label]
+        return bisect_left(self.entry, entered, lo, hi) - 0.5
 
-    def wait(self, place: float, rank: tuple, index: int) -> None:
+    def labelled(self, index: int, label: str, entered: int) -> None:
+        if label not in self.codes:
+            self.first_use[label] = entered
+        self.label[index] = self.codes[label]  # in order of first use: `first_use` keeps it
+
+    def wait(self, lane: list, place: float, cls: float, key: float, index: int) -> None:
         self.entries += 1
-        heappush(self.heap, (place, *rank, self.entries, index))
-        heappush(self.lane, place)
-
-    def head(self) -> int:
-        return self.heap[0][4]
-
-    def pop(self, skipped: list[tuple] = []) -> int:  # noqa: B006 (never changed)
-        """Take the best waiting second opinion, `skipped` (popped before it, to be put back) aside: the
-        lane's smallest places are theirs and its own."""
-        heappop(self.lane)
-        if skipped:
-            for _ in skipped:
-                heappop(self.lane)
-            for entry in skipped:
-                heappush(self.lane, entry[0])
-        return heappop(self.heap)[4]
+        side = self.side.get(id(lane))
+        if side is None:
+            side = self.side[id(lane)] = []
+        heappush(side, (place, cls, key, self.entries, index))
+        heappush(lane, place)
 
     def label_order(self, names: list[str], first_entry: np.ndarray) -> list[str]:
-        """Every label, the studies' (`names`, first used by the study entering at `first_entry`) and
-        the second opinions', in order of first use: one entering after k studies precedes the k-th."""
-        first = {name: 2 * int(at) + 1 for name, at in zip(names, first_entry)}
-        for name, entered in self.first_use.items():
-            first[name] = min(first.get(name, math.inf), 2 * entered)
+        """Every label, the numbered items' (`names`, first used by the item entering at `first_entry`)
+        and the live entries', in order of first use: one used after k numbered entries precedes the k-th."""
+        first = {name: (2 * int(at) + 1, 0) for name, at in zip(names, first_entry)}
+        for used, (name, entered) in enumerate(self.first_use.items()):  # in order of first use
+            first[name] = min(first.get(name, (math.inf, 0)), (2 * entered, used))
         return sorted(first, key=first.__getitem__)
 
 
@@ -274,12 +299,13 @@ def _number(rank: Rank) -> tuple[float, float]:
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
     waiting item's place, and a reader holds the index of the item they read. Its loop (`_run`) handles
-    a study's two events itself; shifts and progress are the layered station's."""
+    a study's two events itself; shifts, progress and late AI results are the layered station's events."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
-                 progress: Callable[[float], None] | None, ranks: EntryRanks) -> None:
+                 progress: Callable[[float], None] | None, ranks: EntryRanks,
+                 results: tuple[BlockRanks, BlockRanks] | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
-        self.ranks = ranks
+        self.ranks, self.results = ranks, results
         self.study_at = array("q", ranks.order[ranks.by_place].tobytes())  # the item at each place
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
@@ -289,12 +315,12 @@ class RankedOnceStation(ReadingStation):
         doubled = self.dual_index >= 0
         if doubled.any():
             self.minutes.extend(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])
-        self.opinions = None if self.n_second == 0 else Opinions(self, ranks)
-        self.opinion_lane = None if self.opinions is None else self.opinions.lane
+        self.live = Live(ranks, self.n_items) if self.n_second or results is not None else None
+        self.opinion_lane = self.worklist.lane(self.lanes.second_opinion)
         # Who may not read an item (the reader of its study's report, or of its other read): only where
         # some item has someone; and each read's other read, where studies are double read.
         self.excluded = None
-        if self.opinions is not None or doubled.any():
+        if self.n_second or doubled.any():
             self.excluded = array("q", np.full(self.n_items, -1, dtype=np.int64).tobytes())
         self.partner = None
         if doubled.any():
@@ -302,6 +328,15 @@ class RankedOnceStation(ReadingStation):
             firsts = np.flatnonzero(doubled)
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
             self.partner = array("q", partner.tobytes())
+        # With late AI results: a numbered place given up by a study ranked anew, and each item's place.
+        self.gone, self.place_of = None, None
+        if results is not None:
+            self.gone = bytearray(ranks.order.shape[0])
+            place_of = np.full(self.n_items, -1, dtype=np.int64)
+            place_of[ranks.order] = ranks.place
+            self.place_of = array("q", place_of.tobytes())
+        self.general = self.live is not None or self.excluded is not None  # else every head is a study to take
+        self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
 
@@ -310,6 +345,12 @@ class RankedOnceStation(ReadingStation):
         if order.shape[0]:
             self.rows = self._entries(order)
             self.arrivals = Tick(self.env, float(self.cohort.upstream.ready_at[order[0]]), SEIZE, _in_the_loop)
+
+    @cached_property
+    def lane_of(self) -> list[list[tuple]]:
+        """Per study type and site: the pools to ask and the lane's heap."""
+        worklist, pools_for = self.worklist, self.lanes.pools_for
+        return [[(pools_for[lane], worklist.lane(lane)) for lane in row] for row in self.lanes.table]
 
     def _entries(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """Per entering study in ready order: its index, the pools to ask and its lane's heap, its place and
@@ -322,8 +363,7 @@ class RankedOnceStation(ReadingStation):
             studies, places = order[at], places[at]
             place_after = self.ranks.place[np.minimum(at + 1, order.shape[0] - 1)]  # a second read's, if it has one
         following = u.ready_at[studies[1:]]  # when the next study is ready
-        worklist, pools_for, minutes = self.worklist, self.lanes.pools_for, self.minutes
-        lane_of = [[(pools_for[lane], worklist.lane(lane)) for lane in row] for row in self.lanes.table]
+        minutes, lane_of = self.minutes, self.lane_of
 
         def block_at(lo: int) -> Iterator[tuple]:
             block = studies[lo:lo + chunk]
@@ -349,9 +389,9 @@ class RankedOnceStation(ReadingStation):
         arrivals, rows = self.arrivals, self.rows
         read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
         study_at, minutes_of, warmup, inf = self.study_at, self.minutes, self.warmup, math.inf
-        excluded, partner = self.excluded, self.partner
-        asked, n = (self.so_index, self.n_cohort) if self.opinions is not None else (None, 0)
-        entered = 0  # items that have entered the worklist (to place a second opinion among them)
+        excluded, partner, general = self.excluded, self.partner, self.general
+        asked, n = (self.so_index, self.n_cohort) if self.n_second else (None, 0)
+        entered = 0  # numbered items that have entered the worklist (to place a live entry among them)
         while True:
             now, _, _, tick = heappop(queue)
             env.now = now
@@ -369,21 +409,21 @@ class RankedOnceStation(ReadingStation):
                     continue
                 # `_next` and `_start_read`, written out: they run once a read, and the two calls measured
                 # some 4% of the loop.
-                best = best_head(reader.lanes)
-                if best is None:
-                    reader.item = None
-                    reader.pool.idle[reader] = None
-                    continue
-                if excluded is None:
-                    i = study_at[heappop(best)]
-                else:
-                    i = self._take(reader, best)
+                if general:
+                    i = self._pick(reader)
                     if i is None:
                         reader.item = None
                         reader.pool.idle[reader] = None
                         continue
                     if partner is not None and partner[i] >= 0:
-                        excluded[partner[i]] = reader.code  # the other read of its study: someone else
+                        excluded[partner[i]] = reader.code  # type: ignore[index]  # the other read: someone else
+                else:
+                    best = best_head(reader.lanes)
+                    if best is None:
+                        reader.item = None
+                        reader.pool.idle[reader] = None
+                        continue
+                    i = study_at[heappop(best)]
                 read_start[i] = now
                 reader.item = i
                 reader.resumed = now
@@ -407,7 +447,8 @@ class RankedOnceStation(ReadingStation):
                     heappush(queue, (next_at, SEIZE, next(eid), tick))
             elif tick is stop:
                 return
-            else:  # a shift starts or ends, or a day has passed
+            else:  # a shift starts or ends, a day has passed, or late AI results come
+                self.entered = entered
                 tick.callback(tick)
 
     def _start_read(self, reader: Reader, i: int, minutes: float, now: float) -> None:
@@ -433,71 +474,131 @@ class RankedOnceStation(ReadingStation):
         else:
             self._start_read(reader, j, minutes, now)
 
-    def _take(self, reader: Reader, best: list) -> int | None:
-        """What `reader` reads next of `best`, the lane whose head is best, where some item has a reader
-        it may not go to: its head, unless that is this reader's; then, as `Worklist._pop_skipping`, the
-        best item of all their lanes they may read, or None."""
-        opinions = self.opinions
-        if best is self.opinion_lane:
-            i = opinions.head()  # type: ignore[union-attr]
-            if self.excluded[i] != reader.code:  # type: ignore[index]
-                return opinions.pop()  # type: ignore[union-attr]
-        else:
-            i = self.study_at[best[0]]
-            if self.excluded[i] != reader.code:  # type: ignore[index]
-                heappop(best)
-                return i
-        return self._skipping(reader)
+    # Lanes whose entries may be live, given up or not for every reader ----------------------------------
+    def _head(self, lane: list) -> int:
+        value = lane[0]
+        return self.study_at[value] if value.__class__ is int else self.live.side[id(lane)][0][4]  # type: ignore[union-attr]
+
+    def _pop(self, lane: list) -> tuple[float, tuple | None]:
+        """The lane's first entry off it: its value, and its side heap's entry if it is live."""
+        value = heappop(lane)
+        return value, None if value.__class__ is int else heappop(self.live.side[id(lane)])  # type: ignore[union-attr]
+
+    def _index(self, entry: tuple[float, tuple | None]) -> int:
+        value, whole = entry
+        return self.study_at[value] if whole is None else whole[4]  # type: ignore[index]
+
+    def _order(self, lane: list) -> tuple:
+        """What a lane's head is compared by: its place, and for a live entry its rank and entry too, for
+        live entries of one gap in different lanes are ordered as the layered worklist orders them."""
+        value = lane[0]
+        return (value,) if value.__class__ is int else self.live.side[id(lane)][0][:4]  # type: ignore[union-attr]
+
+    def _drop_gone(self, lane: list) -> None:
+        gone = self.gone
+        while lane and lane[0].__class__ is int and gone[lane[0]]:  # type: ignore[index]
+            heappop(lane)
+
+    def _pick(self, reader: Reader) -> int | None:
+        """What `reader` takes next, as `Worklist.pop_for`: the best head of their lanes, unless it is one
+        they may not read; then the best of what they may read (`_skipping`); None: nothing."""
+        lanes = reader.lanes
+        if self.gone is not None:
+            for lane in lanes:
+                self._drop_gone(lane)
+        best = best_head(lanes, self._order if self.live is not None else None)
+        if best is None:
+            return None
+        if self.excluded is not None and self.excluded[self._head(best)] == reader.code:
+            return self._skipping(reader)
+        return self._index(self._pop(best))
 
     def _skipping(self, reader: Reader) -> int | None:
         """The rare path: in each lane, the first item this reader may read; the best of those."""
-        code, excluded, study_at, opinions = reader.code, self.excluded, self.study_at, self.opinions
-        skipped: list[tuple[list, list]] = []
+        code, excluded = reader.code, self.excluded
+        held: list[tuple[list, list]] = []
         best, chosen = None, None
         for lane in reader.lanes:
-            held: list = []
-            if lane is self.opinion_lane:
-                heap = opinions.heap  # type: ignore[union-attr]
-                while heap and excluded[heap[0][4]] == code:  # type: ignore[index]
-                    held.append(heappop(heap))
-                head = heap[0][0] if heap else None
-                skipped.append((heap, held))
-            else:
-                while lane and excluded[study_at[lane[0]]] == code:  # type: ignore[index]
-                    held.append(heappop(lane))
-                head = lane[0] if lane else None
-                skipped.append((lane, held))
-            if head is not None and (best is None or head < best):
-                best, chosen = head, (lane, held)
-        taken = None
-        if chosen is not None:
-            lane, held = chosen
-            taken = opinions.pop(held) if lane is self.opinion_lane else study_at[heappop(lane)]  # type: ignore[union-attr]
-        for heap, held in skipped:
-            for entry in held:
-                heappush(heap, entry)
+            put_back: list = []
+            while lane:
+                if self.gone is not None:
+                    self._drop_gone(lane)
+                    if not lane:
+                        break
+                if excluded[self._head(lane)] != code:  # type: ignore[index]
+                    break
+                put_back.append(self._pop(lane))
+            held.append((lane, put_back))
+            if lane:
+                head = self._order(lane) if self.live is not None else lane[0]
+                if best is None or head < best:
+                    best, chosen = head, lane
+        taken = None if chosen is None else self._index(self._pop(chosen))
+        for lane, put_back in held:
+            for value, whole in put_back:
+                heappush(lane, value)
+                if whole is not None:
+                    heappush(self.live.side[id(lane)], whole)  # type: ignore[union-attr]
         return taken
 
     def _next(self, reader: Reader, now: float) -> None:
         """A reader whose shift starts takes the best head of their lanes, or waits idle."""
-        best = best_head(reader.lanes)
-        i = None if best is None else self.study_at[heappop(best)] if self.excluded is None else self._take(reader, best)
+        if self.general:
+            i = self._pick(reader)
+        else:
+            best = best_head(reader.lanes)
+            i = None if best is None else self.study_at[heappop(best)]
         if i is None:
             reader.pool.idle[reader] = None
         else:
             self._start_read(reader, i, self.minutes[i], now)
 
+    # Entries made as the run goes --------------------------------------------------------------------------
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float, entered: int = 0) -> None:  # type: ignore[override]
-        """As the layered station's, its rank placed among the numbered items (`Opinions`)."""
-        opinions = self.opinions
-        place, rank, code = opinions.enter(self._opinion_item(i, j, first_reader, now), now, entered)  # type: ignore[union-attr]
-        self.label[j] = code  # numbered among all labels in `_outcome`
+        """As the layered station's, its rank placed among the numbered items (`Live`)."""
+        rank = self.worklist.policy.rank(self._opinion_item(i, j, first_reader, now), now)
+        cls, key = _number(rank)
+        self.live.labelled(j, rank.label, entered)  # type: ignore[union-attr]
         self.excluded[j] = first_reader  # type: ignore[index]
-        reader = take_idle(opinions.pools, now, first_reader)  # type: ignore[union-attr]
+        self._enter(j, self.opinion_lane, self.lanes.pools_for[self.lanes.second_opinion], cls, key, entered, now)
+
+    def _enter(self, i: int, lane: list, pools: tuple, cls: float, key: float, entered: int, now: float) -> None:
+        """A live entry: to the longest-idle reader who may take it, else placed on its lane."""
+        reader = take_idle(pools, now, self.excluded[i] if self.excluded is not None else -1)
         if reader is None:
-            opinions.wait(place, rank, j)  # type: ignore[union-attr]
+            self.live.wait(lane, self.live.place(cls, key, entered), cls, key, i)  # type: ignore[union-attr]
         else:
-            self._start_read(reader, j, self.minutes[j], now)
+            self._start_read(reader, i, self.minutes[i], now)
+
+    def _results(self, late: np.ndarray, lo: int, chunk: int = 1 << 16) -> Iterator[tuple]:
+        """The layered station's late results, each with the ranks it gives its study and its second read
+        (`late_ranks`, asked ahead)."""
+        hi = lo + chunk
+        study, second = ((r.cls[lo:hi].tolist(), r.key[lo:hi].tolist(), r.label[lo:hi].tolist())
+                         for r in self.results)  # type: ignore[union-attr]
+        return map(tuple.__add__, super()._results(late, lo, chunk), zip(zip(*study), zip(*second)))
+
+    def _result_comes(self, result: tuple, now: float) -> None:
+        """As `_scored`: a study still waiting for a reader is ranked again; if its rank is unchanged it
+        keeps its place with the new label, else it enters again (and so does its second read)."""
+        i, study, second = result[1], result[5], result[6]
+        self._ranked_again(i, study, now)
+        if self.partner is not None and self.partner[i] >= 0:
+            self._ranked_again(self.partner[i], second, now)
+
+    def _ranked_again(self, i: int, rank: tuple, now: float) -> None:
+        if self.read_start[i] == self.read_start[i]:  # opened already: read as it stands
+            return
+        cls, key, label = rank
+        place, entered = self.place_of[i], self.entered  # type: ignore[index]
+        self.live.labelled(i, label, entered)  # type: ignore[union-attr]
+        live = self.live
+        if cls == live.cls[place] and key == live.key[place]:  # type: ignore[union-attr]
+            return  # keeps its place, ahead of its equals that entered after it
+        self.gone[place] = 1  # type: ignore[index]
+        study = i if i < self.n_cohort else int(self.parent[i])
+        pools, lane = self.lane_of[int(self.cohort.draws.study_type[study])][int(self.cohort.upstream.site[study])]
+        self._enter(i, lane, pools, cls, key, entered, now)
 
     def run(self) -> Outcome:
         try:
@@ -507,19 +608,18 @@ class RankedOnceStation(ReadingStation):
                                   self.progress).run()
 
     def _outcome(self) -> Outcome:
-        ranks = self.ranks
+        ranks, live = self.ranks, self.live
         label = np.frombuffer(self.label, dtype=np.int16)
         names = ranks.names
-        if self.opinions is None:
+        if live is None:
             label[ranks.order] = ranks.label
         else:  # one numbering, in order of first use, as the layered station gives it
-            first_entry = np.unique(ranks.label, return_index=True)[1]
-            names = self.opinions.label_order(ranks.names, first_entry)
+            names = live.label_order(ranks.names, np.unique(ranks.label, return_index=True)[1])
             code = {name: number for number, name in enumerate(names)}
-            label[ranks.order] = np.array([code[name] for name in ranks.names], dtype=np.int16)[ranks.label]
-            opinions = label[self.n_cohort:self.n_cohort + self.n_second]
-            made = opinions >= 0
-            opinions[made] = np.array([code[name] for name in self.opinions.codes] or [0], dtype=np.int16)[opinions[made]]
+            label[ranks.order] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[ranks.label]
+            later = np.frombuffer(live.label, dtype=np.int16)
+            given = later >= 0
+            label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[later[given]]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
 

@@ -170,12 +170,14 @@ class ReadingStation:
 
         return chain.from_iterable(map(block_at, range(0, order.shape[0], chunk)))
 
-    def _columns(self, block: np.ndarray) -> list[Iterable]:
+    def _columns(self, block: np.ndarray, result_in: bool = False) -> list[Iterable]:
         """Per study of `block`, what its work item is made of on entry: `Read`'s fields in order, up to
-        its lane (a router's three choices, where it has them)."""
+        its lane (a router's three choices, where it has them). `result_in`: with its AI result, late or
+        not (as `_scored` makes it when the result comes)."""
         d, u = self.cohort.draws, self.cohort.upstream
         # A study whose AI result comes later is on the worklist unscored until then (`_on_scores`).
-        scored = (u.ai_scored[block] if u.late_score is None else u.ai_scored[block] & ~u.late_score[block]).tolist()
+        scored = (u.ai_scored[block] if u.late_score is None or result_in
+                  else u.ai_scored[block] & ~u.late_score[block]).tolist()
         types, sites = d.study_type[block].tolist(), u.site[block].tolist()
         per_type, site_names, table, names = self.per_type, self.site_names, self.lanes.table, self.flag_names
         name, kind, modality, ai = zip(*[per_type[t] for t in types])
@@ -195,11 +197,12 @@ class ReadingStation:
             [table[t][s] for t, s in zip(types, sites)],
         ]
 
-    def _column_block(self, block: np.ndarray, kind: str | None = None) -> Columns:
+    def _column_block(self, block: np.ndarray, kind: str | None = None, result_in: bool = False) -> Columns:
         """The studies of `block` on entry as columns (what `_columns` makes items of), each ranked at its
-        ready time: for a policy's `rank_block`. `kind`: as that kind of work instead (their second reads)."""
+        ready time: for a policy's `rank_block`. `kind`: as that kind of work instead (their second reads);
+        `result_in`: with their late AI results, ranked when each comes."""
         d, u = self.cohort.draws, self.cohort.upstream
-        scored = u.ai_scored[block] if u.late_score is None else u.ai_scored[block] & ~u.late_score[block]
+        scored = u.ai_scored[block] if u.late_score is None or result_in else u.ai_scored[block] & ~u.late_score[block]
         types, sites = d.study_type[block], u.site[block]
         name, kinds, modality = (np.array(column, dtype=str)[types] for column in self._type_columns)
         flags, ai_of = self.flag_names, self._ai_of
@@ -211,7 +214,7 @@ class ReadingStation:
             arrived_at=d.arrivals.arrived_at[block], ready_at=ready, patient_age=d.arrivals.patient_age[block],
             ai_flags=[flags[t][m] if ok else () for t, m, ok in zip(types.tolist(), self._flags(block), scored.tolist())]
             if self.flagging else [()] * block.shape[0],
-            now=ready)
+            now=u.scored_at[block] if result_in else ready)  # type: ignore[index]
 
     @cached_property
     def _type_columns(self) -> list[list[str]]:
@@ -309,12 +312,15 @@ class ReadingStation:
     def _on_scores(self, tick: Tick) -> None:
         now = self.env.now
         while self.next_score is not None and self.next_score[0] <= now:
-            _, i, score, positive, flags = self.next_score
-            self._scored(self.awaiting.pop(i), score, positive, flags, now)
+            self._result_comes(self.next_score, now)
             self.next_score = next(self.scores, None)
         if self.next_score is not None:  # the one Tick of the chain, again (as the ready chain's)
             env = self.env
             heappush(env.heap, (self.next_score[0], SEIZE, next(env.sequence), tick))
+
+    def _result_comes(self, result: tuple, now: float) -> None:
+        _, i, score, positive, flags = result[:5]
+        self._scored(self.awaiting.pop(i), score, positive, flags, now)
 
     def _scored(self, item: Read, score: float, positive: bool, flags: tuple[str, ...], now: float) -> None:
         """The AI result of a study already on the worklist: it is ranked again, if it still waits (a read
@@ -517,11 +523,11 @@ class ReadingStation:
     @property
     def ranked_once(self) -> bool:
         """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch, no pre-emption, no router's choice, and no audit or late AI result (each enters or
-        ranks again while the run goes on). Then the ranks of the studies and their second reads may be
-        asked for ahead of the run (`ranked_once.py`); second opinions, made as the run goes, are ranked as
-        they enter."""
-        return (not self.own_lanes and self.preemption is None and self.autonomous is None and self.late is None
+        pull dispatch, no pre-emption, no router's choice and no audit (each enters again while the run
+        goes on). Then the ranks of the studies and their second reads may be asked for ahead of the run,
+        and those a late AI result gives (`ranked_once.py`); second opinions, made as the run goes, are
+        ranked as they enter."""
+        return (not self.own_lanes and self.preemption is None and self.autonomous is None
                 and all(lane.__class__ is str for row in self.lanes.table for lane in row))
 
     def run(self) -> Outcome:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from .item import WorkItem
 from .policy import TriagePolicy
@@ -21,13 +22,22 @@ __all__ = ["Worklist", "best_head"]
 Lane = list  # a heap of entries [cls, key, seq, item]
 
 
-def best_head(lanes: Sequence[list]) -> list | None:
+def best_head(lanes: Sequence[list], order: Callable[[list], Any] | None = None) -> list | None:
     """The lane whose head comes first in the worklist's order (the smallest: class, key, then entry), or
-    None when all are empty: how a free reader chooses among their lanes. Heads must be current."""
+    None when all are empty: how a free reader chooses among their lanes. Heads must be current.
+    `order`: what a lane's head is compared by, where its first entry alone does not say it."""
     best = None
+    if order is None:
+        for heap in lanes:
+            if heap and (best is None or heap[0] < best[0]):
+                best = heap
+        return best
+    first = None
     for heap in lanes:
-        if heap and (best is None or heap[0] < best[0]):
-            best = heap
+        if heap:
+            head = order(heap)
+            if best is None or head < first:
+                best, first = heap, head
     return best
 
 
