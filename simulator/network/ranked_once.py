@@ -143,10 +143,12 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
         return EntryRanks(none, none, none, np.zeros(0, dtype=np.int16), [])
     order = orders[0] if len(orders) == 1 else np.concatenate(orders)
     cls, key = np.concatenate(classes), np.concatenate(keys)
-    by_place = np.lexsort((np.arange(cls.shape[0]), key, cls))  # ties: the item that entered first
+    # Positions and item indices in 32 bits where they fit (a city year: 7 M of each, 28 MB instead of 56).
+    index = np.int32 if station.n_items < 2 ** 31 else np.int64
+    by_place = np.lexsort((np.arange(cls.shape[0]), key, cls)).astype(index)  # ties: the item that entered first
     place = np.empty_like(by_place)
-    place[by_place] = np.arange(by_place.shape[0])
-    ranks = EntryRanks(order, place, by_place, np.concatenate(labels), list(codes))
+    place[by_place] = np.arange(by_place.shape[0], dtype=index)
+    ranks = EntryRanks(order.astype(index), place, by_place, np.concatenate(labels), list(codes))
     if keep_order:
         ranks = ranks._replace(cls=_plain(cls[by_place]), key=_plain(key[by_place]))
     return ranks
@@ -174,30 +176,55 @@ def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False
     return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object))
 
 
-def late_ranks(station: ReadingStation) -> tuple[BlockRanks, BlockRanks] | None:
+def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks, LateRanks] | None:
     """The ranks that the late AI results give, in the order the results come (`_start_scores`'): each
     study's, and its second read's (as its study's for a study without one); None if one cannot be
-    numbered, as `entry_ranks`."""
+    numbered, as `entry_ranks`. Asked a block at a time, labels kept as codes into one list of names."""
     late = np.flatnonzero(station.late_score)
     late = late[np.argsort(station.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
     by_block = block_form(station.worklist.policy)
+    codes: dict[str, int] = {}
 
     def ranks_of(block: np.ndarray, second: bool) -> BlockRanks | None:
         if by_block is None:
             return _item_ranks(station, block, second, result_in=True)
         return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in=True))
 
-    study = ranks_of(late, False)
-    doubled = station.dual_index[late] >= 0
-    second = study if study is None or not doubled.any() else ranks_of(late[doubled], True)
-    if study is None or second is None:
-        return None
-    if doubled.any():
-        second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
-    for ranks in (study, second):
-        if not _exact(ranks.cls) or not _exact(ranks.key):
+    def coded(ranks: BlockRanks) -> BlockRanks:
+        names, inverse = np.unique(ranks.label, return_inverse=True)
+        return ranks._replace(label=np.array([codes.setdefault(name, len(codes)) for name in names.tolist()],
+                                             dtype=np.int16)[inverse.reshape(-1)])
+
+    studies, seconds = [], []
+    for lo in range(0, late.shape[0], chunk):
+        block = late[lo:lo + chunk]
+        study = ranks_of(block, False)
+        doubled = station.dual_index[block] >= 0
+        second = study if study is None or not doubled.any() else ranks_of(block[doubled], True)
+        if study is None or second is None:
             return None
-    return study, second
+        if doubled.any():
+            second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
+        for ranks in (study, second):
+            if not _exact(ranks.cls) or not _exact(ranks.key):
+                return None
+        studies.append(coded(study))
+        seconds.append(studies[-1] if second is study else coded(second))
+    names = list(codes)
+    if not studies:
+        empty = LateRanks(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int16), names)
+        return empty, empty
+    return tuple(LateRanks(*(np.concatenate(column) if column else np.zeros(0) for column in zip(*parts)), names)
+                 for parts in (studies, seconds))  # type: ignore[return-value]
+
+
+class LateRanks(NamedTuple):
+    """The ranks late AI results give, in the order they come: labels as codes into `names`."""
+
+    cls: np.ndarray
+    key: np.ndarray
+    label: np.ndarray  # int16
+    names: list[str]
 
 
 def _second_at(doubled: np.ndarray) -> np.ndarray:
@@ -215,10 +242,22 @@ def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) 
     return BlockRanks(np.broadcast_to(cls, n), np.broadcast_to(key, n), np.broadcast_to(label, n))
 
 
+def _ints(values: np.ndarray) -> array:
+    """A Python array of these integers (32 or 64 bits, as they are): indexed from the loop, it gives
+    Python ints without numpy's scalars."""
+    return array("i" if values.dtype.itemsize == 4 else "q", values.tobytes())
+
+
 def _plain(values: np.ndarray) -> np.ndarray:
-    """Numbers that Python compares as the policy's own: int64 for integers, float64 otherwise (exact, by
-    `_exact`)."""
-    return values.astype(np.int64) if values.dtype.kind in "biu" else values.astype(np.float64)
+    """Numbers that Python compares as the policy's own: integers in the fewest bits that hold them (a
+    class is a small number), float64 otherwise (exact, by `_exact`)."""
+    if values.dtype.kind not in "biu":
+        return values.astype(np.float64)
+    if values.shape[0] == 0:
+        return values.astype(np.int64)
+    low, high = int(values.min()), int(values.max())
+    return values.astype(next(t for t in (np.int16, np.int32, np.int64)
+                              if np.iinfo(t).min <= low and high <= np.iinfo(t).max))
 
 
 def _exact(values: np.ndarray) -> bool:
@@ -248,7 +287,7 @@ class Live:
         cls, key = (none, none) if ranks.cls is None else (ranks.cls, ranks.key)
         # Views, not copies: `bisect` on a memoryview compares Python numbers, as the layered worklist does.
         self.cls, self.key = memoryview(cls), memoryview(key)
-        self.entry = memoryview(ranks.by_place.astype(np.int64, copy=False))  # each place's position in entry order
+        self.entry = memoryview(ranks.by_place)  # each place's position in entry order
         self.side: dict[int, list[tuple]] = {}  # by the lane's id
         self.entries = 0
         self.codes = Codes()  # their labels, numbered in order of first use here
@@ -303,10 +342,10 @@ class RankedOnceStation(ReadingStation):
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
-                 results: tuple[BlockRanks, BlockRanks] | None = None) -> None:
+                 results: tuple[LateRanks, LateRanks] | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks, self.results = ranks, results
-        self.study_at = array("q", ranks.order[ranks.by_place].tobytes())  # the item at each place
+        self.study_at = _ints(ranks.order[ranks.by_place])  # the item at each place
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
@@ -321,7 +360,7 @@ class RankedOnceStation(ReadingStation):
         # some item has someone; and each read's other read, where studies are double read.
         self.excluded = None
         if self.n_second or doubled.any():
-            self.excluded = array("q", np.full(self.n_items, -1, dtype=np.int64).tobytes())
+            self.excluded = array("i", np.full(self.n_items, -1, dtype=np.int32).tobytes())  # reader codes
         self.partner = None
         if doubled.any():
             partner = np.full(self.n_items, -1, dtype=np.int64)
@@ -332,9 +371,9 @@ class RankedOnceStation(ReadingStation):
         self.gone, self.place_of = None, None
         if results is not None:
             self.gone = bytearray(ranks.order.shape[0])
-            place_of = np.full(self.n_items, -1, dtype=np.int64)
+            place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[ranks.order] = ranks.place
-            self.place_of = array("q", place_of.tobytes())
+            self.place_of = _ints(place_of)
         self.general = self.live is not None or self.excluded is not None  # else every head is a study to take
         self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
@@ -502,16 +541,25 @@ class RankedOnceStation(ReadingStation):
     def _pick(self, reader: Reader) -> int | None:
         """What `reader` takes next, as `Worklist.pop_for`: the best head of their lanes, unless it is one
         they may not read; then the best of what they may read (`_skipping`); None: nothing."""
-        lanes = reader.lanes
-        if self.gone is not None:
+        lanes, gone, excluded = reader.lanes, self.gone, self.excluded
+        if gone is not None:
             for lane in lanes:
-                self._drop_gone(lane)
-        best = best_head(lanes, self._order if self.live is not None else None)
+                while lane and lane[0].__class__ is int and gone[lane[0]]:
+                    heappop(lane)
+        best = best_head(lanes)
         if best is None:
             return None
-        if self.excluded is not None and self.excluded[self._head(best)] == reader.code:
+        value = best[0]
+        if value.__class__ is int:  # a numbered item: no other head equals it
+            i = self.study_at[value]
+            if excluded is not None and excluded[i] == reader.code:
+                return self._skipping(reader)
+            heappop(best)
+            return i
+        best = best_head(lanes, self._order)  # live heads of one gap: rank and entry decide
+        if excluded is not None and excluded[self._head(best)] == reader.code:  # type: ignore[arg-type]
             return self._skipping(reader)
-        return self._index(self._pop(best))
+        return self._index(self._pop(best))  # type: ignore[arg-type]
 
     def _skipping(self, reader: Reader) -> int | None:
         """The rare path: in each lane, the first item this reader may read; the best of those."""
@@ -574,7 +622,7 @@ class RankedOnceStation(ReadingStation):
         """The layered station's late results, each with the ranks it gives its study and its second read
         (`late_ranks`, asked ahead)."""
         hi = lo + chunk
-        study, second = ((r.cls[lo:hi].tolist(), r.key[lo:hi].tolist(), r.label[lo:hi].tolist())
+        study, second = ((r.cls[lo:hi].tolist(), r.key[lo:hi].tolist(), [r.names[c] for c in r.label[lo:hi].tolist()])
                          for r in self.results)  # type: ignore[union-attr]
         return map(tuple.__add__, super()._results(late, lo, chunk), zip(zip(*study), zip(*second)))
 
