@@ -95,8 +95,8 @@ def whole_command(reference, rounds: int, studies: int = STUDIES) -> None:
                             "--out", str(Path(folder) / "run"), "--replace"],
                            check=True, capture_output=True)
             seconds.append(time.perf_counter() - started)
-            studies = pq.read_metadata(Path(folder) / "run" / "studies.parquet").num_rows
-            command_rates.append(studies / seconds[-1])
+            rows = pq.read_metadata(Path(folder) / "run" / "studies.parquet").num_rows
+            command_rates.append(rows / seconds[-1])
     ref, command = statistics.median(ref_rates), statistics.median(command_rates)
     print(json.dumps({
         "benchmark": f"mmc10-{round(studies / 1000)}k-command", "rounds": rounds, "command_s": [round(s, 2) for s in seconds],
