@@ -134,6 +134,40 @@ def planning(scenario: Scenario, replications: int, v: int) -> None:
                 st.rerun()
 
 
+def policies(scenario: Scenario, replications: int) -> None:
+    """Several triage policies on the same studies (common random numbers: one scenario, one seed), side
+    by side; each run goes through the runner's cache, as the Run button's."""
+    from simulator.loading import dump_scenario
+    from simulator.prepare import with_overrides
+    from simulator.triage import PolicyError
+    from simulator.triage_config import policy_of
+
+    offered = [p for p in controls.POLICIES if p != "rules"]  # rules need rules of their own: set them in a file
+    default = list(dict.fromkeys([scenario.policy.triage, "fifo", "ai_priority"]))[:3]
+    chosen = st.multiselect("policies", offered, default=[p for p in default if p in offered], max_selections=4,
+                            key="policies-pick")
+    if st.button("Compare them on the same studies", key="policies-run") and chosen:
+        results: dict[str, runner.Result | str] = {}
+        bar = st.progress(0.0, text="running the policies")
+        for k, name in enumerate(chosen):
+            try:
+                variant = with_overrides(scenario, [f"policy.triage={name}"])
+                policy_of(variant)  # a policy that needs settings this scenario lacks: said, not run
+            except (ScenarioError, PolicyError) as exc:
+                results[name] = f"not run: {exc}"
+                continue
+            results[name] = runner.simulate(variant, replications, progress=lambda f, k=k: bar.progress(
+                min((k + f) / len(chosen), 1.0), text=f"running {name}"))
+        bar.empty()
+        st.session_state["policies-result"] = (dump_scenario(scenario), replications, results)
+    found = st.session_state.get("policies-result")
+    if found is not None:
+        setting, reps, results = found
+        if (setting, reps) != (dump_scenario(scenario), replications):
+            st.caption("From an earlier setting: press Compare to see the current one.")
+        panels.side_by_side(results)
+
+
 def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: int) -> None:
     from simulator.experiment import run_variants
     from simulator.story import tell
@@ -237,12 +271,18 @@ def main() -> None:
     panels.cards(result, st.session_state.get("previous"))
     panels.operations_row(run)
     panels.figures(result)
-    with st.expander("Planning: staffing curve, smallest roster, saved scenarios side by side"):
-        tabs = st.tabs(["Staffing", "Saved scenarios"])
+    # Open while it holds an answer: a button inside it reruns the page, which would fold it away.
+    answered = any(k in st.session_state for k in ("curve-result", "staffed-result", "policies-result"))
+    with st.expander("Planning: staffing curve, smallest roster, policies and saved scenarios side by side",
+                     expanded=answered):
+        tabs = st.tabs(["Staffing", "Policies side by side", "Saved scenarios"])
         with tabs[0]:
             if edited is not None:
                 planning(scenario, replications, v)
         with tabs[1]:
+            if edited is not None:
+                policies(scenario, replications)
+        with tabs[2]:
             panels.compare_saved(controls.saved_scenarios())
     panels.downloads(result)
 

@@ -34,7 +34,7 @@ from simulator.story import Chapter, minutes_text, tell
 
 from .runner import Result
 
-__all__ = ["in_words", "story", "cards", "operations_row", "figures", "downloads", "compare_saved", "COLOURS"]
+__all__ = ["in_words", "story", "cards", "operations_row", "figures", "downloads", "compare_saved", "side_by_side", "COLOURS"]
 
 COLOURS = {"green": "#2ca02c", "amber": "#ff7f0e", "red": "#d62728", "grey": "#7f7f7f"}
 WORDS = {"green": "on target", "amber": "close", "red": "off target", "grey": "no target"}
@@ -230,14 +230,23 @@ def compare_saved(saved: dict[str, dict[str, Any]]) -> None:
     # Keyed by what is saved: a new save starts a new choice, of every saved run (the last four).
     chosen = st.multiselect("saved runs", ran, default=ran[-4:], max_selections=4,
                             key=f"compare-saved-{hash(tuple(ran))}")
+    side_by_side({name: saved[name]["result"] for name in chosen})
+
+
+def side_by_side(results: dict[str, "Result | str"]) -> None:
+    """Runs as columns, by their high-risk cards, the work they simulated and their roster's cost; a text
+    instead of a result says why that one did not run."""
     rows: dict[str, dict[str, str]] = {}
-    for name in chosen:
-        result: Result = saved[name]["result"]
+    for name, result in results.items():
+        if isinstance(result, str):
+            st.caption(f"{name}: {result}")
+            continue
         column: dict[str, str] = {}
         for card in tell(result.run, result.fifo).chapters:
             column[f"{card.title}: 95% within"] = _value(card.rows["p95_tat_minutes"])
             column[f"{card.title}: within target"] = _value(card.rows["sla_met_fraction"], "share")
         ops = operations(result.run)
+        column["work items simulated"] = f"{result.run.rows:,}"
         column["reader-hours a week"] = f"{ops.reader_hours_per_week:,.0f}"
         column["roster cost a week"] = "-" if ops.cost_per_week is None else f"{ops.cost_per_week:,.0f}"
         column["overloaded"] = "; ".join(o.pool for o in result.run.overloaded) or "no"

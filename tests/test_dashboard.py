@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 import yaml
 
@@ -360,6 +361,31 @@ def test_app_saves_compares_and_draws_a_staffing_curve(app_test) -> None:
     assert slot == "general / day" and {p["staff"] for p in points} == {1, 2, 3, 4, 5}
     finding = sorted((p["staff"], p["mean"]) for p in points if p["group"] == "All work")
     assert finding[0][1] <= finding[-1][1]  # more readers on the day shift: no less work within target
+
+
+def test_several_policies_run_side_by_side_on_the_same_studies(app_test) -> None:
+    """Policies chosen on the page run on the same studies (one scenario, one seed: common random numbers),
+    each through the runner's cache, and show as columns; a setting changed afterwards marks them."""
+    at = app_test
+    at.number_input(key="horizon-1").set_value(7.0).run()
+    at.button(key="run").click().run()
+    pick = next(m for m in at.multiselect if m.label == "policies")
+    assert "fifo" in pick.value and "rules" not in pick.options
+    pick.set_value(["fifo", "ai_priority", "score"]).run()
+    at.button(key="policies-run").click().run()
+    assert not at.exception, at.exception
+    table = next(d for d in at.dataframe if "score" in d.value.columns)
+    assert list(table.value.columns) == ["fifo", "ai_priority", "score"]
+    assert any(row.endswith("95% within") for row in table.value.index)
+    _, _, results = at.session_state["policies-result"]
+    arrivals = {name: sorted(r.run.studies.filter(pc.equal(r.run.studies["kind"], "primary"))["arrived_at"].to_pylist())
+                for name, r in results.items()}
+    assert arrivals["fifo"] == arrivals["ai_priority"] == arrivals["score"] and len(arrivals["fifo"]) > 1000
+    from dashboard import runner
+
+    assert runner.cached(results["score"].run.scenario, 2) is results["score"]  # the Run button's cache
+    at.number_input(key="horizon-1").set_value(6.0).run()
+    assert any("From an earlier setting" in c.value for c in at.caption)
 
 
 def test_every_bundled_scenario_opens_as_the_cli_reads_it_and_one_that_extends_another_runs() -> None:
