@@ -1,12 +1,12 @@
-"""docs/tutorial.md is run as written: its files are written, its commands run in order, each with the exit
-code its comment promises (0 unless it says `exit N`)."""
+"""docs/tutorial.md is run as written: its files are written, its commands run in order at a terminal of 80
+columns, each with the exit code its comment promises (0 unless it says `exit N`) and every line whole."""
 from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
+
+from .test_newcomer import at_a_terminal, fits
 
 TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
 BLOCK = re.compile(r"```(\w+)(?: ([^\n]+))?\n(.*?)```", re.S)
@@ -36,11 +36,12 @@ def test_every_command_of_the_tutorial_runs_as_written(tmp_path: Path) -> None:
             words = shlex.split(command)
             assert words[0] == "radsim", line
             expected = int(re.search(r"exit (\d+)", comment).group(1)) if "exit" in comment else 0
-            done = subprocess.run([sys.executable, "-m", "simulator", *words[1:]], cwd=tmp_path,
-                                  capture_output=True, text=True, timeout=600)
-            assert done.returncode == expected, f"{line}\n{done.stdout}\n{done.stderr}"
+            # At a terminal of 80 columns, as a newcomer types it: every number whole, no line wider.
+            code, lines = at_a_terminal(words[1:], cwd=tmp_path, timeout=600)
+            assert code == expected, f"{line}\n" + "\n".join(lines)
+            fits(lines)
             if expected == 2:
-                assert "no pool 'genral'" in " ".join((done.stdout + done.stderr).split())
+                assert "no pool 'genral'" in " ".join(" ".join(lines).split())
             ran += 1
     assert ran >= 5
     assert (tmp_path / "out" / "my-roster-run" / "report.html").is_file()
