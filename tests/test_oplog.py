@@ -732,3 +732,21 @@ def test_a_fit_says_every_value_the_log_does_not_give(log: pa.Table, tmp_path: P
         assert f"study_types.{name}.read_minutes:" in text, name
     quiet = CliRunner().invoke(app, ["fit", str(full), "--out", str(tmp_path / "full.yaml")])
     assert quiet.exit_code == 0 and "does not give" not in quiet.output
+
+
+def test_fit_says_when_most_reads_did_not_wait_for_the_ai_it_fits_as_holding_them(tmp_path: Path) -> None:
+    """Issue 32, item 11: a log whose reads mostly opened before the AI's result (AI workers: results come
+    while studies wait) is fitted to a service that holds each study until its result; `fit` says so, in
+    its comments and on the console. A log whose reads waited for the result (the AI holds them) gets no
+    such word."""
+    for name, sets, expected in [("validation/ai_workers_mmc", ["study_types.chest_ct.read_minutes.mean=7.5"], True),
+                                 ("examples/mmc_ai_triage", [], False)]:
+        scenario = load_scenario(name, ["horizon_days=20", "warmup_days=0", *sets])
+        path = tmp_path / f"{scenario.name}.parquet"
+        pq.write_table(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies), path)
+        result = CliRunner().invoke(app, ["fit", str(path), "--out", str(tmp_path / f"{scenario.name}.yaml")])
+        assert result.exit_code == 0, result.output
+        said = "opened before the AI's result" in " ".join(result.output.split())
+        assert said == expected, result.output
+        comments = (tmp_path / f"{scenario.name}.yaml").read_text()
+        assert "reads opened before the AI's result" in comments  # the share, with its interval, either way

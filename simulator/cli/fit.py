@@ -61,6 +61,8 @@ def fit(
                          f"{plain(out_file)} where you know them):"))
         for line in guessed:
             err.print(f"  {line}", highlight=False)
+    for line in fitted.cautions():  # where the model will not do what the log shows
+        err.print(styled(f"[bold]check:[/] {plain(line)}"), soft_wrap=True)
     if report is not None:
         from simulator.oplog.pages import fit_page
 

@@ -41,6 +41,9 @@ class Fitted:
     interval: tuple[float, float] | None = None  # 95%: of per_day, of the mean, or of the share
 
 
+OPENED_FIRST = 0.5  # above this share of reads opened before the AI's result, `fit` says the model differs
+
+
 def fit_share(hits: int, n: int, what: str) -> Fitted:
     """A share with its 95% Wilson interval (sound near 0 and 1, where most shares here live)."""
     if n == 0:
@@ -262,6 +265,9 @@ class AIFit:
     failure: Fitted  # share of studies it never scored (among those a day or more before the log's end)
     latency: Fitted  # ai_at - received_at
     prevalence: Fitted | None = None  # share with a finding
+    # Share of the scored studies whose read was opened before the AI's result: the fitted service holds a
+    # study until its result (a service without workers), so a large share says the model reads later.
+    opened_first: Fitted | None = None
     sensitivity: Fitted | None = None
     specificity: Fitted | None = None
 
@@ -325,6 +331,19 @@ class LogFit:
             found.append(f"second_opinions.read_minutes: {self.second_opinions[1].note}; a placeholder of 20 minutes")
         return found
 
+    def cautions(self) -> list[str]:
+        """What the fitted model does otherwise than the log shows, said where it goes: here, an AI whose
+        results most reads did not wait for, while the fitted service holds each study until its result."""
+        found = []
+        for t in self.types.values():
+            first = None if t.ai is None else t.ai.opened_first
+            if first is not None and first.value is not None and first.value > OPENED_FIRST:
+                found.append(f"ai_services.{t.key}_ai: {first.value:.0%} of the scored {t.key} reads were opened "
+                             "before the AI's result, but the fitted service holds each study until its result: "
+                             "the model's reads start later than the log's. Give the service `workers:` (results "
+                             "then come while studies wait on the worklist) or leave the AI out")
+        return found
+
     def dated_pools(self) -> dict[str, dict]:
         """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
         capacity, for a replay of its history."""
@@ -371,7 +390,8 @@ class LogFit:
                     "failure_rate": ai.failure.value or 0.0}
                 if ai.latency.value is not None:
                     services[service]["latency_minutes"] = ai.latency.value
-                lines.append(f"  # AI ({service}): {ai.flagged.note}; {ai.failure.note}; {ai.latency.note}")
+                lines.append(f"  # AI ({service}): {ai.flagged.note}; {ai.failure.note}; {ai.latency.note}"
+                             + ("" if ai.opened_first is None else f"; {ai.opened_first.note}"))
                 if known:
                     truth = (ai.prevalence, ai.sensitivity, ai.specificity)
                     lines.append("  # " + "; ".join(f.note for f in truth if f is not None))
@@ -412,7 +432,7 @@ def fit_log(log: pa.Table, name: str = "fitted") -> str:
 
 
 def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.ndarray, scored_at: np.ndarray,
-            end: float) -> AIFit | None:
+            end: float, opened: np.ndarray | None = None) -> AIFit | None:
     # The flag is the AI's result as the worklist used it (a score alone does not say where it was cut).
     flag_column = log.column("ai_flag")
     result = mine & flag_column.is_valid().to_numpy(zero_copy_only=False)
@@ -426,6 +446,10 @@ def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.n
     latency = fit_duration((scored_at - np.where(np.isnan(received), arrived, received))[result],
                            "latency from the archive")
     fitted = AIFit(flagged, failure, latency)
+    if opened is not None:
+        timed = result & np.isfinite(opened) & np.isfinite(scored_at)
+        fitted.opened_first = fit_share(int((timed & (opened < scored_at)).sum()), int(timed.sum()),
+                                        "reads opened before the AI's result")
     truth_column = log.column("finding")
     known = truth_column.is_valid().to_numpy(zero_copy_only=False) & mine
     if known.sum() >= 30:
@@ -505,7 +529,7 @@ def fit(log: pa.Table) -> LogFit:
         shares = {r: fit_share(int(np.sum(referral[mine] == r)), known, r) for r in ("stat", "urgent")}
         types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
                              fit_duration(values, what), double,
-                             _fit_ai(log, mine, arrived, received, scored_at, end), arrived[mine],
+                             _fit_ai(log, mine, arrived, received, scored_at, end, opened), arrived[mine],
                              values[np.isfinite(values) & (values > 0)],
                              {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key})
     seconds = kinds == "second_opinion"
