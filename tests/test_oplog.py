@@ -750,3 +750,22 @@ def test_fit_says_when_most_reads_did_not_wait_for_the_ai_it_fits_as_holding_the
         assert said == expected, result.output
         comments = (tmp_path / f"{scenario.name}.yaml").read_text()
         assert "reads opened before the AI's result" in comments  # the share, with its interval, either way
+
+
+def test_the_interval_of_a_mean_duration_never_reaches_below_zero() -> None:
+    """Issue 32, item 14: a few reading times, one far out, gave "mean 46.87 (95% CI -2.56-96.30)"; a
+    duration's mean interval stays positive (a bootstrap where Student's t would cross zero), and a plain
+    sample keeps Student's t."""
+    from scipy import stats
+
+    from simulator.oplog.fitting import fit_duration, mean_interval
+
+    few = np.array([2.0, 3.0, 2.5, 4.0, 3.5, 2.0, 3.0, 5.0, 2.5, 3.0, 4.0, 700.0])
+    half = stats.t.ppf(0.975, few.size - 1) * few.std(ddof=1) / np.sqrt(few.size)
+    assert few.mean() - half < 0  # the case: Student's t crosses zero
+    low, high = mean_interval(few)
+    assert 0 < low < few.mean() < high <= few.max()
+    assert f"95% CI {low:.2f}-{high:.2f}" in fit_duration(few, "reading time").note
+    plain = np.random.default_rng(1).lognormal(1.5, 0.5, 400)
+    t_half = stats.t.ppf(0.975, plain.size - 1) * plain.std(ddof=1) / np.sqrt(plain.size)
+    assert mean_interval(plain) == pytest.approx((plain.mean() - t_half, plain.mean() + t_half))
