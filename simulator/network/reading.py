@@ -208,9 +208,10 @@ class ReadingStation:
         flags, ai_of = self.flag_names, self._ai_of
         ready = u.ready_at[block]
         return Columns(
-            study_type=name, kind=kinds if kind is None else np.full(block.shape[0], kind), referral=np.array(_REFERRALS)[d.arrivals.referral[block]], modality=modality,
-            site=np.array(self.site_names, dtype=str)[sites], ai_service=[ai_of[t] for t in types.tolist()], scored=scored,
-            ai_score=np.where(scored, u.ai_score[block], NaN), ai_positive=u.ai_positive[block] & scored,
+            study_type=name, kind=kinds if kind is None else np.full(block.shape[0], kind),
+            referral=np.array(_REFERRALS)[d.arrivals.referral[block]], modality=modality,
+            site=np.array(self.site_names, dtype=str)[sites], ai_service=[ai_of[t] for t in types.tolist()],
+            scored=scored, ai_score=np.where(scored, u.ai_score[block], NaN), ai_positive=u.ai_positive[block] & scored,
             arrived_at=d.arrivals.arrived_at[block], ready_at=ready, patient_age=d.arrivals.patient_age[block],
             ai_flags=[flags[t][m] if ok else () for t, m, ok in zip(types.tolist(), self._flags(block), scored.tolist())]
             if self.flagging else [()] * block.shape[0],
