@@ -7,10 +7,12 @@ ARGS ?=
 
 .PHONY: run test test-all validate bench mutate install clean
 
+# setuptools' "Editable installation" notice (its import finder for `scenarios/`, mapped into the package) is
+# information, not a fault: hidden by its message alone, so any real warning from the build still shows.
 $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(BIN)/python -m pip install --quiet -e ".[all,test]"
 	@touch $@
 
 install: $(BIN)/radsim
