@@ -67,3 +67,14 @@ def test_a_rank_replaced_without_its_block_form_is_asked_item_by_item(monkeypatc
     assert block_form(Fifo()) is not None
     monkeypatch.setattr(Fifo, "rank", lambda self, item, now: None)
     assert block_form(Fifo()) is None
+
+
+def test_a_users_policy_is_asked_item_by_item_through_its_guard() -> None:
+    """A user's policy is guarded (every answer checked): a `rank_block` of its own is not used."""
+    from simulator.triage.guarded import GuardedPolicy
+
+    class Mine(Fifo):
+        name = "mine"
+
+    assert block_form(Mine()) is not None
+    assert block_form(GuardedPolicy(Mine(), "mypkg:Mine")) is None

@@ -1,12 +1,12 @@
 """A block of work items as columns, and the ranks of a block: how a policy ranks many studies at once.
 
-A policy's `rank(item, now)` is the interface; a policy may also offer `rank_block(columns)`, the same
-ranks for a block of items given as numpy columns, each item ranked at its own `now` (`block_form` says
-when it is used). The reading station
-asks for it where every study's rank is known on entry (`simulator/network/ranked_once.py`), so a
-built-in ranks a city year in numpy passes rather than seven million calls. A policy without it is asked
-item by item, unchanged. `rank_block` must give what `rank` gives, item for item (tests/test_policies.py
-checks every built-in on generated items); a rank that names an `until` has no block form.
+A policy's `rank(item, now)` is the interface; the built-ins also have `rank_block(columns)`, the same
+ranks for a block of items given as numpy columns, each item ranked at its own `now`. The reading station
+asks for it where every study's rank is known ahead (`simulator/network/ranked_once.py`), so a built-in
+ranks a city year in numpy passes rather than seven million calls; `block_form` says when it answers for
+the policy's `rank` (a user's policy, behind its guard, is always asked item by item). `rank_block` must
+give what `rank` gives, item for item (tests/test_block_ranks.py checks every built-in on generated
+items); a rank that names an `until` has no block form.
 """
 from __future__ import annotations
 
