@@ -23,7 +23,6 @@ runs both on generated scenarios); anything else runs the layered one.
 """
 from __future__ import annotations
 
-import gc
 import math
 from array import array
 from bisect import bisect_left, bisect_right
@@ -47,7 +46,6 @@ from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 
 __all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
 
-LARGE = 1_000_000  # work items from which a collection before the run pays (`reading_station`)
 READY = 10  # the ready time's column in `ReadingStation._columns`
 # Above this, a float and an int key may have compared differently in Python than as float64.
 _EXACT = float(2 ** 53)
@@ -79,14 +77,10 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     if ranks is None or (late and results is None):
         return station
     # Its arrays go before the numbered station makes its own (a city year's are 0.4 GB): its one reference
-    # cycle (its dispatch holds it) broken, so that they go now. A collection as well where the run is
-    # large: measured on a city year, it lowers the peak by a further 0.2 GB; it would cost a small
-    # replication 4%.
+    # cycle (its dispatch holds it) broken, they go now, without a collection (a small replication's 4%;
+    # on a city year, measured, a collection here lowered the peak by nothing).
     station.dispatch = None  # type: ignore[assignment]
-    large = station.n_items >= LARGE
     del station
-    if large:
-        gc.collect()
     return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks, results)
 
 
@@ -103,23 +97,17 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     worklist's order too (to place the second opinions among them)."""
     studies = station.ready_order[:_entering(station)]
     by_block = block_form(station.worklist.policy)
-
-    def ranks_of(block: np.ndarray, second: bool = False) -> BlockRanks | None:
-        if by_block is None:
-            return _item_ranks(station, block, second)
-        return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None))
-
     codes: dict[str, int] = {}
     orders, classes, keys, labels = [], [], [], []
     for lo in range(0, studies.shape[0], chunk):
         block = studies[lo:lo + chunk]
-        ranked = ranks_of(block)
+        ranked = _ranks_of(station, by_block, block)
         if ranked is None:
             return None
         items = block
         doubled = station.dual_index[block] >= 0
         if doubled.any():  # each second read enters right after its study
-            seconds = ranks_of(block[doubled], second=True)
+            seconds = _ranks_of(station, by_block, block[doubled], second=True)
             if seconds is None:
                 return None
             at = np.arange(block.shape[0]) + np.cumsum(doubled) - doubled  # each study's position
@@ -131,13 +119,10 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
         cls, key, label = ranked
         if not _exact(cls) or not _exact(key):
             return None
-        names, first, inverse = np.unique(label, return_index=True, return_inverse=True)
-        for name in names[np.argsort(first, kind="stable")].tolist():  # in order of first entry
-            codes.setdefault(name, len(codes))
         orders.append(items)
         classes.append(cls)
         keys.append(key)
-        labels.append(np.array([codes[name] for name in names.tolist()], dtype=np.int16)[inverse.reshape(-1)])
+        labels.append(_coded(label, codes))
     if not classes:
         none = np.zeros(0, dtype=np.int64)
         return EntryRanks(none, none, none, np.zeros(0, dtype=np.int16), [])
@@ -152,6 +137,23 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     if keep_order:
         ranks = ranks._replace(cls=_plain(cls[by_place]), key=_plain(key[by_place]))
     return ranks
+
+
+def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
+              second: bool = False, result_in: bool = False) -> BlockRanks | None:
+    """The ranks of a block of studies (`second`: of their second reads; `result_in`: with their late AI
+    results, when each comes): from the policy's block form where it has one, else item by item."""
+    if by_block is None:
+        return _item_ranks(station, block, second, result_in)
+    return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in))
+
+
+def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    """Labels as int16 codes into `codes`, which takes the block's new names in order of first entry."""
+    names, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    for name in names[np.argsort(first, kind="stable")].tolist():
+        codes.setdefault(name, len(codes))
+    return np.array([codes[name] for name in names.tolist()], dtype=np.int16)[inverse.reshape(-1)]
 
 
 def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False,
@@ -185,22 +187,16 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
 
-    def ranks_of(block: np.ndarray, second: bool) -> BlockRanks | None:
-        if by_block is None:
-            return _item_ranks(station, block, second, result_in=True)
-        return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in=True))
-
     def coded(ranks: BlockRanks) -> BlockRanks:
-        names, inverse = np.unique(ranks.label, return_inverse=True)
-        return ranks._replace(label=np.array([codes.setdefault(name, len(codes)) for name in names.tolist()],
-                                             dtype=np.int16)[inverse.reshape(-1)])
+        return ranks._replace(label=_coded(ranks.label, codes))
 
     studies, seconds = [], []
     for lo in range(0, late.shape[0], chunk):
         block = late[lo:lo + chunk]
-        study = ranks_of(block, False)
+        study = _ranks_of(station, by_block, block, result_in=True)
         doubled = station.dual_index[block] >= 0
-        second = study if study is None or not doubled.any() else ranks_of(block[doubled], True)
+        second = study if study is None or not doubled.any() else \
+            _ranks_of(station, by_block, block[doubled], second=True, result_in=True)
         if study is None or second is None:
             return None
         if doubled.any():
@@ -565,7 +561,6 @@ class RankedOnceStation(ReadingStation):
         """The rare path: in each lane, the first item this reader may read; the best of those."""
         code, excluded = reader.code, self.excluded
         held: list[tuple[list, list]] = []
-        best, chosen = None, None
         for lane in reader.lanes:
             put_back: list = []
             while lane:
@@ -577,10 +572,8 @@ class RankedOnceStation(ReadingStation):
                     break
                 put_back.append(self._pop(lane))
             held.append((lane, put_back))
-            if lane:
-                head = self._order(lane) if self.live is not None else lane[0]
-                if best is None or head < best:
-                    best, chosen = head, lane
+        # Every head now one this reader may read: the best of them, as a free reader chooses.
+        chosen = best_head(reader.lanes, self._order if self.live is not None else None)
         taken = None if chosen is None else self._index(self._pop(chosen))
         for lane, put_back in held:
             for value, whole in put_back:

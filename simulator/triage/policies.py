@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import partial
-
 from typing import TYPE_CHECKING
 
 from .columns import BlockRanks, Columns, image_reads, ranks_as
@@ -100,12 +99,15 @@ class Hierarchical:
         if item.referral == STAT:
             return _rank((0, item.ready_at, STAT, NEVER))
         if item.ai_positive:
-            order = self.order
-            positions = [order[s] for s in item.ai_flags or (item.ai_service,) if s in order]
-            if positions:
-                position = min(positions)
+            position = self.position(item.ai_flags or (item.ai_service,))
+            if position >= 0:
                 return _rank((1 + position, item.ready_at, self.labels[position], NEVER))
         return _rank((self.rest, item.ready_at, rest_label(item), NEVER))
+
+    def position(self, flags: Sequence[str | None]) -> int:
+        """The place in `order` of the highest-ranked of these flags, or -1 if `order` names none."""
+        order = self.order
+        return min((order[s] for s in flags if s in order), default=-1)
 
     @ranks_as(rank)
     def rank_block(self, columns: Columns) -> BlockRanks:
@@ -118,7 +120,7 @@ class Hierarchical:
             flags = columns.ai_flags[i] or (columns.ai_service[i],)
             found = known.get(flags)
             if found is None:
-                found = known[flags] = min((self.order[s] for s in flags if s in self.order), default=-1)
+                found = known[flags] = self.position(flags)
             position[i] = found
         flagged = position >= 0
         labels = np.array([*self.labels, ""])[position]  # -1: the last, unused
