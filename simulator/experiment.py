@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from .network import draw_cohort, simulate_cohort
 from .overload import Overload
 from .network.figures import stations_table
-from .records import ROW_GROUP, duties_table, studies_table
+from .records import ROW_GROUP, duties_table, studies_blocks
 from .scenario import Scenario
 from .summaries import ReplicationSummary, Summaries, Summary, read_only, summary_rows
 from .summaries import summarise as summarise_table
@@ -52,27 +52,51 @@ class Replication:
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
-                    progress: Callable[[float], None] | None = None, summarise: bool = False) -> Replication:
+                    progress: Callable[[float], None] | None = None, summarise: bool = False,
+                    sink: Sink | None = None) -> Replication:
     """Simulate one replication (and summarise it). The same (scenario, seed, replication) always gives the
-    same tables."""
+    same tables.
+
+    With a `sink`, the studies rows go to it a row group at a time as they are made (the Replication then
+    holds none): the replication's whole table is never held, only the columns its summary reads.
+    """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     cohort = draw_cohort(scenario, seed, replication)
     drawn = time.perf_counter()
     outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
     simulated = time.perf_counter()
-    studies = studies_table(scenario, cohort, outcome, seed, replication)
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
-    del cohort, outcome  # what the table does not hold goes before the summary's columns come
+    blocks = studies_blocks(scenario, cohort, outcome, seed, replication)
+    if sink is None:
+        studies = pa.concat_tables(blocks)
+        kept, rows = [studies], studies.num_rows
+    else:
+        studies, (kept, rows) = None, _send(blocks, sink, summarise)
+    del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None
     if summarise:
-        summary = summarise_table(studies, duties, scenario, replication)
+        # Arrow's allocator keeps what the rows written freed for Arrow's next tables; the summary's columns
+        # are numpy's, so give it back first.
+        pa.default_memory_pool().release_unused()
+        summary = summarise_table(pa.concat_tables(kept), duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": tabled - simulated,
-                        "summary": finished - tabled}, stations, summary)
+                        "summary": finished - tabled}, stations, summary, rows=rows)
+
+
+def _send(blocks: Iterable[pa.Table], sink: Sink, summarise: bool) -> tuple[list[pa.Table], int]:
+    """Each block to the sink; what is kept is the columns the summary reads (zero-copy), and the rows sent."""
+    kept, rows = [], 0
+    for block in blocks:
+        rows += block.num_rows
+        if summarise:
+            kept.append(read_only(block))
+        sink(block)
+    return kept, rows
 
 
 _REPORT: Callable[[tuple[int, float]], None] | None = None  # where a task's progress goes (set by `_listen`)
@@ -90,32 +114,40 @@ SEND, DROP = "send", "drop"
 
 def _replication_worker(args: tuple[int, Scenario, int, int, bool, Any],
                         deliver: Callable[[pa.Table], None] | None = None) -> Replication:
-    """One replication where it runs (a worker process, or this one: the same steps). Its rows leave first
-    (handed to `deliver`, written to a part file, dropped, or kept to be sent), then it is summarised from
-    the columns the summary reads: a replication's table and its summary's columns are never held at once
-    unless the table is to be sent back."""
+    """One replication where it runs (a worker process, or this one: the same steps). Its rows leave as
+    they are made (handed to `deliver`, written to a part file, dropped), or are kept to be sent back; its
+    summary is made after, from the columns it reads."""
     task, scenario, replication, seed, summarise, route = args
     report = None if _REPORT is None else (lambda f: _REPORT((task, f)))  # type: ignore[misc]
-    result = run_replication(scenario, replication, seed, report, summarise=False)
-    studies, result.rows = result.studies, result.studies.num_rows
-    kept = read_only(studies) if summarise else None
-    if deliver is not None:
-        deliver(studies)
-        result.studies, result.delivered = None, True
-    elif isinstance(route, Path):
-        pq.write_table(studies, route, compression="zstd", row_group_size=ROW_GROUP)
-        result.studies, result.part = None, route
-    elif route == DROP:
-        result.studies = None
-    del studies
-    if kept is not None:
-        # Arrow's allocator keeps what the table freed for Arrow's next tables; the summary's columns are
-        # numpy's, so give it back first.
-        pa.default_memory_pool().release_unused()
-        begun = time.perf_counter()
-        result.summary = summarise_table(kept, result.duties, scenario, replication)
-        result.phases["summary"] = time.perf_counter() - begun
+    if isinstance(route, Path) and deliver is None:
+        with _PartWriter(route) as part:
+            result = run_replication(scenario, replication, seed, report, summarise, part)
+        result.part = route
+        return result
+    result = run_replication(scenario, replication, seed, report, summarise,
+                             deliver or (discard if route == DROP else None))
+    result.delivered = deliver is not None
     return result
+
+
+class _PartWriter:
+    """A replication's rows written to its part file by row groups, as `pq.write_table` would write them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def __call__(self, block: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, block.schema, compression="zstd")
+        self._writer.write_table(block, row_group_size=ROW_GROUP)
+
+    def __enter__(self) -> "_PartWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 class _Here:
@@ -193,7 +225,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
             if waiting is None:
                 break
             if waiting.part is not None:
-                sink_of[v].take_part(waiting.part)  # type: ignore[union-attr]
+                sink_of[v].take_part(waiting.part, whole=replications == 1)  # type: ignore[union-attr]
                 waiting.part = None
             elif waiting.studies is not None:
                 sink_of[v](waiting.studies)  # type: ignore[misc]

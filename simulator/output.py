@@ -127,8 +127,11 @@ class StudiesWriter:
         self._held: list[pa.Table] = []
         self._held_rows = 0
         self._written = False
+        self._closed = False  # a whole run's part became the file (`take_part`)
 
     def __call__(self, studies: pa.Table) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path} is complete: it took a whole run's part")
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, studies.schema, compression="zstd")
         elif not studies.schema.equals(self._writer.schema, check_metadata=True):
@@ -155,8 +158,15 @@ class StudiesWriter:
         self._held = [pa.Table.from_batches([b.take(np.arange(b.num_rows)) for b in rest], held.schema)] if rest else []
         self._held_rows = held.num_rows - start
 
-    def take_part(self, part: Path) -> None:
-        """A replication's rows from the part file a worker wrote, a row group at a time; then the part goes."""
+    def take_part(self, part: Path, whole: bool = False) -> None:
+        """A replication's rows from the part file a worker wrote, a row group at a time; then the part goes.
+        `whole`: the part holds every row the file will (a run of one replication): written by row groups
+        of ROW_GROUP as this writer writes them, it is already the file, and becomes it without a copy."""
+        if whole and self._writer is None and not self.rows:
+            self.rows = pq.ParquetFile(part).metadata.num_rows
+            part.replace(self.path)
+            self._closed = True
+            return
         for batch in pq.ParquetFile(part).iter_batches(batch_size=ROW_GROUP):
             self(pa.Table.from_batches([batch]))
         part.unlink()

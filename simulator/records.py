@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ from .network import Outcome
 from .scenario import NO_CONDITION, Scenario
 from .triage import KINDS, REFERRALS, Kind, Referral
 
-__all__ = ["studies_table", "duties_table", "study_uid_prefix", "column", "ROW_GROUP"]
+__all__ = ["studies_table", "studies_blocks", "duties_table", "study_uid_prefix", "column", "ROW_GROUP"]
 
 ROW_GROUP = 1024 * 1024  # rows per row group of a studies table's Parquet file, as `pq.write_table` writes them
 
@@ -50,19 +51,35 @@ _REFERRAL_NAMES = [r.value for r in REFERRALS]
 def studies_table(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int) -> pa.Table:
     """One row per work item that exists: cohort studies, the second opinions requested, the second reads of
     double-read studies."""
+    return pa.concat_tables(studies_blocks(scenario, cohort, outcome, seed, replication))
+
+
+def studies_blocks(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: int, replication: int,
+                   size: int = ROW_GROUP) -> Iterator[pa.Table]:
+    """The studies table's rows, `size` at a time (at least one block, maybe empty): a row group of its
+    Parquet file each, so that a worker writes a replication without ever holding its whole table."""
     n = len(cohort)
     prefix = study_uid_prefix(scenario.name, seed, replication)
     extra = n + np.flatnonzero(outcome.exists[n:])
     seconds = extra[extra < n + outcome.n_second]
     doubles = extra[extra >= n + outcome.n_second]
-    parts = [_part(scenario, cohort, outcome, prefix, replication, slice(0, n), slice(0, n), None)]
-    if seconds.shape[0] or not doubles.shape[0]:
-        parts.append(_part(scenario, cohort, outcome, prefix, replication, seconds, outcome.parent[seconds],
-                           SECOND_OPINION))
+    # (rows of the outcome, the cohort study each is about, the kind of extra work or None), in table order
+    segments: list[tuple[np.ndarray, np.ndarray, int | None]] = [(np.arange(n), np.arange(n), None)]
+    if seconds.shape[0]:
+        segments.append((seconds, outcome.parent[seconds], SECOND_OPINION))
     if doubles.shape[0]:
-        parts.append(_part(scenario, cohort, outcome, prefix, replication, doubles, outcome.parent[doubles],
-                           DOUBLE_READ))
-    return pa.concat_tables(parts)
+        segments.append((doubles, outcome.parent[doubles], DOUBLE_READ))
+    total = sum(rows.shape[0] for rows, _, _ in segments)
+    for begin in range(0, max(total, 1), size):
+        end, offset, pieces = begin + size, 0, []
+        for rows, source, kind in segments:
+            a, b = max(begin - offset, 0), min(end - offset, rows.shape[0])
+            offset += rows.shape[0]
+            if a < b or (total == 0 and not pieces):
+                # The cohort's own rows as slices: views of its arrays, not copies.
+                part = (slice(a, b), slice(a, b)) if kind is None else (rows[a:b], source[a:b])
+                pieces.append(_part(scenario, cohort, outcome, prefix, replication, *part, kind))
+        yield pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
 
 
 def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, replication: int,
@@ -83,8 +100,9 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
         read = cohort.draws.reading.read_minutes[source]
         kind = np.array([KINDS.index(t.kind) for t in types], np.int32)[study_type]
         if outcome.audited.any():
-            read = np.where(outcome.audited, cohort.draws.reading.audit_minutes, read)  # type: ignore[arg-type]
-            kind = np.where(outcome.audited, AUDIT, kind).astype(np.int32)
+            audited = outcome.audited[source]
+            read = np.where(audited, cohort.draws.reading.audit_minutes[source], read)  # type: ignore[index]
+            kind = np.where(audited, AUDIT, kind).astype(np.int32)
     else:
         read = (cohort.draws.reading.second_read_minutes if second else cohort.draws.reading.double_read_minutes)[source]  # type: ignore[index]
         kind = np.full(m, extra, np.int32)

@@ -327,3 +327,40 @@ def test_rows_written_by_workers_make_the_same_file_as_one_process(tmp_path: Pat
         files[workers] = (out / "studies.parquet").read_bytes()
         assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [MARKER]
     assert files["1"] == files["2"]
+
+
+@pytest.mark.parametrize("name", ["moscow_reference_center", "examples/district_network"])
+def test_a_replication_streamed_by_row_groups_is_the_table_made_whole(tmp_path: Path, monkeypatch, name: str) -> None:
+    """A worker writes a replication's rows a row group at a time as they are made (`studies_blocks`):
+    blocks that cut across the studies, second opinions, second reads and audits give the table made whole,
+    its part file is byte for byte `pq.write_table`'s, and a run of one replication takes that part as its
+    studies.parquet (renamed) with the bytes the copying path writes. Row groups of 500 rows stand for
+    the 1,048,576 of a real file."""
+    import pyarrow.parquet as pq
+
+    from simulator import experiment, load_scenario, output, records
+    from simulator.network import draw_cohort, simulate_cohort
+    from simulator.triage_config import policy_of
+
+    scenario = load_scenario(name, ["horizon_days=4", "warmup_days=0"])
+    cohort = draw_cohort(scenario, 1, 0)
+    outcome = simulate_cohort(scenario, cohort, policy_of(scenario), 1, 0)
+    whole = records.studies_table(scenario, cohort, outcome, 1, 0)
+    kinds = set(whole.column("kind").to_pylist())
+    assert len(kinds) >= 3 and whole.num_rows > 3 * 500, (kinds, whole.num_rows)  # the blocks cut across kinds
+    blocks = list(records.studies_blocks(scenario, cohort, outcome, 1, 0, size=500))
+    assert [b.num_rows for b in blocks[:-1]] == [500] * (len(blocks) - 1) and 0 < blocks[-1].num_rows <= 500
+    assert pa.concat_tables(blocks).equals(whole)
+    for module in (experiment, output):
+        monkeypatch.setattr(module, "ROW_GROUP", 500)
+    pq.write_table(whole, tmp_path / "whole.parquet", compression="zstd", row_group_size=500)
+    with experiment._PartWriter(tmp_path / "part.parquet") as part:
+        for block in blocks:
+            part(block)
+    assert (tmp_path / "part.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    for whole_run in (False, True):
+        (tmp_path / "again.parquet").write_bytes((tmp_path / "part.parquet").read_bytes())
+        with output.StudiesWriter(tmp_path / f"studies-{whole_run}.parquet") as writer:
+            writer.take_part(tmp_path / "again.parquet", whole=whole_run)
+        assert writer.rows == whole.num_rows and not (tmp_path / "again.parquet").exists()
+        assert (tmp_path / f"studies-{whole_run}.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
