@@ -43,6 +43,7 @@ NAMES = {
     "run": ("summary.json", "studies.parquet", "readers.parquet", "stations.parquet", "scenario.yaml", "report.html"),
     "comparison": ("comparison.json", "report.html"),
     "staffing": ("staffing.json", "roster.yaml"),
+    "design": ("design.json", "roster.yaml"),
     "sweep": ("sweep.json", "runs", "results.parquet", "summary.parquet", "failures.json", "report.html"),
 }
 

@@ -48,7 +48,7 @@ from .triage_config import targets_of
 from .workers import LocalPool, cores
 
 STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
-__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "keeping_up", "StaffingResult", "optimise",
+__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "offered_loads", "keeping_up", "StaffingResult", "optimise",
            "STAFFING", "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
@@ -157,6 +157,12 @@ class ShiftSlot:
     index: int
     label: str
     hours_per_week: float  # reader-hours a week per reader on this entry
+    cost_per_week: float | None = None  # what a reader on it costs a week, where not its hours (`design`)
+
+    @property
+    def weight(self) -> float:
+        """What one reader more on this entry costs a week: its reader-hours, unless costed otherwise."""
+        return self.hours_per_week if self.cost_per_week is None else self.cost_per_week
 
     @property
     def path(self) -> str:
@@ -171,11 +177,11 @@ def slots(scenario: Scenario) -> list[ShiftSlot]:
             for i, (shift, label) in enumerate(zip(pool.shifts, shift_labels(pool)))]
 
 
-def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
-    """Square-root staffing per shift entry: ceil(a + beta sqrt(a)) for the entry's mean offered load a.
+def offered_loads(scenario: Scenario) -> dict[str, list[list[float]]]:
+    """Each pool's mean offered load (erlangs: readers kept busy) by weekday (Monday first) and hour.
 
-    A study type's load is shared equally among the pools that read it; a shift's load is the mean over
-    the hours and weekdays it covers. Second opinions count at their share of the types they follow.
+    A study type's load is shared equally among the pools that read it; second opinions count at their
+    share of the types they follow.
     """
     from .distributions import mean_of
 
@@ -195,6 +201,13 @@ def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
                     for pool in so_pools:
                         per_pool[pool][day][hour] += (rates[day][hour] * second.fraction * mean_of(second.read_minutes)
                                                       / 60.0 / len(so_pools))
+    return per_pool
+
+
+def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:
+    """Square-root staffing per shift entry: ceil(a + beta sqrt(a)) for the entry's mean offered load a
+    (`offered_loads`: a shift's load is the mean over the hours and weekdays it covers)."""
+    per_pool = offered_loads(scenario)
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     start = []
     for slot in slots(scenario):
@@ -290,9 +303,16 @@ class _Evaluator:
         """Evaluate several rosters at once (their replications share the workers)."""
         started = time.monotonic()
         todo = [s for s in dict.fromkeys(rosters) if (s, replications) not in self.cache]
-        futures: dict[tuple[int, ...], list[Future]] = {
-            staff: [self.pool.submit(_measure, (self.variant(staff), r, self.scenario.seed, self.wanted))
-                    for r in range(replications)] for staff in todo}
+        futures: dict[tuple[int, ...], list[Future]] = {}
+        for staff in todo:
+            try:
+                variant = self.variant(staff)
+            except ScenarioError:  # a roster the scenario's own checks refuse (a double read with one reader)
+                self.cache[(staff, replications)] = Evaluation(staff, replications, {
+                    t.text: (None, None, None) for t in self.targets}, ["refused by the scenario's checks"])
+                continue
+            futures[staff] = [self.pool.submit(_measure, (variant, r, self.scenario.seed, self.wanted))
+                              for r in range(replications)]
         for staff, running in futures.items():
             results = [f.result() for f in running]
             values = {}
@@ -440,7 +460,12 @@ class _Search:
         self.began = time.monotonic()
 
     def cost(self, staff: Sequence[int]) -> float:
-        return sum(n * s.hours_per_week for n, s in zip(staff, self.slots))
+        return sum(n * s.weight for n, s in zip(staff, self.slots))
+
+    def addable(self, staff: tuple[int, ...], current: Evaluation) -> list[int]:
+        """The entries a reader may be added to: those of pools that read work a missed target is about."""
+        return [i for i in _relevant_slots(self.scenario, self.slots, current.missed(self.conditions),
+                                           current.overloaded) if staff[i] < self.max_staff]
 
     def note(self, phase: str, extra: str = "") -> None:
         if self.progress is None:
@@ -451,6 +476,11 @@ class _Search:
         self.progress(f"{phase}: {self.evaluator.evaluations} rosters tried, best so far {held}; "
                       f"{time.monotonic() - self.began:.0f} s{extra}")
 
+    def meets(self, evaluation: Evaluation) -> bool:
+        """Whether the search takes a roster as meeting every condition (an answer is only ever one that
+        meets them with 95% confidence: `keep`)."""
+        return evaluation.met(self.conditions)
+
     def keep(self, evaluation: Evaluation) -> None:
         best = self.best
         if evaluation.met(self.conditions) and (
@@ -458,15 +488,23 @@ class _Search:
                 (self.cost(best.staff), -best.replications)):
             self.best = evaluation
 
+    def check_targets(self, staff: tuple[int, ...], screen: int) -> Evaluation:
+        """The first roster's evaluation; a ScenarioError for a target no work matches."""
+        first = self.evaluator.one(staff, screen)
+        empty = [t for t in self.conditions if first.values[t.text][0] is None]
+        if empty:
+            raise ScenarioError("--target", [(t.text, "no work in this scenario matches it, so it cannot be met or "
+                                              "missed (check the subgroup)") for t in empty])
+        return first
+
     def climb(self, staff: tuple[int, ...], reps: int, phase: str) -> tuple[int, ...] | None:
         """Up: add the reader who most reduces the worst shortfall per reader-hour, until all is met."""
         conditions = self.conditions
         current = self.evaluator.one(staff, reps)
         self.keep(current)
-        while not current.met(conditions):
+        while not self.meets(current):
             self.note(phase)
-            candidates = [i for i in _relevant_slots(self.scenario, self.slots, current.missed(conditions),
-                                                     current.overloaded) if staff[i] < self.max_staff]
+            candidates = self.addable(staff, current)
             if not candidates:
                 return None
             trials = [staff[:i] + (staff[i] + 1,) + staff[i + 1:] for i in candidates]
@@ -474,12 +512,12 @@ class _Search:
             for i, trial in zip(candidates, self.evaluator.many(trials, reps)):
                 self.keep(trial)
                 gain = current.worst(conditions) - trial.worst(conditions)
-                if trial.met(conditions):
+                if self.meets(trial):
                     gain = math.inf if not math.isfinite(current.worst(conditions)) else gain + 1e6
-                score = gain / max(self.slots[i].hours_per_week, 1e-9)
+                score = gain / max(self.slots[i].weight, 1e-9)
                 # An unmeasurable gain (a shortfall that stays infinite) ranks below any measured one, and
                 # then the cheapest reader goes first: every step adds a reader, so the climb ends.
-                scored.append((score if score == score else -math.inf, -self.slots[i].hours_per_week, trial))
+                scored.append((score if score == score else -math.inf, -self.slots[i].weight, trial))
             current = max(scored, key=lambda entry: entry[:2])[2]
             staff = current.staff
         return staff
@@ -489,11 +527,11 @@ class _Search:
         changed = True
         while changed:
             changed = False
-            for i in sorted(range(len(self.slots)), key=lambda j: -self.slots[j].hours_per_week):
+            for i in sorted(range(len(self.slots)), key=lambda j: -self.slots[j].weight):
                 while staff[i] > 0:
                     self.note(phase)
                     trial = self.evaluator.one(staff[:i] + (staff[i] - 1,) + staff[i + 1:], reps)
-                    if not trial.met(self.conditions):
+                    if not self.meets(trial):
                         break
                     self.keep(trial)
                     staff, changed = trial.staff, True
@@ -503,10 +541,7 @@ class _Search:
         """Screen, confirm at full size, find what binds; on Ctrl-C, the best feasible roster so far."""
         evaluator, conditions = self.evaluator, self.conditions
         staff: tuple[int, ...] | None = tuple(first)
-        empty = [t for t in conditions if self.evaluator.one(tuple(first), screen).values[t.text][0] is None]
-        if empty:
-            raise ScenarioError("--target", [(t.text, "no work in this scenario matches it, so it cannot be met or "
-                                              "missed (check the subgroup)") for t in empty])
+        self.check_targets(tuple(first), screen)
         try:
             staff = self.climb(tuple(first), screen, "screening")
             if staff is not None:
@@ -545,7 +580,7 @@ class _Search:
         """Rosters as cheap as `staff` that meet every condition too: one reader moved from a shift entry to
         another of the same hours a week (at most `limit` moves tried; False when there were more). Screened
         as the search is (`screen` replications, kept when every mean is on the right side), then confirmed."""
-        hours = [s.hours_per_week for s in self.slots]
+        hours = [s.weight for s in self.slots]
         moves = [(i, j) for i in range(len(staff)) if staff[i] > 0 for j in range(len(staff))
                  if j != i and math.isclose(hours[i], hours[j])]
         if not moves:

@@ -16,6 +16,7 @@ from . import (
     baseline,
     compare,
     dashboard,
+    design,
     dicom,
     fit,
     log,
@@ -40,6 +41,7 @@ app.command()(compare.compare)
 app.add_typer(baseline.app, name="baseline")
 app.command()(sweep.sweep)
 app.command()(staff.staff)
+app.command()(design.design)
 app.command()(dashboard.dashboard)
 app.command()(report.report)
 app.add_typer(dicom.app, name="dicom")
