@@ -11,7 +11,7 @@ screening replications meet every condition; readers are added where that is not
 while all stays met, and shifts are shortened by one allowed length at a time (the same start or the same
 end) while all stays met; the answer is confirmed at the full number of replications (the cheapest of the
 screened rosters that meets them, by bisection, then readers taken away and shifts shortened at full
-size), and held once more at four times as many, readers added where it misses there. Interrupted, the
+size), and held once more at eight times as many, readers added where it misses there. Interrupted, the
 best roster met so far is kept.
 
 A candidate shift is one start for one length on each day of a group of weekdays (by default Monday to
@@ -43,7 +43,7 @@ __all__ = ["Allowed", "Candidate", "DesignResult", "DESIGN", "candidates", "hour
 DESIGN = "design"  # the kind of output folder `radsim design` writes
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = 168
-PROOF = 4  # the answer is held to every condition again at this many times the replications
+PROOF = 8  # the answer is held to every condition again at this many times the replications
 STRICTEST = 0.01  # the strictest SIPP service level tried: a 1% chance of waiting
 NIGHT = frozenset({22, 23, 0, 1, 2, 3, 4, 5})  # hours of the day a night premium is paid for
 
@@ -380,10 +380,29 @@ class _DesignSearch(_Search):
                 hi = mid - 1
         return chain[lo]
 
+    shifts: Sequence[Candidate] = ()
+
     def addable(self, staff: tuple[int, ...], current: Evaluation) -> list[int]:
         if self.cost(staff) > self.ceiling:
             return []
-        return [i for i in super().addable(staff, current) if staff[i] > 0]
+        found = [i for i in super().addable(staff, current) if staff[i] > 0]
+        if current.missed(self.conditions):
+            return found
+        # Only a shift saturated: a reader more where it is on duty, not anywhere in its pool.
+        saturated = self.saturated_hours(staff, current.overloaded)
+        return [i for i in found if saturated & {(self.shifts[i].pool, h) for h in self.shifts[i].covers}] or found
+
+    def saturated_hours(self, staff: Sequence[int], overloaded: Sequence[str]) -> set[tuple[str, int]]:
+        """The (pool, hour of the week) of the shift entries named saturated (`pool/entry name`)."""
+        named = {f"{pool}/{entry['name']}": (pool, entry) for pool, entries in
+                 roster_shifts(self.scenario, self.shifts, staff).items() for entry in entries}
+        hours = set()
+        for where in overloaded:
+            if where in named:
+                pool, entry = named[where]
+                days = tuple(DAYS.index(d) for d in entry["days"])
+                hours |= {(pool, h) for h in Candidate(pool, days, int(entry["start"][:2]), entry["hours"]).covers}
+        return hours
 
     def shorten(self, staff: tuple[int, ...], reps: int, shifts: Sequence[Candidate], lengths: Sequence[int],
                 index: dict[Candidate, int]) -> tuple[int, ...]:
@@ -430,7 +449,7 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
     conditions = [*targets, *[t for t in feasibility_targets(scenario, waive, share) if t.text not in user]]
     evaluator = _DesignEvaluator(scenario, conditions, shift_slots, workers or cores(), "overload" not in waive, shifts)
     search = _DesignSearch(scenario, evaluator, conditions, shift_slots, allowed.max_staff, progress)
-    search.full, search.chain = replications, []
+    search.full, search.chain, search.shifts = replications, [], shifts
     if not allowed.gaps:
         search.manned = _manned(scenario, shifts)
     screen = max(2, min(screen, replications))
