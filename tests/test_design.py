@@ -69,6 +69,30 @@ def test_the_cover_is_the_cheapest_by_brute_force_and_meets_every_hours_need() -
     assert shift_slots[0].weight == pytest.approx(2 * 1.5) and shift_slots[0].hours_per_week == 2
 
 
+def test_the_cover_minimises_the_cost_not_the_hours() -> None:
+    """One reader needed at Monday 21:00: two hours from 21:00 run into the night (a premium of 3: 1 + 4 = 5),
+    four hours from 18:00 do not (4). The dearer in hours is the cheaper in cost, and the cover takes it."""
+    scenario = make()
+    allowed = Allowed(lengths=(2, 4), starts=(18, 21), day_groups=((0,),), night_premium=3.0)
+    shifts = [Candidate("readers", (0,), start, hours) for start in allowed.starts for hours in allowed.lengths]
+    shift_slots = [c.slot(i, allowed, scenario) for i, c in enumerate(shifts)]
+    need = [0] * 168
+    need[21] = 1
+    found = cover(scenario, shifts, allowed, {"readers": need}, shift_slots)
+    assert [c for c, n in zip(shifts, found) if n] == [Candidate("readers", (0,), 18, 4)]
+
+
+def test_a_double_read_type_has_two_readers_in_every_hour_it_has_work() -> None:
+    """SIPP's needs for a desk whose studies are all double read: two readers at least wherever there is work,
+    even at a load one reader could carry (a second read never goes to the first's reader)."""
+    from simulator.design import sipp_needs
+
+    data = base_dict()
+    data["study_types"]["chest_ct"].update(arrivals={"rate_per_hour": 0.5}, double_reading={"second_reader": "human"})
+    needs = sipp_needs(make(data), {"readers": 0.5})["readers"]
+    assert min(needs) == 2 and hourly_needs(0.5 * 10 / 60 * 2, 0.5) == 1
+
+
 def test_a_cover_no_allowed_shift_can_give_is_refused_naming_the_hour() -> None:
     scenario = make()
     allowed = Allowed(lengths=(4,), starts=(8,), day_groups=((0, 1, 2, 3, 4, 5, 6),))
