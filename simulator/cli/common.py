@@ -77,6 +77,16 @@ AllowCode = Annotated[Optional[list[str]], typer.Option(
     "--allow-code", metavar="MODULE", callback=_allow_code,
     help="Let the scenario name classes of this module of yours (mypkg, or one class: mypkg.rules:NewRules) as "
          "its policy or router (repeatable; adds to RADSIM_ALLOWED_CODE). Nothing else a scenario names is imported.")]
+# The options of the commands that search rosters (`staff`, `design`): the same words in both.
+Targets = Annotated[list[str], typer.Option("--target", metavar="TARGET", help="A target: metric[split=value] <= number "
+                                            "(or >=), e.g. \"p95_tat_minutes[ai_positive=true] <= 60\"; repeatable.")]
+RosterReplications = Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=1000,
+                                                 help="Replications the answer is confirmed with (targets are met "
+                                                      "with 95% confidence over them); candidates are screened with 2.")]
+Waive = Annotated[Optional[list[str]], typer.Option("--waive", metavar="NAME", help="Drop one feasibility condition: a kind "
+                                                    "of work (second_opinion, consultation, ...) whose own target need "
+                                                    "not be kept, 'reported' (99% of work reported) or 'overload' (no "
+                                                    "pool's backlog grows). Repeatable.")]
 Replace = Annotated[bool, typer.Option("--replace", help="Replace the --out folder although it has no .radsim.json "
                                        "marker, so radsim cannot tell that it wrote it (a folder of radsim's file "
                                        "names only; anything else is still refused).")]

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .common import FAILED, AllowCode, AllowLarge, Progress, Replace, ScenarioArg, Sets, Workers, bad_input, out, \
-    plain, prepared, styled
+from .common import FAILED, AllowCode, AllowLarge, Progress, Replace, RosterReplications, ScenarioArg, Sets, Targets, \
+    Waive, Workers, bad_input, out, plain, prepared, styled
 
 if TYPE_CHECKING:
     from simulator.design import DesignResult
@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 def design(
     scenario: ScenarioArg,
-    target: Annotated[list[str], typer.Option("--target", metavar="TARGET", help="A target: metric[split=value] <= number (or >=), "
-                                              "e.g. \"p95_tat_minutes[ai_positive=true] <= 60\"; repeatable.")],
+    target: Targets,
     shift_lengths: Annotated[str, typer.Option("--shift-lengths", metavar="HOURS",
                                                help="Allowed shift lengths in whole hours, e.g. 6,8,10,12.")] = "6,8,10,12",
     starts: Annotated[str, typer.Option("--starts", metavar="TIMES", help="Allowed start times: 06:00-22:00/1h (every "
@@ -29,12 +28,9 @@ def design(
                                                    "an hour on duty on Saturday and Sunday.")] = 0.0,
     gaps: Annotated[bool, typer.Option("--gaps", help="Allow hours with work and nobody on duty (their work waits "
                                        "for the next shift); by default every such hour keeps a reader.")] = False,
-    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=1000,
-                                              help="Replications the answer is confirmed with (targets are met "
-                                                   "with 95% confidence over them); candidates are screened with 2.")] = 5,
+    replications: RosterReplications = 5,
     set_: Sets = None,
-    waive: Annotated[Optional[list[str]], typer.Option("--waive", metavar="NAME", help="Drop one feasibility condition, "
-                                                       "as `radsim staff --waive`. Repeatable.")] = None,
+    waive: Waive = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for roster.yaml and design.json "
                                                     "(default out/<scenario name>-design/).")] = None,
     workers: Workers = None,

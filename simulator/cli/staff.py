@@ -12,8 +12,11 @@ from .common import (
     AllowLarge,
     Progress,
     Replace,
+    RosterReplications,
     ScenarioArg,
     Sets,
+    Targets,
+    Waive,
     Workers,
     bad_input,
     fail,
@@ -30,16 +33,10 @@ if TYPE_CHECKING:
 
 def staff(
     scenario: ScenarioArg,
-    target: Annotated[list[str], typer.Option("--target", metavar="TARGET", help="A target: metric[split=value] <= number (or >=), "
-                                              "e.g. \"p95_tat_minutes[ai_positive=true] <= 60\"; repeatable.")],
-    replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=2, max=1000,
-                                              help="Replications the answer is confirmed with (targets are met "
-                                                   "with 95% confidence over them); candidates are screened with 2.")] = 5,
+    target: Targets,
+    replications: RosterReplications = 5,
     set_: Sets = None,
-    waive: Annotated[Optional[list[str]], typer.Option("--waive", metavar="NAME", help="Drop one feasibility condition: a kind of "
-                                                       "work (second_opinion, consultation, ...) whose own target "
-                                                       "need not be kept, 'reported' (99% of work reported) or "
-                                                       "'overload' (no pool's backlog grows). Repeatable.")] = None,
+    waive: Waive = None,
     cost: Annotated[str, typer.Option(metavar="COST", help="What the roster minimises: reader_hours (a week).")] = "reader_hours",
     out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for roster.yaml and staffing.json "
                                                     "(default out/<scenario name>-staffing/).")] = None,
