@@ -9,7 +9,7 @@ import numpy as np
 
 from .scenario import DAYS, Scenario, Span, Window
 
-__all__ = ["hour_bins", "Duty", "duties", "shift_labels", "span_windows", "windows", "after_outages"]
+__all__ = ["hour_bins", "Duty", "duties", "day_span", "shift_labels", "span_windows", "windows", "after_outages"]
 
 
 def hour_bins(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -37,6 +37,18 @@ class Duty:
     start: float
     end: float
     staff: int
+
+
+def day_span(days: list[str] | tuple[str, ...]) -> str:
+    """Weekdays in words, as rosters say them: 'every day', 'mon-fri', 'sat-sun', else 'mon,wed'."""
+    ordered = sorted(days, key=DAYS.index)
+    if ordered == list(DAYS):
+        return "every day"
+    if ordered == list(DAYS[:5]):
+        return "mon-fri"
+    if ordered == list(DAYS[5:]):
+        return "sat-sun"
+    return ",".join(ordered)
 
 
 def shift_labels(pool) -> list[str]:

@@ -30,18 +30,18 @@ from typing import Any
 
 import numpy as np
 
+from .calendar import day_span
 from .errors import ScenarioError
-from .scenario import Scenario
+from .scenario import DAYS, Scenario
 from .staffing import Evaluation, ShiftSlot, Target, _Evaluator, _relevant_slots, _Search, feasibility_targets, \
     offered_loads
 from .theory import erlang_c
 from .workers import cores
 
 __all__ = ["Allowed", "Candidate", "DesignResult", "DESIGN", "candidates", "hourly_needs", "cover", "design",
-           "parse_days", "parse_hours", "parse_starts", "check_on_seed", "day_names"]
+           "parse_days", "parse_hours", "parse_starts", "check_on_seed"]
 
 DESIGN = "design"  # the kind of output folder `radsim design` writes
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = 168
 PROOF = 8  # the answer is held to every condition again at this many times the replications
 STRICTEST = 0.01  # the strictest SIPP service level tried: a 1% chance of waiting
@@ -86,7 +86,7 @@ class Candidate:
         return [(day * 24 + self.start + k) % WEEK for day in self.days for k in range(self.hours)]
 
     def slot(self, index: int, allowed: Allowed, scenario: Scenario) -> ShiftSlot:
-        return ShiftSlot(self.pool, index, f"{self.start:02d}:00+{self.hours}h {day_names(self.days)}",
+        return ShiftSlot(self.pool, index, f"{self.start:02d}:00+{self.hours}h {day_span([DAYS[d] for d in self.days])}",
                          float(self.hours * len(self.days)),
                          sum(allowed.hour_cost(scenario, self.pool, h) for h in self.covers))
 
@@ -193,8 +193,8 @@ def cover(scenario: Scenario, shifts: Sequence[Candidate], allowed: Allowed, nee
         found = milp(np.array([slots[j].weight for j in mine]), integrality=np.ones(len(mine)),
                      bounds=Bounds(0, allowed.max_staff), constraints=LinearConstraint(matrix, lb=np.array(need, float)))
         if found.x is None:
-            raise ScenarioError("--max-staff", [(pool, f"no cover of the hours' needs within {allowed.max_staff} "
-                                                       f"readers a shift ({found.message})")])
+            raise ScenarioError("--target", [(pool, f"no cover of the hours' needs within {allowed.max_staff} "
+                                                    f"readers a shift ({found.message})")])
         for k, j in enumerate(mine):
             staff[j] = int(round(found.x[k]))
     return tuple(staff)
@@ -240,22 +240,12 @@ def roster_shifts(scenario: Scenario, shifts: Sequence[Candidate], staff: Sequen
             grouped[shift.pool].setdefault((shift.start, shift.hours, n), []).extend(shift.days)
     roster = {}
     for pool, entries in grouped.items():
-        rows = [{"name": f"{start:02d}:00+{hours}h {day_names(days)}" + ("" if n == 1 else f" x{n}"),
-                 "start": f"{start:02d}:00", "hours": hours, "days": [DAYS[d] for d in sorted(days)], "staff": n}
-                for (start, hours, n), days in sorted(grouped[pool].items())]
+        rows = [{"name": f"{start:02d}:00+{hours}h {day_span(names)}" + ("" if n == 1 else f" x{n}"),
+                 "start": f"{start:02d}:00", "hours": hours, "days": names, "staff": n}
+                for (start, hours, n), days in sorted(grouped[pool].items())
+                for names in [[DAYS[d] for d in sorted(days)]]]
         roster[pool] = rows or [{"name": "nobody", "start": "00:00", "hours": 1, "staff": 0}]
     return roster
-
-
-def day_names(days: Sequence[int]) -> str:
-    days = sorted(days)
-    if days == list(range(7)):
-        return "every day"
-    if days == list(range(5)):
-        return "mon-fri"
-    if days == [5, 6]:
-        return "sat-sun"
-    return ",".join(DAYS[d] for d in days)
 
 
 @dataclass
@@ -344,8 +334,9 @@ class _DesignSearch(_Search):
     ceiling = math.inf  # no roster dearer than this is tried: a target no staffing meets ends the climb
     full = 0  # the replications an answer is confirmed with
     chain: list[tuple[int, ...]]  # the rosters screening took as meeting, in the order it took them
-
     manned: np.ndarray | None = None  # (hour with work, candidate) incidence: every such hour needs a reader
+    shifts: Sequence[Candidate] = ()  # the candidate shifts, as the slots are numbered
+    index: dict[Candidate, int] = {}  # ... and each one's number
 
     def meets(self, evaluation: Evaluation) -> bool:
         """Screened (fewer replications than the answer's): every mean on the right side, no pool overloaded;
@@ -380,8 +371,6 @@ class _DesignSearch(_Search):
                 hi = mid - 1
         return chain[lo]
 
-    shifts: Sequence[Candidate] = ()
-
     def addable(self, staff: tuple[int, ...], current: Evaluation) -> list[int]:
         if self.cost(staff) > self.ceiling:
             return []
@@ -404,22 +393,21 @@ class _DesignSearch(_Search):
                 hours |= {(pool, h) for h in Candidate(pool, days, int(entry["start"][:2]), entry["hours"]).covers}
         return hours
 
-    def shorten(self, staff: tuple[int, ...], reps: int, shifts: Sequence[Candidate], lengths: Sequence[int],
-                index: dict[Candidate, int]) -> tuple[int, ...]:
+    def shorten(self, staff: tuple[int, ...], reps: int, lengths: Sequence[int]) -> tuple[int, ...]:
         """One reader of a staffed shift moved to the next shorter allowed length, the same start or the same
         end, while every condition stays met; the dearest first, until no move keeps them."""
         changed = True
         while changed:
             changed = False
             for i in sorted((i for i in range(len(staff)) if staff[i]), key=lambda j: -self.slots[j].weight):
-                shift = shifts[i]
+                shift = self.shifts[i]
                 shorter = [n for n in lengths if n < shift.hours]
                 if not shorter or not staff[i]:
                     continue
                 hours = shorter[-1]
                 moves = {Candidate(shift.pool, shift.days, shift.start, hours), shift.later(hours)}
                 for move in sorted(moves, key=lambda c: (c.days, c.start)):
-                    j = index.get(move)
+                    j = self.index.get(move)
                     if j is None:
                         continue
                     self.note("shortening shifts")
@@ -449,7 +437,7 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
     conditions = [*targets, *[t for t in feasibility_targets(scenario, waive, share) if t.text not in user]]
     evaluator = _DesignEvaluator(scenario, conditions, shift_slots, workers or cores(), "overload" not in waive, shifts)
     search = _DesignSearch(scenario, evaluator, conditions, shift_slots, allowed.max_staff, progress)
-    search.full, search.chain, search.shifts = replications, [], shifts
+    search.full, search.chain, search.shifts, search.index = replications, [], shifts, index
     if not allowed.gaps:
         search.manned = _manned(scenario, shifts)
     screen = max(2, min(screen, replications))
@@ -488,11 +476,11 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
         if staff is not None:
             search.chain = [staff]  # from here each roster taken covers less than the one before
             staff = search.descend(staff, screen, "screening: taking readers away")
-            staff = search.shorten(staff, screen, shifts, allowed.lengths, index)
+            staff = search.shorten(staff, screen, allowed.lengths)
             staff = search.confirm(list(dict.fromkeys(search.chain)), replications)
             if staff is not None:
                 staff = search.descend(staff, replications, "confirming: taking readers away")
-                staff = search.shorten(staff, replications, shifts, allowed.lengths, index)
+                staff = search.shorten(staff, replications, allowed.lengths)
                 # Held again at PROOF times the replications: a roster cut this close may miss, or saturate
                 # a shift, in a replication the confirmation did not see; readers are added where it does.
                 search.full = proof = PROOF * replications

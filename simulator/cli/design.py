@@ -120,6 +120,7 @@ def _shifts(result: "DesignResult") -> None:
     from rich import box
     from rich.table import Table
 
+    from simulator.calendar import day_span
     from simulator.design import roster_shifts
 
     table = Table(title="\nthe designed shifts", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -128,12 +129,7 @@ def _shifts(result: "DesignResult") -> None:
     for pool, entries in roster_shifts(result.scenario, result.shifts, result.staff).items():
         for e in entries:
             if e["staff"]:
-                table.add_row(pool, e["start"], str(e["hours"]), _days(e["days"]), str(e["staff"]),
+                table.add_row(pool, e["start"], str(e["hours"]), day_span(e["days"]), str(e["staff"]),
                               f"{e['staff'] * e['hours'] * len(e['days']):.0f}")
     out.print(table)
 
-
-def _days(days: list[str]) -> str:
-    from simulator.design import DAYS, day_names
-
-    return day_names([DAYS.index(d) for d in days])

@@ -95,6 +95,8 @@ def _roster(resolved: "Scenario", result: "StaffingResult", replications: int) -
     from rich import box
     from rich.table import Table
 
+    from simulator.calendar import day_span
+
     if result.feasible and result.proven_minimal:
         title = "the smallest roster meeting every target"
     elif result.feasible:
@@ -109,7 +111,7 @@ def _roster(resolved: "Scenario", result: "StaffingResult", replications: int) -
         roster.add_column(header, justify="left" if header in ("pool", "shift", "days") else "right", overflow="fold")
     for slot, first, n in zip(result.slots, result.start, result.staff):
         days = resolved.pools[slot.pool].shifts[slot.index].days
-        roster.add_row(slot.pool, slot.label, _days(days), str(first), str(n),
+        roster.add_row(slot.pool, slot.label, day_span(days), str(first), str(n),
                        f"{n * slot.hours_per_week:.0f}")
     roster.add_row("all", "", "", str(sum(result.start)), str(sum(result.staff)),
                    f"{sum(n * s.hours_per_week for n, s in zip(result.staff, result.slots)):.0f}")
@@ -162,12 +164,3 @@ def _tell(roster: "Scenario", replications: int, workers: int | None) -> None:
     for line in tell(run).lines():
         out.print(f"  {line}", highlight=False)
 
-
-def _days(days: list[str]) -> str:
-    if len(days) == 7:
-        return "every day"
-    if days == ["mon", "tue", "wed", "thu", "fri"]:
-        return "mon-fri"
-    if days == ["sat", "sun"]:
-        return "sat-sun"
-    return ",".join(days)
