@@ -13,11 +13,13 @@ end what was sent, refused, unreadable and not attempted, and why.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import queue
 import re
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -33,8 +35,10 @@ from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_RJ
 
 from .folders import INCOMING
 from .header import SOP_INSTANCE, STUDY_UID, Header, HeaderError, header_of, read_header
+from .trace import acquired_at
 
-__all__ = ["Archive", "send_folder", "echo", "SendResult", "TRANSFER_SYNTAXES", "storage_classes", "safe_name"]
+__all__ = ["Archive", "send_folder", "echo", "SendResult", "PaceError", "TRANSFER_SYNTAXES", "storage_classes",
+           "safe_name"]
 
 VERIFICATION = "1.2.840.10008.1.1"  # the Verification SOP Class: C-ECHO, the first test of a DICOM link
 
@@ -88,15 +92,17 @@ class Archive:
     """A C-STORE SCP writing each received object to directory/<StudyInstanceUID>/<SOPInstanceUID>.dcm,
     the dataset's bytes as received, behind a file meta that names the sender's AE title in (0002,0016) as
     DCMTK's storescp does; it answers C-ECHO. `require_called_ae`: refuse associations not addressed to
-    `ae_title`. `log` hears of each object filed under another name than its UIDs, and each object refused.
+    `ae_title`. `tls`: listen over TLS only (`tls.TlsFiles.server_context`). `log` hears of each object
+    filed under another name than its UIDs, and each object refused.
 
     An object whose SOPInstanceUID is already filed with other content (a clash: a bad UID generator, or
     another patient) is kept beside it as <SOPInstanceUID>.<n>.dcm, never written over; the same object
     sent again is filed once. `counts["filed"]` is the number of files on disk."""
 
     def __init__(self, directory: Path, port: int, host: str = "127.0.0.1", ae_title: str = "RADSIM_ARCHIVE",
-                 require_called_ae: bool = False, log: Callable[[str], None] | None = None) -> None:
-        self.directory, self.port, self.host = Path(directory), port, host
+                 require_called_ae: bool = False, log: Callable[[str], None] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.directory, self.port, self.host, self.tls = Path(directory), port, host, tls
         self.ae = AE(ae_title=ae_title)
         self.ae.require_called_aet = require_called_ae
         for uid in storage_classes():
@@ -157,7 +163,8 @@ class Archive:
     def start(self, block: bool = False):
         """Listen (the port is bound when this returns, unless `block`); OSError if the port is taken."""
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_CONN_OPEN, _no_delay)]
-        self.server = self.ae.start_server((self.host, self.port), block=block, evt_handlers=handlers)
+        self.server = self.ae.start_server((self.host, self.port), block=block, evt_handlers=handlers,
+                                           ssl_context=self.tls)
         return self.server
 
     def stop(self) -> None:
@@ -176,6 +183,8 @@ class SendResult:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     not_attempted: list[tuple[str, str]] = field(default_factory=list)
     aborts: list[str] = field(default_factory=list)  # each association the peer aborted, closed or refused, and why
+    # Paced sends: for each study started, (seconds after the start it was due, seconds after the start it began).
+    paced: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def failed(self) -> list[tuple[str, str]]:
@@ -192,6 +201,24 @@ class _File:
     sop_class: str
     syntax: str
     whole: bool  # a Part-10 file whose meta says what pynetdicom needs to stream it as it is
+    study: str = ""  # its StudyInstanceUID
+    acquired: dt.datetime | None = None  # when its image was acquired (`trace.acquired_at`)
+
+
+@dataclass
+class _Study:
+    """A study's files, sent over one association; a paced study is due `due` seconds after the start."""
+
+    files: list[_File]
+    due: float | None = None
+    begun: bool = False
+
+
+class PaceError(ValueError):
+    """A paced send of a study with no acquisition time to pace it by."""
+
+
+IDLE = 5.0  # seconds: a paced sender that would wait longer than this releases its association meanwhile
 
 
 def _sendable(path: Path, result: SendResult) -> _File | None:
@@ -203,7 +230,8 @@ def _sendable(path: Path, result: SendResult) -> _File | None:
     if not header.sop_class or not header.text(SOP_INSTANCE):
         result.unreadable.append((str(path), "no SOPClassUID or SOPInstanceUID: not an object to store"))
         return None
-    return _File(path, header.sop_class, header.transfer_syntax, _streamable(path, header))
+    return _File(path, header.sop_class, header.transfer_syntax, _streamable(path, header),
+                 header.text(STUDY_UID) or "", acquired_at(header))
 
 
 def _streamable(path: Path, header: Header) -> bool:
@@ -223,8 +251,9 @@ class _Peer:
     --fork) leaves them unanswered, and the first sends everything."""
 
     def __init__(self, host: str, port: int, ae_title: str, called: str, contexts: list[tuple[str, str]],
-                 retry_for: float = 0.0) -> None:
+                 retry_for: float = 0.0, tls: ssl.SSLContext | None = None) -> None:
         self.host, self.port, self.called, self.retry_for = host, port, called, retry_for
+        self.tls = None if tls is None else (tls, host)
         self.first, self.extra = AE(ae_title=ae_title), AE(ae_title=ae_title)
         self.extra.acse_timeout = EXTRA_ASSOCIATION_TIMEOUT
         for ae in (self.first, self.extra):
@@ -251,7 +280,7 @@ class _Peer:
         said: list[str] = []
         try:
             assoc = (self.first if first else self.extra).associate(
-                self.host, self.port, ae_title=self.called,
+                self.host, self.port, ae_title=self.called, tls_args=self.tls,
                 evt_handlers=[(evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_PDU_RECV, _hearing(said))])
         finally:
             if first:
@@ -260,7 +289,7 @@ class _Peer:
         if assoc.is_established:
             _keep_responses(assoc)
             return assoc, None
-        return None, (said[-1] if said else f"no association with {self.called} at {self.host}:{self.port}")
+        return None, (said[-1] if said else _no_association(self.called, self.host, self.port, self.tls is not None))
 
 
 def _hearing(said: list[str]) -> Callable[[evt.Event], None]:
@@ -285,16 +314,24 @@ def _same_object(path: Path, stream: bytes) -> bool:
         return handle.read() == stream
 
 
+def _no_association(called: str, host: str, port: int, tls: bool) -> str:
+    return f"no association with {called} at {host}:{port}" + (
+        " over TLS (no TLS there, or a certificate one side did not accept: the peer's against --tls-ca and "
+        "its host name, or this side's)" if tls else "")
+
+
 def echo(host: str, port: int, called: str = "RADSIM_ARCHIVE", ae_title: str = "RADSIM_MODALITY",
-         timeout: float = 10.0) -> str | None:
-    """C-ECHO to a peer: None when it answers Success, else why not (no association, its status)."""
+         timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> str | None:
+    """C-ECHO to a peer (over TLS with `tls`): None when it answers Success, else why not (no association,
+    its status)."""
     ae = AE(ae_title=ae_title)
     ae.add_requested_context(VERIFICATION)
     ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
     said: list[str] = []
-    assoc = ae.associate(host, port, ae_title=called, evt_handlers=[(evt.EVT_PDU_RECV, _hearing(said))])
+    assoc = ae.associate(host, port, ae_title=called, tls_args=None if tls is None else (tls, host),
+                         evt_handlers=[(evt.EVT_PDU_RECV, _hearing(said))])
     if not assoc.is_established:
-        return said[-1] if said else f"no association with {called} at {host}:{port}"
+        return said[-1] if said else _no_association(called, host, port, tls is not None)
     try:
         status = assoc.send_c_echo()
     finally:
@@ -350,29 +387,42 @@ def _store(assoc, item: _File):
     return assoc.send_c_store(ds, msg_id=assoc.message_id)
 
 
-def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResult, lock: threading.Lock,
-                done: Callable[[], None], first: bool, stop: threading.Event) -> None:
+def _send_share(work: "queue.Queue[_Study]", peer: _Peer, result: SendResult, lock: threading.Lock,
+                done: Callable[[], None], first: bool, stop: threading.Event, started: float) -> None:
     """Take studies off `work` and send them over one association, connecting again after an abort. An
     association the peer will not give (busy, or refusing) leaves the study to the other senders. Once
-    `stop` is set (Ctrl-C, SIGTERM), no further file is started."""
+    `stop` is set (Ctrl-C, SIGTERM), no further file is started. A paced study is not begun before it is
+    due (seconds after `started`, on the monotonic clock)."""
     assoc, opener, had_one = None, first, False
     retried: set[Path] = set()
     try:
         while True:
             try:
-                pending = work.get_nowait()
+                study = work.get_nowait()
             except queue.Empty:
                 return
+            pending = study.files
+            if study.due is not None and not study.begun:
+                wait = study.due - (time.monotonic() - started)
+                if wait > IDLE and assoc is not None:  # a long pause: a peer may time out an idle association
+                    assoc.release()
+                    assoc = None
+                if wait > 0 and stop.wait(wait):
+                    work.put(study)
+                    return
+                study.begun = True
+                with lock:
+                    result.paced.append((study.due, time.monotonic() - started))
             while pending:
                 if stop.is_set():
-                    work.put(pending)
+                    work.put(study)
                     return
                 if assoc is None:
                     assoc, why = peer.associate_again() if had_one else peer.associate(first)
                     first = True  # once this sender has had an association, it waits as the first did
                     had_one = had_one or assoc is not None
                     if assoc is None:
-                        work.put(pending)
+                        work.put(study)
                         with lock:
                             result.aborts.append(why)
                         return
@@ -426,27 +476,52 @@ def _send_share(work: "queue.Queue[list[_File]]", peer: _Peer, result: SendResul
             assoc.release()
 
 
+def _schedule(studies: dict[tuple[Path, str], list[_File]], pace: float | None) -> list[_Study]:
+    """The studies in the order they are sent: as found, or paced (in acquisition order, each due at its
+    acquisition time after the first one's over `pace`)."""
+    if pace is None:
+        return [_Study(files) for files in studies.values()]
+    if not pace > 0:
+        raise PaceError(f"a pace of {pace}: give a speed above 0 (1 is real time)")
+    when = {}
+    for key, files in studies.items():
+        times = [f.acquired for f in files if f.acquired is not None]
+        if not times:
+            raise PaceError(f"{files[0].path}: no acquisition time (AcquisitionDateTime, AcquisitionDate and "
+                            "Time, or StudyDate and Time) to pace its study by")
+        when[key] = max(times)
+    order = sorted(studies, key=lambda key: (when[key], str(key[0]), key[1]))
+    first = when[order[0]] if order else None
+    return [_Study(studies[key], (when[key] - first).total_seconds() / pace) for key in order]
+
+
 def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RADSIM_MODALITY",
                 called: str = "RADSIM_ARCHIVE", progress: Callable[[int], None] | None = None,
-                associations: int = 1, retry_for: float = 0.0, result: SendResult | None = None) -> SendResult:
+                associations: int = 1, retry_for: float = 0.0, result: SendResult | None = None,
+                pace: float | None = None, tls: ssl.SSLContext | None = None) -> SendResult:
     """C-STORE every file, each as it is encoded: over one association, as a modality sends, or several in
     parallel (each study's files over one). `progress` is called with the number of files done. A peer
     that goes away after granting an association (a restart) is asked again for up to `retry_for`
     seconds. `result`, when given, is filled as the files go (what was stored is known even if the send is
-    stopped). ConnectionError when the peer gives no association at all."""
+    stopped). ConnectionError when the peer gives no association at all.
+
+    `pace`: the studies in the order they were acquired, each begun no sooner than its acquisition time
+    (the latest of its images') after the first study's, divided by `pace` (1: real time; 60: an hour a
+    minute); a study late because the peer is slow is begun at once. PaceError (before anything is sent)
+    for a study with no acquisition time. `tls`: over TLS (`tls.TlsFiles.client_context`)."""
     result = SendResult() if result is None else result
     readable = [item for item in map(lambda p: _sendable(p, result), sorted(files)) if item is not None]
     contexts = sorted({(item.sop_class, item.syntax) for item in readable})[:MAX_CONTEXTS]
     kept = set(contexts)
     result.not_attempted += [(str(item.path), f"more than {MAX_CONTEXTS} kinds of object in one send (send the "
                               "rest separately)") for item in readable if (item.sop_class, item.syntax) not in kept]
-    work: queue.Queue[list[_File]] = queue.Queue()
-    studies: dict[Path, list[_File]] = {}
+    work: queue.Queue[_Study] = queue.Queue()
+    studies: dict[tuple[Path, str], list[_File]] = {}  # a study: its files in one folder
     for item in readable:
         if (item.sop_class, item.syntax) in kept:
-            studies.setdefault(item.path.parent, []).append(item)
-    for share in studies.values():
-        work.put(share)
+            studies.setdefault((item.path.parent, item.study), []).append(item)
+    for study in _schedule(studies, pace):
+        work.put(study)
     count, lock = [0], threading.Lock()
 
     def done() -> None:
@@ -455,14 +530,15 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
             if progress is not None:
                 progress(count[0])
 
-    peer = _Peer(host, port, ae_title, called, contexts, retry_for)
+    peer = _Peer(host, port, ae_title, called, contexts, retry_for, tls)
     chunked = _config.STORE_SEND_CHUNKED_DATASET
     _config.STORE_SEND_CHUNKED_DATASET = True  # send the encoded files as they are, undecoded
     try:
         stop = threading.Event()
         with ThreadPoolExecutor(max_workers=associations) as pool:
             try:
-                list(pool.map(lambda k: _send_share(work, peer, result, lock, done, k == 0, stop),
+                started = time.monotonic()
+                list(pool.map(lambda k: _send_share(work, peer, result, lock, done, k == 0, stop, started),
                               range(min(associations, len(studies)))))
             except BaseException:  # stopped: the senders finish the file in hand and start no other
                 stop.set()
@@ -471,7 +547,7 @@ def send_folder(files: Iterable[Path], host: str, port: int, ae_title: str = "RA
         _config.STORE_SEND_CHUNKED_DATASET = chunked
     left: list[_File] = []
     while not work.empty():
-        left += work.get_nowait()
+        left += work.get_nowait().files
     if left and result.sent == 0 and not result.refused:
         raise ConnectionError(f"{result.aborts[-1] if result.aborts else 'no association'} (is the archive running "
                               f"at {host}:{port}, and does it accept these SOP classes and the called AE {called}?)")

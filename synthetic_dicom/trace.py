@@ -28,7 +28,7 @@ from .folders import folder_files
 from .header import DICOMDIR, SERIES_UID, SOP_INSTANCE, STUDY_UID, Header, HeaderError, read_header
 from .objects import IMAGE, RADSIM_AI, AiConcepts, AiResult, ai_result, kind_of
 
-__all__ = ["Trace", "trace_folder", "folder_files", "TRACE_COLUMNS", "SiteOf"]
+__all__ = ["Trace", "trace_folder", "folder_files", "TRACE_COLUMNS", "SiteOf", "acquired_at"]
 
 PRIORITY_TO_REFERRAL = {"STAT": "stat", "HIGH": "urgent", "MEDIUM": "routine", "ROUTINE": "routine", "LOW": "routine"}
 _SCHEMA = pa.schema([("study_id", pa.string()), ("arrived", pa.timestamp("us")), ("modality", pa.string()),
@@ -67,7 +67,7 @@ class Trace:
         return ", ".join(f"{n} {code}" for code, n in codes.most_common())
 
 
-def _when(header: Header) -> dt.datetime | None:
+def acquired_at(header: Header) -> dt.datetime | None:
     """When the image was acquired: AcquisitionDateTime, else AcquisitionDate and Time, else the study's."""
     text = header.text(ACQUIRED)
     if not text and header.text(ACQUISITION_DATE):
@@ -116,7 +116,7 @@ class _Study:
 
 def _row(study: str, s: _Study, site_of: SiteOf | None) -> dict:
     images = s.images
-    times = [t for t in map(_when, images) if t is not None]
+    times = [t for t in map(acquired_at, images) if t is not None]
     modality = _mode(h.text(MODALITY) for h in images)
     station = _mode(h.text(STATION) for h in images)
     institution = _mode(h.text(INSTITUTION) for h in images)

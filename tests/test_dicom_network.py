@@ -604,3 +604,164 @@ def test_a_stopped_send_stops_at_once_keeps_an_exact_tally_and_resumes(dicom_rec
         rest = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
         assert rest.returncode == 0, rest.stdout + rest.stderr
         assert running.archive.counts["filed"] == len(paths) == len(json.loads(tally.read_text())["stored"])
+
+
+def _timed(path: Path, study: str, time_of_day: str | None) -> Path:
+    """A one-image study acquired at `time_of_day` (HHMMSS) on one day; None: no time at all."""
+    _tiny(path, study, study + ".1", patient="PACED")
+    if time_of_day is not None:
+        ds = pydicom.dcmread(path)
+        ds.StudyDate, ds.StudyTime = "20260202", time_of_day
+        ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_paced_send_replays_studies_in_acquisition_order_and_never_before_their_time(tmp_path: Path) -> None:
+    """`--pace`: studies go in the order they were acquired (not the order of their files), each begun no
+    sooner than its acquisition time after the first's over the speed; the archive receives them in that
+    order. A study with no time to pace it by is bad input (exit 2, the file named), and nothing is sent."""
+    from pynetdicom import evt
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    times = {"1.2.9.1": "100000", "1.2.9.2": "100200", "1.2.9.3": "100030", "1.2.9.4": "100100", "1.2.9.5": "100010"}
+    folder = tmp_path / "studies"
+    folder.mkdir()
+    files = [_timed(folder / f"{k}.dcm", uid, t) for k, (uid, t) in enumerate(times.items())]
+    received: list[str] = []
+    speed = 100.0  # 120 s of acquisitions in 1.2 s
+    with _Running(tmp_path / "archive") as running:
+        running.archive.server.bind(evt.EVT_DIMSE_RECV, lambda event: received.append(
+            event.message.command_set.AffectedSOPInstanceUID[:-2]))  # the study's one instance is <study>.1
+        result = send_folder(files, "127.0.0.1", running.port, pace=speed)
+    in_order = sorted(times, key=times.get)
+    assert result.sent == 5 and received == in_order
+    dues = [due for due, _ in result.paced]
+    assert dues == sorted(dues) and dues[-1] == pytest.approx(120 / speed)
+    assert all(began >= due for due, began in result.paced), result.paced  # never early
+    lonely = tmp_path / "untimed"
+    lonely.mkdir()
+    _timed(lonely / "a.dcm", "1.2.9.6", "100000")
+    _timed(lonely / "b.dcm", "1.2.9.7", None)
+    with _Running(tmp_path / "archive2") as running:
+        said = CliRunner().invoke(app, ["dicom", "send", str(lonely), "--to", f"127.0.0.1:{running.port}",
+                                        "--pace", "60"])
+        assert said.exit_code == 2 and "b.dcm" in said.output and "no acquisition time" in said.output, said.output
+        assert running.archive.received == 0
+        paced = CliRunner().invoke(app, ["dicom", "send", str(folder), "--to", f"127.0.0.1:{running.port}",
+                                         "--pace", "600"])
+    assert paced.exit_code == 0 and "paced at 600x real time: 5 studies" in " ".join(paced.output.split()), paced.output
+
+
+OPENSSL = shutil.which("openssl")
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="no openssl to make test certificates (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> dict[str, Path]:
+    """A test CA, an archive's certificate for 127.0.0.1 and a modality's, signed by it; and a stranger
+    CA's certificate for the archive (a certificate no one here trusts). Made by openssl, as a hospital's
+    PKI would issue them."""
+    folder = tmp_path_factory.mktemp("pki")
+
+    def run(*args: str) -> None:
+        subprocess.run([OPENSSL, *args], cwd=folder, check=True, capture_output=True)
+
+    def issue(name: str, ca: str, extensions: str) -> None:
+        (folder / f"{name}.ext").write_text(extensions + "\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,"
+                                            "keyEncipherment\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+
+    for ca in ("ca", "stranger_ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
+            "-subj", f"/CN={ca}")
+    issue("archive", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth")
+    issue("modality", "ca", "extendedKeyUsage=clientAuth")
+    issue("impostor", "stranger_ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    return {name: folder / name for name in ("ca", "archive", "modality", "impostor", "stranger_ca")}
+
+
+@needs_openssl
+def test_dicom_over_tls_sends_to_a_trusted_archive_and_refuses_an_impostor(dicom_records, pki, tmp_path: Path) -> None:
+    """The archive over TLS, with mutual TLS (peers' certificates required): echo and send with the CA and
+    the modality's certificate store everything; a sender without a certificate, one that does not trust
+    the archive's CA, and an archive whose certificate a stranger signed are each refused with a reason,
+    and nothing is filed. A plain (not TLS) sender gets no association. A key file that is not one is
+    bad input (exit 2, the file named)."""
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+    from synthetic_dicom.generate import StudyWriter
+    from synthetic_dicom.tls import TlsFiles
+
+    folder, writer = tmp_path / "studies", StudyWriter()
+    files = sorted(path for record in dicom_records[:3] for path in writer.write(record, folder))
+    pem = {name: str(path) + ".pem" for name, path in pki.items()}
+    key = {name: str(path) + ".key" for name, path in pki.items()}
+    runner = CliRunner()
+    mutual = TlsFiles(Path(pem["archive"]), Path(key["archive"]), Path(pem["ca"])).server_context()
+    with _Running(tmp_path / "archive", tls=mutual) as running:
+        to = f"127.0.0.1:{running.port}"
+        client = ["--tls-ca", pem["ca"], "--tls-cert", pem["modality"], "--tls-key", key["modality"]]
+        echoed = runner.invoke(app, ["dicom", "echo", to, *client])
+        assert echoed.exit_code == 0 and "Success" in echoed.output, echoed.output
+        no_cert = runner.invoke(app, ["dicom", "echo", to, "--tls", "--tls-ca", pem["ca"]])
+        assert no_cert.exit_code == 3 and "over TLS" in no_cert.output, no_cert.output
+        distrust = runner.invoke(app, ["dicom", "echo", to, "--tls-ca", pem["stranger_ca"], "--tls-cert",
+                                       pem["modality"], "--tls-key", key["modality"]])
+        assert distrust.exit_code == 3 and "over TLS" in distrust.output, distrust.output
+        with pytest.raises(ConnectionError, match="no association"):
+            send_folder(files, "127.0.0.1", running.port)
+        assert running.archive.received == 0
+        sent = runner.invoke(app, ["dicom", "send", str(folder), "--to", to, *client])
+        assert sent.exit_code == 0 and f"{len(files)} sent" in sent.output, sent.output
+        assert running.archive.received == len(files)
+    impostor = TlsFiles(Path(pem["impostor"]), Path(key["impostor"])).server_context()
+    with _Running(tmp_path / "impostor", tls=impostor) as running:
+        fooled = runner.invoke(app, ["dicom", "send", str(folder), "--to", f"127.0.0.1:{running.port}",
+                                     "--tls", "--tls-ca", pem["ca"], "--retry-for", "0"])
+        assert fooled.exit_code == 1 and running.archive.received == 0, fooled.output
+    bad_key = tmp_path / "bad.key"
+    bad_key.write_text("not a key\n")
+    refused = runner.invoke(app, ["dicom", "archive", "--port", str(free_port()), "--tls-cert", pem["archive"],
+                                  "--tls-key", str(bad_key)])
+    assert refused.exit_code == 2 and "bad.key" in refused.output, refused.output
+
+
+@needs_openssl
+@needs_dcmtk
+def test_dicom_over_tls_with_dcmtk_both_ways(dicom_records, pki, tmp_path: Path) -> None:
+    """Peers nobody here wrote: DCMTK's storescu over TLS, with the modality's certificate, to radsim's
+    archive (mutual TLS); radsim's send over TLS to DCMTK's storescp with the archive's certificate and
+    peers' certificates required. Every file arrives both ways."""
+    from synthetic_dicom.generate import StudyWriter
+    from synthetic_dicom.tls import TlsFiles
+
+    folder, writer = tmp_path / "studies", StudyWriter()
+    files = sorted(path for record in dicom_records[:3] for path in writer.write(record, folder))
+    pem = {name: str(path) + ".pem" for name, path in pki.items()}
+    key = {name: str(path) + ".key" for name, path in pki.items()}
+    mutual = TlsFiles(Path(pem["archive"]), Path(key["archive"]), Path(pem["ca"])).server_context()
+    with _Running(tmp_path / "archive", tls=mutual) as running:
+        done = subprocess.run([STORESCU, "-R", "+tls", key["modality"], pem["modality"], "+cf", pem["ca"], "-aec",
+                               "RADSIM_ARCHIVE", "127.0.0.1", str(running.port), *map(str, files)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert running.archive.received == len(files)
+    out = tmp_path / "storescp"
+    out.mkdir()
+    port = free_port()
+    peer = subprocess.Popen([STORESCP, "+tls", key["archive"], pem["archive"], "+cf", pem["ca"], "-od", str(out),
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port)
+        client = TlsFiles(Path(pem["modality"]), Path(key["modality"]), Path(pem["ca"])).client_context()
+        result = send_folder(files, "127.0.0.1", port, called="ANY-SCP", tls=client)
+    finally:
+        peer.terminate()
+        peer.wait(10)
+    assert result.sent == len(files) and not result.failed, result.failed
+    assert len(list(out.iterdir())) == len(files)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    import ssl
 
 from .common import BAD_INPUT, FAILED, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
 
@@ -192,14 +195,22 @@ def send(
                                                   "written when the send ends, also when it is stopped.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="With --tally: send only what FILE does not list as "
                                          "stored by this peer.")] = False,
+    pace: Annotated[Optional[float], typer.Option(metavar="SPEED", min=0.0001, max=1e6, help="Replay the studies "
+                                                  "in the order and at the times they were acquired, SPEED times "
+                                                  "real time (1: the city's own rhythm; 60: an hour a minute).")] = None,
+    tls: Tls = False,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Send every file by C-STORE, as a modality would; connect again after an abort; exit 1 with a tally if any file was not stored."""
     from collections import Counter
 
     from synthetic_dicom.folders import folder_files
-    from synthetic_dicom.network import SendResult, echo, send_folder
+    from synthetic_dicom.network import PaceError, SendResult, echo, send_folder
 
     host, port = _peer(to, "--to", called, ae_title)
+    context = _tls_client(tls, tls_cert, tls_key, tls_ca)
     if not folder.is_dir():
         fail(f"{folder}: no such folder", BAD_INPUT)
     if resume and tally is None:
@@ -214,7 +225,7 @@ def send(
     paths = [p for p in folder_files(folder) if str(p.relative_to(folder)) not in before]
     if resume:
         out.print(f"resuming: {len(before):,} file(s) stored before, {len(paths):,} to send", highlight=False)
-    why = echo(host, port, called, ae_title)
+    why = echo(host, port, called, ae_title, tls=context)
     if why is not None:  # said first, so that a failed send is not the first sign of a link that is down
         err.print(f"C-ECHO to {called} at {to}: {plain(why)}; sending all the same", highlight=False)
     started = time.perf_counter()
@@ -223,9 +234,11 @@ def send(
         with Progress("sending", total=len(paths)) as progress:
             try:
                 send_folder(paths, host, int(port), ae_title=ae_title, called=called, associations=associations,
-                            progress=progress, retry_for=retry_for, result=result)
+                            progress=progress, retry_for=retry_for, result=result, pace=pace, tls=context)
             except ConnectionError as exc:
                 fail(str(exc), INTERNAL)
+            except PaceError as exc:
+                fail(str(exc), BAD_INPUT)
     finally:  # also when stopped: what the peer stored is kept for --resume
         if tally is not None:
             _write_tally(tally, peer, folder, before | {str(Path(p).relative_to(folder)) for p in result.stored})
@@ -235,6 +248,8 @@ def send(
     seconds = time.perf_counter() - started
     out.print(f"{len(paths)} file(s) to {to} in {seconds:.1f} s: {result.tally()} "
               f"({result.sent / max(seconds, 1e-9):.0f} files/s)", highlight=False)
+    if result.paced:
+        out.print(_pace_line(result.paced, pace), highlight=False)
     for why, n in Counter(result.aborts).most_common(5):
         err.print(f"association {plain(why)}" + (f" (x{n})" if n > 1 else ""), highlight=False)
     for label, failures in (("refused", result.refused), ("unreadable", result.unreadable),
@@ -244,6 +259,16 @@ def send(
         if len(failures) > 10:
             err.print(f"... and {len(failures) - 10} more {label}", highlight=False)
     raise typer.Exit(INTERNAL if result.failed else 0)
+
+
+def _pace_line(paced: list[tuple[float, float]], pace: float | None) -> str:
+    """Whether a paced send kept to its times: how late studies began after they were due."""
+    late = sorted(max(began - due, 0.0) for due, began in paced)
+    p95 = late[min(len(late) - 1, int(0.95 * len(late)))]
+    span = max(due for due, _ in paced)
+    verdict = "kept pace" if late[-1] < 1.0 else "fell behind at times (the peer, or this machine, is slower than the pace)"
+    return (f"paced at {pace:g}x real time: {len(paced):,} studies over {span:.1f} s; {verdict}: begun late by "
+            f"at most {late[-1]:.2f} s (95% within {p95:.2f} s)")
 
 
 TALLY = "radsim dicom send tally"  # the file's own word that radsim wrote it
@@ -287,18 +312,43 @@ def _is_tally(path: Path) -> bool:
         return False
 
 
+TlsCert = Annotated[Optional[Path], typer.Option("--tls-cert", metavar="PEM", help="This side's certificate (PEM) "
+                                                 "for DICOM over TLS.")]
+TlsKey = Annotated[Optional[Path], typer.Option("--tls-key", metavar="PEM", help="The private key of --tls-cert "
+                                                "(PEM, unencrypted).")]
+TlsCa = Annotated[Optional[Path], typer.Option("--tls-ca", metavar="PEM", help="The CA (PEM) the other side's "
+                                               "certificate must be signed by.")]
+Tls = Annotated[bool, typer.Option("--tls", help="Connect over TLS, the peer's certificate checked against "
+                                   "--tls-ca (else this system's trusted CAs) and its host name.")]
+
+
+def _tls_client(tls: bool, cert: Path | None, key: Path | None, ca: Path | None) -> "ssl.SSLContext | None":
+    """A sender's TLS context when any TLS option is given; exit 2 naming a file that cannot be used."""
+    if not (tls or cert or key or ca):
+        return None
+    from synthetic_dicom.tls import TlsFiles
+
+    with bad_input():
+        return TlsFiles(cert, key, ca).client_context()
+
+
 @app.command("echo")
 def echo_command(
     to: Annotated[str, typer.Argument(metavar="HOST:PORT", help="The peer: an archive, a PACS, an AI node.")],
     called: Annotated[str, typer.Option(metavar="AE", help="The peer's AE title.")] = "RADSIM_ARCHIVE",
     ae_title: Annotated[str, typer.Option(metavar="AE", help="This end's AE title.")] = "RADSIM_MODALITY",
+    tls: Tls = False,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """C-ECHO (DICOM's ping): exit 0 when the peer answers Success, 3 with the reason when it does not."""
     from synthetic_dicom.network import echo
 
     host, port = _peer(to, "HOST:PORT", called, ae_title)
+    context = _tls_client(tls, tls_cert, tls_key, tls_ca)
     started = time.perf_counter()
-    why = echo(host, port, called, ae_title)
+    why = echo(host, port, called, ae_title, tls=context)
     if why is not None:
         fail(f"C-ECHO to {called} at {to}: {why}", FAILED)
     out.print(f"C-ECHO to {called} at {to}: Success in {(time.perf_counter() - started) * 1000:.0f} ms",
@@ -328,6 +378,10 @@ def archive(
     ae_title: Annotated[str, typer.Option(metavar="AE", help="The archive's AE title.")] = "RADSIM_ARCHIVE",
     require_called_ae: Annotated[bool, typer.Option("--require-called-ae", help="Refuse associations addressed to "
                                                     "another AE title.")] = False,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_ca: Annotated[Optional[Path], typer.Option("--tls-ca", metavar="PEM", help="Admit only peers showing a "
+                                                   "certificate this CA (PEM) signed (mutual TLS).")] = None,
 ) -> None:
     """A receiving archive (C-STORE SCP) filing each object as received under DIR/<StudyInstanceUID>/ (Ctrl-C stops it)."""
     import threading
@@ -336,13 +390,21 @@ def archive(
     from synthetic_dicom.network import Archive
 
     _check_ae("--ae-title", ae_title)
+    context = None
+    if tls_cert or tls_key or tls_ca:
+        from synthetic_dicom.tls import TlsFiles
+
+        with bad_input():
+            context = TlsFiles(tls_cert, tls_key, tls_ca).server_context()
     server = Archive(dir_, port, host, ae_title=ae_title, require_called_ae=require_called_ae,
-                     log=lambda message: err.print(plain(message), highlight=False))
+                     log=lambda message: err.print(plain(message), highlight=False), tls=context)
     try:
         server.start()
     except OSError as exc:  # the port is taken, or not ours to listen on
         fail(f"cannot listen on {host}:{port}: {exc}", INTERNAL)
-    out.print(f"archive {ae_title} listening on {host}:{port}, filing into {dir_}/ (Ctrl-C to stop)", highlight=False)
+    over = "" if context is None else " over TLS" + (" (peers' certificates required)" if tls_ca else "")
+    out.print(f"archive {ae_title} listening on {host}:{port}{over}, filing into {dir_}/ (Ctrl-C to stop)",
+              highlight=False)
     stop_on_sigterm()
     try:
         threading.Event().wait()
