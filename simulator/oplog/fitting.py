@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from .columns import minutes_since
 
-__all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_arrivals",
+__all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between", "fit_arrivals",
            "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -55,11 +55,30 @@ def fit_share(hits: int, n: int, what: str) -> Fitted:
                   (centre - half, centre + half))
 
 
-def fit_duration(minutes: np.ndarray, what: str) -> Fitted:
+def whole_minutes(times: np.ndarray) -> bool:
+    """Times given to the minute only (every known one a whole minute, at least 10): many RIS exports are."""
+    known = times[np.isfinite(times)]
+    return known.size >= 10 and bool(np.all(known == np.round(known)))
+
+
+def fit_between(start: np.ndarray, end: np.ndarray, what: str) -> Fitted:
+    """`fit_duration` of end - start, told which of the two columns are given to the minute only."""
+    both = np.isfinite(start) & np.isfinite(end)
+    return fit_duration(end - start, what, (whole_minutes(start[both]), whole_minutes(end[both])))
+
+
+def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool] = (False, False)) -> Fitted:
     """The family of exponential, lognormal and gamma with the lowest AIC (maximum likelihood), as a
-    scenario distribution; its note gives n, the mean's 95% interval, the AICs and the KS distance."""
+    scenario distribution; its note gives n, the mean's 95% interval, the AICs and the KS distance.
+
+    `to_the_minute`: whether the start and the end times were cut to the whole minute (a clock that prints
+    12:07 from 12:07:00 to 12:07:59). A duration is then known only to within a minute or two, and short
+    ones read as 0: those are kept, and each family's likelihood is that of the observed whole minutes
+    (`_rounded_fit`), not of the durations themselves, so short delays are not biased up."""
     from scipy import stats
 
+    if any(to_the_minute):
+        return _rounded_fit(minutes, what, to_the_minute)
     x = minutes[np.isfinite(minutes) & (minutes > 0)]
     n = x.size
     if n < 10:
@@ -90,6 +109,93 @@ def fit_duration(minutes: np.ndarray, what: str) -> Fitted:
     return Fitted(value, f"{what}: {best} by AIC ({', '.join(f'{k} {v:.0f}' for k, v in aic.items())}) from {n:,} "
                          f"values; mean {mean:.2f} (95% CI {low:.2f}-{high:.2f}); KS D {ks:.3f}",
                   (low, high))
+
+
+_FAMILIES = {"exponential": 1, "lognormal": 2, "gamma": 2}  # and their parameters' count, for the AIC
+
+
+def _law(family: str, shape: float, scale: float):
+    from scipy import stats
+
+    return {"exponential": lambda: stats.expon(scale=scale), "lognormal": lambda: stats.lognorm(shape, scale=scale),
+            "gamma": lambda: stats.gamma(shape, scale=scale)}[family]()
+
+
+def _below(family: str, shape: float, scale: float, x: np.ndarray) -> np.ndarray:
+    """E[X; X <= x] of the family, in closed form (lognormal: the mean times Phi(z - s); gamma with shape k:
+    k scale F_{k+1}(x); the exponential is the gamma of shape 1)."""
+    from scipy import stats
+
+    x = np.maximum(x, 0.0)
+    if family == "lognormal":
+        with np.errstate(divide="ignore"):
+            z = (np.log(x) - math.log(scale)) / shape
+        return scale * math.exp(shape * shape / 2) * stats.norm.cdf(z - shape)
+    k = 1.0 if family == "exponential" else shape
+    return k * scale * stats.gamma.cdf(x, k + 1, scale=scale)
+
+
+def _rounded_likelihood(family: str, shape: float, scale: float, d: np.ndarray, cut: tuple[bool, bool]) -> np.ndarray:
+    """The chance of each observed whole-minute duration d. With the start cut to the minute the true
+    duration is in (d - 1, d]; with the end cut, in [d, d + 1); with both, d plus the difference of two
+    uniform phases, a triangle on (d - 1, d + 1), whose chance is G(d+1) - 2 G(d) + G(d-1) with
+    G(x) = x F(x) - E[X; X <= x] (the integral of the distribution function)."""
+    law = _law(family, shape, scale)
+    if cut == (True, False):
+        return law.cdf(d) - law.cdf(d - 1)
+    if cut == (False, True):
+        return law.cdf(d + 1) - law.cdf(d)
+
+    def g(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, np.maximum(x, 0) * law.cdf(x) - _below(family, shape, scale, x), 0.0)
+
+    return g(d + 1) - 2 * g(d) + g(d - 1)
+
+
+def _rounded_fit(minutes: np.ndarray, what: str, cut: tuple[bool, bool]) -> Fitted:
+    """`fit_duration` for durations between times cut to the minute: each family by maximum likelihood of
+    the whole minutes observed; the mean's interval from the durations shifted by the cut's mean bias
+    (none when both ends are cut: the phases cancel on average)."""
+    from scipy import optimize
+
+    x = minutes[np.isfinite(minutes) & (minutes > (-1.0 if cut == (False, True) else -1e-9))]
+    n = x.size
+    if n < 10:
+        return Fitted(None, f"{what}: {n} values, too few to fit")
+    centred = x + {(True, False): -0.5, (False, True): 0.5, (True, True): 0.0}[cut]
+    mean = float(centred.mean())
+    if mean <= 0:
+        return Fitted(None, f"{what}: {n:,} values given to the minute, mean {mean:.2f}: too short to fit")
+    if float(np.ptp(x)) == 0.0:  # every duration the same whole minutes: a fixed step, as `fit_duration` says
+        return Fitted({"dist": "fixed", "value": round(mean, 3)}, f"{what}: {n:,} values, all {mean:.2f}: fixed",
+                      (mean, mean))
+    low, high = mean_interval(centred)
+    sides = " and ".join(side for side, c in zip(("start", "end"), cut) if c)
+    fitted: dict[str, tuple[float, float, float]] = {}  # family -> shape, scale, log-likelihood
+    for family in _FAMILIES:
+        def nll(p: np.ndarray, family: str = family) -> float:
+            shape, scale = math.exp(p[0]), math.exp(p[1])
+            chance = _rounded_likelihood(family, shape, scale, x, cut)
+            return float(-np.sum(np.log(np.maximum(chance, 1e-300))))
+
+        start = {"exponential": (0.0, math.log(mean)), "lognormal": (math.log(0.7), math.log(mean) - 0.25),
+                 "gamma": (0.0, math.log(mean))}[family]
+        if family == "exponential":
+            best = optimize.minimize_scalar(lambda q: nll(np.array([0.0, q])), bracket=(start[1] - 1, start[1] + 1))
+            fitted[family] = (1.0, math.exp(best.x), -best.fun)
+            continue
+        best = optimize.minimize(nll, np.array(start), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-6})
+        if np.isfinite(best.fun):
+            fitted[family] = (math.exp(best.x[0]), math.exp(best.x[1]), -best.fun)
+    aic = {f: 2 * _FAMILIES[f] - 2 * ll for f, (_, _, ll) in fitted.items()}
+    chosen = min(aic, key=aic.__getitem__)
+    shape, scale, _ = fitted[chosen]
+    law = _law(chosen, shape, scale)
+    value = {"dist": "exponential", "mean": round(float(law.mean()), 3)} if chosen == "exponential" else \
+        {"dist": chosen, "mean": round(float(law.mean()), 3), "cv": round(float(law.std() / law.mean()), 3)}
+    return Fitted(value, f"{what}: {chosen} by AIC ({', '.join(f'{k} {v:.0f}' for k, v in aic.items())}) from {n:,} "
+                         f"values with the {sides} to the minute only (fitted to the whole minutes, short ones "
+                         f"kept); mean {mean:.2f} (95% CI {low:.2f}-{high:.2f})", (low, high))
 
 
 def mean_interval(x: np.ndarray) -> tuple[float, float]:
@@ -458,8 +564,8 @@ def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.n
     # Studies too close to the log's end may still be waiting for their result: not counted as failures.
     settled = mine & (arrived <= end - 1440.0)
     failure = fit_share(int((settled & ~result).sum()), int(settled.sum()), "never scored")
-    latency = fit_duration((scored_at - np.where(np.isnan(received), arrived, received))[result],
-                           "latency from the archive")
+    latency = fit_between(np.where(np.isnan(received), arrived, received)[result], scored_at[result],
+                          "latency from the archive")
     fitted = AIFit(flagged, failure, latency)
     if opened is not None:
         timed = result & np.isfinite(opened) & np.isfinite(scored_at)
@@ -535,15 +641,16 @@ def fit(log: pa.Table) -> LogFit:
         n = int(mine.sum())
         double = float(np.mean(is_doubled[mine])) if n else 0.0
         if double >= 0.5:  # a double-read type: both reads' time from the second reads
-            values = (signed - opened)[(keys == key) & second_reads]
+            timed = (keys == key) & second_reads
             what = f"reading time (of the second reads: {double:.0%} of the studies are double-read)"
         else:
-            values = (signed - opened)[mine & ~is_doubled]
+            timed = mine & ~is_doubled
             what = "reading time"
+        values = (signed - opened)[timed]
         known = int(np.sum(referral[mine] != ""))
         shares = {r: fit_share(int(np.sum(referral[mine] == r)), known, r) for r in ("stat", "urgent")}
         types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
-                             fit_duration(values, what), double,
+                             fit_between(opened[timed], signed[timed], what), double,
                              _fit_ai(log, mine, arrived, received, scored_at, end, opened), arrived[mine],
                              values[np.isfinite(values) & (values > 0)],
                              {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key})
@@ -553,8 +660,8 @@ def fit(log: pa.Table) -> LogFit:
     if seconds.any() and reported:
         # A second opinion is asked for when a primary report is signed: its share is of the signed reports.
         second_opinions = (fit_share(int(seconds.sum()), reported, "second opinions of the signed primary reports"),
-                           fit_duration(signed[seconds] - opened[seconds], "second-opinion reading time"))
-    ingest = fit_duration(received - arrived, "ingest delay")
+                           fit_between(opened[seconds], signed[seconds], "second-opinion reading time"))
+    ingest = fit_between(arrived, received, "ingest delay")
     readers = log.column("reader").to_pylist()
     lanes = np.asarray([k if k is not None else "second_opinion" for k in keys], dtype=object)
     pools: list[PoolFit] = []
