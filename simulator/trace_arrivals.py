@@ -10,8 +10,9 @@ without an arrival time unless the scenario says `undated: error` (both counted)
 
 What the trace does not say is drawn as usual, per replication and with the usual random streams: the
 site where neither the row's site nor its institution is a site of the scenario (by key or name), the
-referral, the truth, the AI, the
-reading time. Where the trace has AI scores for a study type, it is taken to hold that type's AI results:
+referral, the truth, the AI, the reading time (`read_minutes`), the ingest delay (`ingest_minutes`: from
+the exam's end to the archive, standing for the drawn `ingest.delay_minutes`) and the AI's latency
+(`ai_minutes`: from the archive to the first AI's result). A negative duration is bad input. Where the trace has AI scores for a study type, it is taken to hold that type's AI results:
 its studies without a score were not scored, and a score without a flag is flagged where it lies above the
 posterior at the service's threshold; where it has none, the scenario's AI scores them as usual. A study
 with a traced score is diseased with that probability: the score is the posterior probability of
@@ -33,14 +34,16 @@ import pyarrow.parquet as pq
 from .errors import ScenarioError
 from .scenario import Scenario
 
-__all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "read_trace", "REQUIRED_COLUMNS"]
+__all__ = ["TraceArrivals", "trace_arrivals", "replay_counts", "trace_digest", "read_trace", "or_drawn",
+           "REQUIRED_COLUMNS"]
 
 REQUIRED_COLUMNS = ("arrived", "modality")
 _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_part": pa.string(),
              "site": pa.string(), "institution": pa.string(), "station": pa.string(), "source_ae": pa.string(),
              "referral": pa.string(), "ai_score": pa.float64(),
              "ai_positive": pa.bool_(), "diseased": pa.bool_(), "read_minutes": pa.float64(),
-             "patient_age": pa.float64()}
+             "patient_age": pa.float64(), "ingest_minutes": pa.float64(), "ai_minutes": pa.float64()}
+_DELAYS = ("read_minutes", "ingest_minutes", "ai_minutes")  # durations: none may be negative
 _REFERRALS = ("stat", "urgent", "routine")
 
 
@@ -57,6 +60,14 @@ class TraceArrivals:
     diseased: np.ndarray  # int8: 1, 0, or -1 where drawn
     read_minutes: np.ndarray  # NaN where drawn
     patient_age: np.ndarray  # NaN where drawn
+    ingest_minutes: np.ndarray  # from the exam's end to the archive (the drawn ingest delay), NaN where drawn
+    ai_minutes: np.ndarray  # from the archive to the (first) AI's result (its drawn latency), NaN where drawn
+
+
+def or_drawn(drawn: np.ndarray, given: np.ndarray | None) -> np.ndarray:
+    """The trace's value where it gives one (not NaN), the draw elsewhere: drawn all the same, so that
+    every other draw of the study keeps its random numbers."""
+    return drawn if given is None else np.where(np.isnan(given), drawn, given)
 
 
 def read_trace(path: Path) -> pa.Table:
@@ -78,6 +89,13 @@ def read_trace(path: Path) -> pa.Table:
                 table = table.set_column(table.column_names.index(column), column, table.column(column).cast(kind))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 problems.append((column, f"must be {kind}, not {table.schema.field(column).type}"))
+    for column in _DELAYS:
+        if not problems and column in table.column_names:
+            negative = pc.fill_null(pc.less(table.column(column), 0.0), False)
+            if pc.any(negative).as_py():
+                first = pc.index(negative, True).as_py()
+                problems.append((f"{column}[{first}]", f"{table.column(column)[first].as_py()} minutes: a duration "
+                                 "cannot be negative"))
     if problems:
         raise ScenarioError(str(path), problems)
     if getattr(table.schema.field("arrived").type, "tz", None):  # the scenario's calendar is local time
@@ -258,7 +276,8 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
     positive = np.array([bool(p) for p in flags], dtype=bool)
     flagged = np.array([p is not None for p in flags], dtype=bool)
     diseased = np.array([-1 if d is None else int(d) for d in _column(table, "diseased")], dtype=np.int8)
-    read = np.array([np.nan if r is None else r for r in _column(table, "read_minutes")], dtype=float)
+    read, ingest, ai_latency = (np.array([np.nan if r is None else r for r in _column(table, column)], dtype=float)
+                                for column in _DELAYS)
     age = np.array([np.nan if a is None else a for a in _column(table, "patient_age")], dtype=float)
     inside = dated & (arrived >= 0.0) & (arrived < spec.horizon_minutes)
     if dated.any() and not inside.any():
@@ -271,7 +290,8 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
     for k, (name, *_) in enumerate(spec.types):
         rows = np.flatnonzero((types == k) & inside)
         rows = rows[np.argsort(arrived[rows], kind="stable")]
-        columns = [c[rows] for c in (arrived, site, referral, score, positive, flagged, diseased, read, age)]
+        columns = [c[rows] for c in (arrived, site, referral, score, positive, flagged, diseased, read, age, ingest,
+                                     ai_latency)]
         for column in columns:  # shared by every replication through the cache
             column.setflags(write=False)
         out[name] = TraceArrivals(*columns)

@@ -18,7 +18,7 @@ from ..distributions import sample
 from ..findings import condition_names
 from ..scenario import Scenario
 from ..streams import stream
-from ..trace_arrivals import trace_arrivals
+from ..trace_arrivals import or_drawn, trace_arrivals
 from .ai import AiDraws, draw_ai, draw_more_ais
 from .arrivals import Arrivals, arrival_times, booked, draw_arrivals
 from .reading import Reading, draw_reading
@@ -69,7 +69,8 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
             more_ais=draw_more_ais(scenario, study_type, name, truth, max(slots, 0), lambda key: rng("ai", key)),
             reading=draw_reading(scenario, name, study_type, truth, rng, lambda key: rng("reading", f"{name}/{key}"),
                                  trace),
-            ingest_delay=sample(scenario.ingest.delay_minutes, rng("ingest"), n)))
+            ingest_delay=or_drawn(sample(scenario.ingest.delay_minutes, rng("ingest"), n),
+                                  None if trace is None else trace.ingest_minutes)))
     order = np.argsort(np.concatenate([p["arrivals"].arrived_at for p in parts]), kind="stable")
     return Draws(type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites), condition_names=conditions,
                  study_type=_joined([p.pop("study_type") for p in parts], order),

@@ -12,7 +12,7 @@ from ..ai import flag_of_posterior, operating_point, score
 from ..distributions import sample
 from ..findings import targeted_share, truth_for
 from ..scenario import Scenario, StudyType
-from ..trace_arrivals import TraceArrivals
+from ..trace_arrivals import TraceArrivals, or_drawn
 from .arrivals import Streams
 from .truth import Truth
 
@@ -57,6 +57,7 @@ def draw_ai(scenario: Scenario, study_type: StudyType, truth: Truth, rng: Stream
     if not study_type.ais:
         return no_ai(n)
     service, failed, posterior, positive, latency = _one(scenario, study_type, study_type.ais[0], truth, rng("ai"))
+    latency = or_drawn(latency, None if trace is None else trace.ai_minutes)
     given = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
     if given.any():
         point = operating_point(scenario.ai_services[study_type.ais[0]])

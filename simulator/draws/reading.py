@@ -11,7 +11,7 @@ import numpy as np
 from ..distributions import sample
 from ..findings import reading_times
 from ..scenario import Scenario, StudyType
-from ..trace_arrivals import TraceArrivals
+from ..trace_arrivals import TraceArrivals, or_drawn
 from ..triage import Kind
 from .arrivals import Streams
 from .truth import Truth
@@ -36,8 +36,7 @@ def draw_reading(scenario: Scenario, name: str, study_type: StudyType, truth: Tr
     read = sample(study_type.read_minutes, rng("reading"), n)
     if study_type.conditions:
         read = reading_times(study_type, read, truth.condition, by_condition)
-    if trace is not None:
-        read = np.where(np.isnan(trace.read_minutes), read, trace.read_minutes)
+    read = or_drawn(read, None if trace is None else trace.read_minutes)
     second = scenario.second_opinions
     so_rng = rng("second_opinion")
     eligible = second is not None and study_type.kind == Kind.PRIMARY and (second.of == "*" or name in second.of)

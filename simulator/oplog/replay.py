@@ -14,13 +14,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["GroupReplay", "replay", "trace_of_log"]
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+__all__ = ["GroupReplay", "replay", "replay_scenarios", "trace_of_log"]
 
 LOG_AI = "log_ai"  # the AI whose results the log holds (its operating point is never used: every result is given)
 
@@ -38,7 +42,7 @@ class GroupReplay:
 
 def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], str]) -> pa.Table:
     """The log's primary reads as a study trace (docs/dicom.md's columns): arrival, modality, study type,
-    referral, AI result and the observed reading time."""
+    referral, AI result, and the observed reading time, ingest delay and AI latency."""
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     opened, signed = primary.column("read_start"), primary.column("reported_at")
     read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
@@ -48,25 +52,32 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
                       pc.cast(read, pa.float64()))
     types = [study_type(d, m) for d, m in zip(primary.column("description").to_pylist(),
                                               primary.column("modality").to_pylist())]
-    return pa.table({"arrived": primary.column("acquired_at"), "modality": primary.column("modality"),
+    acquired, received = primary.column("acquired_at"), primary.column("received_at")
+    # Where the log has them, the study's own ingest delay and AI latency (from the archive, or from the
+    # exam where the archive's time is missing), so that only what the log lacks is drawn.
+    ingest = _minutes(acquired, received)
+    latency = _minutes(pc.coalesce(received, acquired), primary.column("ai_at"))
+    return pa.table({"arrived": acquired, "modality": primary.column("modality"),
                      "study_type": pa.array(types, pa.string()), "referral": primary.column("referral"),
                      "ai_score": primary.column("ai_score"), "ai_positive": primary.column("ai_flag"),
-                     "read_minutes": pc.cast(read, pa.float64())})
+                     "read_minutes": pc.cast(read, pa.float64()), "ingest_minutes": ingest, "ai_minutes": latency})
 
 
-def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
-           workers: int | None = None, roster: str = "dated") -> list[GroupReplay]:
-    """`roster`: "dated", the readers on duty date by date as the log shows them, or "weekly", the weekly
-    roster fitted to the log (what a scenario would plan)."""
+def _minutes(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Array:
+    """end - start in minutes; null where either is unknown or the end comes first (a clock's error)."""
+    minutes = pc.divide(pc.cast(pc.cast(pc.subtract(end, start), pa.duration("us")), pa.int64()), 60e6)
+    return pc.if_else(pc.less(minutes, 0.0), pa.scalar(None, pa.float64()), minutes)
+
+
+def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: str = "dated") -> list["Scenario"]:
+    """The log's studies as a scenario under each policy: the fitted scenario, arrivals from the log's
+    trace (written to `folder`), the log's AI results. `roster`: "dated", the readers on duty date by date
+    as the log shows them, or "weekly", the weekly roster fitted to the log (what a scenario would plan)."""
     if roster not in ("dated", "weekly"):
         raise ValueError(f"roster {roster!r}: dated or weekly")
     import yaml
 
-    from ..experiment import run_variants
-    from ..metrics import confidence_interval
     from ..prepare import parse_scenario
-    from .backtest import turnaround
-    from .columns import minutes_since
     from .fitting import fit
 
     fitted = fit(log)
@@ -82,8 +93,19 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
             study_type["ai"] = LOG_AI
     data["horizon_days"] = float(data["horizon_days"]) + 1.0 / 1440.0  # the last exam inside the horizon
     data["arrivals"] = {"trace": str(path), "unmatched": "drop"}
-    variants = [parse_scenario({**data, "policy": {"triage": name}}, f"replay ({name})")
-                for name in (observed_policy, policy)]
+    return [parse_scenario({**data, "policy": {"triage": name}}, f"replay ({name})") for name in policies]
+
+
+def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
+           workers: int | None = None, roster: str = "dated") -> list[GroupReplay]:
+    """Each group's observed, replayed-as-run and replayed-under-`policy` mean turnaround (`replay_scenarios`
+    for `roster`)."""
+    from ..experiment import run_variants
+    from ..metrics import confidence_interval
+    from .backtest import turnaround
+    from .columns import minutes_since
+
+    variants = replay_scenarios(log, [observed_policy, policy], folder, roster)
     as_run, changed = run_variants(variants, replications, workers=workers, summarise=False)
     horizon = variants[0].horizon_minutes
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
