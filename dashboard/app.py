@@ -116,13 +116,9 @@ def planning(scenario: Scenario, replications: int, v: int) -> None:
     with right:
         st.markdown("**The smallest roster** meeting targets, as `radsim staff` finds it (feasibility included: "
                     "every kind of work keeps its target, 99% reported, no pool overloaded)")
-        groups = {"studies with a finding": "diseased=true", "AI-flagged studies": "ai_positive=true",
-                  "STAT orders": "referral=stat", "all work": ""}
-        chosen = st.multiselect("keep within target", list(groups), default=["AI-flagged studies"], key=f"staff-g-{v}")
-        share = st.slider("at least this share", 0.80, 0.99, 0.95, 0.01, key=f"staff-share-{v}")
-        if st.button("Find it", key="staff") and chosen:
-            _staff(scenario, [f"sla_met_fraction{'[' + groups[g] + ']' if groups[g] else ''} >= {share}"
-                              for g in chosen], replications)
+        texts = target_texts("staff", v)
+        if st.button("Find it", key="staff") and texts:
+            _staff(scenario, texts, replications)
         found = st.session_state.get("staffed-result")
         if found is not None:
             table, roster_data, note = found
@@ -189,6 +185,97 @@ def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: 
                 points.append({"staff": n, "group": card.title, "mean": row_share["mean"],
                                "ci_low": row_share["ci_low"], "ci_high": row_share["ci_high"]})
     st.session_state["curve-result"] = (f"{row['pool']} / {row['shift']}", points)
+
+
+def target_texts(prefix: str, v: int) -> list[str]:
+    """The targets a search keeps, chosen as groups and a share: `sla_met_fraction[group] >= share` each."""
+    groups = {"studies with a finding": "diseased=true", "AI-flagged studies": "ai_positive=true",
+              "STAT orders": "referral=stat", "all work": ""}
+    chosen = st.multiselect("keep within target", list(groups), default=["AI-flagged studies"], key=f"{prefix}-g-{v}")
+    share = st.slider("at least this share", 0.80, 0.99, 0.95, 0.01, key=f"{prefix}-share-{v}")
+    return [f"sla_met_fraction{'[' + groups[g] + ']' if groups[g] else ''} >= {share}" for g in chosen]
+
+
+DAY_GROUPS = {"weekdays, and the weekend": "mon-fri,sat-sun", "every day alike": "mon-sun",
+              "each day on its own": "each"}
+
+
+def shift_design(scenario: Scenario, data: dict[str, Any], replications: int, v: int) -> None:
+    """The cheapest pattern of allowed shifts meeting chosen targets (the CLI's `design`), drawn against the
+    demand; "use this roster" makes it the scenario the page starts from."""
+    st.markdown("**Design the shifts**: the cheapest pattern of shifts (starts, lengths, days, readers) that "
+                "meets the targets, as `radsim design` finds it: SIPP from theory first, then improved and "
+                "proven by simulation (feasibility included). On a large centre it takes minutes.")
+    texts = target_texts("design", v)
+    left, right = st.columns(2)
+    lengths = left.multiselect("shift lengths (hours)", [4, 6, 8, 10, 12], default=[6, 8, 10, 12],
+                               key=f"design-lengths-{v}")
+    first, last = right.slider("shifts start between (hour of the day)", 0, 23, (0, 23), key=f"design-starts-{v}")
+    days = left.selectbox("a shift runs on", list(DAY_GROUPS), key=f"design-days-{v}")
+    gaps = right.checkbox("allow hours with work and nobody on duty", key=f"design-gaps-{v}")
+    night = left.number_input("night premium, 22:00-06:00 (%)", 0, 300, 0, 5, key=f"design-night-{v}")
+    weekend = right.number_input("weekend premium (%)", 0, 300, 0, 5, key=f"design-weekend-{v}")
+    if st.button("Design the shifts", key="design") and texts and lengths:
+        from simulator.design import Allowed, parse_days
+
+        allowed = Allowed(tuple(sorted(lengths)), tuple(range(first, last + 1)), night / 100, weekend / 100,
+                          day_groups=parse_days(DAY_GROUPS[days]), gaps=gaps)
+        _design(scenario, data, texts, allowed, replications)
+        st.rerun()  # the planning panel opens with the answer (it folds on a rerun it was not open for)
+    found = st.session_state.get("designed-result")
+    if found is None:
+        return
+    if "error" in found:
+        st.error(found["error"])
+        return
+    from simulator.loading import dump_scenario
+
+    if found["setting"] != dump_scenario(scenario):
+        st.caption("From an earlier setting: press Design the shifts to see the current one.")
+    st.caption(found["note"])
+    st.dataframe(pd.DataFrame(found["compared"]), hide_index=True, width="stretch")
+    panels.coverage(found["coverage"], found["load"], found["now"])
+    st.dataframe(pd.DataFrame(found["shifts"]), hide_index=True, width="stretch")
+    if found["roster"] is not None and st.button("Use this roster", key="use-design"):
+        controls.load(("designed", found["label"]), found["roster"])
+        st.rerun()
+
+
+def _design(scenario: Scenario, data: dict[str, Any], texts: list[str], allowed: Any, replications: int) -> None:
+    import copy
+
+    from simulator.calendar import day_span
+    from simulator.design import design, roster_shifts
+    from simulator.loading import dump_scenario
+    from simulator.staffing import offered_loads, on_duty_by_hour, parse_target
+
+    note = st.empty()
+    try:
+        result = design(scenario, [parse_target(t) for t in texts], allowed, max(2, replications),
+                        progress=lambda text: note.caption(text))
+    except (ScenarioError, ValueError) as exc:
+        st.session_state["designed-result"] = {"error": f"cannot design: {exc}"}
+        return
+    finally:
+        note.empty()
+    compared = [{"": what, "SIPP (theory)": sipp, "designed": designed} for what, sipp, designed in result.compared()]
+    shifts = roster_shifts(result.scenario, result.shifts, result.staff)
+    roster = copy.deepcopy(data)
+    for pool, entries in shifts.items():
+        roster["pools"][pool]["shifts"] = entries
+    verdict = "meets every target" if result.feasible else "NO roster found that meets every target"
+    if result.interrupted:
+        verdict = "stopped: the best roster so far"
+    st.session_state["designed-result"] = {
+        "setting": dump_scenario(scenario),
+        "note": f"{verdict}, over {result.evaluation.replications} replications ({result.evaluations} rosters simulated in "
+                f"{result.seconds:.0f} s). Targets: {'; '.join(panels.in_words(t) for t in result.targets if not t.implicit)}.",
+        "compared": compared, "coverage": result.coverage(result.staff), "now": on_duty_by_hour(scenario),
+        "load": offered_loads(scenario),
+        "shifts": [{"pool": pool, "start": e["start"], "hours": e["hours"], "days": day_span(e["days"]),
+                    "readers": e["staff"], "reader-hours a week": e["staff"] * e["hours"] * len(e["days"])}
+                   for pool, entries in shifts.items() for e in entries if e["staff"]],
+        "roster": roster if result.feasible else None, "label": f"{scenario.name}, designed shifts"}
 
 
 def _staff(scenario: Scenario, texts: list[str], replications: int) -> None:
@@ -272,13 +359,17 @@ def main() -> None:
     panels.operations_row(run)
     panels.figures(result)
     # Open while it holds an answer: a button inside it reruns the page, which would fold it away.
-    answered = any(k in st.session_state for k in ("curve-result", "staffed-result", "policies-result"))
-    with st.expander("Planning: staffing curve, smallest roster, policies and saved scenarios side by side",
-                     expanded=answered):
-        tabs = st.tabs(["Staffing", "Policies side by side", "Saved scenarios"])
+    answered = any(k in st.session_state for k in ("curve-result", "staffed-result", "designed-result",
+                                                   "policies-result"))
+    with st.expander("Planning: staffing curve, smallest roster, shift design, policies and saved scenarios side "
+                     "by side", expanded=answered):
+        # The shift design shares the first tab: a rerun that opens the panel shows its first tab.
+        tabs = st.tabs(["Staffing and shift design", "Policies side by side", "Saved scenarios"])
         with tabs[0]:
             if edited is not None:
                 planning(scenario, replications, v)
+                st.divider()
+                shift_design(scenario, edited, replications, v)
         with tabs[1]:
             if edited is not None:
                 policies(scenario, replications)

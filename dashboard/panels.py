@@ -17,6 +17,7 @@ from simulator.experiment import Run
 from simulator.figures import (
     breakdown_bars,
     comparison_chart,
+    coverage_chart,
     describe_change,
     operations,
     staffing_curve,
@@ -219,6 +220,11 @@ def figures(result: Result) -> None:
 
 def staffing(points: list[dict[str, Any]], slot: str) -> None:
     st.plotly_chart(staffing_curve(points, slot), width="stretch", key="staffing-curve")
+
+
+def coverage(readers: dict[str, list[int]], load: dict[str, list[list[float]]], now: dict[str, list[float]]) -> None:
+    """The designed pattern against demand, the scenario's roster dotted beside it."""
+    st.plotly_chart(coverage_chart(readers, load, now, "the roster now"), width="stretch", key="coverage-chart")
 
 
 def compare_saved(saved: dict[str, dict[str, Any]]) -> None:

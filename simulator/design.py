@@ -281,6 +281,18 @@ class DesignResult:
                 on[shift.pool][h] += n
         return on
 
+    def compared(self) -> list[tuple[str, str, str]]:
+        """SIPP's roster beside the designed one, as the CLI and the dashboard show them: (what, SIPP, designed)."""
+        def yes(flag: bool) -> str:
+            return "yes" if flag else "NO"
+
+        sipp, chosen = self.sipp, self.evaluation
+        return [("reader-hours a week", f"{self.reader_hours(self.sipp_staff):,.0f}",
+                 f"{self.reader_hours(self.staff):,.0f}"),
+                ("cost a week", f"{self.cost(self.sipp_staff):,.0f}", f"{self.cost(self.staff):,.0f}"),
+                ("no pool overloaded", yes(not sipp.overloaded), yes(not chosen.overloaded)),
+                ("meets every target", yes(sipp.met(self.targets)), yes(chosen.met(self.targets)))]
+
     def target_rows(self, evaluation: Evaluation) -> list[dict[str, Any]]:
         rows = []
         for t in self.targets:
@@ -336,6 +348,7 @@ class _DesignSearch(_Search):
     chain: list[tuple[int, ...]]  # the rosters screening took as meeting, in the order it took them
     manned: np.ndarray | None = None  # (hour with work, candidate) incidence: every such hour needs a reader
     shifts: Sequence[Candidate] = ()  # the candidate shifts, as the slots are numbered
+    lengths: Sequence[int] = ()  # the allowed lengths, shortest first
     index: dict[Candidate, int] = {}  # ... and each one's number
 
     def meets(self, evaluation: Evaluation) -> bool:
@@ -393,7 +406,7 @@ class _DesignSearch(_Search):
                 hours |= {(pool, h) for h in Candidate(pool, days, int(entry["start"][:2]), entry["hours"]).covers}
         return hours
 
-    def shorten(self, staff: tuple[int, ...], reps: int, lengths: Sequence[int]) -> tuple[int, ...]:
+    def shorten(self, staff: tuple[int, ...], reps: int) -> tuple[int, ...]:
         """One reader of a staffed shift moved to the next shorter allowed length, the same start or the same
         end, while every condition stays met; the dearest first, until no move keeps them."""
         changed = True
@@ -401,7 +414,7 @@ class _DesignSearch(_Search):
             changed = False
             for i in sorted((i for i in range(len(staff)) if staff[i]), key=lambda j: -self.slots[j].weight):
                 shift = self.shifts[i]
-                shorter = [n for n in lengths if n < shift.hours]
+                shorter = [n for n in self.lengths if n < shift.hours]
                 if not shorter or not staff[i]:
                     continue
                 hours = shorter[-1]
@@ -438,6 +451,7 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
     evaluator = _DesignEvaluator(scenario, conditions, shift_slots, workers or cores(), "overload" not in waive, shifts)
     search = _DesignSearch(scenario, evaluator, conditions, shift_slots, allowed.max_staff, progress)
     search.full, search.chain, search.shifts, search.index = replications, [], shifts, index
+    search.lengths = sorted(allowed.lengths)
     if not allowed.gaps:
         search.manned = _manned(scenario, shifts)
     screen = max(2, min(screen, replications))
@@ -476,11 +490,11 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
         if staff is not None:
             search.chain = [staff]  # from here each roster taken covers less than the one before
             staff = search.descend(staff, screen, "screening: taking readers away")
-            staff = search.shorten(staff, screen, allowed.lengths)
+            staff = search.shorten(staff, screen)
             staff = search.confirm(list(dict.fromkeys(search.chain)), replications)
             if staff is not None:
                 staff = search.descend(staff, replications, "confirming: taking readers away")
-                staff = search.shorten(staff, replications, allowed.lengths)
+                staff = search.shorten(staff, replications)
                 # Held again at PROOF times the replications: a roster cut this close may miss, or saturate
                 # a shift, in a replication the confirmation did not see; readers are added where it does.
                 search.full = proof = PROOF * replications

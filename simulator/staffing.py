@@ -42,14 +42,14 @@ import numpy as np
 from .errors import ScenarioError
 from .metrics import POOL_METRICS, RANGE, STATION_METRICS, StudyColumns, UnknownMetric, check_metric, confidence_interval, \
     pool_metrics, study_metrics
-from .scenario import AUDIT, SECOND_OPINION, Scenario
+from .scenario import AUDIT, DAYS, SECOND_OPINION, Scenario
 from .triage import IMAGE_READS, KINDS, REFERRALS, Kind
 from .triage_config import targets_of
 from .workers import LocalPool, cores
 
 STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
-__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "offered_loads", "keeping_up", "StaffingResult", "optimise",
-           "STAFFING", "feasibility_targets", "WAIVABLE", "Evaluation"]
+__all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "offered_loads", "on_duty_by_hour",
+           "keeping_up", "StaffingResult", "optimise", "STAFFING", "feasibility_targets", "WAIVABLE", "Evaluation"]
 
 _TARGET = re.compile(r"^\s*([a-z_0-9]+)\s*(?:\[([^\]]*)\])?\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
 WAIVABLE = ("reported", "overload", *KINDS, *REFERRALS)  # what `--waive` may name
@@ -202,6 +202,26 @@ def offered_loads(scenario: Scenario) -> dict[str, list[list[float]]]:
                         per_pool[pool][day][hour] += (rates[day][hour] * second.fraction * mean_of(second.read_minutes)
                                                       / 60.0 / len(so_pools))
     return per_pool
+
+
+def on_duty_by_hour(scenario: Scenario) -> dict[str, list[float]]:
+    """Each pool's rostered readers by hour of the week (Monday 00:00 first): the reader-minutes on duty in
+    the hour over 60, so a shift from 07:30 counts half a reader at 07:00. A shift past midnight runs into
+    the next day, Sunday's into Monday. Shifts of given dates are a past roster, not a week's, and are left
+    out; absences are not taken off."""
+    week = 7 * 1440
+    by_pool = {}
+    for name, pool in scenario.pools.items():
+        minutes = np.zeros(week)
+        for shift in pool.shifts:
+            if shift.dates is not None or not shift.staff:
+                continue
+            length = int(round(shift.length_minutes))
+            for day in shift.days:
+                begin = DAYS.index(day) * 1440 + int(round(shift.start_minute))
+                np.add.at(minutes, np.arange(begin, begin + length) % week, shift.staff)
+        by_pool[name] = minutes.reshape(168, 60).mean(axis=1).round(6).tolist()
+    return by_pool
 
 
 def analytic_start(scenario: Scenario, beta: float = 1.0) -> list[int]:

@@ -538,3 +538,36 @@ def test_saved_results_count_against_the_servers_memory_budget(monkeypatch) -> N
     assert kept == {"s0": False, "s1": False, "s2": True, "s3": True}
     assert runner.workspace("a")["s0"]["data"] == {"i": 0}  # the settings stay
     runner.clear()
+
+
+def test_shifts_designed_on_the_page_are_drawn_against_demand_and_become_the_roster(app_test) -> None:
+    """Design the shifts (the CLI's `design`) on a small desk: the pattern is drawn hour by hour against the
+    offered load beside the roster it would replace, and "use this roster" makes the page's scenario one
+    whose readers on duty are, hour by hour, the ones drawn."""
+    from simulator.staffing import on_duty_by_hour
+
+    at = app_test
+    run_bundled(at, "examples/cxr_day_night", 7.0)
+    v = at.session_state["version"]
+    at.multiselect(key=f"design-lengths-{v}").set_value([6, 8]).run()
+    at.button(key="design").click().run()
+    assert not at.exception, at.exception
+    found = at.session_state["designed-result"]
+    assert "error" not in found and found["roster"] is not None, found
+    chart = next(c for c in at.get("plotly_chart") if "offered load" in c.proto.spec)
+    assert "the roster now" in chart.proto.spec
+    table = next(d for d in at.dataframe if "SIPP (theory)" in d.value.columns)
+    assert list(table.value[""]) == ["reader-hours a week", "cost a week", "no pool overloaded", "meets every target"]
+    assert {int(h) for h in next(d for d in at.dataframe if "hours" in d.value.columns).value["hours"]} <= {6, 8}
+    before = on_duty_by_hour(parse_scenario(at.session_state["base"], "x"))
+    assert found["now"] == before
+    assert not any("From an earlier setting" in c.value for c in at.caption)
+    at.number_input(key=f"horizon-{v}").set_value(6.0).run()  # a setting changed since: the design is marked
+    assert any("From an earlier setting: press Design" in c.value for c in at.caption)
+    at.button(key="use-design").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["version"] == v + 1 and at.session_state["source"][0] == "designed"
+    after = on_duty_by_hour(parse_scenario(at.session_state["base"], "x"))
+    assert after == {pool: [float(n) for n in hours] for pool, hours in found["coverage"].items()} != before
+    at.button(key="run").click().run()  # the designed roster runs from the page
+    assert not at.exception, at.exception

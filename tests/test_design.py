@@ -162,7 +162,9 @@ def test_the_command_writes_a_roster_run_can_load_and_prints_sipp_beside_it(tmp_
                            env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "SIPP (theory)" in result.output and "designed" in result.output
-    assert max(len(line) for line in result.output.splitlines()) <= 80
+    # The tables fit 80 columns (stdout); a progress line on a non-terminal (stderr, when the machine is busy)
+    # is a log line, one a note.
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
     document = json.loads((out / "design.json").read_text())
     roster = load_scenario(out / "roster.yaml")
     entries = [s for s in roster.pools["readers"].shifts if s.staff]
@@ -176,6 +178,38 @@ def test_the_command_writes_a_roster_run_can_load_and_prints_sipp_beside_it(tmp_
     run = runner.invoke(app, ["run", str(out / "roster.yaml"), "-r", "1", "--no-against-fifo",
                               "--out", str(tmp_path / "run")])
     assert run.exit_code == 0, run.output
+
+
+def test_readers_on_duty_by_hour_read_any_weekly_roster_as_the_design_counts_its_shifts() -> None:
+    """`on_duty_by_hour` (the dashboard's coverage chart): a half hour counts half a reader, Sunday's night
+    runs into Monday, shifts of given dates are not a week's; and a designed roster written in the
+    scenario's form reads back hour by hour as the design's own candidate shifts count it."""
+    from simulator.staffing import on_duty_by_hour
+
+    data = base_dict()
+    data["pools"]["readers"]["shifts"] = [
+        {"start": "07:30", "end": "10:00", "staff": 2, "days": ["mon"]},
+        {"start": "22:00", "hours": 4, "staff": 1, "days": ["sun"]},
+        {"start": "08:00", "end": "12:00", "staff": 5, "dates": ["2026-02-03"]}]
+    hours = on_duty_by_hour(make(data))["readers"]
+    assert hours[7:10] == [1.0, 2.0, 2.0] and hours[10] == 0.0
+    assert hours[166:168] == [1.0, 1.0] and hours[0:2] == [1.0, 1.0] and hours[2] == 0.0
+    assert sum(hours) == pytest.approx(2 * 2.5 + 4)  # the dated shift is not counted
+    scenario = make()
+    shifts = [Candidate("readers", (0, 1, 2, 3, 4), 8, 8), Candidate("readers", (5, 6), 20, 12),
+              Candidate("readers", (0, 1, 2, 3, 4), 20, 12)]
+    from simulator.design import _DesignEvaluator
+
+    evaluator = _DesignEvaluator(scenario, [], [], 1, False, shifts)
+    try:
+        roster = evaluator.variant([2, 1, 3])
+    finally:
+        evaluator.pool.kill()
+    on = [0] * 168
+    for shift, n in zip(shifts, [2, 1, 3]):
+        for h in shift.covers:
+            on[h] += n
+    assert on_duty_by_hour(roster)["readers"] == [float(n) for n in on]
 
 
 def test_the_roster_groups_days_of_equal_shifts_and_keeps_a_pool_without_readers() -> None:

@@ -95,12 +95,8 @@ def _compared(result: "DesignResult") -> None:
                   box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("", "SIPP (theory)", "designed"):
         table.add_column(header, justify="left" if not header else "right")
-    table.add_row("reader-hours a week", f"{result.reader_hours(result.sipp_staff):.0f}",
-                  f"{result.reader_hours(result.staff):.0f}")
-    table.add_row("cost a week", f"{result.cost(result.sipp_staff):,.0f}", f"{result.cost(result.staff):,.0f}")
-    table.add_row("no pool overloaded", "yes" if not sipp.overloaded else "NO", "yes" if not chosen.overloaded else "NO")
-    table.add_row("meets every target", "yes" if sipp.met(result.targets) else "NO",
-                  "yes" if chosen.met(result.targets) else "NO")
+    for row in result.compared():
+        table.add_row(*row)
     out.print(table)
     out.print(f"\ntargets (SIPP over {sipp.replications} replications, designed over {chosen.replications}; "
               "95% intervals)", highlight=False)

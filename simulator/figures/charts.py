@@ -16,7 +16,7 @@ from ..story import minutes_text, shown_value
 from .timeline import WEEK, column, minute_of_week, shift_changes, waiting_at
 
 __all__ = ["tat_ecdf", "worklist_over_week", "wait_heatmap", "utilisation_bars", "comparison_chart", "sweep_chart",
-           "breakdown_bars", "roc_curve", "staffing_curve", "WAIT_LEVELS", "wait_scale"]
+           "breakdown_bars", "roc_curve", "staffing_curve", "coverage_chart", "WAIT_LEVELS", "wait_scale"]
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=380)
 
@@ -226,4 +226,33 @@ def staffing_curve(points: Sequence[dict], slot: str) -> go.Figure:
                          arrayminus=[(r["mean"] - r["ci_low"]) if r.get("ci_low") is not None else 0 for r in rows])))
     fig.update_layout(title=f"Share within target against readers on {slot}", xaxis_title="readers",
                       yaxis_title="share within target", yaxis_tickformat=".0%", xaxis_dtick=1, **LAYOUT)
+    return fig
+
+
+def coverage_chart(readers: dict[str, Sequence[float]], load: dict[str, Sequence[Sequence[float]]],
+                   other: dict[str, Sequence[float]] | None = None, other_name: str = "another roster") -> go.Figure:
+    """A shift pattern against its demand, one panel per pool: readers on duty by hour of the week (a step
+    line, Monday 00:00 first) over the offered load (readers kept busy on average, by weekday and hour);
+    `other`, another pattern (the roster it would replace), dotted beside it."""
+    from plotly.subplots import make_subplots
+
+    pools = list(readers)
+    fig = make_subplots(rows=len(pools), cols=1, shared_xaxes=True, subplot_titles=pools, vertical_spacing=0.06)
+    hours, edges = np.arange(168), np.arange(169)  # a step's last hour is drawn to the week's end
+    for row, pool in enumerate(pools, start=1):
+        first = row == 1
+        fig.add_trace(go.Bar(x=hours + 0.5, y=[x for day in load[pool] for x in day], width=1.0,
+                             marker_color="#c6dbef", name="offered load", legendgroup="load", showlegend=first,
+                             hovertemplate="hour %{x:.0f}: %{y:.2f} readers busy<extra></extra>"), row=row, col=1)
+        if other is not None:
+            fig.add_trace(go.Scatter(x=edges, y=[*other[pool], other[pool][-1]], mode="lines", line_shape="hv",
+                                     line=dict(color="#888888", dash="dot"), name=other_name, legendgroup="other",
+                                     showlegend=first), row=row, col=1)
+        fig.add_trace(go.Scatter(x=edges, y=[*readers[pool], readers[pool][-1]], mode="lines", line_shape="hv",
+                                 line=dict(color="#08519c", width=2), name="readers on duty", legendgroup="readers",
+                                 showlegend=first), row=row, col=1)
+        fig.update_yaxes(title_text="readers", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(tickvals=[24 * d for d in range(7)], ticktext=[d.capitalize() for d in DAYS], range=[0, 168])
+    fig.update_layout(**{**LAYOUT, "height": 190 * len(pools) + 90}, bargap=0,
+                      title="Readers on duty by hour of the week, against the offered load")
     return fig
