@@ -387,3 +387,26 @@ def test_a_policy_is_handed_each_studys_exact_ready_time_when_it_enters() -> Non
         simulate_cohort(scenario, draw_cohort(scenario, seed, 0), policy, seed, 0)
         assert len(policy.entries) > 100
         assert [(now, ready) for now, ready in policy.entries if now != ready] == []
+
+
+def test_a_study_types_own_ingest_delay_stands_for_its_studies_and_the_scenarios_for_the_rest() -> None:
+    """`study_types.X.ingest_minutes`: X's studies reach the archive after X's delay; a type without one
+    after `ingest.delay_minutes`. Without the key, a scenario's draws are the same bits as before (the same
+    stream)."""
+    data = base_dict()
+    data["study_types"]["head_mr"] = {**data["study_types"]["chest_ct"], "modality": "MR",
+                                      "ingest_minutes": {"dist": "fixed", "value": 7.0}}
+    data["pools"]["readers"]["reads"] = ["chest_ct", "head_mr"]
+    data["ingest"] = {"delay_minutes": {"dist": "fixed", "value": 2.0}}
+    import pyarrow.compute as pc
+
+    from simulator import run_scenario
+
+    run = run_scenario(make(data, horizon_days=3), 1, workers=1, summarise=False)
+    primary = run.studies.filter(pc.equal(run.studies.column("kind"), "primary"))
+    delay = {t: (pc.subtract(s.column("at_archive"), s.column("arrived_at")).to_numpy(zero_copy_only=False))
+             for t in ("chest_ct", "head_mr")
+             for s in [primary.filter(pc.equal(primary.column("study_type"), t))]}
+    delay = {t: d[~np.isnan(d)] for t, d in delay.items()}  # the last few are not at the archive by the horizon
+    assert delay["head_mr"].size > 100 and np.allclose(delay["head_mr"], 7.0)
+    assert delay["chest_ct"].size > 100 and np.allclose(delay["chest_ct"], 2.0)

@@ -69,7 +69,8 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
             more_ais=draw_more_ais(scenario, study_type, name, truth, max(slots, 0), lambda key: rng("ai", key)),
             reading=draw_reading(scenario, name, study_type, truth, rng, lambda key: rng("reading", f"{name}/{key}"),
                                  trace),
-            ingest_delay=or_drawn(sample(scenario.ingest.delay_minutes, rng("ingest"), n),
+            ingest_delay=or_drawn(sample(study_type.ingest_minutes if study_type.ingest_minutes is not None
+                                         else scenario.ingest.delay_minutes, rng("ingest"), n),
                                   None if trace is None else trace.ingest_minutes)))
     order = np.argsort(np.concatenate([p["arrivals"].arrived_at for p in parts]), kind="stable")
     return Draws(type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites), condition_names=conditions,

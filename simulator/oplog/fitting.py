@@ -407,6 +407,7 @@ class TypeFit:
     arrived: np.ndarray  # minutes since the fit's start: the data behind the arrivals (the report's figure)
     read_values: np.ndarray  # the reading times fitted on
     folded: dict[str, int] = field(default_factory=dict)  # rare descriptions read as this type: their studies
+    ingest: Fitted | None = None  # this type's own ingest delay (None: too few values; the pooled one stands)
 
 
 @dataclass
@@ -490,12 +491,16 @@ class LogFit:
                           "read_minutes": t.reads.value or {"dist": "exponential", "mean": 10}}
             if t.double >= 0.5:
                 body["double_reading"] = {"second_reader": "human"}
+            if t.ingest is not None and t.ingest.value is not None:
+                body["ingest_minutes"] = t.ingest.value
             if t.folded:
                 lines.append(f"  # includes {sum(t.folded.values()):,} studies of {len(t.folded):,} rare descriptions "
                              f"(fewer than {MIN_TYPE_STUDIES} studies each), read as this type: "
                              + ", ".join(sorted(t.folded)[:5]) + (" ..." if len(t.folded) > 5 else ""))
             lines += [f"  # {t.arrivals.note}", f"  # order priority: {'; '.join(f.note for f in t.referral.values())}",
                       f"  # {t.reads.note}" + ("" if t.reads.value is not None else "; a placeholder, edit it")]
+            if t.ingest is not None and t.ingest.value is not None:
+                lines.append(f"  # {t.ingest.note} (this type's own: ingest_minutes)")
             if t.ai is not None:
                 ai = t.ai
                 service = f"{t.key}_ai"[:60]
@@ -531,7 +536,10 @@ class LogFit:
                       *dump({"second_opinions": {"fraction": share.value, "read_minutes": reads.value or
                                                  {"dist": "exponential", "mean": 20}}})]
         if self.ingest.value is not None:
-            lines += [f"# {self.ingest.note}", *dump({"ingest": {"delay_minutes": self.ingest.value}})]
+            own = sum(t.ingest is not None and t.ingest.value is not None for t in self.types.values())
+            lines += [f"# {self.ingest.note}, pooled over every type: it stands for a type without its own "
+                      f"ingest_minutes ({own} of {len(self.types)} types have their own)",
+                      *dump({"ingest": {"delay_minutes": self.ingest.value}})]
         lines += ["# pools: readers grouped by what they read (the study types that make at least "
                   f"{COMPETENCY_SHARE:.0%} of a reader's reads; a pool also reads the types its readers read "
                   f"{EXCEPTION_READS} times or more as exceptions); each pool's roster is its readers active per "
@@ -653,7 +661,8 @@ def fit(log: pa.Table) -> LogFit:
                              fit_between(opened[timed], signed[timed], what), double,
                              _fit_ai(log, mine, arrived, received, scored_at, end, opened), arrived[mine],
                              values[np.isfinite(values) & (values > 0)],
-                             {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key})
+                             {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key},
+                             fit_between(arrived[mine], received[mine], "ingest delay"))
     seconds = kinds == "second_opinion"
     reported = int(np.sum((kinds == "primary") & np.isfinite(signed)))
     second_opinions = None

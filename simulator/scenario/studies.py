@@ -140,6 +140,7 @@ class StudyType(Strict):
     # An AI service, or several (each targets its own conditions; at most 8 a type).
     ai: str | Annotated[list[str], Field(max_length=8)] | None = None
     patient_age: Distribution | None = None  # years; drawn per study when rules look at age
+    ingest_minutes: Distribution | None = None  # the archive's processing of this type's studies; default ingest.delay_minutes
     double_reading: DoubleReading | None = None
     bookings: list[Booking] = Field(default=[], max_length=MAX_ENTRIES)  # booked appointments besides the walk-ins of `arrivals` (routine)
 
