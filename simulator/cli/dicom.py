@@ -1,4 +1,4 @@
-"""`radsim dicom generate | trace | send | archive` (docs/dicom.md)."""
+"""`radsim dicom generate | trace | send | echo | archive` (docs/dicom.md)."""
 from __future__ import annotations
 
 import time
@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from .common import BAD_INPUT, FAILED, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
+
 if TYPE_CHECKING:
     import ssl
-
-from .common import BAD_INPUT, FAILED, INTERNAL, AllowCode, Progress, bad_input, err, fail, out, plain, prepared, styled
 
 app = typer.Typer(no_args_is_help=True, help="Synthetic DICOM studies from a run or a scenario; DICOM folders to "
                                              "study traces (to replay with run --trace); sending to an archive, and "

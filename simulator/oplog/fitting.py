@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 
 from .columns import minutes_since
 
-__all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between", "fit_arrivals",
-           "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
+__all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between",
+           "fit_arrivals", "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SESSION_GAP_MINUTES = 120.0  # a reader's activity with a gap longer than this is two sessions
@@ -96,8 +96,7 @@ def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool
             continue
         if np.isfinite(shape) and np.isfinite(scale) and shape > 0 and scale > 0:
             candidates[family] = law(shape, scale=scale)
-    parameters = {"exponential": 1, "lognormal": 2, "gamma": 2}
-    aic = {name: 2 * parameters[name] - 2 * float(np.sum(d.logpdf(x))) for name, d in candidates.items()}
+    aic = {name: 2 * _FAMILIES[name] - 2 * float(np.sum(d.logpdf(x))) for name, d in candidates.items()}
     best = min(aic, key=aic.__getitem__)
     chosen = candidates[best]
     ks = float(stats.kstest(x, chosen.cdf).statistic)
@@ -117,8 +116,9 @@ _FAMILIES = {"exponential": 1, "lognormal": 2, "gamma": 2}  # and their paramete
 def _law(family: str, shape: float, scale: float):
     from scipy import stats
 
-    return {"exponential": lambda: stats.expon(scale=scale), "lognormal": lambda: stats.lognorm(shape, scale=scale),
-            "gamma": lambda: stats.gamma(shape, scale=scale)}[family]()
+    if family == "exponential":
+        return stats.expon(scale=scale)
+    return (stats.lognorm if family == "lognormal" else stats.gamma)(shape, scale=scale)
 
 
 def _below(family: str, shape: float, scale: float, x: np.ndarray) -> np.ndarray:
