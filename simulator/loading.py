@@ -152,7 +152,7 @@ def _plain(value: Any) -> Any:
 
 # Optional fields added since fingerprints were first stored (baselines, sweeps): left out while unset, so
 # that a new version does not change the fingerprint of every scenario that does not use them.
-_NEWER_UNSET = {"dates": None}
+_NEWER_UNSET = {"dates": None, "ingest_minutes": None}
 
 
 def _without_newer_unset(value: Any) -> Any:

@@ -130,9 +130,9 @@ def test_scenario_error_lists_every_problem() -> None:
 
 
 def test_a_new_optional_field_left_unset_does_not_change_a_scenarios_fingerprint() -> None:
-    """Baselines and sweeps store scenario fingerprints: shift `dates`, added later, leaves the fingerprint
-    of a scenario that does not use it as it was (regression lock: the value below is what the version
-    before `dates` computed for this scenario), and changes it when used."""
+    """Baselines and sweeps store scenario fingerprints: shift `dates` and a type's `ingest_minutes`, added
+    later, leave the fingerprint of a scenario that does not use them as it was (regression lock: the value
+    below is what the version before `dates` computed for this scenario), and change it when used."""
     from simulator import parse_scenario
     from simulator.loading import scenario_hash
 
@@ -141,8 +141,14 @@ def test_a_new_optional_field_left_unset_does_not_change_a_scenarios_fingerprint
                                    "read_minutes": {"dist": "exponential", "mean": 10}}},
             "pools": {"p": {"reads": ["*"], "shifts": [{"start": "08:00", "end": "20:00", "staff": 2}]}}}
     assert scenario_hash(parse_scenario(data, "lock.yaml")) == "18e71f9043fc8800"
-    data["pools"]["p"]["shifts"][0]["dates"] = ["2026-02-03"]
-    assert scenario_hash(parse_scenario(data, "lock.yaml")) != "18e71f9043fc8800"
+    used = {"dates": ("pools", "p", "shifts", 0), "ingest_minutes": ("study_types", "ct")}  # later optional fields
+    for key, where in used.items():
+        changed = copy.deepcopy(data)
+        place = changed
+        for step in where:
+            place = place[step]
+        place[key] = ["2026-02-03"] if key == "dates" else {"dist": "fixed", "value": 4}
+        assert scenario_hash(parse_scenario(changed, "lock.yaml")) != "18e71f9043fc8800", key
 
 
 def test_a_change_made_in_code_is_checked_as_a_file_is() -> None:
