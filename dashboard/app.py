@@ -270,7 +270,7 @@ def _design(scenario: Scenario, data: dict[str, Any], texts: list[str], allowed:
         "setting": dump_scenario(scenario),
         "note": f"{verdict}, over {result.evaluation.replications} replications ({result.evaluations} rosters simulated in "
                 f"{result.seconds:.0f} s). Targets: {'; '.join(panels.in_words(t) for t in result.targets if not t.implicit)}.",
-        "compared": compared, "coverage": result.coverage(result.staff), "now": on_duty_by_hour(scenario),
+        "compared": compared, "coverage": result.coverage(), "now": on_duty_by_hour(scenario),
         "load": offered_loads(scenario),
         "shifts": [{"pool": pool, "start": e["start"], "hours": e["hours"], "days": day_span(e["days"]),
                     "readers": e["staff"], "reader-hours a week": e["staff"] * e["hours"] * len(e["days"])}

@@ -34,7 +34,7 @@ from .calendar import day_span
 from .errors import ScenarioError
 from .scenario import DAYS, Scenario
 from .staffing import Evaluation, ShiftSlot, Target, _Evaluator, _relevant_slots, _Search, feasibility_targets, \
-    offered_loads
+    offered_loads, on_duty_by_hour
 from .theory import erlang_c
 from .workers import cores
 
@@ -273,13 +273,10 @@ class DesignResult:
     def reader_hours(self, staff: Sequence[int]) -> float:
         return float(sum(n * s.hours_per_week for n, s in zip(staff, self.slots)))
 
-    def coverage(self, staff: Sequence[int]) -> dict[str, list[int]]:
-        """Readers on duty per pool by hour of the week (Monday 00:00 first)."""
-        on = {pool: [0] * WEEK for pool in self.scenario.pools}
-        for shift, n in zip(self.shifts, staff):
-            for h in shift.covers:
-                on[shift.pool][h] += n
-        return on
+    def coverage(self) -> dict[str, list[int]]:
+        """Readers on duty per pool by hour of the week (Monday 00:00 first): the designed roster read as any
+        weekly roster is (`staffing.on_duty_by_hour`); its shifts are whole hours, so its readers are whole."""
+        return {pool: [round(n) for n in hours] for pool, hours in on_duty_by_hour(self.scenario).items()}
 
     def compared(self) -> list[tuple[str, str, str]]:
         """SIPP's roster beside the designed one, as the CLI and the dashboard show them: (what, SIPP, designed)."""
@@ -313,7 +310,7 @@ class DesignResult:
                 "confirmed": self.confirmed, "interrupted": self.interrupted, "rosters_simulated": self.evaluations,
                 "seconds": round(self.seconds, 1),
                 "designed": roster(self.staff, self.evaluation), "sipp": roster(self.sipp_staff, self.sipp),
-                "coverage": self.coverage(self.staff), "search": self.history}
+                "coverage": self.coverage(), "search": self.history}
 
     def write(self, folder: Path, replications: int, replace: bool = False) -> Path:
         """roster.yaml (the scenario with the designed roster, loadable by `radsim run`) and design.json."""
