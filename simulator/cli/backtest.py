@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import FAILED, AllowCode, Workers, bad_input, fail, out, plain, styled
-from .log import Trace, kept
+from .log import DutiesFile, Trace, duties_given, kept
 
 
 def backtest(
@@ -25,6 +25,7 @@ def backtest(
     report: Annotated[Path | None, typer.Option(metavar="FILE", help="Also an HTML page: the checks, turnaround "
                                                 "and backlog observed and simulated on one axis.")] = None,
     trace: Trace = None,
+    duties: DutiesFile = None,
     workers: Workers = None,
     allow_code: AllowCode = None,
 ) -> None:
@@ -47,10 +48,11 @@ def backtest(
         with bad_input():
             claim_file(report, is_report)
     found = kept(path, trace)
+    given = duties_given(duties)
     with bad_input():  # a policy that cannot be used is bad input, as everywhere
         try:
             result = run_backtest(found.table, holdout, replications, roster, workers,
-                                  policy=observed_policy)  # type: ignore[arg-type]
+                                  policy=observed_policy, duties=given)  # type: ignore[arg-type]
         except ValueError as exc:
             fail(f"{path}: {exc}")
     table = Table(title=f"{path}: fitted on {result.train_rows:,} rows, {result.holdout_days:.1f} days held out "

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import bad_input, err, fail, out, plain, styled
-from .log import Trace, kept
+from .log import DutiesFile, Trace, duties_given, kept
 
 FIRST_LINE = "# Fitted by radsim fit"
 
@@ -28,6 +28,7 @@ def fit(
     observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under (a log does "
                                                  "not say), written as the scenario's.")] = "fifo",
     trace: Trace = None,
+    duties: DutiesFile = None,
 ) -> None:
     """Fit a scenario to a worklist event log: arrivals, priorities, reading times, AI, ingest, a roster."""
     from simulator.files import claim_file, write_text
@@ -44,8 +45,9 @@ def fit(
             require("report", "--report")
             claim_file(report, is_report)
     found = kept(path, trace)
+    roster = duties_given(duties)
     try:
-        fitted = fit_values(found.table)
+        fitted = fit_values(found.table, roster)
         text = fitted.yaml(name, observed_policy)
     except ValueError as exc:
         fail(f"{path}: {exc}")

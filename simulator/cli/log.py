@@ -28,6 +28,21 @@ Trace = Annotated[Path | None, typer.Option(metavar="TRACE", help="A DICOM trace
                                             "study's images, joined by study_uid.")]
 
 
+DutiesFile = Annotated[Path | None, typer.Option("--duties", metavar="CSV", help="The readers' duties as the RIS "
+                                                "keeps them (a row per duty: reader, start, end): readers are on duty "
+                                                "when it says, not only while the log shows them reading.")]
+
+
+def duties_given(path: Path | None):
+    """The roster of `--duties`, read (bad input exits 2 naming the file and column), or None."""
+    if path is None:
+        return None
+    from simulator.oplog.duties import read_roster
+
+    with bad_input():
+        return read_roster(path)
+
+
 def kept(path: Path, trace: Path | None = None, skew_minutes: float = 10.0):
     """The cleaned log the fit, back-test and replay work on; bad input (exit 2) when no row is left."""
     from simulator.oplog import read_log

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import AllowCode, Workers, bad_input, fail, grant_named, out
-from .log import Trace, kept
+from .log import DutiesFile, Trace, duties_given, kept
 
 
 def replay(
@@ -20,6 +20,7 @@ def replay(
     roster: Annotated[str, typer.Option(metavar="dated|weekly", help="The readers on duty: dated, as the log shows "
                                         "them date by date; weekly, the fitted weekly roster.")] = "dated",
     trace: Trace = None,
+    duties: DutiesFile = None,
     workers: Workers = None,
     allow_code: AllowCode = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print each group's figures as JSON instead of the table "
@@ -35,11 +36,12 @@ def replay(
     from simulator.oplog.replay import replay as run_replay
 
     found = kept(path, trace)
+    given = duties_given(duties)
     with bad_input():
         with tempfile.TemporaryDirectory(prefix="radsim-replay-") as folder:
             try:
                 groups = run_replay(found.table, policy, Path(folder), observed_policy, replications, workers,
-                                    roster)
+                                    roster, given)
             except ValueError as exc:
                 fail(f"{path}: {exc}")
     if as_json:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 __all__ = ["Check", "Backtest", "backtest", "turnaround"]
 
 WARMUP_DAYS = 3.0
+DAY_PART_HOURS = 6  # the back-test's checks by time of day: exams of 00:00-06:00, 06:00-12:00, ...
 STATISTICS = {"mean": np.mean, "median": np.median, "p90": lambda x: np.quantile(x, 0.9)}
 
 
@@ -78,9 +79,11 @@ def _backlog(acquired: np.ndarray, reported: np.ndarray, hours: np.ndarray) -> n
 
 
 def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster: str = "holdout",
-             workers: int | None = None, seed: int = 0, policy: str = "fifo") -> Backtest:
+             workers: int | None = None, seed: int = 0, policy: str = "fifo",
+             duties: pa.Table | None = None) -> Backtest:
     """`policy`: the triage the log ran under (a log does not say), which the held-out days are simulated
-    under; AI-flagged studies' turnaround tells a wrong one."""
+    under; AI-flagged studies' turnaround tells a wrong one. `duties`: the roster as the RIS keeps it
+    (`duties.read_roster`), where it has one."""
     import yaml
     from scipy import stats
 
@@ -96,11 +99,12 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     train, held = log.filter(before), log.filter(pc.invert(before))
     if train.num_rows == 0 or held.num_rows == 0:
         raise ValueError(f"a {holdout_days:g}-day hold-out leaves nothing to fit on or nothing to test")
-    fitted = yaml.safe_load(fit_log(train, "backtest"))
+    fitted = yaml.safe_load(fit_log(train, "backtest", duties))
     days = (last - cut).total_seconds() / 86400.0
     start = cut - dt.timedelta(days=WARMUP_DAYS)
     if roster == "holdout":  # the readers the log shows on duty, date by date, warm-up days included
-        fitted["pools"] = fit(log.filter(pc.greater_equal(acquired, pa.scalar(start, acquired.type)))).dated_pools()
+        recent = log.filter(pc.greater_equal(acquired, pa.scalar(start, acquired.type)))
+        fitted["pools"] = fit(recent, duties).dated_pools()
     fitted.update(start=start.strftime("%Y-%m-%dT%H:%M"), horizon_days=round(WARMUP_DAYS + days, 4),
                   warmup_days=WARMUP_DAYS, seed=seed, policy={"triage": policy})
     scenario = parse_scenario(fitted, "backtest")
@@ -139,6 +143,14 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     modalities = sorted({m for m in obs_modality if m is not None})
     if len(modalities) > 1:
         groups += [(m, obs_modality == m, sim_modality == m) for m in modalities]
+    # By time of day of the exam: a roster that misses the quiet hours (a night reader seen only through the
+    # odd study) shows there, not in the day's totals.
+    obs_hour = all_acquired[in_holdout] // 60.0 % 24  # both from the same midnight
+    sim_hour = sim_arrived[measured] // 60.0 % 24
+    for first in range(0, 24, DAY_PART_HOURS):
+        name = f"{first:02d}:00-{first + DAY_PART_HOURS:02d}:00"
+        groups.append((name, (obs_hour >= first) & (obs_hour < first + DAY_PART_HOURS),
+                       (sim_hour >= first) & (sim_hour < first + DAY_PART_HOURS)))
     checks = []
     t = stats.t.ppf(0.995, max(replications - 1, 1))
     for group, in_log, in_run in groups:

@@ -29,6 +29,7 @@ test holds it).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ import pyarrow.compute as pc
 from ..errors import ScenarioError
 from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_since
 
-__all__ = ["CleanLog", "read_log", "clean_log", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
+__all__ = ["CleanLog", "read_log", "clean_log", "read_text_csv", "text_time", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
 
 DROPPING = ("no_acquired_at", "unknown_kind", "duplicate", "report_before_exam")
 SKEW_MINUTES = 10.0
@@ -108,7 +109,7 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
 
             table, extra = read_hl7(path)
         elif path.suffix.lower() == ".csv":
-            table = _read_csv(path)
+            table = read_text_csv(path)
         else:
             import pyarrow.parquet as pq
 
@@ -128,10 +129,11 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
     return found
 
 
-def _read_csv(path: Path) -> pa.Table:
+def read_text_csv(path: Path, known: Iterable[str] = LOG_COLUMNS) -> pa.Table:
     """A CSV export as spreadsheets and RIS systems write it: the separator sniffed from the header line
-    (`,`, `;` as Excel writes in many locales, tab or `|`), headers matched whatever their case and spacing
-    (`Acquired At` is `acquired_at`), every column read as text, typed in `_typed`."""
+    (`,`, `;` as Excel writes in many locales, tab or `|`), headers matched to the `known` names whatever
+    their case and spacing (`Acquired At` is `acquired_at`), every column read as text (a log's typed in
+    `_typed`)."""
     from pyarrow import csv
 
     import csv as text_csv
@@ -144,7 +146,8 @@ def _read_csv(path: Path) -> pa.Table:
                          convert_options=csv.ConvertOptions(column_types=dict.fromkeys(given, pa.string()),
                                                             strings_can_be_null=True))
     names = [re.sub(r"[\s\-]+", "_", name.strip().lower()) for name in table.column_names]
-    return table.rename_columns([n if n in LOG_COLUMNS else o for n, o in zip(names, table.column_names)])
+    known = set(known)
+    return table.rename_columns([n if n in known else o for n, o in zip(names, table.column_names)])
 
 
 # The forms of a time a log may print besides ISO 8601 (which Arrow reads itself): day first, as most of the
@@ -155,8 +158,10 @@ FLAGS = {"y": True, "yes": True, "true": True, "t": True, "1": True, "n": False,
          "f": False, "0": False}
 
 
-def _time(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A printed time column as timestamps: ISO 8601, or the one day-first form that reads every value."""
+def text_time(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A printed time column as timestamps: ISO 8601, or the one day-first form that reads every value. A
+    time printed with an offset ("10:00+03:00", "10:00Z") is the wall time it prints."""
+    column = pc.replace_substring_regex(column, r"(Z|[+-]\d\d(:?\d\d)?)$", "")
     try:
         return column.cast(pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -190,12 +195,9 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
         column = table.column(name)
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             column = pc.local_timestamp(column)  # local wall time in the column's zone, as for traces
-        elif name in TIMES and pa.types.is_string(column.type):
-            # A printed time with an offset ("10:00+03:00", "10:00Z") is the wall time it prints.
-            column = pc.replace_substring_regex(column, r"(Z|[+-]\d\d(:?\d\d)?)$", "")
         text = pa.types.is_string(column.type)
         try:
-            columns[name] = _time(column) if text and name in TIMES else \
+            columns[name] = text_time(column) if text and name in TIMES else \
                 _flag(column) if text and kind == pa.bool_() else column.cast(kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             # Arrow names the first value it could not read, quoted or after the last colon.

@@ -7,7 +7,7 @@ per hour of the week; the order-priority mix; the reading-time family chosen by 
 lognormal and gamma, with the Kolmogorov-Smirnov distance; double reading; the second-opinion share; the
 ingest delay; the AI per study type (flag rate, failures, latency, and its operating point and the
 prevalence where the log carries the report's finding, the truth); pools by competency, each with its roster
-per weekday and hour from the readers the log shows active (activity sessions).
+per weekday and hour from the readers the log shows on duty (`duties.py`).
 
 `fit(log)` gives the values with their intervals and the data they came from (what the coverage tests and
 the fit's report read); `fit_log(log)` writes them as commented YAML.
@@ -24,12 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import minutes_since
+from .duties import DUTY_GAP_MINUTES, busy_by_hour, duties_from_work, given_duties
 
 __all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between",
-           "fit_arrivals", "fit_share", "busy_readers", "active_readers", "dated_roster", "type_key"]
+           "fit_arrivals", "fit_share", "active_readers", "dated_roster", "type_key"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SESSION_GAP_MINUTES = 120.0  # a reader's activity with a gap longer than this is two sessions
 
 
 @dataclass
@@ -247,33 +247,9 @@ def fit_arrivals(times: np.ndarray, start: dt.datetime, days: float) -> Fitted:
                   (per_day - half, per_day + half))
 
 
-def busy_readers(readers: list, opened: np.ndarray, signed: np.ndarray, days: float) -> np.ndarray:
-    """Readers on duty in each hour from the fit's start (a midnight): each reader's activity grouped into
-    sessions (gaps under SESSION_GAP_MINUTES), a session covering from the hour it began to its last signing,
-    each hour by the share of it covered. The log's capacity date by date."""
-    busy = np.zeros(int(math.ceil(days)) * 24 + 24)
-    by_reader: dict[str, list[tuple[float, float]]] = {}
-    for who, a, b in zip(readers, opened, signed):
-        if who is not None and np.isfinite(b):
-            by_reader.setdefault(who, []).append((a if np.isfinite(a) else b, b))
-    for spans in by_reader.values():
-        spans.sort()
-        first, last = spans[0]
-        for a, b in spans[1:] + [(math.inf, math.inf)]:
-            if a - last > SESSION_GAP_MINUTES:
-                # Each hour by the share of it the session covers: a reader finishing at 20:10 is not on
-                # duty from 20:00 to 21:00. A session starts on the hour it began in: shifts start on the
-                # hour, and a reader's first study of a quiet morning may come a while after they did.
-                first = math.floor(first / 60.0) * 60.0
-                for hour in range(max(int(first // 60), 0), min(int(last // 60) + 1, busy.size)):
-                    busy[hour] += (min(last, hour * 60.0 + 60.0) - max(first, hour * 60.0)) / 60.0
-                first = a
-            last = max(last, b)
-    return busy
-
-
 def active_readers(busy: np.ndarray, start: dt.datetime, days: float) -> np.ndarray:
-    """Readers on duty per weekday (Monday first) and hour, from `busy_readers`, averaged over the log's weeks."""
+    """Readers on duty per weekday (Monday first) and hour, from `duties.busy_by_hour`, averaged over the log's
+    weeks."""
     offset = (start.weekday() * 24 + start.hour)
     grid = np.zeros(168)
     counts = np.zeros(168)
@@ -357,7 +333,7 @@ def _roster(active: np.ndarray) -> list[dict]:
 
 
 def dated_roster(busy: np.ndarray, start: dt.datetime, days: float) -> list[dict]:
-    """Shifts of given dates from readers on duty hour by hour (`busy_readers`): the log's own capacity, date
+    """Shifts of given dates from readers on duty hour by hour (`duties.busy_by_hour`): the log's own capacity, date
     by date, as `radsim replay` and `radsim backtest` replay it."""
     shifts: dict[tuple[int, int, int], list[str]] = {}
     for d in range(int(math.ceil(days))):
@@ -431,6 +407,7 @@ class LogFit:
     ingest: Fitted
     pools: list[PoolFit]
     folded: dict[str, str] = field(default_factory=dict)  # a rare description's key -> the type it is read as
+    duties: str = ""  # where the readers' duties came from (the work seen, or a roster given)
 
     def type_of(self, description: str | None, modality: str | None) -> str:
         """The fitted study type of a row (its description's key, or the type a rare one was folded into)."""
@@ -543,8 +520,7 @@ class LogFit:
         lines += ["# pools: readers grouped by what they read (the study types that make at least "
                   f"{COMPETENCY_SHARE:.0%} of a reader's reads; a pool also reads the types its readers read "
                   f"{EXCEPTION_READS} times or more as exceptions); each pool's roster is its readers active per "
-                  "weekday and hour (activity sessions from the hour they began, gaps over "
-                  f"{SESSION_GAP_MINUTES:.0f} min split them, each hour by the share covered), averaged over the log's "
+                  f"weekday and hour ({self.duties}; each hour by the share covered), averaged over the log's "
                   "weeks and rounded: "
                   f"{len(self.pools)} pool(s) from {sum(len(p.members) for p in self.pools):,} readers",
                   *dump({"pools": {p.name: {"reads": p.reads, "shifts": p.shifts or
@@ -555,9 +531,9 @@ class LogFit:
         return "\n".join(lines) + "\n"
 
 
-def fit_log(log: pa.Table, name: str = "fitted") -> str:
+def fit_log(log: pa.Table, name: str = "fitted", roster: pa.Table | None = None) -> str:
     """A scenario fitted to a cleaned log, as commented YAML."""
-    return fit(log).yaml(name)
+    return fit(log, roster).yaml(name)
 
 
 def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.ndarray, scored_at: np.ndarray,
@@ -591,8 +567,9 @@ def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.n
     return fitted
 
 
-def fit(log: pa.Table) -> LogFit:
-    """Every fitted value of a cleaned log, with its interval and the data it came from."""
+def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
+    """Every fitted value of a cleaned log, with its interval and the data it came from. `roster`: the duties
+    as the RIS keeps them (`duties.read_roster`), which replace what the work shows for the readers named."""
     if log.num_rows == 0:
         raise ValueError("the log has no row left to fit on")
     acquired = log.column("acquired_at")
@@ -672,6 +649,18 @@ def fit(log: pa.Table) -> LogFit:
                            fit_between(opened[seconds], signed[seconds], "second-opinion reading time"))
     ingest = fit_between(arrived, received, "ingest delay")
     readers = log.column("reader").to_pylist()
+    duties = duties_from_work(readers, opened, signed)
+    duty_note = (f"each reader's work in duties (gaps over {DUTY_GAP_MINUTES / 60:.0f} h split them), each widened "
+                 "to the reader's usual shift of its kind")
+    if roster is not None:
+        given = given_duties(roster, origin)
+        seen = {r for r in readers if r is not None}
+        duty_note = (f"the roster given for {len(seen & set(given))} of the log's {len(seen)} readers"
+                     + (f" (the other {len(seen - set(given))} from their work: {duty_note})"
+                        if seen - set(given) else "")
+                     + (f"; {len(set(given) - seen)} reader(s) of the roster read nothing in the log and are in no "
+                        f"pool: {', '.join(sorted(set(given) - seen)[:5])}" if set(given) - seen else ""))
+        duties.update(given)
     lanes = np.asarray([k if k is not None else "second_opinion" for k in keys], dtype=object)
     pools: list[PoolFit] = []
     for reads, members in competency_pools(readers, lanes):
@@ -679,7 +668,7 @@ def fit(log: pa.Table) -> LogFit:
         if any(p.name == name for p in pools):  # pools of other competencies may read the same lanes
             name = f"{name}_{sum(p.name.startswith(name) for p in pools) + 1}"
         mine = np.fromiter((r in members for r in readers), bool, len(readers))
-        busy = busy_readers([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine], days)
+        busy = busy_by_hour({who: duties[who] for who in members if who in duties}, days)
         active = active_readers(busy, start, days)
         pools.append(PoolFit(name, reads, members, busy, active, _roster(active)))
-    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded)
+    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note)

@@ -69,10 +69,12 @@ def _minutes(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.less(minutes, 0.0), pa.scalar(None, pa.float64()), minutes)
 
 
-def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: str = "dated") -> list["Scenario"]:
+def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: str = "dated",
+                     duties: pa.Table | None = None) -> list["Scenario"]:
     """The log's studies as a scenario under each policy: the fitted scenario, arrivals from the log's
     trace (written to `folder`), the log's AI results. `roster`: "dated", the readers on duty date by date
-    as the log shows them, or "weekly", the weekly roster fitted to the log (what a scenario would plan)."""
+    as the log shows them, or "weekly", the weekly roster fitted to the log (what a scenario would plan);
+    `duties`: the roster as the RIS keeps it, where it has one."""
     if roster not in ("dated", "weekly"):
         raise ValueError(f"roster {roster!r}: dated or weekly")
     import yaml
@@ -80,7 +82,7 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
     from ..prepare import parse_scenario
     from .fitting import fit
 
-    fitted = fit(log)
+    fitted = fit(log, duties)
     data = yaml.safe_load(fitted.yaml("replay"))
     if roster == "dated":
         data["pools"] = fitted.dated_pools()  # the capacity the log shows, date by date
@@ -97,7 +99,7 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
 
 
 def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
-           workers: int | None = None, roster: str = "dated") -> list[GroupReplay]:
+           workers: int | None = None, roster: str = "dated", duties: pa.Table | None = None) -> list[GroupReplay]:
     """Each group's observed, replayed-as-run and replayed-under-`policy` mean turnaround (`replay_scenarios`
     for `roster`)."""
     from ..experiment import run_variants
@@ -105,7 +107,7 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
     from .backtest import turnaround
     from .columns import minutes_since
 
-    variants = replay_scenarios(log, [observed_policy, policy], folder, roster)
+    variants = replay_scenarios(log, [observed_policy, policy], folder, roster, duties)
     as_run, changed = run_variants(variants, replications, workers=workers, summarise=False)
     horizon = variants[0].horizon_minutes
     primary = log.filter(pc.equal(log.column("kind"), "primary"))

@@ -1,0 +1,177 @@
+"""Readers' duties: when each reader was on duty, from their work in the log or from a roster the RIS keeps.
+
+A log shows a reader only while they read. A quiet night reader (a study an hour) leaves gaps of hours
+between reads, and the hours of those gaps, read as nobody on duty, make a roster with holes: work that
+was read at once in the log waits for the morning in the model. So a reader's work is grouped into
+duties (gaps under DUTY_GAP_MINUTES), and each duty is widened to the reader's usual shift of that kind:
+the start hour most of their duties of that kind begin at, and the shortest of its usual lengths (whole
+hours) that holds the duty. A duty runs to the last read the reader opened: the model's readers,
+like real ones, finish the study in hand after their shift, so a late signing is not more duty. A duty
+longer than every usual shift keeps its own ends; a reader's duties that fall in one shift are one duty,
+never two readers.
+
+Where the RIS has the roster, `read_roster` takes it as given (reader, start, end per duty): it replaces
+what the work suggests for the readers it names.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Duties", "duties_from_work", "read_roster", "given_duties", "busy_by_hour", "DUTY_GAP_MINUTES"]
+
+DUTY_GAP_MINUTES = 360.0  # a reader idle longer than this has gone off duty (a quiet night has gaps of hours)
+KIND_HOURS = 3  # duties starting within this many hours of each other are one kind of shift (day, night, ...)
+USUAL_SHARE = 0.1  # a length at least this share of a kind's duties run to is one of its usual lengths
+GRACE_MINUTES = 5.0  # a read opened this soon after the hour is the hour before's work (clocks, a last click)
+
+Duties = dict[str, list[tuple[float, float]]]  # reader -> (start, end) minutes from the fit's origin, sorted
+
+
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching spans as one: a reader is on duty once, however many ways it was seen."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _work_spans(readers: list, opened: np.ndarray, signed: np.ndarray) -> Duties:
+    """Each reader's activity grouped into stretches with gaps under DUTY_GAP_MINUTES, from the hour the first
+    read began (shifts start on the hour, and a quiet morning's first study may come a while after the
+    reader did) to the last read opened: a reader finishes the study in hand after the shift's end, as the
+    model's readers do, so a signing after it is not more duty (a log without openings: the signing)."""
+    by_reader: dict[str, list[tuple[float, float]]] = {}
+    for who, a, b in zip(readers, opened, signed):
+        if who is not None and np.isfinite(b):
+            by_reader.setdefault(who, []).append((a if np.isfinite(a) else b, b))
+    duties: Duties = {}
+    for who, reads in by_reader.items():
+        reads.sort()
+        spans = []
+        first, last_opened, busy_until = reads[0][0], reads[0][0], reads[0][1]
+        for a, b in reads[1:] + [(math.inf, math.inf)]:
+            if a - busy_until > DUTY_GAP_MINUTES:
+                spans.append((math.floor(first / 60.0) * 60.0, last_opened))
+                first = a
+            last_opened, busy_until = a, max(busy_until, b)
+        duties[who] = spans
+    return duties
+
+
+def _usual_shifts(spans: list[tuple[float, float]]) -> list[tuple[int, list[int]]]:
+    """(start hour of day, usual lengths in hours) of each kind of shift a reader works: the commonest start
+    hour among the duties not yet placed, the duties starting within KIND_HOURS of it, and the lengths from
+    that hour (in whole hours, `_hours`) that at least USUAL_SHARE of them (and two) run to (a weekday's 12
+    hours and a Saturday's 6 are both usual; 11 beside 12 is a 12 that ended quietly). Duties of a day or longer say
+    nothing of a shift's length."""
+    todo = [(a, b) for a, b in spans if b - a < 24 * 60]
+    kinds = []
+    while todo:
+        hours = [int(a // 60) % 24 for a, _ in todo]
+        usual = max(set(hours), key=lambda h: (hours.count(h), -h))
+        mine = [(a, b) for (a, b), h in zip(todo, hours) if abs((h - usual + 12) % 24 - 12) <= KIND_HOURS]
+        lengths = [_hours(b - _instance(a, usual)) for a, b in mine]
+        often = {n for n in lengths if lengths.count(n) >= max(2, USUAL_SHARE * len(mine))}
+        # Lengths an hour apart are one shift ended more or less quietly (its last study opened before its
+        # last hour), not shifts of their own: rosters' lengths differ by more than an hour. A run of such
+        # lengths is its longest.
+        kinds.append((usual, sorted(n for n in often if n + 1 not in often)))
+        todo = [span for span in todo if span not in mine]
+    return kinds
+
+
+def _hours(minutes: float) -> int:
+    """The whole hours a duty that has run `minutes` from its shift's start fills: a reader who opened a read at
+    19:20 was on duty until 20:00."""
+    return max(int(math.ceil((minutes - GRACE_MINUTES) / 60.0)), 1)
+
+
+def _instance(start: float, hour: int) -> float:
+    """The time (minutes) of the nearest `hour` o'clock to `start`, the shift's own start for a duty that began
+    at `start`."""
+    offset = ((int(start // 60) % 24 - hour + 12) % 24 - 12) * 60.0
+    return math.floor(start / 60.0) * 60.0 - offset
+
+
+def duties_from_work(readers: list, opened: np.ndarray, signed: np.ndarray) -> Duties:
+    """Each reader's duties as the log's work shows them, widened to the reader's usual shifts."""
+    duties: Duties = {}
+    for who, spans in _work_spans(readers, opened, signed).items():
+        kinds = _usual_shifts(spans)
+        widened = []
+        for a, b in spans:
+            if b - a < 24 * 60:
+                # The kind it is of, then the shortest usual length that holds it (none: it stays as seen).
+                hour, lengths = min(kinds, key=lambda k: abs((int(a // 60) % 24 - k[0] + 12) % 24 - 12))
+                shift = _instance(a, hour)
+                hours = next((n for n in lengths if n >= _hours(b - shift)), None)
+                if hours is not None:
+                    a, b = min(a, shift), max(b, shift + hours * 60.0)
+            widened.append((a, b))
+        duties[who] = _merged(widened)
+    return duties
+
+
+def busy_by_hour(duties: Duties, days: float) -> np.ndarray:
+    """Readers on duty in each hour from the fit's origin (a midnight), each hour by the share of it a duty
+    covers (a reader who signs off at 20:10 is not on duty from 20:00 to 21:00)."""
+    busy = np.zeros(int(math.ceil(days)) * 24 + 24)
+    for spans in duties.values():
+        for a, b in spans:
+            for hour in range(max(int(a // 60), 0), min(int(math.ceil(b / 60.0)), busy.size)):
+                busy[hour] += max(min(b, hour * 60.0 + 60.0) - max(a, hour * 60.0), 0.0) / 60.0
+    return busy
+
+
+def read_roster(path: Path) -> pa.Table:
+    """A roster as a RIS keeps it: a CSV with a row per duty (reader, start, end: dates and times as a log's
+    are read, a duty through midnight ending on the next date; the separator and the headers' case as a
+    log's). Bad input names the file, the column and the row."""
+    from ..errors import InputError
+    from .cleaning import read_text_csv, text_time
+
+    try:
+        table = read_text_csv(path, ("reader", "start", "end"))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"{path}: not a roster CSV: {str(exc).splitlines()[0]}") from exc
+    missing = [c for c in ("reader", "start", "end") if c not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: {', '.join(missing)}: missing (found {', '.join(table.column_names)}; "
+                         "a roster has a row per duty: reader, start, end)")
+    columns = {"reader": table.column("reader")}
+    for column in ("start", "end"):
+        try:
+            columns[column] = text_time(table.column(column))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InputError(f"{path}: {column}: not a date and time (ISO 8601 like 2026-03-02T20:00, or day "
+                             f"first): {str(exc).splitlines()[0]}") from exc
+    table = pa.table(columns)
+    for column in ("reader", "start", "end"):
+        if table.column(column).null_count:
+            raise InputError(f"{path}: {column}: empty on {table.column(column).null_count} row(s)")
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no duty in the roster")
+    wrong = np.flatnonzero(pc.less_equal(table.column("end"), table.column("start")).to_numpy(zero_copy_only=False))
+    if wrong.size:
+        raise InputError(f"{path}: end: not after start on line {int(wrong[0]) + 2} ({wrong.size} row(s) so; "
+                         "a duty through midnight ends on the next date)")
+    return table
+
+
+def given_duties(roster: pa.Table, origin: np.datetime64) -> Duties:
+    """A roster read by `read_roster` as duties in minutes from `origin`."""
+    from .columns import minutes_since
+
+    duties: Duties = {}
+    start, end = minutes_since(roster.column("start"), origin), minutes_since(roster.column("end"), origin)
+    for who, a, b in zip(roster.column("reader").to_pylist(), start, end):
+        duties.setdefault(who, []).append((float(a), float(b)))
+    return {who: _merged(spans) for who, spans in duties.items()}
