@@ -253,9 +253,9 @@ def test_radsim_fit_writes_a_scenario_that_loads_and_runs(log: pa.Table, tmp_pat
     assert result.exit_code == 0, result.output
     assert "5 dropped by the messy-row rules" in result.output
     document = page.read_text()
-    for title in ("Arrivals per hour of the week", "Reading times", "Readers active per weekday and hour"):
+    for title in ("Arrivals per hour of the week", "Reading times", "the fitted roster against the log's work"):
         assert title in document
-    assert "mammography" in document and "chest_ct" in document  # a panel per type, a heatmap per pool
+    assert "mammography" in document and "chest_ct" in document  # a panel per type and per pool
     text = out.read_text()
     assert text.startswith("# Fitted by radsim fit") and "# arrivals:" in text and "95% CI" in text
     scenario = load_scenario(out)

@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Duties", "duties_from_work", "read_roster", "given_duties", "busy_by_hour", "DUTY_GAP_MINUTES"]
+__all__ = ["Duties", "duties_from_work", "reads_in_progress", "read_roster", "given_duties", "busy_by_hour",
+           "DUTY_GAP_MINUTES"]
 
 DUTY_GAP_MINUTES = 360.0  # a reader idle longer than this has gone off duty (a quiet night has gaps of hours)
 KIND_HOURS = 3  # duties starting within this many hours of each other are one kind of shift (day, night, ...)
@@ -118,6 +119,16 @@ def duties_from_work(readers: list, opened: np.ndarray, signed: np.ndarray) -> D
             widened.append((a, b))
         duties[who] = _merged(widened)
     return duties
+
+
+def reads_in_progress(readers: list, opened: np.ndarray, signed: np.ndarray) -> Duties:
+    """Each reader's reads (opened to signed), as spans `busy_by_hour` counts: the work itself, which the fit's
+    page draws against the duties."""
+    spans: Duties = {}
+    for who, a, b in zip(readers, opened, signed):
+        if who is not None and np.isfinite(a) and np.isfinite(b) and b > a:
+            spans.setdefault(who, []).append((float(a), float(b)))
+    return {who: _merged(reads) for who, reads in spans.items()}
 
 
 def busy_by_hour(duties: Duties, days: float) -> np.ndarray:

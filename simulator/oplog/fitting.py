@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import minutes_since
-from .duties import DUTY_GAP_MINUTES, busy_by_hour, duties_from_work, given_duties
+from .duties import DUTY_GAP_MINUTES, busy_by_hour, duties_from_work, given_duties, reads_in_progress
 
 __all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between",
            "fit_arrivals", "fit_share", "active_readers", "dated_roster", "type_key"]
@@ -394,6 +394,13 @@ class PoolFit:
     busy: np.ndarray  # readers on duty in each hour from the fit's start, before rounding
     active: np.ndarray  # the same per hour of the week (Monday 00:00 first), averaged over the weeks
     shifts: list[dict]
+    reading: np.ndarray = field(default_factory=lambda: np.zeros(168))  # readers reading, per hour of the week
+
+    @property
+    def roster(self) -> np.ndarray:
+        """Readers on duty per hour of the week as the fitted scenario has them (a pool the log shows on duty
+        in no hour is written with one reader round the clock)."""
+        return np.rint(self.active) if self.shifts else np.ones(168)
 
 
 @dataclass
@@ -650,6 +657,7 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
     ingest = fit_between(arrived, received, "ingest delay")
     readers = log.column("reader").to_pylist()
     duties = duties_from_work(readers, opened, signed)
+    reading = reads_in_progress(readers, opened, signed)
     duty_note = (f"each reader's work in duties (gaps over {DUTY_GAP_MINUTES / 60:.0f} h split them), each widened "
                  "to the reader's usual shift of its kind")
     if roster is not None:
@@ -670,5 +678,7 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         mine = np.fromiter((r in members for r in readers), bool, len(readers))
         busy = busy_by_hour({who: duties[who] for who in members if who in duties}, days)
         active = active_readers(busy, start, days)
-        pools.append(PoolFit(name, reads, members, busy, active, _roster(active)))
+        reads_of = {who: spans for who, spans in reading.items() if who in members}
+        pools.append(PoolFit(name, reads, members, busy, active, _roster(active),
+                             active_readers(busy_by_hour(reads_of, days), start, days)))
     return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note)

@@ -83,19 +83,25 @@ def _reading_figure(fitted: LogFit, keys: list[str]) -> go.Figure:
 
 
 def _roster_figure(fitted: LogFit) -> go.Figure:
-    """Readers active per weekday and hour in each pool (the fitted roster is these rounded)."""
+    """The fitted roster against the log's work, per pool and hour of the week: readers on duty as the
+    scenario has them, on duty as the log's duties show them (before rounding), and readers reading."""
     fig = make_subplots(rows=len(fitted.pools), cols=1, subplot_titles=[p.name for p in fitted.pools],
-                        vertical_spacing=0.3 / max(len(fitted.pools), 1))
-    top = max((float(p.active.max(initial=0)) for p in fitted.pools), default=1.0)
+                        shared_xaxes=True, vertical_spacing=0.3 / max(len(fitted.pools), 1))
+    hours = np.arange(168)
     for row, pool in enumerate(fitted.pools, start=1):
-        grid = pool.active.reshape(7, 24)
-        fig.add_trace(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)], y=[d.capitalize() for d in DAYS],
-                                 text=np.rint(grid).astype(int), texttemplate="%{text}", zmin=0, zmax=max(top, 1.0),
-                                 colorscale="Blues", showscale=row == 1, colorbar=dict(title="readers")),
+        first = row == 1
+        fig.add_trace(go.Scatter(x=hours, y=pool.reading, mode="lines", line=dict(color=OBSERVED, width=0),
+                                 fill="tozeroy", fillcolor="rgba(31,119,180,0.35)", name="reading (the log's work)",
+                                 showlegend=first), row=row, col=1)
+        fig.add_trace(go.Scatter(x=hours, y=pool.active, mode="lines", line=dict(color=OBSERVED, dash="dot"),
+                                 name="on duty (the log's duties, mean over its weeks)", showlegend=first),
                       row=row, col=1)
-        fig.update_yaxes(autorange="reversed", row=row, col=1)
+        fig.add_trace(go.Scatter(x=hours, y=pool.roster, mode="lines", line=dict(color=FITTED, shape="hv", width=2),
+                                 name="fitted roster", showlegend=first), row=row, col=1)
+        fig.update_yaxes(title_text="readers", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(tickvals=list(range(0, 168, 24)), ticktext=[d.capitalize() for d in DAYS])
     fig.update_layout(**{**LAYOUT, "height": 230 * len(fitted.pools) + 120},
-                      title="Readers active per weekday and hour, by pool (the numbers: the fitted roster)")
+                      title="Readers per hour of the week, by pool: the fitted roster against the log's work")
     return fig
 
 
