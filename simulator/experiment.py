@@ -189,7 +189,7 @@ def run_scenario(scenario: Scenario, replications: int = 1, seed: int | None = N
 
 def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
                  workers: int | None = None, progress: Callable[[float], None] | None = None, first: int = 0,
-                 summarise: bool = True, sinks: Sequence[Sink | None] = ()) -> list[Run]:
+                 summarise: bool = True, sinks: Sequence[Sink | None] = (), offsets: Sequence[int] = ()) -> list[Run]:
     """Several variants of a scenario on the same seed and replications (common random numbers), all their
     replications sharing one pool of workers; with `summarise`, each replication is summarised where it ran.
 
@@ -197,11 +197,14 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     they finish (the Run then holds none), and is closed after the last if it has a `close`; `discard` is
     the sink of a variant whose rows nobody reads (only its summaries are sent). `progress` is called with
     the share of the simulated time done over every variant and replication, several times a second while
-    workers run (it may raise, e.g. a user's stop: the workers are killed).
+    workers run (it may raise, e.g. a user's stop: the workers are killed). `offsets[v]`, where given, moves
+    variant v's replications on by that many: variants that must not share random numbers (a bootstrap's
+    draws of a fitted scenario, one replication each) run on replications of their own.
     """
     seed = scenarios[0].seed if seed is None else seed
     started = time.perf_counter()
-    tasks = [(v, first + r) for v in range(len(scenarios)) for r in range(replications)]
+    shift = [offsets[v] if v < len(offsets) else 0 for v in range(len(scenarios))]
+    tasks = [(v, first + shift[v] + r) for v in range(len(scenarios)) for r in range(replications)]
     workers = min(len(tasks), workers or cores())
     done: dict[int, float] = {}
 
@@ -288,7 +291,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
                   stations=pa.concat_tables(stations) if stations else None, rows=rows[v])
         if summarise:
             run.summaries = Summaries(r.summary for r in mine)  # type: ignore[misc]
-            summarise_run(run, range(first, first + replications))
+            summarise_run(run, range(first + shift[v], first + shift[v] + replications))
         runs.append(run)
     return runs
 

@@ -421,6 +421,23 @@ def confidence_interval(values: np.ndarray, level: float = 0.95,
     return {"mean": mean, "ci_low": max(mean - half, low), "ci_high": min(mean + half, high), "replications": n}
 
 
+def prediction_interval(values: np.ndarray, level: float = 0.95,
+                        bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
+    """Where one more replication's value may fall: mean +- t sd sqrt(1 + 1/n) over the replications (a
+    Student-t prediction interval), clipped to `bounds`; NaN from fewer than two values. What one history
+    (a log) is checked against, where a confidence interval would hold only the mean of many."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    n = int(values.size)
+    if n < 2:
+        return math.nan, math.nan
+    from scipy.special import stdtrit
+
+    mean = float(values.mean())
+    half = float(stdtrit(n - 1, 0.5 + level / 2.0) * values.std(ddof=1) * math.sqrt(1.0 + 1.0 / n))
+    return max(mean - half, bounds[0]), min(mean + half, bounds[1])
+
+
 class Distinct(Protocol):
     """What subgroups are made from: a run's columns, or its replications' summaries."""
 

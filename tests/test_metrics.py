@@ -166,6 +166,19 @@ def test_intervals_are_clipped_to_the_values_a_metric_can_take() -> None:
     assert one["mean"] == 5.0 and one["ci_low"] is None and one["replications"] == 1
 
 
+def test_a_prediction_interval_is_where_one_more_replication_may_fall() -> None:
+    """mean +- t sd sqrt(1 + 1/n) (on paper: 1..5 gives 3 +- 2.776 x 1.581 x 1.095), wider than the
+    confidence interval of the mean by sqrt(n + 1); clipped to what is possible; nothing from one value."""
+    from simulator.metrics import prediction_interval
+
+    low, high = prediction_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert abs(high - 3.0 - 2.7764451 * math.sqrt(2.5) * math.sqrt(1.2)) < 1e-6 and abs(low + high - 6.0) < 1e-9
+    ci = confidence_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert abs((high - low) / (ci["ci_high"] - ci["ci_low"]) - math.sqrt(6.0)) < 1e-9
+    assert prediction_interval(np.array([0.0, 0.0, 3.0]), 0.99, (0.0, math.inf))[0] == 0.0
+    assert all(math.isnan(v) for v in prediction_interval(np.array([5.0])))
+
+
 def test_a_run_with_no_arrivals_still_says_how_many_there_were() -> None:
     duties = pa.table({"replication": pa.array([], pa.int32()), "pool": pa.array([], pa.string()),
                        "shift": pa.array([], pa.string()), "reader": pa.array([], pa.string()),

@@ -57,7 +57,7 @@ def replay(
               highlight=False)
     out.print(f"A = {observed_policy} (as the log ran), B = {policy}; mean turnaround in minutes", highlight=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("group", "studies", "observed", "A\nreplay", "model\nerror", "B\nreplay", "B - A\n(95% CI)"):
+    for header in ("group", "studies", "observed", "A\nreplay", "model\nerror", "B\nreplay", "B - A\n(95%)"):
         table.add_column(header, justify="left" if header == "group" else "right", no_wrap=header != "group")
     for g in groups:
         table.add_row(g.group, f"{g.studies:,}", _minutes(g.observed), _minutes(g.as_run),
@@ -66,7 +66,8 @@ def replay(
                       f"({_minutes(g.effect_low, '+')}..{_minutes(g.effect_high, '+')})")
     out.print(table)
     out.print("model error: the replay of A against what was observed; B - A: the new policy against that replay, "
-              "on the same studies", highlight=False)
+              "on the same studies, with the 95% interval of this history's effect (each replication its own draw "
+              "of the fit and of what the log lacks)", highlight=False)
 
 
 def _minutes(value: float, sign: str = "") -> str:

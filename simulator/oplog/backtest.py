@@ -80,17 +80,21 @@ def _backlog(acquired: np.ndarray, reported: np.ndarray, hours: np.ndarray) -> n
 
 def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster: str = "holdout",
              workers: int | None = None, seed: int = 0, policy: str = "fifo",
-             duties: pa.Table | None = None) -> Backtest:
+             duties: pa.Table | None = None, fit_uncertainty: bool = True) -> Backtest:
     """`policy`: the triage the log ran under (a log does not say), which the held-out days are simulated
     under; AI-flagged studies' turnaround tells a wrong one. `duties`: the roster as the RIS keeps it
-    (`duties.read_roster`), where it has one."""
+    (`duties.read_roster`), where it has one. `fit_uncertainty`: each replication simulates its own draw of
+    the fitted values (`uncertainty.drawn`), so the prediction interval holds what the training weeks do
+    not pin down (False: every replication the fitted values, for comparison)."""
     import yaml
     from scipy import stats
 
-    from ..experiment import run_scenario
+    from ..experiment import run_variants
+    from ..metrics import prediction_interval
     from ..prepare import parse_scenario
     from .columns import minutes_since
-    from .fitting import fit, fit_log
+    from .fitting import fit
+    from .uncertainty import draw_rng, drawn
 
     acquired = log.column("acquired_at")
     last = pc.max(acquired).as_py()
@@ -99,7 +103,8 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
     train, held = log.filter(before), log.filter(pc.invert(before))
     if train.num_rows == 0 or held.num_rows == 0:
         raise ValueError(f"a {holdout_days:g}-day hold-out leaves nothing to fit on or nothing to test")
-    fitted = yaml.safe_load(fit_log(train, "backtest", duties))
+    trained = fit(train, duties)
+    fitted = yaml.safe_load(trained.yaml("backtest"))
     days = (last - cut).total_seconds() / 86400.0
     start = cut - dt.timedelta(days=WARMUP_DAYS)
     if roster == "holdout":  # the readers the log shows on duty, date by date, warm-up days included
@@ -107,9 +112,13 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
         fitted["pools"] = fit(recent, duties).dated_pools()
     fitted.update(start=start.strftime("%Y-%m-%dT%H:%M"), horizon_days=round(WARMUP_DAYS + days, 4),
                   warmup_days=WARMUP_DAYS, seed=seed, policy={"triage": policy})
-    scenario = parse_scenario(fitted, "backtest")
-    run = run_scenario(scenario, replications, workers=workers, summarise=False)
-    studies = run.studies
+    if fit_uncertainty:  # a draw of the fit per replication, each on a replication of its own
+        variants = [parse_scenario(drawn(fitted, trained, draw_rng(seed, r)), "backtest") for r in range(replications)]
+        runs = run_variants(variants, 1, workers=workers, summarise=False, offsets=range(replications))
+    else:
+        runs = run_variants([parse_scenario(fitted, "backtest")], replications, workers=workers, summarise=False)
+    scenario = runs[0].scenario
+    studies = pa.concat_tables([run.studies for run in runs])
     simulated = studies.filter(pc.equal(studies.column("kind"), "primary"))
     horizon = scenario.horizon_minutes
     sim_arrived = simulated.column("arrived_at").to_numpy()
@@ -152,17 +161,15 @@ def backtest(log: pa.Table, holdout_days: float, replications: int = 10, roster:
         groups.append((name, (obs_hour >= first) & (obs_hour < first + DAY_PART_HOURS),
                        (sim_hour >= first) & (sim_hour < first + DAY_PART_HOURS)))
     checks = []
-    t = stats.t.ppf(0.995, max(replications - 1, 1))
     for group, in_log, in_run in groups:
         observed = obs_tat[in_log]
         if observed.size < 30 or in_run.sum() < 30 * replications:
             continue  # too few to say anything
         for name, statistic in STATISTICS.items():
             per_rep = np.array([statistic(sim_tat[in_run & (sim_rep == r)]) for r in np.unique(sim_rep)])
-            spread = t * per_rep.std(ddof=1) * math.sqrt(1.0 + 1.0 / per_rep.size)
             # A turnaround is never negative: the interval is clipped to what is possible.
-            checks.append(Check(group, name, float(statistic(observed)), float(per_rep.mean()),
-                                max(float(per_rep.mean() - spread), 0.0), float(per_rep.mean() + spread)))
+            low, high = prediction_interval(per_rep, 0.99, (0.0, math.inf))
+            checks.append(Check(group, name, float(statistic(observed)), float(per_rep.mean()), low, high))
     ks = float(stats.ks_2samp(obs_tat, sim_tat).statistic)
     hours = np.arange(scenario.warmup_minutes, horizon, 60.0)
     sim_backlog = np.array([_backlog(sim_arrived[sim_rep_all == r], sim_reported[sim_rep_all == r], hours)

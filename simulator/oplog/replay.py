@@ -70,17 +70,20 @@ def _minutes(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Array:
 
 
 def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: str = "dated",
-                     duties: pa.Table | None = None) -> list["Scenario"]:
+                     duties: pa.Table | None = None, draws: int = 0) -> list["Scenario"]:
     """The log's studies as a scenario under each policy: the fitted scenario, arrivals from the log's
     trace (written to `folder`), the log's AI results. `roster`: "dated", the readers on duty date by date
     as the log shows them, or "weekly", the weekly roster fitted to the log (what a scenario would plan);
-    `duties`: the roster as the RIS keeps it, where it has one."""
+    `duties`: the roster as the RIS keeps it, where it has one. `draws`: that many draws of the fitted
+    values (`uncertainty.drawn`), each under every policy: [draw 0 under each policy, draw 1, ...]
+    (0: the fitted values, once per policy)."""
     if roster not in ("dated", "weekly"):
         raise ValueError(f"roster {roster!r}: dated or weekly")
     import yaml
 
     from ..prepare import parse_scenario
     from .fitting import fit
+    from .uncertainty import draw_rng, drawn
 
     fitted = fit(log, duties)
     data = yaml.safe_load(fitted.yaml("replay"))
@@ -95,20 +98,28 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
             study_type["ai"] = LOG_AI
     data["horizon_days"] = float(data["horizon_days"]) + 1.0 / 1440.0  # the last exam inside the horizon
     data["arrivals"] = {"trace": str(path), "unmatched": "drop"}
-    return [parse_scenario({**data, "policy": {"triage": name}}, f"replay ({name})") for name in policies]
+    seed = int(data.get("seed", 0))
+    each = [drawn(data, fitted, draw_rng(seed, r)) for r in range(draws)] or [data]
+    return [parse_scenario({**one, "policy": {"triage": name}}, f"replay ({name})")
+            for one in each for name in policies]
 
 
 def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fifo", replications: int = 5,
            workers: int | None = None, roster: str = "dated", duties: pa.Table | None = None) -> list[GroupReplay]:
     """Each group's observed, replayed-as-run and replayed-under-`policy` mean turnaround (`replay_scenarios`
-    for `roster`)."""
+    for `roster`). Replication r runs its own draw of the fitted values under both policies, on the same
+    random numbers; the effect's interval is that of one replication's paired difference (what this
+    history's effect may be, given what the log leaves to chance and the fit's uncertainty), not of their
+    mean."""
     from ..experiment import run_variants
-    from ..metrics import confidence_interval
+    from ..metrics import prediction_interval
     from .backtest import turnaround
     from .columns import minutes_since
 
-    variants = replay_scenarios(log, [observed_policy, policy], folder, roster, duties)
-    as_run, changed = run_variants(variants, replications, workers=workers, summarise=False)
+    variants = replay_scenarios(log, [observed_policy, policy], folder, roster, duties, draws=replications)
+    runs = run_variants(variants, 1, workers=workers, summarise=False,
+                        offsets=[r for r in range(replications) for _ in range(2)])  # both policies on replication r
+    by_policy = [pa.concat_tables([run.studies for run in runs[p::2]]) for p in (0, 1)]
     horizon = variants[0].horizon_minutes
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     start = np.datetime64(variants[0].start, "us")
@@ -125,8 +136,8 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
         if not in_log.any():
             continue
         means = []
-        for run in (as_run, changed):
-            studies = run.studies.filter(pc.equal(run.studies.column("kind"), "primary"))
+        for studies in by_policy:
+            studies = studies.filter(pc.equal(studies.column("kind"), "primary"))
             if where is not None:
                 studies = studies.filter(pc.fill_null(pc.equal(studies.column(where[0]), where[1]), False))
             tat = turnaround(studies.column("arrived_at").to_numpy(),
@@ -134,8 +145,7 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
                              horizon)
             reps = studies.column("replication").to_numpy()
             means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
-        effect = confidence_interval(means[1] - means[0])  # paired by replication
+        low, high = prediction_interval(means[1] - means[0], 0.95)  # paired by replication
         out.append(GroupReplay(group, int(in_log.sum()), float(observed[in_log].mean()), float(means[0].mean()),
-                               float(means[1].mean()), math.nan if effect["ci_low"] is None else effect["ci_low"],
-                               math.nan if effect["ci_high"] is None else effect["ci_high"]))
+                               float(means[1].mean()), low, high))
     return out
