@@ -18,7 +18,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "dashboard": ("streamlit", "pandas", "plotly"),  # radsim dashboard
     "dicom": ("pydicom", "highdicom", "pynetdicom"),  # radsim dicom
     "cluster": ("distributed",),  # radsim sweep --cluster (Dask)
-    "oplog": ("hl7",),  # HL7 v2 messages as a worklist event log
+    "oplog": ("hl7", "fhir.resources"),  # HL7 v2 messages and FHIR resources as a worklist event log
 }
 
 

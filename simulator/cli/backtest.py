@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from .common import FAILED, AllowCode, Workers, bad_input, fail, out, plain, styled
-from .log import DutiesFile, Trace, duties_given, kept
+from .log import DutiesFile, LogFile, Trace, duties_given, kept
 
 
 def backtest(
-    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
+    path: LogFile,
     holdout: Annotated[float, typer.Option(metavar="DAYS", min=1.0, max=3650.0, help="The last days of the log, "
                                            "held out of the fit and simulated.")],
     replications: Annotated[int, typer.Option("--replications", "-r", metavar="R", min=3, max=1000,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .common import bad_input, err, fail, out, plain, styled
-from .log import DutiesFile, Trace, duties_given, kept
+from .log import DutiesFile, LogFile, Trace, duties_given, kept
 
 FIRST_LINE = "# Fitted by radsim fit"
 
@@ -19,7 +19,7 @@ def _is_fitted(path: Path) -> bool:
 
 
 def fit(
-    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
+    path: LogFile,
     out_file: Annotated[Path, typer.Option("--out", metavar="FILE", help="The fitted scenario (YAML). Only a file "
                                            "radsim fit wrote is replaced.")],
     name: Annotated[str, typer.Option(metavar="NAME", help="The fitted scenario's name.")] = "fitted",

@@ -23,6 +23,9 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
 }
 
 
+LogFile = Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV or Parquet (columns: "
+                                          "docs/calibration.md), HL7 v2 ORM/ORU messages (.hl7), or FHIR resources "
+                                          "(a Bundle as .json, NDJSON as .ndjson).")]
 Trace = Annotated[Path | None, typer.Option(metavar="TRACE", help="A DICOM trace (`radsim dicom trace`): rows "
                                             "take what they lack (exam end, modality, AI result) from their "
                                             "study's images, joined by study_uid.")]
@@ -55,8 +58,7 @@ def kept(path: Path, trace: Path | None = None, skew_minutes: float = 10.0):
 
 
 def log(
-    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV or Parquet "
-                                         "(columns: docs/calibration.md), or HL7 v2 ORM/ORU messages (.hl7).")],
+    path: LogFile,
     skew_minutes: Annotated[float, typer.Option(metavar="M", min=0.0, max=1440.0,
                                                 help="How far the systems' clocks may disagree.")] = 10.0,
     trace: Trace = None,
@@ -90,6 +92,13 @@ def log(
                   f"{counts['hl7_status']:,} status changes, {counts['hl7_results']:,} "
                   f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
                   "left out", highlight=False)
+    if "fhir_resources" in counts:
+        out.print(f"FHIR: {counts['fhir_resources']:,} resources: {counts['fhir_studies']:,} imaging studies, "
+                  f"{counts['fhir_orders']:,} orders, {counts['fhir_reports']:,} reports "
+                  f"({counts['fhir_amendments']:,} amendments), {counts['fhir_ai_results']:,} AI results, "
+                  f"{counts['fhir_tasks']:,} reading tasks; "
+                  f"{counts['fhir_other']:,} of other types, {counts['fhir_unreadable']:,} unreadable and "
+                  f"{counts['fhir_unlinked']:,} naming no known study left out", highlight=False)
     if "trace_studies" in counts:
         out.print(f"DICOM trace: {counts['trace_studies']:,} studies; {counts['trace_matched']:,} rows joined by "
                   f"study_uid, {counts['trace_filled']:,} took values they lacked from it "

@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 
 from .common import AllowCode, Workers, bad_input, fail, grant_named, out
-from .log import DutiesFile, Trace, duties_given, kept
+from .log import DutiesFile, LogFile, Trace, duties_given, kept
 
 
 def replay(
-    path: Annotated[Path, typer.Argument(metavar="LOG", help="A worklist event log: CSV, Parquet or HL7 v2 (.hl7).")],
+    path: LogFile,
     policy: Annotated[str, typer.Option(metavar="POLICY", callback=grant_named,
                                         help="The policy to replay the history under.")],
     observed_policy: Annotated[str, typer.Option(metavar="POLICY", help="The policy the log ran under.")] = "fifo",

@@ -95,8 +95,8 @@ class _Touched:
 
 
 def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None) -> CleanLog:
-    """A CSV or Parquet log (or HL7 v2 messages), checked and cleaned; bad input (exit 2) naming the file and
-    the column. With a DICOM `trace`, what a row lacks is taken from its study's images first
+    """A CSV or Parquet log (or HL7 v2 messages, or FHIR resources as a Bundle's .json or NDJSON), checked and
+    cleaned; bad input (exit 2) naming the file and the column. With a DICOM `trace`, what a row lacks is taken from its study's images first
     (`trace_join.py`)."""
     path = Path(path)
     extra: dict[str, int] = {}
@@ -108,6 +108,15 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
             require("oplog", f"{path}: reading HL7 v2 messages")
 
             table, extra = read_hl7(path)
+        elif path.suffix.lower() in (".json", ".ndjson"):
+            from ..extras import require
+            from .fhir_resources import read_fhir
+
+            require("oplog", f"{path}: reading FHIR resources")
+            try:
+                table, extra = read_fhir(path)
+            except ValueError as exc:
+                raise ScenarioError(str(path), [("", str(exc))]) from None
         elif path.suffix.lower() == ".csv":
             table = read_text_csv(path)
         else:

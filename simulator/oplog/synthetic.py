@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from ..scenario import Scenario
 from .columns import LOG_COLUMNS
 
-__all__ = ["Degradation", "log_of_run", "degrade", "hl7_of_log"]
+__all__ = ["Degradation", "log_of_run", "degrade", "hl7_of_log", "fhir_of_log"]
 
 
 def _stamps(start: dt.datetime, minutes: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -201,3 +201,70 @@ def hl7_of_log(log: pa.Table) -> str:
                 _segment("OBR", {1: "1", 2: order, 3: accession, 4: service, 22: stamp(row["reported_at"]),
                                  25: "F", 32: row["reader"] or ""})]))
     return "\r\n".join(messages) + "\r\n"
+
+
+def fhir_of_log(log: pa.Table, version: str = "R5", offset: str = "+03:00", uuids: bool = False) -> dict:
+    """A log as a FHIR server would export it (`fhir_resources.py` reads it back): per study a ServiceRequest
+    (the accession, the priority), an ImagingStudy (its time, modality, description, site, UID), a Task with
+    the read's opening, a final DiagnosticReport per read (a second opinion a report of its own, by its
+    reader) and an Observation with the AI's result; times printed with `offset`. `version`: "R5" or "R4"
+    (a report names its study as `study` or `imagingStudy`; an order's code and a study's modality differ);
+    references relative (`ImagingStudy/s1`, as NDJSON needs) or, with `uuids`, to entries' `urn:uuid:`."""
+    def stamp(when: dt.datetime | None) -> str | None:
+        return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%S.%f") + offset
+
+    def entry(kind: str, rid: str, body: dict) -> dict:
+        return {"fullUrl": f"urn:uuid:{kind.lower()}-{rid}", "resource": {"resourceType": kind, "id": rid, **body}}
+
+    def ref(kind: str, rid: str) -> dict:
+        return {"reference": f"urn:uuid:{kind.lower()}-{rid}" if uuids else f"{kind}/{rid}"}
+
+    r4 = version == "R4"
+    subject = {"reference": "Patient/anonymous"}
+    entries = []
+    studies: dict[str, str] = {}
+    rows = log.to_pylist()
+    for n, row in enumerate(r for r in rows if r["kind"] == "primary"):
+        accession = row["accession"]
+        studies[accession] = f"s{n}"
+        text = row["description"] or row["modality"] or "study"
+        code = {"text": text} if r4 else {"concept": {"text": text}}
+        entries.append(entry("ServiceRequest", f"s{n}", {
+            "status": "completed", "intent": "order", "subject": subject, "code": code,
+            "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                                 "code": "ACSN"}]}, "value": accession}],
+            **({"priority": row["referral"]} if row["referral"] else {})}))
+        modality = {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": row["modality"] or "OT"}
+        study: dict = {"status": "available", "subject": subject, "basedOn": [ref("ServiceRequest", f"s{n}")],
+                       "modality": [modality if r4 else {"coding": [modality]}], "description": text}
+        if row["acquired_at"] is not None:
+            study["started"] = stamp(row["acquired_at"])
+        if row["study_uid"]:
+            study["identifier"] = [{"system": "urn:dicom:uid", "value": f"urn:oid:{row['study_uid']}"}]
+        if row["site"]:
+            study["location"] = {"display": row["site"]}
+        entries.append(entry("ImagingStudy", f"s{n}", study))
+        if row["read_start"] is not None:
+            entries.append(entry("Task", f"s{n}", {
+                "status": "completed", "intent": "order", "focus": ref("ImagingStudy", f"s{n}"),
+                "executionPeriod": {"start": stamp(row["read_start"])}}))
+        if row["ai_at"] is not None:
+            observation: dict = {"status": "final", "code": {"text": "AI triage score"},
+                                 "derivedFrom": [ref("ImagingStudy", f"s{n}")],
+                                 "issued": stamp(row["ai_at"])}
+            if row["ai_score"] is not None:
+                observation["valueQuantity"] = {"value": row["ai_score"]}
+            if row["ai_flag"] is not None:
+                observation["interpretation"] = [{"coding": [{"code": "POS" if row["ai_flag"] else "NEG"}]}]
+            entries.append(entry("Observation", f"s{n}", observation))
+    for n, row in enumerate(rows):
+        of = row["accession"] if row["kind"] == "primary" else row["of_study"]
+        if row["reported_at"] is None or row["kind"] not in ("primary", "second_opinion") or of not in studies:
+            continue
+        report = {"status": "final", "code": {"text": "imaging report"}, "subject": subject,
+                  "issued": stamp(row["reported_at"]),
+                  ("imagingStudy" if r4 else "study"): [ref("ImagingStudy", studies[of])]}
+        if row["reader"]:
+            report["resultsInterpreter"] = [{"display": row["reader"]}]
+        entries.append(entry("DiagnosticReport", f"r{n}", report))
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
