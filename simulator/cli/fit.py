@@ -52,7 +52,9 @@ def fit(
     except ValueError as exc:
         fail(f"{path}: {exc}")
     with bad_input():
-        parse_scenario(load_text(text.encode(), str(out_file)), str(out_file))  # what is written must load
+        # What is written must load; what stops it is in the log, so the log is named, not the file not written.
+        source = f"{path} (the scenario fitted from it)"
+        parse_scenario(load_text(text.encode(), source), source)
         write_text(out_file, text, _is_fitted)
     dropped = found.rows - found.table.num_rows
     out.print(f"wrote {out_file} from {found.table.num_rows:,} of {found.rows:,} rows ({dropped:,} dropped by the "

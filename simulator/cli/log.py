@@ -92,6 +92,11 @@ def log(
                   f"{counts['hl7_status']:,} status changes, {counts['hl7_results']:,} "
                   f"results; {counts['hl7_other']:,} of other types and {counts['hl7_unreadable']:,} unreadable "
                   "left out", highlight=False)
+    units = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+    for key in sorted(k for k in counts if k.startswith("epoch:")):
+        _, column, unit = key.split(":")
+        out.print(f"{column}: whole numbers, read as {units[unit]} since 1970-01-01 (their size says so; "
+                  f"{counts[key]:,} values)", highlight=False)
     if "fhir_resources" in counts:
         out.print(f"FHIR: {counts['fhir_resources']:,} resources: {counts['fhir_studies']:,} imaging studies, "
                   f"{counts['fhir_orders']:,} orders, {counts['fhir_reports']:,} reports "

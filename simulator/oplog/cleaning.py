@@ -28,6 +28,7 @@ test holds it).
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
         raise ScenarioError(str(path), [("", "no such log file")]) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScenarioError(str(path), [("", f"not a readable CSV or Parquet log: {exc}")]) from None
-    table = _typed(table, str(path))
+    table = _typed(table, str(path), extra)
     if trace is not None:
         from .trace_join import join_trace
 
@@ -192,7 +193,22 @@ def _flag(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array([None if v is None else FLAGS[v] for v in words.to_pylist()], pa.bool_())])
 
 
-def _typed(table: pa.Table, label: str) -> pa.Table:
+EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", math.inf))  # a unit, and the size its epochs stay under
+
+
+def _epoch(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str]:
+    """An integer time column as an epoch (since 1970-01-01), its unit told by its size: a time of this
+    century is about 1.7e9 seconds, 1.7e12 milliseconds, 1.7e15 microseconds or 1.7e18 nanoseconds."""
+    values = np.abs(column.drop_null().to_numpy().astype(float))
+    size = float(np.median(values)) if values.size else 0.0
+    unit = next(u for u, limit in EPOCH_UNITS if size < limit)
+    # Unsafe only in dropping nanoseconds: the unit's bound keeps every value within microseconds' range.
+    return pc.cast(pc.cast(column, pa.int64()).cast(pa.timestamp(unit)), pa.timestamp("us"), safe=False), unit
+
+
+def _typed(table: pa.Table, label: str, notes: dict[str, int] | None = None) -> pa.Table:
+    """The log's columns as LOG_COLUMNS types; an integer time column read as an epoch, its unit noted in
+    `notes` (`epoch:COLUMN:UNIT` -> values), so `radsim log` says how it was read."""
     problems = [(name, "missing column (a log needs accession, modality and acquired_at; the columns found: "
                        f"{', '.join(table.column_names[:20]) or 'none'})")
                 for name in REQUIRED if name not in table.column_names]
@@ -204,6 +220,15 @@ def _typed(table: pa.Table, label: str) -> pa.Table:
         column = table.column(name)
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             column = pc.local_timestamp(column)  # local wall time in the column's zone, as for traces
+        elif name in TIMES and pa.types.is_integer(column.type):
+            try:
+                column, unit = _epoch(column)
+            except (pa.ArrowInvalid, OverflowError):
+                problems.append((name, "whole numbers that are no epoch in seconds, milliseconds, microseconds or "
+                                       "nanoseconds of a time radsim can read"))
+                continue
+            if notes is not None:
+                notes[f"epoch:{name}:{unit}"] = len(column) - column.null_count
         text = pa.types.is_string(column.type)
         try:
             columns[name] = text_time(column) if text and name in TIMES else \

@@ -41,6 +41,7 @@ class Fitted:
     interval: tuple[float, float] | None = None  # 95%: of per_day, of the mean, or of the share
 
 
+CLOCK_NOISE_MINUTES = 0.01  # 0.6 s: a shorter duration is the clocks' rounding, not time spent
 OPENED_FIRST = 0.5  # above this share of reads opened before the AI's result, `fit` says the model differs
 
 
@@ -79,7 +80,9 @@ def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool
 
     if any(to_the_minute):
         return _rounded_fit(minutes, what, to_the_minute)
-    x = minutes[np.isfinite(minutes) & (minutes > 0)]
+    # Under CLOCK_NOISE_MINUTES a duration is two clocks' rounding (a log cut to milliseconds beside one in
+    # microseconds), not time spent: a delay of none, which a scenario's distribution cannot be.
+    x = minutes[np.isfinite(minutes) & (minutes >= CLOCK_NOISE_MINUTES)]
     n = x.size
     if n < 10:
         return Fitted(None, f"{what}: {n} values, too few to fit")
@@ -681,4 +684,7 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         reads_of = {who: spans for who, spans in reading.items() if who in members}
         pools.append(PoolFit(name, reads, members, busy, active, _roster(active),
                              active_readers(busy_by_hour(reads_of, days), start, days)))
+    if not pools:
+        raise ValueError("no signed read names its reader: no roster can be fitted (a log needs the reader column "
+                         "on its signed reads)")
     return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note)

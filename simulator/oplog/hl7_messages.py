@@ -22,7 +22,7 @@ from .columns import LOG_COLUMNS
 __all__ = ["read_hl7"]
 
 PRIORITIES = {"S": "stat", "A": "urgent", "R": "routine", "T": "urgent"}  # HL7 table 0027 (T: timing critical)
-_STARTS = re.compile(r"(?=^MSH\|)", re.MULTILINE)
+_STARTS = re.compile(r"(?=^MSH[^\w\s])", re.MULTILINE)  # MSH, then the file's own field separator
 
 
 def _text(segment, field: int, component: int = 1) -> str | None:
@@ -52,7 +52,7 @@ def read_hl7(path: Path) -> tuple[pa.Table, dict[str, int]]:
     unreadable."""
     import hl7
 
-    text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\r").replace("\n", "\r")
+    text = path.read_text(encoding="utf-8-sig", errors="replace").replace("\r\n", "\r").replace("\n", "\r")
     counts = {"hl7_messages": 0, "hl7_orders": 0, "hl7_status": 0, "hl7_results": 0, "hl7_other": 0,
               "hl7_unreadable": 0}
     rows: dict[str, dict] = {}
@@ -64,7 +64,7 @@ def read_hl7(path: Path) -> tuple[pa.Table, dict[str, int]]:
         try:
             message = hl7.parse(chunk.replace("\n", "\r"))
             kind = _text(message.segment("MSH"), 9)
-        except (hl7.ParseException, KeyError, IndexError, ValueError):
+        except (hl7.ParseException, KeyError, IndexError, ValueError, AssertionError):  # python-hl7 asserts too
             counts["hl7_unreadable"] += 1
             continue
         if kind not in ("ORM", "ORU"):

@@ -1,0 +1,159 @@
+"""A corpus of hostile logs (issue 32): files a hospital's systems write and radsim did not, run through
+`radsim log`, `fit`, `backtest` and `replay`. Each is read or refused: exit 0, 2 or 3, never an internal
+error, and a refusal names the log it was given, never a file the user did not give (the fitted scenario
+that was not written)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as csv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from simulator import parse_scenario, run_scenario
+from simulator.cli import app
+from simulator.oplog import clean_log, log_of_run
+from simulator.oplog.synthetic import fhir_of_log, hl7_of_log
+from tests.test_oplog import HIDDEN
+
+
+@pytest.fixture(scope="module")
+def clean() -> pa.Table:
+    scenario = parse_scenario({**HIDDEN, "horizon_days": 10, "seed": 5}, "hidden.yaml")
+    return clean_log(log_of_run(scenario, run_scenario(scenario, 1, workers=1, summarise=False).studies)).table
+
+
+def _csv_text(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    csv.write_csv(table, sink)
+    return sink.getvalue().to_pybytes().decode()
+
+
+def _with(table: pa.Table, column: str, values: list) -> pa.Table:
+    return table.set_column(table.column_names.index(column), column, pa.array(values, table.schema.field(column).type))
+
+
+def _times(table: pa.Table, column: str, row: int, when: str) -> pa.Table:
+    values = table.column(column).to_pylist()
+    values[row] = np.datetime64(when, "us").astype(object)
+    return _with(table, column, values)
+
+
+def _epochs(unit: str) -> Callable[[pa.Table, Path], Path]:
+    def write(table: pa.Table, path: Path) -> Path:
+        path = path.with_suffix(".parquet")
+        ints = pc.cast(pc.cast(table.column("acquired_at"), pa.timestamp(unit), safe=False), pa.int64())
+        pq.write_table(table.set_column(table.column_names.index("acquired_at"), "acquired_at", ints), path)
+        return path
+    return write
+
+
+def _text(name: str, make: Callable[[pa.Table], bytes | str]) -> Callable[[pa.Table, Path], Path]:
+    def write(table: pa.Table, path: Path) -> Path:
+        path = path.with_name(name)
+        content = make(table)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        return path
+    return write
+
+
+def _parquet(change: Callable[[pa.Table], pa.Table]) -> Callable[[pa.Table, Path], Path]:
+    def write(table: pa.Table, path: Path) -> Path:
+        path = path.with_suffix(".parquet")
+        pq.write_table(change(table), path)
+        return path
+    return write
+
+
+def _described(table: pa.Table) -> pa.Table:
+    return _with(table, "description", ["Röntgen Thorax ÄÖÜ"] * table.num_rows)
+
+
+HOSTILE: dict[str, Callable[[pa.Table, Path], Path]] = {
+    "sentinel acquired_at": _parquet(lambda t: _times(t, "acquired_at", 3, "1900-01-01T00:00")),
+    "sentinel reported_at": _parquet(lambda t: _times(t, "reported_at", 3, "9999-12-31T00:00")),
+    "a time in year 3000": _parquet(lambda t: _times(t, "reported_at", 5, "3000-01-01T00:00")),
+    "epochs in seconds": _epochs("s"),
+    "epochs in milliseconds": _epochs("ms"),
+    "epochs in nanoseconds": _epochs("ns"),
+    "every accession null": _parquet(lambda t: _with(t, "accession", [None] * t.num_rows)),
+    "every accession equal": _parquet(lambda t: _with(t, "accession", ["A1"] * t.num_rows)),
+    "every report before its exam": _parquet(lambda t: t.set_column(
+        t.column_names.index("reported_at"), "reported_at",
+        pc.subtract(t.column("acquired_at"), pa.scalar(3_600_000_000, pa.duration("us"))))),
+    "scores beyond any range": _parquet(lambda t: _with(t, "ai_score", [1e308, -1e308, float("nan")] * (t.num_rows // 3)
+                                                        + [None] * (t.num_rows % 3))),
+    "latin-1 CSV": _text("latin1.csv", lambda t: _csv_text(_described(t)).encode("latin-1")),
+    "UTF-16 CSV with its BOM": _text("utf16.csv", lambda t: _csv_text(_described(t)).encode("utf-16")),
+    "UTF-8 CSV with a BOM": _text("bom.csv", lambda t: b"\xef\xbb\xbf" + _csv_text(_described(t)).encode()),
+    "semicolons, capitals, day-first": _text("excel.csv", lambda t: _csv_text(t).replace(",", ";").upper()),
+    "ragged rows": _text("ragged.csv", lambda t: _csv_text(t) + '"X1","CT","extra","fields","here"\n'),
+    "header only": _text("header.csv", lambda t: ",".join(t.column_names) + "\n"),
+    "an empty file": _text("empty.csv", lambda t: b""),
+    "binary as Parquet": _text("garbage.parquet", lambda t: bytes(range(256)) * 8),
+    "HL7 with a BOM": _text("bom.hl7", lambda t: "\ufeff" + hl7_of_log(t)),
+    "HL7 with other separators": _text("other.hl7", lambda t: hl7_of_log(t).replace("|", "#")),
+    "HL7 of garbage": _text("garbage.hl7", lambda t: "MSH|\rnothing|here\r\x00\x01"),
+    "FHIR cut short": _text("cut.json", lambda t: json.dumps(fhir_of_log(t.slice(0, 50)))[:5000]),
+    "NDJSON of garbage lines": _text("garbage.ndjson", lambda t: "{\n[1,2]\n\"text\"\n{\"resourceType\": 7}\n"),
+    "FHIR of nothing to read": _text("patients.json", lambda t: json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient"}}]})),
+}
+
+COMMANDS = {
+    "log": lambda log, out: ["log", str(log)],
+    "fit": lambda log, out: ["fit", str(log), "--out", str(out / "fitted.yaml")],
+    "backtest": lambda log, out: ["backtest", str(log), "--holdout", "3", "-r", "3", "-w", "1"],
+    "replay": lambda log, out: ["replay", str(log), "--policy", "ai_priority", "-r", "2", "-w", "1"],
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_log_is_read_or_refused_naming_it(clean: pa.Table, tmp_path: Path, name: str) -> None:
+    log = HOSTILE[name](clean, tmp_path / "log.csv")
+    out = tmp_path / "out"
+    out.mkdir()
+    for command, args in COMMANDS.items():
+        result = CliRunner().invoke(app, args(log, out))
+        said = " ".join(result.output.split())
+        assert result.exit_code in (0, 2, 3), (name, command, result.exit_code, said, result.exception)
+        assert "internal error" not in said, (name, command, said)
+        if result.exit_code == 2:
+            assert log.name in said, (name, command, said)
+            assert "fitted.yaml" not in said, (name, command, said)  # never blamed on a file not written
+        if command == "fit":
+            assert (out / "fitted.yaml").exists() == (result.exit_code == 0), (name, said)
+
+
+@pytest.mark.parametrize(("name", "rows", "said"), [
+    ("epochs in seconds", None, "acquired_at: whole numbers, read as seconds since 1970-01-01"),
+    ("epochs in milliseconds", None, "read as milliseconds since 1970-01-01"),
+    ("epochs in nanoseconds", None, "read as nanoseconds since 1970-01-01"),
+    ("UTF-8 CSV with a BOM", None, "{n} rows read, {n} kept"),
+    ("semicolons, capitals, day-first", None, "{n} rows read, {n} kept"),
+    ("HL7 with a BOM", "primary", "0 unreadable"),
+    ("HL7 with other separators", "primary", "0 unreadable"),
+    ("sentinel reported_at", None, "sentinel_time 1"),
+])
+def test_what_a_hostile_log_holds_is_read_as_meant(clean: pa.Table, tmp_path: Path, name: str, rows: str | None,
+                                                  said: str) -> None:
+    """Where the corpus's file holds a readable log, it is read whole: every row kept (the primary reads, for
+    HL7, which carries only those), and `radsim log` says how (an epoch's unit, a BOM unseen, a file's own HL7
+    separators, a placeholder date counted)."""
+    from simulator.oplog import read_log
+
+    log = HOSTILE[name](clean, tmp_path / "log.csv")
+    found = read_log(log)
+    expected = clean.filter(pc.equal(clean.column("kind"), rows)) if rows else clean
+    assert found.table.num_rows == expected.num_rows, (name, found.table.num_rows, expected.num_rows)
+    result = CliRunner().invoke(app, ["log", str(log)])
+    said = said.format(n=f"{expected.num_rows:,}")
+    assert result.exit_code == 0 and said in " ".join(result.output.split()), result.output
+    fitted = CliRunner().invoke(app, ["fit", str(log), "--out", str(tmp_path / "fitted.yaml")])
+    assert fitted.exit_code == 0, fitted.output
