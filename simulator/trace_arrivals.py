@@ -42,8 +42,10 @@ _OPTIONAL = {"study_type": pa.string(), "study_description": pa.string(), "body_
              "site": pa.string(), "institution": pa.string(), "station": pa.string(), "source_ae": pa.string(),
              "referral": pa.string(), "ai_score": pa.float64(),
              "ai_positive": pa.bool_(), "diseased": pa.bool_(), "read_minutes": pa.float64(),
-             "patient_age": pa.float64(), "ingest_minutes": pa.float64(), "ai_minutes": pa.float64()}
-_DELAYS = ("read_minutes", "ingest_minutes", "ai_minutes")  # durations: none may be negative
+             "patient_age": pa.float64(), "ingest_minutes": pa.float64(), "ai_minutes": pa.float64(),
+             "second_opinion": pa.bool_(), "second_opinion_minutes": pa.float64()}
+# Durations: none may be negative.
+_DELAYS = ("read_minutes", "ingest_minutes", "ai_minutes", "second_opinion_minutes")
 _REFERRALS = ("stat", "urgent", "routine")
 
 
@@ -62,6 +64,8 @@ class TraceArrivals:
     patient_age: np.ndarray  # NaN where drawn
     ingest_minutes: np.ndarray  # from the exam's end to the archive (the drawn ingest delay), NaN where drawn
     ai_minutes: np.ndarray  # from the archive to the (first) AI's result (its drawn latency), NaN where drawn
+    second_opinion: np.ndarray  # int8: 1 the signed report went for a second opinion, 0 it did not, -1 drawn
+    second_opinion_minutes: np.ndarray  # that opinion's reading time, NaN where drawn
 
 
 def or_drawn(drawn: np.ndarray, given: np.ndarray | None) -> np.ndarray:
@@ -276,8 +280,9 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
     positive = np.array([bool(p) for p in flags], dtype=bool)
     flagged = np.array([p is not None for p in flags], dtype=bool)
     diseased = np.array([-1 if d is None else int(d) for d in _column(table, "diseased")], dtype=np.int8)
-    read, ingest, ai_latency = (np.array([np.nan if r is None else r for r in _column(table, column)], dtype=float)
-                                for column in _DELAYS)
+    read, ingest, ai_latency, opinion_minutes = (
+        np.array([np.nan if r is None else r for r in _column(table, column)], dtype=float) for column in _DELAYS)
+    opinion = np.array([-1 if o is None else int(o) for o in _column(table, "second_opinion")], dtype=np.int8)
     age = np.array([np.nan if a is None else a for a in _column(table, "patient_age")], dtype=float)
     inside = dated & (arrived >= 0.0) & (arrived < spec.horizon_minutes)
     if dated.any() and not inside.any():
@@ -291,7 +296,7 @@ def _assign(path: str, stamp: tuple[int, int], spec: _Spec) -> tuple[dict[str, T
         rows = np.flatnonzero((types == k) & inside)
         rows = rows[np.argsort(arrived[rows], kind="stable")]
         columns = [c[rows] for c in (arrived, site, referral, score, positive, flagged, diseased, read, age, ingest,
-                                     ai_latency)]
+                                     ai_latency, opinion, opinion_minutes)]
         for column in columns:  # shared by every replication through the cache
             column.setflags(write=False)
         out[name] = TraceArrivals(*columns)

@@ -62,12 +62,12 @@ def replay(
     for g in groups:
         table.add_row(g.group, f"{g.studies:,}", _minutes(g.observed), _minutes(g.as_run),
                       f"{(g.as_run / g.observed - 1):+.1%}" if g.observed else "-", _minutes(g.policy),
-                      f"{_minutes((g.effect_low + g.effect_high) / 2, '+')}\n"
+                      f"{_minutes(g.policy - g.as_run, '+')}\n"
                       f"({_minutes(g.effect_low, '+')}..{_minutes(g.effect_high, '+')})")
     out.print(table)
     out.print("model error: the replay of A against what was observed; B - A: the new policy against that replay, "
-              "on the same studies, with the 95% interval of this history's effect (each replication its own draw "
-              "of the fit and of what the log lacks)", highlight=False)
+              "on the same studies, with a 95% interval of the effect on weeks like the log's (its days resampled, "
+              "each resample in a replication of its own)", highlight=False)
 
 
 def _minutes(value: float, sign: str = "") -> str:

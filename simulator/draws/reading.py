@@ -42,6 +42,10 @@ def draw_reading(scenario: Scenario, name: str, study_type: StudyType, truth: Tr
     eligible = second is not None and study_type.kind == Kind.PRIMARY and (second.of == "*" or name in second.of)
     so_u = so_rng.random(n)
     so_minutes = sample(second.read_minutes, so_rng, n) if second is not None else np.zeros(n)
+    asked = (so_u < second.fraction) if eligible else np.zeros(n, dtype=bool)  # type: ignore[union-attr]
+    if trace is not None and eligible:  # the trace's own answer where it gives one (a log's second opinions)
+        asked = np.where(trace.second_opinion >= 0, trace.second_opinion == 1, asked)
+        so_minutes = or_drawn(so_minutes, trace.second_opinion_minutes)
     double = audit = None
     if any(t.double_reading is not None for t in scenario.study_types.values()):
         dual = study_type.double_reading
@@ -51,4 +55,4 @@ def draw_reading(scenario: Scenario, name: str, study_type: StudyType, truth: Tr
     if lane is not None:
         audit = np.full(n, np.nan) if name not in lane.study_types else \
             sample(lane.read_minutes or study_type.read_minutes, rng("audit"), n)
-    return Reading(read, (so_u < second.fraction) if eligible else np.zeros(n, dtype=bool), so_minutes, double, audit)
+    return Reading(read, asked, so_minutes, double, audit)

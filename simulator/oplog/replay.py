@@ -42,7 +42,9 @@ class GroupReplay:
 
 def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], str]) -> pa.Table:
     """The log's primary reads as a study trace (docs/dicom.md's columns): arrival, modality, study type,
-    referral, AI result, and the observed reading time, ingest delay and AI latency."""
+    referral, AI result, and the observed reading time, ingest delay and AI latency; where the log has second
+    opinions, whether each study's report went for one and that opinion's reading time (a log without any
+    leaves them drawn: its export may not hold them)."""
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     opened, signed = primary.column("read_start"), primary.column("reported_at")
     read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
@@ -57,10 +59,20 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
     # exam where the archive's time is missing), so that only what the log lacks is drawn.
     ingest = _minutes(acquired, received)
     latency = _minutes(pc.coalesce(received, acquired), primary.column("ai_at"))
+    opinions = log.filter(pc.equal(log.column("kind"), "second_opinion"))
+    if opinions.num_rows:
+        minutes = dict(zip(opinions.column("of_study").to_pylist(),
+                           _minutes(opinions.column("read_start"), opinions.column("reported_at")).to_pylist()))
+        accessions = primary.column("accession").to_pylist()
+        asked = pa.array([a in minutes for a in accessions], pa.bool_())
+        opinion_minutes = pa.array([minutes.get(a) for a in accessions], pa.float64())
+    else:
+        asked, opinion_minutes = pa.nulls(primary.num_rows, pa.bool_()), pa.nulls(primary.num_rows, pa.float64())
     return pa.table({"arrived": acquired, "modality": primary.column("modality"),
                      "study_type": pa.array(types, pa.string()), "referral": primary.column("referral"),
                      "ai_score": primary.column("ai_score"), "ai_positive": primary.column("ai_flag"),
-                     "read_minutes": pc.cast(read, pa.float64()), "ingest_minutes": ingest, "ai_minutes": latency})
+                     "read_minutes": pc.cast(read, pa.float64()), "ingest_minutes": ingest, "ai_minutes": latency,
+                     "second_opinion": asked, "second_opinion_minutes": opinion_minutes})
 
 
 def _minutes(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Array:
@@ -108,11 +120,9 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
            workers: int | None = None, roster: str = "dated", duties: pa.Table | None = None) -> list[GroupReplay]:
     """Each group's observed, replayed-as-run and replayed-under-`policy` mean turnaround (`replay_scenarios`
     for `roster`). Replication r runs its own draw of the fitted values under both policies, on the same
-    random numbers; the effect's interval is that of one replication's paired difference (what this
-    history's effect may be, given what the log leaves to chance and the fit's uncertainty), not of their
-    mean."""
+    random numbers. The effect's interval is `_effect_interval`'s: days of the log resampled, each resample
+    with a replication of its own."""
     from ..experiment import run_variants
-    from ..metrics import prediction_interval
     from .backtest import turnaround
     from .columns import minutes_since
 
@@ -135,7 +145,7 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
                                  ("AI-flagged", observed_flag, ("ai_positive", True))):
         if not in_log.any():
             continue
-        means = []
+        means, days = [], []
         for studies in by_policy:
             studies = studies.filter(pc.equal(studies.column("kind"), "primary"))
             if where is not None:
@@ -145,7 +155,42 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
                              horizon)
             reps = studies.column("replication").to_numpy()
             means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
-        low, high = prediction_interval(means[1] - means[0], 0.95)  # paired by replication
+            days.append(_by_day(tat, studies.column("arrived_at").to_numpy(), reps, replications, horizon))
+        low, high = _effect_interval(days[0], days[1], variants[0].seed)
         out.append(GroupReplay(group, int(in_log.sum()), float(observed[in_log].mean()), float(means[0].mean()),
                                float(means[1].mean()), low, high))
     return out
+
+
+BOOTSTRAP = 2000  # resamples of the log's days behind the effect's interval
+
+
+def _by_day(tat: np.ndarray, arrived: np.ndarray, reps: np.ndarray, replications: int,
+            horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of turnaround, studies) per replication and day of arrival (replication x day)."""
+    days = int(math.ceil(horizon / 1440.0))
+    cell = reps * days + np.minimum((arrived // 1440.0).astype(int), days - 1)
+    size = replications * days
+    return (np.bincount(cell, tat, size).reshape(replications, days),
+            np.bincount(cell, minlength=size).reshape(replications, days).astype(float))
+
+
+def _effect_interval(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray],
+                     seed: int) -> tuple[float, float]:
+    """A 95% percentile interval of the policy's effect on the mean turnaround of weeks like the log's: the
+    log's days resampled with replacement, each resample read in a replication of its own (so the interval
+    holds what varies from day to day, what the replay draws, and the fit's draws), BOOTSTRAP times, seeded
+    from the scenario's seed. A confidence interval over replications alone holds only the replay's draws:
+    a replay that draws nothing (the log gives every value) would have said the effect to the minute."""
+    (sum_a, n_a), (sum_b, n_b) = before, after
+    rng = np.random.default_rng([seed, 0xDA75])
+    replications, days = sum_a.shape
+    rep = rng.integers(0, replications, BOOTSTRAP)[:, None]
+    day = rng.integers(0, days, (BOOTSTRAP, days))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effect = sum_b[rep, day].sum(1) / n_b[rep, day].sum(1) - sum_a[rep, day].sum(1) / n_a[rep, day].sum(1)
+    effect = effect[np.isfinite(effect)]
+    if effect.size < BOOTSTRAP / 2:  # a group on a handful of days: no interval to speak of
+        return math.nan, math.nan
+    low, high = np.percentile(effect, [2.5, 97.5])
+    return float(low), float(high)
