@@ -104,10 +104,17 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
     trace = trace_of_log(log, fitted.type_of)
     path = Path(folder) / "replay_trace.parquet"
     pq.write_table(trace, path)
-    if trace.column("ai_score").null_count < trace.num_rows or trace.column("ai_positive").null_count < trace.num_rows:
+    # The log's AI results stand for an AI on the types whose studies carry one; a type the log never shows
+    # scored has no AI (given one, it would score that type's studies at random).
+    scored = pc.or_(pc.is_valid(trace.column("ai_score")), pc.is_valid(trace.column("ai_positive")))
+    types = set(trace.column("study_type").filter(scored).to_pylist())
+    if types:
         data["ai_services"] = {LOG_AI: {"sensitivity": 0.9, "specificity": 0.9}}
-        for study_type in data["study_types"].values():
-            study_type["ai"] = LOG_AI
+        for name, study_type in data["study_types"].items():
+            if name in types:
+                study_type["ai"] = LOG_AI
+            else:
+                study_type.pop("ai", None)
     data["horizon_days"] = float(data["horizon_days"]) + 1.0 / 1440.0  # the last exam inside the horizon
     data["arrivals"] = {"trace": str(path), "unmatched": "drop"}
     seed = int(data.get("seed", 0))
