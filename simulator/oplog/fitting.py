@@ -18,6 +18,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -347,6 +348,7 @@ def dated_roster(busy: np.ndarray, start: dt.datetime, days: float) -> list[dict
             for (h, hours, staff), dates in shifts.items()]
 
 
+@lru_cache(maxsize=4096)  # a log's descriptions are few and repeated on every row
 def type_key(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", text.strip()).strip("_").lower()
     return slug[:60] or "study"

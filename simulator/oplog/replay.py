@@ -144,25 +144,30 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
                           minutes_since(primary.column("reported_at"), start), horizon)
     observed_referral = np.asarray(pc.fill_null(primary.column("referral"), "routine").to_pylist(), dtype=object)
     observed_flag = np.asarray(pc.fill_null(primary.column("ai_flag"), False).to_pylist(), dtype=bool)
+    # Each policy's primary reads once as arrays; a group is a mask of them.
+    runs_of = []
+    for studies in by_policy:
+        studies = studies.filter(pc.equal(studies.column("kind"), "primary"))
+        arrived = studies.column("arrived_at").to_numpy()
+        referral = pc.fill_null(pc.cast(studies.column("referral"), pa.string()), "").to_numpy(zero_copy_only=False)
+        runs_of.append((turnaround(arrived, pc.fill_null(studies.column("reported_at"), math.nan)
+                                   .to_numpy(zero_copy_only=False), horizon), arrived,
+                        studies.column("replication").to_numpy(), referral,
+                        pc.fill_null(studies.column("ai_positive"), False).to_numpy(zero_copy_only=False)))
     out = []
     for group, in_log, where in (("all", np.ones(observed.shape[0], dtype=bool), None),
-                                 ("stat", observed_referral == "stat", ("referral", "stat")),
-                                 ("urgent", observed_referral == "urgent", ("referral", "urgent")),
-                                 ("routine", observed_referral == "routine", ("referral", "routine")),
-                                 ("AI-flagged", observed_flag, ("ai_positive", True))):
+                                 ("stat", observed_referral == "stat", "stat"),
+                                 ("urgent", observed_referral == "urgent", "urgent"),
+                                 ("routine", observed_referral == "routine", "routine"),
+                                 ("AI-flagged", observed_flag, True)):
         if not in_log.any():
             continue
         means, days = [], []
-        for studies in by_policy:
-            studies = studies.filter(pc.equal(studies.column("kind"), "primary"))
-            if where is not None:
-                studies = studies.filter(pc.fill_null(pc.equal(studies.column(where[0]), where[1]), False))
-            tat = turnaround(studies.column("arrived_at").to_numpy(),
-                             pc.fill_null(studies.column("reported_at"), math.nan).to_numpy(zero_copy_only=False),
-                             horizon)
-            reps = studies.column("replication").to_numpy()
+        for tat, arrived, reps, referral, flagged in runs_of:
+            mine = np.ones(tat.size, bool) if where is None else flagged if where is True else referral == where
+            tat, reps = tat[mine], reps[mine]
             means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
-            days.append(_by_day(tat, studies.column("arrived_at").to_numpy(), reps, replications, horizon))
+            days.append(_by_day(tat, arrived[mine], reps, replications, horizon))
         low, high = _effect_interval(days[0], days[1], variants[0].seed)
         out.append(GroupReplay(group, int(in_log.sum()), float(observed[in_log].mean()), float(means[0].mean()),
                                float(means[1].mean()), low, high))
