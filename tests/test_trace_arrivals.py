@@ -199,3 +199,18 @@ def test_rows_without_a_referral_or_an_arrival_time_are_drawn_or_dropped(origina
     assert set(drawn) == {"stat", "urgent", "routine"}  # the rest drawn from the scenario's mix
     with pytest.raises(ScenarioError, match=r"arrived\[5\]: no arrival time \(2 rows"):
         _replay(tmp_path, trace, ["arrivals.undated=error"], name="strict.parquet")
+
+
+def test_a_flag_without_a_score_is_the_traces_result(original, tmp_path: Path) -> None:
+    """A trace (a log) that keeps only the AI's verdict: each study the trace flags is flagged, each it
+    clears is not, and a study with neither was not scored (before, the flags were ignored without scores
+    and the scenario's AI flagged studies at random)."""
+    scenario, studies = original
+    trace = _trace_of(studies, scenario.start, ["study_type", "ai_positive"])
+    _, replayed = _replay(tmp_path, trace, ["seed=7"])
+    given = {round(r["arrived_at"], 5): r["ai_positive"] for r in _primaries(studies).to_pylist()}
+    rows = _primaries(replayed).to_pylist()
+    assert sum(v is True for v in given.values()) > 20
+    for row in rows:
+        flag = given[round(row["arrived_at"], 5)]
+        assert (row["ai_positive"] is True) == (flag is True), (row, flag)

@@ -58,12 +58,14 @@ def draw_ai(scenario: Scenario, study_type: StudyType, truth: Truth, rng: Stream
         return no_ai(n)
     service, failed, posterior, positive, latency = _one(scenario, study_type, study_type.ais[0], truth, rng("ai"))
     latency = or_drawn(latency, None if trace is None else trace.ai_minutes)
-    given = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
+    scored = np.zeros(n, dtype=bool) if trace is None else ~np.isnan(trace.ai_score)
+    # A flag without a score (a log that keeps only the AI's verdict) is a result the trace gives too.
+    given = scored if trace is None else scored | trace.ai_positive_given
     if given.any():
         point = operating_point(scenario.ai_services[study_type.ais[0]])
-        positive = np.where(given, np.where(trace.ai_positive_given, trace.ai_positive, flag_of_posterior(
-            trace.ai_score, point, study_type.prevalence)), positive)
-        posterior = np.where(given, trace.ai_score, posterior)
+        positive = np.where(trace.ai_positive_given, trace.ai_positive, np.where(scored, flag_of_posterior(
+            trace.ai_score, point, study_type.prevalence), positive))
+        posterior = np.where(scored, trace.ai_score, posterior)
     return AiDraws(service, failed, posterior, positive, latency, given, np.full(n, bool(given.any())))
 
 
