@@ -208,9 +208,10 @@ def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarra
 
 def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_archive: np.ndarray,
            record: Callable[[str, dict], None]) -> tuple[np.ndarray, ...]:
-    """Which studies the AI scores and when: a service without workers (or a trace's result) is waited for,
-    as in the simple form; one with workers scores in its queue's order while the study is on the worklist.
-    (scored, scored_at, ready_at, late, inference_start)."""
+    """Which studies the AI scores and when: a service without workers is waited for, as in the simple form;
+    one with workers scores in its queue's order while the study is on the worklist, and a trace's result on
+    such a service comes after the trace's latency while the study is on the worklist too (a log whose reads
+    did not wait for the AI). (scored, scored_at, ready_at, late, inference_start)."""
     types = list(scenario.study_types.values())
     type_code, referral, ai = draws.study_type, draws.arrivals.referral, draws.ai
     n = type_code.shape[0]
@@ -225,10 +226,14 @@ def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_arc
             out |= (reach >= a) & (reach < b)
         traced = ai.traced[mine]
         eligible = np.where(traced, ai.given[mine], ~ai.failed[mine] & ~out & np.isfinite(reach))
-        waited = mine[eligible & (traced | (service.workers is None))]
+        waited = mine[eligible & (service.workers is None)]
         scored[waited] = True
         scored_at[waited] = ready[waited] = at_archive[waited] + ai.latency[waited]
         if service.workers is not None:
+            given = mine[eligible & traced]
+            scored[given] = True
+            scored_at[given] = at_archive[given] + ai.latency[given]
+            late[given] = ai.latency[given] > 0
             computed = mine[eligible & ~traced]
             when, began = score_times(scenario, name, service, seed, replication, at_archive[computed],
                                       referral[computed], ai.latency[computed], record)

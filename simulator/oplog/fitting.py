@@ -370,6 +370,7 @@ class AIFit:
     # Share of the scored studies whose read was opened before the AI's result: the fitted service holds a
     # study until its result (a service without workers), so a large share says the model reads later.
     opened_first: Fitted | None = None
+    peak: int = 0  # the most studies awaiting its result at once
     sensitivity: Fitted | None = None
     specificity: Fitted | None = None
 
@@ -442,18 +443,20 @@ class LogFit:
             found.append(f"second_opinions.read_minutes: {self.second_opinions[1].note}; a placeholder of 20 minutes")
         return found
 
+    @staticmethod
+    def unheld(ai: AIFit) -> bool:
+        """Most of the type's scored reads were opened before the AI's result: the reads did not wait for it."""
+        first = ai.opened_first
+        return first is not None and first.value is not None and first.value > OPENED_FIRST
+
     def cautions(self) -> list[str]:
-        """What the fitted model does otherwise than the log shows, said where it goes: here, an AI whose
-        results most reads did not wait for, while the fitted service holds each study until its result."""
-        found = []
-        for t in self.types.values():
-            first = None if t.ai is None else t.ai.opened_first
-            if first is not None and first.value is not None and first.value > OPENED_FIRST:
-                found.append(f"ai_services.{t.key}_ai: {first.value:.0%} of the scored {t.key} reads were opened "
-                             "before the AI's result, but the fitted service holds each study until its result: "
-                             "the model's reads start later than the log's. Give the service `workers:` (results "
-                             "then come while studies wait on the worklist) or leave the AI out")
-        return found
+        """What the fitted model does because of what the log shows, said where it goes: here, an AI whose
+        results most reads did not wait for, fitted as a compute service that holds no study."""
+        return [f"ai_services.{t.key}_ai: {t.ai.opened_first.value:.0%} of the scored {t.key} reads were "  # type: ignore[union-attr]
+                "opened before the AI's result: fitted as a compute service (`workers`: the most studies the log "
+                f"shows awaiting a result at once, plus one: {t.ai.peak + 1}), whose studies join the worklist "
+                "unscored and are re-ranked when the result comes, not held until it"
+                for t in self.types.values() if t.ai is not None and self.unheld(t.ai)]
 
     def dated_pools(self) -> dict[str, dict]:
         """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
@@ -503,7 +506,11 @@ class LogFit:
                     "sensitivity": clip(ai.sensitivity.value) if known else AI_NO_TRUTH,  # type: ignore[union-attr]
                     "specificity": clip(ai.specificity.value) if known else AI_NO_TRUTH,  # type: ignore[union-attr]
                     "failure_rate": ai.failure.value or 0.0}
-                if ai.latency.value is not None:
+                if ai.latency.value is not None and self.unheld(ai):
+                    # Reads did not wait for this AI: a compute service, whose studies join the worklist
+                    # unscored and are re-ranked when the result comes; workers enough never to queue.
+                    services[service].update(workers=ai.peak + 1, inference_minutes=ai.latency.value)
+                elif ai.latency.value is not None:
                     services[service]["latency_minutes"] = ai.latency.value
                 lines.append(f"  # AI ({service}): {ai.flagged.note}; {ai.failure.note}; {ai.latency.note}"
                              + ("" if ai.opened_first is None else f"; {ai.opened_first.note}"))
@@ -563,6 +570,14 @@ def _fit_ai(log: pa.Table, mine: np.ndarray, arrived: np.ndarray, received: np.n
     latency = fit_between(np.where(np.isnan(received), arrived, received)[result], scored_at[result],
                           "latency from the archive")
     fitted = AIFit(flagged, failure, latency)
+    # The most studies the log shows awaiting their result at once: the workers a compute service needs
+    # to give each result after its latency, with no queue of its own.
+    since = np.where(np.isnan(received), arrived, received)[result]
+    events = np.concatenate([np.stack([since, np.ones(since.size)], 1),
+                             np.stack([scored_at[result], -np.ones(since.size)], 1)])
+    events = events[np.isfinite(events[:, 0])]
+    events = events[np.lexsort((events[:, 1], events[:, 0]))]  # a result before an arrival at the same time
+    fitted.peak = int(np.cumsum(events[:, 1]).max(initial=0))
     if opened is not None:
         timed = result & np.isfinite(opened) & np.isfinite(scored_at)
         fitted.opened_first = fit_share(int((timed & (opened < scored_at)).sum()), int(timed.sum()),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["GroupReplay", "replay", "replay_scenarios", "trace_of_log"]
 
 LOG_AI = "log_ai"  # the AI whose results the log holds (its operating point is never used: every result is given)
+LOG_AI_UNHELD = "log_ai_unheld"  # the same, for types whose reads did not wait for its result
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,20 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
     # scored has no AI (given one, it would score that type's studies at random).
     scored = pc.or_(pc.is_valid(trace.column("ai_score")), pc.is_valid(trace.column("ai_positive")))
     types = set(trace.column("study_type").filter(scored).to_pylist())
+    # A type whose reads did not wait for the AI (as `fit` found) gets a service that holds no study: a
+    # compute service with workers enough never to queue and no time of its own, the result coming after the
+    # log's latency; the others' is held until the result, as the log shows.
+    unheld = {t for t in types if t in fitted.types and fitted.types[t].ai is not None
+              and fitted.unheld(fitted.types[t].ai)}
     if types:
         data["ai_services"] = {LOG_AI: {"sensitivity": 0.9, "specificity": 0.9}}
+        if unheld:
+            data["ai_services"][LOG_AI_UNHELD] = {
+                "sensitivity": 0.9, "specificity": 0.9, "inference_minutes": {"dist": "fixed", "value": 0.001},
+                "workers": sum(fitted.types[t].ai.peak for t in unheld) + 1}  # type: ignore[union-attr]
         for name, study_type in data["study_types"].items():
             if name in types:
-                study_type["ai"] = LOG_AI
+                study_type["ai"] = LOG_AI_UNHELD if name in unheld else LOG_AI
             else:
                 study_type.pop("ai", None)
     data["horizon_days"] = float(data["horizon_days"]) + 1.0 / 1440.0  # the last exam inside the horizon
