@@ -73,8 +73,11 @@ def _rank(item: tuple[Study, bool], policy: str) -> tuple:
     return (2, ready, study.accession, is_opinion)
 
 
-def run(plan: list[Study], policy: str, day_readers: int = 3) -> list[Study]:
-    """The studies read under `policy` ("fifo" or "ai_priority"): each study's times filled in (a copy)."""
+def run(plan: list[Study], policy: str, day_readers: int = 3, pause_minutes: float = 0.0) -> list[Study]:
+    """The studies read under `policy` ("fifo" or "ai_priority"): each study's times filled in (a copy).
+    `pause_minutes`: a reader rests that long on average (exponential, its own random numbers) after each
+    signing before taking the next study, as people do."""
+    pauses = random.Random(0xBEEF)
     done = [Study(**{k: v for k, v in vars(s).items() if k != "opinion"}) for s in plan]
     horizon = max(s.acquired for s in done) + 1.0
     events: list[tuple] = []
@@ -126,9 +129,14 @@ def run(plan: list[Study], policy: str, day_readers: int = 3) -> list[Study]:
             readers[payload].update(on=True, idle_since=now)
         elif kind == "off":
             readers[payload]["on"] = False
+        elif kind == "rested":
+            readers[payload].update(busy=False, idle_since=now)
         else:
             study, is_opinion, who = payload
-            readers[who].update(busy=False, idle_since=now)
+            if pause_minutes > 0:
+                push(now + pauses.expovariate(1.0 / pause_minutes), "rested", who)
+            else:
+                readers[who].update(busy=False, idle_since=now)
             if is_opinion:
                 study.opinion["signed"] = now
             else:

@@ -40,6 +40,7 @@ class Fitted:
     value: object
     note: str
     interval: tuple[float, float] | None = None  # 95%: of per_day, of the mean, or of the share
+    estimate: str = ""  # where the value is not measured but estimated: how (the console lists it)
 
 
 CLOCK_NOISE_MINUTES = 0.01  # 0.6 s: a shorter duration is the clocks' rounding, not time spent
@@ -67,6 +68,29 @@ def fit_between(start: np.ndarray, end: np.ndarray, what: str) -> Fitted:
     """`fit_duration` of end - start, told which of the two columns are given to the minute only."""
     both = np.isfinite(start) & np.isfinite(end)
     return fit_duration(end - start, what, (whole_minutes(start[both]), whole_minutes(end[both])))
+
+
+
+
+def read_by_spacing(readers: list, signed: np.ndarray, available: np.ndarray, duties: dict) -> np.ndarray:
+    """Reading times where the log has no openings: each read as the time to its signing from the latest of
+    the reader's previous signing, the study's being there to read (`available`) and the start of the
+    reader's duty (`duties.Duties`: a study waiting overnight is not read overnight). A reader who took the
+    study at once read it in exactly that time; one who paused took less: an upper bound, the time a busy
+    reader spends per study. NaN where there is no reader or signing."""
+    out = np.full(signed.size, np.nan)
+    rows = [i for i, who in enumerate(readers) if who is not None and np.isfinite(signed[i])]
+    rows.sort(key=lambda i: (readers[i], signed[i]))
+    previous, last, starts = None, -np.inf, np.empty(0)
+    for i in rows:
+        if readers[i] != previous:
+            previous, last = readers[i], -np.inf
+            starts = np.array([a for a, _ in duties.get(previous, [])])
+        k = np.searchsorted(starts, signed[i], side="right") - 1
+        began = starts[k] if k >= 0 else -np.inf
+        out[i] = signed[i] - max(last, available[i], began)
+        last = signed[i]
+    return out
 
 
 def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool] = (False, False)) -> Fitted:
@@ -434,6 +458,8 @@ class LogFit:
         for t in self.types.values():
             if t.reads.value is None:
                 found.append(f"study_types.{t.key}.read_minutes: {t.reads.note}; a placeholder of 10 minutes")
+            elif t.reads.estimate:
+                found.append(f"study_types.{t.key}.read_minutes: {t.reads.estimate}")
             ai = t.ai
             if ai is not None and not (ai.sensitivity is not None and ai.sensitivity.value is not None
                                        and ai.specificity is not None and ai.specificity.value is not None):
@@ -441,6 +467,8 @@ class LogFit:
                              "do not tell the operating point)")
         if self.second_opinions is not None and self.second_opinions[1].value is None:
             found.append(f"second_opinions.read_minutes: {self.second_opinions[1].note}; a placeholder of 20 minutes")
+        elif self.second_opinions is not None and self.second_opinions[1].estimate:
+            found.append(f"second_opinions.read_minutes: {self.second_opinions[1].estimate}")
         return found
 
     @staticmethod
@@ -550,6 +578,21 @@ class LogFit:
         return "\n".join(lines) + "\n"
 
 
+def _reads(opened: np.ndarray, signed: np.ndarray, spaced: np.ndarray, mask: np.ndarray, what: str) -> Fitted:
+    """A reading time from the log's openings and signings, or, where it has no openings, estimated from the
+    readers' spacing of signings (`read_by_spacing`), said to be an estimate."""
+    measured = fit_between(opened[mask], signed[mask], what)
+    if measured.value is not None or not np.isfinite(spaced[mask]).any():
+        return measured
+    estimated = fit_duration(spaced[mask], f"{what} estimated from each reader's spacing of signings")
+    if estimated.value is None:
+        return measured
+    estimated.estimate = ("estimated from each reader's spacing of signings (the log has no read_start): the time a "
+                          "busy reader spends per study, any pause before the next included (exact where readers "
+                          "take the next study at once; +5% on 14-minute reads with 1-minute pauses)")
+    return estimated
+
+
 def fit_log(log: pa.Table, name: str = "fitted", roster: pa.Table | None = None) -> str:
     """A scenario fitted to a cleaned log, as commented YAML."""
     return fit(log, roster).yaml(name)
@@ -647,6 +690,17 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
     # Set lookups: numpy's isin on object arrays compares every pair (a year of a centre did not fit in 300 s).
     is_doubled = np.fromiter((a in doubled for a in log.column("accession").to_pylist()), bool, log.num_rows)
     end = float(np.nanmax(arrived))
+    # Where the log has no openings, reading times from each reader's spacing of signings: a study is there
+    # to read from its archive time (and AI result), a second opinion from its primary's signing.
+    readers = log.column("reader").to_pylist()
+    available = np.fmax(np.where(np.isnan(received), arrived, received), scored_at)
+    primaries_signed = dict(zip(log.column("accession").to_pylist(), np.where(kinds == "primary", signed, np.nan)))
+    of_study = log.column("of_study").to_pylist()
+    available = np.where(kinds == "second_opinion",
+                         np.array([primaries_signed.get(o, np.nan) for o in of_study], dtype=float), available)
+    duties = duties_from_work(readers, opened, signed)
+    spaced = read_by_spacing(readers, signed, available, duties) if not np.isfinite(opened).any() else \
+        np.full(signed.size, np.nan)
     types = {}
     for key, (mod, kind) in found.items():
         mine = (keys == key) & arriving
@@ -662,7 +716,7 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         known = int(np.sum(referral[mine] != ""))
         shares = {r: fit_share(int(np.sum(referral[mine] == r)), known, r) for r in ("stat", "urgent")}
         types[key] = TypeFit(key, mod, kind, n, fit_arrivals(arrived[mine], start, days), shares,
-                             fit_between(opened[timed], signed[timed], what), double,
+                             _reads(opened, signed, spaced, timed, what), double,
                              _fit_ai(log, mine, arrived, received, scored_at, end, opened), arrived[mine],
                              values[np.isfinite(values) & (values > 0)],
                              {k: int(counted.get(k, 0)) for k, into in folded.items() if into == key},
@@ -673,10 +727,8 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
     if seconds.any() and reported:
         # A second opinion is asked for when a primary report is signed: its share is of the signed reports.
         second_opinions = (fit_share(int(seconds.sum()), reported, "second opinions of the signed primary reports"),
-                           fit_between(opened[seconds], signed[seconds], "second-opinion reading time"))
+                           _reads(opened, signed, spaced, seconds, "second-opinion reading time"))
     ingest = fit_between(arrived, received, "ingest delay")
-    readers = log.column("reader").to_pylist()
-    duties = duties_from_work(readers, opened, signed)
     reading = reads_in_progress(readers, opened, signed)
     duty_note = (f"each reader's work in duties (gaps over {DUTY_GAP_MINUTES / 60:.0f} h split them), each widened "
                  "to the reader's usual shift of its kind")
