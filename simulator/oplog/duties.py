@@ -49,21 +49,26 @@ def _work_spans(readers: list, opened: np.ndarray, signed: np.ndarray) -> Duties
     read began (shifts start on the hour, and a quiet morning's first study may come a while after the
     reader did) to the last read opened: a reader finishes the study in hand after the shift's end, as the
     model's readers do, so a signing after it is not more duty (a log without openings: the signing)."""
-    by_reader: dict[str, list[tuple[float, float]]] = {}
-    for who, a, b in zip(readers, opened, signed):
-        if who is not None and np.isfinite(b):
-            by_reader.setdefault(who, []).append((a if np.isfinite(a) else b, b))
+    names = pa.array(readers, pa.string()).dictionary_encode()
+    code = names.indices.to_numpy(zero_copy_only=False)
+    keep = names.indices.is_valid().to_numpy(zero_copy_only=False) & np.isfinite(signed)
+    if not keep.any():
+        return {}
+    code, b = code[keep].astype(np.int64), signed[keep]
+    a = np.where(np.isfinite(opened[keep]), opened[keep], b)
+    order = np.lexsort((b, a, code))
+    code, a, b = code[order], a[order], b[order]
+    # Each reader's running latest signing: one cumulative maximum over the readers laid end to end.
+    lift = float(b.max() - b.min() + 1.0)
+    busy_until = np.maximum.accumulate(b + code * lift) - code * lift
+    new = np.ones(code.size, dtype=bool)
+    new[1:] = (code[1:] != code[:-1]) | (a[1:] - busy_until[:-1] > DUTY_GAP_MINUTES)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, code.size - 1)
     duties: Duties = {}
-    for who, reads in by_reader.items():
-        reads.sort()
-        spans = []
-        first, last_opened, busy_until = reads[0][0], reads[0][0], reads[0][1]
-        for a, b in reads[1:] + [(math.inf, math.inf)]:
-            if a - busy_until > DUTY_GAP_MINUTES:
-                spans.append((math.floor(first / 60.0) * 60.0, last_opened))
-                first = a
-            last_opened, busy_until = a, max(busy_until, b)
-        duties[who] = spans
+    who = names.dictionary.to_pylist()
+    for f, l in zip(first, last):
+        duties.setdefault(who[code[f]], []).append((math.floor(a[f] / 60.0) * 60.0, float(a[l])))
     return duties
 
 
@@ -71,8 +76,8 @@ def _usual_shifts(spans: list[tuple[float, float]]) -> list[tuple[int, list[int]
     """(start hour of day, usual lengths in hours) of each kind of shift a reader works: the commonest start
     hour among the duties not yet placed, the duties starting within KIND_HOURS of it, and the lengths from
     that hour (in whole hours, `_hours`) that at least USUAL_SHARE of them (and two) run to (a weekday's 12
-    hours and a Saturday's 6 are both usual; 11 beside 12 is a 12 that ended quietly). Duties of a day or longer say
-    nothing of a shift's length."""
+    hours and a Saturday's 6 are both usual; 11 beside 12 is a 12 that ended quietly). Duties of a day or
+    longer say nothing of a shift's length."""
     todo = [(a, b) for a, b in spans if b - a < 24 * 60]
     kinds = []
     while todo:

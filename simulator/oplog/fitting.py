@@ -424,7 +424,6 @@ class PoolFit:
     busy: np.ndarray  # readers on duty in each hour from the fit's start, before rounding
     active: np.ndarray  # the same per hour of the week (Monday 00:00 first), averaged over the weeks
     shifts: list[dict]
-    reading: np.ndarray = field(default_factory=lambda: np.zeros(168))  # readers reading, per hour of the week
 
     @property
     def roster(self) -> np.ndarray:
@@ -445,6 +444,15 @@ class LogFit:
     pools: list[PoolFit]
     folded: dict[str, str] = field(default_factory=dict)  # a rare description's key -> the type it is read as
     duties: str = ""  # where the readers' duties came from (the work seen, or a roster given)
+    activity: tuple = ()  # (readers, opened, signed) of every row: what `reading` draws from, when asked
+
+    def reading(self, pool: PoolFit) -> np.ndarray:
+        """The pool's readers reading (opened to signed), per hour of the week, averaged over the log's weeks:
+        the work itself, which the fit's page draws against the roster (made only when a page is)."""
+        readers, opened, signed = self.activity
+        mine = [r in pool.members for r in readers]
+        spans = reads_in_progress([r for r, m in zip(readers, mine) if m], opened[mine], signed[mine])
+        return active_readers(busy_by_hour(spans, self.days), self.start, self.days)
 
     def type_of(self, description: str | None, modality: str | None) -> str:
         """The fitted study type of a row (its description's key, or the type a rare one was folded into)."""
@@ -729,7 +737,6 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         second_opinions = (fit_share(int(seconds.sum()), reported, "second opinions of the signed primary reports"),
                            _reads(opened, signed, spaced, seconds, "second-opinion reading time"))
     ingest = fit_between(arrived, received, "ingest delay")
-    reading = reads_in_progress(readers, opened, signed)
     duty_note = (f"each reader's work in duties (gaps over {DUTY_GAP_MINUTES / 60:.0f} h split them), each widened "
                  "to the reader's usual shift of its kind")
     if roster is not None:
@@ -750,10 +757,9 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         mine = np.fromiter((r in members for r in readers), bool, len(readers))
         busy = busy_by_hour({who: duties[who] for who in members if who in duties}, days)
         active = active_readers(busy, start, days)
-        reads_of = {who: spans for who, spans in reading.items() if who in members}
-        pools.append(PoolFit(name, reads, members, busy, active, _roster(active),
-                             active_readers(busy_by_hour(reads_of, days), start, days)))
+        pools.append(PoolFit(name, reads, members, busy, active, _roster(active)))
     if not pools:
         raise ValueError("no signed read names its reader: no roster can be fitted (a log needs the reader column "
                          "on its signed reads)")
-    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note)
+    return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note,
+                  (readers, opened, signed))

@@ -90,7 +90,7 @@ def _roster_figure(fitted: LogFit) -> go.Figure:
     hours = np.arange(168)
     for row, pool in enumerate(fitted.pools, start=1):
         first = row == 1
-        fig.add_trace(go.Scatter(x=hours, y=pool.reading, mode="lines", line=dict(color=OBSERVED, width=0),
+        fig.add_trace(go.Scatter(x=hours, y=fitted.reading(pool), mode="lines", line=dict(color=OBSERVED, width=0),
                                  fill="tozeroy", fillcolor="rgba(31,119,180,0.35)", name="reading (the log's work)",
                                  showlegend=first), row=row, col=1)
         fig.add_trace(go.Scatter(x=hours, y=pool.active, mode="lines", line=dict(color=OBSERVED, dash="dot"),

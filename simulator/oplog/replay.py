@@ -146,7 +146,8 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
     variants = replay_scenarios(log, [observed_policy, policy], folder, roster, duties, draws=replications)
     runs = run_variants(variants, 1, workers=workers, summarise=False,
                         offsets=[r for r in range(replications) for _ in range(2)])  # both policies on replication r
-    by_policy = [pa.concat_tables([run.studies for run in runs[p::2]]) for p in (0, 1)]
+    used = ["kind", "arrived_at", "reported_at", "replication", "referral", "ai_positive"]
+    by_policy = [pa.concat_tables([run.studies.select(used) for run in runs[p::2]]) for p in (0, 1)]
     horizon = variants[0].horizon_minutes
     primary = log.filter(pc.equal(log.column("kind"), "primary"))
     start = np.datetime64(variants[0].start, "us")
@@ -159,22 +160,21 @@ def replay(log: pa.Table, policy: str, folder: Path, observed_policy: str = "fif
     for studies in by_policy:
         studies = studies.filter(pc.equal(studies.column("kind"), "primary"))
         arrived = studies.column("arrived_at").to_numpy()
-        referral = pc.fill_null(pc.cast(studies.column("referral"), pa.string()), "").to_numpy(zero_copy_only=False)
+        masks = {r: pc.fill_null(pc.equal(studies.column("referral"), r), False).to_numpy(zero_copy_only=False)
+                 for r in ("stat", "urgent", "routine")}
+        masks["AI-flagged"] = pc.fill_null(studies.column("ai_positive"), False).to_numpy(zero_copy_only=False)
         runs_of.append((turnaround(arrived, pc.fill_null(studies.column("reported_at"), math.nan)
                                    .to_numpy(zero_copy_only=False), horizon), arrived,
-                        studies.column("replication").to_numpy(), referral,
-                        pc.fill_null(studies.column("ai_positive"), False).to_numpy(zero_copy_only=False)))
+                        studies.column("replication").to_numpy(), masks))
     out = []
-    for group, in_log, where in (("all", np.ones(observed.shape[0], dtype=bool), None),
-                                 ("stat", observed_referral == "stat", "stat"),
-                                 ("urgent", observed_referral == "urgent", "urgent"),
-                                 ("routine", observed_referral == "routine", "routine"),
-                                 ("AI-flagged", observed_flag, True)):
+    for group, in_log in (("all", np.ones(observed.shape[0], dtype=bool)), ("stat", observed_referral == "stat"),
+                          ("urgent", observed_referral == "urgent"), ("routine", observed_referral == "routine"),
+                          ("AI-flagged", observed_flag)):
         if not in_log.any():
             continue
         means, days = [], []
-        for tat, arrived, reps, referral, flagged in runs_of:
-            mine = np.ones(tat.size, bool) if where is None else flagged if where is True else referral == where
+        for tat, arrived, reps, masks in runs_of:
+            mine = masks.get(group, np.ones(tat.size, dtype=bool))
             tat, reps = tat[mine], reps[mine]
             means.append(np.array([tat[reps == r].mean() for r in range(replications)]))
             days.append(_by_day(tat, arrived[mine], reps, replications, horizon))
