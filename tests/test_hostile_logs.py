@@ -157,3 +157,17 @@ def test_what_a_hostile_log_holds_is_read_as_meant(clean: pa.Table, tmp_path: Pa
     assert result.exit_code == 0 and said in " ".join(result.output.split()), result.output
     fitted = CliRunner().invoke(app, ["fit", str(log), "--out", str(tmp_path / "fitted.yaml")])
     assert fitted.exit_code == 0, fitted.output
+
+
+def test_a_log_whose_key_is_no_key_is_refused_not_fitted_from_one_row(clean: pa.Table, tmp_path: Path) -> None:
+    """Issue 32, item 8: a log whose accessions are all null or all equal was fitted "from 1 of 3,000 rows"
+    with exit 0. Null accessions are a dropping rule of their own (`no_accession`, counted); a log left with
+    fewer than 30 studies is refused naming it."""
+    for name, rule in (("every accession null", "no_accession"), ("every accession equal", "duplicate")):
+        log = HOSTILE[name](clean, tmp_path / "log.csv")
+        said = " ".join(CliRunner().invoke(app, ["log", str(log)]).output.split())
+        assert f"{rule} {clean.num_rows - (rule == 'duplicate'):,}" in said, said
+        result = CliRunner().invoke(app, ["fit", str(log), "--out", str(tmp_path / "fitted.yaml")])
+        words = " ".join(result.output.split())
+        assert result.exit_code == 2 and log.name in words and ("too few" in words or "no row left" in words), words
+        assert not (tmp_path / "fitted.yaml").exists()

@@ -12,6 +12,7 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
     "spelling": "priority or kind as hospitals write it, placeholder reader: read as meant",
     "sentinel_time": "a placeholder date (1900-01-01, 9999-12-31): made unknown",
     "no_acquired_at": "no exam end: row dropped",
+    "no_accession": "no accession (the study's key): row dropped",
     "unknown_kind": "not a kind of reading work: row dropped",
     "duplicate": "accession and kind seen before: row dropped, the first kept",
     "report_before_exam": "a report signed before the exam's end (data entry): row dropped",

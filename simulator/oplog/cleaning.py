@@ -43,7 +43,7 @@ from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_sin
 
 __all__ = ["CleanLog", "read_log", "clean_log", "read_text_csv", "text_time", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
 
-DROPPING = ("no_acquired_at", "unknown_kind", "duplicate", "report_before_exam")
+DROPPING = ("no_acquired_at", "no_accession", "unknown_kind", "duplicate", "report_before_exam")
 SKEW_MINUTES = 10.0
 SENTINEL_YEARS = 5  # a time this far from the log's median exam end is a placeholder date, not a time
 # Order priorities as hospitals and HL7 v2 (ORC-7 / OBR-27: S, A, R, P, C, T) write them, in lower case
@@ -97,8 +97,8 @@ class _Touched:
 
 def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None) -> CleanLog:
     """A CSV or Parquet log (or HL7 v2 messages, or FHIR resources as a Bundle's .json or NDJSON), checked and
-    cleaned; bad input (exit 2) naming the file and the column. With a DICOM `trace`, what a row lacks is taken from its study's images first
-    (`trace_join.py`)."""
+    cleaned; bad input (exit 2) naming the file and the column. With a DICOM `trace`, what a row lacks is
+    taken from its study's images first (`trace_join.py`)."""
     path = Path(path)
     extra: dict[str, int] = {}
     try:
@@ -251,8 +251,8 @@ _WORDS = {"timestamp[us]": "a time: ISO 8601 (2026-02-02 08:30, 2026-02-02T08:30
 def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
-    counts = dict.fromkeys(("spelling", "sentinel_time", "no_acquired_at", "unknown_kind", "duplicate",
-                            "clock_skew", "report_before_exam", "before_acquired", "read_after_report",
+    counts = dict.fromkeys(("spelling", "sentinel_time", "no_acquired_at", "no_accession", "unknown_kind",
+                            "duplicate", "clock_skew", "report_before_exam", "before_acquired", "read_after_report",
                             "unknown_referral", "unreported"), 0)
     touched = _Touched()
     table, counts["spelling"] = _spelling(table, touched)
@@ -260,6 +260,12 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     keep = table.column("acquired_at").is_valid().to_numpy(zero_copy_only=False)
     counts["no_acquired_at"] = int((~keep).sum())
     touched.note(table, ~keep, "no_acquired_at")
+    # A row that names no study cannot be told from another (every null would be one study, repeated).
+    named = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table.column("accession"))), 0),
+                         False).to_numpy(zero_copy_only=False)
+    counts["no_accession"] = int((keep & ~named).sum())
+    touched.note(table, keep & ~named, "no_accession", "accession")
+    keep &= named
     kind = pc.fill_null(table.column("kind"), "primary")
     known = pc.is_in(kind, pa.array(KINDS)).to_numpy(zero_copy_only=False)
     counts["unknown_kind"] = int((keep & ~known).sum())

@@ -175,8 +175,8 @@ def read_fhir(path: Path) -> tuple[pa.Table, dict[str, int]]:
     naming no known study."""
     pairs, unreadable = _resources(path)
     counts = {"fhir_resources": len(pairs) + unreadable, "fhir_studies": 0, "fhir_orders": 0, "fhir_reports": 0,
-              "fhir_ai_results": 0, "fhir_tasks": 0, "fhir_amendments": 0, "fhir_other": 0, "fhir_unreadable": unreadable,
-              "fhir_unlinked": 0}
+              "fhir_ai_results": 0, "fhir_tasks": 0, "fhir_amendments": 0, "fhir_other": 0,
+              "fhir_unreadable": unreadable, "fhir_unlinked": 0}
     by_key: dict[str, Any] = {}
     parsed: list[Any] = []
     for key, resource in pairs:

@@ -488,8 +488,8 @@ class LogFit:
     def cautions(self) -> list[str]:
         """What the fitted model does because of what the log shows, said where it goes: here, an AI whose
         results most reads did not wait for, fitted as a compute service that holds no study."""
-        return [f"ai_services.{t.key}_ai: {t.ai.opened_first.value:.0%} of the scored {t.key} reads were "  # type: ignore[union-attr]
-                "opened before the AI's result: fitted as a compute service (`workers`: the most studies the log "
+        return [f"ai_services.{t.key}_ai: {t.ai.opened_first.value:.0%} of the scored {t.key} "  # type: ignore[union-attr]
+                "reads were opened before the AI's result: fitted as a compute service (`workers`: the most studies the log "
                 f"shows awaiting a result at once, plus one: {t.ai.peak + 1}), whose studies join the worklist "
                 "unscored and are re-ranked when the result comes, not held until it"
                 for t in self.types.values() if t.ai is not None and self.unheld(t.ai)]
@@ -677,6 +677,11 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
     keys = np.asarray(keys, dtype=object)
     if not found:
         raise ValueError("no primary read or consultation in the log: nothing to fit study types on")
+    studies = int(np.isin(kinds, ["primary", "consultation"]).sum())
+    if studies < MIN_TYPE_STUDIES:
+        raise ValueError(f"only {studies} studies left to fit on: too few for any value (at least "
+                         f"{MIN_TYPE_STUDIES}; `radsim log` says which rules dropped the rest: a key that is not "
+                         "one, every row a duplicate of another, shows there)")
     arriving = np.isin(kinds, ["primary", "consultation"])
     # A description too rare to fit (a typo, a one-off code) is read as the main type of its modality and
     # kind, where there is one; the type's comment lists them.
