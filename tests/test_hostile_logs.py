@@ -171,3 +171,20 @@ def test_a_log_whose_key_is_no_key_is_refused_not_fitted_from_one_row(clean: pa.
         words = " ".join(result.output.split())
         assert result.exit_code == 2 and log.name in words and ("too few" in words or "no row left" in words), words
         assert not (tmp_path / "fitted.yaml").exists()
+
+
+def test_a_report_months_after_its_exam_is_a_wrong_date_dropped_and_counted(clean: pa.Table, tmp_path: Path) -> None:
+    """A report signed 200 days after its exam (inside the sentinel rule's five years) would be a turnaround
+    of 200 days in every mean: `report_too_late` drops it, counted and named; `--max-days` moves the line."""
+    primary = pc.equal(clean.column("kind"), "primary").to_numpy(zero_copy_only=False)
+    row = int(np.flatnonzero(primary & clean.column("reported_at").is_valid().to_numpy(zero_copy_only=False))[0])
+    late = _times(clean, "reported_at", row,
+                  str(np.datetime64(clean.column("acquired_at")[row].as_py(), "m") + np.timedelta64(200, "D")))
+    path = tmp_path / "late.parquet"
+    pq.write_table(late, path)
+    said = " ".join(CliRunner().invoke(app, ["log", str(path), "--rows", str(tmp_path / "rows.csv")]).output.split())
+    assert f"{clean.num_rows:,} rows read, {clean.num_rows - 1:,} kept" in said and "report_too_late 1" in said, said
+    rows = csv.read_csv(tmp_path / "rows.csv").to_pylist()
+    assert [(r["accession"], r["rule"]) for r in rows] == [(clean.column("accession")[row].as_py(), "report_too_late")]
+    wider = " ".join(CliRunner().invoke(app, ["log", str(path), "--max-days", "365"]).output.split())
+    assert "report_too_late 0" in wider, wider

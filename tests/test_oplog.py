@@ -33,7 +33,7 @@ def test_a_run_written_as_a_log_has_no_messy_rows(log: pa.Table) -> None:
     assert found.table.num_rows == log.num_rows
     assert {k: v for k, v in found.counts.items() if k != "unreported"} == dict.fromkeys(
         ("spelling", "sentinel_time", "no_acquired_at", "no_accession", "unknown_kind", "duplicate", "clock_skew",
-         "report_before_exam", "before_acquired", "read_after_report", "unknown_referral"), 0)
+         "report_before_exam", "report_too_late", "before_acquired", "read_after_report", "unknown_referral"), 0)
     assert found.counts["unreported"] == log.column("reported_at").null_count
     assert set(found.table.column("kind").to_pylist()) >= {"primary", "second_opinion", "consultation"}
 

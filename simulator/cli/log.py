@@ -16,6 +16,7 @@ _RULES = {  # rule -> what was done, for people (docs/calibration.md)
     "unknown_kind": "not a kind of reading work: row dropped",
     "duplicate": "accession and kind seen before: row dropped, the first kept",
     "report_before_exam": "a report signed before the exam's end (data entry): row dropped",
+    "report_too_late": "a report signed more than --max-days after the exam's end: row dropped",
     "clock_skew": "a time up to the skew before the exam's end: moved to it",
     "before_acquired": "a time further before the exam's end: made unknown, row kept",
     "read_after_report": "opened after signing: the opening made unknown",
@@ -47,12 +48,12 @@ def duties_given(path: Path | None):
         return read_roster(path)
 
 
-def kept(path: Path, trace: Path | None = None, skew_minutes: float = 10.0):
+def kept(path: Path, trace: Path | None = None, skew_minutes: float = 10.0, max_days: float = 90.0):
     """The cleaned log the fit, back-test and replay work on; bad input (exit 2) when no row is left."""
     from simulator.oplog import read_log
 
     with bad_input():
-        found = read_log(path, skew_minutes, trace)
+        found = read_log(path, skew_minutes, trace, max_days)
     if found.table.num_rows == 0:
         fail(f"{path}: no row left to work on ({found.rows:,} read; `radsim log {path}` says which rules dropped them)")
     return found
@@ -62,6 +63,9 @@ def log(
     path: LogFile,
     skew_minutes: Annotated[float, typer.Option(metavar="M", min=0.0, max=1440.0,
                                                 help="How far the systems' clocks may disagree.")] = 10.0,
+    max_days: Annotated[float, typer.Option(metavar="D", min=1.0, max=3650.0,
+                                            help="A report signed later than this after its exam is a wrong "
+                                                 "date: dropped.")] = 90.0,
     trace: Trace = None,
     rows_file: Annotated[Path | None, typer.Option("--rows", metavar="FILE", help="Also write every row a rule "
                                                    "dropped and every value it changed (accession, kind, rule, column, "
@@ -79,7 +83,7 @@ def log(
         with bad_input():
             claim_file(rows_file, _is_rows)
     with bad_input():
-        found = read_log(path, skew_minutes, trace)
+        found = read_log(path, skew_minutes, trace, max_days)
     out.print(f"{path}: {found.rows:,} rows read, {found.table.num_rows:,} kept", highlight=False, soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("rule", "rows", "what was done"):

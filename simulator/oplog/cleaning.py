@@ -7,6 +7,7 @@ Rules, in the order they apply (docs/calibration.md):
 - `sentinel_time`: a time more than SENTINEL_YEARS from the log's median exam end (`1900-01-01`,
   `9999-12-31`: what systems write for "no date") is made unknown, as if it were empty.
 - `no_acquired_at`: a row without the exam's end is dropped (every time is measured from it).
+- `no_accession`: a row that names no accession is dropped (it cannot be told from another).
 - `unknown_kind`: a `kind` that is not a kind of reading work is dropped.
 - `duplicate`: a row with the accession and kind of an earlier row (an export repeated) is dropped; the
   first is kept.
@@ -14,6 +15,8 @@ Rules, in the order they apply (docs/calibration.md):
   moved to the exam's end.
 - `report_before_exam`: a report signed before the exam's end by more than that (a data-entry error) is
   dropped: its turnaround is not known, and a study reported at an unknown time is not a study left open.
+- `report_too_late`: a report signed more than `max_days` (MAX_DAYS) after the exam's end is dropped the same
+  way: no reading service takes months over a study; the date is wrong.
 - `before_acquired`: any other time before the exam's end by more than that is impossible: that time is made
   unknown (null), the row kept (its arrival still counts).
 - `read_after_report`: a read opened after its report was signed: the opening is made unknown.
@@ -23,7 +26,7 @@ Rules, in the order they apply (docs/calibration.md):
 Time zones: a Parquet time with a zone is its local wall time in that zone, as for traces; a CSV time
 printed with a UTC offset is the wall time it prints (the offset dropped: the calendar is the sites' clock).
 
-Nothing is dropped without being counted: rows read = rows kept + the four dropping rules (a property
+Nothing is dropped without being counted: rows read = rows kept + the six dropping rules (a property
 test holds it).
 """
 from __future__ import annotations
@@ -43,8 +46,9 @@ from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_sin
 
 __all__ = ["CleanLog", "read_log", "clean_log", "read_text_csv", "text_time", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
 
-DROPPING = ("no_acquired_at", "no_accession", "unknown_kind", "duplicate", "report_before_exam")
+DROPPING = ("no_acquired_at", "no_accession", "unknown_kind", "duplicate", "report_before_exam", "report_too_late")
 SKEW_MINUTES = 10.0
+MAX_DAYS = 90.0  # a report later than this after its exam is a wrong date, not a turnaround
 SENTINEL_YEARS = 5  # a time this far from the log's median exam end is a placeholder date, not a time
 # Order priorities as hospitals and HL7 v2 (ORC-7 / OBR-27: S, A, R, P, C, T) write them, in lower case
 # (docs/calibration.md has the table); anything else is `unknown_referral`.
@@ -95,7 +99,8 @@ class _Touched:
         return pa.concat_tables(self.parts) if self.parts else TOUCHED.empty_table()
 
 
-def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None) -> CleanLog:
+def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | Path | None = None,
+             max_days: float = MAX_DAYS) -> CleanLog:
     """A CSV or Parquet log (or HL7 v2 messages, or FHIR resources as a Bundle's .json or NDJSON), checked and
     cleaned; bad input (exit 2) naming the file and the column. With a DICOM `trace`, what a row lacks is
     taken from its study's images first (`trace_join.py`)."""
@@ -134,7 +139,7 @@ def read_log(path: str | Path, skew_minutes: float = SKEW_MINUTES, trace: str | 
 
         table, joined = join_trace(table, Path(trace))
         extra.update(joined)
-    found = clean_log(table, skew_minutes)
+    found = clean_log(table, skew_minutes, max_days)
     found.counts.update(extra)
     return found
 
@@ -248,12 +253,12 @@ _WORDS = {"timestamp[us]": "a time: ISO 8601 (2026-02-02 08:30, 2026-02-02T08:30
           "bool": "a yes/no flag (Y/N, yes/no, true/false, 1/0)", "double": "a number"}
 
 
-def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
+def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES, max_days: float = MAX_DAYS) -> CleanLog:
     """The rules of this module applied to a typed log (the columns of LOG_COLUMNS)."""
     rows = table.num_rows
     counts = dict.fromkeys(("spelling", "sentinel_time", "no_acquired_at", "no_accession", "unknown_kind",
-                            "duplicate", "clock_skew", "report_before_exam", "before_acquired", "read_after_report",
-                            "unknown_referral", "unreported"), 0)
+                            "duplicate", "clock_skew", "report_before_exam", "report_too_late", "before_acquired",
+                            "read_after_report", "unknown_referral", "unreported"), 0)
     touched = _Touched()
     table, counts["spelling"] = _spelling(table, touched)
     table, counts["sentinel_time"] = _sentinels(table, touched)
@@ -282,11 +287,15 @@ def clean_log(table: pa.Table, skew_minutes: float = SKEW_MINUTES) -> CleanLog:
     touched.note(table, keep & ~first, "duplicate")
     table = table.set_column(table.column_names.index("kind"), "kind", kind).filter(pa.array(keep & first))
     acquired = minutes_since(table.column("acquired_at"), EPOCH)
-    signed_early = acquired - minutes_since(table.column("reported_at"), EPOCH) > skew_minutes
+    taken = minutes_since(table.column("reported_at"), EPOCH) - acquired
+    signed_early = -taken > skew_minutes
     counts["report_before_exam"] = int(signed_early.sum())
     touched.note(table, signed_early, "report_before_exam", "reported_at")
-    table = table.filter(pa.array(~signed_early))
-    acquired = acquired[~signed_early]
+    signed_late = taken > max_days * 1440.0
+    counts["report_too_late"] = int(signed_late.sum())
+    touched.note(table, signed_late, "report_too_late", "reported_at")
+    table = table.filter(pa.array(~signed_early & ~signed_late))
+    acquired = acquired[~signed_early & ~signed_late]
     for name in TIMES[1:]:
         times = minutes_since(table.column(name), EPOCH)
         early = acquired - times  # minutes before the exam's end
