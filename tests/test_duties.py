@@ -157,3 +157,21 @@ def test_radsim_fit_says_where_the_duties_came_from(tmp_path: Path) -> None:
     text = (tmp_path / "fit.yaml").read_text(encoding="utf-8")
     assert "the roster given for 1 of the log's 3 readers (the other 2 from their work" in text
     assert yaml.safe_load(text)["pools"]
+
+
+def test_a_pool_seen_on_duty_in_no_hour_is_drawn_as_the_scenario_has_it(tmp_path: Path) -> None:
+    """Issue 32, item 14: fit.html showed 0 readers for a pool the fitted scenario gives one reader round the
+    clock (a pool whose members' duties round to none in every hour). The page draws the roster as written."""
+    from simulator.oplog.fitting import PoolFit, fit
+    from simulator.oplog.pages import _roster_figure
+
+    fitted = fit(_light_night_log(0))
+    (pool,) = fitted.pools
+    faint = PoolFit(pool.name, pool.reads, pool.members, pool.busy * 0.1, pool.active * 0.1, [])
+    assert np.array_equal(faint.roster, np.ones(168))
+    assert yaml.safe_load(fitted.yaml())["pools"]  # and the YAML writes a shift for it (one reader, 24 h)
+    fitted.pools = [faint]
+    assert yaml.safe_load(fitted.yaml())["pools"][pool.name]["shifts"] == [{"start": "00:00", "end": "24:00",
+                                                                             "staff": 1}]
+    (drawn,) = [trace for trace in _roster_figure(fitted).data if trace.name == "fitted roster"]
+    assert np.array_equal(np.asarray(drawn.y), np.ones(168))
