@@ -52,3 +52,27 @@ def test_the_replay_comes_within_five_percent_of_a_centre_radsim_did_not_simulat
             said.append((seed, group, round(would[group] - was[group], 2), round(g.effect_low, 2),
                          round(g.effect_high, 2)))
     assert held >= 10, said
+
+
+def test_a_log_of_readers_who_rest_replays_as_it_ran_with_or_without_openings(tmp_path: Path) -> None:
+    """Readers who rest half a minute on average after each signing, the log's times in whole minutes, with
+    and without openings: the replay as run comes within 2% of what was observed (measured -0.5% each way).
+    Before, the replay gave each study its opened-to-signed time, which holds no rest (-12%), and without
+    openings it drew them and counted every reader on duty until the last signing (-19%); each study now
+    holds its reader for the time the log shows it did (`read_by_spacing`)."""
+    import pyarrow.compute as pc
+
+    plan = studies(31, days=28, per_day=200.0)
+    observed = run(plan, "fifo", pause_minutes=0.5)
+    rows = log_rows(observed, max(s.acquired for s in plan) + 1.0)
+    table = pa.Table.from_pylist(rows, schema=pa.schema(list(LOG_COLUMNS.items())))
+    for name in ("acquired_at", "received_at", "ai_at", "read_start", "reported_at"):  # a RIS printing minutes
+        table = table.set_column(table.column_names.index(name), name,
+                                 pc.floor_temporal(table.column(name), unit="minute"))
+    blind = table.set_column(table.column_names.index("read_start"), "read_start",
+                             pa.nulls(table.num_rows, table.schema.field("read_start").type))
+    for label, log in (("with openings", table), ("without", blind)):
+        path = tmp_path / f"{label}.parquet"
+        pq.write_table(log, path)
+        (everyone, *_) = replay(read_log(path).table, "fifo", tmp_path, replications=2, workers=2)
+        assert abs(everyone.as_run / everyone.observed - 1) < 0.02, (label, everyone)

@@ -90,7 +90,7 @@ def read_by_spacing(readers: list, signed: np.ndarray, available: np.ndarray, du
         began = starts[k] if k >= 0 else -np.inf
         out[i] = signed[i] - max(last, available[i], began)
         last = signed[i]
-    return out
+    return np.where(out >= 0.0, out, np.nan)  # a signing before the study was there: a clock's error, unknown
 
 
 def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool] = (False, False)) -> Fitted:
@@ -445,6 +445,9 @@ class LogFit:
     folded: dict[str, str] = field(default_factory=dict)  # a rare description's key -> the type it is read as
     duties: str = ""  # where the readers' duties came from (the work seen, or a roster given)
     activity: tuple = ()  # (readers, opened, signed) of every row: what `reading` draws from, when asked
+    # Per row, the time its study held its reader (`read_by_spacing`): the reading and any pause before it,
+    # what a replay gives each study so that its readers keep the log's pace.
+    occupied: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def reading(self, pool: PoolFit) -> np.ndarray:
         """The pool's readers reading (opened to signed), per hour of the week, averaged over the log's weeks:
@@ -488,11 +491,15 @@ class LogFit:
     def cautions(self) -> list[str]:
         """What the fitted model does because of what the log shows, said where it goes: here, an AI whose
         results most reads did not wait for, fitted as a compute service that holds no study."""
-        return [f"ai_services.{t.key}_ai: {t.ai.opened_first.value:.0%} of the scored {t.key} "  # type: ignore[union-attr]
-                "reads were opened before the AI's result: fitted as a compute service (`workers`: the most studies the log "
-                f"shows awaiting a result at once, plus one: {t.ai.peak + 1}), whose studies join the worklist "
-                "unscored and are re-ranked when the result comes, not held until it"
-                for t in self.types.values() if t.ai is not None and self.unheld(t.ai)]
+        found = []
+        for t in self.types.values():
+            ai = t.ai
+            if ai is not None and ai.opened_first is not None and self.unheld(ai):
+                found.append(f"ai_services.{t.key}_ai: {ai.opened_first.value:.0%} of the scored {t.key} reads were "
+                             "opened before the AI's result: fitted as a compute service (`workers`: the most "
+                             f"studies the log shows awaiting a result at once, plus one: {ai.peak + 1}), whose "
+                             "studies join the worklist unscored and are re-ranked when the result comes, not held")
+        return found
 
     def dated_pools(self) -> dict[str, dict]:
         """The pools with the readers on duty date by date over the log (not a weekly average): the log's own
@@ -706,14 +713,22 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
     # Where the log has no openings, reading times from each reader's spacing of signings: a study is there
     # to read from its archive time (and AI result), a second opinion from its primary's signing.
     readers = log.column("reader").to_pylist()
-    available = np.fmax(np.where(np.isnan(received), arrived, received), scored_at)
+    # An AI result the read did not wait for (it came after the opening, or, where openings are unknown,
+    # after the signing) does not make the study later to read: it was there from the archive.
+    waited = scored_at <= np.where(np.isfinite(opened), opened, signed)
+    available = np.fmax(np.where(np.isnan(received), arrived, received), np.where(waited, scored_at, np.nan))
     primaries_signed = dict(zip(log.column("accession").to_pylist(), np.where(kinds == "primary", signed, np.nan)))
     of_study = log.column("of_study").to_pylist()
     available = np.where(kinds == "second_opinion",
                          np.array([primaries_signed.get(o, np.nan) for o in of_study], dtype=float), available)
     duties = duties_from_work(readers, opened, signed)
-    spaced = read_by_spacing(readers, signed, available, duties) if not np.isfinite(opened).any() else \
-        np.full(signed.size, np.nan)
+    occupied = read_by_spacing(readers, signed, available, duties)  # the time each study held its reader
+    spaced, began = np.full(signed.size, np.nan), opened
+    if not np.isfinite(opened).any():
+        # No openings: reading times from the spacing, and each read's beginning from it, so a duty ends at the
+        # last read begun, not at the last signing (which had a night reader on duty into the morning).
+        spaced, began = occupied, signed - occupied
+        duties = duties_from_work(readers, began, signed)
     types = {}
     for key, (mod, kind) in found.items():
         mine = (keys == key) & arriving
@@ -767,4 +782,4 @@ def fit(log: pa.Table, roster: pa.Table | None = None) -> LogFit:
         raise ValueError("no signed read names its reader: no roster can be fitted (a log needs the reader column "
                          "on its signed reads)")
     return LogFit(log.num_rows, start, last, days, types, second_opinions, ingest, pools, folded, duty_note,
-                  (readers, opened, signed))
+                  (readers, began, signed), occupied)

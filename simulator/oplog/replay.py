@@ -41,14 +41,21 @@ class GroupReplay:
     effect_high: float
 
 
-def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], str]) -> pa.Table:
+def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], str],
+                 occupied: np.ndarray | None = None) -> pa.Table:
     """The log's primary reads as a study trace (docs/dicom.md's columns): arrival, modality, study type,
     referral, AI result, and the observed reading time, ingest delay and AI latency; where the log has second
     opinions, whether each study's report went for one and that opinion's reading time (a log without any
-    leaves them drawn: its export may not hold them)."""
-    primary = log.filter(pc.equal(log.column("kind"), "primary"))
+    leaves them drawn: its export may not hold them). `occupied` (per row of the log, `LogFit.occupied`):
+    the time each study held its reader, pauses before it included, given as its reading time so that the
+    replay's readers keep the log's pace (the model's readers do not pause); else signed - opened."""
+    is_primary = pc.equal(log.column("kind"), "primary")
+    primary = log.filter(is_primary)
     opened, signed = primary.column("read_start"), primary.column("reported_at")
     read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
+    if occupied is not None:
+        held = pa.array(occupied[is_primary.to_numpy(zero_copy_only=False)], pa.float64(), from_pandas=True)
+        read = pc.if_else(pc.is_valid(held), held, pc.cast(read, pa.float64()))
     # A double-read study is signed when both reads are done: its first read's own time is not in the log.
     doubled = log.filter(pc.equal(log.column("kind"), "double_read")).column("of_study")
     read = pc.if_else(pc.is_in(primary.column("accession"), doubled.combine_chunks()), pa.scalar(None, pa.float64()),
@@ -60,10 +67,14 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
     # exam where the archive's time is missing), so that only what the log lacks is drawn.
     ingest = _minutes(acquired, received)
     latency = _minutes(pc.coalesce(received, acquired), primary.column("ai_at"))
-    opinions = log.filter(pc.equal(log.column("kind"), "second_opinion"))
+    is_opinion = pc.equal(log.column("kind"), "second_opinion")
+    opinions = log.filter(is_opinion)
     if opinions.num_rows:
-        minutes = dict(zip(opinions.column("of_study").to_pylist(),
-                           _minutes(opinions.column("read_start"), opinions.column("reported_at")).to_pylist()))
+        read_of = _minutes(opinions.column("read_start"), opinions.column("reported_at"))
+        if occupied is not None:
+            held = pa.array(occupied[is_opinion.to_numpy(zero_copy_only=False)], pa.float64(), from_pandas=True)
+            read_of = pc.if_else(pc.is_valid(held), held, read_of)
+        minutes = dict(zip(opinions.column("of_study").to_pylist(), read_of.to_pylist()))
         accessions = primary.column("accession").to_pylist()
         asked = pa.array([a in minutes for a in accessions], pa.bool_())
         opinion_minutes = pa.array([minutes.get(a) for a in accessions], pa.float64())
@@ -102,7 +113,7 @@ def replay_scenarios(log: pa.Table, policies: list[str], folder: Path, roster: s
     data = yaml.safe_load(fitted.yaml("replay"))
     if roster == "dated":
         data["pools"] = fitted.dated_pools()  # the capacity the log shows, date by date
-    trace = trace_of_log(log, fitted.type_of)
+    trace = trace_of_log(log, fitted.type_of, fitted.occupied)
     path = Path(folder) / "replay_trace.parquet"
     pq.write_table(trace, path)
     # The log's AI results stand for an AI on the types whose studies carry one; a type the log never shows
