@@ -599,7 +599,10 @@ def _reads(opened: np.ndarray, signed: np.ndarray, spaced: np.ndarray, mask: np.
     measured = fit_between(opened[mask], signed[mask], what)
     if measured.value is not None or not np.isfinite(spaced[mask]).any():
         return measured
-    estimated = fit_duration(spaced[mask], f"{what} estimated from each reader's spacing of signings")
+    # As the span from each read's estimated beginning to its signing, so that whole-minute times are fitted
+    # as whole minutes (`fit_between`), short reads that round to 0 kept.
+    begun = np.round(signed - spaced, 9)  # the subtraction's rounding would hide a whole minute
+    estimated = fit_between(begun[mask], signed[mask], f"{what} estimated from each reader's spacing of signings")
     if estimated.value is None:
         return measured
     estimated.estimate = ("estimated from each reader's spacing of signings (the log has no read_start): the time a "
