@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Duties", "duties_from_work", "reads_in_progress", "read_roster", "given_duties", "busy_by_hour",
-           "DUTY_GAP_MINUTES"]
+__all__ = ["Duties", "duties_from_work", "reads_in_progress", "read_by_spacing", "read_roster", "given_duties",
+           "busy_by_hour", "DUTY_GAP_MINUTES"]
 
 DUTY_GAP_MINUTES = 360.0  # a reader idle longer than this has gone off duty (a quiet night has gaps of hours)
 KIND_HOURS = 3  # duties starting within this many hours of each other are one kind of shift (day, night, ...)
@@ -134,6 +134,41 @@ def reads_in_progress(readers: list, opened: np.ndarray, signed: np.ndarray) -> 
         if who is not None and np.isfinite(a) and np.isfinite(b) and b > a:
             spans.setdefault(who, []).append((float(a), float(b)))
     return {who: _merged(reads) for who, reads in spans.items()}
+
+
+def read_by_spacing(readers: list, signed: np.ndarray, available: np.ndarray, duties: Duties) -> np.ndarray:
+    """The time each study held its reader, from the spacing of the reader's signings: from the latest of
+    the reader's previous signing, the study's being there to read (`available`) and the start of the
+    reader's duty (a study waiting overnight is not read overnight) to its signing. A reader who took the
+    study at once read it in exactly that time; one who paused first took less: the time a busy reader
+    spends per study, pauses included. NaN where there is no reader or signing, or the signing comes
+    before the study was there (a clock's error)."""
+    names = pa.array(readers, pa.string()).dictionary_encode()
+    code = names.indices.to_numpy(zero_copy_only=False)
+    out = np.full(signed.size, np.nan)
+    rows = np.flatnonzero(names.indices.is_valid().to_numpy(zero_copy_only=False) & np.isfinite(signed))
+    if rows.size == 0:
+        return out
+    rows = rows[np.lexsort((signed[rows], code[rows]))]
+    mine, when = code[rows].astype(np.int64), signed[rows]
+    previous = np.full(rows.size, -np.inf)
+    same = mine[1:] == mine[:-1]
+    previous[1:][same] = when[:-1][same]
+    # The duty each signing falls in: readers and times laid end to end, one sorted search.
+    index = {name: i for i, name in enumerate(names.dictionary.to_pylist())}
+    starts = sorted((index[who], a) for who, spans in duties.items() if who in index for a, _ in spans)
+    began = np.full(rows.size, -np.inf)
+    if starts:
+        duty_code = np.array([c for c, _ in starts], dtype=np.int64)
+        duty_start = np.array([a for _, a in starts])
+        low = min(float(duty_start.min()), float(when.min()))
+        lift = max(float(duty_start.max()), float(when.max())) - low + 1.0
+        k = np.searchsorted(duty_code * lift + (duty_start - low), mine * lift + (when - low), side="right") - 1
+        found = (k >= 0) & (duty_code[np.maximum(k, 0)] == mine)
+        began[found] = duty_start[k[found]]
+    held = when - np.fmax(np.fmax(previous, available[rows]), began)
+    out[rows] = np.where(held >= 0.0, held, np.nan)
+    return out
 
 
 def busy_by_hour(duties: Duties, days: float) -> np.ndarray:

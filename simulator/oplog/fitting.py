@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import minutes_since
-from .duties import DUTY_GAP_MINUTES, busy_by_hour, duties_from_work, given_duties, reads_in_progress
+from .duties import DUTY_GAP_MINUTES, busy_by_hour, duties_from_work, given_duties, read_by_spacing, reads_in_progress
 
 __all__ = ["Fitted", "LogFit", "TypeFit", "AIFit", "PoolFit", "fit", "fit_log", "fit_duration", "fit_between",
            "fit_arrivals", "fit_share", "active_readers", "dated_roster", "type_key"]
@@ -68,29 +68,6 @@ def fit_between(start: np.ndarray, end: np.ndarray, what: str) -> Fitted:
     """`fit_duration` of end - start, told which of the two columns are given to the minute only."""
     both = np.isfinite(start) & np.isfinite(end)
     return fit_duration(end - start, what, (whole_minutes(start[both]), whole_minutes(end[both])))
-
-
-
-
-def read_by_spacing(readers: list, signed: np.ndarray, available: np.ndarray, duties: dict) -> np.ndarray:
-    """Reading times where the log has no openings: each read as the time to its signing from the latest of
-    the reader's previous signing, the study's being there to read (`available`) and the start of the
-    reader's duty (`duties.Duties`: a study waiting overnight is not read overnight). A reader who took the
-    study at once read it in exactly that time; one who paused took less: an upper bound, the time a busy
-    reader spends per study. NaN where there is no reader or signing."""
-    out = np.full(signed.size, np.nan)
-    rows = [i for i, who in enumerate(readers) if who is not None and np.isfinite(signed[i])]
-    rows.sort(key=lambda i: (readers[i], signed[i]))
-    previous, last, starts = None, -np.inf, np.empty(0)
-    for i in rows:
-        if readers[i] != previous:
-            previous, last = readers[i], -np.inf
-            starts = np.array([a for a, _ in duties.get(previous, [])])
-        k = np.searchsorted(starts, signed[i], side="right") - 1
-        began = starts[k] if k >= 0 else -np.inf
-        out[i] = signed[i] - max(last, available[i], began)
-        last = signed[i]
-    return np.where(out >= 0.0, out, np.nan)  # a signing before the study was there: a clock's error, unknown
 
 
 def fit_duration(minutes: np.ndarray, what: str, to_the_minute: tuple[bool, bool] = (False, False)) -> Fitted:
