@@ -6,10 +6,11 @@ in those days, date by date (`roster="holdout"`), or the weekly roster fitted be
 (`roster="fitted"`), and compared with what happened: mean,
 median and 90th percentile of turnaround (reported - exam end; work still open at the log's end counted at
 its censored time, as in the model's metrics) for all primary reads, each order priority, the AI-flagged
-(where the log has flags) and each modality (where it has several). A check is
-"within" when the observed value lies inside the 99% prediction interval of a new replication
-(mean ± t sd sqrt(1 + 1/R) over the replications), "outside" otherwise; the Kolmogorov-Smirnov distance
-of the observed and simulated turnaround distributions is given beside.
+(where the log has flags), each modality (where it has several) and the exams of each quarter of the day.
+A check is "within" when the observed value lies inside the 99% prediction interval of a new replication
+(mean ± t sd sqrt(1 + 1/R) over the replications, each replication simulating its own draw of the fitted
+values: `uncertainty.py`), "outside" otherwise; the Kolmogorov-Smirnov distance of the observed and
+simulated turnaround distributions is given beside.
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ longer than every usual shift keeps its own ends; a reader's duties that fall in
 never two readers.
 
 Where the RIS has the roster, `read_roster` takes it as given (reader, start, end per duty): it replaces
-what the work suggests for the readers it names.
+what the work suggests for the readers it names. `read_by_spacing` gives the time each study held its
+reader (pauses before it included), from the spacing of the reader's signings within these duties.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def _usual_shifts(spans: list[tuple[float, float]]) -> list[tuple[int, list[int]
     while todo:
         hours = [int(a // 60) % 24 for a, _ in todo]
         usual = max(set(hours), key=lambda h: (hours.count(h), -h))
-        mine = [(a, b) for (a, b), h in zip(todo, hours) if abs((h - usual + 12) % 24 - 12) <= KIND_HOURS]
+        mine = [(a, b) for (a, b), h in zip(todo, hours) if abs(_apart(h, usual)) <= KIND_HOURS]
         lengths = [_hours(b - _instance(a, usual)) for a, b in mine]
         often = {n for n in lengths if lengths.count(n) >= max(2, USUAL_SHARE * len(mine))}
         # Lengths an hour apart are one shift ended more or less quietly (its last study opened before its
@@ -100,11 +101,15 @@ def _hours(minutes: float) -> int:
     return max(int(math.ceil((minutes - GRACE_MINUTES) / 60.0)), 1)
 
 
+def _apart(hour: int, other: int) -> int:
+    """Hours from `other` o'clock to `hour` o'clock the short way round the clock (-12..11): 01 is 2 after 23."""
+    return (hour - other + 12) % 24 - 12
+
+
 def _instance(start: float, hour: int) -> float:
     """The time (minutes) of the nearest `hour` o'clock to `start`, the shift's own start for a duty that began
     at `start`."""
-    offset = ((int(start // 60) % 24 - hour + 12) % 24 - 12) * 60.0
-    return math.floor(start / 60.0) * 60.0 - offset
+    return math.floor(start / 60.0) * 60.0 - _apart(int(start // 60) % 24, hour) * 60.0
 
 
 def duties_from_work(readers: list, opened: np.ndarray, signed: np.ndarray) -> Duties:
@@ -116,7 +121,7 @@ def duties_from_work(readers: list, opened: np.ndarray, signed: np.ndarray) -> D
         for a, b in spans:
             if b - a < 24 * 60:
                 # The kind it is of, then the shortest usual length that holds it (none: it stays as seen).
-                hour, lengths = min(kinds, key=lambda k: abs((int(a // 60) % 24 - k[0] + 12) % 24 - 12))
+                hour, lengths = min(kinds, key=lambda k: abs(_apart(int(a // 60) % 24, k[0])))
                 shift = _instance(a, hour)
                 hours = next((n for n in lengths if n >= _hours(b - shift)), None)
                 if hours is not None:

@@ -57,7 +57,7 @@ def _resources(path: Path) -> tuple[list[tuple[str, dict]], int]:
             raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(document, dict) or "resourceType" not in document:
             raise ValueError("not a FHIR resource (no resourceType): a Bundle, or NDJSON with a .ndjson name")
-        entries = document.get("entry") or [] if document["resourceType"] == "Bundle" else [{"resource": document}]
+        entries = (document.get("entry") or []) if document["resourceType"] == "Bundle" else [{"resource": document}]
         found = [(entry.get("fullUrl", ""), entry.get("resource")) if isinstance(entry, dict) else ("", None)
                  for entry in entries]
     return [(key, r) for key, r in found if isinstance(r, dict)], unreadable + sum(
@@ -87,8 +87,13 @@ def _keys(key: str, resource: Any) -> list[str]:
     if rid:
         keys.append(f"{kind}/{rid}")
     if key.startswith("http"):
-        keys.append("/".join(key.rstrip("/").split("/")[-2:]))
+        keys.append(_type_and_id(key))
     return keys
+
+
+def _type_and_id(url: str) -> str:
+    """`Type/id` of an absolute reference (a server's URL ending in them)."""
+    return "/".join(url.rstrip("/").split("/")[-2:])
 
 
 def _ref(reference: Any) -> str | None:
@@ -98,7 +103,7 @@ def _ref(reference: Any) -> str | None:
         target = getattr(target, "reference", None)
     if not target:
         return None
-    return "/".join(target.rstrip("/").split("/")[-2:]) if target.startswith("http") else target
+    return _type_and_id(target) if target.startswith("http") else target
 
 
 def _code(value: Any) -> str | None:
