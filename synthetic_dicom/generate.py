@@ -42,8 +42,13 @@ SOP_CLASSES = {
     "CT": "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
     "MR": "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
     "MG": "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray Image Storage - For Presentation
-    # Any other modality (US, NM, PT, XA, RF, ...): a Secondary Capture Image of that modality, so that it is
-    # never written, and traced back, as another modality's object.
+    "US": "1.2.840.10008.5.1.4.1.1.6.1",  # Ultrasound Image Storage
+    "NM": "1.2.840.10008.5.1.4.1.1.20",  # Nuclear Medicine Image Storage
+    "PT": "1.2.840.10008.5.1.4.1.1.128",  # Positron Emission Tomography Image Storage
+    "XA": "1.2.840.10008.5.1.4.1.1.12.1",  # X-Ray Angiographic Image Storage
+    "RF": "1.2.840.10008.5.1.4.1.1.12.2",  # X-Ray Radiofluoroscopic Image Storage
+    # Any other modality: a Secondary Capture Image of that modality, so that it is never written, and
+    # traced back, as another modality's object.
     "SC": "1.2.840.10008.5.1.4.1.1.7",
 }
 # Modality codes (PS3.3 C.7.3.1.1.1) a Secondary Capture carries as it is; anything else is OT (other).
@@ -51,6 +56,8 @@ MODALITY_CODES = {"US", "NM", "PT", "XA", "RF", "ES", "XC", "OP", "SM", "IO", "P
                   "RG", "TG", "OCT", "OPM", "IVUS", "ECG", "EPS", "HD", "IVOCT", "LS", "BDUS", "BI", "DOC"}
 PRIORITY = {"stat": "STAT", "urgent": "HIGH", "routine": "ROUTINE"}  # RequestedProcedurePriority (0040,1003)
 SLICES = {"CT": 8, "MR": 6}
+NATIVE = ("US", "NM", "PT", "XA", "RF")  # one image of the modality's own IOD (`_native`)
+EIGHT_BIT = ("US",)  # IODs whose monochrome pixels are 8 bits; NM and PET store 16 of 16
 MG_VIEWS = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")]
 # Codes for what was imaged (CID 4031 via BODY_PARTS, 4010, 4014): shown by viewers, required by the DX and
 # MG IODs.
@@ -133,7 +140,7 @@ def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
         "priority": PRIORITY.get(record.referral, "ROUTINE"),
         "series_uid": uid("series", 1),
     }
-    if shape.modality in SLICES:
+    if shape.modality in SLICES or shape.modality == "PT":
         values["frame_uid"] = uid("frame")
     for k in range(shape.images):
         values[f"image_uid_{k}"] = uid("image", 1, k + 1)
@@ -149,6 +156,8 @@ def study_values(record: StudyRecord, size: int = 64) -> dict[str, Any]:
                                             _seed(record, "lesion", side), anatomy=f"breast_{side}")
     else:
         values["pixels_0"] = phantom(size, size, record.diseased, _seed(record, "lesion"), anatomy=anatomy)
+        if shape.modality in EIGHT_BIT:  # 12 bits to the 8 the IOD stores
+            values["pixels_0"] = (values["pixels_0"] >> 4).astype(np.uint8)
     if shape.scored:
         algorithm = record.algorithm or "ai"
         reported = record.ai_reported or when
@@ -191,12 +200,58 @@ def _common(shape: Shape, values: Mapping[str, Any], instance: int) -> Dataset:
     return ds
 
 
-def _pixels(ds: Dataset, image: np.ndarray) -> None:
+def _pixels(ds: Dataset, image: np.ndarray, stored: int = 12) -> None:
+    """Monochrome pixels: 8 bits where the image is 8-bit, else 16 allocated and `stored` of them used."""
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.Rows, ds.Columns = image.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    bits = 8 if image.dtype == np.uint8 else 16
+    stored = 8 if bits == 8 else stored
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, stored, stored - 1, 0
     ds.PixelData = image.tobytes()
-    ds["PixelData"].VR = "OW"
+    ds["PixelData"].VR = "OB" if bits == 8 else "OW"
+
+
+def _native(ds: Dataset, shape: Shape, values: Mapping[str, Any]) -> None:
+    """What the US, NM, PET, XA and RF image IODs require beyond what every image has (PS3.3 A.6, A.5,
+    A.21, A.14, A.16): a single-frame image of each, its pixels as the IOD allows them."""
+    modality = shape.modality
+    if shape.body_part is None or shape.body_part in PAIRED:
+        ds.Laterality = ""  # type 2C where the part may be paired; the record does not say which side
+    if modality != "PT":  # a projection (PET gives its plane's orientation instead)
+        ds.PatientOrientation = ["L", "F"]
+    if modality == "US":
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "ABDOMINAL" if shape.body_part == "ABDOMEN" else "SMALL PARTS", ""]
+        ds.LossyImageCompression = "00"
+    elif modality in ("XA", "RF"):
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "SINGLE PLANE"]
+        ds.ImagerPixelSpacing = [6.0, 6.0]
+        ds.PixelIntensityRelationship, ds.RadiationSetting = "LIN", "GR"
+        ds.KVP, ds.XRayTubeCurrent, ds.ExposureTime, ds.Exposure = 80, 400, 100, 40
+        if modality == "XA":
+            ds.PositionerPrimaryAngle, ds.PositionerSecondaryAngle = 0, 0
+    elif modality == "NM":
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "STATIC", "EMISSION"]
+        ds.NumberOfFrames, ds.FrameIncrementPointer = 1, [0x00540010, 0x00540020]  # energy window, detector
+        ds.NumberOfEnergyWindows, ds.EnergyWindowVector = 1, [1]
+        ds.NumberOfDetectors, ds.DetectorVector = 1, [1]
+        ds.PixelSpacing, ds.CountsAccumulated, ds.ActualFrameDuration = [6.0, 6.0], "", 60000
+        ds.EnergyWindowInformationSequence = ds.RadiopharmaceuticalInformationSequence = []
+        ds.DetectorInformationSequence = []
+    elif modality == "PT":
+        ds.ImageType = ["ORIGINAL", "PRIMARY"]
+        ds.Units, ds.CountsSource, ds.SeriesType = "CNTS", "EMISSION", ["STATIC", "IMAGE"]
+        ds.NumberOfSlices, ds.ImageIndex, ds.CorrectedImage = 1, 1, []
+        ds.DecayCorrection, ds.CollimatorType = "NONE", ""
+        ds.RadiopharmaceuticalInformationSequence = []
+        ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = values["frame_uid"], ""
+        ds.PixelSpacing, ds.SliceThickness = [6.0, 6.0], 6.0
+        ds.ImageOrientationPatient, ds.ImagePositionPatient = [1, 0, 0, 0, 1, 0], [-192.0, -192.0, 0.0]
+        ds.RescaleIntercept, ds.RescaleSlope = 0, 1
+        ds.FrameReferenceTime, ds.ActualFrameDuration = 0, 60000
+        ds.AcquisitionDate, ds.AcquisitionTime = values["study_date"], values["study_time"]
+    if modality in ("NM", "PT"):
+        ds.PatientOrientationCodeSequence = ds.PatientGantryRelationshipCodeSequence = []
+
 
 
 def _code(value: str, meaning: str, scheme: str = "SCT") -> Dataset:
@@ -220,7 +275,8 @@ def _projection(ds: Dataset, body_part: str | None, view: str, positioner: str) 
 
 def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
     """The image objects of one study: DX/CR one chest view, CT and MR a short series of slices with
-    consistent geometry, MG four views (R/L x CC/MLO); any other modality one DX image."""
+    consistent geometry, MG four views (R/L x CC/MLO), US, NM, PET, XA and RF one image of their own IOD;
+    any other modality a Secondary Capture of it."""
     out = []
     if shape.modality in SLICES:
         for k in range(shape.images):
@@ -255,6 +311,11 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
                                      ("R", "MLO"): ["P", "F"], ("L", "MLO"): ["A", "F"]}[(side, view)]
             _pixels(ds, values[f"pixels_{k}"])
             out.append(ds)
+    elif shape.modality in NATIVE:
+        ds = _common(shape, values, 1)
+        _native(ds, shape, values)
+        _pixels(ds, values["pixels_0"], 16 if shape.modality in ("NM", "PT") else 12)
+        out.append(ds)
     else:
         ds = _common(shape, values, 1)
         ds.ViewPosition, ds.PatientOrientation = "PA", ["L", "F"]
@@ -311,11 +372,12 @@ _SCORE_SENTINEL = 0.987654321
 def _sentinel_values(shape: Shape) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in _TEXT_SENTINELS.items()
                               if (shape.scored or not k.startswith(("ai", "alg")))
-                              and (shape.modality in SLICES or k != "frame_uid")}
+                              and (shape.modality in SLICES or shape.modality == "PT" or k != "frame_uid")}
+    eight = shape.modality in EIGHT_BIT
     for k in range(shape.images):
         values[f"image_uid_{k}"] = f"1.2.3.4.9901{k:02d}"
-        values[f"pixels_{k}"] = np.random.default_rng(1000 + k).integers(0, 4096, (shape.size, shape.size),
-                                                                           dtype=np.uint16)
+        values[f"pixels_{k}"] = np.random.default_rng(1000 + k).integers(
+            0, 256 if eight else 4096, (shape.size, shape.size), dtype=np.uint8 if eight else np.uint16)
     if shape.scored:
         values["ai_score"] = _SCORE_SENTINEL
     return values

@@ -168,21 +168,32 @@ def test_dciodvfy_finds_no_error_in_a_dx_of_any_body_part(dicom_records, tmp_pat
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (Debian's dicom3tools) is not installed; "
                     ".ci/run installs it")
 def test_every_modality_is_its_own_valid_object_and_traces_back_as_itself(dicom_records, tmp_path: Path) -> None:
-    """CR with and without a body part, a paired one among them; US, NM, PT, XA, RF as Secondary Captures of
-    their own modality (not DX images), an unknown code as OT: dciodvfy finds no error in any, and the trace
-    gives each study its own modality."""
+    """CR with and without a body part, a paired one among them; US, NM, PT, XA and RF each in its own image
+    IOD (Ultrasound, Nuclear Medicine, PET, X-Ray Angiographic, Radiofluoroscopic: they had been Secondary
+    Captures of their modality), with a body part, a paired one and none, with and without an AI report
+    that references them; an unknown code as a Secondary Capture of OT: dciodvfy finds no error in any, and
+    the trace gives each study its own modality."""
     import dataclasses
+
+    import pydicom
 
     from synthetic_dicom.trace import trace_folder
 
-    dx = next(r for r in dicom_records if r.modality == "DX")
-    cases = [("CR", None), ("CR", "KNEE"), ("US", "ABDOMEN"), ("NM", None), ("PT", "CHEST"), ("XA", "HEART"),
-             ("RF", "ABDOMEN"), ("ZZ", None)]
+    IOD = {"CR": "Computed Radiography Image Storage", "US": "Ultrasound Image Storage",
+           "NM": "Nuclear Medicine Image Storage", "PT": "Positron Emission Tomography Image Storage",
+           "XA": "X-Ray Angiographic Image Storage", "RF": "X-Ray Radiofluoroscopic Image Storage"}
+    dx = next(r for r in dicom_records if r.modality == "DX" and r.ai_score is not None)
+    cases = [("CR", None, False), ("CR", "KNEE", False), ("ZZ", None, False)]
+    cases += [(m, part, scored) for m in ("US", "NM", "PT", "XA", "RF") for part, scored in
+              (("ABDOMEN", True), ("KNEE", False), (None, True), ("CHEST", False))]
     writer = StudyWriter()
-    for i, (modality, part) in enumerate(cases):
+    for i, (modality, part, scored) in enumerate(cases):
         record = dataclasses.replace(dx, study_id=f"{dx.study_id}9{i}", modality=modality, body_part=part,
-                                     ai_score=None, ai_positive=None)
+                                     **({} if scored else {"ai_score": None, "ai_positive": None}))
         for path in writer.write(record, tmp_path / "studies"):
             assert _dciodvfy_errors(path) == [], (modality, part, path.name)
+            if not path.name.startswith("SR"):
+                name = pydicom.dcmread(path, stop_before_pixels=True).SOPClassUID.name
+                assert name == IOD.get(modality, "Secondary Capture Image Storage"), (modality, path.name)
     traced = {row["study_id"]: row["modality"] for row in trace_folder(tmp_path / "studies").studies.to_pylist()}
-    assert sorted(traced.values()) == sorted("OT" if m == "ZZ" else m for m, _ in cases)
+    assert sorted(traced.values()) == sorted("OT" if m == "ZZ" else m for m, _, _ in cases)
