@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["BODY_PARTS", "PAIRED", "body_part", "SCHEME"]
+__all__ = ["BODY_PARTS", "PAIRED", "SIDED", "body_part", "SCHEME"]
 
 SCHEME = "SCT"
 BODY_PARTS: dict[str, tuple[str, str]] = {  # term -> (SNOMED CT code, meaning)
@@ -53,6 +53,9 @@ PAIRED = frozenset({"ACJOINT", "ANKLE", "ARM", "BREAST", "CALCANEUS", "CLAVICLE"
                     "FIBULA", "FINGER", "FOOT", "FOREARM", "HAND", "HIP", "HUMERUS", "IAC", "ILIUM", "KNEE", "LEG",
                     "MASTOID", "ORBIT", "PAROTID", "PATELLA", "SCAPULA", "SCJOINT", "SHOULDER", "SIJOINT", "THIGH",
                     "THUMB", "TMJ", "TOE", "WRIST"})
+# Parts whose General Series Laterality an image must carry (type 2C), as dicom3tools' dciodvfy checks PS3.3:
+# the pairs above, less the ilium, and the parts it counts as sided besides (a rib, a bronchus, ...).
+SIDED = (PAIRED - {"ILIUM"}) | {"BILEDUCT", "BRONCHUS", "MANDIBLE", "RIB", "SACRUM", "SELLA", "ZYGOMA"}
 
 
 def body_part(text: str) -> str:

@@ -28,7 +28,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pydicom.valuerep import DS
 
-from simulator.body_parts import BODY_PARTS, PAIRED
+from simulator.body_parts import BODY_PARTS, PAIRED, SIDED
 
 from .phantom import phantom
 from .template import Template, file_meta, part10, undefined_lengths
@@ -215,8 +215,8 @@ def _native(ds: Dataset, shape: Shape, values: Mapping[str, Any]) -> None:
     """What the US, NM, PET, XA and RF image IODs require beyond what every image has (PS3.3 A.6, A.5,
     A.21, A.14, A.16): a single-frame image of each, its pixels as the IOD allows them."""
     modality = shape.modality
-    if shape.body_part is None or shape.body_part in PAIRED:
-        ds.Laterality = ""  # type 2C where the part may be paired; the record does not say which side
+    if shape.body_part is None or shape.body_part in SIDED:
+        ds.Laterality = ""  # type 2C where the part may be sided; the record does not say which side
     if modality != "PT":  # a projection (PET gives its plane's orientation instead)
         ds.PatientOrientation = ["L", "F"]
     if modality == "US":
@@ -283,8 +283,8 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
             ds = _common(shape, values, k + 1)
             ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = values["frame_uid"], ""
             ds.PatientPosition = "HFS"
-            if not shape.body_part:
-                ds.Laterality = ""  # type 2C: whether the part imaged is paired is not known
+            if not shape.body_part or shape.body_part in SIDED:
+                ds.Laterality = ""  # type 2C where the part may be sided (or it is not known): side not said
             ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
             ds.ImagePositionPatient = [-160.0, -160.0, -40.0 + 10.0 * k]
             ds.SliceThickness, ds.SliceLocation = 10.0, -40.0 + 10.0 * k
@@ -327,7 +327,7 @@ def image_datasets(shape: Shape, values: Mapping[str, Any]) -> list[Dataset]:
         else:  # CR, or a Secondary Capture of another modality
             # Laterality (R or L only) is type 2C where the part may be paired: the record does not say which
             # side, so it is present and empty (as DX says "both" where its enumeration allows it).
-            if shape.body_part is None or shape.body_part in PAIRED:
+            if shape.body_part is None or shape.body_part in SIDED:
                 ds.Laterality = ""
             if shape.modality == "SC":
                 ds.ConversionType = "WSD"  # workstation: what the SC Equipment module asks of a synthetic image
