@@ -253,7 +253,6 @@ def _native(ds: Dataset, shape: Shape, values: Mapping[str, Any]) -> None:
         ds.PatientOrientationCodeSequence = ds.PatientGantryRelationshipCodeSequence = []
 
 
-
 def _code(value: str, meaning: str, scheme: str = "SCT") -> Dataset:
     item = Dataset()
     item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
