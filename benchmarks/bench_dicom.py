@@ -3,7 +3,7 @@ the same datasets with pydicom and highdicom, in the same run), files traced per
 against pydicom's `dcmread(stop_before_pixels=True)`), studies sent per second over loopback to the
 radsim archive running in another process, over one association (as a modality sends) and over four,
 and, where DCMTK is installed, sending and receiving against DCMTK's storescu and storescp in the same
-run (both sides with TCP_NODELAY).
+run (both sides with TCP_NODELAY), and send_folder and storescu against a storescp as it comes (Nagle on).
 
 The studies are the reference centre's first day (64 x 64 images), written to a temporary folder.
 
@@ -178,8 +178,27 @@ def against_dcmtk(folder: Path, count: int, tmp: Path) -> dict:
         finally:
             server.terminate()
             server.wait(timeout=10)
+    # Against storescp as it comes (Nagle's algorithm on): what a user's PACS test meets.
+    plain = {k: v for k, v in os.environ.items() if k != "TCP_NODELAY"}
+    for name in ("storescu_to_default_storescp", "radsim_send_folder_to_default_storescp"):
+        out, port = tmp / name, _free_port()
+        out.mkdir()
+        server = _listening(["storescp", "+xa", "-od", str(out), str(port)], port, plain)
+        try:
+            if name.startswith("storescu"):
+                seconds[name] = _timed(["storescu", "-aec", "ANY-SCP", "127.0.0.1", str(port), *map(str, files)], plain)
+            else:
+                started = time.perf_counter()
+                result = send_folder(files, "127.0.0.1", port, called="ANY-SCP")
+                seconds[name] = time.perf_counter() - started
+                assert result.sent == len(files), (result.tally(), result.refused, result.aborts)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
     rates = {name: per_second(len(files), t) for name, t in seconds.items()}
     return {"files": len(files), "files_per_s": rates,
+            "send_folder_vs_storescu_default_storescp": round(seconds["storescu_to_default_storescp"] /
+                                                              seconds["radsim_send_folder_to_default_storescp"], 2),
             "send_vs_storescu": round(seconds["storescu_to_storescp"] / seconds["radsim_send_to_storescp"], 2),
             "send_folder_vs_storescu": round(seconds["storescu_to_storescp"] /
                                              seconds["radsim_send_folder_to_storescp"], 2),

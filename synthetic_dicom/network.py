@@ -83,9 +83,26 @@ def safe_name(uid: str | None) -> str | None:
 
 
 def _no_delay(event: evt.Event) -> None:
-    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    """Small PDUs go out at once (no Nagle), and what arrives is acknowledged at once: a peer that leaves
+    Nagle's algorithm on (DCMTK's storescp by default) holds the second part of each C-STORE response until
+    the first is acknowledged, and Linux's delayed ACK made that 40 ms a file (22 files a second).
+    TCP_QUICKACK is not sticky, so it is set again before every read of the association's socket."""
+    wrapper = getattr(event.assoc.dul, "socket", None)
+    sock = getattr(wrapper, "socket", None)
+    if sock is None:
+        return
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if hasattr(socket, "TCP_QUICKACK"):
+        read = wrapper.recv
+
+        def recv(nr_bytes: int) -> bytearray:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except OSError:  # closed under the association: the read says so
+                pass
+            return read(nr_bytes)
+
+        wrapper.recv = recv
 
 
 class Archive:
