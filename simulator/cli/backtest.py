@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import FAILED, AllowCode, Workers, bad_input, fail, out, plain, styled
+from .common import FAILED, AllowCode, Workers, bad_input, fail, out, styled
 from .log import DutiesFile, LogFile, Trace, duties_given, kept
 
 

@@ -51,11 +51,7 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
     replay's readers keep the log's pace (the model's readers do not pause); else signed - opened."""
     is_primary = pc.equal(log.column("kind"), "primary")
     primary = log.filter(is_primary)
-    opened, signed = primary.column("read_start"), primary.column("reported_at")
-    read = pc.divide(pc.cast(pc.subtract(signed, opened), pa.int64()), 60e6)
-    if occupied is not None:
-        held = pa.array(occupied[is_primary.to_numpy(zero_copy_only=False)], pa.float64(), from_pandas=True)
-        read = pc.if_else(pc.is_valid(held), held, pc.cast(read, pa.float64()))
+    read = _held(occupied, is_primary, _minutes(primary.column("read_start"), primary.column("reported_at")))
     # A double-read study is signed when both reads are done: its first read's own time is not in the log.
     doubled = log.filter(pc.equal(log.column("kind"), "double_read")).column("of_study")
     read = pc.if_else(pc.is_in(primary.column("accession"), doubled.combine_chunks()), pa.scalar(None, pa.float64()),
@@ -70,10 +66,7 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
     is_opinion = pc.equal(log.column("kind"), "second_opinion")
     opinions = log.filter(is_opinion)
     if opinions.num_rows:
-        read_of = _minutes(opinions.column("read_start"), opinions.column("reported_at"))
-        if occupied is not None:
-            held = pa.array(occupied[is_opinion.to_numpy(zero_copy_only=False)], pa.float64(), from_pandas=True)
-            read_of = pc.if_else(pc.is_valid(held), held, read_of)
+        read_of = _held(occupied, is_opinion, _minutes(opinions.column("read_start"), opinions.column("reported_at")))
         minutes = dict(zip(opinions.column("of_study").to_pylist(), read_of.to_pylist()))
         accessions = primary.column("accession").to_pylist()
         asked = pa.array([a in minutes for a in accessions], pa.bool_())
@@ -85,6 +78,14 @@ def trace_of_log(log: pa.Table, study_type: Callable[[str | None, str | None], s
                      "ai_score": primary.column("ai_score"), "ai_positive": primary.column("ai_flag"),
                      "read_minutes": pc.cast(read, pa.float64()), "ingest_minutes": ingest, "ai_minutes": latency,
                      "second_opinion": asked, "second_opinion_minutes": opinion_minutes})
+
+
+def _held(occupied: np.ndarray | None, rows: pa.ChunkedArray, fallback: pa.Array) -> pa.Array:
+    """The time each of the log's `rows` (a mask) held its reader where `occupied` knows it, else `fallback`."""
+    if occupied is None:
+        return fallback
+    held = pa.array(occupied[rows.to_numpy(zero_copy_only=False)], pa.float64(), from_pandas=True)
+    return pc.if_else(pc.is_valid(held), held, fallback)
 
 
 def _minutes(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Array:
