@@ -11,8 +11,9 @@ screening replications meet every condition; readers are added where that is not
 while all stays met, and shifts are shortened by one allowed length at a time (the same start or the same
 end) while all stays met; the answer is confirmed at the full number of replications (the cheapest of the
 screened rosters that meets them, by bisection, then readers taken away and shifts shortened at full
-size), and held once more at eight times as many, readers added where it misses there. Interrupted, the
-best roster met so far is kept.
+size), and held once more at eight times as many, readers added where it misses there and then taken
+away from those pools while it holds (work carries over hours). Interrupted, the best roster met so far
+is kept.
 
 A candidate shift is one start for one length on each day of a group of weekdays (by default Monday to
 Friday, and the weekend: rosters as a centre writes them; `each` gives every day its own); the answer
@@ -496,7 +497,13 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
                 # a shift, in a replication the confirmation did not see; readers are added where it does.
                 search.full = proof = PROOF * replications
                 search.note("proving", f" over {proof} replications")
-                staff = search.climb(staff, proof, "proving: adding readers")
+                proven = search.climb(staff, proof, "proving: adding readers")
+                if proven is not None and proven != staff:
+                    # Work carries over hours: readers added where the proof missed may leave others of
+                    # their pools unneeded.
+                    added = {shifts[i].pool for i, (a, b) in enumerate(zip(staff, proven)) if a != b}
+                    proven = search.descend(proven, proof, "proving: taking readers away", added)
+                staff = proven
     except KeyboardInterrupt:
         interrupted = True
     finally:

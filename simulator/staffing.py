@@ -31,7 +31,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -542,12 +542,15 @@ class _Search:
             staff = current.staff
         return staff
 
-    def descend(self, staff: tuple[int, ...], reps: int, phase: str) -> tuple[int, ...]:
-        """Down: take readers away, the most expensive shifts first, while all stays met."""
+    def descend(self, staff: tuple[int, ...], reps: int, phase: str,
+                pools: Collection[str] | None = None) -> tuple[int, ...]:
+        """Down: take readers away, the most expensive shifts first, while all stays met (`pools`: only
+        from the shift entries of these)."""
+        entries = [i for i, s in enumerate(self.slots) if pools is None or s.pool in pools]
         changed = True
         while changed:
             changed = False
-            for i in sorted(range(len(self.slots)), key=lambda j: -self.slots[j].weight):
+            for i in sorted(entries, key=lambda j: -self.slots[j].weight):
                 while staff[i] > 0:
                     self.note(phase)
                     trial = self.evaluator.one(staff[:i] + (staff[i] - 1,) + staff[i + 1:], reps)

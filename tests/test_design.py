@@ -15,7 +15,8 @@ from simulator import ScenarioError, load_scenario
 from simulator.cli import app
 from simulator.design import Allowed, Candidate, check_on_seed, cover, design, hourly_needs, parse_days, parse_hours, \
     parse_starts, roster_shifts
-from simulator.staffing import _Evaluator, feasibility_targets, parse_target, slots
+from simulator import design as design_module
+from simulator.staffing import Evaluation, _Evaluator, feasibility_targets, parse_target, slots
 from simulator.theory import erlang_c
 
 from .conftest import base_dict, make
@@ -236,3 +237,37 @@ def test_a_design_that_says_it_meets_its_targets_meets_them_on_other_random_numb
         return
     again = check_on_seed(result.scenario, result.targets, seed=4242, replications=5, workers=2)
     assert again.worst(result.targets) <= 0, {t.text: again.values[t.text] for t in result.targets}
+
+
+class _Substitutes(design_module._DesignEvaluator):
+    """A test double for the simulation: the pool keeps up while it has at least `TOTAL` reader-hours a week
+    (weekends count: the work waits), of which at least `WEEKDAYS` on weekdays; the proof's replications
+    see a rarer overload, which needs `PROVEN` weekday hours. Every target's mean is on its right side."""
+
+    TOTAL, WEEKDAYS, PROVEN = 150, 60, 90
+
+    def many(self, rosters, replications):
+        for staff in rosters:
+            weekdays = sum(n * c.hours * len(c.days) for n, c in zip(staff, self.shifts) if 0 in c.days)
+            weekend = sum(n * c.hours * len(c.days) for n, c in zip(staff, self.shifts) if 0 not in c.days)
+            need = self.PROVEN if replications >= design_module.PROOF * 2 else self.WEEKDAYS
+            values = {t.text: (t.value - 0.5 if t.op == "<=" else t.value + 0.5,) * 3 for t in self.targets}
+            overloaded = [] if weekdays >= need and weekdays + weekend >= self.TOTAL else ["readers"]
+            self.cache[(staff, replications)] = Evaluation(staff, replications, values, overloaded)
+        return [self.cache[(s, replications)] for s in rosters]
+
+
+def test_readers_the_proof_adds_let_others_of_their_pool_go(monkeypatch) -> None:
+    """Work carries over hours: where the proof's replications need more readers on weekdays, weekend readers
+    the screening kept may go. The answer is the least the proof's own replications accept, one reader less
+    on any shift failing there (without taking readers away after the proof, a weekend reader too many)."""
+    monkeypatch.setattr(design_module, "_DesignEvaluator", _Substitutes)
+    scenario = make(base_dict())
+    target = parse_target("p95_tat_minutes <= 60")
+    allowed = Allowed(lengths=(6, 12), starts=(0, 6, 12, 18), gaps=True)
+    result = design(scenario, [target], allowed, replications=2, workers=1)
+    staff, proof = tuple(result.staff), design_module.PROOF * 2
+    check = _Substitutes(scenario, result.targets, result.slots, 1, True, result.shifts)
+    assert result.feasible and check.one(staff, proof).met(result.targets)
+    for i in (i for i, n in enumerate(staff) if n):
+        assert not check.one(staff[:i] + (staff[i] - 1,) + staff[i + 1:], proof).met(result.targets)
