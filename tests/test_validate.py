@@ -191,15 +191,15 @@ def test_a_station_theory_refuses_a_station_without_its_shape(change, message: s
         parse_scenario(data, "station.yaml")
 
 
-def test_validation_runs_at_most_a_chunk_of_replications_at_once_and_keeps_only_their_values(
+def test_validation_doubles_the_replications_and_keeps_every_value_once_in_order(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Memory flat in replications: 640 replications are run CHUNK at a time, each chunk's rows let go once
-    its values per replication are taken; the values add up to every replication, in order."""
+    """Replications doubled to the cap: each round runs only the replications it adds; the values add up
+    to every replication once, in order."""
     import simulator.validation as validation
 
     asked: list[tuple[int, int]] = []
 
-    def run(scenario, first, count, workers=None):
+    def run(scenario, first, count, pool):
         asked.append((first, count))
         return [np.arange(first, first + count, dtype=float)]  # a value that names its replication
 
@@ -211,6 +211,27 @@ def test_validation_runs_at_most_a_chunk_of_replications_at_once_and_keeps_only_
 
     monkeypatch.setattr(validation, "_values", run)
     monkeypatch.setattr(validation, "_checks", checks)
-    validation.validate_scenario(load_scenario("validation/mm1_fifo"), replications=10, max_replications=640)
-    assert max(count for _, count in asked) <= validation.CHUNK < 640
+    validation.validate_scenario(load_scenario("validation/mm1_fifo"), replications=10, max_replications=640, workers=1)
+    assert asked == [(0, 10), (10, 10), (20, 20), (40, 40), (80, 80), (160, 160), (320, 320)]
     assert list(kept[-1]) == list(range(640))  # every replication once, in order
+
+
+@pytest.mark.parametrize("name", ["validation/ai_workers_mmc", "validation/shifts_day_night_psa", "validation/mmc_three_classes"])
+def test_values_measured_where_each_replication_ran_are_those_of_the_whole_table(name: str) -> None:
+    """Each replication is measured in its worker, and only its numbers come back: the same values, to the
+    bit, as measuring every replication's rows together (study and station metrics alike)."""
+    import simulator.validation as validation
+    from simulator.experiment import run_scenario
+    from simulator.metrics import StudyColumns, per_replication
+    from simulator.workers import LocalPool
+
+    scenario = load_scenario(name, ["horizon_days=4", "warmup_days=1"])
+    run = run_scenario(scenario, 3, workers=1, first=2, summarise=False)
+    columns = StudyColumns(run.studies, scenario)
+    whole = [per_replication(run.studies, run.duties, scenario, e.metric, e.where, range(2, 5), columns, run.stations)
+             for e in scenario.expect]
+    with LocalPool(2) as pool:
+        for measured in (validation._values(scenario, 2, 3, None), validation._values(scenario, 2, 3, pool)):
+            assert len(measured) == len(scenario.expect)
+            for got, expected in zip(measured, whole):
+                np.testing.assert_array_equal(got, expected)
