@@ -121,6 +121,7 @@ def validate_scenario(scenario: Scenario, replications: int = 10, workers: int |
 
 
 def _doubled(scenario: Scenario, replications: int, max_replications: int, pool: LocalPool | None) -> list[Check]:
+    """`validate_scenario`'s rounds, on `pool` (None: in this process)."""
     values: list[np.ndarray] = [np.empty(0) for _ in scenario.expect]
     done = 0
     target = replications

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from simulator import ScenarioError, load_scenario
+from simulator import design as design_module
 from simulator.cli import app
 from simulator.design import Allowed, Candidate, check_on_seed, cover, design, hourly_needs, parse_days, parse_hours, \
     parse_starts, roster_shifts
-from simulator import design as design_module
 from simulator.staffing import Evaluation, _Evaluator, feasibility_targets, parse_target, slots
 from simulator.theory import erlang_c
 
@@ -248,8 +248,9 @@ class _Substitutes(design_module._DesignEvaluator):
 
     def many(self, rosters, replications):
         for staff in rosters:
-            weekdays = sum(n * c.hours * len(c.days) for n, c in zip(staff, self.shifts) if 0 in c.days)
-            weekend = sum(n * c.hours * len(c.days) for n, c in zip(staff, self.shifts) if 0 not in c.days)
+            hours = [(n * c.hours * len(c.days), 0 in c.days) for n, c in zip(staff, self.shifts)]
+            weekdays = sum(h for h, weekday in hours if weekday)
+            weekend = sum(h for h, weekday in hours if not weekday)
             need = self.PROVEN if replications >= design_module.PROOF * 2 else self.WEEKDAYS
             values = {t.text: (t.value - 0.5 if t.op == "<=" else t.value + 0.5,) * 3 for t in self.targets}
             overloaded = [] if weekdays >= need and weekdays + weekend >= self.TOTAL else ["readers"]

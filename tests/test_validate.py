@@ -216,7 +216,8 @@ def test_validation_doubles_the_replications_and_keeps_every_value_once_in_order
     assert list(kept[-1]) == list(range(640))  # every replication once, in order
 
 
-@pytest.mark.parametrize("name", ["validation/ai_workers_mmc", "validation/shifts_day_night_psa", "validation/mmc_three_classes"])
+@pytest.mark.parametrize("name", ["validation/ai_workers_mmc", "validation/shifts_day_night_psa",
+                                  "validation/mmc_three_classes"])
 def test_values_measured_where_each_replication_ran_are_those_of_the_whole_table(name: str) -> None:
     """Each replication is measured in its worker, and only its numbers come back: the same values, to the
     bit, as measuring every replication's rows together (study and station metrics alike)."""
