@@ -2,20 +2,24 @@
 study's ready time and reading time are given, nothing is drawn."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from simulator.draws import AiDraws, Arrivals, Draws, Reading, Truth
 from simulator.network import Cohort, ReadingStation
-from simulator.network.ranked_once import reading_station
+from simulator.network import compiled, ranked_once
+from simulator.network.outcome import Outcome
+from simulator.network.ranked_once import RankedOnceStation, reading_station
 from simulator.network.upstream import Upstream
 from simulator.records import duties_table, studies_table
 from simulator.scenario import Scenario
-from simulator.triage import REFERRALS
+from simulator.triage import REFERRALS, TriagePolicy
 from simulator.triage_config import policy_of
 
-__all__ = ["cohort_of", "run_by_hand"]
+__all__ = ["cohort_of", "numbered_loop_compiled", "outcomes", "run_by_hand"]
 
 
 def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
@@ -45,13 +49,36 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
     return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=nan))
 
 
+@contextmanager
+def numbered_loop_compiled() -> Iterator[None]:
+    """`numbered_loop` compiled by numba for every run, however small, then as it was."""
+    saved, loaded = ranked_once.NUMBERED_FROM, dict(compiled._loaded)
+    ranked_once.NUMBERED_FROM = 0
+    try:
+        yield
+    finally:
+        ranked_once.NUMBERED_FROM = saved
+        compiled._loaded.clear()
+        compiled._loaded.update(loaded)
+
+
+def outcomes(scenario: Scenario, cohort: Cohort, policy: TriagePolicy) -> list[Outcome]:
+    """The outcome of each form of the reading station that may run this cohort: the one the model chooses,
+    the layered station itself, and where the model chooses `numbered_loop`, that loop compiled too (a
+    small run is run as Python)."""
+    chosen = reading_station(scenario, cohort, policy, 0, 0)
+    found = [chosen.run()]
+    if type(chosen) is RankedOnceStation:
+        found.append(ReadingStation(scenario, cohort, policy, 0, 0).run())
+        if not chosen.general:
+            with numbered_loop_compiled():
+                found.append(reading_station(scenario, cohort, policy, 0, 0).run())
+    return found
+
+
 def run_by_hand(scenario: Scenario, studies: list[dict[str, Any]]) -> list[tuple[list[dict], list[dict]]]:
-    """The studies' and duties' rows, from each form of the reading station that may run this cohort (the
-    one the model chooses, and the layered station itself): a rule must hold on every path."""
+    """The studies' and duties' rows, from each form of the reading station that may run this cohort
+    (`outcomes`): a rule must hold on every path."""
     cohort = cohort_of(scenario, studies)
-    out = []
-    for station in {type(s): s for s in (reading_station(scenario, cohort, policy_of(scenario), 0, 0),
-                                         ReadingStation(scenario, cohort, policy_of(scenario), 0, 0))}.values():
-        outcome = station.run()
-        out.append((studies_table(scenario, cohort, outcome, 0, 0).to_pylist(), duties_table(outcome, 0).to_pylist()))
-    return out
+    return [(studies_table(scenario, cohort, outcome, 0, 0).to_pylist(), duties_table(outcome, 0).to_pylist())
+            for outcome in outcomes(scenario, cohort, policy_of(scenario))]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.network import queues
+from simulator.network import compiled as compiled_loops, queues
 from simulator.network.queues import Capacity, serve, share
 
 # Tenths: not exact in binary, so the engines meet the rounding a real run meets.
@@ -73,16 +73,18 @@ def naive_serve(arrive: list[float], priority: list[int], service: list[float], 
 @contextmanager
 def passes(compiled: bool) -> Iterator[None]:
     """Every pass compiled (numba), or every pass as Python, whatever its size and whatever ran before."""
-    saved, loaded = queues.COMPILED_FROM, dict(queues._loaded)
+    saved, loaded, handed = queues.COMPILED_FROM, dict(compiled_loops._loaded), dict(compiled_loops._handed)
     queues.COMPILED_FROM = 0 if compiled else 1 << 62
+    compiled_loops._handed.clear()
     if not compiled:
-        queues._loaded.clear()
+        compiled_loops._loaded.clear()
     try:
         yield
     finally:
         queues.COMPILED_FROM = saved
-        queues._loaded.clear()
-        queues._loaded.update(loaded)
+        for kept, was in ((compiled_loops._loaded, loaded), (compiled_loops._handed, handed)):
+            kept.clear()
+            kept.update(was)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
@@ -150,20 +152,21 @@ def test_a_large_pass_compiles_where_nothing_can_be_cached(monkeypatch) -> None:
     from numba.core import caching
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
-    monkeypatch.setattr(queues, "_loaded", {})
+    monkeypatch.setattr(compiled_loops, "_loaded", {})
     with passes(compiled=True):
         finish = share(np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 0.5]), Capacity.constant(1.0))
-        assert queues._loaded  # compiled, not run as Python
+        assert compiled_loops._loaded  # compiled, not run as Python
     assert finish.tolist() == [2.5, 2.5, 2.5]  # two halves of the link, then three thirds
 
 
-def test_a_loop_runs_compiled_from_its_first_large_pass_on() -> None:
+def test_a_loop_runs_compiled_once_its_process_has_handed_it_enough_work() -> None:
     with passes(compiled=False):
         queues.COMPILED_FROM = 10
-        small, large = np.arange(5.0), np.arange(20.0)
-        serve(small, np.zeros(5, int), np.ones(5), Capacity.constant(1.0))
-        assert queues._loaded == {}  # a small pass: Python, and numba not even imported for it
-        serve(large, np.zeros(20, int), np.ones(20), Capacity.constant(1.0))
-        assert list(queues._loaded) == [queues._serve_loop]
+        small = np.arange(4.0)
+        for _ in range(2):
+            serve(small, np.zeros(4, int), np.ones(4), Capacity.constant(1.0))
+        assert compiled_loops._loaded == {}  # small passes: Python, and numba not even imported for them
+        serve(small, np.zeros(4, int), np.ones(4), Capacity.constant(1.0))  # 12 jobs handed: enough
+        assert list(compiled_loops._loaded) == [queues._serve_loop]
         assert queues._runner(queues._serve_loop, 1)[1]  # later passes of any size: compiled
         assert not queues._runner(queues._share_loop, 1)[1]  # the other loop is its own

@@ -81,6 +81,17 @@ def test_a_reader_whose_shift_ends_finishes_the_study_in_hand_and_starts_nothing
         assert first["overtime_minutes"] == pytest.approx(30.0)
 
 
+def test_an_idle_reader_leaves_when_the_duty_ends() -> None:
+    """The night reader is idle when their shift ends at 08:00; a study ready at 08:00 and one at 09:00
+    wait for the reader of the 10:00 shift (flip: the night reader, still idle, would take them)."""
+    data = desk()
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "08:00", "staff": 1},
+                                          {"start": "10:00", "end": "18:00", "staff": 1}]
+    for rows in each(data, [{"ready": 60, "read": 5}, {"ready": 480, "read": 5}, {"ready": 540, "read": 5}]):
+        assert [row["read_start"] for row in rows] == [60.0, 600.0, 605.0]
+        assert rows[1]["reader"].split("/")[1] == "10:00-18:00"
+
+
 def test_a_second_opinion_is_never_read_by_the_primary_reader() -> None:
     """Two readers; the primary reader is the only one idle when the second opinion enters: it waits for
     the other reader (flip: the primary reader would take it at once)."""

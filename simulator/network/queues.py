@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import runner
+
 __all__ = ["Capacity", "serve", "share", "available"]
 
 INF = math.inf
@@ -77,35 +79,14 @@ class Capacity:
         return Capacity(tuple(times), tuple(levels))
 
 
-# A loop runs compiled (numba) from its first pass of this many jobs on, in that process: a city's year is
-# millions of jobs a station, and the loop compiled is 10-15x faster. Until then it runs as Python: importing
-# numba and loading a compiled loop costs a process about 0.7 s, which a pass gains back at about 200,000 jobs.
+# A loop runs compiled (numba) once a process has handed it this many jobs: a city's year is millions of jobs
+# a station, and the loop compiled is 10-15x faster; loading it costs a process about 0.7 s, which the loop
+# gains back over about 200,000 jobs.
 COMPILED_FROM = 200_000
-_loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once a pass needed it
 
 
 def _runner(loop: Callable[..., Any], jobs: int) -> tuple[Callable[..., Any], bool]:
-    """The loop to run a pass of `jobs` jobs with, and whether it takes numpy arrays (compiled) or lists.
-    Without numba (the `fast` extra not installed) every pass runs as Python: the same bits, slower."""
-    compiled = _loaded.get(loop)
-    if compiled is None and jobs >= COMPILED_FROM:
-        compiled = _compiled(loop)
-        if compiled is not None:
-            _loaded[loop] = compiled
-    return (loop, False) if compiled is None else (compiled, True)
-
-
-def _compiled(loop: Callable[..., Any]) -> Callable[..., Any] | None:
-    try:
-        from numba import njit  # imported by the first large pass only: it costs a third of a second
-    except ImportError:
-        return None
-
-    # IEEE arithmetic as Python's (no fastmath), so compiled and Python passes give the same bits.
-    try:
-        return njit(cache=True)(loop)
-    except RuntimeError:  # nowhere to keep compiled code (a read-only install, no user cache): compile anew
-        return njit(loop)
+    return runner(loop, jobs, COMPILED_FROM)
 
 
 def _changes(capacity: Capacity, t: float) -> tuple[float, np.ndarray, np.ndarray]:

@@ -34,12 +34,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..calendar import duties
 from .cohort import Cohort
+from .compiled import runner
 from ..kernel import RELEASE, SEIZE, STOP, Tick
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.columns import BlockRanks, Columns, block_form
 from ..triage.worklist import best_head
+from .numbered_loop import COMPILED_FROM as NUMBERED_FROM, numbered_loop
 from .outcome import Outcome
 from .readers import Read, Reader, count_busy, signs_off, take_idle
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
@@ -333,8 +336,10 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
-    waiting item's place, and a reader holds the index of the item they read. Its loop (`_run`) handles
-    a study's two events itself; shifts, progress and late AI results are the layered station's events."""
+    waiting item's place, and a reader holds the index of the item they read. Where nothing enters but the
+    studies, the whole run is `numbered_loop`'s (over arrays, compiled where it pays). Else its loop (`_run`)
+    handles a study's two events itself; shifts, progress and late AI results are the layered station's
+    events, and second opinions and studies ranked again enter as `Live` entries."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
@@ -370,7 +375,8 @@ class RankedOnceStation(ReadingStation):
             place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[ranks.order] = ranks.place
             self.place_of = _ints(place_of)
-        self.general = self.live is not None or self.excluded is not None  # else every head is a study to take
+        # Else nothing enters but the studies, and every head is a study to take: the run is `numbered_loop`'s.
+        self.general = self.live is not None or self.excluded is not None
         self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
@@ -423,8 +429,8 @@ class RankedOnceStation(ReadingStation):
         stop = Tick(env, self.horizon - env.now, STOP, _in_the_loop)
         arrivals, rows = self.arrivals, self.rows
         read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
-        study_at, minutes_of, warmup, inf = self.study_at, self.minutes, self.warmup, math.inf
-        excluded, partner, general = self.excluded, self.partner, self.general
+        minutes_of, warmup, inf = self.minutes, self.warmup, math.inf
+        excluded, partner = self.excluded, self.partner
         asked, n = (self.so_index, self.n_cohort) if self.n_second else (None, 0)
         entered = 0  # numbered items that have entered the worklist (to place a live entry among them)
         while True:
@@ -444,21 +450,13 @@ class RankedOnceStation(ReadingStation):
                     continue
                 # `_next` and `_start_read`, written out: they run once a read, and the two calls measured
                 # some 4% of the loop.
-                if general:
-                    i = self._pick(reader)
-                    if i is None:
-                        reader.item = None
-                        reader.pool.idle[reader] = None
-                        continue
-                    if partner is not None and partner[i] >= 0:
-                        excluded[partner[i]] = reader.code  # type: ignore[index]  # the other read: someone else
-                else:
-                    best = best_head(reader.lanes)
-                    if best is None:
-                        reader.item = None
-                        reader.pool.idle[reader] = None
-                        continue
-                    i = study_at[heappop(best)]
+                i = self._pick(reader)
+                if i is None:
+                    reader.item = None
+                    reader.pool.idle[reader] = None
+                    continue
+                if partner is not None and partner[i] >= 0:
+                    excluded[partner[i]] = reader.code  # type: ignore[index]  # the other read: someone else
                 read_start[i] = now
                 reader.item = i
                 reader.resumed = now
@@ -584,11 +582,7 @@ class RankedOnceStation(ReadingStation):
 
     def _next(self, reader: Reader, now: float) -> None:
         """A reader whose shift starts takes the best head of their lanes, or waits idle."""
-        if self.general:
-            i = self._pick(reader)
-        else:
-            best = best_head(reader.lanes)
-            i = None if best is None else self.study_at[heappop(best)]
+        i = self._pick(reader)
         if i is None:
             reader.pool.idle[reader] = None
         else:
@@ -642,11 +636,63 @@ class RankedOnceStation(ReadingStation):
         self._enter(i, lane, pools, cls, key, entered, now)
 
     def run(self) -> Outcome:
+        if not self.general:
+            with collector_paused():
+                self._run_numbered()
+            return self._outcome()
         try:
             return super().run()
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
+
+    def _run_numbered(self) -> None:
+        """The whole run in `numbered_loop`: nothing enters but the studies (not `general`). Progress is not
+        reported within it (a day's ticks would be its only events in Python); a run of this form is short."""
+        ranks, lanes = self.ranks, self.lanes
+        order = ranks.order
+        d, u = self.cohort.draws, self.cohort.upstream
+        names = list(lanes.pools_for)  # the lanes, numbered
+        lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
+        pools = list(lanes.pools.values())
+        pool_id = {id(pool): number for number, pool in enumerate(pools)}
+        lane_of = np.array([[names.index(name) for name in row] for row in lanes.table], dtype=np.int64)
+        lane_pools = [[pool_id[id(pool)] for pool in lanes.pools_for[name]] for name in names]
+        used = set(lane_of.ravel().tolist())  # the lanes studies enter: a reader looks at no other
+        pool_lanes = [[lane_id[id(heap)] for heap in pool.lanes if lane_id[id(heap)] in used] for pool in pools]
+        every = duties(self.scenario)
+        start = [max(duty.start, 0.0) for duty in every]
+        first_row, readers = [-1] * len(every), []
+        # Rows in the order duties start: by time, then as scheduled (the order of `duties`).
+        for number in sorted(range(len(every)), key=start.__getitem__):
+            if start[number] < self.horizon:
+                first_row[number] = len(readers)
+                readers += self._on_duty(number, every[number])
+        rows = len(readers)
+        busy, overtime, resumed = (np.zeros(rows) for _ in range(3))
+        reads, holding = np.zeros(rows, dtype=np.int64), np.full(rows, -1, dtype=np.int64)
+        columns = [order, u.ready_at[order], ranks.place, lane_of[d.study_type[order], u.site[order]],
+                   ranks.order[ranks.by_place], np.frombuffer(self.minutes), *_csr(lane_pools), *_csr(pool_lanes),
+                   np.array(start), np.array([duty.end for duty in every]), np.array(first_row),
+                   np.array([duty.staff for duty in every]), np.array([pool_id[id(r.pool)] for r in readers]),
+                   np.array([r.off_at for r in readers]), np.array([not r.gone for r in readers]),
+                   np.array([r.code for r in readers])]
+        outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
+                   np.frombuffer(self.reader_of, dtype=np.int64), busy, reads, overtime, holding, resumed]
+        loop, compiled = runner(numbered_loop, order.shape[0], NUMBERED_FROM)
+        if compiled:
+            loop(*(np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iub" else float) for c in columns),
+                 float(self.horizon), float(self.warmup), *outputs)
+        else:  # Python reads lists faster than numpy's arrays; many studies (numba not installed): `array`s
+            plain = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
+            loop(*(c.tolist() if order.shape[0] < NUMBERED_FROM else array("q" if c.dtype.kind in "iub" else "d",
+                   c.astype(np.int64 if c.dtype.kind in "iub" else float).tobytes()) for c in columns),
+                 float(self.horizon), float(self.warmup), *plain)
+            busy, reads, overtime, holding, resumed = (np.array(o) for o in plain[3:])
+        for r, reader in enumerate(readers):
+            reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
+            reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
+            reader.resumed = float(resumed[r])
 
     def _outcome(self) -> Outcome:
         ranks, live = self.ranks, self.live
@@ -663,6 +709,13 @@ class RankedOnceStation(ReadingStation):
             label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[later[given]]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
+
+
+def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Lists of ints as one array and where each starts (the last entry: where the last ends)."""
+    at = np.zeros(len(lists) + 1, dtype=np.int64)
+    at[1:] = np.cumsum([len(values) for values in lists])
+    return at, np.array([v for values in lists for v in values], dtype=np.int64)
 
 
 def _in_the_loop(tick: Tick) -> None:

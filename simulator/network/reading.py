@@ -483,6 +483,14 @@ class ReadingStation:
     def _on_shift_start(self, tick: Tick) -> None:
         number, duty = tick.what
         now = self.env.now
+        for reader in self._on_duty(number, duty):
+            if not reader.gone:
+                self.dispatch.on_duty(reader)
+                self._next(reader, now)
+
+    def _on_duty(self, number: int, duty: Duty) -> list[Reader]:
+        """The readers of a duty that starts: a row each, in the order duties start, and a code per pool, shift
+        and slot, in the order first on duty; those absent are gone from the start."""
         pool = self.lanes.pools[duty.pool]
         absent = self._absences(duty)
         readers = []
@@ -498,13 +506,10 @@ class ReadingStation:
             number_of_row = len(self.duty_rows) - 1
             own = f"reader:{number_of_row}" if self.dispatch.own_lanes else None
             reader = Reader(code, pool, number_of_row, duty.end, own, None if own is None else self.worklist.lane(own))
+            reader.gone = bool(absent[slot])
             readers.append(reader)
-            if absent[slot]:
-                reader.gone = True
-                continue
-            self.dispatch.on_duty(reader)
-            self._next(reader, now)
         self.duty_readers[number] = readers
+        return readers
 
     def _on_shift_end(self, tick: Tick) -> None:
         readers = self.duty_readers[tick.what]

@@ -1,0 +1,43 @@
+"""Plain loops that run as Python on small inputs and compiled by numba on large ones, with the same bits.
+
+A loop here is a function of numbers and arrays only (no objects), so numba compiles it unchanged. Importing
+numba and loading a compiled loop costs a process about 0.7 s, so a loop runs compiled once the process has
+handed it enough work that this pays (each caller says how much: one large input, or many small ones, as
+`radsim validate`'s and `staff`'s workers run replication after replication), and then for every input of
+that process. Without numba (the `fast` extra not installed) every loop runs as Python: the same bits, slower.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["runner"]
+
+_loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once its work needed it
+_handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process, while run as Python
+
+
+def runner(loop: Callable[..., Any], jobs: int, compiled_from: int) -> tuple[Callable[..., Any], bool]:
+    """The loop to run `jobs` jobs with, and whether it is compiled (it then takes numpy arrays, where the
+    Python form is handed lists or `array`s: a numpy scalar costs Python more than a float): compiled once
+    this process has handed it `compiled_from` jobs, these included."""
+    compiled = _loaded.get(loop)
+    _handed[loop] = _handed.get(loop, 0) + jobs
+    if compiled is None and _handed[loop] >= compiled_from:
+        compiled = _compiled(loop)
+        if compiled is not None:
+            _loaded[loop] = compiled
+    return (loop, False) if compiled is None else (compiled, True)
+
+
+def _compiled(loop: Callable[..., Any]) -> Callable[..., Any] | None:
+    try:
+        from numba import njit  # imported by the first large input only: it costs a third of a second
+    except ImportError:
+        return None
+
+    # IEEE arithmetic as Python's (no fastmath), so compiled and Python loops give the same bits.
+    try:
+        return njit(cache=True)(loop)
+    except RuntimeError:  # nowhere to keep compiled code (a read-only install, no user cache): compile anew
+        return njit(loop)

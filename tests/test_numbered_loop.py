@@ -1,0 +1,62 @@
+"""The numbered station's loop over arrays (`simulator/network/numbered_loop.py`): run as Python and
+compiled, it gives the layered station's outcome to the bit; where something enters as the run goes, the
+numbered station's own loop runs instead."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from simulator import load_scenario
+from simulator.network import compiled, draw_cohort
+from simulator.network.numbered_loop import numbered_loop
+from simulator.network.ranked_once import RankedOnceStation, reading_station
+from simulator.triage_config import policy_of
+
+from .conftest import make
+from .hand import numbered_loop_compiled, outcomes
+from .strategies import POLICIES, scenarios
+from .test_model import PROPERTY
+from .test_ranked_once import ODD, assert_same, ranked_once
+
+
+def plain(data: dict[str, Any]) -> dict[str, Any]:
+    """A generated scenario where nothing enters the worklist but the studies: ranked once, and no second
+    opinions (the upstream stations may still give late AI results: then the numbered station's own loop)."""
+    data = ranked_once(data)
+    data.pop("second_opinions", None)
+    return data
+
+
+@settings(PROPERTY, max_examples=80)
+@given(scenarios(), st.sampled_from(["fifo", "ai_priority", "hierarchical", "score", "sla_edf", *ODD]))
+def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(data: dict[str, Any],
+                                                                              policy: str) -> None:
+    scenario = make(plain(data))
+    policy_ = ODD[policy]() if policy in ODD else policy_of(make({**data, "policy": {**data["policy"],
+                                                                                     "triage": policy}}))
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    chosen = reading_station(scenario, cohort, policy_, scenario.seed, 0)
+    event("numbered loop" if type(chosen) is RankedOnceStation and not chosen.general else type(chosen).__name__)
+    found = outcomes(scenario, cohort, policy_)
+    for other in found[1:]:
+        assert_same(found[0], other)
+
+
+@pytest.mark.parametrize("name", ["benchmarks/mmc10.yaml", "scenarios/validation/shifts_day_night_psa.yaml",
+                                  "scenarios/validation/device_breakdowns.yaml",
+                                  "scenarios/validation/mmc_three_classes.yaml"])
+def test_bundled_scenarios_run_the_loop_compiled_with_the_same_bits(name: str) -> None:
+    # A shorter horizon where the scenario is long: the point is every kind of event, not the volume.
+    scenario = load_scenario(name, overrides=["horizon_days=20"] if "mmc10" in name else [])
+    cohort = draw_cohort(scenario, scenario.seed, 1)
+    assert not reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 1).general
+    with numbered_loop_compiled():
+        compiled._loaded.pop(numbered_loop, None)
+        found = outcomes(scenario, cohort, policy_of(scenario))
+        assert numbered_loop in compiled._loaded  # it did run compiled
+    python, layered, numba = found
+    assert_same(python, layered)
+    assert_same(numba, layered)
