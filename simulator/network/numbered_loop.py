@@ -56,9 +56,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
     pools = len(pool_lanes_at) - 1
     first_idle = [-1] * pools
     last_idle = [-1] * pools
-    heaps = [[0] for _ in range(len(lane_pools_at) - 1)]  # made with one place so that numba knows its type
-    for heap in heaps:
-        heap.pop()
+    # Empty, of the places' own type (numba types a list by what it is made of: int32 or int64 places).
+    heaps = [[p for p in place[:0]] for _ in range(len(lane_pools_at) - 1)]
     events = [(0.0, 0, 0, 0, 0)]  # (time, priority, sequence, what, whose)
     events.pop()
     sequence = 0

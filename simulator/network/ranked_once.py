@@ -681,8 +681,7 @@ class RankedOnceStation(ReadingStation):
                    np.frombuffer(self.reader_of, dtype=np.int64), busy, reads, overtime, holding, resumed]
         loop, compiled = runner(numbered_loop, order.shape[0], NUMBERED_FROM)
         if compiled:
-            loop(*(np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iub" else float) for c in columns),
-                 float(self.horizon), float(self.warmup), *outputs)
+            loop(*map(np.ascontiguousarray, columns), float(self.horizon), float(self.warmup), *outputs)
         else:  # Python reads lists faster than numpy's arrays; many studies (numba not installed): `array`s
             plain = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
             loop(*(c.tolist() if order.shape[0] < NUMBERED_FROM else array("q" if c.dtype.kind in "iub" else "d",
