@@ -410,3 +410,28 @@ def test_a_study_types_own_ingest_delay_stands_for_its_studies_and_the_scenarios
     delay = {t: d[~np.isnan(d)] for t, d in delay.items()}  # the last few are not at the archive by the horizon
     assert delay["head_mr"].size > 100 and np.allclose(delay["head_mr"], 7.0)
     assert delay["chest_ct"].size > 100 and np.allclose(delay["chest_ct"], 2.0)
+
+
+def test_a_run_freezes_again_what_the_process_imported_since_its_last_freeze() -> None:
+    """What a process holds for good is out of the collector's sight, modules imported after the first run
+    too (pyarrow, scipy, numba): else each replication's collection walks them all again."""
+    import gc
+    import sys
+    import types
+
+    from simulator.network import simulate_cohort
+
+    scenario = make(base_dict())
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    simulate_cohort(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+    frozen = gc.get_freeze_count()
+    simulate_cohort(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+    assert gc.get_freeze_count() == frozen  # nothing imported since: nothing more to freeze
+    module = types.ModuleType("radsim_test_imported_later")
+    module.held = [{"a": 1} for _ in range(100)]
+    sys.modules[module.__name__] = module
+    try:
+        simulate_cohort(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+        assert gc.get_freeze_count() > frozen
+    finally:
+        del sys.modules[module.__name__]
