@@ -100,7 +100,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                 # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
                 # its end, which takes its idle readers away: nothing here enters as a read is released.)
                 r = -1
-                for a in range(lane_pools_at[l], lane_pools_at[l + 1]):
+                a, b = lane_pools_at[l], lane_pools_at[l + 1]
+                while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
                     p = lane_pools[a]
                     r = first_idle[p]
                     if r >= 0:  # off the front of the pool's idle readers
@@ -110,6 +111,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                         else:
                             last_idle[p] = -1
                         break
+                    a += 1
                 if r < 0:
                     heappush(heaps[l], place[k])
                 else:
@@ -157,10 +159,12 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
             p = row_pool[r]
             best = -1
             head = 0
-            for a in range(pool_lanes_at[p], pool_lanes_at[p + 1]):
+            a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
+            while a < b:
                 heap = heaps[pool_lanes[a]]
                 if heap and (best < 0 or heap[0] < head):
                     best, head = pool_lanes[a], heap[0]
+                a += 1
             if best < 0:
                 holding[r] = -1
                 after[r] = -1
