@@ -65,8 +65,8 @@ def main() -> None:
     # that has run enough studies through it (numba; loaded before the rounds, so that no round pays that).
     ranked_once.NUMBERED_FROM = 0 if args.compiled else 1 << 62
     if args.compiled:
-        simulate_cohort(load_scenario(HERE / "mmc10.yaml", ["horizon_days=1"]), draw_cohort(
-            load_scenario(HERE / "mmc10.yaml", ["horizon_days=1"]), 1, 0), policy, 1, 0)
+        day = load_scenario(HERE / "mmc10.yaml", ["horizon_days=1"])
+        simulate_cohort(day, draw_cohort(day, 1, 0), policy, 1, 0)
     ref_rates, model_rates, whole_rates = [], [], []
     for round_ in range(args.rounds):
         started = time.perf_counter()

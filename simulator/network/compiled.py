@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["runner"]
 
 _loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once its work needed it
-_handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process, while run as Python
+_handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process
 
 
 def runner(loop: Callable[..., Any], jobs: int, compiled_from: int) -> tuple[Callable[..., Any], bool]:
