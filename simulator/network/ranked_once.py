@@ -672,7 +672,8 @@ class RankedOnceStation(ReadingStation):
         busy, overtime, resumed = (np.zeros(rows) for _ in range(3))
         reads, holding = np.zeros(rows, dtype=np.int64), np.full(rows, -1, dtype=np.int64)
         columns = [order, u.ready_at[order], ranks.place, lane_of[d.study_type[order], u.site[order]],
-                   np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes), *_csr(lane_pools), *_csr(pool_lanes),
+                   np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
+                   *_csr(lane_pools), *_csr(pool_lanes),
                    np.array(start), np.array([duty.end for duty in every]), np.array(first_row),
                    np.array([duty.staff for duty in every]), np.array([pool_id[id(r.pool)] for r in readers]),
                    np.array([r.off_at for r in readers]), np.array([not r.gone for r in readers]),
