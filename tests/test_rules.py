@@ -92,6 +92,21 @@ def test_an_idle_reader_leaves_when_the_duty_ends() -> None:
         assert rows[1]["reader"].split("/")[1] == "10:00-18:00"
 
 
+def test_a_second_opinion_signed_as_a_duty_ends_does_not_go_to_its_idle_reader() -> None:
+    """A reader of 00:00-01:00 is idle at 01:00 when another signs a report that asks for a second opinion
+    (releases come before a shift's end at the same minute): the opinion waits for the 02:00 reader (flip:
+    the leaving reader, still idle at that minute, would take it)."""
+    data = desk(second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}})
+    data["pools"]["readers"]["reads"] = ["chest_ct", "second_opinion"]
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1},
+                                          {"start": "02:00", "end": "24:00", "staff": 1}]
+    studies = [{"ready": 0, "read": 5}, {"ready": 0, "read": 60, "second_opinion": True, "second_read": 5}]
+    for rows in each(data, studies):
+        opinion = next(r for r in rows if r["kind"] == "second_opinion")
+        assert opinion["read_start"] == 120.0 and opinion["reader"].split("/")[1] == "02:00-24:00"
+
+
 def test_a_second_opinion_is_never_read_by_the_primary_reader() -> None:
     """Two readers; the primary reader is the only one idle when the second opinion enters: it waits for
     the other reader (flip: the primary reader would take it at once)."""

@@ -17,24 +17,30 @@ _loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compil
 _handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process
 
 
-def runner(loop: Callable[..., Any], jobs: int, compiled_from: int) -> tuple[Callable[..., Any], bool]:
+def runner(loop: Callable[..., Any], jobs: int, compiled_from: int,
+           helpers: tuple[Callable[..., Any], ...] = ()) -> tuple[Callable[..., Any], bool]:
     """The loop to run `jobs` jobs with, and whether it is compiled (it then takes numpy arrays, where the
     Python form is handed lists or `array`s: a numpy scalar costs Python more than a float): compiled once
-    this process has handed it `compiled_from` jobs, these included."""
+    this process has handed it `compiled_from` jobs, these included. `helpers`: the functions of its module
+    it calls, compiled with it (and plain functions still when called from Python)."""
     compiled = _loaded.get(loop)
     _handed[loop] = _handed.get(loop, 0) + jobs
     if compiled is None and _handed[loop] >= compiled_from:
-        compiled = _compiled(loop)
+        compiled = _compiled(loop, helpers)
         if compiled is not None:
             _loaded[loop] = compiled
     return (loop, False) if compiled is None else (compiled, True)
 
 
-def _compiled(loop: Callable[..., Any]) -> Callable[..., Any] | None:
+def _compiled(loop: Callable[..., Any], helpers: tuple[Callable[..., Any], ...] = ()) -> Callable[..., Any] | None:
     try:
         from numba import njit  # imported by the first large input only: it costs a third of a second
+        from numba.extending import register_jitable
     except ImportError:
         return None
+
+    for helper in helpers:
+        register_jitable(helper)  # the same function, known to numba when a loop calls it
 
     # IEEE arithmetic as Python's (no fastmath), so compiled and Python loops give the same bits.
     try:

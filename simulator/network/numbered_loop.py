@@ -1,16 +1,24 @@
-"""The numbered station's loop over plain arrays, where nothing enters the worklist but the studies
-themselves: no second opinion, no second read, no late AI result (`RankedOnceStation` when it is not
-`general`; the M/M/10 yardstick's model and most validation scenarios).
+"""The numbered station's loop over plain arrays, where what enters the worklist is the studies and their
+second opinions: no second read of a double-read study, no late AI result (`RankedOnceStation` when it is
+`looped`: the city, the M/M/10 yardstick's model, most validation scenarios).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
 and `dispatch.Pull`, each written out over arrays: the longest-idle reader of the first pool (in the
-scenario's order) that has one takes a ready study; a reader done at or after the end of their duty
-leaves; a duty's idle readers leave at its end; a free reader takes the best head of their pool's lanes.
-A lane is a heap of numbered places (`ranked_once.EntryRanks`).
+scenario's order) that has one, and who may read the item, takes a ready item, never at the very minute
+their duty ends; a reader done at or after the end of their duty leaves; a duty's idle readers leave at
+its end; a free reader takes the best head of their pool's lanes that they may read.
 
-One function of numbers and arrays, so that numba compiles it unchanged (`compiled.py`): run as Python
-until a process has handed it `COMPILED_FROM` studies, compiled from then on, with the same bits
+A lane is a heap of codes: `2 * place + 1` for a numbered study (`ranked_once.EntryRanks`), `2 * place`
+for a second opinion that falls just before the study numbered `place` (`ranked_once.Live`), with its
+whole entry `(code, cls, key, entry, item)` on the lane's side heap: entries of one code go by rank, then
+entry. A second opinion is ranked by the policy when its primary report is signed, in Python: the loop is
+a generator, which yields there with what is asked in `state` and `clock`, and goes on with the code and
+rank written back into them (a generator keeps its heaps as they are; numba's typed lists, which could be
+handed from one call to the next, are some 17 times slower to push and pop).
+
+One generator of numbers and arrays, so that numba compiles it unchanged (`compiled.py`): run as
+Python until a process has handed it `COMPILED_FROM` studies, compiled from then on, with the same bits
 (tests/test_numbered_loop.py; the rule tests of tests/test_rules.py run it both ways).
 """
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush
 
-__all__ = ["numbered_loop", "COMPILED_FROM"]
+__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "K", "CODE", "NOW", "CLS", "KEY"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -28,23 +36,28 @@ COMPILED_FROM = 500_000
 _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
 # What an event is.
 _DONE, _END, _START, _READY, _STOP = 0, 1, 2, 3, 4
+# `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many studies
+# have entered, and the code it is given on its lane; `clock`: the time, and the opinion's class and key.
+ASKED, OPINION, K, CODE = range(4)
+NOW, CLS, KEY = range(3)
 
 
-def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, lane_pools, pool_lanes_at,
-                  pool_lanes, duty_start, duty_end, duty_first_row, duty_staff, row_pool, row_off, row_present,
-                  row_code, horizon, warmup, read_start, reported_at, reader_of, busy, reads, overtime,
-                  holding, resumed) -> None:
-    """Run the station to `horizon`.
+def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opinion_lane, excluded,
+                  lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
+                  duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, read_start, reported_at,
+                  reader_of, busy, reads, overtime, holding, resumed, state, clock):
+    """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
 
-    Studies, in the order they become ready: `item` (the index of its outputs), `ready`, its `place` in the
-    worklist's order and its `lane`; `study_at[place]` the item at a place; `minutes[item]` its read time.
-    `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's studies, in order;
-    `pool_lanes[...]` likewise the lanes a pool's readers read. Duties in the order they were scheduled:
-    `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
-    them; -1: the duty never starts before the horizon). Rows: each reader's pool, end of duty (`row_off`),
-    whether present, and code. Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`,
-    `overtime`, and `holding` and `resumed` (by row: the item read at the horizon, -1 for none, and since
-    when)."""
+    Studies, in the order they become ready: `item` (the index of its outputs), `ready`, its `code_of` on
+    its `lane`; `study_at[place]` the study numbered `place` (an odd code's half); `minutes[item]`;
+    `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`; `excluded[item]`
+    the reader code that may not read an item (-1: none). `lane_pools[lane_pools_at[l]:lane_pools_at[l +
+    1]]`: the pools asked for lane l's items, in order; `pool_lanes[...]` likewise the lanes a pool's readers
+    read. Duties in the order they were scheduled: `duty_start` (>= 0), `duty_end`, and their readers' rows
+    `duty_first_row[d]` on (`duty_staff[d]` of them; -1: the duty never starts before the horizon). Rows:
+    each reader's pool, end of duty (`row_off`), whether present, and code. Fills `read_start`,
+    `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding` and `resumed` (by row:
+    the item read at the horizon, -1 for none, and since when). `state` and `clock`: above."""
     n = len(item)
     inf = math.inf
     # Readers by row: gone or not (`holding` and `resumed` say what they read, since when); the idle ones
@@ -56,8 +69,12 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
     pools = len(pool_lanes_at) - 1
     first_idle = [-1] * pools
     last_idle = [-1] * pools
-    # Empty, of the places' own type (numba types a list by what it is made of: int32 or int64 places).
-    heaps = [[p for p in place[:0]] for _ in range(len(lane_pools_at) - 1)]
+    # Empty, of the codes' type (numba types a list by what it is made of).
+    heaps = [[c for c in code_of[:0]] for _ in range(len(lane_pools_at) - 1)]
+    sides = [[(0, 0.0, 0.0, 0, 0)] for _ in range(len(lane_pools_at) - 1)]
+    for side in sides:
+        side.pop()
+    entries = 0  # second opinions that have waited on a lane
     events = [(0.0, 0, 0, 0, 0)]  # (time, priority, sequence, what, whose)
     events.pop()
     sequence = 0
@@ -88,6 +105,19 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                 if hi > lo:
                     busy[r] += hi - lo
             reads[r] += 1
+            if i < len(opinion_of) and opinion_of[i] >= 0:  # its second opinion, ranked in Python, enters
+                j = opinion_of[i]
+                state[ASKED], state[OPINION], state[K] = r, j, k
+                clock[NOW] = now
+                yield 1
+                t = _idle(opinion_lane, excluded[j], now, lane_pools_at, lane_pools, row_code, row_off, after,
+                          before, first_idle, last_idle)
+                if t < 0:
+                    heappush(heaps[opinion_lane], state[CODE])
+                    heappush(sides[opinion_lane], (state[CODE], clock[CLS], clock[KEY], entries, j))
+                    entries += 1
+                else:
+                    sequence = _start(t, j, now, minutes, read_start, holding, resumed, events, sequence)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
@@ -98,27 +128,27 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                 i = item[k]
                 l = lane[k]
                 # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
-                # its end, which takes its idle readers away: nothing here enters as a read is released.)
-                r = -1
+                # its end, which takes its idle readers away; no one is excluded from a study.)
+                t = -1
                 a, b = lane_pools_at[l], lane_pools_at[l + 1]
                 while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
                     p = lane_pools[a]
-                    r = first_idle[p]
-                    if r >= 0:  # off the front of the pool's idle readers
-                        first_idle[p] = after[r]
-                        if after[r] >= 0:
-                            before[after[r]] = -1
+                    t = first_idle[p]
+                    if t >= 0:  # off the front of the pool's idle readers
+                        first_idle[p] = after[t]
+                        if after[t] >= 0:
+                            before[after[t]] = -1
                         else:
                             last_idle[p] = -1
                         break
                     a += 1
-                if r < 0:
-                    heappush(heaps[l], place[k])
+                if t < 0:
+                    heappush(heaps[l], code_of[k])
                 else:
                     read_start[i] = now
-                    holding[r] = i
-                    resumed[r] = now
-                    heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
+                    holding[t] = i
+                    resumed[t] = now
+                    heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, t))
                     sequence += 1
                 k += 1
                 next_at = ready[k] if k < n else inf
@@ -135,18 +165,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
             d = r
             for r in range(duty_first_row[d], duty_first_row[d] + duty_staff[d]):
                 if not gone[r] and holding[r] < 0:
-                    p = row_pool[r]
-                    if before[r] >= 0:
-                        after[before[r]] = after[r]
-                    else:
-                        first_idle[p] = after[r]
-                    if after[r] >= 0:
-                        before[after[r]] = before[r]
-                    else:
-                        last_idle[p] = before[r]
+                    _unlink(r, row_pool[r], after, before, first_idle, last_idle)
                     gone[r] = True
             continue
-        # A reader free (done, or on duty now): takes the best head of their pool's lanes, or waits idle.
+        # A reader free (done, or on duty now): takes the best head of their pool's lanes they may read, or
+        # waits idle.
         if what == _START:
             d = r
             starting = range(duty_first_row[d], duty_first_row[d] + duty_staff[d])
@@ -157,15 +180,19 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                 gone[r] = True
                 continue
             p = row_pool[r]
-            best = -1
-            head = 0
-            a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
-            while a < b:
-                heap = heaps[pool_lanes[a]]
-                if heap and (best < 0 or heap[0] < head):
-                    best, head = pool_lanes[a], heap[0]
-                a += 1
-            if best < 0:
+            best = _best(p, pool_lanes_at, pool_lanes, heaps)
+            if best >= 0:
+                v = heaps[best][0]
+                i = study_at[v >> 1] if v & 1 else sides[best][0][4]
+                if excluded[i] == row_code[r]:  # the rare path: looked past, as `Worklist.pop_for` does
+                    i = _skipping(p, row_code[r], excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides)
+                else:
+                    heappop(heaps[best])
+                    if not v & 1:
+                        heappop(sides[best])
+            else:
+                i = -1
+            if i < 0:
                 holding[r] = -1
                 after[r] = -1
                 before[r] = last_idle[p]
@@ -175,9 +202,91 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, lane_pools_at, la
                     first_idle[p] = r
                 last_idle[p] = r
                 continue
-            i = study_at[heappop(heaps[best])]
             read_start[i] = now
             holding[r] = i
             resumed[r] = now
             heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
             sequence += 1
+
+
+def _start(r, i, now, minutes, read_start, holding, resumed, events, sequence):
+    """Reader r starts item i now: its release scheduled as the next event. The events scheduled so far.
+    (Written out where studies are taken, where a call per read would cost the loop run as Python.)"""
+    read_start[i] = now
+    holding[r] = i
+    resumed[r] = now
+    heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
+    return sequence + 1
+
+
+def _best(p, pool_lanes_at, pool_lanes, heaps):
+    """The lane of pool p whose head comes first (-1: all empty). By code alone: a numbered code is one
+    study's, and second opinions wait on one lane, so no two heads share a code."""
+    best = -1
+    head = 0
+    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
+    while a < b:
+        heap = heaps[pool_lanes[a]]
+        if heap and (best < 0 or heap[0] < head):
+            best, head = pool_lanes[a], heap[0]
+        a += 1
+    return best
+
+
+def _skipping(p, code, excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides):
+    """As `Worklist._pop_skipping`: in each of pool p's lanes, the first item reader `code` may read; the
+    best of those, taken (-1: none). What is looked past goes back."""
+    held = [(0, 0, (0, 0.0, 0.0, 0, 0))]  # (lane, code, side entry): made with one so that numba knows its type
+    held.pop()
+    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
+    while a < b:
+        l = pool_lanes[a]
+        heap = heaps[l]
+        while heap:
+            v = heap[0]
+            if excluded[study_at[v >> 1] if v & 1 else sides[l][0][4]] != code:
+                break
+            heappop(heap)
+            held.append((l, v, (0, 0.0, 0.0, 0, 0) if v & 1 else heappop(sides[l])))
+        a += 1
+    best = _best(p, pool_lanes_at, pool_lanes, heaps)
+    i = -1
+    if best >= 0:
+        v = heappop(heaps[best])
+        i = study_at[v >> 1] if v & 1 else heappop(sides[best])[4]
+    for l, v, side in held:
+        heappush(heaps[l], v)
+        if not v & 1:
+            heappush(sides[l], side)
+    return i
+
+
+def _idle(l, exclude, now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle):
+    """As `readers.take_idle`: the longest-idle reader of the first of lane l's pools that has one who may
+    read the item (not `exclude`, and not at the very minute their duty ends), taken out of the idle; -1."""
+    a, b = lane_pools_at[l], lane_pools_at[l + 1]
+    while a < b:
+        p = lane_pools[a]
+        r = first_idle[p]
+        while r >= 0 and (row_code[r] == exclude or row_off[r] <= now):
+            r = after[r]
+        if r >= 0:
+            _unlink(r, p, after, before, first_idle, last_idle)
+            return r
+        a += 1
+    return -1
+
+
+def _unlink(r, p, after, before, first_idle, last_idle):
+    """Reader r out of pool p's idle readers."""
+    if before[r] >= 0:
+        after[before[r]] = after[r]
+    else:
+        first_idle[p] = after[r]
+    if after[r] >= 0:
+        before[after[r]] = before[r]
+    else:
+        last_idle[p] = before[r]
+
+
+HELPERS = (_start, _best, _skipping, _idle, _unlink)  # compiled with the loop (`compiled.runner`)

@@ -18,8 +18,13 @@ They are placed between the numbered items: their lane holds `place - 0.5`, wher
 compares the entries themselves. A second opinion whose rank cannot be placed (an `until`, not a number)
 starts the replication again on the layered station.
 
+Where no study is double read and no late AI result comes, the run is `numbered_loop`'s, one loop over
+arrays (compiled by numba where it pays) that hands each second opinion back here to be ranked and placed
+(a lane there holds codes, `2 * place + 1` for a study and `2 * place` for a second opinion); else the
+station's own loop below (`_run`).
+
 The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
-runs both on generated scenarios); anything else runs the layered one.
+and tests/test_numbered_loop.py run them on generated scenarios); anything else runs the layered one.
 """
 from __future__ import annotations
 
@@ -27,10 +32,10 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from functools import cached_property
+from functools import cached_property, partial
 from heapq import heappop, heappush
 from itertools import chain, repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,7 +47,8 @@ from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.columns import BlockRanks, Columns, block_form
 from ..triage.worklist import best_head
-from .numbered_loop import COMPILED_FROM as NUMBERED_FROM, numbered_loop
+from .numbered_loop import (ASKED, CLS, CODE, COMPILED_FROM as NUMBERED_FROM, HELPERS, K, KEY, NOW, OPINION,
+                            numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader, count_busy, signs_off, take_idle
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
@@ -336,17 +342,17 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
-    waiting item's place, and a reader holds the index of the item they read. Where nothing enters but the
-    studies, the whole run is `numbered_loop`'s (over arrays, compiled where it pays). Else its loop (`_run`)
-    handles a study's two events itself; shifts, progress and late AI results are the layered station's
-    events, and second opinions and studies ranked again enter as `Live` entries."""
+    waiting item's place, and a reader holds the index of the item they read. Where no study is double read
+    and no late AI result comes (`looped`), the whole run is `numbered_loop`'s (over arrays, compiled where
+    it pays), second opinions ranked as it asks for them. Else its loop (`_run`) handles a study's two
+    events itself; shifts, progress and late AI results are the layered station's events, and second
+    opinions and studies ranked again enter as `Live` entries."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
                  results: tuple[LateRanks, LateRanks] | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks, self.results = ranks, results
-        self.study_at = _ints(ranks.order[ranks.by_place])  # the item at each place
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
@@ -375,8 +381,8 @@ class RankedOnceStation(ReadingStation):
             place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[ranks.order] = ranks.place
             self.place_of = _ints(place_of)
-        # Else nothing enters but the studies, and every head is a study to take: the run is `numbered_loop`'s.
-        self.general = self.live is not None or self.excluded is not None
+        # No second read and no late AI result: the whole run is `numbered_loop`'s (second opinions and all).
+        self.looped = self.partner is None and results is None
         self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
@@ -386,6 +392,11 @@ class RankedOnceStation(ReadingStation):
         if order.shape[0]:
             self.rows = self._entries(order)
             self.arrivals = Tick(self.env, float(self.cohort.upstream.ready_at[order[0]]), SEIZE, _in_the_loop)
+
+    @cached_property
+    def study_at(self) -> array:
+        """The item at each numbered place."""
+        return _ints(self.ranks.order[self.ranks.by_place])
 
     @cached_property
     def lane_of(self) -> list[list[tuple]]:
@@ -591,11 +602,17 @@ class RankedOnceStation(ReadingStation):
     # Entries made as the run goes --------------------------------------------------------------------------
     def _second_opinion(self, i: int, j: int, first_reader: int, now: float, entered: int = 0) -> None:  # type: ignore[override]
         """As the layered station's, its rank placed among the numbered items (`Live`)."""
+        cls, key = self._opinion_rank(i, j, first_reader, now, entered)
+        self._enter(j, self.opinion_lane, self.lanes.pools_for[self.lanes.second_opinion], cls, key, entered, now)
+
+    def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int) -> tuple[float, float]:
+        """Study i's second opinion j, asked as its report is signed: its rank's class and key (`Unplaced`
+        if the numbered order cannot hold them), its label; never for the reader who signed the report."""
         rank = self.worklist.policy.rank(self._opinion_item(i, j, first_reader, now), now)
         cls, key = _number(rank)
         self.live.labelled(j, rank.label, entered)  # type: ignore[union-attr]
         self.excluded[j] = first_reader  # type: ignore[index]
-        self._enter(j, self.opinion_lane, self.lanes.pools_for[self.lanes.second_opinion], cls, key, entered, now)
+        return cls, key
 
     def _enter(self, i: int, lane: list, pools: tuple, cls: float, key: float, entered: int, now: float) -> None:
         """A live entry: to the longest-idle reader who may take it, else placed on its lane."""
@@ -636,19 +653,20 @@ class RankedOnceStation(ReadingStation):
         self._enter(i, lane, pools, cls, key, entered, now)
 
     def run(self) -> Outcome:
-        if not self.general:
-            with collector_paused():
-                self._run_numbered()
-            return self._outcome()
         try:
+            if self.looped:
+                with collector_paused():
+                    self._run_numbered()
+                return self._outcome()
             return super().run()
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
 
     def _run_numbered(self) -> None:
-        """The whole run in `numbered_loop`: nothing enters but the studies (not `general`). Progress is not
-        reported within it (a day's ticks would be its only events in Python); a run of this form is short."""
+        """The whole run in `numbered_loop` (`looped`), which hands each second opinion back to be ranked
+        (`_opinion_rank`) and placed among the numbered studies (`Live.place`). Progress is reported there,
+        a day at a time (a run without second opinions is short, and reports none)."""
         ranks, lanes = self.ranks, self.lanes
         order = ranks.order
         d, u = self.cohort.draws, self.cohort.upstream
@@ -657,8 +675,9 @@ class RankedOnceStation(ReadingStation):
         pools = list(lanes.pools.values())
         pool_id = {id(pool): number for number, pool in enumerate(pools)}
         lane_of = np.array([[names.index(name) for name in row] for row in lanes.table], dtype=np.int64)
+        opinion_lane = names.index(lanes.second_opinion)
         lane_pools = [[pool_id[id(pool)] for pool in lanes.pools_for[name]] for name in names]
-        used = set(lane_of.ravel().tolist())  # the lanes studies enter: a reader looks at no other
+        used = set(lane_of.ravel().tolist()) | ({opinion_lane} if self.n_second else set())
         pool_lanes = [[lane_id[id(heap)] for heap in pool.lanes if lane_id[id(heap)] in used] for pool in pools]
         every = duties(self.scenario)
         start = [max(duty.start, 0.0) for duty in every]
@@ -669,26 +688,44 @@ class RankedOnceStation(ReadingStation):
                 first_row[number] = len(readers)
                 readers += self._on_duty(number, every[number])
         rows = len(readers)
-        busy, overtime, resumed = (np.zeros(rows) for _ in range(3))
-        reads, holding = np.zeros(rows, dtype=np.int64), np.full(rows, -1, dtype=np.int64)
-        columns = [order, u.ready_at[order], ranks.place, lane_of[d.study_type[order], u.site[order]],
+        excluded = np.full(self.n_items, -1, dtype=np.int64) if self.excluded is None else \
+            np.frombuffer(self.excluded, dtype=np.int32)
+        # A study numbered p is coded 2p + 1 on its lane; a second opinion falling before it, 2p.
+        columns = [order, u.ready_at[order], 2 * ranks.place.astype(np.int64) + 1,
+                   lane_of[d.study_type[order], u.site[order]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
-                   *_csr(lane_pools), *_csr(pool_lanes),
-                   np.array(start), np.array([duty.end for duty in every]), np.array(first_row),
-                   np.array([duty.staff for duty in every]), np.array([pool_id[id(r.pool)] for r in readers]),
-                   np.array([r.off_at for r in readers]), np.array([not r.gone for r in readers]),
-                   np.array([r.code for r in readers])]
+                   np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
+                   *_csr(lane_pools), *_csr(pool_lanes), np.array(start), np.array([duty.end for duty in every]),
+                   np.array(first_row), np.array([duty.staff for duty in every]),
+                   np.array([pool_id[id(r.pool)] for r in readers]), np.array([r.off_at for r in readers]),
+                   np.array([not r.gone for r in readers]), np.array([r.code for r in readers]),
+                   float(self.horizon), float(self.warmup)]
         outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
-                   np.frombuffer(self.reader_of, dtype=np.int64), busy, reads, overtime, holding, resumed]
-        loop, compiled = runner(numbered_loop, order.shape[0], NUMBERED_FROM)
+                   np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
+                   np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows)]
+        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(3)
+        loop, compiled = runner(numbered_loop, order.shape[0], NUMBERED_FROM, HELPERS)
         if compiled:
-            loop(*map(np.ascontiguousarray, columns), float(self.horizon), float(self.warmup), *outputs)
-        else:  # Python reads lists faster than numpy's arrays; many studies (numba not installed): `array`s
-            plain = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
-            loop(*(c.tolist() if order.shape[0] < NUMBERED_FROM else array("q" if c.dtype.kind in "iub" else "d",
-                   c.astype(np.int64 if c.dtype.kind in "iub" else float).tobytes()) for c in columns),
-                 float(self.horizon), float(self.warmup), *plain)
-            busy, reads, overtime, holding, resumed = (np.array(o) for o in plain[3:])
+            args = [np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
+            args += [*outputs, state, clock]
+        else:
+            plain = partial(_for_python, many=order.shape[0] >= NUMBERED_FROM)
+            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
+            state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
+            args = [*map(plain, columns[:8]), self.excluded if self.excluded is not None else plain(excluded),
+                    *map(plain, columns[9:]), *outputs, state, clock]
+        live, parent, day = self.live, self.parent, 1440.0
+        for _ in loop(*args):  # a second opinion asked for: ranked and placed here, then on
+            j, entered, now = int(state[OPINION]), int(state[K]), float(clock[NOW])
+            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now, entered)
+            if float(cls) != cls or float(key) != key:
+                raise Unplaced  # not a number the loop's float64 holds exactly
+            state[CODE] = int(2 * live.place(cls, key, entered) + 1)  # type: ignore[union-attr]
+            clock[CLS], clock[KEY] = cls, key
+            if self.progress is not None and now >= day:
+                self.progress(now / self.horizon)
+                day = now + 1440.0
+        busy, reads, overtime, holding, resumed = outputs[3:]
         for r, reader in enumerate(readers):
             reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
             reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
@@ -709,6 +746,17 @@ class RankedOnceStation(ReadingStation):
             label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[later[given]]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
+
+
+def _for_python(column: Any, many: bool) -> Any:
+    """A column as the loop run as Python reads it fastest: a list, or for many studies (numba not
+    installed) an `array`, compact; what is not an array as it is."""
+    if not isinstance(column, np.ndarray):
+        return column
+    if not many:
+        return column.tolist()
+    whole = column.dtype.kind in "iub"
+    return array("q" if whole else "d", column.astype(np.int64 if whole else float).tobytes())
 
 
 def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
