@@ -1,13 +1,16 @@
-"""The numbered station's loop over plain arrays, where what enters the worklist is the studies and their
-second opinions: no second read of a double-read study, no late AI result (`RankedOnceStation` when it is
-`looped`: the city, the M/M/10 yardstick's model, most validation scenarios).
+"""The numbered station's loop over plain arrays, where what enters the worklist is the studies, the second
+reads of double-read studies and second opinions: no late AI result (`RankedOnceStation` when it is
+`looped`: the city, the reference centre, the M/M/10 yardstick's model, most validation
+scenarios).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
 and `dispatch.Pull`, each written out over arrays: the longest-idle reader of the first pool (in the
-scenario's order) that has one, and who may read the item, takes a ready item, never at the very minute
-their duty ends; a reader done at or after the end of their duty leaves; a duty's idle readers leave at
-its end; a free reader takes the best head of their pool's lanes that they may read.
+scenario's order) that has one, and who may read the item (not the reader of its other read, nor for a
+second opinion the reader who signed the report), takes a ready item, never at the very minute their
+duty ends; a double-read study's second read enters right after it; a reader done at or after the end
+of their duty leaves; a duty's idle readers leave at its end; a free reader takes the best head of their
+pool's lanes that they may read.
 
 A lane is a heap of codes: `2 * place + 1` for a numbered study (`ranked_once.EntryRanks`), `2 * place`
 for a second opinion that falls just before the study numbered `place` (`ranked_once.Live`), with its
@@ -26,7 +29,7 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush
 
-__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "K", "CODE", "NOW", "CLS", "KEY"]
+__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "CODE", "NOW", "CLS", "KEY"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -36,28 +39,30 @@ COMPILED_FROM = 500_000
 _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
 # What an event is.
 _DONE, _END, _START, _READY, _STOP = 0, 1, 2, 3, 4
-# `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many studies
-# have entered, and the code it is given on its lane; `clock`: the time, and the opinion's class and key.
-ASKED, OPINION, K, CODE = range(4)
+# `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many numbered
+# items have entered, and the code it is given on its lane; `clock`: the time, and the opinion's class and key.
+ASKED, OPINION, ENTERED, CODE = range(4)
 NOW, CLS, KEY = range(3)
 
 
-def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opinion_lane, excluded,
+def numbered_loop(item, ready, code_of, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, read_start, reported_at,
                   reader_of, busy, reads, overtime, holding, resumed, state, clock):
     """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
 
-    Studies, in the order they become ready: `item` (the index of its outputs), `ready`, its `code_of` on
-    its `lane`; `study_at[place]` the study numbered `place` (an odd code's half); `minutes[item]`;
-    `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`; `excluded[item]`
-    the reader code that may not read an item (-1: none). `lane_pools[lane_pools_at[l]:lane_pools_at[l +
-    1]]`: the pools asked for lane l's items, in order; `pool_lanes[...]` likewise the lanes a pool's readers
-    read. Duties in the order they were scheduled: `duty_start` (>= 0), `duty_end`, and their readers' rows
-    `duty_first_row[d]` on (`duty_staff[d]` of them; -1: the duty never starts before the horizon). Rows:
-    each reader's pool, end of duty (`row_off`), whether present, and code. Fills `read_start`,
-    `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding` and `resumed` (by row:
-    the item read at the horizon, -1 for none, and since when). `state` and `clock`: above."""
+    What enters, in order: `item` (the index of its outputs: a study, or right after it its second read),
+    `ready` (a second read's is its study's), its `code_of` on its `lane`; `study_at[place]` the item
+    numbered `place` (an odd code's half); `minutes[item]`; `partner[item]` the other read of a double-read
+    study (-1: none); `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`;
+    `excluded[item]` the reader code that may not read an item (-1: none).
+    `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
+    `pool_lanes[...]` likewise the lanes a pool's readers read. Duties in the order they were scheduled:
+    `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
+    them; -1: the duty never starts before the horizon). Rows: each reader's pool, end of duty (`row_off`),
+    whether present, and code. Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`,
+    `overtime`, and `holding` and `resumed` (by row: the item read at the horizon, -1 for none, and since
+    when). `state` and `clock`: above."""
     n = len(item)
     inf = math.inf
     # Readers by row: gone or not (`holding` and `resumed` say what they read, since when); the idle ones
@@ -89,7 +94,7 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
         sequence += 1
     heappush(events, (horizon, _RELEASE, sequence, _STOP, 0))
     sequence += 1
-    k = 0  # the next study to become ready
+    k = 0  # the next item to enter, and how many have (to place a second opinion among them)
     while True:
         now, _, _, what, r = heappop(events)
         if what == _DONE:  # reader r's read is done
@@ -107,7 +112,7 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
             reads[r] += 1
             if i < len(opinion_of) and opinion_of[i] >= 0:  # its second opinion, ranked in Python, enters
                 j = opinion_of[i]
-                state[ASKED], state[OPINION], state[K] = r, j, k
+                state[ASKED], state[OPINION], state[ENTERED] = r, j, k
                 clock[NOW] = now
                 yield 1
                 t = _idle(opinion_lane, excluded[j], now, lane_pools_at, lane_pools, row_code, row_off, after,
@@ -128,7 +133,8 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
                 i = item[k]
                 l = lane[k]
                 # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
-                # its end, which takes its idle readers away; no one is excluded from a study.)
+                # its end, which takes its idle readers away; and the one reader a second read may not go
+                # to, its study's, is reading it.)
                 t = -1
                 a, b = lane_pools_at[l], lane_pools_at[l + 1]
                 while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
@@ -150,8 +156,12 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
                     resumed[t] = now
                     heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, t))
                     sequence += 1
+                    if partner[i] >= 0:  # its second read: someone else
+                        excluded[partner[i]] = row_code[t]
                 k += 1
                 next_at = ready[k] if k < n else inf
+                if k < n and item[k] >= len(opinion_of):  # a second read, entering right after its study
+                    continue
                 if next_at == inf or events[0][0] <= next_at:  # the stop is always among the events
                     break
                 now = next_at
@@ -192,6 +202,8 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
                         heappop(sides[best])
             else:
                 i = -1
+            if i >= 0 and partner[i] >= 0:  # the other read: someone else
+                excluded[partner[i]] = row_code[r]
             if i < 0:
                 holding[r] = -1
                 after[r] = -1
@@ -210,8 +222,8 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, opinion_of, opi
 
 
 def _start(r, i, now, minutes, read_start, holding, resumed, events, sequence):
-    """Reader r starts item i now: its release scheduled as the next event. The events scheduled so far.
-    (Written out where studies are taken, where a call per read would cost the loop run as Python.)"""
+    """Reader r starts second opinion i now: its release scheduled as the next event. The events scheduled
+    so far. (Written out where studies are taken, where a call per read would cost the loop run as Python.)"""
     read_start[i] = now
     holding[r] = i
     resumed[r] = now

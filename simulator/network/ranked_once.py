@@ -47,7 +47,7 @@ from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.columns import BlockRanks, Columns, block_form
 from ..triage.worklist import best_head
-from .numbered_loop import (ASKED, CLS, CODE, COMPILED_FROM as NUMBERED_FROM, HELPERS, K, KEY, NOW, OPINION,
+from .numbered_loop import (ASKED, CLS, CODE, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION,
                             numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader, count_busy, signs_off, take_idle
@@ -381,8 +381,8 @@ class RankedOnceStation(ReadingStation):
             place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[ranks.order] = ranks.place
             self.place_of = _ints(place_of)
-        # No second read and no late AI result: the whole run is `numbered_loop`'s (second opinions and all).
-        self.looped = self.partner is None and results is None
+        # No late AI result: the whole run is `numbered_loop`'s (second reads and opinions and all).
+        self.looped = results is None
         self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
         self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
         self.rows: Iterator[tuple] = iter(())
@@ -668,8 +668,11 @@ class RankedOnceStation(ReadingStation):
         (`_opinion_rank`) and placed among the numbered studies (`Live.place`). Progress is reported there,
         a day at a time (a run without second opinions is short, and reports none)."""
         ranks, lanes = self.ranks, self.lanes
-        order = ranks.order
         d, u = self.cohort.draws, self.cohort.upstream
+        order = ranks.order  # what enters, in order: each study, and right after it its second read
+        study = np.where(order < self.n_cohort, order, self.parent[order])
+        doubled = order >= self.n_cohort
+        np.frombuffer(self.ready_at)[order[doubled]] = u.ready_at[study[doubled]]  # it enters with its study
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
@@ -691,10 +694,12 @@ class RankedOnceStation(ReadingStation):
         excluded = np.full(self.n_items, -1, dtype=np.int64) if self.excluded is None else \
             np.frombuffer(self.excluded, dtype=np.int32)
         # A study numbered p is coded 2p + 1 on its lane; a second opinion falling before it, 2p.
-        columns = [order, u.ready_at[order], 2 * ranks.place.astype(np.int64) + 1,
-                   lane_of[d.study_type[order], u.site[order]].astype(np.int16),
+        partner = np.full(self.n_items, -1, dtype=np.int64) if self.partner is None else \
+            np.frombuffer(self.partner, dtype=np.int64)
+        columns = [order, u.ready_at[study], 2 * ranks.place.astype(np.int64) + 1,
+                   lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
-                   np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
+                   partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start), np.array([duty.end for duty in every]),
                    np.array(first_row), np.array([duty.staff for duty in every]),
                    np.array([pool_id[id(r.pool)] for r in readers]), np.array([r.off_at for r in readers]),
@@ -712,11 +717,11 @@ class RankedOnceStation(ReadingStation):
             plain = partial(_for_python, many=order.shape[0] >= NUMBERED_FROM)
             outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
-            args = [*map(plain, columns[:8]), self.excluded if self.excluded is not None else plain(excluded),
-                    *map(plain, columns[9:]), *outputs, state, clock]
+            args = [*map(plain, columns[:9]), self.excluded if self.excluded is not None else plain(excluded),
+                    *map(plain, columns[10:]), *outputs, state, clock]
         live, parent, day = self.live, self.parent, 1440.0
         for _ in loop(*args):  # a second opinion asked for: ranked and placed here, then on
-            j, entered, now = int(state[OPINION]), int(state[K]), float(clock[NOW])
+            j, entered, now = int(state[OPINION]), int(state[ENTERED]), float(clock[NOW])
             cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now, entered)
             if float(cls) != cls or float(key) != key:
                 raise Unplaced  # not a number the loop's float64 holds exactly
