@@ -670,9 +670,16 @@ class RankedOnceStation(ReadingStation):
         ranks, lanes = self.ranks, self.lanes
         d, u = self.cohort.draws, self.cohort.upstream
         order = ranks.order  # what enters, in order: each study, and right after it its second read
-        study = np.where(order < self.n_cohort, order, self.parent[order])
-        doubled = order >= self.n_cohort
-        np.frombuffer(self.ready_at)[order[doubled]] = u.ready_at[study[doubled]]  # it enters with its study
+        study = order  # the study of each
+        if self.partner is not None:
+            doubled = order >= self.n_cohort
+            study = np.where(doubled, self.parent[order], order)
+            np.frombuffer(self.ready_at)[order[doubled]] = u.ready_at[study[doubled]]  # it enters with its study
+        # A study numbered p is coded 2p + 1 on its lane; a second opinion falling before it, 2p. (Made in
+        # place, and arrays that say "none" in one byte: a city year has 7 M items.)
+        code = ranks.place.astype(np.int64)
+        code *= 2
+        code += 1
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
@@ -691,12 +698,11 @@ class RankedOnceStation(ReadingStation):
                 first_row[number] = len(readers)
                 readers += self._on_duty(number, every[number])
         rows = len(readers)
-        excluded = np.full(self.n_items, -1, dtype=np.int64) if self.excluded is None else \
+        excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else \
             np.frombuffer(self.excluded, dtype=np.int32)
-        # A study numbered p is coded 2p + 1 on its lane; a second opinion falling before it, 2p.
-        partner = np.full(self.n_items, -1, dtype=np.int64) if self.partner is None else \
+        partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        columns = [order, u.ready_at[study], 2 * ranks.place.astype(np.int64) + 1,
+        columns = [order, u.ready_at[study], code,
                    lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
