@@ -59,3 +59,22 @@ def test_bundled_scenarios_run_the_loop_compiled_with_the_same_bits(name: str) -
     python, layered, numba = found
     assert_same(python, layered)
     assert_same(numba, layered)
+
+
+def test_without_numba_a_large_run_runs_as_python_over_compact_arrays(monkeypatch) -> None:
+    # The `fast` extra not installed: a run past the threshold is still the same run, in `array`s.
+    import sys
+
+    from simulator.network import ranked_once
+
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=3", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    policy = policy_of(scenario)
+    want = outcomes(scenario, cohort, policy)[1]  # the layered station's
+    monkeypatch.setitem(sys.modules, "numba", None)  # importing it fails
+    monkeypatch.setattr(compiled, "_loaded", {})
+    monkeypatch.setattr(ranked_once, "NUMBERED_FROM", 1)
+    station = reading_station(scenario, cohort, policy, scenario.seed, 0)
+    assert station.looped
+    assert_same(station.run(), want)
+    assert compiled._loaded == {}  # nothing compiled: it ran as Python
