@@ -667,6 +667,40 @@ class RankedOnceStation(ReadingStation):
         """The whole run in `numbered_loop` (`looped`), which hands each second opinion back to be ranked
         (`_opinion_rank`) and placed among the numbered studies (`Live.place`). Progress is reported there,
         a day at a time (a run without second opinions is short, and reports none)."""
+        loop, compiled = runner(numbered_loop, self.ranks.order.shape[0], NUMBERED_FROM, HELPERS)
+        columns, readers = self._loop_columns()
+        rows = len(readers)
+        outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
+                   np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
+                   np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows)]
+        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(3)
+        if compiled:  # (numpy views of the station's `array`s, which share their memory)
+            args = [np.frombuffer(c, dtype=f"i{c.itemsize}") if isinstance(c, array) else
+                    np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
+        else:
+            args = list(map(partial(_for_python, many=self.ranks.order.shape[0] >= NUMBERED_FROM), columns))
+            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
+            state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
+        live, parent, day = self.live, self.parent, 1440.0
+        for _ in loop(*args, *outputs, state, clock):  # a second opinion asked for: ranked and placed, then on
+            j, entered, now = int(state[OPINION]), int(state[ENTERED]), float(clock[NOW])
+            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now, entered)
+            if float(cls) != cls or float(key) != key:
+                raise Unplaced  # not a number the loop's float64 holds exactly
+            state[CODE] = int(2 * live.place(cls, key, entered) + 1)  # type: ignore[union-attr]
+            clock[CLS], clock[KEY] = cls, key
+            if self.progress is not None and now >= day:
+                self.progress(now / self.horizon)
+                day = now + 1440.0
+        busy, reads, overtime, holding, resumed = outputs[3:]
+        for r, reader in enumerate(readers):
+            reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
+            reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
+            reader.resumed = float(resumed[r])
+
+    def _loop_columns(self) -> tuple[list, list[Reader]]:
+        """`numbered_loop`'s inputs up to `warmup`, and the readers of its rows, in the order duties start
+        (their rows and codes made as the layered station makes them, `_on_duty`)."""
         ranks, lanes = self.ranks, self.lanes
         d, u = self.cohort.draws, self.cohort.upstream
         order = ranks.order  # what enters, in order: each study, and right after it its second read
@@ -697,13 +731,11 @@ class RankedOnceStation(ReadingStation):
             if start[number] < self.horizon:
                 first_row[number] = len(readers)
                 readers += self._on_duty(number, every[number])
-        rows = len(readers)
-        excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else \
-            np.frombuffer(self.excluded, dtype=np.int32)
+        # Who may not read an item: the station's own array, which `_opinion_rank` writes as the loop runs.
+        excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        columns = [order, u.ready_at[study], code,
-                   lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+        columns = [order, u.ready_at[study], code, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start), np.array([duty.end for duty in every]),
@@ -711,36 +743,7 @@ class RankedOnceStation(ReadingStation):
                    np.array([pool_id[id(r.pool)] for r in readers]), np.array([r.off_at for r in readers]),
                    np.array([not r.gone for r in readers]), np.array([r.code for r in readers]),
                    float(self.horizon), float(self.warmup)]
-        outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
-                   np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
-                   np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows)]
-        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(3)
-        loop, compiled = runner(numbered_loop, order.shape[0], NUMBERED_FROM, HELPERS)
-        if compiled:
-            args = [np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
-            args += [*outputs, state, clock]
-        else:
-            plain = partial(_for_python, many=order.shape[0] >= NUMBERED_FROM)
-            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
-            state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
-            args = [*map(plain, columns[:9]), self.excluded if self.excluded is not None else plain(excluded),
-                    *map(plain, columns[10:]), *outputs, state, clock]
-        live, parent, day = self.live, self.parent, 1440.0
-        for _ in loop(*args):  # a second opinion asked for: ranked and placed here, then on
-            j, entered, now = int(state[OPINION]), int(state[ENTERED]), float(clock[NOW])
-            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now, entered)
-            if float(cls) != cls or float(key) != key:
-                raise Unplaced  # not a number the loop's float64 holds exactly
-            state[CODE] = int(2 * live.place(cls, key, entered) + 1)  # type: ignore[union-attr]
-            clock[CLS], clock[KEY] = cls, key
-            if self.progress is not None and now >= day:
-                self.progress(now / self.horizon)
-                day = now + 1440.0
-        busy, reads, overtime, holding, resumed = outputs[3:]
-        for r, reader in enumerate(readers):
-            reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
-            reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
-            reader.resumed = float(resumed[r])
+        return columns, readers
 
     def _outcome(self) -> Outcome:
         ranks, live = self.ranks, self.live
@@ -760,8 +763,8 @@ class RankedOnceStation(ReadingStation):
 
 
 def _for_python(column: Any, many: bool) -> Any:
-    """A column as the loop run as Python reads it fastest: a list, or for many studies (numba not
-    installed) an `array`, compact; what is not an array as it is."""
+    """A numpy column as the loop run as Python reads it fastest: a list, or for many studies (numba not
+    installed) an `array`, compact; anything else (a number, the station's own `array`s) as it is."""
     if not isinstance(column, np.ndarray):
         return column
     if not many:
