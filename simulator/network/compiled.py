@@ -1,6 +1,7 @@
-"""Plain loops that run as Python on small inputs and compiled by numba on large ones, with the same bits.
+"""Plain loops that run as Python until a process has handed them enough work, then compiled by numba, with
+the same bits.
 
-A loop here is a function of numbers and arrays only (no objects), so numba compiles it unchanged. Importing
+A loop here is a function (or generator) of numbers and arrays only, so numba compiles it unchanged. Importing
 numba and loading a compiled loop costs a process about 0.7 s, so a loop runs compiled once the process has
 handed it enough work that this pays (each caller says how much: one large input, or many small ones, as
 `radsim validate`'s and `staff`'s workers run replication after replication), and then for every input of

@@ -202,8 +202,6 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, partner, opinio
                         heappop(sides[best])
             else:
                 i = -1
-            if i >= 0 and partner[i] >= 0:  # the other read: someone else
-                excluded[partner[i]] = row_code[r]
             if i < 0:
                 holding[r] = -1
                 after[r] = -1
@@ -214,6 +212,8 @@ def numbered_loop(item, ready, code_of, lane, study_at, minutes, partner, opinio
                     first_idle[p] = r
                 last_idle[p] = r
                 continue
+            if partner[i] >= 0:  # the other read: someone else
+                excluded[partner[i]] = row_code[r]
             read_start[i] = now
             holding[r] = i
             resumed[r] = now

@@ -18,10 +18,10 @@ They are placed between the numbered items: their lane holds `place - 0.5`, wher
 compares the entries themselves. A second opinion whose rank cannot be placed (an `until`, not a number)
 starts the replication again on the layered station.
 
-Where no study is double read and no late AI result comes, the run is `numbered_loop`'s, one loop over
-arrays (compiled by numba where it pays) that hands each second opinion back here to be ranked and placed
-(a lane there holds codes, `2 * place + 1` for a study and `2 * place` for a second opinion); else the
-station's own loop below (`_run`).
+Where no late AI result comes, the run is `numbered_loop`'s, one loop over arrays (compiled by numba where
+it pays) that hands each second opinion back here to be ranked and placed (a lane there holds codes,
+`2 * place + 1` for a study or a second read and `2 * place` for a second opinion); else the station's own
+loop below (`_run`).
 
 The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
 and tests/test_numbered_loop.py run them on generated scenarios); anything else runs the layered one.
@@ -342,9 +342,9 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
-    waiting item's place, and a reader holds the index of the item they read. Where no study is double read
-    and no late AI result comes (`looped`), the whole run is `numbered_loop`'s (over arrays, compiled where
-    it pays), second opinions ranked as it asks for them. Else its loop (`_run`) handles a study's two
+    waiting item's place, and a reader holds the index of the item they read. Where no late AI result comes
+    (`looped`), the whole run is `numbered_loop`'s (over arrays, compiled where it pays), second opinions
+    ranked as it asks for them. Else its loop (`_run`) handles a study's two
     events itself; shifts, progress and late AI results are the layered station's events, and second
     opinions and studies ranked again enter as `Live` entries."""
 
