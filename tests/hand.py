@@ -70,9 +70,8 @@ def outcomes(scenario: Scenario, cohort: Cohort, policy: TriagePolicy) -> list[O
     found = [chosen.run()]
     if type(chosen) is RankedOnceStation:
         found.append(ReadingStation(scenario, cohort, policy, 0, 0).run())
-        if chosen.looped:
-            with numbered_loop_compiled():
-                found.append(reading_station(scenario, cohort, policy, 0, 0).run())
+        with numbered_loop_compiled():
+            found.append(reading_station(scenario, cohort, policy, 0, 0).run())
     return found
 
 

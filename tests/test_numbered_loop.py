@@ -1,6 +1,6 @@
 """The numbered station's loop over arrays (`simulator/network/numbered_loop.py`): run as Python and
-compiled, it gives the layered station's outcome to the bit, second opinions and all; where a study is
-double read or a late AI result ranks it again, the numbered station's general loop runs instead."""
+compiled, it gives the layered station's outcome to the bit, second opinions, double reads and late AI
+results and all."""
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +24,7 @@ from .test_ranked_once import ODD, assert_same, ranked_once
 
 def plain(data: dict[str, Any]) -> dict[str, Any]:
     """A generated scenario ranked once, without double reading: what enters the worklist is the studies
-    and their second opinions (the upstream stations may still give late AI results: then the numbered
-    station's general loop)."""
+    and their second opinions (the upstream stations may give late AI results)."""
     return ranked_once(data)
 
 
@@ -38,7 +37,8 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
                                                                                      "triage": policy}}))
     cohort = draw_cohort(scenario, scenario.seed, 0)
     chosen = reading_station(scenario, cohort, policy_, scenario.seed, 0)
-    event("numbered loop" if type(chosen) is RankedOnceStation and chosen.looped else type(chosen).__name__)
+    event("numbered loop" if type(chosen) is RankedOnceStation else type(chosen).__name__)
+    event(f"late AI results: {cohort.upstream.late_score is not None}")
     found = outcomes(scenario, cohort, policy_)
     for other in found[1:]:
         assert_same(found[0], other)
@@ -51,7 +51,7 @@ def test_bundled_scenarios_run_the_loop_compiled_with_the_same_bits(name: str) -
     # A shorter horizon where the scenario is long: the point is every kind of event, not the volume.
     scenario = load_scenario(name, overrides=["horizon_days=20"] if "mmc10" in name else [])
     cohort = draw_cohort(scenario, scenario.seed, 1)
-    assert reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 1).looped
+    assert type(reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 1)) is RankedOnceStation
     with numbered_loop_compiled():
         compiled._loaded.pop(numbered_loop, None)
         found = outcomes(scenario, cohort, policy_of(scenario))
@@ -75,6 +75,6 @@ def test_without_numba_a_large_run_runs_as_python_over_compact_arrays(monkeypatc
     monkeypatch.setattr(compiled, "_loaded", {})
     monkeypatch.setattr(ranked_once, "NUMBERED_FROM", 1)
     station = reading_station(scenario, cohort, policy, scenario.seed, 0)
-    assert station.looped
+    assert type(station) is RankedOnceStation
     assert_same(station.run(), want)
     assert compiled._loaded == {}  # nothing compiled: it ran as Python

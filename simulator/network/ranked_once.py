@@ -11,17 +11,16 @@ plain ints and a read is a few list operations, not a dozen calls through the wo
 the item. Who may not read an item (the other read's reader, the report's for a second opinion) is kept
 per item, and looked past as the layered worklist does.
 
-Some entries are made as the run goes (`Live`): second opinions, ranked when the primary's report is
-signed, and studies a late result ranks otherwise while they wait (they give up their numbered place).
-They are placed between the numbered items: their lane holds `place - 0.5`, where `place` is where
-`(cls, key, entry)` falls in the numbered order, so a reader compares heads as the layered worklist
-compares the entries themselves. A second opinion whose rank cannot be placed (an `until`, not a number)
-starts the replication again on the layered station.
+Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, and
+studies a late result ranks otherwise while they wait (they give up their numbered place). They are
+placed between the numbered items, where their `(cls, key, entry)` falls in the numbered order, so a
+reader compares heads as the layered worklist compares the entries themselves; their labels are numbered
+in order of first use with the others' (`Live`). A second opinion whose rank cannot be placed (an
+`until`, not a number) starts the replication again on the layered station.
 
-Where no late AI result comes, the run is `numbered_loop`'s, one loop over arrays (compiled by numba where
-it pays) that hands each second opinion back here to be ranked and placed (a lane there holds codes,
-`2 * place + 1` for a study or a second read and `2 * place` for a second opinion); else the station's own
-loop below (`_run`).
+The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each
+second opinion back here to be ranked (a lane there holds codes, `2 * place + 1` for a study or a second
+read numbered `place`, `2 * place` for an entry made as the run goes that falls just before it).
 
 The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
 and tests/test_numbered_loop.py run them on generated scenarios); anything else runs the layered one.
@@ -30,11 +29,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cached_property, partial
-from heapq import heappop, heappush
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,15 +39,13 @@ import numpy as np
 from ..calendar import duties
 from .cohort import Cohort
 from .compiled import runner
-from ..kernel import RELEASE, SEIZE, STOP, Tick
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.columns import BlockRanks, Columns, block_form
-from ..triage.worklist import best_head
-from .numbered_loop import (ASKED, CLS, CODE, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION,
+from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION, RESULTS,
                             numbered_loop)
 from .outcome import Outcome
-from .readers import Read, Reader, count_busy, signs_off, take_idle
+from .readers import Read, Reader
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 
 __all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
@@ -191,8 +186,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
     """The ranks that the late AI results give, in the order the results come (`_start_scores`'): each
     study's, and its second read's (as its study's for a study without one); None if one cannot be
     numbered, as `entry_ranks`. Asked a block at a time, labels kept as codes into one list of names."""
-    late = np.flatnonzero(station.late_score)
-    late = late[np.argsort(station.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
+    late = station._late_order()
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
 
@@ -280,53 +274,54 @@ class Unplaced(Exception):
 
 
 class Live:
-    """Entries made as the run goes, placed among the numbered ones: second opinions, and studies a late AI
-    result ranks anew. Such an entry's lane holds `place - 0.5` (never equal to a numbered place), where
-    `place` is where its `(cls, key, entry)` falls in the numbered order; the lane's side heap holds the
-    entries whole, `(place, cls, key, entry, index)`, in the layered worklist's order for them (a place is
-    monotone in `(cls, key, entry)`), so a lane pops its smallest value and, for a live one, its side
-    heap's first. Their labels are numbered as they are first used (`label_order`)."""
+    """The labels of entries ranked as the run goes (second opinions; studies a late AI result ranks again),
+    numbered in order of first use, as the layered station numbers its labels (`label_order`)."""
 
-    def __init__(self, ranks: EntryRanks, n_items: int) -> None:
-        none = np.zeros(0, dtype=np.int64)
-        cls, key = (none, none) if ranks.cls is None else (ranks.cls, ranks.key)
-        # Views, not copies: `bisect` on a memoryview compares Python numbers, as the layered worklist does.
-        self.cls, self.key = memoryview(cls), memoryview(key)
-        self.entry = memoryview(ranks.by_place)  # each place's position in entry order
-        self.side: dict[int, list[tuple]] = {}  # by the lane's id
-        self.entries = 0
-        self.codes = Codes()  # their labels, numbered in order of first use here
-        self.first_use: dict[str, int] = {}  # each label's first use: how many numbered items had entered
-        self.label = array("h", np.full(n_items, -1, dtype=np.int16).tobytes())  # an item's label, a code here
+    def __init__(self, n_items: int) -> None:
+        self.codes = Codes()  # their labels, numbered in the order first seen here
+        # Each label's first use: how many numbered items had entered by then, then the order of uses (a
+        # late result's place in the order results come; a second opinion's ahead of the results after it).
+        self.first_use: dict[str, tuple] = {}
+        self.label = np.full(n_items, -1, dtype=np.int16)  # an item's label, a code here
+        self.opinions = 0
 
-    def place(self, cls: float, key: float, entered: int) -> float:
-        """Where an entry ranked `(cls, key)` falls, `entered` numbered items having entered before it."""
-        lo = bisect_left(self.cls, cls)
-        hi = bisect_right(self.cls, cls, lo)
-        lo = bisect_left(self.key, key, lo, hi)
-        hi = bisect_right(self.key, key, lo, hi)
-        # Among items of equal rank, those that entered before it come first.
-        return bisect_left(self.entry, entered, lo, hi) - 0.5
+    def labelled(self, index: int | np.ndarray, label: str, when: tuple) -> None:
+        self.label[index] = self.codes[label]
+        if when < self.first_use.get(label, (math.inf,)):
+            self.first_use[label] = when
 
-    def labelled(self, index: int, label: str, entered: int) -> None:
-        if label not in self.codes:
-            self.first_use[label] = entered
-        self.label[index] = self.codes[label]  # in order of first use: `first_use` keeps it
+    def opinion(self, index: int, label: str, entered: int, results: int) -> None:
+        """A second opinion's label, `entered` numbered items and `results` late results having come."""
+        self.labelled(index, label, (entered, results, -1, self.opinions))
+        self.opinions += 1
 
-    def wait(self, lane: list, place: float, cls: float, key: float, index: int) -> None:
-        self.entries += 1
-        side = self.side.get(id(lane))
-        if side is None:
-            side = self.side[id(lane)] = []
-        heappush(side, (place, cls, key, self.entries, index))
-        heappush(lane, place)
+    def results(self, relabelled: np.ndarray, late: np.ndarray, partner: array | None,
+                ranks: tuple[LateRanks, LateRanks]) -> None:
+        """The labels late results gave (the loop's `relabelled`, for the studies `late`) to each study and
+        second read that still waited, used first in the order the results came (a study's, then its
+        second read's)."""
+        came = np.flatnonzero(relabelled)
+        for kind, given in enumerate(ranks):
+            x = came[relabelled[came] & (1 << kind) != 0]  # the results that ranked such a read again
+            if x.shape[0] == 0:
+                continue
+            items = late[x] if kind == 0 else np.frombuffer(partner, dtype=np.int64)[late[x]]  # type: ignore[arg-type]
+            codes, first = np.unique(given.label[x], return_index=True)
+            live = np.zeros(codes[-1] + 1, dtype=np.int16)
+            for code, at in zip(codes.tolist(), x[first].tolist()):
+                name = given.names[code]
+                live[code] = self.codes[name]
+                when = (int(relabelled[at]) >> 2, at, kind, 0)
+                if when < self.first_use.get(name, (math.inf,)):
+                    self.first_use[name] = when
+            self.label[items] = live[given.label[x]]
 
     def label_order(self, names: list[str], first_entry: np.ndarray) -> list[str]:
         """Every label, the numbered items' (`names`, first used by the item entering at `first_entry`)
         and the live entries', in order of first use: one used after k numbered entries precedes the k-th."""
-        first = {name: (2 * int(at) + 1, 0) for name, at in zip(names, first_entry)}
-        for used, (name, entered) in enumerate(self.first_use.items()):  # in order of first use
-            first[name] = min(first.get(name, (math.inf, 0)), (2 * entered, used))
+        first = {name: (2 * int(at) + 1,) for name, at in zip(names, first_entry)}
+        for name, (entered, *then) in self.first_use.items():
+            first[name] = min(first.get(name, (math.inf,)), (2 * entered, *then))
         return sorted(first, key=first.__getitem__)
 
 
@@ -341,12 +336,9 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 
 class RankedOnceStation(ReadingStation):
-    """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`): a lane's heap holds each
-    waiting item's place, and a reader holds the index of the item they read. Where no late AI result comes
-    (`looped`), the whole run is `numbered_loop`'s (over arrays, compiled where it pays), second opinions
-    ranked as it asks for them. Else its loop (`_run`) handles a study's two
-    events itself; shifts, progress and late AI results are the layered station's events, and second
-    opinions and studies ranked again enter as `Live` entries."""
+    """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`), the whole run
+    `numbered_loop`'s (over arrays, compiled where it pays): second opinions ranked as it asks for them,
+    the ranks late AI results give asked ahead (`LateRanks`)."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
@@ -361,8 +353,7 @@ class RankedOnceStation(ReadingStation):
         doubled = self.dual_index >= 0
         if doubled.any():
             self.minutes.extend(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])
-        self.live = Live(ranks, self.n_items) if self.n_second or results is not None else None
-        self.opinion_lane = self.worklist.lane(self.lanes.second_opinion)
+        self.live = Live(self.n_items) if self.n_second or results is not None else None
         # Who may not read an item (the reader of its study's report, or of its other read): only where
         # some item has someone; and each read's other read, where studies are double read.
         self.excluded = None
@@ -374,333 +365,77 @@ class RankedOnceStation(ReadingStation):
             firsts = np.flatnonzero(doubled)
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
             self.partner = array("q", partner.tobytes())
-        # With late AI results: a numbered place given up by a study ranked anew, and each item's place.
-        self.gone, self.place_of = None, None
-        if results is not None:
-            self.gone = bytearray(ranks.order.shape[0])
-            place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
-            place_of[ranks.order] = ranks.place
-            self.place_of = _ints(place_of)
-        # No late AI result: the whole run is `numbered_loop`'s (second reads and opinions and all).
-        self.looped = results is None
-        self.entered = 0  # numbered items entered so far, as the loop last said (for the events it hands on)
-        self.arrivals: Tick | None = None  # the one Tick of the chain of studies becoming ready
-        self.rows: Iterator[tuple] = iter(())
-
-    def _start_arrivals(self) -> None:
-        order = self.ranks.order
-        if order.shape[0]:
-            self.rows = self._entries(order)
-            self.arrivals = Tick(self.env, float(self.cohort.upstream.ready_at[order[0]]), SEIZE, _in_the_loop)
+        self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
 
     @cached_property
     def study_at(self) -> array:
         """The item at each numbered place."""
         return _ints(self.ranks.order[self.ranks.by_place])
 
-    @cached_property
-    def lane_of(self) -> list[list[tuple]]:
-        """Per study type and site: the pools to ask and the lane's heap."""
-        worklist, pools_for = self.worklist, self.lanes.pools_for
-        return [[(pools_for[lane], worklist.lane(lane)) for lane in row] for row in self.lanes.table]
-
-    def _entries(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
-        """Per entering study in ready order: its index, the pools to ask and its lane's heap, its place and
-        read time, when the next study is ready (infinite after the last that enters), and its second
-        read's index, place and read time (None if it has none)."""
-        d, u = self.cohort.draws, self.cohort.upstream
-        studies, places, place_after = order, self.ranks.place, None
-        if self.partner is not None:  # second reads among them: each study's position in the order of entry
-            at = np.flatnonzero(order < self.n_cohort)
-            studies, places = order[at], places[at]
-            place_after = self.ranks.place[np.minimum(at + 1, order.shape[0] - 1)]  # a second read's, if it has one
-        following = u.ready_at[studies[1:]]  # when the next study is ready
-        minutes, lane_of = self.minutes, self.lane_of
-
-        def block_at(lo: int) -> Iterator[tuple]:
-            block = studies[lo:lo + chunk]
-            next_at = following[lo:lo + chunk].tolist()
-            if len(next_at) < block.shape[0]:
-                next_at.append(math.inf)  # after the last that enters
-            return zip(block.tolist(),
-                       [lane_of[t][s] for t, s in zip(d.study_type[block].tolist(), u.site[block].tolist())],
-                       places[lo:lo + chunk].tolist(), d.reading.read_minutes[block].tolist(), next_at,
-                       repeat(None) if place_after is None else
-                       [None if j < 0 else (j, p, minutes[j])
-                        for j, p in zip(self.dual_index[block].tolist(), place_after[lo:lo + chunk].tolist())])
-
-        return chain.from_iterable(map(block_at, range(0, studies.shape[0], chunk)))
-
-    def _run(self) -> None:
-        """`kernel.run`, with a study becoming ready and a read being done handled here rather than by
-        callbacks: the same heap, the same events in the same order, the same arithmetic as the layered
-        station's `_on_ready`, `Pull.enter`, `_start`, `_on_done` and `Worklist.pop_for`."""
-        env = self.env
-        queue, eid = env.heap, env.sequence
-        stop = Tick(env, self.horizon - env.now, STOP, _in_the_loop)
-        arrivals, rows = self.arrivals, self.rows
-        read_start, reported_at, reader_of = self.read_start, self.reported_at, self.reader_of
-        minutes_of, warmup, inf = self.minutes, self.warmup, math.inf
-        excluded, partner = self.excluded, self.partner
-        asked, n = (self.so_index, self.n_cohort) if self.n_second else (None, 0)
-        entered = 0  # numbered items that have entered the worklist (to place a live entry among them)
-        while True:
-            now, _, _, tick = heappop(queue)
-            env.now = now
-            reader = tick.what
-            if reader.__class__ is Reader:  # a read is done
-                i = reader.item
-                reported_at[i] = now
-                reader_of[i] = reader.code
-                count_busy(reader, now, warmup)
-                reader.reads += 1
-                if asked is not None and i < n and asked[i] >= 0:
-                    self._second_opinion(i, asked[i], reader.code, now, entered)
-                if signs_off(reader, now):
-                    reader.item = None
-                    continue
-                # `_next` and `_start_read`, written out: they run once a read, and the two calls measured
-                # some 4% of the loop.
-                i = self._pick(reader)
-                if i is None:
-                    reader.item = None
-                    reader.pool.idle[reader] = None
-                    continue
-                if partner is not None and partner[i] >= 0:
-                    excluded[partner[i]] = reader.code  # type: ignore[index]  # the other read: someone else
-                read_start[i] = now
-                reader.item = i
-                reader.resumed = now
-                heappush(queue, (now + minutes_of[i], RELEASE, next(eid), tick))
-            elif tick is arrivals:  # studies become ready, one after another until something else is due
-                while True:
-                    i, (pools, heap), place, minutes, next_at, second = next(rows)
-                    entered += 1
-                    reader = take_idle(pools, now)  # the one rule of who takes a ready item
-                    if reader is None:
-                        heappush(heap, place)
-                    else:
-                        self._start_read(reader, i, minutes, now)
-                    if second is not None:
-                        entered += 1
-                        self._second_read(second, pools, heap, now)
-                    if next_at == inf or queue[0][0] <= next_at:  # the run's stop is always in the queue
-                        break
-                    env.now = now = next_at
-                if next_at != inf:
-                    heappush(queue, (next_at, SEIZE, next(eid), tick))
-            elif tick is stop:
-                return
-            else:  # a shift starts or ends, a day has passed, or late AI results come
-                self.entered = entered
-                tick.callback(tick)
-
-    def _start_read(self, reader: Reader, i: int, minutes: float, now: float) -> None:
-        self.read_start[i] = now  # never before it is ready: it enters at its ready time
-        if self.partner is not None and self.partner[i] >= 0:
-            self.excluded[self.partner[i]] = reader.code  # type: ignore[index]
-        reader.item = i  # type: ignore[assignment]
-        reader.resumed = now
-        tick = reader.pending
-        if tick is None:  # the reader's first read: their Tick, reused for every read after
-            reader.pending = Tick(self.env, minutes, RELEASE, _in_the_loop, reader)
-        else:
-            heappush(self.env.heap, (now + minutes, RELEASE, next(self.env.sequence), tick))
-
-    def _second_read(self, second: tuple[int, int, float], pools: tuple, heap: list, now: float) -> None:
-        """The second read of a double-read study enters right after it (as `_double_read`): never to the
-        reader who took the first."""
-        j, place, minutes = second
-        self.ready_at[j] = now
-        reader = take_idle(pools, now, self.excluded[j])  # type: ignore[index]
-        if reader is None:
-            heappush(heap, place)
-        else:
-            self._start_read(reader, j, minutes, now)
-
-    # Lanes whose entries may be live, given up or not for every reader ----------------------------------
-    def _head(self, lane: list) -> int:
-        value = lane[0]
-        return self.study_at[value] if value.__class__ is int else self.live.side[id(lane)][0][4]  # type: ignore[union-attr]
-
-    def _pop(self, lane: list) -> tuple[float, tuple | None]:
-        """The lane's first entry off it: its value, and its side heap's entry if it is live."""
-        value = heappop(lane)
-        return value, None if value.__class__ is int else heappop(self.live.side[id(lane)])  # type: ignore[union-attr]
-
-    def _index(self, entry: tuple[float, tuple | None]) -> int:
-        value, whole = entry
-        return self.study_at[value] if whole is None else whole[4]  # type: ignore[index]
-
-    def _order(self, lane: list) -> tuple:
-        """What a lane's head is compared by: its place, and for a live entry its rank and entry too, for
-        live entries of one gap in different lanes are ordered as the layered worklist orders them."""
-        value = lane[0]
-        return (value,) if value.__class__ is int else self.live.side[id(lane)][0][:4]  # type: ignore[union-attr]
-
-    def _drop_gone(self, lane: list) -> None:
-        gone = self.gone
-        while lane and lane[0].__class__ is int and gone[lane[0]]:  # type: ignore[index]
-            heappop(lane)
-
-    def _pick(self, reader: Reader) -> int | None:
-        """What `reader` takes next, as `Worklist.pop_for`: the best head of their lanes, unless it is one
-        they may not read; then the best of what they may read (`_skipping`); None: nothing."""
-        lanes, gone, excluded = reader.lanes, self.gone, self.excluded
-        if gone is not None:
-            for lane in lanes:
-                while lane and lane[0].__class__ is int and gone[lane[0]]:
-                    heappop(lane)
-        best = best_head(lanes)
-        if best is None:
-            return None
-        value = best[0]
-        if value.__class__ is int:  # a numbered item: no other head equals it
-            i = self.study_at[value]
-            if excluded is not None and excluded[i] == reader.code:
-                return self._skipping(reader)
-            heappop(best)
-            return i
-        best = best_head(lanes, self._order)  # live heads of one gap: rank and entry decide
-        if excluded is not None and excluded[self._head(best)] == reader.code:  # type: ignore[arg-type]
-            return self._skipping(reader)
-        return self._index(self._pop(best))  # type: ignore[arg-type]
-
-    def _skipping(self, reader: Reader) -> int | None:
-        """The rare path: in each lane, the first item this reader may read; the best of those."""
-        code, excluded = reader.code, self.excluded
-        held: list[tuple[list, list]] = []
-        for lane in reader.lanes:
-            put_back: list = []
-            while lane:
-                if self.gone is not None:
-                    self._drop_gone(lane)
-                    if not lane:
-                        break
-                if excluded[self._head(lane)] != code:  # type: ignore[index]
-                    break
-                put_back.append(self._pop(lane))
-            held.append((lane, put_back))
-        # Every head now one this reader may read: the best of them, as a free reader chooses.
-        chosen = best_head(reader.lanes, self._order if self.live is not None else None)
-        taken = None if chosen is None else self._index(self._pop(chosen))
-        for lane, put_back in held:
-            for value, whole in put_back:
-                heappush(lane, value)
-                if whole is not None:
-                    heappush(self.live.side[id(lane)], whole)  # type: ignore[union-attr]
-        return taken
-
-    def _next(self, reader: Reader, now: float) -> None:
-        """A reader whose shift starts takes the best head of their lanes, or waits idle."""
-        i = self._pick(reader)
-        if i is None:
-            reader.pool.idle[reader] = None
-        else:
-            self._start_read(reader, i, self.minutes[i], now)
-
-    # Entries made as the run goes --------------------------------------------------------------------------
-    def _second_opinion(self, i: int, j: int, first_reader: int, now: float, entered: int = 0) -> None:  # type: ignore[override]
-        """As the layered station's, its rank placed among the numbered items (`Live`)."""
-        cls, key = self._opinion_rank(i, j, first_reader, now, entered)
-        self._enter(j, self.opinion_lane, self.lanes.pools_for[self.lanes.second_opinion], cls, key, entered, now)
-
-    def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int) -> tuple[float, float]:
+    def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int,
+                      results: int) -> tuple[float, float]:
         """Study i's second opinion j, asked as its report is signed: its rank's class and key (`Unplaced`
         if the numbered order cannot hold them), its label; never for the reader who signed the report."""
         rank = self.worklist.policy.rank(self._opinion_item(i, j, first_reader, now), now)
         cls, key = _number(rank)
-        self.live.labelled(j, rank.label, entered)  # type: ignore[union-attr]
+        self.live.opinion(j, rank.label, entered, results)  # type: ignore[union-attr]
         self.excluded[j] = first_reader  # type: ignore[index]
         return cls, key
 
-    def _enter(self, i: int, lane: list, pools: tuple, cls: float, key: float, entered: int, now: float) -> None:
-        """A live entry: to the longest-idle reader who may take it, else placed on its lane."""
-        reader = take_idle(pools, now, self.excluded[i] if self.excluded is not None else -1)
-        if reader is None:
-            self.live.wait(lane, self.live.place(cls, key, entered), cls, key, i)  # type: ignore[union-attr]
-        else:
-            self._start_read(reader, i, self.minutes[i], now)
-
-    def _results(self, late: np.ndarray, lo: int, chunk: int = 1 << 16) -> Iterator[tuple]:
-        """The layered station's late results, each with the ranks it gives its study and its second read
-        (`late_ranks`, asked ahead)."""
-        hi = lo + chunk
-        study, second = ((r.cls[lo:hi].tolist(), r.key[lo:hi].tolist(), [r.names[c] for c in r.label[lo:hi].tolist()])
-                         for r in self.results)  # type: ignore[union-attr]
-        return map(tuple.__add__, super()._results(late, lo, chunk), zip(zip(*study), zip(*second)))
-
-    def _result_comes(self, result: tuple, now: float) -> None:
-        """As `_scored`: a study still waiting for a reader is ranked again; if its rank is unchanged it
-        keeps its place with the new label, else it enters again (and so does its second read)."""
-        i, study, second = result[1], result[5], result[6]
-        self._ranked_again(i, study, now)
-        if self.partner is not None and self.partner[i] >= 0:
-            self._ranked_again(self.partner[i], second, now)
-
-    def _ranked_again(self, i: int, rank: tuple, now: float) -> None:
-        if self.read_start[i] == self.read_start[i]:  # opened already: read as it stands
-            return
-        cls, key, label = rank
-        place, entered = self.place_of[i], self.entered  # type: ignore[index]
-        self.live.labelled(i, label, entered)  # type: ignore[union-attr]
-        live = self.live
-        if cls == live.cls[place] and key == live.key[place]:  # type: ignore[union-attr]
-            return  # keeps its place, ahead of its equals that entered after it
-        self.gone[place] = 1  # type: ignore[index]
-        study = i if i < self.n_cohort else int(self.parent[i])
-        pools, lane = self.lane_of[int(self.cohort.draws.study_type[study])][int(self.cohort.upstream.site[study])]
-        self._enter(i, lane, pools, cls, key, entered, now)
-
     def run(self) -> Outcome:
         try:
-            if self.looped:
-                with collector_paused():
-                    self._run_numbered()
-                return self._outcome()
-            return super().run()
+            with collector_paused():
+                self._run_numbered()
+            return self._outcome()
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
 
     def _run_numbered(self) -> None:
-        """The whole run in `numbered_loop` (`looped`), which hands each second opinion back to be ranked
-        (`_opinion_rank`) and placed among the numbered studies (`Live.place`). Progress is reported there,
-        a day at a time (a run without second opinions is short, and reports none)."""
+        """The whole run in `numbered_loop`, which hands each second opinion back to be ranked
+        (`_opinion_rank`). Progress is reported there, a day at a time (a run without second opinions is
+        short, and reports none)."""
         loop, compiled = runner(numbered_loop, self.ranks.order.shape[0], NUMBERED_FROM, HELPERS)
-        columns, readers = self._loop_columns()
+        columns, readers, late = self._loop_columns()
         rows = len(readers)
+        relabelled = np.zeros(late.shape[0], dtype=np.int64)
         outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
                    np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
-                   np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows)]
+                   np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows),
+                   np.frombuffer(self.gone, dtype=np.uint8), relabelled]
         state, clock = np.full(4, -1, dtype=np.int64), np.zeros(3)
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
-            args = [np.frombuffer(c, dtype=f"i{c.itemsize}") if isinstance(c, array) else
+            args = [np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else
                     np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
         else:
             args = list(map(partial(_for_python, many=self.ranks.order.shape[0] >= NUMBERED_FROM), columns))
-            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:])]
+            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:8]),
+                       self.gone, relabelled.tolist()]
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
-        live, parent, day = self.live, self.parent, 1440.0
-        for _ in loop(*args, *outputs, state, clock):  # a second opinion asked for: ranked and placed, then on
-            j, entered, now = int(state[OPINION]), int(state[ENTERED]), float(clock[NOW])
-            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now, entered)
+        parent, day = self.parent, 1440.0
+        for _ in loop(*args, *outputs, state, clock):  # a second opinion asked for: ranked, then on
+            j, now = int(state[OPINION]), float(clock[NOW])
+            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
+                                          int(state[ENTERED]), int(state[RESULTS]))
             if float(cls) != cls or float(key) != key:
                 raise Unplaced  # not a number the loop's float64 holds exactly
-            state[CODE] = int(2 * live.place(cls, key, entered) + 1)  # type: ignore[union-attr]
             clock[CLS], clock[KEY] = cls, key
             if self.progress is not None and now >= day:
                 self.progress(now / self.horizon)
                 day = now + 1440.0
-        busy, reads, overtime, holding, resumed = outputs[3:]
+        busy, reads, overtime, holding, resumed = outputs[3:8]
         for r, reader in enumerate(readers):
             reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
             reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
             reader.resumed = float(resumed[r])
+        if self.results is not None:
+            self.live.results(np.asarray(outputs[9], dtype=np.int64), late, self.partner,  # type: ignore[union-attr]
+                              self.results)
 
-    def _loop_columns(self) -> tuple[list, list[Reader]]:
-        """`numbered_loop`'s inputs up to `warmup`, and the readers of its rows, in the order duties start
-        (their rows and codes made as the layered station makes them, `_on_duty`)."""
+    def _loop_columns(self) -> tuple[list, list[Reader], np.ndarray]:
+        """`numbered_loop`'s inputs up to `warmup`, the ones after (the numbered order, late results), the
+        readers of its rows, in the order duties start (their rows and codes made as the layered station
+        makes them, `_on_duty`), and the studies whose late results come, in the order they come."""
         ranks, lanes = self.ranks, self.lanes
         d, u = self.cohort.draws, self.cohort.upstream
         order = ranks.order  # what enters, in order: each study, and right after it its second read
@@ -709,11 +444,6 @@ class RankedOnceStation(ReadingStation):
             doubled = order >= self.n_cohort
             study = np.where(doubled, self.parent[order], order)
             np.frombuffer(self.ready_at)[order[doubled]] = u.ready_at[study[doubled]]  # it enters with its study
-        # A study numbered p is coded 2p + 1 on its lane; a second opinion falling before it, 2p. (Made in
-        # place, and arrays that say "none" in one byte: a city year has 7 M items.)
-        code = ranks.place.astype(np.int64)
-        code *= 2
-        code += 1
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
@@ -732,10 +462,11 @@ class RankedOnceStation(ReadingStation):
                 first_row[number] = len(readers)
                 readers += self._on_duty(number, every[number])
         # Who may not read an item: the station's own array, which `_opinion_rank` writes as the loop runs.
+        # (Arrays that say "none" in one byte: a city year has 7 M items.)
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        columns = [order, u.ready_at[study], code, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+        columns = [order, self.ready_at, ranks.place, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start), np.array([duty.end for duty in every]),
@@ -743,7 +474,20 @@ class RankedOnceStation(ReadingStation):
                    np.array([pool_id[id(r.pool)] for r in readers]), np.array([r.off_at for r in readers]),
                    np.array([not r.gone for r in readers]), np.array([r.code for r in readers]),
                    float(self.horizon), float(self.warmup)]
-        return columns, readers
+        none = np.zeros(0, dtype=np.int64)
+        columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
+        columns.append(ranks.by_place)
+        late = none
+        if self.results is None:
+            columns += [none, np.zeros(0), none, none, none, none, none, none]
+        else:
+            place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
+            place_of[order] = ranks.place
+            late = self._late_order()
+            to_study, to_second = self.results
+            columns += [place_of, u.scored_at[late], late, lane_of[d.study_type[late], u.site[late]].astype(np.int16),
+                        to_study.cls, to_study.key, to_second.cls, to_second.key]
+        return columns, readers, late
 
     def _outcome(self) -> Outcome:
         ranks, live = self.ranks, self.live
@@ -755,9 +499,8 @@ class RankedOnceStation(ReadingStation):
             names = live.label_order(ranks.names, np.unique(ranks.label, return_index=True)[1])
             code = {name: number for number, name in enumerate(names)}
             label[ranks.order] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[ranks.label]
-            later = np.frombuffer(live.label, dtype=np.int16)
-            given = later >= 0
-            label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[later[given]]
+            given = live.label >= 0
+            label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[live.label[given]]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
 
@@ -778,7 +521,3 @@ def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     at = np.zeros(len(lists) + 1, dtype=np.int64)
     at[1:] = np.cumsum([len(values) for values in lists])
     return at, np.array([v for values in lists for v in values], dtype=np.int64)
-
-
-def _in_the_loop(tick: Tick) -> None:
-    raise AssertionError("handled by RankedOnceStation._run")  # never called: the loop handles these Ticks

@@ -294,12 +294,16 @@ class ReadingStation:
         self.awaiting: dict[int, Read] = {}
         if self.late_score is None:
             return
-        late = np.flatnonzero(self.late_score)
-        late = late[np.argsort(self.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
+        late = self._late_order()
         self.scores = chain.from_iterable(map(partial(self._results, late), range(0, late.shape[0], 1 << 16)))
         self.next_score = next(self.scores, None)
         if self.next_score is not None:
             Tick(self.env, self.next_score[0], SEIZE, self._on_scores)
+
+    def _late_order(self) -> np.ndarray:
+        """The studies whose AI results come while they are on the worklist, in the order the results come."""
+        late = np.flatnonzero(self.late_score)
+        return late[np.argsort(self.cohort.upstream.scored_at[late], kind="stable")]  # type: ignore[index]
 
     def _results(self, late: np.ndarray, lo: int, chunk: int = 1 << 16) -> Iterator[tuple]:
         """The late results from `lo` on, a block at a time (as `_rows`): when each comes, the study, its
