@@ -15,7 +15,7 @@ from simulator.network.numbered_loop import numbered_loop
 from simulator.network.ranked_once import RankedOnceStation, reading_station
 from simulator.triage_config import policy_of
 
-from .conftest import make
+from .conftest import base_dict, make
 from .hand import numbered_loop_compiled, outcomes
 from .strategies import POLICIES, scenarios
 from .test_model import PROPERTY
@@ -59,6 +59,24 @@ def test_bundled_scenarios_run_the_loop_compiled_with_the_same_bits(name: str) -
     python, layered, numba = found
     assert_same(python, layered)
     assert_same(numba, layered)
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_run_with_no_reader_on_duty_runs_compiled_too(late: bool) -> None:
+    # Found by tests/test_inputs.py: with no reader on duty, the readers' columns were empty arrays of
+    # numpy's default type, and numba refused the loop (as Python it ran).
+    data = base_dict()
+    data.update(horizon_days=1, warmup_days=0)
+    data["pools"]["readers"]["shifts"][0]["staff"] = 0
+    if late:  # AI results that come while the studies wait
+        data["ai_services"]["ct_ai"].update(workers=1, inference_minutes={"dist": "exponential", "mean": 5})
+    scenario = make(data)
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    assert (cohort.upstream.late_score is not None) == late
+    found = outcomes(scenario, cohort, policy_of(scenario))
+    assert len(found) == 3  # the loop as Python, the layered station, the loop compiled
+    for other in found[1:]:
+        assert_same(found[0], other)
 
 
 def test_without_numba_a_large_run_runs_as_python_over_compact_arrays(monkeypatch) -> None:

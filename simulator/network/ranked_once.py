@@ -469,11 +469,14 @@ class RankedOnceStation(ReadingStation):
         columns = [order, self.ready_at, ranks.place, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
-                   *_csr(lane_pools), *_csr(pool_lanes), np.array(start), np.array([duty.end for duty in every]),
-                   np.array(first_row), np.array([duty.staff for duty in every]),
-                   np.array([pool_id[id(r.pool)] for r in readers]), np.array([r.off_at for r in readers]),
-                   np.array([not r.gone for r in readers]), np.array([r.code for r in readers]),
-                   float(self.horizon), float(self.warmup)]
+                   *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),
+                   np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
+                   np.array([duty.staff for duty in every], dtype=np.int64),
+                   # (typed, so that no duty and no reader makes the same loop as any other: numba's types)
+                   np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64),
+                   np.array([r.off_at for r in readers], dtype=float),
+                   np.array([not r.gone for r in readers], dtype=bool),
+                   np.array([r.code for r in readers], dtype=np.int64), float(self.horizon), float(self.warmup)]
         none = np.zeros(0, dtype=np.int64)
         columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
         columns.append(ranks.by_place)
