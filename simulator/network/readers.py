@@ -1,7 +1,7 @@
 """Readers on duty and the pools they belong to: the reading station's servers, and the rules of who takes
-a ready item and when a reader leaves, written once for the layered station and the numbered station's
-general loop (docs/model.md); `numbered_loop.py` writes the same rules out over arrays, for numba (each
-rule's flip there is caught too: docs/testing.md)."""
+a ready item and when a reader leaves, written once for the layered station (docs/model.md);
+`numbered_loop.py` writes the same rules out over arrays, for numba (each rule's flip there is caught too:
+docs/testing.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
