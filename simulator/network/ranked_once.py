@@ -466,7 +466,7 @@ class RankedOnceStation(ReadingStation):
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        columns = [order, self.ready_at, ranks.place, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+        columns = [order, np.frombuffer(self.ready_at), ranks.place, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),
