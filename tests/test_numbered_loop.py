@@ -39,6 +39,7 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
     chosen = reading_station(scenario, cohort, policy_, scenario.seed, 0)
     event("numbered loop" if type(chosen) is RankedOnceStation else type(chosen).__name__)
     event(f"late AI results: {cohort.upstream.late_score is not None}")
+    event(f"pre-emptive: {scenario.policy.preemptive}")
     found = outcomes(scenario, cohort, policy_)
     for other in found[1:]:
         assert_same(found[0], other)

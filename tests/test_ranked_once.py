@@ -58,10 +58,10 @@ ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
 
 
 def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
-    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no pre-emption, no sites' own
-    readers, no audit (second opinions and double reads kept: the one placed as it enters, the other
-    numbered ahead)."""
-    data = {**data, "policy": {**data["policy"], "preemptive": False}}
+    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no sites' own readers, no audit
+    (second opinions, double reads and pre-emption kept: the one placed as it enters, the next numbered
+    ahead, an interrupted read placed at the head of its class)."""
+    data = dict(data)
     data.pop("routing", None)
     data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
     return data
@@ -140,7 +140,7 @@ def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> No
     assert_same(outcome, layered)
 
 
-@pytest.mark.parametrize("overrides", [["policy.preemptive=true"], ["routing.mode=push"]], ids=["preemptive", "push"])
+@pytest.mark.parametrize("overrides", [["routing.mode=push"]], ids=["push"])
 def test_configurations_that_rank_again_or_enter_later_run_layered(overrides: list[str]) -> None:
     scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *overrides])
     assert type(reading_station(scenario, draw_cohort(scenario, 1, 0), policy_of(scenario), 1, 0)) is ReadingStation

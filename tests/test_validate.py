@@ -125,17 +125,22 @@ def test_a_miss_is_looked_at_once_more_before_it_fails(monkeypatch: pytest.Monke
 
 def test_a_model_that_restarts_interrupted_reads_fails_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     """Break pre-emption: an interrupted read starts again from the beginning instead of resuming. With
-    lognormal reads (cv 1.5) the routine wait must be rejected."""
-    from simulator.network.reading import ReadingStation
+    lognormal reads (cv 1.5) the routine wait must be rejected. (The station this scenario runs on is the
+    numbered loop, here run as Python so that its interruption may be replaced.)"""
+    from simulator.network import compiled, numbered_loop, ranked_once
 
-    resume = ReadingStation.interrupt
+    resume = numbered_loop._interrupt
 
-    def restart(self, victim, now: float) -> None:
-        read = victim.item
-        resume(self, victim, now)
-        read.remaining = float(self.cohort.draws.reading.read_minutes[read.index])  # what was read is lost
+    def restart(r, now, entered, entries, holding, minutes, *rest):
+        i = holding[r]
+        left = minutes[i]
+        entries = resume(r, now, entered, entries, holding, minutes, *rest)
+        minutes[i] = left  # what was read of it is lost
+        return entries
 
-    monkeypatch.setattr(ReadingStation, "interrupt", restart)
+    monkeypatch.setattr(numbered_loop, "_interrupt", restart)
+    monkeypatch.setattr(ranked_once, "NUMBERED_FROM", 1 << 62)
+    monkeypatch.setattr(compiled, "_loaded", {})
     found = _checks("mg1_lognormal_preemptive")
     assert found[("mean_wait_minutes", (("referral", "routine"),))].verdict == "FAIL"
 

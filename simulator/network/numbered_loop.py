@@ -1,7 +1,7 @@
 """The numbered station's loop over plain arrays: what enters the worklist is the studies, the second reads
 of double-read studies and second opinions, and late AI results rank waiting studies again
-(`RankedOnceStation`: the city, the network city, the reference centre, the M/M/10 yardstick's model,
-most validation scenarios).
+(`RankedOnceStation`: every run with pull dispatch, no router's choice and no audit: the city, the network
+city, the reference centre, the M/M/10 yardstick's model, every validation scenario).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
@@ -12,13 +12,18 @@ duty ends; a double-read study's second read enters right after it; a reader don
 of their duty leaves; a duty's idle readers leave at its end; a free reader takes the best head of their
 pool's lanes that they may read. A late AI result ranks its study (and its second read) again if it still
 waits: it keeps its place if its rank is unchanged, else gives it up and enters again, as `ranked_once`'s
-docstring says.
+docstring says. With pre-emption (`preemption.py`), an entry no idle reader takes interrupts the read of
+the lowest class started last, if its own class is strictly higher: the interrupted item goes back to the
+head of its class (key minus infinity) with what is left to read, and the reader takes their next read at
+once, before anything else happens (the chains of studies and of results go on after it); the
+interrupted read's release stays in the heap, void (each reader's `pending` names the one that counts).
 
 A lane is a heap of codes: `2 * place + 1` for a numbered study (`ranked_once.EntryRanks`), `2 * place`
 for an entry made as the run goes (a second opinion, a study ranked again) that falls just before the
 study numbered `place` (`_place`), with its whole entry `(code, cls, key, entry, item)` on the lane's side
-heap: entries of one code go by rank, then entry, in one lane and across lanes. A numbered place given
-up stays in its heap until it comes to the head, and is dropped there. A second opinion is ranked by the
+heap: entries of one code go by rank, then entry, in one lane and across lanes. An entry given up (a
+numbered place, or with pre-emption an entry made as the run goes whose item entered again) stays in its
+heap until it comes to the head, and is dropped there. A second opinion is ranked by the
 policy when its primary report is signed, in Python: the loop is a generator, which yields there with what
 is asked in `state` and `clock`, and goes on with the rank written back into them (a generator keeps its
 heaps as they are; numba's typed lists, which could be handed from one call to the next, are some 17
@@ -52,9 +57,9 @@ NOW, CLS, KEY = range(3)
 
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
-                  duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, ranked_cls, ranked_key,
-                  entry_at, place_of, result_at, result_item, result_lane, result_cls, result_key, second_cls,
-                  second_key, read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
+                  duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, preemptive, ranked_cls,
+                  ranked_key, entry_at, place_of, result_at, result_item, result_lane, result_cls, result_key,
+                  second_cls, second_key, read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
     """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
 
@@ -67,10 +72,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     `pool_lanes[...]` likewise the lanes a pool's readers read. Duties in the order they were scheduled:
     `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
     them; -1: the duty never starts before the horizon). Rows: each reader's pool, end of duty (`row_off`),
-    whether present, and code. The numbered order, by place: `ranked_cls`, `ranked_key`, and `entry_at`,
-    the position in order of entry; `place_of[item]`. Late results in the order they come: `result_at`,
-    `result_item` (the study), `result_lane` (its lane), the rank they give the study (`result_cls`,
-    `result_key`) and its second read (`second_cls`, `second_key`; the study's where it has none).
+    whether present, and code. `preemptive`: whether an entry may interrupt a read. The numbered order, by
+    place: `ranked_cls`, `ranked_key`, and `entry_at`, the position in order of entry; `place_of[item]`.
+    Late results in the order they come: `result_at`, `result_item` (the study), `result_lane` (its lane),
+    the rank they give the study (`result_cls`, `result_key`) and its second read (`second_cls`,
+    `second_key`; the study's where it has none).
     Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding`
     and `resumed` (by row: the item read at the horizon, -1 for none, and since when); `given_up[place]`
     (1: a numbered place given up by a study ranked again) and `relabelled[result]` (0 where the result
@@ -113,117 +119,160 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     sequence += 1
     k = 0  # the next item to enter, and how many have (to place an entry made as the run goes among them)
     x = 0  # the next late result to come
+    part = 0  # ... and which of its reads it ranks next: 0 its study, 1 its second read
+    pending = [-1] * rows  # the sequence of each reader's release to come (a pre-empted read's is void)
+    # With pre-emption: what each reader reads (its class, its lane); each pool's readers in a read, a linked
+    # list in the order they started it; per item: pre-empted (1: waiting since, 2: taken again), its entry
+    # made as the run goes (-1: none, or given up), the class a late result gave it.
+    many = rows if preemptive else 1
+    items = len(minutes) if preemptive else 1
+    reading_cls = [0.0] * many
+    reading_lane = [0] * many
+    busy_after = [-1] * many
+    busy_before = [-1] * many
+    busy_first = [-1] * (pools if preemptive else 1)
+    busy_last = [-1] * (pools if preemptive else 1)
+    preempted = [0] * items
+    live_of = [-1] * items
+    late_cls = [math.nan] * items
+    victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
+    resume = 0  # what goes on after that: the chain of studies becoming ready, or of late results
+    again = False  # the chain of studies goes on after its last entry, not entering it again
     while True:
-        now, _, _, what, r = heappop(events)
+        if resume:
+            what = resume
+            again = resume == _READY
+            resume = 0
+        else:
+            now, _, s, what, r = heappop(events)
+            if what == _DONE and s != pending[r]:
+                continue  # the release of a read pre-empted since: void
+        first = -1  # the readers free now: rows first to last - 1 (with the victim, if any, before them)
+        last = -1
         if what == _DONE:  # reader r's read is done
             i = holding[r]
+            if preemptive:
+                _unlink(r, row_pool[r], busy_after, busy_before, busy_first, busy_last)
             reported_at[i] = now
             reader_of[i] = row_code[r]
             off, began = row_off[r], resumed[r]
             if began >= warmup and now <= off:  # the busy time inside the duty and after the warm-up
                 busy[r] += now - began
             else:
-                lo = began if began >= warmup else warmup
-                hi = off if off < now else now
-                if hi > lo:
-                    busy[r] += hi - lo
+                busy[r] += _busy_time(began, now, off, warmup)
             reads[r] += 1
             if i < len(opinion_of) and opinion_of[i] >= 0:  # its second opinion, ranked in Python, enters
                 j = opinion_of[i]
                 state[ASKED], state[OPINION], state[ENTERED], state[RESULTS] = r, j, k, x
                 clock[NOW] = now
                 yield 1
-                code = 2 * _place(clock[CLS], clock[KEY], k, ranked_cls, ranked_key, entry_at)
-                t = _idle(opinion_lane, excluded[j], now, lane_pools_at, lane_pools, row_code, row_off, after,
-                          before, first_idle, last_idle)
-                if t < 0:
-                    heappush(heaps[opinion_lane], code)
-                    heappush(sides[opinion_lane], (code, clock[CLS], clock[KEY], entries, j))
-                    entries += 1
-                else:
-                    sequence = _start(t, j, now, minutes, partner, excluded, row_code, read_start, holding,
-                                      resumed, events, sequence)
+                entries, sequence, victim = _enter(
+                    j, opinion_lane, clock[CLS], clock[KEY], now, k, entries, sequence, preemptive, ranked_cls,
+                    ranked_key, entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, after,
+                    before, first_idle, last_idle, heaps, sides, live_of, busy_first, busy_last, busy_after,
+                    busy_before, reading_cls, reading_lane, preempted, resumed, minutes, partner, read_start,
+                    holding, pending, events)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
                 holding[r] = -1
-                continue
+            else:
+                first, last = r, r + 1
         elif what == _READY:  # studies become ready, one after another until something else is due
             while True:
-                i = item[k]
-                l = lane[k]
-                # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
-                # its end, which takes its idle readers away; and the one reader a second read may not go
-                # to, its study's, is reading it.)
-                t = -1
-                a, b = lane_pools_at[l], lane_pools_at[l + 1]
-                while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
-                    p = lane_pools[a]
-                    t = first_idle[p]
-                    if t >= 0:  # off the front of the pool's idle readers
-                        first_idle[p] = after[t]
-                        if after[t] >= 0:
-                            before[after[t]] = -1
-                        else:
-                            last_idle[p] = -1
-                        break
-                    a += 1
-                if t < 0:
-                    heappush(heaps[l], 2 * place[k] + 1)
+                if again:  # the victim's pick made: the chain goes on after its last entry
+                    again = False
                 else:
-                    read_start[i] = now
-                    holding[t] = i
-                    resumed[t] = now
-                    heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, t))
-                    sequence += 1
-                    if partner[i] >= 0:  # its second read: someone else
-                        excluded[partner[i]] = row_code[t]
-                k += 1
+                    i = item[k]
+                    l = lane[k]
+                    # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
+                    # its end, which takes its idle readers away; and the one reader a second read may not go
+                    # to, its study's, is reading it.)
+                    t = -1
+                    a, b = lane_pools_at[l], lane_pools_at[l + 1]
+                    while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
+                        p = lane_pools[a]
+                        t = first_idle[p]
+                        if t >= 0:  # off the front of the pool's idle readers
+                            first_idle[p] = after[t]
+                            if after[t] >= 0:
+                                before[after[t]] = -1
+                            else:
+                                last_idle[p] = -1
+                            break
+                        a += 1
+                    if t < 0:
+                        heappush(heaps[l], 2 * place[k] + 1)
+                        if preemptive:
+                            victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
+                                             lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
+                                             row_code)
+                    else:
+                        read_start[i] = now
+                        holding[t] = i
+                        resumed[t] = now
+                        pending[t] = sequence
+                        heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, t))
+                        sequence += 1
+                        if partner[i] >= 0:  # its second read: someone else
+                            excluded[partner[i]] = row_code[t]
+                        if preemptive:
+                            _reading(t, i, float(ranked_cls[place[k]]), l, row_pool[t], reading_cls, reading_lane,
+                                     busy_first, busy_last, busy_after, busy_before, preempted)
+                    k += 1
+                    if victim >= 0:  # the victim's pick first; then on from here
+                        resume = _READY
+                        break
                 next_at = ready[item[k]] if k < n else inf
                 if k < n and item[k] >= len(opinion_of):  # a second read, entering right after its study
                     continue
                 if next_at == inf or events[0][0] <= next_at:  # the stop is always among the events
+                    if next_at != inf:
+                        heappush(events, (next_at, _SEIZE, sequence, _READY, 0))
+                        sequence += 1
                     break
                 now = next_at
-            if next_at != inf:
-                heappush(events, (next_at, _SEIZE, sequence, _READY, 0))
-                sequence += 1
-            continue
+            if not resume:
+                continue
         elif what == _RESULTS:  # late AI results, all those due now (`_scored`)
             while x < results and result_at[x] <= now:
-                i = result_item[x]
-                l = result_lane[x]
-                for second in range(2):
-                    c = second_cls[x] if second else result_cls[x]
-                    q = second_key[x] if second else result_key[x]
-                    if second:
-                        i = partner[i]
-                        if i < 0:
-                            break
-                    if read_start[i] == read_start[i]:  # opened already: read as it stands
-                        continue
+                i = result_item[x] if part == 0 else partner[result_item[x]]
+                c = float(second_cls[x] if part else result_cls[x])
+                q = float(second_key[x] if part else result_key[x])
+                if preemptive:
+                    late_cls[i] = c  # (its rank if it is pre-empted later, waiting or not now)
+                if read_start[i] != read_start[i] or (preemptive and preempted[i] == 1):  # else read as it stands
                     if relabelled[x] == 0:
                         relabelled[x] = 4 * k
-                    relabelled[x] += 1 + second
-                    p = place_of[i]
-                    if ranked_cls[p] == c and ranked_key[p] == q:
-                        continue  # keeps its place, ahead of its equals that entered after it
-                    given_up[p] = 1
-                    code = 2 * _place(c, q, k, ranked_cls, ranked_key, entry_at)
-                    t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before,
-                              first_idle, last_idle)
-                    if t < 0:
-                        heappush(heaps[l], code)
-                        heappush(sides[l], (code, float(c), float(q), entries, i))
-                        entries += 1
-                    else:
-                        sequence = _start(t, i, now, minutes, partner, excluded, row_code, read_start, holding,
-                                          resumed, events, sequence)
-                x += 1
-            if x < results:  # the chain's next, after everything scheduled so far at that time
-                heappush(events, (result_at[x], _SEIZE, sequence, _RESULTS, 0))
-                sequence += 1
-            continue
+                    relabelled[x] += 1 + part
+                    enters = True
+                    if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
+                        live_of[i] = -1
+                        q = -inf
+                    elif not preemptive and ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q:
+                        enters = False  # keeps its place, ahead of its equals that entered after it
+                    else:  # (with pre-emption it enters again, as the layered station: a new rank may pre-empt)
+                        given_up[place_of[i]] = 1
+                    l = result_lane[x]
+                    if enters:
+                        entries, sequence, victim = _enter(
+                            i, l, c, q, now, k, entries, sequence, preemptive, ranked_cls, ranked_key, entry_at,
+                            excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, after, before,
+                            first_idle, last_idle, heaps, sides, live_of, busy_first, busy_last, busy_after,
+                            busy_before, reading_cls, reading_lane, preempted, resumed, minutes, partner,
+                            read_start, holding, pending, events)
+                part += 1
+                if part == 2 or partner[result_item[x]] < 0:
+                    part = 0
+                    x += 1
+                if victim >= 0:
+                    resume = _RESULTS
+                    break
+            if not resume:
+                if x < results:  # the chain's next, after everything scheduled so far at that time
+                    heappush(events, (result_at[x], _SEIZE, sequence, _RESULTS, 0))
+                    sequence += 1
+                continue
         elif what == _STOP:
             return
         elif what == _END:  # the duty's idle readers leave; those reading leave when done
@@ -233,65 +282,161 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     _unlink(r, row_pool[r], after, before, first_idle, last_idle)
                     gone[r] = True
             continue
-        # A reader free (done, or on duty now): takes the best head of their pool's lanes they may read, or
-        # waits idle.
-        if what == _START:
-            d = r
-            starting = range(duty_first_row[d], duty_first_row[d] + duty_staff[d])
-        else:
-            starting = range(r, r + 1)
-        for r in starting:
+        else:  # a duty starts
+            first, last = duty_first_row[r], duty_first_row[r] + duty_staff[r]
+        if victim >= 0:  # the read an entry interrupted goes back to the head of its class, the reader free
+            entries = _interrupt(victim, now, k, entries, holding, minutes, resumed, preempted, busy, row_off, warmup,
+                                 pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
+                                 reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of)
+            first -= 1
+        # A reader free (done, on duty now, or interrupted): takes the best head of their pool's lanes they
+        # may read, or waits idle.
+        for row in range(first, last):
+            r = victim if victim >= 0 and row == first else row
             if not row_present[r]:
                 gone[r] = True
                 continue
             p = row_pool[r]
-            best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up)
+            best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of)
+            c = 0.0
             if best >= 0:
                 v = heaps[best][0]
                 i = study_at[v >> 1] if v & 1 else sides[best][0][4]
                 if excluded[i] == row_code[r]:  # the rare path: looked past, as `Worklist.pop_for` does
-                    i = _skipping(p, row_code[r], excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides,
-                                  given_up)
+                    i, best, v, c = _skipping(p, row_code[r], excluded, study_at, pool_lanes_at, pool_lanes, heaps,
+                                              sides, given_up, preemptive, live_of)
                 else:
                     heappop(heaps[best])
                     if not v & 1:
-                        heappop(sides[best])
+                        c = heappop(sides[best])[1]
+                if preemptive and v & 1:
+                    c = float(ranked_cls[v >> 1])
             else:
                 i = -1
-            if i < 0:
+            if i < 0:  # idle, the last of the pool's idle readers
                 holding[r] = -1
-                after[r] = -1
-                before[r] = last_idle[p]
-                if last_idle[p] >= 0:
-                    after[last_idle[p]] = r
-                else:
-                    first_idle[p] = r
-                last_idle[p] = r
+                _append(r, p, after, before, first_idle, last_idle)
                 continue
             if partner[i] >= 0:  # the other read: someone else
                 excluded[partner[i]] = row_code[r]
-            read_start[i] = now
+            if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
+                read_start[i] = now
             holding[r] = i
             resumed[r] = now
+            pending[r] = sequence
             heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
             sequence += 1
+            if preemptive:
+                _reading(r, i, c, best, p, reading_cls, reading_lane, busy_first, busy_last, busy_after,
+                         busy_before, preempted)
+        victim = -1
 
-
-def _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, events, sequence):
+def _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending, events,
+           sequence):
     """Reader r starts item i now, an entry made as the run goes: its release scheduled as the next event;
     its other read, if it has one, someone else's. The events scheduled so far. (Written out where studies
     are taken, where a call per read would cost the loop run as Python.)"""
     if partner[i] >= 0:
         excluded[partner[i]] = row_code[r]
-    read_start[i] = now
+    if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
+        read_start[i] = now
     holding[r] = i
     resumed[r] = now
+    pending[r] = sequence
     heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
     return sequence + 1
 
 
-def _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up):
-    """The lane of pool p whose head comes first (-1: all empty), numbered places given up dropped first. By
+def _enter(i, l, c, q, now, entered, entries, sequence, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+           lane_pools_at, lane_pools, row_code, row_off, row_pool, after, before, first_idle, last_idle, heaps,
+           sides, live_of, busy_first, busy_last, busy_after, busy_before, reading_cls, reading_lane, preempted,
+           resumed, minutes, partner, read_start, holding, pending, events):
+    """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
+    study a late result ranks again), `entered` numbered items having entered: to the longest-idle reader
+    who may take it, else placed among the numbered items (`_place`), where with pre-emption it may
+    interrupt a read (`_victim`). The entries made as the run goes, the events scheduled, and the reader
+    whose read it interrupts (-1: none)."""
+    victim = -1
+    t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
+              last_idle)
+    if t >= 0:
+        sequence = _start(t, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending,
+                          events, sequence)
+        if preemptive:
+            _reading(t, i, c, l, row_pool[t], reading_cls, reading_lane, busy_first, busy_last, busy_after,
+                     busy_before, preempted)
+        return entries, sequence, victim
+    code = 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at)
+    heappush(heaps[l], code)
+    heappush(sides[l], (code, c, q, entries, i))
+    if preemptive:
+        live_of[i] = entries
+        victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
+                         resumed, row_off, row_code)
+    return entries + 1, sequence, victim
+
+
+def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, busy, row_off, warmup, pending,
+               row_pool, busy_after, busy_before, busy_first, busy_last, late_cls, reading_cls, reading_lane,
+               ranked_cls, ranked_key, entry_at, heaps, sides, live_of):
+    """As `ReadingStation.interrupt`: reader r's read stops now (its release void), the item keeps what is
+    left to read and waits at the head of the class it was read under (or a late result gave it since),
+    `entered` numbered items having entered. The entries made as the run goes so far."""
+    i = holding[r]
+    minutes[i] -= now - resumed[r]
+    preempted[i] = 1
+    busy[r] += _busy_time(resumed[r], now, row_off[r], warmup)
+    holding[r] = -1
+    pending[r] = -1
+    _unlink(r, row_pool[r], busy_after, busy_before, busy_first, busy_last)
+    c = late_cls[i] if late_cls[i] == late_cls[i] else reading_cls[r]
+    l = reading_lane[r]
+    code = 2 * _place(c, -math.inf, entered, ranked_cls, ranked_key, entry_at)
+    heappush(heaps[l], code)
+    heappush(sides[l], (code, c, -math.inf, entries, i))
+    live_of[i] = entries
+    return entries + 1
+
+
+def _busy_time(began, now, off, warmup):
+    """A read's minutes from `began` to `now` inside the reader's duty (to `off`) and after the warm-up."""
+    lo = began if began >= warmup else warmup
+    hi = off if off < now else now
+    return hi - lo if hi > lo else 0.0
+
+
+def _reading(r, i, c, l, p, reading_cls, reading_lane, busy_first, busy_last, busy_after, busy_before, preempted):
+    """With pre-emption: reader r, of pool p, reads item i of class c from lane l, last of the pool's readers
+    in a read (`pool.busy`'s order)."""
+    reading_cls[r] = c
+    reading_lane[r] = l
+    _append(r, p, busy_after, busy_before, busy_first, busy_last)
+    if preempted[i] == 1:
+        preempted[i] = 2
+
+
+def _victim(l, c, exclude, now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
+            row_code):
+    """As `Preemption.for_item`: the reader whose read an entry of class c on lane l interrupts (-1: none):
+    of lane l's pools' readers in a read of a class strictly lower (a greater number), before the end of
+    their duty and allowed to read it, the one of the lowest class, started last; ties to the first, pools
+    in order, each pool's readers in the order they started."""
+    victim = -1
+    a, b = lane_pools_at[l], lane_pools_at[l + 1]
+    while a < b:
+        r = busy_first[lane_pools[a]]
+        while r >= 0:
+            if row_off[r] > now and reading_cls[r] > c and row_code[r] != exclude and (
+                    victim < 0 or reading_cls[r] > reading_cls[victim]
+                    or (reading_cls[r] == reading_cls[victim] and resumed[r] > resumed[victim])):
+                victim = r
+            r = busy_after[r]
+        a += 1
+    return victim
+
+
+def _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of):
+    """The lane of pool p whose head comes first (-1: all empty), entries given up dropped first (`_gone`). By
     code: a numbered code is one study's; heads made as the run goes that share a code, by their side
     entries (rank, then entry)."""
     best = -1
@@ -300,8 +445,9 @@ def _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up):
     while a < b:
         l = pool_lanes[a]
         heap = heaps[l]
-        while heap and heap[0] & 1 and given_up[heap[0] >> 1]:
-            heappop(heap)
+        while heap and _gone(heap[0], sides[l], given_up, preemptive, live_of):
+            if not heappop(heap) & 1:
+                heappop(sides[l])
         if heap and (best < 0 or heap[0] < head
                      or (heap[0] == head and not head & 1 and sides[l][0] < sides[best][0])):
             best, head = l, heap[0]
@@ -309,9 +455,10 @@ def _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up):
     return best
 
 
-def _skipping(p, code, excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides, given_up):
+def _skipping(p, code, excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of):
     """As `Worklist._pop_skipping`: in each of pool p's lanes, the first item reader `code` may read; the
-    best of those, taken (-1: none). What is looked past goes back."""
+    best of those, taken: (the item, -1 for none; its lane; its code; its class if it was made as the run
+    goes). What is looked past goes back."""
     held = [(0, 0, (0, 0.0, 0.0, 0, 0))]  # (lane, code, side entry): made with one so that numba knows its type
     held.pop()
     a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
@@ -320,24 +467,38 @@ def _skipping(p, code, excluded, study_at, pool_lanes_at, pool_lanes, heaps, sid
         heap = heaps[l]
         while heap:
             v = heap[0]
-            if v & 1 and given_up[v >> 1]:
-                heappop(heap)
+            if _gone(v, sides[l], given_up, preemptive, live_of):
+                if not heappop(heap) & 1:
+                    heappop(sides[l])
                 continue
             if excluded[study_at[v >> 1] if v & 1 else sides[l][0][4]] != code:
                 break
             heappop(heap)
             held.append((l, v, (0, 0.0, 0.0, 0, 0) if v & 1 else heappop(sides[l])))
         a += 1
-    best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up)
-    i = -1
+    best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of)
+    i, taken, c = -1, 0, 0.0
     if best >= 0:
-        v = heappop(heaps[best])
-        i = study_at[v >> 1] if v & 1 else heappop(sides[best])[4]
+        taken = heappop(heaps[best])
+        if taken & 1:
+            i = study_at[taken >> 1]
+        else:
+            side = heappop(sides[best])
+            i, c = side[4], side[1]
     for l, v, side in held:
         heappush(heaps[l], v)
         if not v & 1:
             heappush(sides[l], side)
-    return i
+    return i, best, taken, c
+
+
+def _gone(v, side, given_up, preemptive, live_of):
+    """Whether a lane's head `v` is an entry given up: a numbered place (a late result ranked its study
+    anew), or with pre-emption an entry made as the run goes whose item entered again since (`side`: the
+    lane's side heap, whose first entry is the head's when `v` is even)."""
+    if v & 1:
+        return given_up[v >> 1] != 0
+    return preemptive and live_of[side[0][4]] != side[0][3]
 
 
 def _place(c, q, entered, ranked_cls, ranked_key, entry_at):
@@ -383,8 +544,19 @@ def _idle(l, exclude, now, lane_pools_at, lane_pools, row_code, row_off, after, 
     return -1
 
 
+def _append(r, p, after, before, first, last):
+    """Reader r last in pool p's list (its idle readers, or with pre-emption those in a read)."""
+    after[r] = -1
+    before[r] = last[p]
+    if last[p] >= 0:
+        after[last[p]] = r
+    else:
+        first[p] = r
+    last[p] = r
+
+
 def _unlink(r, p, after, before, first_idle, last_idle):
-    """Reader r out of pool p's idle readers."""
+    """Reader r out of pool p's list (its idle readers, or with pre-emption those in a read)."""
     if before[r] >= 0:
         after[before[r]] = after[r]
     else:
@@ -395,4 +567,5 @@ def _unlink(r, p, after, before, first_idle, last_idle):
         last_idle[p] = before[r]
 
 
-HELPERS = (_start, _best, _skipping, _place, _idle, _unlink)  # compiled with the loop (`compiled.runner`)
+# Compiled with the loop (`compiled.runner`).
+HELPERS = (_start, _enter, _interrupt, _busy_time, _reading, _victim, _best, _skipping, _gone, _place, _idle, _append, _unlink)

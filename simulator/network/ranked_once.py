@@ -1,6 +1,6 @@
 """The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch, no pre-emption, no router's choice, no audit),
+Where `ReadingStation.ranked_once` holds (pull dispatch, no router's choice, no audit),
 a study is ranked when it becomes ready, again when a late AI result comes, and again only at an `until`
 its rank names. `rank` is a pure function of the item and `now` (the policy contract), so those ranks may
 be asked for before the run: each study with the ready time it would be handed on entering, a double-read
@@ -76,7 +76,7 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
         return station
     late = station.late_score is not None
     with collector_paused():
-        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late)
+        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None)
         results = late_ranks(station) if late and ranks is not None else None
     if ranks is None or (late and results is None):
         return station
@@ -466,7 +466,8 @@ class RankedOnceStation(ReadingStation):
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        columns = [order, np.frombuffer(self.ready_at), ranks.place, lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+        columns = [order, np.frombuffer(self.ready_at), ranks.place,
+                   lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),
@@ -476,7 +477,8 @@ class RankedOnceStation(ReadingStation):
                    np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64),
                    np.array([r.off_at for r in readers], dtype=float),
                    np.array([not r.gone for r in readers], dtype=bool),
-                   np.array([r.code for r in readers], dtype=np.int64), float(self.horizon), float(self.warmup)]
+                   np.array([r.code for r in readers], dtype=np.int64), float(self.horizon), float(self.warmup),
+                   self.preemption is not None]
         none = np.zeros(0, dtype=np.int64)
         columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
         columns.append(ranks.by_place)

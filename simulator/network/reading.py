@@ -533,11 +533,11 @@ class ReadingStation:
     @property
     def ranked_once(self) -> bool:
         """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch, no pre-emption, no router's choice and no audit (each enters again while the run
-        goes on). Then the ranks of the studies and their second reads may be asked for ahead of the run,
-        and those a late AI result gives (`ranked_once.py`); second opinions, made as the run goes, are
-        ranked as they enter."""
-        return (not self.own_lanes and self.preemption is None and self.autonomous is None
+        pull dispatch, no router's choice and no audit (each enters again while the run goes on). Then the
+        ranks of the studies and their second reads may be asked for ahead of the run, and those a late AI
+        result gives (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter;
+        a read interrupted by pre-emption goes back at the head of the class it was read under."""
+        return (not self.own_lanes and self.autonomous is None
                 and all(lane.__class__ is str for row in self.lanes.table for lane in row))
 
     def run(self) -> Outcome:
