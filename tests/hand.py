@@ -25,7 +25,8 @@ __all__ = ["cohort_of", "numbered_loop_compiled", "outcomes", "run_by_hand"]
 def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
     """`studies`: dicts of `ready` (minutes), `read` (minutes), and optionally `referral` (stat | urgent |
     routine), `type` (a study type's name), `score` (the AI's posterior; None: not scored), `positive`,
-    `second_opinion` (the signed report goes for one), `second_read` (its reading time), `site`."""
+    `second_opinion` (the signed report goes for one), `second_read` (its reading time), `double_read` (the
+    reading time of its second, independent read, where its type is double read), `site`."""
     n = len(studies)
     types, sites = list(scenario.study_types), list(scenario.sites)
 
@@ -44,7 +45,8 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
                   arrivals=Arrivals(ready, site, referral, nan), truth=Truth(no, np.full(n, -1, dtype=np.int16)),
                   ai=AiDraws(np.full(n, -1, dtype=np.int32), no, score, positive, np.zeros(n), no, no), more_ais=(),
                   reading=Reading(col("read", 1.0), col("second_opinion", False, bool), col("second_read", 1.0),
-                                  None, None),
+                                  col("double_read", np.nan) if any("double_read" in s for s in studies) else None,
+                                  None),
                   ingest_delay=np.zeros(n))
     return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=nan))
 
@@ -75,9 +77,10 @@ def outcomes(scenario: Scenario, cohort: Cohort, policy: TriagePolicy) -> list[O
     return found
 
 
-def run_by_hand(scenario: Scenario, studies: list[dict[str, Any]]) -> list[tuple[list[dict], list[dict]]]:
+def run_by_hand(scenario: Scenario, studies: list[dict[str, Any]],
+                policy: TriagePolicy | None = None) -> list[tuple[list[dict], list[dict]]]:
     """The studies' and duties' rows, from each form of the reading station that may run this cohort
-    (`outcomes`): a rule must hold on every path."""
+    (`outcomes`), under the scenario's policy or `policy`: a rule must hold on every path."""
     cohort = cohort_of(scenario, studies)
     return [(studies_table(scenario, cohort, outcome, 0, 0).to_pylist(), duties_table(outcome, 0).to_pylist())
-            for outcome in outcomes(scenario, cohort, policy_of(scenario))]
+            for outcome in outcomes(scenario, cohort, policy or policy_of(scenario))]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from simulator.triage import Rank
+
 from .conftest import base_dict, make
 from .hand import run_by_hand
 
@@ -127,6 +129,29 @@ def test_pre_emption_interrupts_the_lowest_class_started_last() -> None:
     for rows in each(data, studies):
         assert rows[2]["read_start"] == 2.0 and rows[2]["reader"] == rows[1]["reader"]
         assert rows[0]["reported_at"] == 60.0 and rows[1]["reported_at"] == 66.0
+
+
+class SecondReadsFirst:
+    """FIFO, but the second read of a double-read study before every first read."""
+
+    name = "second-reads-first"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(0 if item.kind == "double_read" else 1, item.ready_at, item.kind)
+
+
+def test_pre_emption_never_interrupts_a_reader_who_may_not_read_the_item() -> None:
+    """Two readers: one in a routine read since 0, the other since 1 in the first read of a double-read
+    study, whose second read (ranked first) enters then. The one started last is its first reader, who may
+    not read it: the other read is interrupted (flip: the reader who may not read it is interrupted)."""
+    data = desk(staff=2, policy={"triage": "fifo", "preemptive": True})
+    data["study_types"]["chest_ct"]["double_reading"] = {"read_minutes": {"dist": "fixed", "value": 5}}
+    studies = [{"ready": 0, "read": 60, "double_read": float("nan")}, {"ready": 1, "read": 30, "double_read": 5}]
+    for rows, _ in run_by_hand(make(data), studies, SecondReadsFirst()):
+        routine, first = rows[0], rows[1]
+        second = next(r for r in rows if r["kind"] == "double_read")
+        assert second["read_start"] == 1.0 and second["reader"] == routine["reader"]
+        assert first["reader"] != routine["reader"] and routine["reported_at"] == 65.0
 
 
 def test_a_pre_empted_study_goes_back_to_the_head_of_its_class() -> None:
