@@ -21,6 +21,7 @@ from simulator.network.ranked_once import RankedOnceStation, reading_station
 from simulator.triage import Rank
 
 from .conftest import make
+from .hand import outcomes
 from .strategies import POLICIES, scenarios
 from .test_model import PROPERTY
 
@@ -272,6 +273,23 @@ def test_late_ai_results_rank_a_waiting_study_again_on_the_numbered_form(policy:
     if policy in ("ai_priority", "score", "hierarchical", "by_score"):
         assert sum(chosen.gone) > 5  # places given up: studies that entered again
     assert_same(outcome, layered)
+
+
+@pytest.mark.parametrize("policy", ["ai_priority", "score"])
+def test_with_pre_emption_a_late_ai_result_ranks_an_interrupted_study_again(policy: str) -> None:
+    """With pre-emption a study whose result comes while it waits enters again (a new rank may pre-empt),
+    and so does one waiting since its read was interrupted (it stays at the head of its new class). Every
+    form of the station gives the layered outcome (flip: an interrupted study read as it stands when its
+    result comes)."""
+    scenario = load_scenario("validation/ai_workers_mmc", ["horizon_days=10", "warmup_days=0", *BUSY,
+                                                           f"policy.triage={policy}", "policy.preemptive=true"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    found = outcomes(scenario, cohort, policy_of(scenario))
+    assert len(found) == 3 and cohort.upstream.late_score is not None
+    resumed = found[0].reported_at - found[0].read_start > cohort.draws.reading.read_minutes[:len(cohort)] + 1e-9
+    assert resumed[:len(cohort)].sum() > 20  # reads interrupted, then resumed
+    for other in found[1:]:
+        assert_same(found[0], other)
 
 
 @pytest.mark.parametrize("policy", ["ai_priority", "score"])
