@@ -317,25 +317,20 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 holding[r] = -1
                 _append(r, p, after, before, first_idle, last_idle)
                 continue
-            if partner[i] >= 0:  # the other read: someone else
-                excluded[partner[i]] = row_code[r]
-            if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
-                read_start[i] = now
-            holding[r] = i
-            resumed[r] = now
-            pending[r] = sequence
-            heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
-            sequence += 1
+            sequence = _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending,
+                              events, sequence)
             if preemptive:
                 _reading(r, i, c, best, p, reading_cls, reading_lane, busy_first, busy_last, busy_after,
                          busy_before, preempted)
         victim = -1
 
+
 def _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending, events,
            sequence):
-    """Reader r starts item i now, an entry made as the run goes: its release scheduled as the next event;
-    its other read, if it has one, someone else's. The events scheduled so far. (Written out where studies
-    are taken, where a call per read would cost the loop run as Python.)"""
+    """Reader r starts item i now (a free reader's pick, or an entry made as the run goes): its release
+    scheduled as the next event; its other read, if it has one, someone else's. The events scheduled so
+    far. (Written out where a study that becomes ready is taken, where a call per study would cost the
+    loop run as Python.)"""
     if partner[i] >= 0:
         excluded[partner[i]] = row_code[r]
     if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
