@@ -306,15 +306,10 @@ class Live:
             if x.shape[0] == 0:
                 continue
             items = late[x] if kind == 0 else np.frombuffer(partner, dtype=np.int64)[late[x]]  # type: ignore[arg-type]
-            codes, first = np.unique(given.label[x], return_index=True)
-            live = np.zeros(codes[-1] + 1, dtype=np.int16)
-            for code, at in zip(codes.tolist(), x[first].tolist()):
-                name = given.names[code]
-                live[code] = self.codes[name]
-                when = (int(relabelled[at]) >> 2, at, kind, 0)
-                if when < self.first_use.get(name, (math.inf,)):
-                    self.first_use[name] = when
-            self.label[items] = live[given.label[x]]
+            label = given.label[x]
+            codes, first = np.unique(label, return_index=True)
+            for code, at in zip(codes.tolist(), x[first].tolist()):  # each label, from its first use here
+                self.labelled(items[label == code], given.names[code], (int(relabelled[at]) >> 2, at, kind, 0))
 
     def label_order(self, names: list[str], first_entry: np.ndarray) -> list[str]:
         """Every label, the numbered items' (`names`, first used by the item entering at `first_entry`)
