@@ -17,7 +17,7 @@ from simulator.triage_config import policy_of
 
 from .conftest import base_dict, make
 from .hand import numbered_loop_compiled, outcomes
-from .strategies import POLICIES, scenarios
+from .strategies import scenarios
 from .test_model import PROPERTY
 from .test_ranked_once import ODD, assert_same, ranked_once
 
