@@ -26,7 +26,8 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
     """`studies`: dicts of `ready` (minutes), `read` (minutes), and optionally `referral` (stat | urgent |
     routine), `type` (a study type's name), `score` (the AI's posterior; None: not scored), `positive`,
     `second_opinion` (the signed report goes for one), `second_read` (its reading time), `double_read` (the
-    reading time of its second, independent read, where its type is double read), `site`."""
+    reading time of its second, independent read, where its type is double read), `audit` (its reading time
+    as an audit, where the scenario has the autonomous-normal lane), `site`."""
     n = len(studies)
     types, sites = list(scenario.study_types), list(scenario.sites)
 
@@ -46,7 +47,7 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
                   ai=AiDraws(np.full(n, -1, dtype=np.int32), no, score, positive, np.zeros(n), no, no), more_ais=(),
                   reading=Reading(col("read", 1.0), col("second_opinion", False, bool), col("second_read", 1.0),
                                   col("double_read", np.nan) if any("double_read" in s for s in studies) else None,
-                                  None),
+                                  col("audit", np.nan) if scenario.routing.autonomous_normal is not None else None),
                   ingest_delay=np.zeros(n))
     return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=nan))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.triage import AiPriority, Fifo, Hierarchical, Kind, Referral, ScoreBands, WorkItem
 from simulator.triage.columns import Columns, block_form
+from simulator.triage.routing import AutonomousNormal
 
 SERVICES = ["lvo", "ich", "chest", None]
 
@@ -78,3 +79,19 @@ def test_a_users_policy_is_asked_item_by_item_through_its_guard() -> None:
 
     assert block_form(Mine()) is not None
     assert block_form(GuardedPolicy(Mine(), "mypkg:Mine")) is None
+
+
+AT_THE_EDGE = [WorkItem(index=0, study_type="cxr", kind="primary", referral="routine", ai_score=score)
+               for score in (0.0999, 0.1, 0.1001)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(block=items, chosen=st.lists(st.sampled_from(["ct_head", "cxr", "mg"]), unique=True),
+       below=st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+@example(block=AT_THE_EDGE, chosen=["cxr"], below=0.1)  # below the threshold, not at it
+def test_the_autonomous_normal_rule_on_a_block_is_the_rule_item_by_item(block: list[WorkItem], chosen: list[str],
+                                                                        below: float) -> None:
+    """The numbered station sends studies to the audit lane by `applies_block`, the layered one by `applies`."""
+    rule = AutonomousNormal(chosen, below)
+    given_ = rule.applies_block(Columns.of(block, [item.ready_at for item in block]))
+    assert given_.dtype == bool and given_.tolist() == [rule.applies(item) for item in block]

@@ -23,8 +23,8 @@ from .test_ranked_once import ODD, assert_same, ranked_once
 
 
 def plain(data: dict[str, Any]) -> dict[str, Any]:
-    """A generated scenario ranked once, without double reading: what enters the worklist is the studies
-    and their second opinions (the upstream stations may give late AI results)."""
+    """A generated scenario ranked once: what enters the worklist is the studies (some as audits), their
+    second reads and their second opinions (the upstream stations may give late AI results)."""
     return ranked_once(data)
 
 
@@ -41,6 +41,7 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
     event(f"late AI results: {cohort.upstream.late_score is not None}")
     event(f"pre-emptive: {scenario.policy.preemptive}")
     found = outcomes(scenario, cohort, policy_)
+    event(f"audits: {bool(found[0].audited.any())}, {len(found)} forms")
     for other in found[1:]:
         assert_same(found[0], other)
 

@@ -59,11 +59,13 @@ ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
 
 
 def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
-    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no sites' own readers, no audit
-    (second opinions, double reads and pre-emption kept: the one placed as it enters, the next numbered
-    ahead, an interrupted read placed at the head of its class)."""
+    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no sites' own readers (second
+    opinions, double reads, audits and pre-emption kept: the one placed as it enters, the next numbered
+    ahead, an audit numbered as an audit, an interrupted read placed at the head of its class)."""
     data = dict(data)
-    data.pop("routing", None)
+    audits = data.pop("routing", {}).get("autonomous_normal")
+    if audits is not None:
+        data["routing"] = {"autonomous_normal": audits}
     data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
     return data
 
@@ -94,6 +96,7 @@ def test_ranked_ahead_or_layered_the_outcome_is_the_same_to_the_bit(data: dict[s
     chosen, outcome, layered = both(scenario, ODD[policy]() if policy in ODD else policy_of(make(
         {**data, "policy": {**data["policy"], "triage": policy}})))
     event(type(chosen).__name__)
+    event(f"audits: {bool(outcome.audited.any())} on {type(chosen).__name__}")
     assert_same(outcome, layered)
 
 

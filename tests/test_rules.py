@@ -181,3 +181,36 @@ def test_a_free_reader_takes_the_best_head_of_their_lanes() -> None:
                {"ready": 3, "read": 5, "referral": "stat"}]
     for rows in each(data, studies):
         assert rows[2]["read_start"] == 10.0 and rows[1]["read_start"] == 15.0
+
+
+class ByKind:
+    """First ready, first read, labelled by kind; with no block form: asked item by item."""
+
+    name = "by-kind"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(1, item.ready_at, item.kind)
+
+
+def test_an_ai_normal_study_skips_its_primary_read_for_an_audit() -> None:
+    """The autonomous-normal lane below 0.1 for chest CT, read by an audit pool alone: a routine study scored
+    0.05 is audited there, for its audit minutes, and its second read is not made; one scored at 0.1 itself,
+    a STAT one scored 0.05 and an unscored one are read by the readers; the audit is ranked as an audit,
+    by a built-in's block form and by a policy asked item by item (flips: the rule's `<` as `<=`; STAT
+    audited; the audit read for the primary read's minutes; an audit's second read made; an audit ranked as
+    the primary read it skipped, by either form)."""
+    data = desk(staff=2)
+    data["study_types"]["chest_ct"].update(ai="ct_ai", double_reading={"read_minutes": {"dist": "fixed", "value": 5}})
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    data["pools"]["auditors"] = {"reads": ["audit"], "shifts": [{"start": "00:00", "end": "24:00", "staff": 1}]}
+    data["routing"] = {"autonomous_normal": {"study_types": ["chest_ct"], "below": 0.1, "target": {"hours": 48}}}
+    studies = [{"ready": 0, "read": 10, "score": 0.05, "audit": 2, "double_read": 5},
+               {"ready": 1, "read": 10, "score": 0.1, "audit": 2},
+               {"ready": 2, "read": 10, "score": 0.05, "audit": 2, "referral": "stat"},
+               {"ready": 3, "read": 10, "audit": 2}]
+    for rows, _ in [*run_by_hand(make(data), studies), *run_by_hand(make(data), studies, ByKind())]:
+        audit, *read = rows[:4]
+        assert audit["kind"] == "audit" and audit["reader"].startswith("auditors/") and audit["reported_at"] == 2.0
+        assert audit["priority"] == "audit"
+        assert all(r["kind"] == "primary" and r["reader"].startswith("readers/") for r in read)
+        assert len(rows) == 4  # no second read

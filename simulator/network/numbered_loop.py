@@ -1,7 +1,7 @@
-"""The numbered station's loop over plain arrays: what enters the worklist is the studies, the second reads
-of double-read studies and second opinions, and late AI results rank waiting studies again
-(`RankedOnceStation`: every run with pull dispatch, no router's choice and no audit: the city, the network
-city, the reference centre, the M/M/10 yardstick's model, every validation scenario).
+"""The numbered station's loop over plain arrays: what enters the worklist is the studies (some as audits,
+on their own lane), the second reads of double-read studies and second opinions, and late AI results rank
+waiting studies again (`RankedOnceStation`: every run with pull dispatch and no router's choice: the city,
+the network city, the reference centre, the M/M/10 yardstick's model, every validation scenario).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`

@@ -1,8 +1,9 @@
 """The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch, no router's choice, no audit),
-a study is ranked when it becomes ready, again when a late AI result comes, and again only at an `until`
-its rank names. `rank` is a pure function of the item and `now` (the policy contract), so those ranks may
+Where `ReadingStation.ranked_once` holds (pull dispatch, no router's choice), a study is
+ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known on entry,
+asked of the rule's block form), again when a late AI result comes, and again only at an `until` its rank
+names. `rank` is a pure function of the item and `now` (the policy contract), so those ranks may
 be asked for before the run: each study with the ready time it would be handed on entering, a double-read
 study's second read with it (entering right after it), and each late result's at the time it comes (a
 block at a time where the policy has a block form: `simulator/triage/columns.py`). If no rank names an
@@ -66,6 +67,7 @@ class EntryRanks(NamedTuple):
     names: list[str]  # the labels in order of first entry (as the station's label codes)
     cls: np.ndarray | None = None  # with `keep_order`: the classes in the worklist's order
     key: np.ndarray | None = None  # ... and the keys
+    audited: np.ndarray | None = None  # the studies that enter as audits (`ReadingStation._audit`), if any
 
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
@@ -102,14 +104,16 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     studies = station.ready_order[:_entering(station)]
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
-    orders, classes, keys, labels = [], [], [], []
+    orders, classes, keys, labels, audits = [], [], [], [], []
     for lo in range(0, studies.shape[0], chunk):
         block = studies[lo:lo + chunk]
-        ranked = _ranks_of(station, by_block, block)
+        audit = station._audits(block)
+        ranked = _ranks_of(station, by_block, block, audit=audit)
         if ranked is None:
             return None
         items = block
-        doubled = station.dual_index[block] >= 0
+        audits.append(block[audit])
+        doubled = (station.dual_index[block] >= 0) & ~audit  # an audit has no second read
         if doubled.any():  # each second read enters right after its study
             seconds = _ranks_of(station, by_block, block[doubled], second=True)
             if seconds is None:
@@ -138,18 +142,22 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     place = np.empty_like(by_place)
     place[by_place] = np.arange(by_place.shape[0], dtype=index)
     ranks = EntryRanks(order.astype(index), place, by_place, np.concatenate(labels), list(codes))
+    audited = np.concatenate(audits)
+    if audited.shape[0]:
+        ranks = ranks._replace(audited=audited)
     if keep_order:
         ranks = ranks._replace(cls=_plain(cls[by_place]), key=_plain(key[by_place]))
     return ranks
 
 
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
-              second: bool = False, result_in: bool = False) -> BlockRanks | None:
+              second: bool = False, result_in: bool = False, audit: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (`second`: of their second reads; `result_in`: with their late AI
-    results, when each comes): from the policy's block form where it has one, else item by item."""
+    results, when each comes; `audit`: those that enter as audits, as audits): from the policy's block form
+    where it has one, else item by item."""
     if by_block is None:
-        return _item_ranks(station, block, second, result_in)
-    return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in))
+        return _item_ranks(station, block, second, result_in, audit)
+    return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in, audit))
 
 
 def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
@@ -160,18 +168,20 @@ def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
     return np.array([codes[name] for name in names.tolist()], dtype=np.int16)[inverse.reshape(-1)]
 
 
-def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False,
-                result_in: bool = False) -> BlockRanks | None:
+def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False, result_in: bool = False,
+                audit: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
-    item exactly as `ReadingStation._on_ready` (`_double_read`) builds it on entry, ranked at its ready
-    time, or with `result_in` as `_scored` makes it when its late AI result comes, ranked then; None if
-    one names an `until` or is not a `Rank` (something else that answers like one: the layered station
-    asks it as it goes)."""
+    item exactly as `ReadingStation._on_ready` (`_route`, `_double_read`) builds it on entry, ranked at its
+    ready time (those of `audit` made audits), or with `result_in` as `_scored` makes it when its late AI
+    result comes, ranked then; None if one names an `until` or is not a `Rank` (something else that
+    answers like one: the layered station asks it as it goes)."""
     columns = station._columns(block, result_in)
     if second:
         columns[0], columns[2] = station.dual_index[block].tolist(), repeat(DOUBLE_READ)
     items = map(Read, *columns, repeat(-1), repeat(""), repeat(0), repeat(False), repeat(None),
                 station.cohort.draws.reading.read_minutes[block].tolist())
+    if audit is not None and audit.any():
+        items = (station._audit(item) if audited else item for item, audited in zip(items, audit.tolist()))
     now = station.cohort.upstream.scored_at[block].tolist() if result_in else columns[READY]  # type: ignore[index]
     ranks = list(map(station.worklist.policy.rank, items, now))
     if set(map(type, ranks)) != {Rank}:
@@ -348,6 +358,10 @@ class RankedOnceStation(ReadingStation):
         doubled = self.dual_index >= 0
         if doubled.any():
             self.minutes.extend(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])
+        if ranks.audited is not None:  # an audit is read for its own minutes, and has no second read
+            self.audited[ranks.audited] = True
+            np.frombuffer(self.minutes)[ranks.audited] = reading.audit_minutes[ranks.audited]  # type: ignore[index]
+            doubled &= ~self.audited
         self.live = Live(self.n_items) if self.n_second or results is not None else None
         # Who may not read an item (the reader of its study's report, or of its other read): only where
         # some item has someone; and each read's other read, where studies are double read.
@@ -444,9 +458,10 @@ class RankedOnceStation(ReadingStation):
         pools = list(lanes.pools.values())
         pool_id = {id(pool): number for number, pool in enumerate(pools)}
         lane_of = np.array([[names.index(name) for name in row] for row in lanes.table], dtype=np.int64)
-        opinion_lane = names.index(lanes.second_opinion)
+        opinion_lane, audit_lane = names.index(lanes.second_opinion), names.index(lanes.audit)
         lane_pools = [[pool_id[id(pool)] for pool in lanes.pools_for[name]] for name in names]
-        used = set(lane_of.ravel().tolist()) | ({opinion_lane} if self.n_second else set())
+        used = set(lane_of.ravel().tolist()) | ({opinion_lane} if self.n_second else set()) \
+            | ({audit_lane} if ranks.audited is not None else set())
         pool_lanes = [[lane_id[id(heap)] for heap in pool.lanes if lane_id[id(heap)] in used] for pool in pools]
         every = duties(self.scenario)
         start = [max(duty.start, 0.0) for duty in every]
@@ -462,7 +477,8 @@ class RankedOnceStation(ReadingStation):
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
         columns = [order, np.frombuffer(self.ready_at), ranks.place,
-                   lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+                   np.where(self.audited[study], audit_lane, lane_of[d.study_type[study], u.site[study]]).astype(np.int16)
+                   if ranks.audited is not None else lane_of[d.study_type[study], u.site[study]].astype(np.int16),
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),

@@ -197,14 +197,18 @@ class ReadingStation:
             [table[t][s] for t, s in zip(types, sites)],
         ]
 
-    def _column_block(self, block: np.ndarray, kind: str | None = None, result_in: bool = False) -> Columns:
+    def _column_block(self, block: np.ndarray, kind: str | None = None, result_in: bool = False,
+                      audited: np.ndarray | None = None) -> Columns:
         """The studies of `block` on entry as columns (what `_columns` makes items of), each ranked at its
         ready time: for a policy's `rank_block`. `kind`: as that kind of work instead (their second reads);
-        `result_in`: with their late AI results, ranked when each comes."""
+        `result_in`: with their late AI results, ranked when each comes; `audited`: those sent to the audit
+        as audits (`_audit`)."""
         d, u = self.cohort.draws, self.cohort.upstream
         scored = u.ai_scored[block] if u.late_score is None or result_in else u.ai_scored[block] & ~u.late_score[block]
         types, sites = d.study_type[block], u.site[block]
         name, kinds, modality = (np.array(column, dtype=str)[types] for column in self._type_columns)
+        if audited is not None:
+            kinds = np.where(audited, AUDIT, kinds)
         flags, ai_of = self.flag_names, self._ai_of
         ready = u.ready_at[block]
         return Columns(
@@ -266,10 +270,7 @@ class ReadingStation:
     def _route(self, item: Read, lane: str | tuple[str, str, str], now: float) -> None:
         """Routing at entry: the autonomous-normal lane, then the router (its site's readers or the centre)."""
         if self.autonomous is not None and self.autonomous.applies(item):
-            item.kind = AUDIT
-            item.lane = self.lanes.audit
-            item.remaining = float(self.cohort.draws.reading.audit_minutes[item.index])  # type: ignore[index]
-            self.audited[item.index] = True
+            self._audit(item)
             return
         if lane.__class__ is str:
             return
@@ -278,6 +279,21 @@ class ReadingStation:
         item.lane = local if route.where == LOCAL else central if route.where == CENTRAL else both
         if route.until != math.inf:
             Tick(self.env, route.until - now, SEIZE, self._on_reroute, (item, both))
+
+    def _audit(self, item: Read) -> Read:
+        """`item`, an AI-normal study, skips its primary read: the AI's report stands, and a reader audits
+        it (its lane, kind and read time)."""
+        item.kind = AUDIT
+        item.lane = self.lanes.audit
+        item.remaining = float(self.cohort.draws.reading.audit_minutes[item.index])  # type: ignore[index]
+        self.audited[item.index] = True
+        return item
+
+    def _audits(self, block: np.ndarray) -> np.ndarray:
+        """Which studies of `block` go to the audit as they enter (`_route`), by the rule's block form."""
+        if self.autonomous is None:
+            return np.zeros(block.shape[0], dtype=bool)
+        return self.autonomous.applies_block(self._column_block(block))
 
     def _on_reroute(self, tick: Tick) -> None:
         """A study still waiting for its site's readers is opened to the centre (overflow, or night)."""
@@ -533,12 +549,12 @@ class ReadingStation:
     @property
     def ranked_once(self) -> bool:
         """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch, no router's choice and no audit (each enters again while the run goes on). Then the
-        ranks of the studies and their second reads may be asked for ahead of the run, and those a late AI
-        result gives (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter;
-        a read interrupted by pre-emption goes back at the head of the class it was read under."""
-        return (not self.own_lanes and self.autonomous is None
-                and all(lane.__class__ is str for row in self.lanes.table for lane in row))
+        pull dispatch and no router's choice (a routed study enters again while the run goes on). Then the
+        ranks of the studies and their second reads may be asked for ahead of the run (an audit's as an
+        audit: which study goes to the audit is known on entry), and those a late AI result gives
+        (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter; a read
+        interrupted by pre-emption goes back at the head of the class it was read under."""
+        return not self.own_lanes and all(lane.__class__ is str for row in self.lanes.table for lane in row)
 
     def run(self) -> Outcome:
         self._start_shifts()

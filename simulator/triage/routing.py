@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
+from .columns import Columns
 from .item import WorkItem
 from .vocabulary import Kind, Referral
+
+if TYPE_CHECKING:  # numpy is imported where a block is asked: the triage package stays plain Python
+    import numpy as np
 
 __all__ = ["Route", "Router", "LocalFirst", "AutonomousNormal", "least_loaded", "LOCAL", "CENTRAL", "BOTH",
            "BUILT_IN_ROUTERS"]
@@ -87,6 +91,15 @@ class AutonomousNormal:
     def applies(self, item: WorkItem) -> bool:
         return (item.kind == Kind.PRIMARY and item.referral != Referral.STAT and item.study_type in self.study_types
                 and item.ai_score is not None and item.ai_score < self.below)
+
+    def applies_block(self, columns: Columns) -> np.ndarray:
+        """`applies` for a block of items as columns (`simulator/triage/columns.py`): a bool per item, as
+        `applies` gives it item by item (tests/test_block_ranks.py)."""
+        import numpy as np
+
+        return ((columns.kind == Kind.PRIMARY.value) & (columns.referral != Referral.STAT.value)
+                & np.isin(columns.study_type, sorted(self.study_types)) & columns.scored
+                & (columns.ai_score < self.below))
 
 
 def least_loaded(loads: Iterable[float]) -> int | None:
