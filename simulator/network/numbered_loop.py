@@ -31,7 +31,9 @@ times slower to push and pop). The ranks late results give are asked ahead, in t
 
 One generator of numbers and arrays, so that numba compiles it unchanged (`compiled.py`): run as
 Python until a process has handed it `COMPILED_FROM` studies, compiled from then on, with the same bits
-(tests/test_numbered_loop.py; the rule tests of tests/test_rules.py run it both ways).
+(tests/test_numbered_loop.py; the rule tests of tests/test_rules.py run it both ways). What runs once a
+read (the pick, a read's start) is written out in the loop, not called: compiled, a call handed the heaps
+and arrays it needs cost the loop 40% (docs/performance-history.md); the helpers below run on rarer paths.
 """
 from __future__ import annotations
 
@@ -99,6 +101,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     for side in sides:
         side.pop()
     entries = 0  # entries made as the run goes that have waited on a lane
+    held = [(0, 0, (0, 0.0, 0.0, 0, 0))]  # heads a free reader may not read: (lane, code, side entry), set aside
+    held.pop()
     events = [(0.0, 0, 0, 0, 0)]  # (time, priority, sequence, what, whose)
     events.pop()
     sequence = 0
@@ -136,7 +140,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     live_of = [-1] * items
     late_cls = [math.nan] * items
     victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
-    resume = 0  # what goes on after that: the chain of studies becoming ready, or of late results
+    handed = -1  # ... or an idle reader an entry made as the run goes was handed to: starts it, first
+    given, given_cls, given_lane = -1, 0.0, 0  # that entry: its item, class and lane
+    resume = 0  # what goes on after either: the chain of studies becoming ready, or of late results
     again = False  # the chain of studies goes on after its last entry, not entering it again
     while True:
         if resume:
@@ -166,12 +172,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 state[ASKED], state[OPINION], state[ENTERED], state[RESULTS] = r, j, k, x
                 clock[NOW] = now
                 yield 1
-                entries, sequence, victim = _enter(
-                    j, opinion_lane, clock[CLS], clock[KEY], now, k, entries, sequence, preemptive, ranked_cls,
-                    ranked_key, entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, after,
-                    before, first_idle, last_idle, heaps, sides, live_of, busy_first, busy_last, busy_after,
-                    busy_before, reading_cls, reading_lane, preempted, resumed, minutes, partner, read_start,
-                    holding, pending, events)
+                given, given_cls, given_lane = j, clock[CLS], opinion_lane
+                entries, victim, handed = _enter(
+                    j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, ranked_cls, ranked_key,
+                    entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
+                    last_idle, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
@@ -207,7 +212,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                             victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
                                              lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
                                              row_code)
-                    else:
+                    else:  # (started here, not handed to the pick: that cost the loop 3-8% more, measured)
                         read_start[i] = now
                         holding[t] = i
                         resumed[t] = now
@@ -255,17 +260,16 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         given_up[place_of[i]] = 1
                     l = result_lane[x]
                     if enters:
-                        entries, sequence, victim = _enter(
-                            i, l, c, q, now, k, entries, sequence, preemptive, ranked_cls, ranked_key, entry_at,
-                            excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, after, before,
-                            first_idle, last_idle, heaps, sides, live_of, busy_first, busy_last, busy_after,
-                            busy_before, reading_cls, reading_lane, preempted, resumed, minutes, partner,
-                            read_start, holding, pending, events)
+                        given, given_cls, given_lane = i, c, l
+                        entries, victim, handed = _enter(
+                            i, l, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                            lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle,
+                            heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
                 part += 1
                 if part == 2 or partner[result_item[x]] < 0:
                     part = 0
                     x += 1
-                if victim >= 0:
+                if victim >= 0 or handed >= 0:  # that reader's turn first; then on from here
                     resume = _RESULTS
                     break
             if not resume:
@@ -289,86 +293,106 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                                  pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
                                  reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of)
             first -= 1
+        elif handed >= 0:
+            first -= 1
         # A reader free (done, on duty now, or interrupted): takes the best head of their pool's lanes they
-        # may read, or waits idle.
+        # may read, or waits idle; a reader an entry was handed to (`_enter`) takes that. The one place a
+        # read starts, but for a study taken as it becomes ready. (Written out here, not called: a call with
+        # the heaps and arrays it needs cost the compiled loop a third of its speed, measured.)
         for row in range(first, last):
-            r = victim if victim >= 0 and row == first else row
-            if not row_present[r]:
-                gone[r] = True
-                continue
-            p = row_pool[r]
-            best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of)
-            c = 0.0
-            if best >= 0:
-                v = heaps[best][0]
-                i = study_at[v >> 1] if v & 1 else sides[best][0][4]
-                if excluded[i] == row_code[r]:  # the rare path: looked past, as `Worklist.pop_for` does
-                    i, best, v, c = _skipping(p, row_code[r], excluded, study_at, pool_lanes_at, pool_lanes, heaps,
-                                              sides, given_up, preemptive, live_of)
-                else:
-                    heappop(heaps[best])
-                    if not v & 1:
-                        c = heappop(sides[best])[1]
-                if preemptive and v & 1:
-                    c = float(ranked_cls[v >> 1])
+            if row == first and handed >= 0:
+                r, i, c, best, p = handed, given, given_cls, given_lane, row_pool[handed]
+                handed = -1
             else:
-                i = -1
-            if i < 0:  # idle, the last of the pool's idle readers
-                holding[r] = -1
-                _append(r, p, after, before, first_idle, last_idle)
-                continue
-            sequence = _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending,
-                              events, sequence)
+                r = victim if victim >= 0 and row == first else row
+                if not row_present[r]:
+                    gone[r] = True
+                    continue
+                p = row_pool[r]
+                while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
+                    best = -1
+                    head = 0
+                    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
+                    while a < b:
+                        l = pool_lanes[a]
+                        heap = heaps[l]
+                        while heap:  # an entry given up (`given_up`, `live_of`) is dropped at the head
+                            v = heap[0]
+                            if v & 1:
+                                if given_up[v >> 1] == 0:
+                                    break
+                            elif not preemptive or live_of[sides[l][0][4]] == sides[l][0][3]:
+                                break
+                            if not heappop(heap) & 1:
+                                heappop(sides[l])
+                        if heap and (best < 0 or heap[0] < head
+                                     or (heap[0] == head and not head & 1 and sides[l][0] < sides[best][0])):
+                            best, head = l, heap[0]
+                        a += 1
+                    if best < 0:
+                        break
+                    i = study_at[head >> 1] if head & 1 else sides[best][0][4]
+                    if excluded[i] != row_code[r]:
+                        break
+                    # The rare path: what the reader may not read is set aside, and put back after the pick
+                    # (the best head they may read is the first of its lane they may read: `Worklist.pop_for`).
+                    heappop(heaps[best])
+                    held.append((best, head, (0, 0.0, 0.0, 0, 0) if head & 1 else heappop(sides[best])))
+                c = 0.0
+                if best >= 0:
+                    heappop(heaps[best])
+                    if not head & 1:
+                        c = heappop(sides[best])[1]
+                    elif preemptive:
+                        c = float(ranked_cls[head >> 1])
+                else:
+                    i = -1
+                while held:
+                    l, v, side = held.pop()
+                    heappush(heaps[l], v)
+                    if not v & 1:
+                        heappush(sides[l], side)
+                if i < 0:  # idle, the last of the pool's idle readers
+                    holding[r] = -1
+                    _append(r, p, after, before, first_idle, last_idle)
+                    continue
+            if partner[i] >= 0:  # its other read: someone else's
+                excluded[partner[i]] = row_code[r]
+            if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
+                read_start[i] = now
+            holding[r] = i
+            resumed[r] = now
+            pending[r] = sequence
+            heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
+            sequence += 1
             if preemptive:
                 _reading(r, i, c, best, p, reading_cls, reading_lane, busy_first, busy_last, busy_after,
                          busy_before, preempted)
         victim = -1
 
 
-def _start(r, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending, events,
-           sequence):
-    """Reader r starts item i now (a free reader's pick, or an entry made as the run goes): its release
-    scheduled as the next event; its other read, if it has one, someone else's. The events scheduled so
-    far. (Written out where a study that becomes ready is taken, where a call per study would cost the
-    loop run as Python.)"""
-    if partner[i] >= 0:
-        excluded[partner[i]] = row_code[r]
-    if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
-        read_start[i] = now
-    holding[r] = i
-    resumed[r] = now
-    pending[r] = sequence
-    heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
-    return sequence + 1
-
-
-def _enter(i, l, c, q, now, entered, entries, sequence, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-           lane_pools_at, lane_pools, row_code, row_off, row_pool, after, before, first_idle, last_idle, heaps,
-           sides, live_of, busy_first, busy_last, busy_after, busy_before, reading_cls, reading_lane, preempted,
-           resumed, minutes, partner, read_start, holding, pending, events):
+def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
+           lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides, live_of, busy_first,
+           busy_after, reading_cls, resumed):
     """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
-    study a late result ranks again), `entered` numbered items having entered: to the longest-idle reader
-    who may take it, else placed among the numbered items (`_place`), where with pre-emption it may
-    interrupt a read (`_victim`). The entries made as the run goes, the events scheduled, and the reader
-    whose read it interrupts (-1: none)."""
-    victim = -1
+    study a late result ranks again), `entered` numbered items having entered: handed to the longest-idle
+    reader who may take it (taken out of the idle; the loop starts the read, before anything else), else
+    placed among the numbered items (`_place`), where with pre-emption it may interrupt a read (`_victim`).
+    The entries made as the run goes, the reader whose read it interrupts and the reader it is handed to
+    (-1: none)."""
     t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
               last_idle)
     if t >= 0:
-        sequence = _start(t, i, now, minutes, partner, excluded, row_code, read_start, holding, resumed, pending,
-                          events, sequence)
-        if preemptive:
-            _reading(t, i, c, l, row_pool[t], reading_cls, reading_lane, busy_first, busy_last, busy_after,
-                     busy_before, preempted)
-        return entries, sequence, victim
+        return entries, -1, t
     code = 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, q, entries, i))
+    victim = -1
     if preemptive:
         live_of[i] = entries
         victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
                          resumed, row_off, row_code)
-    return entries + 1, sequence, victim
+    return entries + 1, victim, -1
 
 
 def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, busy, row_off, warmup, pending,
@@ -428,72 +452,6 @@ def _victim(l, c, exclude, now, lane_pools_at, lane_pools, busy_first, busy_afte
             r = busy_after[r]
         a += 1
     return victim
-
-
-def _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of):
-    """The lane of pool p whose head comes first (-1: all empty), entries given up dropped first (`_gone`). By
-    code: a numbered code is one study's; heads made as the run goes that share a code, by their side
-    entries (rank, then entry)."""
-    best = -1
-    head = 0
-    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
-    while a < b:
-        l = pool_lanes[a]
-        heap = heaps[l]
-        while heap and _gone(heap[0], sides[l], given_up, preemptive, live_of):
-            if not heappop(heap) & 1:
-                heappop(sides[l])
-        if heap and (best < 0 or heap[0] < head
-                     or (heap[0] == head and not head & 1 and sides[l][0] < sides[best][0])):
-            best, head = l, heap[0]
-        a += 1
-    return best
-
-
-def _skipping(p, code, excluded, study_at, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of):
-    """As `Worklist._pop_skipping`: in each of pool p's lanes, the first item reader `code` may read; the
-    best of those, taken: (the item, -1 for none; its lane; its code; its class if it was made as the run
-    goes). What is looked past goes back."""
-    held = [(0, 0, (0, 0.0, 0.0, 0, 0))]  # (lane, code, side entry): made with one so that numba knows its type
-    held.pop()
-    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
-    while a < b:
-        l = pool_lanes[a]
-        heap = heaps[l]
-        while heap:
-            v = heap[0]
-            if _gone(v, sides[l], given_up, preemptive, live_of):
-                if not heappop(heap) & 1:
-                    heappop(sides[l])
-                continue
-            if excluded[study_at[v >> 1] if v & 1 else sides[l][0][4]] != code:
-                break
-            heappop(heap)
-            held.append((l, v, (0, 0.0, 0.0, 0, 0) if v & 1 else heappop(sides[l])))
-        a += 1
-    best = _best(p, pool_lanes_at, pool_lanes, heaps, sides, given_up, preemptive, live_of)
-    i, taken, c = -1, 0, 0.0
-    if best >= 0:
-        taken = heappop(heaps[best])
-        if taken & 1:
-            i = study_at[taken >> 1]
-        else:
-            side = heappop(sides[best])
-            i, c = side[4], side[1]
-    for l, v, side in held:
-        heappush(heaps[l], v)
-        if not v & 1:
-            heappush(sides[l], side)
-    return i, best, taken, c
-
-
-def _gone(v, side, given_up, preemptive, live_of):
-    """Whether a lane's head `v` is an entry given up: a numbered place (a late result ranked its study
-    anew), or with pre-emption an entry made as the run goes whose item entered again since (`side`: the
-    lane's side heap, whose first entry is the head's when `v` is even)."""
-    if v & 1:
-        return given_up[v >> 1] != 0
-    return preemptive and live_of[side[0][4]] != side[0][3]
 
 
 def _place(c, q, entered, ranked_cls, ranked_key, entry_at):
@@ -563,4 +521,4 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_start, _enter, _interrupt, _busy_time, _reading, _victim, _best, _skipping, _gone, _place, _idle, _append, _unlink)
+HELPERS = (_enter, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append, _unlink)
