@@ -61,10 +61,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         err.print(interrupted(), soft_wrap=True)
-        sys.exit(130)
+        _stopped_now()
     except SystemExit as exc:
         if exc.code == 130 and caused_by(exc, KeyboardInterrupt):  # typer turns Ctrl-C into a silent exit 130
             err.print(interrupted(), soft_wrap=True)
+            _stopped_now()
         if caused_by(exc, BrokenPipeError):  # typer turns it into exit 1
             _quiet_exit()
         raise
@@ -87,6 +88,19 @@ def main() -> None:
             raise
         sys.exit(INTERNAL)
 
+
+
+def _stopped_now() -> None:
+    """Exit 130 at once, once an interrupted command has said so: what it wrote is whole or gone already
+    (`files.write_directory`), and its workers are killed. Not through the interpreter's exit, which joins
+    the process pool's threads: after its workers were killed that join can wait for ever (seen once, under
+    a full test run's load: the message said, the process still there a minute later)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
 
 
 def _quiet_exit() -> None:
