@@ -33,7 +33,8 @@ One generator of numbers and arrays, so that numba compiles it unchanged (`compi
 Python until a process has handed it `COMPILED_FROM` studies, compiled from then on, with the same bits
 (tests/test_numbered_loop.py; the rule tests of tests/test_rules.py run it both ways). What runs once a
 read (the pick, a read's start) is written out in the loop, not called: compiled, a call handed the heaps
-and arrays it needs cost the loop 40% (docs/performance-history.md); the helpers below run on rarer paths.
+and arrays it needs made the loop 40% slower (docs/performance-history.md); the helpers below run on rarer
+paths.
 """
 from __future__ import annotations
 
@@ -297,8 +298,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             first -= 1
         # A reader free (done, on duty now, or interrupted): takes the best head of their pool's lanes they
         # may read, or waits idle; a reader an entry was handed to (`_enter`) takes that. The one place a
-        # read starts, but for a study taken as it becomes ready. (Written out here, not called: a call with
-        # the heaps and arrays it needs cost the compiled loop a third of its speed, measured.)
+        # read starts, but for a study taken as it becomes ready. (Written out here, not called: calls with
+        # the heaps and arrays they need made the compiled loop 40% slower, measured.)
         for row in range(first, last):
             if row == first and handed >= 0:
                 r, i, c, best, p = handed, given, given_cls, given_lane, row_pool[handed]

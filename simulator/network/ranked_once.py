@@ -476,9 +476,11 @@ class RankedOnceStation(ReadingStation):
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
+        lane_in = lane_of[d.study_type[study], u.site[study]].astype(np.int16)  # each entering item's lane
+        if ranks.audited is not None:
+            lane_in[self.audited[study]] = audit_lane
         columns = [order, np.frombuffer(self.ready_at), ranks.place,
-                   np.where(self.audited[study], audit_lane, lane_of[d.study_type[study], u.site[study]]).astype(np.int16)
-                   if ranks.audited is not None else lane_of[d.study_type[study], u.site[study]].astype(np.int16),
+                   lane_in,
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),
