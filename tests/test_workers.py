@@ -250,3 +250,35 @@ def test_out_of_memory_is_said_plainly(monkeypatch, capsys) -> None:
         main()
     said = " ".join(capsys.readouterr().err.split())
     assert stopped.value.code == 4 and "out of memory" in said and "internal error" not in said
+
+
+class Exited(Exception):
+    """`os._exit`, caught: a test must not end its own process."""
+
+
+@pytest.mark.parametrize("kills", [True, False])
+def test_a_command_that_killed_its_pool_exits_without_joining_the_pools_threads(monkeypatch, kills: bool) -> None:
+    """Once a command killed a pool's workers, it exits at once with its code (the interpreter's exit would
+    join the pool's threads, which a worker killed while sending a result leaves waiting for ever); a
+    command that killed none exits as usual (flip: either way for both)."""
+    import simulator.cli as cli
+    from simulator.workers import LocalPool
+
+    def exit_now(code: int) -> None:
+        raise Exited(code)
+
+    def command() -> None:
+        pool = LocalPool(1)
+        pool.submit(int).result()
+        if kills:
+            pool.kill()
+        else:
+            pool.shutdown()
+        # Only now: a worker forked while it is replaced would not end either.
+        monkeypatch.setattr(os, "_exit", exit_now)
+        sys.exit(130)
+
+    monkeypatch.setattr(cli, "_main", command)
+    with pytest.raises(Exited if kills else SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.args[0] == 130 if kills else stopped.value.code == 130

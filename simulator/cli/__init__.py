@@ -53,6 +53,21 @@ app.command("replay")(replay.replay)
 
 
 def main() -> None:
+    killed = _pools_killed()
+    try:
+        _main()
+    except SystemExit as exc:
+        if _pools_killed() > killed:  # this command killed a pool's workers
+            _exit_now(exc.code)
+        raise
+
+
+def _pools_killed() -> int:
+    workers = sys.modules.get("simulator.workers")  # (imported only by commands that start workers)
+    return 0 if workers is None else workers.killed()
+
+
+def _main() -> None:
     from simulator.errors import OutputError
     from simulator.stopping import caused_by, interrupted, stop_on_sigterm
 
@@ -61,11 +76,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         err.print(interrupted(), soft_wrap=True)
-        _stopped_now()
+        sys.exit(130)
     except SystemExit as exc:
         if exc.code == 130 and caused_by(exc, KeyboardInterrupt):  # typer turns Ctrl-C into a silent exit 130
             err.print(interrupted(), soft_wrap=True)
-            _stopped_now()
         if caused_by(exc, BrokenPipeError):  # typer turns it into exit 1
             _quiet_exit()
         raise
@@ -90,17 +104,21 @@ def main() -> None:
 
 
 
-def _stopped_now() -> None:
-    """Exit 130 at once, once an interrupted command has said so: what it wrote is whole or gone already
-    (`files.write_directory`), and its workers are killed. Not through the interpreter's exit, which joins
-    the process pool's threads: after its workers were killed that join can wait for ever (seen once, under
-    a full test run's load: the message said, the process still there a minute later)."""
+def _exit_now(code: object) -> None:
+    """Exit with `code` at once, not through the interpreter's exit, once this process killed a pool's
+    workers (an interrupt, an error): what the command wrote is whole or gone already
+    (`files.write_directory`), and it has said why it stopped. The interpreter's exit joins the pool's
+    threads, and a worker killed while sending a result leaves the pool's reader waiting for the rest for
+    ever (seen under a full test run's load: "interrupted" said, the process still there 25 minutes later,
+    its pool's thread in a read of a 458 kB result)."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(130)
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def _quiet_exit() -> None:
