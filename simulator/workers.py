@@ -22,14 +22,14 @@ from types import TracebackType
 __all__ = ["LocalPool", "cores", "killed"]
 
 _PR_SET_PDEATHSIG = 1
-_killed: list[bool] = []  # one per pool whose workers were killed in this process (`killed`)
+_killed = 0  # pools whose workers were killed in this process (`killed`)
 
 
 def killed() -> int:
     """How many pools' workers this process killed. Once it has, its exit must not join the pools' threads
     (as the interpreter's exit does): a worker killed while sending a result leaves its pool's reader
     waiting for the rest for ever, the pipe's other end being this process's own."""
-    return len(_killed)
+    return _killed
 
 
 def cores() -> int:
@@ -73,7 +73,8 @@ class LocalPool(ProcessPoolExecutor):
     def kill(self) -> None:
         """Stop every worker now; work in flight is lost (the caller knows what it had not received). The
         process must then not wait for the pool's threads as it exits (`killed`)."""
-        _killed.append(True)
+        global _killed
+        _killed += 1
         processes = list((getattr(self, "_processes", None) or {}).values())
         self.shutdown(wait=False, cancel_futures=True)
         for process in processes:

@@ -103,7 +103,6 @@ def _main() -> None:
         sys.exit(INTERNAL)
 
 
-
 def _exit_now(code: object) -> None:
     """Exit with `code` at once, not through the interpreter's exit, once this process killed a pool's
     workers (an interrupt, an error): what the command wrote is whole or gone already
