@@ -27,7 +27,8 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
     routine), `type` (a study type's name), `score` (the AI's posterior; None: not scored), `positive`,
     `second_opinion` (the signed report goes for one), `second_read` (its reading time), `double_read` (the
     reading time of its second, independent read, where its type is double read), `audit` (its reading time
-    as an audit, where the scenario has the autonomous-normal lane), `site`."""
+    as an audit, where the scenario has the autonomous-normal lane), `site`, `result` (when its AI result
+    comes, after it is ready: the study waits unscored until then)."""
     n = len(studies)
     types, sites = list(scenario.study_types), list(scenario.sites)
 
@@ -49,7 +50,10 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
                                   col("double_read", np.nan) if any("double_read" in s for s in studies) else None,
                                   col("audit", np.nan) if scenario.routing.autonomous_normal is not None else None),
                   ingest_delay=np.zeros(n))
-    return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=nan))
+    result = col("result", np.nan)
+    late = result > ready
+    return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=np.where(late, result, nan),
+                                  late_score=late if late.any() else None))
 
 
 @contextmanager

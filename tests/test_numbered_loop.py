@@ -3,6 +3,7 @@ compiled, it gives the layered station's outcome to the bit, second opinions, do
 results and all."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -23,8 +24,9 @@ from .test_ranked_once import ODD, assert_same, ranked_once
 
 
 def plain(data: dict[str, Any]) -> dict[str, Any]:
-    """A generated scenario ranked once: what enters the worklist is the studies (some as audits), their
-    second reads and their second opinions (the upstream stations may give late AI results)."""
+    """A generated scenario ranked once: what enters the worklist is the studies (some as audits, some
+    where a router chooses, opened to the centre later), their second reads and their second opinions (the
+    upstream stations may give late AI results)."""
     return ranked_once(data)
 
 
@@ -40,6 +42,8 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
     event("numbered loop" if type(chosen) is RankedOnceStation else type(chosen).__name__)
     event(f"late AI results: {cohort.upstream.late_score is not None}")
     event(f"pre-emptive: {scenario.policy.preemptive}")
+    routes = getattr(chosen, "routes", None)
+    event(f"studies opened to the centre later: {routes is not None and bool((routes.again_at < math.inf).any())}")
     found = outcomes(scenario, cohort, policy_)
     event(f"audits: {bool(found[0].audited.any())}, {len(found)} forms")
     for other in found[1:]:
@@ -48,7 +52,8 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
 
 @pytest.mark.parametrize("name", ["benchmarks/mmc10.yaml", "scenarios/validation/shifts_day_night_psa.yaml",
                                   "scenarios/validation/device_breakdowns.yaml",
-                                  "scenarios/validation/mmc_three_classes.yaml"])
+                                  "scenarios/validation/mmc_three_classes.yaml",
+                                  "scenarios/examples/district_network.yaml"])
 def test_bundled_scenarios_run_the_loop_compiled_with_the_same_bits(name: str) -> None:
     # A shorter horizon where the scenario is long: the point is every kind of event, not the volume.
     scenario = load_scenario(name, overrides=["horizon_days=20"] if "mmc10" in name else [])

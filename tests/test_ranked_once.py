@@ -59,14 +59,13 @@ ODD = {"coarse": Coarse, "flat": Flat, "by_score": ByScore}
 
 
 def ranked_once(data: dict[str, Any]) -> dict[str, Any]:
-    """A scenario of `scenarios()` cut to what may be ranked ahead: pull, no sites' own readers (second
-    opinions, double reads, audits and pre-emption kept: the one placed as it enters, the next numbered
-    ahead, an audit numbered as an audit, an interrupted read placed at the head of its class)."""
+    """A scenario of `scenarios()` cut to what may be ranked ahead: pull dispatch (second opinions, double
+    reads, audits, pre-emption and sites' own readers kept: the one placed as it enters, the next numbered
+    ahead, an audit numbered as an audit, an interrupted read placed at the head of its class, a study the
+    router opens to the centre placed as it is opened)."""
     data = dict(data)
-    audits = data.pop("routing", {}).get("autonomous_normal")
-    if audits is not None:
-        data["routing"] = {"autonomous_normal": audits}
-    data["pools"] = {name: pool for name, pool in data["pools"].items() if "site" not in pool}
+    if "routing" in data:
+        data["routing"] = {**data["routing"], "mode": "pull"}
     return data
 
 
@@ -141,6 +140,24 @@ def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> No
     scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0"])
     chosen, outcome, layered = both(scenario, policy)
     assert type(chosen) is ReadingStation
+    assert_same(outcome, layered)
+
+
+@pytest.mark.parametrize("router", ["local_first", "tests.policies_for_tests:Thirds"])
+@pytest.mark.parametrize("policy", ["rules", "ai_priority"])
+def test_a_routers_choices_are_asked_ahead_and_studies_opened_to_the_centre_as_the_run_goes(router: str,
+                                                                                           policy: str) -> None:
+    """The district example, with its built-in router and one of one's own (every answer: both, with a time
+    that opens nothing; the centre; the site's readers, for a while), its declarative rules (asked item by
+    item) or a built-in's block form, and AI workers whose results come while studies wait: the numbered
+    station runs, and its outcome is the layered station's."""
+    workers = [f"ai_services.{name}.{key}" for name in ("cxr_ai", "mammography_ai")
+               for key in ("workers=1", "inference_minutes={dist: exponential, mean: 3}")]
+    scenario = load_scenario("examples/district_network", ["horizon_days=4", "warmup_days=0", *workers,
+                                                           f"routing.router={router}", f"policy.triage={policy}"])
+    chosen, outcome, layered = both(scenario, policy_of(scenario))
+    assert type(chosen) is RankedOnceStation and chosen.cohort.upstream.late_score is not None
+    assert (chosen.routes.again_at < math.inf).sum() > 50  # not a vacuous comparison
     assert_same(outcome, layered)
 
 

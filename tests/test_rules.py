@@ -214,3 +214,87 @@ def test_an_ai_normal_study_skips_its_primary_read_for_an_audit() -> None:
         assert audit["priority"] == "audit"
         assert all(r["kind"] == "primary" and r["reader"].startswith("readers/") for r in read)
         assert len(rows) == 4  # no second read
+
+
+def district(**routing: Any) -> dict:
+    """Two sites: `main`, read by the centre alone, and `north`, with a local reader of its own; one reader
+    in each pool round the clock; pull dispatch with the router's settings `routing`."""
+    data = desk()
+    data["sites"] = {"main": {"weight": 1}, "north": {"weight": 1}}
+    shift = [{"start": "00:00", "end": "24:00", "staff": 1}]
+    data["pools"] = {"north_local": {"site": "north", "reads": ["chest_ct"], "shifts": shift},
+                     "centre": {"reads": ["chest_ct"], "shifts": copy.deepcopy(shift)}}
+    data["routing"] = {"mode": "pull", **routing}
+    return data
+
+
+def pool_of(row: dict) -> str:
+    return row["reader"].split("/")[0]
+
+
+def routed(data: dict, studies: list[dict]):
+    """`each`, where the model runs the numbered loop: as Python, compiled, and the layered station."""
+    found = each(data, studies)
+    assert len(found) == 3
+    return found
+
+
+def test_a_sites_study_waits_for_its_own_readers_until_the_overflow_time_then_either_may_take_it() -> None:
+    """Overflow after 20 minutes: a north study waiting since 5 is opened to the centre at 25, whose idle
+    reader takes it then; one the local reader took at 10 (before its time) is not moved (flips: never
+    opened; opened at once; opened though taken meanwhile)."""
+    studies = [{"ready": 0, "read": 10, "site": "north"}, {"ready": 1, "read": 100, "site": "north"},
+               {"ready": 5, "read": 5, "site": "north"}]
+    for rows in routed(district(overflow_after={"minutes": 20}), studies):
+        first, taken, opened = rows
+        assert pool_of(first) == pool_of(taken) == "north_local" and taken["read_start"] == 10.0
+        assert taken["reported_at"] == 110.0
+        assert pool_of(opened) == "centre" and opened["read_start"] == 25.0
+
+
+def test_a_study_opened_to_the_centre_takes_its_place_there_by_its_rank() -> None:
+    """First ready, first read: a north study ready at 1, opened at 21, is read by the centre's reader at 30
+    before the centre's own study ready at 10 (flips: left on its site's lane; placed after what waits)."""
+    studies = [{"ready": 0, "read": 30, "site": "main"}, {"ready": 0, "read": 100, "site": "north"},
+               {"ready": 1, "read": 5, "site": "north"}, {"ready": 10, "read": 5, "site": "main"}]
+    for rows in routed(district(overflow_after={"minutes": 20}), studies):
+        opened, own = rows[2], rows[3]
+        assert pool_of(opened) == "centre" and opened["read_start"] == 30.0 and own["read_start"] == 35.0
+
+
+def test_at_night_new_studies_go_to_the_centre_and_those_waiting_locally_are_opened_to_it() -> None:
+    """Night 01:00-02:00: a north study waiting since 00:30 is opened to the centre at 01:00; one ready at
+    01:10 goes to the centre; one ready at 02:10, after the night, waits for the local reader (flips: the
+    night's studies left local; the waiting one not opened at the night's start)."""
+    studies = [{"ready": 0, "read": 200, "site": "north"}, {"ready": 30, "read": 5, "site": "north"},
+               {"ready": 70, "read": 5, "site": "north"}, {"ready": 130, "read": 5, "site": "north"}]
+    for rows in routed(district(night_to_centre={"start": "01:00", "end": "02:00"}), studies):
+        _, waiting, night, day = rows
+        assert pool_of(waiting) == "centre" and waiting["read_start"] == 60.0
+        assert pool_of(night) == "centre" and night["read_start"] == 70.0
+        assert pool_of(day) == "north_local" and day["read_start"] == 200.0
+
+
+def test_a_late_ai_result_ranks_a_study_opened_to_the_centre_where_it_waits() -> None:
+    """AI-positive first; the centre reads until 40. A north study opened at 21 whose AI result (positive)
+    comes at 30 is ranked again in the lane it was opened to, and read by the centre at 40; one whose
+    result came at 10, before it was opened at 22, enters the centre's lane ranked with it, and is read at 45
+    before the centre's own negative study ready at 0.5; one ranked again by its result at 45 on its site's
+    lane is opened at 61 to the centre's idle reader, and read once (flips: ranked again on its site's lane;
+    opened with the rank it had before its result; its entry on its site's lane left there)."""
+    data = district(overflow_after={"minutes": 20})
+    data["study_types"]["chest_ct"]["ai"] = "ct_ai"
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    data["policy"] = {"triage": "ai_priority"}
+    negative, positive = {"score": 0.01}, {"score": 0.9, "positive": True}
+    studies = [{"ready": 0, "read": 40, "site": "main", **negative},
+               {"ready": 0, "read": 100, "site": "north", **negative},
+               {"ready": 0.5, "read": 5, "site": "main", **negative},
+               {"ready": 1, "read": 5, "site": "north", "result": 30, **positive},
+               {"ready": 2, "read": 5, "site": "north", "result": 10, **positive},
+               {"ready": 41, "read": 5, "site": "north", "result": 45, **positive}]
+    for rows in routed(data, studies):
+        own, after, before, handed = rows[2:6]
+        assert pool_of(after) == "centre" and after["read_start"] == 40.0
+        assert pool_of(before) == "centre" and before["read_start"] == 45.0 and own["read_start"] == 50.0
+        assert pool_of(handed) == "centre" and handed["read_start"] == 61.0 and handed["reported_at"] == 66.0

@@ -1,7 +1,8 @@
 """The numbered station's loop over plain arrays: what enters the worklist is the studies (some as audits,
-on their own lane), the second reads of double-read studies and second opinions, and late AI results rank
-waiting studies again (`RankedOnceStation`: every run with pull dispatch and no router's choice: the city,
-the network city, the reference centre, the M/M/10 yardstick's model, every validation scenario).
+on their own lane; a site's on the lane its router chose), the second reads of double-read studies and
+second opinions, late AI results rank waiting studies again, and a router opens studies waiting for their
+site's readers to the centre (`RankedOnceStation`: every run with pull dispatch: the city, the network
+city, the reference centre, the district examples, the M/M/10 yardstick's model, every validation scenario).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
@@ -17,6 +18,10 @@ the lowest class started last, if its own class is strictly higher: the interrup
 head of its class (key minus infinity) with what is left to read, and the reader takes their next read at
 once, before anything else happens (the chains of studies and of results go on after it); the
 interrupted read's release stays in the heap, void (each reader's `pending` names the one that counts).
+Where the router holds a study for its site's readers until a time, that time is an event scheduled as the
+study enters (before its read's release, as `_route` comes before `enter`); if the study still waits then, it
+gives up its entry and enters the lane of both, ranked then (with its late AI result if that came first),
+and a late result after that ranks it again on that lane.
 
 A lane is a heap of codes: `2 * place + 1` for a numbered study (`ranked_once.EntryRanks`), `2 * place`
 for an entry made as the run goes (a second opinion, a study ranked again) that falls just before the
@@ -50,7 +55,7 @@ COMPILED_FROM = 500_000
 # The kernel's priorities of simultaneous events; the run's stop shares the first (`kernel.STOP`).
 _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
 # What an event is.
-_DONE, _END, _START, _READY, _STOP, _RESULTS = 0, 1, 2, 3, 4, 5
+_DONE, _END, _START, _READY, _STOP, _RESULTS, _AGAIN = 0, 1, 2, 3, 4, 5, 6
 # `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many numbered
 # items have entered and how many late results have come; `clock`: the time, and the class and key the
 # opinion is given.
@@ -61,8 +66,8 @@ NOW, CLS, KEY = range(3)
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, preemptive, ranked_cls,
-                  ranked_key, entry_at, place_of, result_at, result_item, result_lane, result_cls, result_key,
-                  second_cls, second_key, read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
+                  ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key, second_cls,
+                  second_key, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key, read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
     """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
 
@@ -77,9 +82,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     them; -1: the duty never starts before the horizon). Rows: each reader's pool, end of duty (`row_off`),
     whether present, and code. `preemptive`: whether an entry may interrupt a read. The numbered order, by
     place: `ranked_cls`, `ranked_key`, and `entry_at`, the position in order of entry; `place_of[item]`.
-    Late results in the order they come: `result_at`, `result_item` (the study), `result_lane` (its lane),
-    the rank they give the study (`result_cls`, `result_key`) and its second read (`second_cls`,
-    `second_key`; the study's where it has none).
+    Late results in the order they come: `result_at`, `result_item` (the study), the rank they give the
+    study (`result_cls`, `result_key`) and its second read (`second_cls`, `second_key`; the study's where
+    it has none). Where a router chooses (`ranked_once.Routes`; else all empty), by entry: when an item
+    still waiting then is opened to both (`again_at`, inf: never), that lane, and the rank it enters with
+    (`again_cls`, `again_key`; `again_late_cls`, `again_late_key` if its late AI result came before).
     Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding`
     and `resumed` (by row: the item read at the horizon, -1 for none, and since when); `given_up[place]`
     (1: a numbered place given up by a study ranked again) and `relabelled[result]` (0 where the result
@@ -127,19 +134,24 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     part = 0  # ... and which of its reads it ranks next: 0 its study, 1 its second read
     pending = [-1] * rows  # the sequence of each reader's release to come (a pre-empted read's is void)
     # With pre-emption: what each reader reads (its class, its lane); each pool's readers in a read, a linked
-    # list in the order they started it; per item: pre-empted (1: waiting since, 2: taken again), its entry
-    # made as the run goes (-1: none, or given up), the class a late result gave it.
+    # list in the order they started it; per item: pre-empted (1: waiting since, 2: taken again). With
+    # pre-emption or a router, where an entry made as the run goes may be given up, per item (else empty):
+    # its entry made as the run goes (-1: none, or given up), the class a late result gave it (NaN: none
+    # came), and with a router whether it was opened to both. (Asked by their lengths: a flag for the two
+    # made numba's compilation of the loop five times as long, measured.)
+    routed = len(again_at) > 0
     many = rows if preemptive else 1
-    items = len(minutes) if preemptive else 1
+    items = len(minutes) if preemptive or routed else 0
     reading_cls = [0.0] * many
     reading_lane = [0] * many
     busy_after = [-1] * many
     busy_before = [-1] * many
     busy_first = [-1] * (pools if preemptive else 1)
     busy_last = [-1] * (pools if preemptive else 1)
-    preempted = [0] * items
+    preempted = [0] * (items if preemptive else 1)
     live_of = [-1] * items
     late_cls = [math.nan] * items
+    opened = [False] * (items if routed else 0)
     victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
     handed = -1  # ... or an idle reader an entry made as the run goes was handed to: starts it, first
     given, given_cls, given_lane = -1, 0.0, 0  # that entry: its item, class and lane
@@ -191,6 +203,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 else:
                     i = item[k]
                     l = lane[k]
+                    if routed and again_at[k] < inf:  # (before its read's release: `_route` before `enter`)
+                        heappush(events, (again_at[k], _SEIZE, sequence, _AGAIN, k))
+                        sequence += 1
                     # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
                     # its end, which takes its idle readers away; and the one reader a second read may not go
                     # to, its study's, is reading it.)
@@ -245,21 +260,27 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 i = result_item[x] if part == 0 else partner[result_item[x]]
                 c = float(second_cls[x] if part else result_cls[x])
                 q = float(second_key[x] if part else result_key[x])
-                if preemptive:
-                    late_cls[i] = c  # (its rank if it is pre-empted later, waiting or not now)
+                if len(late_cls) > 0:
+                    late_cls[i] = c  # (its rank if it is pre-empted later, waiting or not now; it came)
                 if read_start[i] != read_start[i] or (preemptive and preempted[i] == 1):  # else read as it stands
                     if relabelled[x] == 0:
                         relabelled[x] = 4 * k
                     relabelled[x] += 1 + part
+                    e = entry_at[place_of[i]]
                     enters = True
                     if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
                         live_of[i] = -1
                         q = -inf
-                    elif not preemptive and ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q:
+                    elif not preemptive and not (routed and opened[i]) and ranked_cls[place_of[i]] == c \
+                            and ranked_key[place_of[i]] == q:
                         enters = False  # keeps its place, ahead of its equals that entered after it
-                    else:  # (with pre-emption it enters again, as the layered station: a new rank may pre-empt)
+                    elif not preemptive and routed and opened[i] and again_cls[e] == c and again_key[e] == q:
+                        enters = False  # ... the place it was given when opened to both
+                    elif len(live_of) > 0 and live_of[i] >= 0:  # (with pre-emption it enters again, as the layered
+                        live_of[i] = -1  # station: a new rank may pre-empt)
+                    else:
                         given_up[place_of[i]] = 1
-                    l = result_lane[x]
+                    l = again_lane[e] if routed and opened[i] else lane[e]
                     if enters:
                         given, given_cls, given_lane = i, c, l
                         entries, victim, handed = _enter(
@@ -277,6 +298,28 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 if x < results:  # the chain's next, after everything scheduled so far at that time
                     heappush(events, (result_at[x], _SEIZE, sequence, _RESULTS, 0))
                     sequence += 1
+                continue
+        elif what == _AGAIN:  # a study still waiting for its site's readers is opened to both (`_on_reroute`)
+            i = item[r] + 0  # (an int64, as the side entries' items: numba keeps int32 through int())
+            if not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
+                continue  # taken meanwhile
+            if late_cls[i] == late_cls[i]:  # ranked as it stands then: with its late AI result, if it came
+                c, q = float(again_late_cls[r]), float(again_late_key[r])
+            else:
+                c, q = float(again_cls[r]), float(again_key[r])
+            if preemptive and preempted[i] == 1:
+                q = -inf
+            if live_of[i] >= 0:  # its entry given up: one made as the run goes, or its numbered place
+                live_of[i] = -1
+            else:
+                given_up[place[r]] = 1
+            opened[i] = True
+            given, given_cls, given_lane = i, c, again_lane[r]
+            entries, victim, handed = _enter(
+                i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides,
+                live_of, busy_first, busy_after, reading_cls, resumed)
+            if victim < 0 and handed < 0:
                 continue
         elif what == _STOP:
             return
@@ -322,7 +365,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                             if v & 1:
                                 if given_up[v >> 1] == 0:
                                     break
-                            elif not preemptive or live_of[sides[l][0][4]] == sides[l][0][3]:
+                            elif len(live_of) == 0 or live_of[sides[l][0][4]] == sides[l][0][3]:
                                 break
                             if not heappop(heap) & 1:
                                 heappop(sides[l])
@@ -372,9 +415,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
         victim = -1
 
 
-def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
-           lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides, live_of, busy_first,
-           busy_after, reading_cls, resumed):
+def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+           lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides, live_of,
+           busy_first, busy_after, reading_cls, resumed):
     """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
     study a late result ranks again), `entered` numbered items having entered: handed to the longest-idle
     reader who may take it (taken out of the idle; the loop starts the read, before anything else), else
@@ -389,8 +432,9 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, q, entries, i))
     victim = -1
-    if preemptive:
+    if len(live_of) > 0:
         live_of[i] = entries
+    if preemptive:
         victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
                          resumed, row_off, row_code)
     return entries + 1, victim, -1

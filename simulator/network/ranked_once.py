@@ -1,19 +1,22 @@
 """The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch, no router's choice), a study is
-ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known on entry,
-asked of the rule's block form), again when a late AI result comes, and again only at an `until` its rank
-names. `rank` is a pure function of the item and `now` (the policy contract), so those ranks may
-be asked for before the run: each study with the ready time it would be handed on entering, a double-read
-study's second read with it (entering right after it), and each late result's at the time it comes (a
-block at a time where the policy has a block form: `simulator/triage/columns.py`). If no rank names an
+Where `ReadingStation.ranked_once` holds (pull dispatch), a study is ranked when it becomes ready (as an
+audit, if the autonomous-normal rule sends it to one: known on entry, asked of the rule's block form),
+again when a late AI result comes, again when its router opens it to the centre, and again only at an
+`until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is
+a router's `route`, so those ranks and routes may be asked for before the run: each study with the ready
+time it would be handed on entering, a double-read study's second read with it (entering right after it),
+each late result's at the time it comes, and where a router holds a study for its site's readers until a
+time, its rank at that time, with its late AI result and without (`Routes`; a block at a time where the
+policy has a block form: `simulator/triage/columns.py`). If no rank names an
 `until`, the worklist's order is one total order, `(cls, key, entry)`, numbered ahead: a lane is a heap of
 plain ints and a read is a few list operations, not a dozen calls through the worklist, the dispatch and
 the item. Who may not read an item (the other read's reader, the report's for a second opinion) is kept
 per item, and looked past as the layered worklist does.
 
 Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, and
-studies a late result ranks otherwise while they wait (they give up their numbered place). They are
+studies a late result ranks otherwise, or their router opens to the centre, while they wait (they give up
+their numbered place). They are
 placed between the numbered items, where their `(cls, key, entry)` falls in the numbered order, so a
 reader compares heads as the layered worklist compares the entries themselves; their labels are numbered
 in order of first use with the others' (`Live`). A second opinion whose rank cannot be placed (an
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property, partial
 from itertools import repeat
 from typing import Any, NamedTuple
@@ -42,6 +45,7 @@ from .cohort import Cohort
 from .compiled import runner
 from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
+from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
 from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION, RESULTS,
                             numbered_loop)
@@ -77,17 +81,20 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     if not station.ranked_once:
         return station
     late = station.late_score is not None
+    routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
     with collector_paused():
-        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None)
+        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
+                            or routed)
         results = late_ranks(station) if late and ranks is not None else None
-    if ranks is None or (late and results is None):
+        routes = entry_routes(station, ranks) if routed and ranks is not None else None
+    if ranks is None or (late and results is None) or (routed and routes is None):
         return station
     # Its arrays go before the numbered station makes its own (a city year's are 0.4 GB): its one reference
     # cycle (its dispatch holds it) broken, they go now, without a collection (a small replication's 4%;
     # on a city year, measured, a collection here lowered the peak by nothing).
     station.dispatch = None  # type: ignore[assignment]
     del station
-    return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks, results)
+    return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks, results, routes)
 
 
 def _entering(station: ReadingStation) -> int:
@@ -150,14 +157,77 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     return ranks
 
 
+class Routes(NamedTuple):
+    """Where the router sends each entering item (by position in `EntryRanks.order`, as `ReadingStation._route`
+    asks it on entry), and for one its site's readers hold until a time, when it is opened to both and the
+    rank it enters with then if it still waits (`_on_reroute`)."""
+
+    where: np.ndarray  # int8: 0 its site's readers, 1 the centre's, 2 both (an item with one lane: 0)
+    again_at: np.ndarray  # when it is opened to both, as the layered station's clock makes it (inf: never)
+    cls: np.ndarray  # float64: its rank then (0 where never opened), without a late AI result still to come ...
+    key: np.ndarray
+    late_cls: np.ndarray  # ... and with it (where its study has one)
+    late_key: np.ndarray
+
+
+def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 16) -> Routes | None:
+    """The router's choice for every entering item whose study type and site have one (not an audit's),
+    asked with the item and `now` it is asked with on entry (a `Router` is a pure function of the two), and
+    the ranks of those it opens to both later, asked at that time, with the late AI result and without
+    (the loop takes the one that holds when the time comes); None if a time is not one the clock may be set
+    to, or a rank cannot be numbered (as `entry_ranks`): the layered station runs."""
+    d, u = station.cohort.draws, station.cohort.upstream
+    order, n = ranks.order, ranks.order.shape[0]
+    second = order >= station.n_cohort
+    study = np.where(second, station.parent[order], order)
+    choice = np.array([[lane.__class__ is not str for lane in row] for row in station.lanes.table], dtype=bool)
+    asked = choice[d.study_type[study], u.site[study]]
+    if ranks.audited is not None:
+        asked[np.isin(order, ranks.audited) & ~second] = False  # an audit is not routed (and has no second read)
+    where, again_at = np.zeros(n, dtype=np.int8), np.full(n, math.inf)
+    router = station.router
+    for is_second in (False, True):
+        at = np.flatnonzero(asked & (second == is_second))
+        for lo in range(0, at.shape[0], chunk):
+            positions = at[lo:lo + chunk]
+            items, ready = _entering_items(station, study[positions], is_second)
+            for position, item, now in zip(positions.tolist(), items, ready):
+                route = router.route(item, now)
+                where[position] = 0 if route.where == LOCAL else 1 if route.where == CENTRAL else 2
+                if route.until != math.inf and where[position] != 2:  # (opening to both what is there: nothing)
+                    when = now + (route.until - now)  # as `Tick` makes it: now + delay
+                    if not isinstance(when, (int, float, np.integer, np.floating)) or not when >= now:
+                        return None
+                    again_at[position] = when
+    opened = np.flatnonzero(again_at < math.inf)
+    by_block = block_form(station.worklist.policy)
+    rank = [np.zeros(n) for _ in range(4)]  # cls, key, late_cls, late_key
+    for is_second in (False, True):
+        at = opened[second[opened] == is_second]
+        for lo in range(0, at.shape[0], chunk):
+            positions = at[lo:lo + chunk]
+            block, when = study[positions], again_at[positions]
+            late = np.zeros(positions.shape[0], dtype=bool) if u.late_score is None else u.late_score[block]
+            for result_in, some in ((False, slice(None)), (True, late)):
+                if result_in and not late.any():
+                    continue
+                ranked = _ranks_of(station, by_block, block[some], is_second, result_in, now=when[some])
+                if ranked is None or not _float_exact(ranked.cls) or not _float_exact(ranked.key):
+                    return None
+                rank[2 * result_in][positions[some]], rank[2 * result_in + 1][positions[some]] = ranked.cls, ranked.key
+    return Routes(where, again_at, *rank)
+
+
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
-              second: bool = False, result_in: bool = False, audit: np.ndarray | None = None) -> BlockRanks | None:
+              second: bool = False, result_in: bool = False, audit: np.ndarray | None = None,
+              now: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (`second`: of their second reads; `result_in`: with their late AI
-    results, when each comes; `audit`: those that enter as audits, as audits): from the policy's block form
-    where it has one, else item by item."""
+    results, when each comes; `audit`: those that enter as audits, as audits; `now`: ranked at these times
+    instead): from the policy's block form where it has one, else item by item."""
     if by_block is None:
-        return _item_ranks(station, block, second, result_in, audit)
-    return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in, audit))
+        return _item_ranks(station, block, second, result_in, audit, now)
+    return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in, audit,
+                                                        now))
 
 
 def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
@@ -169,27 +239,36 @@ def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
 
 
 def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False, result_in: bool = False,
-                audit: np.ndarray | None = None) -> BlockRanks | None:
+                audit: np.ndarray | None = None, now: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
     item exactly as `ReadingStation._on_ready` (`_route`, `_double_read`) builds it on entry, ranked at its
     ready time (those of `audit` made audits), or with `result_in` as `_scored` makes it when its late AI
-    result comes, ranked then; None if one names an `until` or is not a `Rank` (something else that
-    answers like one: the layered station asks it as it goes)."""
-    columns = station._columns(block, result_in)
-    if second:
-        columns[0], columns[2] = station.dual_index[block].tolist(), repeat(DOUBLE_READ)
-    items = map(Read, *columns, repeat(-1), repeat(""), repeat(0), repeat(False), repeat(None),
-                station.cohort.draws.reading.read_minutes[block].tolist())
+    result comes, ranked then, or at `now`; None if one names an `until` or is not a `Rank` (something else
+    that answers like one: the layered station asks it as it goes)."""
+    items, ready = _entering_items(station, block, second, result_in)
     if audit is not None and audit.any():
         items = (station._audit(item) if audited else item for item, audited in zip(items, audit.tolist()))
-    now = station.cohort.upstream.scored_at[block].tolist() if result_in else columns[READY]  # type: ignore[index]
-    ranks = list(map(station.worklist.policy.rank, items, now))
+    at = now.tolist() if now is not None else \
+        station.cohort.upstream.scored_at[block].tolist() if result_in else ready  # type: ignore[index]
+    ranks = list(map(station.worklist.policy.rank, items, at))
     if set(map(type, ranks)) != {Rank}:
         return None
     cls, key, label, until = zip(*ranks)
     if not (np.asarray(until) == math.inf).all() or set(map(type, label)) != {str}:
         return None
     return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object))
+
+
+def _entering_items(station: ReadingStation, block: np.ndarray, second: bool = False,
+                    result_in: bool = False) -> tuple[Iterator[Read], list[float]]:
+    """The work items of a block of studies (or with `second`, of their second reads) as
+    `ReadingStation._on_ready` (`_double_read`) builds them on entry (with `result_in`, as `_scored` makes
+    them when their late AI results come), and their ready times."""
+    columns = station._columns(block, result_in)
+    if second:
+        columns[0], columns[2] = station.dual_index[block].tolist(), repeat(DOUBLE_READ)
+    return map(Read, *columns, repeat(-1), repeat(""), repeat(0), repeat(False), repeat(None),
+               station.cohort.draws.reading.read_minutes[block].tolist()), columns[READY]  # type: ignore[return-value]
 
 
 def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks, LateRanks] | None:
@@ -215,7 +294,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
         if doubled.any():
             second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
         for ranks in (study, second):
-            if not _exact(ranks.cls) or not _exact(ranks.key):
+            if not _float_exact(ranks.cls) or not _float_exact(ranks.key):
                 return None
         studies.append(coded(study))
         seconds.append(studies[-1] if second is study else coded(second))
@@ -267,6 +346,12 @@ def _plain(values: np.ndarray) -> np.ndarray:
     low, high = int(values.min()), int(values.max())
     return values.astype(next(t for t in (np.int16, np.int32, np.int64)
                               if np.iinfo(t).min <= low and high <= np.iinfo(t).max))
+
+
+def _float_exact(values: np.ndarray) -> bool:
+    """`_exact`, and every value one that a float64 holds exactly (the loop holds these as floats)."""
+    return _exact(values) and (values.dtype.kind == "f" or values.shape[0] == 0
+                               or max(-int(values.min()), int(values.max())) < _EXACT)
 
 
 def _exact(values: np.ndarray) -> bool:
@@ -347,9 +432,9 @@ class RankedOnceStation(ReadingStation):
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
-                 results: tuple[LateRanks, LateRanks] | None = None) -> None:
+                 results: tuple[LateRanks, LateRanks] | None = None, routes: Routes | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
-        self.ranks, self.results = ranks, results
+        self.ranks, self.results, self.routes = ranks, results, routes
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
@@ -457,7 +542,10 @@ class RankedOnceStation(ReadingStation):
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
         pool_id = {id(pool): number for number, pool in enumerate(pools)}
-        lane_of = np.array([[names.index(name) for name in row] for row in lanes.table], dtype=np.int64)
+        # Per study type and site, its lane as the router chooses it (its site's readers, the centre's,
+        # both), or its one lane three times.
+        lane_of = np.array([[[names.index(name) for name in (lane if lane.__class__ is not str else (lane,) * 3)]
+                             for lane in row] for row in lanes.table], dtype=np.int64)
         opinion_lane, audit_lane = names.index(lanes.second_opinion), names.index(lanes.audit)
         lane_pools = [[pool_id[id(pool)] for pool in lanes.pools_for[name]] for name in names]
         used = set(lane_of.ravel().tolist()) | ({opinion_lane} if self.n_second else set()) \
@@ -476,7 +564,9 @@ class RankedOnceStation(ReadingStation):
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
-        lane_in = lane_of[d.study_type[study], u.site[study]].astype(np.int16)  # each entering item's lane
+        routes = self.routes
+        types, sites = d.study_type[study], u.site[study]
+        lane_in = lane_of[types, sites, 0 if routes is None else routes.where].astype(np.int16)  # each entry's lane
         if ranks.audited is not None:
             lane_in[self.audited[study]] = audit_lane
         columns = [order, np.frombuffer(self.ready_at), ranks.place,
@@ -497,7 +587,7 @@ class RankedOnceStation(ReadingStation):
         columns.append(ranks.by_place)
         late = none
         if self.results is None:
-            columns += [none, np.zeros(0), none, none, none, none, none, none]
+            columns += [none, np.zeros(0), none, none, none, none, none]
         else:
             place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[order] = ranks.place
@@ -505,8 +595,12 @@ class RankedOnceStation(ReadingStation):
             # year's peak by 47 MB, measured, to save one sort.)
             late = self._late_order()
             to_study, to_second = self.results
-            columns += [place_of, u.scored_at[late], late, lane_of[d.study_type[late], u.site[late]].astype(np.int16),
-                        to_study.cls, to_study.key, to_second.cls, to_second.key]
+            columns += [place_of, u.scored_at[late], late, to_study.cls, to_study.key, to_second.cls, to_second.key]
+        if routes is None:
+            columns += [np.zeros(0), np.zeros(0, dtype=np.int16), *[np.zeros(0)] * 4]
+        else:
+            columns += [routes.again_at, lane_of[types, sites, 2].astype(np.int16), routes.cls, routes.key,
+                        routes.late_cls, routes.late_key]
         return columns, readers, late
 
     def _outcome(self) -> Outcome:

@@ -198,11 +198,11 @@ class ReadingStation:
         ]
 
     def _column_block(self, block: np.ndarray, kind: str | None = None, result_in: bool = False,
-                      audited: np.ndarray | None = None) -> Columns:
+                      audited: np.ndarray | None = None, now: np.ndarray | None = None) -> Columns:
         """The studies of `block` on entry as columns (what `_columns` makes items of), each ranked at its
         ready time: for a policy's `rank_block`. `kind`: as that kind of work instead (their second reads);
         `result_in`: with their late AI results, ranked when each comes; `audited`: those sent to the audit
-        as audits (`_audit`)."""
+        as audits (`_audit`); `now`: ranked at these times instead (opened to the centre, `_on_reroute`)."""
         d, u = self.cohort.draws, self.cohort.upstream
         scored = u.ai_scored[block] if u.late_score is None or result_in else u.ai_scored[block] & ~u.late_score[block]
         types, sites = d.study_type[block], u.site[block]
@@ -219,7 +219,7 @@ class ReadingStation:
             arrived_at=d.arrivals.arrived_at[block], ready_at=ready, patient_age=d.arrivals.patient_age[block],
             ai_flags=[flags[t][m] if ok else () for t, m, ok in zip(types.tolist(), self._flags(block), scored.tolist())]
             if self.flagging else [()] * block.shape[0],
-            now=u.scored_at[block] if result_in else ready)  # type: ignore[index]
+            now=now if now is not None else u.scored_at[block] if result_in else ready)  # type: ignore[index]
 
     @cached_property
     def _type_columns(self) -> list[list[str]]:
@@ -548,13 +548,14 @@ class ReadingStation:
 
     @property
     def ranked_once(self) -> bool:
-        """Whether each item is ranked when it enters and, unless its rank names an `until`, never again:
-        pull dispatch and no router's choice (a routed study enters again while the run goes on). Then the
-        ranks of the studies and their second reads may be asked for ahead of the run (an audit's as an
-        audit: which study goes to the audit is known on entry), and those a late AI result gives
-        (`ranked_once.py`); second opinions, made as the run goes, are ranked as they enter; a read
-        interrupted by pre-emption goes back at the head of the class it was read under."""
-        return not self.own_lanes and all(lane.__class__ is str for row in self.lanes.table for lane in row)
+        """Whether each item is ranked when it enters and, unless its rank names an `until`, never again
+        but at times known ahead: pull dispatch. Then the ranks of the studies and their second reads may
+        be asked for ahead of the run (an audit's as an audit: which study goes to the audit is known on
+        entry), and those a late AI result gives, and where a router chooses, its choice on entry and the
+        rank a study opened to the centre is given then (`ranked_once.py`); second opinions, made as the
+        run goes, are ranked as they enter; a read interrupted by pre-emption goes back at the head of the
+        class it was read under."""
+        return not self.own_lanes
 
     def run(self) -> Outcome:
         self._start_shifts()

@@ -5,8 +5,8 @@ Pure functions of the item and `now`, like the triage policies. `now` is minutes
 `day_offset` says what time of day `now = 0` is, so night windows can be told.
 
 A `Router` decides where a study from a site with readers of its own is read: its `route(item, now)` says
-`LOCAL`, `CENTRAL` or `BOTH`, and until when that holds (the model asks again then, if the study still
-waits). The built-in is `LocalFirst`; a scenario may name its own as `routing.router:
+`LOCAL`, `CENTRAL` or `BOTH`, and until when that holds (if the study still waits then, the model opens
+it to both: it is not asked again). The built-in is `LocalFirst`; a scenario may name its own as `routing.router:
 "package.module:Class"` (checked by the resolver like a triage policy; docs/routing.md shows one).
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ DAY = 1440.0
 
 
 class Route(NamedTuple):
-    """Which readers may take the study (`LOCAL`, `CENTRAL` or `BOTH`), and when to ask again."""
+    """Which readers may take the study (`LOCAL`, `CENTRAL` or `BOTH`), and until when: a study still
+    waiting then is opened to both."""
 
     where: str
     until: float = math.inf
