@@ -52,8 +52,8 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
                   ingest_delay=np.zeros(n))
     result = col("result", np.nan)
     late = result > ready
-    return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive, scored_at=np.where(late, result, nan),
-                                  late_score=late if late.any() else None))
+    return Cohort(draws, Upstream(site, ready, ready, ready, scored, score, positive,
+                                  scored_at=np.where(late, result, nan), late_score=late if late.any() else None))
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
     event(f"late AI results: {cohort.upstream.late_score is not None}")
     event(f"pre-emptive: {scenario.policy.preemptive}")
     routes = getattr(chosen, "routes", None)
-    event(f"studies opened to the centre later: {routes is not None and bool((routes.again_at < math.inf).any())}")
+    event(f"studies opened to the centre later: {routes is not None and routes.entry.shape[0] > 0}")
     found = outcomes(scenario, cohort, policy_)
     event(f"audits: {bool(found[0].audited.any())}, {len(found)} forms")
     for other in found[1:]:

@@ -67,7 +67,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                   lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, preemptive, ranked_cls,
                   ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key, second_cls,
-                  second_key, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key, read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
+                  second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key,
+                  read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
     """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
 
@@ -84,9 +85,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     place: `ranked_cls`, `ranked_key`, and `entry_at`, the position in order of entry; `place_of[item]`.
     Late results in the order they come: `result_at`, `result_item` (the study), the rank they give the
     study (`result_cls`, `result_key`) and its second read (`second_cls`, `second_key`; the study's where
-    it has none). Where a router chooses (`ranked_once.Routes`; else all empty), by entry: when an item
-    still waiting then is opened to both (`again_at`, inf: never), that lane, and the rank it enters with
-    (`again_cls`, `again_key`; `again_late_cls`, `again_late_key` if its late AI result came before).
+    it has none). The entries a router holds for their site's readers until a time (`ranked_once.Routes`),
+    in the order they enter: `again_entry` (their positions), when one still waiting then is opened to both
+    (`again_at`), that lane, and the rank it enters with (`again_cls`, `again_key`; `again_late_cls`,
+    `again_late_key` if its late AI result came before).
     Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding`
     and `resumed` (by row: the item read at the horizon, -1 for none, and since when); `given_up[place]`
     (1: a numbered place given up by a study ranked again) and `relabelled[result]` (0 where the result
@@ -137,9 +139,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     # list in the order they started it; per item: pre-empted (1: waiting since, 2: taken again). With
     # pre-emption or a router, where an entry made as the run goes may be given up, per item (else empty):
     # its entry made as the run goes (-1: none, or given up), the class a late result gave it (NaN: none
-    # came), and with a router whether it was opened to both. (Asked by their lengths: a flag for the two
-    # made numba's compilation of the loop five times as long, measured.)
-    routed = len(again_at) > 0
+    # came), and with a router the opening it was opened to both by (-1: none). (Asked by their lengths: a
+    # flag for the two made numba's compilation of the loop five times as long, measured.)
+    routed = len(again_entry) > 0
     many = rows if preemptive else 1
     items = len(minutes) if preemptive or routed else 0
     reading_cls = [0.0] * many
@@ -151,7 +153,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     preempted = [0] * (items if preemptive else 1)
     live_of = [-1] * items
     late_cls = [math.nan] * items
-    opened = [False] * (items if routed else 0)
+    opened = [-1] * (items if routed else 0)
+    g = 0  # the next entry a router holds
     victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
     handed = -1  # ... or an idle reader an entry made as the run goes was handed to: starts it, first
     given, given_cls, given_lane = -1, 0.0, 0  # that entry: its item, class and lane
@@ -203,9 +206,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 else:
                     i = item[k]
                     l = lane[k]
-                    if routed and again_at[k] < inf:  # (before its read's release: `_route` before `enter`)
-                        heappush(events, (again_at[k], _SEIZE, sequence, _AGAIN, k))
+                    if g < len(again_entry) and again_entry[g] == k:  # (before its read's release, as
+                        heappush(events, (again_at[g], _SEIZE, sequence, _AGAIN, g))  # `_route` before `enter`)
                         sequence += 1
+                        g += 1
                     # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
                     # its end, which takes its idle readers away; and the one reader a second read may not go
                     # to, its study's, is reading it.)
@@ -267,20 +271,20 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         relabelled[x] = 4 * k
                     relabelled[x] += 1 + part
                     e = entry_at[place_of[i]]
+                    o = opened[i] if routed else -1
                     enters = True
                     if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
                         live_of[i] = -1
                         q = -inf
-                    elif not preemptive and not (routed and opened[i]) and ranked_cls[place_of[i]] == c \
-                            and ranked_key[place_of[i]] == q:
+                    elif not preemptive and o < 0 and ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q:
                         enters = False  # keeps its place, ahead of its equals that entered after it
-                    elif not preemptive and routed and opened[i] and again_cls[e] == c and again_key[e] == q:
+                    elif not preemptive and o >= 0 and again_cls[o] == c and again_key[o] == q:
                         enters = False  # ... the place it was given when opened to both
                     elif len(live_of) > 0 and live_of[i] >= 0:  # (with pre-emption it enters again, as the layered
                         live_of[i] = -1  # station: a new rank may pre-empt)
                     else:
                         given_up[place_of[i]] = 1
-                    l = again_lane[e] if routed and opened[i] else lane[e]
+                    l = again_lane[o] if o >= 0 else lane[e]
                     if enters:
                         given, given_cls, given_lane = i, c, l
                         entries, victim, handed = _enter(
@@ -300,7 +304,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     sequence += 1
                 continue
         elif what == _AGAIN:  # a study still waiting for its site's readers is opened to both (`_on_reroute`)
-            i = item[r] + 0  # (an int64, as the side entries' items: numba keeps int32 through int())
+            e = again_entry[r]
+            i = item[e] + 0  # (an int64, as the side entries' items: numba keeps int32 through int())
             if not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
                 continue  # taken meanwhile
             if late_cls[i] == late_cls[i]:  # ranked as it stands then: with its late AI result, if it came
@@ -312,8 +317,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             if live_of[i] >= 0:  # its entry given up: one made as the run goes, or its numbered place
                 live_of[i] = -1
             else:
-                given_up[place[r]] = 1
-            opened[i] = True
+                given_up[place[e]] = 1
+            opened[i] = r
             given, given_cls, given_lane = i, c, again_lane[r]
             entries, victim, handed = _enter(
                 i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,

@@ -159,14 +159,15 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
 
 class Routes(NamedTuple):
     """Where the router sends each entering item (by position in `EntryRanks.order`, as `ReadingStation._route`
-    asks it on entry), and for one its site's readers hold until a time, when it is opened to both and the
-    rank it enters with then if it still waits (`_on_reroute`)."""
+    asks it on entry), and of those its site's readers hold until a time, in the order they enter: when
+    each is opened to both and the rank it enters with then if it still waits (`_on_reroute`)."""
 
-    where: np.ndarray  # int8: 0 its site's readers, 1 the centre's, 2 both (an item with one lane: 0)
-    again_at: np.ndarray  # when it is opened to both, as the layered station's clock makes it (inf: never)
-    cls: np.ndarray  # float64: its rank then (0 where never opened), without a late AI result still to come ...
+    where: np.ndarray  # int8, by entry: 0 its site's readers, 1 the centre's, 2 both (an item with one lane: 0)
+    entry: np.ndarray  # the positions of those held until a time
+    at: np.ndarray  # when each is opened to both, as the layered station's clock makes it
+    cls: np.ndarray  # float64: its rank then, without a late AI result still to come ...
     key: np.ndarray
-    late_cls: np.ndarray  # ... and with it (where its study has one)
+    late_cls: np.ndarray  # ... and with it (0 where its study has none)
     late_key: np.ndarray
 
 
@@ -199,23 +200,23 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
                     if not isinstance(when, (int, float, np.integer, np.floating)) or not when >= now:
                         return None
                     again_at[position] = when
-    opened = np.flatnonzero(again_at < math.inf)
+    held = np.flatnonzero(again_at < math.inf)
     by_block = block_form(station.worklist.policy)
-    rank = [np.zeros(n) for _ in range(4)]  # cls, key, late_cls, late_key
+    rank = [np.zeros(held.shape[0]) for _ in range(4)]  # cls, key, late_cls, late_key
     for is_second in (False, True):
-        at = opened[second[opened] == is_second]
+        at = np.flatnonzero(second[held] == is_second)
         for lo in range(0, at.shape[0], chunk):
-            positions = at[lo:lo + chunk]
-            block, when = study[positions], again_at[positions]
-            late = np.zeros(positions.shape[0], dtype=bool) if u.late_score is None else u.late_score[block]
+            some_held = at[lo:lo + chunk]
+            block, when = study[held[some_held]], again_at[held[some_held]]
+            late = np.zeros(block.shape[0], dtype=bool) if u.late_score is None else u.late_score[block]
             for result_in, some in ((False, slice(None)), (True, late)):
                 if result_in and not late.any():
                     continue
                 ranked = _ranks_of(station, by_block, block[some], is_second, result_in, now=when[some])
                 if ranked is None or not _float_exact(ranked.cls) or not _float_exact(ranked.key):
                     return None
-                rank[2 * result_in][positions[some]], rank[2 * result_in + 1][positions[some]] = ranked.cls, ranked.key
-    return Routes(where, again_at, *rank)
+                rank[2 * result_in][some_held[some]], rank[2 * result_in + 1][some_held[some]] = ranked.cls, ranked.key
+    return Routes(where, held, again_at[held], *rank)
 
 
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
@@ -597,10 +598,10 @@ class RankedOnceStation(ReadingStation):
             to_study, to_second = self.results
             columns += [place_of, u.scored_at[late], late, to_study.cls, to_study.key, to_second.cls, to_second.key]
         if routes is None:
-            columns += [np.zeros(0), np.zeros(0, dtype=np.int16), *[np.zeros(0)] * 4]
+            columns += [none, np.zeros(0), np.zeros(0, dtype=np.int16), *[np.zeros(0)] * 4]
         else:
-            columns += [routes.again_at, lane_of[types, sites, 2].astype(np.int16), routes.cls, routes.key,
-                        routes.late_cls, routes.late_key]
+            both = lane_of[types[routes.entry], sites[routes.entry], 2].astype(np.int16)
+            columns += [routes.entry, routes.at, both, routes.cls, routes.key, routes.late_cls, routes.late_key]
         return columns, readers, late
 
     def _outcome(self) -> Outcome:
