@@ -154,7 +154,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     live_of = [-1] * items
     late_cls = [math.nan] * items
     opened = [-1] * (items if routed else 0)
-    g = 0  # the next entry a router holds
+    g, holds = 0, len(again_entry)  # the next entry a router holds, and how many it holds
     victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
     handed = -1  # ... or an idle reader an entry made as the run goes was handed to: starts it, first
     given, given_cls, given_lane = -1, 0.0, 0  # that entry: its item, class and lane
@@ -206,7 +206,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 else:
                     i = item[k]
                     l = lane[k]
-                    if g < len(again_entry) and again_entry[g] == k:  # (before its read's release, as
+                    if g < holds and again_entry[g] == k:  # (before its read's release, as
                         heappush(events, (again_at[g], _SEIZE, sequence, _AGAIN, g))  # `_route` before `enter`)
                         sequence += 1
                         g += 1
