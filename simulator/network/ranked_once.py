@@ -16,10 +16,9 @@ per item, and looked past as the layered worklist does.
 
 Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, and
 studies a late result ranks otherwise, or their router opens to the centre, while they wait (they give up
-their numbered place). They are
-placed between the numbered items, where their `(cls, key, entry)` falls in the numbered order, so a
-reader compares heads as the layered worklist compares the entries themselves; their labels are numbered
-in order of first use with the others' (`Live`). A second opinion whose rank cannot be placed (an
+their numbered place). They are placed between the numbered items, where their `(cls, key, entry)` falls
+in the numbered order, so a reader compares heads as the layered worklist compares the entries
+themselves; their labels are numbered in order of first use with the others' (`Live`). A second opinion whose rank cannot be placed (an
 `until`, not a number) starts the replication again on the layered station.
 
 The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each
