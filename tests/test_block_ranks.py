@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from simulator.triage import AiPriority, Fifo, Hierarchical, Kind, Referral, ScoreBands, WorkItem
 from simulator.triage.columns import Columns, block_form
-from simulator.triage.routing import AutonomousNormal
+from simulator.triage.routing import AutonomousNormal, LocalFirst
 
 SERVICES = ["lvo", "ich", "chest", None]
 
@@ -95,3 +95,33 @@ def test_the_autonomous_normal_rule_on_a_block_is_the_rule_item_by_item(block: l
     rule = AutonomousNormal(chosen, below)
     given_ = rule.applies_block(Columns.of(block, [item.ready_at for item in block]))
     assert given_.dtype == bool and given_.tolist() == [rule.applies(item) for item in block]
+
+
+@settings(max_examples=200, deadline=None)
+@given(block=items, now_after=st.lists(st.one_of(st.sampled_from([0.0, 30.0, 60.0]), st.floats(0.0, 3000.0)),
+                                      min_size=40, max_size=40),
+       overflow=st.one_of(st.none(), st.sampled_from([0.0, 30.0]), st.floats(0.0, 600.0)),
+       night=st.one_of(st.none(), st.tuples(st.sampled_from([0.0, 480.0, 1200.0]), st.sampled_from([60.0, 480.0, 1380.0]))),
+       day_offset=st.sampled_from([0.0, 420.0, 1439.5]))
+@example(block=[WorkItem(index=0, study_type="cxr", ready_at=1170.0)], now_after=[30.0] * 40, overflow=30.0,
+         night=(1200.0, 480.0), day_offset=0.0)  # the overflow and the night's start at the same minute
+def test_the_routers_block_form_is_route_item_by_item(block: list[WorkItem], now_after: list[float],
+                                                      overflow: float | None, night: tuple | None,
+                                                      day_offset: float) -> None:
+    """`LocalFirst.route_block` gives, item for item, what `route` gives (where and until), each item asked
+    at its own `now`: at and after its ready time, across midnight, at the edges of the night and of the
+    overflow (the reading station asks a block of studies at once with it)."""
+    router = LocalFirst(overflow_after=overflow, night=night, day_offset=day_offset)
+    assert block_form(router, "route") is not None
+    now = [item.ready_at + after for item, after in zip(block, now_after)]
+    where, until = router.route_block(Columns.of(block, now))
+    for i, item in enumerate(block):
+        assert (where[i], until[i]) == tuple(router.route(item, now[i])), (item, now[i])
+
+
+def test_a_route_replaced_without_its_block_form_is_asked_item_by_item() -> None:
+    class Mine(LocalFirst):
+        def route(self, item, now):
+            return super().route(item, now)
+
+    assert block_form(Mine(), "route") is None and block_form(LocalFirst(), "route") is not None

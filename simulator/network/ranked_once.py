@@ -185,20 +185,21 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
     if ranks.audited is not None:
         asked[np.isin(order, ranks.audited) & ~second] = False  # an audit is not routed (and has no second read)
     where, again_at = np.zeros(n, dtype=np.int8), np.full(n, math.inf)
-    router = station.router
+    by_block = block_form(station.router, "route")
     for is_second in (False, True):
         at = np.flatnonzero(asked & (second == is_second))
         for lo in range(0, at.shape[0], chunk):
             positions = at[lo:lo + chunk]
-            items, ready = _entering_items(station, study[positions], is_second)
-            for position, item, now in zip(positions.tolist(), items, ready):
-                route = router.route(item, now)
-                where[position] = 0 if route.where == LOCAL else 1 if route.where == CENTRAL else 2
-                if route.until != math.inf and where[position] != 2:  # (opening to both what is there: nothing)
-                    when = now + (route.until - now)  # as `Tick` makes it: now + delay
-                    if not isinstance(when, (int, float, np.integer, np.floating)) or not when >= now:
-                        return None
-                    again_at[position] = when
+            routed = _routes_of(station, by_block, study[positions], is_second)
+            if routed is None:
+                return None
+            chosen, until, ready = routed
+            where[positions] = np.where(chosen == LOCAL, 0, np.where(chosen == CENTRAL, 1, 2))
+            when = ready + (until - ready)  # as `Tick` makes it: now + delay
+            if not (when >= ready).all():
+                return None
+            opens = (until != math.inf) & (where[positions] != 2)  # (opening to both what is there: nothing)
+            again_at[positions[opens]] = when[opens]
     held = np.flatnonzero(again_at < math.inf)
     by_block = block_form(station.worklist.policy)
     rank = [np.zeros(held.shape[0]) for _ in range(4)]  # cls, key, late_cls, late_key
@@ -216,6 +217,24 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
                     return None
                 rank[2 * result_in][some_held[some]], rank[2 * result_in + 1][some_held[some]] = ranked.cls, ranked.key
     return Routes(where, held, again_at[held], *rank)
+
+
+def _routes_of(station: ReadingStation, by_block: Callable[[Columns], tuple] | None, block: np.ndarray,
+               second: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The router's answers for a block of studies (or with `second`, their second reads) on entry: where,
+    until, and the ready time each is asked at; from the router's block form where it has one, else item
+    by item; None if an `until` is not a number."""
+    if by_block is not None:
+        columns = station._column_block(block, DOUBLE_READ if second else None)
+        where, until = by_block(columns)
+        return np.asarray(where), np.asarray(until, dtype=float), columns.now
+    items, ready = _entering_items(station, block, second)
+    routes = list(map(station.router.route, items, ready))
+    try:
+        until = np.array([route.until for route in routes], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return np.array([route.where for route in routes], dtype=object), until, np.asarray(ready, dtype=float)
 
 
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,

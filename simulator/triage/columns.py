@@ -79,27 +79,29 @@ class BlockRanks(NamedTuple):
 
 
 def ranks_as(rank: Callable) -> Callable[[Callable], Callable]:
-    """Marks a `rank_block` as the block form of `rank` (the function defined beside it): if the class's
-    `rank` is then replaced (a subclass's own, a patch), the block form is not used."""
+    """Marks a `rank_block` as the block form of `rank` (the function defined beside it; or a router's
+    `route_block` of its `route`): if the class's `rank` is then replaced (a subclass's own, a patch), the
+    block form is not used."""
     def mark(rank_block: Callable) -> Callable:
         rank_block.block_of = rank  # type: ignore[attr-defined]
         return rank_block
     return mark
 
 
-def block_form(policy: Any) -> Callable[[Columns], BlockRanks] | None:
+def block_form(policy: Any, method: str = "rank") -> Callable[[Columns], Any] | None:
     """The policy's `rank_block`, if it answers for the `rank` the policy uses: marked `ranks_as` that very
     function, or (unmarked) defined by the same class as it; else None, and the policy is asked item by
-    item (a subclass that overrides `rank` alone must not inherit a block form that ranks otherwise)."""
-    kind = type(policy)
-    block = getattr(kind, "rank_block", None)
-    if block is None or "rank" in getattr(policy, "__dict__", {}):
+    item (a subclass that overrides `rank` alone must not inherit a block form that ranks otherwise).
+    `method="route"`: a router's `route_block`, by the same rule."""
+    kind, name = type(policy), method + "_block"
+    block = getattr(kind, name, None)
+    if block is None or method in getattr(policy, "__dict__", {}):
         return None
     marked = getattr(block, "block_of", None)
     if marked is not None:
-        return policy.rank_block if marked is getattr(kind, "rank", None) else None
-    owner = {name: next((c for c in kind.__mro__ if name in c.__dict__), None) for name in ("rank", "rank_block")}
-    return policy.rank_block if owner["rank"] is owner["rank_block"] else None
+        return getattr(policy, name) if marked is getattr(kind, method, None) else None
+    owner = {n: next((c for c in kind.__mro__ if n in c.__dict__), None) for n in (method, name)}
+    return getattr(policy, name) if owner[method] is owner[name] else None
 
 
 def image_reads(kind: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
-from .columns import Columns
+from .columns import Columns, ranks_as
 from .item import WorkItem
 from .vocabulary import Kind, Referral
 
@@ -79,6 +79,26 @@ class LocalFirst:
         if now >= overflow:
             return Route(BOTH)
         return Route(LOCAL, min(overflow, self.next_night(now)))
+
+    @ranks_as(route)
+    def route_block(self, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """`route` for a block of items as columns, each asked at its `now`: where (`LOCAL`, `CENTRAL` or
+        `BOTH`) and until, as `route` gives them item by item (tests/test_routing.py)."""
+        import numpy as np
+
+        now = columns.now
+        until = np.full(now.shape[0], math.inf)
+        if self.night is None:
+            night = np.zeros(now.shape[0], dtype=bool)
+        else:
+            start, end = self.night
+            minute = (now + self.day_offset) % DAY
+            night = (start <= minute) & (minute < end) if start < end else (minute >= start) | (minute < end)
+            ahead = (start - minute) % DAY
+            until = now + np.where(ahead > 0, ahead, DAY)
+        overflow = columns.ready_at + (math.inf if self.overflow_after is None else self.overflow_after)
+        where = np.where(night, CENTRAL, np.where(now >= overflow, BOTH, LOCAL))
+        return where, np.where(where == LOCAL, np.minimum(overflow, until), math.inf)
 
 
 class AutonomousNormal:
