@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.triage import AiPriority, Fifo, Hierarchical, Kind, Referral, ScoreBands, WorkItem
+from simulator.triage.rules import Rules
 from simulator.triage.columns import Columns, block_form
 from simulator.triage.routing import AutonomousNormal, LocalFirst
 
@@ -29,6 +30,15 @@ POLICIES = {
     "hierarchical_one": Hierarchical(["chest"]), "score": ScoreBands(),
     "score_within": ScoreBands(within="score"), "score_unscored_last": ScoreBands(unscored="low"),
     "score_two": ScoreBands({"flagged": 0.5, "rest": 0.0}, within="score", unscored="flagged"),
+    "rules": Rules([{"when": {"referral": "stat"}, "class": "stat"},
+                    {"when": {"study_type": ["ct_head", "mg"], "ai_score": {"ge": 0.5}}, "class": "high"},
+                    {"when": {"patient_age": {"ge": 65}, "ai_positive": True}, "class": "elderly"},
+                    {"when": {"ai_service": ["lvo", None]}, "class": "lvo_or_none"},
+                    {"when": {"scored": False, "kind": ["primary", "audit"]}, "class": "unscored"}], {"class": "rest"}),
+    "rules_reused": Rules([{"when": {"ai_score": {"gt": 0.1, "le": 0.9}, "patient_age": {"lt": 80}}, "class": "mid"},
+                           {"when": {"modality": "", "site": ["", "x"], "scored": True}, "class": "blank"},
+                           {"when": {"ai_positive": False}, "class": "negative"}, {"when": {}, "class": "any"}],
+                          {"class": "mid"}),
 }
 
 

@@ -144,20 +144,22 @@ def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> No
 
 
 @pytest.mark.parametrize("router", ["local_first", "tests.policies_for_tests:Thirds"])
-@pytest.mark.parametrize("policy", ["rules", "ai_priority", "ai_priority+preemptive"])
+@pytest.mark.parametrize("policy", ["rules", "ai_priority", "ai_priority+preemptive", "by_score"])
 def test_a_routers_choices_are_asked_ahead_and_studies_opened_to_the_centre_as_the_run_goes(router: str,
                                                                                            policy: str) -> None:
     """The district example, with its built-in router and one of one's own (every answer: both, with a time
-    that opens nothing; the centre; the site's readers, for a while), its declarative rules (asked item by
-    item) or a built-in's block form, with and without pre-emption, and AI workers whose results come while
-    studies wait: the numbered station runs, and its outcome is the layered station's."""
+    that opens nothing; the centre; the site's readers, for a while), its declarative rules or another
+    built-in (block forms), with and without pre-emption, or a policy asked item by item, and AI workers
+    whose results come while studies wait: the numbered station runs, and its outcome is the layered
+    station's."""
     policy, _, preemptive = policy.partition("+")
     workers = [f"ai_services.{name}.{key}" for name in ("cxr_ai", "mammography_ai")
                for key in ("workers=1", "inference_minutes={dist: exponential, mean: 3}")]
     scenario = load_scenario("examples/district_network", ["horizon_days=4", "warmup_days=0", *workers,
-                                                           f"routing.router={router}", f"policy.triage={policy}",
+                                                           f"routing.router={router}",
+                                                           f"policy.triage={'fifo' if policy in ODD else policy}",
                                                            f"policy.preemptive={bool(preemptive)}"])
-    chosen, outcome, layered = both(scenario, policy_of(scenario))
+    chosen, outcome, layered = both(scenario, ODD[policy]() if policy in ODD else policy_of(scenario))
     assert type(chosen) is RankedOnceStation and chosen.cohort.upstream.late_score is not None
     assert chosen.routes.entry.shape[0] > 50  # not a vacuous comparison
     assert_same(outcome, layered)

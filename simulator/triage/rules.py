@@ -10,15 +10,23 @@ configuration holds):
 Classes rank in the order they first appear (the first rule's class is read first, `else` last unless it
 reuses an earlier class); within a class, by ready time. Turnaround targets are not the rules' business:
 they come from what a study is (`targets.py`), so a rules policy is judged like any other.
+
+Each condition is written twice, side by side: for an item, and for a block of items as columns
+(`rank_block`, which the reading station asks a block of studies at a time; tests/test_block_ranks.py
+checks that the two agree on generated items).
 """
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .columns import BlockRanks, Columns, ranks_as
 from .item import WorkItem
 from .policy import PolicyError, Rank
+
+if TYPE_CHECKING:  # numpy is imported where a block is ranked: the triage package stays plain Python
+    import numpy as np
 
 __all__ = ["Rules", "CHOICE_FIELDS", "RANGE_FIELDS", "FLAG_FIELDS"]
 
@@ -27,12 +35,26 @@ RANGE_FIELDS = ("ai_score", "patient_age")  # {lt, le, gt, ge}: all given bounds
 FLAG_FIELDS = ("ai_positive", "scored")  # true / false; ai_positive is false for unscored studies
 COMPARISONS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
-Test = Callable[[WorkItem], bool]
+class Test(NamedTuple):
+    """A condition: whether an item meets it, and which items of a block (as columns) do."""
+
+    item: Callable[[WorkItem], bool]
+    block: Callable[[Columns], "np.ndarray"]
 
 
 def _choice(field: str, value: Any) -> Test:
     allowed = frozenset(value) if isinstance(value, (list, tuple, set, frozenset)) else frozenset([value])
-    return lambda item: getattr(item, field) in allowed
+
+    def block(columns: Columns) -> np.ndarray:
+        import numpy as np
+
+        values = getattr(columns, field)
+        if isinstance(values, list):  # (ai_service: a list, None where a type has no AI)
+            return np.array([v in allowed for v in values], dtype=bool)
+        distinct, at = np.unique(values, return_inverse=True)  # each value asked once, as Python asks it
+        return np.array([v in allowed for v in distinct.tolist()], dtype=bool)[at.reshape(-1)]
+
+    return Test(lambda item: getattr(item, field) in allowed, block)
 
 
 def _range(field: str, bounds: Mapping[str, float], where: str) -> Test:
@@ -44,15 +66,24 @@ def _range(field: str, bounds: Mapping[str, float], where: str) -> Test:
         value = getattr(item, field)
         return value is not None and all(compare(value, limit) for compare, limit in checks)
 
-    return test
+    def block(columns: Columns) -> np.ndarray:
+        import numpy as np
+
+        values = getattr(columns, field)  # NaN where the item's is None: no bound holds for it
+        met = np.ones(values.shape[0], dtype=bool)
+        for compare, limit in checks:
+            met &= compare(values, limit)
+        return met
+
+    return Test(test, block)
 
 
 def _flag(field: str, value: Any, where: str) -> Test:
     if not isinstance(value, bool):
         raise PolicyError(f"{where}: must be true or false")
     if field == "scored":
-        return lambda item: (item.ai_score is not None) == value
-    return lambda item: bool(item.ai_positive) == value
+        return Test(lambda item: (item.ai_score is not None) == value, lambda columns: columns.scored == value)
+    return Test(lambda item: bool(item.ai_positive) == value, lambda columns: columns.ai_positive == value)
 
 
 def compile_when(when: Mapping[str, Any], where: str) -> Test:
@@ -69,7 +100,16 @@ def compile_when(when: Mapping[str, Any], where: str) -> Test:
         else:
             known = ", ".join(CHOICE_FIELDS + RANGE_FIELDS + FLAG_FIELDS)
             raise PolicyError(f"{path}: unknown condition; known: {known}")
-    return lambda item: all(test(item) for test in tests)
+
+    def block(columns: Columns) -> np.ndarray:
+        import numpy as np
+
+        met = np.ones(len(columns), dtype=bool)
+        for test in tests:
+            met &= test.block(columns)
+        return met
+
+    return Test(lambda item: all(test.item(item) for test in tests), block)
 
 
 class Rules:
@@ -99,10 +139,24 @@ class Rules:
 
     def classify(self, item: WorkItem) -> str:
         for test, label in self._rules:
-            if test(item):
+            if test.item(item):
                 return label
         return self._else
 
     def rank(self, item: WorkItem, now: float) -> Rank:
         label = self.classify(item)
         return Rank(self.order[label], item.ready_at, label)
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        import numpy as np
+
+        labels = list(self.order)
+        chosen = np.full(len(columns), labels.index(self._else))
+        left = np.ones(len(columns), dtype=bool)  # matched by no rule before
+        for test, label in self._rules:
+            first = left & test.block(columns)
+            chosen[first] = labels.index(label)
+            left &= ~first
+        return BlockRanks(np.array([self.order[label] for label in labels])[chosen], columns.ready_at,
+                          np.array(labels, dtype=str)[chosen])
