@@ -83,7 +83,7 @@ class LocalFirst:
     @ranks_as(route)
     def route_block(self, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
         """`route` for a block of items as columns, each asked at its `now`: where (`LOCAL`, `CENTRAL` or
-        `BOTH`) and until, as `route` gives them item by item (tests/test_routing.py)."""
+        `BOTH`) and until, as `route` gives them item by item (tests/test_block_ranks.py)."""
         import numpy as np
 
         now = columns.now

@@ -35,6 +35,7 @@ RANGE_FIELDS = ("ai_score", "patient_age")  # {lt, le, gt, ge}: all given bounds
 FLAG_FIELDS = ("ai_positive", "scored")  # true / false; ai_positive is false for unscored studies
 COMPARISONS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
+
 class Test(NamedTuple):
     """A condition: whether an item meets it, and which items of a block (as columns) do."""
 
@@ -151,12 +152,10 @@ class Rules:
     def rank_block(self, columns: Columns) -> BlockRanks:
         import numpy as np
 
-        labels = list(self.order)
-        chosen = np.full(len(columns), labels.index(self._else))
+        cls = np.full(len(columns), self.order[self._else])  # a class is its label's place in `order`
         left = np.ones(len(columns), dtype=bool)  # matched by no rule before
         for test, label in self._rules:
             first = left & test.block(columns)
-            chosen[first] = labels.index(label)
+            cls[first] = self.order[label]
             left &= ~first
-        return BlockRanks(np.array([self.order[label] for label in labels])[chosen], columns.ready_at,
-                          np.array(labels, dtype=str)[chosen])
+        return BlockRanks(cls, columns.ready_at, np.array(list(self.order), dtype=str)[cls])
