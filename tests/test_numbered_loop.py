@@ -20,21 +20,14 @@ from .conftest import base_dict, make
 from .hand import numbered_loop_compiled, outcomes
 from .strategies import scenarios
 from .test_model import PROPERTY
-from .test_ranked_once import ODD, assert_same, ranked_once
-
-
-def plain(data: dict[str, Any]) -> dict[str, Any]:
-    """A generated scenario ranked once: what enters the worklist is the studies (some as audits, some
-    where a router chooses, opened to the centre later), their second reads and their second opinions (the
-    upstream stations may give late AI results)."""
-    return ranked_once(data)
+from .test_ranked_once import ODD, assert_same
 
 
 @settings(PROPERTY, max_examples=80)
 @given(scenarios(), st.sampled_from(["fifo", "ai_priority", "hierarchical", "score", "sla_edf", *ODD]))
 def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(data: dict[str, Any],
                                                                               policy: str) -> None:
-    scenario = make(plain(data))
+    scenario = make(data)
     policy_ = ODD[policy]() if policy in ODD else policy_of(make({**data, "policy": {**data["policy"],
                                                                                      "triage": policy}}))
     cohort = draw_cohort(scenario, scenario.seed, 0)
@@ -42,6 +35,7 @@ def test_the_loop_as_python_and_compiled_gives_the_layered_outcome_to_the_bit(da
     event("numbered loop" if type(chosen) is RankedOnceStation else type(chosen).__name__)
     event(f"late AI results: {cohort.upstream.late_score is not None}")
     event(f"pre-emptive: {scenario.policy.preemptive}")
+    event(f"dispatch: {scenario.routing.mode}")
     routes = getattr(chosen, "routes", None)
     event(f"studies opened to the centre later: {routes is not None and routes.entry.shape[0] > 0}")
     found = outcomes(scenario, cohort, policy_)

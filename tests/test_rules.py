@@ -298,3 +298,72 @@ def test_a_late_ai_result_ranks_a_study_opened_to_the_centre_where_it_waits() ->
         assert pool_of(after) == "centre" and after["read_start"] == 40.0
         assert pool_of(before) == "centre" and before["read_start"] == 45.0 and own["read_start"] == 50.0
         assert pool_of(handed) == "centre" and handed["read_start"] == 61.0 and handed["reported_at"] == 66.0
+
+
+def pushed(staff: int = 2, **extra: Any) -> dict:
+    """`desk` with push dispatch: each study goes to a reader on arrival (`dispatch.Push`)."""
+    return desk(staff=staff, routing={"mode": "push"}, **extra)
+
+
+def test_push_gives_a_study_to_the_least_loaded_reader_where_it_waits_for_them() -> None:
+    """Two readers: the first study goes to the first (equal loads: the first listed), the second to the
+    other (less load); a third, at 1, finds equal loads and goes to the first, in whose own lane it waits
+    until 10 though the other is free from 5 (flips: ties to the last; the most loaded; taken by a free
+    reader as with pull)."""
+    for rows in routed(pushed(), [{"ready": 0, "read": 10}, {"ready": 0, "read": 5}, {"ready": 1, "read": 1}]):
+        first, other, third = rows
+        assert first["reader"] != other["reader"] and other["read_start"] == 0.0
+        assert third["reader"] == first["reader"] and third["read_start"] == 10.0
+
+
+def test_push_counts_a_study_taken_from_the_shared_lane_against_its_reader() -> None:
+    """Readers from 08:00: a study ready at 0 waits in the shared lane, and the first reader on duty takes
+    it at 08:00; a study at 08:01 goes to the other, idle and less loaded, at once (flip: the taken study
+    not counted, equal loads give it to the first, busy until 08:30)."""
+    data = pushed()
+    data["pools"]["readers"]["shifts"] = [{"start": "08:00", "end": "24:00", "staff": 2}]
+    for rows in routed(data, [{"ready": 0, "read": 30}, {"ready": 481, "read": 5}]):
+        waited, new = rows
+        assert waited["read_start"] == 480.0 and new["read_start"] == 481.0 and new["reader"] != waited["reader"]
+
+
+def test_push_hands_a_leaving_readers_waiting_work_to_a_reader_on_duty() -> None:
+    """A reader of 00:00-01:00, busy until 90 with a study pushed at 0, has another pushed to them at 1;
+    at 01:00 it goes to the reader on duty with the least load (busy until 120), in whose own lane it
+    waits: it is read by them at 120, not by the reader who comes at 01:40 (flips: left in the leaving
+    reader's lane, never read; put in the shared lane, taken at 01:40)."""
+    data = pushed()
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1},
+                                          {"start": "01:40", "end": "24:00", "staff": 1}]
+    for rows in routed(data, [{"ready": 0, "read": 90}, {"ready": 0, "read": 120}, {"ready": 1, "read": 5}]):
+        leaving, staying, handed = rows
+        assert leaving["reader"].split("/")[1] == "00:00-01:00" and leaving["reported_at"] == 90.0
+        assert handed["reader"] == staying["reader"] and handed["read_start"] == 120.0
+
+
+def test_push_assigns_a_study_anew_when_its_late_ai_result_comes() -> None:
+    """First come, first read (the result leaves the rank as it was): a study pushed at 1 to the first
+    reader, busy until 30, is assigned anew when its AI result comes at 10, to the other reader, idle since
+    5, who reads it then; a study at 11 finds equal loads again and waits for the first reader (flips: kept
+    where it waited, as with pull; the first reader's load not given back)."""
+    data = pushed()
+    data["study_types"]["chest_ct"]["ai"] = "ct_ai"
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    studies = [{"ready": 0, "read": 30}, {"ready": 0, "read": 5}, {"ready": 1, "read": 5, "result": 10, "score": 0.5},
+               {"ready": 11, "read": 1}]
+    for rows in routed(data, studies):
+        first, other, scored, later = rows
+        assert scored["reader"] == other["reader"] and scored["read_start"] == 10.0
+        assert later["reader"] == first["reader"] and later["read_start"] == 30.0
+
+
+def test_push_pre_empts_only_the_reader_a_study_was_pushed_to() -> None:
+    """Two readers in routine reads started at 0 and at 1; a STAT study at 2 goes to the first (equal
+    loads) and interrupts their read, not the one started last, as pull would (flip: any reader's)."""
+    data = pushed(policy={"triage": "fifo", "preemptive": True})
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 60}, {"ready": 2, "read": 5, "referral": "stat"}]
+    for rows in routed(data, studies):
+        first, second, stat = rows
+        assert stat["reader"] == first["reader"] and stat["read_start"] == 2.0
+        assert first["reported_at"] == 65.0 and second["reported_at"] == 61.0

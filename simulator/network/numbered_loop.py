@@ -46,7 +46,8 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush
 
-__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY"]
+__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY", "OPINION_RANK",
+           "RANK", "RANK_LATE"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -54,18 +55,22 @@ COMPILED_FROM = 500_000
 
 # The kernel's priorities of simultaneous events; the run's stop shares the first (`kernel.STOP`).
 _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
-# What an event is.
-_DONE, _END, _START, _READY, _STOP, _RESULTS, _AGAIN = 0, 1, 2, 3, 4, 5, 6
+# What an event is (`_DRAIN`: a shift's end going on, with push).
+_DONE, _END, _START, _READY, _STOP, _RESULTS, _AGAIN, _DRAIN = 0, 1, 2, 3, 4, 5, 6, 7
 # `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many numbered
 # items have entered and how many late results have come; `clock`: the time, and the class and key the
 # opinion is given.
 ASKED, OPINION, ENTERED, RESULTS = range(4)
 NOW, CLS, KEY = range(3)
+# What the loop yields for: a second opinion's rank; with push, the rank of an item (`state[OPINION]`) a leaving
+# reader held, entering again now, without its late AI result or with it.
+OPINION_RANK, RANK, RANK_LATE = 1, 2, 3
 
 
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
-                  lane_pools_at, lane_pools, pool_lanes_at, pool_lanes, duty_start, duty_end, duty_first_row,
-                  duty_staff, row_pool, row_off, row_present, row_code, horizon, warmup, preemptive, ranked_cls,
+                  lane_pools_at, lane_pools, set_lanes_at, set_lanes, duty_start, duty_end, duty_first_row,
+                  duty_staff, row_pool, row_off, row_present, row_code, row_set, units, horizon, warmup, preemptive,
+                  ranked_cls,
                   ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key, second_cls,
                   second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key,
                   read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
@@ -102,12 +107,29 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     gone = [False] * rows
     after = [-1] * rows
     before = [-1] * rows
-    pools = len(pool_lanes_at) - 1
+    pools = 0
+    for p in row_pool:
+        pools = max(pools, p + 1)
+    for p in lane_pools:
+        pools = max(pools, p + 1)
     first_idle = [-1] * pools
     last_idle = [-1] * pools
+    # With push (`units` given): each reader's lane of their own, after the shared lanes (row r's is
+    # `shared + r`); the readers present of each pool, a linked list in the order their duties started;
+    # each reader's load (the workload units pushed to them or taken, not yet read); per item, the reader
+    # it is counted against (-1: none) and the shared lane it waits for (`Push.home`). (Empty with pull.)
+    shared = len(lane_pools_at) - 1
+    pushing = len(units)
+    load = [0.0] * (rows if pushing else 0)
+    holder_of = [-1] * pushing
+    home = [0] * pushing
+    present_after = [-1] * (rows if pushing else 0)
+    present_before = [-1] * (rows if pushing else 0)
+    present_first = [-1] * (pools if pushing else 0)
+    present_last = [-1] * (pools if pushing else 0)
     # Empty, of the codes' type (numba types a list by what it is made of).
-    heaps = [[2 * p + 1 for p in place[:0]] for _ in range(len(lane_pools_at) - 1)]
-    sides = [[(0, 0.0, 0.0, 0, 0)] for _ in range(len(lane_pools_at) - 1)]
+    heaps = [[2 * p + 1 for p in place[:0]] for _ in range(shared + (rows if pushing else 0))]
+    sides = [[(0, 0.0, 0.0, 0, 0)] for _ in range(shared + (rows if pushing else 0))]
     for side in sides:
         side.pop()
     entries = 0  # entries made as the run goes that have waited on a lane
@@ -143,7 +165,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     # flag for the two made numba's compilation of the loop five times as long, measured.)
     routed = len(again_entry) > 0
     many = rows if preemptive else 1
-    items = len(minutes) if preemptive or routed else 0
+    items = len(minutes) if preemptive or routed or pushing else 0
     reading_cls = [0.0] * many
     reading_lane = [0] * many
     busy_after = [-1] * many
@@ -160,6 +182,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     given, given_cls, given_lane = -1, 0.0, 0  # that entry: its item, class and lane
     resume = 0  # what goes on after either: the chain of studies becoming ready, or of late results
     again = False  # the chain of studies goes on after its last entry, not entering it again
+    drain, drained = 0, 0  # with push, at a shift's end: the rows whose own lanes go to others, and past them
     while True:
         if resume:
             what = resume
@@ -183,16 +206,17 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             else:
                 busy[r] += _busy_time(began, now, off, warmup)
             reads[r] += 1
+            if len(load) > 0:  # push: the work assigned to the reader and not finished
+                load[r] -= units[i]
             if i < len(opinion_of) and opinion_of[i] >= 0:  # its second opinion, ranked in Python, enters
                 j = opinion_of[i]
                 state[ASKED], state[OPINION], state[ENTERED], state[RESULTS] = r, j, k, x
                 clock[NOW] = now
-                yield 1
+                yield OPINION_RANK
                 given, given_cls, given_lane = j, clock[CLS], opinion_lane
                 entries, victim, handed = _enter(
                     j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, ranked_cls, ranked_key,
-                    entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
-                    last_idle, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                    entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
@@ -210,29 +234,38 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         heappush(events, (again_at[g], _SEIZE, sequence, _AGAIN, g))  # `_route` before `enter`)
                         sequence += 1
                         g += 1
-                    # The longest-idle reader of the first pool that has one. (Every duty ended by now has had
-                    # its end, which takes its idle readers away; and the one reader a second read may not go
-                    # to, its study's, is reading it.)
                     t = -1
-                    a, b = lane_pools_at[l], lane_pools_at[l + 1]
-                    while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
-                        p = lane_pools[a]
-                        t = first_idle[p]
-                        if t >= 0:  # off the front of the pool's idle readers
-                            first_idle[p] = after[t]
-                            if after[t] >= 0:
-                                before[after[t]] = -1
-                            else:
-                                last_idle[p] = -1
-                            break
-                        a += 1
-                    if t < 0:
-                        heappush(heaps[l], 2 * place[k] + 1)
-                        if preemptive:
-                            victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
-                                             lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
-                                             row_code)
-                    else:  # (started here, not handed to the pick: that cost the loop 3-8% more, measured)
+                    if len(load) > 0:  # push: to the least-loaded reader present, or the shared lane
+                        entries, victim, t = _assign(
+                            i, l, float(ranked_cls[place[k]]), 0.0, 2 * place[k] + 1, now, entries, preemptive,
+                            excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
+                            before, first_idle, last_idle, present_first, present_after, load, units, holder_of,
+                            home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                        if t < 0 and partner[i] >= 0 and i < len(opinion_of) and holder_of[i] >= 0:
+                            excluded[partner[i]] = row_code[holder_of[i]]  # its second read: not for its reader
+                    else:
+                        # The longest-idle reader of the first pool that has one. (Every duty ended by now has
+                        # had its end, which takes its idle readers away; and the one reader a second read may
+                        # not go to, its study's, is reading it.)
+                        a, b = lane_pools_at[l], lane_pools_at[l + 1]
+                        while a < b:  # (a while, not a range: run as Python, this is most of the loop's work)
+                            p = lane_pools[a]
+                            t = first_idle[p]
+                            if t >= 0:  # off the front of the pool's idle readers
+                                first_idle[p] = after[t]
+                                if after[t] >= 0:
+                                    before[after[t]] = -1
+                                else:
+                                    last_idle[p] = -1
+                                break
+                            a += 1
+                        if t < 0:
+                            heappush(heaps[l], 2 * place[k] + 1)
+                            if preemptive:
+                                victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
+                                                 lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
+                                                 row_code)
+                    if t >= 0:  # (started here, not handed to the pick: that cost the loop 3-8% more, measured)
                         read_start[i] = now
                         holding[t] = i
                         resumed[t] = now
@@ -276,21 +309,22 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
                         live_of[i] = -1
                         q = -inf
-                    elif not preemptive and o < 0 and ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q:
+                    elif not preemptive and len(load) == 0 and o < 0 and ranked_cls[place_of[i]] == c \
+                            and ranked_key[place_of[i]] == q:
                         enters = False  # keeps its place, ahead of its equals that entered after it
-                    elif not preemptive and o >= 0 and again_cls[o] == c and again_key[o] == q:
-                        enters = False  # ... the place it was given when opened to both
+                    elif not preemptive and len(load) == 0 and o >= 0 and again_cls[o] == c and again_key[o] == q:
+                        enters = False  # ... the place it was given when opened to both (pushed work: assigned anew)
                     elif len(live_of) > 0 and live_of[i] >= 0:  # (with pre-emption it enters again, as the layered
                         live_of[i] = -1  # station: a new rank may pre-empt)
                     else:
                         given_up[place_of[i]] = 1
                     l = again_lane[o] if o >= 0 else lane[e]
                     if enters:
+                        _withdraw(i, load, units, holder_of)
                         given, given_cls, given_lane = i, c, l
                         entries, victim, handed = _enter(
                             i, l, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-                            lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle,
-                            heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                            lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
                 part += 1
                 if part == 2 or partner[result_item[x]] < 0:
                     part = 0
@@ -319,10 +353,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             else:
                 given_up[place[e]] = 1
             opened[i] = r
+            _withdraw(i, load, units, holder_of)
             given, given_cls, given_lane = i, c, again_lane[r]
             entries, victim, handed = _enter(
                 i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-                lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides,
+                lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides,
                 live_of, busy_first, busy_after, reading_cls, resumed)
             if victim < 0 and handed < 0:
                 continue
@@ -334,13 +369,50 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 if not gone[r] and holding[r] < 0:
                     _unlink(r, row_pool[r], after, before, first_idle, last_idle)
                     gone[r] = True
+            if len(load) == 0:
+                continue
+            # Push: nothing more is pushed to them, and what waits in their own lanes goes to those on duty.
+            drain, drained = duty_first_row[d], duty_first_row[d] + duty_staff[d]
+            for r in range(drain, drained):
+                if row_present[r]:
+                    _unlink(r, row_pool[r], present_after, present_before, present_first, present_last)
+            resume = _DRAIN
             continue
+        elif what == _DRAIN:  # the own lanes of the readers leaving, each best first, entered again (`Push.off_duty`)
+            while drain < drained:
+                i = _pop_live(shared + drain, heaps, sides, given_up, live_of, study_at)
+                if i < 0:
+                    drain += 1
+                    continue
+                _withdraw(i, load, units, holder_of)
+                state[OPINION], state[ENTERED], state[RESULTS] = i, k, x
+                clock[NOW] = now
+                yield RANK_LATE if late_cls[i] == late_cls[i] else RANK  # ranked now, in Python
+                c, q = clock[CLS], clock[KEY]
+                if preemptive and preempted[i] == 1:
+                    q = -inf
+                given, given_cls, given_lane = i, c, home[i]
+                entries, victim, handed = _enter(
+                    i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                    lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle,
+                    last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides,
+                    live_of, busy_first, busy_after, reading_cls, resumed)
+                if victim >= 0 or handed >= 0:  # that reader's turn first; then on from here
+                    resume = _DRAIN
+                    break
+            if not resume:
+                continue
         else:  # a duty starts
             first, last = duty_first_row[r], duty_first_row[r] + duty_staff[r]
+            if len(load) > 0:  # push: they are present, candidates for what is pushed
+                for t in range(first, last):
+                    if row_present[t]:
+                        _append(t, row_pool[t], present_after, present_before, present_first, present_last)
         if victim >= 0:  # the read an entry interrupted goes back to the head of its class, the reader free
             entries = _interrupt(victim, now, k, entries, holding, minutes, resumed, preempted, busy, row_off, warmup,
                                  pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
-                                 reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of)
+                                 reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of,
+                                 shared + victim if len(load) > 0 else -1)
             first -= 1
         elif handed >= 0:
             first -= 1
@@ -361,9 +433,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
                     head = 0
-                    a, b = pool_lanes_at[p], pool_lanes_at[p + 1]
+                    a, b = set_lanes_at[row_set[r]], set_lanes_at[row_set[r] + 1]
                     while a < b:
-                        l = pool_lanes[a]
+                        l = set_lanes[a]
                         heap = heaps[l]
                         while heap:  # an entry given up (`given_up`, `live_of`) is dropped at the head
                             v = heap[0]
@@ -407,6 +479,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     continue
             if partner[i] >= 0:  # its other read: someone else's
                 excluded[partner[i]] = row_code[r]
+            if len(load) > 0 and holder_of[i] != r:  # push: taken from a shared lane, it is this reader's work
+                load[r] += units[i]
+                holder_of[i] = r
             if read_start[i] != read_start[i]:  # (a pre-empted read keeps its first start)
                 read_start[i] = now
             holding[r] = i
@@ -421,14 +496,19 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
 
 
 def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-           lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle, last_idle, heaps, sides, live_of,
+           lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of,
            busy_first, busy_after, reading_cls, resumed):
     """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
     study a late result ranks again), `entered` numbered items having entered: handed to the longest-idle
     reader who may take it (taken out of the idle; the loop starts the read, before anything else), else
-    placed among the numbered items (`_place`), where with pre-emption it may interrupt a read (`_victim`).
-    The entries made as the run goes, the reader whose read it interrupts and the reader it is handed to
-    (-1: none)."""
+    placed among the numbered items (`_place`), where with pre-emption it may interrupt a read (`_victim`);
+    with push, as `Push.enter` (`_assign`). The entries made as the run goes, the reader whose read it
+    interrupts and the reader it is handed to (-1: none)."""
+    if len(load) > 0:
+        return _assign(i, l, c, q, 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at), now, entries,
+                       preemptive, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
+                       before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home,
+                       shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
     t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
               last_idle)
     if t >= 0:
@@ -445,12 +525,84 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
     return entries + 1, victim, -1
 
 
+def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at, lane_pools, row_code, row_off,
+            row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units,
+            holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed):
+    """As `Push.enter`: item i, ranked `(c, q)` with the code `code` (odd: its numbered place; even: an entry
+    made as the run goes, with its side entry), for lane l, goes to the reader of lane l's pools present
+    (pools in order, each in the order its readers came on duty) with the least load who may read it and
+    whose duty does not end now (ties: the first), counted against them: taken out of the idle if idle
+    (the loop starts the read, before anything else), else it waits in their own lane, where with
+    pre-emption it may interrupt that reader's read alone; with nobody, it waits in lane l as with pull.
+    The entries made as the run goes, the reader whose read it interrupts and the reader it is handed to
+    (-1: none)."""
+    t = -1
+    least = math.inf
+    a, b = lane_pools_at[l], lane_pools_at[l + 1]
+    while a < b:
+        r = present_first[lane_pools[a]]
+        while r >= 0:
+            if load[r] < least and row_code[r] != excluded[i] and row_off[r] > now:
+                t, least = r, load[r]
+            r = present_after[r]
+        a += 1
+    home[i] = l
+    w = l  # the lane it waits in
+    if t >= 0:
+        load[t] += units[i]
+        holder_of[i] = t
+        if holding[t] < 0:  # idle: it is theirs now
+            _unlink(t, row_pool[t], after, before, first_idle, last_idle)
+            return entries, -1, t
+        w = shared + t
+    heappush(heaps[w], code)
+    if not code & 1:  # (an int64 item, as the side entries': numba keeps an int32 study's through int())
+        heappush(sides[w], (code, c, q, entries, i + 0))
+        live_of[i] = entries
+        entries += 1
+    victim = -1
+    if preemptive:
+        if t < 0:
+            victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
+                             resumed, row_off, row_code)
+        elif reading_cls[t] > c:
+            victim = t
+    return entries, victim, -1
+
+
+def _pop_live(w, heaps, sides, given_up, live_of, study_at):
+    """The best entry of lane w that is not given up, taken off it and given up (those given up before it
+    dropped): its item; -1 if none is left."""
+    heap = heaps[w]
+    while heap:
+        v = heappop(heap)
+        if v & 1:
+            if given_up[v >> 1] == 0:
+                given_up[v >> 1] = 1
+                return study_at[v >> 1] + 0
+        else:
+            side = heappop(sides[w])
+            if live_of[side[4]] == side[3]:
+                live_of[side[4]] = -1
+                return side[4]
+    return -1
+
+
+def _withdraw(i, load, units, holder_of):
+    """As `Push.withdraw`: item i, about to enter again, no longer counted against a reader it was
+    pushed to (with pull, or an item nobody holds: nothing)."""
+    if len(holder_of) > 0 and holder_of[i] >= 0:
+        load[holder_of[i]] -= units[i]
+        holder_of[i] = -1
+
+
 def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, busy, row_off, warmup, pending,
                row_pool, busy_after, busy_before, busy_first, busy_last, late_cls, reading_cls, reading_lane,
-               ranked_cls, ranked_key, entry_at, heaps, sides, live_of):
+               ranked_cls, ranked_key, entry_at, heaps, sides, live_of, own):
     """As `ReadingStation.interrupt`: reader r's read stops now (its release void), the item keeps what is
     left to read and waits at the head of the class it was read under (or a late result gave it since),
-    `entered` numbered items having entered. The entries made as the run goes so far."""
+    `entered` numbered items having entered: on the lane it was read from, or with push (`own`, else -1)
+    in the reader's own lane, still theirs. The entries made as the run goes so far."""
     i = holding[r]
     minutes[i] -= now - resumed[r]
     preempted[i] = 1
@@ -459,7 +611,7 @@ def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, b
     pending[r] = -1
     _unlink(r, row_pool[r], busy_after, busy_before, busy_first, busy_last)
     c = late_cls[i] if late_cls[i] == late_cls[i] else reading_cls[r]
-    l = reading_lane[r]
+    l = reading_lane[r] if own < 0 else own
     code = 2 * _place(c, -math.inf, entered, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, -math.inf, entries, i))
@@ -571,4 +723,4 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_enter, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append, _unlink)
+HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append, _unlink)

@@ -46,8 +46,8 @@ from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
-from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION, RESULTS,
-                            numbered_loop)
+from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION,
+                            OPINION_RANK, RANK_LATE, RESULTS, numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
@@ -77,13 +77,11 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
                     progress: Callable[[float], None] | None = None) -> ReadingStation:
     """The station for one replication: ranked ahead where every rank is final on entry, else layered."""
     station = ReadingStation(scenario, cohort, policy, seed, replication, progress)
-    if not station.ranked_once:
-        return station
     late = station.late_score is not None
     routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
     with collector_paused():
         ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
-                            or routed)
+                            or routed or station.own_lanes)
         results = late_ranks(station) if late and ranks is not None else None
         routes = entry_routes(station, ranks) if routed and ranks is not None else None
     if ranks is None or (late and results is None) or (routed and routes is None):
@@ -495,6 +493,20 @@ class RankedOnceStation(ReadingStation):
         self.excluded[j] = first_reader  # type: ignore[index]
         return cls, key
 
+    def _rank_again(self, i: int, result_in: bool, now: float) -> tuple[float, float]:
+        """With push, the rank of item i entering again now, the reader it waited for having left
+        (`Push.off_duty`): the item as the layered station holds it then (`result_in`: its late AI result
+        came); `Unplaced` as `_opinion_rank`."""
+        if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
+            item = self._opinion_item(int(self.parent[i]), i, int(self.excluded[i]), self.ready_at[i])  # type: ignore[index]
+        else:
+            second = i >= self.n_cohort
+            study = int(self.parent[i]) if second else i
+            item = next(_entering_items(self, np.array([study]), second, result_in)[0])
+            if not second and self.audited[study]:
+                item = self._audit(item)
+        return _number(self.worklist.policy.rank(item, now))
+
     def run(self) -> Outcome:
         try:
             with collector_paused():
@@ -526,10 +538,13 @@ class RankedOnceStation(ReadingStation):
                        self.gone, relabelled.tolist()]
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
         parent, day = self.parent, 1440.0
-        for _ in loop(*args, *outputs, state, clock):  # a second opinion asked for: ranked, then on
+        for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
             j, now = int(state[OPINION]), float(clock[NOW])
-            cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
-                                          int(state[ENTERED]), int(state[RESULTS]))
+            if asked == OPINION_RANK:
+                cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
+                                              int(state[ENTERED]), int(state[RESULTS]))
+            else:
+                cls, key = self._rank_again(j, asked == RANK_LATE, now)
             if float(cls) != cls or float(key) != key:
                 raise Unplaced  # not a number the loop's float64 holds exactly
             clock[CLS], clock[KEY] = cls, key
@@ -581,6 +596,13 @@ class RankedOnceStation(ReadingStation):
         # Who may not read an item: the station's own array, which `_opinion_rank` writes as the loop runs.
         # (Arrays that say "none" in one byte: a city year has 7 M items.)
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
+        row_pool = np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64)
+        # The lanes each reader reads: their pool's; with push, each reader's own first (lane `len(names) + row`).
+        reads, row_set, units = pool_lanes, row_pool, np.zeros(0)
+        if self.own_lanes:
+            reads = [[len(names) + row, *pool_lanes[p]] for row, p in enumerate(row_pool.tolist())]
+            row_set = np.arange(len(readers), dtype=np.int64)
+            units = self._units()
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
         routes = self.routes
@@ -592,14 +614,14 @@ class RankedOnceStation(ReadingStation):
                    lane_in,
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
                    partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
-                   *_csr(lane_pools), *_csr(pool_lanes), np.array(start, dtype=float),
+                   *_csr(lane_pools), *_csr(reads), np.array(start, dtype=float),
                    np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
                    np.array([duty.staff for duty in every], dtype=np.int64),
                    # (typed, so that no duty and no reader makes the same loop as any other: numba's types)
-                   np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64),
-                   np.array([r.off_at for r in readers], dtype=float),
+                   row_pool, np.array([r.off_at for r in readers], dtype=float),
                    np.array([not r.gone for r in readers], dtype=bool),
-                   np.array([r.code for r in readers], dtype=np.int64), float(self.horizon), float(self.warmup),
+                   np.array([r.code for r in readers], dtype=np.int64), row_set, units, float(self.horizon),
+                   float(self.warmup),
                    self.preemption is not None]
         none = np.zeros(0, dtype=np.int64)
         columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
@@ -621,6 +643,14 @@ class RankedOnceStation(ReadingStation):
             both = lane_of[types[routes.entry], sites[routes.entry], 2].astype(np.int16)
             columns += [routes.entry, routes.at, both, routes.cls, routes.key, routes.late_cls, routes.late_key]
         return columns, readers, late
+
+    def _units(self) -> np.ndarray:
+        """With push, each item's workload units (`Push.units`, by its study's type)."""
+        study = np.arange(self.n_items)
+        study[self.n_cohort:] = self.parent[self.n_cohort:]
+        per_type = self.dispatch.units  # type: ignore[attr-defined]
+        return np.array([per_type[name] for name in self.cohort.draws.type_names], dtype=float)[
+            self.cohort.draws.study_type[study]]
 
     def _outcome(self) -> Outcome:
         ranks, live = self.ranks, self.live
