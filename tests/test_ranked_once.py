@@ -152,10 +152,26 @@ def test_a_routers_choices_are_asked_ahead_and_studies_opened_to_the_centre_as_t
     assert_same(outcome, layered)
 
 
-@pytest.mark.parametrize("overrides", [["routing.mode=push"]], ids=["push"])
-def test_configurations_that_rank_again_or_enter_later_run_layered(overrides: list[str]) -> None:
-    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *overrides])
-    assert type(reading_station(scenario, draw_cohort(scenario, 1, 0), policy_of(scenario), 1, 0)) is ReadingStation
+@pytest.mark.parametrize("policy", ["rules", "ai_priority+preemptive", "by_score+preemptive"])
+def test_push_runs_the_numbered_loop_and_hands_on_a_leaving_readers_work_ranked_then(policy: str) -> None:
+    """The district example with push dispatch, AI workers whose results come while studies wait, and
+    readers whose duties end with work pushed to them waiting: the numbered station runs, ranks that work
+    again as it enters again (the policy asked then, by a yield), and its outcome is the layered station's."""
+    policy, _, preemptive = policy.partition("+")
+    workers = [f"ai_services.{name}.{key}" for name in ("cxr_ai", "mammography_ai")
+               for key in ("workers=1", "inference_minutes={dist: exponential, mean: 3}")]
+    scenario = load_scenario("examples/district_network", ["horizon_days=14", "warmup_days=0", "routing.mode=push",
+                                                           *workers, f"policy.triage={'fifo' if policy in ODD else policy}",
+                                                           f"policy.preemptive={bool(preemptive)}"])
+    asked: list[bool] = []
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    chosen = reading_station(scenario, cohort, ODD[policy]() if policy in ODD else policy_of(scenario), scenario.seed, 0)
+    assert type(chosen) is RankedOnceStation
+    ask = chosen._rank_again
+    chosen._rank_again = lambda i, result_in, now: asked.append(result_in) or ask(i, result_in, now)  # type: ignore
+    outcome = chosen.run()
+    assert len(asked) > 10 and any(asked)  # not a vacuous comparison: work handed on, some with late results
+    assert_same(outcome, ReadingStation(scenario, cohort, chosen.worklist.policy, scenario.seed, 0).run())
 
 
 def test_studies_ready_at_a_shift_end_the_warm_up_the_horizon_or_all_at_once() -> None:

@@ -367,3 +367,95 @@ def test_push_pre_empts_only_the_reader_a_study_was_pushed_to() -> None:
         first, second, stat = rows
         assert stat["reader"] == first["reader"] and stat["read_start"] == 2.0
         assert first["reported_at"] == 65.0 and second["reported_at"] == 61.0
+
+
+def test_push_keeps_a_pre_empted_read_with_its_reader() -> None:
+    """A STAT study pushed to the first reader interrupts their routine read, which waits in their own lane
+    for them (until 32), though the other reader is free from 11 (flip: back on the shared lane, taken at
+    11 by the other)."""
+    data = pushed(policy={"triage": "fifo", "preemptive": True})
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 10}, {"ready": 2, "read": 30, "referral": "stat"}]
+    for rows in routed(data, studies):
+        interrupted, other, stat = rows
+        assert stat["reader"] == interrupted["reader"] != other["reader"]
+        assert interrupted["reported_at"] == 90.0
+
+
+def test_push_sends_a_double_read_studys_second_read_past_the_reader_its_first_waits_for() -> None:
+    """Workload units 1 for chest CT, 100 for head CT: the first read of a double-read study, pushed at 1
+    to the first reader (busy until 30, less loaded), makes its second read go to the other, busy with a
+    head CT until 10, who reads it then (flip: the second read pushed to the first reader too, who may
+    not read both: never read)."""
+    data = pushed()
+    data["study_types"]["head_ct"] = copy.deepcopy(data["study_types"]["chest_ct"])
+    data["study_types"]["chest_ct"]["double_reading"] = {"read_minutes": {"dist": "fixed", "value": 5}}
+    data["pools"]["readers"]["reads"] = ["chest_ct", "head_ct"]
+    data["routing"]["workload"] = {"chest_ct": 1, "head_ct": 100}
+    studies = [{"ready": 0, "read": 30, "double_read": float("nan")}, {"ready": 0, "read": 10, "type": "head_ct"},
+               {"ready": 1, "read": 5, "double_read": 5}]
+    for rows in routed(data, studies):
+        first_reader, other, study = rows[:3]
+        second = next(r for r in rows if r["kind"] == "double_read")
+        assert study["reader"] == first_reader["reader"] and study["read_start"] == 30.0
+        assert second["reader"] == other["reader"] and second["read_start"] == 10.0
+
+
+def test_push_ranks_a_leaving_readers_waiting_work_as_it_stands_then() -> None:
+    """AI-positive first. A reader of 00:00-01:00 holds, waiting, an AI-positive study (its result came at 5,
+    while it waited for them) and a negative one; at 01:00 both go to the other reader, after two
+    negatives already waiting for them, and the positive one is read first, at 120 (flip: ranked without
+    its result, after the negatives ready before it)."""
+    data = pushed(policy={"triage": "ai_priority"})
+    data["study_types"]["chest_ct"]["ai"] = "ct_ai"
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1}]
+    negative = {"score": 0.01}
+    studies = [{"ready": 0, "read": 90, **negative}, {"ready": 0, "read": 120, **negative},
+               {"ready": 0.5, "read": 5, **negative}, {"ready": 1, "read": 5, **negative},
+               {"ready": 2, "read": 5, "score": 0.9, "positive": True, "result": 5}]
+    for rows in routed(data, studies):
+        staying, positive = rows[1], rows[4]
+        assert positive["reader"] == staying["reader"] and positive["read_start"] == 120.0
+        assert [rows[2]["read_start"], rows[3]["read_start"]] == [125.0, 130.0]
+
+
+def test_push_never_gives_work_to_a_reader_whose_duty_ends_that_minute() -> None:
+    """A second opinion asked for at 01:00 (a release, before the shift's end that minute): the reader of
+    00:00-01:00, idle and with the least load, is not given it, nor its report's signer; it waits in the
+    shared lane for the 02:00 reader (flip: given to the leaving reader)."""
+    data = pushed(second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}})
+    data["pools"]["readers"]["reads"] = ["chest_ct", "second_opinion"]
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1},
+                                          {"start": "02:00", "end": "24:00", "staff": 1}]
+    studies = [{"ready": 0, "read": 5}, {"ready": 0, "read": 60, "second_opinion": True, "second_read": 5}]
+    for rows in routed(data, studies):
+        opinion = next(r for r in rows if r["kind"] == "second_opinion")
+        assert opinion["read_start"] == 120.0 and opinion["reader"].split("/")[1] == "02:00-24:00"
+
+
+class LastFirst:
+    """STAT first, then the last ready first."""
+
+    name = "last-first"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(0 if item.referral == "stat" else 1, -item.ready_at, item.referral)
+
+
+def test_push_hands_on_a_pre_empted_read_at_the_head_of_its_class() -> None:
+    """Last ready, first read. A STAT study pushed at 10 to the reader of 00:00-01:00 interrupts their read
+    of a study ready at 0, which waits in their lane; at 01:00 it goes to the other reader, where a study
+    ready at 20 waits, and is resumed first, at 80 (flip: ranked by its key, after the later study)."""
+    data = pushed(policy={"triage": "fifo", "preemptive": True})
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1}]
+    studies = [{"ready": 0, "read": 100}, {"ready": 0, "read": 80}, {"ready": 10, "read": 100, "referral": "stat"},
+               {"ready": 20, "read": 5}]
+    found = run_by_hand(make(data), studies, LastFirst())
+    assert len(found) == 3
+    for rows, _ in found:
+        interrupted, staying, _, later = rows
+        assert interrupted["reader"] == staying["reader"] and interrupted["reported_at"] == 170.0
+        assert later["read_start"] == 170.0

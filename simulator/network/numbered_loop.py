@@ -1,8 +1,9 @@
 """The numbered station's loop over plain arrays: what enters the worklist is the studies (some as audits,
 on their own lane; a site's on the lane its router chose), the second reads of double-read studies and
 second opinions, late AI results rank waiting studies again, and a router opens studies waiting for their
-site's readers to the centre (`RankedOnceStation`: every run with pull dispatch: the city, the network
-city, the reference centre, the district examples, the M/M/10 yardstick's model, every validation scenario).
+site's readers to the centre (`RankedOnceStation`: every run whose ranks are known ahead, with pull or push
+dispatch: the city, the network city, the reference centre, the district examples, the M/M/10 yardstick's
+model, every validation scenario).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
@@ -22,6 +23,16 @@ Where the router holds a study for its site's readers until a time, that time is
 study enters (before its read's release, as `_route` comes before `enter`); if the study still waits then, it
 gives up its entry and enters the lane of both, ranked then (with its late AI result if that came first),
 and a late result after that ranks it again on that lane.
+
+With push (`dispatch.Push`), each reader has a lane of their own and a load (the workload units of what
+was pushed to them or they took, not yet read, added and taken away in the layered station's order, so
+ties fall alike): an entry goes to the reader present with the least load who may read it (`_assign`),
+at once if idle, else into their own lane, where with pre-emption it may interrupt their read alone (the
+interrupted item waits there too); with nobody, it waits in the shared lane, and whoever takes it from
+there has it counted. A late result or an opening takes pushed work back (`_withdraw`) and assigns it
+anew, rank unchanged or not. At a duty's end its readers are no longer present, and what waits in their
+own lanes enters again, each lane best first, ranked at that time by the policy (a yield, as for a second
+opinion: which items wait there is known only then).
 
 A lane is a heap of codes: `2 * place + 1` for a numbered study (`ranked_once.EntryRanks`), `2 * place`
 for an entry made as the run goes (a second opinion, a study ranked again) that falls just before the
@@ -46,8 +57,8 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush
 
-__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY", "OPINION_RANK",
-           "RANK", "RANK_LATE"]
+__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY",
+           "OPINION_RANK", "RANK", "RANK_LATE"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -68,14 +79,16 @@ OPINION_RANK, RANK, RANK_LATE = 1, 2, 3
 
 
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
-                  lane_pools_at, lane_pools, set_lanes_at, set_lanes, duty_start, duty_end, duty_first_row,
-                  duty_staff, row_pool, row_off, row_present, row_code, row_set, units, horizon, warmup, preemptive,
+                  lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
+                  duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
                   ranked_cls,
                   ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key, second_cls,
                   second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key,
                   read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
-    """Run the station to the horizon, yielding 1 at each signed report that asks for a second opinion.
+    """Run the station to the horizon, yielding `OPINION_RANK` at each signed report that asks for a second
+    opinion, and with push `RANK` or `RANK_LATE` for each item a leaving reader held (`state[OPINION]`), to
+    be ranked then.
 
     What enters, in order: `item` (the index of its outputs: a study, or right after it its second read),
     its `place` in the numbered order and its `lane`; `ready[item]` (a second read's is its study's);
@@ -83,10 +96,12 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     study (-1: none); `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`;
     `excluded[item]` the reader code that may not read an item (-1: none).
     `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
-    `pool_lanes[...]` likewise the lanes a pool's readers read. Duties in the order they were scheduled:
+    `row_lanes[...]` likewise the lanes reader row r reads. Duties in the order they were scheduled:
     `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
     them; -1: the duty never starts before the horizon). Rows: each reader's pool, end of duty (`row_off`),
-    whether present, and code. `preemptive`: whether an entry may interrupt a read. The numbered order, by
+    whether present, and code. `units[item]`: with push, its workload units (empty: pull dispatch); reader
+    row r's own lane is lane `len(lane_pools_at) - 1 + r`, first of its `row_lanes`.
+    `preemptive`: whether an entry may interrupt a read. The numbered order, by
     place: `ranked_cls`, `ranked_key`, and `entry_at`, the position in order of entry; `place_of[item]`.
     Late results in the order they come: `result_at`, `result_item` (the study), the rank they give the
     study (`result_cls`, `result_key`) and its second read (`second_cls`, `second_key`; the study's where
@@ -115,7 +130,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     first_idle = [-1] * pools
     last_idle = [-1] * pools
     # With push (`units` given): each reader's lane of their own, after the shared lanes (row r's is
-    # `shared + r`); the readers present of each pool, a linked list in the order their duties started;
+    # `shared + r`); the readers present of each pool, a linked list in the order they came on duty;
     # each reader's load (the workload units pushed to them or taken, not yet read); per item, the reader
     # it is counted against (-1: none) and the shared lane it waits for (`Push.home`). (Empty with pull.)
     shared = len(lane_pools_at) - 1
@@ -216,7 +231,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 given, given_cls, given_lane = j, clock[CLS], opinion_lane
                 entries, victim, handed = _enter(
                     j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, ranked_cls, ranked_key,
-                    entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                    entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
+                    before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
+                    heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
@@ -237,7 +254,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     t = -1
                     if len(load) > 0:  # push: to the least-loaded reader present, or the shared lane
                         entries, victim, t = _assign(
-                            i, l, float(ranked_cls[place[k]]), 0.0, 2 * place[k] + 1, now, entries, preemptive,
+                            i + 0, l, float(ranked_cls[place[k]]), 0.0, 2 * place[k] + 1, now, entries, preemptive,
                             excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                             before, first_idle, last_idle, present_first, present_after, load, units, holder_of,
                             home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
@@ -324,7 +341,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         given, given_cls, given_lane = i, c, l
                         entries, victim, handed = _enter(
                             i, l, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-                            lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                            lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before,
+                            first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
+                            heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
                 part += 1
                 if part == 2 or partner[result_item[x]] < 0:
                     part = 0
@@ -357,8 +376,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             given, given_cls, given_lane = i, c, again_lane[r]
             entries, victim, handed = _enter(
                 i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-                lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides,
-                live_of, busy_first, busy_after, reading_cls, resumed)
+                lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle,
+                present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first,
+                busy_after, reading_cls, resumed)
             if victim < 0 and handed < 0:
                 continue
         elif what == _STOP:
@@ -433,9 +453,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
                     head = 0
-                    a, b = set_lanes_at[row_set[r]], set_lanes_at[row_set[r] + 1]
+                    # (Looked up by row: by a number of the reader's set of lanes, compiling took twice as long.)
+                    a, b = row_lanes_at[r], row_lanes_at[r + 1]
                     while a < b:
-                        l = set_lanes[a]
+                        l = row_lanes[a]
                         heap = heaps[l]
                         while heap:  # an entry given up (`given_up`, `live_of`) is dropped at the head
                             v = heap[0]
@@ -495,9 +516,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
         victim = -1
 
 
-def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
-           lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of,
-           busy_first, busy_after, reading_cls, resumed):
+def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
+           lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first,
+           present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after,
+           reading_cls, resumed):
     """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
     study a late result ranks again), `entered` numbered items having entered: handed to the longest-idle
     reader who may take it (taken out of the idle; the loop starts the read, before anything else), else
@@ -723,4 +745,5 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append, _unlink)
+HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append,
+           _unlink)

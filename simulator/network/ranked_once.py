@@ -1,9 +1,9 @@
 """The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-Where `ReadingStation.ranked_once` holds (pull dispatch), a study is ranked when it becomes ready (as an
-audit, if the autonomous-normal rule sends it to one: known on entry, asked of the rule's block form),
-again when a late AI result comes, again when its router opens it to the centre, and again only at an
-`until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is
+A study is ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known
+on entry, asked of the rule's block form), again when a late AI result comes, again when its router opens
+it to the centre, with push again when the reader it was pushed to leaves before reading it, and again
+only at an `until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is
 a router's `route`, so those ranks and routes may be asked for before the run: each study with the ready
 time it would be handed on entering, a double-read study's second read with it (entering right after it),
 each late result's at the time it comes, and where a router holds a study for its site's readers until a
@@ -14,15 +14,15 @@ plain ints and a read is a few list operations, not a dozen calls through the wo
 the item. Who may not read an item (the other read's reader, the report's for a second opinion) is kept
 per item, and looked past as the layered worklist does.
 
-Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, and
-studies a late result ranks otherwise, or their router opens to the centre, while they wait (they give up
-their numbered place). They are placed between the numbered items, where their `(cls, key, entry)` falls
+Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, items
+a leaving reader held (push), ranked then, and studies a late result ranks otherwise, or their router
+opens to the centre, while they wait (they give up their numbered place). They are placed between the numbered items, where their `(cls, key, entry)` falls
 in the numbered order, so a reader compares heads as the layered worklist compares the entries
-themselves; their labels are numbered in order of first use with the others' (`Live`). A second opinion whose rank cannot be placed (an
-`until`, not a number) starts the replication again on the layered station.
+themselves; their labels are numbered in order of first use with the others' (`Live`). A second opinion's (or a leaving reader's item's)
+rank that cannot be placed (an `until`, not a number) starts the replication again on the layered station.
 
 The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each
-second opinion back here to be ranked (a lane there holds codes, `2 * place + 1` for a study or a second
+second opinion (and leaving reader's item) back here to be ranked (a lane there holds codes, `2 * place + 1` for a study or a second
 read numbered `place`, `2 * place` for an entry made as the run goes that falls just before it).
 
 The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
@@ -75,7 +75,7 @@ class EntryRanks(NamedTuple):
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> ReadingStation:
-    """The station for one replication: ranked ahead where every rank is final on entry, else layered."""
+    """The station for one replication: ranked ahead where every rank is known on entry, else layered."""
     station = ReadingStation(scenario, cohort, policy, seed, replication, progress)
     late = station.late_score is not None
     routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
@@ -597,12 +597,10 @@ class RankedOnceStation(ReadingStation):
         # (Arrays that say "none" in one byte: a city year has 7 M items.)
         excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
         row_pool = np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64)
-        # The lanes each reader reads: their pool's; with push, each reader's own first (lane `len(names) + row`).
-        reads, row_set, units = pool_lanes, row_pool, np.zeros(0)
-        if self.own_lanes:
-            reads = [[len(names) + row, *pool_lanes[p]] for row, p in enumerate(row_pool.tolist())]
-            row_set = np.arange(len(readers), dtype=np.int64)
-            units = self._units()
+        # The lanes each reader reads, by row: their pool's; with push, their own first (`len(names) + row`).
+        own = self.own_lanes
+        reads = [[len(names) + row] * own + pool_lanes[p] for row, p in enumerate(row_pool.tolist())]
+        units = self._units() if own else np.zeros(0)
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
         routes = self.routes
@@ -620,7 +618,7 @@ class RankedOnceStation(ReadingStation):
                    # (typed, so that no duty and no reader makes the same loop as any other: numba's types)
                    row_pool, np.array([r.off_at for r in readers], dtype=float),
                    np.array([not r.gone for r in readers], dtype=bool),
-                   np.array([r.code for r in readers], dtype=np.int64), row_set, units, float(self.horizon),
+                   np.array([r.code for r in readers], dtype=np.int64), units, float(self.horizon),
                    float(self.warmup),
                    self.preemption is not None]
         none = np.zeros(0, dtype=np.int64)

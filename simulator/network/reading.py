@@ -546,17 +546,6 @@ class ReadingStation:
         if now + 1440.0 < self.horizon:
             Tick(self.env, 1440.0, TICK, self._on_day)
 
-    @property
-    def ranked_once(self) -> bool:
-        """Whether each item is ranked when it enters and, unless its rank names an `until`, never again
-        but at times known ahead: pull dispatch. Then the ranks of the studies and their second reads may
-        be asked for ahead of the run (an audit's as an audit: which study goes to the audit is known on
-        entry), and those a late AI result gives, and where a router chooses, its choice on entry and the
-        rank a study opened to the centre is given then (`ranked_once.py`); second opinions, made as the
-        run goes, are ranked as they enter; a read interrupted by pre-emption goes back at the head of the
-        class it was read under."""
-        return not self.own_lanes
-
     def run(self) -> Outcome:
         self._start_shifts()
         self._start_arrivals()
