@@ -182,3 +182,15 @@ def test_every_input_error_is_one_kind_for_a_python_caller() -> None:
     with pytest.raises(InputError):
         make_policy("fastest")
     assert issubclass(UnknownMetric, KeyError)  # as before, for callers that caught it so
+
+
+@pytest.mark.parametrize("start", ["9999-12-31", "9999-12-01T08:00"])
+def test_a_run_that_would_end_past_the_calendar_is_refused_with_its_fields(start: str) -> None:
+    """A start in the calendar's last weeks (found by the fuzz test: it overflowed Python's dates) is a
+    clear refusal naming `start` and `horizon_days`; a run that ends in time runs."""
+    data = base_dict()
+    data.update(start=start, horizon_days=1, warmup_days=0)
+    with pytest.raises(ScenarioError, match=r"start \(9999-12-.*horizon_days \(1\)"):
+        make(data)
+    data["start"] = "9999-10-01"
+    assert make(data).horizon_days == 1

@@ -32,6 +32,8 @@ from .values import (
 
 __all__ = ["Scenario"]
 
+_CALENDAR_MARGIN_DAYS = 31
+
 
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_LENGTH)
@@ -57,6 +59,16 @@ class Scenario(Strict):
     def _warmup(self) -> "Scenario":
         if self.warmup_days >= self.horizon_days:
             raise ValueError(f"warmup_days ({self.warmup_days:g}) must be shorter than horizon_days ({self.horizon_days:g})")
+        return self
+
+    @model_validator(mode="after")
+    def _ends_in_the_calendar(self) -> "Scenario":
+        # Shifts and calendars look a little past the horizon (a night shift running into the next day, a
+        # weekly roster's week): the run must end well inside the calendar's last year.
+        last = dt.datetime(9999, 12, 31) - dt.timedelta(days=_CALENDAR_MARGIN_DAYS)
+        if self.start.replace(tzinfo=None) > last - dt.timedelta(days=self.horizon_days):
+            raise ValueError(f"start ({self.start:%Y-%m-%d %H:%M}) plus horizon_days ({self.horizon_days:g}) runs "
+                             f"past {last:%Y-%m-%d}: the calendar ends in the year 9999")
         return self
 
     @property
