@@ -21,7 +21,7 @@ from simulator.network.ranked_once import RankedOnceStation, reading_station
 from simulator.triage import Rank
 
 from .conftest import make
-from .hand import outcomes
+from .hand import cohort_of, outcomes
 from .strategies import POLICIES, scenarios
 from .test_model import PROPERTY
 
@@ -354,3 +354,30 @@ def test_live_entries_between_the_same_numbered_places_in_two_lanes_go_by_rank_t
         assert_same(outcome, layered)
         found += sum(chosen.gone) > 1  # studies that gave up their place and entered again
     assert found >= 3
+
+
+class LateUntil(Coarse):
+    """A rank for good when asked on entry, with an `until` when asked later (an hour after the study was
+    ready): the numbered order cannot hold the second."""
+
+    def rank(self, item, now: float) -> Rank:
+        if now > item.ready_at + 60.0:
+            return Rank(1, item.ready_at, "routine", until=now + 30.0)
+        return super().rank(item, now)
+
+
+def test_push_a_rank_at_a_duty_end_that_cannot_be_placed_runs_the_replication_layered() -> None:
+    """With push, the work a leaving reader held is ranked again as their duty ends, during the run: a rank
+    there that names an `until` starts the replication again on the layered station, with its outcome."""
+    from .test_rules import pushed
+
+    data = pushed()
+    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "02:00", "staff": 1},
+                                          {"start": "00:00", "end": "24:00", "staff": 1}]
+    scenario = make(data)
+    cohort = cohort_of(scenario, [{"ready": 0, "read": 150}, {"ready": 0, "read": 200}, {"ready": 1, "read": 5}])
+    chosen = reading_station(scenario, cohort, LateUntil(), 0, 0)
+    assert type(chosen) is RankedOnceStation  # chosen ahead: every rank asked on entry holds for good
+    outcome = chosen.run()
+    assert outcome.reported_at[2] == 205.0  # handed on at 02:00, read after the staying reader's study
+    assert_same(outcome, ReadingStation(scenario, cohort, LateUntil(), 0, 0).run())
