@@ -94,11 +94,14 @@ def test_an_idle_reader_leaves_when_the_duty_ends() -> None:
         assert rows[1]["reader"].split("/")[1] == "10:00-18:00"
 
 
-def test_a_second_opinion_signed_as_a_duty_ends_does_not_go_to_its_idle_reader() -> None:
+@pytest.mark.parametrize("mode", ["pull", "push"])
+def test_a_second_opinion_signed_as_a_duty_ends_does_not_go_to_its_idle_reader(mode: str) -> None:
     """A reader of 00:00-01:00 is idle at 01:00 when another signs a report that asks for a second opinion
-    (releases come before a shift's end at the same minute): the opinion waits for the 02:00 reader (flip:
-    the leaving reader, still idle at that minute, would take it)."""
-    data = desk(second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}})
+    (releases come before a shift's end at the same minute): the opinion waits for the 02:00 reader, with
+    push too, though the leaving reader has the least load (flips: the leaving reader, still idle at that
+    minute, would take it; with push, would be given it)."""
+    data = desk(second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}},
+                routing={"mode": mode})
     data["pools"]["readers"]["reads"] = ["chest_ct", "second_opinion"]
     data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
                                           {"start": "00:00", "end": "24:00", "staff": 1},
@@ -418,21 +421,6 @@ def test_push_ranks_a_leaving_readers_waiting_work_as_it_stands_then() -> None:
         staying, positive = rows[1], rows[4]
         assert positive["reader"] == staying["reader"] and positive["read_start"] == 120.0
         assert [rows[2]["read_start"], rows[3]["read_start"]] == [125.0, 130.0]
-
-
-def test_push_never_gives_work_to_a_reader_whose_duty_ends_that_minute() -> None:
-    """A second opinion asked for at 01:00 (a release, before the shift's end that minute): the reader of
-    00:00-01:00, idle and with the least load, is not given it, nor its report's signer; it waits in the
-    shared lane for the 02:00 reader (flip: given to the leaving reader)."""
-    data = pushed(second_opinions={"fraction": 1.0, "of": "*", "read_minutes": {"dist": "fixed", "value": 5}})
-    data["pools"]["readers"]["reads"] = ["chest_ct", "second_opinion"]
-    data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "01:00", "staff": 1},
-                                          {"start": "00:00", "end": "24:00", "staff": 1},
-                                          {"start": "02:00", "end": "24:00", "staff": 1}]
-    studies = [{"ready": 0, "read": 5}, {"ready": 0, "read": 60, "second_opinion": True, "second_read": 5}]
-    for rows in routed(data, studies):
-        opinion = next(r for r in rows if r["kind"] == "second_opinion")
-        assert opinion["read_start"] == 120.0 and opinion["reader"].split("/")[1] == "02:00-24:00"
 
 
 class LastFirst:
