@@ -160,12 +160,13 @@ def test_push_runs_the_numbered_loop_and_hands_on_a_leaving_readers_work_ranked_
     policy, _, preemptive = policy.partition("+")
     workers = [f"ai_services.{name}.{key}" for name in ("cxr_ai", "mammography_ai")
                for key in ("workers=1", "inference_minutes={dist: exponential, mean: 3}")]
-    scenario = load_scenario("examples/district_network", ["horizon_days=14", "warmup_days=0", "routing.mode=push",
-                                                           *workers, f"policy.triage={'fifo' if policy in ODD else policy}",
-                                                           f"policy.preemptive={bool(preemptive)}"])
+    scenario = load_scenario("examples/district_network", [
+        "horizon_days=14", "warmup_days=0", "routing.mode=push", *workers,
+        f"policy.triage={'fifo' if policy in ODD else policy}", f"policy.preemptive={bool(preemptive)}"])
     asked: list[bool] = []
     cohort = draw_cohort(scenario, scenario.seed, 0)
-    chosen = reading_station(scenario, cohort, ODD[policy]() if policy in ODD else policy_of(scenario), scenario.seed, 0)
+    policy_ = ODD[policy]() if policy in ODD else policy_of(scenario)
+    chosen = reading_station(scenario, cohort, policy_, scenario.seed, 0)
     assert type(chosen) is RankedOnceStation
     ask = chosen._rank_again
     chosen._rank_again = lambda i, result_in, now: asked.append(result_in) or ask(i, result_in, now)  # type: ignore

@@ -81,9 +81,9 @@ OPINION_RANK, RANK, RANK_LATE = 1, 2, 3
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
-                  ranked_cls,
-                  ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key, second_cls,
-                  second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls, again_late_key,
+                  ranked_cls, ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key,
+                  second_cls, second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls,
+                  again_late_key,
                   read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
     """Run the station to the horizon, yielding `OPINION_RANK` at each signed report that asks for a second
@@ -398,7 +398,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     _unlink(r, row_pool[r], present_after, present_before, present_first, present_last)
             resume = _DRAIN
             continue
-        elif what == _DRAIN:  # the own lanes of the readers leaving, each best first, entered again (`Push.off_duty`)
+        elif what == _DRAIN:  # the leaving readers' own lanes, each best first, entered again (`Push.off_duty`)
             while drain < drained:
                 i = _pop_live(shared + drain, heaps, sides, given_up, live_of, study_at)
                 if i < 0:

@@ -1,32 +1,33 @@
 """The reading station where every rank is known before the run: the worklist's order numbered ahead.
 
-A study is ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known
-on entry, asked of the rule's block form), again when a late AI result comes, again when its router opens
-it to the centre, with push again when the reader it was pushed to leaves before reading it, and again
-only at an `until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is
-a router's `route`, so those ranks and routes may be asked for before the run: each study with the ready
-time it would be handed on entering, a double-read study's second read with it (entering right after it),
-each late result's at the time it comes, and where a router holds a study for its site's readers until a
-time, its rank at that time, with its late AI result and without (`Routes`; a block at a time where the
-policy has a block form: `simulator/triage/columns.py`). If no rank names an
-`until`, the worklist's order is one total order, `(cls, key, entry)`, numbered ahead: a lane is a heap of
-plain ints and a read is a few list operations, not a dozen calls through the worklist, the dispatch and
-the item. Who may not read an item (the other read's reader, the report's for a second opinion) is kept
-per item, and looked past as the layered worklist does.
+A study is ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known on
+entry, asked of the rule's block form), again when a late AI result comes, again when its router opens it to
+the centre, with push again when the reader it was pushed to leaves before reading it, and again only at an
+`until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is a
+router's `route`, so those ranks and routes may be asked for before the run: each study with the ready time it
+would be handed on entering, a double-read study's second read with it (entering right after it), each late
+result's at the time it comes, and where a router holds a study for its site's readers until a time, its rank
+at that time, with its late AI result and without (`Routes`; a block at a time where the policy has a block
+form: `simulator/triage/columns.py`). If no rank names an `until`, the worklist's order is one total order,
+`(cls, key, entry)`, numbered ahead: a lane is a heap of plain ints and a read is a few list operations, not a
+dozen calls through the worklist, the dispatch and the item. Who may not read an item (the other read's
+reader, the report's for a second opinion) is kept per item, and looked past as the layered worklist does.
 
-Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, items
-a leaving reader held (push), ranked then, and studies a late result ranks otherwise, or their router
-opens to the centre, while they wait (they give up their numbered place). They are placed between the numbered items, where their `(cls, key, entry)` falls
-in the numbered order, so a reader compares heads as the layered worklist compares the entries
-themselves; their labels are numbered in order of first use with the others' (`Live`). A second opinion's (or a leaving reader's item's)
-rank that cannot be placed (an `until`, not a number) starts the replication again on the layered station.
+Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, items a
+leaving reader held (push), ranked then, and studies a late result ranks otherwise, or their router opens to
+the centre, while they wait (they give up their numbered place). They are placed between the numbered items,
+where their `(cls, key, entry)` falls in the numbered order, so a reader compares heads as the layered
+worklist compares the entries themselves; their labels are numbered in order of first use with the others'
+(`Live`). A second opinion's (or a leaving reader's item's) rank that cannot be placed (an `until`, not a
+number) starts the replication again on the layered station.
 
-The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each
-second opinion (and leaving reader's item) back here to be ranked (a lane there holds codes, `2 * place + 1` for a study or a second
-read numbered `place`, `2 * place` for an entry made as the run goes that falls just before it).
+The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each second
+opinion (and leaving reader's item) back here to be ranked (a lane there holds codes, `2 * place + 1` for a
+study or a second read numbered `place`, `2 * place` for an entry made as the run goes that falls just before
+it).
 
-The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py
-and tests/test_numbered_loop.py run them on generated scenarios); anything else runs the layered one.
+The events, their order and every output are the layered station's, to the bit (tests/test_ranked_once.py and
+tests/test_numbered_loop.py run them on generated scenarios); anything else runs the layered one.
 """
 from __future__ import annotations
 
@@ -444,8 +445,9 @@ def _number(rank: Rank) -> tuple[float, float]:
 
 class RankedOnceStation(ReadingStation):
     """`ReadingStation` with the worklist's order numbered ahead (`EntryRanks`), the whole run
-    `numbered_loop`'s (over arrays, compiled where it pays): second opinions ranked as it asks for them,
-    the ranks late AI results give asked ahead (`LateRanks`)."""
+    `numbered_loop`'s (over arrays, compiled where it pays): second opinions, and with push the work a
+    leaving reader held, ranked as it asks for them, the ranks late AI results give asked ahead
+    (`LateRanks`)."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                  progress: Callable[[float], None] | None, ranks: EntryRanks,
@@ -498,7 +500,8 @@ class RankedOnceStation(ReadingStation):
         (`Push.off_duty`): the item as the layered station holds it then (`result_in`: its late AI result
         came); `Unplaced` as `_opinion_rank`."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
-            item = self._opinion_item(int(self.parent[i]), i, int(self.excluded[i]), self.ready_at[i])  # type: ignore[index]
+            first_reader = int(self.excluded[i])  # type: ignore[index]
+            item = self._opinion_item(int(self.parent[i]), i, first_reader, self.ready_at[i])
         else:
             second = i >= self.n_cohort
             study = int(self.parent[i]) if second else i
@@ -599,7 +602,7 @@ class RankedOnceStation(ReadingStation):
         row_pool = np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64)
         # The lanes each reader reads, by row: their pool's; with push, their own first (`len(names) + row`).
         own = self.own_lanes
-        reads = [[len(names) + row] * own + pool_lanes[p] for row, p in enumerate(row_pool.tolist())]
+        reads = [([len(names) + row] if own else []) + pool_lanes[p] for row, p in enumerate(row_pool.tolist())]
         units = self._units() if own else np.zeros(0)
         partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
             np.frombuffer(self.partner, dtype=np.int64)
