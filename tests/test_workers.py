@@ -153,8 +153,10 @@ def test_a_lost_scheduler_is_one_clear_line_and_the_finished_runs_are_kept(tmp_p
         data = small()
         data["horizon_days"] = 20
         scenario.write_text(yaml.safe_dump(data))
+        # (Many runs, so that the sweep is still going when the scheduler is killed: with 57, a fresh clone's
+        # sweep once finished them all first, and exited 0.)
         sweep = subprocess.Popen([sys.executable, "-m", "simulator", "sweep", str(scenario), "--grid",
-                                  "pools.readers.shifts.0.staff=2:20", "-r", "3", "--cluster", address_file.read_text(),
+                                  "pools.readers.shifts.0.staff=2:120", "-r", "3", "--cluster", address_file.read_text(),
                                   "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
         runs = tmp_path / "out" / "runs"
