@@ -17,13 +17,14 @@ from simulator.network import draw_cohort
 from simulator.experiment import policy_of
 from simulator.network import ReadingStation
 from simulator.network.outcome import Outcome
-from simulator.network.ranked_once import RankedOnceStation, reading_station
+from simulator.network.ranked_once import RankedOnceStation, Unplaced, reading_station
 from simulator.triage import Rank
 
 from .conftest import make
 from .hand import cohort_of, outcomes
 from .strategies import POLICIES, scenarios
 from .test_model import PROPERTY
+from .test_rules import pushed
 
 
 class Coarse:
@@ -370,8 +371,6 @@ class LateUntil(Coarse):
 def test_push_a_rank_at_a_duty_end_that_cannot_be_placed_runs_the_replication_layered() -> None:
     """With push, the work a leaving reader held is ranked again as their duty ends, during the run: a rank
     there that names an `until` starts the replication again on the layered station, with its outcome."""
-    from .test_rules import pushed
-
     data = pushed()
     data["pools"]["readers"]["shifts"] = [{"start": "00:00", "end": "02:00", "staff": 1},
                                           {"start": "00:00", "end": "24:00", "staff": 1}]
@@ -379,6 +378,18 @@ def test_push_a_rank_at_a_duty_end_that_cannot_be_placed_runs_the_replication_la
     cohort = cohort_of(scenario, [{"ready": 0, "read": 150}, {"ready": 0, "read": 200}, {"ready": 1, "read": 5}])
     chosen = reading_station(scenario, cohort, LateUntil(), 0, 0)
     assert type(chosen) is RankedOnceStation  # chosen ahead: every rank asked on entry holds for good
+    refused: list[float] = []
+    ask = chosen._rank_again
+
+    def asking(i: int, result_in: bool, now: float) -> tuple[float, float]:
+        try:
+            return ask(i, result_in, now)
+        except Unplaced:
+            refused.append(now)
+            raise
+
+    chosen._rank_again = asking  # type: ignore[method-assign]
     outcome = chosen.run()
+    assert refused == [120.0]  # asked at 02:00, and refused there
     assert outcome.reported_at[2] == 205.0  # handed on at 02:00, read after the staying reader's study
     assert_same(outcome, ReadingStation(scenario, cohort, LateUntil(), 0, 0).run())
