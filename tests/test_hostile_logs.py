@@ -95,6 +95,9 @@ HOSTILE: dict[str, Callable[[pa.Table, Path], Path]] = {
     "semicolons, capitals, day-first": _text("excel.csv", lambda t: _csv_text(t).replace(",", ";").upper()),
     "ragged rows": _text("ragged.csv", lambda t: _csv_text(t) + '"X1","CT","extra","fields","here"\n'),
     "header only": _text("header.csv", lambda t: ",".join(t.column_names) + "\n"),
+    "a column given twice, once in capitals": _text("twice.csv", lambda t: _csv_text(t).replace(
+        '"modality"', '"REPORTED_AT"', 1)),
+    "a header written twice": _text("same.csv", lambda t: _csv_text(t).replace('"modality"', '"reported_at"', 1)),
     "an empty file": _text("empty.csv", lambda t: b""),
     "binary as Parquet": _text("garbage.parquet", lambda t: bytes(range(256)) * 8),
     "HL7 with a BOM": _text("bom.hl7", lambda t: "\ufeff" + hl7_of_log(t)),
@@ -188,3 +191,17 @@ def test_a_report_months_after_its_exam_is_a_wrong_date_dropped_and_counted(clea
     assert [(r["accession"], r["rule"]) for r in rows] == [(clean.column("accession")[row].as_py(), "report_too_late")]
     wider = " ".join(CliRunner().invoke(app, ["log", str(path), "--max-days", "365"]).output.split())
     assert "report_too_late 0" in wider, wider
+
+
+@pytest.mark.parametrize("name", ["a column given twice, once in capitals", "a header written twice"])
+def test_a_column_given_twice_is_refused_naming_it_not_read_either_way(clean: pa.Table, tmp_path: Path,
+                                                                        name: str) -> None:
+    """`REPORTED_AT` beside `reported_at` (headers are matched whatever their case), or one header written
+    twice: which column to read is not guessed; the log is refused naming it and the column (the fuzz of a
+    log's cells found it crashing with a KeyError)."""
+    log = HOSTILE[name](clean, tmp_path / "log.csv")
+    for args in (["log", str(log)], ["fit", str(log), "--out", str(tmp_path / "fitted.yaml")]):
+        result = CliRunner().invoke(app, args)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and log.name in said and "reported_at: given 2 times" in said, said
+    assert not (tmp_path / "fitted.yaml").exists()

@@ -217,9 +217,14 @@ def _typed(table: pa.Table, label: str, notes: dict[str, int] | None = None) -> 
     problems = [(name, "missing column (a log needs accession, modality and acquired_at; the columns found: "
                        f"{', '.join(table.column_names[:20]) or 'none'})")
                 for name in REQUIRED if name not in table.column_names]
+    # A column given twice (`REPORTED_AT` beside `reported_at`, or one header written twice): which to read
+    # is not guessed.
+    twice = [name for name in LOG_COLUMNS if table.column_names.count(name) > 1]
+    problems += [(name, f"given {table.column_names.count(name)} times (headers are matched whatever their case "
+                        "and spacing): which one to read is not guessed") for name in twice]
     columns = {}
     for name, kind in LOG_COLUMNS.items():
-        if name not in table.column_names:
+        if name not in table.column_names or name in twice:
             columns[name] = pa.nulls(table.num_rows, kind)
             continue
         column = table.column(name)
