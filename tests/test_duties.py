@@ -144,6 +144,12 @@ def test_a_bad_roster_is_refused_naming_the_file_and_column(tmp_path: Path, rows
     missing.write_text("name,start\nann,2026-02-02T08:00\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["fit", str(log), "--out", str(tmp_path / "fit.yaml"), "--duties", str(missing)])
     assert result.exit_code == 2 and "reader, end: missing" in result.output, result.output
+    for header, words in (("Reader;Start;START;End", "start: given twice"), ("Reader;St\rart;End", "not a roster CSV")):
+        odd = tmp_path / "odd.csv"
+        odd.write_text(f"{header}\nann;2026-02-02T08:00;2026-02-02T08:00;2026-02-02T16:00\n", encoding="utf-8")
+        result = CliRunner().invoke(app, ["fit", str(log), "--out", str(tmp_path / "fit.yaml"), "--duties", str(odd)])
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2 and "odd.csv" in said and words in said, said  # not a KeyError, nor csv's
 
 
 def test_radsim_fit_says_where_the_duties_came_from(tmp_path: Path) -> None:

@@ -98,6 +98,7 @@ HOSTILE: dict[str, Callable[[pa.Table, Path], Path]] = {
     "a column given twice, once in capitals": _text("twice.csv", lambda t: _csv_text(t).replace(
         '"modality"', '"REPORTED_AT"', 1)),
     "a header written twice": _text("same.csv", lambda t: _csv_text(t).replace('"modality"', '"reported_at"', 1)),
+    "a carriage return in the header": _text("cr.csv", lambda t: _csv_text(t).replace('"accession"', 'acc\ression', 1)),
     "an empty file": _text("empty.csv", lambda t: b""),
     "binary as Parquet": _text("garbage.parquet", lambda t: bytes(range(256)) * 8),
     "HL7 with a BOM": _text("bom.hl7", lambda t: "\ufeff" + hl7_of_log(t)),

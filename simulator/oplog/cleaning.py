@@ -155,8 +155,12 @@ def read_text_csv(path: Path, known: Iterable[str] = LOG_COLUMNS) -> pa.Table:
 
     with open(path, "rb") as handle:
         header = handle.readline().decode("utf-8-sig", "replace")
+    header = header.split("\r")[0].split("\n")[0]  # where Arrow ends the line too: a bare CR ends it
     delimiter = max(",;\t|", key=header.count) if any(c in header for c in ",;\t|") else ","
-    given = next(text_csv.reader([header], delimiter=delimiter), [])
+    try:
+        given = next(text_csv.reader([header], delimiter=delimiter), [])
+    except text_csv.Error as exc:  # (as Arrow's own refusals: the callers name the file)
+        raise pa.ArrowInvalid(f"its header line: {exc}") from None
     table = csv.read_csv(path, parse_options=csv.ParseOptions(delimiter=delimiter),
                          convert_options=csv.ConvertOptions(column_types=dict.fromkeys(given, pa.string()),
                                                             strings_can_be_null=True))

@@ -199,6 +199,10 @@ def read_roster(path: Path) -> pa.Table:
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(f"{path}: not a roster CSV: {str(exc).splitlines()[0]}") from exc
     missing = [c for c in ("reader", "start", "end") if c not in table.column_names]
+    twice = [c for c in ("reader", "start", "end") if table.column_names.count(c) > 1]
+    if twice:
+        raise InputError(f"{path}: {', '.join(twice)}: given twice (headers are matched whatever their case and "
+                         "spacing): which one to read is not guessed")
     if missing:
         raise InputError(f"{path}: {', '.join(missing)}: missing (found {', '.join(table.column_names)}; "
                          "a roster has a row per duty: reader, start, end)")
