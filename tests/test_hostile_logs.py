@@ -5,6 +5,7 @@ that was not written)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as csv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from simulator import parse_scenario, run_scenario
@@ -206,3 +209,34 @@ def test_a_column_given_twice_is_refused_naming_it_not_read_either_way(clean: pa
         said = " ".join(result.output.split())
         assert result.exit_code == 2 and log.name in said and "reported_at: given 2 times" in said, said
     assert not (tmp_path / "fitted.yaml").exists()
+
+
+HOSTILE_CELLS = st.one_of(
+    st.sampled_from(["", "NULL", "N/A", "0000-00-00 00:00", "9999-12-31 23:59", "1900-01-01", "31/12/2026 08:00",
+                     "2026-12-01T08:00:00Z", "2026-12-01 08:00:00+03:00", "-1", "1e308", "nan", "inf", "STAT",
+                     "ROUTINE", '"', ",", "a" * 3000, "ＣＴ", "\x00", "2026-02-30 10:00", "24:00", "1/1/1", "TRUE",
+                     "-", "?", "UNKNOWN", "12:61", "2026-13-01 00:00", "REPORTED_AT", "Acquired At", "accession"]),
+    st.text(max_size=12), st.integers(-10**15, 10**15).map(str), st.floats().map(str))
+
+
+@settings(max_examples=int(os.environ.get("RADSIM_FUZZ_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(row=st.integers(min_value=0), column=st.integers(min_value=0), value=HOSTILE_CELLS)
+def test_one_hostile_cell_anywhere_in_a_log_is_read_or_refused(clean: pa.Table,
+                                                               tmp_path_factory: pytest.TempPathFactory, row: int,
+                                                               column: int, value: str) -> None:
+    """One cell of a clean log's CSV (the header's too) replaced by what a RIS may write there: `log` and
+    `fit` read it or refuse it naming the log (exit 0 or 2), never an internal error (this found a column
+    given twice, and a carriage return in the header, crashing; `RADSIM_FUZZ_EXAMPLES` runs more)."""
+    lines = _csv_text(clean.slice(0, 400)).splitlines()
+    cells = lines[row % len(lines)].split(",")
+    cells[column % len(cells)] = value
+    lines[row % len(lines)] = ",".join(cells)
+    folder = tmp_path_factory.mktemp("cell")
+    log = folder / "log.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
+    for args in (["log", str(log)], ["fit", str(log), "--out", str(folder / "fitted.yaml")]):
+        result = CliRunner().invoke(app, args)
+        said = " ".join(result.output.split())
+        assert result.exit_code in (0, 2), (args[0], result.exit_code, said, result.exception)
+        assert result.exit_code == 0 or log.name in said, said
