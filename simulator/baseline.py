@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from . import __version__
 from .comparison import COMPARED_SPLITS
@@ -149,6 +149,24 @@ def _is_baseline(path: Path) -> bool:
     return json.loads(Path(path).read_text(encoding="utf-8")).get("format") == FORMAT
 
 
+class _Entry(BaseModel):
+    """One metric of a subgroup in a baseline file, as `baseline_document` writes it."""
+
+    metric: str
+    where: dict[str, StrictBool | StrictStr] = {}
+    mean: float | None = None
+    values: list[float | None]
+
+
+class _Document(BaseModel):
+    """What a check reads of a baseline file: a file edited by hand or damaged is refused naming the field,
+    not read into a crash."""
+
+    seed: StrictInt = Field(ge=0, le=2**63 - 1)
+    replications: StrictInt = Field(ge=2, le=10_000)
+    metrics: list[_Entry]
+
+
 def load_baseline(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -158,10 +176,23 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise ScenarioError(str(path), [("", f"not a baseline file: {exc}")]) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ScenarioError(str(path), [("format", f"not a {FORMAT} file")])
-    for key in ("seed", "replications", "metrics"):
-        if key not in document:
-            raise ScenarioError(str(path), [(key, "required key is missing")])
-    return document
+    try:
+        checked = _Document.model_validate(document)
+    except ValidationError as exc:
+        from .scenario.words import explain
+
+        raise ScenarioError(str(path), [(".".join(str(p) for p in err["loc"]), explain(err, _Document))
+                                        for err in exc.errors()]) from None
+    problems = []
+    for i, entry in enumerate(checked.metrics):
+        if entry.metric not in CHECKED:
+            problems.append((f"metrics.{i}.metric", f"not a metric a baseline checks: {entry.metric!r}"))
+        if len(entry.values) != checked.replications:
+            problems.append((f"metrics.{i}.values", f"{len(entry.values)} values for {checked.replications} "
+                                                    "replications"))
+    if problems:
+        raise ScenarioError(str(path), problems)
+    return {**document, **checked.model_dump()}  # (what a check reads, as validated: defaults filled in)
 
 
 def load_tolerances(path: Path | None) -> Tolerances:

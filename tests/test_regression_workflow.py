@@ -114,6 +114,19 @@ def test_baseline_bad_input_exits_2_naming_the_file(desk_file: Path, tmp_path: P
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
     assert runner.invoke(app, ["baseline", "check", str(desk_file), "--baseline", str(not_json)]).exit_code == 2
+    # A baseline edited by hand or damaged (a fuzz of its values found these crashing): refused naming the field.
+    document = json.loads(saved.read_text())
+    entry = document["metrics"][0]
+    for change, said in ((dict(seed=None), "seed: write a whole number"), (dict(replications=True), "replications"),
+                         (dict(metrics=[{**entry, "values": [1.0]}]), "metrics.0.values: 1 values for 2"),
+                         (dict(metrics=[{**entry, "metric": "nope"}]), "metrics.0.metric: not a metric"),
+                         (dict(metrics=[{**entry, "where": {"kind": ["x"]}}]), "metrics.0.where.kind")):
+        damaged = tmp_path / "damaged.json"
+        damaged.write_text(json.dumps({**document, **change}))
+        result = runner.invoke(app, ["baseline", "check", str(desk_file), "--baseline", str(damaged), "--set",
+                                     "horizon_days=3", "--workers", "1"])
+        said_now = " ".join(result.output.split())
+        assert result.exit_code == 2 and f"damaged.json: {said}" in said_now, said_now
 
 
 def test_assert_no_regression_catches_a_policy_that_forgets_stat(desk_file: Path, tmp_path: Path) -> None:
