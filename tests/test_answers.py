@@ -73,8 +73,10 @@ def test_1_waiving_a_kind_by_name_drops_its_condition_but_not_the_rest() -> None
 
 def test_2_staff_reports_progress_when_redirected_and_a_ctrl_c_keeps_the_best_roster(tmp_path: Path) -> None:
     out = tmp_path / "staff"
-    command = [sys.executable, "-m", "simulator", "staff", "moscow_reference_center", "--set", "horizon_days=14",
-               "-r", "3", "--target", "p95_tat_minutes[ai_positive=true] <= 60", "--out", str(out)]
+    # (Four weeks, six replications: a search of some 10 s, so that progress is said, every 5 s, before it
+    # ends; two weeks of three had come to run in 7 s, with no progress said after the first 5.)
+    command = [sys.executable, "-m", "simulator", "staff", "moscow_reference_center", "--set", "horizon_days=28",
+               "-r", "6", "--target", "p95_tat_minutes[ai_positive=true] <= 60", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=takes_ctrl_c)
     lines: list[str] = []
