@@ -135,16 +135,17 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     # it is counted against (-1: none) and the shared lane it waits for (`Push.home`). (Empty with pull.)
     shared = len(lane_pools_at) - 1
     pushing = len(units)
-    load = [0.0] * (rows if pushing else 0)
+    own_rows = rows if pushing else 0  # readers with a lane of their own
+    load = [0.0] * own_rows
     holder_of = [-1] * pushing
     home = [0] * pushing
-    present_after = [-1] * (rows if pushing else 0)
-    present_before = [-1] * (rows if pushing else 0)
+    present_after = [-1] * own_rows
+    present_before = [-1] * own_rows
     present_first = [-1] * (pools if pushing else 0)
     present_last = [-1] * (pools if pushing else 0)
     # Empty, of the codes' type (numba types a list by what it is made of).
-    heaps = [[2 * p + 1 for p in place[:0]] for _ in range(shared + (rows if pushing else 0))]
-    sides = [[(0, 0.0, 0.0, 0, 0)] for _ in range(shared + (rows if pushing else 0))]
+    heaps = [[2 * p + 1 for p in place[:0]] for _ in range(shared + own_rows)]
+    sides = [[(0, 0.0, 0.0, 0, 0)] for _ in range(shared + own_rows)]
     for side in sides:
         side.pop()
     entries = 0  # entries made as the run goes that have waited on a lane

@@ -44,7 +44,8 @@ import pyarrow.compute as pc
 from ..errors import ScenarioError
 from .columns import KINDS, LOG_COLUMNS, REFERRALS, REQUIRED, TIMES, minutes_since
 
-__all__ = ["CleanLog", "read_log", "clean_log", "read_text_csv", "text_time", "DROPPING", "SKEW_MINUTES", "TOUCHED"]
+__all__ = ["CleanLog", "read_log", "clean_log", "read_text_csv", "given_twice", "GIVEN_TWICE", "text_time", "DROPPING",
+           "SKEW_MINUTES", "TOUCHED"]
 
 DROPPING = ("no_acquired_at", "no_accession", "unknown_kind", "duplicate", "report_before_exam", "report_too_late")
 SKEW_MINUTES = 10.0
@@ -169,6 +170,15 @@ def read_text_csv(path: Path, known: Iterable[str] = LOG_COLUMNS) -> pa.Table:
     return table.rename_columns([n if n in known else o for n, o in zip(names, table.column_names)])
 
 
+GIVEN_TWICE = "(headers are matched whatever their case and spacing): which one to read is not guessed"
+
+
+def given_twice(names: list[str], known: Iterable[str]) -> list[str]:
+    """The known columns a table gives more than once (`REPORTED_AT` beside `reported_at`, both matched to
+    one name by `read_text_csv`, or one header written twice)."""
+    return [name for name in known if names.count(name) > 1]
+
+
 # The forms of a time a log may print besides ISO 8601 (which Arrow reads itself): day first, as most of the
 # world writes dates. Month-first (US) forms are not guessed: 03/04 would be read wrong half the time.
 DAY_FIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
@@ -221,11 +231,8 @@ def _typed(table: pa.Table, label: str, notes: dict[str, int] | None = None) -> 
     problems = [(name, "missing column (a log needs accession, modality and acquired_at; the columns found: "
                        f"{', '.join(table.column_names[:20]) or 'none'})")
                 for name in REQUIRED if name not in table.column_names]
-    # A column given twice (`REPORTED_AT` beside `reported_at`, or one header written twice): which to read
-    # is not guessed.
-    twice = [name for name in LOG_COLUMNS if table.column_names.count(name) > 1]
-    problems += [(name, f"given {table.column_names.count(name)} times (headers are matched whatever their case "
-                        "and spacing): which one to read is not guessed") for name in twice]
+    twice = given_twice(table.column_names, LOG_COLUMNS)
+    problems += [(name, f"given {table.column_names.count(name)} times {GIVEN_TWICE}") for name in twice]
     columns = {}
     for name, kind in LOG_COLUMNS.items():
         if name not in table.column_names or name in twice:

@@ -192,17 +192,16 @@ def read_roster(path: Path) -> pa.Table:
     are read, a duty through midnight ending on the next date; the separator and the headers' case as a
     log's). Bad input names the file, the column and the row."""
     from ..errors import InputError
-    from .cleaning import read_text_csv, text_time
+    from .cleaning import GIVEN_TWICE, given_twice, read_text_csv, text_time
 
     try:
         table = read_text_csv(path, ("reader", "start", "end"))
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(f"{path}: not a roster CSV: {str(exc).splitlines()[0]}") from exc
     missing = [c for c in ("reader", "start", "end") if c not in table.column_names]
-    twice = [c for c in ("reader", "start", "end") if table.column_names.count(c) > 1]
+    twice = given_twice(table.column_names, ("reader", "start", "end"))
     if twice:
-        raise InputError(f"{path}: {', '.join(twice)}: given twice (headers are matched whatever their case and "
-                         "spacing): which one to read is not guessed")
+        raise InputError(f"{path}: {', '.join(twice)}: given twice {GIVEN_TWICE}")
     if missing:
         raise InputError(f"{path}: {', '.join(missing)}: missing (found {', '.join(table.column_names)}; "
                          "a roster has a row per duty: reader, start, end)")
