@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.triage import AiPriority, Fifo, Hierarchical, Kind, Referral, ScoreBands, WorkItem
+from simulator.triage.aging import Aging
 from simulator.triage.rules import Rules
 from simulator.triage.columns import Columns, block_form
 from simulator.triage.routing import AutonomousNormal, LocalFirst
@@ -135,3 +136,33 @@ def test_a_route_replaced_without_its_block_form_is_asked_item_by_item() -> None
             return super().route(item, now)
 
     assert block_form(Mine(), "route") is None and block_form(LocalFirst(), "route") is not None
+
+
+AGING = {f"aging({base}, {promote}, {wait})": Aging(POLICIES[base], promote, wait)
+         for base, promote, wait in [("ai_priority", 60.0, 240.0), ("fifo", 7.0, None), ("score", None, 45.0),
+                                     ("rules", 0.1, 0.3), ("fifo", None, None), ("score_two", 1e-3, 1e5)]}
+
+
+@pytest.mark.parametrize("name", AGING)
+@settings(max_examples=120, deadline=None)
+@given(block=items, waits=st.lists(st.one_of(st.floats(-10.0, 1e4), st.integers(0, 500).map(lambda k: k * 7.0),
+                                             st.integers(0, 50).map(lambda k: k * 0.1)), min_size=40, max_size=40))
+def test_aging_rank_block_is_rank_item_by_item_at_any_time(name: str, block: list[WorkItem], waits: list[float]) -> None:
+    """Aging's block form, each item asked at its own time (on entry, when a late result comes, when opened
+    to the centre: times on and off the steps' edges), gives `rank`'s class, key, label and `until`."""
+    policy = AGING[name]
+    assert block_form(policy) is not None
+    now = [item.ready_at + wait for item, wait in zip(block, waits)]
+    ranked = policy.rank_block(Columns.of(block, now))
+    for i, (item, at) in enumerate(zip(block, now)):
+        rank = policy.rank(item, at)
+        got = tuple(np.broadcast_to(column, len(block))[i] for column in ranked)
+        assert got == tuple(rank), (item, at, got, rank)
+
+
+def test_aging_over_a_base_asked_item_by_item_is_asked_item_by_item() -> None:
+    class Mine(Fifo):
+        def rank(self, item, now):
+            return super().rank(item, now)
+
+    assert block_form(Aging(Mine())) is None and block_form(Aging(Fifo())) is not None

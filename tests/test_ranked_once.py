@@ -118,13 +118,12 @@ class Ducked(Coarse):
 
 
 @pytest.mark.parametrize("policy", [
-    Later(),  # asks again later
     Ducked(),
     Keyed(lambda item: math.nan if item.index % 7 == 0 else item.ready_at),  # NaN: no order numpy keeps
     Keyed(lambda item: (item.referral, item.ready_at)),  # not a number
     Keyed(lambda item: 2 ** 60 + item.index if item.index % 2 else 0.5),  # ints float64 cannot hold
-], ids=["until", "ducked", "nan", "tuple", "huge"])
-def test_a_rank_that_may_change_or_cannot_be_numbered_runs_layered(policy) -> None:
+], ids=["ducked", "nan", "tuple", "huge"])
+def test_a_rank_that_cannot_be_numbered_runs_layered(policy) -> None:
     scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0"])
     chosen, outcome, layered = both(scenario, policy)
     assert type(chosen) is ReadingStation
@@ -393,3 +392,34 @@ def test_push_a_rank_at_a_duty_end_that_cannot_be_placed_runs_the_replication_la
     assert refused == [120.0]  # asked at 02:00, and refused there
     assert outcome.reported_at[2] == 205.0  # handed on at 02:00, read after the staying reader's study
     assert_same(outcome, ReadingStation(scenario, cohort, LateUntil(), 0, 0).run())
+
+
+class Drifting(Coarse):
+    """Keyed by the wait so far when asked, asked again every 17 minutes: a rank that changes as time goes."""
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(0 if item.referral == "stat" else 1, item.ready_at - now, "waiting", until=now + 17.0)
+
+
+AGING = ["policy.triage=aging", "policy.aging.promote_after.minutes=10", "policy.aging.max_wait.minutes=45"]
+
+
+@pytest.mark.parametrize("policy, options", [
+    ("aging", []), ("aging", ["policy.preemptive=true"]), ("aging", ["routing.mode=push"]),
+    ("aging", ["routing.mode=push", "policy.preemptive=true"]), ("aging", OPINIONS),
+    ("later", []), ("drifting", []), ("drifting", ["policy.preemptive=true"])])
+def test_ranks_that_name_an_until_run_the_loop_asked_again_as_the_layered_worklist_asks(policy: str,
+                                                                                         options: list[str]) -> None:
+    """Aging (promoted every 10 minutes, overdue at 45) on a queue that builds, with pre-emption, push, second
+    opinions, and policies of one's own whose rank changes as time goes: ranked ahead, asked again at the
+    picks as their times come, the outcome is the layered station's."""
+    scenario = load_scenario("examples/mmc_ai_triage", ["horizon_days=2", "warmup_days=0", *AGING, *options])
+    ranking = {"later": Later(), "drifting": Drifting()}.get(policy) or policy_of(scenario)
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    chosen = reading_station(scenario, cohort, ranking, scenario.seed, 0)
+    assert isinstance(chosen, RankedOnceStation)
+    asked: list[float] = []
+    ask = chosen._rank_again
+    chosen._rank_again = lambda i, result_in, now: asked.append(now) or ask(i, result_in, now)  # type: ignore
+    assert_same(chosen.run(), ReadingStation(scenario, cohort, ranking, scenario.seed, 0).run())
+    assert len(asked) > 10  # not a vacuous comparison: ranks were asked again as the run went

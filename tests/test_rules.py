@@ -5,6 +5,7 @@ and the test that caught each."""
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import pytest
@@ -447,3 +448,146 @@ def test_push_hands_on_a_pre_empted_read_at_the_head_of_its_class() -> None:
         interrupted, staying, _, later = rows
         assert interrupted["reader"] == staying["reader"] and interrupted["reported_at"] == 170.0
         assert later["read_start"] == 170.0
+
+
+# Ranks that name an `until` (aging, deadlines, one's own): asked again at a reader's pick once the time has
+# come (`Worklist._refresh`), on every form of the station.
+def looped(data: dict, studies: list[dict], policy) -> list[list[dict]]:
+    """The studies' rows of every form of the station under `policy`, which the model runs in the loop."""
+    found = [rows for rows, _ in run_by_hand(make(data), studies, policy)]
+    assert len(found) == 3
+    return found
+
+
+class Overdue:
+    """STAT studies class 1, key 0; others class 3 (routine) or 2 (urgent) by ready time, until 30 (routine) or
+    10 (urgent) minutes after ready, then overdue: class 1, key 0, for good (ties by entry)."""
+
+    name = "overdue"
+
+    def rank(self, item, now: float) -> Rank:
+        if item.referral == "stat":
+            return Rank(1, 0, "stat")
+        wait = 10.0 if item.referral == "urgent" else 30.0
+        if now >= item.ready_at + wait:
+            return Rank(1, 0, "overdue")
+        return Rank(2 if item.referral == "urgent" else 3, item.ready_at, item.referral, until=item.ready_at + wait)
+
+
+class AskedAt(Overdue):
+    """`Overdue`, but an overdue study is keyed by the time it is asked (a rank that changes as time goes on),
+    and a STAT one by its ready time."""
+
+    def rank(self, item, now: float) -> Rank:
+        rank = super().rank(item, now)
+        if rank.label == "stat":
+            return Rank(1, item.ready_at, "stat")
+        return Rank(1, now, "overdue") if rank.label == "overdue" else rank
+
+
+def test_a_rank_whose_time_has_come_is_asked_again_at_the_next_pick() -> None:
+    """One reader busy until 60. A routine study waiting since 1 is overdue from 31; an urgent one ready at
+    55 is not yet: at the pick at 60 the routine one is asked again and read first (flip: never asked
+    again, read after the urgent one)."""
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 55, "read": 5, "referral": "urgent"}]
+    for rows in looped(desk(), studies, Overdue()):
+        assert rows[1]["read_start"] == 60.0 and rows[2]["read_start"] == 65.0
+
+
+def test_a_rank_is_asked_again_at_the_pick_not_at_its_until() -> None:
+    """Overdue studies keyed by the time they are asked. One reader busy until 60; a routine study waiting
+    since 1 (overdue from 31) is asked again at the pick at 60, keyed 60, so a STAT study keyed 45 is read
+    first (flip: asked at its until, keyed 31, read first)."""
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 45, "read": 5, "referral": "stat"}]
+    for rows in looped(desk(), studies, AskedAt()):
+        assert rows[2]["read_start"] == 60.0 and rows[1]["read_start"] == 65.0
+
+
+def test_a_study_asked_again_enters_then_after_its_equals_that_entered_before() -> None:
+    """One reader busy until 60. A STAT study ready at 40 ranks (1, 0); a routine one waiting since 1 is
+    overdue, (1, 0) too, when asked again at 60: it entered again then, after the STAT one (flip: it keeps
+    its first entry, read first)."""
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 40, "read": 5, "referral": "stat"}]
+    for rows in looped(desk(), studies, Overdue()):
+        assert rows[2]["read_start"] == 60.0 and rows[1]["read_start"] == 65.0
+
+
+def test_ranks_whose_time_has_come_are_asked_again_by_their_times_then_by_entry() -> None:
+    """One reader busy until 60; all three become overdue, (1, 0), and are asked again at the pick at 60
+    in the order their times came: the urgent one ready at 2 (from 12), then the routine one ready at 1
+    and the urgent one ready at 21 (both from 31: the one that entered first): read in that order (flips:
+    asked in order of entry; ties of times the other way)."""
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 2, "read": 5, "referral": "urgent"},
+               {"ready": 21, "read": 5, "referral": "urgent"}]
+    for rows in looped(desk(), studies, Overdue()):
+        assert [rows[i]["read_start"] for i in (2, 1, 3)] == [60.0, 65.0, 70.0]
+
+
+class Climbs:
+    """Urgent studies class 1; routine ones class 3 for their first 10 minutes, 2 until 20, then 0 (overdue)."""
+
+    name = "climbs"
+
+    def rank(self, item, now: float) -> Rank:
+        if item.referral == "urgent":
+            return Rank(1, item.ready_at, "urgent")
+        for after, cls in ((10.0, 3), (20.0, 2)):
+            if now < item.ready_at + after:
+                return Rank(cls, item.ready_at, "routine", until=item.ready_at + after)
+        return Rank(0, item.ready_at, "overdue")
+
+
+def test_a_rank_asked_again_may_name_a_time_again_and_is_asked_again_then() -> None:
+    """One reader busy until 15. Two routine studies, ready at 1 and 2, are asked again at the pick at 15
+    (class 2, until 21 and 22): the first is read, until 25. At the pick at 25 the second is asked again:
+    overdue, it is read before an urgent study ready at 20 (flip: the time its second rank names dropped,
+    it stays class 2, after the urgent one)."""
+    studies = [{"ready": 0, "read": 15}, {"ready": 1, "read": 10}, {"ready": 2, "read": 5},
+               {"ready": 20, "read": 5, "referral": "urgent"}]
+    for rows in looped(desk(), studies, Climbs()):
+        assert [rows[i]["read_start"] for i in (1, 2, 3)] == [15.0, 25.0, 30.0]
+
+
+class ResultAsksAgain:
+    """One class and key for all; once scored, the rank names a time to be asked again."""
+
+    name = "result-asks-again"
+
+    def rank(self, item, now: float) -> Rank:
+        return Rank(1, 0, "all", until=math.inf if item.ai_score is None else now + 1000.0)
+
+
+def test_a_late_result_whose_rank_names_a_time_enters_again() -> None:
+    """One reader busy until 10. A study ready at 1 and one at 2 wait, equal; the first's AI result at 5
+    gives the same rank, with a time to be asked again: it does not keep its place but enters again, after
+    the other (flip: it keeps its place, read first)."""
+    data = desk()
+    data["study_types"]["chest_ct"]["ai"] = "ct_ai"
+    data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
+    studies = [{"ready": 0, "read": 10}, {"ready": 1, "read": 5, "result": 5, "score": 0.5}, {"ready": 2, "read": 5}]
+    for rows in looped(data, studies, ResultAsksAgain()):
+        assert rows[2]["read_start"] == 10.0 and rows[1]["read_start"] == 15.0
+
+
+class Climbing:
+    """STAT first; others class 2 by ready time for their first 30 minutes, class 1 from then on."""
+
+    name = "climbing"
+
+    def rank(self, item, now: float) -> Rank:
+        if item.referral == "stat":
+            return Rank(0, item.ready_at, "stat")
+        if now < item.ready_at + 30.0:
+            return Rank(2, item.ready_at, "new", until=item.ready_at + 30.0)
+        return Rank(1, item.ready_at, "waiting")
+
+
+def test_a_pre_empted_study_waits_at_the_head_of_the_class_it_ranks_in_when_interrupted() -> None:
+    """One reader, pre-emptive. A study read from 0 (class 2 then) is interrupted at 40 by a STAT one; it
+    ranks class 1 by then, and waits at its head, before a study waiting since 1 (class 1 when asked again
+    at the pick at 40): resumed at 45 (flip: waits in the class it was read under, 2, after it)."""
+    data = desk(policy={"triage": "fifo", "preemptive": True})
+    studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 40, "read": 5, "referral": "stat"}]
+    for rows in looped(data, studies, Climbing()):
+        interrupted, waiting, stat = rows
+        assert stat["read_start"] == 40.0 and interrupted["reported_at"] == 65.0 and waiting["read_start"] == 65.0

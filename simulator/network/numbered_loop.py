@@ -2,8 +2,8 @@
 on their own lane; a site's on the lane its router chose), the second reads of double-read studies and
 second opinions, late AI results rank waiting studies again, and a router opens studies waiting for their
 site's readers to the centre (`RankedOnceStation`: every run whose ranks are known ahead, with pull or push
-dispatch: the city, the network city, the reference centre, the district examples, the M/M/10 yardstick's
-model, every validation scenario).
+dispatch, under any built-in policy, aging's included: the city, the network city, the reference centre,
+the district examples, the M/M/10 yardstick's model, every validation scenario).
 
 Studies become ready in order, readers finish reads, shifts start and end, in the kernel's order (time,
 priority, then the order events were scheduled: `simulator/kernel.py`), with the rules of `readers.py`
@@ -45,6 +45,13 @@ is asked in `state` and `clock`, and goes on with the rank written back into the
 heaps as they are; numba's typed lists, which could be handed from one call to the next, are some 17
 times slower to push and pop). The ranks late results give are asked ahead, in the order they come.
 
+Ranks that name an `until` (aging, one's own): each entry whose rank names one waits on a heap of those too,
+by that time, then in the order entries were made (`Worklist._due`); at a reader's pick, those whose time
+has come and still wait as entered are asked again, in that order (a yield: `DUE`, the rank at the time of
+the pick, which may depend on it), and wait on anew where they were, entered then (`_refresh`: no reader is
+asked, nothing pre-empted). A late result keeps a study in its place only if its new rank is the entry's
+and names no time; a read interrupted waits in the class its rank gives at that moment (a yield).
+
 One generator of numbers and arrays, so that numba compiles it unchanged (`compiled.py`): run as
 Python until a process has handed it `COMPILED_FROM` studies, compiled from then on, with the same bits
 (tests/test_numbered_loop.py; the rule tests of tests/test_rules.py run it both ways). What runs once a
@@ -58,7 +65,7 @@ import math
 from heapq import heappop, heappush
 
 __all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY",
-           "OPINION_RANK", "RANK", "RANK_LATE"]
+           "UNTIL", "OPINION_RANK", "RANK", "RANK_LATE", "DUE", "DUE_LATE"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -70,20 +77,22 @@ _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
 _DONE, _END, _START, _READY, _STOP, _RESULTS, _AGAIN, _DRAIN = 0, 1, 2, 3, 4, 5, 6, 7
 # `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many numbered
 # items have entered and how many late results have come; `clock`: the time, and the class and key the
-# opinion is given.
+# opinion is given, and the time its rank names to be asked again (`until`; inf: never).
 ASKED, OPINION, ENTERED, RESULTS = range(4)
-NOW, CLS, KEY = range(3)
-# What the loop yields for: a second opinion's rank; with push, the rank of an item (`state[OPINION]`) a leaving
-# reader held, entering again now, without its late AI result or with it.
-OPINION_RANK, RANK, RANK_LATE = 1, 2, 3
+NOW, CLS, KEY, UNTIL = range(4)
+# What the loop yields for: a second opinion's rank; the rank of an item (`state[OPINION]`) entering again now,
+# without its late AI result or with it (with push, one a leaving reader held; with ranks that name an
+# `until`, one a read was interrupted for); and with those ranks, the rank of a waiting item whose `until`
+# has passed, asked at a reader's pick (`Worklist._refresh`).
+OPINION_RANK, RANK, RANK_LATE, DUE, DUE_LATE = 1, 2, 3, 4, 5
 
 
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
-                  ranked_cls, ranked_key, entry_at, place_of, result_at, result_item, result_cls, result_key,
-                  second_cls, second_key, again_entry, again_at, again_lane, again_cls, again_key, again_late_cls,
-                  again_late_key,
+                  ranked_cls, ranked_key, ranked_until, entry_at, place_of, result_at, result_item, result_cls,
+                  result_key, second_cls, second_key, result_until, second_until, again_entry, again_at, again_lane,
+                  again_cls, again_key, again_late_cls, again_late_key, again_until, again_late_until,
                   read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
                   given_up, relabelled, state, clock):
     """Run the station to the horizon, yielding `OPINION_RANK` at each signed report that asks for a second
@@ -102,13 +111,15 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     whether present, and code. `units[item]`: with push, its workload units (empty: pull dispatch); reader
     row r's own lane is lane `len(lane_pools_at) - 1 + r`, first of its `row_lanes`.
     `preemptive`: whether an entry may interrupt a read. The numbered order, by
-    place: `ranked_cls`, `ranked_key`, and `entry_at`, the position in order of entry; `place_of[item]`.
+    place: `ranked_cls`, `ranked_key`, `ranked_until` (the time each rank names to be asked again; empty:
+    no rank names one), and `entry_at`, the position in order of entry; `place_of[item]`.
     Late results in the order they come: `result_at`, `result_item` (the study), the rank they give the
-    study (`result_cls`, `result_key`) and its second read (`second_cls`, `second_key`; the study's where
-    it has none). The entries a router holds for their site's readers until a time (`ranked_once.Routes`),
-    in the order they enter: `again_entry` (their positions), when one still waiting then is opened to both
-    (`again_at`), that lane, and the rank it enters with (`again_cls`, `again_key`; `again_late_cls`,
-    `again_late_key` if its late AI result came before).
+    study (`result_cls`, `result_key`, `result_until`) and its second read (`second_cls`, `second_key`,
+    `second_until`; the study's where it has none). The entries a router holds for their site's readers
+    until a time (`ranked_once.Routes`), in the order they enter: `again_entry` (their positions), when one
+    still waiting then is opened to both (`again_at`), that lane, and the rank it enters with (`again_cls`,
+    `again_key`, `again_until`; `again_late_cls`, `again_late_key`, `again_late_until` if its late AI result
+    came before). The untils are empty where `ranked_until` is.
     Fills `read_start`, `reported_at`, `reader_of` (by item), `busy`, `reads`, `overtime`, and `holding`
     and `resumed` (by row: the item read at the horizon, -1 for none, and since when); `given_up[place]`
     (1: a numbered place given up by a study ranked again) and `relabelled[result]` (0 where the result
@@ -181,7 +192,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     # flag for the two made numba's compilation of the loop five times as long, measured.)
     routed = len(again_entry) > 0
     many = rows if preemptive else 1
-    items = len(minutes) if preemptive or routed or pushing else 0
+    items = len(minutes) if preemptive or routed or pushing or len(ranked_until) > 0 else 0
     reading_cls = [0.0] * many
     reading_lane = [0] * many
     busy_after = [-1] * many
@@ -192,6 +203,14 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     live_of = [-1] * items
     late_cls = [math.nan] * items
     opened = [-1] * (items if routed else 0)
+    # With ranks that name an `until` (else empty): the rank of each item's entry made as the run goes (does a
+    # late result leave it in place?), and the entries to be ranked again at a pick once their time has come,
+    # by (until, order made): (until, order, lane, its entry made as the run goes and its item, or -1 and its
+    # numbered place). (Of the events' type: a heap of another type made compiling the loop slower.)
+    live_cls = [0.0] * (items if len(ranked_until) > 0 else 0)
+    live_key = [0.0] * len(live_cls)
+    due = [(0.0, 0, 0, 0, 0)]
+    due.pop()
     g, holds = 0, len(again_entry)  # the next entry a router holds, and how many it holds
     victim = -1  # a reader an entry interrupted: takes their next read before anything else is done
     handed = -1  # ... or an idle reader an entry made as the run goes was handed to: starts it, first
@@ -234,7 +253,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, ranked_cls, ranked_key,
                     entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                     before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
-                    heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                    heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, clock[UNTIL], live_cls, live_key,
+                    due)
             if now >= off:  # done at or after the end of the duty: leaves, the time past it overtime
                 overtime[r] = now - off
                 gone[r] = True
@@ -254,11 +274,13 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         g += 1
                     t = -1
                     if len(load) > 0:  # push: to the least-loaded reader present, or the shared lane
+                        u = ranked_until[place[k]] if len(ranked_until) > 0 else inf
                         entries, victim, t = _assign(
                             i + 0, l, float(ranked_cls[place[k]]), 0.0, 2 * place[k] + 1, now, entries, preemptive,
                             excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                             before, first_idle, last_idle, present_first, present_after, load, units, holder_of,
-                            home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                            home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed,
+                            u, k, live_cls, live_key, due)
                         if t < 0 and partner[i] >= 0 and i < len(opinion_of) and holder_of[i] >= 0:
                             excluded[partner[i]] = row_code[holder_of[i]]  # its second read: not for its reader
                     else:
@@ -279,6 +301,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                             a += 1
                         if t < 0:
                             heappush(heaps[l], 2 * place[k] + 1)
+                            if len(ranked_until) > 0:
+                                _due(due, ranked_until[place[k]], entries, k, l, -1, place[k])
                             if preemptive:
                                 victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
                                                  lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
@@ -315,6 +339,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 i = result_item[x] if part == 0 else partner[result_item[x]]
                 c = float(second_cls[x] if part else result_cls[x])
                 q = float(second_key[x] if part else result_key[x])
+                u = float(second_until[x] if part else result_until[x]) if len(result_until) > 0 else inf
                 if len(late_cls) > 0:
                     late_cls[i] = c  # (its rank if it is pre-empted later, waiting or not now; it came)
                 if read_start[i] != read_start[i] or (preemptive and preempted[i] == 1):  # else read as it stands
@@ -327,6 +352,14 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
                         live_of[i] = -1
                         q = -inf
+                    elif not preemptive and len(load) == 0 and len(live_cls) > 0:  # ranks that name an `until`: by
+                        if u == inf and ((live_cls[i] == c and live_key[i] == q) if live_of[i] >= 0  # the rank it waits
+                                         else (ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q)):  # by
+                            enters = False
+                        elif live_of[i] >= 0:
+                            live_of[i] = -1
+                        else:
+                            given_up[place_of[i]] = 1
                     elif not preemptive and len(load) == 0 and o < 0 and ranked_cls[place_of[i]] == c \
                             and ranked_key[place_of[i]] == q:
                         enters = False  # keeps its place, ahead of its equals that entered after it
@@ -344,7 +377,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                             i, l, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
                             lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before,
                             first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
-                            heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                            heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, live_cls, live_key,
+                            due)
                 part += 1
                 if part == 2 or partner[result_item[x]] < 0:
                     part = 0
@@ -362,10 +396,15 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             i = item[e] + 0  # (an int64, as the side entries' items: numba keeps int32 through int())
             if not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
                 continue  # taken meanwhile
+            u = inf
             if late_cls[i] == late_cls[i]:  # ranked as it stands then: with its late AI result, if it came
                 c, q = float(again_late_cls[r]), float(again_late_key[r])
+                if len(again_late_until) > 0:
+                    u = float(again_late_until[r])
             else:
                 c, q = float(again_cls[r]), float(again_key[r])
+                if len(again_until) > 0:
+                    u = float(again_until[r])
             if preemptive and preempted[i] == 1:
                 q = -inf
             if live_of[i] >= 0:  # its entry given up: one made as the run goes, or its numbered place
@@ -379,7 +418,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
                 lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle,
                 present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first,
-                busy_after, reading_cls, resumed)
+                busy_after, reading_cls, resumed, u, live_cls, live_key, due)
             if victim < 0 and handed < 0:
                 continue
         elif what == _STOP:
@@ -417,7 +456,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
                     lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle,
                     last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides,
-                    live_of, busy_first, busy_after, reading_cls, resumed)
+                    live_of, busy_first, busy_after, reading_cls, resumed, clock[UNTIL], live_cls, live_key, due)
                 if victim >= 0 or handed >= 0:  # that reader's turn first; then on from here
                     resume = _DRAIN
                     break
@@ -430,10 +469,18 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     if row_present[t]:
                         _append(t, row_pool[t], present_after, present_before, present_first, present_last)
         if victim >= 0:  # the read an entry interrupted goes back to the head of its class, the reader free
+            c, u = math.nan, inf
+            if len(live_cls) > 0:  # a rank that may name an `until`: asked now, in Python (`Worklist.push`)
+                i = holding[victim]
+                state[OPINION], state[ENTERED], state[RESULTS] = i, k, x
+                clock[NOW] = now
+                yield RANK_LATE if late_cls[i] == late_cls[i] else RANK
+                c, u = clock[CLS], clock[UNTIL]
+            own = shared + victim if len(load) > 0 else -1  # (not in the call: numba takes no such argument there)
             entries = _interrupt(victim, now, k, entries, holding, minutes, resumed, preempted, busy, row_off, warmup,
                                  pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
                                  reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of,
-                                 shared + victim if len(load) > 0 else -1)
+                                 own, c, u, live_cls, live_key, due)
             first -= 1
         elif handed >= 0:
             first -= 1
@@ -451,6 +498,27 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     gone[r] = True
                     continue
                 p = row_pool[r]
+                while len(due) > 0 and due[0][0] <= now:  # ranks whose time has come, asked again (`_refresh`)
+                    _, _, l, e, i = heappop(due)
+                    if e < 0:  # a numbered place: waiting if never started, nor given up
+                        v = i
+                        i = study_at[v] + 0
+                        if given_up[v] != 0 or read_start[i] == read_start[i]:
+                            continue
+                        given_up[v] = 1
+                    elif live_of[i] != e or not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
+                        continue
+                    state[OPINION], state[ENTERED], state[RESULTS] = i, k, x
+                    clock[NOW] = now
+                    yield DUE_LATE if late_cls[i] == late_cls[i] else DUE
+                    q = -inf if preemptive and preempted[i] == 1 else clock[KEY]
+                    v = 2 * _place(clock[CLS], q, k, ranked_cls, ranked_key, entry_at)
+                    heappush(heaps[l], v)  # where it waits, not entered again: no reader is asked (`_insert`)
+                    heappush(sides[l], (v, clock[CLS], q, entries, i))
+                    live_of[i] = entries
+                    live_cls[i], live_key[i] = clock[CLS], q
+                    _due(due, clock[UNTIL], entries, k, l, entries, i)
+                    entries += 1
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
                     head = 0
@@ -520,18 +588,20 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
 def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
            lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first,
            present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after,
-           reading_cls, resumed):
+           reading_cls, resumed, u, live_cls, live_key, due):
     """As `Pull.enter`, for item i entering lane l as the run goes, ranked `(c, q)` (a second opinion, a
     study a late result ranks again), `entered` numbered items having entered: handed to the longest-idle
     reader who may take it (taken out of the idle; the loop starts the read, before anything else), else
     placed among the numbered items (`_place`), where with pre-emption it may interrupt a read (`_victim`);
     with push, as `Push.enter` (`_assign`). The entries made as the run goes, the reader whose read it
-    interrupts and the reader it is handed to (-1: none)."""
+    interrupts and the reader it is handed to (-1: none). `u`: the time its rank names to be asked again
+    (`_due`)."""
     if len(load) > 0:
         return _assign(i, l, c, q, 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at), now, entries,
                        preemptive, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                        before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home,
-                       shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed)
+                       shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, entered,
+                       live_cls, live_key, due)
     t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
               last_idle)
     if t >= 0:
@@ -542,6 +612,9 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
     victim = -1
     if len(live_of) > 0:
         live_of[i] = entries
+    if len(live_cls) > 0:
+        live_cls[i], live_key[i] = c, q
+        _due(due, u, entries, entered, l, entries, i)
     if preemptive:
         victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
                          resumed, row_off, row_code)
@@ -550,7 +623,8 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
 
 def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at, lane_pools, row_code, row_off,
             row_pool, holding, after, before, first_idle, last_idle, present_first, present_after, load, units,
-            holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed):
+            holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, entered,
+            live_cls, live_key, due):
     """As `Push.enter`: item i, ranked `(c, q)` with the code `code` (odd: its numbered place; even: an entry
     made as the run goes, with its side entry), for lane l, goes to the reader of lane l's pools present
     (pools in order, each in the order its readers came on duty) with the least load who may read it and
@@ -558,7 +632,8 @@ def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at,
     (the loop starts the read, before anything else), else it waits in their own lane, where with
     pre-emption it may interrupt that reader's read alone; with nobody, it waits in lane l as with pull.
     The entries made as the run goes, the reader whose read it interrupts and the reader it is handed to
-    (-1: none)."""
+    (-1: none). `u`: the time its rank names to be asked again, `entered` numbered items having entered
+    (`_due`)."""
     t = -1
     least = math.inf
     a, b = lane_pools_at[l], lane_pools_at[l + 1]
@@ -579,10 +654,16 @@ def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at,
             return entries, -1, t
         w = shared + t
     heappush(heaps[w], code)
+    e = -1
     if not code & 1:  # (an int64 item, as the side entries': numba keeps an int32 study's through int())
-        heappush(sides[w], (code, c, q, entries, i + 0))
-        live_of[i] = entries
+        e = entries
+        heappush(sides[w], (code, c, q, e, i + 0))
+        live_of[i] = e
         entries += 1
+        if len(live_cls) > 0:
+            live_cls[i], live_key[i] = c, q
+    if len(live_cls) > 0:
+        _due(due, u, e if e >= 0 else entries, entered, w, e, i if e >= 0 else code >> 1)
     victim = -1
     if preemptive:
         if t < 0:
@@ -621,11 +702,13 @@ def _withdraw(i, load, units, holder_of):
 
 def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, busy, row_off, warmup, pending,
                row_pool, busy_after, busy_before, busy_first, busy_last, late_cls, reading_cls, reading_lane,
-               ranked_cls, ranked_key, entry_at, heaps, sides, live_of, own):
+               ranked_cls, ranked_key, entry_at, heaps, sides, live_of, own, given_cls, u, live_cls, live_key, due):
     """As `ReadingStation.interrupt`: reader r's read stops now (its release void), the item keeps what is
     left to read and waits at the head of the class it was read under (or a late result gave it since),
     `entered` numbered items having entered: on the lane it was read from, or with push (`own`, else -1)
-    in the reader's own lane, still theirs. The entries made as the run goes so far."""
+    in the reader's own lane, still theirs; with ranks that name an `until`, the class is the one asked now
+    (`given_cls`; else NaN), and `u` its time to be asked again (`_due`). The entries made as the run goes so
+    far."""
     i = holding[r]
     minutes[i] -= now - resumed[r]
     preempted[i] = 1
@@ -633,13 +716,25 @@ def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, b
     holding[r] = -1
     pending[r] = -1
     _unlink(r, row_pool[r], busy_after, busy_before, busy_first, busy_last)
-    c = late_cls[i] if late_cls[i] == late_cls[i] else reading_cls[r]
+    c = given_cls if given_cls == given_cls else late_cls[i] if late_cls[i] == late_cls[i] else reading_cls[r]
     l = reading_lane[r] if own < 0 else own
     code = 2 * _place(c, -math.inf, entered, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, -math.inf, entries, i))
     live_of[i] = entries
+    if len(live_cls) > 0:
+        live_cls[i], live_key[i] = c, -math.inf
+        _due(due, u, entries, entered, l, entries, i)
     return entries + 1
+
+
+def _due(due, u, entries, entered, l, e, i):
+    """An entry whose rank names a time to be asked again (`u`; inf: never) on the heap of those, by time,
+    then in the order entries are made (`Worklist._due`'s): an entry made as the run goes counts one more of
+    `entries`, a numbered one one more of `entered`, so the pair grows with each. It waits in lane `l`; `e`
+    is the entry made as the run goes and `i` its item, or `e` is -1 and `i` the numbered place."""
+    if u < math.inf:
+        heappush(due, (u, (entries << 32) + entered, l + 0, e + 0, i + 0))
 
 
 def _busy_time(began, now, off, warmup):
@@ -746,5 +841,5 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _busy_time, _reading, _victim, _place, _idle, _append,
+HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _due, _busy_time, _reading, _victim, _place, _idle, _append,
            _unlink)

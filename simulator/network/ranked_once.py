@@ -2,15 +2,17 @@
 
 A study is ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known on
 entry, asked of the rule's block form), again when a late AI result comes, again when its router opens it to
-the centre, with push again when the reader it was pushed to leaves before reading it, and again only at an
-`until` its rank names. `rank` is a pure function of the item and `now` (the policy contract), and so is a
+the centre, with push again when the reader it was pushed to leaves before reading it, again when its read
+is interrupted, and again at a pick once the `until` its rank names has come. `rank` is a pure function of the item and `now` (the policy contract), and so is a
 router's `route`, so those ranks and routes may be asked for before the run: each study with the ready time it
 would be handed on entering, a double-read study's second read with it (entering right after it), each late
 result's at the time it comes, and where a router holds a study for its site's readers until a time, its rank
 at that time, with its late AI result and without (`Routes`; a block at a time where the policy has a block
-form: `simulator/triage/columns.py`). If no rank names an `until`, the worklist's order is one total order,
-`(cls, key, entry)`, numbered ahead: a lane is a heap of plain ints and a read is a few list operations, not a
-dozen calls through the worklist, the dispatch and the item. Who may not read an item (the other read's
+form: `simulator/triage/columns.py`). The worklist's order is one total order, `(cls, key, entry)`, numbered
+ahead: a lane is a heap of plain ints and a read is a few list operations, not a dozen calls through the
+worklist, the dispatch and the item. Where some rank names an `until` (aging; a policy of one's own), the
+loop keeps those times, and a rank whose time has come is asked again at a pick, in Python, as the layered
+worklist asks it (`Worklist._refresh`). Who may not read an item (the other read's
 reader, the report's for a second opinion) is kept per item, and looked past as the layered worklist does.
 
 Some entries are made as the run goes: second opinions, ranked when the primary's report is signed, items a
@@ -18,8 +20,8 @@ leaving reader held (push), ranked then, and studies a late result ranks otherwi
 the centre, while they wait (they give up their numbered place). They are placed between the numbered items,
 where their `(cls, key, entry)` falls in the numbered order, so a reader compares heads as the layered
 worklist compares the entries themselves; their labels are numbered in order of first use with the others'
-(`Live`). A second opinion's (or a leaving reader's item's) rank that cannot be placed (an `until`, not a
-number) starts the replication again on the layered station.
+(`Live`). A rank asked as the run goes that cannot be placed (not a number, or an `until` where no rank
+asked ahead named one) starts the replication again on the layered station.
 
 The run is `numbered_loop`'s, one loop over arrays (compiled by numba where it pays) that hands each second
 opinion (and leaving reader's item) back here to be ranked (a lane there holds codes, `2 * place + 1` for a
@@ -47,8 +49,8 @@ from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
-from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, ENTERED, HELPERS, KEY, NOW, OPINION,
-                            OPINION_RANK, RANK_LATE, RESULTS, numbered_loop)
+from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, DUE, DUE_LATE, ENTERED, HELPERS, KEY, NOW,
+                            OPINION, OPINION_RANK, RANK_LATE, RESULTS, UNTIL, numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
@@ -72,6 +74,16 @@ class EntryRanks(NamedTuple):
     cls: np.ndarray | None = None  # with `keep_order`: the classes in the worklist's order
     key: np.ndarray | None = None  # ... and the keys
     audited: np.ndarray | None = None  # the studies that enter as audits (`ReadingStation._audit`), if any
+    until: np.ndarray | None = None  # float64, by place: when each rank is to be asked again (None: never, any)
+
+
+class Ranked(NamedTuple):
+    """A block's ranks, and when each is to be asked again (`until`; inf: never)."""
+
+    cls: np.ndarray
+    key: np.ndarray
+    label: np.ndarray
+    until: np.ndarray
 
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
@@ -102,14 +114,14 @@ def _entering(station: ReadingStation) -> int:
 
 
 def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 1 << 16) -> EntryRanks | None:
-    """Every entering item's rank, asked with the `now` it would be handed on entry; None if some rank
-    names an `until`, is not a `Rank`, or cannot be numbered exactly (a class or key that is not a number,
-    NaN, or a number beyond float64's exact integers). `keep_order`: keep the classes and keys in the
-    worklist's order too (to place the second opinions among them)."""
+    """Every entering item's rank, asked with the `now` it would be handed on entry; None if some rank is
+    not a `Rank` or cannot be numbered exactly (a class or key that is not a number, NaN, or a number beyond
+    float64's exact integers; an `until` that is not a time). `keep_order`: keep the classes and keys in the
+    worklist's order too (to place the second opinions among them), as where some rank names an `until`."""
     studies = station.ready_order[:_entering(station)]
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
-    orders, classes, keys, labels, audits = [], [], [], [], []
+    orders, classes, keys, labels, audits, untils = [], [], [], [], [], []
     for lo in range(0, studies.shape[0], chunk):
         block = studies[lo:lo + chunk]
         audit = station._audits(block)
@@ -128,10 +140,11 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
             entering[at] = np.arange(block.shape[0])
             entering[at[doubled] + 1] = block.shape[0] + np.arange(int(doubled.sum()))
             items = np.concatenate([block, station.dual_index[block[doubled]]])[entering]
-            ranked = BlockRanks(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
-        cls, key, label = ranked
+            ranked = Ranked(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
+        cls, key, label, until = ranked
         if not _exact(cls) or not _exact(key):
             return None
+        untils.append(until if (until != math.inf).any() else None)
         orders.append(items)
         classes.append(cls)
         keys.append(key)
@@ -150,6 +163,10 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     audited = np.concatenate(audits)
     if audited.shape[0]:
         ranks = ranks._replace(audited=audited)
+    if any(until is not None for until in untils):
+        ranks = ranks._replace(until=np.concatenate([np.full(c.shape[0], math.inf) if until is None else until
+                                                     for c, until in zip(classes, untils)])[by_place])
+        keep_order = True
     if keep_order:
         ranks = ranks._replace(cls=_plain(cls[by_place]), key=_plain(key[by_place]))
     return ranks
@@ -167,6 +184,8 @@ class Routes(NamedTuple):
     key: np.ndarray
     late_cls: np.ndarray  # ... and with it (0 where its study has none)
     late_key: np.ndarray
+    until: np.ndarray  # when each of the two is to be asked again (inf: never)
+    late_until: np.ndarray
 
 
 def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 16) -> Routes | None:
@@ -202,6 +221,7 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
     held = np.flatnonzero(again_at < math.inf)
     by_block = block_form(station.worklist.policy)
     rank = [np.zeros(held.shape[0]) for _ in range(4)]  # cls, key, late_cls, late_key
+    untils = [np.full(held.shape[0], math.inf) for _ in range(2)]
     for is_second in (False, True):
         at = np.flatnonzero(second[held] == is_second)
         for lo in range(0, at.shape[0], chunk):
@@ -215,7 +235,8 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
                 if ranked is None or not _float_exact(ranked.cls) or not _float_exact(ranked.key):
                     return None
                 rank[2 * result_in][some_held[some]], rank[2 * result_in + 1][some_held[some]] = ranked.cls, ranked.key
-    return Routes(where, held, again_at[held], *rank)
+                untils[result_in][some_held[some]] = ranked.until
+    return Routes(where, held, again_at[held], *rank, *untils)
 
 
 def _routes_of(station: ReadingStation, by_block: Callable[[Columns], tuple] | None, block: np.ndarray,
@@ -238,7 +259,7 @@ def _routes_of(station: ReadingStation, by_block: Callable[[Columns], tuple] | N
 
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
               second: bool = False, result_in: bool = False, audit: np.ndarray | None = None,
-              now: np.ndarray | None = None) -> BlockRanks | None:
+              now: np.ndarray | None = None) -> Ranked | None:
     """The ranks of a block of studies (`second`: of their second reads; `result_in`: with their late AI
     results, when each comes; `audit`: those that enter as audits, as audits; `now`: ranked at these times
     instead): from the policy's block form where it has one, else item by item."""
@@ -257,12 +278,12 @@ def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
 
 
 def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False, result_in: bool = False,
-                audit: np.ndarray | None = None, now: np.ndarray | None = None) -> BlockRanks | None:
+                audit: np.ndarray | None = None, now: np.ndarray | None = None) -> Ranked | None:
     """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
     item exactly as `ReadingStation._on_ready` (`_route`, `_double_read`) builds it on entry, ranked at its
     ready time (those of `audit` made audits), or with `result_in` as `_scored` makes it when its late AI
-    result comes, ranked then, or at `now`; None if one names an `until` or is not a `Rank` (something else
-    that answers like one: the layered station asks it as it goes)."""
+    result comes, ranked then, or at `now`; None if one is not a `Rank` (something else that answers like
+    one: the layered station asks it as it goes) or names an `until` that is not a time float64 holds."""
     items, ready = _entering_items(station, block, second, result_in)
     if audit is not None and audit.any():
         items = (station._audit(item) if audited else item for item, audited in zip(items, audit.tolist()))
@@ -272,9 +293,21 @@ def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False
     if set(map(type, ranks)) != {Rank}:
         return None
     cls, key, label, until = zip(*ranks)
-    if not (np.asarray(until) == math.inf).all() or set(map(type, label)) != {str}:
+    times = _times(until)
+    if times is None or set(map(type, label)) != {str}:
         return None
-    return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object))
+    return Ranked(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object), times)
+
+
+def _times(values: tuple) -> np.ndarray | None:
+    """Times as float64, or None if one is not a number float64 holds exactly (or is NaN)."""
+    if not set(map(type, values)) <= {float, int, np.float64}:
+        return None
+    times = np.asarray(values, dtype=float)
+    if np.isnan(times).any() or (int in set(map(type, values))
+                                 and not all(t == v for t, v in zip(times.tolist(), values))):
+        return None
+    return times
 
 
 def _entering_items(station: ReadingStation, block: np.ndarray, second: bool = False,
@@ -297,7 +330,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
 
-    def coded(ranks: BlockRanks) -> BlockRanks:
+    def coded(ranks: Ranked) -> Ranked:
         return ranks._replace(label=_coded(ranks.label, codes))
 
     studies, seconds = [], []
@@ -310,7 +343,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
         if study is None or second is None:
             return None
         if doubled.any():
-            second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
+            second = Ranked(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
         for ranks in (study, second):
             if not _float_exact(ranks.cls) or not _float_exact(ranks.key):
                 return None
@@ -318,7 +351,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
         seconds.append(studies[-1] if second is study else coded(second))
     names = list(codes)
     if not studies:
-        empty = LateRanks(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int16), names)
+        empty = LateRanks(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int16), np.zeros(0), names)
         return empty, empty
     return tuple(LateRanks(*(np.concatenate(column) if column else np.zeros(0) for column in zip(*parts)), names)
                  for parts in (studies, seconds))  # type: ignore[return-value]
@@ -330,6 +363,7 @@ class LateRanks(NamedTuple):
     cls: np.ndarray
     key: np.ndarray
     label: np.ndarray  # int16
+    until: np.ndarray  # when the rank is to be asked again (inf: never)
     names: list[str]
 
 
@@ -341,11 +375,12 @@ def _second_at(doubled: np.ndarray) -> np.ndarray:
     return at
 
 
-def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) -> BlockRanks:
+def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) -> Ranked:
     """The ranks of a block from the policy's `rank_block`, as arrays."""
-    cls, key, label = rank_block(columns)
+    cls, key, label, until = rank_block(columns)
     n = len(columns)
-    return BlockRanks(np.broadcast_to(cls, n), np.broadcast_to(key, n), np.broadcast_to(label, n))
+    return Ranked(np.broadcast_to(cls, n), np.broadcast_to(key, n), np.broadcast_to(label, n),
+                  np.broadcast_to(math.inf if until is None else np.asarray(until, dtype=float), n))
 
 
 def _ints(values: np.ndarray) -> array:
@@ -433,14 +468,15 @@ class Live:
         return sorted(first, key=first.__getitem__)
 
 
-def _number(rank: Rank) -> tuple[float, float]:
-    """A rank's class and key as numbers the numbered order may hold, or `Unplaced`."""
-    if type(rank) is not Rank or rank.until != math.inf:
+def _number(rank: Rank, timed: bool) -> tuple[float, float, float]:
+    """A rank's class, key and `until` as numbers the numbered order may hold, or `Unplaced` (an `until`
+    where the run was numbered without them: `timed` False)."""
+    if type(rank) is not Rank or (rank.until != math.inf and (not timed or _times((rank.until,)) is None)):
         raise Unplaced
     for value in (rank.cls, rank.key):
         if not isinstance(value, (int, float, np.integer, np.floating)) or value != value:
             raise Unplaced
-    return rank.cls, rank.key
+    return rank.cls, rank.key, float(rank.until)
 
 
 class RankedOnceStation(ReadingStation):
@@ -454,6 +490,10 @@ class RankedOnceStation(ReadingStation):
                  results: tuple[LateRanks, LateRanks] | None = None, routes: Routes | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks, self.results, self.routes = ranks, results, routes
+        # Some rank names a time to be asked again: the loop keeps those times, and asks again at a pick.
+        self.timed = ranks.until is not None or (results is not None and bool((results[0].until < math.inf).any()
+                                                                          or (results[1].until < math.inf).any())) \
+            or (routes is not None and bool((routes.until < math.inf).any() or (routes.late_until < math.inf).any()))
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
@@ -486,19 +526,21 @@ class RankedOnceStation(ReadingStation):
         return _ints(self.ranks.order[self.ranks.by_place])
 
     def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int,
-                      results: int) -> tuple[float, float]:
-        """Study i's second opinion j, asked as its report is signed: its rank's class and key (`Unplaced`
-        if the numbered order cannot hold them), its label; never for the reader who signed the report."""
+                      results: int) -> tuple[float, float, float]:
+        """Study i's second opinion j, asked as its report is signed: its rank's class, key and `until`
+        (`Unplaced` if the numbered order cannot hold them), its label; never for the reader who signed the
+        report."""
         rank = self.worklist.policy.rank(self._opinion_item(i, j, first_reader, now), now)
-        cls, key = _number(rank)
+        ranked = _number(rank, self.timed)
         self.live.opinion(j, rank.label, entered, results)  # type: ignore[union-attr]
         self.excluded[j] = first_reader  # type: ignore[index]
-        return cls, key
+        return ranked
 
-    def _rank_again(self, i: int, result_in: bool, now: float) -> tuple[float, float]:
-        """With push, the rank of item i entering again now, the reader it waited for having left
-        (`Push.off_duty`): the item as the layered station holds it then (`result_in`: its late AI result
-        came); `Unplaced` as `_opinion_rank`."""
+    def _rank_again(self, i: int, result_in: bool, now: float) -> tuple[float, float, float]:
+        """The rank of item i asked again now (with push, the reader it waited for having left:
+        `Push.off_duty`; its read interrupted, or its `until` come: `Worklist.push`, `_refresh`): the item as
+        the layered station holds it then (`result_in`: its late AI result came); `Unplaced` as
+        `_opinion_rank`."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
             first_reader = int(self.excluded[i])  # type: ignore[index]
             item = self._opinion_item(int(self.parent[i]), i, first_reader, self.ready_at[i])
@@ -508,7 +550,7 @@ class RankedOnceStation(ReadingStation):
             item = next(_entering_items(self, np.array([study]), second, result_in)[0])
             if not second and self.audited[study]:
                 item = self._audit(item)
-        return _number(self.worklist.policy.rank(item, now))
+        return _number(self.worklist.policy.rank(item, now), self.timed)
 
     def run(self) -> Outcome:
         try:
@@ -531,7 +573,7 @@ class RankedOnceStation(ReadingStation):
                    np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
                    np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows),
                    np.frombuffer(self.gone, dtype=np.uint8), relabelled]
-        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(3)
+        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(4)
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
             args = [np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else
                     np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
@@ -544,13 +586,15 @@ class RankedOnceStation(ReadingStation):
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
             j, now = int(state[OPINION]), float(clock[NOW])
             if asked == OPINION_RANK:
-                cls, key = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
-                                              int(state[ENTERED]), int(state[RESULTS]))
+                cls, key, until = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
+                                                     int(state[ENTERED]), int(state[RESULTS]))
             else:
-                cls, key = self._rank_again(j, asked == RANK_LATE, now)
+                cls, key, until = self._rank_again(j, asked == RANK_LATE or asked == DUE_LATE, now)
             if float(cls) != cls or float(key) != key:
                 raise Unplaced  # not a number the loop's float64 holds exactly
-            clock[CLS], clock[KEY] = cls, key
+            if asked >= DUE and not until > now:  # a time already past would be asked again at once, forever
+                until = math.nextafter(now, math.inf)  # (`Worklist._refresh`)
+            clock[CLS], clock[KEY], clock[UNTIL] = cls, key, until
             if self.progress is not None and now >= day:
                 self.progress(now / self.horizon)
                 day = now + 1440.0
@@ -626,6 +670,11 @@ class RankedOnceStation(ReadingStation):
                    self.preemption is not None]
         none = np.zeros(0, dtype=np.int64)
         columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
+        # The times ranks name to be asked again, where some rank names one (float64 always, empty or not, so
+        # that no run types the loop anew: numba's types).
+        timed, never = self.timed, np.zeros(0)
+        columns.append(never if not timed else np.full(order.shape[0], math.inf) if ranks.until is None
+                       else ranks.until)
         columns.append(ranks.by_place)
         late = none
         if self.results is None:
@@ -638,11 +687,13 @@ class RankedOnceStation(ReadingStation):
             late = self._late_order()
             to_study, to_second = self.results
             columns += [place_of, u.scored_at[late], late, to_study.cls, to_study.key, to_second.cls, to_second.key]
+        columns += [to_study.until, to_second.until] if timed and self.results is not None else [never, never]
         if routes is None:
             columns += [none, np.zeros(0), np.zeros(0, dtype=np.int16), *[np.zeros(0)] * 4]
         else:
             both = lane_of[types[routes.entry], sites[routes.entry], 2].astype(np.int16)
             columns += [routes.entry, routes.at, both, routes.cls, routes.key, routes.late_cls, routes.late_key]
+        columns += [routes.until, routes.late_until] if timed and routes is not None else [never, never]
         return columns, readers, late
 
     def _units(self) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .columns import BlockRanks, Columns, block_form, ranks_as
 from .item import WorkItem
 from .policy import PolicyError, Rank, TriagePolicy
 
@@ -32,6 +33,9 @@ class Aging:
         self.base = base
         self.promote_after = promote_after
         self.max_wait = max_wait
+        self._base_block = block_form(base)
+        if self._base_block is None:  # a base asked item by item: so is this
+            self.rank_block = None  # type: ignore[assignment]
 
     def rank(self, item: WorkItem, now: float) -> Rank:
         base = self.base.rank(item, now)
@@ -53,3 +57,32 @@ class Aging:
                 until = min(until, item.ready_at + (steps + 1) * self.promote_after)
         # Oldest first within every class: a promoted study must be comparable with the class it joins.
         return Rank(cls, item.ready_at, base.label, until)
+
+    @ranks_as(rank)
+    def rank_block(self, columns: Columns) -> BlockRanks:
+        """`rank` for a block, each item at its own `now`, with the time each rank is to be asked again."""
+        import numpy as np  # here, not above: the triage package imports no numpy until a block is ranked
+
+        n = len(columns)
+        base = self._base_block(columns)  # type: ignore[misc]
+        base_cls, base_key = np.broadcast_to(base.cls, n), np.broadcast_to(base.key, n)
+        ready, now = columns.ready_at, columns.now
+        stat = base_cls == 0
+        overdue_at = np.full(n, math.inf) if self.max_wait is None else ready + self.max_wait
+        overdue = now >= overdue_at
+        cls, until = base_cls + 1, overdue_at
+        if self.promote_after is not None:
+            waited = now - ready
+            steps = np.where(waited > 0, np.floor(np.where(waited > 0, waited, 0.0) / self.promote_after), 0)
+            steps = steps.astype(np.int64)
+            while True:  # as `rank`: the division may round either way; the next step lies strictly after `now`
+                behind = ready + (steps + 1) * self.promote_after <= now
+                if not behind.any():
+                    break
+                steps += behind
+            promoting = cls > OVERDUE + 1
+            cls = np.where(promoting, np.maximum(OVERDUE + 1, cls - steps), cls)
+            until = np.where(promoting & (cls > OVERDUE + 1),
+                             np.minimum(until, ready + (steps + 1) * self.promote_after), until)
+        return BlockRanks(np.where(stat, base_cls, np.where(overdue, OVERDUE, cls)), np.where(stat, base_key, ready),
+                          base.label, np.where(stat | overdue, math.inf, until))

@@ -6,7 +6,7 @@ asks for it where every study's rank is known ahead (`simulator/network/ranked_o
 ranks a city year in numpy passes rather than seven million calls; `block_form` says when it answers for
 the policy's `rank` (a user's policy, behind its guard, is always asked item by item). `rank_block` must
 give what `rank` gives, item for item (tests/test_block_ranks.py checks every built-in on generated
-items); a rank that names an `until` has no block form.
+items), the time each rank names to be asked again included (`until`: aging's).
 """
 from __future__ import annotations
 
@@ -71,11 +71,13 @@ class Columns:
 
 
 class BlockRanks(NamedTuple):
-    """A block's ranks: `cls`, `key` and `label` per item (no `until`: such ranks have no block form)."""
+    """A block's ranks: `cls`, `key` and `label` per item, and `until`, when each is to be asked again
+    (None: never, for every item)."""
 
     cls: np.ndarray
     key: np.ndarray
     label: np.ndarray  # str
+    until: np.ndarray | None = None
 
 
 def ranks_as(rank: Callable) -> Callable[[Callable], Callable]:
@@ -92,10 +94,12 @@ def block_form(policy: Any, method: str = "rank") -> Callable[[Columns], Any] | 
     """The policy's `rank_block`, if it answers for the `rank` the policy uses: marked `ranks_as` that very
     function, or (unmarked) defined by the same class as it; else None, and the policy is asked item by
     item (a subclass that overrides `rank` alone must not inherit a block form that ranks otherwise).
-    `method="route"`: a router's `route_block`, by the same rule."""
+    `method="route"`: a router's `route_block`, by the same rule. A policy whose own `rank_block` is None
+    has none (one that wraps a policy asked item by item)."""
     kind, name = type(policy), method + "_block"
     block = getattr(kind, name, None)
-    if block is None or method in getattr(policy, "__dict__", {}):
+    own = getattr(policy, "__dict__", {})
+    if block is None or method in own or (name in own and own[name] is None):
         return None
     marked = getattr(block, "block_of", None)
     if marked is not None:
