@@ -166,3 +166,18 @@ def test_aging_over_a_base_asked_item_by_item_is_asked_item_by_item() -> None:
             return super().rank(item, now)
 
     assert block_form(Aging(Mine())) is None and block_form(Aging(Fifo())) is not None
+
+
+@pytest.mark.parametrize("promote, wait", [(0.1, 0.3), (7.0, 21.0), (60.0, 240.0), (1e-3, 5e-3)])
+def test_aging_block_form_on_the_edges_of_its_steps(promote: float, wait: float) -> None:
+    """Items asked exactly at their steps' and maximum wait's times (ready + k * step, + wait), where the
+    division may round either way: the block gives `rank`'s answer, item for item (seeded ready times)."""
+    policy = Aging(POLICIES["ai_priority"], promote, wait)
+    ready = np.random.default_rng(7).uniform(0.0, 1e6, 2000)
+    block = [WorkItem(index=i, study_type="cxr", kind="primary", referral="routine", ai_service=None,
+                      ai_score=None, ai_positive=None, ready_at=float(r)) for i, r in enumerate(ready)] * 7
+    now = [item.ready_at + k * promote for k in range(6) for item in block[:2000]] + \
+        [item.ready_at + wait for item in block[:2000]]
+    ranked = policy.rank_block(Columns.of(block, now))
+    got = list(zip(*(np.broadcast_to(column, len(block)).tolist() for column in ranked)))
+    assert got == [tuple(policy.rank(item, at)) for item, at in zip(block, now)]
