@@ -203,11 +203,12 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     live_of = [-1] * items
     late_cls = [math.nan] * items
     opened = [-1] * (items if routed else 0)
-    # With ranks that name an `until` (else empty): the rank of each item's entry made as the run goes (does a
-    # late result leave it in place?), and the entries to be ranked again at a pick once their time has come,
-    # by (until, order made): (until, order, lane, its entry made as the run goes and its item, or -1 and its
-    # numbered place). (Of the events' type: a heap of another type made compiling the loop slower.)
-    live_cls = [0.0] * (items if len(ranked_until) > 0 else 0)
+    # With ranks that name an `until` and late results (else empty): the rank of each item's entry made as the
+    # run goes (does a late result leave it in place?); and with those ranks, the entries to be ranked again at
+    # a pick once their time has come, by (until, order made): (until, order, lane, its entry made as the run
+    # goes and its item, or -1 and its numbered place). (Of the events' type: a heap of another type made
+    # compiling the loop slower.)
+    live_cls = [0.0] * (items if len(ranked_until) > 0 and results > 0 else 0)
     live_key = [0.0] * len(live_cls)
     due = [(0.0, 0, 0, 0, 0)]
     due.pop()
@@ -470,7 +471,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         _append(t, row_pool[t], present_after, present_before, present_first, present_last)
         if victim >= 0:  # the read an entry interrupted goes back to the head of its class, the reader free
             c, u = math.nan, inf
-            if len(live_cls) > 0:  # a rank that may name an `until`: asked now, in Python (`Worklist.push`)
+            if len(ranked_until) > 0:  # a rank that may name an `until`: asked now, in Python (`Worklist.push`)
                 i = holding[victim]
                 state[OPINION], state[ENTERED], state[RESULTS] = i, k, x
                 clock[NOW] = now
@@ -516,7 +517,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     heappush(heaps[l], v)  # where it waits, not entered again: no reader is asked (`_insert`)
                     heappush(sides[l], (v, clock[CLS], q, entries, i))
                     live_of[i] = entries
-                    live_cls[i], live_key[i] = clock[CLS], q
+                    if len(live_cls) > 0:
+                        live_cls[i], live_key[i] = clock[CLS], q
                     _due(due, clock[UNTIL], entries, k, l, entries, i)
                     entries += 1
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
@@ -614,7 +616,7 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
         live_of[i] = entries
     if len(live_cls) > 0:
         live_cls[i], live_key[i] = c, q
-        _due(due, u, entries, entered, l, entries, i)
+    _due(due, u, entries, entered, l, entries, i)
     if preemptive:
         victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
                          resumed, row_off, row_code)
@@ -662,8 +664,7 @@ def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at,
         entries += 1
         if len(live_cls) > 0:
             live_cls[i], live_key[i] = c, q
-    if len(live_cls) > 0:
-        _due(due, u, e if e >= 0 else entries, entered, w, e, i if e >= 0 else code >> 1)
+    _due(due, u, e if e >= 0 else entries, entered, w, e, i if e >= 0 else code >> 1)
     victim = -1
     if preemptive:
         if t < 0:
@@ -724,7 +725,7 @@ def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, b
     live_of[i] = entries
     if len(live_cls) > 0:
         live_cls[i], live_key[i] = c, -math.inf
-        _due(due, u, entries, entered, l, entries, i)
+    _due(due, u, entries, entered, l, entries, i)
     return entries + 1
 
 
