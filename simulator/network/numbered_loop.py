@@ -500,27 +500,15 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     continue
                 p = row_pool[r]
                 while len(due) > 0 and due[0][0] <= now:  # ranks whose time has come, asked again (`_refresh`)
-                    _, _, l, e, i = heappop(due)
-                    if e < 0:  # a numbered place: waiting if never started, nor given up
-                        v = i
-                        i = study_at[v] + 0
-                        if given_up[v] != 0 or read_start[i] == read_start[i]:
-                            continue
-                        given_up[v] = 1
-                    elif live_of[i] != e or not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
+                    l, i = _ripe(due, given_up, read_start, live_of, preempted, preemptive, study_at)
+                    if i < 0:
                         continue
                     state[OPINION], state[ENTERED], state[RESULTS] = i, k, x
                     clock[NOW] = now
                     yield DUE_LATE if late_cls[i] == late_cls[i] else DUE
-                    q = -inf if preemptive and preempted[i] == 1 else clock[KEY]
-                    v = 2 * _place(clock[CLS], q, k, ranked_cls, ranked_key, entry_at)
-                    heappush(heaps[l], v)  # where it waits, not entered again: no reader is asked (`_insert`)
-                    heappush(sides[l], (v, clock[CLS], q, entries, i))
-                    live_of[i] = entries
-                    if len(live_cls) > 0:
-                        live_cls[i], live_key[i] = clock[CLS], q
-                    _due(due, clock[UNTIL], entries, k, l, entries, i)
-                    entries += 1
+                    entries = _wait_again(i, l, clock[CLS], clock[KEY], clock[UNTIL], k, entries, preemptive, preempted,
+                                          ranked_cls, ranked_key, entry_at, heaps, sides, live_of, live_cls, live_key,
+                                          due)
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
                     head = 0
@@ -729,6 +717,38 @@ def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, b
     return entries + 1
 
 
+def _ripe(due, given_up, read_start, live_of, preempted, preemptive, study_at):
+    """The first entry of the heap of times to be asked again, taken off it: its lane and item if it still
+    waits as it was entered (its numbered place then given up), else item -1."""
+    _, _, l, e, i = heappop(due)
+    if e < 0:  # a numbered place: waiting if never started, nor given up
+        v = i
+        i = study_at[v] + 0
+        if given_up[v] != 0 or read_start[i] == read_start[i]:
+            return l, -1
+        given_up[v] = 1
+    elif live_of[i] != e or not (read_start[i] != read_start[i] or (preemptive and preempted[i] == 1)):
+        return l, -1
+    return l, i
+
+
+def _wait_again(i, l, c, q, u, entered, entries, preemptive, preempted, ranked_cls, ranked_key, entry_at, heaps,
+                sides, live_of, live_cls, live_key, due):
+    """Item i, asked again as its time came, ranked `(c, q)` until `u`: waits on in lane l, entered now
+    (`Worklist._insert`: no reader is asked, nothing pre-empted), `entered` numbered items having entered.
+    The entries made as the run goes so far."""
+    if preemptive and preempted[i] == 1:
+        q = -math.inf
+    code = 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at)
+    heappush(heaps[l], code)
+    heappush(sides[l], (code, c, q, entries, i))
+    live_of[i] = entries
+    if len(live_cls) > 0:
+        live_cls[i], live_key[i] = c, q
+    _due(due, u, entries, entered, l, entries, i)
+    return entries + 1
+
+
 def _due(due, u, entries, entered, l, e, i):
     """An entry whose rank names a time to be asked again (`u`; inf: never) on the heap of those, by time,
     then in the order entries are made (`Worklist._due`'s): an entry made as the run goes counts one more of
@@ -842,5 +862,5 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _due, _busy_time, _reading, _victim, _place, _idle, _append,
+HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _ripe, _wait_again, _due, _busy_time, _reading, _victim, _place, _idle, _append,
            _unlink)
