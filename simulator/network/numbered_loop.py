@@ -353,9 +353,11 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     if preemptive and preempted[i] == 1:  # its entry since the pre-emption given up
                         live_of[i] = -1
                         q = -inf
-                    elif not preemptive and len(load) == 0 and len(live_cls) > 0:  # ranks that name an `until`: by
-                        if u == inf and ((live_cls[i] == c and live_key[i] == q) if live_of[i] >= 0  # the rank it waits
-                                         else (ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q)):  # by
+                    elif not preemptive and len(load) == 0 and len(live_cls) > 0:
+                        # Ranks that name an `until`: it keeps its place if its new rank names none and is the one
+                        # it waits by (an entry made as the run goes, or its numbered place).
+                        if u == inf and ((live_cls[i] == c and live_key[i] == q) if live_of[i] >= 0
+                                         else (ranked_cls[place_of[i]] == c and ranked_key[place_of[i]] == q)):
                             enters = False
                         elif live_of[i] >= 0:
                             live_of[i] = -1
@@ -477,7 +479,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                 clock[NOW] = now
                 yield RANK_LATE if late_cls[i] == late_cls[i] else RANK
                 c, u = clock[CLS], clock[UNTIL]
-            own = shared + victim if len(load) > 0 else -1  # (not in the call: numba takes no such argument there)
+            own = shared + victim if len(load) > 0 else -1  # (numba refuses a conditional among 30-odd arguments)
             entries = _interrupt(victim, now, k, entries, holding, minutes, resumed, preempted, busy, row_off, warmup,
                                  pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
                                  reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of,

@@ -3,8 +3,8 @@
 A study is ranked when it becomes ready (as an audit, if the autonomous-normal rule sends it to one: known on
 entry, asked of the rule's block form), again when a late AI result comes, again when its router opens it to
 the centre, with push again when the reader it was pushed to leaves before reading it, again when its read
-is interrupted, and again at a pick once the `until` its rank names has come. `rank` is a pure function of the item and `now` (the policy contract), and so is a
-router's `route`, so those ranks and routes may be asked for before the run: each study with the ready time it
+is interrupted, and again at a pick once the `until` its rank names has come. `rank` is a pure function of
+the item and `now` (the policy contract), and so is a router's `route`, so those ranks and routes may be asked for before the run: each study with the ready time it
 would be handed on entering, a double-read study's second read with it (entering right after it), each late
 result's at the time it comes, and where a router holds a study for its site's readers until a time, its rank
 at that time, with its late AI result and without (`Routes`; a block at a time where the policy has a block
@@ -77,14 +77,6 @@ class EntryRanks(NamedTuple):
     until: np.ndarray | None = None  # float64, by place: when each rank is to be asked again (None: never, any)
 
 
-class Ranked(NamedTuple):
-    """A block's ranks, and when each is to be asked again (`until`; inf: never)."""
-
-    cls: np.ndarray
-    key: np.ndarray
-    label: np.ndarray
-    until: np.ndarray
-
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
                     progress: Callable[[float], None] | None = None) -> ReadingStation:
@@ -140,7 +132,7 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
             entering[at] = np.arange(block.shape[0])
             entering[at[doubled] + 1] = block.shape[0] + np.arange(int(doubled.sum()))
             items = np.concatenate([block, station.dual_index[block[doubled]]])[entering]
-            ranked = Ranked(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
+            ranked = BlockRanks(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
         cls, key, label, until = ranked
         if not _exact(cls) or not _exact(key):
             return None
@@ -259,10 +251,11 @@ def _routes_of(station: ReadingStation, by_block: Callable[[Columns], tuple] | N
 
 def _ranks_of(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
               second: bool = False, result_in: bool = False, audit: np.ndarray | None = None,
-              now: np.ndarray | None = None) -> Ranked | None:
+              now: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (`second`: of their second reads; `result_in`: with their late AI
     results, when each comes; `audit`: those that enter as audits, as audits; `now`: ranked at these times
-    instead): from the policy's block form where it has one, else item by item."""
+    instead): from the policy's block form where it has one, else item by item; `until` always an array
+    here (inf: never)."""
     if by_block is None:
         return _item_ranks(station, block, second, result_in, audit, now)
     return _block_ranks(by_block, station._column_block(block, DOUBLE_READ if second else None, result_in, audit,
@@ -278,7 +271,7 @@ def _coded(label: np.ndarray, codes: dict[str, int]) -> np.ndarray:
 
 
 def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False, result_in: bool = False,
-                audit: np.ndarray | None = None, now: np.ndarray | None = None) -> Ranked | None:
+                audit: np.ndarray | None = None, now: np.ndarray | None = None) -> BlockRanks | None:
     """The ranks of a block of studies (or with `second`, of their second reads) asked item by item, each
     item exactly as `ReadingStation._on_ready` (`_route`, `_double_read`) builds it on entry, ranked at its
     ready time (those of `audit` made audits), or with `result_in` as `_scored` makes it when its late AI
@@ -296,7 +289,7 @@ def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False
     times = _times(until)
     if times is None or set(map(type, label)) != {str}:
         return None
-    return Ranked(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object), times)
+    return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object), times)
 
 
 def _times(values: tuple) -> np.ndarray | None:
@@ -330,7 +323,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
     by_block = block_form(station.worklist.policy)
     codes: dict[str, int] = {}
 
-    def coded(ranks: Ranked) -> Ranked:
+    def coded(ranks: BlockRanks) -> BlockRanks:
         return ranks._replace(label=_coded(ranks.label, codes))
 
     studies, seconds = [], []
@@ -343,7 +336,7 @@ def late_ranks(station: ReadingStation, chunk: int = 1 << 16) -> tuple[LateRanks
         if study is None or second is None:
             return None
         if doubled.any():
-            second = Ranked(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
+            second = BlockRanks(*(np.concatenate([a, b])[_second_at(doubled)] for a, b in zip(study, second)))
         for ranks in (study, second):
             if not _float_exact(ranks.cls) or not _float_exact(ranks.key):
                 return None
@@ -375,11 +368,11 @@ def _second_at(doubled: np.ndarray) -> np.ndarray:
     return at
 
 
-def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) -> Ranked:
+def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) -> BlockRanks:
     """The ranks of a block from the policy's `rank_block`, as arrays."""
     cls, key, label, until = rank_block(columns)
     n = len(columns)
-    return Ranked(np.broadcast_to(cls, n), np.broadcast_to(key, n), np.broadcast_to(label, n),
+    return BlockRanks(np.broadcast_to(cls, n), np.broadcast_to(key, n), np.broadcast_to(label, n),
                   np.broadcast_to(math.inf if until is None else np.asarray(until, dtype=float), n))
 
 
@@ -490,10 +483,10 @@ class RankedOnceStation(ReadingStation):
                  results: tuple[LateRanks, LateRanks] | None = None, routes: Routes | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks, self.results, self.routes = ranks, results, routes
-        # Some rank names a time to be asked again: the loop keeps those times, and asks again at a pick.
-        self.timed = ranks.until is not None or (results is not None and bool((results[0].until < math.inf).any()
-                                                                          or (results[1].until < math.inf).any())) \
-            or (routes is not None and bool((routes.until < math.inf).any() or (routes.late_until < math.inf).any()))
+        # Some rank asked ahead names a time to be asked again: the loop keeps those times, asks again at a pick.
+        untils = [ranks.until, *(() if results is None else (results[0].until, results[1].until)),
+                  *(() if routes is None else (routes.until, routes.late_until))]
+        self.timed = any(until is not None and bool((until < math.inf).any()) for until in untils)
         reading = cohort.draws.reading
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
