@@ -410,6 +410,9 @@ def _exact(values: np.ndarray) -> bool:
     return not np.isnan(values).any() and (finite.shape[0] == 0 or float(np.abs(finite).max()) < _EXACT)
 
 
+_KEPT = 1 << 16  # items kept to be ranked again (`RankedOnceStation._rank_again`)
+
+
 class Unplaced(Exception):
     """A second opinion's rank that cannot be placed among the numbered studies."""
 
@@ -464,8 +467,11 @@ class Live:
 def _number(rank: Rank, timed: bool) -> tuple[float, float, float]:
     """A rank's class, key and `until` as numbers the numbered order may hold, or `Unplaced` (an `until`
     where the run was numbered without them: `timed` False)."""
-    if type(rank) is not Rank or (rank.until != math.inf and (not timed or _times((rank.until,)) is None)):
+    if type(rank) is not Rank:
         raise Unplaced
+    until = rank.until
+    if until != math.inf and not (timed and type(until) in (float, int, np.float64) and float(until) == until):
+        raise Unplaced  # (float(NaN) is not NaN: refused too)
     for value in (rank.cls, rank.key):
         if not isinstance(value, (int, float, np.integer, np.floating)) or value != value:
             raise Unplaced
@@ -512,6 +518,7 @@ class RankedOnceStation(ReadingStation):
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
             self.partner = array("q", partner.tobytes())
         self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
+        self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
 
     @cached_property
     def study_at(self) -> array:
@@ -533,17 +540,25 @@ class RankedOnceStation(ReadingStation):
         """The rank of item i asked again now (with push, the reader it waited for having left:
         `Push.off_duty`; its read interrupted, or its `until` come: `Worklist.push`, `_refresh`): the item as
         the layered station holds it then (`result_in`: its late AI result came); `Unplaced` as
-        `_opinion_rank`."""
+        `_opinion_rank`. The items asked for are kept, the last `_KEPT` of them: a rank that names a time
+        soon is asked again and again while its item waits (building one costs some 10 us)."""
+        item = self._asked.get((i, result_in))
+        if item is None:
+            item = self._item_again(i, result_in)
+            if len(self._asked) >= _KEPT:
+                del self._asked[next(iter(self._asked))]  # the first kept
+            self._asked[(i, result_in)] = item
+        return _number(self.worklist.policy.rank(item, now), self.timed)
+
+    def _item_again(self, i: int, result_in: bool) -> Read:
+        """Item i as the layered station holds it once entered (`result_in`: with its late AI result)."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
             first_reader = int(self.excluded[i])  # type: ignore[index]
-            item = self._opinion_item(int(self.parent[i]), i, first_reader, self.ready_at[i])
-        else:
-            second = i >= self.n_cohort
-            study = int(self.parent[i]) if second else i
-            item = next(_entering_items(self, np.array([study]), second, result_in)[0])
-            if not second and self.audited[study]:
-                item = self._audit(item)
-        return _number(self.worklist.policy.rank(item, now), self.timed)
+            return self._opinion_item(int(self.parent[i]), i, first_reader, self.ready_at[i])
+        second = i >= self.n_cohort
+        study = int(self.parent[i]) if second else i
+        item = next(_entering_items(self, np.array([study]), second, result_in)[0])
+        return self._audit(item) if not second and self.audited[study] else item
 
     def run(self) -> Outcome:
         try:
