@@ -72,9 +72,7 @@ class Aging:
         overdue = now >= overdue_at
         cls, until = base_cls + 1, overdue_at
         if self.promote_after is not None:
-            waited = now - ready
-            steps = np.where(waited > 0, np.floor(np.where(waited > 0, waited, 0.0) / self.promote_after), 0)
-            steps = steps.astype(np.int64)
+            steps = np.floor(np.maximum(now - ready, 0.0) / self.promote_after).astype(np.int64)
             while True:  # as `rank`: the division may round either way; the next step lies strictly after `now`
                 behind = ready + (steps + 1) * self.promote_after <= now
                 if not behind.any():
