@@ -125,7 +125,7 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
     n = arrive.shape[0]
     if n == 0:
         return np.full(n, INF), np.full(n, INF)
-    order = np.lexsort((np.arange(n), arrive))
+    order = np.argsort(arrive, kind="stable")
     level, times, levels = _changes(servers, float(arrive[order[0]]))
     start, finish = np.full(n, INF), np.full(n, INF)
     _pass(_serve_loop, (order, arrive, priority.astype(np.int64, copy=False), service, times, levels),
@@ -207,7 +207,7 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
     n = arrive.shape[0]
     if n == 0:
         return np.full(n, INF)
-    order = np.lexsort((np.arange(n), arrive))
+    order = np.argsort(arrive, kind="stable")
     rate, times, levels = _changes(capacity, float(arrive[order[0]]))
     finish = np.full(n, INF)
     _pass(_share_loop, (order, arrive, work, times, levels), (finish,), rate)
