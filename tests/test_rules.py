@@ -236,9 +236,10 @@ def pool_of(row: dict) -> str:
     return row["reader"].split("/")[0]
 
 
-def routed(data: dict, studies: list[dict]):
-    """`each`, where the model runs the numbered loop: as Python, compiled, and the layered station."""
-    found = each(data, studies)
+def routed(data: dict, studies: list[dict], policy=None) -> list[list[dict]]:
+    """`each` (under `policy`, else the scenario's), where the model runs the numbered loop: as Python,
+    compiled, and the layered station."""
+    found = [rows for rows, _ in run_by_hand(make(data), studies, policy)]
     assert len(found) == 3
     return found
 
@@ -452,13 +453,6 @@ def test_push_hands_on_a_pre_empted_read_at_the_head_of_its_class() -> None:
 
 # Ranks that name an `until` (aging, deadlines, one's own): asked again at a reader's pick once the time has
 # come (`Worklist._refresh`), on every form of the station.
-def looped(data: dict, studies: list[dict], policy) -> list[list[dict]]:
-    """The studies' rows of every form of the station under `policy`, which the model runs in the loop."""
-    found = [rows for rows, _ in run_by_hand(make(data), studies, policy)]
-    assert len(found) == 3
-    return found
-
-
 class Overdue:
     """STAT studies class 1, key 0; others class 3 (routine) or 2 (urgent) by ready time, until 30 (routine) or
     10 (urgent) minutes after ready, then overdue: class 1, key 0, for good (ties by entry)."""
@@ -490,7 +484,7 @@ def test_a_rank_whose_time_has_come_is_asked_again_at_the_next_pick() -> None:
     55 is not yet: at the pick at 60 the routine one is asked again and read first (flip: never asked
     again, read after the urgent one)."""
     studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 55, "read": 5, "referral": "urgent"}]
-    for rows in looped(desk(), studies, Overdue()):
+    for rows in routed(desk(), studies, Overdue()):
         assert rows[1]["read_start"] == 60.0 and rows[2]["read_start"] == 65.0
 
 
@@ -499,7 +493,7 @@ def test_a_rank_is_asked_again_at_the_pick_not_at_its_until() -> None:
     since 1 (overdue from 31) is asked again at the pick at 60, keyed 60, so a STAT study keyed 45 is read
     first (flip: asked at its until, keyed 31, read first)."""
     studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 45, "read": 5, "referral": "stat"}]
-    for rows in looped(desk(), studies, AskedAt()):
+    for rows in routed(desk(), studies, AskedAt()):
         assert rows[2]["read_start"] == 60.0 and rows[1]["read_start"] == 65.0
 
 
@@ -508,7 +502,7 @@ def test_a_study_asked_again_enters_then_after_its_equals_that_entered_before() 
     overdue, (1, 0) too, when asked again at 60: it entered again then, after the STAT one (flip: it keeps
     its first entry, read first)."""
     studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 40, "read": 5, "referral": "stat"}]
-    for rows in looped(desk(), studies, Overdue()):
+    for rows in routed(desk(), studies, Overdue()):
         assert rows[2]["read_start"] == 60.0 and rows[1]["read_start"] == 65.0
 
 
@@ -519,7 +513,7 @@ def test_ranks_whose_time_has_come_are_asked_again_by_their_times_then_by_entry(
     asked in order of entry; ties of times the other way)."""
     studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 2, "read": 5, "referral": "urgent"},
                {"ready": 21, "read": 5, "referral": "urgent"}]
-    for rows in looped(desk(), studies, Overdue()):
+    for rows in routed(desk(), studies, Overdue()):
         assert [rows[i]["read_start"] for i in (2, 1, 3)] == [60.0, 65.0, 70.0]
 
 
@@ -544,7 +538,7 @@ def test_a_rank_asked_again_may_name_a_time_again_and_is_asked_again_then() -> N
     it stays class 2, after the urgent one)."""
     studies = [{"ready": 0, "read": 15}, {"ready": 1, "read": 10}, {"ready": 2, "read": 5},
                {"ready": 20, "read": 5, "referral": "urgent"}]
-    for rows in looped(desk(), studies, Climbs()):
+    for rows in routed(desk(), studies, Climbs()):
         assert [rows[i]["read_start"] for i in (1, 2, 3)] == [15.0, 25.0, 30.0]
 
 
@@ -565,7 +559,7 @@ def test_a_late_result_whose_rank_names_a_time_enters_again() -> None:
     data["study_types"]["chest_ct"]["ai"] = "ct_ai"
     data["ai_services"] = {"ct_ai": {"sensitivity": 0.9, "specificity": 0.9}}
     studies = [{"ready": 0, "read": 10}, {"ready": 1, "read": 5, "result": 5, "score": 0.5}, {"ready": 2, "read": 5}]
-    for rows in looped(data, studies, ResultAsksAgain()):
+    for rows in routed(data, studies, ResultAsksAgain()):
         assert rows[2]["read_start"] == 10.0 and rows[1]["read_start"] == 15.0
 
 
@@ -588,6 +582,6 @@ def test_a_pre_empted_study_waits_at_the_head_of_the_class_it_ranks_in_when_inte
     at the pick at 40): resumed at 45 (flip: waits in the class it was read under, 2, after it)."""
     data = desk(policy={"triage": "fifo", "preemptive": True})
     studies = [{"ready": 0, "read": 60}, {"ready": 1, "read": 5}, {"ready": 40, "read": 5, "referral": "stat"}]
-    for rows in looped(data, studies, Climbing()):
+    for rows in routed(data, studies, Climbing()):
         interrupted, waiting, stat = rows
         assert stat["read_start"] == 40.0 and interrupted["reported_at"] == 65.0 and waiting["read_start"] == 65.0

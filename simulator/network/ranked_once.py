@@ -292,9 +292,12 @@ def _item_ranks(station: ReadingStation, block: np.ndarray, second: bool = False
     return BlockRanks(np.asarray(cls), np.asarray(key), np.asarray(label, dtype=object), times)
 
 
+_TIMES = {float, int, np.float64}  # what a rank's `until` may be (`_times`, `_number`)
+
+
 def _times(values: tuple) -> np.ndarray | None:
     """Times as float64, or None if one is not a number float64 holds exactly (or is NaN)."""
-    if not set(map(type, values)) <= {float, int, np.float64}:
+    if not set(map(type, values)) <= _TIMES:
         return None
     times = np.asarray(values, dtype=float)
     if np.isnan(times).any() or (int in set(map(type, values))
@@ -470,7 +473,7 @@ def _number(rank: Rank, timed: bool) -> tuple[float, float, float]:
     if type(rank) is not Rank:
         raise Unplaced
     until = rank.until
-    if until != math.inf and not (timed and type(until) in (float, int, np.float64) and float(until) == until):
+    if until != math.inf and not (timed and type(until) in _TIMES and float(until) == until):
         raise Unplaced  # (float(NaN) is not NaN: refused too)
     for value in (rank.cls, rank.key):
         if not isinstance(value, (int, float, np.integer, np.floating)) or value != value:
