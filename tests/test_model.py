@@ -35,8 +35,10 @@ def run_model(data: dict[str, Any]):
     outcome = model.run()
     from simulator.network.delivery import record_times
     from simulator.records import duties_table, studies_table
+    from simulator.streams import years_of
 
-    outcome.recorded_at = record_times(scenario, outcome.reported_at[:len(cohort)], scenario.seed, 0)  # as simulate_cohort does
+    outcome.recorded_at = record_times(scenario, outcome.reported_at[:len(cohort)], scenario.seed, 0,
+                                       years_of(cohort.draws.arrivals.arrived_at))  # as simulate_cohort does
 
     return scenario, model, studies_table(scenario, cohort, outcome, scenario.seed, 0).to_pylist(), \
         duties_table(outcome, 0).to_pylist()

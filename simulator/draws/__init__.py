@@ -9,6 +9,7 @@ and say when each study is ready; the reading station decides who reads what, an
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,14 +18,14 @@ from ..calendar import hour_bins
 from ..distributions import sample
 from ..findings import condition_names
 from ..scenario import Scenario
-from ..streams import stream
-from ..trace_arrivals import or_drawn, trace_arrivals
+from ..streams import YEAR, stream
+from ..trace_arrivals import TraceArrivals, or_drawn, trace_arrivals
 from .ai import AiDraws, draw_ai, draw_more_ais
 from .arrivals import Arrivals, arrival_times, booked, draw_arrivals
 from .reading import Reading, draw_reading
 from .truth import Truth, draw_truth
 
-__all__ = ["Draws", "draw", "AiDraws", "Arrivals", "Truth", "Reading", "arrival_times", "booked"]
+__all__ = ["Draws", "draw", "draw_year", "draw_years", "AiDraws", "Arrivals", "Truth", "Reading", "arrival_times", "booked"]
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,45 @@ class Draws:
 
 
 def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
-    """Every study of one replication. Pure function of (scenario, seed, replication)."""
+    """Every study of one replication, a year at a time (`streams.YEAR`: each year's studies from streams of
+    their own). Pure function of (scenario, seed, replication)."""
+    years = [draw_year(scenario, seed, replication, year) for year in range(draw_years(scenario))]
+    if len(years) == 1:
+        return years[0]
+    # The years in order: each one's arrivals after the last one's, so the studies stay in arrival order.
+    return Draws(type_names=years[0].type_names, site_names=years[0].site_names,
+                 condition_names=years[0].condition_names,
+                 study_type=_joined([y.study_type for y in years]), arrivals=_record([y.arrivals for y in years]),
+                 truth=_record([y.truth for y in years]), ai=_record([y.ai for y in years]),
+                 more_ais=tuple(_record([y.more_ais[k] for y in years]) for k in range(len(years[0].more_ais))),
+                 reading=_record([y.reading for y in years]), ingest_delay=_joined([y.ingest_delay for y in years]))
+
+
+def draw_years(scenario: Scenario) -> int:
+    """How many of the draws' years the horizon spans (the last one cut short by it)."""
+    return max(1, math.ceil(scenario.horizon_minutes / YEAR))
+
+
+def draw_year(scenario: Scenario, seed: int, replication: int, year: int) -> Draws:
+    """The studies that arrive in one of the draws' years (`streams.YEAR` long from the start, the last one
+    up to the horizon), sorted by arrival time, each drawn from that year's streams."""
+    lo = year * YEAR
+    hi = scenario.horizon_minutes if year == draw_years(scenario) - 1 else lo + YEAR
     bins = hour_bins(scenario)
-    traced = trace_arrivals(scenario) if scenario.arrivals is not None else {}
+    if year or hi < scenario.horizon_minutes:
+        inside = (bins[0] >= lo) & (bins[0] < hi)
+        bins = tuple(column[inside] for column in bins)  # type: ignore[assignment]
+    traced = {name: _within(trace, lo, hi) for name, trace in trace_arrivals(scenario).items()} \
+        if scenario.arrivals is not None else {}
     conditions = condition_names(scenario)
     slots = max(len(t.ais) for t in scenario.study_types.values()) - 1 if scenario.study_types else 0
     parts = []
     for t, (name, study_type) in enumerate(scenario.study_types.items()):
         def rng(purpose: str, key: str = name) -> np.random.Generator:
-            return stream(seed, replication, purpose, key)
+            return stream(seed, replication, purpose, key, year)
 
         trace = traced.get(name)
-        arrivals = draw_arrivals(scenario, study_type, bins, rng, trace)
+        arrivals = draw_arrivals(scenario, study_type, bins, rng, trace, (lo, hi))
         n = len(arrivals)
         truth = draw_truth(study_type, n, rng, trace)
         codes = np.array([conditions.index(c) for c in study_type.conditions] + [-1], dtype=np.int16)
@@ -83,13 +111,23 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
                  ingest_delay=_joined([p.pop("ingest_delay") for p in parts], order))
 
 
-def _joined(pieces: list[np.ndarray], order: np.ndarray) -> np.ndarray:
-    return np.concatenate(pieces)[order]
+def _within(trace: TraceArrivals, lo: float, hi: float) -> TraceArrivals:
+    """The trace's rows that arrive from `lo` to before `hi`."""
+    inside = (trace.arrived_at >= lo) & (trace.arrived_at < hi)
+    if inside.all():
+        return trace
+    return TraceArrivals(**{field: getattr(trace, field)[inside] for field in TraceArrivals.__dataclass_fields__})
 
 
-def _record(pieces: list, order: np.ndarray):
-    """One record of the per-type records, each column joined in arrival order; a column that is None in
-    every piece stays None. A column at a time: a city year holds ~7 M studies."""
+def _joined(pieces: list[np.ndarray], order: np.ndarray | None = None) -> np.ndarray:
+    joined = np.concatenate(pieces)
+    return joined if order is None else joined[order]
+
+
+def _record(pieces: list, order: np.ndarray | None = None):
+    """One record of the per-type (or per-year) records, each column joined in arrival order (`order`: the
+    pieces' rows in that order; None: they are in it, one after another); a column that is None in every
+    piece stays None. A column at a time: a city year holds ~7 M studies."""
     kind = type(pieces[0])
     columns = {}
     for field in kind.__dataclass_fields__:

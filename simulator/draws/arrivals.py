@@ -40,14 +40,17 @@ def arrival_times(rates: Sequence[Sequence[float]], bins: tuple, rng: np.random.
     return times
 
 
-def booked(scenario: Scenario, bookings: Sequence[Booking], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The booked patients who come: their slot times within the horizon and their sites' codes."""
+def booked(scenario: Scenario, bookings: Sequence[Booking], rng: np.random.Generator,
+           within: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The booked patients who come: their slot times within the horizon (or from `within`'s first time to
+    before its second) and their sites' codes."""
+    lo, hi = (0.0, scenario.horizon_minutes) if within is None else within
     times, sites = [], []
     codes = {name: code for code, name in enumerate(scenario.sites)}
     for booking in bookings:
         slots = np.concatenate([np.arange(a, b, booking.every_minutes) for span in booking.slots
                                 for a, b in span_windows(scenario, span)] or [np.empty(0)])
-        slots = np.unique(slots[(slots >= 0) & (slots < scenario.horizon_minutes)])
+        slots = np.unique(slots[(slots >= lo) & (slots < hi)])
         come = slots[rng.random(slots.shape[0]) >= booking.no_show]
         times.append(come)
         sites.append(np.full(come.shape[0], codes[booking.site]))
@@ -57,9 +60,10 @@ def booked(scenario: Scenario, bookings: Sequence[Booking], rng: np.random.Gener
 
 
 def draw_arrivals(scenario: Scenario, study_type: StudyType, bins: tuple, rng: Streams,
-                  trace: TraceArrivals | None) -> Arrivals:
-    """The type's arrivals (drawn, or the trace's), sites, order priorities and ages; where a trace gives a
-    site, an order priority or an age, it stands."""
+                  trace: TraceArrivals | None, within: tuple[float, float] | None = None) -> Arrivals:
+    """The type's arrivals (drawn in `bins`, or the trace's), sites, order priorities and ages, booked
+    patients `within` the times given (None: the horizon); where a trace gives a site, an order priority or
+    an age, it stands."""
     arrived = arrival_times(study_type.arrivals.hourly_rates(), bins, rng("arrivals")) if trace is None \
         else trace.arrived_at
     n = arrived.shape[0]
@@ -67,7 +71,7 @@ def draw_arrivals(scenario: Scenario, study_type: StudyType, bins: tuple, rng: S
     shares = np.array([(study_type.sites or {}).get(s, 0.0) if study_type.sites is not None
                        else scenario.sites[s].weight for s in site_names])
     site = rng("sites").choice(len(site_names), n, p=shares / shares.sum())
-    booked_at, booked_site = booked(scenario, study_type.bookings, rng("bookings"))
+    booked_at, booked_site = booked(scenario, study_type.bookings, rng("bookings"), within)
     if booked_at.shape[0]:  # after the walk-ins: their draws stay as they were
         arrived, site = np.concatenate([arrived, booked_at]), np.concatenate([site, booked_site])
         n = arrived.shape[0]

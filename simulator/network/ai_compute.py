@@ -16,7 +16,7 @@ import numpy as np
 from ..calendar import windows
 from ..distributions import sample
 from ..scenario import AIService, Scenario
-from ..streams import stream
+from ..streams import by_year, stream
 from .queues import Capacity, serve
 
 __all__ = ["score_times", "worker_capacity"]
@@ -29,12 +29,15 @@ def worker_capacity(scenario: Scenario, service: AIService) -> Capacity:
 
 def score_times(scenario: Scenario, name: str, service: AIService, seed: int, replication: int,
                 at_archive: np.ndarray, referral: np.ndarray, latency: np.ndarray,
-                record: Callable[[str, dict], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                record: Callable[[str, dict], None] | None = None,
+                years: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """When each of the service's studies (those given, all to be scored) has its result (+inf if never),
-    and when a worker started its inference (NaN if never)."""
+    and when a worker started its inference (NaN if never). Inference times from the streams of each
+    study's draws' year (`years`; None: the first)."""
     assert service.inference_minutes is not None
     n = at_archive.shape[0]
-    inference = sample(service.inference_minutes, stream(seed, replication, "inference", name), n)
+    inference = by_year(years, n, lambda year, count: sample(service.inference_minutes,
+                                                             stream(seed, replication, "inference", name, year), count))
     reach = np.isfinite(at_archive)
     scored, started = np.full(n, np.inf), np.full(n, np.nan)
     level = worker_capacity(scenario, service)

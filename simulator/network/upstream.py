@@ -22,7 +22,7 @@ from ..calendar import after_outages, windows
 from ..distributions import sample
 from ..draws import AiDraws, Draws
 from ..scenario import Scenario
-from ..streams import stream
+from ..streams import by_year, stream, years_of
 from ..triage import Kind
 from .ai_compute import score_times
 from .devices import devices_of, examine, in_sending_order
@@ -148,17 +148,19 @@ def _through_stations(scenario: Scenario, draws: Draws, seed: int, replication: 
             served_by[name] = served
 
     site = draws.arrivals.site.copy()
-    acquired, exam_start = _acquire(scenario, seed, replication, draws, site, imaging, record)
-    size, sized = _sizes(scenario, seed, replication, draws.study_type)
+    years = years_of(draws.arrivals.arrived_at)  # each study's draws' year (None: all in the first)
+    acquired, exam_start = _acquire(scenario, seed, replication, draws, site, imaging, years, record)
+    size, sized = _sizes(scenario, seed, replication, draws.study_type, years)
     at_archive = to_archive(scenario, acquired, site, size, draws.ingest_delay, imaging, record)
-    scored, scored_at, ready, late, inference_start = _score(scenario, seed, replication, draws, at_archive, record)
+    scored, scored_at, ready, late, inference_start = _score(scenario, seed, replication, draws, at_archive, years,
+                                                             record)
     return Upstream(site, acquired, at_archive, ready, scored, np.where(scored, draws.ai.posterior, np.nan),
                     draws.ai.positive & scored, None, exam_start, inference_start, np.where(sized, size, np.nan),
                     scored_at, late if late.any() else None, figures, served_by if detail else None)
 
 
 def _acquire(scenario: Scenario, seed: int, replication: int, draws: Draws, site: np.ndarray, imaging: np.ndarray,
-             record: Callable[[str, dict], None]) -> tuple[np.ndarray, np.ndarray]:
+             years: np.ndarray | None, record: Callable[[str, dict], None]) -> tuple[np.ndarray, np.ndarray]:
     """When each study's exam ends and when it started (NaN: no device, or never examined), through the
     device groups in sending order; a patient sent to another site's devices takes that site's code in
     `site`."""
@@ -181,7 +183,8 @@ def _acquire(scenario: Scenario, seed: int, replication: int, draws: Draws, site
         mine = np.concatenate([own, *[studies for studies, _ in came]]).astype(np.int64)
         at = np.concatenate([arrived[own], *[when for _, when in came]])
         name = f"{site_name}/{code}"
-        exams = examine(scenario, name, group, seed, replication, at, referral[mine], mine.shape[0] - own.shape[0])
+        exams = examine(scenario, name, group, seed, replication, at, referral[mine], mine.shape[0] - own.shape[0],
+                        None if years is None else years[mine])
         acquired[mine] = exams["finish"]
         started[mine] = exams["start"]
         record(f"devices:{name}", exams)
@@ -193,21 +196,23 @@ def _acquire(scenario: Scenario, seed: int, replication: int, draws: Draws, site
     return acquired, started
 
 
-def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray,
+           years: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Each imaging study's size in megabytes, by its modality (0 for work that is not images, or of a
-    modality without a size), and where a size was drawn."""
+    modality without a size), and where a size was drawn (from the streams of its `years`)."""
     size, sized = np.zeros(type_code.shape[0]), np.zeros(type_code.shape[0], dtype=bool)
     for t, (type_name, study_type) in enumerate(scenario.study_types.items()):
         dist = scenario.network.sizes_mb.get(study_type.modality)
         if dist is not None and study_type.kind == Kind.PRIMARY.value:
             mine = np.flatnonzero(type_code == t)
-            size[mine] = sample(dist, stream(seed, replication, "size", type_name), mine.shape[0])
+            size[mine] = by_year(None if years is None else years[mine], mine.shape[0], lambda year, n: sample(
+                dist, stream(seed, replication, "size", type_name, year), n))
             sized[mine] = True
     return size, sized
 
 
 def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_archive: np.ndarray,
-           record: Callable[[str, dict], None]) -> tuple[np.ndarray, ...]:
+           years: np.ndarray | None, record: Callable[[str, dict], None]) -> tuple[np.ndarray, ...]:
     """Which studies the AI scores and when: a service without workers is waited for, as in the simple form;
     one with workers scores in its queue's order while the study is on the worklist, and a trace's result on
     such a service comes after the trace's latency while the study is on the worklist too (a log whose reads
@@ -236,7 +241,8 @@ def _score(scenario: Scenario, seed: int, replication: int, draws: Draws, at_arc
             late[given] = ai.latency[given] > 0
             computed = mine[eligible & ~traced]
             when, began = score_times(scenario, name, service, seed, replication, at_archive[computed],
-                                      referral[computed], ai.latency[computed], record)
+                                      referral[computed], ai.latency[computed], record,
+                                      None if years is None else years[computed])
             inference_start[computed] = began
             ok = np.isfinite(when)
             scored[computed[ok]] = True
