@@ -170,3 +170,63 @@ def test_a_loop_runs_compiled_once_its_process_has_handed_it_enough_work() -> No
         assert list(compiled_loops._loaded) == [queues._serve_loop]
         assert queues._runner(queues._serve_loop, 1)[1]  # later passes of any size: compiled
         assert not queues._runner(queues._share_loop, 1)[1]  # the other loop is its own
+
+
+def in_blocks(station, cuts: list[float], arrive: np.ndarray, given: np.ndarray, columns: list[np.ndarray],
+              rng: np.random.Generator) -> list[np.ndarray]:
+    """A station run a block at a time, up to each cut then to the end, each job given to a block that ends
+    after it arrives (`given`: the block), the jobs of a block in a shuffled order: its outputs by job."""
+    n = arrive.shape[0]
+    outputs = [np.full(n, math.inf) for _ in range(len(columns) - 1)]
+    for block, cut in enumerate([*cuts, math.inf]):
+        jobs = rng.permutation(np.flatnonzero(given == block))
+        ids, *settled = station.until(cut, jobs, arrive[jobs], jobs, *(c[jobs] for c in columns[1:]))
+        for out, values in zip(outputs, settled):
+            assert np.isinf(out[ids]).all()  # settled once
+            out[ids] = values
+    return outputs
+
+
+def blocks_for(data, arrive: list[float]) -> tuple[list[float], np.ndarray]:
+    """Cuts anywhere (on arrivals, between them, before and after them all), and for each job the block it
+    is given in: the first that ends after it arrives, or one before (a job given before it arrives waits
+    with the station's later jobs)."""
+    cuts = sorted(data.draw(st.lists(st.one_of(st.sampled_from(arrive), st.integers(-10, 450).map(lambda x: x / 10)),
+                                     max_size=5)))
+    first = np.searchsorted(np.array(cuts), np.array(arrive), side="right")  # the first block ending after it
+    given = np.array([data.draw(st.integers(0, int(f))) for f in first])
+    return cuts, given
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
+@settings(max_examples=300, deadline=None)
+@given(arrive=times, data=st.data(), base=st.integers(1, 3), out=windows,
+       patience=st.sampled_from([math.inf, 0.0, 2.5, 10.0]))
+def test_servers_cut_into_blocks_anywhere_give_the_bits_of_one_pass(compiled, arrive, data, base, out,
+                                                                    patience) -> None:
+    n = len(arrive)
+    priority = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    service = np.array(data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=n, max_size=n)))
+    servers = Capacity.of(base, [(a, a + b, 1.0) for a, b in out])
+    cuts, given = blocks_for(data, arrive)
+    with passes(compiled):
+        whole = serve(np.array(arrive), priority, service, servers, patience)
+        blocks = in_blocks(queues.Servers(servers, patience), cuts, np.array(arrive), given,
+                           [np.array(arrive), priority, service], np.random.default_rng(n))
+    assert whole[0].tobytes() == blocks[0].tobytes() and whole[1].tobytes() == blocks[1].tobytes()
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
+@settings(max_examples=300, deadline=None)
+@given(arrive=times, data=st.data(), rate=st.sampled_from([0.5, 1.0, 2.0, 0.3]), out=windows,
+       slow=st.sampled_from([0.0, 0.5]))
+def test_a_link_cut_into_blocks_anywhere_gives_the_bits_of_one_pass(compiled, arrive, data, rate, out, slow) -> None:
+    work = np.array(data.draw(st.lists(st.integers(0, 200).map(lambda x: x / 10), min_size=len(arrive),
+                                       max_size=len(arrive))))
+    capacity = Capacity.of(rate, [(a, a + b, slow) for a, b in out], scale=True)
+    cuts, given = blocks_for(data, arrive)
+    with passes(compiled):
+        whole = share(np.array(arrive), work, capacity)
+        (blocks,) = in_blocks(queues.Link(capacity), cuts, np.array(arrive), given, [np.array(arrive), work],
+                              np.random.default_rng(len(arrive)))
+    assert whole.tobytes() == blocks.tobytes()

@@ -1,4 +1,6 @@
-"""The two queues the upstream stations are made of, run over a whole replication at once.
+"""The two queues the upstream stations are made of, run over a whole replication at once, or a block of
+time at a time (`Servers`, `Link`: what is still in the station at a block's end carried to the next, with
+the bits of one pass wherever the blocks are cut).
 
 Upstream of the worklist nothing waits for anything downstream (a scanner does not wait for a reader), so
 each station is a pass over its studies in time order: given when each study arrives at the station, when
@@ -29,7 +31,7 @@ import numpy as np
 
 from .compiled import runner
 
-__all__ = ["Capacity", "serve", "share", "available"]
+__all__ = ["Capacity", "serve", "share", "available", "Servers", "Link", "Station"]
 
 INF = math.inf
 
@@ -89,28 +91,104 @@ def _runner(loop: Callable[..., Any], jobs: int) -> tuple[Callable[..., Any], bo
     return runner(loop, jobs, COMPILED_FROM)
 
 
-def _changes(capacity: Capacity, t: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """The level at `t`, and the times and levels of the changes after it, in order."""
-    k = int(np.searchsorted(capacity.times, t, side="right")) - 1
-    return (float(capacity.levels[k]), np.array(capacity.times[k + 1:], dtype=float),
-            np.array(capacity.levels[k + 1:], dtype=float))
-
-
 def _pass(loop: Callable[..., Any], columns: tuple[np.ndarray, ...], outputs: tuple[np.ndarray, ...],
-          *settings: float) -> None:
-    """Run one pass of `loop` over the job `columns`, filling `outputs` (float arrays, one value a job).
+          *settings: float) -> Any:
+    """Run one pass of `loop` over the job `columns`, filling `outputs` (arrays, one value a job, or a
+    carried job's entry), and give what it returns.
 
     Python's loop reads and writes lists (a list item is a Python float; a numpy scalar costs more), numba's
     the arrays themselves (times as float64: the same arithmetic as Python's floats)."""
-    loop, compiled = _runner(loop, len(outputs[0]))
+    loop, compiled = _runner(loop, len(columns[0]))
     if compiled:
-        loop(*(np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iu" else float) for c in columns),
-             *outputs, *settings)
-        return
+        return loop(*(np.ascontiguousarray(c, dtype=np.int64 if c.dtype.kind in "iu" else float) for c in columns),
+                    *outputs, *settings)
     filled = [out.tolist() for out in outputs]
-    loop(*(c.tolist() for c in columns), *filled, *settings)
+    result = loop(*(c.tolist() for c in columns), *filled, *settings)
     for out, values in zip(outputs, filled):
         out[:] = values
+    return result
+
+
+class Station:
+    """One station's pass over its jobs, a block of time at a time (`until`): what is still in the station
+    at the end of a block (and the jobs that arrive after it) is carried to the next, so that blocks give
+    the bits one pass over every job gives, wherever they are cut (tests/test_queues.py). Jobs are the
+    caller's ids; at equal arrival times they go in the order of their `tie`s."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        self.level = float(capacity.levels[0])  # the level before the first change (from -inf)
+        self.change_at = np.array(capacity.times[1:], dtype=float)
+        self.change_to = np.array(capacity.levels[1:], dtype=float)
+        self.changed = 0  # the changes passed
+        # The jobs in the station (in the order of its heap) and those that arrive after the last block: their
+        # ids and columns (arrival and tie, then the station's own: priority and service, or work; the jobs
+        # inside keep the station's own only).
+        self.inside = np.zeros(0, dtype=np.int64)
+        self.inside_columns: list[np.ndarray] = []
+        self.later = np.zeros(0, dtype=np.int64)
+        self.later_columns: list[np.ndarray] = []
+
+    def _block(self, cut: float, ids: np.ndarray, columns: list[np.ndarray]) -> tuple[np.ndarray, list, np.ndarray]:
+        """The jobs of the next block: those inside, then those that arrive before `cut` (carried from
+        before, then given), in the order of their ties; their ids, columns (an arrival and a tie of 0 for
+        each job inside) and the order they arrive in. The others are kept for a later block."""
+        if self.later.shape[0]:
+            ids = np.concatenate([self.later, ids])
+            columns = [np.concatenate([a, b]) for a, b in zip(self.later_columns, columns)]
+        now = columns[0] < cut
+        if not now.all():
+            self.later, self.later_columns = ids[~now], [c[~now] for c in columns]
+            ids, columns = ids[now], [c[now] for c in columns]
+        else:
+            self.later = self.later[:0]
+        if (columns[1][1:] < columns[1][:-1]).any():  # (given in the order of their ties, as a whole pass: as is)
+            laid = np.argsort(columns[1], kind="stable")
+            ids, columns = ids[laid], [c[laid] for c in columns]
+        held = self.inside.shape[0]
+        order = held + np.argsort(columns[0], kind="stable")
+        if held:
+            ids = np.concatenate([self.inside, ids])
+            columns = [np.concatenate([np.zeros(held, dtype=c.dtype), c]) for c in columns[:2]] + \
+                [np.concatenate([a, b]) for a, b in zip(self.inside_columns, columns[2:])]
+        return ids, columns, order
+
+
+class Servers(Station):
+    """`serve`'s station a block of time at a time."""
+
+    def __init__(self, servers: Capacity, patience: float = INF) -> None:
+        super().__init__(servers)
+        self.patience = patience
+        # The heap of waiting jobs, in its order: priorities, arrivals and jobs (positions in `inside`).
+        self.waiting = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+        self.running = np.zeros(0)  # finish times of the jobs in service
+
+    def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray, priority: np.ndarray,
+              service: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Take these jobs and run the station to `cut` (every moment before it; INF: to the end): the ids,
+        starts and finishes of the jobs settled (started, or gone: +inf)."""
+        ids, (arrive, tie, priority, service), order = self._block(cut, ids, [arrive, tie, priority, service])
+        n, held = ids.shape[0], self.inside.shape[0]
+        start, finish = np.full(n, INF), np.full(n, INF)
+        # The heap carried (its priorities, arrivals, jobs: the first `held`), and room for what it holds after.
+        w_priority, w_came, w_job = (np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n, dtype=np.int64))
+        w_priority[:held], w_came[:held], w_job[:held] = self.waiting
+        running = np.zeros(self.running.shape[0] + n)
+        running[:self.running.shape[0]] = self.running
+        waiting, busy, level, changed = _pass(
+            _serve_loop, (order, arrive, priority.astype(np.int64, copy=False), service, self.change_at,
+                          self.change_to), (start, finish, w_priority, w_came, w_job, running),
+            int(self.level), float(self.patience), float(cut), held, self.running.shape[0], self.changed)
+        self.level, self.changed = level, changed
+        self.running = running[:busy].copy()
+        job, at = _kept(w_job[:waiting])
+        self.waiting = (w_priority[:waiting].copy(), w_came[:waiting].copy(), at)
+        self.inside, self.inside_columns = ids[job], [priority[job], service[job]]
+        if not waiting:
+            return ids, start, finish
+        settled = np.ones(n, dtype=bool)
+        settled[job] = False
+        return ids[settled], start[settled], finish[settled]
 
 
 def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity,
@@ -121,33 +199,50 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
     At one moment: jobs finish, then the level changes, then the jobs arriving join, then jobs start (so a
     STAT job arriving as a server frees goes before a routine one that waited). A job that has waited
     longer than `patience` leaves unserved (start +inf; it left at arrival + patience): leaving frees no
-    server, so it is only skipped when its turn would come."""
+    server, so it is only skipped when its turn would come. Ties: the job given first."""
     n = arrive.shape[0]
-    if n == 0:
-        return np.full(n, INF), np.full(n, INF)
-    order = np.argsort(arrive, kind="stable")
-    level, times, levels = _changes(servers, float(arrive[order[0]]))
-    start, finish = np.full(n, INF), np.full(n, INF)
-    _pass(_serve_loop, (order, arrive, priority.astype(np.int64, copy=False), service, times, levels),
-          (start, finish), int(level), float(patience))
-    return start, finish
+    jobs = np.arange(n)
+    ids, started, finished = Servers(servers, patience).until(INF, jobs, arrive, jobs, priority, service)
+    return _by_job(n, ids, started), _by_job(n, ids, finished)
 
 
-def _serve_loop(order, arrive, priority, service, change_at, change_to, start, finish, level: int,
-                patience: float) -> None:
+def _kept(heap_jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The jobs a heap holds at a block's end, in the order of their positions in the block (which is the
+    order of their ties, on which the heap's equal entries turn), and where each heap entry's job is in it."""
+    job = np.sort(heap_jobs)
+    return job, np.searchsorted(job, heap_jobs)
+
+
+def _by_job(n: int, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values of some of `n` jobs, by their ids, as one value a job (+inf for the others); as they are where
+    they are every job's in order (a whole pass where every job was settled)."""
+    if ids.shape[0] == n:
+        return values  # (settled in the order of their ids, the order a whole pass lays them in)
+    out = np.full(n, INF)
+    out[ids] = values
+    return out
+
+
+def _serve_loop(order, arrive, priority, service, change_at, change_to, start, finish, w_priority, w_came, w_job,
+                carried_running, level: int, patience: float, cut: float, held: int, busy: int, c: int):
     """`serve`'s pass, in the Python that numba compiles (lists or arrays, no objects): fills `start` and
-    `finish`."""
+    `finish`, from the heap of waiting jobs carried (the first `held` of `w_*`) and the finish times of
+    those in service (`busy` of `carried_running`), up to `cut`; leaves in the two what is still there
+    then. Gives (how many wait, how many are in service, the level, the changes passed)."""
     n = len(order)
     changes = len(change_at)
-    c = 0
-    next_change = change_at[0] if changes else INF
+    next_change = change_at[c] if c < changes else INF
     waiting = [(0, 0.0, 0)]  # (priority, arrival, job); made with one item so that numba knows its type
     waiting.pop()
+    for k in range(held):  # (a heap's order, kept: it is one still)
+        waiting.append((w_priority[k], w_came[k], w_job[k]))
     running = [0.0]  # finish times of jobs in service
     running.pop()
+    for k in range(busy):
+        running.append(carried_running[k])
     i = 0
     while True:
-        t = arrive[order[i]] if i < n else INF
+        t = arrive[order[i]] if i < n else cut
         # The moments before the next arrival at which waiting jobs may start: a finish, a change of level.
         while len(waiting) > 0:
             moment = running[0] if len(running) > 0 and running[0] < next_change else next_change
@@ -195,6 +290,43 @@ def _serve_loop(order, arrive, priority, service, change_at, change_to, start, f
             start[j] = t
             finish[j] = done = t + service[j]
             heapq.heappush(running, done)
+    for k in range(len(waiting)):
+        w_priority[k], w_came[k], w_job[k] = waiting[k]
+    for k in range(len(running)):
+        carried_running[k] = running[k]
+    return len(waiting), len(running), level, c
+
+
+class Link(Station):
+    """`share`'s station a block of time at a time."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        super().__init__(capacity)
+        # The heap of the jobs inside, in its order: virtual finishes and jobs (positions in `inside`).
+        self.targets, self.at = np.zeros(0), np.zeros(0, dtype=np.int64)
+        self.virtual = 0.0
+        self.t = -INF  # the last moment passed
+
+    def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray,
+              work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Take these jobs and run the link to `cut` (INF: to the end): the ids and finishes of the jobs
+        that left (+inf: never, at the end)."""
+        ids, (arrive, tie, work), order = self._block(cut, ids, [arrive, tie, work])
+        n, held = ids.shape[0], self.inside.shape[0]
+        finish = np.full(n, INF)
+        targets, jobs = np.zeros(n), np.zeros(n, dtype=np.int64)
+        targets[:held], jobs[:held] = self.targets, self.at
+        inside, self.virtual, self.t, self.level, self.changed = _pass(
+            _share_loop, (order, arrive, work, self.change_at, self.change_to), (finish, targets, jobs),
+            float(self.level), float(cut), held, float(self.virtual), float(self.t), self.changed)
+        job, self.at = _kept(jobs[:inside])
+        self.targets = targets[:inside].copy()
+        self.inside, self.inside_columns = ids[job], [work[job]]
+        if not inside:
+            return ids, finish
+        left = np.ones(n, dtype=bool)
+        left[job] = False
+        return ids[left], finish[left]
 
 
 def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarray:
@@ -203,30 +335,30 @@ def share(arrive: np.ndarray, work: np.ndarray, capacity: Capacity) -> np.ndarra
 
     Kept in virtual time: V grows at capacity / n, and a job that arrived at V = v with work w leaves when
     V = v + w, so the next to leave is the smallest such target (a heap), whatever the arrivals between.
-    """
+    V starts again at 0 whenever a job comes to an empty station (a job alone leaves exactly w / capacity
+    after it came, whatever the station carried before)."""
     n = arrive.shape[0]
-    if n == 0:
-        return np.full(n, INF)
-    order = np.argsort(arrive, kind="stable")
-    rate, times, levels = _changes(capacity, float(arrive[order[0]]))
-    finish = np.full(n, INF)
-    _pass(_share_loop, (order, arrive, work, times, levels), (finish,), rate)
-    return finish
+    jobs = np.arange(n)
+    ids, left = Link(capacity).until(INF, jobs, arrive, jobs, work)
+    return _by_job(n, ids, left)
 
 
-def _share_loop(order, arrive, work, change_at, change_to, finish, rate: float) -> None:
-    """`share`'s pass, in the Python that numba compiles (lists or arrays, no objects): fills `finish`."""
+def _share_loop(order, arrive, work, change_at, change_to, finish, targets, jobs, rate: float, cut: float, held: int,
+                virtual: float, t: float, c: int):
+    """`share`'s pass, in the Python that numba compiles (lists or arrays, no objects): fills `finish`, from
+    the jobs carried inside (`held` of `targets` and `jobs`, a heap) at virtual time `virtual` and moment
+    `t`, up to `cut`; leaves in the two what is inside then. Gives (how many are inside, the virtual time,
+    the moment, the rate, the changes passed)."""
     n = len(order)
     changes = len(change_at)
-    c = 0
-    next_change = change_at[0] if changes else INF
-    t = arrive[order[0]]
-    virtual = 0.0
+    next_change = change_at[c] if c < changes else INF
     inside = [(0.0, 0)]  # (virtual finish, job); made with one item so that numba knows its type
     inside.pop()
+    for k in range(held):  # (a heap's order, kept: it is one still)
+        inside.append((targets[k], jobs[k]))
     i = 0
     while True:
-        a = arrive[order[i]] if i < n else INF
+        a = arrive[order[i]] if i < n else cut
         # From t to the next arrival: departures (each at the moment its target is reached) and changes.
         while len(inside) > 0:
             leave = t + (inside[0][0] - virtual) * len(inside) / rate if rate > 0 else INF
@@ -257,9 +389,11 @@ def _share_loop(order, arrive, work, change_at, change_to, finish, rate: float) 
             rate = change_to[c]
             c += 1
             next_change = change_at[c] if c < changes else INF
+        if len(inside) == 0:
+            virtual = 0.0  # an empty station: its virtual time starts again
         j = order[i]
         i += 1
-        following = arrive[order[i]] if i < n else INF
+        following = arrive[order[i]] if i < n else cut
         if len(inside) == 0 and rate > 0 and following > t:
             done = t + work[j] / rate
             if done <= following and done <= next_change:
@@ -277,6 +411,9 @@ def _share_loop(order, arrive, work, change_at, change_to, finish, rate: float) 
             else:
                 heapq.heappush(inside, (virtual + work[j], j))
             i += 1
+    for k in range(len(inside)):
+        targets[k], jobs[k] = inside[k]
+    return len(inside), virtual, t, rate, c
 
 
 def available(capacity: Capacity, start: float, end: float) -> float:
