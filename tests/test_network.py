@@ -294,6 +294,26 @@ def test_overflow_patients_waiting_too_long_go_to_the_other_sites_device_and_sta
     assert np.array_equal(at_south["busy"][:n_own], kept.upstream.station_detail["devices:south/CT"]["busy"])
 
 
+def test_a_patient_sent_on_arriving_with_one_of_the_sites_own_goes_after_it() -> None:
+    # Booked on the minute at both sites, sent after whole minutes: a sent patient and one of south's own
+    # come to south's CT at the same moment, in the same class; south's own goes first.
+    data = overflow_scenario({"minutes": 30})
+    ct = data["study_types"]["chest_ct"]
+    ct["arrivals"] = {"rate_per_hour": 0.0}
+    slots = [{"start": "08:00", "end": "12:00"}]
+    ct["bookings"] = [{"site": "north", "every_minutes": 5, "no_show": 0.0, "slots": slots},
+                      {"site": "south", "every_minutes": 5, "no_show": 0.0, "slots": slots}]
+    data["sites"]["south"]["devices"]["CT"]["exam_minutes"] = {"dist": "fixed", "value": 1}
+    c = draw_cohort(make(data, horizon_days=1, warmup_days=0), 7, 0, detail=True)
+    drawn, start = c.draws.arrivals.site, c.upstream.exam_start
+    own = np.flatnonzero(drawn == 1)
+    sent = np.flatnonzero((drawn == 0) & (c.upstream.site == 1))
+    came = {float(t): i for t, i in zip(c.draws.arrivals.arrived_at[sent] + 30.0, sent)}  # at south's CT
+    tied = [(i, came[float(t)]) for t, i in zip(c.draws.arrivals.arrived_at[own], own) if float(t) in came]
+    assert len(tied) > 3
+    assert all(start[i] < start[j] for i, j in tied)
+
+
 @pytest.mark.parametrize("overflow, message", [
     ({"to": "east", "after": {"minutes": 5}}, "no site 'east'"),
     ({"to": "north", "after": {"minutes": 5}}, "cannot send its patients to itself"),

@@ -9,42 +9,13 @@ worker; an outage also stops the workers from starting new inferences (what is q
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
-
 from ..calendar import windows
-from ..distributions import sample
 from ..scenario import AIService, Scenario
-from ..streams import by_year, stream
-from .queues import Capacity, serve
+from .queues import Capacity
 
-__all__ = ["score_times", "worker_capacity"]
+__all__ = ["worker_capacity"]
 
 
 def worker_capacity(scenario: Scenario, service: AIService) -> Capacity:
     assert service.workers is not None
     return Capacity.of(service.workers, [(a, b, float(service.workers)) for a, b in windows(scenario, service.outages)])
-
-
-def score_times(scenario: Scenario, name: str, service: AIService, seed: int, replication: int,
-                at_archive: np.ndarray, referral: np.ndarray, latency: np.ndarray,
-                record: Callable[[str, dict], None] | None = None,
-                years: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """When each of the service's studies (those given, all to be scored) has its result (+inf if never),
-    and when a worker started its inference (NaN if never). Inference times from the streams of each
-    study's draws' year (`years`; None: the first)."""
-    assert service.inference_minutes is not None
-    n = at_archive.shape[0]
-    inference = by_year(years, n, lambda year, count: sample(service.inference_minutes,
-                                                             stream(seed, replication, "inference", name, year), count))
-    reach = np.isfinite(at_archive)
-    scored, started = np.full(n, np.inf), np.full(n, np.nan)
-    level = worker_capacity(scenario, service)
-    start, finish = serve(at_archive[reach], referral[reach], inference[reach], level)
-    scored[reach] = finish + latency[reach]
-    started[reach] = start
-    if record is not None:
-        record(f"ai:{name}", {"arrived": at_archive[reach], "start": start, "finish": finish,
-                              "busy": inference[reach], "capacity": level})
-    return scored, started

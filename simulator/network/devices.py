@@ -19,17 +19,14 @@ circle of overflows is refused.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..calendar import span_windows
 from ..distributions import mean_of, sample, scv_of
 from ..scenario import Devices, Distribution, Exponential, Fixed, Gamma, Scenario
-from ..streams import by_year, stream
-from .queues import Capacity, serve
+from .queues import Capacity
 
-__all__ = ["devices_of", "capacity", "exam_times", "repair_sums", "examine", "in_sending_order"]
+__all__ = ["devices_of", "capacity", "exam_times", "repair_sums", "in_sending_order"]
 
 
 def devices_of(scenario: Scenario) -> dict[tuple[str, str], Devices]:
@@ -89,27 +86,6 @@ def repair_sums(repair: Distribution, counts: np.ndarray, rng: np.random.Generat
         out[chosen] = total[ends] - total[ends - counts[chosen]]
         start = stop
     return out
-
-
-def examine(scenario: Scenario, name: str, group: Devices, seed: int, replication: int, arrived: np.ndarray,
-            referral: np.ndarray, sent_here: int = 0, years: np.ndarray | None = None) -> dict[str, np.ndarray | Capacity]:
-    """The exams of one device group (`name`: "site/modality"), its patients given by arrival and referral
-    code, the last `sent_here` of them sent by another site (their exams drawn from a stream of their own,
-    so that the group's own patients keep theirs; each from the streams of its study's year, `years`, None:
-    the first): each exam's `start`, `finish` (+inf if never started:
-    no device ever again, or sent on after `overflow.after`) and time at the device (`busy`), with the
-    group's `capacity`."""
-    own = arrived.shape[0] - sent_here
-
-    def drawn(key: str, part: slice, n: int) -> np.ndarray:
-        return by_year(None if years is None else years[part], n, lambda year, count: exam_times(
-            group, count, stream(seed, replication, "exam", key, year), stream(seed, replication, "failures", key, year)))
-
-    times = np.concatenate([drawn(name, slice(0, own), own), drawn(f"{name}<-sent", slice(own, None), sent_here)])
-    level = capacity(scenario, group)
-    patience = math.inf if group.overflow is None else group.overflow.after.in_minutes
-    start, finish = serve(arrived, referral, times, level, patience)
-    return {"arrived": arrived, "start": start, "finish": finish, "busy": times, "capacity": level}
 
 
 def in_sending_order(groups: dict[tuple[str, str], Devices]) -> list[tuple[str, str]]:

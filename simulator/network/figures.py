@@ -14,39 +14,61 @@ import numpy as np
 import pyarrow as pa
 
 from ..scenario import Scenario
-from .queues import available
+from .queues import Capacity, available
 
-__all__ = ["station_figures", "stations_table", "stations_summary", "STATION_COLUMNS"]
+__all__ = ["StationTally", "stations_table", "stations_summary", "STATION_COLUMNS"]
 
 STATION_COLUMNS = {"replication": pa.int32(), "station": pa.string(), "kind": pa.string(), "studies": pa.int64(),
                    "mean_wait_minutes": pa.float64(), "mean_service_minutes": pa.float64(),
                    "utilization": pa.float64()}
 
 
-def _mean(values: np.ndarray) -> float:
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else math.nan
+class StationTally:
+    """One station's figures summed as blocks of time settle its jobs (`add`: a block's jobs, as
+    `{"arrived", "start", "busy"}` for servers or `{"arrived", "finish", "work"}` for links), its row at the
+    end (`figures`). In one block, the sums of one pass over the jobs, to the bit."""
 
+    def __init__(self, scenario: Scenario, name: str, capacity: Capacity) -> None:
+        self.name, self.capacity = name, capacity
+        self.warmup, self.horizon = scenario.warmup_minutes, scenario.horizon_minutes
+        self.studies = 0
+        self.wait, self.waits = 0.0, 0  # summed finite waits, and how many (none for links)
+        self.service, self.services = 0.0, 0
+        self.used = 0.0
+        self.servers = False
 
-def station_figures(scenario: Scenario, name: str, served: dict) -> dict:
-    """One station's row (without the replication) from what it served: `arrived`, and `start` and `busy`
-    for servers, or `finish` and `work` for links; `capacity` its level over time."""
-    warmup, horizon = scenario.warmup_minutes, scenario.horizon_minutes
-    arrived = served["arrived"]
-    keep = (arrived >= warmup) & (arrived < horizon)
-    if "start" in served:  # servers: devices, AI workers
-        start, busy = served["start"], served["busy"]
-        wait = _mean(start[keep] - arrived[keep])
-        service = _mean(busy[keep])
-        lo, hi = np.maximum(start, warmup), np.minimum(start + busy, horizon)
-        used = float(np.clip(hi - lo, 0.0, None)[np.isfinite(start)].sum())
-    else:  # processor sharing: links and ingest
-        wait = math.nan
-        service = _mean(served["finish"][keep] - arrived[keep])
-        used = float(served["work"][keep].sum())
-    offered = available(served["capacity"], warmup, horizon)
-    return {"station": name, "kind": name.split(":", 1)[0], "studies": int(keep.sum()), "mean_wait_minutes": wait,
-            "mean_service_minutes": service, "utilization": used / offered if offered > 0 else math.nan}
+    def add(self, served: dict[str, np.ndarray]) -> None:
+        warmup, horizon = self.warmup, self.horizon
+        arrived = served["arrived"]
+        keep = (arrived >= warmup) & (arrived < horizon)
+        self.studies += int(keep.sum())
+        if "start" in served:  # servers: devices, AI workers
+            self.servers = True
+            start, busy = served["start"], served["busy"]
+            self._wait(start[keep] - arrived[keep])
+            self._service(busy[keep])
+            lo, hi = np.maximum(start, warmup), np.minimum(start + busy, horizon)
+            self.used += float(np.clip(hi - lo, 0.0, None)[np.isfinite(start)].sum())
+        else:  # processor sharing: links and ingest
+            self._service(served["finish"][keep] - arrived[keep])
+            self.used += float(served["work"][keep].sum())
+
+    def _wait(self, values: np.ndarray) -> None:
+        values = values[np.isfinite(values)]
+        self.wait, self.waits = self.wait + values.sum(), self.waits + values.size
+
+    def _service(self, values: np.ndarray) -> None:
+        values = values[np.isfinite(values)]
+        self.service, self.services = self.service + values.sum(), self.services + values.size
+
+    def figures(self) -> dict:
+        """The station's row (without the replication): studies after the warm-up, their mean wait for a
+        server and time in service, the utilisation."""
+        offered = available(self.capacity, self.warmup, self.horizon)
+        return {"station": self.name, "kind": self.name.split(":", 1)[0], "studies": self.studies,
+                "mean_wait_minutes": float(self.wait / self.waits) if self.servers and self.waits else math.nan,
+                "mean_service_minutes": float(self.service / self.services) if self.services else math.nan,
+                "utilization": self.used / offered if offered > 0 else math.nan}
 
 
 def stations_table(stations: dict[str, dict] | None, replication: int) -> pa.Table:

@@ -166,7 +166,8 @@ class Servers(Station):
     def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray, priority: np.ndarray,
               service: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Take these jobs and run the station to `cut` (every moment before it; INF: to the end): the ids,
-        starts and finishes of the jobs settled (started, or gone: +inf)."""
+        starts and finishes of the jobs settled: started, or gone (+inf: waiting since before `cut` less the
+        patience, they cannot start). Jobs that wait with no server ever again stay in the station."""
         ids, (arrive, tie, priority, service), order = self._block(cut, ids, [arrive, tie, priority, service])
         n, held = ids.shape[0], self.inside.shape[0]
         start, finish = np.full(n, INF), np.full(n, INF)
@@ -181,6 +182,13 @@ class Servers(Station):
             int(self.level), float(self.patience), float(cut), held, self.running.shape[0], self.changed)
         self.level, self.changed = level, changed
         self.running = running[:busy].copy()
+        if waiting and self.patience < INF:  # gone for good: a job waiting since before cut - patience
+            stay = [entry for entry in zip(w_priority[:waiting].tolist(), w_came[:waiting].tolist(),
+                                           w_job[:waiting].tolist()) if entry[1] + self.patience >= cut]
+            heapq.heapify(stay)  # (the heap without them; the order of its pops is the same)
+            waiting = len(stay)
+            if waiting:
+                w_priority[:waiting], w_came[:waiting], w_job[:waiting] = map(np.array, zip(*stay))
         job, at = _kept(w_job[:waiting])
         self.waiting = (w_priority[:waiting].copy(), w_came[:waiting].copy(), at)
         self.inside, self.inside_columns = ids[job], [priority[job], service[job]]
