@@ -230,3 +230,21 @@ def test_a_link_cut_into_blocks_anywhere_gives_the_bits_of_one_pass(compiled, ar
         (blocks,) = in_blocks(queues.Link(capacity), cuts, np.array(arrive), given, [np.array(arrive), work],
                               np.random.default_rng(len(arrive)))
     assert whole.tobytes() == blocks.tobytes()
+
+
+def test_at_the_end_a_station_settles_every_job_those_that_never_start_or_leave_at_infinity() -> None:
+    # A station gone for good (no server, no capacity ever again) holds jobs for ever: the end settles
+    # them too, at +inf, so that whoever runs it by blocks hears of every job once.
+    gone = Capacity((-math.inf, 5.0), (1.0, 0.0))
+    arrive = np.array([0.0, 1.0, 2.0, 9.0])
+    servers = queues.Servers(gone)
+    first = servers.until(3.0, np.arange(4), arrive, np.arange(4), np.zeros(4, dtype=int), np.full(4, 2.0))
+    last = servers.until(math.inf, np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=int),
+                         np.zeros(0, dtype=int), np.zeros(0))
+    assert sorted([*first[0].tolist(), *last[0].tolist()]) == [0, 1, 2, 3]
+    assert dict(zip(last[0].tolist(), last[1].tolist())) == {2: 4.0, 3: math.inf}  # (one server, till 5)
+    link = queues.Link(gone)
+    first = link.until(3.0, np.arange(4), arrive, np.arange(4), np.full(4, 3.0))
+    last = link.until(math.inf, np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0))
+    assert sorted([*first[0].tolist(), *last[0].tolist()]) == [0, 1, 2, 3]
+    assert (last[1] == math.inf).any()

@@ -40,7 +40,7 @@ INF = math.inf
 class _Yearly:
     """Values one station draws per study, a year of studies at a time when first asked for (`chosen`:
     which studies of a range of study indices, in order; `draw(year, count)`: their values, from the
-    year's streams), and let go once no study of the year can still ask (`drop`)."""
+    year's streams), and let go once no study of the year can still ask (`let_go`)."""
 
     def __init__(self, years: np.ndarray, chosen: Callable[[int, int], np.ndarray],
                  draw: Callable[[int, int], np.ndarray]) -> None:
@@ -50,9 +50,10 @@ class _Yearly:
 
     def of(self, studies: np.ndarray) -> np.ndarray:
         values = np.empty(studies.shape[0])
+        if not studies.shape[0]:
+            return values
         year = np.searchsorted(self.years, studies, side="right") - 1 if self.years.shape[0] > 2 else None
-        for y in range(0 if year is None or not year.shape[0] else int(year.min()),
-                       1 if year is None or not year.shape[0] else int(year.max()) + 1):
+        for y in range(0 if year is None else int(year.min()), 1 if year is None else int(year.max()) + 1):
             if y not in self.drawn:
                 chosen = self.chosen(int(self.years[y]), int(self.years[y + 1]))
                 # (Indices in 32 bits where they fit: a city year's exams are 7 M studies.)
@@ -120,8 +121,7 @@ class Chain:
         self.late = np.zeros(n, dtype=bool)
         self.scored_at, self.inference_start = np.full(n, np.nan), np.full(n, np.nan)
         self.ready = np.full(n, np.nan)
-        # The devices: each group's station, its patients' exams drawn per study (its own, and those it may
-        # be sent), and when each patient sent to it was sent.
+        # The devices: each group's station (and its figures), in sending order.
         self.groups = devices_of(scenario)
         self.sending = in_sending_order(self.groups)
         # Each study's own device group (its position in sending order; -1: none), by its drawn site and modality.
@@ -206,21 +206,17 @@ class Chain:
             arrive = np.concatenate([arrived_at[own], self.sent_at[came] if came.shape[0] else np.zeros(0)])
             tie = np.concatenate([own, self.n + came])  # its own patients first, then those sent to it
             station = self.devices[key].station
-            self._settle_exams(g, key, *_with_stuck(station, cut, station.until(  # type: ignore[call-arg]
-                cut, ids, arrive, tie, referral[ids], busy)), sent, acquired)
+            self._settle_exams(g, key, *station.until(cut, ids, arrive, tie, referral[ids], busy),  # type: ignore[call-arg]
+                               sent, acquired)
             self.exams[key].let_go(lambda y: (y + 1) * YEAR <= cut)  # its own patients of those years all came
         return self._transfer(np.concatenate(acquired), cut)
 
     def _settle_exams(self, g: int, key: tuple[str, str], ids: np.ndarray, start: np.ndarray, finish: np.ndarray,
-                      sent: dict[tuple[str, str], list[np.ndarray]], acquired: list[np.ndarray]) -> None:
+                      busy: np.ndarray, sent: dict[tuple[str, str], list[np.ndarray]], acquired: list[np.ndarray]) -> None:
         """Exams settled at a device group: acquired then (never, if never started), or with an overflow,
         a patient who waited it out sent on to the other site's group."""
         group, own = self.groups[key], self.group_of[ids] == g
         arrive = np.where(own, self.draws.arrivals.arrived_at[ids], self.sent_at[ids] if self.sent_at.shape[0] else np.nan)
-        busy = np.empty(ids.shape[0])
-        busy[own] = self.exams[key].of(ids[own])
-        if not own.all():
-            busy[~own] = self.sent_exams[key].of(ids[~own])
         self.devices[key].add(np.where(own, ids, self.n + ids), arrived=arrive, start=start, finish=finish, busy=busy)
         self.acquired[ids], self.exam_start[ids] = finish, start
         if group.overflow is None:
@@ -246,8 +242,7 @@ class Chain:
         self.at_archive[reached[0]] = when[~linked]
         for code, jobs in self.links.items():
             mine = acquired[linked & (site == code)]
-            ids, finish = _with_stuck(jobs.station, cut, jobs.station.until(  # type: ignore[call-arg]
-                cut, mine, self.acquired[mine], mine, self.size[mine]))
+            ids, finish = jobs.station.until(cut, mine, self.acquired[mine], mine, self.size[mine])  # type: ignore[call-arg]
             jobs.add(ids, arrived=self.acquired[ids], finish=finish, work=self.size[ids])
             self.at_archive[ids] = finish
             reached.append(ids)
@@ -263,8 +258,7 @@ class Chain:
             other, on = reached[~sending], reached[sending]
             self.at_archive[other] += delay[other]
             station = self.ingest.station
-            ids, finish = _with_stuck(station, cut, station.until(  # type: ignore[call-arg]
-                cut, on, door[sending], on, self.size[on]))
+            ids, finish = station.until(cut, on, door[sending], on, self.size[on])  # type: ignore[call-arg]
             self.ingest.add(ids, arrived=self.at_archive[ids], finish=finish, work=self.size[ids])
             self.at_archive[ids] = finish + delay[ids]
             reached = self._in_order(np.concatenate([other, ids]))
@@ -307,9 +301,9 @@ class Chain:
             self.scored_at[given] = self.at_archive[given] + ai.latency[given]
             self.late[given] = ai.latency[given] > 0
             computed = at[eligible & ~traced]
-            ids, start, finish = _with_stuck(jobs.station, cut, jobs.station.until(  # type: ignore[call-arg]
-                cut, computed, self.at_archive[computed], computed, referral[computed], inference.of(computed)))
-            jobs.add(ids, arrived=self.at_archive[ids], start=start, finish=finish, busy=inference.of(ids))
+            ids, start, finish, busy = jobs.station.until(  # type: ignore[call-arg]
+                cut, computed, self.at_archive[computed], computed, referral[computed], inference.of(computed))
+            jobs.add(ids, arrived=self.at_archive[ids], start=start, finish=finish, busy=busy)
             when = finish + ai.latency[ids]
             self.inference_start[ids] = start
             ok = np.isfinite(when)
@@ -327,16 +321,6 @@ class Chain:
         detail = {jobs.tally.name: {**jobs.served(), "capacity": jobs.tally.capacity}
                   for jobs in stations if jobs.pieces is not None}
         return figures, detail
-
-
-def _with_stuck(station: Station, cut: float, settled: tuple) -> tuple:
-    """A station's settled jobs, and at the end (`cut` INF) those it holds for ever (no server or no
-    capacity ever again), with +inf times."""
-    if cut != INF or not station.inside.shape[0]:
-        return settled
-    stuck = station.inside
-    return (np.concatenate([settled[0], stuck]),
-            *(np.concatenate([values, np.full(stuck.shape[0], INF)]) for values in settled[1:]))
 
 
 def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray,

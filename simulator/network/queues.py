@@ -164,10 +164,10 @@ class Servers(Station):
         self.running = np.zeros(0)  # finish times of the jobs in service
 
     def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray, priority: np.ndarray,
-              service: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              service: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Take these jobs and run the station to `cut` (every moment before it; INF: to the end): the ids,
-        starts and finishes of the jobs settled: started, or gone (+inf: waiting since before `cut` less the
-        patience, they cannot start). Jobs that wait with no server ever again stay in the station."""
+        starts, finishes and service times of the jobs settled: started, or gone (+inf: waiting since before
+        `cut` less the patience, they cannot start); at the end, every job (+inf: no server ever again)."""
         ids, (arrive, tie, priority, service), order = self._block(cut, ids, [arrive, tie, priority, service])
         n, held = ids.shape[0], self.inside.shape[0]
         start, finish = np.full(n, INF), np.full(n, INF)
@@ -182,7 +182,9 @@ class Servers(Station):
             int(self.level), float(self.patience), float(cut), held, self.running.shape[0], self.changed)
         self.level, self.changed = level, changed
         self.running = running[:busy].copy()
-        if waiting and self.patience < INF:  # gone for good: a job waiting since before cut - patience
+        if cut == INF:
+            waiting = 0  # the end: who waits now never starts
+        elif waiting and self.patience < INF:  # gone for good: a job waiting since before cut - patience
             stay = [entry for entry in zip(w_priority[:waiting].tolist(), w_came[:waiting].tolist(),
                                            w_job[:waiting].tolist()) if entry[1] + self.patience >= cut]
             heapq.heapify(stay)  # (the heap without them; the order of its pops is the same)
@@ -193,10 +195,10 @@ class Servers(Station):
         self.waiting = (w_priority[:waiting].copy(), w_came[:waiting].copy(), at)
         self.inside, self.inside_columns = ids[job], [priority[job], service[job]]
         if not waiting:
-            return ids, start, finish
+            return ids, start, finish, service
         settled = np.ones(n, dtype=bool)
         settled[job] = False
-        return ids[settled], start[settled], finish[settled]
+        return ids[settled], start[settled], finish[settled], service[settled]
 
 
 def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers: Capacity,
@@ -210,7 +212,7 @@ def serve(arrive: np.ndarray, priority: np.ndarray, service: np.ndarray, servers
     server, so it is only skipped when its turn would come. Ties: the job given first."""
     n = arrive.shape[0]
     jobs = np.arange(n)
-    ids, started, finished = Servers(servers, patience).until(INF, jobs, arrive, jobs, priority, service)
+    ids, started, finished, _ = Servers(servers, patience).until(INF, jobs, arrive, jobs, priority, service)
     return _by_job(n, ids, started), _by_job(n, ids, finished)
 
 
@@ -318,7 +320,7 @@ class Link(Station):
     def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray,
               work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Take these jobs and run the link to `cut` (INF: to the end): the ids and finishes of the jobs
-        that left (+inf: never, at the end)."""
+        that left; at the end, every job (+inf: no capacity ever again)."""
         ids, (arrive, tie, work), order = self._block(cut, ids, [arrive, tie, work])
         n, held = ids.shape[0], self.inside.shape[0]
         finish = np.full(n, INF)
@@ -327,6 +329,8 @@ class Link(Station):
         inside, self.virtual, self.t, self.level, self.changed = _pass(
             _share_loop, (order, arrive, work, self.change_at, self.change_to), (finish, targets, jobs),
             float(self.level), float(cut), held, float(self.virtual), float(self.t), self.changed)
+        if cut == INF:
+            inside = 0  # the end: what is still on the link never leaves it
         job, self.at = _kept(jobs[:inside])
         self.targets = targets[:inside].copy()
         self.inside, self.inside_columns = ids[job], [work[job]]
