@@ -45,21 +45,13 @@ class StationTally:
         if "start" in served:  # servers: devices, AI workers
             self.servers = True
             start, busy = served["start"], served["busy"]
-            self._wait(start[keep] - arrived[keep])
-            self._service(busy[keep])
+            self.wait, self.waits = _summed(self.wait, self.waits, start[keep] - arrived[keep])
+            self.service, self.services = _summed(self.service, self.services, busy[keep])
             lo, hi = np.maximum(start, warmup), np.minimum(start + busy, horizon)
             self.used += float(np.clip(hi - lo, 0.0, None)[np.isfinite(start)].sum())
         else:  # processor sharing: links and ingest
-            self._service(served["finish"][keep] - arrived[keep])
+            self.service, self.services = _summed(self.service, self.services, served["finish"][keep] - arrived[keep])
             self.used += float(served["work"][keep].sum())
-
-    def _wait(self, values: np.ndarray) -> None:
-        values = values[np.isfinite(values)]
-        self.wait, self.waits = self.wait + values.sum(), self.waits + values.size
-
-    def _service(self, values: np.ndarray) -> None:
-        values = values[np.isfinite(values)]
-        self.service, self.services = self.service + values.sum(), self.services + values.size
 
     def figures(self) -> dict:
         """The station's row (without the replication): studies after the warm-up, their mean wait for a
@@ -69,6 +61,13 @@ class StationTally:
                 "mean_wait_minutes": float(self.wait / self.waits) if self.servers and self.waits else math.nan,
                 "mean_service_minutes": float(self.service / self.services) if self.services else math.nan,
                 "utilization": self.used / offered if offered > 0 else math.nan}
+
+
+def _summed(total: float, count: int, values: np.ndarray) -> tuple[float, int]:
+    """A running sum and count taken on by the finite values (in one block: numpy's sum of them, which
+    is the one `mean` divides)."""
+    values = values[np.isfinite(values)]
+    return total + values.sum(), count + values.size
 
 
 def stations_table(stations: dict[str, dict] | None, replication: int) -> pa.Table:
