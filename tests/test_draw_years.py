@@ -81,6 +81,21 @@ def test_a_year_is_drawn_on_its_own_as_the_whole_run_draws_it() -> None:
         at += len(year)
 
 
+def test_a_type_with_two_ais_and_conditions_is_drawn_a_year_at_a_time_as_a_whole() -> None:
+    from .test_conditions import two_ais
+
+    scenario = make(two_ais(), horizon_days=800, warmup_days=0)
+    whole = draw(scenario, 7, 0)
+    assert len(whole.more_ais) == 1 and (whole.truth.condition >= 0).any()
+    at = 0
+    for year in range(draw_years(scenario)):
+        alone = draw_year(scenario, 7, 0, year)
+        for (name, a), (_, b) in zip(columns(alone), columns(whole)):
+            assert np.array_equal(a, b[at:at + len(alone)], equal_nan=True), name
+        at += len(alone)
+    assert at == len(whole)
+
+
 def test_each_year_draws_from_streams_of_its_own() -> None:
     """The second year's studies are not the first year's drawn again: at every draw, its first values
     differ from the first year's first values (they would be equal were the year not in the streams' key)."""

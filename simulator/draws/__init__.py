@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,15 +52,38 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
     """Every study of one replication, a year at a time (`streams.YEAR`: each year's studies from streams of
     their own). Pure function of (scenario, seed, replication)."""
     years = [draw_year(scenario, seed, replication, year) for year in range(draw_years(scenario))]
-    if len(years) == 1:
-        return years[0]
-    # The years in order: each one's arrivals after the last one's, so the studies stay in arrival order.
-    return Draws(type_names=years[0].type_names, site_names=years[0].site_names,
-                 condition_names=years[0].condition_names,
-                 study_type=_joined([y.study_type for y in years]), arrivals=_record([y.arrivals for y in years]),
-                 truth=_record([y.truth for y in years]), ai=_record([y.ai for y in years]),
-                 more_ais=tuple(_record([y.more_ais[k] for y in years]) for k in range(len(years[0].more_ais))),
-                 reading=_record([y.reading for y in years]), ingest_delay=_joined([y.ingest_delay for y in years]))
+    return years[0] if len(years) == 1 else _years_joined(years)
+
+
+def _years_joined(years: list[Draws]) -> Draws:
+    """The years' draws as the horizon's, in order (each year's arrivals after the last one's: the studies
+    stay in arrival order). The years are taken out of `years`, and each of their columns let go of as it
+    is joined, so the horizon is held once, not twice (five city years: 3.2 GB, not 6.4 at the end)."""
+    parts = [dict(vars(year)) for year in years]
+    years.clear()
+    more = [list(part.pop("more_ais")) for part in parts]
+
+    def taken(records: list) -> Any:
+        kind, columns = type(records[0]), [dict(vars(record)) for record in records]
+        records.clear()
+        return kind(**{field: None if columns[0][field] is None else np.concatenate([c.pop(field) for c in columns])
+                       for field in kind.__dataclass_fields__})
+
+    def slot(k: int) -> list:
+        records = [m[k] for m in more]
+        for m in more:
+            m[k] = None
+        return records
+
+    first = parts[0]
+    return Draws(type_names=first["type_names"], site_names=first["site_names"],
+                 condition_names=first["condition_names"],
+                 study_type=np.concatenate([part.pop("study_type") for part in parts]),
+                 arrivals=taken([part.pop("arrivals") for part in parts]),
+                 truth=taken([part.pop("truth") for part in parts]), ai=taken([part.pop("ai") for part in parts]),
+                 more_ais=tuple(taken(slot(k)) for k in range(len(more[0]))),
+                 reading=taken([part.pop("reading") for part in parts]),
+                 ingest_delay=np.concatenate([part.pop("ingest_delay") for part in parts]))
 
 
 def draw_years(scenario: Scenario) -> int:
@@ -119,15 +143,13 @@ def _within(trace: TraceArrivals, lo: float, hi: float) -> TraceArrivals:
     return TraceArrivals(**{field: getattr(trace, field)[inside] for field in TraceArrivals.__dataclass_fields__})
 
 
-def _joined(pieces: list[np.ndarray], order: np.ndarray | None = None) -> np.ndarray:
-    joined = np.concatenate(pieces)
-    return joined if order is None else joined[order]
+def _joined(pieces: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    return np.concatenate(pieces)[order]
 
 
-def _record(pieces: list, order: np.ndarray | None = None):
-    """One record of the per-type (or per-year) records, each column joined in arrival order (`order`: the
-    pieces' rows in that order; None: they are in it, one after another); a column that is None in every
-    piece stays None. A column at a time: a city year holds ~7 M studies."""
+def _record(pieces: list, order: np.ndarray):
+    """One record of the per-type records, each column joined in arrival order; a column that is None in
+    every piece stays None. A column at a time: a city year holds ~7 M studies."""
     kind = type(pieces[0])
     columns = {}
     for field in kind.__dataclass_fields__:
