@@ -72,6 +72,26 @@ class _Yearly:
             del self.drawn[y]
 
 
+class _Members:
+    """The device groups' own patients in a range of studies (a year's), split once for all the groups
+    (one stable sort of their group codes, not a scan of the range per group)."""
+
+    def __init__(self, group_of: np.ndarray) -> None:
+        self.group_of = group_of
+        self.split: tuple[int, int, np.ndarray, np.ndarray] | None = None  # the range, its studies by group, bounds
+
+    def of(self, lo: int, hi: int, g: int) -> np.ndarray:
+        if self.split is None or self.split[:2] != (lo, hi):
+            codes = self.group_of[lo:hi]
+            by_group = np.argsort(codes, kind="stable")
+            self.split = (lo, hi, lo + by_group, np.searchsorted(codes[by_group], np.arange(int(codes.max(initial=-1)) + 2)))
+        _, _, studies, bounds = self.split
+        return studies[bounds[g]:bounds[g + 1]] if g + 1 < bounds.shape[0] else studies[:0]
+
+    def let_go(self) -> None:
+        self.split = None
+
+
 class _Jobs:
     """One station, and what it served as blocks settle its jobs: its figures' sums (`StationTally`), and
     with `detail` the jobs themselves."""
@@ -132,6 +152,7 @@ class Chain:
         self.years = np.searchsorted(arrived, YEAR * np.arange(draw_years(scenario) + 1), side="left")
         self.years[-1] = n
         self.on_the_way = np.diff(self.years)  # of each year's studies, how many have not reached the archive yet
+        self.members = _Members(self.group_of)
         self.devices = {}
         for key in self.sending:
             group, level = self.groups[key], capacity(scenario, self.groups[key])
@@ -143,8 +164,8 @@ class Chain:
         self.sent_exams: dict[tuple[str, str], _Yearly] = {}
         for g, key in enumerate(self.sending):
             name, group, m = f"{key[0]}/{key[1]}", self.groups[key], modality_names.index(key[1])
-            # (The arrays named, not the chain: a closure over it would make a cycle, freed only by the collector.)
-            self.exams[key] = _Yearly(self.years, lambda lo, hi, g=g, of=self.group_of: lo + np.flatnonzero(of[lo:hi] == g),
+            # (The members named, not the chain: a closure over it would make a cycle only the collector frees.)
+            self.exams[key] = _Yearly(self.years, lambda lo, hi, g=g, members=self.members: members.of(lo, hi, g),
                                       self._exams(group, name, seed, replication))
             if any(other.overflow is not None and (other.overflow.to, k[1]) == key for k, other in self.groups.items()):
                 self.sent_exams[key] = _Yearly(
@@ -209,6 +230,7 @@ class Chain:
             self._settle_exams(g, key, *station.until(cut, ids, arrive, tie, referral[ids], busy),  # type: ignore[call-arg]
                                sent, acquired)
             self.exams[key].let_go(lambda y: (y + 1) * YEAR <= cut)  # its own patients of those years all came
+        self.members.let_go()
         return self._transfer(np.concatenate(acquired), cut)
 
     def _settle_exams(self, g: int, key: tuple[str, str], ids: np.ndarray, start: np.ndarray, finish: np.ndarray,
@@ -240,8 +262,12 @@ class Chain:
         linked = sending & self.has_link[site]
         reached = [acquired[~linked]]  # not images, never acquired, or no uplink: at the door now
         self.at_archive[reached[0]] = when[~linked]
+        # Each uplink's studies, in study order: the linked split by site once (a stable sort of small codes).
+        on_links, codes = acquired[linked], site[linked].astype(np.int16 if len(self.has_link) < 2 ** 15 else np.int64)
+        by_site = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[by_site], np.arange(len(self.has_link) + 1), side="left")
         for code, jobs in self.links.items():
-            mine = acquired[linked & (site == code)]
+            mine = on_links[by_site[bounds[code]:bounds[code + 1]]]
             ids, finish = jobs.station.until(cut, mine, self.acquired[mine], mine, self.size[mine])  # type: ignore[call-arg]
             jobs.add(ids, arrived=self.acquired[ids], finish=finish, work=self.size[ids])
             self.at_archive[ids] = finish
