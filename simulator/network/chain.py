@@ -29,7 +29,7 @@ from ..triage import Kind
 from .ai_compute import worker_capacity
 from .devices import capacity, devices_of, exam_times, in_sending_order
 from .figures import StationTally
-from .queues import Capacity, Link, Servers, Station
+from .queues import Capacity, Link, Servers
 from .transfer import ingest_capacity, uplink_capacity
 
 __all__ = ["Chain"]
@@ -96,7 +96,7 @@ class _Jobs:
     """One station, and what it served as blocks settle its jobs: its figures' sums (`StationTally`), and
     with `detail` the jobs themselves."""
 
-    def __init__(self, station: Station, tally: StationTally, detail: bool) -> None:
+    def __init__(self, station: Servers | Link, tally: StationTally, detail: bool) -> None:
         self.station, self.tally = station, tally
         self.pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]] | None = [] if detail else None
 
@@ -227,7 +227,7 @@ class Chain:
             arrive = np.concatenate([arrived_at[own], self.sent_at[came] if came.shape[0] else np.zeros(0)])
             tie = np.concatenate([own, self.n + came])  # its own patients first, then those sent to it
             station = self.devices[key].station
-            self._settle_exams(g, key, *station.until(cut, ids, arrive, tie, referral[ids], busy),  # type: ignore[call-arg]
+            self._settle_exams(g, key, *station.until(cut, ids, arrive, tie, referral[ids], busy),
                                sent, acquired)
             self.exams[key].let_go(lambda y: (y + 1) * YEAR <= cut)  # its own patients of those years all came
         self.members.let_go()
@@ -268,7 +268,7 @@ class Chain:
         bounds = np.searchsorted(codes[by_site], np.arange(len(self.has_link) + 1), side="left")
         for code, jobs in self.links.items():
             mine = on_links[by_site[bounds[code]:bounds[code + 1]]]
-            ids, finish = jobs.station.until(cut, mine, self.acquired[mine], mine, self.size[mine])  # type: ignore[call-arg]
+            ids, finish = jobs.station.until(cut, mine, self.acquired[mine], mine, self.size[mine])
             jobs.add(ids, arrived=self.acquired[ids], finish=finish, work=self.size[ids])
             self.at_archive[ids] = finish
             reached.append(ids)
@@ -284,7 +284,7 @@ class Chain:
             other, on = reached[~sending], reached[sending]
             self.at_archive[other] += delay[other]
             station = self.ingest.station
-            ids, finish = station.until(cut, on, door[sending], on, self.size[on])  # type: ignore[call-arg]
+            ids, finish = station.until(cut, on, door[sending], on, self.size[on])
             self.ingest.add(ids, arrived=self.at_archive[ids], finish=finish, work=self.size[ids])
             self.at_archive[ids] = finish + delay[ids]
             reached = self._in_order(np.concatenate([other, ids]))
@@ -327,7 +327,7 @@ class Chain:
             self.scored_at[given] = self.at_archive[given] + ai.latency[given]
             self.late[given] = ai.latency[given] > 0
             computed = at[eligible & ~traced]
-            ids, start, finish, busy = jobs.station.until(  # type: ignore[call-arg]
+            ids, start, finish, busy = jobs.station.until(
                 cut, computed, self.at_archive[computed], computed, referral[computed], inference.of(computed))
             jobs.add(ids, arrived=self.at_archive[ids], start=start, finish=finish, busy=busy)
             when = finish + ai.latency[ids]
