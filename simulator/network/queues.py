@@ -167,7 +167,8 @@ class Servers(Station):
               service: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Take these jobs and run the station to `cut` (every moment before it; INF: to the end): the ids,
         starts, finishes and service times of the jobs settled: started, or gone (+inf: waiting since before
-        `cut` less the patience, they cannot start); at the end, every job (+inf: no server ever again)."""
+        `cut` less the patience, they cannot start); at the end, every job that arrives (+inf: no server
+        ever again)."""
         ids, (arrive, tie, priority, service), order = self._block(cut, ids, [arrive, tie, priority, service])
         n, held = ids.shape[0], self.inside.shape[0]
         start, finish = np.full(n, INF), np.full(n, INF)
@@ -320,7 +321,7 @@ class Link(Station):
     def until(self, cut: float, ids: np.ndarray, arrive: np.ndarray, tie: np.ndarray,
               work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Take these jobs and run the link to `cut` (INF: to the end): the ids and finishes of the jobs
-        that left; at the end, every job (+inf: no capacity ever again)."""
+        that left; at the end, every job that arrives (+inf: no capacity ever again)."""
         ids, (arrive, tie, work), order = self._block(cut, ids, [arrive, tie, work])
         n, held = ids.shape[0], self.inside.shape[0]
         finish = np.full(n, INF)
