@@ -57,33 +57,13 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
 
 def _years_joined(years: list[Draws]) -> Draws:
     """The years' draws as the horizon's, in order (each year's arrivals after the last one's: the studies
-    stay in arrival order). The years are taken out of `years`, and each of their columns let go of as it
-    is joined, so the horizon is held once, not twice (five city years: 3.2 GB, not 6.4 at the end)."""
+    stay in arrival order). The years are taken out of `years`, so that each of their columns goes as it is
+    joined: the horizon held once, not twice (five city years: 3.2 GB, not 6.4 at the end)."""
     parts = [dict(vars(year)) for year in years]
     years.clear()
-    more = [list(part.pop("more_ais")) for part in parts]
-
-    def taken(records: list) -> Any:
-        kind, columns = type(records[0]), [dict(vars(record)) for record in records]
-        records.clear()
-        return kind(**{field: None if columns[0][field] is None else np.concatenate([c.pop(field) for c in columns])
-                       for field in kind.__dataclass_fields__})
-
-    def slot(k: int) -> list:
-        records = [m[k] for m in more]
-        for m in more:
-            m[k] = None
-        return records
-
     first = parts[0]
-    return Draws(type_names=first["type_names"], site_names=first["site_names"],
-                 condition_names=first["condition_names"],
-                 study_type=np.concatenate([part.pop("study_type") for part in parts]),
-                 arrivals=taken([part.pop("arrivals") for part in parts]),
-                 truth=taken([part.pop("truth") for part in parts]), ai=taken([part.pop("ai") for part in parts]),
-                 more_ais=tuple(taken(slot(k)) for k in range(len(more[0]))),
-                 reading=taken([part.pop("reading") for part in parts]),
-                 ingest_delay=np.concatenate([part.pop("ingest_delay") for part in parts]))
+    return _together(parts, None, type_names=first["type_names"], site_names=first["site_names"],
+                     condition_names=first["condition_names"])
 
 
 def draw_years(scenario: Scenario) -> int:
@@ -125,14 +105,8 @@ def draw_year(scenario: Scenario, seed: int, replication: int, year: int) -> Dra
                                          else scenario.ingest.delay_minutes, rng("ingest"), n),
                                   None if trace is None else trace.ingest_minutes)))
     order = np.argsort(np.concatenate([p["arrivals"].arrived_at for p in parts]), kind="stable")
-    return Draws(type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites), condition_names=conditions,
-                 study_type=_joined([p.pop("study_type") for p in parts], order),
-                 arrivals=_record([p.pop("arrivals") for p in parts], order),
-                 truth=_record([p.pop("truth") for p in parts], order),
-                 ai=_record([p.pop("ai") for p in parts], order),
-                 more_ais=tuple(_record([p["more_ais"][k] for p in parts], order) for k in range(max(slots, 0))),
-                 reading=_record([p.pop("reading") for p in parts], order),
-                 ingest_delay=_joined([p.pop("ingest_delay") for p in parts], order))
+    return _together(parts, order, type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites),
+                     condition_names=conditions)
 
 
 def _within(trace: TraceArrivals, lo: float, hi: float) -> TraceArrivals:
@@ -143,16 +117,32 @@ def _within(trace: TraceArrivals, lo: float, hi: float) -> TraceArrivals:
     return TraceArrivals(**{field: getattr(trace, field)[inside] for field in TraceArrivals.__dataclass_fields__})
 
 
-def _joined(pieces: list[np.ndarray], order: np.ndarray) -> np.ndarray:
-    return np.concatenate(pieces)[order]
+def _together(parts: list[dict], order: np.ndarray | None, **names: tuple[str, ...]) -> Draws:
+    """Parts of the draws (per study type, or per year: their fields by name) as one record, each column
+    joined in arrival order (`order`: the parts' rows in that order; None: they are in it, one after
+    another) and let go of in the parts as it is joined, a column at a time (a city year holds ~7 M
+    studies); a column that is None in every part stays None."""
+    def joined(pieces: list[np.ndarray]) -> np.ndarray:
+        whole = np.concatenate(pieces)
+        return whole if order is None else whole[order]
 
+    def record(records: list) -> Any:
+        kind, columns = type(records[0]), [dict(vars(one)) for one in records]
+        records.clear()
+        return kind(**{field: None if columns[0][field] is None else joined([c.pop(field) for c in columns])
+                       for field in kind.__dataclass_fields__})
 
-def _record(pieces: list, order: np.ndarray):
-    """One record of the per-type records, each column joined in arrival order; a column that is None in
-    every piece stays None. A column at a time: a city year holds ~7 M studies."""
-    kind = type(pieces[0])
-    columns = {}
-    for field in kind.__dataclass_fields__:
-        values = [getattr(p, field) for p in pieces]
-        columns[field] = None if values[0] is None else _joined(values, order)
-    return kind(**columns)
+    more = [list(part.pop("more_ais")) for part in parts]
+
+    def slot(k: int) -> list:
+        records = [m[k] for m in more]
+        for m in more:
+            m[k] = None
+        return records
+
+    return Draws(**names, study_type=joined([part.pop("study_type") for part in parts]),
+                 arrivals=record([part.pop("arrivals") for part in parts]),
+                 truth=record([part.pop("truth") for part in parts]), ai=record([part.pop("ai") for part in parts]),
+                 more_ais=tuple(record(slot(k)) for k in range(len(more[0]) if more else 0)),
+                 reading=record([part.pop("reading") for part in parts]),
+                 ingest_delay=joined([part.pop("ingest_delay") for part in parts]))

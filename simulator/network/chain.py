@@ -83,8 +83,8 @@ class _Members:
     def of(self, lo: int, hi: int, g: int) -> np.ndarray:
         if self.split is None or self.split[:2] != (lo, hi):
             codes = self.group_of[lo:hi]
-            by_group = np.argsort(codes, kind="stable")
-            self.split = (lo, hi, lo + by_group, np.searchsorted(codes[by_group], np.arange(int(codes.max(initial=-1)) + 2)))
+            by_group, bounds = _by_code(codes, int(codes.max(initial=-1)) + 1)
+            self.split = (lo, hi, lo + by_group, bounds)
         _, _, studies, bounds = self.split
         return studies[bounds[g]:bounds[g + 1]] if g + 1 < bounds.shape[0] else studies[:0]
 
@@ -215,8 +215,7 @@ class Chain:
         referral = self.draws.arrivals.referral
         group_of = self.group_of[studies]
         acquired = [studies[group_of < 0]]  # at their arrival: no device to wait for
-        by_group = np.argsort(group_of, kind="stable")
-        bounds = np.searchsorted(group_of[by_group], np.arange(len(self.sending) + 1), side="left")
+        by_group, bounds = _by_code(group_of, len(self.sending))
         sent: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in self.groups}
         for g, key in enumerate(self.sending):
             own = studies[by_group[bounds[g]:bounds[g + 1]]]
@@ -224,7 +223,7 @@ class Chain:
             ids = np.concatenate([own, came])
             busy = np.concatenate([self.exams[key].of(own), self.sent_exams[key].of(came) if came.shape[0]
                                    else np.zeros(0)])
-            arrive = np.concatenate([arrived_at[own], self.sent_at[came] if came.shape[0] else np.zeros(0)])
+            arrive = np.concatenate([arrived_at[own], self.sent_at[came]])
             tie = np.concatenate([own, self.n + came])  # its own patients first, then those sent to it
             station = self.devices[key].station
             self._settle_exams(g, key, *station.until(cut, ids, arrive, tie, referral[ids], busy),
@@ -263,9 +262,9 @@ class Chain:
         reached = [acquired[~linked]]  # not images, never acquired, or no uplink: at the door now
         self.at_archive[reached[0]] = when[~linked]
         # Each uplink's studies, in study order: the linked split by site once (a stable sort of small codes).
-        on_links, codes = acquired[linked], site[linked].astype(np.int16 if len(self.has_link) < 2 ** 15 else np.int64)
-        by_site = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[by_site], np.arange(len(self.has_link) + 1), side="left")
+        on_links = acquired[linked]
+        by_site, bounds = _by_code(site[linked].astype(np.int16 if len(self.has_link) < 2 ** 15 else np.int64),
+                                   len(self.has_link))
         for code, jobs in self.links.items():
             mine = on_links[by_site[bounds[code]:bounds[code + 1]]]
             ids, finish = jobs.station.until(cut, mine, self.acquired[mine], mine, self.size[mine])
@@ -347,6 +346,14 @@ class Chain:
         detail = {jobs.tally.name: {**jobs.served(), "capacity": jobs.tally.capacity}
                   for jobs in stations if jobs.pieces is not None}
         return figures, detail
+
+
+def _by_code(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions split by their small codes (0 to `count` - 1; a negative code: none), each code's in
+    their order: the positions by code, and where each code's begin (and the last ends). One stable sort
+    (a radix sort for 16-bit codes), not a scan of the codes per code."""
+    order = np.argsort(codes, kind="stable")
+    return order, np.searchsorted(codes[order], np.arange(count + 1), side="left")
 
 
 def _sizes(scenario: Scenario, seed: int, replication: int, type_code: np.ndarray,

@@ -31,7 +31,7 @@ import numpy as np
 
 from .compiled import runner
 
-__all__ = ["Capacity", "serve", "share", "available", "Servers", "Link", "Station"]
+__all__ = ["Capacity", "serve", "share", "available", "Servers", "Link"]
 
 INF = math.inf
 
