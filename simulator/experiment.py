@@ -13,12 +13,14 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .compile_ahead import compiled_ahead
 from .network import draw_cohort, simulate_cohort
+from .network.compiled import after_helper
 from .overload import Overload
 from .network.figures import stations_table
 from .records import ROW_GROUP, duties_table, studies_blocks
@@ -27,6 +29,9 @@ from .summaries import ReplicationSummary, Summaries, Summary, read_only, summar
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, cores
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
 
 __all__ = ["Replication", "Run", "run_replication", "run_scenario", "run_variants", "summarise_run", "summaries_of",
            "policy_of", "Sink", "discard"]
@@ -102,9 +107,11 @@ def _send(blocks: Iterable[pa.Table], sink: Sink, summarise: bool) -> tuple[list
 _REPORT: Callable[[tuple[int, float]], None] | None = None  # where a task's progress goes (set by `_listen`)
 
 
-def _listen(queue) -> None:
+def _listen(queue, compiled_ahead: Event | None = None) -> None:
+    """A worker's set-up: where its progress goes, and the helper it waits for before it compiles a loop."""
     global _REPORT
     _REPORT = None if queue is None else queue.put
+    after_helper(compiled_ahead)
 
 
 # Where a replication's rows go when it has run: back to the caller, nowhere (a variant only compared
@@ -151,7 +158,11 @@ class _PartWriter:
 
 
 class _Here:
-    """A pool of one, in this process: each task runs when submitted (the task a worker would run)."""
+    """A pool of one, in this process: each task runs when submitted (the task a worker would run), after
+    the helper compiling ahead, where there is one, if it is to compile a loop (as a worker would)."""
+
+    def __init__(self, compiled_ahead: Event | None = None) -> None:
+        self.compiled_ahead = compiled_ahead
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         future: Future = Future()
@@ -159,9 +170,11 @@ class _Here:
         return future
 
     def __enter__(self) -> "_Here":
+        after_helper(self.compiled_ahead)
         return self
 
     def __exit__(self, *exc: object) -> bool:
+        after_helper(None)
         return False
 
 
@@ -252,7 +265,8 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     global _REPORT
     previous, _REPORT = _REPORT, ((lambda item: tell(*item)) if here and progress is not None else _REPORT)
     try:
-        with (_Here() if here else LocalPool(workers, _listen, (queue,))) as pool:
+        with compiled_ahead(scenarios[0]) as ended, \
+                (_Here(ended) if here else LocalPool(workers, _listen, (queue, ended))) as pool:
             futures = {}
             for i, (v, r) in enumerate(tasks):
                 # In this process a sink takes the rows as they come (serially, so in order) and the summary is

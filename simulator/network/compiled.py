@@ -6,16 +6,47 @@ numba and loading a compiled loop costs a process about 0.7 s, so a loop runs co
 handed it enough work that this pays (each caller says how much: one large input, or many small ones, as
 `radsim validate`'s and `staff`'s workers run replication after replication), and then for every input of
 that process. Without numba (the `fast` extra not installed) every loop runs as Python: the same bits, slower.
+
+Compiling a loop costs some 20 s and leaves a process holding numba's compiler (some 200 MB, measured on the
+city's year), so a large run compiles ahead in a helper process (`simulator/compile_ahead.py`), which writes
+numba's cache: a process about to compile waits for the helper to end (`after_helper`), then loads the loops.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["runner"]
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
+__all__ = ["runner", "after_helper", "compile_every_loop", "any_loaded"]
+
+# How long a process waits for the helper compiling ahead before it compiles for itself (a cold compile of
+# every loop takes about a minute on a slow machine).
+HELPER_PATIENCE = 600.0
 
 _loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once its work needed it
 _handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process
+_eager = False  # every loop compiled at once, whatever its work (in the helper that compiles ahead)
+_helper: Event | None = None  # set once the helper compiling ahead for this process has ended
+
+
+def compile_every_loop() -> None:
+    """In this process, every loop runs compiled from its first input (the helper's: `compile_ahead`)."""
+    global _eager
+    _eager = True
+
+
+def after_helper(ended: Event | None) -> None:
+    """Before this process compiles a loop, it waits until `ended` is set (the helper compiling ahead has
+    ended, having written numba's cache), at most `HELPER_PATIENCE` seconds. None: it does not wait."""
+    global _helper
+    _helper = ended
+
+
+def any_loaded() -> bool:
+    """Whether this process runs some loop compiled already (compiling ahead would save it nothing)."""
+    return bool(_loaded)
 
 
 def runner(loop: Callable[..., Any], jobs: int, compiled_from: int,
@@ -26,7 +57,7 @@ def runner(loop: Callable[..., Any], jobs: int, compiled_from: int,
     it calls, compiled with it (and plain functions still when called from Python)."""
     compiled = _loaded.get(loop)
     _handed[loop] = _handed.get(loop, 0) + jobs
-    if compiled is None and _handed[loop] >= compiled_from:
+    if compiled is None and (_eager or _handed[loop] >= compiled_from):
         compiled = _compiled(loop, helpers)
         if compiled is not None:
             _loaded[loop] = compiled
@@ -40,6 +71,7 @@ def _compiled(loop: Callable[..., Any], helpers: tuple[Callable[..., Any], ...] 
     except ImportError:
         return None
 
+    _await_helper()
     for helper in helpers:
         register_jitable(helper)  # the same function, known to numba when a loop calls it
 
@@ -48,3 +80,10 @@ def _compiled(loop: Callable[..., Any], helpers: tuple[Callable[..., Any], ...] 
         return njit(cache=True)(loop)
     except RuntimeError:  # nowhere to keep compiled code (a read-only install, no user cache): compile anew
         return njit(loop)
+
+
+def _await_helper() -> None:
+    global _helper
+    if _helper is not None:
+        _helper.wait(HELPER_PATIENCE)
+        _helper = None  # once: the loops it compiled are in the cache now, or this process compiles its own
