@@ -4,7 +4,7 @@ A loop is compiled by the first process that runs it compiled (`network/compiled
 run some 20 s a loop, in a process that holds the run's arrays, and numba's compiler stays in that process
 after (the city year's default command, measured: 2.15 GB at its peak with an empty cache, 1.94 GB with the
 loops in the cache). So a large run starts a helper process first, which runs one day of the same scenario
-with every loop compiled at once, writing numba's cache, while the run's processes draw their studies; a
+with each loop the run would compile compiled at once, writing numba's cache, while the run's processes draw their studies; a
 process about to compile waits for the helper to end, then loads the loops from the cache. With the cache
 full already the helper only loads them (a second or two of one core, while the run draws its studies).
 Nothing the run gives depends on it: the compiled loops give the Python loops' bits, and if the helper
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .network.compiled import any_loaded, compile_every_loop
+from .network.compiled import any_loaded, as_if_handed
 from .network.numbered_loop import COMPILED_FROM as NUMBERED_FROM
 from .network.queues import COMPILED_FROM as STATIONS_FROM
 from .prepare import Estimate
@@ -40,13 +40,14 @@ def compiled_ahead(scenario: Scenario) -> Iterator[Event | None]:
     the event set once the helper has ended (for `compiled.after_helper`), or None where no helper is
     started: a small run, no numba, or loops this process runs compiled already. A helper still running
     when the block ends is killed (no loop of the run needed it)."""
-    if Estimate(scenario).items < LARGE or any_loaded() or importlib.util.find_spec("numba") is None:
+    items = int(Estimate(scenario).items)
+    if items < LARGE or any_loaded() or importlib.util.find_spec("numba") is None:
         yield None
         return
     ended = multiprocessing.get_context().Event()
     pool = LocalPool(1)
     try:
-        helper = pool.submit(_compile, scenario)
+        helper = pool.submit(_compile, scenario, items)
         helper.add_done_callback(lambda _: ended.set())
         yield ended
     finally:
@@ -56,11 +57,12 @@ def compiled_ahead(scenario: Scenario) -> Iterator[Event | None]:
             pool.kill()
 
 
-def _compile(scenario: Scenario) -> None:
-    """One day of `scenario` (its first replication, no warm-up), every loop compiled as it comes."""
+def _compile(scenario: Scenario, items: int) -> None:
+    """One day of `scenario` (its first replication, no warm-up), each loop compiled as it comes if a
+    replication of `items` work items runs it compiled."""
     from .experiment import run_replication
     from .prepare import with_overrides
 
-    compile_every_loop()
+    as_if_handed(items)
     day = with_overrides(scenario, [f"horizon_days={min(1.0, scenario.horizon_days)}", "warmup_days=0"])
     run_replication(day, 0)

@@ -29,12 +29,12 @@ def large(monkeypatch: pytest.MonkeyPatch):
     return load_scenario("moscow_city", ["horizon_days=28"])
 
 
-def _compiles_slowly(done: Path, scenario) -> None:
+def _compiles_slowly(done: Path, scenario, items) -> None:
     time.sleep(0.5)
     done.touch()
 
 
-def _never_ends(pid: Path, scenario) -> None:
+def _never_ends(pid: Path, scenario, items) -> None:
     pid.write_text(str(os.getpid()))
     time.sleep(600)
 
@@ -96,13 +96,15 @@ def test_a_loop_compiles_only_once_the_helper_has_ended(monkeypatch) -> None:
     assert touched and touched[0] <= asked
 
 
-def test_the_helper_compiles_every_loop_from_its_first_input(monkeypatch) -> None:
+def test_the_helper_compiles_the_loops_the_run_would_compile(monkeypatch) -> None:
     monkeypatch.setattr(compiled, "_loaded", {})
     monkeypatch.setattr(compiled, "_handed", {})
-    monkeypatch.setattr(compiled, "_eager", False)
-    assert runner(_plus_one, 1, 10 ** 9)[1] is False
-    compiled.compile_every_loop()
-    assert runner(_plus_one, 1, 10 ** 9)[1] is True
+    monkeypatch.setattr(compiled, "_ahead", 0)
+    assert runner(_plus_one, 1, 1000)[1] is False
+    compiled.as_if_handed(500)  # a run of 500 jobs runs this loop as Python
+    assert runner(_plus_one, 1, 1000)[1] is False
+    compiled.as_if_handed(1000)
+    assert runner(_plus_one, 1, 1000)[1] is True
 
 
 def test_the_run_s_processes_wait_for_the_helper() -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-__all__ = ["runner", "after_helper", "compile_every_loop", "any_loaded"]
+__all__ = ["runner", "after_helper", "as_if_handed", "any_loaded"]
 
 # How long a process waits for the helper compiling ahead before it compiles for itself (a cold compile of
 # every loop takes about a minute on a slow machine).
@@ -27,14 +27,15 @@ HELPER_PATIENCE = 600.0
 
 _loaded: dict[Callable[..., Any], Callable[..., Any]] = {}  # each loop's compiled form, once its work needed it
 _handed: dict[Callable[..., Any], int] = {}  # the jobs each loop was handed in this process
-_eager = False  # every loop compiled at once, whatever its work (in the helper that compiles ahead)
+_ahead = 0  # jobs each loop is taken to have been handed already (in the helper that compiles ahead)
 _helper: Event | None = None  # set once the helper compiling ahead for this process has ended
 
 
-def compile_every_loop() -> None:
-    """In this process, every loop runs compiled from its first input (the helper's: `compile_ahead`)."""
-    global _eager
-    _eager = True
+def as_if_handed(jobs: int) -> None:
+    """In this process, each loop runs compiled from its first input if `jobs` jobs would make it so: the
+    helper compiling ahead of a run of that many (`simulator/compile_ahead.py`), on a day of it."""
+    global _ahead
+    _ahead = jobs
 
 
 def after_helper(ended: Event | None) -> None:
@@ -57,7 +58,7 @@ def runner(loop: Callable[..., Any], jobs: int, compiled_from: int,
     it calls, compiled with it (and plain functions still when called from Python)."""
     compiled = _loaded.get(loop)
     _handed[loop] = _handed.get(loop, 0) + jobs
-    if compiled is None and (_eager or _handed[loop] >= compiled_from):
+    if compiled is None and _handed[loop] + _ahead >= compiled_from:
         compiled = _compiled(loop, helpers)
         if compiled is not None:
             _loaded[loop] = compiled
