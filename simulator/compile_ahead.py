@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .network.compiled import any_loaded, as_if_handed
 from .network.numbered_loop import COMPILED_FROM as NUMBERED_FROM
 from .network.queues import COMPILED_FROM as STATIONS_FROM
-from .prepare import Estimate
+from .prepare import Estimate, with_overrides
 from .scenario import Scenario
 from .workers import LocalPool
 
@@ -35,8 +35,9 @@ LARGE = min(NUMBERED_FROM, STATIONS_FROM)
 
 
 @contextmanager
-def compiled_ahead(scenario: Scenario) -> Iterator[Event | None]:
-    """While the block runs, a helper process compiles the loops a replication of `scenario` runs; gives
+def compiled_ahead(scenario: Scenario, replicate: Callable[[Scenario, int], object]) -> Iterator[Event | None]:
+    """While the block runs, a helper process compiles the loops a replication of `scenario` runs
+    (`replicate(scenario, replication)`: `experiment.run_replication`, on a day of it); gives
     the event set once the helper has ended (for `compiled.after_helper`), or None where no helper is
     started: a small run, no numba, or loops this process runs compiled already. A helper still running
     when the block ends is killed (no loop of the run needed it)."""
@@ -47,7 +48,7 @@ def compiled_ahead(scenario: Scenario) -> Iterator[Event | None]:
     ended = multiprocessing.get_context().Event()
     pool = LocalPool(1)
     try:
-        helper = pool.submit(_compile, scenario, items)
+        helper = pool.submit(_compile, scenario, items, replicate)
         helper.add_done_callback(lambda _: ended.set())
         yield ended
     finally:
@@ -57,12 +58,8 @@ def compiled_ahead(scenario: Scenario) -> Iterator[Event | None]:
             pool.kill()
 
 
-def _compile(scenario: Scenario, items: int) -> None:
+def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int], object]) -> None:
     """One day of `scenario` (its first replication, no warm-up), each loop compiled as it comes if a
     replication of `items` work items runs it compiled."""
-    from .experiment import run_replication
-    from .prepare import with_overrides
-
     as_if_handed(items)
-    day = with_overrides(scenario, [f"horizon_days={min(1.0, scenario.horizon_days)}", "warmup_days=0"])
-    run_replication(day, 0)
+    replicate(with_overrides(scenario, [f"horizon_days={min(1.0, scenario.horizon_days)}", "warmup_days=0"]), 0)

@@ -265,7 +265,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     global _REPORT
     previous, _REPORT = _REPORT, ((lambda item: tell(*item)) if here and progress is not None else _REPORT)
     try:
-        with compiled_ahead(scenarios[0]) as ended, \
+        with compiled_ahead(scenarios[0], run_replication) as ended, \
                 (_Here(ended) if here else LocalPool(workers, _listen, (queue, ended))) as pool:
             futures = {}
             for i, (v, r) in enumerate(tasks):

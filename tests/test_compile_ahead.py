@@ -14,6 +14,7 @@ import pytest
 
 from simulator import compile_ahead
 from simulator.compile_ahead import compiled_ahead
+from simulator.experiment import run_replication
 from simulator.network import compiled
 from simulator.network.compiled import after_helper, runner
 from simulator.prepare import load_scenario
@@ -29,25 +30,25 @@ def large(monkeypatch: pytest.MonkeyPatch):
     return load_scenario("moscow_city", ["horizon_days=28"])
 
 
-def _compiles_slowly(done: Path, scenario, items) -> None:
+def _compiles_slowly(done: Path, scenario, items, replicate) -> None:
     time.sleep(0.5)
     done.touch()
 
 
-def _never_ends(pid: Path, scenario, items) -> None:
+def _never_ends(pid: Path, scenario, items, replicate) -> None:
     pid.write_text(str(os.getpid()))
     time.sleep(600)
 
 
 def test_a_small_run_starts_no_helper(scenario) -> None:
-    with compiled_ahead(scenario) as ended:
+    with compiled_ahead(scenario, run_replication) as ended:
         assert ended is None
 
 
 def test_a_process_about_to_compile_waits_for_the_helper_to_end(large, monkeypatch, tmp_path: Path) -> None:
     done = tmp_path / "compiled"
     monkeypatch.setattr(compile_ahead, "_compile", partial(_compiles_slowly, done))  # the forked helper runs it
-    with compiled_ahead(large) as ended:
+    with compiled_ahead(large, run_replication) as ended:
         assert ended is not None
         after_helper(ended)
         try:
@@ -60,7 +61,7 @@ def test_a_process_about_to_compile_waits_for_the_helper_to_end(large, monkeypat
 def test_a_helper_still_running_when_the_run_ends_is_killed(large, monkeypatch, tmp_path: Path) -> None:
     pid = tmp_path / "pid"
     monkeypatch.setattr(compile_ahead, "_compile", partial(_never_ends, pid))
-    with compiled_ahead(large) as ended:
+    with compiled_ahead(large, run_replication) as ended:
         while not pid.exists() or not pid.read_text():
             time.sleep(0.05)
     helper = int(pid.read_text())
