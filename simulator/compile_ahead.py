@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .network.compiled import any_loaded, as_if_handed
+from .network.compiled import any_loaded, as_if_handed, can_cache
 from .network.numbered_loop import COMPILED_FROM as NUMBERED_FROM
 from .network.queues import COMPILED_FROM as STATIONS_FROM
 from .prepare import Estimate, with_overrides
@@ -61,5 +61,7 @@ def compiled_ahead(scenario: Scenario, replicate: Callable[[Scenario, int], obje
 def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int], object]) -> None:
     """One day of `scenario` (its first replication, no warm-up), each loop compiled as it comes if a
     replication of `items` work items runs it compiled."""
+    if not can_cache():  # what it compiled would stay here: the run's processes compile for themselves
+        return
     as_if_handed(items)
     replicate(with_overrides(scenario, [f"horizon_days={min(1.0, scenario.horizon_days)}", "warmup_days=0"]), 0)

@@ -121,3 +121,16 @@ def test_the_run_s_processes_wait_for_the_helper() -> None:
     with _Here(ended):
         assert compiled._helper == ended
     assert compiled._helper is None
+
+
+def test_a_helper_that_cannot_cache_ends_at_once(large, monkeypatch) -> None:
+    """Where numba has nowhere to keep compiled loops, the helper runs nothing (the run's processes would
+    only wait for loops they must compile again)."""
+    ran: list[int] = []
+    monkeypatch.setattr(compile_ahead, "can_cache", lambda: False)
+    compile_ahead._compile(large, 10 ** 6, lambda scenario, replication: ran.append(replication))
+    assert ran == []
+    monkeypatch.setattr(compile_ahead, "can_cache", lambda: True)
+    monkeypatch.setattr(compiled, "_ahead", 0)
+    compile_ahead._compile(large, 10 ** 6, lambda scenario, replication: ran.append(replication))
+    assert ran == [0] and compiled._ahead == 10 ** 6

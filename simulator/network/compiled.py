@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-__all__ = ["runner", "after_helper", "as_if_handed", "any_loaded"]
+__all__ = ["runner", "after_helper", "as_if_handed", "any_loaded", "can_cache"]
 
 # How long a process waits for the helper compiling ahead before it compiles for itself (a cold compile of
 # every loop takes about a minute on a slow machine).
@@ -43,6 +43,24 @@ def after_helper(ended: Event | None) -> None:
     ended, having written numba's cache), at most `HELPER_PATIENCE` seconds. None: it does not wait."""
     global _helper
     _helper = ended
+
+
+def can_cache() -> bool:
+    """Whether numba can keep this module's compiled loops for other processes (somewhere to write its
+    cache): if not, a helper compiling ahead would only make the run's processes wait."""
+    try:
+        from numba import njit
+    except ImportError:
+        return False
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _probe() -> int:
+    return 0
 
 
 def any_loaded() -> bool:
