@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from .compile_ahead import compiled_ahead
 from .network import draw_cohort, simulate_cohort
 from .network.compiled import after_helper
+from .memory import give_back
 from .overload import Overload
 from .network.figures import stations_table
 from .records import ROW_GROUP, duties_table, studies_blocks
@@ -70,6 +71,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     cohort = draw_cohort(scenario, seed, replication)
     drawn = time.perf_counter()
     outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
+    give_back(len(cohort))  # what the reading station freed, before the tables are made
     simulated = time.perf_counter()
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
@@ -79,6 +81,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
         kept, rows = [studies], studies.num_rows
     else:
         studies, (kept, rows) = None, _send(blocks, sink, summarise)
+    studies_drawn = len(cohort)
     del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None
@@ -86,6 +89,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
         # Arrow's allocator keeps what the rows written freed for Arrow's next tables; the summary's columns
         # are numpy's, so give it back first.
         pa.default_memory_pool().release_unused()
+        give_back(studies_drawn)
         summary = summarise_table(pa.concat_tables(kept), duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,

@@ -284,6 +284,11 @@ def _slices(replication: np.ndarray) -> dict[int, slice]:
     return {int(v): slice(int(a), int(b)) for v, a, b in zip(values.tolist(), starts.tolist(), ends)}
 
 
+def _known(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The values `keep` picks that are not NaN, in order: one copy."""
+    return values[keep & ~np.isnan(values)]
+
+
 def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None = None,
                   rows: slice | np.ndarray = slice(None)) -> dict[str, float]:
     """Every study metric over the rows `rows` (one replication's, typically; all by default) that `keep`
@@ -293,24 +298,26 @@ def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None
     reported = cols.is_reported[rows]
     count = _count(keep)
     n_reported = _count(keep & reported)
-    tat = cols.tat[rows][keep]
-    wait = cols.wait[rows][keep]
-    wait = wait[~np.isnan(wait)]
     known = cols.target_known[rows] & keep
     n_known = _count(known)
     settled = keep & cols.before_last_day[rows]
     n_settled = _count(settled)
     unreported = state & ~reported
     nan2 = (math.nan, math.nan)
-    # Means and maxima first: the quantiles may reorder their (already copied) input in place.
+    # Each column's copy goes before the next is made (a city year's are some 55 MB each). Means and maxima
+    # first: the quantiles may reorder their (already copied) input in place.
+    tat = cols.tat[rows][keep]
     mean_tat, max_tat = (math.nan, math.nan) if not tat.size else (float(tat.mean()), float(tat.max()))
-    mean_wait = float(wait.mean()) if wait.size else math.nan
     p50_tat, p95_tat = nan2 if not tat.size else quantiles(tat, (0.5, 0.95))
+    del tat
+    wait = _known(cols.wait[rows], keep)
+    mean_wait = float(wait.mean()) if wait.size else math.nan
     p95_wait = math.nan if not wait.size else quantiles(wait, (0.95,))[0]
-    record = cols.record[rows][keep]
-    record = record[~np.isnan(record)]
+    del wait
+    record = _known(cols.record[rows], keep)
     mean_record = float(record.mean()) if record.size else math.nan
     p95_record = math.nan if not record.size else quantiles(record, (0.95,))[0]
+    del record
     opened = keep & cols.opened_scored[rows]
     n_opened = _count(opened)
     return {

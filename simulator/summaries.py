@@ -82,8 +82,10 @@ READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "rep
 
 
 def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:
-    """The summary of a replication's own tables."""
-    return summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario)
+    """The summary of a replication's own tables. Its overloads are found first, before the metrics' columns
+    are made: the two passes' copies of a city year's columns are not held at once."""
+    seen = seen_in(studies, duties, scenario, replication)
+    return summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario, seen)
 
 
 def read_only(studies: pa.Table) -> pa.Table:
@@ -92,8 +94,9 @@ def read_only(studies: pa.Table) -> pa.Table:
 
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
-                          scenario: Scenario) -> ReplicationSummary:
-    """One replication's summary from the StudyColumns of a table that holds it (and maybe others)."""
+                          scenario: Scenario, seen: Seen | None = None) -> ReplicationSummary:
+    """One replication's summary from the StudyColumns of a table that holds it (and maybe others); `seen`:
+    its overloads, if found already (`overload.seen_in`)."""
     rows = cols.rows_of(replication)
     wanted: list[dict[str, Any]] = [{}]
     distinct: dict[str, list] = {}
@@ -118,9 +121,10 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         targets[key_of(where)] = _tally(cols.target[at][measured], cols.target_values)
     nothing = np.zeros(0, dtype=bool)  # a subgroup with no row: its figures over no rows at all
     empty = study_metrics(cols, nothing, nothing, slice(0, 0))
-    studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
-    return ReplicationSummary(replication, metrics, empty, distinct, targets,
-                              seen_in(studies, duties, scenario, replication))
+    if seen is None:
+        studies = studies.slice(rows.start, rows.stop - rows.start) if isinstance(rows, slice) else studies.filter(rows)
+        seen = seen_in(studies, duties, scenario, replication)
+    return ReplicationSummary(replication, metrics, empty, distinct, targets, seen)
 
 
 def _tally(targets: np.ndarray, possible: np.ndarray) -> dict[float, int]:

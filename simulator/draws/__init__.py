@@ -10,7 +10,7 @@ and say when each study is ready; the reading station decides who reads what, an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,13 +39,19 @@ class Draws:
     study_type: np.ndarray  # int index into type_names
     arrivals: Arrivals
     truth: Truth  # `condition` as an index into condition_names (-1: none)
-    ai: AiDraws  # of the type's (first) AI
+    ai: AiDraws | None  # of the type's (first) AI (None once the stations have taken it: `for_reading`)
     more_ais: tuple[AiDraws, ...]  # of further AIs, a slot each (empty: no type has more than one)
     reading: Reading
-    ingest_delay: np.ndarray  # the archive's drawn processing time
+    ingest_delay: np.ndarray | None  # the archive's drawn processing time (as `ai`)
 
     def __len__(self) -> int:
         return int(self.arrivals.arrived_at.shape[0])
+
+    def for_reading(self) -> "Draws":
+        """These draws without what the upstream stations alone take (the AIs' answers, the ingest delay):
+        the stations' outcome (`network/upstream.py`) says what came of them. A city year's AI answers and
+        delays are some 200 MB, held through the reading station and the tables for nothing."""
+        return replace(self, ai=None, more_ais=(), ingest_delay=None)
 
 
 def draw(scenario: Scenario, seed: int, replication: int) -> Draws:

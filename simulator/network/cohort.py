@@ -23,6 +23,8 @@ class Cohort:
 
 def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = False) -> Cohort:
     """Every study of one replication, drawn and brought to the worklist. A pure function of (scenario,
-    seed, replication); `detail` keeps what each upstream station served, job by job."""
+    seed, replication); `detail` keeps what each upstream station served, job by job, and the draws only
+    the stations take (else let go of: `Draws.for_reading`)."""
     draws = draw(scenario, seed, replication)
-    return Cohort(draws, to_worklist(scenario, draws, seed, replication, detail))
+    upstream = to_worklist(scenario, draws, seed, replication, detail)
+    return Cohort(draws if detail else draws.for_reading(), upstream)

@@ -1,0 +1,39 @@
+"""What a large replication lets go of: the draws only the upstream stations take, once they have taken them,
+and the heap's freed pages, given back after the reading station and before the summary."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from simulator import experiment, memory
+from simulator.network import draw_cohort
+
+from .conftest import make
+
+
+def test_the_cohort_lets_go_of_the_draws_only_the_stations_take(scenario) -> None:
+    lean = draw_cohort(scenario, 3, 0)
+    assert lean.draws.ai is None and lean.draws.ingest_delay is None and lean.draws.more_ais == ()
+    kept = draw_cohort(scenario, 3, 0, detail=True)  # a study's whole story, station by station
+    assert kept.draws.ai is not None and kept.draws.ingest_delay is not None
+    assert (lean.upstream.ready_at == kept.upstream.ready_at).all()
+
+
+def test_only_a_large_replication_gives_back_what_it_freed() -> None:
+    assert memory.give_back(memory.LARGE - 1) is False
+    if sys.platform.startswith("linux") and memory._TRIM is None:
+        pytest.skip("not glibc: nothing to give back")
+    assert memory.give_back(memory.LARGE) is (memory._TRIM is not None)
+
+
+def test_a_replication_gives_back_after_the_station_and_before_the_summary(monkeypatch) -> None:
+    calls: list[tuple[str, int]] = []
+    summarise = experiment.summarise_table
+    monkeypatch.setattr(experiment, "give_back", lambda studies: calls.append(("give back", studies)))
+    monkeypatch.setattr(experiment, "summarise_table", lambda *a: calls.append(("summary", 0)) or summarise(*a))
+    simulate = experiment.simulate_cohort
+    monkeypatch.setattr(experiment, "simulate_cohort", lambda *a: calls.append(("station", 0)) or simulate(*a))
+    result = experiment.run_replication(make(horizon_days=2), 0, summarise=True)
+    assert [what for what, _ in calls] == ["station", "give back", "give back", "summary"]
+    assert 0 < calls[1][1] == calls[2][1] <= result.rows  # the studies drawn (the rows add second opinions)
