@@ -69,9 +69,9 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     cohort = draw_cohort(scenario, seed, replication)
-    drawn = time.perf_counter()
+    drawn, n = time.perf_counter(), len(cohort)
     outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
-    give_back(len(cohort))  # what the reading station freed, before the tables are made
+    give_back(n)  # what the reading station freed, before the tables are made
     simulated = time.perf_counter()
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
@@ -81,7 +81,6 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
         kept, rows = [studies], studies.num_rows
     else:
         studies, (kept, rows) = None, _send(blocks, sink, summarise)
-    studies_drawn = len(cohort)
     del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None
@@ -89,7 +88,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
         # Arrow's allocator keeps what the rows written freed for Arrow's next tables; the summary's columns
         # are numpy's, so give it back first.
         pa.default_memory_pool().release_unused()
-        give_back(studies_drawn)
+        give_back(n)
         summary = summarise_table(pa.concat_tables(kept), duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
