@@ -46,13 +46,18 @@ def compiled_ahead(scenario: Scenario, replicate: Callable[[Scenario, int], obje
         yield None
         return
     ended = multiprocessing.get_context().Event()
-    pool, helper = LocalPool(1), None
+    pool = LocalPool(1)
     try:
         helper = pool.submit(_compile, scenario, items, replicate)
-        helper.add_done_callback(lambda _: ended.set())
+    except Exception:  # no process may be started from here (a daemonic one): each compiles for itself
+        pool.shutdown(wait=False, cancel_futures=True)
+        yield None
+        return
+    helper.add_done_callback(lambda _: ended.set())
+    try:
         yield ended
     finally:
-        if helper is not None and helper.done():
+        if helper.done():
             pool.shutdown()
         else:
             pool.kill()

@@ -134,3 +134,14 @@ def test_a_helper_that_cannot_cache_ends_at_once(large, monkeypatch) -> None:
     monkeypatch.setattr(compiled, "_ahead", 0)
     compile_ahead._compile(large, 10 ** 6, lambda scenario, replication: ran.append(replication))
     assert ran == [0] and compiled._ahead == 10 ** 6
+
+
+def test_where_no_helper_can_be_started_the_run_goes_on_without(large, monkeypatch) -> None:
+    """A run inside a daemonic process (a worker of some other pool) may start no process of its own: each
+    of its processes then compiles for itself, as without a helper."""
+    def refused(*args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(compile_ahead.LocalPool, "submit", refused)
+    with compiled_ahead(large, run_replication) as ended:
+        assert ended is None
