@@ -54,9 +54,9 @@ class Result:
 
 
 def fifo_of(scenario: Scenario) -> Scenario:
-    from simulator.prepare import with_overrides
+    from simulator.prepare import fifo_variant
 
-    return with_overrides(scenario, ["policy.triage=fifo"])
+    return fifo_variant(scenario)
 
 
 def _key(scenario: Scenario, replications: int) -> tuple:

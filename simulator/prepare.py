@@ -42,11 +42,14 @@ NAMED = {"pools": "pool", "study_types": "study type", "sites": "site", "ai_serv
 
 def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (), *,
             fragments: Iterable[str | Path] = (), policy: str | None = None, name: str | None = None,
-            allow_large: bool = False) -> Scenario:
+            allow_large: bool = False, expectations: bool = True) -> Scenario:
     """A checked scenario from a file path or bundled name (or parsed data, labelled `name` in messages).
 
     `policy` replaces `policy.triage` (the `--policy` option); `allow_large` lifts the size limits. Code
-    is checked against the allow-list of the environment (`triage/resolver.py`).
+    is checked against the allow-list of the environment (`triage/resolver.py`). `expectations=False`: a
+    variant radsim makes only to compare with or to look at (another policy, a day of a run), which nothing
+    validates: the file's expectations (`expect:`, what theory gives its own policy) are left out, not held
+    against the variant (FIFO has none of the classes a priority expectation names).
     """
     if isinstance(source, Mapping):
         data: Any = source
@@ -70,7 +73,8 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
     blame = _Blame(label, given)
     data = apply_overrides(data, overrides, label)
     # Top-level keys starting with "x-" hold YAML anchors for reuse (as in compose files); they are not data.
-    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
+    data = {key: value for key, value in data.items() if not str(key).startswith("x-")
+            and (expectations or key != "expect")}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -103,15 +107,22 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     return prepare(data, overrides, name=source, **options)
 
 
-def with_overrides(scenario: Scenario, overrides: Iterable[str], *, allow_large: bool = True) -> Scenario:
+def fifo_variant(scenario: Scenario) -> Scenario:
+    """The scenario under FIFO, to compare its own policy with on the same studies."""
+    return with_overrides(scenario, ["policy.triage=fifo"], expectations=False)
+
+
+def with_overrides(scenario: Scenario, overrides: Iterable[str], *, allow_large: bool = True,
+                   expectations: bool = True) -> Scenario:
     """A change of a checked scenario, checked as a file is: its resolved data with `key.path=value`
     overrides applied, through `prepare` (the schema, the cross-checks, the code checks), so that nothing a
     command derives from a scenario (a FIFO variant, a roster of the search, a shorter horizon) skips a rule.
     A bad value is a ScenarioError naming the override. The size limits guard what users give; a change
-    made by radsim's own code is held to them only when `allow_large` is False."""
+    made by radsim's own code is held to them only when `allow_large` is False; `expectations` as `prepare`'s."""
     from .loading import resolved_data
 
-    return prepare(resolved_data(scenario), list(overrides), name=scenario.name, allow_large=allow_large)
+    return prepare(resolved_data(scenario), list(overrides), name=scenario.name, allow_large=allow_large,
+                   expectations=expectations)
 
 
 # Overrides -----------------------------------------------------------------------------------------------

@@ -127,12 +127,13 @@ def bad_input() -> Iterator[None]:
 
 
 def prepared(source: str, sets: list[str] | None = None, policy: str | None = None, *,
-             fragments: tuple[str, ...] = (), allow_large: bool = False) -> "Scenario":
+             fragments: tuple[str, ...] = (), allow_large: bool = False, expectations: bool = True) -> "Scenario":
     """The scenario a command runs, through the one way in (`prepare`); exit 2 on bad input."""
     from simulator.prepare import prepare
 
     with bad_input():
-        return prepare(source, sets or [], fragments=fragments, policy=policy, allow_large=allow_large)
+        return prepare(source, sets or [], fragments=fragments, policy=policy, allow_large=allow_large,
+                       expectations=expectations)
 
 
 class Progress:

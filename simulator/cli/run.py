@@ -76,9 +76,9 @@ def run(
     # replications' summaries come back (the story compares summaries).
     variants = [resolved]
     if against_fifo and resolved.policy.triage != "fifo":
-        from simulator.prepare import with_overrides
+        from simulator.prepare import fifo_variant
 
-        variants.append(with_overrides(resolved, ["policy.triage=fifo"]))
+        variants.append(fifo_variant(resolved))
     existed = replacing.exists()
     told: dict = {}  # what `simulate` found, for after the folder is written
 

@@ -1,0 +1,38 @@
+"""Variants radsim makes only to compare with or to look at (the FIFO comparison of `run` and the dashboard,
+`compare`'s policies, a day of a run) leave the file's expectations out: `expect:` states what theory gives
+the file's own policy, and nothing validates a variant. Before, `radsim run` of four bundled validation
+scenarios ended in an internal error: their FIFO comparison was refused for expectations naming priority
+classes FIFO has not."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator import ScenarioError
+from simulator.cli import app
+from simulator.prepare import fifo_variant, prepare, with_overrides
+
+runner = CliRunner()
+SHORT = ["--set", "horizon_days=10", "--set", "warmup_days=1", "-r", "2"]
+
+
+def test_run_compares_a_validation_scenario_with_fifo(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "validation/stroke_any_flag", *SHORT, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "FIFO" in result.output
+
+
+def test_compare_takes_fifo_against_a_validation_scenario_s_policy(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "validation/mmc_three_classes", "--policy", "fifo", "--policy",
+                                 "ai_priority", *SHORT, "--out", str(tmp_path / "compare")])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_file_keeps_its_expectations_and_they_still_bind_where_its_policy_is_validated() -> None:
+    scenario = prepare("validation/stroke_any_flag")
+    assert len(scenario.expect) == 4 and fifo_variant(scenario).expect == []
+    assert fifo_variant(scenario).policy.triage == "fifo"
+    with pytest.raises(ScenarioError, match="expect"):  # a change the user makes is still checked whole
+        with_overrides(scenario, ["policy.triage=fifo"])
