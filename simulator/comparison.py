@@ -125,23 +125,25 @@ class StudyChange:
 def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[str, Any]],
                   columns: tuple[StudyColumns, StudyColumns] | None = None) -> list[StudyChange]:
     """Per group, each study's change in turnaround B - A (censored at the horizon like the metrics: a
-    study unreported in a run counts at its censored time). The studies drawn by the cohort are in the same
-    rows of both runs' tables (second opinions and second reads, which exist only when requested, are
-    left out); warm-up arrivals are left out as everywhere."""
+    study unreported in a run counts at its censored time). The studies drawn by the cohort come in the same
+    order in both runs' tables, replication after replication; the second opinions and second reads between
+    them, which exist only when requested (so many more in one run than in the other), are left out, and
+    warm-up arrivals as everywhere."""
     import numpy as np
     import pyarrow.compute as pc
 
-    if a.studies.num_rows and not pc.all(pc.equal(pc.is_null(a.studies.column("of_study")),
-                                                  pc.is_null(b.studies.column("of_study")))).as_py():
+    own_a, own_b = (np.flatnonzero(pc.is_null(run.studies.column("of_study")).to_numpy(zero_copy_only=False))
+                    for run in (a, b))
+    if own_a.shape != own_b.shape or not pc.all(pc.equal(a.studies.column("study_id").take(own_a),
+                                                         b.studies.column("study_id").take(own_b))).as_py():
         raise ValueError("the runs do not hold the same studies: compare variants that draw the same studies")
     cols_a, cols_b = columns or columns_of(scenario, a, b)
-    own_a = pc.is_null(a.studies.column("of_study")).to_numpy(zero_copy_only=False)
-    own_b = pc.is_null(b.studies.column("of_study")).to_numpy(zero_copy_only=False)
     out = []
     for where in groups:
-        mask_a, mask_b = cols_a.mask(dict(where)) & own_a, cols_b.mask(dict(where)) & own_b
+        mask_a, mask_b = cols_a.mask(dict(where))[own_a], cols_b.mask(dict(where))[own_b]
         # Groups of what a study is (its finding, flag, order priority) hold the same studies in both runs.
-        change = cols_b.tat[mask_b] - cols_a.tat[mask_a] if np.array_equal(mask_a, mask_b) else np.empty(0)
+        change = cols_b.tat[own_b][mask_b] - cols_a.tat[own_a][mask_a] if np.array_equal(mask_a, mask_b) \
+            else np.empty(0)
         if change.size == 0:
             out.append(StudyChange(dict(where), 0, None, None, None, None, None, None))
             continue

@@ -227,3 +227,24 @@ def test_progress_of_a_search_counts_what_it_did_and_never_claims_a_percentage(m
             progress.bar.refresh()
     seen = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", sink.getvalue())
     assert "25%" in seen and "…" not in seen, seen  # work of a known size keeps its share, its times whole
+
+
+def test_per_study_changes_pair_the_same_studies_when_second_opinions_differ_between_runs() -> None:
+    """Second opinions exist only once asked for: a policy that signs more primaries by the horizon has more
+    of them, between the cohort's studies of each replication. The cohort's studies are still paired with
+    themselves (before, the runs' tables of different lengths were an internal error, `compare moscow_city`)."""
+    import pyarrow.compute as pc
+
+    from simulator.comparison import paired_runs, study_changes
+
+    scenario = load_scenario("moscow_city", ["horizon_days=2", "warmup_days=0"])
+    fifo, priority = (scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"triage": p})})
+                      for p in ("fifo", "ai_priority"))
+    a, b = paired_runs(fifo, priority, 2, workers=1)
+    opinions = [pc.sum(pc.invert(pc.is_null(r.studies.column("of_study")))).as_py() for r in (a, b)]
+    assert opinions[0] != opinions[1]  # the premise (fixed seed): the tables differ in length
+    own = a.studies.num_rows - opinions[0]
+    everyone, flagged = study_changes(scenario, a, b, [{}, {"ai_positive": True}])
+    assert everyone.studies == own and flagged.studies > 0
+    same = study_changes(scenario, a, a, [{}])[0]
+    assert same.studies == own and (same.low, same.high) == (0.0, 0.0)
