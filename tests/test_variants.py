@@ -1,5 +1,5 @@
 """Variants radsim makes only to compare with or to look at (the FIFO comparison of `run` and the dashboard,
-`compare`'s policies, a day of a run) leave the file's expectations out: `expect:` states what theory gives
+`compare`'s policies, `sweep`'s points, a day of a run) leave the file's expectations out: `expect:` states what theory gives
 the file's own policy, and nothing validates a variant. Before, `radsim run` of four bundled validation
 scenarios ended in an internal error: their FIFO comparison was refused for expectations naming priority
 classes FIFO has not."""
@@ -36,3 +36,13 @@ def test_the_file_keeps_its_expectations_and_they_still_bind_where_its_policy_is
     assert fifo_variant(scenario).policy.triage == "fifo"
     with pytest.raises(ScenarioError, match="expect"):  # a change the user makes is still checked whole
         with_overrides(scenario, ["policy.triage=fifo"])
+
+
+def test_a_sweep_over_policies_of_a_validation_scenario_runs_every_point(tmp_path: Path) -> None:
+    from simulator.loading import scenario_data
+    from simulator.sweep import parse_grid, plan
+
+    points = parse_grid(["policy.triage=fifo,ai_priority"])
+    planned = plan(scenario_data("validation/mmc_three_classes"), "mmc_three_classes.yaml", points)
+    assert [s.policy.triage for s in planned.scenarios.values()] == ["fifo", "ai_priority"]
+    assert all(s.expect == [] for s in planned.scenarios.values())
