@@ -225,11 +225,12 @@ class _DesignEvaluator(_Evaluator):
         super().__init__(scenario, targets, shift_slots, workers, check_overload)
         self.shifts = list(shifts)
 
-    def variant(self, staff: Sequence[int]) -> Scenario:
+    def variant(self, staff: Sequence[int], expectations: bool = False) -> Scenario:
         from .prepare import with_overrides
 
         return with_overrides(self.scenario, [f"pools.{pool}.shifts={json.dumps(entries)}"
-                                              for pool, entries in roster_shifts(self.scenario, self.shifts, staff).items()])
+                                              for pool, entries in roster_shifts(self.scenario, self.shifts, staff).items()],
+                              expectations=expectations)
 
 
 def roster_shifts(scenario: Scenario, shifts: Sequence[Candidate], staff: Sequence[int]) -> dict[str, list[dict]]:
@@ -516,7 +517,7 @@ def design(scenario: Scenario, targets: Sequence[Target], allowed: Allowed = All
     feasible = chosen.met(conditions) and (interrupted or staff is not None)
     history.append({"phase": "answer", "cost": round(search.cost(chosen.staff), 3),
                     "replications": chosen.replications, "meets": feasible})
-    return DesignResult(evaluator.variant(chosen.staff), shifts, shift_slots, list(chosen.staff), chosen,
+    return DesignResult(evaluator.roster(chosen.staff), shifts, shift_slots, list(chosen.staff), chosen,
                         list(sipp_staff), sipp, conditions, evaluator.evaluations, time.monotonic() - search.began,
                         feasible, interrupted, chosen.replications >= replications, history)
 

@@ -283,6 +283,9 @@ def _measure(args: tuple[Scenario, int, int, tuple[tuple[str, tuple], ...]]) -> 
     return values, overloaded
 
 
+REFUSED = "refused by the scenario's checks"  # what a roster the scenario's checks refuse is taken to be
+
+
 @dataclass
 class Evaluation:
     staff: tuple[int, ...]
@@ -314,10 +317,21 @@ class _Evaluator:
         self.check_overload = check_overload
         self.seconds = 0.0
 
-    def variant(self, staff: Sequence[int]) -> Scenario:
+    def variant(self, staff: Sequence[int], expectations: bool = False) -> Scenario:
+        """The scenario with this roster. Searched, it leaves the file's expectations out (`prepare`: a roster
+        is the simulation's to judge, and theory may not exist for it: overloaded readers)."""
         from .prepare import with_overrides
 
-        return with_overrides(self.scenario, [f"{slot.path}={int(n)}" for slot, n in zip(self.slots, staff)])
+        return with_overrides(self.scenario, [f"{slot.path}={int(n)}" for slot, n in zip(self.slots, staff)],
+                              expectations=expectations)
+
+    def roster(self, staff: Sequence[int]) -> Scenario:
+        """The scenario with this roster as written for the user (roster.yaml): with the file's expectations
+        where they hold for it, so that `validate` checks the roster as it checks the file."""
+        try:
+            return self.variant(staff, expectations=True)
+        except ScenarioError:
+            return self.variant(staff)
 
     def many(self, rosters: Sequence[tuple[int, ...]], replications: int) -> list[Evaluation]:
         """Evaluate several rosters at once (their replications share the workers)."""
@@ -329,7 +343,7 @@ class _Evaluator:
                 variant = self.variant(staff)
             except ScenarioError:  # a roster the scenario's own checks refuse (a double read with one reader)
                 self.cache[(staff, replications)] = Evaluation(staff, replications, {
-                    t.text: (None, None, None) for t in self.targets}, ["refused by the scenario's checks"])
+                    t.text: (None, None, None) for t in self.targets}, [REFUSED])
                 continue
             futures[staff] = [self.pool.submit(_measure, (variant, r, self.scenario.seed, self.wanted))
                               for r in range(replications)]
@@ -512,6 +526,12 @@ class _Search:
         """The first roster's evaluation; a ScenarioError for a target no work matches."""
         first = self.evaluator.one(staff, screen)
         empty = [t for t in self.conditions if first.values[t.text][0] is None]
+        if empty and REFUSED in first.overloaded:  # not "no work matches": the scenario's checks refuse it
+            try:
+                self.evaluator.variant(staff)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{exc.source} with the first roster tried ({', '.join(map(str, staff))} "
+                                    "readers by shift)", exc.problems) from None
         if empty:
             raise ScenarioError("--target", [(t.text, "no work in this scenario matches it, so it cannot be met or "
                                               "missed (check the subgroup)") for t in empty])
@@ -624,7 +644,7 @@ class _Search:
                interrupted: bool = False) -> StaffingResult:
         if chosen is None:
             chosen = Evaluation(tuple(first), 0, {t.text: (None, None, None) for t in self.conditions})
-        return StaffingResult(self.evaluator.variant(chosen.staff), self.slots, first, list(chosen.staff), chosen,
+        return StaffingResult(self.evaluator.roster(chosen.staff), self.slots, first, list(chosen.staff), chosen,
                               self.evaluator.evaluations, self.conditions, binding or {}, feasible, proven,
                               chosen.replications == replications, time.monotonic() - self.began, *alternatives,
                               interrupted=interrupted)

@@ -160,3 +160,29 @@ def test_a_stop_after_the_search_keeps_the_roster_it_found(phase: str) -> None:
     assert cut.interrupted and cut.proven_minimal and cut.feasible and cut.staff == whole.staff
     assert not any(cut.binding.values()) and not cut.alternatives_checked
     assert cut.document(5)["interrupted"] and not whole.interrupted
+
+
+def test_a_validation_scenario_s_theory_neither_refuses_a_roster_searched_nor_leaves_the_one_written() -> None:
+    """Rosters searched leave the file's expectations out: one reader is overloaded, so the M/M/c priority
+    theory of `mmc_three_classes` does not exist for it, and the search started there had ended "no work in
+    this scenario matches it" (every roster refused by the file's own checks). The roster written keeps them,
+    so `validate` checks it as it checks the file."""
+    scenario = load_scenario("validation/mmc_three_classes", ["horizon_days=20", "warmup_days=2"])
+    result = optimise(scenario, [parse_target("reported_fraction_before_last_day >= 0.9")], replications=2,
+                      workers=1, start=[1])
+    assert result.feasible and result.staff[0] >= 3  # the offered load is 2.4 readers
+    assert len(result.scenario.expect) == len(scenario.expect) == 3
+
+
+def test_a_first_roster_the_scenario_refuses_is_said_so_not_taken_for_a_target_no_work_matches(monkeypatch) -> None:
+    from simulator import staffing
+
+    refusal = ScenarioError("desk", [("pools.readers", "a refusal of the scenario's own")])
+
+    def refused(self, staff, expectations=False):
+        raise refusal
+
+    monkeypatch.setattr(staffing._Evaluator, "variant", refused)
+    with pytest.raises(ScenarioError, match="first roster tried") as caught:
+        optimise(desk(), [parse_target("mean_wait_minutes <= 3")], replications=2, workers=1)
+    assert caught.value.problems == refusal.problems
