@@ -45,7 +45,8 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
             allow_large: bool = False, expectations: bool = True) -> Scenario:
     """A checked scenario from a file path or bundled name (or parsed data, labelled `name` in messages).
 
-    `policy` replaces `policy.triage` (the `--policy` option); `allow_large` lifts the size limits. Code
+    `policy` replaces `policy.triage` (the `--policy` option), and with another policy the file's expectations
+    are left out (as below); `allow_large` lifts the size limits. Code
     is checked against the allow-list of the environment (`triage/resolver.py`). `expectations=False`: a
     variant radsim makes only to compare with or to look at (another policy, a day of a run), which nothing
     validates: the file's expectations (`expect:`, what theory gives its own policy) are left out, not held
@@ -69,6 +70,9 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
     given = [(override, f"--set {override}") for override in overrides]
     if policy is not None:
         given.append((f"policy.triage={policy}", f"--policy {policy}"))
+        own = data.get("policy")
+        if not (isinstance(own, Mapping) and own.get("triage") == policy):  # expectations are of the file's own
+            expectations = False
     overrides = [override for override, _ in given]
     blame = _Blame(label, given)
     data = apply_overrides(data, overrides, label)

@@ -46,3 +46,13 @@ def test_a_sweep_over_policies_of_a_validation_scenario_runs_every_point(tmp_pat
     planned = plan(scenario_data("validation/mmc_three_classes"), "mmc_three_classes.yaml", points)
     assert [s.policy.triage for s in planned.scenarios.values()] == ["fifo", "ai_priority"]
     assert all(s.expect == [] for s in planned.scenarios.values())
+
+
+def test_run_with_another_policy_leaves_the_file_s_expectations_out(tmp_path: Path) -> None:
+    """`--policy` replaces the file's policy, and with it the expectations theory gives for that policy."""
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "validation/ai_triage_1_readers_fifo", "--policy", "sla_edf", *SHORT,
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert prepare("validation/ai_triage_1_readers_fifo", policy="fifo").expect  # its own policy: kept
+    assert prepare("validation/ai_triage_1_readers_fifo", policy="sla_edf").expect == []
