@@ -45,12 +45,12 @@ def prepare(source: str | Path | Mapping[str, Any], overrides: Iterable[str] = (
             allow_large: bool = False, expectations: bool = True) -> Scenario:
     """A checked scenario from a file path or bundled name (or parsed data, labelled `name` in messages).
 
-    `policy` replaces `policy.triage` (the `--policy` option), and with another policy the file's expectations
-    are left out (as below); `allow_large` lifts the size limits. Code
-    is checked against the allow-list of the environment (`triage/resolver.py`). `expectations=False`: a
-    variant radsim makes only to compare with or to look at (another policy, a day of a run), which nothing
-    validates: the file's expectations (`expect:`, what theory gives its own policy) are left out, not held
-    against the variant (FIFO has none of the classes a priority expectation names).
+    `policy` replaces `policy.triage` (the `--policy` option); `allow_large` lifts the size limits. Code is
+    checked against the allow-list of the environment (`triage/resolver.py`). `expectations=False`: a variant
+    radsim makes only to compare with, to search or to look at (another policy, a roster, a day of a run),
+    which nothing validates: the file's expectations (`expect:`, what theory gives its own policy and staff)
+    are left out, not held against the variant (FIFO has none of the classes a priority expectation names;
+    fewer readers may be overloaded). So are they where `policy` names another policy than the file's.
     """
     if isinstance(source, Mapping):
         data: Any = source
