@@ -134,7 +134,7 @@ def policies(scenario: Scenario, replications: int) -> None:
     """Several triage policies on the same studies (common random numbers: one scenario, one seed), side
     by side; each run goes through the runner's cache, as the Run button's."""
     from simulator.loading import dump_scenario
-    from simulator.prepare import with_overrides
+    from simulator.prepare import policy_variant
     from simulator.triage import PolicyError
     from simulator.triage_config import policy_of
 
@@ -147,7 +147,7 @@ def policies(scenario: Scenario, replications: int) -> None:
         bar = st.progress(0.0, text="running the policies")
         for k, name in enumerate(chosen):
             try:
-                variant = with_overrides(scenario, [f"policy.triage={name}"], expectations=False)
+                variant = policy_variant(scenario, name)
                 policy_of(variant)  # a policy that needs settings this scenario lacks: said, not run
             except (ScenarioError, PolicyError) as exc:
                 results[name] = f"not run: {exc}"
@@ -173,8 +173,9 @@ def _curve(scenario: Scenario, row: dict[str, Any], staff: range, replications: 
     shifts = scenario.pools[row["pool"]].shifts
     chosen = [i for i, shift in enumerate(shifts)
               if (f"{shift.start}-{shift.end}" if shift.end else f"{shift.start}+{shift.hours:g}h") == row["times"]]
-    variants = [with_overrides(scenario, [f"pools.{row['pool']}.shifts.{i}.staff={n}" for i in chosen], expectations=False)
-                for n in staff]  # only looked at: a validation file's theory need not hold with fewer readers
+    # Only looked at: a validation file's theory need not hold with fewer readers.
+    variants = [with_overrides(scenario, [f"pools.{row['pool']}.shifts.{i}.staff={n}" for i in chosen],
+                               expectations=False) for n in staff]
     bar = st.progress(0.0, text="drawing the curve")
     runs = run_variants(variants, replications, progress=lambda f: bar.progress(min(f, 1.0), text="drawing the curve"))
     bar.empty()

@@ -19,11 +19,11 @@ import scipy.special  # noqa: F401  (loaded once here, so forked workers do not 
 from simulator import draws, network, records  # noqa: F401  (the same: the workers' code, loaded before they fork)
 from simulator.experiment import Run, run_variants, summarise_run
 from simulator.loading import dump_scenario
-from simulator.prepare import estimate
+from simulator.prepare import estimate, policy_variant
 from simulator.scenario import Scenario
 from simulator.workers import cores
 
-__all__ = ["Result", "simulate", "cached", "expected_seconds", "fifo_of", "busy", "cached_bytes", "BUDGET_BYTES",
+__all__ = ["Result", "simulate", "cached", "expected_seconds", "busy", "cached_bytes", "BUDGET_BYTES",
            "workspace", "save"]
 
 _CACHE: OrderedDict[tuple, "Result"] = OrderedDict()
@@ -51,12 +51,6 @@ class Result:
         """The bytes of its tables (what the cache's budget counts)."""
         return sum(t.nbytes for r in (self.run, self.fifo) if r is not None
                    for t in (r.studies, r.duties, r.stations) if t is not None)
-
-
-def fifo_of(scenario: Scenario) -> Scenario:
-    from simulator.prepare import fifo_variant
-
-    return fifo_variant(scenario)
 
 
 def _key(scenario: Scenario, replications: int) -> tuple:
@@ -100,7 +94,7 @@ def simulate(scenario: Scenario, replications: int, progress: Callable[[float], 
             progress(done)
 
     try:
-        variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, fifo_of(scenario)]
+        variants = [scenario] if scenario.policy.triage == "fifo" else [scenario, policy_variant(scenario, "fifo")]
         started = time.perf_counter()
         runs = run_variants(variants, replications, workers=workers, progress=share, summarise=False)
         summarise_run(runs[0])  # FIFO is only compared with, study by study: it needs no summary of its own

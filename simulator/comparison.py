@@ -138,12 +138,12 @@ def study_changes(scenario: Scenario, a: Run, b: Run, groups: Iterable[Mapping[s
                                                          b.studies.column("study_id").take(own_b))).as_py():
         raise ValueError("the runs do not hold the same studies: compare variants that draw the same studies")
     cols_a, cols_b = columns or columns_of(scenario, a, b)
+    tat_a, tat_b = cols_a.tat[own_a], cols_b.tat[own_b]  # gathered once, not once a group
     out = []
     for where in groups:
         mask_a, mask_b = cols_a.mask(dict(where))[own_a], cols_b.mask(dict(where))[own_b]
         # Groups of what a study is (its finding, flag, order priority) hold the same studies in both runs.
-        change = cols_b.tat[own_b][mask_b] - cols_a.tat[own_a][mask_a] if np.array_equal(mask_a, mask_b) \
-            else np.empty(0)
+        change = tat_b[mask_b] - tat_a[mask_a] if np.array_equal(mask_a, mask_b) else np.empty(0)
         if change.size == 0:
             out.append(StudyChange(dict(where), 0, None, None, None, None, None, None))
             continue
@@ -217,9 +217,9 @@ def compare_policies(scenario: Scenario, policy_a: str, policy_b: str, replicati
                      workers: int | None = None) -> list[Difference]:
     """The scenario under two triage policies (by name or `module:Class`), paired. A policy that cannot be
     used is bad input before anything runs."""
-    from .prepare import with_overrides
+    from .prepare import policy_variant
 
-    a, b = (with_overrides(scenario, [f"policy.triage={p}"], expectations=False) for p in (policy_a, policy_b))
+    a, b = (policy_variant(scenario, p) for p in (policy_a, policy_b))
     return compare_scenarios(a, b, replications, workers)
 
 

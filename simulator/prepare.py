@@ -111,9 +111,10 @@ def parse_scenario(data: Any, source: str = "<scenario>", overrides: Iterable[st
     return prepare(data, overrides, name=source, **options)
 
 
-def fifo_variant(scenario: Scenario) -> Scenario:
-    """The scenario under FIFO, to compare its own policy with on the same studies."""
-    return with_overrides(scenario, ["policy.triage=fifo"], expectations=False)
+def policy_variant(scenario: Scenario, triage: str) -> Scenario:
+    """The scenario under another triage policy, to compare with on the same studies (the FIFO comparison of
+    `run` and the dashboard, the policies compared): without the file's expectations (`prepare`)."""
+    return with_overrides(scenario, [f"policy.triage={triage}"], expectations=False)
 
 
 def with_overrides(scenario: Scenario, overrides: Iterable[str], *, allow_large: bool = True,

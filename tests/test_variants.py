@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from simulator import ScenarioError
 from simulator.cli import app
-from simulator.prepare import fifo_variant, prepare, with_overrides
+from simulator.prepare import policy_variant, prepare, with_overrides
 
 runner = CliRunner()
 SHORT = ["--set", "horizon_days=10", "--set", "warmup_days=1", "-r", "2"]
@@ -32,8 +32,8 @@ def test_compare_takes_fifo_against_a_validation_scenario_s_policy(tmp_path: Pat
 
 def test_the_file_keeps_its_expectations_and_they_still_bind_where_its_policy_is_validated() -> None:
     scenario = prepare("validation/stroke_any_flag")
-    assert len(scenario.expect) == 4 and fifo_variant(scenario).expect == []
-    assert fifo_variant(scenario).policy.triage == "fifo"
+    assert len(scenario.expect) == 4 and policy_variant(scenario, "fifo").expect == []
+    assert policy_variant(scenario, "fifo").policy.triage == "fifo"
     with pytest.raises(ScenarioError, match="expect"):  # a change the user makes is still checked whole
         with_overrides(scenario, ["policy.triage=fifo"])
 

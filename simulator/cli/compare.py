@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 def _variant(scenario: str, variant: str, sets: list[str], allow_large: bool) -> tuple[str, "Scenario"]:
     """A compared variant: a policy name or `module:Class`, or a scenario fragment file laid over the scenario."""
     if variant.endswith((".yaml", ".yml")):
-        return Path(variant).stem, prepared(scenario, sets, fragments=(variant,), allow_large=allow_large, expectations=False)
+        return Path(variant).stem, prepared(scenario, sets, fragments=(variant,), allow_large=allow_large,
+                                            expectations=False)
     return variant, prepared(scenario, sets, variant, allow_large=allow_large, expectations=False)
 
 

@@ -76,9 +76,9 @@ def run(
     # replications' summaries come back (the story compares summaries).
     variants = [resolved]
     if against_fifo and resolved.policy.triage != "fifo":
-        from simulator.prepare import fifo_variant
+        from simulator.prepare import policy_variant
 
-        variants.append(fifo_variant(resolved))
+        variants.append(policy_variant(resolved, "fifo"))
     existed = replacing.exists()
     told: dict = {}  # what `simulate` found, for after the folder is written
 
