@@ -62,10 +62,10 @@ paths.
 from __future__ import annotations
 
 import math
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
-__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "NOW", "CLS", "KEY",
-           "UNTIL", "OPINION_RANK", "RANK", "RANK_LATE", "DUE", "DUE_LATE"]
+__all__ = ["numbered_loop", "HELPERS", "COMPILED_FROM", "ASKED", "OPINION", "ENTERED", "RESULTS", "SIZE", "FIRST", "NOW",
+           "CLS", "KEY", "UNTIL", "CUT", "AFTER", "OPINION_RANK", "RANK", "RANK_LATE", "DUE", "DUE_LATE", "BLOCK"]
 
 # Compiled once a process has run this many studies through it: loading numba and the loop costs about
 # 0.7 s, which the compiled loop gains back (some 1 us a study) from about here.
@@ -76,15 +76,19 @@ _RELEASE, _SHIFT_END, _SHIFT_START, _SEIZE = 0, 1, 2, 3
 # What an event is (`_DRAIN`: a shift's end going on, with push).
 _DONE, _END, _START, _READY, _STOP, _RESULTS, _AGAIN, _DRAIN = 0, 1, 2, 3, 4, 5, 6, 7
 # `state`: the reader whose signed report asks for a second opinion, that opinion's item, how many numbered
-# items have entered and how many late results have come; `clock`: the time, and the class and key the
-# opinion is given, and the time its rank names to be asked again (`until`; inf: never).
-ASKED, OPINION, ENTERED, RESULTS = range(4)
-NOW, CLS, KEY, UNTIL = range(4)
+# items have entered and how many late results have come; and of the block of time being run, how many items
+# it numbers and how many of those entered in blocks before (`Blocks`). `clock`: the time, and the class and
+# key the opinion is given, and the time its rank names to be asked again (`until`; inf: never); and when
+# the block ends and when the first item after it is ready (inf: none).
+ASKED, OPINION, ENTERED, RESULTS, SIZE, FIRST = range(6)
+NOW, CLS, KEY, UNTIL, CUT, AFTER = range(6)
 # What the loop yields for: a second opinion's rank; the rank of an item (`state[OPINION]`) entering again now,
 # without its late AI result or with it (with push, one a leaving reader held; with ranks that name an
 # `until`, one a read was interrupted for); and with those ranks, the rank of a waiting item whose `until`
 # has passed, asked at a reader's pick (`Worklist._refresh`).
 OPINION_RANK, RANK, RANK_LATE, DUE, DUE_LATE = 1, 2, 3, 4, 5
+# ... and at the end of a block of time, the next block's numbering (`blocks.py`).
+BLOCK = 6
 
 
 def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
@@ -94,7 +98,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                   result_key, second_cls, second_key, result_until, second_until, again_entry, again_at, again_lane,
                   again_cls, again_key, again_late_cls, again_late_key, again_until, again_late_until,
                   read_start, reported_at, reader_of, busy, reads, overtime, holding, resumed,
-                  given_up, relabelled, state, clock):
+                  given_up, relabelled, remap, below, state, clock):
     """Run the station to the horizon, yielding `OPINION_RANK` at each signed report that asks for a second
     opinion, and with push `RANK` or `RANK_LATE` for each item a leaving reader held (`state[OPINION]`), to
     be ranked then.
@@ -124,9 +128,17 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     and `resumed` (by row: the item read at the horizon, -1 for none, and since when); `given_up[place]`
     (1: a numbered place given up by a study ranked again) and `relabelled[result]` (0 where the result
     found both reads opened, else 4 * the numbered items entered by then, + 1 if it ranked the study
-    again, + 2 its second read). `state` and `clock`: above."""
-    n = len(item)
+    again, + 2 its second read). `state` and `clock`: above.
+
+    By blocks of time (`blocks.py`): the arrays by place and by position in the order of entry hold one
+    block's numbering (`state[SIZE]` items; `state[FIRST]` of them entered in blocks before), and before the
+    first event at or after `clock[CUT]` the loop marks the places still waiting (`given_up` 2) and yields
+    `BLOCK`; the next block's numbering written, with where each of those places went (`remap`, by old place)
+    and how many of them came before each old place (`below`), it renumbers its lanes (`_renumber`) and goes
+    on. `clock[AFTER]`: when the first item after the block becomes ready, where its chain goes on."""
+    n = state[SIZE]  # the items numbered, entered in this block of time or waiting from one before
     inf = math.inf
+    cut, after_cut = clock[CUT], clock[AFTER]
     # Readers by row: gone or not (`holding` and `resumed` say what they read, since when); the idle ones
     # of each pool, a linked list in the order they became idle (the longest idle first).
     rows = len(row_pool)
@@ -171,8 +183,9 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
         if duty_end[d] < horizon:
             heappush(events, (duty_end[d], _SHIFT_END, sequence, _END, d))
             sequence += 1
-    if n > 0:
-        heappush(events, (ready[item[0]], _SEIZE, sequence, _READY, 0))
+    first_at = ready[item[0]] if n > 0 else after_cut
+    if first_at < inf:
+        heappush(events, (first_at, _SEIZE, sequence, _READY, 0))
         sequence += 1
     results = len(result_at)
     if results > 0:  # as `ReadingStation._start_scores`: one chain
@@ -225,6 +238,16 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             again = resume == _READY
             resume = 0
         else:
+            if events[0][0] >= cut:  # the block of time ends: the next one numbered, then on (`blocks.py`)
+                for heap in heaps:
+                    for v in heap:
+                        if v & 1 and given_up[v >> 1] == 0:
+                            given_up[v >> 1] = 2  # a numbered place still waiting, to be numbered anew
+                state[ENTERED], state[RESULTS] = k, x
+                yield BLOCK
+                n, k, cut, after_cut = state[SIZE], state[FIRST], clock[CUT], clock[AFTER]
+                _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at)
+                continue
             now, _, s, what, r = heappop(events)
             if what == _DONE and s != pending[r]:
                 continue  # the release of a read pre-empted since: void
@@ -324,10 +347,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     if victim >= 0:  # the victim's pick first; then on from here
                         resume = _READY
                         break
-                next_at = ready[item[k]] if k < n else inf
+                next_at = ready[item[k]] if k < n else after_cut
                 if k < n and item[k] >= len(opinion_of):  # a second read, entering right after its study
                     continue
-                if next_at == inf or events[0][0] <= next_at:  # the stop is always among the events
+                if k >= n or events[0][0] <= next_at:  # the stop is always among the events
                     if next_at != inf:
                         heappush(events, (next_at, _SEIZE, sequence, _READY, 0))
                         sequence += 1
@@ -760,6 +783,30 @@ def _due(due, u, entries, entered, l, e, i):
         heappush(due, (u, (entries << 32) + entered, l + 0, e + 0, i + 0))
 
 
+def _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at):
+    """Each lane's entries in the next block's numbering (`blocks.py`): a numbered place still waiting at
+    `remap[place]` (-1: given up, dropped), an entry made as the run goes placed anew among the places, after
+    the `below[place]` still waiting that it came after (its code `2 * place`). The order of any two entries
+    is the one they had: only their codes change. (Pull dispatch, nothing pre-empted, no `until`: every
+    entry made as the run goes still waits.)"""
+    for l in range(len(heaps)):
+        heap, side = heaps[l], sides[l]
+        codes = [v for v in heap if v & 1 and remap[v >> 1] >= 0]
+        for a in range(len(codes)):
+            codes[a] = 2 * remap[codes[a] >> 1] + 1
+        entries = [(2 * _place(c, q, below[v >> 1], ranked_cls, ranked_key, entry_at), c, q, e, i)
+                   for v, c, q, e, i in side]
+        heap.clear()
+        side.clear()
+        for v in codes:
+            heap.append(v)
+        for entry in entries:
+            heap.append(entry[0])
+            side.append(entry)
+        heapify(heap)
+        heapify(side)
+
+
 def _busy_time(began, now, off, warmup):
     """A read's minutes from `began` to `now` inside the reader's duty (to `off`) and after the warm-up."""
     lo = began if began >= warmup else warmup
@@ -864,5 +911,5 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 
 # Compiled with the loop (`compiled.runner`).
-HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _ripe, _wait_again, _due, _busy_time, _reading, _victim, _place, _idle, _append,
-           _unlink)
+HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _ripe, _wait_again, _due, _renumber, _busy_time, _reading,
+           _victim, _place, _idle, _append, _unlink)

@@ -49,8 +49,9 @@ from ..scenario import Scenario
 from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
-from .numbered_loop import (ASKED, CLS, COMPILED_FROM as NUMBERED_FROM, DUE, DUE_LATE, ENTERED, HELPERS, KEY, NOW,
-                            OPINION, OPINION_RANK, RANK_LATE, RESULTS, UNTIL, numbered_loop)
+from . import blocks
+from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_FROM, CUT, DUE, DUE_LATE, ENTERED,
+                            HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader
 from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
@@ -86,7 +87,7 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
     with collector_paused():
         ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
-                            or routed or station.own_lanes)
+                            or routed or station.own_lanes or blocks.BLOCK_MINUTES is not None)
         results = late_ranks(station) if late and ranks is not None else None
         routes = entry_routes(station, ranks) if routed and ranks is not None else None
     if ranks is None or (late and results is None) or (routed and routes is None):
@@ -576,29 +577,46 @@ class RankedOnceStation(ReadingStation):
         """The whole run in `numbered_loop`, which hands each second opinion back to be ranked
         (`_opinion_rank`). Progress is reported there, a day at a time (a run without second opinions is
         short, and reports none)."""
-        loop, compiled = runner(numbered_loop, self.ranks.order.shape[0], NUMBERED_FROM, HELPERS)
+        n = self.ranks.order.shape[0]
+        loop, compiled = runner(numbered_loop, n, NUMBERED_FROM, HELPERS)
         columns, readers, late = self._loop_columns()
+        cuts = self._cuts()
+        if cuts is not None:  # the numbered arrays are the blocks' to write: copies (the ranks' own stay)
+            by_position = columns[3].copy(), self.ranks.cls[self.ranks.place], self.ranks.key[self.ranks.place]
+            for at in (0, 2, 4, 26, 27, 29):  # (ranks in floats: past a block's places they are infinite)
+                columns[at] = np.array(columns[at], dtype=float if at in (26, 27) else None)
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
+        renumbered = np.zeros(0 if cuts is None else n + 1, dtype=np.int64)  # `remap` and `below`
         outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
                    np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
                    np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows),
-                   np.frombuffer(self.gone, dtype=np.uint8), relabelled]
-        state, clock = np.full(4, -1, dtype=np.int64), np.zeros(4)
+                   np.frombuffer(self.gone, dtype=np.uint8), relabelled, renumbered, renumbered.copy()]
+        state, clock = np.full(6, -1, dtype=np.int64), np.zeros(6)
+        state[SIZE], clock[CUT], clock[AFTER] = n, math.inf, math.inf  # one block, unless `blocks` number them
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
             args = [np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else
                     np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
         else:
-            args = list(map(partial(_for_python, many=self.ranks.order.shape[0] >= NUMBERED_FROM), columns))
+            args = list(map(partial(_for_python, many=n >= NUMBERED_FROM), columns))
             outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:8]),
-                       self.gone, relabelled.tolist()]
+                       self.gone, *(o.tolist() for o in outputs[9:])]
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
+        runs = None
+        if cuts is not None:
+            runs = blocks.Blocks(args + outputs, self.ranks.order, *by_position[1:], by_position[0],
+                                 np.frombuffer(self.ready_at), cuts)
+            runs.start(state, clock)
         parent, day = self.parent, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
+            if asked == BLOCK:
+                runs.next(state, clock)  # type: ignore[union-attr]
+                continue
             j, now = int(state[OPINION]), float(clock[NOW])
             if asked == OPINION_RANK:
+                entered = int(state[ENTERED]) if runs is None else runs.entered(int(state[ENTERED]))
                 cls, key, until = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
-                                                     int(state[ENTERED]), int(state[RESULTS]))
+                                                     entered, int(state[RESULTS]))
             else:
                 cls, key, until = self._rank_again(j, asked == RANK_LATE or asked == DUE_LATE, now)
             if float(cls) != cls or float(key) != key:
@@ -609,6 +627,9 @@ class RankedOnceStation(ReadingStation):
             if self.progress is not None and now >= day:
                 self.progress(now / self.horizon)
                 day = now + 1440.0
+        self.blocks_run = 1 if runs is None else runs.block + 1
+        if runs is not None:
+            runs.finish()
         busy, reads, overtime, holding, resumed = outputs[3:8]
         for r, reader in enumerate(readers):
             reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
@@ -617,6 +638,14 @@ class RankedOnceStation(ReadingStation):
         if self.results is not None:
             self.live.results(np.asarray(outputs[9], dtype=np.int64), late, self.partner,  # type: ignore[union-attr]
                               self.results)
+
+    def _cuts(self) -> np.ndarray | None:
+        """Where the blocks of time the loop is run by end (`blocks.py`), or None: one block."""
+        if blocks.BLOCK_MINUTES is None or self.preemption is not None or self.own_lanes \
+                or self.routes is not None or self.timed or self.ranks.cls is None:
+            return None
+        cuts = np.arange(blocks.BLOCK_MINUTES, self.horizon, blocks.BLOCK_MINUTES)
+        return cuts if cuts.shape[0] else None
 
     def _loop_columns(self) -> tuple[list, list[Reader], np.ndarray]:
         """`numbered_loop`'s inputs (`item` to `second_key`), the readers of its rows, in the order duties

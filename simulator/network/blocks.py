@@ -1,0 +1,159 @@
+"""The numbered station run a block of time at a time (`numbered_loop`'s `BLOCK`).
+
+Each block numbers its own items, those that become ready in it, together with the numbered items still
+waiting from the block before: those entered first, so among equal ranks they come first, in the order they
+had. The loop then gives what waits in its lanes the new numbering (`numbered_loop._renumber`), so the order
+of any two entries is the one a numbering of the whole run gives, and the outcome is the same to the bit
+(tests/test_blocks.py). What the loop keeps from block to block is by reader and by item (who reads what,
+since when, who may not read what); what is by numbered place is made anew.
+
+A block ends at its cut, before the first event at or after it; the loop is told when the first item after
+the block becomes ready, so that its chain of studies goes on as in one block. The same events happen in
+the same order: only their sequence numbers move (one more a block), which orders nothing new.
+
+Blocks where every entry's order comes from its rank and entry alone: pull dispatch, nothing pre-empted, no
+router holding studies for their site, no rank naming an `until` (`usable`); anything else runs as one block.
+This is the step toward a horizon of several years whose items are not all held at once: here the station
+still holds every item, and each block's numbering is made as the block begins.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from array import array
+from typing import Any
+
+import numpy as np
+
+from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
+
+__all__ = ["Blocks", "BLOCK_MINUTES"]
+
+# The length of a block of time, in minutes; None: the whole run one block.
+BLOCK_MINUTES: float | None = None
+
+# The loop's arguments the blocks read and write, by their positions in its signature.
+_AT = {name: at for at, name in enumerate(inspect.signature(numbered_loop).parameters)}
+_ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _RELABELLED, _REMAP, _BELOW = (
+    _AT[name] for name in ("item", "place", "lane", "study_at", "ranked_cls", "ranked_key", "entry_at", "place_of",
+                           "given_up", "relabelled", "remap", "below"))
+# An entry-order position past any: what the numbered arrays hold past a block's places, so that `_place`
+# never places an entry among them (ranked last, entered after anything).
+_LAST = 2 ** 31 - 1
+
+
+class Blocks:
+    """The blocks of one run: `start` numbers the first into the loop's arguments; at each `BLOCK` the loop
+    yields, `next` numbers the next; `entered` says how many numbered items a count of the loop's is in the
+    whole run's numbering; `finish` puts the late results' counts in it too."""
+
+    def __init__(self, args: list, order: np.ndarray, cls: np.ndarray, key: np.ndarray, lanes: np.ndarray,
+                 ready: np.ndarray, cuts: np.ndarray) -> None:
+        self.args = args
+        self.order, self.cls, self.key, self.lanes = order, cls, key, lanes  # by position in entry order
+        self.cuts = cuts  # where each block but the last ends, ascending
+        # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in.
+        self.bounds = np.concatenate([[0], np.searchsorted(ready[order], cuts, side="left"), [order.shape[0]]])
+        self.ready_at = ready
+        self.block = -1
+        self.written = len(args[_CLS])  # how far the numbered arrays hold what a block before wrote
+        self.size = 0  # the places of the block being run
+        self.offset = 0  # a position of the loop's + this: the whole run's
+        self.results = 0  # late results come when the block began
+
+    def start(self, state: Any, clock: Any) -> None:
+        self._number(np.zeros(0, dtype=np.int64), state, clock)
+
+    def next(self, state: Any, clock: Any) -> None:
+        """At the loop's `BLOCK`: the next block numbered, with the places the loop marked still waiting."""
+        self._count(int(state[RESULTS]))
+        given_up = _read(self.args[_GIVEN_UP], self.size)
+        self._number(np.flatnonzero(given_up == 2), state, clock)
+
+    def entered(self, entered: int) -> int:
+        return entered + self.offset
+
+    def finish(self) -> None:
+        self._count(len(self.args[_RELABELLED]))
+
+    def _count(self, results: int) -> None:
+        """The late results that came in the block ended, up to `results`: their counts of numbered items
+        entered (`4 * k` plus what they ranked again, `numbered_loop`'s `relabelled`; 0 where they ranked
+        nothing) in the whole run's numbering. (A result's two parts come at once, never across blocks: a
+        block ends only between events.)"""
+        relabelled = self.args[_RELABELLED]
+        if results > self.results and self.offset:
+            values = np.asarray(relabelled[self.results:results], dtype=np.int64)
+            values[values != 0] += 4 * self.offset
+            _write(relabelled, values, self.results)
+        self.results = results
+
+    def _number(self, waiting: np.ndarray, state: Any, clock: Any) -> None:
+        """The next block numbered: `waiting`, the last block's places still waiting (ascending), then the
+        items that become ready in it, by rank and then entry; written into the loop's arguments."""
+        args, old = self.args, self.size
+        items, cls, key, lanes = self.order[:0], self.cls[:0], self.key[:0], self.lanes[:0]
+        if waiting.shape[0]:
+            items = _read(args[_STUDY_AT], old)[waiting]
+            cls = _read(args[_CLS], old)[waiting]
+            key = _read(args[_KEY], old)[waiting]
+            lanes = _read(args[_LANE], old)[_read(args[_ENTRY_AT], old)[waiting]]
+        self.block += 1
+        lo, hi = int(self.bounds[self.block]), int(self.bounds[self.block + 1])
+        m = waiting.shape[0]
+        items = np.concatenate([items, self.order[lo:hi]])
+        cls = np.concatenate([cls, self.cls[lo:hi]])
+        key = np.concatenate([key, self.key[lo:hi]])
+        lanes = np.concatenate([lanes, self.lanes[lo:hi]])
+        by_place = np.lexsort((key, cls))  # stable: those waiting first among equals, in their order
+        place = np.empty_like(by_place)
+        place[by_place] = np.arange(by_place.shape[0])
+        n = by_place.shape[0]
+        if old:  # where each place still waiting goes, and how many of them each entry made as the run goes follows
+            remap = np.full(old, -1, dtype=np.int64)
+            remap[waiting] = place[:m]
+            _write(args[_REMAP], remap)
+            _write(args[_BELOW], np.searchsorted(waiting, np.arange(old + 1), side="left"))
+        _write(args[_ITEM], items)
+        _write(args[_PLACE], place)
+        _write(args[_LANE], lanes)
+        _write(args[_STUDY_AT], items[by_place])
+        tail = max(self.written - n, 0)  # past the places: ranked last, entered after any
+        self.written = n
+        _write(args[_CLS], np.concatenate([cls[by_place], np.full(tail, math.inf)]))
+        _write(args[_KEY], np.concatenate([key[by_place], np.full(tail, math.inf)]))
+        _write(args[_ENTRY_AT], np.concatenate([by_place, np.full(tail, _LAST)]))
+        _write(args[_GIVEN_UP], np.zeros(max(old, n), dtype=np.uint8))  # (at first, zeros already)
+        if len(args[_PLACE_OF]):
+            place_of = args[_PLACE_OF]
+            if isinstance(place_of, np.ndarray):
+                place_of[items] = place
+            else:
+                for i, p in zip(items.tolist(), place.tolist()):
+                    place_of[i] = p
+        self.size, self.offset = n, lo - m
+        state[SIZE], state[FIRST] = n, m
+        clock[CUT] = float(self.cuts[self.block]) if self.block < self.cuts.shape[0] else math.inf
+        clock[AFTER] = float(self.ready_at[self.order[hi]]) if hi < self.order.shape[0] else math.inf
+
+
+def _read(values: Any, n: int) -> np.ndarray:
+    """The first n values of one of the loop's arguments (an array, a list, an `array`, a bytearray)."""
+    if isinstance(values, np.ndarray):
+        return values[:n]
+    if isinstance(values, (array, bytearray)):
+        return np.frombuffer(values, dtype=values.typecode if isinstance(values, array) else np.uint8)[:n]
+    return np.asarray(values[:n])
+
+
+def _write(values: Any, new: np.ndarray, at: int = 0) -> None:
+    """`new` written into one of the loop's arguments from `at` on, in its own type."""
+    end = at + new.shape[0]
+    if isinstance(values, np.ndarray):
+        values[at:end] = new
+    elif isinstance(values, bytearray):
+        values[at:end] = new.astype(np.uint8).tobytes()
+    elif isinstance(values, array):
+        values[at:end] = array(values.typecode, new.astype(np.dtype(values.typecode)).tobytes())
+    else:
+        values[at:end] = new.tolist()

@@ -1,0 +1,110 @@
+"""The numbered station run a block of time at a time (`simulator/network/blocks.py`): each block numbered
+on its own, with what still waits from the block before, gives the outcome of one block to the bit."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from simulator import load_scenario
+from simulator.network import blocks, compiled, draw_cohort
+from simulator.network.numbered_loop import numbered_loop
+from simulator.network.ranked_once import Live, RankedOnceStation, reading_station
+from simulator.triage_config import policy_of
+
+from .conftest import make
+from .hand import numbered_loop_compiled
+from .strategies import POLICIES, scenarios
+from .test_model import PROPERTY
+from .test_ranked_once import ODD, assert_same
+
+
+def by_blocks(scenario, cohort, policy, minutes: float | None) -> tuple[RankedOnceStation, Any]:
+    """The station chosen for the cohort with blocks of `minutes` (None: one block), and its outcome."""
+    saved, blocks.BLOCK_MINUTES = blocks.BLOCK_MINUTES, minutes
+    try:
+        station = reading_station(scenario, cohort, policy, scenario.seed, 0)
+        return station, station.run()
+    finally:
+        blocks.BLOCK_MINUTES = saved
+
+
+def one_block(scenario, cohort, policy) -> Any:
+    return by_blocks(scenario, cohort, policy, None)[1]
+
+
+@settings(PROPERTY, max_examples=80)
+@given(scenarios(), st.sampled_from([*POLICIES, *ODD]), st.sampled_from([13.0, 97.0, 480.0, 1440.0]))
+def test_blocks_of_time_give_the_outcome_of_one_block_to_the_bit(data: dict[str, Any], policy: str,
+                                                                 minutes: float) -> None:
+    scenario = make(data)
+    policy_ = ODD[policy]() if policy in ODD else policy_of(make({**data, "policy": {**data["policy"],
+                                                                                     "triage": policy}}))
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    station, outcome = by_blocks(scenario, cohort, policy_, minutes)
+    ran = type(station) is RankedOnceStation and station.blocks_run > 1
+    event(f"by blocks: {ran}")
+    if ran:
+        event(f"late AI results: {station.results is not None}, second opinions: {station.n_second > 0}")
+    assert_same(outcome, one_block(scenario, cohort, policy_))
+
+
+@pytest.mark.parametrize("name, days, minutes", [("moscow_city_network", 2, 173.0),
+                                                 ("moscow_reference_center", 8, 61.0),
+                                                 ("examples/mmc_ai_triage", 4, 29.0)])
+def test_bundled_scenarios_by_blocks_as_python_and_compiled(name: str, days: int,
+                                                           minutes: float) -> None:
+    # Late AI results (the network city's AI workers), second opinions, ties among ranks, many blocks.
+    scenario = load_scenario(name, overrides=[f"horizon_days={days}", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    policy = policy_of(scenario)
+    whole = one_block(scenario, cohort, policy)
+    station, python = by_blocks(scenario, cohort, policy, minutes)
+    assert station.blocks_run >= days * 1440 / minutes
+    assert_same(python, whole)
+    with numbered_loop_compiled():
+        compiled._loaded.pop(numbered_loop, None)
+        _, numba = by_blocks(scenario, cohort, policy, minutes)
+        assert numbered_loop in compiled._loaded  # it did run compiled
+    assert_same(numba, whole)
+
+
+def test_what_cannot_be_numbered_by_blocks_runs_as_one() -> None:
+    # Pre-emption: an interrupted read waits at the head of its class, an entry no block's numbering keeps.
+    scenario = load_scenario("validation/mmc_3_readers_3_classes_preemptive", overrides=["horizon_days=3", "warmup_days=1"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    station, outcome = by_blocks(scenario, cohort, policy_of(scenario), 60.0)
+    assert type(station) is RankedOnceStation and station.blocks_run == 1
+    assert_same(outcome, one_block(scenario, cohort, policy_of(scenario)))
+
+
+@pytest.mark.parametrize("policy", ["flat", "coarse"])
+def test_entries_made_as_the_run_goes_keep_their_place_among_equals_across_blocks(policy: str) -> None:
+    # Every rank tied (or many): a second opinion waits behind the teleconsultations that entered before it
+    # and ahead of those after it, on the experts' two lanes, whichever block each entered in.
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=8", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    station, outcome = by_blocks(scenario, cohort, ODD[policy](), 61.0)
+    assert station.n_second > 0 and station.blocks_run > 100
+    assert_same(outcome, one_block(scenario, cohort, ODD[policy]()))
+
+
+def test_what_the_loop_counts_is_in_the_whole_runs_numbering(monkeypatch) -> None:
+    # A label's first use is ordered by how many numbered items had entered by then (a second opinion's
+    # label, and a late result's): counted by each block's loop from its own first item, they are told
+    # in the whole run's count, as one block counts them.
+    told: list[tuple] = []
+    opinion, results = Live.opinion, Live.results
+    monkeypatch.setattr(Live, "opinion", lambda live, *args: (told.append(("opinion", *args)), opinion(live, *args)))
+    monkeypatch.setattr(Live, "results", lambda live, relabelled, *args: (
+        told.append(("results", relabelled.tolist())), results(live, relabelled, *args)))
+    scenario = load_scenario("moscow_city_network", overrides=["horizon_days=2", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    one_block(scenario, cohort, policy_of(scenario))
+    whole, told[:] = list(told), []
+    station, _ = by_blocks(scenario, cohort, policy_of(scenario), 173.0)
+    assert station.blocks_run > 10 and station.results is not None and station.n_second > 0
+    assert told == whole
+    assert any(t[0] == "opinion" for t in told) and any(t[0] == "results" and any(t[1]) for t in told)
