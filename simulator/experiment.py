@@ -71,7 +71,6 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     cohort = draw_cohort(scenario, seed, replication)
     drawn, n = time.perf_counter(), len(cohort)
     outcome = simulate_cohort(scenario, cohort, policy_of(scenario), seed, replication, progress)
-    give_back(n)  # what the reading station freed, before the tables are made
     simulated = time.perf_counter()
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)

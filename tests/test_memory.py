@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from simulator import experiment, memory
+from simulator import experiment, memory, network
 from simulator.network import draw_cohort
 
 from .conftest import make
@@ -27,13 +27,17 @@ def test_only_a_large_replication_gives_back_what_it_freed() -> None:
     assert memory.give_back(memory.LARGE) is (memory._TRIM is not None)
 
 
-def test_a_replication_gives_back_after_the_station_and_before_the_summary(monkeypatch) -> None:
+def test_a_replication_gives_back_after_the_station_before_delivery_and_before_the_summary(monkeypatch) -> None:
     calls: list[tuple[str, int]] = []
     summarise = experiment.summarise_table
     monkeypatch.setattr(experiment, "give_back", lambda studies: calls.append(("give back", studies)))
+    monkeypatch.setattr(network, "give_back", lambda studies: calls.append(("give back", studies)))
     monkeypatch.setattr(experiment, "summarise_table", lambda *a: calls.append(("summary", 0)) or summarise(*a))
     simulate = experiment.simulate_cohort
     monkeypatch.setattr(experiment, "simulate_cohort", lambda *a: calls.append(("station", 0)) or simulate(*a))
+    delivery = network.record_times
+    monkeypatch.setattr(network, "record_times", lambda *a: calls.append(("delivery", 0)) or delivery(*a))
     result = experiment.run_replication(make(horizon_days=2), 0, summarise=True)
-    assert [what for what, _ in calls] == ["station", "give back", "give back", "summary"]
-    assert 0 < calls[1][1] == calls[2][1] <= result.rows  # the studies drawn (the rows add second opinions)
+    # The station's arrays given back before delivery makes its own (five city years' peak was there).
+    assert [what for what, _ in calls] == ["station", "give back", "delivery", "give back", "summary"]
+    assert 0 < calls[1][1] == calls[3][1] <= result.rows  # the studies drawn (the rows add second opinions)
