@@ -124,8 +124,6 @@ class ReadingStation:
         total = first_double + doubled.shape[0]
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
-        # Looked up once a study on the special path: Python arrays, not numpy scalars.
-        self.dual = array("q", self.dual_index.tobytes())
         self.late = None if cohort.upstream.late_score is None else bytes(cohort.upstream.late_score.astype(np.uint8))
         self.late_score = cohort.upstream.late_score
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
@@ -139,6 +137,12 @@ class ReadingStation:
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
         self.label = array("h", np.full(total, -1, dtype=np.int16).tobytes())
+
+    @cached_property
+    def dual(self) -> array:
+        """`dual_index` as the layered station looks it up once a study on the special path: a Python array,
+        not numpy scalars. (Made when first asked: the numbered station never asks, and a city year's is 56 MB.)"""
+        return array("q", self.dual_index.tobytes())
 
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
