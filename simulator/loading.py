@@ -52,8 +52,14 @@ def read_yaml(path: str | Path) -> Any:
             payload = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(source, [("", "no such file (bundled scenarios: " + ", ".join(bundled_scenarios()) + ")")]) from None
+    except IsADirectoryError:
+        kept = Path(path) / "scenario.yaml"
+        said = f"; a run folder keeps its scenario in {kept}" if kept.is_file() else ""
+        raise ScenarioError(source, [("", f"a folder, not a YAML file{said}")]) from None
     except OSError as exc:
         raise ScenarioError(source, [("", f"cannot read: {exc.strerror or exc}")]) from None
+    if payload.startswith(b"PAR1"):
+        raise ScenarioError(source, [("", "a Parquet table (rows radsim wrote), not a YAML file")])
     return load_text(payload, source)
 
 
@@ -110,7 +116,24 @@ def scenario_data(source: str | Path) -> Any:
     """The data of a scenario file or bundled name as every reader of scenarios takes it: read safely, with
     what it `extends:` laid under it and its relative paths made absolute (not yet checked: `prepare`)."""
     path = resolve_path(source)
-    return with_base(read_yaml(path), path, ())
+    data = read_yaml(path)
+    _not_a_scenario(data, path)
+    return with_base(data, path, ())
+
+
+def _not_a_scenario(data: Any, path: Path) -> None:
+    """A file radsim wrote that is not a scenario, named as what it is (not as a scenario missing its keys)."""
+    if not isinstance(data, Mapping):
+        return
+    software = data.get("software")
+    if data.get("format") == "radsim-baseline/1":
+        what = ("a baseline (`radsim baseline save`), not a scenario: `radsim baseline check SCENARIO --baseline "
+                f"{path}` checks a run against it")
+    elif isinstance(software, Mapping) and software.get("name") == "radsim" and "metrics" in data:
+        what = f"a run's summary, not a scenario: the run keeps its scenario in {path.parent / 'scenario.yaml'}"
+    else:
+        return
+    raise ScenarioError(str(path), [("", what)])
 
 
 def dump_scenario(scenario: "Scenario") -> str:

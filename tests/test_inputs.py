@@ -61,6 +61,30 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "over the limit" in result.output
 
 
+def test_a_file_radsim_wrote_given_as_a_scenario_is_named_as_what_it_is(tmp_path: Path) -> None:
+    # A run folder, its summary and rows, a baseline: each said to be what it is, exit 2, not taken for a
+    # scenario missing every key (a run's folder was "cannot read: Is a directory", its rows "over the limit").
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "scenario.yaml").write_text(yaml.safe_dump(base_dict()))
+    (run / "summary.json").write_text(json.dumps({"scenario": "x", "software": {"name": "radsim"}, "metrics": []}))
+    pq.write_table(pa.table({"study_id": ["a"]}), run / "studies.parquet")
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"format": "radsim-baseline/1", "scenario": "x", "metrics": []}))
+    for given, said in [(run, "a run folder keeps its scenario in"), (run / "summary.json", "a run's summary"),
+                        (run / "studies.parquet", "a Parquet table"), (baseline, "--baseline")]:
+        result = runner.invoke(app, ["run", str(given), "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2 and said in result.output and "required key" not in result.output, given
+    assert not (tmp_path / "o").exists()
+    assert runner.invoke(app, ["run", str(run / "scenario.yaml"), "--out", str(tmp_path / "o"),
+                               "--no-against-fifo", "-r", "2"]).exit_code == 0  # what the folder said to give
+
+
 def test_limits_are_lifted_by_allow_large_only(tmp_path: Path) -> None:
     data = base_dict()
     data["horizon_days"] = 3000
