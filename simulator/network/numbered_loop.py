@@ -268,7 +268,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             if len(load) > 0:  # push: the work assigned to the reader and not finished
                 load[r] -= units[i]
             if i < len(opinion_of) and opinion_of[i] >= 0:  # its second opinion, ranked in Python, enters
-                j = opinion_of[i]
+                j = opinion_of[i] + 0  # (an int64, as the side entries' items)
                 state[ASKED], state[OPINION], state[ENTERED], state[RESULTS] = r, j, k, x
                 clock[NOW] = now
                 yield OPINION_RANK

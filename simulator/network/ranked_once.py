@@ -698,7 +698,7 @@ class RankedOnceStation(ReadingStation):
         columns = [order, np.frombuffer(self.ready_at), ranks.place,
                    lane_in,
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
-                   partner, np.frombuffer(self.so_index, dtype=np.int64), opinion_lane, excluded,
+                   partner, np.frombuffer(self.so_index, dtype=self.so_index.typecode), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(reads), np.array(start, dtype=float),
                    np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
                    np.array([duty.staff for duty in every], dtype=np.int64),

@@ -109,7 +109,10 @@ class ReadingStation:
         scenario = self.scenario
         n = len(cohort)
         flagged = np.flatnonzero(cohort.draws.reading.second_opinion)
-        so_index = np.full(n, -1, dtype=np.int64)
+        # Item indices in 32 bits where every item's fits (a city year: 7 M items; five years: 4 bytes an
+        # item of each index, some 400 MB in all).
+        index = np.int32 if 3 * n < 2 ** 31 else np.int64  # (a study may have two more items)
+        so_index = np.full(n, -1, dtype=index)
         so_index[flagged] = n + np.arange(flagged.shape[0])
         # Double reading: a second human read of the same study, unless the AI stands in for it.
         dual = np.zeros(n, dtype=bool)
@@ -119,7 +122,7 @@ class ReadingStation:
             dual = ~np.isnan(cohort.draws.reading.double_read_minutes) & ~(ai_second & cohort.upstream.ai_scored)
         doubled = np.flatnonzero(dual)
         first_double = n + flagged.shape[0]
-        self.dual_index = np.full(n, -1, dtype=np.int64)
+        self.dual_index = np.full(n, -1, dtype=index)
         self.dual_index[doubled] = first_double + np.arange(doubled.shape[0])
         total = first_double + doubled.shape[0]
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
@@ -128,8 +131,8 @@ class ReadingStation:
         self.late_score = cohort.upstream.late_score
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
-        self.so_index = array("q", so_index.tobytes())
-        self.parent = np.full(total, -1, dtype=np.int64)
+        self.so_index = array("i" if index is np.int32 else "q", so_index.tobytes())
+        self.parent = np.full(total, -1, dtype=index)
         self.parent[n:first_double] = flagged
         self.parent[first_double:] = doubled
         self.ready_at = array("d", np.concatenate([cohort.upstream.ready_at, np.full(total - n, NaN)]).tobytes())
@@ -142,7 +145,7 @@ class ReadingStation:
     def dual(self) -> array:
         """`dual_index` as the layered station looks it up once a study on the special path: a Python array,
         not numpy scalars. (Made when first asked: the numbered station never asks, and a city year's is 56 MB.)"""
-        return array("q", self.dual_index.tobytes())
+        return array("q", self.dual_index.astype(np.int64).tobytes())
 
     # Studies becoming ready ---------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
