@@ -176,9 +176,13 @@ class StudyColumns:
                 column = column.dictionary_encode()
             if pa.types.is_dictionary(column.type):
                 column = column.unify_dictionaries()
-                codes = [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in column.chunks]
                 values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
                 lookup = {v: i for i, v in enumerate(values)}
+                # The few values' codes in a byte or two, not Arrow's four: a city year's summary holds a
+                # column of them per split (7 M rows each).
+                small = np.int8 if len(values) < 127 else np.int16 if len(values) < 32767 else np.int32
+                codes = [pc.fill_null(chunk.indices, -1).to_numpy().astype(small, copy=False)
+                         for chunk in column.chunks]
             elif pa.types.is_null(column.type):
                 codes, lookup = [np.full(column.length(), -1, dtype=np.int64)], {}
             elif pa.types.is_boolean(column.type):
@@ -214,8 +218,10 @@ class StudyColumns:
         values = [[None] + [v for v, _ in sorted(lookup.items(), key=lambda kv: kv[1])] for _, lookup in encoded]
         sizes = [len(v) for v in values]
         combined = np.zeros(self.num_rows, dtype=np.int64)
-        for (codes, _), size in zip(encoded, sizes):
-            combined = combined * size + (codes.astype(np.int64) + 1)  # code -1 (null) becomes 0
+        for (codes, _), size in zip(encoded, sizes):  # (in place: a city year's temporaries were 58 MB each)
+            combined *= size
+            combined += codes
+            combined += 1  # code -1 (null) becomes 0
         table = np.full(int(np.prod(sizes)), np.nan)
         for flat in np.flatnonzero(np.bincount(combined, minlength=table.size)).tolist():  # O(n), no sort
             picked, rest = [], flat
