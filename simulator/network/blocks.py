@@ -27,7 +27,7 @@ import numpy as np
 
 from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
 
-__all__ = ["Blocks", "BLOCK_MINUTES"]
+__all__ = ["Blocks", "BLOCK_MINUTES", "own"]
 
 # The length of a block of time, in minutes; None: the whole run one block.
 BLOCK_MINUTES: float | None = None
@@ -40,6 +40,15 @@ _ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _R
 # An entry-order position past any: what the numbered arrays hold past a block's places, so that `_place`
 # never places an entry among them (ranked last, entered after anything).
 _LAST = 2 ** 31 - 1
+
+
+def own(columns: list) -> np.ndarray:
+    """The loop's arguments the blocks write made copies of their own (the ranks' arrays stay as they are;
+    ranks in floats, infinite past a block's places); gives the entries' lanes, as they were."""
+    lanes = columns[_LANE].copy()
+    for at in (_ITEM, _PLACE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT):
+        columns[at] = np.array(columns[at], dtype=float if at in (_CLS, _KEY) else None)
+    return lanes
 
 
 class Blocks:

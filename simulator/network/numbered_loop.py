@@ -243,7 +243,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                     for v in heap:
                         if v & 1 and given_up[v >> 1] == 0:
                             given_up[v >> 1] = 2  # a numbered place still waiting, to be numbered anew
-                state[ENTERED], state[RESULTS] = k, x
+                state[RESULTS] = x
                 yield BLOCK
                 n, k, cut, after_cut = state[SIZE], state[FIRST], clock[CUT], clock[AFTER]
                 _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at)

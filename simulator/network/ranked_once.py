@@ -581,10 +581,8 @@ class RankedOnceStation(ReadingStation):
         loop, compiled = runner(numbered_loop, n, NUMBERED_FROM, HELPERS)
         columns, readers, late = self._loop_columns()
         cuts = self._cuts()
-        if cuts is not None:  # the numbered arrays are the blocks' to write: copies (the ranks' own stay)
-            by_position = columns[3].copy(), self.ranks.cls[self.ranks.place], self.ranks.key[self.ranks.place]
-            for at in (0, 2, 4, 26, 27, 29):  # (ranks in floats: past a block's places they are infinite)
-                columns[at] = np.array(columns[at], dtype=float if at in (26, 27) else None)
+        if cuts is not None:  # each entry's lane and rank, before the blocks write their numbering over them
+            by_position = blocks.own(columns), self.ranks.cls[self.ranks.place], self.ranks.key[self.ranks.place]
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
         renumbered = np.zeros(0 if cuts is None else n + 1, dtype=np.int64)  # `remap` and `below`
