@@ -54,20 +54,26 @@ def test_blocks_of_time_give_the_outcome_of_one_block_to_the_bit(data: dict[str,
 @pytest.mark.parametrize("name, days, minutes", [("moscow_city_network", 2, 173.0),
                                                  ("moscow_reference_center", 8, 61.0),
                                                  ("examples/mmc_ai_triage", 4, 29.0)])
-def test_bundled_scenarios_by_blocks_as_python_and_compiled(name: str, days: int,
-                                                           minutes: float) -> None:
+def test_bundled_scenarios_by_blocks(name: str, days: int, minutes: float) -> None:
     # Late AI results (the network city's AI workers), second opinions, ties among ranks, many blocks.
     scenario = load_scenario(name, overrides=[f"horizon_days={days}", "warmup_days=0"])
     cohort = draw_cohort(scenario, scenario.seed, 0)
     policy = policy_of(scenario)
-    whole = one_block(scenario, cohort, policy)
-    station, python = by_blocks(scenario, cohort, policy, minutes)
+    station, outcome = by_blocks(scenario, cohort, policy, minutes)
     assert station.blocks_run >= days * 1440 / minutes
-    assert_same(python, whole)
+    assert_same(outcome, one_block(scenario, cohort, policy))
+
+
+def test_the_loop_compiled_by_blocks_gives_the_same_bits() -> None:
+    # One scenario with every kind of entry the blocks renumber (the loop's compilation is some 25 s a form).
+    scenario = load_scenario("moscow_city_network", overrides=["horizon_days=2", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    policy = policy_of(scenario)
+    whole = one_block(scenario, cohort, policy)
     with numbered_loop_compiled():
         compiled._loaded.pop(numbered_loop, None)
-        _, numba = by_blocks(scenario, cohort, policy, minutes)
-        assert numbered_loop in compiled._loaded  # it did run compiled
+        station, numba = by_blocks(scenario, cohort, policy, 173.0)
+        assert numbered_loop in compiled._loaded and station.blocks_run > 10  # it did run compiled, by blocks
     assert_same(numba, whole)
 
 
