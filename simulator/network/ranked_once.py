@@ -148,7 +148,7 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     order = orders[0] if len(orders) == 1 else np.concatenate(orders)
     cls, key = np.concatenate(classes), np.concatenate(keys)
     # Positions and item indices in 32 bits where they fit (a city year: 7 M of each, 28 MB instead of 56).
-    index = np.int32 if station.n_items < 2 ** 31 else np.int64
+    index = station.index_type
     by_place = np.lexsort((key, cls)).astype(index)  # a stable sort: ties go to the item that entered first
     place = np.empty_like(by_place)
     place[by_place] = np.arange(by_place.shape[0], dtype=index)
@@ -582,7 +582,8 @@ class RankedOnceStation(ReadingStation):
         columns, readers, late = self._loop_columns()
         cuts = self._cuts()
         if cuts is not None:  # each entry's lane and rank, before the blocks write their numbering over them
-            by_position = blocks.own(columns), self.ranks.cls[self.ranks.place], self.ranks.key[self.ranks.place]
+            entry_lane, entry_cls, entry_key = (blocks.own(columns), self.ranks.cls[self.ranks.place],
+                                                self.ranks.key[self.ranks.place])
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
         renumbered = np.zeros(0 if cuts is None else n + 1, dtype=np.int64)  # `remap` and `below`
@@ -602,7 +603,7 @@ class RankedOnceStation(ReadingStation):
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
         runs = None
         if cuts is not None:
-            runs = blocks.Blocks(args + outputs, self.ranks.order, *by_position[1:], by_position[0],
+            runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane,
                                  np.frombuffer(self.ready_at), cuts)
             runs.start(state, clock)
         parent, day = self.parent, 1440.0

@@ -109,11 +109,6 @@ class ReadingStation:
         scenario = self.scenario
         n = len(cohort)
         flagged = np.flatnonzero(cohort.draws.reading.second_opinion)
-        # Item indices in 32 bits where every item's fits (a city year: 7 M items; five years: 4 bytes an
-        # item of each index, some 400 MB in all).
-        index = np.int32 if 3 * n < 2 ** 31 else np.int64  # (a study may have two more items)
-        so_index = np.full(n, -1, dtype=index)
-        so_index[flagged] = n + np.arange(flagged.shape[0])
         # Double reading: a second human read of the same study, unless the AI stands in for it.
         dual = np.zeros(n, dtype=bool)
         if cohort.draws.reading.double_read_minutes is not None:
@@ -122,9 +117,14 @@ class ReadingStation:
             dual = ~np.isnan(cohort.draws.reading.double_read_minutes) & ~(ai_second & cohort.upstream.ai_scored)
         doubled = np.flatnonzero(dual)
         first_double = n + flagged.shape[0]
+        total = first_double + doubled.shape[0]
+        # Item indices in 32 bits where every item's fits (a city year: 7 M items; five years: 4 bytes an
+        # item of each index, some 400 MB in all).
+        self.index_type = index = np.int32 if total < 2 ** 31 else np.int64
+        so_index = np.full(n, -1, dtype=index)
+        so_index[flagged] = n + np.arange(flagged.shape[0])
         self.dual_index = np.full(n, -1, dtype=index)
         self.dual_index[doubled] = first_double + np.arange(doubled.shape[0])
-        total = first_double + doubled.shape[0]
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
         self.late = None if cohort.upstream.late_score is None else bytes(cohort.upstream.late_score.astype(np.uint8))
