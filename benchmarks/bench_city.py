@@ -1,7 +1,8 @@
 """City scale: moscow_city.yaml, one simulated year, one replication, one core.
 
 Reports wall time split into drawing the cohort, the model, building the studies table and computing the
-summary metrics; studies per second; and peak resident memory (ru_maxrss of this process).
+summary metrics; studies per second; and peak resident memory (ru_maxrss of this process), beside the
+estimate the size check gives users before a run.
 Targets (issue): under 60 s and under 2 GB. Because the machines are shared, the reference loop of
 benchmarks/mmc_reference.py (the yardstick) is timed in the same run (before and after) and the city throughput is
 also given as a ratio to it, which moves far less with the machine's load than seconds do.
@@ -22,6 +23,7 @@ import time
 from bench_mmc import load_reference
 
 from simulator import load_scenario
+from simulator.prepare import Estimate
 from simulator.network import draw_cohort
 from simulator.triage_config import policy_of
 from simulator.summaries import summary_rows
@@ -64,6 +66,8 @@ def main() -> None:
         "cohort_s": round(t1 - t0, 2), "model_s": round(t2 - t1, 2), "table_s": round(t3 - t2, 2),
         "summary_s": round(t4 - t3, 2), "simulate_s": round(t3 - t0, 2), "total_s": round(t4 - t0, 2),
         "studies_per_s": round(per_s), "peak_rss_mb": round(peak_mb),
+        # What the size check tells users before a run (`prepare.Estimate`), beside what this run measured.
+        "estimated_mb": round(Estimate(scenario).gigabytes * 1e9 / 2**20),
         "reference_per_s": round(ref), "ratio_to_reference": round(per_s / ref, 3),
         "python": platform.python_version(), "machine": platform.machine(),
     }))

@@ -300,9 +300,11 @@ class Estimate:
 
     @property
     def gigabytes(self) -> float:
-        """Rough peak memory of one replication: ~300 bytes a work item, ~1 kB a reader duty (measured on a
-        city year, docs/performance.md)."""
-        return (self.items * 300.0 + self.reader_duties * 1000.0) / 1e9
+        """Rough peak memory of the process that runs one replication: ~190 bytes a work item, ~1 kB a reader
+        duty, and ~0.35 GB of its own (the libraries). Measured peaks, one replication: the city year 1.78 GB
+        (this says 1.83), the network city year 2.18 GB (1.83: its stations hold more a study), five city years
+        7.22 GB (7.77); docs/performance.md."""
+        return (self.items * 190.0 + self.reader_duties * 1000.0) / 1e9 + 0.35
 
 
 def estimate(scenario: Scenario) -> Estimate:
