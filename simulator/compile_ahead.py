@@ -9,6 +9,10 @@ processes draw their studies; a process about to compile waits for the helper to
 from the cache. With the cache full already the helper only loads them (about a second of one core, while
 the run draws its studies). Nothing the run gives depends on it: the compiled loops give the Python loops'
 bits, and if the helper fails, each process compiles for itself as before.
+
+`make install` compiles them too (`python -m simulator.compile_ahead`): a day of three bundled scenarios runs
+every loop compiled in each form the bundled scenarios need, so that a machine's first large run, and its first
+test run, find them in the cache.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from .workers import LocalPool
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-__all__ = ["compiled_ahead"]
+__all__ = ["compiled_ahead", "compile_every_loop"]
 
 # A replication this large runs some loop compiled (the smaller of the loops' thresholds).
 LARGE = min(NUMBERED_FROM, STATIONS_FROM)
@@ -72,3 +76,27 @@ def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int]
     day = with_overrides(scenario, [f"horizon_days={min(1.0, scenario.horizon_days)}", "warmup_days=0"],
                          expectations=False)
     replicate(day, 0)
+
+
+# Scenarios whose days run every loop there is to compile, in each form numba types apart: the network city
+# (the upstream stations' loops, and the reading station's as the city and its FIFO comparison run it); the
+# reference centre (double-read studies, each read's other read); a district example (no second opinions).
+EVERY_LOOP = ("moscow_city_network", "moscow_reference_center", "examples/district_network")
+
+
+def compile_every_loop() -> bool:
+    """Every loop compiled into numba's cache now, as the helper does for a run (`make install`), where it can
+    be kept: whether it was (no numba, or nowhere to write its cache: nothing to do)."""
+    if importlib.util.find_spec("numba") is None or not can_cache():
+        return False
+    from .experiment import run_replication  # (which imports this module)
+    from .prepare import load_scenario
+
+    for name in EVERY_LOOP:
+        _compile(load_scenario(name), max(NUMBERED_FROM, STATIONS_FROM), run_replication)
+    return True
+
+
+if __name__ == "__main__":
+    print("radsim: the compiled loops " + ("are in numba's cache" if compile_every_loop() else
+                                           "are not kept here (no numba, or no cache): each run compiles its own"))

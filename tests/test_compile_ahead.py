@@ -17,7 +17,9 @@ from simulator.compile_ahead import compiled_ahead
 from simulator.experiment import run_replication
 from simulator.network import compiled
 from simulator.network.compiled import after_helper, runner
-from simulator.prepare import load_scenario
+import numpy as np
+
+from simulator.prepare import load_scenario, policy_variant
 
 pytest.importorskip("numba")
 
@@ -145,3 +147,50 @@ def test_where_no_helper_can_be_started_the_run_goes_on_without(large, monkeypat
     monkeypatch.setattr(compile_ahead.LocalPool, "submit", refused)
     with compiled_ahead(large, run_replication) as ended:
         assert ended is None
+
+
+def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
+    """numba's types of what the reading station hands its loop on a run of `scenario`, as compiled runs hand
+    it (an `array` as the numpy array over it): one compiled form serves runs whose types are alike."""
+    import numba
+    from array import array
+
+    from simulator.network.ranked_once import RankedOnceStation
+
+    seen: list = []
+    made = RankedOnceStation._loop_columns
+
+    def watched(self):
+        columns, readers, late = made(self)
+        seen.append([numba.typeof(np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else c)
+                     for c in columns])
+        return columns, readers, late
+
+    monkeypatch.setattr(RankedOnceStation, "_loop_columns", watched)
+    run_replication(scenario, 0)
+    assert len(seen) == 1
+    return seen[0]
+
+
+def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_them(monkeypatch) -> None:
+    """A run without late AI results, or without ranks kept, hands the loop empty arrays typed as those of a
+    run with them: the city's default command (its policy and its FIFO comparison) and the network city
+    compile one form of the loop (which `make install` compiles, `compile_every_loop`), not two."""
+    day = ["horizon_days=1", "warmup_days=0"]
+    city = load_scenario("moscow_city", day)
+    types = _loop_types(monkeypatch, city)
+    assert _loop_types(monkeypatch, policy_variant(city, "fifo")) == types
+    assert _loop_types(monkeypatch, load_scenario("moscow_city_network", day)) == types
+    # Without second opinions: a run with no ranks at all (nothing ranked again, nothing renumbered) and a
+    # run with late results.
+    alone = _loop_types(monkeypatch, load_scenario("examples/cxr_day_night", day))
+    assert _loop_types(monkeypatch, load_scenario("examples/district_network_devices", day)) == alone
+
+
+def test_every_loop_is_compiled_only_where_numba_can_keep_it(monkeypatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(compile_ahead, "_compile", lambda scenario, items, replicate: ran.append(scenario.name))
+    monkeypatch.setattr(compile_ahead, "can_cache", lambda: False)
+    assert not compile_ahead.compile_every_loop() and ran == []
+    monkeypatch.setattr(compile_ahead, "can_cache", lambda: True)
+    assert compile_ahead.compile_every_loop() and len(ran) == len(compile_ahead.EVERY_LOOP)

@@ -708,7 +708,9 @@ class RankedOnceStation(ReadingStation):
                    float(self.warmup),
                    self.preemption is not None]
         none = np.zeros(0, dtype=np.int64)
-        columns += [none, none] if ranks.cls is None else [ranks.cls, ranks.key]
+        # (No ranks kept, where nothing is ranked again, typed as kept ones are, a small class and a float key:
+        # a run without late results and one with them compile one loop, not two.)
+        columns += [np.zeros(0, dtype=np.int16), np.zeros(0)] if ranks.cls is None else [ranks.cls, ranks.key]
         # The times ranks name to be asked again, where some rank names one (float64 always, empty or not, so
         # that no run types the loop anew: numba's types).
         timed, never = self.timed, np.zeros(0)
@@ -716,8 +718,8 @@ class RankedOnceStation(ReadingStation):
                        else ranks.until)
         columns.append(ranks.by_place)
         late = none
-        if self.results is None:
-            columns += [none, np.zeros(0), none, none, none, none, none]
+        if self.results is None:  # (typed as the results' own: the city and the network city, one loop)
+            columns += [np.zeros(0, dtype=ranks.place.dtype), np.zeros(0), none, none, np.zeros(0), none, np.zeros(0)]
         else:
             place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
             place_of[order] = ranks.place
