@@ -29,7 +29,7 @@ from .scenario import Scenario
 from .summaries import ReplicationSummary, Summaries, Summary, read_only, summary_rows
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
-from .workers import LocalPool, cores
+from .workers import LocalPool, for_runs
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
@@ -220,7 +220,7 @@ def run_variants(scenarios: Sequence[Scenario], replications: int = 1, seed: int
     started = time.perf_counter()
     shift = [offsets[v] if v < len(offsets) else 0 for v in range(len(scenarios))]
     tasks = [(v, first + shift[v] + r) for v in range(len(scenarios)) for r in range(replications)]
-    workers = min(len(tasks), workers or cores())
+    workers = for_runs(workers, scenarios, len(tasks))
     done: dict[int, float] = {}
 
     def tell(task: int, fraction: float) -> None:

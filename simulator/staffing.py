@@ -45,7 +45,7 @@ from .metrics import POOL_METRICS, RANGE, STATION_METRICS, StudyColumns, Unknown
 from .scenario import AUDIT, DAYS, SECOND_OPINION, Scenario
 from .triage import IMAGE_READS, KINDS, REFERRALS, Kind
 from .triage_config import targets_of
-from .workers import LocalPool, cores
+from .workers import LocalPool, for_runs
 
 STAFFING = "staffing"  # the kind of output folder `radsim staff` writes
 __all__ = ["Target", "parse_target", "ShiftSlot", "slots", "analytic_start", "offered_loads", "on_duty_by_hour",
@@ -471,7 +471,8 @@ def optimise(scenario: Scenario, targets: Sequence[Target], replications: int = 
     shift_slots = slots(scenario)
     user = {t.text for t in targets}
     conditions = [*targets, *[t for t in feasibility_targets(scenario, waive, share) if t.text not in user]]
-    evaluator = _Evaluator(scenario, conditions, shift_slots, workers or cores(), "overload" not in waive)
+    evaluator = _Evaluator(scenario, conditions, shift_slots, for_runs(workers, [scenario]),
+                           "overload" not in waive)
     search = _Search(scenario, evaluator, conditions, shift_slots, max_staff, progress)
     try:
         return search.run(list(start) if start is not None else analytic_start(scenario), replications,

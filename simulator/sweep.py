@@ -39,7 +39,7 @@ from .metrics import STUDY_METRICS, StudyColumns, pool_metrics, replication_valu
 from .prepare import parse_scenario
 from .safe_yaml import load_text
 from .scenario import Scenario
-from .workers import LocalPool, cores
+from .workers import LocalPool, for_runs
 
 __all__ = ["GridPoint", "parse_grid", "read_grid_file", "plan", "run_sweep", "SweepResult", "point_key",
            "SchedulerLost", "SWEEP"]
@@ -262,7 +262,7 @@ def run_sweep(data: Mapping[str, Any], source: str, points: list[GridPoint], rep
     reused = total - len(todo)
     state = _State(out, progress, total, reused)
     if executor is None:
-        _run_locally(state, todo, scenarios, seed, workers or cores(), run_timeout)
+        _run_locally(state, todo, scenarios, seed, for_runs(workers, scenarios.values(), len(todo)), run_timeout)
     else:
         _run_on(state, executor, todo, scenarios, seed, run_timeout)
     if state.failures:

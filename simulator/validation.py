@@ -26,7 +26,7 @@ from .expectations import expected_value
 from .experiment import run_replication
 from .metrics import StudyColumns, confidence_interval, per_replication
 from .scenario import Scenario
-from .workers import LocalPool, cores
+from .workers import LocalPool, for_runs
 
 __all__ = ["Check", "validate_scenario"]
 
@@ -115,7 +115,7 @@ def validate_scenario(scenario: Scenario, replications: int = 10, workers: int |
     Each replication is measured in the worker that ran it and only its values come back, so memory does
     not grow with the replications a check needs, and the measuring runs on every worker.
     """
-    workers = workers or cores()
+    workers = for_runs(workers, [scenario])
     with nullcontext() if workers <= 1 else LocalPool(workers) as pool:
         return _doubled(scenario, replications, max_replications, pool)
 

@@ -284,3 +284,44 @@ def test_a_command_that_killed_its_pool_exits_without_joining_the_pools_threads(
     with pytest.raises(Exited if kills else SystemExit) as stopped:
         cli.main()
     assert stopped.value.args[0] == 130 if kills else stopped.value.code == 130
+
+
+@pytest.mark.parametrize("available, expected, said", [
+    (None, 2, None),  # unknown: as asked
+    (10e9, 2, None),
+    (2.0e9, 1, "1 worker process at once, not 2"),
+    (0.5e9, 1, "may run out of memory"),
+])
+def test_workers_fit_in_the_memory_available(monkeypatch, caplog, available, expected, said) -> None:
+    """One replication needs 1 GB (a margin of a quarter on top): two processes where 2.5 GB is free, one
+    below, and a note of it; where even one may not fit, it still runs, and says so."""
+    import simulator.workers as workers
+
+    monkeypatch.setattr(workers, "available_memory", lambda: available)
+    monkeypatch.setattr(workers, "_told", set())
+    with caplog.at_level("WARNING", logger="simulator.workers"):
+        assert workers.within_memory(2, 1e9) == expected
+    notes = [record.getMessage() for record in caplog.records]
+    assert (notes == []) if said is None else (len(notes) == 1 and said in notes[0])
+
+
+def test_a_run_that_two_processes_would_take_out_of_memory_runs_in_one(monkeypatch, capsys, tmp_path: Path) -> None:
+    """Its replications one after the other in the command's own process (the same rows as on two), and a
+    note on stderr that says why."""
+    import simulator.experiment as experiment
+    import simulator.workers as workers
+    from simulator.cli import main
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a pool of workers was started")
+
+    monkeypatch.setattr(workers, "available_memory", lambda: 0.5e9)  # a small run needs some 0.36 GB
+    monkeypatch.setattr(workers, "_told", set())
+    monkeypatch.setattr(experiment, "LocalPool", no_pool)
+    monkeypatch.setattr(sys, "argv", ["radsim", "run", "examples/mmc_ai_triage", "--replications", "2",
+                                      "--workers", "2", "--set", "horizon_days=3", "--set", "warmup_days=1", "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    said = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code in (0, None)
+    assert "note: 1 worker process at once, not 2" in said and (tmp_path / "run" / "studies.parquet").exists()

@@ -72,6 +72,7 @@ def _main() -> None:
     from simulator.stopping import caused_by, interrupted, stop_on_sigterm
 
     stop_on_sigterm()
+    _notes()
     try:
         app()
     except KeyboardInterrupt:
@@ -101,6 +102,20 @@ def _main() -> None:
         if os.environ.get("RADSIM_DEBUG"):
             raise
         sys.exit(INTERNAL)
+
+
+def _notes() -> None:
+    """What radsim's modules log as warnings (a run on fewer workers than asked, to stay within memory)
+    printed as notes on stderr."""
+    import logging
+
+    class Note(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            err.print(f"note: {record.getMessage()}", soft_wrap=True)
+
+    logger = logging.getLogger("simulator")
+    if not any(type(handler).__name__ == "Note" for handler in logger.handlers):  # (once a process)
+        logger.addHandler(Note(logging.WARNING))
 
 
 def _exit_now(code: object) -> None:

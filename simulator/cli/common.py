@@ -72,7 +72,8 @@ Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
                                                    "checked like the file).")]
 Workers = Annotated[Optional[int], typer.Option("--workers", "-w", metavar="N", min=1, max=512,
                                                 help="Processes running replications in parallel (default: all "
-                                                     "cores of this machine).")]
+                                                     "cores of this machine; fewer where the memory available would "
+                                                     "not hold that many, and a note says so).")]
 AllowCode = Annotated[Optional[list[str]], typer.Option(
     "--allow-code", metavar="MODULE", callback=_allow_code,
     help="Let the scenario name classes of this module of yours (mypkg, or one class: mypkg.rules:NewRules) as "
