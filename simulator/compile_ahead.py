@@ -10,9 +10,9 @@ from the cache. With the cache full already the helper only loads them (about a 
 the run draws its studies). Nothing the run gives depends on it: the compiled loops give the Python loops'
 bits, and if the helper fails, each process compiles for itself as before.
 
-`make install` compiles them too (`python -m simulator.compile_ahead`): a day of three bundled scenarios runs
-every loop compiled in each form the bundled scenarios need, so that a machine's first large run, and its first
-test run, find them in the cache.
+`radsim compile` (which `make install` runs) compiles them too: a day of three bundled scenarios runs every
+loop compiled in each form the bundled scenarios need, so that a machine's first large run, and its first test
+run, find them in the cache.
 """
 from __future__ import annotations
 
@@ -84,19 +84,14 @@ def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int]
 EVERY_LOOP = ("moscow_city_network", "moscow_reference_center", "examples/district_network")
 
 
-def compile_every_loop() -> bool:
-    """Every loop compiled into numba's cache now, as the helper does for a run (`make install`), where it can
-    be kept: whether it was (no numba, or nowhere to write its cache: nothing to do)."""
+def compile_every_loop(replicate: Callable[[Scenario, int], object]) -> bool:
+    """Every loop compiled into numba's cache now, as the helper does for a run (`replicate`:
+    `experiment.run_replication`), where it can be kept (`radsim compile`, which `make install` runs): whether
+    it was (no numba, or nowhere to write its cache: nothing to do)."""
     if importlib.util.find_spec("numba") is None or not can_cache():
         return False
-    from .experiment import run_replication  # (which imports this module)
     from .prepare import load_scenario
 
     for name in EVERY_LOOP:
-        _compile(load_scenario(name), max(NUMBERED_FROM, STATIONS_FROM), run_replication)
+        _compile(load_scenario(name), max(NUMBERED_FROM, STATIONS_FROM), replicate)
     return True
-
-
-if __name__ == "__main__":
-    print("radsim: the compiled loops " + ("are in numba's cache" if compile_every_loop() else
-                                           "are not kept here (no numba, or no cache): each run compiles its own"))

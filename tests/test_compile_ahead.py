@@ -187,10 +187,16 @@ def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_
     assert _loop_types(monkeypatch, load_scenario("examples/district_network_devices", day)) == alone
 
 
-def test_every_loop_is_compiled_only_where_numba_can_keep_it(monkeypatch) -> None:
+def test_radsim_compile_compiles_every_loop_only_where_numba_can_keep_it(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
     ran: list[str] = []
     monkeypatch.setattr(compile_ahead, "_compile", lambda scenario, items, replicate: ran.append(scenario.name))
     monkeypatch.setattr(compile_ahead, "can_cache", lambda: False)
-    assert not compile_ahead.compile_every_loop() and ran == []
+    said = CliRunner().invoke(app, ["compile"])
+    assert said.exit_code == 0 and "nothing to compile" in said.output and ran == []
     monkeypatch.setattr(compile_ahead, "can_cache", lambda: True)
-    assert compile_ahead.compile_every_loop() and len(ran) == len(compile_ahead.EVERY_LOOP)
+    said = CliRunner().invoke(app, ["compile"])
+    assert said.exit_code == 0 and "compiled" in said.output and len(ran) == len(compile_ahead.EVERY_LOOP)

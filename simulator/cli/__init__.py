@@ -15,6 +15,7 @@ from . import (
     backtest,
     baseline,
     compare,
+    compile,
     dashboard,
     design,
     dicom,
@@ -50,6 +51,7 @@ app.command("log")(log.log)
 app.command("fit")(fit.fit)
 app.command("backtest")(backtest.backtest)
 app.command("replay")(replay.replay)
+app.command("compile")(compile.compile_loops)
 
 
 def main() -> None:
