@@ -13,8 +13,6 @@ $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(BIN)/python -m pip install --quiet -e ".[all,test]"
-	# numba's compiled loops made once here, not by a machine's first large run (or first test run): ~80 s
-	$(BIN)/radsim compile
 	@touch $@
 
 install: $(BIN)/radsim

@@ -10,9 +10,9 @@ from the cache. With the cache full already the helper only loads them (about a 
 the run draws its studies). Nothing the run gives depends on it: the compiled loops give the Python loops'
 bits, and if the helper fails, each process compiles for itself as before.
 
-`radsim compile` (which `make install` runs) compiles them too: a day of three bundled scenarios runs every
-loop compiled in each form the bundled scenarios need, so that a machine's first large run, and its first test
-run, find them in the cache.
+`radsim compile` compiles them ahead of any run: a day of three bundled scenarios runs every loop compiled in
+each form the bundled scenarios need, so that a machine's first large run finds them in the cache (some 80 s;
+not part of `make install`, which a first `make run` of the reference centre, run as Python, would wait for).
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ EVERY_LOOP = ("moscow_city_network", "moscow_reference_center", "examples/distri
 
 def compile_every_loop(replicate: Callable[[Scenario, int], object]) -> bool:
     """Every loop compiled into numba's cache now, as the helper does for a run (`replicate`:
-    `experiment.run_replication`), where it can be kept (`radsim compile`, which `make install` runs): whether
+    `experiment.run_replication`), where it can be kept (`radsim compile`): whether
     it was (no numba, or nowhere to write its cache: nothing to do)."""
     if importlib.util.find_spec("numba") is None or not can_cache():
         return False

@@ -175,7 +175,7 @@ def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
 def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_them(monkeypatch) -> None:
     """A run without late AI results, or without ranks kept, hands the loop empty arrays typed as those of a
     run with them: the city's default command (its policy and its FIFO comparison) and the network city
-    compile one form of the loop (which `make install` compiles, `compile_every_loop`), not two."""
+    compile one form of the loop (which `radsim compile` compiles, `compile_every_loop`), not two."""
     day = ["horizon_days=1", "warmup_days=0"]
     city = load_scenario("moscow_city", day)
     types = _loop_types(monkeypatch, city)

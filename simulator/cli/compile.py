@@ -6,8 +6,8 @@ from .common import out
 
 def compile_loops() -> None:
     """Compile the fast loops (radsim[fast]: numba) into numba's cache now, some 80 s once per machine and
-    install: the first large run then starts at once. `make install` runs it; without it the first run that
-    needs a loop compiles it."""
+    install: the first large run then starts at once (without it, the first run that needs a loop compiles
+    it, some 20 s a loop)."""
     from simulator.compile_ahead import compile_every_loop
     from simulator.experiment import run_replication
 
