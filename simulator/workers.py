@@ -56,16 +56,16 @@ def cores() -> int:
 MARGIN = 1.25
 
 
-def available_memory() -> int | None:
+def available_memory(meminfo: str = "/proc/meminfo", group: str = "/sys/fs/cgroup") -> int | None:
     """Bytes this machine can give new processes without swapping (Linux's MemAvailable, and no more than
     this process's control group has left, where it has a limit); None where it cannot be read."""
     try:
-        with open("/proc/meminfo") as stream:
+        with open(meminfo) as stream:
             found = next((int(line.split()[1]) * 1024 for line in stream if line.startswith("MemAvailable:")), None)
     except (OSError, ValueError, IndexError):
         return None
     try:
-        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as current:
+        with open(f"{group}/memory.max") as limit, open(f"{group}/memory.current") as current:
             bound = limit.read().strip()
             if found is not None and bound != "max":
                 found = min(found, int(bound) - int(current.read()))

@@ -325,3 +325,21 @@ def test_a_run_that_two_processes_would_take_out_of_memory_runs_in_one(monkeypat
     said = " ".join(capsys.readouterr().err.split())
     assert ended.value.code in (0, None)
     assert "note: 1 worker process at once, not 2" in said and (tmp_path / "run" / "studies.parquet").exists()
+
+
+def test_the_memory_available_is_the_machines_within_its_control_groups_limit(tmp_path: Path) -> None:
+    from simulator.workers import available_memory
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         9000000 kB\nMemAvailable:   12000000 kB\n")
+    group = tmp_path / "cgroup"
+    assert available_memory(str(meminfo), str(group)) == 12_000_000 * 1024  # no group of its own: the machine's
+    group.mkdir()
+    (group / "memory.max").write_text("max\n")
+    (group / "memory.current").write_text("1000000000\n")
+    assert available_memory(str(meminfo), str(group)) == 12_000_000 * 1024  # a group without a limit
+    (group / "memory.max").write_text("4000000000\n")
+    assert available_memory(str(meminfo), str(group)) == 3_000_000_000  # what the group has left
+    meminfo.write_text("MemTotal:       24000000 kB\n")  # an old kernel's, without MemAvailable
+    assert available_memory(str(meminfo), str(group)) is None
+    assert available_memory(str(tmp_path / "none"), str(group)) is None
