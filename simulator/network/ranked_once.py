@@ -588,7 +588,7 @@ class RankedOnceStation(ReadingStation):
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
         renumbered = np.zeros(0 if cuts is None else n + 1, dtype=np.int64)  # `remap` and `below`
         outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
-                   np.frombuffer(self.reader_of, dtype=np.int64), np.zeros(rows), np.zeros(rows, dtype=np.int64),
+                   np.frombuffer(self.reader_of, dtype=np.int32), np.zeros(rows), np.zeros(rows, dtype=np.int64),
                    np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows),
                    np.frombuffer(self.gone, dtype=np.uint8), relabelled, renumbered, renumbered.copy()]
         state, clock = np.full(6, -1, dtype=np.int64), np.zeros(6)

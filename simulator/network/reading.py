@@ -138,7 +138,8 @@ class ReadingStation:
         self.ready_at = array("d", np.concatenate([cohort.upstream.ready_at, np.full(total - n, NaN)]).tobytes())
         self.read_start = array("d", np.full(total, NaN).tobytes())
         self.reported_at = array("d", np.full(total, NaN).tobytes())
-        self.reader_of = array("q", np.full(total, -1, dtype=np.int64).tobytes())
+        # (A reader's code in 32 bits: a run has a few hundred; five city years' items, 146 MB less.)
+        self.reader_of = array("i", np.full(total, -1, dtype=np.int32).tobytes())
         self.label = array("h", np.full(total, -1, dtype=np.int16).tobytes())
 
     @cached_property
@@ -584,7 +585,7 @@ class ReadingStation:
         self._sign_double_reads()
         return Outcome(
             parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
-            reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int64),
+            reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int32),
             label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists,
             reader_names=self.reader_names, duties=self.duty_rows, n_second=self.n_second, audited=self.audited,
         )
