@@ -6,6 +6,7 @@ Each command imports what it needs when it runs, so `radsim --help` starts in a 
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -106,18 +107,18 @@ def _main() -> None:
         sys.exit(INTERNAL)
 
 
-def _notes() -> None:
-    """What radsim's modules log as warnings (a run on fewer workers than asked, to stay within memory)
+class _Note(logging.Handler):
+    """What radsim's modules log as warnings (a run on fewer workers than asked, to stay within memory),
     printed as notes on stderr."""
-    import logging
 
-    class Note(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            err.print(f"note: {record.getMessage()}", soft_wrap=True)
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"note: {record.getMessage()}", soft_wrap=True)
 
+
+def _notes() -> None:
     logger = logging.getLogger("simulator")
-    if not any(type(handler).__name__ == "Note" for handler in logger.handlers):  # (once a process)
-        logger.addHandler(Note(logging.WARNING))
+    if not any(isinstance(handler, _Note) for handler in logger.handlers):  # (once a process)
+        logger.addHandler(_Note(logging.WARNING))
 
 
 def _exit_now(code: object) -> None:
