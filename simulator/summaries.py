@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, Key, StudyColumns, columns_for,
                       confidence_interval, key_of, pool_metrics, study_metrics, subgroups)
@@ -89,8 +90,22 @@ def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replicati
 
 
 def read_only(studies: pa.Table) -> pa.Table:
-    """The columns of a studies table its summary reads (zero-copy): the rest can go once written."""
-    return studies.select([name for name in studies.column_names if name in READ])
+    """The columns of a studies table its summary reads, in the forms it reads them: the rest can go once
+    written. `of_study` is read only for whether it is null (a study's own row), so it is kept as that (a
+    city year's study ids are 45 MB); categories in a byte where their values are few (Arrow gives the
+    kinds and study types four)."""
+    kept = studies.select([name for name in studies.column_names if name in READ])
+    for at, name in enumerate(kept.column_names):
+        column = kept.column(name)
+        if name == "of_study":
+            column = pc.if_else(pc.is_valid(column), pa.scalar(True), pa.scalar(None, pa.bool_()))
+        elif pa.types.is_dictionary(column.type) and column.type.index_type.bit_width > 8 \
+                and all(len(chunk.dictionary) < 128 for chunk in column.chunks):
+            column = column.cast(pa.dictionary(pa.int8(), column.type.value_type))
+        else:
+            continue
+        kept = kept.set_column(at, name, column)
+    return kept
 
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
