@@ -127,3 +127,13 @@ class Thirds:
         if item.index % 3 == 0:
             return Route(BOTH, now + 10.0)
         return Route(CENTRAL) if item.index % 3 == 1 else Route(LOCAL, now + 15.0)
+
+
+class WholeMinutes:
+    """AI-positive first, then by the whole minute the study became ready: integer keys."""
+
+    name = "whole-minutes"
+
+    def rank(self, item: WorkItem, now: float) -> Rank:
+        flagged = bool(item.ai_positive)
+        return Rank(0 if flagged else 1, int(item.ready_at), "ai_positive" if flagged else "routine")

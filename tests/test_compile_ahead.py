@@ -174,7 +174,7 @@ def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
 
 def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_them(monkeypatch) -> None:
     """A run without late AI results, or without ranks kept, hands the loop empty arrays typed as those of a
-    run with them: the city's default command (its policy and its FIFO comparison) and the network city
+    run with them, and integer keys as floats: the city's default command (its policy and its FIFO comparison) and the network city
     compile one form of the loop (which `radsim compile` compiles, `compile_every_loop`), not two."""
     day = ["horizon_days=1", "warmup_days=0"]
     city = load_scenario("moscow_city", day)
@@ -184,7 +184,12 @@ def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_
     # Without second opinions: a run with no ranks at all (nothing ranked again, nothing renumbered) and a
     # run with late results.
     alone = _loop_types(monkeypatch, load_scenario("examples/cxr_day_night", day))
-    assert _loop_types(monkeypatch, load_scenario("examples/district_network_devices", day)) == alone
+    devices = load_scenario("examples/district_network_devices", day)
+    assert _loop_types(monkeypatch, devices) == alone
+    # A policy of one's own whose keys are integers: the form compiled for float keys.
+    whole = load_scenario("examples/district_network_devices",
+                          [*day, "policy.triage=tests.policies_for_tests:WholeMinutes"])
+    assert _loop_types(monkeypatch, whole) == alone
 
 
 def test_radsim_compile_compiles_every_loop_only_where_numba_can_keep_it(monkeypatch) -> None:
