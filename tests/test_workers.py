@@ -286,6 +286,14 @@ def test_a_command_that_killed_its_pool_exits_without_joining_the_pools_threads(
     assert stopped.value.args[0] == 130 if kills else stopped.value.code == 130
 
 
+def _logging_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logging as a command starts with it: `radsim sweep --cluster` silences it for the rest of its process
+    (the Dask client's reconnection logs), which in a test worker is every later test's."""
+    import logging
+
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
+
+
 @pytest.mark.parametrize("available, expected, said", [
     (None, 2, None),  # unknown: as asked
     (10e9, 2, None),
@@ -297,6 +305,7 @@ def test_workers_fit_in_the_memory_available(monkeypatch, caplog, available, exp
     below, and a note of it; where even one may not fit, it still runs, and says so."""
     import simulator.workers as workers
 
+    _logging_on(monkeypatch)
     monkeypatch.setattr(workers, "available_memory", lambda: available)
     monkeypatch.setattr(workers, "_told", set())
     with caplog.at_level("WARNING", logger="simulator.workers"):
@@ -315,6 +324,7 @@ def test_a_run_that_two_processes_would_take_out_of_memory_runs_in_one(monkeypat
     def no_pool(*args, **kwargs):
         raise AssertionError("a pool of workers was started")
 
+    _logging_on(monkeypatch)
     monkeypatch.setattr(workers, "available_memory", lambda: 0.5e9)  # a small run needs some 0.36 GB
     monkeypatch.setattr(workers, "_told", set())
     monkeypatch.setattr(experiment, "LocalPool", no_pool)
