@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from array import array
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from simulator import compile_ahead
@@ -17,8 +19,6 @@ from simulator.compile_ahead import compiled_ahead
 from simulator.experiment import run_replication
 from simulator.network import compiled
 from simulator.network.compiled import after_helper, runner
-import numpy as np
-
 from simulator.prepare import load_scenario, policy_variant
 
 pytest.importorskip("numba")
@@ -153,7 +153,6 @@ def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
     """numba's types of what the reading station hands its loop on a run of `scenario`, as compiled runs hand
     it (an `array` as the numpy array over it): one compiled form serves runs whose types are alike."""
     import numba
-    from array import array
 
     from simulator.network.ranked_once import RankedOnceStation
 
@@ -174,8 +173,9 @@ def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
 
 def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_them(monkeypatch) -> None:
     """A run without late AI results, or without ranks kept, hands the loop empty arrays typed as those of a
-    run with them, and integer keys as floats: the city's default command (its policy and its FIFO comparison) and the network city
-    compile one form of the loop (which `radsim compile` compiles, `compile_every_loop`), not two."""
+    run with them, and integer keys as floats: the city's default command (its policy and its FIFO
+    comparison) and the network city compile one form of the loop (which `radsim compile` compiles,
+    `compile_every_loop`), not two."""
     day = ["horizon_days=1", "warmup_days=0"]
     city = load_scenario("moscow_city", day)
     types = _loop_types(monkeypatch, city)
