@@ -104,7 +104,9 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
             read = np.where(audited, cohort.draws.reading.audit_minutes[source], read)  # type: ignore[index]
             kind = np.where(audited, AUDIT, kind).astype(np.int32)
     else:
-        read = (cohort.draws.reading.second_read_minutes if second else cohort.draws.reading.double_read_minutes)[source]  # type: ignore[index]
+        reading = cohort.draws.reading
+        # (A second opinion's minutes are the draws' one per second opinion, in the order of their rows.)
+        read = reading.second_read_minutes[rows - len(cohort)] if second else reading.double_read_minutes[source]  # type: ignore[index]
         kind = np.full(m, extra, np.int32)
     read_minutes = np.where(np.isnan(reported), np.nan, read)
     index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows

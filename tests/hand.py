@@ -46,7 +46,8 @@ def cohort_of(scenario: Scenario, studies: list[dict[str, Any]]) -> Cohort:
                   study_type=np.array([types.index(s.get("type", types[0])) for s in studies], dtype=np.int32),
                   arrivals=Arrivals(ready, site, referral, nan), truth=Truth(no, np.full(n, -1, dtype=np.int16)),
                   ai=AiDraws(np.full(n, -1, dtype=np.int32), no, score, positive, np.zeros(n), no, no), more_ais=(),
-                  reading=Reading(col("read", 1.0), col("second_opinion", False, bool), col("second_read", 1.0),
+                  reading=Reading(col("read", 1.0), col("second_opinion", False, bool),
+                                  col("second_read", 1.0)[col("second_opinion", False, bool)],
                                   col("double_read", np.nan) if any("double_read" in s for s in studies) else None,
                                   col("audit", np.nan) if scenario.routing.autonomous_normal is not None else None),
                   ingest_delay=np.zeros(n))

@@ -274,7 +274,7 @@ def test_a_preempted_read_resumes_with_what_is_left_not_from_the_start() -> None
                   arrivals=Arrivals(times, site, column(2, 0, dtype=np.int8), nan),
                   truth=Truth(no, column(-1, -1, dtype=np.int16)),
                   ai=AiDraws(column(-1, -1, dtype=np.int32), no, nan, no, column(0.0, 0.0), no, no), more_ais=(),
-                  reading=Reading(column(60.0, 5.0), no, column(0.0, 0.0), None, None), ingest_delay=column(0.0, 0.0))
+                  reading=Reading(column(60.0, 5.0), no, column(), None, None), ingest_delay=column(0.0, 0.0))
     cohort = Cohort(draws, Upstream(site, times, times, times, no, nan, no, scored_at=nan))
     outcome = ReadingStation(scenario, cohort, policy_of(scenario), 0, 0).run()
     routine, stat = studies_table(scenario, cohort, outcome, 0, 0).to_pylist()

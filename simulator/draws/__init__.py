@@ -111,8 +111,9 @@ def draw_year(scenario: Scenario, seed: int, replication: int, year: int) -> Dra
                                          else scenario.ingest.delay_minutes, rng("ingest"), n),
                                   None if trace is None else trace.ingest_minutes)))
     order = np.argsort(np.concatenate([p["arrivals"].arrived_at for p in parts]), kind="stable")
-    return _together(parts, order, type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites),
-                     condition_names=conditions)
+    draws = _together(parts, order, type_names=tuple(scenario.study_types), site_names=tuple(scenario.sites),
+                      condition_names=conditions)
+    return replace(draws, reading=draws.reading.asked_only())
 
 
 def _within(trace: TraceArrivals, lo: float, hi: float) -> TraceArrivals:

@@ -4,7 +4,7 @@ and whether the signed report is sent for a second opinion, with that opinion's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,9 +23,17 @@ __all__ = ["Reading", "draw_reading"]
 class Reading:
     read_minutes: np.ndarray
     second_opinion: np.ndarray  # bool: the signed report is sent for a second opinion
-    second_read_minutes: np.ndarray  # of that second opinion
+    # Of those second opinions: one for each study that asks for one, in study order (the order of the reading
+    # station's second-opinion items). `draw_reading` gives one for every study of its type, drawn whether
+    # asked for or not (so that a fraction's change moves no other draw); the joined draws keep those asked
+    # for (`asked_only`): a city year's others were 53 MB held to the end of every run.
+    second_read_minutes: np.ndarray
     double_read_minutes: np.ndarray | None  # NaN for a type not double-read; None: no type is
     audit_minutes: np.ndarray | None  # NaN for a type outside the autonomous lane; None: no lane
+
+    def asked_only(self) -> "Reading":
+        """These draws with the second opinions' reading times of the studies that ask for one only."""
+        return replace(self, second_read_minutes=self.second_read_minutes[self.second_opinion])
 
 
 def draw_reading(scenario: Scenario, name: str, study_type: StudyType, truth: Truth, rng: Streams,

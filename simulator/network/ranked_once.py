@@ -510,7 +510,7 @@ class RankedOnceStation(ReadingStation):
         # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
         self.minutes = array("d", reading.read_minutes.tobytes())
         if self.n_second:
-            self.minutes.extend(reading.second_read_minutes[self.parent[self.n_cohort:self.n_cohort + self.n_second]])
+            self.minutes.extend(reading.second_read_minutes)  # (one per second opinion, in their order)
         doubled = self.dual_index >= 0
         if doubled.any():
             self.minutes.extend(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])

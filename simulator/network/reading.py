@@ -491,7 +491,8 @@ class ReadingStation:
         return Read(index=j, study_type=name, kind=SECOND_OPINION, referral=ROUTINE, modality=modality,
                     site=self.site_names[int(u.site[i])], arrived_at=now, ready_at=now,
                     patient_age=None if age != age else age, lane=self.lanes.second_opinion,
-                    exclude_reader=first_reader, remaining=float(d.reading.second_read_minutes[i]))
+                    exclude_reader=first_reader,
+                    remaining=float(d.reading.second_read_minutes[j - self.n_cohort]))
 
     # Shifts ------------------------------------------------------------------------------------------------
     def _start_shifts(self) -> None:
