@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, Key, StudyColumns, columns_for,
-                      confidence_interval, key_of, pool_metrics, study_metrics, subgroups)
+                      confidence_interval, key_of, has_value, pool_metrics, study_metrics, subgroups)
 from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
@@ -78,8 +78,7 @@ class ReplicationSummary:
 
 
 # The studies columns a replication's summary reads: what a run keeps of a table it has handed to a sink.
-READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "reported_at", "tat_minutes",
-        "wait_minutes", "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
+READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "reported_at", "wait_minutes", "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
 
 
 def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:
@@ -91,14 +90,14 @@ def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replicati
 
 def read_only(studies: pa.Table) -> pa.Table:
     """The columns of a studies table its summary reads, in the forms it reads them: the rest can go once
-    written. `of_study` is read only for whether it is null (a study's own row), so it is kept as that (a
-    city year's study ids are 45 MB); categories in a byte where their values are few (Arrow gives the
-    kinds and study types four)."""
+    written. `of_study` and `ai_score` are read only for whether they hold a value (a study's own row, a
+    scored study), so each is kept as that (a city year's study ids are 45 MB, its scores 58); categories in
+    a byte where their values are few (Arrow gives the kinds and study types four)."""
     kept = studies.select([name for name in studies.column_names if name in READ])
     for at, name in enumerate(kept.column_names):
         column = kept.column(name)
-        if name == "of_study":
-            column = pc.if_else(pc.is_valid(column), pa.scalar(True), pa.scalar(None, pa.bool_()))
+        if name in ("of_study", "ai_score"):
+            column = pc.if_else(has_value(column), pa.scalar(True), pa.scalar(None, pa.bool_()))
         elif pa.types.is_dictionary(column.type) and column.type.index_type.bit_width > 8 \
                 and all(len(chunk.dictionary) < 128 for chunk in column.chunks):
             column = column.cast(pa.dictionary(pa.int8(), column.type.value_type))
