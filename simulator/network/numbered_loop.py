@@ -91,7 +91,7 @@ OPINION_RANK, RANK, RANK_LATE, DUE, DUE_LATE = 1, 2, 3, 4, 5
 BLOCK = 6
 
 
-def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_of, opinion_lane, excluded,
+def numbered_loop(item, ready, place, lane, study_at, minutes, more_minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
                   ranked_cls, ranked_key, ranked_until, entry_at, place_of, result_at, result_item, result_cls,
@@ -105,8 +105,10 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
 
     What enters, in order: `item` (the index of its outputs: a study, or right after it its second read),
     its `place` in the numbered order and its `lane`; `ready[item]` (a second read's is its study's);
-    `study_at[place]` the item numbered `place`; `minutes[item]`; `partner[item]` the other read of a double-read
-    study (-1: none); `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`;
+    `study_at[place]` the item numbered `place`; `minutes[item]` its reading time, `more_minutes[item -
+    len(minutes)]` for an item past those (so the studies' may be the draws' own; with pre-emption, which
+    writes what is left to read, `minutes` holds every item's); `partner[item]` the other read of a
+    double-read study (-1: none); `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`;
     `excluded[item]` the reader code that may not read an item (-1: none).
     `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
     `row_lanes[...]` likewise the lanes reader row r reads. Duties in the order they were scheduled:
@@ -205,7 +207,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
     # flag for the two made numba's compilation of the loop five times as long, measured.)
     routed = len(again_entry) > 0
     many = rows if preemptive else 1
-    items = len(minutes) if preemptive or routed or pushing or len(ranked_until) > 0 else 0
+    drawn = len(minutes)  # the items whose reading time is in `minutes`; the rest's in `more_minutes`
+    items = drawn + len(more_minutes) if preemptive or routed or pushing or len(ranked_until) > 0 else 0
     reading_cls = [0.0] * many
     reading_lane = [0] * many
     busy_after = [-1] * many
@@ -336,7 +339,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
                         holding[t] = i
                         resumed[t] = now
                         pending[t] = sequence
-                        heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, t))
+                        heappush(events, (now + (minutes[i] if i < drawn else more_minutes[i - drawn]), _RELEASE,
+                                          sequence, _DONE, t))
                         sequence += 1
                         if partner[i] >= 0:  # its second read: someone else
                             excluded[partner[i]] = row_code[t]
@@ -592,7 +596,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, partner, opinion_
             holding[r] = i
             resumed[r] = now
             pending[r] = sequence
-            heappush(events, (now + minutes[i], _RELEASE, sequence, _DONE, r))
+            heappush(events, (now + (minutes[i] if i < drawn else more_minutes[i - drawn]), _RELEASE, sequence,
+                              _DONE, r))
             sequence += 1
             if preemptive:
                 _reading(r, i, c, best, p, reading_cls, reading_lane, busy_first, busy_last, busy_after,

@@ -507,16 +507,18 @@ class RankedOnceStation(ReadingStation):
                   *(() if routes is None else (routes.until, routes.late_until))]
         self.timed = any(until is not None and bool((until < math.inf).any()) for until in untils)
         reading = cohort.draws.reading
-        # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads'.
-        self.minutes = array("d", reading.read_minutes.tobytes())
-        if self.n_second:
-            self.minutes.extend(reading.second_read_minutes)  # (one per second opinion, in their order)
+        # Each item's read time, in `_items`' order: the studies', their second opinions', their second reads':
+        # the studies' the draws' own (a city year's, 58 MB), the rest the station's; all the station's where
+        # some study's differs (an audit's) or the loop writes them (what is left of a pre-empted read).
         doubled = self.dual_index >= 0
-        if doubled.any():
-            self.minutes.extend(reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]])
+        more = [reading.second_read_minutes,  # (one per second opinion, in their order)
+                reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]] if doubled.any() else []]
+        self.minutes, self.more_minutes = reading.read_minutes, np.concatenate(more)
+        if ranks.audited is not None or self.preemption is not None:
+            self.minutes, self.more_minutes = np.concatenate([self.minutes, self.more_minutes]), np.zeros(0)
         if ranks.audited is not None:  # an audit is read for its own minutes, and has no second read
             self.audited[ranks.audited] = True
-            np.frombuffer(self.minutes)[ranks.audited] = reading.audit_minutes[ranks.audited]  # type: ignore[index]
+            self.minutes[ranks.audited] = reading.audit_minutes[ranks.audited]  # type: ignore[index]
             doubled &= ~self.audited
         self.live = Live(self.n_items) if self.n_second or results is not None else None
         # Who may not read an item (the reader of its study's report, or of its other read): only where
@@ -705,7 +707,7 @@ class RankedOnceStation(ReadingStation):
             lane_in[self.audited[study]] = audit_lane
         columns = [order, np.frombuffer(self.ready_at), ranks.place,
                    lane_in,
-                   np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), np.frombuffer(self.minutes),
+                   np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), self.minutes, self.more_minutes,
                    partner, np.frombuffer(self.so_index, dtype=self.so_index.typecode), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(reads), np.array(start, dtype=float),
                    np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
