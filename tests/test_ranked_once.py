@@ -423,3 +423,36 @@ def test_ranks_that_name_an_until_run_the_loop_asked_again_as_the_layered_workli
     chosen._rank_again = lambda i, result_in, now: asked.append(now) or ask(i, result_in, now)  # type: ignore
     assert_same(chosen.run(), ReadingStation(scenario, cohort, ranking, scenario.seed, 0).run())
     assert len(asked) > 10  # not a vacuous comparison: ranks were asked again as the run went
+
+
+def _arrays(record: Any, name: str = "") -> dict[str, np.ndarray]:
+    """Every array of a record of arrays (the draws, the upstream outcome), by its path, copied."""
+    found = {}
+    for field in dataclasses.fields(record):
+        value = getattr(record, field.name)
+        if isinstance(value, np.ndarray):
+            found[f"{name}{field.name}"] = value.copy()
+        elif dataclasses.is_dataclass(value):
+            found.update(_arrays(value, f"{name}{field.name}."))
+    return found
+
+
+@pytest.mark.parametrize("name", ["examples/district_network", "validation/ai_triage_2_readers_preemptive"])
+def test_the_station_reads_its_cohort_and_never_writes_into_it(name: str) -> None:
+    """Draws, then stations: the station reads the studies' reading times and ready times where the cohort
+    holds them, and what it changes (an audit's reading time, what is left of a pre-empted read) is its
+    own, so a cohort run under one policy is the same cohort for the next (common random numbers). Run
+    compiled, where the loop is handed the cohort's own arrays (the Python form is handed lists)."""
+    from .hand import numbered_loop_compiled
+
+    scenario = load_scenario(name, ["horizon_days=3", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    before = {**_arrays(cohort.draws, "draws."), **_arrays(cohort.upstream, "upstream.")}
+    with numbered_loop_compiled():
+        station = reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+        assert isinstance(station, RankedOnceStation)
+        station.run()
+    after = {**_arrays(cohort.draws, "draws."), **_arrays(cohort.upstream, "upstream.")}
+    assert before.keys() == after.keys()
+    for path, values in before.items():
+        assert np.array_equal(values, after[path], equal_nan=values.dtype.kind == "f"), path
