@@ -434,12 +434,14 @@ class Live:
     """The labels of entries ranked as the run goes (second opinions; studies a late AI result ranks again),
     numbered in order of first use, as the layered station numbers its labels (`label_order`)."""
 
-    def __init__(self, n_items: int) -> None:
+    def __init__(self, label: np.ndarray) -> None:
         self.codes = Codes()  # their labels, numbered in the order first seen here
         # Each label's first use: how many numbered items had entered by then, then the order of uses (a
         # late result's place in the order results come; a second opinion's ahead of the results after it).
         self.first_use: dict[str, tuple] = {}
-        self.label = np.full(n_items, -1, dtype=np.int16)  # an item's label, a code here
+        # An item's label, a code here (-1: none): written into the station's labels, which hold nothing else
+        # until its outcome (`RankedOnceStation._outcome`), not an array of its own (a city year's, 15 MB).
+        self.label = label
         self.opinions = 0
 
     def labelled(self, index: int | np.ndarray, label: str, when: tuple) -> None:
@@ -520,7 +522,8 @@ class RankedOnceStation(ReadingStation):
             self.audited[ranks.audited] = True
             self.minutes[ranks.audited] = reading.audit_minutes[ranks.audited]  # type: ignore[index]
             doubled &= ~self.audited
-        self.live = Live(self.n_items) if self.n_second or results is not None else None
+        self.live = Live(np.frombuffer(self.label, dtype=np.int16)) if self.n_second or results is not None \
+            else None
         # Who may not read an item (the reader of its study's report, or of its other read): only where
         # some item has someone; and each read's other read, where studies are double read.
         self.excluded = None
@@ -765,11 +768,12 @@ class RankedOnceStation(ReadingStation):
         if live is None:
             label[ranks.order] = ranks.label
         else:  # one numbering, in order of first use, as the layered station gives it
+            given = np.flatnonzero(label >= 0)  # the labels given as the run went (`Live`), in its codes
+            live_codes = label[given]
             names = live.label_order(ranks.names, np.unique(ranks.label, return_index=True)[1])
             code = {name: number for number, name in enumerate(names)}
             label[ranks.order] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[ranks.label]
-            given = live.label >= 0
-            label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[live.label[given]]
+            label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[live_codes]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
 

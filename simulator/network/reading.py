@@ -123,7 +123,8 @@ class ReadingStation:
         self.index_type = index = np.int32 if total < 2 ** 31 else np.int64
         so_index = np.full(n, -1, dtype=index)
         so_index[flagged] = n + np.arange(flagged.shape[0])
-        self.dual_index = np.full(n, -1, dtype=index)
+        # (In a byte where no study is double read: a city year's "none" is 21 MB less.)
+        self.dual_index = np.full(n, -1, dtype=index if doubled.shape[0] else np.int8)
         self.dual_index[doubled] = first_double + np.arange(doubled.shape[0])
         self.n_items, self.n_cohort, self.n_second = total, n, flagged.shape[0]
         self.audited = np.zeros(n, dtype=bool)
