@@ -94,7 +94,10 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     study_type = cohort.draws.study_type[source]
     m = study_type.shape[0]
     second = extra == SECOND_OPINION  # about the report, not the images: no truth, no AI, routine
-    ready, start, reported = outcome.ready_at[rows], outcome.read_start[rows], outcome.reported_at[rows]
+    horizon = scenario.horizon_minutes
+    ready = _by_horizon(cohort.upstream.ready_at[source], horizon) if extra is None else \
+        outcome.extra_ready_at[rows - len(cohort)]  # (a study's is the cohort's: the station keeps no copy)
+    start, reported = outcome.read_start[rows], outcome.reported_at[rows]
     arrived = ready if second else cohort.draws.arrivals.arrived_at[source]  # a second opinion arrives when requested
     if extra is None:
         read = cohort.draws.reading.read_minutes[source]
@@ -113,7 +116,6 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     unscored = np.ones(m, dtype=bool) if second else ~cohort.upstream.ai_scored[source]
     reader = outcome.reader[rows]
     label = outcome.label[rows]
-    horizon = scenario.horizon_minutes
     # The way to the worklist: a second opinion is about a report, not images (it has none of it).
     if second:
         acquired = at_archive = scored_at = np.full(m, np.nan)

@@ -236,7 +236,7 @@ def test_second_opinions_are_placed_among_the_studies_ranked_ahead(policy: str, 
                                     else policy_of(scenario))
     assert isinstance(chosen, RankedOnceStation)
     opinions = slice(chosen.n_cohort, chosen.n_cohort + chosen.n_second)
-    made = np.isfinite(outcome.ready_at[opinions]).sum()
+    made = np.isfinite(outcome.extra_ready_at[:chosen.n_second]).sum()  # (the opinions come first of the extras)
     assert made > 30 and outcome.label_names  # not a vacuous comparison
     assert (np.isfinite(outcome.reported_at[opinions]).sum() == 0) == (readers == 1)
     first_reader = outcome.reader[outcome.parent[opinions]]
@@ -270,7 +270,7 @@ def test_double_reads_are_numbered_ahead_and_never_read_by_the_first_reader(poli
                                     else policy_of(scenario))
     assert isinstance(chosen, RankedOnceStation)
     seconds = np.flatnonzero(chosen.dual_index >= 0)
-    made = chosen.dual_index[seconds][np.isfinite(outcome.ready_at[chosen.dual_index[seconds]])]
+    made = chosen.dual_index[seconds][np.isfinite(outcome.extra_ready_at[chosen.dual_index[seconds] - chosen.n_cohort])]
     assert made.shape[0] > 30
     firsts = outcome.parent[made]
     both_read = (outcome.reader[made] >= 0) & (outcome.reader[firsts] >= 0)

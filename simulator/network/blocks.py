@@ -60,10 +60,10 @@ class Blocks:
                  ready: np.ndarray, cuts: np.ndarray) -> None:
         self.args = args
         self.order, self.cls, self.key, self.lanes = order, cls, key, lanes  # by position in entry order
+        self.ready = ready  # ... and when each becomes ready
         self.cuts = cuts  # where each block but the last ends, ascending
         # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in.
-        self.bounds = np.concatenate([[0], np.searchsorted(ready[order], cuts, side="left"), [order.shape[0]]])
-        self.ready_at = ready
+        self.bounds = np.concatenate([[0], np.searchsorted(ready, cuts, side="left"), [order.shape[0]]])
         self.block = -1
         self.written = len(args[_CLS])  # how far the numbered arrays hold what a block before wrote
         self.size = 0  # the places of the block being run
@@ -143,7 +143,7 @@ class Blocks:
         self.size, self.offset = n, lo - m
         state[SIZE], state[FIRST] = n, m
         clock[CUT] = float(self.cuts[self.block]) if self.block < self.cuts.shape[0] else math.inf
-        clock[AFTER] = float(self.ready_at[self.order[hi]]) if hi < self.order.shape[0] else math.inf
+        clock[AFTER] = float(self.ready[hi]) if hi < self.order.shape[0] else math.inf
 
 
 def _read(values: Any, n: int) -> np.ndarray:

@@ -91,7 +91,7 @@ OPINION_RANK, RANK, RANK_LATE, DUE, DUE_LATE = 1, 2, 3, 4, 5
 BLOCK = 6
 
 
-def numbered_loop(item, ready, place, lane, study_at, minutes, more_minutes, partner, opinion_of, opinion_lane, excluded,
+def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_minutes, partner, opinion_of, opinion_lane, excluded,
                   lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
                   duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
                   ranked_cls, ranked_key, ranked_until, entry_at, place_of, result_at, result_item, result_cls,
@@ -104,7 +104,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, more_minutes, par
     be ranked then.
 
     What enters, in order: `item` (the index of its outputs: a study, or right after it its second read),
-    its `place` in the numbered order and its `lane`; `ready[item]` (a second read's is its study's);
+    its `place` in the numbered order and its `lane`; `ready[item]`, or for an item past those `more_ready[item -
+    len(ready)]` (a second read's is its study's);
     `study_at[place]` the item numbered `place`; `minutes[item]` its reading time, `more_minutes[item -
     len(minutes)]` for an item past those (so the studies' may be the draws' own; with pre-emption, which
     writes what is left to read, `minutes` holds every item's); `partner[item]` the other read of a
@@ -185,7 +186,8 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, more_minutes, par
         if duty_end[d] < horizon:
             heappush(events, (duty_end[d], _SHIFT_END, sequence, _END, d))
             sequence += 1
-    first_at = ready[item[0]] if n > 0 else after_cut
+    studies = len(ready)  # the items whose ready time is in `ready` (the cohort's), the rest's in `more_ready`
+    first_at = (ready[item[0]] if item[0] < studies else more_ready[item[0] - studies]) if n > 0 else after_cut
     if first_at < inf:
         heappush(events, (first_at, _SEIZE, sequence, _READY, 0))
         sequence += 1
@@ -351,7 +353,7 @@ def numbered_loop(item, ready, place, lane, study_at, minutes, more_minutes, par
                     if victim >= 0:  # the victim's pick first; then on from here
                         resume = _READY
                         break
-                next_at = ready[item[k]] if k < n else after_cut
+                next_at = (ready[item[k]] if item[k] < studies else more_ready[item[k] - studies]) if k < n else after_cut
                 if k < n and item[k] >= len(opinion_of):  # a second read, entering right after its study
                     continue
                 if k >= n or events[0][0] <= next_at:  # the stop is always among the events

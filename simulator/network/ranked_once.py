@@ -572,7 +572,7 @@ class RankedOnceStation(ReadingStation):
         """Item i as the layered station holds it once entered (`result_in`: with its late AI result)."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
             first_reader = int(self.excluded[i])  # type: ignore[index]
-            return self._opinion_item(int(self.parent[i]), i, first_reader, self.ready_at[i])
+            return self._opinion_item(int(self.parent[i]), i, first_reader, self.more_ready[i - self.n_cohort])
         second = i >= self.n_cohort
         study = int(self.parent[i]) if second else i
         item = next(_entering_items(self, np.array([study]), second, result_in)[0])
@@ -618,7 +618,7 @@ class RankedOnceStation(ReadingStation):
         runs = None
         if cuts is not None:
             runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane,
-                                 np.frombuffer(self.ready_at), cuts)
+                                 self._entering_ready(), cuts)
             runs.start(state, clock)
         parent, day = self.parent, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
@@ -652,6 +652,15 @@ class RankedOnceStation(ReadingStation):
             self.live.results(np.asarray(outputs[9], dtype=np.int64), late, self.partner,  # type: ignore[union-attr]
                               self.results)
 
+    def _entering_ready(self) -> np.ndarray:
+        """When each entering item becomes ready, in the order they enter (a second read with its study)."""
+        order, n = self.ranks.order, self.n_cohort
+        ready = np.empty(order.shape[0])
+        studies = order < n
+        ready[studies] = self.cohort.upstream.ready_at[order[studies]]
+        ready[~studies] = np.frombuffer(self.more_ready)[order[~studies] - n]
+        return ready
+
     def _cuts(self) -> np.ndarray | None:
         """Where the blocks of time the loop is run by end (`blocks.py`), or None: one block."""
         if blocks.BLOCK_MINUTES is None or self.preemption is not None or self.own_lanes \
@@ -671,7 +680,7 @@ class RankedOnceStation(ReadingStation):
         if self.partner is not None:
             doubled = order >= self.n_cohort
             study = np.where(doubled, self.parent[order], order)
-            np.frombuffer(self.ready_at)[order[doubled]] = u.ready_at[study[doubled]]  # it enters with its study
+            np.frombuffer(self.more_ready)[order[doubled] - self.n_cohort] = u.ready_at[study[doubled]]  # with its study
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
@@ -708,7 +717,7 @@ class RankedOnceStation(ReadingStation):
         lane_in = lane_of[types, sites, 0 if routes is None else routes.where].astype(np.int16)  # each entry's lane
         if ranks.audited is not None:
             lane_in[self.audited[study]] = audit_lane
-        columns = [order, np.frombuffer(self.ready_at), ranks.place,
+        columns = [order, u.ready_at, np.frombuffer(self.more_ready), ranks.place,
                    lane_in,
                    np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), self.minutes, self.more_minutes,
                    partner, np.frombuffer(self.so_index, dtype=self.so_index.typecode), opinion_lane, excluded,

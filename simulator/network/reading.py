@@ -136,7 +136,9 @@ class ReadingStation:
         self.parent = np.full(total, -1, dtype=index)
         self.parent[n:first_double] = flagged
         self.parent[first_double:] = doubled
-        self.ready_at = array("d", np.concatenate([cohort.upstream.ready_at, np.full(total - n, NaN)]).tobytes())
+        # When each item past the studies (a second opinion, a second read: item n + k at k) is on the
+        # worklist (NaN: not yet); a study's is the cohort's own, not a copy (a city year's, 58 MB).
+        self.more_ready = array("d", np.full(total - n, NaN).tobytes())
         self.read_start = array("d", np.full(total, NaN).tobytes())
         self.reported_at = array("d", np.full(total, NaN).tobytes())
         # (A reader's code in 32 bits: a run has a few hundred; five city years' items, 146 MB less.)
@@ -374,7 +376,7 @@ class ReadingStation:
         """The second, independent read of a double-read study: same study, a different reader."""
         i = first.index
         j = int(self.dual_index[i])
-        self.ready_at[j] = first.ready_at
+        self.more_ready[j - self.n_cohort] = first.ready_at
         second = Read(index=j, study_type=first.study_type, kind=DOUBLE_READ, referral=first.referral,
                       modality=first.modality, site=first.site, ai_service=first.ai_service,
                       ai_score=first.ai_score, ai_positive=first.ai_positive, ai_flags=first.ai_flags,
@@ -485,7 +487,7 @@ class ReadingStation:
     def _opinion_item(self, i: int, j: int, first_reader: int, now: float) -> Read:
         """A signed primary report sent for a second opinion: routine, ready now, never to the reader who
         signed it."""
-        self.ready_at[j] = now
+        self.more_ready[j - self.n_cohort] = now
         d, u = self.cohort.draws, self.cohort.upstream
         name, _, modality, _ = self.per_type[int(d.study_type[i])]
         age = float(d.arrivals.patient_age[i])
@@ -580,13 +582,12 @@ class ReadingStation:
             for reader in readers:
                 row = self.duty_rows[reader.duty]
                 row.update(busy_minutes=reader.busy, reads=reader.reads, overtime_minutes=reader.overtime)
-        ready = np.frombuffer(self.ready_at, dtype=float).copy()
-        ready[ready > self.horizon] = NaN  # not on the worklist yet at the horizon
+        more_ready = np.frombuffer(self.more_ready)  # (each entered by the horizon, or never)
         exists = np.ones(self.n_items, dtype=bool)
-        exists[len(self.cohort):] = ~np.isnan(ready[len(self.cohort):])
+        exists[len(self.cohort):] = ~np.isnan(more_ready)
         self._sign_double_reads()
         return Outcome(
-            parent=self.parent, ready_at=ready, read_start=np.frombuffer(self.read_start),
+            parent=self.parent, extra_ready_at=more_ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int32),
             label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists,
             reader_names=self.reader_names, duties=self.duty_rows, n_second=self.n_second, audited=self.audited,
@@ -595,10 +596,10 @@ class ReadingStation:
     def _sign_double_reads(self) -> None:
         """A double-read study's report is signed when both reads are done: the later of the two."""
         first = np.flatnonzero(self.dual_index >= 0)
-        # Only where the second read was made (an audited study, or one not ready by the horizon, has none).
-        first = first[~np.isnan(np.frombuffer(self.ready_at)[self.dual_index[first]])]
         if first.shape[0] == 0:
             return
+        # Only where the second read was made (an audited study, or one not ready by the horizon, has none).
+        first = first[~np.isnan(np.frombuffer(self.more_ready)[self.dual_index[first] - self.n_cohort])]
         reported = np.frombuffer(self.reported_at)
         both = reported[first]
         second = reported[self.dual_index[first]]
