@@ -66,9 +66,9 @@ def studies_blocks(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: i
     # (rows of the outcome, the cohort study each is about, the kind of extra work or None), in table order
     segments: list[tuple[np.ndarray, np.ndarray, int | None]] = [(np.arange(n), np.arange(n), None)]
     if seconds.shape[0]:
-        segments.append((seconds, outcome.parent[seconds], SECOND_OPINION))
+        segments.append((seconds, outcome.extra_study[seconds - n], SECOND_OPINION))
     if doubles.shape[0]:
-        segments.append((doubles, outcome.parent[doubles], DOUBLE_READ))
+        segments.append((doubles, outcome.extra_study[doubles - n], DOUBLE_READ))
     total = sum(rows.shape[0] for rows, _, _ in segments)
     for begin in range(0, max(total, 1), size):
         end, offset, pieces = begin + size, 0, []

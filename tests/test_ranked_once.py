@@ -239,7 +239,7 @@ def test_second_opinions_are_placed_among_the_studies_ranked_ahead(policy: str, 
     made = np.isfinite(outcome.extra_ready_at[:chosen.n_second]).sum()  # (the opinions come first of the extras)
     assert made > 30 and outcome.label_names  # not a vacuous comparison
     assert (np.isfinite(outcome.reported_at[opinions]).sum() == 0) == (readers == 1)
-    first_reader = outcome.reader[outcome.parent[opinions]]
+    first_reader = outcome.reader[outcome.extra_study[:chosen.n_second]]
     read = outcome.reader[opinions] >= 0
     assert not (outcome.reader[opinions][read] == first_reader[read]).any()
     assert_same(outcome, layered)
@@ -272,7 +272,7 @@ def test_double_reads_are_numbered_ahead_and_never_read_by_the_first_reader(poli
     seconds = np.flatnonzero(chosen.dual_index >= 0)
     made = chosen.dual_index[seconds][np.isfinite(outcome.extra_ready_at[chosen.dual_index[seconds] - chosen.n_cohort])]
     assert made.shape[0] > 30
-    firsts = outcome.parent[made]
+    firsts = outcome.extra_study[made - chosen.n_cohort]
     both_read = (outcome.reader[made] >= 0) & (outcome.reader[firsts] >= 0)
     assert both_read.sum() > 30
     assert not (outcome.reader[made][both_read] == outcome.reader[firsts][both_read]).any()

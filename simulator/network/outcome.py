@@ -10,7 +10,7 @@ __all__ = ["Outcome"]
 
 @dataclass
 class Outcome:
-    parent: np.ndarray  # for a second opinion or a second read, the index of its primary study; -1 otherwise
+    extra_study: np.ndarray  # of the items past the studies (item n + k at k): the study each is about
     extra_ready_at: np.ndarray  # of the items past the studies (item n + k at k); a study's: the cohort's
     read_start: np.ndarray
     reported_at: np.ndarray

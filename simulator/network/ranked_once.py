@@ -190,7 +190,7 @@ def entry_routes(station: ReadingStation, ranks: EntryRanks, chunk: int = 1 << 1
     d, u = station.cohort.draws, station.cohort.upstream
     order, n = ranks.order, ranks.order.shape[0]
     second = order >= station.n_cohort
-    study = np.where(second, station.parent[order], order)
+    study = station.study_of(order)
     choice = np.array([[lane.__class__ is not str for lane in row] for row in station.lanes.table], dtype=bool)
     asked = choice[d.study_type[study], u.site[study]]
     if ranks.audited is not None:
@@ -514,7 +514,7 @@ class RankedOnceStation(ReadingStation):
         # some study's differs (an audit's) or the loop writes them (what is left of a pre-empted read).
         doubled = self.dual_index >= 0
         more = [reading.second_read_minutes,  # (one per second opinion, in their order)
-                reading.double_read_minutes[self.parent[self.n_cohort + self.n_second:]] if doubled.any() else []]
+                reading.double_read_minutes[self.parent[self.n_second:]] if doubled.any() else []]
         self.minutes, self.more_minutes = reading.read_minutes, np.concatenate(more)
         if ranks.audited is not None or self.preemption is not None:
             self.minutes, self.more_minutes = np.concatenate([self.minutes, self.more_minutes]), np.zeros(0)
@@ -572,9 +572,9 @@ class RankedOnceStation(ReadingStation):
         """Item i as the layered station holds it once entered (`result_in`: with its late AI result)."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
             first_reader = int(self.excluded[i])  # type: ignore[index]
-            return self._opinion_item(int(self.parent[i]), i, first_reader, self.more_ready[i - self.n_cohort])
+            return self._opinion_item(int(self.parent[i - self.n_cohort]), i, first_reader, self.more_ready[i - self.n_cohort])
         second = i >= self.n_cohort
-        study = int(self.parent[i]) if second else i
+        study = int(self.parent[i - self.n_cohort]) if second else i
         item = next(_entering_items(self, np.array([study]), second, result_in)[0])
         return self._audit(item) if not second and self.audited[study] else item
 
@@ -620,7 +620,7 @@ class RankedOnceStation(ReadingStation):
             runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane,
                                  self._entering_ready(), cuts)
             runs.start(state, clock)
-        parent, day = self.parent, 1440.0
+        parent, n, day = self.parent, self.n_cohort, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
             if asked == BLOCK:
                 runs.next(state, clock)  # type: ignore[union-attr]
@@ -628,7 +628,7 @@ class RankedOnceStation(ReadingStation):
             j, now = int(state[OPINION]), float(clock[NOW])
             if asked == OPINION_RANK:
                 entered = int(state[ENTERED]) if runs is None else runs.entered(int(state[ENTERED]))
-                cls, key, until = self._opinion_rank(int(parent[j]), j, int(readers[int(state[ASKED])].code), now,
+                cls, key, until = self._opinion_rank(int(parent[j - n]), j, int(readers[int(state[ASKED])].code), now,
                                                      entered, int(state[RESULTS]))
             else:
                 cls, key, until = self._rank_again(j, asked == RANK_LATE or asked == DUE_LATE, now)
@@ -679,7 +679,7 @@ class RankedOnceStation(ReadingStation):
         study = order  # the study of each
         if self.partner is not None:
             doubled = order >= self.n_cohort
-            study = np.where(doubled, self.parent[order], order)
+            study = self.study_of(order)
             np.frombuffer(self.more_ready)[order[doubled] - self.n_cohort] = u.ready_at[study[doubled]]  # with its study
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
@@ -764,8 +764,7 @@ class RankedOnceStation(ReadingStation):
 
     def _units(self) -> np.ndarray:
         """With push, each item's workload units (`Push.units`, by its study's type)."""
-        study = np.arange(self.n_items)
-        study[self.n_cohort:] = self.parent[self.n_cohort:]
+        study = self.study_of(np.arange(self.n_items))
         per_type = self.dispatch.units  # type: ignore[attr-defined]
         return np.array([per_type[name] for name in self.cohort.draws.type_names], dtype=float)[
             self.cohort.draws.study_type[study]]

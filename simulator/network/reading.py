@@ -133,9 +133,9 @@ class ReadingStation:
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
         self.so_index = array("i" if index is np.int32 else "q", so_index.tobytes())
-        self.parent = np.full(total, -1, dtype=index)
-        self.parent[n:first_double] = flagged
-        self.parent[first_double:] = doubled
+        # The study each item past the studies is about (item n + k at k): the second opinions', then the
+        # second reads' (a study's own would be -1: a city year's 29 MB of them, held for nothing).
+        self.parent = np.concatenate([flagged, doubled]).astype(index)
         # When each item past the studies (a second opinion, a second read: item n + k at k) is on the
         # worklist (NaN: not yet); a study's is the cohort's own, not a copy (a city year's, 58 MB).
         self.more_ready = array("d", np.full(total - n, NaN).tobytes())
@@ -587,11 +587,18 @@ class ReadingStation:
         exists[len(self.cohort):] = ~np.isnan(more_ready)
         self._sign_double_reads()
         return Outcome(
-            parent=self.parent, extra_ready_at=more_ready, read_start=np.frombuffer(self.read_start),
+            extra_study=self.parent, extra_ready_at=more_ready, read_start=np.frombuffer(self.read_start),
             reported_at=np.frombuffer(self.reported_at), reader=np.frombuffer(self.reader_of, dtype=np.int32),
             label=np.frombuffer(self.label, dtype=np.int16), label_names=list(self.label_codes), exists=exists,
             reader_names=self.reader_names, duties=self.duty_rows, n_second=self.n_second, audited=self.audited,
         )
+
+    def study_of(self, items: np.ndarray) -> np.ndarray:
+        """The study each item is about: a study itself, a second opinion's or second read's its own."""
+        study = items.copy()
+        extra = items >= self.n_cohort
+        study[extra] = self.parent[items[extra] - self.n_cohort]
+        return study
 
     def _sign_double_reads(self) -> None:
         """A double-read study's report is signed when both reads are done: the later of the two."""
