@@ -38,7 +38,8 @@ from .scenario import Scenario
 from .triage_config import targets_of
 
 
-__all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns", "columns_for", "has_value", "study_metrics",
+__all__ = ["STUDY_METRICS", "POOL_METRICS", "STATION_METRICS", "METRICS", "SPLITS", "BETTER", "RANGE", "StudyColumns",
+           "columns_for", "has_value", "study_metrics",
            "pool_metrics", "per_replication", "replication_values", "subgroups", "confidence_interval",
            "check_metric", "key_of", "Key", "UnknownMetric", "quantiles"]
 

@@ -109,7 +109,8 @@ def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, rep
     else:
         reading = cohort.draws.reading
         # (A second opinion's minutes are the draws' one per second opinion, in the order of their rows.)
-        read = reading.second_read_minutes[rows - len(cohort)] if second else reading.double_read_minutes[source]  # type: ignore[index]
+        read = reading.second_read_minutes[rows - len(cohort)] if second else \
+            reading.double_read_minutes[source]  # type: ignore[index]
         kind = np.full(m, extra, np.int32)
     read_minutes = np.where(np.isnan(reported), np.nan, read)
     index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows

@@ -78,7 +78,8 @@ class ReplicationSummary:
 
 
 # The studies columns a replication's summary reads: what a run keeps of a table it has handed to a sink.
-READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "reported_at", "wait_minutes", "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
+READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "reported_at", "wait_minutes",
+        "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
 
 
 def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:

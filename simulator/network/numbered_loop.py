@@ -91,9 +91,9 @@ OPINION_RANK, RANK, RANK_LATE, DUE, DUE_LATE = 1, 2, 3, 4, 5
 BLOCK = 6
 
 
-def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_minutes, partner, opinion_of, opinion_lane, excluded,
-                  lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end, duty_first_row,
-                  duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
+def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_minutes, partner, opinion_of,
+                  opinion_lane, excluded, lane_pools_at, lane_pools, row_lanes_at, row_lanes, duty_start, duty_end,
+                  duty_first_row, duty_staff, row_pool, row_off, row_present, row_code, units, horizon, warmup, preemptive,
                   ranked_cls, ranked_key, ranked_until, entry_at, place_of, result_at, result_item, result_cls,
                   result_key, second_cls, second_key, result_until, second_until, again_entry, again_at, again_lane,
                   again_cls, again_key, again_late_cls, again_late_key, again_until, again_late_until,
@@ -104,12 +104,12 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
     be ranked then.
 
     What enters, in order: `item` (the index of its outputs: a study, or right after it its second read),
-    its `place` in the numbered order and its `lane`; `ready[item]`, or for an item past those `more_ready[item -
-    len(ready)]` (a second read's is its study's);
-    `study_at[place]` the item numbered `place`; `minutes[item]` its reading time, `more_minutes[item -
-    len(minutes)]` for an item past those (so the studies' may be the draws' own; with pre-emption, which
-    writes what is left to read, `minutes` holds every item's); `partner[item]` the other read of a
-    double-read study (-1: none); `opinion_of[item]` a study's second opinion (-1: none), which waits on `opinion_lane`;
+    its `place` in the numbered order and its `lane`; `ready[item]` when it becomes ready, `more_ready[item -
+    len(ready)]` for an item past those (a second read's is its study's); `study_at[place]` the item numbered
+    `place`; `minutes[item]` its reading time, `more_minutes[item - len(minutes)]` for an item past those
+    (so the studies' may be the cohort's own; with pre-emption, which writes what is left to read, `minutes`
+    holds every item's); `partner[item]` the other read of a double-read study (-1: none); `opinion_of[item]`
+    a study's second opinion (-1: none), which waits on `opinion_lane`;
     `excluded[item]` the reader code that may not read an item (-1: none).
     `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
     `row_lanes[...]` likewise the lanes reader row r reads. Duties in the order they were scheduled:
@@ -353,7 +353,8 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     if victim >= 0:  # the victim's pick first; then on from here
                         resume = _READY
                         break
-                next_at = (ready[item[k]] if item[k] < studies else more_ready[item[k] - studies]) if k < n else after_cut
+                next_at = after_cut if k >= n else \
+                    ready[item[k]] if item[k] < studies else more_ready[item[k] - studies]
                 if k < n and item[k] >= len(opinion_of):  # a second read, entering right after its study
                     continue
                 if k >= n or events[0][0] <= next_at:  # the stop is always among the events

@@ -572,7 +572,8 @@ class RankedOnceStation(ReadingStation):
         """Item i as the layered station holds it once entered (`result_in`: with its late AI result)."""
         if self.n_cohort <= i < self.n_cohort + self.n_second:  # a second opinion, as it was made
             first_reader = int(self.excluded[i])  # type: ignore[index]
-            return self._opinion_item(int(self.parent[i - self.n_cohort]), i, first_reader, self.more_ready[i - self.n_cohort])
+            k = i - self.n_cohort
+            return self._opinion_item(int(self.parent[k]), i, first_reader, self.more_ready[k])
         second = i >= self.n_cohort
         study = int(self.parent[i - self.n_cohort]) if second else i
         item = next(_entering_items(self, np.array([study]), second, result_in)[0])
@@ -680,7 +681,8 @@ class RankedOnceStation(ReadingStation):
         if self.partner is not None:
             doubled = order >= self.n_cohort
             study = self.study_of(order)
-            np.frombuffer(self.more_ready)[order[doubled] - self.n_cohort] = u.ready_at[study[doubled]]  # with its study
+            # (A second read is ready with its study.)
+            np.frombuffer(self.more_ready)[order[doubled] - self.n_cohort] = u.ready_at[study[doubled]]
         names = list(lanes.pools_for)  # the lanes, numbered
         lane_id = {id(self.worklist.lane(name)): number for number, name in enumerate(names)}
         pools = list(lanes.pools.values())
