@@ -654,13 +654,9 @@ class RankedOnceStation(ReadingStation):
                               self.results)
 
     def _entering_ready(self) -> np.ndarray:
-        """When each entering item becomes ready, in the order they enter (a second read with its study)."""
-        order, n = self.ranks.order, self.n_cohort
-        ready = np.empty(order.shape[0])
-        studies = order < n
-        ready[studies] = self.cohort.upstream.ready_at[order[studies]]
-        ready[~studies] = np.frombuffer(self.more_ready)[order[~studies] - n]
-        return ready
+        """When each entering item becomes ready, in the order they enter: its study's (a second read enters
+        with its study)."""
+        return self.cohort.upstream.ready_at[self.study_of(self.ranks.order)]
 
     def _cuts(self) -> np.ndarray | None:
         """Where the blocks of time the loop is run by end (`blocks.py`), or None: one block."""
