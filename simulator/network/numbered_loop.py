@@ -108,9 +108,12 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
     len(ready)]` for an item past those (a second read's is its study's); `study_at[place]` the item numbered
     `place`; `minutes[item]` its reading time, `more_minutes[item - len(minutes)]` for an item past those
     (so the studies' may be the cohort's own; with pre-emption, which writes what is left to read, `minutes`
-    holds every item's); `partner[item]` the other read of a double-read study (-1: none); `opinion_of[item]`
+    holds every item's); `partner[item]` the other read of a double-read study (-1: none; empty where no study is double
+    read); `opinion_of[item]`
     a study's second opinion (-1: none), which waits on `opinion_lane`;
-    `excluded[item]` the reader code that may not read an item (-1: none).
+    `excluded[item]` the reader code that may not read an item (-1: none; empty where no item has one:
+    `_barred`). (Empty, not a column of "none", so that every run types the loop alike: numba compiles one
+    form for all.)
     `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
     `row_lanes[...]` likewise the lanes reader row r reads. Duties in the order they were scheduled:
     `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
@@ -186,6 +189,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
         if duty_end[d] < horizon:
             heappush(events, (duty_end[d], _SHIFT_END, sequence, _END, d))
             sequence += 1
+    doubled, barred = len(partner) > 0, len(excluded) > 0  # some study is double read; some item has a reader barred
     studies = len(ready)  # the items whose ready time is in `ready` (the cohort's), the rest's in `more_ready`
     first_at = (ready[item[0]] if item[0] < studies else more_ready[item[0] - studies]) if n > 0 else after_cut
     if first_at < inf:
@@ -310,7 +314,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                             before, first_idle, last_idle, present_first, present_after, load, units, holder_of,
                             home, shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed,
                             u, k, live_cls, live_key, due)
-                        if t < 0 and partner[i] >= 0 and i < len(opinion_of) and holder_of[i] >= 0:
+                        if t < 0 and doubled and partner[i] >= 0 and i < len(opinion_of) and holder_of[i] >= 0:
                             excluded[partner[i]] = row_code[holder_of[i]]  # its second read: not for its reader
                     else:
                         # The longest-idle reader of the first pool that has one. (Every duty ended by now has
@@ -333,9 +337,9 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                             if len(ranked_until) > 0:
                                 _due(due, ranked_until[place[k]], entries, k, l, -1, place[k])
                             if preemptive:
-                                victim = _victim(l, float(ranked_cls[place[k]]), excluded[i], now, lane_pools_at,
-                                                 lane_pools, busy_first, busy_after, reading_cls, resumed, row_off,
-                                                 row_code)
+                                victim = _victim(l, float(ranked_cls[place[k]]), _barred(excluded, i), now,
+                                                 lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
+                                                 resumed, row_off, row_code)
                     if t >= 0:  # (started here, not handed to the pick: that cost the loop 3-8% more, measured)
                         read_start[i] = now
                         holding[t] = i
@@ -344,7 +348,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                         heappush(events, (now + (minutes[i] if i < drawn else more_minutes[i - drawn]), _RELEASE,
                                           sequence, _DONE, t))
                         sequence += 1
-                        if partner[i] >= 0:  # its second read: someone else
+                        if doubled and partner[i] >= 0:  # its second read: someone else
                             excluded[partner[i]] = row_code[t]
                         if preemptive:
                             _reading(t, i, float(ranked_cls[place[k]]), l, row_pool[t], reading_cls, reading_lane,
@@ -413,7 +417,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                             heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, live_cls, live_key,
                             due)
                 part += 1
-                if part == 2 or partner[result_item[x]] < 0:
+                if part == 2 or not doubled or partner[result_item[x]] < 0:
                     part = 0
                     x += 1
                 if victim >= 0 or handed >= 0:  # that reader's turn first; then on from here
@@ -565,7 +569,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     if best < 0:
                         break
                     i = study_at[head >> 1] if head & 1 else sides[best][0][4]
-                    if excluded[i] != row_code[r]:
+                    if not barred or excluded[i] != row_code[r]:
                         break
                     # The rare path: what the reader may not read is set aside, and put back after the pick
                     # (the best head they may read is the first of its lane they may read: `Worklist.pop_for`).
@@ -589,7 +593,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     holding[r] = -1
                     _append(r, p, after, before, first_idle, last_idle)
                     continue
-            if partner[i] >= 0:  # its other read: someone else's
+            if doubled and partner[i] >= 0:  # its other read: someone else's
                 excluded[partner[i]] = row_code[r]
             if len(load) > 0 and holder_of[i] != r:  # push: taken from a shared lane, it is this reader's work
                 load[r] += units[i]
@@ -625,7 +629,7 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
                        before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home,
                        shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, entered,
                        live_cls, live_key, due)
-    t = _idle(l, excluded[i], now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
+    t = _idle(l, _barred(excluded, i), now, lane_pools_at, lane_pools, row_code, row_off, after, before, first_idle,
               last_idle)
     if t >= 0:
         return entries, -1, t
@@ -639,8 +643,8 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
         live_cls[i], live_key[i] = c, q
     _due(due, u, entries, entered, l, entries, i)
     if preemptive:
-        victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
-                         resumed, row_off, row_code)
+        victim = _victim(l, c, _barred(excluded, i), now, lane_pools_at, lane_pools, busy_first, busy_after,
+                         reading_cls, resumed, row_off, row_code)
     return entries + 1, victim, -1
 
 
@@ -659,11 +663,12 @@ def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at,
     (`_due`)."""
     t = -1
     least = math.inf
+    barred = _barred(excluded, i)
     a, b = lane_pools_at[l], lane_pools_at[l + 1]
     while a < b:
         r = present_first[lane_pools[a]]
         while r >= 0:
-            if load[r] < least and row_code[r] != excluded[i] and row_off[r] > now:
+            if load[r] < least and row_code[r] != barred and row_off[r] > now:
                 t, least = r, load[r]
             r = present_after[r]
         a += 1
@@ -689,7 +694,7 @@ def _assign(i, l, c, q, code, now, entries, preemptive, excluded, lane_pools_at,
     victim = -1
     if preemptive:
         if t < 0:
-            victim = _victim(l, c, excluded[i], now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
+            victim = _victim(l, c, barred, now, lane_pools_at, lane_pools, busy_first, busy_after, reading_cls,
                              resumed, row_off, row_code)
         elif reading_cls[t] > c:
             victim = t
@@ -852,6 +857,11 @@ def _victim(l, c, exclude, now, lane_pools_at, lane_pools, busy_first, busy_afte
     return victim
 
 
+def _barred(excluded, i):
+    """The reader code that may not read item i (-1: none; `excluded` is empty where no item has one)."""
+    return excluded[i] if len(excluded) > 0 else -1
+
+
 def _place(c, q, entered, ranked_cls, ranked_key, entry_at):
     """Where an entry ranked `(c, q)` falls among the numbered places, `entered` numbered items having
     entered before it: before the first place ranked after it, or ranked as it but entered after it."""
@@ -920,4 +930,4 @@ def _unlink(r, p, after, before, first_idle, last_idle):
 
 # Compiled with the loop (`compiled.runner`).
 HELPERS = (_enter, _assign, _pop_live, _withdraw, _interrupt, _ripe, _wait_again, _due, _renumber, _busy_time, _reading,
-           _victim, _place, _idle, _append, _unlink)
+           _victim, _barred, _place, _idle, _append, _unlink)

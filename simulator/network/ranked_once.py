@@ -464,7 +464,8 @@ class Live:
             x = came[relabelled[came] & (1 << kind) != 0]  # the results that ranked such a read again
             if x.shape[0] == 0:
                 continue
-            items = late[x] if kind == 0 else np.frombuffer(partner, dtype=np.int64)[late[x]]  # type: ignore[arg-type]
+            items = late[x] if kind == 0 else \
+                np.frombuffer(partner, dtype=partner.typecode)[late[x]]  # type: ignore[union-attr]
             label = given.label[x]
             codes, first = np.unique(label, return_index=True)
             for code, at in zip(codes.tolist(), x[first].tolist()):  # each label, from its first use here
@@ -531,10 +532,10 @@ class RankedOnceStation(ReadingStation):
             self.excluded = array("i", np.full(self.n_items, -1, dtype=np.int32).tobytes())  # reader codes
         self.partner = None
         if doubled.any():
-            partner = np.full(self.n_items, -1, dtype=np.int64)
+            partner = np.full(self.n_items, -1, dtype=np.int32 if self.n_items < 2 ** 31 else np.int64)
             firsts = np.flatnonzero(doubled)
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
-            self.partner = array("q", partner.tobytes())
+            self.partner = array(partner.dtype.char, partner.tobytes())
         self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
 
@@ -701,15 +702,16 @@ class RankedOnceStation(ReadingStation):
                 first_row[number] = len(readers)
                 readers += self._on_duty(number, every[number])
         # Who may not read an item: the station's own array, which `_opinion_rank` writes as the loop runs.
-        # (Arrays that say "none" in one byte: a city year has 7 M items.)
-        excluded = np.full(self.n_items, -1, dtype=np.int8) if self.excluded is None else self.excluded
+        # (Where none is barred or double read, empty arrays of the type of full ones: a city year has 7 M
+        # items, and every run compiles the same form of the loop.)
+        excluded = np.zeros(0, dtype=np.int32) if self.excluded is None else self.excluded
         row_pool = np.array([pool_id[id(r.pool)] for r in readers], dtype=np.int64)
         # The lanes each reader reads, by row: their pool's; with push, their own first (`len(names) + row`).
         own = self.own_lanes
         reads = [([len(names) + row] if own else []) + pool_lanes[p] for row, p in enumerate(row_pool.tolist())]
         units = self._units() if own else np.zeros(0)
-        partner = np.full(self.n_items, -1, dtype=np.int8) if self.partner is None else \
-            np.frombuffer(self.partner, dtype=np.int64)
+        partner = np.zeros(0, dtype=np.int32) if self.partner is None else \
+            np.frombuffer(self.partner, dtype=self.partner.typecode)
         routes = self.routes
         types, sites = d.study_type[study], u.site[study]
         lane_in = lane_of[types, sites, 0 if routes is None else routes.where].astype(np.int16)  # each entry's lane
