@@ -103,34 +103,39 @@ class _Typed(Exception):
     """Raised by `_loop_types`' stand-in loop once it has the types it was handed."""
 
 
-def _loop_types(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple, RankedOnceStation]:
-    """The numba types of what the station hands the compiled loop for a bundled scenario (nothing run), and
-    the station."""
+def _loop_types(name: str, monkeypatch: pytest.MonkeyPatch,
+                block: float | None = None) -> tuple[tuple, RankedOnceStation]:
+    """The numba types of what the station hands the compiled loop for a bundled scenario (nothing run;
+    `block`: by blocks of time that long), and the station."""
     numba = pytest.importorskip("numba")
-    from simulator.network import ranked_once
+    from simulator.network import blocks, ranked_once
 
     def typed(*args: Any) -> Any:
         raise _Typed(tuple(numba.typeof(a) for a in args))
         yield  # (a generator, as the loop)
 
     monkeypatch.setattr(ranked_once, "runner", lambda *a: (typed, True))
+    monkeypatch.setattr(blocks, "BLOCK_MINUTES", block)
     scenario = load_scenario(name, ["horizon_days=3", "warmup_days=0"])
     cohort = draw_cohort(scenario, scenario.seed, 0)
     station = reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 0)
     assert type(station) is RankedOnceStation
     with pytest.raises(_Typed) as handed:
         station._run_numbered()
+    assert (station._cuts() is not None) == (block is not None)
     return handed.value.args[0], station
 
 
 def test_every_kind_of_run_hands_the_compiled_loop_the_same_types(monkeypatch: pytest.MonkeyPatch) -> None:
     """Numba compiles the loop once for each set of argument types it is handed, some 25-60 s each (in a
     fresh install, and in the test suite): a run with double reads, one with second opinions and late AI
-    results, and one with none of these hand it the same types, so that one form serves them all."""
+    results, one with none of these and one by blocks of time hand it the same types, so that one form
+    serves them all."""
     (doubled, a), (opinions, b), (neither, c) = (_loop_types(name, monkeypatch) for name in
                                                  ("moscow_reference_center", "moscow_city_network",
                                                   "validation/mmc_three_classes"))
     assert a.partner is not None and b.partner is None and c.partner is None  # (the premises)
     assert b.n_second and b.results is not None and not c.n_second and c.excluded is None
-    assert doubled == opinions == neither, [(str(x), str(y), str(z)) for x, y, z in zip(doubled, opinions, neither)
-                                            if not x == y == z]
+    by_blocks, _ = _loop_types("moscow_city_network", monkeypatch, 173.0)
+    assert doubled == opinions == neither == by_blocks, [
+        [str(t) for t in types] for types in zip(doubled, opinions, neither, by_blocks) if len(set(types)) > 1]

@@ -37,17 +37,16 @@ _AT = {name: at for at, name in enumerate(inspect.signature(numbered_loop).param
 _ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _RELABELLED, _REMAP, _BELOW = (
     _AT[name] for name in ("item", "place", "lane", "study_at", "ranked_cls", "ranked_key", "entry_at", "place_of",
                            "given_up", "relabelled", "remap", "below"))
-# An entry-order position past any: what the numbered arrays hold past a block's places, so that `_place`
-# never places an entry among them (ranked last, entered after anything).
-_LAST = 2 ** 31 - 1
 
 
 def own(columns: list) -> np.ndarray:
-    """The loop's arguments the blocks write made copies of their own (the ranks' arrays stay as they are;
-    ranks in floats, infinite past a block's places); gives the entries' lanes, as they were."""
+    """The loop's arguments the blocks write made copies of their own (the ranks' arrays stay as they are),
+    of the same types: the loop compiled for a run by blocks is the one every run compiles (past a block's
+    places, the numbered arrays hold what an earlier block wrote, which the loop never reads). Gives the
+    entries' lanes, as they were."""
     lanes = columns[_LANE].copy()
     for at in (_ITEM, _PLACE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT):
-        columns[at] = np.array(columns[at], dtype=float if at in (_CLS, _KEY) else None)
+        columns[at] = np.array(columns[at])
     return lanes
 
 
@@ -65,7 +64,6 @@ class Blocks:
         # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in.
         self.bounds = np.concatenate([[0], np.searchsorted(ready, cuts, side="left"), [order.shape[0]]])
         self.block = -1
-        self.written = len(args[_CLS])  # how far the numbered arrays hold what a block before wrote
         self.size = 0  # the places of the block being run
         self.offset = 0  # a position of the loop's + this: the whole run's
         self.results = 0  # late results come when the block began
@@ -127,11 +125,9 @@ class Blocks:
         _write(args[_PLACE], place)
         _write(args[_LANE], lanes)
         _write(args[_STUDY_AT], items[by_place])
-        tail = max(self.written - n, 0)  # past the places: ranked last, entered after any
-        self.written = n
-        _write(args[_CLS], np.concatenate([cls[by_place], np.full(tail, math.inf)]))
-        _write(args[_KEY], np.concatenate([key[by_place], np.full(tail, math.inf)]))
-        _write(args[_ENTRY_AT], np.concatenate([by_place, np.full(tail, _LAST)]))
+        _write(args[_CLS], cls[by_place])
+        _write(args[_KEY], key[by_place])
+        _write(args[_ENTRY_AT], by_place)
         _write(args[_GIVEN_UP], np.zeros(max(old, n), dtype=np.uint8))  # (at first, zeros already)
         if len(args[_PLACE_OF]):
             place_of = args[_PLACE_OF]

@@ -255,7 +255,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                 state[RESULTS] = x
                 yield BLOCK
                 n, k, cut, after_cut = state[SIZE], state[FIRST], clock[CUT], clock[AFTER]
-                _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at)
+                _renumber(heaps, sides, remap, below, n, ranked_cls, ranked_key, entry_at)
                 continue
             now, _, s, what, r = heappop(events)
             if what == _DONE and s != pending[r]:
@@ -283,7 +283,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                 yield OPINION_RANK
                 given, given_cls, given_lane = j, clock[CLS], opinion_lane
                 entries, victim, handed = _enter(
-                    j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, ranked_cls, ranked_key,
+                    j, opinion_lane, given_cls, clock[KEY], now, k, entries, preemptive, n, ranked_cls, ranked_key,
                     entry_at, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                     before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
                     heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, clock[UNTIL], live_cls, live_key,
@@ -411,7 +411,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                         _withdraw(i, load, units, holder_of)
                         given, given_cls, given_lane = i, c, l
                         entries, victim, handed = _enter(
-                            i, l, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                            i, l, c, q, now, k, entries, preemptive, n, ranked_cls, ranked_key, entry_at, excluded,
                             lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before,
                             first_idle, last_idle, present_first, present_after, load, units, holder_of, home, shared,
                             heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, live_cls, live_key,
@@ -452,7 +452,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
             _withdraw(i, load, units, holder_of)
             given, given_cls, given_lane = i, c, again_lane[r]
             entries, victim, handed = _enter(
-                i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                i, given_lane, c, q, now, k, entries, preemptive, n, ranked_cls, ranked_key, entry_at, excluded,
                 lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle,
                 present_first, present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first,
                 busy_after, reading_cls, resumed, u, live_cls, live_key, due)
@@ -490,7 +490,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     q = -inf
                 given, given_cls, given_lane = i, c, home[i]
                 entries, victim, handed = _enter(
-                    i, given_lane, c, q, now, k, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded,
+                    i, given_lane, c, q, now, k, entries, preemptive, n, ranked_cls, ranked_key, entry_at, excluded,
                     lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle,
                     last_idle, present_first, present_after, load, units, holder_of, home, shared, heaps, sides,
                     live_of, busy_first, busy_after, reading_cls, resumed, clock[UNTIL], live_cls, live_key, due)
@@ -516,7 +516,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
             own = shared + victim if len(load) > 0 else -1  # (numba refuses a conditional among 30-odd arguments)
             entries = _interrupt(victim, now, k, entries, holding, minutes, resumed, preempted, busy, row_off, warmup,
                                  pending, row_pool, busy_after, busy_before, busy_first, busy_last, late_cls,
-                                 reading_cls, reading_lane, ranked_cls, ranked_key, entry_at, heaps, sides, live_of,
+                                 reading_cls, reading_lane, n, ranked_cls, ranked_key, entry_at, heaps, sides, live_of,
                                  own, c, u, live_cls, live_key, due)
             first -= 1
         elif handed >= 0:
@@ -543,7 +543,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     clock[NOW] = now
                     yield DUE_LATE if late_cls[i] == late_cls[i] else DUE
                     entries = _wait_again(i, l, clock[CLS], clock[KEY], clock[UNTIL], k, entries, preemptive, preempted,
-                                          ranked_cls, ranked_key, entry_at, heaps, sides, live_of, live_cls, live_key,
+                                          n, ranked_cls, ranked_key, entry_at, heaps, sides, live_of, live_cls, live_key,
                                           due)
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
@@ -612,7 +612,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
         victim = -1
 
 
-def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
+def _enter(i, l, c, q, now, entered, entries, preemptive, n, ranked_cls, ranked_key, entry_at, excluded, lane_pools_at,
            lane_pools, row_code, row_off, row_pool, holding, after, before, first_idle, last_idle, present_first,
            present_after, load, units, holder_of, home, shared, heaps, sides, live_of, busy_first, busy_after,
            reading_cls, resumed, u, live_cls, live_key, due):
@@ -624,7 +624,7 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
     interrupts and the reader it is handed to (-1: none). `u`: the time its rank names to be asked again
     (`_due`)."""
     if len(load) > 0:
-        return _assign(i, l, c, q, 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at), now, entries,
+        return _assign(i, l, c, q, 2 * _place(c, q, entered, n, ranked_cls, ranked_key, entry_at), now, entries,
                        preemptive, excluded, lane_pools_at, lane_pools, row_code, row_off, row_pool, holding, after,
                        before, first_idle, last_idle, present_first, present_after, load, units, holder_of, home,
                        shared, heaps, sides, live_of, busy_first, busy_after, reading_cls, resumed, u, entered,
@@ -633,7 +633,7 @@ def _enter(i, l, c, q, now, entered, entries, preemptive, ranked_cls, ranked_key
               last_idle)
     if t >= 0:
         return entries, -1, t
-    code = 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at)
+    code = 2 * _place(c, q, entered, n, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, q, entries, i))
     victim = -1
@@ -729,7 +729,7 @@ def _withdraw(i, load, units, holder_of):
 
 def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, busy, row_off, warmup, pending,
                row_pool, busy_after, busy_before, busy_first, busy_last, late_cls, reading_cls, reading_lane,
-               ranked_cls, ranked_key, entry_at, heaps, sides, live_of, own, given_cls, u, live_cls, live_key, due):
+               n, ranked_cls, ranked_key, entry_at, heaps, sides, live_of, own, given_cls, u, live_cls, live_key, due):
     """As `ReadingStation.interrupt`: reader r's read stops now (its release void), the item keeps what is
     left to read and waits at the head of the class it was read under (or a late result gave it since),
     `entered` numbered items having entered: on the lane it was read from, or with push (`own`, else -1)
@@ -745,7 +745,7 @@ def _interrupt(r, now, entered, entries, holding, minutes, resumed, preempted, b
     _unlink(r, row_pool[r], busy_after, busy_before, busy_first, busy_last)
     c = given_cls if given_cls == given_cls else late_cls[i] if late_cls[i] == late_cls[i] else reading_cls[r]
     l = reading_lane[r] if own < 0 else own
-    code = 2 * _place(c, -math.inf, entered, ranked_cls, ranked_key, entry_at)
+    code = 2 * _place(c, -math.inf, entered, n, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, -math.inf, entries, i))
     live_of[i] = entries
@@ -770,14 +770,14 @@ def _ripe(due, given_up, read_start, live_of, preempted, preemptive, study_at):
     return l, i
 
 
-def _wait_again(i, l, c, q, u, entered, entries, preemptive, preempted, ranked_cls, ranked_key, entry_at, heaps,
+def _wait_again(i, l, c, q, u, entered, entries, preemptive, preempted, n, ranked_cls, ranked_key, entry_at, heaps,
                 sides, live_of, live_cls, live_key, due):
     """Item i, asked again as its time came, ranked `(c, q)` until `u`: waits on in lane l, entered now
     (`Worklist._insert`: no reader is asked, nothing pre-empted), `entered` numbered items having entered.
     The entries made as the run goes so far."""
     if preemptive and preempted[i] == 1:
         q = -math.inf
-    code = 2 * _place(c, q, entered, ranked_cls, ranked_key, entry_at)
+    code = 2 * _place(c, q, entered, n, ranked_cls, ranked_key, entry_at)
     heappush(heaps[l], code)
     heappush(sides[l], (code, c, q, entries, i))
     live_of[i] = entries
@@ -796,7 +796,7 @@ def _due(due, u, entries, entered, l, e, i):
         heappush(due, (u, (entries << 32) + entered, l + 0, e + 0, i + 0))
 
 
-def _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at):
+def _renumber(heaps, sides, remap, below, n, ranked_cls, ranked_key, entry_at):
     """Each lane's entries in the next block's numbering (`blocks.py`): a numbered place still waiting at
     `remap[place]` (-1: given up, dropped), an entry made as the run goes placed anew among the places, after
     the `below[place]` still waiting that it came after (its code `2 * place`). The order of any two entries
@@ -807,7 +807,7 @@ def _renumber(heaps, sides, remap, below, ranked_cls, ranked_key, entry_at):
         codes = [v for v in heap if v & 1 and remap[v >> 1] >= 0]
         for a in range(len(codes)):
             codes[a] = 2 * remap[codes[a] >> 1] + 1
-        entries = [(2 * _place(c, q, below[v >> 1], ranked_cls, ranked_key, entry_at), c, q, e, i)
+        entries = [(2 * _place(c, q, below[v >> 1], n, ranked_cls, ranked_key, entry_at), c, q, e, i)
                    for v, c, q, e, i in side]
         heap.clear()
         side.clear()
@@ -862,17 +862,19 @@ def _barred(excluded, i):
     return excluded[i] if len(excluded) > 0 else -1
 
 
-def _place(c, q, entered, ranked_cls, ranked_key, entry_at):
-    """Where an entry ranked `(c, q)` falls among the numbered places, `entered` numbered items having
+def _place(c, q, entered, n, ranked_cls, ranked_key, entry_at):
+    """Where an entry ranked `(c, q)` falls among the `n` numbered places (the arrays may hold more: a block
+    of time's are the first; none where nothing is ranked as the run goes), `entered` numbered items having
     entered before it: before the first place ranked after it, or ranked as it but entered after it."""
-    a, b = 0, len(ranked_cls)
+    end = min(n, len(ranked_cls))
+    a, b = 0, end
     while a < b:  # the first place ranked as it or after it
         m = (a + b) >> 1
         if ranked_cls[m] < c or (ranked_cls[m] == c and ranked_key[m] < q):
             a = m + 1
         else:
             b = m
-    lo, b = a, len(ranked_cls)
+    lo, b = a, end
     while a < b:  # the first place ranked after it
         m = (a + b) >> 1
         if ranked_cls[m] < c or (ranked_cls[m] == c and ranked_key[m] <= q):
