@@ -143,6 +143,8 @@ def class_waits(classes: list[PriorityClass], servers: int, preemptive: bool) ->
     """Mean queue wait of each class (NaN for a class without arrivals), and whether the values are
     exact (False: `first_departure_waits`, an approximation)."""
     present = [c for c in classes if c.rate > 0]
+    if not present:
+        raise ClassShapeError("no study arrives: no class has a wait")
     rates = [c.rate for c in present]
     means = [c.mean for c in present]
     seconds = [c.second for c in present]

@@ -25,11 +25,19 @@ def expected_value(scenario: Scenario, expectation: Expectation) -> float:
     value = expectation.value
     if not isinstance(value, TheoryValue):
         return float(value)
+    if not _arrives(scenario):  # (each closed form would divide by its arrival rate)
+        raise TheoryShapeError("no study arrives (every arrival rate is 0): a queue's theory needs arrivals")
     if value.theory == "station":
         return _station(scenario, expectation)
     if value.theory == "priority":
         return _priority(scenario, expectation)
     return _THEORIES[value.theory](scenario, value.of)
+
+
+def _arrives(scenario: Scenario) -> bool:
+    """Whether any study is expected to arrive: drawn at some rate, booked, or replayed from a trace."""
+    return scenario.arrivals is not None or any(
+        t.bookings or sum(map(sum, t.arrivals.hourly_rates())) > 0 for t in scenario.study_types.values())
 
 
 def _station(scenario: Scenario, expectation: Expectation) -> float:
@@ -105,10 +113,9 @@ def _priority(scenario: Scenario, expectation: Expectation) -> float:
     """A class's wait (`of`: its index, 0 the highest) or a condition's (`of`: its name, `none` for studies
     without one), from the classes the policy forms (simulator/class_theory.py)."""
     from .class_theory import ClassShapeError, class_waits, condition_wait, priority_classes
-    from .network.upstream import has_stations
 
     _no_extra_work(scenario)
-    if has_stations(scenario):
+    if scenario.has_stations():
         raise TheoryShapeError("upstream stations change when a study joins the worklist and when its AI result "
                                "re-ranks it: priority knows drawn delays only")
     servers = _servers(scenario)

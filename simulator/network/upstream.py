@@ -25,7 +25,7 @@ from ..scenario import Scenario
 from ..streams import YEAR
 from .chain import Chain
 
-__all__ = ["Upstream", "to_worklist", "has_stations"]
+__all__ = ["Upstream", "to_worklist"]
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,10 @@ class Upstream:
     station_detail: dict | None = None  # per upstream station, what it served job by job (`detail=True`)
 
 
-def has_stations(scenario: Scenario) -> bool:
-    """Whether any study's way to the worklist goes through stations with capacity (devices, links,
-    ingest, AI workers) rather than drawn delays alone."""
-    return (any(site.devices or site.uplink is not None for site in scenario.sites.values())
-            or scenario.ingest.mbyte_per_s is not None
-            or any(service.workers is not None for service in scenario.ai_services.values()))
-
-
 def to_worklist(scenario: Scenario, draws: Draws, seed: int, replication: int, detail: bool = False) -> Upstream:
     """The way of every study to the worklist. `detail` keeps what each station served, job by job (for
     tests: a city year's would be most of a gigabyte)."""
-    if has_stations(scenario):
+    if scenario.has_stations():
         return _through_stations(scenario, draws, seed, replication, detail)
     return _by_drawn_delays(scenario, draws)
 

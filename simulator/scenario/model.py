@@ -79,6 +79,13 @@ class Scenario(Strict):
     def warmup_minutes(self) -> float:
         return self.warmup_days * 1440.0
 
+    def has_stations(self) -> bool:
+        """Whether any study's way to the worklist goes through stations with capacity (devices, links,
+        ingest, AI workers) rather than drawn delays alone."""
+        return (any(site.devices or site.uplink is not None for site in self.sites.values())
+                or self.ingest.mbyte_per_s is not None
+                or any(service.workers is not None for service in self.ai_services.values()))
+
     def minutes_at(self, when: dt.datetime) -> float:
         """Minutes since the scenario start of a calendar time."""
         return (when - self.start).total_seconds() / 60.0
