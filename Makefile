@@ -13,6 +13,7 @@ $(BIN)/radsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/radsim compile
 	@touch $@
 
 install: $(BIN)/radsim

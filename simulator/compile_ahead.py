@@ -10,9 +10,10 @@ from the cache. With the cache full already the helper only loads them (about a 
 the run draws its studies). Nothing the run gives depends on it: the compiled loops give the Python loops'
 bits, and if the helper fails, each process compiles for itself as before.
 
-`radsim compile` compiles them ahead of any run: a day of three bundled scenarios runs every loop compiled in
-each form the bundled scenarios need, so that a machine's first large run finds them in the cache (some 80 s;
-not part of `make install`, which a first `make run` of the reference centre, run as Python, would wait for).
+`radsim compile` compiles them ahead of any run: a day of the network city runs every loop compiled (the
+reading loop's one form serves every run), so that a machine's first large run finds them in the cache (some
+30-70 s). `make install` runs it once, so that neither a first large run nor the test suite compiles (the
+suite, with two workers that each reached a loop, and a helper, compiled it two or three times over).
 """
 from __future__ import annotations
 
@@ -78,10 +79,9 @@ def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int]
     replicate(day, 0)
 
 
-# Scenarios whose days run every loop there is to compile, in each form numba types apart: the network city
-# (the upstream stations' loops, and the reading station's as the city and its FIFO comparison run it); the
-# reference centre (double-read studies, each read's other read); a district example (no second opinions).
-EVERY_LOOP = ("moscow_city_network", "moscow_reference_center", "examples/district_network")
+# Scenarios whose days run every loop there is to compile: the network city runs the upstream stations'
+# loops and the reading station's, whose one form serves every run (tests/test_numbered_loop.py).
+EVERY_LOOP = ("moscow_city_network",)
 
 
 def compile_every_loop(replicate: Callable[[Scenario, int], object]) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from array import array
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from simulator import compile_ahead
 from simulator.compile_ahead import compiled_ahead
 from simulator.experiment import run_replication
-from simulator.network import compiled
+from simulator.network import compiled, draw_cohort
 from simulator.network.compiled import after_helper, runner
 from simulator.prepare import load_scenario, policy_variant
 
@@ -149,47 +148,65 @@ def test_where_no_helper_can_be_started_the_run_goes_on_without(large, monkeypat
         assert ended is None
 
 
-def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario) -> list:
-    """numba's types of what the reading station hands its loop on a run of `scenario`, as compiled runs hand
-    it (an `array` as the numpy array over it): one compiled form serves runs whose types are alike."""
+class _Typed(Exception):
+    """Raised by `_loop_types`' stand-in loop once it has the types it was handed."""
+
+
+def _loop_types(monkeypatch: pytest.MonkeyPatch, scenario, block: float | None = None):
+    """numba's types of all the reading station hands its compiled loop on a run of `scenario` (nothing
+    run; `block`: by blocks of time that long), and the station: one compiled form serves runs whose
+    types are alike."""
     import numba
 
-    from simulator.network.ranked_once import RankedOnceStation
+    from simulator.network import blocks, ranked_once
+    from simulator.triage_config import policy_of
 
-    seen: list = []
-    made = RankedOnceStation._loop_columns
+    def typed(*args):
+        raise _Typed(tuple(numba.typeof(a) for a in args))
+        yield  # (a generator, as the loop)
 
-    def watched(self):
-        columns, readers, late = made(self)
-        seen.append([numba.typeof(np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else c)
-                     for c in columns])
-        return columns, readers, late
+    monkeypatch.setattr(ranked_once, "runner", lambda *a: (typed, True))
+    monkeypatch.setattr(blocks, "BLOCK_MINUTES", block)
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    station = ranked_once.reading_station(scenario, cohort, policy_of(scenario), scenario.seed, 0)
+    assert type(station) is ranked_once.RankedOnceStation
+    with pytest.raises(_Typed) as handed:
+        station._run_numbered()
+    assert (station._cuts() is not None) == (block is not None)
+    return handed.value.args[0], station
 
-    monkeypatch.setattr(RankedOnceStation, "_loop_columns", watched)
-    run_replication(scenario, 0)
-    assert len(seen) == 1
-    return seen[0]
 
-
-def test_runs_without_late_results_or_ranks_need_the_compiled_loop_of_runs_with_them(monkeypatch) -> None:
-    """A run without late AI results, or without ranks kept, hands the loop empty arrays typed as those of a
-    run with them, and integer keys as floats: the city's default command (its policy and its FIFO
-    comparison) and the network city compile one form of the loop (which `radsim compile` compiles,
-    `compile_every_loop`), not two."""
-    day = ["horizon_days=1", "warmup_days=0"]
+def test_every_run_hands_the_loop_the_types_of_every_other(monkeypatch) -> None:
+    """Numba compiles the loop once for each set of argument types it is handed (25-60 s a form): a run
+    without late AI results, without ranks kept, without second opinions, without double reads, or by
+    blocks of time hands empty arrays typed as a run with them, integer keys as floats and ranks in their
+    own types, so that every run compiles one form (which `radsim compile` compiles, `compile_every_loop`).
+    (Found by the suite: a generated scenario where nothing arrived, in a process that had run enough
+    studies to run the loop compiled, compiled a form of its own for a minute.)"""
+    day = ["horizon_days=3", "warmup_days=0"]
     city = load_scenario("moscow_city", day)
-    types = _loop_types(monkeypatch, city)
-    assert _loop_types(monkeypatch, policy_variant(city, "fifo")) == types
-    assert _loop_types(monkeypatch, load_scenario("moscow_city_network", day)) == types
-    # Without second opinions: a run with no ranks at all (nothing ranked again, nothing renumbered) and a
-    # run with late results.
-    alone = _loop_types(monkeypatch, load_scenario("examples/cxr_day_night", day))
-    devices = load_scenario("examples/district_network_devices", day)
-    assert _loop_types(monkeypatch, devices) == alone
-    # A policy of one's own whose keys are integers: the form compiled for float keys.
-    whole = load_scenario("examples/district_network_devices",
-                          [*day, "policy.triage=tests.policies_for_tests:WholeMinutes"])
-    assert _loop_types(monkeypatch, whole) == alone
+    types, network = _loop_types(monkeypatch, load_scenario("moscow_city_network", day))
+    found = {
+        "the city": _loop_types(monkeypatch, city),
+        "its FIFO comparison": _loop_types(monkeypatch, policy_variant(city, "fifo")),
+        "by blocks of time": _loop_types(monkeypatch, load_scenario("moscow_city_network", day), 173.0),
+        "double reads": _loop_types(monkeypatch, load_scenario("moscow_reference_center", day)),
+        "no ranks at all": _loop_types(monkeypatch, load_scenario("examples/cxr_day_night", day)),
+        "late results alone": _loop_types(monkeypatch, load_scenario("examples/district_network_devices", day)),
+        "integer keys": _loop_types(monkeypatch, load_scenario(
+            "examples/district_network_devices", [*day, "policy.triage=tests.policies_for_tests:WholeMinutes"])),
+        "nobody barred": _loop_types(monkeypatch, load_scenario("validation/mmc_three_classes", day)),
+        "nothing arrives": _loop_types(monkeypatch, load_scenario(
+            "validation/mmc_three_classes", [*day, "study_types.study.arrivals.rate_per_hour=0"],
+            expectations=False)),
+    }
+    # (The premises: what each run has or has not.)
+    assert network.n_second and network.results is not None and network.partner is None
+    assert found["double reads"][1].partner is not None
+    assert found["no ranks at all"][1].ranks.cls is None and found["late results alone"][1].results is not None
+    assert found["nobody barred"][1].excluded is None and found["nothing arrives"][1].ranks.order.shape[0] == 0
+    for kind, (other, _) in found.items():
+        assert other == types, (kind, [(str(a), str(b)) for a, b in zip(types, other) if a != b])
 
 
 def test_radsim_compile_compiles_every_loop_only_where_numba_can_keep_it(monkeypatch) -> None:

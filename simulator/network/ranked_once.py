@@ -142,8 +142,8 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
         classes.append(cls)
         keys.append(key)
         labels.append(_coded(label, codes))
-    if not classes:
-        none = np.zeros(0, dtype=np.int64)
+    if not classes:  # (typed as any run's: numba compiles one form of the loop)
+        none = np.zeros(0, dtype=station.index_type)
         return EntryRanks(none, none, none, np.zeros(0, dtype=np.int16), [])
     order = orders[0] if len(orders) == 1 else np.concatenate(orders)
     cls, key = np.concatenate(classes), np.concatenate(keys)
