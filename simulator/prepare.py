@@ -297,14 +297,17 @@ class Estimate:
                 duties[f"pools.{pool_name}.shifts.{i}.staff"] = shift.staff * instances
         self.reader_duties = sum(duties.values())
         self.biggest_shift = max(duties, key=duties.get) if duties else None
+        self.stations = scenario.has_stations()
 
     @property
     def gigabytes(self) -> float:
-        """Rough peak memory of the process that runs one replication: ~190 bytes a work item, ~1 kB a reader
-        duty, and ~0.35 GB of its own (the libraries). Measured peaks, one replication: the city year 1.78 GB
-        (this says 1.83), the network city year 2.18 GB (1.83: its stations hold more a study), five city years
-        7.22 GB (7.77); docs/performance.md."""
-        return (self.items * 190.0 + self.reader_duties * 1000.0) / 1e9 + 0.35
+        """Rough peak memory of the process that runs one replication, never below it (the workers' fit
+        relies on it): ~160 bytes a work item, ~245 where studies pass upstream stations (their pass holds
+        more a study), ~1 kB a reader duty, and ~0.35 GB of its own (the libraries). Measured peaks, one
+        replication in one process: the city year 1.55 GB (this says 1.61), the network city year 2.14 GB
+        (2.24), five city years 6.06 GB (6.67); docs/performance.md."""
+        per_item = 245.0 if self.stations else 160.0
+        return (self.items * per_item + self.reader_duties * 1000.0) / 1e9 + 0.35
 
 
 def estimate(scenario: Scenario) -> Estimate:
