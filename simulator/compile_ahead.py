@@ -80,7 +80,7 @@ def _compile(scenario: Scenario, items: int, replicate: Callable[[Scenario, int]
 
 
 # Scenarios whose days run every loop there is to compile: the network city runs the upstream stations'
-# loops and the reading station's, whose one form serves every run (tests/test_numbered_loop.py).
+# loops and the reading station's, whose one form serves every run (tests/test_compile_ahead.py).
 EVERY_LOOP = ("moscow_city_network",)
 
 

@@ -108,12 +108,11 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
     len(ready)]` for an item past those (a second read's is its study's); `study_at[place]` the item numbered
     `place`; `minutes[item]` its reading time, `more_minutes[item - len(minutes)]` for an item past those
     (so the studies' may be the cohort's own; with pre-emption, which writes what is left to read, `minutes`
-    holds every item's); `partner[item]` the other read of a double-read study (-1: none; empty where no study is double
-    read); `opinion_of[item]`
-    a study's second opinion (-1: none), which waits on `opinion_lane`;
-    `excluded[item]` the reader code that may not read an item (-1: none; empty where no item has one:
-    `_barred`). (Empty, not a column of "none", so that every run types the loop alike: numba compiles one
-    form for all.)
+    holds every item's); `partner[item]` the other read of a double-read study (-1: none; empty where no
+    study is double read); `opinion_of[item]` a study's second opinion (-1: none), which waits on
+    `opinion_lane`; `excluded[item]` the reader code that may not read an item (-1: none; empty where no
+    item has one: `_barred`). (Empty, not a column of "none", so that every run types the loop alike:
+    numba compiles one form for all.)
     `lane_pools[lane_pools_at[l]:lane_pools_at[l + 1]]`: the pools asked for lane l's items, in order;
     `row_lanes[...]` likewise the lanes reader row r reads. Duties in the order they were scheduled:
     `duty_start` (>= 0), `duty_end`, and their readers' rows `duty_first_row[d]` on (`duty_staff[d]` of
@@ -189,7 +188,7 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
         if duty_end[d] < horizon:
             heappush(events, (duty_end[d], _SHIFT_END, sequence, _END, d))
             sequence += 1
-    doubled, barred = len(partner) > 0, len(excluded) > 0  # some study is double read; some item has a reader barred
+    doubled, barred = len(partner) > 0, len(excluded) > 0  # some study is double read; some reader barred
     studies = len(ready)  # the items whose ready time is in `ready` (the cohort's), the rest's in `more_ready`
     first_at = (ready[item[0]] if item[0] < studies else more_ready[item[0] - studies]) if n > 0 else after_cut
     if first_at < inf:
@@ -543,8 +542,8 @@ def numbered_loop(item, ready, more_ready, place, lane, study_at, minutes, more_
                     clock[NOW] = now
                     yield DUE_LATE if late_cls[i] == late_cls[i] else DUE
                     entries = _wait_again(i, l, clock[CLS], clock[KEY], clock[UNTIL], k, entries, preemptive, preempted,
-                                          n, ranked_cls, ranked_key, entry_at, heaps, sides, live_of, live_cls, live_key,
-                                          due)
+                                          n, ranked_cls, ranked_key, entry_at, heaps, sides, live_of, live_cls,
+                                          live_key, due)
                 while True:  # the best head by code; heads made as the run goes sharing a code: rank, entry
                     best = -1
                     head = 0
