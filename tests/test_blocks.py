@@ -2,6 +2,7 @@
 on its own, with what still waits from the block before, gives the outcome of one block to the bit."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario
-from simulator.network import blocks, compiled, draw_cohort
+from simulator.network import blocks, compiled, draw_cohort, slots
 from simulator.network.numbered_loop import numbered_loop
 from simulator.network.ranked_once import Live, RankedOnceStation, reading_station
 from simulator.triage_config import policy_of
@@ -35,32 +36,62 @@ def one_block(scenario, cohort, policy) -> Any:
     return by_blocks(scenario, cohort, policy, None)[1]
 
 
+@contextmanager
+def few_slots(spare: int, floor: int):
+    """The blocks' slots for `spare` blocks' items and `floor` more (`slots.py`): few enough to be reused."""
+    saved = slots.SPARE, slots._FLOOR
+    slots.SPARE, slots._FLOOR = spare, floor
+    try:
+        yield
+    finally:
+        slots.SPARE, slots._FLOOR = saved
+
+
 @settings(PROPERTY, max_examples=80)
-@given(scenarios(), st.sampled_from([*POLICIES, *ODD]), st.sampled_from([13.0, 97.0, 480.0, 1440.0]))
+@given(scenarios(), st.sampled_from([*POLICIES, *ODD]), st.sampled_from([13.0, 97.0, 480.0, 1440.0]),
+       st.sampled_from([(4, 4096), (1, 16), (2, 64)]))
 def test_blocks_of_time_give_the_outcome_of_one_block_to_the_bit(data: dict[str, Any], policy: str,
-                                                                 minutes: float) -> None:
+                                                                 minutes: float, spare: tuple[int, int]) -> None:
     scenario = make(data)
     policy_ = ODD[policy]() if policy in ODD else policy_of(make({**data, "policy": {**data["policy"],
                                                                                      "triage": policy}}))
     cohort = draw_cohort(scenario, scenario.seed, 0)
-    station, outcome = by_blocks(scenario, cohort, policy_, minutes)
+    with few_slots(*spare):  # the items' slots reused, or too few (`Crowded`: made again as one block)
+        station, outcome = by_blocks(scenario, cohort, policy_, minutes)
     ran = type(station) is RankedOnceStation and station.blocks_run > 1
     event(f"by blocks: {ran}")
     if ran:
         event(f"late AI results: {station.results is not None}, second opinions: {station.n_second > 0}")
+        event(f"slots reused: {station.slots_held[0] < station.n_cohort}")
     assert_same(outcome, one_block(scenario, cohort, policy_))
 
 
 @pytest.mark.parametrize("name, days, minutes", [("moscow_city_network", 2, 173.0),
                                                  ("moscow_reference_center", 8, 61.0),
                                                  ("examples/mmc_ai_triage", 4, 29.0)])
-def test_bundled_scenarios_by_blocks(name: str, days: int, minutes: float) -> None:
-    # Late AI results (the network city's AI workers), second opinions, ties among ranks, many blocks.
+@pytest.mark.parametrize("few", [False, True])
+def test_bundled_scenarios_by_blocks(name: str, days: int, minutes: float, few: bool) -> None:
+    # Late AI results (the network city's AI workers), second opinions, ties among ranks, many blocks; `few`:
+    # slots for some two blocks' items, each reused many times (a study's by another once it is reported,
+    # its second read too and its late AI result come), none short.
     scenario = load_scenario(name, overrides=[f"horizon_days={days}", "warmup_days=0"])
     cohort = draw_cohort(scenario, scenario.seed, 0)
     policy = policy_of(scenario)
-    station, outcome = by_blocks(scenario, cohort, policy, minutes)
+    with few_slots(2, 200) if few else few_slots(slots.SPARE, slots._FLOOR):
+        station, outcome = by_blocks(scenario, cohort, policy, minutes)
     assert station.blocks_run >= days * 1440 / minutes
+    assert not few or station.slots_held[0] < station.n_cohort / 3
+    assert_same(outcome, one_block(scenario, cohort, policy))
+
+
+def test_too_few_slots_run_as_one_block() -> None:
+    # More items alive at once than slots: refused by the slots (`Crowded`), the run made again as one block.
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=4", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    policy = policy_of(scenario)
+    with few_slots(0, 8):
+        station, outcome = by_blocks(scenario, cohort, policy, 61.0)
+    assert station.blocks_run == 1
     assert_same(outcome, one_block(scenario, cohort, policy))
 
 
@@ -72,8 +103,10 @@ def test_the_loop_compiled_by_blocks_gives_the_same_bits() -> None:
     whole = one_block(scenario, cohort, policy)
     with numbered_loop_compiled():
         compiled._loaded.pop(numbered_loop, None)
-        station, numba = by_blocks(scenario, cohort, policy, 173.0)
+        with few_slots(2, 200):
+            station, numba = by_blocks(scenario, cohort, policy, 173.0)
         assert numbered_loop in compiled._loaded and station.blocks_run > 10  # it did run compiled, by blocks
+        assert station.slots_held[0] < station.n_cohort  # ... its items in slots reused
     assert_same(numba, whole)
 
 

@@ -13,8 +13,10 @@ the same order: only their sequence numbers move (one more a block), which order
 
 Blocks where every entry's order comes from its rank and entry alone: pull dispatch, nothing pre-empted, no
 router holding studies for their site, no rank naming an `until` (`usable`); anything else runs as one block.
-This is the step toward a horizon of several years whose items are not all held at once: here the station
-still holds every item, and each block's numbering is made as the block begins.
+This is a step toward a horizon of several years whose items are not all held at once: the loop's arrays by
+numbered place and by position in the order of entry hold one block's (and what waits from before), its
+arrays by item the items alive at once (`slots.py`); the station still holds its cohort, its ranks and its
+outputs for the whole run, and each block's numbering is made as the block begins.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
 
-__all__ = ["Blocks", "BLOCK_MINUTES", "own"]
+__all__ = ["Blocks", "BLOCK_MINUTES", "Crowded", "own"]
 
 # The length of a block of time, in minutes; None: the whole run one block.
 BLOCK_MINUTES: float | None = None
@@ -39,15 +41,19 @@ _ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _R
                            "given_up", "relabelled", "remap", "below"))
 
 
-def own(columns: list) -> np.ndarray:
-    """The loop's arguments the blocks write made copies of their own (the ranks' arrays stay as they are),
-    of the same types: the loop compiled for a run by blocks is the one every run compiles (past a block's
-    places, the numbered arrays hold what an earlier block wrote, which the loop never reads). Gives the
-    entries' lanes, as they were."""
-    lanes = columns[_LANE].copy()
-    for at in (_ITEM, _PLACE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT):
-        columns[at] = np.array(columns[at])
+def own(columns: list, places: int) -> np.ndarray:
+    """The loop's arguments by numbered place and by position in the order of entry, which the blocks
+    write, made arrays of their own for `places` (the ranks' arrays stay as they are), of the same types:
+    the loop compiled for a run by blocks is the one every run compiles. Gives the entries' lanes, as
+    they were."""
+    lanes = columns[_LANE]
+    for at in (_ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT):
+        columns[at] = np.zeros(places, dtype=np.asarray(columns[at]).dtype)
     return lanes
+
+
+class Crowded(Exception):
+    """More items alive at once than a run by blocks has room for (`slots.py`): it is made again as one."""
 
 
 class Blocks:
@@ -56,8 +62,9 @@ class Blocks:
     whole run's numbering; `finish` puts the late results' counts in it too."""
 
     def __init__(self, args: list, order: np.ndarray, cls: np.ndarray, key: np.ndarray, lanes: np.ndarray,
-                 ready: np.ndarray, cuts: np.ndarray) -> None:
+                 ready: np.ndarray, cuts: np.ndarray, slots: Any = None) -> None:
         self.args = args
+        self.slots = slots  # where the items are kept, by slot (`slots.py`; None: by their own numbers)
         self.order, self.cls, self.key, self.lanes = order, cls, key, lanes  # by position in entry order
         self.ready = ready  # ... and when each becomes ready
         self.cuts = cuts  # where each block but the last ends, ascending
@@ -74,6 +81,8 @@ class Blocks:
     def next(self, state: Any, clock: Any) -> None:
         """At the loop's `BLOCK`: the next block numbered, with the places the loop marked still waiting."""
         self._count(int(state[RESULTS]))
+        if self.slots is not None:
+            self.slots.give_back(int(state[RESULTS]))
         given_up = _read(self.args[_GIVEN_UP], self.size)
         self._number(np.flatnonzero(given_up == 2), state, clock)
 
@@ -108,7 +117,8 @@ class Blocks:
         self.block += 1
         lo, hi = int(self.bounds[self.block]), int(self.bounds[self.block + 1])
         m = waiting.shape[0]
-        items = np.concatenate([items, self.order[lo:hi]])
+        new = self.order[lo:hi]
+        items = np.concatenate([items, new if self.slots is None else self.slots.take(new).astype(new.dtype)])
         cls = np.concatenate([cls, self.cls[lo:hi]])
         key = np.concatenate([key, self.key[lo:hi]])
         lanes = np.concatenate([lanes, self.lanes[lo:hi]])
@@ -116,6 +126,8 @@ class Blocks:
         place = np.empty_like(by_place)
         place[by_place] = np.arange(by_place.shape[0])
         n = by_place.shape[0]
+        if n > len(args[_ITEM]):
+            raise Crowded
         if old:  # where each place still waiting goes, and how many of them each entry made as the run goes follows
             remap = np.full(old, -1, dtype=np.int64)
             remap[waiting] = place[:m]

@@ -50,6 +50,7 @@ from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
 from . import blocks
+from .slots import Crowded, Slots, room
 from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_FROM, CUT, DUE, DUE_LATE, ENTERED,
                             HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
 from .outcome import Outcome
@@ -538,6 +539,7 @@ class RankedOnceStation(ReadingStation):
             self.partner = array(partner.dtype.char, partner.tobytes())
         self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
+        self.by_blocks = True  # run by blocks of time where `blocks.BLOCK_MINUTES` says (False: as one)
 
     @cached_property
     def study_at(self) -> array:
@@ -585,6 +587,13 @@ class RankedOnceStation(ReadingStation):
             with collector_paused():
                 self._run_numbered()
             return self._outcome()
+        except Crowded:  # more items alive at once than the blocks' slots: made again as one block
+            again = RankedOnceStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
+                                      self.progress, self.ranks, self.results, self.routes)
+            again.by_blocks = False
+            outcome = again.run()
+            self.blocks_run = again.blocks_run
+            return outcome
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
@@ -597,41 +606,54 @@ class RankedOnceStation(ReadingStation):
         loop, compiled = runner(numbered_loop, n, NUMBERED_FROM, HELPERS)
         columns, readers, late = self._loop_columns()
         cuts = self._cuts()
+        places = n  # the numbered places the loop holds at once
         if cuts is not None:  # each entry's lane and rank, before the blocks write their numbering over them
-            entry_lane, entry_cls, entry_key = (blocks.own(columns), self.ranks.cls[self.ranks.place],
+            ready = self._entering_ready()
+            largest = int(np.diff(np.searchsorted(ready, cuts, side="left"), prepend=0, append=n).max())
+            places = room(largest, n)
+            entry_lane, entry_cls, entry_key = (blocks.own(columns, places), self.ranks.cls[self.ranks.place],
                                                 self.ranks.key[self.ranks.place])
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
-        renumbered = np.zeros(0 if cuts is None else n + 1, dtype=np.int64)  # `remap` and `below`
+        renumbered = np.zeros(0 if cuts is None else places + 1, dtype=np.int64)  # `remap` and `below`
         outputs = [np.frombuffer(self.read_start), np.frombuffer(self.reported_at),
                    np.frombuffer(self.reader_of, dtype=np.int32), np.zeros(rows), np.zeros(rows, dtype=np.int64),
                    np.zeros(rows), np.full(rows, -1, dtype=np.int64), np.zeros(rows),
                    np.frombuffer(self.gone, dtype=np.uint8), relabelled, renumbered, renumbered.copy()]
         state, clock = np.full(6, -1, dtype=np.int64), np.zeros(6)
         state[SIZE], clock[CUT], clock[AFTER] = n, math.inf, math.inf  # one block, unless `blocks` number them
+        slots = None
+        if cuts is not None:  # the loop's arrays by item sized to the items alive at once (`slots.py`)
+            slots = Slots(self, largest, late)
+            slots.arrays(columns, outputs)
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
             args = [np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else
                     np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
         else:
             args = list(map(partial(_for_python, many=n >= NUMBERED_FROM), columns))
-            outputs = [self.read_start, self.reported_at, self.reader_of, *(o.tolist() for o in outputs[3:8]),
-                       self.gone, *(o.tolist() for o in outputs[9:])]
+            by_item = [self.read_start, self.reported_at, self.reader_of] if slots is None else \
+                [_for_python(o, many=n >= NUMBERED_FROM) for o in outputs[:3]]
+            outputs = [*by_item, *(o.tolist() for o in outputs[3:8]), self.gone, *(o.tolist() for o in outputs[9:])]
             state, clock = state.tolist(), clock.tolist()  # type: ignore[assignment]
         runs = None
         if cuts is not None:
-            runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane,
-                                 self._entering_ready(), cuts)
+            slots.bind(args + outputs)  # type: ignore[union-attr]
+            runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane, ready, cuts,
+                                 slots)
             runs.start(state, clock)
         parent, n, day = self.parent, self.n_cohort, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
             if asked == BLOCK:
                 runs.next(state, clock)  # type: ignore[union-attr]
                 continue
-            j, now = int(state[OPINION]), float(clock[NOW])
+            at, now = int(state[OPINION]), float(clock[NOW])
+            j = at if slots is None else slots.item(at)  # the item, where the loop has its slot
             if asked == OPINION_RANK:
                 entered = int(state[ENTERED]) if runs is None else runs.entered(int(state[ENTERED]))
                 cls, key, until = self._opinion_rank(int(parent[j - n]), j, int(readers[int(state[ASKED])].code), now,
                                                      entered, int(state[RESULTS]))
+                if slots is not None:  # who may not read it, by its slot
+                    args[slots.EXCLUDED][at] = self.excluded[j]  # type: ignore[index]
             else:
                 cls, key, until = self._rank_again(j, asked == RANK_LATE or asked == DUE_LATE, now)
             if float(cls) != cls or float(key) != key:
@@ -643,12 +665,15 @@ class RankedOnceStation(ReadingStation):
                 self.progress(now / self.horizon)
                 day = now + 1440.0
         self.blocks_run = 1 if runs is None else runs.block + 1
+        self.slots_held = None if slots is None else (slots.studies, slots.extras)
         if runs is not None:
             runs.finish()
+            slots.finish()  # type: ignore[union-attr]
         busy, reads, overtime, holding, resumed = outputs[3:8]
         for r, reader in enumerate(readers):
             reader.busy, reader.reads, reader.overtime = float(busy[r]), int(reads[r]), float(overtime[r])
-            reader.item = None if holding[r] < 0 else int(holding[r])  # type: ignore[assignment]
+            reader.item = None if holding[r] < 0 else \
+                int(holding[r]) if slots is None else slots.item(int(holding[r]))  # type: ignore[assignment]
             reader.resumed = float(resumed[r])
         if self.results is not None:
             self.live.results(np.asarray(outputs[9], dtype=np.int64), late, self.partner,  # type: ignore[union-attr]
@@ -661,7 +686,7 @@ class RankedOnceStation(ReadingStation):
 
     def _cuts(self) -> np.ndarray | None:
         """Where the blocks of time the loop is run by end (`blocks.py`), or None: one block."""
-        if blocks.BLOCK_MINUTES is None or self.preemption is not None or self.own_lanes \
+        if blocks.BLOCK_MINUTES is None or not self.by_blocks or self.preemption is not None or self.own_lanes \
                 or self.routes is not None or self.timed or self.ranks.cls is None:
             return None
         cuts = np.arange(blocks.BLOCK_MINUTES, self.horizon, blocks.BLOCK_MINUTES)
