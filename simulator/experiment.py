@@ -26,7 +26,7 @@ from .overload import Overload
 from .network.figures import stations_table
 from .records import ROW_GROUP, duties_table, studies_blocks
 from .scenario import Scenario
-from .summaries import ReplicationSummary, Summaries, Summary, read_only, summary_rows
+from .summaries import ReplicationSummary, Summaries, Summary, WrittenColumns, read_only, summary_rows
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, for_runs
@@ -64,7 +64,8 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     same tables.
 
     With a `sink`, the studies rows go to it a row group at a time as they are made (the Replication then
-    holds none): the replication's whole table is never held, only the columns its summary reads.
+    holds none): the replication's whole table is never held, only the columns its summary reads, and
+    where the sink is a part file, not even those: the summary reads them back from it, one at a time.
     """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
@@ -75,11 +76,12 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
     blocks = studies_blocks(scenario, cohort, outcome, seed, replication)
+    part = sink if isinstance(sink, _PartWriter) else None  # the summary's columns are read back from it
     if sink is None:
         studies = pa.concat_tables(blocks)
         kept, rows = [studies], studies.num_rows
     else:
-        studies, (kept, rows) = None, _send(blocks, sink, summarise)
+        studies, (kept, rows) = None, _send(blocks, sink, summarise and part is None)
     del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
     tabled = time.perf_counter()
     summary = None
@@ -88,7 +90,8 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
         # are numpy's, so give it back first.
         pa.default_memory_pool().release_unused()
         give_back(n)
-        summary = summarise_table(pa.concat_tables(kept), duties, scenario, replication)
+        columns = pa.concat_tables(kept) if part is None else WrittenColumns(part.finish())
+        summary = summarise_table(columns, duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": tabled - simulated,
@@ -151,12 +154,18 @@ class _PartWriter:
             self._writer = pq.ParquetWriter(self.path, block.schema, compression="zstd")
         self._writer.write_table(block, row_group_size=ROW_GROUP)
 
+    def finish(self) -> Path:
+        """The file, written to the end (its rows all sent: at least one block, maybe empty)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return self.path
+
     def __enter__(self) -> "_PartWriter":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        self.finish()
 
 
 class _Here:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, Key, StudyColumns, columns_for,
                       confidence_interval, key_of, has_value, pool_metrics, study_metrics, subgroups)
@@ -24,7 +25,7 @@ from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
 __all__ = ["Summary", "ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ",
-           "Key", "summary_rows", "key_of"]
+           "WrittenColumns", "Key", "summary_rows", "key_of"]
 
 
 
@@ -82,30 +83,51 @@ READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "rep
         "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
 
 
-def summarise(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:
-    """The summary of a replication's own tables. Its overloads are found first, before the metrics' columns
-    are made: the two passes' copies of a city year's columns are not held at once."""
+def summarise(studies: "pa.Table | WrittenColumns", duties: pa.Table, scenario: Scenario,
+              replication: int) -> ReplicationSummary:
+    """The summary of a replication's own tables (its studies as a table, or the columns written to its
+    part file). Its overloads are found first, before the metrics' columns are made: the two passes'
+    copies of a city year's columns are not held at once."""
     seen = seen_in(studies, duties, scenario, replication)
     return summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario, seen)
 
 
 def read_only(studies: pa.Table) -> pa.Table:
     """The columns of a studies table its summary reads, in the forms it reads them: the rest can go once
-    written. `of_study` and `ai_score` are read only for whether they hold a value (a study's own row, a
-    scored study), so each is kept as that (a city year's study ids are 45 MB, its scores 58); categories in
-    a byte where their values are few (Arrow gives the kinds and study types four)."""
+    written."""
     kept = studies.select([name for name in studies.column_names if name in READ])
     for at, name in enumerate(kept.column_names):
-        column = kept.column(name)
-        if name in ("of_study", "ai_score"):
-            column = pc.if_else(has_value(column), pa.scalar(True), pa.scalar(None, pa.bool_()))
-        elif pa.types.is_dictionary(column.type) and column.type.index_type.bit_width > 8 \
-                and all(len(chunk.dictionary) < 128 for chunk in column.chunks):
-            column = column.cast(pa.dictionary(pa.int8(), column.type.value_type))
-        else:
-            continue
-        kept = kept.set_column(at, name, column)
+        kept = kept.set_column(at, name, _compact(name, kept.column(name)))
     return kept
+
+
+def _compact(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column the summary reads in the form it reads it. `of_study` and `ai_score` are read only for
+    whether they hold a value (a study's own row, a scored study), so each is kept as that (a city year's
+    study ids are 45 MB, its scores 58); categories in a byte where their values are few (Arrow gives the
+    kinds and study types four)."""
+    if name in ("of_study", "ai_score"):
+        return pc.if_else(has_value(column), pa.scalar(True), pa.scalar(None, pa.bool_()))
+    if pa.types.is_dictionary(column.type) and column.type.index_type.bit_width > 8 \
+            and all(len(chunk.dictionary) < 128 for chunk in column.chunks):
+        return column.cast(pa.dictionary(pa.int8(), column.type.value_type))
+    return column
+
+
+class WrittenColumns:
+    """The studies columns a replication's summary reads, from the Parquet file its rows were written to,
+    one column at a time as the summary asks for it (each in `read_only`'s form): what a summary holds is
+    the arrays it makes, not the rows' columns too (a city year's, 0.4 GB)."""
+
+    def __init__(self, path: Any) -> None:
+        self._file = pq.ParquetFile(path)
+        self.num_rows = self._file.metadata.num_rows
+        self.column_names = [name for name in self._file.schema_arrow.names if name in READ]
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name not in self.column_names:
+            raise KeyError(name)
+        return _compact(name, self._file.read(columns=[name], use_threads=False).column(0))
 
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
