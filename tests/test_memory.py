@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from simulator import experiment, memory, network
@@ -41,3 +42,21 @@ def test_a_replication_gives_back_after_the_station_before_delivery_and_before_t
     # The station's arrays given back before delivery makes its own (five city years' peak was there).
     assert [what for what, _ in calls] == ["station", "give back", "delivery", "give back", "summary"]
     assert 0 < calls[1][1] == calls[3][1] <= result.rows  # the studies drawn (the rows add second opinions)
+
+
+def test_a_replication_written_to_a_part_file_is_summarised_from_it_keeping_no_columns(monkeypatch, tmp_path) -> None:
+    # Its rows go to the file as they are made, nothing of them kept; its summary reads the columns it needs
+    # back from the file, one at a time, and is the summary of the same rows held in memory.
+    scenario = make(horizon_days=3)
+    kept: list[bool] = []
+    send = experiment._send
+    monkeypatch.setattr(experiment, "_send", lambda blocks, sink, keep: kept.append(keep) or send(blocks, sink, keep))
+    asked: list[str] = []
+    column = experiment.WrittenColumns.column
+    monkeypatch.setattr(experiment.WrittenColumns, "column", lambda self, name: asked.append(name) or column(self, name))
+    with experiment._PartWriter(tmp_path / "part.parquet") as part:
+        written = experiment.run_replication(scenario, 0, summarise=True, sink=part)
+    assert kept == [False] and written.rows > 0 and len(asked) >= 8
+    held = experiment.run_replication(scenario, 0, summarise=True)
+    assert written.summary == held.summary
+    assert pq.read_table(tmp_path / "part.parquet").equals(held.studies)
