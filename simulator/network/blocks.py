@@ -61,15 +61,23 @@ class Blocks:
     yields, `next` numbers the next; `entered` says how many numbered items a count of the loop's is in the
     whole run's numbering; `finish` puts the late results' counts in it too."""
 
-    def __init__(self, args: list, order: np.ndarray, cls: np.ndarray, key: np.ndarray, lanes: np.ndarray,
-                 ready: np.ndarray, cuts: np.ndarray, slots: Any = None) -> None:
+    def __init__(self, args: list, ranks: Any, lanes: np.ndarray, ready: np.ndarray, cuts: np.ndarray,
+                 slots: Any = None) -> None:
+        """`ranks`: the run's `EntryRanks` (its order of entry, and its classes and keys in the worklist's
+        order, each block's taken from them as it begins); `lanes`: each entry's lane, by position in the
+        order of entry; `ready`: when each becomes ready, in that order (kept only where each block begins);
+        `cuts`: where each block but the last ends, ascending."""
         self.args = args
         self.slots = slots  # where the items are kept, by slot (`slots.py`; None: by their own numbers)
-        self.order, self.cls, self.key, self.lanes = order, cls, key, lanes  # by position in entry order
-        self.ready = ready  # ... and when each becomes ready
-        self.cuts = cuts  # where each block but the last ends, ascending
-        # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in.
-        self.bounds = np.concatenate([[0], np.searchsorted(ready, cuts, side="left"), [order.shape[0]]])
+        self.ranks, self.order, self.lanes = ranks, ranks.order, lanes
+        self.cuts = cuts
+        # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in;
+        # and when the first item after each block becomes ready (inf: none).
+        n = self.order.shape[0]
+        self.bounds = np.concatenate([[0], np.searchsorted(ready, cuts, side="left"), [n]])
+        following = self.bounds[1:]
+        self.after = np.full(following.shape[0], math.inf)
+        self.after[following < n] = ready[following[following < n]]
         self.block = -1
         self.size = 0  # the places of the block being run
         self.offset = 0  # a position of the loop's + this: the whole run's
@@ -108,7 +116,8 @@ class Blocks:
         """The next block numbered: `waiting`, the last block's places still waiting (ascending), then the
         items that become ready in it, by rank and then entry; written into the loop's arguments."""
         args, old = self.args, self.size
-        items, cls, key, lanes = self.order[:0], self.cls[:0], self.key[:0], self.lanes[:0]
+        ranks = self.ranks
+        items, cls, key, lanes = self.order[:0], ranks.cls[:0], ranks.key[:0], self.lanes[:0]
         if waiting.shape[0]:
             items = _read(args[_STUDY_AT], old)[waiting]
             cls = _read(args[_CLS], old)[waiting]
@@ -119,8 +128,8 @@ class Blocks:
         m = waiting.shape[0]
         new = self.order[lo:hi]
         items = np.concatenate([items, new if self.slots is None else self.slots.take(new).astype(new.dtype)])
-        cls = np.concatenate([cls, self.cls[lo:hi]])
-        key = np.concatenate([key, self.key[lo:hi]])
+        cls = np.concatenate([cls, ranks.cls[ranks.place[lo:hi]]])
+        key = np.concatenate([key, ranks.key[ranks.place[lo:hi]]])
         lanes = np.concatenate([lanes, self.lanes[lo:hi]])
         by_place = np.lexsort((key, cls))  # stable: those waiting first among equals, in their order
         place = np.empty_like(by_place)
@@ -151,7 +160,7 @@ class Blocks:
         self.size, self.offset = n, lo - m
         state[SIZE], state[FIRST] = n, m
         clock[CUT] = float(self.cuts[self.block]) if self.block < self.cuts.shape[0] else math.inf
-        clock[AFTER] = float(self.ready[hi]) if hi < self.order.shape[0] else math.inf
+        clock[AFTER] = float(self.after[self.block])
 
 
 def _read(values: Any, n: int) -> np.ndarray:

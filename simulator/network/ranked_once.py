@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterator
-from functools import cached_property, partial
+from functools import partial
 from itertools import repeat
 from typing import Any, NamedTuple
 
@@ -50,6 +50,7 @@ from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
 from . import blocks
+from .blocks import _AT as _LOOP_AT
 from .slots import Crowded, Slots, room
 from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_FROM, CUT, DUE, DUE_LATE, ENTERED,
                             HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
@@ -60,6 +61,7 @@ from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 __all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
 
 READY = 10  # the ready time's column in `ReadingStation._columns`
+_EXCLUDED = _LOOP_AT["excluded"]  # who may not read each item: the loop's argument, which `_run_numbered` writes
 # Above this, a float and an int key may have compared differently in Python than as float64.
 _EXACT = float(2 ** 53)
 
@@ -381,12 +383,6 @@ def _block_ranks(rank_block: Callable[[Columns], BlockRanks], columns: Columns) 
                   np.broadcast_to(math.inf if until is None else np.asarray(until, dtype=float), n))
 
 
-def _ints(values: np.ndarray) -> array:
-    """A Python array of these integers (32 or 64 bits, as they are): indexed from the loop, it gives
-    Python ints without numpy's scalars."""
-    return array("i" if values.dtype.itemsize == 4 else "q", values.tobytes())
-
-
 def _key(values: np.ndarray) -> np.ndarray:
     """Keys as float64 wherever each is one exactly, integers too: the order is the same, and a policy whose
     keys are integers runs the loop compiled for float keys, not a form of its own (some 25 s to compile,
@@ -541,11 +537,6 @@ class RankedOnceStation(ReadingStation):
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
         self.by_blocks = True  # run by blocks of time where `blocks.BLOCK_MINUTES` says (False: as one)
 
-    @cached_property
-    def study_at(self) -> array:
-        """The item at each numbered place."""
-        return _ints(self.ranks.order[self.ranks.by_place])
-
     def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int,
                       results: int) -> tuple[float, float, float]:
         """Study i's second opinion j, asked as its report is signed: its rank's class, key and `until`
@@ -554,7 +545,6 @@ class RankedOnceStation(ReadingStation):
         rank = self.worklist.policy.rank(self._opinion_item(i, j, first_reader, now), now)
         ranked = _number(rank, self.timed)
         self.live.opinion(j, rank.label, entered, results)  # type: ignore[union-attr]
-        self.excluded[j] = first_reader  # type: ignore[index]
         return ranked
 
     def _rank_again(self, i: int, result_in: bool, now: float) -> tuple[float, float, float]:
@@ -611,8 +601,7 @@ class RankedOnceStation(ReadingStation):
             ready = self._entering_ready()
             largest = int(np.diff(np.searchsorted(ready, cuts, side="left"), prepend=0, append=n).max())
             places = room(largest, n)
-            entry_lane, entry_cls, entry_key = (blocks.own(columns, places), self.ranks.cls[self.ranks.place],
-                                                self.ranks.key[self.ranks.place])
+            entry_lane = blocks.own(columns, places)
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
         renumbered = np.zeros(0 if cuts is None else places + 1, dtype=np.int64)  # `remap` and `below`
@@ -626,6 +615,7 @@ class RankedOnceStation(ReadingStation):
         if cuts is not None:  # the loop's arrays by item sized to the items alive at once (`slots.py`)
             slots = Slots(self, largest, late)
             slots.arrays(columns, outputs)
+            self.excluded = None  # (the loop's, by slot: the whole run's goes)
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
             args = [np.frombuffer(c, dtype=c.typecode) if isinstance(c, array) else
                     np.ascontiguousarray(c) if isinstance(c, np.ndarray) else c for c in columns]
@@ -638,8 +628,8 @@ class RankedOnceStation(ReadingStation):
         runs = None
         if cuts is not None:
             slots.bind(args + outputs)  # type: ignore[union-attr]
-            runs = blocks.Blocks(args + outputs, self.ranks.order, entry_cls, entry_key, entry_lane, ready, cuts,
-                                 slots)
+            runs = blocks.Blocks(args + outputs, self.ranks, entry_lane, ready, cuts, slots)
+            del ready
             runs.start(state, clock)
         parent, n, day = self.parent, self.n_cohort, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
@@ -650,10 +640,10 @@ class RankedOnceStation(ReadingStation):
             j = at if slots is None else slots.item(at)  # the item, where the loop has its slot
             if asked == OPINION_RANK:
                 entered = int(state[ENTERED]) if runs is None else runs.entered(int(state[ENTERED]))
-                cls, key, until = self._opinion_rank(int(parent[j - n]), j, int(readers[int(state[ASKED])].code), now,
-                                                     entered, int(state[RESULTS]))
-                if slots is not None:  # who may not read it, by its slot
-                    args[slots.EXCLUDED][at] = self.excluded[j]  # type: ignore[index]
+                first_reader = int(readers[int(state[ASKED])].code)
+                cls, key, until = self._opinion_rank(int(parent[j - n]), j, first_reader, now, entered,
+                                                     int(state[RESULTS]))
+                args[_EXCLUDED][at] = first_reader  # never to the reader who signed the report
             else:
                 cls, key, until = self._rank_again(j, asked == RANK_LATE or asked == DUE_LATE, now)
             if float(cls) != cls or float(key) != key:
@@ -744,7 +734,7 @@ class RankedOnceStation(ReadingStation):
             lane_in[self.audited[study]] = audit_lane
         columns = [order, u.ready_at, np.frombuffer(self.more_ready), ranks.place,
                    lane_in,
-                   np.frombuffer(self.study_at, dtype=f"i{self.study_at.itemsize}"), self.minutes, self.more_minutes,
+                   ranks.order[ranks.by_place], self.minutes, self.more_minutes,  # (the item at each place)
                    partner, np.frombuffer(self.so_index, dtype=self.so_index.typecode), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(reads), np.array(start, dtype=float),
                    np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
