@@ -728,8 +728,7 @@ class RankedOnceStation(ReadingStation):
         partner = np.zeros(0, dtype=np.int32) if self.partner is None else \
             np.frombuffer(self.partner, dtype=self.partner.typecode)
         routes = self.routes
-        types, sites = d.study_type[study], u.site[study]
-        lane_in = lane_of[types, sites, 0 if routes is None else routes.where].astype(np.int16)  # each entry's lane
+        lane_in = _lanes_in(lane_of, d.study_type, u.site, study, None if routes is None else routes.where)
         if ranks.audited is not None:
             lane_in[self.audited[study]] = audit_lane
         columns = [order, u.ready_at, np.frombuffer(self.more_ready), ranks.place,
@@ -771,7 +770,8 @@ class RankedOnceStation(ReadingStation):
         if routes is None:
             columns += [none, np.zeros(0), np.zeros(0, dtype=np.int16), *[np.zeros(0)] * 4]
         else:
-            both = lane_of[types[routes.entry], sites[routes.entry], 2].astype(np.int16)
+            held = study[routes.entry]
+            both = lane_of[d.study_type[held], u.site[held], 2].astype(np.int16)
             columns += [routes.entry, routes.at, both, routes.cls, _key(routes.key), routes.late_cls,
                         _key(routes.late_key)]
         columns += [routes.until, routes.late_until] if timed and routes is not None else [never, never]
@@ -793,12 +793,38 @@ class RankedOnceStation(ReadingStation):
         else:  # one numbering, in order of first use, as the layered station gives it
             given = np.flatnonzero(label >= 0)  # the labels given as the run went (`Live`), in its codes
             live_codes = label[given]
-            names = live.label_order(ranks.names, np.unique(ranks.label, return_index=True)[1])
+            names = live.label_order(ranks.names, _first_entries(ranks.label, len(ranks.names)))
             code = {name: number for number, name in enumerate(names)}
             label[ranks.order] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[ranks.label]
             label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[live_codes]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()
+
+
+def _lanes_in(lane_of: np.ndarray, study_type: np.ndarray, site: np.ndarray, study: np.ndarray,
+              where: np.ndarray | None, chunk: int = 1 << 20) -> np.ndarray:
+    """Each entry's lane (int16) from its study's type and site (`where`: the router's choice, by entry;
+    None: the one lane), a chunk at a time: a city year's types and sites of its entries, with their lanes
+    as 64-bit indices, were some 110 MB at the station's peak."""
+    lanes = np.empty(study.shape[0], dtype=np.int16)
+    for lo in range(0, study.shape[0], chunk):
+        some = study[lo:lo + chunk]
+        lanes[lo:lo + chunk] = lane_of[study_type[some], site[some], 0 if where is None else where[lo:lo + chunk]]
+    return lanes
+
+
+def _first_entries(label: np.ndarray, codes: int, chunk: int = 1 << 20) -> np.ndarray:
+    """Where each of the `codes` labels is first used (by position in the order of entry), a chunk at a time:
+    labels are coded in order of first use, so most are found in the first chunk (`np.unique` over a city
+    year's entries sorted a copy of them, some 80 MB at the station's peak)."""
+    first = np.full(codes, -1, dtype=np.int64)
+    for lo in range(0, label.shape[0], chunk):
+        values, at = np.unique(label[lo:lo + chunk], return_index=True)
+        new = first[values] < 0
+        first[values[new]] = lo + at[new]
+        if (first >= 0).all():
+            break
+    return first
 
 
 def _for_python(column: Any, many: bool) -> Any:
