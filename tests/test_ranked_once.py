@@ -17,7 +17,7 @@ from simulator.network import draw_cohort
 from simulator.experiment import policy_of
 from simulator.network import ReadingStation
 from simulator.network.outcome import Outcome
-from simulator.network.ranked_once import RankedOnceStation, Unplaced, reading_station
+from simulator.network.ranked_once import RankedOnceStation, Unplaced, _first_entries, reading_station
 from simulator.triage import Rank
 
 from .conftest import make
@@ -456,3 +456,12 @@ def test_the_station_reads_its_cohort_and_never_writes_into_it(name: str) -> Non
     assert before.keys() == after.keys()
     for path, values in before.items():
         assert np.array_equal(values, after[path], equal_nan=values.dtype.kind == "f"), path
+
+
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=60), st.integers(1, 7))
+def test_each_labels_first_entry_found_a_chunk_at_a_time_is_where_it_is_first(labels: list[int], chunk: int) -> None:
+    # Labels are coded in order of first use (`_coded`): code k first appears after codes 0..k-1.
+    first_seen: dict[int, int] = {}
+    coded = np.array([first_seen.setdefault(v, len(first_seen)) for v in labels], dtype=np.int16)
+    found = _first_entries(coded, len(first_seen), chunk)
+    assert found.tolist() == np.unique(coded, return_index=True)[1].tolist()
