@@ -26,7 +26,8 @@ from .overload import Overload
 from .network.figures import stations_table
 from .records import ROW_GROUP, duties_table, studies_blocks
 from .scenario import Scenario
-from .summaries import ReplicationSummary, Summaries, Summary, WrittenColumns, read_only, summary_rows
+from . import summaries
+from .summaries import KeptColumns, ReplicationSummary, Summaries, Summary, summary_rows
 from .summaries import summarise as summarise_table
 from .triage_config import policy_of
 from .workers import LocalPool, for_runs
@@ -64,8 +65,9 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     same tables.
 
     With a `sink`, the studies rows go to it a row group at a time as they are made (the Replication then
-    holds none): the replication's whole table is never held, only the columns its summary reads, and
-    where the sink is a part file, not even those: the summary reads them back from it, one at a time.
+    holds none): the replication's whole table is never held, only the columns its summary reads, and for a
+    large replication not even those: they go to a file of their own and are read back one at a time
+    (`summaries.KeptColumns`).
     """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
@@ -76,37 +78,37 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     duties = duties_table(outcome, replication)
     stations = None if cohort.upstream.stations is None else stations_table(cohort.upstream.stations, replication)
     blocks = studies_blocks(scenario, cohort, outcome, seed, replication)
-    part = sink if isinstance(sink, _PartWriter) else None  # the summary's columns are read back from it
-    if sink is None:
-        studies = pa.concat_tables(blocks)
-        kept, rows = [studies], studies.num_rows
-    else:
-        studies, (kept, rows) = None, _send(blocks, sink, summarise and part is None)
-    del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
-    tabled = time.perf_counter()
-    summary = None
-    if summarise:
-        # Arrow's allocator keeps what the rows written freed for Arrow's next tables; the summary's columns
-        # are numpy's, so give it back first.
-        pa.default_memory_pool().release_unused()
-        give_back(n)
-        columns = pa.concat_tables(kept) if part is None else WrittenColumns(part.finish())
-        summary = summarise_table(columns, duties, scenario, replication)
+    with KeptColumns(spill=n >= summaries.SPILL) as kept:
+        if sink is None:
+            studies = pa.concat_tables(blocks)
+            rows = studies.num_rows
+        else:
+            studies, rows = None, _send(blocks, sink, kept if summarise else None)
+        del cohort, outcome, blocks  # what the table does not hold goes before the summary's columns come
+        tabled = time.perf_counter()
+        summary = None
+        if summarise:
+            # Arrow's allocator keeps what the rows written freed for Arrow's next tables; the summary's
+            # columns are numpy's, so give it back first.
+            pa.default_memory_pool().release_unused()
+            give_back(n)
+            summary = summarise_table(kept.columns() if studies is None else studies, duties, scenario, replication)
     finished = time.perf_counter()
     return Replication(studies, duties, finished - started,
                        {"cohort": drawn - started, "model": simulated - drawn, "tables": tabled - simulated,
                         "summary": finished - tabled}, stations, summary, rows=rows)
 
 
-def _send(blocks: Iterable[pa.Table], sink: Sink, summarise: bool) -> tuple[list[pa.Table], int]:
-    """Each block to the sink; what is kept is the columns the summary reads (zero-copy), and the rows sent."""
-    kept, rows = [], 0
+def _send(blocks: Iterable[pa.Table], sink: Sink, kept: KeptColumns | None) -> int:
+    """Each block to the sink, and the columns the summary reads to `kept` (if it is to be made); the rows
+    sent."""
+    rows = 0
     for block in blocks:
         rows += block.num_rows
-        if summarise:
-            kept.append(read_only(block))
+        if kept is not None:
+            kept(block)
         sink(block)
-    return kept, rows
+    return rows
 
 
 _REPORT: Callable[[tuple[int, float]], None] | None = None  # where a task's progress goes (set by `_listen`)
@@ -154,18 +156,12 @@ class _PartWriter:
             self._writer = pq.ParquetWriter(self.path, block.schema, compression="zstd")
         self._writer.write_table(block, row_group_size=ROW_GROUP)
 
-    def finish(self) -> Path:
-        """The file, written to the end (its rows all sent: at least one block, maybe empty)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        return self.path
-
     def __enter__(self) -> "_PartWriter":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.finish()
+        if self._writer is not None:
+            self._writer.close()
 
 
 class _Here:

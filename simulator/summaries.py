@@ -10,6 +10,7 @@ is one code path.
 """
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from .overload import Overload, Seen, combine, seen_in
 from .scenario import Scenario
 
 __all__ = ["Summary", "ReplicationSummary", "Summaries", "summarise", "summarise_replication", "read_only", "READ",
-           "WrittenColumns", "Key", "summary_rows", "key_of"]
+           "KeptColumns", "SPILL", "Key", "summary_rows", "key_of"]
 
 
 
@@ -83,10 +84,9 @@ READ = ("replication", "in_warmup", "arrived_at", "ready_at", "read_start", "rep
         "recorded_at", "of_study", "ai_score", "read_unscored", *SPLITS)
 
 
-def summarise(studies: "pa.Table | WrittenColumns", duties: pa.Table, scenario: Scenario,
-              replication: int) -> ReplicationSummary:
-    """The summary of a replication's own tables (its studies as a table, or the columns written to its
-    part file). Its overloads are found first, before the metrics' columns are made: the two passes'
+def summarise(studies: Any, duties: pa.Table, scenario: Scenario, replication: int) -> ReplicationSummary:
+    """The summary of a replication's own tables (its studies as a table, or the columns kept of it:
+    `KeptColumns.columns`). Its overloads are found first, before the metrics' columns are made: the two passes'
     copies of a city year's columns are not held at once."""
     seen = seen_in(studies, duties, scenario, replication)
     return summarise_replication(StudyColumns(studies, scenario), replication, studies, duties, scenario, seen)
@@ -114,20 +114,69 @@ def _compact(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
-class WrittenColumns:
-    """The studies columns a replication's summary reads, from the Parquet file its rows were written to,
-    one column at a time as the summary asks for it (each in `read_only`'s form): what a summary holds is
-    the arrays it makes, not the rows' columns too (a city year's, 0.4 GB)."""
+# Studies from which a replication keeps its summary's columns in a file, not in memory: five city years'
+# (35 M studies, 2.1 GB of them) go to the file; a city year's (7 M, 0.4 GB) stay, as reading them back would
+# cost it 2-3 s of some 30 (measured).
+SPILL = 10_000_000
 
-    def __init__(self, path: Any) -> None:
-        self._file = pq.ParquetFile(path)
-        self.num_rows = self._file.metadata.num_rows
-        self.column_names = [name for name in self._file.schema_arrow.names if name in READ]
+
+class KeptColumns:
+    """The studies columns a replication's summary reads, kept as its rows go by (each block in
+    `read_only`'s forms): in memory, or with `spill` in an unnamed temporary file, gone when closed or when
+    the process ends however it ends, read back one column at a time as the summary asks for it
+    (`columns`): what the summary then holds is the arrays it makes, not the rows' columns too (59 bytes a
+    row)."""
+
+    def __init__(self, spill: bool = False) -> None:
+        self.spill = spill
+        self._kept: list[pa.Table] = []
+        self._file: Any = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def __call__(self, block: pa.Table) -> None:
+        kept = read_only(block)
+        if not self.spill:
+            self._kept.append(kept)
+            return
+        if self._writer is None:
+            self._file = tempfile.TemporaryFile()
+            # Written and read once, here: no compression, no statistics, dictionaries only where they are.
+            dictionaries = [field.name for field in kept.schema if pa.types.is_dictionary(field.type)]
+            self._writer = pq.ParquetWriter(self._file, kept.schema, compression="none", use_dictionary=dictionaries,
+                                            write_statistics=False)
+        self._writer.write_table(kept)
+
+    def columns(self) -> Any:
+        """What was kept, as a table (in memory) or to be read a column at a time (the file written to the
+        end)."""
+        if not self.spill:
+            return pa.concat_tables(self._kept)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return _ReadBack(pq.ParquetFile(self._file))
+
+    def __enter__(self) -> "KeptColumns":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._kept = []
+        if self._file is not None:
+            self._file.close()
+
+
+class _ReadBack:
+    """The kept columns as the summary reads a table: `column`, `column_names`, `num_rows`."""
+
+    def __init__(self, file: pq.ParquetFile) -> None:
+        self._file = file
+        self.num_rows = file.metadata.num_rows
+        self.column_names = file.schema_arrow.names
 
     def column(self, name: str) -> pa.ChunkedArray:
         if name not in self.column_names:
             raise KeyError(name)
-        return _compact(name, self._file.read(columns=[name], use_threads=False).column(0))
+        return self._file.read(columns=[name]).column(0)
 
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
