@@ -44,23 +44,23 @@ def test_a_replication_gives_back_after_the_station_before_delivery_and_before_t
     assert 0 < calls[1][1] == calls[3][1] <= result.rows  # the studies drawn (the rows add second opinions)
 
 
-def test_a_large_replication_sent_to_a_sink_keeps_its_summarys_columns_in_a_file_not_in_memory(monkeypatch, tmp_path) -> None:
+def test_a_large_replication_sent_to_a_sink_keeps_its_summarys_columns_in_a_file(monkeypatch, tmp_path) -> None:
     # Its rows go to the sink as they are made; the columns its summary reads go to a file of their own, as
-    # they go, and are read back one at a time: the summary is the one of the same rows held in memory.
+    # they go, and are read back one at a time: the summary is the one of the same rows held in memory. A
+    # replication below `SPILL` studies keeps them in memory.
     scenario = make(horizon_days=3)
-    monkeypatch.setattr(summaries, "SPILL", 0)  # (a large replication's: here, any)
     kept: list[int] = []
     monkeypatch.setattr(experiment.KeptColumns, "__call__",
                         lambda self, block, call=experiment.KeptColumns.__call__: kept.append(block.num_rows)
                         or call(self, block))
-    asked: list[str] = []
+    spilled: list[int] = []
+    monkeypatch.setattr(summaries, "_ReadBack", lambda file, real=summaries._ReadBack: spilled.append(1) or real(file))
+    held = experiment.run_replication(scenario, 0, summarise=True)  # (its own table: nothing kept)
+    small = experiment.run_replication(scenario, 0, summarise=True, sink=experiment.discard)
+    assert small.summary == held.summary and sum(kept) == held.rows > 0 and spilled == []
+    monkeypatch.setattr(summaries, "SPILL", 0)  # (a large replication's: here, any)
     with experiment._PartWriter(tmp_path / "part.parquet") as part:
         written = experiment.run_replication(scenario, 0, summarise=True, sink=part)
-    assert sum(kept) == written.rows > 0
-    spilled = []
-    monkeypatch.setattr(summaries, "_ReadBack", lambda file, real=summaries._ReadBack: spilled.append(1) or real(file))
-    held = experiment.run_replication(scenario, 0, summarise=True)
-    assert written.summary == held.summary
-    assert pq.read_table(tmp_path / "part.parquet").equals(held.studies)
     dropped = experiment.run_replication(scenario, 0, summarise=True, sink=experiment.discard)
-    assert dropped.summary == held.summary and spilled == [1]  # (and the held one's, from its own table)
+    assert written.summary == dropped.summary == held.summary and spilled == [1, 1]
+    assert pq.read_table(tmp_path / "part.parquet").equals(held.studies)

@@ -29,16 +29,16 @@ import numpy as np
 
 from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
 
-__all__ = ["Blocks", "BLOCK_MINUTES", "Crowded", "own"]
+__all__ = ["Blocks", "BLOCK_MINUTES", "Crowded", "POSITION", "first_values", "own"]
 
 # The length of a block of time, in minutes; None: the whole run one block.
 BLOCK_MINUTES: float | None = None
 
-# The loop's arguments the blocks read and write, by their positions in its signature.
-_AT = {name: at for at, name in enumerate(inspect.signature(numbered_loop).parameters)}
+# Each of the loop's arguments' position in its signature, by name; those the blocks read and write.
+POSITION = {name: at for at, name in enumerate(inspect.signature(numbered_loop).parameters)}
 _ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _RELABELLED, _REMAP, _BELOW = (
-    _AT[name] for name in ("item", "place", "lane", "study_at", "ranked_cls", "ranked_key", "entry_at", "place_of",
-                           "given_up", "relabelled", "remap", "below"))
+    POSITION[name] for name in ("item", "place", "lane", "study_at", "ranked_cls", "ranked_key", "entry_at",
+                                "place_of", "given_up", "relabelled", "remap", "below"))
 
 
 def own(columns: list, places: int) -> np.ndarray:
@@ -62,13 +62,13 @@ class Blocks:
     whole run's numbering; `finish` puts the late results' counts in it too."""
 
     def __init__(self, args: list, ranks: Any, lanes: np.ndarray, ready: np.ndarray, cuts: np.ndarray,
-                 slots: Any = None) -> None:
+                 slots: Any) -> None:
         """`ranks`: the run's `EntryRanks` (its order of entry, and its classes and keys in the worklist's
         order, each block's taken from them as it begins); `lanes`: each entry's lane, by position in the
         order of entry; `ready`: when each becomes ready, in that order (kept only where each block begins);
-        `cuts`: where each block but the last ends, ascending."""
+        `cuts`: where each block but the last ends, ascending; `slots`: where the items are kept (`slots.py`)."""
         self.args = args
-        self.slots = slots  # where the items are kept, by slot (`slots.py`; None: by their own numbers)
+        self.slots = slots
         self.ranks, self.order, self.lanes = ranks, ranks.order, lanes
         self.cuts = cuts
         # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in;
@@ -89,9 +89,8 @@ class Blocks:
     def next(self, state: Any, clock: Any) -> None:
         """At the loop's `BLOCK`: the next block numbered, with the places the loop marked still waiting."""
         self._count(int(state[RESULTS]))
-        if self.slots is not None:
-            self.slots.give_back(int(state[RESULTS]))
-        given_up = _read(self.args[_GIVEN_UP], self.size)
+        self.slots.give_back(int(state[RESULTS]))
+        given_up = first_values(self.args[_GIVEN_UP], self.size)
         self._number(np.flatnonzero(given_up == 2), state, clock)
 
     def entered(self, entered: int) -> int:
@@ -119,15 +118,15 @@ class Blocks:
         ranks = self.ranks
         items, cls, key, lanes = self.order[:0], ranks.cls[:0], ranks.key[:0], self.lanes[:0]
         if waiting.shape[0]:
-            items = _read(args[_STUDY_AT], old)[waiting]
-            cls = _read(args[_CLS], old)[waiting]
-            key = _read(args[_KEY], old)[waiting]
-            lanes = _read(args[_LANE], old)[_read(args[_ENTRY_AT], old)[waiting]]
+            items = first_values(args[_STUDY_AT], old)[waiting]
+            cls = first_values(args[_CLS], old)[waiting]
+            key = first_values(args[_KEY], old)[waiting]
+            lanes = first_values(args[_LANE], old)[first_values(args[_ENTRY_AT], old)[waiting]]
         self.block += 1
         lo, hi = int(self.bounds[self.block]), int(self.bounds[self.block + 1])
         m = waiting.shape[0]
         new = self.order[lo:hi]
-        items = np.concatenate([items, new if self.slots is None else self.slots.take(new).astype(new.dtype)])
+        items = np.concatenate([items, self.slots.take(new).astype(new.dtype)])
         cls = np.concatenate([cls, ranks.cls[ranks.place[lo:hi]]])
         key = np.concatenate([key, ranks.key[ranks.place[lo:hi]]])
         lanes = np.concatenate([lanes, self.lanes[lo:hi]])
@@ -163,7 +162,7 @@ class Blocks:
         clock[AFTER] = float(self.after[self.block])
 
 
-def _read(values: Any, n: int) -> np.ndarray:
+def first_values(values: Any, n: int) -> np.ndarray:
     """The first n values of one of the loop's arguments (an array, a list, an `array`, a bytearray)."""
     if isinstance(values, np.ndarray):
         return values[:n]

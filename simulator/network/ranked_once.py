@@ -50,7 +50,7 @@ from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
 from . import blocks
-from .blocks import _AT as _LOOP_AT
+from .blocks import POSITION
 from .slots import Crowded, Slots, room
 from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_FROM, CUT, DUE, DUE_LATE, ENTERED,
                             HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
@@ -61,7 +61,7 @@ from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
 __all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
 
 READY = 10  # the ready time's column in `ReadingStation._columns`
-_EXCLUDED = _LOOP_AT["excluded"]  # who may not read each item: the loop's argument, which `_run_numbered` writes
+_EXCLUDED = POSITION["excluded"]  # who may not read each item: the loop's argument, which `_run_numbered` writes
 # Above this, a float and an int key may have compared differently in Python than as float64.
 _EXACT = float(2 ** 53)
 
@@ -545,6 +545,7 @@ class RankedOnceStation(ReadingStation):
         self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
         self.by_blocks = True  # run by blocks of time where `blocks.BLOCK_MINUTES` says (False: as one)
+        self.blocks_run, self.slots_held = 0, None  # (once run) how many blocks; by blocks, the slots it had
 
     def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int,
                       results: int) -> tuple[float, float, float]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .blocks import _AT, Crowded, _read
+from .blocks import POSITION, Crowded, first_values
 
 __all__ = ["Slots", "Crowded", "SPARE", "room"]
 
@@ -47,8 +47,6 @@ class Slots:
     (before the loop's arguments are made of them), `bind` takes the arguments made, `take` gives a block's
     new items their slots, `give_back` frees those done, `finish` gives every output to the station."""
 
-    EXCLUDED = _AT["excluded"]
-
     def __init__(self, station: Any, largest: int, late: np.ndarray) -> None:
         """`largest`: the most items that enter in one block; `late`: the studies whose late AI results
         come, in the order they come."""
@@ -58,7 +56,8 @@ class Slots:
         self.extras = room(largest, station.n_items - n)  # (at most one a study, but for a study both
         # double read and sent for a second opinion)
         self.global_of = np.full(self.studies + self.extras, -1, dtype=np.int64)
-        self.free = [np.arange(self.studies - 1, -1, -1), np.arange(self.studies + self.extras - 1, self.studies - 1, -1)]
+        every = self.studies + self.extras
+        self.free = [np.arange(self.studies - 1, -1, -1), np.arange(every - 1, self.studies - 1, -1)]
         self.used = [0, 0]  # how many of each kind are taken: the free ones are the first of its stack
         # Each study's late result, by its position in the order results come (-1: none).
         self.result_of = np.full(n, -1, dtype=np.int32)
@@ -73,7 +72,7 @@ class Slots:
         whole = columns + outputs
         size = {"studies": self.studies, "extras": self.extras, "items": self.studies + self.extras}
         for name in (*_BY_STUDY, *_BY_EXTRA, *_BY_ITEM, "result_item"):
-            at = _AT[name]
+            at = POSITION[name]
             values = whole[at]
             if name not in ("excluded", "place_of"):  # (those two the loop and the blocks write, from nothing)
                 self.source[name] = values
@@ -145,10 +144,10 @@ class Slots:
         used = np.flatnonzero(self.global_of >= 0)
         if used.shape[0] == 0:
             return
-        reported = _read(self.args[_AT["reported_at"]], len(self.global_of))
+        reported = first_values(self.args[POSITION["reported_at"]], len(self.global_of))
         done = ~np.isnan(reported[used])
         if len(self.source["partner"]):
-            partner = _read(self.args[_AT["partner"]], len(self.global_of))[used]
+            partner = first_values(self.args[POSITION["partner"]], len(self.global_of))[used]
             has = partner >= 0
             done[has] &= ~np.isnan(reported[partner[has]])
         items = self.global_of[used]
@@ -169,7 +168,7 @@ class Slots:
     def _free(self, slots: np.ndarray) -> None:
         items = self.global_of[slots]
         for name in _OUTPUTS:
-            self.source[name][items] = _read(self.args[_AT[name]], len(self.global_of))[slots]
+            self.source[name][items] = first_values(self.args[POSITION[name]], len(self.global_of))[slots]
         self.global_of[slots] = -1
         for kind, mine in ((0, slots[slots < self.studies]), (1, slots[slots >= self.studies])):
             stack = self.free[kind]
@@ -189,17 +188,17 @@ class Slots:
         """`values` into the loop's argument `name` at these places (slots; results for `result_item`)."""
         if at.shape[0] == 0:
             return
-        target = self.args[_AT[name]]
+        target = self.args[POSITION[name]]
         if isinstance(target, list):  # (as Python runs the loop: lists of Python numbers)
             for a, v in zip(at.tolist(), values.tolist()):
                 target[a] = v
         else:
-            _read(target, len(target))[at] = values
+            first_values(target, len(target))[at] = values
 
 
 def _pick(values: Any, at: np.ndarray) -> np.ndarray:
     """`values` (an array, an `array`, a bytearray) at these indices."""
-    return _read(values, len(values))[at] if at.shape[0] else np.zeros(0)
+    return first_values(values, len(values))[at] if at.shape[0] else np.zeros(0)
 
 
 def _none(values: np.ndarray) -> float:
