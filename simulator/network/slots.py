@@ -63,7 +63,7 @@ class Slots:
         self.result_of = np.full(n, -1, dtype=np.int32)
         self.result_of[late] = np.arange(late.shape[0])
         self.source: dict[str, np.ndarray] = {}  # the whole run's, by item: where inputs come from, outputs go
-        self.by_slot: set[str] = set()  # the loop's arrays replaced by arrays by slot
+        self.none: dict[str, float] = {}  # the loop's arrays replaced by arrays by slot: what each holds for none
         self.args: list = []
 
     def arrays(self, columns: list, outputs: list) -> None:
@@ -87,7 +87,7 @@ class Slots:
                 fresh = np.empty(size[kind], dtype=np.asarray(values).dtype)
                 fresh.fill(_none(fresh))
             (columns if at < len(columns) else outputs)[at if at < len(columns) else at - len(columns)] = fresh
-            self.by_slot.add(name)
+            self.none[name] = _none(fresh)
 
     def bind(self, args: list) -> None:
         """The loop's arguments as it is handed them (numpy arrays, or lists as Python runs it)."""
@@ -106,10 +106,9 @@ class Slots:
         slot[study] = self._pop(0, int(study.sum()))
         slot[~study] = self._pop(1, int((~study).sum()))
         opinion_slot = self._pop(1, int(with_opinion.sum()))
-        self.global_of[slot] = items
-        self.global_of[opinion_slot] = opinion[with_opinion]
         every = np.concatenate([slot, opinion_slot])  # each slot taken, and its item
         taken = np.concatenate([items, opinion[with_opinion]])
+        self.global_of[every] = taken
         extra = every >= self.studies
         self._put("ready", slot[study], _pick(source["ready"], items[study]))
         if len(source["opinion_of"]):
@@ -132,8 +131,8 @@ class Slots:
             partner[first], partner[first + 1] = slot[first + 1], slot[first]
             self._put("partner", every, partner)
         for name in ("excluded", "read_start", "reported_at", "reader_of"):
-            if name in self.by_slot:
-                self._put(name, every, np.full(every.shape[0], -1.0 if name in ("excluded", "reader_of") else np.nan))
+            if name in self.none:
+                self._put(name, every, np.full(every.shape[0], self.none[name]))
         late = self.result_of[items[study]]
         self._put("result_item", late[late >= 0], slot[study][late >= 0])
         return slot
