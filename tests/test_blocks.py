@@ -5,14 +5,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario
-from simulator.network import blocks, compiled, draw_cohort, slots
+from simulator.network import blocks, compiled, draw_cohort, ranked_once, slots
 from simulator.network.numbered_loop import numbered_loop
 from simulator.network.ranked_once import Live, RankedOnceStation, reading_station
+from simulator.triage import Rank
 from simulator.triage_config import policy_of
 
 from .conftest import make
@@ -147,3 +149,53 @@ def test_what_the_loop_counts_is_in_the_whole_runs_numbering(monkeypatch) -> Non
     assert station.blocks_run > 10 and station.results is not None and station.n_second > 0
     assert told == whole
     assert any(t[0] == "opinion" for t in told) and any(t[0] == "results" and any(t[1]) for t in told)
+
+
+def test_a_run_by_blocks_asks_its_ranks_a_block_at_a_time(monkeypatch) -> None:
+    # The whole run's ranks are never asked (five city years' were 0.9 GB): each block's as it begins, each
+    # study's once (the first block's first chunk once more, for the types the loop is handed).
+    scenario = load_scenario("moscow_city_network", overrides=["horizon_days=2", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    whole = one_block(scenario, cohort, policy_of(scenario))
+    asked: list[int] = []
+    entries = ranked_once._entries
+    monkeypatch.setattr(ranked_once, "entry_ranks", lambda *a, **k: pytest.fail("the whole run's ranks asked"))
+    monkeypatch.setattr(ranked_once, "_entries", lambda station, by_block, block, *a: (
+        asked.append(block.shape[0]), entries(station, by_block, block, *a))[1])
+    station, outcome = by_blocks(scenario, cohort, policy_of(scenario), 173.0)
+    most = int(np.diff(station.ranks.study_bounds).max())  # the most studies that become ready in one block
+    assert station.blocks_run > 10 and max(asked) <= most < station.ranks.studies.shape[0] / 4
+    assert sum(asked) - asked[0] == station.ranks.studies.shape[0]
+    assert_same(outcome, whole)
+
+
+class _Later:
+    """Ranks that change their kind a day into the run: classes that 16 bits do not hold (`wide`), an
+    `until` (`timed`), a key that is not a number (`odd`)."""
+
+    name = "later"
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def rank(self, item, now: float) -> Rank:
+        if now < 1440.0:
+            return Rank(0 if item.referral == "stat" else 1, now, "first day")
+        if self.kind == "wide":
+            return Rank(70_000 if item.referral == "stat" else 80_000, now, "later")
+        if self.kind == "timed":
+            return Rank(1, now, "later", until=now + 600.0)
+        return Rank(1, "later", "later")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind, numbered", [("wide", True), ("timed", True), ("odd", False)])
+def test_ranks_a_later_block_cannot_number_so_run_as_one_block_or_layered(kind: str, numbered: bool) -> None:
+    # Found only as that block begins: classes past the first block's types or an `until` (made again as one
+    # block), a key that is not a number (layered, as the whole run's ranks would have sent it).
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=3", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    station, outcome = by_blocks(scenario, cohort, _Later(kind), 61.0)
+    assert type(station) is RankedOnceStation and station.blocks_run == (1 if numbered else 0)
+    chosen = reading_station(scenario, cohort, _Later(kind), scenario.seed, 0)
+    assert (type(chosen) is RankedOnceStation) == numbered  # as one block: numbered whole, or layered
+    assert_same(outcome, chosen.run())

@@ -15,21 +15,22 @@ Blocks where every entry's order comes from its rank and entry alone: pull dispa
 router holding studies for their site, no rank naming an `until` (`usable`); anything else runs as one block.
 This is a step toward a horizon of several years whose items are not all held at once: the loop's arrays by
 numbered place and by position in the order of entry hold one block's (and what waits from before), its
-arrays by item the items alive at once (`slots.py`); the station still holds its cohort, its ranks and its
-outputs for the whole run, and each block's numbering is made as the block begins.
+arrays by item the items alive at once (`slots.py`), and each block's ranks are asked as the block begins
+(`ranked_once.RanksByBlock`); the station still holds its cohort and its outputs for the whole run.
 """
 from __future__ import annotations
 
 import inspect
 import math
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
 
-__all__ = ["Blocks", "BLOCK_MINUTES", "Crowded", "POSITION", "first_values", "own"]
+__all__ = ["Blocks", "BLOCK_MINUTES", "Crowded", "POSITION", "Unblocked", "first_values", "own"]
 
 # The length of a block of time, in minutes; None: the whole run one block.
 BLOCK_MINUTES: float | None = None
@@ -41,19 +42,21 @@ _ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT, _PLACE_OF, _GIVEN_UP, _R
                                 "place_of", "given_up", "relabelled", "remap", "below"))
 
 
-def own(columns: list, places: int) -> np.ndarray:
+def own(columns: list, places: int) -> None:
     """The loop's arguments by numbered place and by position in the order of entry, which the blocks
-    write, made arrays of their own for `places` (the ranks' arrays stay as they are), of the same types:
-    the loop compiled for a run by blocks is the one every run compiles. Gives the entries' lanes, as
-    they were."""
-    lanes = columns[_LANE]
+    write, made arrays of `places`, of the types they were handed (empty): the loop compiled for a run by
+    blocks is the one every run compiles."""
     for at in (_ITEM, _PLACE, _LANE, _STUDY_AT, _CLS, _KEY, _ENTRY_AT):
         columns[at] = np.zeros(places, dtype=np.asarray(columns[at]).dtype)
-    return lanes
 
 
-class Crowded(Exception):
-    """More items alive at once than a run by blocks has room for (`slots.py`): it is made again as one."""
+class Unblocked(Exception):
+    """A run that cannot go by blocks of time after all (a rank names an `until`, or more items are alive
+    at once than there is room for): it is made again as one block."""
+
+
+class Crowded(Unblocked):
+    """More items alive at once than a run by blocks has room for (`slots.py`)."""
 
 
 class Blocks:
@@ -61,23 +64,16 @@ class Blocks:
     yields, `next` numbers the next; `entered` says how many numbered items a count of the loop's is in the
     whole run's numbering; `finish` puts the late results' counts in it too."""
 
-    def __init__(self, args: list, ranks: Any, lanes: np.ndarray, ready: np.ndarray, cuts: np.ndarray,
-                 slots: Any) -> None:
-        """`ranks`: the run's `EntryRanks` (its order of entry, and its classes and keys in the worklist's
-        order, each block's taken from them as it begins); `lanes`: each entry's lane, by position in the
-        order of entry; `ready`: when each becomes ready, in that order (kept only where each block begins);
-        `cuts`: where each block but the last ends, ascending; `slots`: where the items are kept (`slots.py`)."""
+    def __init__(self, args: list, entries: Callable[[int], tuple[np.ndarray, ...]], bounds: np.ndarray,
+                 after: np.ndarray, cuts: np.ndarray, slots: Any) -> None:
+        """`entries(b)`: block b's entering items in the order they enter, with their classes, keys and
+        lanes, asked as the block begins (an item is in the block it becomes ready in); `bounds`: where each
+        block's begin by position in the whole run's order of entry (and the last ends); `after`: when the
+        first item after each block becomes ready (inf: none); `cuts`: where each block but the last ends,
+        ascending; `slots`: where the items are kept (`slots.py`)."""
         self.args = args
         self.slots = slots
-        self.ranks, self.order, self.lanes = ranks, ranks.order, lanes
-        self.cuts = cuts
-        # Where each block's positions begin (and the last ends): an item is in the block it becomes ready in;
-        # and when the first item after each block becomes ready (inf: none).
-        n = self.order.shape[0]
-        self.bounds = np.concatenate([[0], np.searchsorted(ready, cuts, side="left"), [n]])
-        following = self.bounds[1:]
-        self.after = np.full(following.shape[0], math.inf)
-        self.after[following < n] = ready[following[following < n]]
+        self.entries, self.bounds, self.after, self.cuts = entries, bounds, after, cuts
         self.block = -1
         self.size = 0  # the places of the block being run
         self.offset = 0  # a position of the loop's + this: the whole run's
@@ -115,21 +111,20 @@ class Blocks:
         """The next block numbered: `waiting`, the last block's places still waiting (ascending), then the
         items that become ready in it, by rank and then entry; written into the loop's arguments."""
         args, old = self.args, self.size
-        ranks = self.ranks
-        items, cls, key, lanes = self.order[:0], ranks.cls[:0], ranks.key[:0], self.lanes[:0]
+        self.block += 1
+        new, new_cls, new_key, new_lanes = self.entries(self.block)
+        items, cls, key, lanes = new[:0], new_cls[:0], new_key[:0], new_lanes[:0]
         if waiting.shape[0]:
             items = first_values(args[_STUDY_AT], old)[waiting]
             cls = first_values(args[_CLS], old)[waiting]
             key = first_values(args[_KEY], old)[waiting]
             lanes = first_values(args[_LANE], old)[first_values(args[_ENTRY_AT], old)[waiting]]
-        self.block += 1
-        lo, hi = int(self.bounds[self.block]), int(self.bounds[self.block + 1])
+        lo = int(self.bounds[self.block])
         m = waiting.shape[0]
-        new = self.order[lo:hi]
         items = np.concatenate([items, self.slots.take(new).astype(new.dtype)])
-        cls = np.concatenate([cls, ranks.cls[ranks.place[lo:hi]]])
-        key = np.concatenate([key, ranks.key[ranks.place[lo:hi]]])
-        lanes = np.concatenate([lanes, self.lanes[lo:hi]])
+        cls = np.concatenate([cls, new_cls])
+        key = np.concatenate([key, new_key])
+        lanes = np.concatenate([lanes, new_lanes])
         by_place = np.lexsort((key, cls))  # stable: those waiting first among equals, in their order
         place = np.empty_like(by_place)
         place[by_place] = np.arange(by_place.shape[0])

@@ -50,8 +50,8 @@ from ..triage import Rank, TriagePolicy
 from ..triage.routing import CENTRAL, LOCAL
 from ..triage.columns import BlockRanks, Columns, block_form
 from . import blocks
-from .blocks import POSITION
-from .slots import Crowded, Slots, room
+from .blocks import POSITION, Unblocked
+from .slots import Slots, room
 from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_FROM, CUT, DUE, DUE_LATE, ENTERED,
                             HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
 from .outcome import Outcome
@@ -80,6 +80,20 @@ class EntryRanks(NamedTuple):
     audited: np.ndarray | None = None  # the studies that enter as audits (`ReadingStation._audit`), if any
     until: np.ndarray | None = None  # float64, by place: when each rank is to be asked again (None: never, any)
 
+    cuts = None  # a run with the whole run's ranks is one block (`RanksByBlock`: by blocks)
+
+    @property
+    def entries(self) -> int:
+        return int(self.order.shape[0])
+
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The entered items, and their labels' codes."""
+        return self.order, self.label
+
+    def first_entries(self) -> np.ndarray:
+        """Where each label was first used, by position in the order of entry."""
+        return _first_entries(self.label, len(self.names))
+
 
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
@@ -88,9 +102,11 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     station = ReadingStation(scenario, cohort, policy, seed, replication, progress)
     late = station.late_score is not None
     routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
+    cuts = None if routed else _cuts(station)
     with collector_paused():
-        ranks = entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
-                            or routed or station.own_lanes or blocks.BLOCK_MINUTES is not None)
+        ranks = RanksByBlock(station, cuts) if cuts is not None else \
+            entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
+                        or routed or station.own_lanes)
         results = late_ranks(station) if late and ranks is not None else None
         routes = entry_routes(station, ranks) if routed and ranks is not None else None
     if ranks is None or (late and results is None) or (routed and routes is None):
@@ -103,10 +119,21 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
     return RankedOnceStation(scenario, cohort, policy, seed, replication, progress, ranks, results, routes)
 
 
+def _cuts(station: ReadingStation) -> np.ndarray | None:
+    """Where the blocks of time a run is made by end (`blocks.py`), or None: one block. Blocks where every
+    entry's order comes from its rank and entry alone: pull dispatch, nothing pre-empted, no router holding
+    studies for their site (the caller's to say), no rank naming an `until` (found as the blocks are
+    ranked: `blocks.Unblocked`)."""
+    if blocks.BLOCK_MINUTES is None or station.preemption is not None or station.own_lanes:
+        return None
+    cuts = np.arange(blocks.BLOCK_MINUTES, station.horizon, blocks.BLOCK_MINUTES)
+    return cuts if cuts.shape[0] else None
+
+
 def _entering(station: ReadingStation) -> int:
     """How many studies, in ready order, enter the worklist before the run stops: those ready before the
     horizon (the run's stop comes first at the horizon itself)."""
-    return int(np.searchsorted(station.cohort.upstream.ready_at[station.ready_order], station.horizon, side="left"))
+    return int(np.count_nonzero(station.cohort.upstream.ready_at < station.horizon))  # (no copy in ready order)
 
 
 def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 1 << 16) -> EntryRanks | None:
@@ -119,32 +146,16 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     codes: dict[str, int] = {}
     orders, classes, keys, labels, audits, untils = [], [], [], [], [], []
     for lo in range(0, studies.shape[0], chunk):
-        block = studies[lo:lo + chunk]
-        audit = station._audits(block)
-        ranked = _ranks_of(station, by_block, block, audit=audit)
-        if ranked is None:
+        entries = _entries(station, by_block, studies[lo:lo + chunk], codes)
+        if entries is None:
             return None
-        items = block
-        audits.append(block[audit])
-        doubled = (station.dual_index[block] >= 0) & ~audit  # an audit has no second read
-        if doubled.any():  # each second read enters right after its study
-            seconds = _ranks_of(station, by_block, block[doubled], second=True)
-            if seconds is None:
-                return None
-            at = np.arange(block.shape[0]) + np.cumsum(doubled) - doubled  # each study's position
-            entering = np.empty(block.shape[0] + int(doubled.sum()), dtype=np.int64)
-            entering[at] = np.arange(block.shape[0])
-            entering[at[doubled] + 1] = block.shape[0] + np.arange(int(doubled.sum()))
-            items = np.concatenate([block, station.dual_index[block[doubled]]])[entering]
-            ranked = BlockRanks(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
-        cls, key, label, until = ranked
-        if not _exact(cls) or not _exact(key):
-            return None
+        items, (cls, key, label, until), audited = entries
+        audits.append(audited)
         untils.append(until if (until != math.inf).any() else None)
-        orders.append(items.astype(station.index_type, copy=False))
+        orders.append(items)
         classes.append(cls)
         keys.append(key)
-        labels.append(_coded(label, codes))
+        labels.append(label)
     if not classes:  # (typed as any run's: numba compiles one form of the loop)
         none = np.zeros(0, dtype=station.index_type)
         return EntryRanks(none, none, none, np.zeros(0, dtype=np.int16), [])
@@ -175,6 +186,130 @@ def entry_ranks(station: ReadingStation, keep_order: bool = False, chunk: int = 
     if keep_order:
         ranks = ranks._replace(cls=_plain(cls[by_place]), key=_key(key[by_place]))
     return ranks
+
+
+def _entries(station: ReadingStation, by_block: Callable[[Columns], BlockRanks] | None, block: np.ndarray,
+             codes: dict[str, int], audit: np.ndarray | None = None
+             ) -> tuple[np.ndarray, BlockRanks, np.ndarray] | None:
+    """A chunk of entering studies (in the order they become ready) as the items they enter as, each study
+    and right after it its second read (of a double-read study that is not an audit), with their ranks
+    (labels as codes into `codes`, which takes the chunk's new names) and the studies that enter as audits
+    (`audit`: which, where known; else asked of the rule); None if a rank cannot be numbered exactly."""
+    audit = station._audits(block) if audit is None else audit
+    ranked = _ranks_of(station, by_block, block, audit=audit)
+    if ranked is None:
+        return None
+    items = block
+    doubled = (station.dual_index[block] >= 0) & ~audit  # an audit has no second read
+    if doubled.any():  # each second read enters right after its study
+        seconds = _ranks_of(station, by_block, block[doubled], second=True)
+        if seconds is None:
+            return None
+        at = np.arange(block.shape[0]) + np.cumsum(doubled) - doubled  # each study's position
+        entering = np.empty(block.shape[0] + int(doubled.sum()), dtype=np.int64)
+        entering[at] = np.arange(block.shape[0])
+        entering[at[doubled] + 1] = block.shape[0] + np.arange(int(doubled.sum()))
+        items = np.concatenate([block, station.dual_index[block[doubled]]])[entering]
+        ranked = BlockRanks(*(np.concatenate([a, b])[entering] for a, b in zip(ranked, seconds)))
+    cls, key, label, until = ranked
+    if not _exact(cls) or not _exact(key):
+        return None
+    return (items.astype(station.index_type, copy=False), BlockRanks(cls, key, _coded(label, codes), until),
+            block[audit])
+
+
+class RanksByBlock:
+    """The entering items' ranks for a run by blocks of time (`blocks.py`), asked a block at a time as
+    each block begins, each chunk as `entry_ranks` asks it: the whole run's are never held (five city
+    years' were 0.9 GB at the station's peak, with their sort's). What is held for the whole run: which
+    studies enter as audits, asked before the run (an audit's read time, and its having no second read,
+    are the station's from the start); each entered item's label (a code into `names`, by item) and
+    where each label was first used. The whole run's numbering a run by blocks has no use for is empty
+    here, typed as the loop is handed it (`order`, `place`, `by_place`, `cls`, `key`).
+
+    A block whose ranks cannot be numbered raises `Unplaced` (the run goes layered, as `entry_ranks`'
+    None sends it); one whose ranks name an `until`, or whose classes or keys the first block's types do
+    not hold, `blocks.Unblocked` (the run is made again as one block)."""
+
+    until = None
+
+    def __init__(self, station: ReadingStation, cuts: np.ndarray, chunk: int = 1 << 16) -> None:
+        self.cuts, self.chunk = cuts, chunk
+        self.studies = station.ready_order[:_entering(station)]
+        self.by_block = block_form(station.worklist.policy)
+        ready = station.cohort.upstream.ready_at
+        # Which studies enter as audits; how many studies, and second reads, enter in each block.
+        audits, studies, seconds = [], np.zeros(cuts.shape[0] + 1, dtype=np.int64), \
+            np.zeros(cuts.shape[0] + 1, dtype=np.int64)
+        for lo in range(0, self.studies.shape[0], chunk):
+            block = self.studies[lo:lo + chunk]
+            audit = station._audits(block)
+            audits.append(block[audit])
+            of = np.searchsorted(cuts, ready[block], side="right")  # each study's block
+            studies += np.bincount(of, minlength=studies.shape[0])
+            seconds += np.bincount(of[(station.dual_index[block] >= 0) & ~audit], minlength=studies.shape[0])
+        audited = np.concatenate(audits) if audits else np.zeros(0, dtype=np.int64)
+        self.audited = audited if audited.shape[0] else None
+        self.study_bounds = np.concatenate([[0], np.cumsum(studies)])
+        self.bounds = np.concatenate([[0], np.cumsum(studies + seconds)])  # by position in the order of entry
+        self.entries = int(self.bounds[-1])
+        self.largest = int((studies + seconds).max())
+        # When the first item after each block becomes ready (inf: none): a study (its second read enters with it).
+        following = self.study_bounds[1:]
+        self.after = np.full(following.shape[0], math.inf)
+        later = following < self.studies.shape[0]
+        self.after[later] = ready[self.studies[following[later]]]
+        self.codes: dict[str, int] = {}
+        self.label = np.full(station.n_items, -1, dtype=np.int16)
+        self.first: list[int] = []  # where each label was first used, by position in the order of entry
+        # The types of the classes and keys: the first block's that has any (the loop's arrays are typed once).
+        none = np.zeros(0, dtype=station.index_type)
+        self.order = self.place = self.by_place = none
+        self.cls, self.key = np.zeros(0, dtype=np.int16), np.zeros(0)
+        b = int(np.argmax(studies > 0))
+        if studies[b]:
+            entries = _entries(station, self.by_block, self.studies[:min(chunk, int(studies[b]))], {},
+                               station._audits(self.studies[:min(chunk, int(studies[b]))]))
+            if entries is not None:
+                self.cls, self.key = _plain(entries[1].cls)[:0], _key(entries[1].key)[:0]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.codes)
+
+    def block(self, station: ReadingStation, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Block b's entering items, in the order they enter, with their classes and keys."""
+        lo, hi = int(self.study_bounds[b]), int(self.study_bounds[b + 1])
+        parts = []
+        for start in range(lo, hi, self.chunk):
+            studies = self.studies[start:min(hi, start + self.chunk)]
+            entries = _entries(station, self.by_block, studies, self.codes, station.audited[studies])
+            if entries is None:
+                raise Unplaced
+            parts.append(entries)
+        if not parts:
+            return self.order, self.cls, self.key
+        items = np.concatenate([items for items, _, _ in parts])
+        cls, key, label, until = (np.concatenate(column) for column in zip(*(ranks for _, ranks, _ in parts)))
+        if (until != math.inf).any():
+            raise blocks.Unblocked  # the loop keeps the times ranks name only where they are numbered whole
+        key = _key(key)
+        with np.errstate(invalid="ignore"):
+            typed = cls.astype(self.cls.dtype)
+            if key.dtype != self.key.dtype or not np.array_equal(typed.astype(cls.dtype), cls):
+                raise blocks.Unblocked
+        self.label[items] = label
+        for code in range(len(self.first), len(self.codes)):  # the labels first used in this block
+            self.first.append(int(self.bounds[b]) + int(np.argmax(label == code)))
+        return items, typed, key
+
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The entered items, and their labels' codes."""
+        items = np.flatnonzero(self.label >= 0)
+        return items, self.label[items]
+
+    def first_entries(self) -> np.ndarray:
+        return np.array(self.first, dtype=np.int64)
 
 
 class Routes(NamedTuple):
@@ -507,7 +642,7 @@ class RankedOnceStation(ReadingStation):
     (`LateRanks`)."""
 
     def __init__(self, scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
-                 progress: Callable[[float], None] | None, ranks: EntryRanks,
+                 progress: Callable[[float], None] | None, ranks: EntryRanks | RanksByBlock,
                  results: tuple[LateRanks, LateRanks] | None = None, routes: Routes | None = None) -> None:
         super().__init__(scenario, cohort, policy, seed, replication, progress)
         self.ranks, self.results, self.routes = ranks, results, routes
@@ -542,9 +677,8 @@ class RankedOnceStation(ReadingStation):
             firsts = np.flatnonzero(doubled)
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
             self.partner = array(partner.dtype.char, partner.tobytes())
-        self.gone = bytearray(ranks.order.shape[0])  # 1: a numbered place given up by a study ranked again
+        self.gone = bytearray(ranks.entries)  # 1: a numbered place given up by a study ranked again
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
-        self.by_blocks = True  # run by blocks of time where `blocks.BLOCK_MINUTES` says (False: as one)
         self.blocks_run, self.slots_held = 0, None  # (once run) how many blocks; by blocks, the slots it had
 
     def _opinion_rank(self, i: int, j: int, first_reader: int, now: float, entered: int,
@@ -587,31 +721,44 @@ class RankedOnceStation(ReadingStation):
             with collector_paused():
                 self._run_numbered()
             return self._outcome()
-        except Crowded:  # more items alive at once than the blocks' slots: made again as one block
-            again = RankedOnceStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
-                                      self.progress, self.ranks, self.results, self.routes)
-            again.by_blocks = False
+        except Unblocked:  # too many items alive at once for the slots, or a rank's `until`: as one block
+            again = self._one_block()
             outcome = again.run()
-            self.blocks_run = again.blocks_run
+            self.blocks_run = getattr(again, "blocks_run", 0)
             return outcome
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
 
+    def _one_block(self) -> ReadingStation:
+        """This run made again as one block, with the whole run's ranks (layered, where they cannot be
+        numbered)."""
+        station = ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
+                                 self.progress)
+        with collector_paused():
+            ranks = entry_ranks(station, keep_order=True)
+        if ranks is None:
+            return station
+        station.dispatch = None  # type: ignore[assignment]  # (its cycle broken: `reading_station`)
+        del station
+        return RankedOnceStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
+                                 self.progress, ranks, self.results, self.routes)
+
     def _run_numbered(self) -> None:
         """The whole run in `numbered_loop`, which hands each second opinion back to be ranked
         (`_opinion_rank`). Progress is reported there, a day at a time (a run without second opinions is
         short, and reports none)."""
-        n = self.ranks.order.shape[0]
+        ranks = self.ranks
+        n = ranks.entries
         loop, compiled = runner(numbered_loop, n, NUMBERED_FROM, HELPERS)
-        columns, readers, late = self._loop_columns()
         cuts = self._cuts()
+        if cuts is not None and self.timed:
+            raise Unblocked  # a late result's rank names an `until`: the loop keeps those numbered whole
+        columns, readers, late = self._loop_columns()
         places = n  # the numbered places the loop holds at once
-        if cuts is not None:  # each entry's lane and rank, before the blocks write their numbering over them
-            ready = self._entering_ready()
-            largest = int(np.diff(np.searchsorted(ready, cuts, side="left"), prepend=0, append=n).max())
-            places = room(largest, n)
-            entry_lane = blocks.own(columns, places)
+        if cuts is not None:
+            places = room(ranks.largest, n)
+            blocks.own(columns, places)
         rows = len(readers)
         relabelled = np.zeros(late.shape[0], dtype=np.int64)
         renumbered = np.zeros(0 if cuts is None else places + 1, dtype=np.int64)  # `remap` and `below`
@@ -623,7 +770,7 @@ class RankedOnceStation(ReadingStation):
         state[SIZE], clock[CUT], clock[AFTER] = n, math.inf, math.inf  # one block, unless `blocks` number them
         slots = None
         if cuts is not None:  # the loop's arrays by item sized to the items alive at once (`slots.py`)
-            slots = Slots(self, largest, late)
+            slots = Slots(self, ranks.largest, late)
             slots.arrays(columns, outputs)
             self.excluded = None  # (the loop's, by slot: the whole run's goes)
         if compiled:  # (numpy views of the station's `array`s, which share their memory)
@@ -638,8 +785,7 @@ class RankedOnceStation(ReadingStation):
         runs = None
         if cuts is not None:
             slots.bind(args + outputs)  # type: ignore[union-attr]
-            runs = blocks.Blocks(args + outputs, self.ranks, entry_lane, ready, cuts, slots)
-            del ready
+            runs = blocks.Blocks(args + outputs, self._block_entries, ranks.bounds, ranks.after, cuts, slots)
             runs.start(state, clock)
         parent, n, day = self.parent, self.n_cohort, 1440.0
         for asked in loop(*args, *outputs, state, clock):  # a rank asked for: given, then on
@@ -679,18 +825,22 @@ class RankedOnceStation(ReadingStation):
             self.live.results(np.asarray(outputs[9], dtype=np.int64), late, self.partner,  # type: ignore[union-attr]
                               self.results)
 
-    def _entering_ready(self) -> np.ndarray:
-        """When each entering item becomes ready, in the order they enter: its study's (a second read enters
-        with its study)."""
-        return self.cohort.upstream.ready_at[self.study_of(self.ranks.order)]
-
     def _cuts(self) -> np.ndarray | None:
         """Where the blocks of time the loop is run by end (`blocks.py`), or None: one block."""
-        if blocks.BLOCK_MINUTES is None or not self.by_blocks or self.preemption is not None or self.own_lanes \
-                or self.routes is not None or self.timed or self.ranks.cls is None:
-            return None
-        cuts = np.arange(blocks.BLOCK_MINUTES, self.horizon, blocks.BLOCK_MINUTES)
-        return cuts if cuts.shape[0] else None
+        return self.ranks.cuts
+
+    def _block_entries(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Block b's entering items in the order they enter (`blocks.Blocks`), with their classes, keys and
+        lanes; a second read is ready with its study."""
+        items, cls, key = self.ranks.block(self, b)  # type: ignore[union-attr]
+        study = self.study_of(items)
+        second = items >= self.n_cohort
+        ready = self.cohort.upstream.ready_at
+        np.frombuffer(self.more_ready)[items[second] - self.n_cohort] = ready[study[second]]
+        lanes = _lanes_in(self.lane_of, self.cohort.draws.study_type, self.cohort.upstream.site, study, None)
+        if self.ranks.audited is not None:
+            lanes[self.audited[study]] = self.audit_lane
+        return items, cls, key, lanes
 
     def _loop_columns(self) -> tuple[list, list[Reader], np.ndarray]:
         """`numbered_loop`'s inputs (`item` to `second_key`), the readers of its rows, in the order duties
@@ -714,6 +864,7 @@ class RankedOnceStation(ReadingStation):
         lane_of = np.array([[[names.index(name) for name in (lane if lane.__class__ is not str else (lane,) * 3)]
                              for lane in row] for row in lanes.table], dtype=np.int64)
         opinion_lane, audit_lane = names.index(lanes.second_opinion), names.index(lanes.audit)
+        self.lane_of, self.audit_lane = lane_of, audit_lane  # (a run by blocks makes each block's lanes)
         lane_pools = [[pool_id[id(pool)] for pool in lanes.pools_for[name]] for name in names]
         used = set(lane_of.ravel().tolist()) | ({opinion_lane} if self.n_second else set()) \
             | ({audit_lane} if ranks.audited is not None else set())
@@ -798,14 +949,15 @@ class RankedOnceStation(ReadingStation):
         ranks, live = self.ranks, self.live
         label = np.frombuffer(self.label, dtype=np.int16)
         names = ranks.names
+        entered, codes = ranks.labels()
         if live is None:
-            label[ranks.order] = ranks.label
+            label[entered] = codes
         else:  # one numbering, in order of first use, as the layered station gives it
             given = np.flatnonzero(label >= 0)  # the labels given as the run went (`Live`), in its codes
             live_codes = label[given]
-            names = live.label_order(ranks.names, _first_entries(ranks.label, len(ranks.names)))
+            names = live.label_order(ranks.names, ranks.first_entries())
             code = {name: number for number, name in enumerate(names)}
-            label[ranks.order] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[ranks.label]
+            label[entered] = np.array([code[name] for name in ranks.names] or [0], dtype=np.int16)[codes]
             label[given] = np.array([code[name] for name in live.codes] or [0], dtype=np.int16)[live_codes]
         self.label_codes = Codes(zip(names, range(len(names))))
         return super()._outcome()

@@ -12,8 +12,8 @@ whose items are reported, with their other read, and whose late AI result has co
 the station's arrays by item and are free again. What waits, is being read, or waits for its result keeps
 its slot. More items alive at once than slots: `Crowded`, and the run is made again as one block.
 
-This is the step toward a horizon of several years that is not held whole: the station's arrays by item,
-its cohort and its ranks are still the whole run's here.
+This is the step toward a horizon of several years that is not held whole: the station's arrays by item
+and its cohort are still the whole run's here.
 """
 from __future__ import annotations
 
