@@ -161,8 +161,9 @@ class ReadingStation:
 
     @cached_property
     def ready_order(self) -> np.ndarray:
-        """The cohort's studies in the order they become ready (ties: in cohort order)."""
-        return np.argsort(self.cohort.upstream.ready_at, kind="stable")
+        """The cohort's studies in the order they become ready (ties: in cohort order), in the index type
+        (held through a run by blocks: five city years' in 64 bits were 0.3 GB)."""
+        return np.argsort(self.cohort.upstream.ready_at, kind="stable").astype(self.index_type, copy=False)
 
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """One tuple per study in ready order: its `_columns`, its read time, and when the next study is
