@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,18 +64,19 @@ def studies_blocks(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: i
     extra = n + np.flatnonzero(outcome.exists[n:])
     seconds = extra[extra < n + outcome.n_second]
     doubles = extra[extra >= n + outcome.n_second]
-    # (rows of the outcome, the cohort study each is about, the kind of extra work or None), in table order
-    segments: list[tuple[np.ndarray, np.ndarray, int | None]] = [(np.arange(n), np.arange(n), None)]
+    # (rows of the outcome, the cohort study each is about, the kind of extra work or None), in table order;
+    # the cohort's own rows as a range (five city years' as two arrays of indices were 0.6 GB)
+    segments: list[tuple[Any, Any, int | None]] = [(range(n), range(n), None)]
     if seconds.shape[0]:
         segments.append((seconds, outcome.extra_study[seconds - n], SECOND_OPINION))
     if doubles.shape[0]:
         segments.append((doubles, outcome.extra_study[doubles - n], DOUBLE_READ))
-    total = sum(rows.shape[0] for rows, _, _ in segments)
+    total = sum(len(rows) for rows, _, _ in segments)
     for begin in range(0, max(total, 1), size):
         end, offset, pieces = begin + size, 0, []
         for rows, source, kind in segments:
-            a, b = max(begin - offset, 0), min(end - offset, rows.shape[0])
-            offset += rows.shape[0]
+            a, b = max(begin - offset, 0), min(end - offset, len(rows))
+            offset += len(rows)
             if a < b or (total == 0 and not pieces):
                 # The cohort's own rows as slices: views of its arrays, not copies.
                 part = (slice(a, b), slice(a, b)) if kind is None else (rows[a:b], source[a:b])

@@ -199,3 +199,19 @@ def test_ranks_a_later_block_cannot_number_so_run_as_one_block_or_layered(kind: 
     chosen = reading_station(scenario, cohort, _Later(kind), scenario.seed, 0)
     assert (type(chosen) is RankedOnceStation) == numbered  # as one block: numbered whole, or layered
     assert_same(outcome, chosen.run())
+
+
+def test_a_large_replication_goes_by_weeks_unless_told(monkeypatch) -> None:
+    # From `BY_WEEKS_FROM` studies the station runs by weeks (a smaller one as one block), to the same bits;
+    # `BLOCK_MINUTES` says otherwise for every run.
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=15", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    policy = policy_of(scenario)
+    whole = one_block(scenario, cohort, policy)
+    for large, runs in ((len(cohort), 3), (len(cohort) + 1, 1)):
+        monkeypatch.setattr(blocks, "BY_WEEKS_FROM", large)
+        station, outcome = by_blocks(scenario, cohort, policy, None)
+        assert station.blocks_run == runs
+        assert_same(outcome, whole)
+    station, _ = by_blocks(scenario, cohort, policy, 1440.0)
+    assert station.blocks_run == 15

@@ -158,3 +158,26 @@ def test_a_trace_across_the_turn_of_a_year_is_replayed_row_for_row(tmp_path: Pat
 def test_a_run_of_a_year_or_less_is_drawn_in_one_year(days: float) -> None:
     scenario = make(year_scenario(days))
     assert draw_years(scenario) == 1 and years_of(draw(scenario, 7, 0).arrivals.arrived_at) is None
+
+
+def test_without_stations_each_year_is_brought_to_the_worklist_on_its_own_as_the_whole_run() -> None:
+    # Drawn delays: each year drawn, brought to the worklist and narrowed alone, then joined (the AIs'
+    # answers and the archive's delays never held for the horizon): every column as the whole run's draws
+    # brought to the worklist at once, two AIs on a type and outages across a year's end included.
+    from simulator.network.upstream import to_worklist
+
+    from .test_conditions import two_ais
+
+    data = two_ais()
+    data["ingest"] = {"delay_minutes": {"dist": "exponential", "mean": 30},
+                      "outages": [{"start": "2027-02-01T20:00", "hours": 10}]}  # (the first year ends 2027-02-02)
+    scenario = make(data, horizon_days=800, warmup_days=0)
+    assert not scenario.has_stations() and draw_years(scenario) == 3
+    whole = draw(scenario, 7, 0)
+    expected = (whole.for_reading(), to_worklist(scenario, whole, 7, 0))
+    cohort = draw_cohort(scenario, 7, 0)
+    assert (cohort.upstream.ai_flags is not None and cohort.draws.ai is None
+            and cohort.upstream.site is cohort.draws.arrivals.site)  # (the draws' own, not a copy)
+    for got, want in zip((cohort.draws, cohort.upstream), expected):
+        for (name, a), (other, b) in zip(columns(got), columns(want)):
+            assert name == other and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name

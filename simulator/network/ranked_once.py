@@ -120,13 +120,16 @@ def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, se
 
 
 def _cuts(station: ReadingStation) -> np.ndarray | None:
-    """Where the blocks of time a run is made by end (`blocks.py`), or None: one block. Blocks where every
+    """Where the blocks of time a run is made by end (`blocks.py`: weeks for a large replication), or None:
+    one block. Blocks where every
     entry's order comes from its rank and entry alone: pull dispatch, nothing pre-empted, no router holding
     studies for their site (the caller's to say), no rank naming an `until` (found as the blocks are
     ranked: `blocks.Unblocked`)."""
-    if blocks.BLOCK_MINUTES is None or station.preemption is not None or station.own_lanes:
+    minutes = blocks.BLOCK_MINUTES if blocks.BLOCK_MINUTES is not None else \
+        blocks.WEEK if station.n_cohort >= blocks.BY_WEEKS_FROM else None
+    if minutes is None or station.preemption is not None or station.own_lanes:
         return None
-    cuts = np.arange(blocks.BLOCK_MINUTES, station.horizon, blocks.BLOCK_MINUTES)
+    cuts = np.arange(minutes, station.horizon, minutes)
     return cuts if cuts.shape[0] else None
 
 
