@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import mapped
 from .network.cohort import Cohort
 from .network import Outcome
 from .scenario import NO_CONDITION, Scenario
@@ -82,6 +83,7 @@ def studies_blocks(scenario: Scenario, cohort: Cohort, outcome: Outcome, seed: i
                 part = (slice(a, b), slice(a, b)) if kind is None else (rows[a:b], source[a:b])
                 pieces.append(_part(scenario, cohort, outcome, prefix, replication, *part, kind))
         yield pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        mapped.let_go()  # the pages of a large replication's columns this row group read (`mapped.py`)
 
 
 def _part(scenario: Scenario, cohort: Cohort, outcome: Outcome, prefix: str, replication: int,

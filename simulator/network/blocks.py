@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import mapped
 from .numbered_loop import AFTER, CUT, FIRST, RESULTS, SIZE, numbered_loop
 
 __all__ = ["Blocks", "BLOCK_MINUTES", "BY_WEEKS_FROM", "Crowded", "POSITION", "Unblocked", "first_values", "own"]
@@ -91,6 +92,7 @@ class Blocks:
         """At the loop's `BLOCK`: the next block numbered, with the places the loop marked still waiting."""
         self._count(int(state[RESULTS]))
         self.slots.give_back(int(state[RESULTS]))
+        mapped.let_go()  # the horizon's pages the last block touched (a large replication's: `mapped.py`)
         given_up = first_values(self.args[_GIVEN_UP], self.size)
         self._number(np.flatnonzero(given_up == 2), state, clock)
 

@@ -3,8 +3,13 @@ each is on the worklist and what the AI said of it (`upstream.py`). The two are 
 never reach back: the stations take the draws, the reading station takes ready studies."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any
 
+import numpy as np
+
+from .. import mapped
 from ..draws import Draws, draw, draw_year, draw_years, joined_years
 from ..scenario import Scenario
 from .upstream import Upstream, joined_ways, to_worklist
@@ -34,11 +39,50 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         draws = draw(scenario, seed, replication)
         upstream = to_worklist(scenario, draws, seed, replication, detail)
         return Cohort(draws if detail else draws.for_reading(), upstream)
-    years, ways = [], []
+    years, ways, spool = [], [], None
     for year in range(draw_years(scenario)):
         drawn = draw_year(scenario, seed, replication, year)
-        ways.append(to_worklist(scenario, drawn, seed, replication))
-        years.append(drawn.for_reading())
+        way = to_worklist(scenario, drawn, seed, replication)
+        narrow = drawn.for_reading()
         del drawn
-    draws = joined_years(years)
-    return Cohort(draws, joined_ways(ways, draws))
+        if year == 0 and len(narrow) * draw_years(scenario) >= mapped.MAPPED_FROM:
+            spool = mapped.Spool()  # a large replication: its columns mapped (`mapped.py`), each year written
+        if spool is None:
+            years.append(narrow)
+            ways.append(way)
+            continue
+        for name, values in [*_arrays(narrow, "draws."), *_arrays(way, "upstream.", _SHARED)]:
+            spool.append(name, values)
+    if spool is None:
+        draws = joined_years(years)
+        return Cohort(draws, joined_ways(ways, draws))
+    draws = _rebuilt(narrow, spool, "draws.")
+    return Cohort(draws, _rebuilt(way, spool, "upstream.", {"site": draws.arrivals.site,
+                                                            "acquired_at": draws.arrivals.arrived_at}))
+
+
+_SHARED = ("site", "acquired_at")  # a way by drawn delays: the draws' own arrays (`upstream.joined_ways`)
+
+
+def _arrays(record: Any, prefix: str, shared: tuple[str, ...] = ()) -> Iterator[tuple[str, np.ndarray]]:
+    """Every array of a record of records, by its dotted name (but the `shared`)."""
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if is_dataclass(value):
+            yield from _arrays(value, f"{prefix}{field.name}.")
+        elif isinstance(value, np.ndarray) and field.name not in shared:
+            yield prefix + field.name, value
+
+
+def _rebuilt(like: Any, spool: mapped.Spool, prefix: str, shared: dict[str, np.ndarray] | None = None) -> Any:
+    """A record shaped `like`, each array its spooled column (the `shared` given)."""
+    columns = {}
+    for field in fields(like):
+        value = getattr(like, field.name)
+        if is_dataclass(value):
+            columns[field.name] = _rebuilt(value, spool, f"{prefix}{field.name}.")
+        elif shared and field.name in shared:
+            columns[field.name] = shared[field.name]
+        elif isinstance(value, np.ndarray):
+            columns[field.name] = spool.column(prefix + field.name)
+    return replace(like, **columns)

@@ -56,7 +56,8 @@ from .numbered_loop import (AFTER, ASKED, BLOCK, CLS, COMPILED_FROM as NUMBERED_
                             HELPERS, KEY, NOW, OPINION, OPINION_RANK, RANK_LATE, RESULTS, SIZE, UNTIL, numbered_loop)
 from .outcome import Outcome
 from .readers import Read, Reader
-from .reading import DOUBLE_READ, Codes, ReadingStation, collector_paused
+from .. import mapped
+from .reading import DOUBLE_READ, Codes, ReadingStation, by_item, collector_paused, numbers, per_item
 
 __all__ = ["EntryRanks", "Live", "entry_ranks", "late_ranks", "reading_station"]
 
@@ -263,7 +264,7 @@ class RanksByBlock:
         later = following < self.studies.shape[0]
         self.after[later] = ready[self.studies[following[later]]]
         self.codes: dict[str, int] = {}
-        self.label = np.full(station.n_items, -1, dtype=np.int16)
+        self.label = mapped.array(station.n_items, np.int16, -1)
         self.first: list[int] = []  # where each label was first used, by position in the order of entry
         # The types of the classes and keys: the first block's that has any (the loop's arrays are typed once).
         none = np.zeros(0, dtype=station.index_type)
@@ -612,7 +613,7 @@ class Live:
             if x.shape[0] == 0:
                 continue
             items = late[x] if kind == 0 else \
-                np.frombuffer(partner, dtype=partner.typecode)[late[x]]  # type: ignore[union-attr]
+                numbers(partner)[late[x]]  # type: ignore[arg-type]
             label = given.label[x]
             codes, first = np.unique(label, return_index=True)
             for code, at in zip(codes.tolist(), x[first].tolist()):  # each label, from its first use here
@@ -676,13 +677,15 @@ class RankedOnceStation(ReadingStation):
         # some item has someone; and each read's other read, where studies are double read.
         self.excluded = None
         if self.n_second or doubled.any():
-            self.excluded = array("i", np.full(self.n_items, -1, dtype=np.int32).tobytes())  # reader codes
+            # (A run by blocks keeps them by slot, in an array of `slots.py`'s, told by one value here that
+            # some item may have someone: the whole run's is never made.)
+            self.excluded = per_item(1 if ranks.cuts is not None else self.n_items, "i", -1)  # reader codes
         self.partner = None
         if doubled.any():
             partner = np.full(self.n_items, -1, dtype=np.int32 if self.n_items < 2 ** 31 else np.int64)
             firsts = np.flatnonzero(doubled)
             partner[firsts], partner[self.dual_index[firsts]] = self.dual_index[firsts], firsts
-            self.partner = array(partner.dtype.char, partner.tobytes())
+            self.partner = by_item(partner)
         self.gone = bytearray(ranks.entries)  # 1: a numbered place given up by a study ranked again
         self._asked: dict[tuple[int, bool], Read] = {}  # the items `_rank_again` built, by (item, result in)
         self.blocks_run, self.slots_held = 0, None  # (once run) how many blocks; by blocks, the slots it had
@@ -893,7 +896,7 @@ class RankedOnceStation(ReadingStation):
         reads = [([len(names) + row] if own else []) + pool_lanes[p] for row, p in enumerate(row_pool.tolist())]
         units = self._units() if own else np.zeros(0)
         partner = np.zeros(0, dtype=np.int32) if self.partner is None else \
-            np.frombuffer(self.partner, dtype=self.partner.typecode)
+            numbers(self.partner)
         routes = self.routes
         lane_in = _lanes_in(lane_of, d.study_type, u.site, study, None if routes is None else routes.where)
         if ranks.audited is not None:
@@ -901,7 +904,7 @@ class RankedOnceStation(ReadingStation):
         columns = [order, u.ready_at, np.frombuffer(self.more_ready), ranks.place,
                    lane_in,
                    ranks.order[ranks.by_place], self.minutes, self.more_minutes,  # (the item at each place)
-                   partner, np.frombuffer(self.so_index, dtype=self.so_index.typecode), opinion_lane, excluded,
+                   partner, numbers(self.so_index), opinion_lane, excluded,
                    *_csr(lane_pools), *_csr(reads), np.array(start, dtype=float),
                    np.array([duty.end for duty in every], dtype=float), np.array(first_row, dtype=np.int64),
                    np.array([duty.staff for duty in every], dtype=np.int64),
@@ -925,7 +928,8 @@ class RankedOnceStation(ReadingStation):
         if self.results is None:  # (typed as the results' own: the city and the network city, one loop)
             columns += [np.zeros(0, dtype=ranks.place.dtype), np.zeros(0), none, none, np.zeros(0), none, np.zeros(0)]
         else:
-            place_of = np.full(self.n_items, -1, dtype=ranks.place.dtype)
+            # (By blocks, by slot: one value here says some item has a place, as `excluded`.)
+            place_of = np.full(self.n_items if ranks.cuts is None else 1, -1, dtype=ranks.place.dtype)
             place_of[order] = ranks.place
             # (The order sorted again rather than kept from `late_ranks`: kept, it lifted the network city
             # year's peak by 47 MB, measured, to save one sort.)

@@ -19,6 +19,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
+from .. import mapped
 from ..calendar import Duty, duties
 from .cohort import Cohort
 from ..distributions import mean_of
@@ -55,6 +56,26 @@ def collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def per_item(n: int, code: str, fill: float) -> array | np.ndarray:
+    """An array by item as the station holds it, each value `fill`: a Python `array` (the layered station
+    reads and writes it a value at a time, fastest), or for a large replication a mapped numpy array
+    (`simulator/mapped.py`); `numbers` views either as numpy."""
+    if n >= mapped.MAPPED_FROM:
+        return mapped.array(n, np.dtype(code), fill)
+    return array(code, np.full(n, fill, dtype=np.dtype(code)).tobytes())
+
+
+def by_item(values: np.ndarray) -> array | np.ndarray:
+    """These values by item as the station holds them (`per_item`)."""
+    return mapped.mapped(values) if values.shape[0] >= mapped.MAPPED_FROM else array(values.dtype.char,
+                                                                                    values.tobytes())
+
+
+def numbers(values: array | np.ndarray) -> np.ndarray:
+    """An array by item (`per_item`) as numpy, no copy."""
+    return np.frombuffer(values, dtype=values.typecode) if isinstance(values, array) else values
 
 
 class Codes(dict):
@@ -132,18 +153,18 @@ class ReadingStation:
         self.late_score = cohort.upstream.late_score
         # Whether any study may need more than the plain path (an audit, a second read, a late AI result).
         self.special = self.autonomous is not None or doubled.shape[0] > 0 or self.late_score is not None
-        self.so_index = array("i" if index is np.int32 else "q", so_index.tobytes())
+        self.so_index = by_item(so_index)
         # The study each item past the studies is about (item n + k at k): the second opinions', then the
         # second reads' (a study's own would be -1: a city year's 29 MB of them, held for nothing).
         self.parent = np.concatenate([flagged, doubled]).astype(index)
         # When each item past the studies (a second opinion, a second read: item n + k at k) is on the
         # worklist (NaN: not yet); a study's is the cohort's own, not a copy (a city year's, 58 MB).
-        self.more_ready = array("d", np.full(total - n, NaN).tobytes())
-        self.read_start = array("d", np.full(total, NaN).tobytes())
-        self.reported_at = array("d", np.full(total, NaN).tobytes())
+        self.more_ready = per_item(total - n, "d", NaN)
+        self.read_start = per_item(total, "d", NaN)
+        self.reported_at = per_item(total, "d", NaN)
         # (A reader's code in 32 bits: a run has a few hundred; five city years' items, 146 MB less.)
-        self.reader_of = array("i", np.full(total, -1, dtype=np.int32).tobytes())
-        self.label = array("h", np.full(total, -1, dtype=np.int16).tobytes())
+        self.reader_of = per_item(total, "i", -1)
+        self.label = per_item(total, "h", -1)
 
     @cached_property
     def dual(self) -> array:
@@ -163,7 +184,8 @@ class ReadingStation:
     def ready_order(self) -> np.ndarray:
         """The cohort's studies in the order they become ready (ties: in cohort order), in the index type
         (held through a run by blocks: five city years' in 64 bits were 0.3 GB)."""
-        return np.argsort(self.cohort.upstream.ready_at, kind="stable").astype(self.index_type, copy=False)
+        return mapped.mapped(np.argsort(self.cohort.upstream.ready_at, kind="stable").astype(self.index_type,
+                                                                                            copy=False))
 
     def _rows(self, order: np.ndarray, chunk: int = 1 << 16) -> Iterator[tuple]:
         """One tuple per study in ready order: its `_columns`, its read time, and when the next study is

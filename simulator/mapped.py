@@ -1,0 +1,94 @@
+"""A large replication's arrays for the whole horizon in temporary files mapped into memory, so that the
+process needs no more memory than the part of the horizon it works on.
+
+What a mapped array holds is the file's: the kernel keeps the pages touched in memory while it has room,
+writes them to the file and drops them when it has not (a machine, or a container, with less memory than
+the horizon's arrays), and reads them back when touched again. `let_go` tells it that the pages touched
+so far are not needed now (`madvise(MADV_DONTNEED)`: nothing is lost, a page touched again is read back
+from the file), which the reading station does as each block of time begins and the studies table as
+each row group is written: what the process holds at once is a block's pages, not the horizon's.
+
+Only for arrays of `MAPPED_FROM` values or more (a replication of some 10 M studies: a city year and a
+half); below, arrays are the process's own, as always. The files have no name (nothing to clean up, gone
+with the process however it ends), in the system's temporary directory (`TMPDIR`): five city years' are
+some 4 GB. The values are the same either way (tests/test_mapped.py runs every bundled scenario mapped).
+"""
+from __future__ import annotations
+
+import mmap
+import tempfile
+import weakref
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped"]
+
+MAPPED_FROM = 10_000_000
+
+_LIVE: "weakref.WeakSet[mmap.mmap]" = weakref.WeakSet()  # every mapping some array still holds
+
+
+def array(n: int, dtype: Any, fill: Any = None) -> np.ndarray:
+    """An array of `n` values of `dtype` (each `fill`; else zeros where mapped, anything where not): mapped
+    from `MAPPED_FROM` values, else the process's own."""
+    if n < MAPPED_FROM:
+        return np.empty(n, dtype=dtype) if fill is None else np.full(n, fill, dtype=dtype)
+    values = _mapping(tempfile.TemporaryFile(), n * np.dtype(dtype).itemsize, dtype)
+    if fill is not None and fill != 0:
+        for lo in range(0, n, _CHUNK):  # (a page at a time, not a whole array's worth of the process's own)
+            values[lo:lo + _CHUNK] = fill
+    return values
+
+
+def mapped(values: np.ndarray) -> np.ndarray:
+    """`values` as a mapped array from `MAPPED_FROM` values (a copy), else as they are."""
+    if values.shape[0] < MAPPED_FROM:
+        return values
+    copy = array(values.shape[0], values.dtype)
+    for lo in range(0, values.shape[0], _CHUNK):
+        copy[lo:lo + _CHUNK] = values[lo:lo + _CHUNK]
+    return copy
+
+
+def let_go() -> None:
+    """The pages of every mapped array out of the process's memory (each read back from its file when
+    touched again)."""
+    for mapping in list(_LIVE):
+        if hasattr(mapping, "madvise"):  # (not on every system: there the kernel alone decides)
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+
+class Spool:
+    """Columns made a piece at a time (a year's), each written to its file as it comes and mapped whole at
+    the end: the pieces need not be held together, nor the whole column in the process's own memory."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, tuple[Any, np.dtype, int]] = {}
+
+    def append(self, name: str, values: np.ndarray) -> None:
+        file, dtype, n = self._files.get(name) or (tempfile.TemporaryFile(), values.dtype, 0)
+        if values.dtype != dtype:
+            raise TypeError(f"{name}: {values.dtype} after {dtype}")
+        file.write(np.ascontiguousarray(values).data)
+        self._files[name] = (file, dtype, n + values.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        """The column whole, mapped (its file closed here: the mapping keeps it)."""
+        file, dtype, n = self._files.pop(name)
+        if not n:
+            file.close()
+            return np.zeros(0, dtype=dtype)
+        file.flush()
+        return _mapping(file, n * dtype.itemsize, dtype)
+
+
+_CHUNK = 1 << 20
+
+
+def _mapping(file: Any, size: int, dtype: Any) -> np.ndarray:
+    with file:
+        file.truncate(size)  # (a file's new bytes read as zeros: a sparse file until written)
+        mapping = mmap.mmap(file.fileno(), size)
+    _LIVE.add(mapping)
+    return np.frombuffer(mapping, dtype=dtype)

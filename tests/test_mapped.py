@@ -1,0 +1,93 @@
+"""A large replication's arrays mapped from temporary files (`simulator/mapped.py`): the same values as the
+process's own, whatever path a replication takes, and the pages let go of given back."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from simulator import load_scenario, mapped
+from simulator.experiment import run_replication
+from simulator.network import blocks, draw_cohort, simulate_cohort
+
+from .test_blocks import _Later
+from .test_ranked_once import assert_same
+
+
+def test_a_mapped_array_holds_what_it_is_given_and_keeps_it_when_let_go(monkeypatch) -> None:
+    monkeypatch.setattr(mapped, "MAPPED_FROM", 10)
+    filled = mapped.array(3_000_000, np.float64, np.nan)
+    codes = mapped.array(3_000_000, np.int16, -1)
+    zeros = mapped.array(12, np.int32)
+    values = np.arange(3_000_000, dtype=np.int64)
+    copy = mapped.mapped(values)
+    assert not isinstance(filled.base, np.ndarray) and copy is not values  # mapped, not the process's own
+    small = values[:9]
+    assert mapped.mapped(small) is small  # below: as it is
+    codes[::7] = 5
+    mapped.let_go()
+    assert np.isnan(filled).all() and (zeros == 0).all() and np.array_equal(copy, values)
+    assert (codes[::7] == 5).all() and (np.delete(codes, np.s_[::7]) == -1).all()
+    assert mapped.array(9, np.float64, 1.5).tolist() == [1.5] * 9  # below: the process's own
+
+
+def test_a_spool_gives_its_pieces_as_one_column() -> None:
+    spool = mapped.Spool()
+    pieces = [np.arange(5, dtype=np.int16), np.zeros(0, dtype=np.int16), np.arange(3, dtype=np.int16) * 7]
+    for piece in pieces:
+        spool.append("a", piece)
+    spool.append("b", np.array([True, False]))
+    with pytest.raises(TypeError, match="a: float64 after int16"):
+        spool.append("a", np.ones(2))
+    column = spool.column("a")
+    assert np.array_equal(column, np.concatenate(pieces)) and column.dtype == np.int16
+    assert spool.column("b").tolist() == [True, False]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resident pages read from /proc")
+def test_pages_let_go_of_leave_the_process(monkeypatch) -> None:
+    monkeypatch.setattr(mapped, "MAPPED_FROM", 10)
+
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    values = mapped.array(1 << 24, np.float64, 2.0)  # 128 MB, every page written
+    before = resident()
+    mapped.let_go()
+    assert before - resident() > 100 << 20
+    assert float(values[::512].sum()) == 2.0 * (1 << 15)  # (read back)
+
+
+SCENARIOS = [
+    ("moscow_reference_center", ["horizon_days=380"]),  # two draws' years: the cohort spooled; double reads
+    ("moscow_city_network", ["horizon_days=2"]),  # stations, late AI results
+    ("moscow_reference_center", ["horizon_days=6", "routing.mode=push"]),  # push: the readers' own lanes
+    ("validation/mmc_3_readers_3_classes_preemptive", ["horizon_days=3"]),
+    ("examples/district_network", ["horizon_days=3"]),  # audits, routers
+]
+
+
+@pytest.mark.parametrize("weeks", [False, True])
+@pytest.mark.parametrize("name, overrides", SCENARIOS)
+def test_a_replication_mapped_gives_the_tables_of_one_held(monkeypatch, name: str, overrides: list[str],
+                                                          weeks: bool) -> None:
+    # Everything mapped that would be in a large replication (and by weeks, letting go as each block begins).
+    scenario = load_scenario(name, overrides=[*overrides, "warmup_days=0"])
+    held = run_replication(scenario, 0)
+    monkeypatch.setattr(mapped, "MAPPED_FROM", 1)
+    if weeks:
+        monkeypatch.setattr(blocks, "BY_WEEKS_FROM", 1)
+    again = run_replication(scenario, 0)
+    assert again.studies.equals(held.studies) and again.duties.equals(held.duties)
+
+
+def test_the_layered_station_mapped_gives_the_outcome_of_one_held(monkeypatch) -> None:
+    # A rank that is not a number: the layered station, its arrays by item numpy's, read a value at a time.
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=3", "warmup_days=0"])
+    cohort = draw_cohort(scenario, scenario.seed, 0)
+    held = simulate_cohort(scenario, cohort, _Later("odd"), scenario.seed, 0)
+    monkeypatch.setattr(mapped, "MAPPED_FROM", 1)
+    assert_same(simulate_cohort(scenario, cohort, _Later("odd"), scenario.seed, 0), held)
