@@ -36,8 +36,9 @@ def array(n: int, dtype: Any, fill: Any = None) -> np.ndarray:
         return np.empty(n, dtype=dtype) if fill is None else np.full(n, fill, dtype=dtype)
     values = _mapping(tempfile.TemporaryFile(), n * np.dtype(dtype).itemsize, dtype)
     if fill is not None and fill != 0:
-        for lo in range(0, n, _CHUNK):  # (a page at a time, not a whole array's worth of the process's own)
+        for lo in range(0, n, _CHUNK):  # (a chunk at a time, not a whole array's worth of the process's own)
             values[lo:lo + _CHUNK] = fill
+        _let_go(values)  # (written, not needed now)
     return values
 
 
@@ -48,6 +49,7 @@ def mapped(values: np.ndarray) -> np.ndarray:
     copy = array(values.shape[0], values.dtype)
     for lo in range(0, values.shape[0], _CHUNK):
         copy[lo:lo + _CHUNK] = values[lo:lo + _CHUNK]
+    _let_go(copy)
     return copy
 
 
@@ -55,8 +57,17 @@ def let_go() -> None:
     """The pages of every mapped array out of the process's memory (each read back from its file when
     touched again)."""
     for mapping in list(_LIVE):
-        if hasattr(mapping, "madvise"):  # (not on every system: there the kernel alone decides)
-            mapping.madvise(mmap.MADV_DONTNEED)
+        _advise(mapping)
+
+
+def _let_go(values: np.ndarray) -> None:
+    """One mapped array's pages out of the process's memory."""
+    _advise(values.base.obj)  # (the array's base: a view of its mapping)
+
+
+def _advise(mapping: mmap.mmap) -> None:
+    if hasattr(mapping, "madvise"):  # (not on every system: there the kernel alone decides)
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 class Spool:

@@ -26,13 +26,14 @@ warm-up, except the two that describe the state at the horizon):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import mapped
 from .errors import InputError
 from .scenario import Scenario
 from .triage_config import targets_of
@@ -118,65 +119,90 @@ class StudyColumns:
         # Columns are taken one at a time, as they are needed: a city year's table is a gigabyte, and its
         # widest column (study_id) is never needed here.
         self._source = table
-        self.horizon = horizon = scenario.horizon_minutes
+        self.horizon = scenario.horizon_minutes
         self.observed_days = scenario.horizon_days - scenario.warmup_days
-        self.num_rows = table.num_rows
-        self.replication = self._numbers("replication")
-        self.in_warmup = table.column("in_warmup").to_numpy(zero_copy_only=False)
-        self._keep = ~self.in_warmup
+        self.num_rows = n = table.num_rows
         self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
+        self._targets_by = _Targets(self, scenario)
+        # Each per-row fact is worked out from the whole table at once, or for a large replication's a row
+        # group at a time into mapped arrays (`simulator/mapped.py`): the same values, the process holding
+        # a row group's columns, not the table's (five city years' summary: 4.3 GB before).
+        facts: dict[str, np.ndarray] = {}
+        for lo, part in _parts(table, n):
+            found = self._facts(part, lo)
+            if lo == 0 and part.num_rows == n:
+                facts = found
+                break
+            for name, values in found.items():
+                if name not in facts:
+                    facts[name] = mapped.array(n, values.dtype)
+                facts[name][lo:lo + part.num_rows] = values
+            del found
+            mapped.let_go()
+        self.replication, self.in_warmup, self._keep = facts["replication"], facts["in_warmup"], facts["keep"]
+        self.is_reported, self.not_ready, self.tat = facts["is_reported"], facts["not_ready"], facts["tat"]
+        self.wait, self.before_last_day, self.record = facts["wait"], facts["before_last_day"], facts["record"]
+        self.opened_scored, self.read_unscored = facts["opened_scored"], facts["read_unscored"]
+        self.target, self.target_known, self.target_met = facts["target"], facts["target_known"], facts["target_met"]
+        self.target_values = self._targets_by.values()  # every target a row can have, ascending
+        # Rows of each replication: a run's table is its replications one after the other, so each is a slice.
+        self._slices = _slices(self.replication)
+
+    def _facts(self, table: Any, lo: int) -> dict[str, np.ndarray]:
+        """The per-row facts of a part of the table (its rows from `lo`; the whole table at 0)."""
+        horizon = self.horizon
+
+        def floats(name: str) -> np.ndarray:
+            return table.column(name).to_numpy().astype(float, copy=False)  # nulls arrive as NaN
+
+        facts: dict[str, np.ndarray] = {"replication": table.column("replication").to_numpy()}
+        in_warmup = facts["in_warmup"] = table.column("in_warmup").to_numpy(zero_copy_only=False)
+        facts["keep"] = ~in_warmup
         # Each float column is a copy where it has nulls (8 bytes a row): each goes as soon as it is used, so
         # that a city year's summary needs no more than the columns it keeps.
-        arrived = self._floats("arrived_at")
-        reported = self._floats("reported_at")
-        self.is_reported = ~np.isnan(reported)
-        ready = self._floats("ready_at")
-        self.not_ready = np.isnan(ready) & ~self.is_reported
+        arrived = floats("arrived_at")
+        reported = floats("reported_at")
+        is_reported = facts["is_reported"] = ~np.isnan(reported)
+        ready = floats("ready_at")
+        facts["not_ready"] = np.isnan(ready) & ~is_reported
         censored = horizon - arrived
         # Turnaround as the table defines it (`reported_at - arrived_at`, docs/contract.md), from those two
         # columns: what a replication keeps for its summary need not hold a third (a city year's, 58 MB).
-        self.tat = np.where(self.is_reported, reported - arrived, censored)
+        tat = facts["tat"] = np.where(is_reported, reported - arrived, censored)
         del reported
-        start = self._floats("read_start")
+        start = floats("read_start")
         started = ~np.isnan(start)
         wait_so_far = np.where(started, start, horizon)
         del start
         wait_so_far -= ready
         del ready
-        self.wait = np.where(self.is_reported, self._floats("wait_minutes"), wait_so_far)  # NaN where not ready
+        facts["wait"] = np.where(is_reported, floats("wait_minutes"), wait_so_far)  # NaN where not ready
         del wait_so_far
-        self.before_last_day = arrived <= horizon - 1440.0
+        facts["before_last_day"] = arrived <= horizon - 1440.0
         # Time to the patient's record, of the items that carry a report to it (not second opinions or
         # second reads), censored at the horizon like turnaround; tables of older versions have no column.
         names = table.column_names
         if "recorded_at" in names:
-            self.record = np.where(pc.is_null(table.column("of_study")).to_numpy(zero_copy_only=False), censored,
-                                   np.nan)
-            recorded = self._floats("recorded_at")
+            record = np.where(pc.is_null(table.column("of_study")).to_numpy(zero_copy_only=False), censored, np.nan)
+            recorded = floats("recorded_at")
             known = ~np.isnan(recorded)
-            self.record[known] = recorded[known] - arrived[known]
+            record[known] = recorded[known] - arrived[known]
             del recorded, known
         else:
-            self.record = np.full(self.num_rows, np.nan)
+            record = np.full(table.num_rows, np.nan)
+        facts["record"] = record
         del censored
         # Of the reads of scored studies opened, those opened before the AI result came.
         if "read_unscored" in names:
-            self.opened_scored = started & has_value(table.column("ai_score")).to_numpy(zero_copy_only=False)
-            self.read_unscored = table.column("read_unscored").to_numpy(zero_copy_only=False)
+            facts["opened_scored"] = started & has_value(table.column("ai_score")).to_numpy(zero_copy_only=False)
+            facts["read_unscored"] = table.column("read_unscored").to_numpy(zero_copy_only=False)
         else:
-            self.opened_scored = self.read_unscored = np.zeros(self.num_rows, dtype=bool)
+            facts["opened_scored"] = facts["read_unscored"] = np.zeros(table.num_rows, dtype=bool)
         del started
-        self.target = target = self._targets(scenario)  # minutes; NaN where an item has no target
-        self.target_known = ~np.isnan(target) & (self.is_reported | (arrived + target <= horizon))
-        self.target_met = self.target_known & self.is_reported & (self.tat <= target + 1e-9)
-        # Rows of each replication: a run's table is its replications one after the other, so each is a slice.
-        self._slices = _slices(self.replication)
-
-    def _numbers(self, name: str) -> np.ndarray:
-        return self._source.column(name).to_numpy()
-
-    def _floats(self, name: str) -> np.ndarray:
-        return self._numbers(name).astype(float, copy=False)  # nulls arrive as NaN
+        target = facts["target"] = self._targets_by.of(lo, table.num_rows)  # minutes; NaN where none
+        known = facts["target_known"] = ~np.isnan(target) & (is_reported | (arrived + target <= horizon))
+        facts["target_met"] = known & is_reported & (tat <= target + 1e-9)
+        return facts
 
     def encoded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
         """(codes, value -> code) of a column; numeric columns are their own codes."""
@@ -203,7 +229,7 @@ class StudyColumns:
             else:
                 codes, lookup = [column.to_numpy()], {}
             joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
-            self._codes[name] = (joined, lookup)
+            self._codes[name] = (mapped.mapped(joined), lookup)
         return self._codes[name]
 
     def has(self, name: str) -> bool:
@@ -216,35 +242,6 @@ class StudyColumns:
         codes, lookup = self.encoded(name)
         present = set(np.unique(codes[self._keep | ~self.is_reported]).tolist())
         return sorted((v for v, c in lookup.items() if c in present), key=str)
-
-    def _targets(self, scenario: Scenario) -> np.ndarray:
-        """Each row's target in minutes (NaN: none), from what the item is, by `Targets`' precedence: worked
-        out once per combination of kind, referral, AI flag and study type, then looked up per row."""
-        targets = targets_of(scenario)
-        out = np.full(self.num_rows, np.nan)
-        self.target_values = np.empty(0)  # every target a row can have, ascending
-        if not targets or not self.num_rows:
-            return out
-        fields = ("kind", "referral", "ai_positive", "study_type")
-        encoded = [self.encoded(name) for name in fields]
-        values = [[None] + [v for v, _ in sorted(lookup.items(), key=lambda kv: kv[1])] for _, lookup in encoded]
-        sizes = [len(v) for v in values]
-        combined = np.zeros(self.num_rows, dtype=np.int64)
-        for (codes, _), size in zip(encoded, sizes):  # (in place: a city year's temporaries were 58 MB each)
-            combined *= size
-            combined += codes
-            combined += 1  # code -1 (null) becomes 0
-        table = np.full(int(np.prod(sizes)), np.nan)
-        for flat in np.flatnonzero(np.bincount(combined, minlength=table.size)).tolist():  # O(n), no sort
-            picked, rest = [], flat
-            for size, choices in zip(reversed(sizes), reversed(values)):
-                picked.append(choices[rest % size])
-                rest //= size
-            kind, referral, flagged, study_type = reversed(picked)
-            minutes = targets.of_fields(kind or "", referral, flagged, study_type)
-            table[flat] = np.nan if minutes is None else minutes
-        self.target_values = np.unique(table[~np.isnan(table)])
-        return table[combined]
 
     def mask(self, where: Mapping[str, Any], warmup: bool = False, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Of the rows `rows` (all by default), those matching every `column: value` of `where`; warm-up
@@ -285,6 +282,67 @@ class StudyColumns:
         if found is not None:
             return found
         return self.replication == replication if self._slices is _UNSORTED else slice(0, 0)
+
+
+class _Targets:
+    """Each row's target in minutes (NaN: none), from what the item is, by `Targets`' precedence: worked
+    out once per combination of kind, referral, AI flag and study type that occurs, then looked up per row
+    (`of`, a part of the rows at a time)."""
+
+    FIELDS = ("kind", "referral", "ai_positive", "study_type")
+
+    def __init__(self, cols: StudyColumns, scenario: Scenario) -> None:
+        self.cols, self.targets = cols, targets_of(scenario)
+        self.table: np.ndarray | None = None  # per combination, its target (NaN: none, or none seen yet)
+        self.seen = np.zeros(0, dtype=bool)
+
+    def of(self, lo: int, n: int) -> np.ndarray:
+        """The targets of the rows from `lo`, `n` of them."""
+        if not self.targets or not n:
+            return np.full(n, np.nan)
+        encoded = [self.cols.encoded(name) for name in self.FIELDS]
+        values = [[None] + [v for v, _ in sorted(lookup.items(), key=lambda kv: kv[1])] for _, lookup in encoded]
+        sizes = [len(v) for v in values]
+        if self.table is None:
+            self.table = np.full(int(np.prod(sizes)), np.nan)
+            self.seen = np.zeros(self.table.size, dtype=bool)
+        table = self.table
+        combined = np.zeros(n, dtype=np.int64)
+        for (codes, _), size in zip(encoded, sizes):  # (in place: a city year's temporaries were 58 MB each)
+            combined *= size
+            combined += codes[lo:lo + n]
+            combined += 1  # code -1 (null) becomes 0
+        new = (np.bincount(combined, minlength=table.size) > 0) & ~self.seen  # O(n), no sort
+        for flat in np.flatnonzero(new).tolist():
+            picked, rest = [], flat
+            for size, choices in zip(reversed(sizes), reversed(values)):
+                picked.append(choices[rest % size])
+                rest //= size
+            kind, referral, flagged, study_type = reversed(picked)
+            minutes = self.targets.of_fields(kind or "", referral, flagged, study_type)
+            table[flat] = np.nan if minutes is None else minutes
+        self.seen |= new
+        return table[combined]
+
+    def values(self) -> np.ndarray:
+        """Every target a row has, ascending."""
+        return np.empty(0) if self.table is None else np.unique(self.table[self.seen & ~np.isnan(self.table)])
+
+
+def _parts(table: Any, n: int) -> Iterator[tuple[int, Any]]:
+    """The table whole, or from `mapped.MAPPED_FROM` rows a part at a time (a file's row groups, where the
+    table is read back from one: `summaries.KeptColumns`), each with where its rows begin."""
+    if n < mapped.MAPPED_FROM:
+        yield 0, table
+        return
+    lo = 0
+    for part in table.row_groups() if hasattr(table, "row_groups") else (
+            table.slice(at, _PART) for at in range(0, n, _PART)):
+        yield lo, part
+        lo += part.num_rows
+
+
+_PART = 1 << 20
 
 
 _UNSORTED: dict[int, slice] = {}
@@ -328,14 +386,17 @@ def study_metrics(cols: StudyColumns, keep: np.ndarray, state: np.ndarray | None
     mean_tat, max_tat = (math.nan, math.nan) if not tat.size else (float(tat.mean()), float(tat.max()))
     p50_tat, p95_tat = nan2 if not tat.size else quantiles(tat, (0.5, 0.95))
     del tat
+    mapped.let_go()  # (a large replication's pages read so far: `simulator/mapped.py`)
     wait = _known(cols.wait[rows], keep)
     mean_wait = float(wait.mean()) if wait.size else math.nan
     p95_wait = math.nan if not wait.size else quantiles(wait, (0.95,))[0]
     del wait
+    mapped.let_go()
     record = _known(cols.record[rows], keep)
     mean_record = float(record.mean()) if record.size else math.nan
     p95_record = math.nan if not record.size else quantiles(record, (0.95,))[0]
     del record
+    mapped.let_go()
     opened = keep & cols.opened_scored[rows]
     n_opened = _count(opened)
     return {

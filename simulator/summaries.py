@@ -11,7 +11,7 @@ is one code path.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import mapped
 from .metrics import (OPTIONAL_SPLITS, POOL_METRICS, RANGE, SPLITS, STUDY_METRICS, Key, StudyColumns, columns_for,
                       confidence_interval, key_of, has_value, pool_metrics, study_metrics, subgroups)
 from .overload import Overload, Seen, combine, seen_in
@@ -178,6 +179,11 @@ class _ReadBack:
             raise KeyError(name)
         return self._file.read(columns=[name]).column(0)
 
+    def row_groups(self) -> Iterator[pa.Table]:
+        """The columns a row group at a time (`metrics.StudyColumns` of a large replication)."""
+        for group in range(self._file.num_row_groups):
+            yield self._file.read_row_group(group)
+
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,
                           scenario: Scenario, seen: Seen | None = None) -> ReplicationSummary:
@@ -205,6 +211,7 @@ def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Tabl
         measured, group, at = cols.subgroup(where, rows)
         metrics[key_of(where)] = study_metrics(cols, measured, group, at)
         targets[key_of(where)] = _tally(cols.target[at][measured], cols.target_values)
+        mapped.let_go()
     nothing = np.zeros(0, dtype=bool)  # a subgroup with no row: its figures over no rows at all
     empty = study_metrics(cols, nothing, nothing, slice(0, 0))
     if seen is None:
