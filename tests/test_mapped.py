@@ -55,11 +55,14 @@ def test_pages_let_go_of_leave_the_process(monkeypatch) -> None:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    values = mapped.array(1 << 24, np.float64, 2.0)  # 128 MB, every page written
+    start = resident()
+    values = mapped.array(1 << 24, np.float64, 2.0)  # 128 MB, every page written, and let go of
+    assert resident() - start < 20 << 20
+    values[::512] += 1.0  # every page touched again
     before = resident()
     mapped.let_go()
-    assert before - resident() > 100 << 20
-    assert float(values[::512].sum()) == 2.0 * (1 << 15)  # (read back)
+    assert before - start > 100 << 20 and before - resident() > 100 << 20
+    assert float(values[::512].sum()) == 3.0 * (1 << 15)  # (read back)
 
 
 SCENARIOS = [
