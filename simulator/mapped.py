@@ -18,11 +18,12 @@ from __future__ import annotations
 import mmap
 import tempfile
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped"]
+__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped", "parts"]
 
 MAPPED_FROM = 10_000_000
 
@@ -68,6 +69,28 @@ def _let_go(values: np.ndarray) -> None:
 def _advise(mapping: mmap.mmap) -> None:
     if hasattr(mapping, "madvise"):  # (not on every system: there the kernel alone decides)
         mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def parts(table: Any, columns: list[str] | None = None) -> Iterator[tuple[int, Any]]:
+    """A table (of `columns`; None: all) whole, or from `MAPPED_FROM` rows a part at a time (a file's row
+    groups, where the table reads them: `summaries.KeptColumns`' file; else slices), each with where its rows
+    begin: what is worked out of a large replication's rows, a part at a time, into mapped arrays."""
+    n = table.num_rows
+    if n < MAPPED_FROM:
+        yield 0, table if columns is None else _select(table, columns)
+        return
+    lo = 0
+    for part in table.row_groups(columns) if hasattr(table, "row_groups") else (
+            table.slice(at, PART) for at in range(0, n, PART)):
+        yield lo, part if columns is None else _select(part, columns)
+        lo += part.num_rows
+
+
+PART = 1 << 20  # rows
+
+
+def _select(table: Any, columns: list[str]) -> Any:
+    return table.select(columns) if hasattr(table, "select") else table
 
 
 class Spool:

@@ -26,7 +26,7 @@ warm-up, except the two that describe the state at the horizon):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -128,7 +128,7 @@ class StudyColumns:
         # group at a time into mapped arrays (`simulator/mapped.py`): the same values, the process holding
         # a row group's columns, not the table's (five city years' summary: 4.3 GB before).
         facts: dict[str, np.ndarray] = {}
-        for lo, part in _parts(table, n):
+        for lo, part in mapped.parts(table):
             found = self._facts(part, lo)
             if lo == 0 and part.num_rows == n:
                 facts = found
@@ -327,22 +327,6 @@ class _Targets:
     def values(self) -> np.ndarray:
         """Every target a row has, ascending."""
         return np.empty(0) if self.table is None else np.unique(self.table[self.seen & ~np.isnan(self.table)])
-
-
-def _parts(table: Any, n: int) -> Iterator[tuple[int, Any]]:
-    """The table whole, or from `mapped.MAPPED_FROM` rows a part at a time (a file's row groups, where the
-    table is read back from one: `summaries.KeptColumns`), each with where its rows begin."""
-    if n < mapped.MAPPED_FROM:
-        yield 0, table
-        return
-    lo = 0
-    for part in table.row_groups() if hasattr(table, "row_groups") else (
-            table.slice(at, _PART) for at in range(0, n, _PART)):
-        yield lo, part
-        lo += part.num_rows
-
-
-_PART = 1 << 20
 
 
 _UNSORTED: dict[int, slice] = {}

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
+from . import mapped
 from .scenario import AUDIT, SECOND_OPINION, Scenario
 
 __all__ = ["Overload", "overloads", "seen_in", "combine", "Seen", "describe", "GROWING", "SATURATED"]
@@ -62,10 +63,13 @@ class _Waiting:
     """One pool's waiting count in one replication, sampled every `_STEP` minutes from the start."""
 
     def __init__(self, scenario: Scenario, ready: np.ndarray, start: np.ndarray) -> None:
+        """`ready`, `start`: the pool's items' (its own copies, sorted here in place)."""
         self.times = np.arange(0.0, scenario.horizon_minutes + 1e-9, _STEP)
-        self.ready = np.sort(ready)
-        started = np.sort(np.where(np.isnan(start), math.inf, start))
-        self.count = np.searchsorted(self.ready, self.times, "right") - np.searchsorted(started, self.times, "right")
+        ready.sort()
+        self.ready = ready
+        start[np.isnan(start)] = math.inf
+        start.sort()
+        self.count = np.searchsorted(self.ready, self.times, "right") - np.searchsorted(start, self.times, "right")
 
     def at(self, minute: float) -> int:
         return int(self.count[min(int(round(minute / _STEP)), self.count.size - 1)])
@@ -89,11 +93,14 @@ def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication
         return {}
     seen: Seen = {}
     lanes = _lane_codes(studies, scenario)
-    ready = studies.column("ready_at").to_numpy().astype(float, copy=False)
-    start = studies.column("read_start").to_numpy().astype(float, copy=False)
+    ready, start = _floats(studies, "ready_at"), _floats(studies, "read_start")
     names = _lane_names(scenario)
     shifts = _Duties(duties)
-    rows = (studies.column("replication").to_numpy() == replication) & ~np.isnan(ready)
+    rows = np.empty(studies.num_rows, dtype=bool)
+    for lo, part in mapped.parts(studies, ["replication"]):
+        rows[lo:lo + part.num_rows] = part.column("replication").to_numpy() == replication
+    rows &= ~np.isnan(ready)
+    mapped.let_go()
     for pool_name, pool in scenario.pools.items():
         # Whether each lane is the pool's, looked up by code (a lane of -1, none, takes the last: False).
         reads = np.zeros(len(names) + 1, dtype=bool)
@@ -105,7 +112,19 @@ def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication
             seen[(pool_name, GROWING, None)] = day
         for shift, day in _saturated(scenario, shifts, replication, pool_name, waiting):
             seen[(pool_name, SATURATED, shift)] = day
+        del waiting
+        mapped.let_go()
     return seen
+
+
+def _floats(studies: pa.Table, name: str) -> np.ndarray:
+    """A column of times as floats (NaN where null): for a large replication mapped, a part at a time."""
+    if studies.num_rows < mapped.MAPPED_FROM:
+        return studies.column(name).to_numpy().astype(float, copy=False)
+    values = mapped.array(studies.num_rows, np.float64)
+    for lo, part in mapped.parts(studies, [name]):
+        values[lo:lo + part.num_rows] = part.column(name).to_numpy()
+    return values
 
 
 def combine(scenario: Scenario, seen: Iterable[Seen], replications: int) -> list[Overload]:
@@ -126,7 +145,19 @@ def _lane_names(scenario: Scenario) -> list[str]:
 
 def _lane_codes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
     """Per row, the index of its lane in `_lane_names`: its study type for image reads and consultations,
-    else its kind's lane (second opinions, audits)."""
+    else its kind's lane (second opinions, audits); a large replication's a part at a time."""
+    whole = None
+    for lo, part in mapped.parts(studies, ["kind", "study_type"]):
+        lanes = _part_lanes(part, scenario)
+        if lo == 0 and part.num_rows == studies.num_rows:
+            return lanes
+        if whole is None:
+            whole = np.empty(studies.num_rows, dtype=np.int16)
+        whole[lo:lo + part.num_rows] = lanes
+    return np.zeros(0, dtype=np.int16) if whole is None else whole
+
+
+def _part_lanes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
     index = {name: i for i, name in enumerate(_lane_names(scenario))}
     kinds, kind_names = _dictionary(studies.column("kind"))
     types, type_names = _dictionary(studies.column("study_type"))

@@ -179,10 +179,10 @@ class _ReadBack:
             raise KeyError(name)
         return self._file.read(columns=[name]).column(0)
 
-    def row_groups(self) -> Iterator[pa.Table]:
-        """The columns a row group at a time (`metrics.StudyColumns` of a large replication)."""
+    def row_groups(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The columns (None: all) a row group at a time (`mapped.parts`)."""
         for group in range(self._file.num_row_groups):
-            yield self._file.read_row_group(group)
+            yield self._file.read_row_group(group, columns=columns)
 
 
 def summarise_replication(cols: StudyColumns, replication: int, studies: pa.Table, duties: pa.Table,

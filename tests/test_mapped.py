@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from simulator import load_scenario, mapped, metrics, summaries
+from simulator import load_scenario, mapped, metrics, overload, summaries
 from simulator.experiment import run_replication
 from simulator.network import blocks, draw_cohort, simulate_cohort
 
@@ -97,15 +97,17 @@ def test_the_layered_station_mapped_gives_the_outcome_of_one_held(monkeypatch) -
     assert_same(simulate_cohort(scenario, cohort, _Later("odd"), scenario.seed, 0), held)
 
 
-def test_a_large_replications_summary_a_part_at_a_time_is_the_whole_tables(monkeypatch, tmp_path) -> None:
+def test_a_large_replications_summary_and_overloads_a_part_at_a_time_are_the_whole_tables(monkeypatch, tmp_path) -> None:
     # Its per-row facts worked out a part at a time into mapped arrays, from the table or from the file its
     # summary's columns were kept in (a row group at a time): the same facts, the same summary.
-    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=20", "warmup_days=2"])
+    # (Its CT and MR readers short: overloads to be seen.)
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=20", "warmup_days=2", *(
+        f"pools.ct_mr.shifts.{k}.staff={staff}" for k, staff in enumerate((4, 2, 1)))])
     held = run_replication(scenario, 0)
     whole = metrics.columns_for(held.studies, scenario)
     expected = summaries.summarise_replication(whole, 0, held.studies, held.duties, scenario)
     monkeypatch.setattr(mapped, "MAPPED_FROM", 1000)
-    monkeypatch.setattr(metrics, "_PART", 4096)
+    monkeypatch.setattr(mapped, "PART", 4096)
     pq.write_table(summaries.read_only(held.studies), tmp_path / "kept.parquet", row_group_size=3000)
     kept = summaries._ReadBack(pq.ParquetFile(tmp_path / "kept.parquet"))
     assert pq.ParquetFile(tmp_path / "kept.parquet").num_row_groups > 3 and held.studies.num_rows > 3 * 4096
@@ -114,5 +116,6 @@ def test_a_large_replications_summary_a_part_at_a_time_is_the_whole_tables(monke
         for name, values in vars(whole).items():
             if isinstance(values, np.ndarray):
                 assert np.array_equal(getattr(parted, name), values, equal_nan=values.dtype.kind == "f"), name
-        seen = expected.overloads
+        seen = overload.seen_in(source, held.duties, scenario, 0)
+        assert seen == expected.overloads and len(seen) == 3
         assert summaries.summarise_replication(parted, 0, held.studies, held.duties, scenario, seen) == expected
