@@ -205,31 +205,30 @@ class StudyColumns:
         return facts
 
     def encoded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
-        """(codes, value -> code) of a column; numeric columns are their own codes."""
+        """(codes, value -> code) of a column; numeric columns are their own codes. A large replication's
+        a part at a time (`mapped.parts`), its values coded in order of first use as the whole column's
+        dictionary orders them, the codes mapped."""
         if name not in self._codes:
             if name not in self._source.column_names:
                 raise UnknownMetric(f"no column {name!r} in studies.parquet to filter on")
-            column = self._source.column(name)
-            if pa.types.is_string(column.type):
-                column = column.dictionary_encode()
-            if pa.types.is_dictionary(column.type):
-                column = column.unify_dictionaries()
-                values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
-                lookup = {v: i for i, v in enumerate(values)}
-                # The few values' codes in a byte or two, not Arrow's four: a city year's summary holds a
-                # column of them per split (7 M rows each).
-                small = np.int8 if len(values) < 127 else np.int16 if len(values) < 32767 else np.int32
-                codes = [pc.fill_null(chunk.indices, -1).to_numpy().astype(small, copy=False)
-                         for chunk in column.chunks]
-            elif pa.types.is_null(column.type):
-                codes, lookup = [np.full(column.length(), -1, dtype=np.int64)], {}
-            elif pa.types.is_boolean(column.type):
-                codes = [pc.fill_null(chunk.cast(pa.int8()), -1).to_numpy() for chunk in column.chunks]
-                lookup = {False: 0, True: 1}
-            else:
-                codes, lookup = [column.to_numpy()], {}
-            joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
-            self._codes[name] = (mapped.mapped(joined), lookup)
+            codes, lookup, whole, dictionary = None, None, None, False
+            for lo, part in mapped.parts(self._source, [name]):
+                codes, lookup, dictionary = _encoded(part.column(name), lookup)
+                if lo == 0 and part.num_rows == self.num_rows:
+                    break
+                if whole is None:
+                    whole = mapped.array(self.num_rows, np.int64)
+                whole[lo:lo + part.num_rows] = codes
+                mapped.let_go()
+            if whole is not None:  # (in the type the whole column's codes have)
+                codes = mapped.array(self.num_rows, _small(len(lookup)) if dictionary  # type: ignore[arg-type]
+                                     else codes.dtype)  # type: ignore[union-attr]
+                for lo in range(0, self.num_rows, mapped.PART):
+                    codes[lo:lo + mapped.PART] = whole[lo:lo + mapped.PART]
+                del whole
+                mapped.let_go()
+            self._codes[name] = (np.empty(0, dtype=np.int64) if codes is None else mapped.mapped(codes),
+                                 lookup or {})
         return self._codes[name]
 
     def has(self, name: str) -> bool:
@@ -282,6 +281,40 @@ class StudyColumns:
         if found is not None:
             return found
         return self.replication == replication if self._slices is _UNSORTED else slice(0, 0)
+
+
+def _encoded(column: pa.ChunkedArray, lookup: dict[Any, int] | None
+             ) -> tuple[np.ndarray, dict[Any, int], bool]:
+    """A column's codes, its values' (`StudyColumns.encoded`), and whether they are a dictionary's;
+    `lookup`: the codes of the values met in the rows before, which the column's new values join, in its
+    dictionary's order."""
+    if pa.types.is_string(column.type):
+        column = column.dictionary_encode()
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+        values = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
+        if lookup is None:
+            lookup = {v: i for i, v in enumerate(values)}
+        remap = np.array([lookup.setdefault(v, len(lookup)) for v in values], dtype=np.int64)
+        small = _small(len(lookup))
+        codes = [pc.fill_null(chunk.indices, -1).to_numpy().astype(small, copy=False) for chunk in column.chunks]
+        if not np.array_equal(remap, np.arange(remap.shape[0])):  # (a part's own dictionary: its values' codes)
+            codes = [np.where(c >= 0, remap[np.maximum(c, 0)], -1).astype(small) for c in codes]
+        return (np.concatenate(codes) if codes else np.empty(0, dtype=small)), lookup, True
+    if pa.types.is_null(column.type):
+        codes, lookup = [np.full(column.length(), -1, dtype=np.int64)], {}
+    elif pa.types.is_boolean(column.type):
+        codes = [pc.fill_null(chunk.cast(pa.int8()), -1).to_numpy() for chunk in column.chunks]
+        lookup = {False: 0, True: 1}
+    else:
+        codes, lookup = [column.to_numpy()], {}
+    return (np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)), lookup, False
+
+
+def _small(values: int) -> Any:
+    """The few values' codes in a byte or two, not Arrow's four: a city year's summary holds a column of them
+    per split (7 M rows each)."""
+    return np.int8 if values < 127 else np.int16 if values < 32767 else np.int32
 
 
 class _Targets:

@@ -116,6 +116,24 @@ def test_a_large_replications_summary_and_overloads_a_part_at_a_time_are_the_who
         for name, values in vars(whole).items():
             if isinstance(values, np.ndarray):
                 assert np.array_equal(getattr(parted, name), values, equal_nan=values.dtype.kind == "f"), name
+        for split in ("kind", "referral", "priority", "diseased", "ai_positive", "study_type"):
+            (codes, lookup), (expected_codes, expected_lookup) = parted.encoded(split), whole.encoded(split)
+            assert lookup == expected_lookup and codes.dtype == expected_codes.dtype, split
+            assert np.array_equal(codes, expected_codes), split
         seen = overload.seen_in(source, held.duties, scenario, 0)
         assert seen == expected.overloads and len(seen) == 3
         assert summaries.summarise_replication(parted, 0, held.studies, held.duties, scenario, seen) == expected
+
+
+def test_a_parts_own_dictionary_is_coded_as_the_whole_columns() -> None:
+    # A later row group's dictionary has values of its own, and in its own order: coded as the whole
+    # column's unified dictionary codes them.
+    import pyarrow as pa
+
+    first = pa.chunked_array([pa.array(["a", "c", None]).dictionary_encode()])
+    later = pa.chunked_array([pa.array(["b", "a", "b"]).dictionary_encode()])
+    codes, lookup, _ = metrics._encoded(first, None)
+    more, lookup, _ = metrics._encoded(later, lookup)
+    whole, expected, _ = metrics._encoded(pa.chunked_array([*first.chunks, *later.chunks]), None)
+    assert lookup == expected == {"a": 0, "c": 1, "b": 2}
+    assert np.concatenate([codes, more]).tolist() == whole.tolist() == [0, 1, -1, 2, 0, 2]
