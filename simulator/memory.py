@@ -12,7 +12,7 @@ import ctypes
 import sys
 from collections.abc import Callable
 
-__all__ = ["give_back", "LARGE"]
+__all__ = ["give_back", "trim", "LARGE"]
 
 # Studies from which a replication gives back what it freed: below, the heap is small and the call (under a
 # millisecond) is a share of the replication worth saving (validation's and `staff`'s thousands).
@@ -34,7 +34,14 @@ _TRIM = _malloc_trim()
 def give_back(studies: int) -> bool:
     """After a replication of `studies` studies let go of a stage's arrays: the heap's free pages back to the
     system, if the replication is large and the C library can. Whether it was done."""
-    if _TRIM is None or studies < LARGE:
+    if studies < LARGE:
+        return False
+    return trim()
+
+
+def trim() -> bool:
+    """The heap's free pages back to the system, if the C library can. Whether it was done."""
+    if _TRIM is None:
         return False
     _TRIM(0)
     return True
