@@ -305,8 +305,9 @@ class Estimate:
         relies on it): ~160 bytes a work item, ~245 where studies pass upstream stations (their pass holds
         more a study), ~1 kB a reader duty, and ~0.35 GB of its own (the libraries). Measured peaks, one
         replication in one process: the city year 1.55 GB (this says 1.61), the network city year 2.14 GB
-        (2.24), five city years 5.34 GB (6.67: a long horizon keeps its summary's columns in a file);
-        docs/performance.md."""
+        (2.24); five city years 1.96 GB (6.67: a replication of 10 M studies or more maps its horizon's
+        arrays from temporary files, `simulator/mapped.py`, and holds a week of it: the estimate is far above
+        it there, and safe); docs/performance.md."""
         per_item = 245.0 if self.stations else 160.0
         return (self.items * per_item + self.reader_duties * 1000.0) / 1e9 + 0.35
 
