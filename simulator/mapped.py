@@ -15,14 +15,18 @@ some 4 GB. The values are the same either way (tests/test_mapped.py runs every b
 """
 from __future__ import annotations
 
+import errno
 import mmap
+import os
 import tempfile
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from .errors import OutputError
 from .memory import trim
 
 __all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped", "parts"]
@@ -68,6 +72,20 @@ def let_go() -> None:
         trim()
 
 
+@contextmanager
+def _room() -> Iterator[None]:
+    """A write to the temporary directory that found no room: an `OutputError` naming it (exit 4)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise OutputError(tempfile.gettempdir(), f"{os.strerror(exc.errno)}: a replication of 10 M studies or more "
+                          "keeps its arrays for the whole horizon in unnamed files there (five city years: some "
+                          "4 GB); free space there, or set TMPDIR to a folder with room",
+                          "the run's outputs were not written") from None
+
+
 def _let_go(values: np.ndarray) -> None:
     """One mapped array's pages out of the process's memory."""
     _advise(values.base.obj)  # (the array's base: a view of its mapping)
@@ -111,7 +129,9 @@ class Spool:
         file, dtype, n = self._files.get(name) or (tempfile.TemporaryFile(), values.dtype, 0)
         if values.dtype != dtype:
             raise TypeError(f"{name}: {values.dtype} after {dtype}")
-        file.write(np.ascontiguousarray(values).data)
+        with _room():
+            file.write(np.ascontiguousarray(values).data)
+            file.flush()
         self._files[name] = (file, dtype, n + values.shape[0])
 
     def column(self, name: str) -> np.ndarray:
@@ -129,7 +149,12 @@ _CHUNK = 1 << 20
 
 def _mapping(file: Any, size: int, dtype: Any) -> np.ndarray:
     with file:
-        file.truncate(size)  # (a file's new bytes read as zeros: a sparse file until written)
+        file.truncate(size)  # (a file's new bytes read as zeros)
+        if hasattr(os, "posix_fallocate"):
+            # Its room taken on the disk now: a page written later with no room behind it would stop the
+            # process with SIGBUS, not an error anyone can read.
+            with _room():
+                os.posix_fallocate(file.fileno(), 0, size)
         mapping = mmap.mmap(file.fileno(), size)
     _LIVE.add(mapping)
     return np.frombuffer(mapping, dtype=dtype)

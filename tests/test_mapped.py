@@ -137,3 +137,25 @@ def test_a_parts_own_dictionary_is_coded_as_the_whole_columns() -> None:
     whole, expected, _ = metrics._encoded(pa.chunked_array([*first.chunks, *later.chunks]), None)
     assert lookup == expected == {"a": 0, "c": 1, "b": 2}
     assert np.concatenate([codes, more]).tolist() == whole.tolist() == [0, 1, -1, 2, 0, 2]
+
+
+def test_a_temporary_directory_without_room_is_an_error_naming_it(monkeypatch) -> None:
+    # A mapped file's room is taken as it is made: none left is an error that names the directory (exit 4
+    # in the CLI, docs/contract.md), never a page written later with no room behind it (SIGBUS).
+    import errno
+    import tempfile
+
+    from simulator.errors import OutputError
+
+    monkeypatch.setattr(mapped, "MAPPED_FROM", 10)
+
+    def full(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    with pytest.raises(OutputError, match="No space left on device: a replication of 10 M") as refused:
+        mapped.array(1000, np.float64, 0.0)
+    assert refused.value.path == tempfile.gettempdir()
+    monkeypatch.setattr(os, "posix_fallocate", lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(OSError, match="I/O error"):  # (anything else: as it is)
+        mapped.array(1000, np.float64, 0.0)
