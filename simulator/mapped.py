@@ -11,7 +11,8 @@ each row group is written: what the process holds at once is a block's pages, no
 Only for arrays of `MAPPED_FROM` values or more (a replication of some 10 M studies: a city year and a
 half); below, arrays are the process's own, as always. The files have no name (nothing to clean up, gone
 with the process however it ends), in the system's temporary directory (`TMPDIR`): five city years' are
-some 4 GB. The values are the same either way (tests/test_mapped.py runs every bundled scenario mapped).
+some 4 GB. The values are the same either way (tests/test_mapped.py; every bundled scenario was run mapped,
+md5-identical: docs/performance-history.md).
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def array(n: int, dtype: Any, fill: Any = None) -> np.ndarray:
         return np.empty(n, dtype=dtype) if fill is None else np.full(n, fill, dtype=dtype)
     values = _mapping(tempfile.TemporaryFile(), n * np.dtype(dtype).itemsize, dtype)
     if fill is not None and fill != 0:
-        for lo in range(0, n, _CHUNK):  # (a chunk at a time, not a whole array's worth of the process's own)
-            values[lo:lo + _CHUNK] = fill
+        for lo in range(0, n, PART):  # (a chunk at a time, not a whole array's worth of the process's own)
+            values[lo:lo + PART] = fill
         _let_go(values)  # (written, not needed now)
     return values
 
@@ -54,8 +55,8 @@ def mapped(values: np.ndarray) -> np.ndarray:
     if values.shape[0] < MAPPED_FROM:
         return values
     copy = array(values.shape[0], values.dtype)
-    for lo in range(0, values.shape[0], _CHUNK):
-        copy[lo:lo + _CHUNK] = values[lo:lo + _CHUNK]
+    for lo in range(0, values.shape[0], PART):
+        copy[lo:lo + PART] = values[lo:lo + PART]
     _let_go(copy)
     return copy
 
@@ -80,9 +81,9 @@ def _room() -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
-        raise OutputError(tempfile.gettempdir(), f"{os.strerror(exc.errno)}: a replication of 10 M studies or more "
-                          "keeps its arrays for the whole horizon in unnamed files there (five city years: some "
-                          "4 GB); free space there, or set TMPDIR to a folder with room",
+        raise OutputError(tempfile.gettempdir(), f"{os.strerror(exc.errno)}: a replication of {MAPPED_FROM:,} "
+                          "studies or more keeps its arrays for the whole horizon in unnamed files there (five "
+                          "city years: some 4 GB); free space there, or set TMPDIR to a folder with room",
                           "the run's outputs were not written") from None
 
 
@@ -111,7 +112,7 @@ def parts(table: Any, columns: list[str] | None = None) -> Iterator[tuple[int, A
         lo += part.num_rows
 
 
-PART = 1 << 20  # rows
+PART = 1 << 20  # rows (values) worked on at a time
 
 
 def _select(table: Any, columns: list[str]) -> Any:
@@ -143,8 +144,6 @@ class Spool:
         file.flush()
         return _mapping(file, n * dtype.itemsize, dtype)
 
-
-_CHUNK = 1 << 20
 
 
 def _mapping(file: Any, size: int, dtype: Any) -> np.ndarray:

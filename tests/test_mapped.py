@@ -153,7 +153,7 @@ def test_a_temporary_directory_without_room_is_an_error_naming_it(monkeypatch) -
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
-    with pytest.raises(OutputError, match="No space left on device: a replication of 10 M") as refused:
+    with pytest.raises(OutputError, match="No space left on device: a replication of 10 studies or more") as refused:
         mapped.array(1000, np.float64, 0.0)
     assert refused.value.path == tempfile.gettempdir()
     monkeypatch.setattr(os, "posix_fallocate", lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))

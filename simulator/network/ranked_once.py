@@ -98,12 +98,13 @@ class EntryRanks(NamedTuple):
 
 
 def reading_station(scenario: Scenario, cohort: Cohort, policy: TriagePolicy, seed: int, replication: int,
-                    progress: Callable[[float], None] | None = None) -> ReadingStation:
-    """The station for one replication: ranked ahead where every rank is known on entry, else layered."""
+                    progress: Callable[[float], None] | None = None, by_blocks: bool = True) -> ReadingStation:
+    """The station for one replication: ranked ahead where every rank is known on entry, else layered;
+    by blocks of time where `blocks.py` says (`by_blocks` False: as one block)."""
     station = ReadingStation(scenario, cohort, policy, seed, replication, progress)
     late = station.late_score is not None
     routed = any(lane.__class__ is not str for row in station.lanes.table for lane in row)
-    cuts = None if routed else _cuts(station)
+    cuts = _cuts(station) if by_blocks and not routed else None
     with collector_paused():
         ranks = RanksByBlock(station, cuts) if cuts is not None else \
             entry_ranks(station, keep_order=station.n_second > 0 or late or station.preemption is not None
@@ -731,27 +732,14 @@ class RankedOnceStation(ReadingStation):
                 self._run_numbered()
             return self._outcome()
         except Unblocked:  # too many items alive at once for the slots, or a rank's `until`: as one block
-            again = self._one_block()
+            again = reading_station(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
+                                    self.progress, by_blocks=False)
             outcome = again.run()
             self.blocks_run = getattr(again, "blocks_run", 0)
             return outcome
         except Unplaced:  # a second opinion's rank the numbered order cannot hold: all of it layered
             return ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
                                   self.progress).run()
-
-    def _one_block(self) -> ReadingStation:
-        """This run made again as one block, with the whole run's ranks (layered, where they cannot be
-        numbered)."""
-        station = ReadingStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
-                                 self.progress)
-        with collector_paused():
-            ranks = entry_ranks(station, keep_order=True)
-        if ranks is None:
-            return station
-        station.dispatch = None  # type: ignore[assignment]  # (its cycle broken: `reading_station`)
-        del station
-        return RankedOnceStation(self.scenario, self.cohort, self.worklist.policy, self.seed, self.replication,
-                                 self.progress, ranks, self.results, self.routes)
 
     def _run_numbered(self) -> None:
         """The whole run in `numbered_loop`, which hands each second opinion back to be ranked
