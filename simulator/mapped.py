@@ -30,7 +30,7 @@ import numpy as np
 from .errors import OutputError
 from .memory import trim
 
-__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped", "parts"]
+__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped", "parts", "room"]
 
 MAPPED_FROM = 10_000_000
 
@@ -74,17 +74,20 @@ def let_go() -> None:
 
 
 @contextmanager
-def _room() -> Iterator[None]:
-    """A write to the temporary directory that found no room: an `OutputError` naming it (exit 4)."""
+def room() -> Iterator[None]:
+    """Writes to the temporary directory: one that found no room is an `OutputError` naming the directory
+    (exit 4), not the run's output folder (pyarrow's errors say why in their text only)."""
     try:
         yield
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        full = next((code for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+                     if exc.errno == code or os.strerror(code) in str(exc)), None)
+        if full is None:
             raise
-        raise OutputError(tempfile.gettempdir(), f"{os.strerror(exc.errno)}: a replication of {MAPPED_FROM:,} "
-                          "studies or more keeps its arrays for the whole horizon in unnamed files there (five "
-                          "city years: some 4 GB); free space there, or set TMPDIR to a folder with room",
-                          "the run's outputs were not written") from None
+        raise OutputError(tempfile.gettempdir(), f"{os.strerror(full)}: a replication of {MAPPED_FROM:,} "
+                          "studies or more keeps its arrays for the whole horizon and its summary's columns in "
+                          "unnamed files there (five city years: some 4 GB at once); free space there, or set "
+                          "TMPDIR to a folder with room", "the run's outputs were not written") from None
 
 
 def _let_go(values: np.ndarray) -> None:
@@ -130,7 +133,7 @@ class Spool:
         file, dtype, n = self._files.get(name) or (tempfile.TemporaryFile(), values.dtype, 0)
         if values.dtype != dtype:
             raise TypeError(f"{name}: {values.dtype} after {dtype}")
-        with _room():
+        with room():
             file.write(np.ascontiguousarray(values).data)
             file.flush()
         self._files[name] = (file, dtype, n + values.shape[0])
@@ -152,7 +155,7 @@ def _mapping(file: Any, size: int, dtype: Any) -> np.ndarray:
         if hasattr(os, "posix_fallocate"):
             # Its room taken on the disk now: a page written later with no room behind it would stop the
             # process with SIGBUS, not an error anyone can read.
-            with _room():
+            with room():
                 os.posix_fallocate(file.fileno(), 0, size)
         mapping = mmap.mmap(file.fileno(), size)
     _LIVE.add(mapping)

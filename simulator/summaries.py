@@ -11,6 +11,7 @@ is one code path.
 from __future__ import annotations
 
 import tempfile
+from contextlib import suppress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -139,13 +140,14 @@ class KeptColumns:
         if not self.spill:
             self._kept.append(kept)
             return
-        if self._writer is None:
-            self._file = tempfile.TemporaryFile()
-            # Written and read once, here: no compression, no statistics, dictionaries only where they are.
-            dictionaries = [field.name for field in kept.schema if pa.types.is_dictionary(field.type)]
-            self._writer = pq.ParquetWriter(self._file, kept.schema, compression="none", use_dictionary=dictionaries,
-                                            write_statistics=False)
-        self._writer.write_table(kept)
+        with mapped.room():  # (a full temporary directory named as such)
+            if self._writer is None:
+                self._file = tempfile.TemporaryFile()
+                # Written and read once, here: no compression, no statistics, dictionaries only where they are.
+                dictionaries = [field.name for field in kept.schema if pa.types.is_dictionary(field.type)]
+                self._writer = pq.ParquetWriter(self._file, kept.schema, compression="none",
+                                                use_dictionary=dictionaries, write_statistics=False)
+            self._writer.write_table(kept)
 
     def columns(self) -> Any:
         """What was kept, as a table (in memory) or to be read a column at a time (the file written to the
@@ -153,7 +155,8 @@ class KeptColumns:
         if not self.spill:
             return pa.concat_tables(self._kept)
         if self._writer is not None:
-            self._writer.close()
+            with mapped.room():
+                self._writer.close()
             self._writer = None
         return _ReadBack(pq.ParquetFile(self._file))
 
@@ -162,6 +165,10 @@ class KeptColumns:
 
     def __exit__(self, *exc: object) -> None:
         self._kept = []
+        if self._writer is not None:  # (a write that failed: the writer closed here, its errors no more news)
+            with suppress(OSError):
+                self._writer.close()
+            self._writer = None
         if self._file is not None:
             self._file.close()
 

@@ -97,7 +97,8 @@ def test_the_layered_station_mapped_gives_the_outcome_of_one_held(monkeypatch) -
     assert_same(simulate_cohort(scenario, cohort, _Later("odd"), scenario.seed, 0), held)
 
 
-def test_a_large_replications_summary_and_overloads_a_part_at_a_time_are_the_whole_tables(monkeypatch, tmp_path) -> None:
+def test_a_large_replications_summary_and_overloads_a_part_at_a_time_are_the_whole_tables(monkeypatch,
+                                                                                            tmp_path) -> None:
     # Its per-row facts worked out a part at a time into mapped arrays, from the table or from the file its
     # summary's columns were kept in (a row group at a time): the same facts, the same summary.
     # (Its CT and MR readers short: overloads to be seen.)
@@ -159,3 +160,22 @@ def test_a_temporary_directory_without_room_is_an_error_naming_it(monkeypatch) -
     monkeypatch.setattr(os, "posix_fallocate", lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
     with pytest.raises(OSError, match="I/O error"):  # (anything else: as it is)
         mapped.array(1000, np.float64, 0.0)
+
+
+def test_a_full_temporary_directory_under_the_summarys_columns_is_named(monkeypatch) -> None:
+    # The columns a large replication's summary keeps go to a file there too: no room is the directory's
+    # error (pyarrow says why in its text only), not the output folder's.
+    import tempfile
+
+    from simulator import experiment
+    from simulator.errors import OutputError
+
+    def full(self, table, *args, **kwargs):
+        raise OSError("Failed to write: No space left on device")
+
+    monkeypatch.setattr(summaries, "SPILL", 0)
+    monkeypatch.setattr(summaries.pq.ParquetWriter, "write_table", full)
+    scenario = load_scenario("moscow_reference_center", overrides=["horizon_days=2", "warmup_days=0"])
+    with pytest.raises(OutputError, match="No space left on device") as refused:
+        experiment.run_replication(scenario, 0, summarise=True, sink=experiment.discard)
+    assert refused.value.path == tempfile.gettempdir()
