@@ -21,7 +21,7 @@ import mmap
 import os
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 from .errors import OutputError
 from .memory import trim
 
-__all__ = ["MAPPED_FROM", "Spool", "array", "let_go", "mapped", "parts", "room"]
+__all__ = ["MAPPED_FROM", "Spool", "array", "column_of", "let_go", "mapped", "parts", "room"]
 
 MAPPED_FROM = 10_000_000
 
@@ -116,6 +116,22 @@ def parts(table: Any, columns: list[str] | None = None) -> Iterator[tuple[int, A
 
 
 PART = 1 << 20  # rows (values) worked on at a time
+
+
+def column_of(table: Any, columns: list[str], made: Callable[[Any], np.ndarray], dtype: Any = None) -> np.ndarray:
+    """A column `made` of each part of a table (`parts`, of `columns`): the whole table's at once where it is
+    one part, else each part's written into a mapped array (of `dtype`; None: the first part's), its pages
+    let go of as each is."""
+    whole = None
+    for lo, part in parts(table, columns):
+        values = made(part)
+        if lo == 0 and part.num_rows == table.num_rows:
+            return values
+        if whole is None:
+            whole = array(table.num_rows, values.dtype if dtype is None else dtype)
+        whole[lo:lo + part.num_rows] = values
+        let_go()
+    return made(table) if whole is None else whole  # (no rows: no parts)
 
 
 def _select(table: Any, columns: list[str]) -> Any:

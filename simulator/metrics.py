@@ -211,24 +211,23 @@ class StudyColumns:
         if name not in self._codes:
             if name not in self._source.column_names:
                 raise UnknownMetric(f"no column {name!r} in studies.parquet to filter on")
-            codes, lookup, whole, dictionary = None, None, None, False
-            for lo, part in mapped.parts(self._source, [name]):
-                codes, lookup, dictionary = _encoded(part.column(name), lookup)
-                if lo == 0 and part.num_rows == self.num_rows:
-                    break
-                if whole is None:
-                    whole = mapped.array(self.num_rows, np.int64)
-                whole[lo:lo + part.num_rows] = codes
-                mapped.let_go()
-            if whole is not None:  # (in the type the whole column's codes have)
-                codes = mapped.array(self.num_rows, _small(len(lookup)) if dictionary  # type: ignore[arg-type]
-                                     else codes.dtype)  # type: ignore[union-attr]
+            found: list = [None, False, None]  # the values' codes so far, whether a dictionary's, the parts' type
+
+            def part_codes(part: Any) -> np.ndarray:
+                codes, found[0], found[1] = _encoded(part.column(name), found[0])
+                found[2] = codes.dtype
+                return codes
+
+            codes = mapped.column_of(self._source, [name], part_codes, np.int64)
+            lookup = found[0] or {}
+            kind = _small(len(lookup)) if found[1] else found[2]
+            if codes.dtype != kind:  # (parts: in the type the whole column's codes have)
+                typed = mapped.array(self.num_rows, kind)
                 for lo in range(0, self.num_rows, mapped.PART):
-                    codes[lo:lo + mapped.PART] = whole[lo:lo + mapped.PART]
-                del whole
+                    typed[lo:lo + mapped.PART] = codes[lo:lo + mapped.PART]
+                codes = typed
                 mapped.let_go()
-            self._codes[name] = (np.empty(0, dtype=np.int64) if codes is None else mapped.mapped(codes),
-                                 lookup or {})
+            self._codes[name] = (mapped.mapped(codes), lookup)
         return self._codes[name]
 
     def has(self, name: str) -> bool:

@@ -96,9 +96,7 @@ def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication
     ready, start = _floats(studies, "ready_at"), _floats(studies, "read_start")
     names = _lane_names(scenario)
     shifts = _Duties(duties)
-    rows = np.empty(studies.num_rows, dtype=bool)
-    for lo, part in mapped.parts(studies, ["replication"]):
-        rows[lo:lo + part.num_rows] = part.column("replication").to_numpy() == replication
+    rows = mapped.column_of(studies, ["replication"], lambda part: part.column("replication").to_numpy() == replication)
     rows &= ~np.isnan(ready)
     mapped.let_go()
     for pool_name, pool in scenario.pools.items():
@@ -119,12 +117,7 @@ def seen_in(studies: pa.Table, duties: pa.Table, scenario: Scenario, replication
 
 def _floats(studies: pa.Table, name: str) -> np.ndarray:
     """A column of times as floats (NaN where null): for a large replication mapped, a part at a time."""
-    if studies.num_rows < mapped.MAPPED_FROM:
-        return studies.column(name).to_numpy().astype(float, copy=False)
-    values = mapped.array(studies.num_rows, np.float64)
-    for lo, part in mapped.parts(studies, [name]):
-        values[lo:lo + part.num_rows] = part.column(name).to_numpy()
-    return values
+    return mapped.column_of(studies, [name], lambda part: part.column(name).to_numpy().astype(float, copy=False))
 
 
 def combine(scenario: Scenario, seen: Iterable[Seen], replications: int) -> list[Overload]:
@@ -146,15 +139,7 @@ def _lane_names(scenario: Scenario) -> list[str]:
 def _lane_codes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
     """Per row, the index of its lane in `_lane_names`: its study type for image reads and consultations,
     else its kind's lane (second opinions, audits); a large replication's a part at a time."""
-    whole = None
-    for lo, part in mapped.parts(studies, ["kind", "study_type"]):
-        lanes = _part_lanes(part, scenario)
-        if lo == 0 and part.num_rows == studies.num_rows:
-            return lanes
-        if whole is None:
-            whole = np.empty(studies.num_rows, dtype=np.int16)
-        whole[lo:lo + part.num_rows] = lanes
-    return np.zeros(0, dtype=np.int16) if whole is None else whole
+    return mapped.column_of(studies, ["kind", "study_type"], lambda part: _part_lanes(part, scenario), np.int16)
 
 
 def _part_lanes(studies: pa.Table, scenario: Scenario) -> np.ndarray:
