@@ -139,13 +139,23 @@ def _select(table: Any, columns: list[str]) -> Any:
 
 
 class Spool:
-    """Columns made a piece at a time (a year's), each written to its file as it comes and mapped whole at
-    the end: the pieces need not be held together, nor the whole column in the process's own memory."""
+    """Columns made a piece at a time (a year's) and taken whole at the end. `to_files` (a large
+    replication's): each piece written to its column's file as it comes, the column mapped whole at the
+    end, so that the pieces are never held together, nor the column in the process's own memory; else the
+    pieces held, and joined as each column is taken (one piece: itself, no copy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, to_files: bool = True) -> None:
+        self.to_files = to_files
         self._files: dict[str, tuple[Any, np.dtype, int]] = {}
+        self._pieces: dict[str, list[np.ndarray]] = {}
 
     def append(self, name: str, values: np.ndarray) -> None:
+        if not self.to_files:
+            pieces = self._pieces.setdefault(name, [])
+            if pieces and values.dtype != pieces[0].dtype:
+                raise TypeError(f"{name}: {values.dtype} after {pieces[0].dtype}")
+            pieces.append(values)
+            return
         file, dtype, n = self._files.get(name) or (tempfile.TemporaryFile(), values.dtype, 0)
         if values.dtype != dtype:
             raise TypeError(f"{name}: {values.dtype} after {dtype}")
@@ -155,14 +165,16 @@ class Spool:
         self._files[name] = (file, dtype, n + values.shape[0])
 
     def column(self, name: str) -> np.ndarray:
-        """The column whole, mapped (its file closed here: the mapping keeps it)."""
+        """The column whole (mapped: its file closed here, the mapping keeps it), let go of here."""
+        if not self.to_files:
+            pieces = self._pieces.pop(name)
+            return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         file, dtype, n = self._files.pop(name)
         if not n:
             file.close()
             return np.zeros(0, dtype=dtype)
         file.flush()
         return _mapping(file, n * dtype.itemsize, dtype)
-
 
 
 def _mapping(file: Any, size: int, dtype: Any) -> np.ndarray:

@@ -34,8 +34,9 @@ def test_a_mapped_array_holds_what_it_is_given_and_keeps_it_when_let_go(monkeypa
     assert mapped.array(9, np.float64, 1.5).tolist() == [1.5] * 9  # below: the process's own
 
 
-def test_a_spool_gives_its_pieces_as_one_column() -> None:
-    spool = mapped.Spool()
+@pytest.mark.parametrize("to_files", [True, False])
+def test_a_spool_gives_its_pieces_as_one_column(to_files: bool) -> None:
+    spool = mapped.Spool(to_files)
     pieces = [np.arange(5, dtype=np.int16), np.zeros(0, dtype=np.int16), np.arange(3, dtype=np.int16) * 7]
     for piece in pieces:
         spool.append("a", piece)

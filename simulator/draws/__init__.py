@@ -26,7 +26,7 @@ from .arrivals import Arrivals, arrival_times, booked, draw_arrivals
 from .reading import Reading, draw_reading
 from .truth import Truth, draw_truth
 
-__all__ = ["Draws", "draw", "draw_year", "draw_years", "joined_years", "AiDraws", "Arrivals", "Truth", "Reading", "arrival_times", "booked"]
+__all__ = ["Draws", "draw", "draw_year", "draw_years", "AiDraws", "Arrivals", "Truth", "Reading", "arrival_times", "booked"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,13 @@ def draw(scenario: Scenario, seed: int, replication: int) -> Draws:
     """Every study of one replication, a year at a time (`streams.YEAR`: each year's studies from streams of
     their own). Pure function of (scenario, seed, replication)."""
     years = [draw_year(scenario, seed, replication, year) for year in range(draw_years(scenario))]
-    return joined_years(years)
+    return years[0] if len(years) == 1 else _years_joined(years)
 
 
-def joined_years(years: list[Draws]) -> Draws:
+def _years_joined(years: list[Draws]) -> Draws:
     """The years' draws as the horizon's, in order (each year's arrivals after the last one's: the studies
     stay in arrival order). The years are taken out of `years`, so that each of their columns goes as it is
-    joined: the horizon held once, not twice (five city years: 3.2 GB, not 6.4 at the end). A column that
-    is None in the years (what the stations alone take, once taken: `Draws.for_reading`) stays None."""
-    if len(years) == 1:
-        return years.pop()
+    joined: the horizon held once, not twice (five city years: 3.2 GB, not 6.4 at the end)."""
     parts = [dict(vars(year)) for year in years]
     years.clear()
     first = parts[0]
@@ -132,15 +129,11 @@ def _together(parts: list[dict], order: np.ndarray | None, **names: tuple[str, .
     joined in arrival order (`order`: the parts' rows in that order; None: they are in it, one after
     another) and let go of in the parts as it is joined, a column at a time (a city year holds ~7 M
     studies); a column that is None in every part stays None."""
-    def joined(pieces: list[np.ndarray]) -> np.ndarray | None:
-        if pieces[0] is None:
-            return None
+    def joined(pieces: list[np.ndarray]) -> np.ndarray:
         whole = np.concatenate(pieces)
         return whole if order is None else whole[order]
 
     def record(records: list) -> Any:
-        if records[0] is None:
-            return None
         kind, columns = type(records[0]), [dict(vars(one)) for one in records]
         records.clear()
         return kind(**{field: None if columns[0][field] is None else joined([c.pop(field) for c in columns])

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from .. import mapped
-from ..draws import Draws, draw, draw_year, draw_years, joined_years
+from ..draws import Draws, draw, draw_year, draw_years
 from ..scenario import Scenario
-from .upstream import Upstream, joined_ways, to_worklist
+from .upstream import Upstream, to_worklist
 
 __all__ = ["Cohort", "draw_cohort"]
 
@@ -39,29 +39,22 @@ def draw_cohort(scenario: Scenario, seed: int, replication: int, detail: bool = 
         draws = draw(scenario, seed, replication)
         upstream = to_worklist(scenario, draws, seed, replication, detail)
         return Cohort(draws if detail else draws.for_reading(), upstream)
-    years, ways, spool = [], [], None
+    spool = None
     for year in range(draw_years(scenario)):
         drawn = draw_year(scenario, seed, replication, year)
         way = to_worklist(scenario, drawn, seed, replication)
         narrow = drawn.for_reading()
         del drawn
-        if year == 0 and len(narrow) * draw_years(scenario) >= mapped.MAPPED_FROM:
-            spool = mapped.Spool()  # a large replication: its columns mapped (`mapped.py`), each year written
-        if spool is None:
-            years.append(narrow)
-            ways.append(way)
-            continue
+        if spool is None:  # a large replication's columns go to files, to be mapped (`mapped.py`)
+            spool = mapped.Spool(to_files=len(narrow) * draw_years(scenario) >= mapped.MAPPED_FROM)
         for name, values in [*_arrays(narrow, "draws."), *_arrays(way, "upstream.", _SHARED)]:
             spool.append(name, values)
-    if spool is None:
-        draws = joined_years(years)
-        return Cohort(draws, joined_ways(ways, draws))
     draws = _rebuilt(narrow, spool, "draws.")
     return Cohort(draws, _rebuilt(way, spool, "upstream.", {"site": draws.arrivals.site,
                                                             "acquired_at": draws.arrivals.arrived_at}))
 
 
-_SHARED = ("site", "acquired_at")  # a way by drawn delays: the draws' own arrays (`upstream.joined_ways`)
+_SHARED = ("site", "acquired_at")  # a way by drawn delays: the draws' own arrays (`upstream._by_drawn_delays`)
 
 
 def _arrays(record: Any, prefix: str, shared: tuple[str, ...] = ()) -> Iterator[tuple[str, np.ndarray]]:

@@ -25,7 +25,7 @@ from ..scenario import Scenario
 from ..streams import YEAR
 from .chain import Chain
 
-__all__ = ["Upstream", "joined_ways", "to_worklist"]
+__all__ = ["Upstream", "to_worklist"]
 
 
 @dataclass(frozen=True)
@@ -61,23 +61,6 @@ def to_worklist(scenario: Scenario, draws: Draws, seed: int, replication: int, d
     if scenario.has_stations():
         return _through_stations(scenario, draws, seed, replication, detail)
     return _by_drawn_delays(scenario, draws)
-
-
-def joined_ways(years: list[Upstream], draws: Draws) -> Upstream:
-    """The ways of the draws' years by drawn delays (`to_worklist` on each year's draws), as the horizon's
-    (`draws`: the years' joined): each column joined and let go of in the years as it is, the site and
-    the acquisition the draws' own (as drawn delays give them: no copy). The years are taken out of `years`."""
-    if len(years) == 1:
-        return years.pop()
-    parts = [dict(vars(year)) for year in years]
-    years.clear()
-    shared = {"site": draws.arrivals.site, "acquired_at": draws.arrivals.arrived_at}
-    columns = {}
-    for field in Upstream.__dataclass_fields__:
-        pieces = [part.pop(field) for part in parts]
-        columns[field] = shared[field] if field in shared else None if pieces[0] is None else np.concatenate(pieces)
-        del pieces
-    return Upstream(**columns)
 
 
 # Drawn delays ---------------------------------------------------------------------------------------------
